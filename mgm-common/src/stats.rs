@@ -1,0 +1,62 @@
+//! Classifier counters: one per accepted message type and one per reason to ignore a packet.
+//! `MGM_STATS` is a per-CPU array with one element of this struct, so bpftool prints each
+//! counter by name for each CPU; userspace sums the CPUs.
+
+macro_rules! igmp_stats {
+    ($( $(#[$doc:meta])* $field:ident ),* $(,)?) => {
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct IgmpStats {
+            $( $(#[$doc])* pub $field: u64, )*
+        }
+
+        impl IgmpStats {
+            /// Counter names, in field order.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// Counter values, in the order of [`Self::NAMES`].
+            pub fn values(&self) -> [u64; Self::NAMES.len()] {
+                [$(self.$field),*]
+            }
+
+            /// Adds another CPU's counters to these.
+            pub fn accumulate(&mut self, other: &Self) {
+                $( self.$field = self.$field.wrapping_add(other.$field); )*
+            }
+        }
+    };
+}
+
+igmp_stats! {
+    /// IPv4 packets with protocol 2 seen on a managed interface.
+    igmp_packets,
+    /// Accepted messages by type.
+    rx_query_v1,
+    rx_query_v2,
+    rx_query_v3,
+    rx_report_v1,
+    rx_report_v2,
+    rx_leave_v2,
+    rx_report_v3,
+    /// Group records walked in accepted v3 reports.
+    rx_v3_group_records,
+    /// Reports (or v3 records) absorbed in the kernel as pure refreshes.
+    fast_path_refreshes,
+    /// Messages sent to the daemon.
+    events_sent,
+    /// Messages that could not be sent because the ring buffer was full.
+    events_ring_full,
+    /// Reasons to ignore a packet.
+    ignored_interface_disabled,
+    ignored_too_many_vlan_tags,
+    ignored_truncated,
+    ignored_bad_ihl,
+    ignored_bad_total_length,
+    ignored_fragment,
+    ignored_bad_checksum,
+    ignored_bad_length,
+    ignored_unknown_type,
+    ignored_group_not_multicast,
+    ignored_report_dst_mismatch,
+    ignored_bad_record,
+}

@@ -1,0 +1,1 @@
+//! IGMP router side (RFC 2236 / RFC 3376).

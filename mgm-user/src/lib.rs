@@ -1,0 +1,3 @@
+//! mgm: the multicast group manager daemon.
+pub mod igmp;
+pub mod manager;

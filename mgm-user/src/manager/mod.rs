@@ -1,0 +1,1 @@
+//! The multicast group manager: protocols, ownership, memberships, MFEs.
