@@ -1,3 +1,4 @@
 //! mgm: the multicast group manager daemon.
+pub mod bpf;
 pub mod igmp;
 pub mod manager;
