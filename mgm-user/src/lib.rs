@@ -1,4 +1,14 @@
 //! mgm: the multicast group manager daemon.
+//!
+//! - [`bpf`]: the shell around the igmp-ebpf classifier (load, pin, attach, maps, events);
+//! - [`igmp`]: the IGMP router side (RFC 2236 / 3376), pure;
+//! - [`manager`]: the multicast group manager (protocols, callbacks, MFEs), pure;
+//! - [`control`]: the control socket (JSON) and its client;
+//! - [`daemon`]: `mgm run`, the event loop that ties the pieces together.
 pub mod bpf;
+pub mod cli;
+pub mod control;
+pub mod daemon;
 pub mod igmp;
 pub mod manager;
+pub mod time;

@@ -1,1 +1,54 @@
-fn main() {}
+//! Developer tasks for mgm: `cargo xtask <setup|build|test|run|bench>`.
+//!
+//! Every task that needs the eBPF toolchain runs the idempotent set-up first, so the two README
+//! commands work on a fresh machine.
+mod build;
+mod lab;
+mod setup;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "mgm developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install what a fresh machine lacks (LLVM 22 dev files, bpf-linker, rust-src, bpftool, bpffs).
+    Setup,
+    /// Build the eBPF object and the release `mgm` binary (target/release/mgm).
+    Build {
+        /// Build the debug binary instead of release.
+        #[arg(long)]
+        debug: bool,
+    },
+    /// Run every test, including those that need root and network namespaces.
+    Test {
+        /// Extra arguments for `cargo test` (e.g. a test name filter).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run mgm: `cargo xtask run` starts the demo lab; `cargo xtask run -- run -i eth1 -i eth2`
+    /// passes the arguments to the mgm binary.
+    Run {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run the benchmarks and print their figures.
+    Bench,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::Setup => setup::ensure(setup::Needs::ALL),
+        Task::Build { debug } => build::build_all(!debug).map(|_| ()),
+        Task::Test { args } => build::test(&args),
+        Task::Run { args } => lab::run(&args),
+        Task::Bench => build::bench(),
+    }
+}

@@ -1,2 +1,8 @@
-//! The shell around the igmp-ebpf classifier: the embedded object, loading, pinning, attaching.
+//! The shell around the igmp-ebpf classifier: the embedded object, loading, pinning, attaching,
+//! typed access to the shared maps, and the event stream.
+pub mod loader;
+pub mod maps;
 pub mod object;
+
+pub use loader::Classifier;
+pub use maps::KernelMaps;

@@ -1,0 +1,89 @@
+//! The `mgm` command line.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const DEFAULT_SOCKET: &str = "/run/mgm/mgm.sock";
+pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/mgm";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mgm",
+    version,
+    about = "Multicast group manager for Linux routers: IGMP router side on eBPF, protocol \
+             callbacks, kernel multicast forwarding",
+    long_about = "mgm learns from IGMP which groups have receivers on which interfaces (an eBPF \
+                  TC classifier captures IGMP; the daemon runs the RFC 2236/3376 router side), \
+                  tells the multicast routing protocol that owns each interface through callbacks, \
+                  and keeps the kernel multicast forwarding cache in step.\n\n\
+                  Start the daemon with `mgm run -i IF [-i IF ...]` (root, or CAP_BPF and \
+                  CAP_NET_ADMIN; Linux >= 6.6). Inspect it with `mgm show ...` and `mgm events`, \
+                  and the kernel maps with `bpftool map dump pinned /sys/fs/bpf/mgm/MGM_MEMBERS`."
+)]
+pub struct Cli {
+    /// Log level for the daemon: error, warn, info, debug, trace (or RUST_LOG).
+    #[arg(long, global = true, default_value = "info", env = "MGM_LOG")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon on the given interfaces until SIGINT or SIGTERM.
+    Run(RunArgs),
+    /// Show the daemon's state.
+    Show(ShowArgs),
+    /// Stream the daemon's events (one line, or one JSON object, per event) until interrupted.
+    Events(EventsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Interface to manage (repeat for each): the classifier attaches to it and IGMP runs on it.
+    #[arg(short = 'i', long = "interface", value_name = "IF", required = true)]
+    pub interfaces: Vec<String>,
+    /// bpffs directory where the maps are pinned (created if missing; must be on a bpf filesystem).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_BPFFS)]
+    pub bpffs: PathBuf,
+    /// Control socket path (`mgm show` and `mgm events` talk to it).
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SocketArg {
+    /// Control socket of the daemon.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// What to show.
+    #[arg(value_enum)]
+    pub what: ShowWhat,
+    /// Print JSON (an array of objects, snake_case keys) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub socket: SocketArg,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShowWhat {
+    /// Managed interfaces: querier state, version, timers, group count.
+    Interfaces,
+    /// Groups per interface: filter mode, timers, compatibility, sources.
+    Groups,
+    /// Classifier counters (accepted messages by type, ignored packets by reason).
+    Stats,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Print one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub socket: SocketArg,
+}

@@ -1,0 +1,125 @@
+//! Control socket server: one task per connection; show requests go to the daemon loop through a
+//! channel (the loop owns the state), event subscribers get a broadcast receiver.
+use super::protocol::{Request, Response, MAX_REQUEST_BYTES};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// A show request for the daemon loop, with where to send the answer.
+pub type Query = (Request, oneshot::Sender<Response>);
+
+pub struct ControlServer {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl ControlServer {
+    /// Binds `path`. A live daemon already answering there is an error; a stale socket file left
+    /// by a crash is replaced.
+    pub fn bind(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        if path.exists() {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                bail!("another mgm daemon is running: {} answers", path.display());
+            }
+            std::fs::remove_file(path)
+                .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
+        }
+        let listener = UnixListener::bind(path)
+            .with_context(|| format!("cannot listen on {}", path.display()))?;
+        Ok(Self {
+            listener,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Accepts connections until the task is dropped.
+    pub async fn serve(self, queries: mpsc::Sender<Query>, events: broadcast::Sender<String>) {
+        loop {
+            match self.listener.accept().await {
+                Ok((stream, _)) => {
+                    let queries = queries.clone();
+                    let events = events.subscribe();
+                    tokio::spawn(async move {
+                        if let Err(e) = handle(stream, queries, events).await {
+                            log::debug!("control connection: {e:#}");
+                        }
+                    });
+                }
+                Err(e) => {
+                    log::warn!("control socket accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+async fn handle(
+    stream: UnixStream,
+    queries: mpsc::Sender<Query>,
+    mut events: broadcast::Receiver<String>,
+) -> Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64));
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .await
+        .context("reading the request")?;
+    let request = match serde_json::from_str::<Request>(line.trim()) {
+        Ok(r) => r,
+        Err(e) => {
+            let resp = Response::error(format!("bad request: {e}"));
+            write_line(&mut write, &serde_json::to_string(&resp)?).await?;
+            return Ok(());
+        }
+    };
+    if request == Request::Events {
+        write_line(
+            &mut write,
+            &serde_json::to_string(&Response::ok(serde_json::Value::Null))?,
+        )
+        .await?;
+        loop {
+            match events.recv().await {
+                Ok(ev) => write_line(&mut write, &ev).await?,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    let note = serde_json::json!({ "kind": "lagged", "missed": n });
+                    write_line(&mut write, &note.to_string()).await?;
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+    let (tx, rx) = oneshot::channel();
+    queries
+        .send((request, tx))
+        .await
+        .context("daemon loop gone")?;
+    let resp = rx
+        .await
+        .unwrap_or_else(|_| Response::error("daemon is shutting down"));
+    write_line(&mut write, &serde_json::to_string(&resp)?).await
+}
+
+async fn write_line(w: &mut tokio::net::unix::OwnedWriteHalf, line: &str) -> Result<()> {
+    w.write_all(line.as_bytes()).await?;
+    w.write_all(b"\n").await?;
+    Ok(())
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

@@ -1,0 +1,143 @@
+//! Checks made before anything is loaded or attached, each failing with one line that names the
+//! cause: unknown or repeated interface, missing privilege, no bpffs, kernel without TCX.
+use anyhow::{bail, Context, Result};
+use nix::sys::statfs::{statfs, BPF_FS_MAGIC};
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+/// A managed interface as the daemon knows it at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedInterface {
+    pub name: String,
+    pub ifindex: u32,
+    /// Primary IPv4 address (source of our queries, querier election).
+    pub address: Ipv4Addr,
+}
+
+/// Resolves the interface names: each must exist, be listed once, and have an IPv4 address.
+pub fn resolve_interfaces(names: &[String]) -> Result<Vec<ManagedInterface>> {
+    let mut seen = HashSet::new();
+    let addrs = nix::ifaddrs::getifaddrs().context("listing interface addresses")?;
+    let addrs: Vec<_> = addrs.collect();
+    let mut out = Vec::new();
+    for name in names {
+        if name.is_empty() || name.len() >= libc::IFNAMSIZ {
+            bail!("invalid interface name '{name}'");
+        }
+        if !seen.insert(name.as_str()) {
+            bail!("interface '{name}' listed twice");
+        }
+        let ifindex = nix::net::if_::if_nametoindex(name.as_str())
+            .map_err(|_| anyhow::anyhow!("unknown interface '{name}'"))?;
+        let address = addrs
+            .iter()
+            .filter(|a| a.interface_name == *name)
+            .find_map(|a| a.address.as_ref()?.as_sockaddr_in().map(|s| s.ip()))
+            .ok_or_else(|| anyhow::anyhow!("interface '{name}' has no IPv4 address"))?;
+        out.push(ManagedInterface {
+            name: name.clone(),
+            ifindex,
+            address,
+        });
+    }
+    Ok(out)
+}
+
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_BPF: u32 = 39;
+
+/// Root, or CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN in the effective set.
+pub fn check_privilege() -> Result<()> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| eff & (1u64 << cap) != 0;
+    let mut missing = Vec::new();
+    if !has(CAP_BPF) && !has(CAP_SYS_ADMIN) {
+        missing.push("CAP_BPF");
+    }
+    if !has(CAP_NET_ADMIN) {
+        missing.push("CAP_NET_ADMIN");
+    }
+    if !missing.is_empty() {
+        bail!(
+            "mgm run needs root or CAP_BPF and CAP_NET_ADMIN (missing: {})",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The pin directory must be on a bpf filesystem (it, or its nearest existing ancestor when it
+/// does not exist yet: the daemon creates it).
+pub fn check_bpffs(dir: &Path) -> Result<()> {
+    let probe = dir.ancestors().find(|p| p.exists()).unwrap_or(dir);
+    let fs = statfs(probe).map_err(|e| anyhow::anyhow!("cannot stat {}: {e}", probe.display()))?;
+    if fs.filesystem_type() != BPF_FS_MAGIC {
+        bail!(
+            "{} is not on a bpf filesystem; mount one with `mount -t bpf bpf /sys/fs/bpf` or pass --bpffs",
+            probe.display()
+        );
+    }
+    Ok(())
+}
+
+/// TCX links need Linux 6.6 or newer.
+pub fn check_tcx() -> Result<()> {
+    let uname = nix::sys::utsname::uname().context("uname")?;
+    let release = uname.release().to_string_lossy().into_owned();
+    if !kernel_at_least(&release, 6, 6) {
+        bail!("kernel {release} has no TCX links; mgm needs Linux >= 6.6");
+    }
+    Ok(())
+}
+
+fn kernel_at_least(release: &str, major: u32, minor: u32) -> bool {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let maj = parts
+        .next()
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(0);
+    let min = parts
+        .next()
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(0);
+    (maj, min) >= (major, minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_versions_compare_numerically() {
+        assert!(kernel_at_least("6.18.44-fc-v657", 6, 6));
+        assert!(kernel_at_least("6.6.0", 6, 6));
+        assert!(!kernel_at_least("6.5.13-generic", 6, 6));
+        assert!(!kernel_at_least("5.15.0", 6, 6));
+        assert!(kernel_at_least("10.0", 6, 6));
+        assert!(!kernel_at_least("garbage", 6, 6));
+    }
+
+    #[test]
+    fn interface_errors_name_the_input() {
+        let e = resolve_interfaces(&["mgm-no-such-if0".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "unknown interface 'mgm-no-such-if0'");
+        let e = resolve_interfaces(&["lo".into(), "lo".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "interface 'lo' listed twice");
+        let e = resolve_interfaces(&["x".repeat(20)]).unwrap_err();
+        assert!(e.to_string().starts_with("invalid interface name"));
+    }
+
+    #[test]
+    fn a_tmpfs_is_not_bpffs() {
+        let e = check_bpffs(Path::new("/tmp/mgm-not-bpffs/pins")).unwrap_err();
+        assert!(e.to_string().contains("is not on a bpf filesystem"), "{e}");
+    }
+}

@@ -1,0 +1,144 @@
+//! Idempotent set-up of what building and running mgm needs. Each step checks first, says what it
+//! installs, and does nothing when the piece is there.
+use crate::util::{is_root, output, run, succeeds};
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use std::process::Command;
+
+const BPF_LINKER_VERSION: &str = "0.13.0";
+const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
+
+/// What a task needs.
+#[derive(Clone, Copy)]
+pub struct Needs {
+    /// nightly + rust-src + bpf-linker, to build the eBPF object.
+    pub ebpf_build: bool,
+    /// bpftool and a bpffs mount, to run the daemon and its tests.
+    pub runtime: bool,
+}
+
+impl Needs {
+    pub const ALL: Needs = Needs {
+        ebpf_build: true,
+        runtime: true,
+    };
+    pub const BUILD: Needs = Needs {
+        ebpf_build: true,
+        runtime: false,
+    };
+}
+
+pub fn ensure(needs: Needs) -> Result<()> {
+    let mut apt = Apt::default();
+    if needs.ebpf_build {
+        nightly_rust_src()?;
+        bpf_linker(&mut apt)?;
+    }
+    if needs.runtime {
+        if !succeeds(Command::new("bpftool").arg("version")) {
+            apt.install("bpftool (to inspect the pinned maps)", &["bpftool"])?;
+        }
+        for (tool, pkg) in [
+            ("ip", "iproute2"),
+            ("python3", "python3"),
+            ("nsenter", "util-linux"),
+        ] {
+            if !succeeds(Command::new("sh").args(["-c", &format!("command -v {tool}")])) {
+                apt.install(&format!("{pkg} (for {tool})"), &[pkg])?;
+            }
+        }
+        bpffs()?;
+    }
+    Ok(())
+}
+
+fn nightly_rust_src() -> Result<()> {
+    if !succeeds(Command::new("rustup").args(["run", "nightly", "rustc", "--version"])) {
+        eprintln!("setup: installing the nightly Rust toolchain (the eBPF target needs build-std)");
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let installed = output(Command::new("rustup").args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        "nightly",
+    ]))?;
+    if !installed.lines().any(|l| l.starts_with("rust-src")) {
+        eprintln!("setup: adding rust-src to the nightly toolchain (build-std=core for bpfel-unknown-none)");
+        run(Command::new("rustup").args([
+            "component",
+            "add",
+            "rust-src",
+            "--toolchain",
+            "nightly",
+        ]))?;
+    }
+    Ok(())
+}
+
+fn bpf_linker(apt: &mut Apt) -> Result<()> {
+    let have = output(Command::new("bpf-linker").arg("--version")).unwrap_or_default();
+    if have.contains(BPF_LINKER_VERSION) {
+        return Ok(());
+    }
+    if !Path::new(LLVM_PREFIX).join("lib/libLLVM.so").exists()
+        && !Path::new(LLVM_PREFIX).join("bin/llvm-config").exists()
+    {
+        apt.install(
+            "LLVM 22 development files (bpf-linker links against the LLVM that rustc uses)",
+            &["llvm-22-dev", "libpolly-22-dev"],
+        )?;
+    }
+    eprintln!("setup: building bpf-linker {BPF_LINKER_VERSION} against LLVM 22 (about a minute)");
+    run(Command::new("cargo")
+        .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION])
+        .args(["--no-default-features", "--features", "llvm-22"])
+        .env("LLVM_PREFIX", LLVM_PREFIX))
+    .context("building bpf-linker")
+}
+
+fn bpffs() -> Result<()> {
+    if succeeds(Command::new("mountpoint").args(["-q", "/sys/fs/bpf"])) {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!("/sys/fs/bpf is not mounted and mounting it needs root");
+    }
+    eprintln!("setup: mounting bpffs at /sys/fs/bpf (maps are pinned there)");
+    run(Command::new("mount").args(["-t", "bpf", "bpf", "/sys/fs/bpf"]))
+}
+
+#[derive(Default)]
+struct Apt {
+    updated: bool,
+}
+
+impl Apt {
+    fn install(&mut self, why: &str, packages: &[&str]) -> Result<()> {
+        if !is_root() {
+            bail!(
+                "{why} is missing and installing it ({}) needs root",
+                packages.join(" ")
+            );
+        }
+        eprintln!(
+            "setup: installing {why}: apt-get install {}",
+            packages.join(" ")
+        );
+        if !self.updated {
+            run(Command::new("apt-get").args(["update", "-q"]))?;
+            self.updated = true;
+        }
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    }
+}
