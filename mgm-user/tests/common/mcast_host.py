@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""A test host's multicast stack, driven line by line on stdin (one command per line):
+
+  join G [IFADDR]        any-source join (IP_ADD_MEMBERSHIP)
+  leave G                drop it (the kernel sends a leave / TO_IN{})
+  sjoin G S              source-specific join (IP_ADD_SOURCE_MEMBERSHIP, INCLUDE mode)
+  sleave G S             drop one source (IP_DROP_SOURCE_MEMBERSHIP)
+  block G S              exclude a source of an any-source join (IP_BLOCK_SOURCE)
+  recv PORT              count UDP datagrams to PORT; each prints "rx <monotonic_ns> <src>"
+  send G PORT N IVAL_MS  send N datagrams to G:PORT, TTL 8, one every IVAL_MS
+  quit
+
+Prints "ok <cmd>" after each command so the driver can wait for it. Uses only the documentation
+ranges the tests give it.
+"""
+import socket, struct, sys, threading, time
+
+IP_ADD_MEMBERSHIP = 35
+IP_DROP_MEMBERSHIP = 36
+IP_UNBLOCK_SOURCE = 37
+IP_BLOCK_SOURCE = 38
+IP_ADD_SOURCE_MEMBERSHIP = 39
+IP_DROP_SOURCE_MEMBERSHIP = 40
+
+ctl = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+ifaddr = "0.0.0.0"
+
+
+def mreq(g):
+    return struct.pack("4s4s", socket.inet_aton(g), socket.inet_aton(ifaddr))
+
+
+def mreq_source(g, s):
+    return struct.pack("4s4s4s", socket.inet_aton(g), socket.inet_aton(ifaddr), socket.inet_aton(s))
+
+
+def receiver(port):
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    r.bind(("0.0.0.0", port))
+    while True:
+        _, (src, _) = r.recvfrom(2048)
+        print("rx %d %s" % (time.monotonic_ns(), src), flush=True)
+
+
+def sender(g, port, n, ival):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 8)
+    if ifaddr != "0.0.0.0":
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ifaddr))
+    for i in range(n):
+        s.sendto(b"mgm-test %d" % i, (g, port))
+        time.sleep(ival / 1000.0)
+
+
+for line in sys.stdin:
+    w = line.split()
+    if not w:
+        continue
+    c = w[0]
+    try:
+        if c == "join":
+            if len(w) > 2:
+                ifaddr = w[2]
+            ctl.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq(w[1]))
+        elif c == "leave":
+            ctl.setsockopt(socket.IPPROTO_IP, IP_DROP_MEMBERSHIP, mreq(w[1]))
+        elif c == "sjoin":
+            ctl.setsockopt(socket.IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, mreq_source(w[1], w[2]))
+        elif c == "sleave":
+            ctl.setsockopt(socket.IPPROTO_IP, IP_DROP_SOURCE_MEMBERSHIP, mreq_source(w[1], w[2]))
+        elif c == "block":
+            ctl.setsockopt(socket.IPPROTO_IP, IP_BLOCK_SOURCE, mreq_source(w[1], w[2]))
+        elif c == "recv":
+            threading.Thread(target=receiver, args=(int(w[1]),), daemon=True).start()
+        elif c == "send":
+            threading.Thread(target=sender, args=(w[1], int(w[2]), int(w[3]), int(w[4])), daemon=True).start()
+        elif c == "ifaddr":
+            ifaddr = w[1]
+        elif c == "quit":
+            break
+        else:
+            print("error unknown command %s" % c, flush=True)
+            continue
+        print("ok %s" % c, flush=True)
+    except OSError as e:
+        print("error %s %s" % (c, e), flush=True)

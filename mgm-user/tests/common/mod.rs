@@ -1,0 +1,246 @@
+//! Namespace lab for the integration tests: uniquely named network namespaces joined by veth
+//! pairs, an mgm daemon in the router namespace (network namespace only, so its pins land in the
+//! host's /sys/fs/bpf), and test hosts whose own Linux stacks join groups. Everything is removed
+//! on drop, also when the test fails. Needs root: without it the tests fail, they do not skip.
+#![allow(dead_code)]
+
+use mgm_user::control::{client, protocol::Request, views::GroupView};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub fn require_root() {
+    let out = Command::new("id").arg("-u").output().expect("run id -u");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "0",
+        "this test needs root (network namespaces, eBPF); run it through `cargo xtask test` as root"
+    );
+}
+
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub struct Lab {
+    pub id: String,
+    namespaces: Vec<String>,
+    daemons: Vec<Daemon>,
+    hosts: Vec<Child>,
+    pub dir: PathBuf,
+}
+
+pub struct Daemon {
+    pub child: Child,
+    pub socket: PathBuf,
+    pub pin_dir: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        require_root();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{:x}{:x}", std::process::id() & 0xffff, n);
+        let dir = std::env::temp_dir().join(format!("mgm-test-{id}"));
+        std::fs::create_dir_all(&dir).expect("create test dir");
+        Lab { id, namespaces: Vec::new(), daemons: Vec::new(), hosts: Vec::new(), dir }
+    }
+
+    /// Creates namespace `mgmt-ID-ROLE` with lo up; returns its name.
+    pub fn netns(&mut self, role: &str) -> String {
+        let name = format!("mgmt-{}-{role}", self.id);
+        run(Command::new("ip").args(["netns", "add", &name]));
+        self.namespaces.push(name.clone());
+        self.ns(&name, &["ip", "link", "set", "lo", "up"]);
+        name
+    }
+
+    /// Runs a command in a namespace (fresh mount namespace; fine for anything but bpffs).
+    pub fn ns(&self, ns: &str, args: &[&str]) -> String {
+        run(Command::new("ip").args(["netns", "exec", ns]).args(args))
+    }
+
+    /// A veth pair between two namespaces with an address on each end. Interface names are
+    /// `{prefix}{id}` (≤ 15 characters).
+    pub fn link(&self, a: (&str, &str, &str), b: (&str, &str, &str)) -> (String, String) {
+        let an = format!("{}{}", a.1, self.id);
+        let bn = format!("{}{}", b.1, self.id);
+        run(Command::new("ip").args(["link", "add", &an, "netns", a.0, "type", "veth", "peer", "name", &bn, "netns", b.0]));
+        for (ns, ifn, addr) in [(a.0, &an, a.2), (b.0, &bn, b.2)] {
+            self.ns(ns, &["ip", "addr", "add", addr, "dev", ifn]);
+            self.ns(ns, &["ip", "link", "set", ifn, "up"]);
+        }
+        (an, bn)
+    }
+
+    /// Starts `mgm run` in `ns` (network namespace only) on `ifaces`, with its own pin directory
+    /// and socket, and waits until it answers.
+    pub fn start_mgm(&mut self, ns: &str, ifaces: &[&str], extra: &[&str]) -> usize {
+        let k = self.daemons.len();
+        let socket = self.dir.join(format!("mgm{k}.sock"));
+        let pin_dir = PathBuf::from(format!("/sys/fs/bpf/mgm-test-{}-{k}", self.id));
+        let log = self.dir.join(format!("mgm{k}.log"));
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net=/run/netns/{ns}")).arg(env!("CARGO_BIN_EXE_mgm")).arg("run");
+        for i in ifaces {
+            cmd.args(["-i", i]);
+        }
+        cmd.arg("--bpffs").arg(&pin_dir).arg("--socket").arg(&socket).args(extra);
+        cmd.env("MGM_LOG", "debug");
+        let logf = std::fs::File::create(&log).expect("daemon log file");
+        cmd.stdout(Stdio::null()).stderr(logf);
+        let child = cmd.spawn().expect("spawn mgm run");
+        self.daemons.push(Daemon { child, socket: socket.clone(), pin_dir, log });
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if client::request(&socket, Request::ShowInterfaces).is_ok() {
+                return k;
+            }
+            if let Ok(Some(status)) = self.daemons[k].child.try_wait() {
+                panic!("mgm run exited ({status}) before answering:\n{}", self.daemon_log(k));
+            }
+            assert!(Instant::now() < deadline, "mgm run did not answer in 15 s:\n{}", self.daemon_log(k));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn daemon(&self, k: usize) -> &Daemon {
+        &self.daemons[k]
+    }
+
+    pub fn daemon_log(&self, k: usize) -> String {
+        std::fs::read_to_string(&self.daemons[k].log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM to daemon `k` and waits for it; returns its exit status.
+    pub fn stop_mgm(&mut self, k: usize) -> std::process::ExitStatus {
+        let pid = self.daemons[k].child.id();
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(s)) = self.daemons[k].child.try_wait() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "mgm did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn groups(&self, k: usize) -> Vec<GroupView> {
+        let v = client::request(&self.daemons[k].socket, Request::ShowGroups).expect("show groups");
+        serde_json::from_value(v).expect("groups JSON")
+    }
+
+    /// Polls `cond` every 50 ms until it holds or `timeout` passes; returns the time it took.
+    pub fn wait_for(&self, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            if cond() {
+                return start.elapsed();
+            }
+            if start.elapsed() > timeout {
+                let logs: String = (0..self.daemons.len()).map(|k| self.daemon_log(k)).collect();
+                panic!("timed out after {timeout:?} waiting for {what}\ndaemon logs:\n{logs}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts a test host's multicast stack in `ns` (see mcast_host.py).
+    pub fn host(&mut self, ns: &str) -> Host {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/mcast_host.py");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns, "python3", "-u"])
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn test host");
+        let stdin = child.stdin.take().expect("host stdin");
+        let stdout = child.stdout.take().expect("host stdout");
+        let (tx, acks) = channel();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let rx_log = received.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("rx ") {
+                    let ns: u64 = rest.split(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0);
+                    rx_log.lock().unwrap().push(ns);
+                } else if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let pid = child.id();
+        self.hosts.push(child);
+        Host { stdin, acks, received, pid }
+    }
+}
+
+pub struct Host {
+    stdin: ChildStdin,
+    acks: Receiver<String>,
+    /// CLOCK_MONOTONIC ns of each datagram received (after `recv PORT`).
+    pub received: Arc<Mutex<Vec<u64>>>,
+    pub pid: u32,
+}
+
+impl Host {
+    /// Sends one command and waits for its "ok".
+    pub fn cmd(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("write to host");
+        self.stdin.flush().expect("flush host");
+        let verb = line.split_whitespace().next().unwrap_or("");
+        let answer = self.acks.recv_timeout(Duration::from_secs(5)).expect("host answers");
+        assert_eq!(answer, format!("ok {verb}"), "host command `{line}`");
+    }
+
+    pub fn received_count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let failing = std::thread::panicking();
+        for (k, d) in self.daemons.iter_mut().enumerate() {
+            let _ = Command::new("kill").args(["-TERM", &d.child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = d.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = d.child.kill();
+            let _ = d.child.wait();
+            if failing {
+                eprintln!("--- daemon {k} log ---\n{}", std::fs::read_to_string(&d.log).unwrap_or_default());
+            }
+            let _ = std::fs::remove_dir_all(&d.pin_dir);
+        }
+        for h in &mut self.hosts {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+        for ns in &self.namespaces {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
