@@ -1,0 +1,408 @@
+extern crate std;
+
+use super::*;
+use std::vec;
+use std::vec::Vec;
+
+const G: Ipv4Addr = Ipv4Addr::new(232, 1, 2, 3);
+const S1: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const S2: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+
+/// Writes the checksum into bytes 2..4.
+fn seal(mut b: Vec<u8>) -> Vec<u8> {
+    b[2] = 0;
+    b[3] = 0;
+    let c = checksum(&b);
+    b[2..4].copy_from_slice(&c.to_be_bytes());
+    b
+}
+
+fn v2(msg_type: u8, mrc: u8, group: Ipv4Addr) -> Vec<u8> {
+    let mut b = vec![msg_type, mrc, 0, 0];
+    b.extend_from_slice(&group.octets());
+    seal(b)
+}
+
+fn v3_query(mrc: u8, group: Ipv4Addr, s: bool, qrv: u8, qqic: u8, srcs: &[Ipv4Addr]) -> Vec<u8> {
+    let mut b = vec![TYPE_MEMBERSHIP_QUERY, mrc, 0, 0];
+    b.extend_from_slice(&group.octets());
+    b.push((if s { 0x08 } else { 0 }) | qrv);
+    b.push(qqic);
+    b.extend_from_slice(&(srcs.len() as u16).to_be_bytes());
+    for s in srcs {
+        b.extend_from_slice(&s.octets());
+    }
+    seal(b)
+}
+
+fn record(rtype: u8, group: Ipv4Addr, srcs: &[Ipv4Addr], aux_words: u8) -> Vec<u8> {
+    let mut b = vec![rtype, aux_words];
+    b.extend_from_slice(&(srcs.len() as u16).to_be_bytes());
+    b.extend_from_slice(&group.octets());
+    for s in srcs {
+        b.extend_from_slice(&s.octets());
+    }
+    b.extend(core::iter::repeat_n(0xaa, usize::from(aux_words) * 4));
+    b
+}
+
+fn v3_report(num: u16, records: &[Vec<u8>], trailer: &[u8]) -> Vec<u8> {
+    let mut b = vec![TYPE_V3_REPORT, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&num.to_be_bytes());
+    for r in records {
+        b.extend_from_slice(r);
+    }
+    b.extend_from_slice(trailer);
+    seal(b)
+}
+
+#[test]
+fn checksum_known_vector() {
+    // v2 report for 239.1.1.1, by hand: 0x1600 + 0xef01 + 0x0101 = 0x10602 -> 0x0603 -> !0x0603.
+    let b = v2(TYPE_V2_REPORT, 0, Ipv4Addr::new(239, 1, 1, 1));
+    assert_eq!(&b[2..4], &[0xf9, 0xfc]);
+    assert_eq!(checksum(&b), 0);
+    // Odd length pads with zero.
+    assert_eq!(checksum(&[0x01]), !0x0100);
+    assert_eq!(checksum(&[]), 0xffff);
+}
+
+#[test]
+fn parses_v1_v2_messages() {
+    assert_eq!(
+        parse(&v2(TYPE_V1_REPORT, 0, G)),
+        Ok(IgmpMessage::V1Report { group: G })
+    );
+    assert_eq!(
+        parse(&v2(TYPE_V2_REPORT, 0, G)),
+        Ok(IgmpMessage::V2Report { group: G })
+    );
+    assert_eq!(
+        parse(&v2(TYPE_V2_LEAVE, 0, G)),
+        Ok(IgmpMessage::V2Leave { group: G })
+    );
+}
+
+#[test]
+fn query_version_by_length_and_mrc() {
+    let b = v2(TYPE_MEMBERSHIP_QUERY, 0, Ipv4Addr::UNSPECIFIED);
+    let IgmpMessage::Query(q) = parse(&b).unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.version, QueryVersion::V1);
+    assert!(q.is_general());
+    assert_eq!(q.max_resp_tenths(), 100);
+
+    let b = v2(TYPE_MEMBERSHIP_QUERY, 200, G);
+    let IgmpMessage::Query(q) = parse(&b).unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.version, QueryVersion::V2);
+    assert_eq!(q.group, G);
+    // v2 Max Resp Time is linear, not floating point.
+    assert_eq!(q.max_resp_tenths(), 200);
+    assert_eq!(q.sources.len(), 0);
+
+    let b = v3_query(0x8a, G, true, 2, 125, &[S1, S2]);
+    let IgmpMessage::Query(q) = parse(&b).unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.version, QueryVersion::V3);
+    assert_eq!(q.group, G);
+    assert!(q.s_flag);
+    assert_eq!(q.qrv, 2);
+    assert_eq!(q.qqic, 125);
+    assert_eq!(q.qqi_secs(), 125);
+    assert_eq!(q.max_resp_tenths(), (0xa | 0x10) << 3);
+    assert_eq!(q.sources.collect::<Vec<_>>(), vec![S1, S2]);
+
+    // v3 query with MRC 0 is still v3 (length decides).
+    let b = v3_query(0, Ipv4Addr::UNSPECIFIED, false, 0, 0, &[]);
+    let IgmpMessage::Query(q) = parse(&b).unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.version, QueryVersion::V3);
+    assert!(!q.s_flag);
+}
+
+#[test]
+fn query_of_9_to_11_bytes_is_rejected() {
+    for len in 9..=11 {
+        let mut b = v2(TYPE_MEMBERSHIP_QUERY, 100, G);
+        b.resize(len, 0);
+        let b = seal(b);
+        assert_eq!(parse(&b), Err(ParseError::BadQueryLength { len }));
+    }
+}
+
+#[test]
+fn truncated_messages() {
+    for len in 0..8 {
+        let b = v2(TYPE_V2_REPORT, 0, G);
+        assert_eq!(parse(&b[..len]), Err(ParseError::Truncated { len }));
+    }
+}
+
+#[test]
+fn bad_checksum_names_found_and_expected() {
+    let good = v2(TYPE_V2_REPORT, 0, G);
+    let mut bad = good.clone();
+    bad[2] ^= 0x01;
+    let found = u16::from_be_bytes([bad[2], bad[3]]);
+    let want = u16::from_be_bytes([good[2], good[3]]);
+    assert_eq!(
+        parse(&bad),
+        Err(ParseError::BadChecksum {
+            found,
+            computed: want
+        })
+    );
+    // A flipped payload bit is caught as well.
+    let mut bad = good.clone();
+    bad[7] ^= 0x10;
+    assert!(matches!(parse(&bad), Err(ParseError::BadChecksum { .. })));
+    // Trailing bytes are covered by the checksum.
+    let mut t = good.clone();
+    t.extend_from_slice(&[1, 2, 3, 4]);
+    assert!(matches!(parse(&t), Err(ParseError::BadChecksum { .. })));
+}
+
+#[test]
+fn unknown_type() {
+    assert_eq!(
+        parse(&v2(0x13, 0, G)),
+        Err(ParseError::UnknownType { msg_type: 0x13 })
+    );
+    assert_eq!(
+        parse(&v2(0x00, 0, G)),
+        Err(ParseError::UnknownType { msg_type: 0 })
+    );
+}
+
+#[test]
+fn v3_report_records_and_sources() {
+    let b = v3_report(
+        3,
+        &[
+            record(1, G, &[S1, S2], 0),
+            record(4, Ipv4Addr::new(239, 9, 9, 9), &[], 0),
+            record(6, G, &[S2], 0),
+        ],
+        &[],
+    );
+    let IgmpMessage::V3Report(r) = parse_strict(&b).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.num_records, 3);
+    let recs: Vec<_> = r.records().collect();
+    assert_eq!(recs.len(), 3);
+    assert_eq!(recs[0].record_type, RecordType::IsInclude);
+    assert_eq!(recs[0].group, G);
+    assert_eq!(recs[0].sources.collect::<Vec<_>>(), vec![S1, S2]);
+    assert_eq!(recs[1].record_type, RecordType::ToExclude);
+    assert_eq!(recs[1].group, Ipv4Addr::new(239, 9, 9, 9));
+    assert_eq!(recs[1].sources.len(), 0);
+    assert_eq!(recs[2].record_type, RecordType::BlockOld);
+    assert_eq!(recs[2].sources.collect::<Vec<_>>(), vec![S2]);
+}
+
+#[test]
+fn v3_report_aux_data_is_skipped() {
+    let b = v3_report(2, &[record(2, G, &[S1], 2), record(5, G, &[S2], 1)], &[]);
+    let IgmpMessage::V3Report(r) = parse(&b).unwrap() else {
+        panic!()
+    };
+    let recs: Vec<_> = r.records().collect();
+    assert_eq!(recs[0].aux_words, 2);
+    assert_eq!(recs[0].sources.collect::<Vec<_>>(), vec![S1]);
+    assert_eq!(recs[1].record_type, RecordType::AllowNew);
+    assert_eq!(recs[1].sources.collect::<Vec<_>>(), vec![S2]);
+}
+
+#[test]
+fn v3_report_bounds() {
+    // Aux data past the end.
+    let mut rec = record(2, G, &[S1], 0);
+    rec[1] = 3; // claims 12 bytes of aux data that are not there
+    let b = v3_report(1, &[rec], &[0; 4]);
+    assert_eq!(
+        parse(&b),
+        Err(ParseError::AuxDataBeyondEnd {
+            index: 0,
+            aux_words: 3
+        })
+    );
+    // nsrc past the end.
+    let mut rec = record(1, G, &[S1], 0);
+    rec[2..4].copy_from_slice(&500u16.to_be_bytes());
+    let b = v3_report(2, &[record(1, G, &[], 0), rec], &[]);
+    assert_eq!(
+        parse(&b),
+        Err(ParseError::RecordSourcesBeyondEnd {
+            index: 1,
+            nsrc: 500
+        })
+    );
+    // More records announced than present.
+    let b = v3_report(3, &[record(1, G, &[], 0)], &[]);
+    assert_eq!(
+        parse(&b),
+        Err(ParseError::RecordBeyondEnd {
+            index: 1,
+            num_records: 3
+        })
+    );
+    // A partial record header.
+    let b = v3_report(1, &[], &[1, 0, 0]);
+    assert_eq!(
+        parse(&b),
+        Err(ParseError::RecordBeyondEnd {
+            index: 0,
+            num_records: 1
+        })
+    );
+    // Zero records is a valid (useless) report.
+    let b = v3_report(0, &[], &[]);
+    let IgmpMessage::V3Report(r) = parse(&b).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.records().count(), 0);
+}
+
+#[test]
+fn v3_query_sources_beyond_end() {
+    let mut b = v3_query(100, G, false, 2, 125, &[S1]);
+    b[10..12].copy_from_slice(&2u16.to_be_bytes());
+    let b = seal(b);
+    assert_eq!(
+        parse(&b),
+        Err(ParseError::QuerySourcesBeyondEnd { nsrc: 2, len: 16 })
+    );
+}
+
+#[test]
+fn unknown_record_type_policy() {
+    let b = v3_report(2, &[record(9, G, &[S1], 0), record(5, G, &[S2], 0)], &[]);
+    // Lenient: walked and yielded as Unknown, later records intact.
+    let IgmpMessage::V3Report(r) = parse(&b).unwrap() else {
+        panic!()
+    };
+    let recs: Vec<_> = r.records().collect();
+    assert_eq!(recs[0].record_type, RecordType::Unknown(9));
+    assert_eq!(recs[1].record_type, RecordType::AllowNew);
+    assert_eq!(recs[1].sources.collect::<Vec<_>>(), vec![S2]);
+    // Strict: rejected, naming the record.
+    assert_eq!(
+        parse_strict(&b),
+        Err(ParseError::UnknownRecordType {
+            index: 0,
+            record_type: 9
+        })
+    );
+    let b0 = v3_report(1, &[record(0, G, &[], 0)], &[]);
+    assert_eq!(
+        parse_strict(&b0),
+        Err(ParseError::UnknownRecordType {
+            index: 0,
+            record_type: 0
+        })
+    );
+}
+
+#[test]
+fn trailing_bytes_policy() {
+    // v2 report with 4 extra bytes: ignored by parse (RFC 2236 §2.5), rejected by parse_strict.
+    let mut b = v2(TYPE_V2_REPORT, 0, G);
+    b.extend_from_slice(&[9, 9, 9, 9]);
+    let b = seal(b);
+    assert_eq!(parse(&b), Ok(IgmpMessage::V2Report { group: G }));
+    assert_eq!(
+        parse_strict(&b),
+        Err(ParseError::TrailingBytes { extra: 4 })
+    );
+
+    // v3 report with bytes after the last record.
+    let b = v3_report(1, &[record(2, G, &[], 0)], &[1, 2, 3]);
+    let IgmpMessage::V3Report(r) = parse(&b).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.records().count(), 1);
+    assert_eq!(
+        parse_strict(&b),
+        Err(ParseError::TrailingBytes { extra: 3 })
+    );
+
+    // v3 query with bytes after the source list.
+    let mut q = v3_query(100, G, false, 2, 125, &[S1]);
+    q.extend_from_slice(&[0, 0]);
+    let q = seal(q);
+    let IgmpMessage::Query(qq) = parse(&q).unwrap() else {
+        panic!()
+    };
+    assert_eq!(qq.sources.collect::<Vec<_>>(), vec![S1]);
+    assert_eq!(
+        parse_strict(&q),
+        Err(ParseError::TrailingBytes { extra: 2 })
+    );
+}
+
+#[test]
+fn float_code_exact_below_128() {
+    for v in 0..128u32 {
+        assert_eq!(encode_float_code(v), v as u8);
+        assert_eq!(decode_float_code(v as u8), v);
+    }
+}
+
+#[test]
+fn float_code_edges() {
+    assert_eq!(decode_float_code(0x80), 128);
+    assert_eq!(encode_float_code(128), 0x80);
+    assert_eq!(decode_float_code(0x8f), 31 << 3); // 248
+    assert_eq!(decode_float_code(0x90), 256);
+    assert_eq!(decode_float_code(0xff), FLOAT_CODE_MAX);
+    assert_eq!(FLOAT_CODE_MAX, 31_744);
+    assert_eq!(encode_float_code(31_744), 0xff);
+    assert_eq!(encode_float_code(1_000_000), 0xff);
+    assert_eq!(encode_float_code(u32::MAX), 0xff);
+    // Rounds down between representable values.
+    assert_eq!(encode_float_code(129), 0x80);
+    assert_eq!(encode_float_code(135), 0x80);
+    assert_eq!(encode_float_code(136), 0x81);
+    assert_eq!(encode_float_code(255), 0x8f);
+    assert_eq!(encode_float_code(31_743), 0xfe);
+    assert_eq!(decode_float_code(0xfe), 30 << 10);
+}
+
+#[test]
+fn float_code_round_trips() {
+    // Every code round-trips through decode → encode.
+    for code in 0..=255u8 {
+        assert_eq!(
+            encode_float_code(decode_float_code(code)),
+            code,
+            "code {code:#x}"
+        );
+    }
+    // encode never overstates and decodes monotonically.
+    let mut prev = 0;
+    for v in 0..40_000u32 {
+        let d = decode_float_code(encode_float_code(v));
+        assert!(d <= v.min(FLOAT_CODE_MAX));
+        assert!(d >= prev);
+        prev = d;
+    }
+}
+
+#[test]
+fn errors_display_names_the_problem() {
+    use core::fmt::Write;
+    let mut s = std::string::String::new();
+    write!(
+        s,
+        "{}",
+        ParseError::RecordSourcesBeyondEnd { index: 2, nsrc: 7 }
+    )
+    .unwrap();
+    assert_eq!(s, "v3 report: group record 2 lists 7 sources past the end");
+}
