@@ -4,6 +4,7 @@
 //! actions to the kernel.
 pub mod igmp_shell;
 pub mod preflight;
+pub mod query_sender;
 
 use crate::bpf::Classifier;
 use crate::cli::RunArgs;

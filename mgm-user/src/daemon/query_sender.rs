@@ -1,0 +1,80 @@
+//! Sends IGMP queries on one interface: a send-only raw socket (IPPROTO_RAW, so it never queues
+//! received packets) bound to the interface, with the IPv4 header built here: TTL 1, ToS 0xc0
+//! (internetwork control), Router Alert option (RFC 2113), as RFC 2236/3376 require.
+use anyhow::{Context, Result};
+use nix::sys::socket::{
+    sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
+    SockaddrIn,
+};
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// IPv4 header length with the 4-byte Router Alert option.
+pub const IP_HEADER_LEN: usize = 24;
+
+/// The IPv4 header of an IGMP packet we send. Identification and checksum are left 0: with
+/// IP_HDRINCL the kernel fills both.
+pub fn ip_header(src: Ipv4Addr, dst: Ipv4Addr, igmp_len: usize) -> [u8; IP_HEADER_LEN] {
+    let total = (IP_HEADER_LEN + igmp_len) as u16;
+    let mut h = [0u8; IP_HEADER_LEN];
+    h[0] = 0x46; // version 4, IHL 6 words
+    h[1] = 0xc0; // ToS: internetwork control
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[8] = 1; // TTL
+    h[9] = mgm_common::igmp::IPPROTO_IGMP;
+    h[12..16].copy_from_slice(&src.octets());
+    h[16..20].copy_from_slice(&dst.octets());
+    h[20..24].copy_from_slice(&[0x94, 0x04, 0x00, 0x00]); // Router Alert
+    h
+}
+
+pub struct QuerySender {
+    fd: OwnedFd,
+    ifname: String,
+    src: Ipv4Addr,
+}
+
+impl QuerySender {
+    pub fn open(ifname: &str, src: Ipv4Addr) -> Result<Self> {
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            SockProtocol::Raw,
+        )
+        .with_context(|| format!("opening the raw socket for queries on {ifname}"))?;
+        setsockopt(&fd, sockopt::BindToDevice, &OsString::from(ifname))
+            .with_context(|| format!("binding the query socket to {ifname}"))?;
+        Ok(Self { fd, ifname: ifname.to_string(), src })
+    }
+
+    /// Sends one IGMP message to `dst` on this interface.
+    pub fn send(&self, dst: Ipv4Addr, igmp: &[u8]) -> Result<()> {
+        let mut packet = Vec::with_capacity(IP_HEADER_LEN + igmp.len());
+        packet.extend_from_slice(&ip_header(self.src, dst, igmp.len()));
+        packet.extend_from_slice(igmp);
+        let to = SockaddrIn::from(SocketAddrV4::new(dst, 0));
+        sendto(self.fd.as_raw_fd(), &packet, &to, MsgFlags::empty())
+            .with_context(|| format!("sending a query to {dst} on {}", self.ifname))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_carries_ttl_1_tos_c0_and_router_alert() {
+        let h = ip_header(Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(224, 0, 0, 1), 12);
+        assert_eq!(h[0], 0x46);
+        assert_eq!(h[1], 0xc0);
+        assert_eq!(u16::from_be_bytes([h[2], h[3]]), 36);
+        assert_eq!(h[8], 1);
+        assert_eq!(h[9], 2);
+        assert_eq!(&h[12..16], &[192, 0, 2, 1]);
+        assert_eq!(&h[16..20], &[224, 0, 0, 1]);
+        assert_eq!(&h[20..24], &[0x94, 0x04, 0, 0]);
+    }
+}
