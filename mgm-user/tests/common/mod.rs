@@ -4,7 +4,7 @@
 //! on drop, also when the test fails. Needs root: without it the tests fail, they do not skip.
 #![allow(dead_code)]
 
-use mgm_user::control::{client, protocol::Request, views::GroupView};
+use mgm_user::control::{client, protocol::Request, views::{GroupView, InterfaceView}};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -87,6 +87,33 @@ impl Lab {
         (an, bn)
     }
 
+    /// A LAN: a namespace holding bridge `br0` with IGMP snooping off (so queries and reports reach
+    /// every port, as on a hub). Returns the namespace name.
+    pub fn lan(&mut self, role: &str) -> String {
+        let ns = self.netns(role);
+        self.ns(&ns, &["ip", "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        self.ns(&ns, &["ip", "link", "set", "br0", "up"]);
+        ns
+    }
+
+    /// Connects `(ns, prefix, addr)` to the LAN's bridge; returns the interface name in `ns`.
+    pub fn lan_port(&self, lan: &str, end: (&str, &str, &str)) -> String {
+        let port = format!("p{}{}", end.1, self.id);
+        let ifn = format!("{}{}", end.1, self.id);
+        run(Command::new("ip").args(["link", "add", &port, "netns", lan, "type", "veth", "peer", "name", &ifn, "netns", end.0]));
+        self.ns(lan, &["ip", "link", "set", &port, "master", "br0"]);
+        self.ns(lan, &["ip", "link", "set", &port, "up"]);
+        self.ns(end.0, &["ip", "addr", "add", end.2, "dev", &ifn]);
+        self.ns(end.0, &["ip", "link", "set", &ifn, "up"]);
+        ifn
+    }
+
+    /// Silences a host: drops every IGMP packet it sends on `ifname` (tc egress filter).
+    pub fn drop_igmp_egress(&self, ns: &str, ifname: &str) {
+        self.ns(ns, &["tc", "qdisc", "add", "dev", ifname, "clsact"]);
+        self.ns(ns, &["tc", "filter", "add", "dev", ifname, "egress", "protocol", "ip", "u32", "match", "ip", "protocol", "2", "0xff", "action", "drop"]);
+    }
+
     /// Starts `mgm run` in `ns` (network namespace only) on `ifaces`, with its own pin directory
     /// and socket, and waits until it answers.
     pub fn start_mgm(&mut self, ns: &str, ifaces: &[&str], extra: &[&str]) -> usize {
@@ -138,6 +165,16 @@ impl Lab {
             assert!(Instant::now() < deadline, "mgm did not stop on SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    pub fn interfaces(&self, k: usize) -> Vec<InterfaceView> {
+        let v = client::request(&self.daemons[k].socket, Request::ShowInterfaces).expect("show interfaces");
+        serde_json::from_value(v).expect("interfaces JSON")
+    }
+
+    /// The group's entry on interface `ifname`, if the daemon holds it.
+    pub fn group(&self, k: usize, ifname: &str, group: &str) -> Option<GroupView> {
+        self.groups(k).into_iter().find(|g| g.interface == ifname && g.group == group)
     }
 
     pub fn groups(&self, k: usize) -> Vec<GroupView> {
