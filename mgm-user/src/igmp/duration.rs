@@ -85,14 +85,14 @@ pub fn format_duration(d: Duration) -> String {
     let ns = d.as_nanos();
     if ns == 0 {
         "0s".to_string()
-    } else if ns % 1_000_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000_000) {
         format!("{}s", ns / 1_000_000_000)
-    } else if ns >= 1_000_000_000 && ns % 1_000_000 == 0 {
+    } else if ns >= 1_000_000_000 && ns.is_multiple_of(1_000_000) {
         let s = format!("{:.3}", ns as f64 / 1e9);
         format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
-    } else if ns % 1_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000) {
         format!("{}ms", ns / 1_000_000)
-    } else if ns % 1_000 == 0 {
+    } else if ns.is_multiple_of(1_000) {
         format!("{}us", ns / 1_000)
     } else {
         format!("{ns}ns")

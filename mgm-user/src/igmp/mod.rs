@@ -1,10 +1,37 @@
-//! IGMP router side (RFC 2236 / RFC 3376).
+//! IGMP router side (RFC 2236 / RFC 3376), pure: no I/O, no clock.
 //!
-//! Pure logic, no I/O: the daemon shell feeds parsed messages and deadlines in and carries the
-//! returned actions out (queries to send, map writes, membership deltas).
+//! The daemon shell owns one [`IgmpInterface`] per managed interface, feeds it parsed messages
+//! ([`mgm_common::igmp::parse`]) and deadlines (CLOCK_MONOTONIC ns, the clock of the eBPF maps),
+//! and carries out the returned [`Action`]s: queries to send ([`QueryMessage::encode`]), map
+//! writes mirrored into `MGM_MEMBERS` / `MGM_SOURCES`, membership deltas for the manager.
+//!
+//! Modules, one concern each:
+//! - [`config`]: configuration, validation, derived timer values;
+//! - [`duration`]: `125s` / `100ms` parsing for the CLI;
+//! - [`encode`]: query encoder;
+//! - [`group`]: per-group state, the §6.4 tables, §6.6 query side effects, timer expiry;
+//! - [`compat`]: §7.3.2 older-host translation;
+//! - [`querier`]: election, general-query schedule, §7.3.1 older-querier presence;
+//! - [`interface`]: ties it together, deadline heap, map/membership diffs;
+//! - [`action`], [`view`]: the shell-facing types.
 
+pub mod action;
+pub mod compat;
+pub mod config;
 pub mod duration;
 pub mod encode;
+pub mod group;
+pub mod interface;
+pub mod querier;
+pub mod view;
 
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, MembershipChange};
+pub use config::{ConfigError, IgmpConfig, Params};
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use encode::{QueryMessage, MAX_SOURCES_PER_QUERY};
+pub use group::{FilterMode, GroupState, SourceRec};
+pub use interface::{GroupSummary, IgmpInterface, SourceSummary};
+pub use view::{FastPathView, NoFastPath};

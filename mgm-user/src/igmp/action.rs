@@ -1,0 +1,81 @@
+//! What the state machine asks the daemon shell to do.
+
+use std::net::Ipv4Addr;
+
+use mgm_common::{MemberState, SourceState};
+
+use super::encode::QueryMessage;
+
+/// A membership delta for the manager, derived from the RFC 3376 §6.3 forwarding table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MembershipChange {
+    /// Forwarding starts: (*,G) when `source` is `None` (EXCLUDE mode), (S,G) in INCLUDE mode.
+    Join,
+    /// Forwarding stops (the counterpart of exactly one earlier `Join`).
+    Leave,
+    /// (*,G) is joined but `source` must not be forwarded (EXCLUDE mode, list Y).
+    Block,
+    /// The counterpart of exactly one earlier `Block`: the exclusion is gone (the source is
+    /// wanted again, or the group left EXCLUDE mode; in the latter case the `Leave` of (*,G)
+    /// comes first).
+    Unblock,
+}
+
+/// One thing for the shell to do. Actions of one call are returned in the order to carry them
+/// out, and must all be applied to the maps before the next call into the same interface
+/// (the next call reads the maps back through the `FastPathView`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send `query` out of `ifindex` to `dst` (224.0.0.1 for general queries, the group
+    /// otherwise), from our address, IP TTL 1, ToS 0xc0, Router Alert.
+    SendQuery {
+        ifindex: u32,
+        dst: Ipv4Addr,
+        query: QueryMessage,
+    },
+    /// Create or overwrite the `MGM_MEMBERS` entry {ifindex, group}.
+    WriteMember {
+        ifindex: u32,
+        group: Ipv4Addr,
+        state: MemberState,
+    },
+    /// Delete the `MGM_MEMBERS` entry {ifindex, group} (its sources are deleted first by
+    /// `DeleteSource` actions).
+    DeleteMember { ifindex: u32, group: Ipv4Addr },
+    /// Create or overwrite the `MGM_SOURCES` entry {ifindex, group, source}.
+    WriteSource {
+        ifindex: u32,
+        group: Ipv4Addr,
+        source: Ipv4Addr,
+        state: SourceState,
+    },
+    /// Delete the `MGM_SOURCES` entry {ifindex, group, source}.
+    DeleteSource {
+        ifindex: u32,
+        group: Ipv4Addr,
+        source: Ipv4Addr,
+    },
+    /// Membership delta for the manager: (source or any, group) on `ifindex`.
+    Membership {
+        ifindex: u32,
+        group: Ipv4Addr,
+        source: Option<Ipv4Addr>,
+        change: MembershipChange,
+    },
+    /// The querier changed (log it). `querier` is the querier's address (ours when
+    /// `we_are_querier`), `None` if unknown.
+    QuerierChanged {
+        ifindex: u32,
+        we_are_querier: bool,
+        querier: Option<Ipv4Addr>,
+    },
+    /// The version this interface runs changed (RFC 3376 §7.3.1): an older-version querier was
+    /// seen (`older_querier` is its address) or went away (`None`). Log-worthy: the operator
+    /// should configure the routers on the link alike.
+    VersionChanged {
+        ifindex: u32,
+        from: u8,
+        to: u8,
+        older_querier: Option<Ipv4Addr>,
+    },
+}

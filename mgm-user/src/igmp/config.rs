@@ -1,0 +1,303 @@
+//! Per-interface IGMP configuration (RFC 3376 §8 / RFC 2236 §8) and the timer values derived
+//! from it.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::duration::format_duration;
+
+/// Largest Max Resp Code / QQIC value: 31744 (tenths of a second, resp. seconds).
+const FLOAT_MAX: u64 = mgm_common::igmp::FLOAT_CODE_MAX as u64;
+
+/// Configuration of the IGMP router on one interface. `None` fields take their RFC default,
+/// derived from the other values (and, for a non-querier, from the querier's adopted QRV/QQI).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IgmpConfig {
+    /// Highest IGMP version to run: 1, 2 or 3 (queries are sent in this version).
+    pub version: u8,
+    /// Robustness Variable (RFC default 2).
+    pub robustness: u8,
+    /// Query Interval (default 125 s).
+    pub query_interval: Duration,
+    /// Query Response Interval, the Max Resp Time of general queries (default 10 s).
+    pub query_response_interval: Duration,
+    /// Last Member Query Interval, the Max Resp Time of group(-and-source) queries (default 1 s).
+    pub last_member_query_interval: Duration,
+    /// Last Member Query Count (default: the Robustness Variable).
+    pub last_member_query_count: Option<u32>,
+    /// Startup Query Interval (default: Query Interval / 4).
+    pub startup_query_interval: Option<Duration>,
+    /// Startup Query Count (default: the Robustness Variable).
+    pub startup_query_count: Option<u32>,
+    /// Other Querier Present Interval (default: RV × QI + QRI / 2).
+    pub other_querier_present_interval: Option<Duration>,
+}
+
+impl Default for IgmpConfig {
+    fn default() -> Self {
+        IgmpConfig {
+            version: 3,
+            robustness: 2,
+            query_interval: Duration::from_secs(125),
+            query_response_interval: Duration::from_secs(10),
+            last_member_query_interval: Duration::from_secs(1),
+            last_member_query_count: None,
+            startup_query_interval: None,
+            startup_query_count: None,
+            other_querier_present_interval: None,
+        }
+    }
+}
+
+/// A configuration value that cannot work; the message names the values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn fd(d: Duration) -> String {
+    format_duration(d)
+}
+
+impl IgmpConfig {
+    /// Checks the values; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let e = |s: String| Err(ConfigError(s));
+        if !(1..=3).contains(&self.version) {
+            return e(format!(
+                "IGMP version must be 1, 2 or 3, not {}",
+                self.version
+            ));
+        }
+        if self.robustness == 0 {
+            return e("robustness must be at least 1 (RFC 3376 §8.1: it MUST NOT be 0)".into());
+        }
+        if self.query_interval.is_zero() {
+            return e("query interval must be greater than 0".into());
+        }
+        if self.query_response_interval < Duration::from_millis(100) {
+            return e(format!(
+                "query response interval ({}) must be at least 100ms (it is sent in tenths of a second)",
+                fd(self.query_response_interval)
+            ));
+        }
+        if self.query_response_interval >= self.query_interval {
+            return e(format!(
+                "query response interval ({}) must be shorter than query interval ({})",
+                fd(self.query_response_interval),
+                fd(self.query_interval)
+            ));
+        }
+        if self.last_member_query_interval < Duration::from_millis(100) {
+            return e(format!(
+                "last member query interval ({}) must be at least 100ms (it is sent in tenths of a second)",
+                fd(self.last_member_query_interval)
+            ));
+        }
+        let max_resp_limit_tenths = if self.version == 2 { 255 } else { FLOAT_MAX };
+        for (name, d) in [
+            ("query response interval", self.query_response_interval),
+            (
+                "last member query interval",
+                self.last_member_query_interval,
+            ),
+        ] {
+            if d.as_millis() / 100 > u128::from(max_resp_limit_tenths) {
+                return e(format!(
+                    "{name} ({}) exceeds the largest max response time IGMPv{} can send ({})",
+                    fd(d),
+                    self.version,
+                    fd(Duration::from_millis(max_resp_limit_tenths * 100))
+                ));
+            }
+        }
+        if self.version == 3 && self.query_interval.as_secs() > FLOAT_MAX {
+            return e(format!(
+                "query interval ({}) exceeds the largest QQIC value ({})",
+                fd(self.query_interval),
+                fd(Duration::from_secs(FLOAT_MAX))
+            ));
+        }
+        if self.last_member_query_count == Some(0) {
+            return e("last member query count must be at least 1".into());
+        }
+        if self.startup_query_count == Some(0) {
+            return e("startup query count must be at least 1".into());
+        }
+        if let Some(d) = self.startup_query_interval {
+            if d.is_zero() {
+                return e("startup query interval must be greater than 0".into());
+            }
+        }
+        if let Some(d) = self.other_querier_present_interval {
+            if d.is_zero() {
+                return e("other querier present interval must be greater than 0".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Timer values in nanoseconds, derived from the configuration and (for a non-querier) the
+/// querier's adopted Robustness Variable and Query Interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub robustness: u32,
+    pub query_interval: u64,
+    pub query_response_interval: u64,
+    pub last_member_query_interval: u64,
+    pub last_member_query_count: u32,
+    /// GMI = RV × QI + QRI.
+    pub group_membership_interval: u64,
+    /// OQPI = RV × QI + QRI / 2 (unless configured).
+    pub other_querier_present_interval: u64,
+    /// LMQT = LMQI × LMQC.
+    pub last_member_query_time: u64,
+    /// OHPI = RV × QI + QRI.
+    pub older_host_present_interval: u64,
+    pub startup_query_interval: u64,
+    pub startup_query_count: u32,
+}
+
+impl Params {
+    /// Values from `cfg`, with `robustness` and `query_interval` overriding the configured ones
+    /// when given (values adopted from the querier, RFC 3376 §4.1.6 / §4.1.7).
+    pub fn derive(
+        cfg: &IgmpConfig,
+        robustness: Option<u8>,
+        query_interval: Option<Duration>,
+    ) -> Params {
+        let rv = u32::from(robustness.unwrap_or(cfg.robustness).max(1));
+        let qi = ns(query_interval.unwrap_or(cfg.query_interval));
+        let qri = ns(cfg.query_response_interval);
+        let lmqi = ns(cfg.last_member_query_interval);
+        let lmqc = cfg.last_member_query_count.unwrap_or(rv).max(1);
+        let gmi = u64::from(rv).saturating_mul(qi).saturating_add(qri);
+        Params {
+            robustness: rv,
+            query_interval: qi,
+            query_response_interval: qri,
+            last_member_query_interval: lmqi,
+            last_member_query_count: lmqc,
+            group_membership_interval: gmi,
+            other_querier_present_interval: cfg
+                .other_querier_present_interval
+                .map(ns)
+                .unwrap_or_else(|| u64::from(rv).saturating_mul(qi).saturating_add(qri / 2)),
+            last_member_query_time: lmqi.saturating_mul(u64::from(lmqc)),
+            older_host_present_interval: gmi,
+            startup_query_interval: cfg.startup_query_interval.map(ns).unwrap_or(qi / 4),
+            startup_query_count: cfg.startup_query_count.unwrap_or(rv).max(1),
+        }
+    }
+
+    /// Max Resp Time of general queries, in tenths of a second.
+    pub fn query_response_tenths(&self) -> u32 {
+        (self.query_response_interval / 100_000_000).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Max Resp Time of group(-and-source)-specific queries, in tenths of a second.
+    pub fn last_member_query_tenths(&self) -> u32 {
+        (self.last_member_query_interval / 100_000_000).min(u64::from(u32::MAX)) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn rfc_defaults_and_derived_values() {
+        let c = IgmpConfig::default();
+        assert_eq!(c.validate(), Ok(()));
+        let p = Params::derive(&c, None, None);
+        assert_eq!(p.robustness, 2);
+        assert_eq!(p.group_membership_interval, 260 * S);
+        assert_eq!(p.other_querier_present_interval, 255 * S);
+        assert_eq!(p.last_member_query_count, 2);
+        assert_eq!(p.last_member_query_time, 2 * S);
+        assert_eq!(p.older_host_present_interval, 260 * S);
+        assert_eq!(p.startup_query_interval, 125 * S / 4);
+        assert_eq!(p.startup_query_count, 2);
+        assert_eq!(p.query_response_tenths(), 100);
+        assert_eq!(p.last_member_query_tenths(), 10);
+    }
+
+    #[test]
+    fn adopted_values_change_derived_ones_but_not_explicit_ones() {
+        let mut c = IgmpConfig::default();
+        let p = Params::derive(&c, Some(3), Some(Duration::from_secs(60)));
+        assert_eq!(p.group_membership_interval, (3 * 60 + 10) * S);
+        assert_eq!(p.last_member_query_count, 3);
+        assert_eq!(p.startup_query_count, 3);
+        c.last_member_query_count = Some(5);
+        c.other_querier_present_interval = Some(Duration::from_secs(7));
+        let p = Params::derive(&c, Some(3), None);
+        assert_eq!(p.last_member_query_count, 5);
+        assert_eq!(p.last_member_query_time, 5 * S);
+        assert_eq!(p.other_querier_present_interval, 7 * S);
+    }
+
+    #[test]
+    fn validation_messages() {
+        let bad = |f: &dyn Fn(&mut IgmpConfig)| {
+            let mut c = IgmpConfig::default();
+            f(&mut c);
+            c.validate().unwrap_err().0
+        };
+        assert_eq!(
+            bad(&|c| {
+                c.query_response_interval = Duration::from_secs(10);
+                c.query_interval = Duration::from_secs(5);
+            }),
+            "query response interval (10s) must be shorter than query interval (5s)"
+        );
+        assert_eq!(
+            bad(&|c| c.robustness = 0),
+            "robustness must be at least 1 (RFC 3376 §8.1: it MUST NOT be 0)"
+        );
+        assert_eq!(
+            bad(&|c| c.version = 4),
+            "IGMP version must be 1, 2 or 3, not 4"
+        );
+        assert_eq!(
+            bad(&|c| c.query_interval = Duration::ZERO),
+            "query interval must be greater than 0"
+        );
+        assert_eq!(
+            bad(&|c| c.last_member_query_interval = Duration::from_millis(50)),
+            "last member query interval (50ms) must be at least 100ms (it is sent in tenths of a second)"
+        );
+        assert_eq!(
+            bad(&|c| c.last_member_query_count = Some(0)),
+            "last member query count must be at least 1"
+        );
+        assert_eq!(
+            bad(&|c| c.startup_query_count = Some(0)),
+            "startup query count must be at least 1"
+        );
+        assert_eq!(
+            bad(&|c| c.startup_query_interval = Some(Duration::ZERO)),
+            "startup query interval must be greater than 0"
+        );
+        assert_eq!(
+            bad(&|c| {
+                c.version = 2;
+                c.query_response_interval = Duration::from_secs(30);
+            }),
+            "query response interval (30s) exceeds the largest max response time IGMPv2 can send (25.5s)"
+        );
+    }
+}

@@ -1,0 +1,623 @@
+//! Per-group router state (RFC 3376 §6.2.1) and the §6.4.1 / §6.4.2 tables, §6.6.1 timer
+//! lowering, §6.6.3 last-member retransmissions and §6.2/§6.5 timer expiry.
+//!
+//! Timers are absolute deadlines in CLOCK_MONOTONIC ns; 0 means "not running". A source in
+//! EXCLUDE mode with timer 0 is in the excluded list Y; every other source record has a running
+//! timer. In INCLUDE mode the group timer is 0.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use mgm_common::igmp::RecordType;
+use mgm_common::maps::{FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, MEMBER_FLAG_SLOW_PATH};
+use mgm_common::{MemberState, SourceState};
+
+use super::config::Params;
+
+/// Filter mode of a group (RFC 3376 §6.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterMode {
+    Include,
+    Exclude,
+}
+
+impl FilterMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterMode::Include => "include",
+            FilterMode::Exclude => "exclude",
+        }
+    }
+    pub fn as_map(self) -> u8 {
+        match self {
+            FilterMode::Include => FILTER_MODE_INCLUDE,
+            FilterMode::Exclude => FILTER_MODE_EXCLUDE,
+        }
+    }
+}
+
+/// One source record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceRec {
+    /// Source timer deadline; 0 = not running (EXCLUDE mode list Y).
+    pub timer: u64,
+    /// Group-and-source-specific query transmissions still to send for this source (§6.6.3.2).
+    pub rexmit: u32,
+}
+
+/// A query the group wants sent now (before version conversion).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupQuery {
+    /// Q(G) with the given S flag.
+    Group { s_flag: bool },
+    /// Q(G,S) with the given S flag; never empty.
+    Sources {
+        sources: Vec<Ipv4Addr>,
+        s_flag: bool,
+    },
+}
+
+/// What the group is allowed to do in this call.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx<'a> {
+    pub now: u64,
+    pub p: &'a Params,
+    /// We are the querier: "Send Q(...)" table actions are carried out.
+    pub querier: bool,
+    /// The interface runs v2 or v3: group-specific queries exist (v1 has none).
+    pub can_query_group: bool,
+}
+
+impl Ctx<'_> {
+    fn gmi(&self) -> u64 {
+        self.now.saturating_add(self.p.group_membership_interval)
+    }
+    fn lmqt(&self) -> u64 {
+        self.now.saturating_add(self.p.last_member_query_time)
+    }
+    fn may_query(&self) -> bool {
+        self.querier && self.can_query_group
+    }
+}
+
+/// The §6.3 forwarding state as last told to the manager.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Forwarding {
+    /// (*,G) joined (EXCLUDE mode).
+    pub star: bool,
+    /// (S,G) joined (INCLUDE mode sources).
+    pub include: BTreeSet<Ipv4Addr>,
+    /// Blocked sources (EXCLUDE mode list Y).
+    pub blocked: BTreeSet<Ipv4Addr>,
+}
+
+/// Router state of one group on one interface.
+#[derive(Clone, Debug)]
+pub struct GroupState {
+    pub group: Ipv4Addr,
+    pub mode: FilterMode,
+    /// Group timer deadline (EXCLUDE mode); 0 in INCLUDE mode.
+    pub group_timer: u64,
+    pub sources: BTreeMap<Ipv4Addr, SourceRec>,
+    /// IGMPv1 Host Present timer deadline (§7.3.2), 0 when not running.
+    pub v1_host_timer: u64,
+    /// IGMPv2 Host Present timer deadline, 0 when not running.
+    pub v2_host_timer: u64,
+    pub last_reporter: Ipv4Addr,
+    /// Q(G) transmissions still to send (§6.6.3.1).
+    pub group_rexmit: u32,
+    /// Next Q(G) retransmission, 0 = none.
+    pub group_rexmit_at: u64,
+    /// Next Q(G,S) retransmission, 0 = none.
+    pub source_rexmit_at: u64,
+    // Bookkeeping of the interface: what was last written to the maps / told to the manager,
+    // and the deadline last pushed on the heap.
+    pub(crate) written_member: Option<MemberState>,
+    pub(crate) written_sources: BTreeMap<Ipv4Addr, SourceState>,
+    pub(crate) told: Forwarding,
+    pub(crate) scheduled: u64,
+}
+
+fn lower(timer: &mut u64, to: u64) -> bool {
+    if *timer > to {
+        *timer = to;
+        true
+    } else {
+        false
+    }
+}
+
+impl GroupState {
+    /// No state = INCLUDE({}).
+    pub fn new(group: Ipv4Addr) -> Self {
+        GroupState {
+            group,
+            mode: FilterMode::Include,
+            group_timer: 0,
+            sources: BTreeMap::new(),
+            v1_host_timer: 0,
+            v2_host_timer: 0,
+            last_reporter: Ipv4Addr::UNSPECIFIED,
+            group_rexmit: 0,
+            group_rexmit_at: 0,
+            source_rexmit_at: 0,
+            written_member: None,
+            written_sources: BTreeMap::new(),
+            told: Forwarding::default(),
+            scheduled: 0,
+        }
+    }
+
+    /// Group Compatibility Mode (§7.3.2): 1 while the v1 host timer runs, else 2 while the v2
+    /// host timer runs, else 3.
+    pub fn compat(&self, now: u64) -> u8 {
+        if self.v1_host_timer > now {
+            1
+        } else if self.v2_host_timer > now {
+            2
+        } else {
+            3
+        }
+    }
+
+    /// INCLUDE mode with no source records: the group has no state and can be deleted.
+    pub fn is_empty(&self) -> bool {
+        self.mode == FilterMode::Include && self.sources.is_empty()
+    }
+
+    /// Sources with a running timer (INCLUDE: A; EXCLUDE: X).
+    fn running(&self) -> BTreeSet<Ipv4Addr> {
+        self.sources
+            .iter()
+            .filter(|(_, r)| r.timer != 0)
+            .map(|(s, _)| *s)
+            .collect()
+    }
+
+    /// EXCLUDE mode list Y.
+    fn excluded(&self) -> BTreeSet<Ipv4Addr> {
+        self.sources
+            .iter()
+            .filter(|(_, r)| r.timer == 0)
+            .map(|(s, _)| *s)
+            .collect()
+    }
+
+    fn set_timer(&mut self, s: Ipv4Addr, deadline: u64) {
+        self.sources
+            .entry(s)
+            .and_modify(|r| r.timer = deadline)
+            .or_insert(SourceRec {
+                timer: deadline,
+                rexmit: 0,
+            });
+    }
+
+    fn delete(&mut self, set: &BTreeSet<Ipv4Addr>) {
+        for s in set {
+            self.sources.remove(s);
+        }
+    }
+
+    /// Applies one (already compatibility-translated) group record: the rows of §6.4.1 and
+    /// §6.4.2. Queries the row sends are appended to `out` (only when `ctx` allows querying).
+    pub fn apply_record(
+        &mut self,
+        ctx: &Ctx,
+        rtype: RecordType,
+        b: &BTreeSet<Ipv4Addr>,
+        out: &mut Vec<GroupQuery>,
+    ) {
+        let gmi = ctx.gmi();
+        match (self.mode, rtype) {
+            // Row 1: INCLUDE(A) + IS_IN(B) -> INCLUDE(A+B); (B)=GMI.
+            // Row 5: INCLUDE(A) + ALLOW(B) -> INCLUDE(A+B); (B)=GMI.
+            (FilterMode::Include, RecordType::IsInclude | RecordType::AllowNew) => {
+                for s in b {
+                    self.set_timer(*s, gmi);
+                }
+            }
+            // Row 2: INCLUDE(A) + IS_EX(B) -> EXCLUDE(A*B, B-A); (B-A)=0; Delete(A-B); GT=GMI.
+            // Row 7: INCLUDE(A) + TO_EX(B) -> EXCLUDE(A*B, B-A); (B-A)=0; Delete(A-B);
+            //        Send Q(G, A*B); GT=GMI.
+            (FilterMode::Include, RecordType::IsExclude | RecordType::ToExclude) => {
+                let a = self.running();
+                for s in b.difference(&a) {
+                    self.set_timer(*s, 0);
+                }
+                self.delete(&a.difference(b).copied().collect());
+                self.mode = FilterMode::Exclude;
+                self.group_timer = gmi;
+                if rtype == RecordType::ToExclude {
+                    let q: BTreeSet<_> = a.intersection(b).copied().collect();
+                    self.send_source_query(ctx, &q, out);
+                }
+            }
+            // Row 6: INCLUDE(A) + BLOCK(B) -> INCLUDE(A); Send Q(G, A*B).
+            (FilterMode::Include, RecordType::BlockOld) => {
+                let a = self.running();
+                let q: BTreeSet<_> = a.intersection(b).copied().collect();
+                self.send_source_query(ctx, &q, out);
+            }
+            // Row 8: INCLUDE(A) + TO_IN(B) -> INCLUDE(A+B); (B)=GMI; Send Q(G, A-B).
+            (FilterMode::Include, RecordType::ToInclude) => {
+                let a = self.running();
+                for s in b {
+                    self.set_timer(*s, gmi);
+                }
+                let q: BTreeSet<_> = a.difference(b).copied().collect();
+                self.send_source_query(ctx, &q, out);
+            }
+            // Row 3: EXCLUDE(X,Y) + IS_IN(A) -> EXCLUDE(X+A, Y-A); (A)=GMI.
+            // Row 9: EXCLUDE(X,Y) + ALLOW(A) -> EXCLUDE(X+A, Y-A); (A)=GMI.
+            (FilterMode::Exclude, RecordType::IsInclude | RecordType::AllowNew) => {
+                for s in b {
+                    self.set_timer(*s, gmi);
+                }
+            }
+            // Row 4: EXCLUDE(X,Y) + IS_EX(A) -> EXCLUDE(A-Y, Y*A); (A-X-Y)=GMI; Delete(X-A);
+            //        Delete(Y-A); GT=GMI.
+            // Row 11: EXCLUDE(X,Y) + TO_EX(A) -> EXCLUDE(A-Y, Y*A); (A-X-Y)=GT; Delete(X-A);
+            //        Delete(Y-A); Send Q(G, A-Y); GT=GMI.
+            (FilterMode::Exclude, RecordType::IsExclude | RecordType::ToExclude) => {
+                let new_timer = if rtype == RecordType::IsExclude {
+                    gmi
+                } else {
+                    self.group_timer
+                };
+                let stale: BTreeSet<_> = self
+                    .sources
+                    .keys()
+                    .filter(|s| !b.contains(s))
+                    .copied()
+                    .collect();
+                self.delete(&stale);
+                for s in b {
+                    if !self.sources.contains_key(s) {
+                        self.set_timer(*s, new_timer);
+                    }
+                }
+                self.group_timer = gmi;
+                if rtype == RecordType::ToExclude {
+                    let y = self.excluded();
+                    let q: BTreeSet<_> = b.difference(&y).copied().collect();
+                    self.send_source_query(ctx, &q, out);
+                }
+            }
+            // Row 10: EXCLUDE(X,Y) + BLOCK(A) -> EXCLUDE(X+(A-Y), Y); (A-X-Y)=GT;
+            //         Send Q(G, A-Y).
+            (FilterMode::Exclude, RecordType::BlockOld) => {
+                let gt = self.group_timer;
+                for s in b {
+                    if !self.sources.contains_key(s) {
+                        self.set_timer(*s, gt);
+                    }
+                }
+                let y = self.excluded();
+                let q: BTreeSet<_> = b.difference(&y).copied().collect();
+                self.send_source_query(ctx, &q, out);
+            }
+            // Row 12: EXCLUDE(X,Y) + TO_IN(A) -> EXCLUDE(X+A, Y-A); (A)=GMI;
+            //         Send Q(G, X-A); Send Q(G).
+            (FilterMode::Exclude, RecordType::ToInclude) => {
+                let x = self.running();
+                for s in b {
+                    self.set_timer(*s, gmi);
+                }
+                let q: BTreeSet<_> = x.difference(b).copied().collect();
+                self.send_source_query(ctx, &q, out);
+                self.send_group_query(ctx, out);
+            }
+            (_, RecordType::Unknown(_)) => {}
+        }
+    }
+
+    /// "Send Q(G)" (§6.6.3.1), querier only: lower GT to LMQT, send now, LMQC−1 more every LMQI.
+    /// A repeated leave while a Q(G) cycle runs does not restart it.
+    pub fn send_group_query(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+        if !ctx.may_query() || self.mode != FilterMode::Exclude {
+            return;
+        }
+        let lowered = lower(&mut self.group_timer, ctx.lmqt());
+        if !lowered && self.group_rexmit > 0 {
+            return;
+        }
+        self.group_rexmit = ctx.p.last_member_query_count;
+        self.transmit_group(ctx, out);
+    }
+
+    /// "Send Q(G,X)" (§6.6.3.2), querier only: every source of X with a timer above LMQT gets
+    /// LMQC retransmissions and its timer lowered to LMQT; then one transmission now and the
+    /// rest every LMQI. Nothing is sent when no source of X qualifies.
+    pub fn send_source_query(
+        &mut self,
+        ctx: &Ctx,
+        x: &BTreeSet<Ipv4Addr>,
+        out: &mut Vec<GroupQuery>,
+    ) {
+        if !ctx.may_query() || x.is_empty() {
+            return;
+        }
+        let lmqt = ctx.lmqt();
+        let mut marked = false;
+        for s in x {
+            if let Some(r) = self.sources.get_mut(s) {
+                if r.timer > lmqt {
+                    r.timer = lmqt;
+                    r.rexmit = ctx.p.last_member_query_count;
+                    marked = true;
+                }
+            }
+        }
+        if marked {
+            self.transmit_sources(ctx, out);
+        }
+    }
+
+    /// One Q(G) transmission; S=1 when the group timer is above LMQT (someone re-reported).
+    fn transmit_group(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+        if self.group_rexmit == 0 {
+            self.group_rexmit_at = 0;
+            return;
+        }
+        out.push(GroupQuery::Group {
+            s_flag: self.group_timer > ctx.lmqt(),
+        });
+        self.group_rexmit -= 1;
+        self.group_rexmit_at = if self.group_rexmit > 0 {
+            ctx.now.saturating_add(ctx.p.last_member_query_interval)
+        } else {
+            0
+        };
+    }
+
+    /// One Q(G,S) transmission: an S=1 message with the sources that still have retransmissions
+    /// and a timer above LMQT, an S=0 message with those at or below LMQT; empty ones are not
+    /// sent. Each listed source's counter drops by one.
+    fn transmit_sources(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+        let lmqt = ctx.lmqt();
+        let mut suppressed = Vec::new();
+        let mut plain = Vec::new();
+        for (s, r) in self.sources.iter_mut() {
+            if r.rexmit == 0 || r.timer == 0 {
+                continue;
+            }
+            if r.timer > lmqt {
+                suppressed.push(*s);
+            } else {
+                plain.push(*s);
+            }
+            r.rexmit -= 1;
+        }
+        if !suppressed.is_empty() {
+            out.push(GroupQuery::Sources {
+                sources: suppressed,
+                s_flag: true,
+            });
+        }
+        if !plain.is_empty() {
+            out.push(GroupQuery::Sources {
+                sources: plain,
+                s_flag: false,
+            });
+        }
+        self.source_rexmit_at = if self.sources.values().any(|r| r.rexmit > 0) {
+            ctx.now.saturating_add(ctx.p.last_member_query_interval)
+        } else {
+            0
+        };
+    }
+
+    /// Stops all retransmissions (we stopped being the querier).
+    pub fn cancel_retransmissions(&mut self) {
+        self.group_rexmit = 0;
+        self.group_rexmit_at = 0;
+        self.source_rexmit_at = 0;
+        for r in self.sources.values_mut() {
+            r.rexmit = 0;
+        }
+    }
+
+    /// True while last-member queries are in progress for this group.
+    pub fn retransmitting(&self) -> bool {
+        self.group_rexmit_at != 0 || self.source_rexmit_at != 0
+    }
+
+    /// §6.6.1: a received Q(G) (`sources` empty) or Q(G,S) with S clear lowers the group timer
+    /// resp. the listed source timers to `lmqt` from now (only timers above it, only running
+    /// ones).
+    pub fn lower_on_query(&mut self, now: u64, lmqt: u64, sources: &[Ipv4Addr]) {
+        let to = now.saturating_add(lmqt);
+        if sources.is_empty() {
+            if self.mode == FilterMode::Exclude {
+                lower(&mut self.group_timer, to);
+            }
+        } else {
+            for s in sources {
+                if let Some(r) = self.sources.get_mut(s) {
+                    if r.timer != 0 {
+                        lower(&mut r.timer, to);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Retransmissions due at `now` (querier only; otherwise they are cancelled).
+    pub fn run_retransmissions(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+        if !ctx.may_query() {
+            if self.retransmitting() {
+                self.cancel_retransmissions();
+            }
+            return;
+        }
+        // Same order as row 12: Q(G,X) before Q(G).
+        if self.source_rexmit_at != 0 && self.source_rexmit_at <= ctx.now {
+            self.transmit_sources(ctx, out);
+        }
+        if self.group_rexmit_at != 0 && self.group_rexmit_at <= ctx.now {
+            self.transmit_group(ctx, out);
+        }
+    }
+
+    /// Timer expiry at `now` (§6.2 / §6.5 table). Returns false when the group has no state
+    /// left (INCLUDE with no sources) and must be deleted.
+    pub fn expire(&mut self, now: u64) -> bool {
+        if self.v1_host_timer != 0 && self.v1_host_timer <= now {
+            self.v1_host_timer = 0;
+        }
+        if self.v2_host_timer != 0 && self.v2_host_timer <= now {
+            self.v2_host_timer = 0;
+        }
+        // Source timers: INCLUDE -> delete the record; EXCLUDE -> keep it in Y (timer 0).
+        let mode = self.mode;
+        self.sources.retain(|_, r| {
+            if r.timer != 0 && r.timer <= now {
+                if mode == FilterMode::Include {
+                    return false;
+                }
+                r.timer = 0;
+                r.rexmit = 0;
+            }
+            true
+        });
+        // Group timer in EXCLUDE: switch to INCLUDE keeping sources with running timers.
+        if self.mode == FilterMode::Exclude && self.group_timer <= now {
+            self.mode = FilterMode::Include;
+            self.group_timer = 0;
+            self.group_rexmit = 0;
+            self.group_rexmit_at = 0;
+            self.sources.retain(|_, r| r.timer != 0);
+        }
+        if self.source_rexmit_at != 0 && !self.sources.values().any(|r| r.rexmit > 0) {
+            self.source_rexmit_at = 0;
+        }
+        !self.is_empty()
+    }
+
+    /// Earliest running deadline of this group (0 when none).
+    pub fn next_deadline(&self) -> u64 {
+        let mut d = u64::MAX;
+        let mut take = |t: u64| {
+            if t != 0 && t < d {
+                d = t;
+            }
+        };
+        if self.mode == FilterMode::Exclude {
+            take(self.group_timer);
+        }
+        take(self.v1_host_timer);
+        take(self.v2_host_timer);
+        take(self.group_rexmit_at);
+        take(self.source_rexmit_at);
+        for r in self.sources.values() {
+            take(r.timer);
+        }
+        if d == u64::MAX {
+            0
+        } else {
+            d
+        }
+    }
+
+    /// Adopts expiries the fast path extended in the maps (never shortens anything). What was
+    /// adopted is also recorded as written, so the maps are not rewritten for it (a rewrite could
+    /// race with the next kernel refresh). Returns true when something was adopted.
+    pub fn adopt(
+        &mut self,
+        member: Option<MemberState>,
+        source: impl Fn(Ipv4Addr) -> Option<SourceState>,
+    ) -> bool {
+        let Some(m) = member else {
+            return false;
+        };
+        let mut adopted = false;
+        let mut w = self.written_member.unwrap_or_default();
+        if self.mode == FilterMode::Exclude
+            && m.filter_mode == FILTER_MODE_EXCLUDE
+            && raise(&mut self.group_timer, m.group_expires_ns)
+        {
+            w.group_expires_ns = m.group_expires_ns;
+            adopted = true;
+        }
+        if raise(&mut self.v1_host_timer, m.v1_host_expires_ns) {
+            w.v1_host_expires_ns = m.v1_host_expires_ns;
+            adopted = true;
+        }
+        if raise(&mut self.v2_host_timer, m.v2_host_expires_ns) {
+            w.v2_host_expires_ns = m.v2_host_expires_ns;
+            adopted = true;
+        }
+        for (s, r) in self.sources.iter_mut() {
+            if r.timer == 0 {
+                continue; // excluded sources are never refreshed by the fast path
+            }
+            if let Some(st) = source(*s) {
+                if raise(&mut r.timer, st.expires_ns) {
+                    if let Some(ws) = self.written_sources.get_mut(s) {
+                        ws.expires_ns = st.expires_ns;
+                    }
+                    adopted = true;
+                }
+            }
+        }
+        if adopted && m.last_reporter != [0; 4] {
+            self.last_reporter = Ipv4Addr::from(m.last_reporter);
+            w.last_reporter = m.last_reporter;
+        }
+        if self.written_member.is_some() {
+            self.written_member = Some(w);
+        }
+        adopted
+    }
+
+    /// The `MGM_MEMBERS` value for this state (`fast_refreshes` left 0; the interface copies the
+    /// kernel's counter in).
+    pub fn member_state(&self, now: u64) -> MemberState {
+        MemberState {
+            group_expires_ns: if self.mode == FilterMode::Exclude {
+                self.group_timer
+            } else {
+                0
+            },
+            v1_host_expires_ns: self.v1_host_timer,
+            v2_host_expires_ns: self.v2_host_timer,
+            last_reporter: self.last_reporter.octets(),
+            filter_mode: self.mode.as_map(),
+            compat_version: self.compat(now),
+            flags: if self.retransmitting() {
+                MEMBER_FLAG_SLOW_PATH
+            } else {
+                0
+            },
+            _pad: 0,
+            source_count: self.sources.len() as u32,
+            fast_refreshes: 0,
+        }
+    }
+
+    /// The §6.3 forwarding state.
+    pub fn forwarding(&self) -> Forwarding {
+        match self.mode {
+            FilterMode::Include => Forwarding {
+                star: false,
+                include: self.sources.keys().copied().collect(),
+                blocked: BTreeSet::new(),
+            },
+            FilterMode::Exclude => Forwarding {
+                star: true,
+                include: BTreeSet::new(),
+                blocked: self.excluded(),
+            },
+        }
+    }
+}
+
+fn raise(ours: &mut u64, theirs: u64) -> bool {
+    if theirs > *ours {
+        *ours = theirs;
+        true
+    } else {
+        false
+    }
+}

@@ -1,0 +1,708 @@
+//! The IGMP router of one interface: ties messages, deadlines, querier state and group state
+//! together and turns every change into [`Action`]s.
+//!
+//! Contract with the shell:
+//! - call [`IgmpInterface::on_message`] for every parsed IGMP message received on the interface
+//!   (including our own queries looped back: they are recognised by source address and ignored),
+//!   and [`IgmpInterface::on_deadline`] when [`IgmpInterface::next_deadline`] is reached;
+//! - carry out the returned actions in order, and apply every map write/delete before the next
+//!   call into the same interface (the next call reads the maps back through the view).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::net::Ipv4Addr;
+
+use mgm_common::igmp::{IgmpMessage, Query, QueryVersion, ALL_SYSTEMS};
+use mgm_common::SourceState;
+
+use super::action::{Action, MembershipChange};
+use super::compat::{translate, HostInput};
+use super::config::{IgmpConfig, Params};
+use super::encode::QueryMessage;
+use super::group::{Ctx, FilterMode, Forwarding, GroupQuery, GroupState};
+use super::querier::{Querier, QuerierEvent};
+use super::view::FastPathView;
+
+/// A group address the router keeps state for: multicast, outside 224.0.0.0/24 (link-local
+/// control groups such as 224.0.0.1 are never routed nor tracked).
+pub fn is_trackable_group(g: Ipv4Addr) -> bool {
+    g.is_multicast() && !(g.octets()[0] == 224 && g.octets()[1] == 0 && g.octets()[2] == 0)
+}
+
+/// A source address that can appear in a source list: not 0.0.0.0, broadcast or multicast.
+pub fn is_valid_source(s: Ipv4Addr) -> bool {
+    !(s.is_unspecified() || s.is_broadcast() || s.is_multicast())
+}
+
+/// One source of a group, as `mgm show groups` prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceSummary {
+    pub source: Ipv4Addr,
+    /// Source timer deadline; 0 for an excluded source.
+    pub expires_ns: u64,
+    /// §6.3: traffic from this source is forwarded.
+    pub forwarding: bool,
+}
+
+/// One group, as `mgm show groups` prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub group: Ipv4Addr,
+    pub filter_mode: FilterMode,
+    /// Group timer deadline (EXCLUDE); in INCLUDE mode the latest source deadline.
+    pub expires_ns: u64,
+    pub compat_version: u8,
+    pub last_reporter: Ipv4Addr,
+    pub v1_host_expires_ns: u64,
+    pub v2_host_expires_ns: u64,
+    pub sources: Vec<SourceSummary>,
+}
+
+/// The IGMP router state machine of one interface.
+#[derive(Debug)]
+pub struct IgmpInterface {
+    ifindex: u32,
+    config: IgmpConfig,
+    querier: Querier,
+    groups: HashMap<Ipv4Addr, GroupState>,
+    heap: BinaryHeap<Reverse<(u64, Ipv4Addr)>>,
+    /// Groups whose map view was already adopted in the current call.
+    touched: HashSet<Ipv4Addr>,
+    /// Groups to write out at the end of the current call.
+    dirty: BTreeSet<Ipv4Addr>,
+}
+
+impl IgmpInterface {
+    /// Starts the router on `ifindex` with our address `our_addr` (the source of our queries
+    /// and our identity in querier election). `config` should have passed
+    /// [`IgmpConfig::validate`]. We start as querier and send the first startup query.
+    pub fn new(
+        ifindex: u32,
+        our_addr: Ipv4Addr,
+        config: IgmpConfig,
+        now: u64,
+    ) -> (Self, Vec<Action>) {
+        let mut me = IgmpInterface {
+            ifindex,
+            querier: Querier::new(our_addr, config.version.clamp(1, 3)),
+            config,
+            groups: HashMap::new(),
+            heap: BinaryHeap::new(),
+            touched: HashSet::new(),
+            dirty: BTreeSet::new(),
+        };
+        let p = me.params();
+        let ev = me.querier.start(
+            now,
+            p.startup_query_count,
+            p.startup_query_interval,
+            p.query_interval,
+        );
+        let mut out = Vec::new();
+        me.querier_events(now, ev, &mut out);
+        (me, out)
+    }
+
+    // ---- read accessors -------------------------------------------------------------------
+
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+    pub fn our_addr(&self) -> Ipv4Addr {
+        self.querier.our_addr
+    }
+    pub fn config(&self) -> &IgmpConfig {
+        &self.config
+    }
+    /// Timer values in effect (configured, or adopted from the querier while non-querier).
+    pub fn params(&self) -> Params {
+        Params::derive(
+            &self.config,
+            if self.querier.is_querier {
+                None
+            } else {
+                self.querier.adopted_robustness
+            },
+            if self.querier.is_querier {
+                None
+            } else {
+                self.querier.adopted_query_interval
+            },
+        )
+    }
+    pub fn is_querier(&self) -> bool {
+        self.querier.is_querier
+    }
+    /// The querier's address (ours when we are the querier).
+    pub fn querier_address(&self) -> Option<Ipv4Addr> {
+        self.querier.querier_address()
+    }
+    /// The IGMP version the interface runs now (configured, lowered by older queriers).
+    pub fn version(&self, now: u64) -> u8 {
+        self.querier.version(now)
+    }
+    /// Next general query deadline (querier only).
+    pub fn next_general_query_ns(&self) -> Option<u64> {
+        (self.querier.is_querier && self.querier.next_general_query != 0)
+            .then_some(self.querier.next_general_query)
+    }
+    /// Other Querier Present timer deadline (non-querier only).
+    pub fn other_querier_expires_ns(&self) -> Option<u64> {
+        (!self.querier.is_querier && self.querier.other_querier_expires != 0)
+            .then_some(self.querier.other_querier_expires)
+    }
+    /// Older-version querier present deadlines (v1, v2), §7.3.1.
+    pub fn older_querier_present_ns(&self) -> (Option<u64>, Option<u64>) {
+        let f = |t: u64| (t != 0).then_some(t);
+        (
+            f(self.querier.v1_querier_until),
+            f(self.querier.v2_querier_until),
+        )
+    }
+    /// Startup general queries still to come after the next one.
+    pub fn startup_queries_left(&self) -> u32 {
+        self.querier.startup_left
+    }
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+    pub fn group(&self, group: Ipv4Addr) -> Option<&GroupState> {
+        self.groups.get(&group)
+    }
+    pub fn groups(&self) -> impl Iterator<Item = &GroupState> {
+        self.groups.values()
+    }
+    /// Every group, sorted by address, for display.
+    pub fn summaries(&self, now: u64) -> Vec<GroupSummary> {
+        let mut v: Vec<GroupSummary> = self
+            .groups
+            .values()
+            .map(|g| GroupSummary {
+                group: g.group,
+                filter_mode: g.mode,
+                expires_ns: match g.mode {
+                    FilterMode::Exclude => g.group_timer,
+                    FilterMode::Include => g.sources.values().map(|r| r.timer).max().unwrap_or(0),
+                },
+                compat_version: g.compat(now),
+                last_reporter: g.last_reporter,
+                v1_host_expires_ns: g.v1_host_timer,
+                v2_host_expires_ns: g.v2_host_timer,
+                sources: g
+                    .sources
+                    .iter()
+                    .map(|(s, r)| SourceSummary {
+                        source: *s,
+                        expires_ns: r.timer,
+                        forwarding: r.timer != 0,
+                    })
+                    .collect(),
+            })
+            .collect();
+        v.sort_by_key(|g| g.group);
+        v
+    }
+
+    /// The earliest deadline at which [`Self::on_deadline`] must be called.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let q = self.querier.next_deadline();
+        let g = self.heap.peek().map(|Reverse((t, _))| *t).unwrap_or(0);
+        [q, g].into_iter().filter(|t| *t != 0).min()
+    }
+
+    // ---- inputs ---------------------------------------------------------------------------
+
+    /// A parsed IGMP message received on this interface from `src` to `dst`.
+    pub fn on_message(
+        &mut self,
+        now: u64,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        msg: &IgmpMessage<'_>,
+        view: &dyn FastPathView,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.run_due(now, view, &mut out);
+        match msg {
+            IgmpMessage::Query(q) => self.handle_query(now, src, q, view, &mut out),
+            IgmpMessage::V1Report { group } => {
+                if *group == dst {
+                    self.host_input(
+                        now,
+                        src,
+                        *group,
+                        HostInput::V1Report,
+                        BTreeSet::new(),
+                        view,
+                        &mut out,
+                    );
+                }
+            }
+            IgmpMessage::V2Report { group } => {
+                if *group == dst {
+                    self.host_input(
+                        now,
+                        src,
+                        *group,
+                        HostInput::V2Report,
+                        BTreeSet::new(),
+                        view,
+                        &mut out,
+                    );
+                }
+            }
+            IgmpMessage::V2Leave { group } => {
+                self.host_input(
+                    now,
+                    src,
+                    *group,
+                    HostInput::V2Leave,
+                    BTreeSet::new(),
+                    view,
+                    &mut out,
+                );
+            }
+            IgmpMessage::V3Report(r) => {
+                for rec in r.records() {
+                    let sources = rec.sources.filter(|s| is_valid_source(*s)).collect();
+                    self.host_input(
+                        now,
+                        src,
+                        rec.group,
+                        HostInput::V3Record(rec.record_type),
+                        sources,
+                        view,
+                        &mut out,
+                    );
+                }
+            }
+        }
+        self.commit(now, view, &mut out);
+        out
+    }
+
+    /// Handles everything due at or before `now`.
+    pub fn on_deadline(&mut self, now: u64, view: &dyn FastPathView) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.run_due(now, view, &mut out);
+        self.commit(now, view, &mut out);
+        out
+    }
+
+    /// Stops the router on this interface: every group is removed (leaves, unblocks, map
+    /// deletes); no query is sent.
+    pub fn stop(&mut self, now: u64, view: &dyn FastPathView) -> Vec<Action> {
+        let mut out = Vec::new();
+        for g in self.groups.values_mut() {
+            g.mode = FilterMode::Include;
+            g.group_timer = 0;
+            g.sources.clear();
+            self.dirty.insert(g.group);
+        }
+        self.commit(now, view, &mut out);
+        self.querier.is_querier = false;
+        self.querier.next_general_query = 0;
+        self.querier.other_querier_expires = 0;
+        out
+    }
+
+    // ---- internals ------------------------------------------------------------------------
+
+    fn ctx<'a>(&self, now: u64, p: &'a Params) -> Ctx<'a> {
+        Ctx {
+            now,
+            p,
+            querier: self.querier.is_querier,
+            can_query_group: self.querier.version(now) >= 2,
+        }
+    }
+
+    /// Adopts the fast path's extensions for `group`, once per call.
+    fn adopt(&mut self, group: Ipv4Addr, view: &dyn FastPathView) {
+        if !self.touched.insert(group) {
+            return;
+        }
+        let ifindex = self.ifindex;
+        if let Some(g) = self.groups.get_mut(&group) {
+            if g.written_member.is_some() {
+                g.adopt(view.member(ifindex, group), |s| {
+                    view.source(ifindex, group, s)
+                });
+            }
+        }
+    }
+
+    fn run_due(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
+        // Interface level: older-version queriers first (the general query uses the version).
+        if let Some((from, to)) = self.querier.expire_older_queriers(now) {
+            out.push(Action::VersionChanged {
+                ifindex: self.ifindex,
+                from,
+                to,
+                older_querier: None,
+            });
+        }
+        let p = self.params();
+        let ev = self
+            .querier
+            .on_deadline(now, p.query_interval, p.startup_query_interval);
+        self.querier_events(now, ev, out);
+
+        // Groups.
+        while let Some(Reverse((t, group))) = self.heap.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.heap.pop();
+            let valid = self.groups.get(&group).is_some_and(|g| g.scheduled == t);
+            if !valid {
+                continue;
+            }
+            self.adopt(group, view);
+            let p = self.params();
+            let ctx = self.ctx(now, &p);
+            let mut queries = Vec::new();
+            let g = self.groups.get_mut(&group).expect("checked above");
+            g.scheduled = 0;
+            if g.expire(now) {
+                g.run_retransmissions(&ctx, &mut queries);
+            }
+            self.dirty.insert(group);
+            self.group_queries(now, group, queries, out);
+        }
+    }
+
+    fn querier_events(&mut self, now: u64, ev: Vec<QuerierEvent>, out: &mut Vec<Action>) {
+        for e in ev {
+            match e {
+                QuerierEvent::SendGeneralQuery => {
+                    let p = self.params();
+                    let q = QueryMessage {
+                        version: version_of(self.querier.version(now)),
+                        group: Ipv4Addr::UNSPECIFIED,
+                        sources: Vec::new(),
+                        s_flag: false,
+                        max_resp_tenths: p.query_response_tenths(),
+                        qrv: p.robustness.min(255) as u8,
+                        qqic_secs: (p.query_interval / 1_000_000_000).min(u64::from(u32::MAX))
+                            as u32,
+                    };
+                    out.push(Action::SendQuery {
+                        ifindex: self.ifindex,
+                        dst: ALL_SYSTEMS,
+                        query: q,
+                    });
+                }
+                QuerierEvent::RoleChanged(we) => {
+                    if !we {
+                        for g in self.groups.values_mut() {
+                            if g.retransmitting() || g.sources.values().any(|r| r.rexmit > 0) {
+                                g.cancel_retransmissions();
+                                self.dirty.insert(g.group);
+                            }
+                        }
+                    }
+                    out.push(Action::QuerierChanged {
+                        ifindex: self.ifindex,
+                        we_are_querier: we,
+                        querier: self.querier.querier_address(),
+                    });
+                }
+                QuerierEvent::VersionChanged(from, to) => {
+                    let older = match to {
+                        1 => self.querier.v1_querier_addr,
+                        2 => self.querier.v2_querier_addr,
+                        _ => None,
+                    };
+                    out.push(Action::VersionChanged {
+                        ifindex: self.ifindex,
+                        from,
+                        to,
+                        older_querier: if to < self.querier.configured_version {
+                            older
+                        } else {
+                            None
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    fn handle_query(
+        &mut self,
+        now: u64,
+        src: Ipv4Addr,
+        q: &Query<'_>,
+        view: &dyn FastPathView,
+        out: &mut Vec<Action>,
+    ) {
+        if src == self.querier.our_addr {
+            return; // our own query, looped back: already applied when sent
+        }
+        let p = self.params();
+        let ev = self.querier.on_query(
+            now,
+            src,
+            q.version,
+            q.qrv,
+            q.qqi_secs(),
+            p.other_querier_present_interval,
+        );
+        self.querier_events(now, ev, out);
+
+        // §6.6.1: a group(-and-source)-specific query with S clear lowers timers, on every
+        // router. LMQT here is LMQC × the query's Max Resp Time (RFC 3376 §8.5; RFC 2236 §6).
+        if q.is_general() || q.s_flag || !self.groups.contains_key(&q.group) {
+            return;
+        }
+        let p = self.params();
+        let mrt_ns = match u64::from(q.max_resp_tenths()) * 100_000_000 {
+            0 => p.last_member_query_interval,
+            t => t,
+        };
+        let lmqt = mrt_ns.saturating_mul(u64::from(p.last_member_query_count));
+        let sources: Vec<Ipv4Addr> = q.sources.collect();
+        self.adopt(q.group, view);
+        if let Some(g) = self.groups.get_mut(&q.group) {
+            g.lower_on_query(now, lmqt, &sources);
+            self.dirty.insert(q.group);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn host_input(
+        &mut self,
+        now: u64,
+        src: Ipv4Addr,
+        group: Ipv4Addr,
+        input: HostInput,
+        sources: BTreeSet<Ipv4Addr>,
+        view: &dyn FastPathView,
+        out: &mut Vec<Action>,
+    ) {
+        if !is_trackable_group(group) {
+            return;
+        }
+        self.adopt(group, view);
+        let p = self.params();
+        let ctx = self.ctx(now, &p);
+        let iface_version = self.querier.version(now);
+        let existed = self.groups.contains_key(&group);
+        let g = self
+            .groups
+            .entry(group)
+            .or_insert_with(|| GroupState::new(group));
+        let ohpi = now.saturating_add(p.older_host_present_interval);
+        match input {
+            HostInput::V1Report => g.v1_host_timer = ohpi,
+            HostInput::V2Report => g.v2_host_timer = ohpi,
+            _ => {}
+        }
+        let compat = g.compat(now).min(iface_version);
+        let mut queries = Vec::new();
+        if let Some((rt, srcs)) = translate(compat, input, sources) {
+            g.apply_record(&ctx, rt, &srcs, &mut queries);
+            if input != HostInput::V2Leave {
+                g.last_reporter = src;
+            }
+        }
+        if !existed && g.is_empty() {
+            // Nothing to keep (e.g. a leave or BLOCK for a group without state).
+            self.groups.remove(&group);
+            return;
+        }
+        self.dirty.insert(group);
+        self.group_queries(now, group, queries, out);
+    }
+
+    /// Turns a group's queries into SendQuery actions in the version the interface runs.
+    fn group_queries(&self, now: u64, group: Ipv4Addr, qs: Vec<GroupQuery>, out: &mut Vec<Action>) {
+        if qs.is_empty() {
+            return;
+        }
+        let p = self.params();
+        let version = self.querier.version(now);
+        let base = QueryMessage {
+            version: version_of(version),
+            group,
+            sources: Vec::new(),
+            s_flag: false,
+            max_resp_tenths: p.last_member_query_tenths(),
+            qrv: p.robustness.min(255) as u8,
+            qqic_secs: (p.query_interval / 1_000_000_000).min(u64::from(u32::MAX)) as u32,
+        };
+        match version {
+            1 => {}
+            2 => {
+                // v2 has neither source lists nor the S flag: one Q(G) per transmission.
+                out.push(Action::SendQuery {
+                    ifindex: self.ifindex,
+                    dst: group,
+                    query: base,
+                });
+            }
+            _ => {
+                for q in qs {
+                    let mut m = base.clone();
+                    match q {
+                        GroupQuery::Group { s_flag } => m.s_flag = s_flag,
+                        GroupQuery::Sources { sources, s_flag } => {
+                            m.sources = sources;
+                            m.s_flag = s_flag;
+                        }
+                    }
+                    out.push(Action::SendQuery {
+                        ifindex: self.ifindex,
+                        dst: group,
+                        query: m,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Writes every changed group out: map deletes/writes, membership deltas, deadlines.
+    fn commit(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
+        let ifindex = self.ifindex;
+        let dirty = std::mem::take(&mut self.dirty);
+        for group in dirty {
+            let Some(g) = self.groups.get_mut(&group) else {
+                continue;
+            };
+            let empty = g.is_empty();
+            // Map writes.
+            let want_sources: BTreeMap<Ipv4Addr, SourceState> = if empty {
+                BTreeMap::new()
+            } else {
+                g.sources
+                    .iter()
+                    .map(|(s, r)| {
+                        (
+                            *s,
+                            SourceState {
+                                expires_ns: r.timer,
+                                flags: 0,
+                                fast_refreshes: 0,
+                            },
+                        )
+                    })
+                    .collect()
+            };
+            for s in g.written_sources.keys() {
+                if !want_sources.contains_key(s) {
+                    out.push(Action::DeleteSource {
+                        ifindex,
+                        group,
+                        source: *s,
+                    });
+                }
+            }
+            for (s, st) in &want_sources {
+                if g.written_sources.get(s) != Some(st) {
+                    let mut state = *st;
+                    state.fast_refreshes = view
+                        .source(ifindex, group, *s)
+                        .map(|v| v.fast_refreshes)
+                        .unwrap_or(0);
+                    out.push(Action::WriteSource {
+                        ifindex,
+                        group,
+                        source: *s,
+                        state,
+                    });
+                }
+            }
+            g.written_sources = want_sources;
+            if empty {
+                if g.written_member.take().is_some() {
+                    out.push(Action::DeleteMember { ifindex, group });
+                }
+            } else {
+                let m = g.member_state(now);
+                if g.written_member != Some(m) {
+                    let mut state = m;
+                    state.fast_refreshes = view
+                        .member(ifindex, group)
+                        .map(|v| v.fast_refreshes)
+                        .unwrap_or(0);
+                    out.push(Action::WriteMember {
+                        ifindex,
+                        group,
+                        state,
+                    });
+                    g.written_member = Some(m);
+                }
+            }
+            // Membership deltas (§6.3).
+            let want = if empty {
+                Forwarding::default()
+            } else {
+                g.forwarding()
+            };
+            membership_deltas(ifindex, group, &g.told, &want, out);
+            g.told = want;
+            // Deadlines.
+            if empty {
+                self.groups.remove(&group);
+            } else {
+                let d = g.next_deadline();
+                if d != 0 && d != g.scheduled {
+                    self.heap.push(Reverse((d, group)));
+                }
+                g.scheduled = d;
+            }
+        }
+        // Drop stale heap tops so that next_deadline() is exact.
+        while let Some(Reverse((t, group))) = self.heap.peek().copied() {
+            if self.groups.get(&group).is_some_and(|g| g.scheduled == t) {
+                break;
+            }
+            self.heap.pop();
+        }
+        self.touched.clear();
+    }
+}
+
+fn version_of(v: u8) -> QueryVersion {
+    match v {
+        1 => QueryVersion::V1,
+        2 => QueryVersion::V2,
+        _ => QueryVersion::V3,
+    }
+}
+
+/// Emits the membership changes from `old` to `new`, ordered so that nothing unwanted is ever
+/// forwarded in between: blocks, joins, leaves, unblocks.
+fn membership_deltas(
+    ifindex: u32,
+    group: Ipv4Addr,
+    old: &Forwarding,
+    new: &Forwarding,
+    out: &mut Vec<Action>,
+) {
+    let m = |source, change| Action::Membership {
+        ifindex,
+        group,
+        source,
+        change,
+    };
+    for s in new.blocked.difference(&old.blocked) {
+        out.push(m(Some(*s), MembershipChange::Block));
+    }
+    if new.star && !old.star {
+        out.push(m(None, MembershipChange::Join));
+    }
+    for s in new.include.difference(&old.include) {
+        out.push(m(Some(*s), MembershipChange::Join));
+    }
+    for s in old.include.difference(&new.include) {
+        out.push(m(Some(*s), MembershipChange::Leave));
+    }
+    if old.star && !new.star {
+        out.push(m(None, MembershipChange::Leave));
+    }
+    for s in old.blocked.difference(&new.blocked) {
+        out.push(m(Some(*s), MembershipChange::Unblock));
+    }
+}

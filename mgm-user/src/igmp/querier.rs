@@ -1,0 +1,231 @@
+//! Querier election (RFC 3376 §6.6.2 / RFC 2236 §3), the general-query schedule (startup
+//! queries, then the query interval), QRV/QQI adoption by non-queriers (§4.1.6 / §4.1.7) and
+//! older-version querier presence (§7.3.1).
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use mgm_common::igmp::QueryVersion;
+
+/// What changed in the querier state, for the interface to turn into actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuerierEvent {
+    /// Send a general query now.
+    SendGeneralQuery,
+    /// We became (true) or stopped being (false) the querier.
+    RoleChanged(bool),
+    /// The version in use changed from .0 to .1.
+    VersionChanged(u8, u8),
+}
+
+/// Per-interface querier state. All deadlines are absolute ns; 0 = not running.
+#[derive(Clone, Debug)]
+pub struct Querier {
+    pub our_addr: Ipv4Addr,
+    pub configured_version: u8,
+    pub is_querier: bool,
+    /// Address of the other querier while we are not the querier.
+    pub other_querier: Option<Ipv4Addr>,
+    /// Other Querier Present timer.
+    pub other_querier_expires: u64,
+    /// Next general query (querier only).
+    pub next_general_query: u64,
+    /// Startup queries still to send (the next scheduled one included); 0 once in the query
+    /// interval.
+    pub startup_left: u32,
+    /// IGMPv1 / IGMPv2 Querier Present timers (§7.3.1) and who triggered them.
+    pub v1_querier_until: u64,
+    pub v2_querier_until: u64,
+    pub v1_querier_addr: Option<Ipv4Addr>,
+    pub v2_querier_addr: Option<Ipv4Addr>,
+    /// QRV and QQI adopted from the querier's v3 queries while we are not the querier.
+    pub adopted_robustness: Option<u8>,
+    pub adopted_query_interval: Option<Duration>,
+}
+
+impl Querier {
+    pub fn new(our_addr: Ipv4Addr, configured_version: u8) -> Self {
+        Querier {
+            our_addr,
+            configured_version,
+            is_querier: false,
+            other_querier: None,
+            other_querier_expires: 0,
+            next_general_query: 0,
+            startup_left: 0,
+            v1_querier_until: 0,
+            v2_querier_until: 0,
+            v1_querier_addr: None,
+            v2_querier_addr: None,
+            adopted_robustness: None,
+            adopted_query_interval: None,
+        }
+    }
+
+    /// The version the interface runs: the configured one, lowered while an older-version
+    /// querier is present.
+    pub fn version(&self, now: u64) -> u8 {
+        if self.v1_querier_until > now {
+            1
+        } else if self.v2_querier_until > now {
+            2.min(self.configured_version)
+        } else {
+            self.configured_version
+        }
+    }
+
+    /// The querier's address: ours while we are the querier.
+    pub fn querier_address(&self) -> Option<Ipv4Addr> {
+        if self.is_querier {
+            Some(self.our_addr)
+        } else {
+            self.other_querier
+        }
+    }
+
+    /// Start-up (RFC 3376 §8.6 / §8.7): we are the querier, send a general query now and
+    /// `startup_count − 1` more every `startup_interval`.
+    pub fn start(
+        &mut self,
+        now: u64,
+        startup_count: u32,
+        startup_interval: u64,
+        qi: u64,
+    ) -> Vec<QuerierEvent> {
+        self.is_querier = true;
+        self.startup_left = startup_count.saturating_sub(1);
+        self.next_general_query = now.saturating_add(if self.startup_left > 0 {
+            startup_interval
+        } else {
+            qi
+        });
+        vec![
+            QuerierEvent::RoleChanged(true),
+            QuerierEvent::SendGeneralQuery,
+        ]
+    }
+
+    /// A query from another router (`src` is not ours). `oqpi` is the Other Querier Present
+    /// Interval. Returns the resulting events.
+    pub fn on_query(
+        &mut self,
+        now: u64,
+        src: Ipv4Addr,
+        version: QueryVersion,
+        qrv: u8,
+        qqi_secs: u32,
+        oqpi: u64,
+    ) -> Vec<QuerierEvent> {
+        let mut ev = Vec::new();
+        let before = self.version(now);
+        match version {
+            QueryVersion::V1 => {
+                self.v1_querier_until = now.saturating_add(oqpi);
+                self.v1_querier_addr = Some(src);
+            }
+            QueryVersion::V2 => {
+                self.v2_querier_until = now.saturating_add(oqpi);
+                self.v2_querier_addr = Some(src);
+            }
+            QueryVersion::V3 => {}
+        }
+        let after = self.version(now);
+        if after != before {
+            ev.push(QuerierEvent::VersionChanged(before, after));
+        }
+        // Election: lowest address wins. 0.0.0.0 ("proxy" queries of snooping switches) never
+        // takes part (RFC 4541 §2.1.1).
+        if src.is_unspecified() || u32::from(src) >= u32::from(self.our_addr) {
+            return ev;
+        }
+        if self.is_querier {
+            self.is_querier = false;
+            self.next_general_query = 0;
+            self.startup_left = 0;
+            ev.push(QuerierEvent::RoleChanged(false));
+        }
+        self.other_querier = Some(src);
+        self.other_querier_expires = now.saturating_add(oqpi);
+        if version == QueryVersion::V3 {
+            if qrv != 0 {
+                self.adopted_robustness = Some(qrv);
+            }
+            if qqi_secs != 0 {
+                self.adopted_query_interval = Some(Duration::from_secs(u64::from(qqi_secs)));
+            }
+        }
+        ev
+    }
+
+    /// Interface-level deadlines due at `now`. `qi` / `sqi` are the query interval and startup
+    /// query interval in effect (as querier).
+    pub fn on_deadline(&mut self, now: u64, qi: u64, sqi: u64) -> Vec<QuerierEvent> {
+        let mut ev = Vec::new();
+        if !self.is_querier && self.other_querier_expires != 0 && self.other_querier_expires <= now
+        {
+            // The other querier went silent: take over (RFC 3376 §6.6.2).
+            self.is_querier = true;
+            self.other_querier = None;
+            self.other_querier_expires = 0;
+            self.adopted_robustness = None;
+            self.adopted_query_interval = None;
+            self.startup_left = 0;
+            self.next_general_query = now; // sent below
+            ev.push(QuerierEvent::RoleChanged(true));
+        }
+        if self.is_querier && self.next_general_query != 0 && self.next_general_query <= now {
+            ev.push(QuerierEvent::SendGeneralQuery);
+            self.startup_left = self.startup_left.saturating_sub(1);
+            let next = if self.startup_left > 0 { sqi } else { qi };
+            self.next_general_query = now.saturating_add(next);
+        }
+        ev
+    }
+
+    /// Clears older-querier timers that ran out; returns (old, new) version if it changed.
+    pub fn expire_older_queriers(&mut self, now: u64) -> Option<(u8, u8)> {
+        let before = self.version_with(self.v1_querier_until != 0, self.v2_querier_until != 0);
+        if self.v1_querier_until != 0 && self.v1_querier_until <= now {
+            self.v1_querier_until = 0;
+            self.v1_querier_addr = None;
+        }
+        if self.v2_querier_until != 0 && self.v2_querier_until <= now {
+            self.v2_querier_until = 0;
+            self.v2_querier_addr = None;
+        }
+        let after = self.version(now);
+        (before != after).then_some((before, after))
+    }
+
+    fn version_with(&self, v1: bool, v2: bool) -> u8 {
+        if v1 {
+            1
+        } else if v2 {
+            2.min(self.configured_version)
+        } else {
+            self.configured_version
+        }
+    }
+
+    /// Earliest interface-level deadline (0 when none).
+    pub fn next_deadline(&self) -> u64 {
+        [
+            if self.is_querier {
+                self.next_general_query
+            } else {
+                0
+            },
+            if self.is_querier {
+                0
+            } else {
+                self.other_querier_expires
+            },
+            self.v1_querier_until,
+            self.v2_querier_until,
+        ]
+        .into_iter()
+        .filter(|t| *t != 0)
+        .min()
+        .unwrap_or(0)
+    }
+}

@@ -1,0 +1,162 @@
+//! The kernel fast path extends expiries in the maps behind our back: timers that fire must
+//! re-read the maps and reschedule, and the same refresh fed either way yields the same state.
+
+use super::*;
+
+#[test]
+fn group_timer_extended_by_fast_path_does_not_expire() {
+    let mut r = Rig::querier();
+    r.rec(IS_EX, G, &[]);
+    // At T0+100 s the classifier absorbs an IS_EX({}) from H2.
+    r.view.extend_group(G, T0 + 100 * SEC + GMI, H2);
+    let a = r.run_until(T0 + GMI);
+    let for_g: Vec<&Action> = a
+        .iter()
+        .map(|(_, a)| a)
+        .filter(|a| !matches!(a, Action::SendQuery { .. }))
+        .collect();
+    assert!(for_g.is_empty(), "no expiry and no rewrite: {for_g:?}");
+    assert_eq!(r.group(G).group_timer, T0 + 100 * SEC + GMI);
+    assert_eq!(r.group(G).last_reporter, H2);
+    assert_eq!(
+        r.group(G).next_deadline(),
+        T0 + 100 * SEC + GMI,
+        "rescheduled"
+    );
+    assert_eq!(
+        r.view.member_of(G).unwrap().fast_refreshes,
+        1,
+        "kernel counter untouched"
+    );
+    let a = r.run_until(T0 + 100 * SEC + GMI);
+    assert_eq!(timed_deltas(&a), vec![(T0 + 100 * SEC + GMI, None, Leave)]);
+}
+
+#[test]
+fn source_timer_extended_by_fast_path_does_not_expire() {
+    let mut r = Rig::querier();
+    r.rec(IS_IN, G, &[S1, S2]);
+    r.view.extend_source(G, S1, T0 + 50 * SEC + GMI);
+    let a = r.run_until(T0 + GMI);
+    assert_eq!(timed_deltas(&a), vec![(T0 + GMI, Some(S2), Leave)]);
+    assert_eq!(r.st(G, S1), T0 + 50 * SEC + GMI);
+    let a = r.run_until(T0 + 50 * SEC + GMI);
+    assert_eq!(
+        timed_deltas(&a),
+        vec![(T0 + 50 * SEC + GMI, Some(S1), Leave)]
+    );
+}
+
+#[test]
+fn older_host_timer_extended_by_fast_path_keeps_compat() {
+    let mut r = Rig::querier();
+    r.v2_report(H1, G);
+    if let Some(m) = r.view.members.borrow_mut().get_mut(&(IFINDEX, G)) {
+        m.group_expires_ns = T0 + 100 * SEC + GMI;
+        m.v2_host_expires_ns = T0 + 100 * SEC + GMI;
+    }
+    r.run_until(T0 + GMI);
+    assert!(r.has_group(G));
+    assert_eq!(r.group(G).compat(r.now), 2);
+    assert_eq!(r.group(G).v2_host_timer, T0 + 100 * SEC + GMI);
+}
+
+#[test]
+fn message_adopts_before_applying_the_table() {
+    // Row 10 gives a new source the *current* group timer, which the fast path extended.
+    let mut r = Rig::non_querier();
+    r.rec(IS_EX, G, &[S3]);
+    r.run_until(T0 + 100 * SEC);
+    r.view.extend_group(G, T0 + 100 * SEC + GMI, H2);
+    r.run_until(T0 + 150 * SEC);
+    r.rec(BLOCK, G, &[S1]);
+    assert_eq!(r.st(G, S1), T0 + 100 * SEC + GMI);
+}
+
+#[test]
+fn a_lowered_timer_is_not_raised_again_within_the_same_message() {
+    // Two records for one group in one report: the second must not adopt the map's old value
+    // (the shell applies the first record's write only after the call).
+    let mut r = Rig::querier();
+    r.rec(IS_IN, G, &[S1, S2]);
+    r.run_until(T0 + 10 * SEC);
+    r.report(H1, &[(BLOCK, G, &[S1]), (ALLOW, G, &[S2])]);
+    assert_eq!(r.st(G, S1), T0 + 10 * SEC + LMQT);
+}
+
+/// The same refresh report, once through the daemon and once absorbed by the kernel, ends in
+/// the same state once the daemon next touches the group.
+#[test]
+fn refresh_parity_exclude_no_sources() {
+    let mut slow = Rig::querier();
+    let mut fast = Rig::querier();
+    for r in [&mut slow, &mut fast] {
+        r.rec(IS_EX, G, &[]);
+        r.run_until(T0 + 100 * SEC);
+    }
+    slow.report(H2, &[(IS_EX, G, &[])]);
+    fast.view.extend_group(G, T0 + 100 * SEC + GMI, H2);
+    for r in [&mut slow, &mut fast] {
+        r.run_until(T0 + GMI + SEC);
+    }
+    assert_eq!(
+        slow.iface.summaries(slow.now),
+        fast.iface.summaries(fast.now)
+    );
+    let strip = |mut m: MemberState| {
+        m.fast_refreshes = 0;
+        m
+    };
+    assert_eq!(
+        strip(slow.view.member_of(G).unwrap()),
+        strip(fast.view.member_of(G).unwrap())
+    );
+}
+
+#[test]
+fn refresh_parity_v2_report_in_v2_compat() {
+    let mut slow = Rig::querier();
+    let mut fast = Rig::querier();
+    for r in [&mut slow, &mut fast] {
+        r.v2_report(H1, G);
+        r.run_until(T0 + 100 * SEC);
+    }
+    slow.v2_report(H2, G);
+    if let Some(m) = fast.view.members.borrow_mut().get_mut(&(IFINDEX, G)) {
+        m.group_expires_ns = T0 + 100 * SEC + GMI;
+        m.v2_host_expires_ns = T0 + 100 * SEC + GMI;
+        m.last_reporter = H2.octets();
+    }
+    for r in [&mut slow, &mut fast] {
+        r.run_until(T0 + GMI + SEC);
+    }
+    assert_eq!(
+        slow.iface.summaries(slow.now),
+        fast.iface.summaries(fast.now)
+    );
+}
+
+#[test]
+fn refresh_parity_is_in_of_forwarded_source() {
+    let mut slow = Rig::querier();
+    let mut fast = Rig::querier();
+    for r in [&mut slow, &mut fast] {
+        r.rec(IS_IN, G, &[S1]);
+        r.run_until(T0 + 100 * SEC);
+    }
+    slow.report(H2, &[(IS_IN, G, &[S1])]);
+    fast.view.extend_source(G, S1, T0 + 100 * SEC + GMI);
+    fast.view
+        .members
+        .borrow_mut()
+        .get_mut(&(IFINDEX, G))
+        .unwrap()
+        .last_reporter = H2.octets();
+    for r in [&mut slow, &mut fast] {
+        r.run_until(T0 + GMI + SEC);
+    }
+    assert_eq!(
+        slow.iface.summaries(slow.now),
+        fast.iface.summaries(fast.now)
+    );
+}

@@ -1,0 +1,159 @@
+//! Membership deltas exactly once per transition; bad input ignored; display and stop.
+
+use super::*;
+
+#[test]
+fn repeated_reports_join_once() {
+    let mut r = Rig::querier();
+    let mut all = Vec::new();
+    all.extend(r.rec(IS_EX, G, &[]));
+    all.extend(r.v2_report(H2, G));
+    all.extend(r.rec(IS_EX, G, &[]));
+    all.extend(r.rec(IS_IN, G2, &[S1]));
+    all.extend(r.rec(ALLOW, G2, &[S1]));
+    all.extend(r.rec(IS_IN, G2, &[S1]));
+    assert_eq!(deltas(&all), vec![(G, None, Join), (G2, Some(S1), Join)]);
+}
+
+#[test]
+fn join_leave_join_pairs() {
+    let mut r = Rig::querier();
+    let mut all = Vec::new();
+    all.extend(r.rec(IS_IN, G, &[S1]));
+    all.extend(r.rec(IS_EX, G, &[S2])); // row 2: INCLUDE -> EXCLUDE
+    r.run_until(T0 + 10 * SEC);
+    all.extend(r.rec(IS_IN, G, &[S2])); // row 3: S2 leaves Y, timer T0+10s+GMI > GT
+    all.extend(untimed(r.run_until(T0 + 10 * SEC + GMI))); // GT, then S2 age out
+    assert_eq!(
+        deltas(&all),
+        vec![
+            (G, Some(S1), Join),
+            (G, Some(S2), Block),
+            (G, None, Join),
+            (G, Some(S1), Leave),
+            (G, Some(S2), Unblock),
+            (G, Some(S2), Join),
+            (G, None, Leave),
+            (G, Some(S2), Leave),
+        ]
+    );
+    assert!(!r.has_group(G));
+    // Every join has its leave, every block its unblock.
+    let d = deltas(&all);
+    let count = |c| d.iter().filter(|(_, _, x)| *x == c).count();
+    assert_eq!(count(Join), count(Leave));
+    assert_eq!(count(Block), count(Unblock));
+}
+
+#[test]
+fn reports_for_non_multicast_or_link_local_groups_are_ignored() {
+    let mut r = Rig::querier();
+    let unicast = Ipv4Addr::new(192, 0, 2, 99);
+    let all_systems = Ipv4Addr::new(224, 0, 0, 1);
+    let mdns = Ipv4Addr::new(224, 0, 0, 251);
+    assert!(r.v2_report(H1, unicast).is_empty());
+    assert!(r.v2_report(H1, all_systems).is_empty());
+    assert!(r.v1_report(H1, mdns).is_empty());
+    assert!(r.rec(IS_EX, unicast, &[]).is_empty());
+    assert!(r.rec(TO_EX, mdns, &[]).is_empty());
+    assert!(r.leave(H1, Ipv4Addr::UNSPECIFIED).is_empty());
+    assert_eq!(r.iface.group_count(), 0);
+}
+
+#[test]
+fn bogus_sources_are_dropped_from_records() {
+    let mut r = Rig::querier();
+    r.rec(
+        IS_IN,
+        G,
+        &[
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::BROADCAST,
+            Ipv4Addr::new(232, 9, 9, 9),
+            S1,
+        ],
+    );
+    assert_eq!(r.source_list(G), vec![S1]);
+}
+
+#[test]
+fn leave_or_block_for_unknown_group_creates_nothing() {
+    let mut r = Rig::querier();
+    assert!(r.leave(H1, G).is_empty());
+    assert!(r.rec(BLOCK, G, &[S1]).is_empty());
+    assert!(r.rec(TO_IN, G, &[]).is_empty());
+    assert_eq!(r.iface.group_count(), 0);
+    assert!(r.view.members.borrow().is_empty());
+}
+
+#[test]
+fn summaries_for_show_groups() {
+    let mut r = Rig::querier();
+    r.rec(IS_EX, G, &[S2]);
+    r.rec(ALLOW, G, &[S1]);
+    r.rec(IS_IN, G2, &[S3]);
+    let s = r.iface.summaries(r.now);
+    assert_eq!(
+        s,
+        vec![
+            GroupSummary {
+                group: G,
+                filter_mode: FilterMode::Exclude,
+                expires_ns: T0 + GMI,
+                compat_version: 3,
+                last_reporter: H1,
+                v1_host_expires_ns: 0,
+                v2_host_expires_ns: 0,
+                sources: vec![
+                    SourceSummary {
+                        source: S1,
+                        expires_ns: T0 + GMI,
+                        forwarding: true
+                    },
+                    SourceSummary {
+                        source: S2,
+                        expires_ns: 0,
+                        forwarding: false
+                    },
+                ],
+            },
+            GroupSummary {
+                group: G2,
+                filter_mode: FilterMode::Include,
+                expires_ns: T0 + GMI,
+                compat_version: 3,
+                last_reporter: H1,
+                v1_host_expires_ns: 0,
+                v2_host_expires_ns: 0,
+                sources: vec![SourceSummary {
+                    source: S3,
+                    expires_ns: T0 + GMI,
+                    forwarding: true
+                }],
+            },
+        ]
+    );
+    assert_eq!(FilterMode::Exclude.as_str(), "exclude");
+}
+
+#[test]
+fn stop_removes_everything_once() {
+    let mut r = Rig::querier();
+    r.rec(IS_EX, G, &[S2]);
+    r.rec(IS_IN, G2, &[S3]);
+    let a = r.iface.stop(r.now, &r.view);
+    r.view.apply(&a);
+    assert_eq!(
+        deltas(&a),
+        vec![
+            (G, None, Leave),
+            (G, Some(S2), Unblock),
+            (G2, Some(S3), Leave)
+        ]
+    );
+    assert!(queries(&a).is_empty());
+    assert!(r.view.members.borrow().is_empty());
+    assert!(r.view.sources.borrow().is_empty());
+    assert_eq!(r.iface.group_count(), 0);
+    assert_eq!(r.iface.next_deadline(), None);
+}

@@ -1,0 +1,172 @@
+//! Querier election, other-querier-present timer, takeover, QRV/QQI adoption.
+
+use super::*;
+
+const T1: u64 = T0 + 10 * SEC;
+const OQPI: u64 = 255 * SEC;
+
+fn general(a: &[(u64, Action)]) -> Vec<(u64, QueryMessage)> {
+    timed_queries(a)
+        .into_iter()
+        .filter(|(_, q)| q.is_general())
+        .collect()
+}
+
+#[test]
+fn starts_as_querier() {
+    let (r, a) = Rig::new();
+    assert_eq!(
+        a[0],
+        Action::QuerierChanged {
+            ifindex: IFINDEX,
+            we_are_querier: true,
+            querier: Some(US)
+        }
+    );
+    assert!(matches!(a[1], Action::SendQuery { .. }));
+    assert_eq!(a.len(), 2);
+    assert!(r.iface.is_querier());
+    assert_eq!(r.iface.querier_address(), Some(US));
+    assert_eq!(r.iface.version(T0), 3);
+}
+
+#[test]
+fn lower_address_wins_and_we_take_over_after_oqpi() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    let a = r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 2, 125);
+    assert_eq!(
+        a,
+        vec![Action::QuerierChanged {
+            ifindex: IFINDEX,
+            we_are_querier: false,
+            querier: Some(LOWER_ROUTER)
+        }]
+    );
+    assert!(!r.iface.is_querier());
+    assert_eq!(r.iface.querier_address(), Some(LOWER_ROUTER));
+    assert_eq!(r.iface.other_querier_expires_ns(), Some(T1 + OQPI));
+    assert_eq!(r.iface.next_general_query_ns(), None);
+    // Silent until the other querier times out: no startup query at T0+31.25 s either.
+    let quiet = r.run_until(T1 + OQPI - 1);
+    assert!(quiet.is_empty());
+    let a = r.run_until(T1 + OQPI);
+    assert_eq!(
+        a[0],
+        (
+            T1 + OQPI,
+            Action::QuerierChanged {
+                ifindex: IFINDEX,
+                we_are_querier: true,
+                querier: Some(US)
+            }
+        )
+    );
+    assert_eq!(general(&a).len(), 1);
+    assert_eq!(general(&a)[0].0, T1 + OQPI);
+    assert!(r.iface.is_querier());
+    assert_eq!(r.iface.next_general_query_ns(), Some(T1 + OQPI + 125 * SEC));
+}
+
+#[test]
+fn queries_from_the_querier_keep_us_quiet() {
+    let mut r = Rig::querier();
+    let mut t = T1;
+    r.run_until(t);
+    for _ in 0..5 {
+        r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 2, 125);
+        t += 125 * SEC;
+        let a = r.run_until(t);
+        assert!(general(&a).is_empty());
+    }
+    assert!(!r.iface.is_querier());
+}
+
+#[test]
+fn higher_address_does_not_demote_us() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    let a = r.query_v3(
+        HIGHER_ROUTER,
+        Ipv4Addr::UNSPECIFIED,
+        false,
+        &[],
+        100,
+        2,
+        125,
+    );
+    assert!(a.is_empty());
+    assert!(r.iface.is_querier());
+    assert_eq!(r.iface.next_general_query_ns(), Some(T0 + 31_250 * MS));
+}
+
+#[test]
+fn unspecified_source_query_does_not_take_part_in_election() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    r.query_v3(
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        false,
+        &[],
+        100,
+        2,
+        125,
+    );
+    assert!(r.iface.is_querier());
+}
+
+#[test]
+fn non_querier_adopts_qrv_and_qqi_of_the_querier() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 3, 60);
+    let p = r.iface.params();
+    assert_eq!(p.robustness, 3);
+    assert_eq!(p.query_interval, 60 * SEC);
+    assert_eq!(p.group_membership_interval, (3 * 60 + 10) * SEC);
+    assert_eq!(p.last_member_query_count, 3);
+    r.v2_report(H1, G);
+    assert_eq!(r.group(G).group_timer, T1 + 190 * SEC);
+    // QRV 0 / QQIC 0 are not adopted.
+    r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 0, 0);
+    assert_eq!(r.iface.params().robustness, 3);
+    assert_eq!(r.iface.params().query_interval, 60 * SEC);
+    // OQPI now from the adopted values: 3 x 60 + 5 = 185 s.
+    assert_eq!(r.iface.other_querier_expires_ns(), Some(T1 + 185 * SEC));
+    // Takeover: our own configuration again, announced in our queries.
+    let a = r.run_until(T1 + 185 * SEC);
+    let g = general(&a);
+    assert_eq!(g.len(), 1);
+    assert_eq!((g[0].1.qrv, g[0].1.qqic_secs), (2, 125));
+    assert_eq!(r.iface.params().group_membership_interval, GMI);
+}
+
+#[test]
+fn adoption_only_from_lower_router() {
+    let mut r = Rig::querier();
+    r.query_v3(HIGHER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 5, 30);
+    assert_eq!(r.iface.params().robustness, 2);
+    assert_eq!(r.iface.params().query_interval, 125 * SEC);
+}
+
+#[test]
+fn two_routers_converge_on_the_lowest() {
+    // Both start as querier; each hears the other's first query.
+    let (mut low, _) = {
+        let (iface, a) = IgmpInterface::new(IFINDEX, LOWER_ROUTER, IgmpConfig::default(), T0);
+        (
+            Rig {
+                iface,
+                view: MapView::default(),
+                now: T0,
+            },
+            a,
+        )
+    };
+    let mut high = Rig::querier();
+    high.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 2, 125);
+    low.query_v3(US, Ipv4Addr::UNSPECIFIED, false, &[], 100, 2, 125);
+    assert!(low.iface.is_querier());
+    assert!(!high.iface.is_querier());
+}

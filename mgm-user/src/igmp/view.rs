@@ -1,0 +1,26 @@
+//! What the kernel fast path has done to the maps behind our back.
+
+use std::net::Ipv4Addr;
+
+use mgm_common::{MemberState, SourceState};
+
+/// Read access to `MGM_MEMBERS` / `MGM_SOURCES`. The classifier extends expiries there without
+/// telling userspace (refresh reports); the state machine reads them whenever it touches a group
+/// and adopts later expiries (group timer, older-host timers, source timers, last reporter).
+pub trait FastPathView {
+    fn member(&self, ifindex: u32, group: Ipv4Addr) -> Option<MemberState>;
+    fn source(&self, ifindex: u32, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState>;
+}
+
+/// A view with nothing in it (no fast path, e.g. tests of pure protocol logic).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFastPath;
+
+impl FastPathView for NoFastPath {
+    fn member(&self, _: u32, _: Ipv4Addr) -> Option<MemberState> {
+        None
+    }
+    fn source(&self, _: u32, _: Ipv4Addr, _: Ipv4Addr) -> Option<SourceState> {
+        None
+    }
+}
