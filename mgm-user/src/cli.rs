@@ -40,7 +40,9 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Interface to manage (repeat for each): the classifier attaches to it and IGMP runs on it.
-    #[arg(short = 'i', long = "interface", value_name = "IF", required = true)]
+    /// IGMP settings for this interface alone may follow after commas, named like the flags
+    /// below without their dashes prefix, e.g. `-i eth1,igmp-version=2,query-interval=60s`.
+    #[arg(short = 'i', long = "interface", value_name = "IF[,KEY=VALUE...]", required = true)]
     pub interfaces: Vec<String>,
     /// bpffs directory where the maps are pinned (created if missing; must be on a bpf filesystem).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_BPFFS)]
@@ -48,6 +50,43 @@ pub struct RunArgs {
     /// Control socket path (`mgm show` and `mgm events` talk to it).
     #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+    #[command(flatten)]
+    pub igmp: IgmpArgs,
+}
+
+/// IGMP router settings for every interface (RFC 3376 §8 defaults). Durations take a unit:
+/// `125s`, `100ms`, `2m`.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "IGMP (all interfaces; override per interface with -i IF,key=value)")]
+pub struct IgmpArgs {
+    /// Highest IGMP version to run and to send queries in: 1, 2 or 3 [default: 3].
+    #[arg(long, value_name = "1|2|3")]
+    pub igmp_version: Option<u8>,
+    /// Robustness Variable: how many lost packets the timers tolerate [default: 2].
+    #[arg(long, value_name = "N")]
+    pub robustness: Option<u8>,
+    /// Interval between general queries [default: 125s].
+    #[arg(long, value_name = "D")]
+    pub query_interval: Option<String>,
+    /// Max response time of general queries; shorter than the query interval [default: 10s].
+    #[arg(long, value_name = "D")]
+    pub query_response_interval: Option<String>,
+    /// Interval between group(-and-source)-specific queries after a leave [default: 1s].
+    #[arg(long, value_name = "D")]
+    pub last_member_query_interval: Option<String>,
+    /// Group(-and-source)-specific queries sent after a leave [default: robustness].
+    #[arg(long, value_name = "N")]
+    pub last_member_query_count: Option<u32>,
+    /// Interval between the general queries sent at start-up [default: query interval / 4].
+    #[arg(long, value_name = "D")]
+    pub startup_query_interval: Option<String>,
+    /// General queries sent at start-up [default: robustness].
+    #[arg(long, value_name = "N")]
+    pub startup_query_count: Option<u32>,
+    /// How long another querier stays elected without being heard
+    /// [default: robustness x query interval + query response interval / 2].
+    #[arg(long, value_name = "D")]
+    pub other_querier_present_interval: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

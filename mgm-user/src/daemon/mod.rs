@@ -5,6 +5,7 @@
 pub mod igmp_shell;
 pub mod preflight;
 pub mod query_sender;
+pub mod settings;
 
 use crate::bpf::Classifier;
 use crate::cli::RunArgs;
