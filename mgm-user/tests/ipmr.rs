@@ -121,8 +121,17 @@ fn lab() -> (Netns, Netns) {
 }
 
 fn send(host: &Netns, n: usize) {
+    send_via(host, n, None)
+}
+
+/// Sends from SRC; `via` forces the link (SO_BINDTODEVICE), else the source address picks h1.
+fn send_via(host: &Netns, n: usize, via: Option<&str>) {
     host.enter(|| {
         let s = UdpSocket::bind((SRC, 0)).expect("bind UDP in host");
+        if let Some(dev) = via {
+            nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::BindToDevice, &dev.into())
+                .expect("SO_BINDTODEVICE");
+        }
         s.set_multicast_ttl_v4(8).unwrap();
         for _ in 0..n {
             s.send_to(b"mgm ipmr test", (GRP, 5000))
@@ -250,6 +259,49 @@ fn manager_drives_the_kernel_mfc() {
     assert!(after >= before + 5, "d2 tx {before} → {after}");
     mgr.on_traffic(now(), SRC, GRP, c).unwrap();
     assert_eq!(mgr.mfe(now(), SRC, GRP).unwrap().packets, c.packets);
+
+    // (S,G) arriving on d2, an OIL interface: the kernel drops it, counts wrong_if and sends
+    // WRONGVIF (MRT_ASSERT); the manager hands it to the owner of d2.
+    run(&[
+        "ip",
+        "netns",
+        "exec",
+        &router.name,
+        "sysctl",
+        "-qw",
+        "net.ipv4.conf.all.rp_filter=0",
+    ]);
+    run(&[
+        "ip",
+        "netns",
+        "exec",
+        &router.name,
+        "sysctl",
+        "-qw",
+        "net.ipv4.conf.d2.rp_filter=0",
+    ]);
+    send_via(&host, 1, Some("h2"));
+    let (up, n) = wait_for("the WRONGVIF upcall", || {
+        sock.recv_upcall(&mut buf).unwrap()
+    });
+    assert_eq!(up.kind, UpcallKind::WrongVif);
+    assert_eq!(
+        (up.source, up.group, sock.ifindex_of(up.vif)),
+        (SRC, GRP, Some(d2))
+    );
+    let header = buf[..n].to_vec();
+    dispatch_upcall(&mut mgr, &sock, &up, &header, now()).unwrap();
+    let ev: Vec<_> = mgr.take_events();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(
+        (ev[0].kind, ev[0].protocol.as_str(), ev[0].interface),
+        (EventKind::WrongInterface, "local", Some(IfKey::new(d2)))
+    );
+    let c = wait_for("the wrong_if counter", || {
+        let c = sock.counters(SRC, GRP).unwrap();
+        (c.wrong_if >= 1).then_some(c)
+    });
+    assert!(c.wrong_if >= 1);
 
     // Leave: back to a negative entry.
     mgr.delete_membership(

@@ -22,6 +22,7 @@ const MRT_DEL_VIF: libc::c_int = MRT_BASE + 3;
 const MRT_ADD_MFC: libc::c_int = MRT_BASE + 4;
 const MRT_DEL_MFC: libc::c_int = MRT_BASE + 5;
 const MRT_ASSERT: libc::c_int = MRT_BASE + 7;
+const MRT_PIM: libc::c_int = MRT_BASE + 8;
 const MRT_TABLE: libc::c_int = MRT_BASE + 9;
 const VIFF_USE_IFINDEX: u8 = 0x8;
 /// `SIOCPROTOPRIVATE + 1`.
@@ -176,6 +177,15 @@ impl MrouteSocket {
             mfcs: BTreeMap::new(),
             done: false,
         })
+    }
+
+    /// `MRT_PIM`: with it the kernel reports WRONGVIF for packets arriving on any VIF; with only
+    /// `MRT_ASSERT` (the default) just for packets arriving on a VIF in the entry's OIL (the
+    /// PIM assert case). Both are rate-limited per entry (`MFC_ASSERT_THRESH`, 3 s).
+    pub fn set_pim(&mut self, on: bool) -> Result<()> {
+        let v: libc::c_int = on.into();
+        set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_PIM, &v)
+            .with_context(|| format!("mroute: MRT_PIM {v}"))
     }
 
     pub fn table(&self) -> Option<u32> {

@@ -23,7 +23,9 @@
 //!
 //! OIL of an MFE (S,G) = interfaces with effective (S,G) membership ∪ ((*,G) ∪ (*,*) not blocked
 //! for S) ∪ forward-state adds − creation-alert vetoes − forward-state deletes − the incoming
-//! interface. It is recomputed for every affected MFE on each membership change.
+//! interface. It is recomputed for every affected MFE on each membership change. Creation-alert
+//! vetoes and forward-state deletes last for the MFE's life (a forward-state add lifts them);
+//! interfaces that join an existing MFE later get no creation alert (MGM has none for them).
 //!
 //! # Callback order (normative; tested in `tests.rs`)
 //! Every callback invocation is also an event, emitted just before the call; MFE events are

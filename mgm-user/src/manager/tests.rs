@@ -1247,7 +1247,48 @@ fn bench_entry_point_runs() {
     assert_eq!(calls, 4 * 50 * 3 * 2);
     let dt = start.elapsed();
     eprintln!(
-        "membership churn: {calls} calls in {dt:?} ({:.0}/s, debug build)",
-        calls as f64 / dt.as_secs_f64()
+        "membership churn: {calls} calls in {dt:?} ({:.0}/s, {} build)",
+        calls as f64 / dt.as_secs_f64(),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
+}
+
+#[test]
+fn igmp_release_on_a_routed_interface_is_a_local_leave() {
+    let mut h = H::new();
+    let (r, rb) = h.routing("R");
+    let (i, _) = h.igmp("I");
+    rb.lock().unwrap().mirror_local = true;
+    h.take(r, &[1, 2]);
+    h.take(i, &[2]);
+    h.add(i, Sg::star_g(G1), 2).unwrap();
+    h.add(i, Sg::sg(S1, G2), 2).unwrap();
+    h.pkt(S1, G1, 1).unwrap();
+    h.clear();
+    h.m.release_interface_ownership(h.now, i, ifk(2)).unwrap();
+    assert_eq!(
+        h.log(),
+        strs(&[
+            "R local_leave (*,239.1.1.1) if2",
+            "R local_leave (192.0.2.10,239.2.2.2) if2",
+            "R prune (192.0.2.10,239.1.1.1) if1 delete=false",
+        ])
+    );
+    assert_eq!(
+        h.m.take_actions(),
+        vec![set(S1, G1, 1, &[])],
+        "R still owns if2: VIF stays"
+    );
+    assert!(h.m.memberships().is_empty());
+    assert_eq!(h.m.deregister(i), Ok(()));
+}
+
+#[test]
+fn manager_is_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Manager>();
 }
