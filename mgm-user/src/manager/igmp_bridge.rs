@@ -3,8 +3,10 @@
 //! manager call returns. On `Enable(iface)` the shell re-adds IGMP's memberships (and blocks)
 //! on `iface` with ordinary manager calls — the asynchronous replay MGM asks for.
 use super::callbacks::{CallbackContext, ProtocolHandler};
-use super::types::IfKey;
+use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
+use super::{Manager, MgmError, MgmResult};
 use std::collections::VecDeque;
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 /// What the manager told the IGMP client.
@@ -58,5 +60,52 @@ impl ProtocolHandler for IgmpBridge {
     }
     fn enable_igmp(&mut self, _ctx: &mut CallbackContext<'_>, iface: IfKey) {
         self.notices.push(IgmpNotice::Enable(iface));
+    }
+}
+
+/// One membership delta of the IGMP module (its `MembershipChange`), for
+/// [`Manager::apply_igmp_delta`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IgmpDelta {
+    /// Forwarding starts: (*,G) without a source, (S,G) with one.
+    Join,
+    /// Forwarding stops: the counterpart of one `Join`.
+    Leave,
+    /// (*,G) is joined but the source must not be forwarded (EXCLUDE mode).
+    Block,
+    /// The counterpart of one `Block`.
+    Unblock,
+}
+
+impl Manager {
+    /// Applies an IGMP membership delta on `ifindex` (next hop 0) as the IGMP client `igmp`:
+    /// `Join`/`Leave` → add/delete membership (JOIN_STATE), `Block`/`Unblock` → block/unblock
+    /// the source (`InvalidParameter` without one). Also what the shell replays after
+    /// [`IgmpNotice::Enable`]: a `Join` per membership and a `Block` per excluded source.
+    pub fn apply_igmp_delta(
+        &mut self,
+        now: u64,
+        igmp: ProtocolHandle,
+        ifindex: u32,
+        group: Ipv4Addr,
+        source: Option<Ipv4Addr>,
+        delta: IgmpDelta,
+    ) -> MgmResult<()> {
+        let iface = IfKey::new(ifindex);
+        let sg = Sg {
+            source,
+            group: Some(group),
+        };
+        match (delta, source) {
+            (IgmpDelta::Join, _) => {
+                self.add_membership(now, igmp, sg, iface, MembershipFlags::JOIN_STATE)
+            }
+            (IgmpDelta::Leave, _) => {
+                self.delete_membership(now, igmp, sg, iface, MembershipFlags::JOIN_STATE)
+            }
+            (IgmpDelta::Block, Some(s)) => self.block_source(now, igmp, s, group, iface),
+            (IgmpDelta::Unblock, Some(s)) => self.unblock_source(now, igmp, s, group, iface),
+            (IgmpDelta::Block | IgmpDelta::Unblock, None) => Err(MgmError::InvalidParameter),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The MGM rules as tables of cases, with recording handlers and the returned actions as the
 //! fake kernel. Assertions are on exact sequences.
-use super::igmp_bridge::{IgmpBridge, IgmpNotice, IgmpNotices};
+use super::igmp_bridge::{IgmpBridge, IgmpDelta, IgmpNotice, IgmpNotices};
 use super::local::register_local;
 use super::*;
 use std::sync::{Arc, Mutex};
@@ -1291,4 +1291,35 @@ fn igmp_release_on_a_routed_interface_is_a_local_leave() {
 fn manager_is_send() {
     fn is_send<T: Send>() {}
     is_send::<Manager>();
+}
+
+#[test]
+fn igmp_deltas_map_onto_the_manager() {
+    let mut h = H::new();
+    let l = register_local(&mut h.m).unwrap();
+    let (i, _) = h.igmp("igmp");
+    h.take(l, &[1, 2, 3]);
+    h.take(i, &[1, 2, 3]);
+    h.pkt(S1, G1, 1).unwrap();
+    h.pkt(S2, G1, 1).unwrap();
+    let now = h.now;
+    let mut d = |ifindex, source, delta| h.m.apply_igmp_delta(now, i, ifindex, G1, source, delta);
+    // EXCLUDE {S1} on if2, INCLUDE {S1} on if3.
+    d(2, None, IgmpDelta::Join).unwrap();
+    d(2, Some(S1), IgmpDelta::Block).unwrap();
+    d(3, Some(S1), IgmpDelta::Join).unwrap();
+    assert_eq!(
+        d(3, None, IgmpDelta::Block),
+        Err(MgmError::InvalidParameter)
+    );
+    assert_eq!(h.oifs(S1, G1), vec![3]);
+    assert_eq!(h.oifs(S2, G1), vec![2]);
+    // if2 leaves EXCLUDE mode: the Leave of (*,G) first, then the Unblock.
+    let mut d = |ifindex, source, delta| h.m.apply_igmp_delta(now, i, ifindex, G1, source, delta);
+    d(2, None, IgmpDelta::Leave).unwrap();
+    d(2, Some(S1), IgmpDelta::Unblock).unwrap();
+    d(3, Some(S1), IgmpDelta::Leave).unwrap();
+    assert_eq!(h.oifs(S1, G1), Vec::<u32>::new());
+    assert_eq!(h.oifs(S2, G1), Vec::<u32>::new());
+    assert!(h.m.memberships().is_empty());
 }
