@@ -1,1 +1,357 @@
-//! The multicast group manager: protocols, ownership, memberships, MFEs.
+//! The multicast group manager: protocols, interface ownership, memberships, MFEs — the Linux
+//! counterpart of the RRAS Multicast Group Manager (`docs/mgm-api.md`).
+//!
+//! Pure: no I/O, no clock. Every call takes `now` (`CLOCK_MONOTONIC` nanoseconds). Kernel work
+//! comes out as [`ForwarderAction`]s ([`Manager::take_actions`]) for the `forward` shell to apply
+//! in order; what happened comes out as [`MgmEvent`]s ([`Manager::take_events`]) for
+//! `mgm events`. The RPF lookup (the FIB) is behind [`RpfLookup`].
+//!
+//! # Clients
+//! A client registers with a [`ProtocolHandler`] (the nine MGM callbacks) and a
+//! [`ClientKind`]: routing protocols own interfaces exclusively; the IGMP client may co-own an
+//! interface with one routing protocol. [`local::LocalProtocol`] is the built-in routing
+//! protocol `local` that makes `mgm run -i a -i b` forward between its links.
+//!
+//! # Memberships and who they count for
+//! A membership is `(protocol, Sg, interface)`. It is *effective* (feeds OILs and the join/prune
+//! alert client counts) when its protocol is the routing owner of the interface, or is IGMP on an
+//! interface no routing protocol owns. An IGMP membership on an interface a routing protocol
+//! owns is *delegated*: it is recorded (and enumerated) but only produces a local join/leave to
+//! that owner, whose handler decides (e.g. `local` adds the same membership itself). IGMPv3
+//! excluded sources are per-(S,G,interface) *blocks*: they remove the interface from the OIL of
+//! (S,G) where only (*,G)/(*,*) put it there; an explicit (S,G) membership wins over a block.
+//!
+//! OIL of an MFE (S,G) = interfaces with effective (S,G) membership ∪ ((*,G) ∪ (*,*) not blocked
+//! for S) ∪ forward-state adds − creation-alert vetoes − forward-state deletes − the incoming
+//! interface. It is recomputed for every affected MFE on each membership change. Creation-alert
+//! vetoes and forward-state deletes last for the MFE's life (a forward-state add lifts them);
+//! interfaces that join an existing MFE later get no creation alert (MGM has none for them).
+//!
+//! # Callback order (normative; tested in `tests.rs`)
+//! Every callback invocation is also an event, emitted just before the call; MFE events are
+//! emitted when the table changes. Fan-out to several protocols goes in registration order.
+//! IGMP clients get only `disable_igmp`/`enable_igmp`.
+//!
+//! * **Add membership** (JOIN_STATE) by IGMP on an interface a routing protocol R owns:
+//!   `local_join` → R. Nothing else (R's handler decides).
+//! * **Add membership** otherwise (effective): if the caller becomes a client of the `Sg`:
+//!   join alerts (`member_update = true`): (*,G)/(*,*): first client → every other routing
+//!   protocol; second client → the first one; later → none. (S,G): first client → the routing
+//!   owner of the RPF interface towards S (if not the caller). Then, for every MFE whose OIL
+//!   changed (walk order): `mfe_update` (a `SetMfe` action), then `join_alert(member_update =
+//!   false)` to the incoming interface's owner if the OIL went from empty to non-empty, or
+//!   `prune_alert(member_delete = false, &mut timeout)` if it became empty.
+//! * **Delete membership**: the mirror: `local_leave` → R for a delegated IGMP membership;
+//!   else prune alerts (`member_delete = true`): (*,G)/(*,*): when one client remains → that
+//!   client; when none remains → every other routing protocol. (S,G): last client → RPF owner.
+//!   Then MFE updates as above.
+//! * **FORWARD_STATE** changes only MFE OILs (after the JOIN_STATE part when both flags are set).
+//! * **New packet** (kernel NOCACHE): `rpf` → owner of the RPF interface (may override it) →
+//!   `creation_alert` → each owner of OIL interfaces (may veto) → `mfe_add` (`SetMfe`) →
+//!   `join_alert(false)` to the incoming interface's owner if the OIL is non-empty, else
+//!   `prune_alert(false, &mut timeout)` (which may set the lifetime of this negative entry).
+//! * **Take interface** by a routing protocol where IGMP runs: `disable_igmp` → IGMP's
+//!   memberships there are withdrawn (as deletes: prune alerts, MFE updates) and MFEs whose
+//!   incoming interface it is are deleted (`mfe_delete`; they come back with an RPF callback to
+//!   the new owner) → ownership changes (`AddVif` if the interface is new) → `enable_igmp`.
+//! * **Release interface** by a routing protocol: `disable_igmp` (if IGMP runs there) → every
+//!   MFE whose incoming interface or OIL has the interface is deleted (`mfe_delete`) → the
+//!   protocol's memberships there are withdrawn (prune alerts) → IGMP's delegated memberships
+//!   are dropped silently → `DelVif` if nobody owns the interface any more → `enable_igmp`.
+//!   Release by IGMP withdraws its memberships as deletes (`local_leave` to the routing owner).
+//! * **Wrong interface** (kernel WRONGVIF): `wrong_interface` → owner of the arrival interface.
+//! * **Queued calls** (from [`CallbackContext`]) run after the whole operation has finished,
+//!   first-in first-out, each as the protocol that queued it, before the public call returns;
+//!   calls they cause queue behind them. Their errors go to [`Manager::take_errors`].
+//! * **IGMP replay**: the IGMP client re-adds its memberships after `enable_igmp`, never inside
+//!   it: either by queuing `ctx.add_membership` calls in the callback (run after it, FIFO), or
+//!   via [`igmp_bridge::IgmpBridge`], which hands the notice to the shell that then calls
+//!   [`Manager::add_membership`] from the IGMP module's state.
+//!
+//! # MFE lifetime
+//! Default 900 s ([`ManagerConfig::default_mfe_timeout_s`]); a prune alert with
+//! `member_delete = false` or [`Manager::set_mfe_timeout`] sets it (0 = never ages). When the
+//! deadline ([`Manager::next_deadline`]) passes, [`Manager::on_deadline`] reads the kernel
+//! counters: traffic since the last look extends the MFE by its timeout, else it is deleted.
+mod actions;
+pub mod bench;
+mod callbacks;
+mod enumerate;
+mod error;
+mod events;
+pub mod igmp_bridge;
+pub mod local;
+mod membership;
+mod mfe;
+mod ownership;
+mod registry;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use actions::{ForwarderAction, MAX_VIFS};
+pub use callbacks::{
+    CallbackContext, CreationIf, ProtocolHandler, PruneAlert, QueuedCall, RpfLookup, RpfRequest,
+    RpfRoute, RpfVerdict, StaticRpf,
+};
+pub use enumerate::EnumHandle;
+pub use error::{MgmError, MgmResult};
+pub use events::{EventKind, MgmEvent};
+pub use mfe::MfeInfo;
+pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
+pub use types::{
+    ClientKind, ComponentId, EnumType, IfKey, MembershipFlags, MfeCounters, ProtocolHandle,
+    ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID,
+};
+
+use actions::VifTable;
+use membership::SgMembers;
+use mfe::{Mfe, MfeKey};
+use registry::{Iface, Protocol};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::Ipv4Addr;
+
+/// Tunables.
+#[derive(Clone, Debug)]
+pub struct ManagerConfig {
+    /// MFE lifetime unless a protocol sets another (MGM: 900 s).
+    pub default_mfe_timeout_s: u32,
+    /// Keep an event stream ([`Manager::take_events`]). Off for benchmarks.
+    pub record_events: bool,
+    /// Most queued calls one operation may run before it is declared a loop.
+    pub max_queued_calls: usize,
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        ManagerConfig {
+            default_mfe_timeout_s: 900,
+            record_events: true,
+            max_queued_calls: 1_000_000,
+        }
+    }
+}
+
+/// An error of a queued call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedError {
+    pub protocol: ProtocolHandle,
+    pub call: QueuedCall,
+    pub error: MgmError,
+}
+
+pub(crate) struct State {
+    cfg: ManagerConfig,
+    protocols: BTreeMap<ProtocolHandle, Protocol>,
+    next_handle: u32,
+    ifaces: BTreeMap<IfKey, Iface>,
+    vifs: VifTable,
+    members: HashMap<Sg, SgMembers>,
+    /// (group, source, interface) blocks.
+    blocked: BTreeSet<(Ipv4Addr, Ipv4Addr, IfKey)>,
+    mfes: BTreeMap<MfeKey, Mfe>,
+    timers: BTreeSet<(u64, MfeKey)>,
+    enums: BTreeMap<u32, (ProtocolHandle, VecDeque<Sg>)>,
+    next_enum: u32,
+}
+
+/// Read-only view of the manager, for callbacks ([`CallbackContext::view`]) and for shells.
+#[derive(Clone, Copy)]
+pub struct ManagerView<'a> {
+    st: &'a State,
+    now: u64,
+}
+
+/// The manager. See the module documentation for semantics and callback order.
+pub struct Manager {
+    st: State,
+    rpf: Box<dyn RpfLookup>,
+    handlers: BTreeMap<ProtocolHandle, Box<dyn ProtocolHandler>>,
+    queue: VecDeque<(ProtocolHandle, QueuedCall)>,
+    actions: Vec<ForwarderAction>,
+    events: Vec<MgmEvent>,
+    errors: Vec<QueuedError>,
+    now: u64,
+}
+
+impl Manager {
+    pub fn new(rpf: Box<dyn RpfLookup>) -> Self {
+        Self::with_config(rpf, ManagerConfig::default())
+    }
+
+    pub fn with_config(rpf: Box<dyn RpfLookup>, cfg: ManagerConfig) -> Self {
+        Manager {
+            st: State {
+                cfg,
+                protocols: BTreeMap::new(),
+                next_handle: 1,
+                ifaces: BTreeMap::new(),
+                vifs: VifTable::default(),
+                members: HashMap::new(),
+                blocked: BTreeSet::new(),
+                mfes: BTreeMap::new(),
+                timers: BTreeSet::new(),
+                enums: BTreeMap::new(),
+                next_enum: 1,
+            },
+            rpf,
+            handlers: BTreeMap::new(),
+            queue: VecDeque::new(),
+            actions: Vec::new(),
+            events: Vec::new(),
+            errors: Vec::new(),
+            now: 0,
+        }
+    }
+
+    /// Kernel changes produced since the last call, in the order to apply them.
+    pub fn take_actions(&mut self) -> Vec<ForwarderAction> {
+        std::mem::take(&mut self.actions)
+    }
+    /// Events produced since the last call.
+    pub fn take_events(&mut self) -> Vec<MgmEvent> {
+        std::mem::take(&mut self.events)
+    }
+    /// Errors of queued calls since the last call.
+    pub fn take_errors(&mut self) -> Vec<QueuedError> {
+        std::mem::take(&mut self.errors)
+    }
+    /// A read-only view at time `now`.
+    pub fn view(&self, now: u64) -> ManagerView<'_> {
+        ManagerView { st: &self.st, now }
+    }
+    pub fn config(&self) -> &ManagerConfig {
+        &self.st.cfg
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------
+
+    /// Starts a public operation at `now`.
+    fn begin(&mut self, now: u64) {
+        self.now = now;
+    }
+
+    /// Ends a public operation: runs the queued calls (FIFO) and passes `r` through.
+    fn finish<T>(&mut self, r: MgmResult<T>) -> MgmResult<T> {
+        self.run_queue();
+        r
+    }
+
+    fn run_queue(&mut self) {
+        let mut ran = 0usize;
+        while let Some((h, call)) = self.queue.pop_front() {
+            ran += 1;
+            if ran > self.st.cfg.max_queued_calls {
+                let limit = self.st.cfg.max_queued_calls;
+                log::error!(
+                    "manager: callback loop, dropping {} queued calls",
+                    self.queue.len() + 1
+                );
+                self.queue.clear();
+                self.errors.push(QueuedError {
+                    protocol: h,
+                    call,
+                    error: MgmError::CallbackLoop { limit },
+                });
+                return;
+            }
+            let r = self.run_call(h, call.clone());
+            if let Err(error) = r {
+                log::warn!("manager: queued call {call:?} of protocol {h} failed: {error}");
+                self.errors.push(QueuedError {
+                    protocol: h,
+                    call,
+                    error,
+                });
+            }
+        }
+    }
+
+    fn run_call(&mut self, h: ProtocolHandle, call: QueuedCall) -> MgmResult<()> {
+        match call {
+            QueuedCall::AddMembership { sg, iface, flags } => {
+                self.do_add_membership(h, sg, iface, flags)
+            }
+            QueuedCall::DeleteMembership { sg, iface, flags } => {
+                self.do_delete_membership(h, sg, iface, flags)
+            }
+            QueuedCall::BlockSource {
+                source,
+                group,
+                iface,
+            } => self.do_block(h, source, group, iface, true),
+            QueuedCall::UnblockSource {
+                source,
+                group,
+                iface,
+            } => self.do_block(h, source, group, iface, false),
+            QueuedCall::SetMfeTimeout {
+                source,
+                group,
+                timeout_s,
+            } => self.do_set_mfe_timeout(h, source, group, timeout_s),
+            QueuedCall::SetMfeUpstream {
+                source,
+                group,
+                upstream,
+            } => self.do_set_mfe_upstream(h, source, group, upstream),
+            QueuedCall::TakeInterface(iface) => self.do_take(h, iface),
+            QueuedCall::ReleaseInterface(iface) => self.do_release(h, iface),
+        }
+    }
+
+    fn emit(
+        &mut self,
+        kind: EventKind,
+        protocol: Option<ProtocolHandle>,
+        iface: Option<IfKey>,
+        sg: Sg,
+    ) {
+        if !self.st.cfg.record_events {
+            return;
+        }
+        let protocol = protocol
+            .and_then(|h| self.st.protocols.get(&h))
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        self.events.push(MgmEvent {
+            kind,
+            protocol,
+            interface: iface,
+            source: sg.source,
+            group: sg.group,
+            time_ns: self.now,
+        });
+    }
+
+    /// Emits the event of a callback and invokes it on `h`'s handler.
+    fn invoke<R>(
+        &mut self,
+        h: ProtocolHandle,
+        kind: EventKind,
+        iface: Option<IfKey>,
+        sg: Sg,
+        f: impl FnOnce(&mut dyn ProtocolHandler, &mut CallbackContext<'_>) -> R,
+    ) -> Option<R> {
+        if !self.handlers.contains_key(&h) {
+            return None;
+        }
+        self.emit(kind, Some(h), iface, sg);
+        let Manager {
+            st,
+            handlers,
+            queue,
+            now,
+            ..
+        } = self;
+        let handler = handlers.get_mut(&h)?;
+        let mut ctx = CallbackContext {
+            me: h,
+            now: *now,
+            queue,
+            view: ManagerView { st, now: *now },
+        };
+        Some(f(handler.as_mut(), &mut ctx))
+    }
+}

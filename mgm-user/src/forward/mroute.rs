@@ -1,0 +1,405 @@
+//! The mroute socket: kernel multicast routing (ipmr) control through a raw IGMP socket.
+//!
+//! `unsafe` is confined to four small FFI helpers (socket, setsockopt, ioctl, and the filter
+//! attach, which goes through the setsockopt helper), each with its `SAFETY` argument.
+use super::upcall::{parse_upcall, Upcall, UPCALL_FILTER};
+use crate::manager::{ForwarderAction, MfeCounters, MAX_VIFS};
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::sys::socket::{recv, MsgFlags};
+use std::collections::BTreeMap;
+use std::io;
+use std::mem::size_of;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+// linux/mroute.h
+const MRT_BASE: libc::c_int = 200;
+const MRT_INIT: libc::c_int = MRT_BASE;
+const MRT_DONE: libc::c_int = MRT_BASE + 1;
+const MRT_ADD_VIF: libc::c_int = MRT_BASE + 2;
+const MRT_DEL_VIF: libc::c_int = MRT_BASE + 3;
+const MRT_ADD_MFC: libc::c_int = MRT_BASE + 4;
+const MRT_DEL_MFC: libc::c_int = MRT_BASE + 5;
+const MRT_ASSERT: libc::c_int = MRT_BASE + 7;
+const MRT_PIM: libc::c_int = MRT_BASE + 8;
+const MRT_TABLE: libc::c_int = MRT_BASE + 9;
+const VIFF_USE_IFINDEX: u8 = 0x8;
+/// `SIOCPROTOPRIVATE + 1`.
+const SIOCGETSGCNT: libc::c_ulong = 0x89E1;
+
+/// `struct vifctl` (with the `vifc_lcl_ifindex` arm of its union).
+#[repr(C)]
+struct VifCtl {
+    vifc_vifi: u16,
+    vifc_flags: u8,
+    vifc_threshold: u8,
+    vifc_rate_limit: u32,
+    vifc_lcl_ifindex: i32,
+    vifc_rmt_addr: u32,
+}
+
+/// `struct mfcctl`.
+#[repr(C)]
+struct MfcCtl {
+    mfcc_origin: u32,
+    mfcc_mcastgrp: u32,
+    mfcc_parent: u16,
+    mfcc_ttls: [u8; MAX_VIFS],
+    mfcc_pkt_cnt: u32,
+    mfcc_byte_cnt: u32,
+    mfcc_wrong_if: u32,
+    mfcc_expire: i32,
+}
+
+/// `struct sioc_sg_req`.
+#[repr(C)]
+struct SiocSgReq {
+    src: u32,
+    grp: u32,
+    pktcnt: libc::c_ulong,
+    bytecnt: libc::c_ulong,
+    wrong_if: libc::c_ulong,
+}
+
+const _: () = assert!(size_of::<VifCtl>() == 16);
+const _: () = assert!(size_of::<MfcCtl>() == 60);
+
+/// An `in_addr` (network byte order in memory).
+fn in_addr(a: Ipv4Addr) -> u32 {
+    u32::from_ne_bytes(a.octets())
+}
+
+fn set_opt<T>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    val: &T,
+) -> io::Result<()> {
+    // SAFETY: `val` points to an initialised `T` of exactly `size_of::<T>()` bytes that lives
+    // across the call; the kernel only reads `optlen` bytes from it. `fd` is a valid open fd.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (val as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// The controlling socket of one kernel mroute table. Remembers the VIFs and MFC entries it
+/// made and removes them (then `MRT_DONE`) on drop; nothing else in the kernel is touched.
+#[derive(Debug)]
+pub struct MrouteSocket {
+    fd: OwnedFd,
+    table: Option<u32>,
+    /// ifindex → VIF.
+    vifs: BTreeMap<u32, u16>,
+    /// (source, group) → parent VIF.
+    mfcs: BTreeMap<(Ipv4Addr, Ipv4Addr), u16>,
+    done: bool,
+}
+
+impl AsFd for MrouteSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl MrouteSocket {
+    /// Opens the raw IGMP socket, selects `table` (`MRT_TABLE`, before `MRT_INIT`), becomes the
+    /// multicast router (`MRT_INIT`), enables WRONGVIF upcalls (`MRT_ASSERT`) and attaches the
+    /// upcall-only socket filter. Needs `CAP_NET_ADMIN`.
+    pub fn open(table: Option<u32>) -> Result<Self> {
+        // SAFETY: a plain socket(2) call with constant arguments; no memory is passed.
+        let raw = unsafe {
+            libc::socket(
+                libc::AF_INET,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::IPPROTO_IGMP,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error())
+                .context("mroute: socket(AF_INET, SOCK_RAW, IPPROTO_IGMP) (needs CAP_NET_RAW)");
+        }
+        // SAFETY: `raw` is a freshly created descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // Filter first, so no IGMP packet is queued before it is in place.
+        let mut prog: Vec<libc::sock_filter> = UPCALL_FILTER
+            .iter()
+            .map(|i| libc::sock_filter {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_mut_ptr(),
+        };
+        set_opt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)
+            .context("mroute: attach the upcall-only socket filter (SO_ATTACH_FILTER)")?;
+        if let Some(t) = table {
+            set_opt(fd.as_fd(), libc::IPPROTO_IP, MRT_TABLE, &t).with_context(|| {
+                format!(
+                    "mroute: select table {t} (MRT_TABLE; needs CONFIG_IP_MROUTE_MULTIPLE_TABLES)"
+                )
+            })?;
+        }
+        let one: libc::c_int = 1;
+        set_opt(fd.as_fd(), libc::IPPROTO_IP, MRT_INIT, &one).map_err(|e| {
+            let hint = if e.raw_os_error() == Some(libc::EADDRINUSE) {
+                ": another multicast router (smcroute, pimd, igmpproxy, another mgm) already \
+                 controls this mroute table"
+            } else {
+                ""
+            };
+            anyhow::Error::new(e).context(format!(
+                "mroute: MRT_INIT on table {}{hint}",
+                table.map_or("default".to_string(), |t| t.to_string())
+            ))
+        })?;
+        set_opt(fd.as_fd(), libc::IPPROTO_IP, MRT_ASSERT, &one)
+            .context("mroute: enable WRONGVIF upcalls (MRT_ASSERT)")?;
+        Ok(MrouteSocket {
+            fd,
+            table,
+            vifs: BTreeMap::new(),
+            mfcs: BTreeMap::new(),
+            done: false,
+        })
+    }
+
+    /// `MRT_PIM`: with it the kernel reports WRONGVIF for packets arriving on any VIF; with only
+    /// `MRT_ASSERT` (the default) just for packets arriving on a VIF in the entry's OIL (the
+    /// PIM assert case). Both are rate-limited per entry (`MFC_ASSERT_THRESH`, 3 s).
+    pub fn set_pim(&mut self, on: bool) -> Result<()> {
+        let v: libc::c_int = on.into();
+        set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_PIM, &v)
+            .with_context(|| format!("mroute: MRT_PIM {v}"))
+    }
+
+    pub fn table(&self) -> Option<u32> {
+        self.table
+    }
+
+    /// `MRT_ADD_VIF` with `VIFF_USE_IFINDEX`.
+    pub fn add_vif(&mut self, vif: u16, ifindex: u32) -> Result<()> {
+        if usize::from(vif) >= MAX_VIFS {
+            bail!("mroute: VIF {vif} for ifindex {ifindex}: the kernel allows at most {MAX_VIFS} VIFs (MAXVIFS)");
+        }
+        let ctl = VifCtl {
+            vifc_vifi: vif,
+            vifc_flags: VIFF_USE_IFINDEX,
+            vifc_threshold: 1,
+            vifc_rate_limit: 0,
+            vifc_lcl_ifindex: ifindex as i32,
+            vifc_rmt_addr: 0,
+        };
+        set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_ADD_VIF, &ctl)
+            .with_context(|| format!("mroute: MRT_ADD_VIF vif {vif} ifindex {ifindex}"))?;
+        self.vifs.insert(ifindex, vif);
+        Ok(())
+    }
+
+    /// `MRT_DEL_VIF`.
+    pub fn del_vif(&mut self, vif: u16, ifindex: u32) -> Result<()> {
+        let ctl = VifCtl {
+            vifc_vifi: vif,
+            vifc_flags: VIFF_USE_IFINDEX,
+            vifc_threshold: 1,
+            vifc_rate_limit: 0,
+            vifc_lcl_ifindex: ifindex as i32,
+            vifc_rmt_addr: 0,
+        };
+        self.vifs.remove(&ifindex);
+        set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_DEL_VIF, &ctl)
+            .with_context(|| format!("mroute: MRT_DEL_VIF vif {vif} ifindex {ifindex}"))
+    }
+
+    /// The VIF of an ifindex, and back.
+    pub fn vif_of(&self, ifindex: u32) -> Option<u16> {
+        self.vifs.get(&ifindex).copied()
+    }
+    pub fn ifindex_of(&self, vif: u16) -> Option<u32> {
+        self.vifs.iter().find(|(_, v)| **v == vif).map(|(i, _)| *i)
+    }
+
+    fn vif(&self, ifindex: u32, what: &str) -> Result<u16> {
+        self.vif_of(ifindex)
+            .with_context(|| format!("mroute: {what}: ifindex {ifindex} has no VIF"))
+    }
+
+    /// `MRT_ADD_MFC` (add or replace): parent `iif`, TTL threshold 1 on `oifs`, 255 elsewhere.
+    pub fn set_mfc(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: u32,
+        oifs: &[u32],
+    ) -> Result<()> {
+        let what = format!("MRT_ADD_MFC ({source},{group})");
+        let parent = self.vif(iif, &what)?;
+        let mut ttls = [255u8; MAX_VIFS];
+        for o in oifs {
+            ttls[usize::from(self.vif(*o, &what)?)] = 1;
+        }
+        let ctl = MfcCtl {
+            mfcc_origin: in_addr(source),
+            mfcc_mcastgrp: in_addr(group),
+            mfcc_parent: parent,
+            mfcc_ttls: ttls,
+            mfcc_pkt_cnt: 0,
+            mfcc_byte_cnt: 0,
+            mfcc_wrong_if: 0,
+            mfcc_expire: 0,
+        };
+        set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_ADD_MFC, &ctl)
+            .with_context(|| format!("mroute: {what} iif {iif} oifs {oifs:?}"))?;
+        self.mfcs.insert((source, group), parent);
+        Ok(())
+    }
+
+    /// `MRT_DEL_MFC`.
+    pub fn del_mfc(&mut self, source: Ipv4Addr, group: Ipv4Addr) -> Result<()> {
+        let parent = self.mfcs.remove(&(source, group)).unwrap_or(0);
+        let ctl = MfcCtl {
+            mfcc_origin: in_addr(source),
+            mfcc_mcastgrp: in_addr(group),
+            mfcc_parent: parent,
+            mfcc_ttls: [255; MAX_VIFS],
+            mfcc_pkt_cnt: 0,
+            mfcc_byte_cnt: 0,
+            mfcc_wrong_if: 0,
+            mfcc_expire: 0,
+        };
+        set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_DEL_MFC, &ctl)
+            .with_context(|| format!("mroute: MRT_DEL_MFC ({source},{group})"))
+    }
+
+    /// `SIOCGETSGCNT`: packets, bytes and wrong-interface count of an MFC entry.
+    // `c_ulong` is u32 on 32-bit targets, u64 here.
+    #[allow(clippy::useless_conversion)]
+    pub fn counters(&self, source: Ipv4Addr, group: Ipv4Addr) -> Result<MfeCounters> {
+        let mut req = SiocSgReq {
+            src: in_addr(source),
+            grp: in_addr(group),
+            pktcnt: 0,
+            bytecnt: 0,
+            wrong_if: 0,
+        };
+        // SAFETY: `req` is a live, writable `struct sioc_sg_req`; SIOCGETSGCNT reads `src`/`grp`
+        // and writes the three counters within its size. The fd is valid.
+        let r = unsafe {
+            libc::ioctl(
+                self.fd.as_raw_fd(),
+                SIOCGETSGCNT as _,
+                &mut req as *mut SiocSgReq,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error())
+                .with_context(|| format!("mroute: SIOCGETSGCNT ({source},{group})"));
+        }
+        Ok(MfeCounters {
+            packets: u64::from(req.pktcnt),
+            bytes: u64::from(req.bytecnt),
+            wrong_if: u64::from(req.wrong_if),
+        })
+    }
+
+    /// Applies one manager action.
+    pub fn apply(&mut self, a: &ForwarderAction) -> Result<()> {
+        match a {
+            ForwarderAction::AddVif { vif, ifindex } => self.add_vif(*vif, *ifindex),
+            ForwarderAction::DelVif { vif, ifindex } => self.del_vif(*vif, *ifindex),
+            ForwarderAction::SetMfe {
+                source,
+                group,
+                iif,
+                oifs,
+            } => self.set_mfc(*source, *group, *iif, oifs),
+            ForwarderAction::DelMfe { source, group, .. } => self.del_mfc(*source, *group),
+        }
+    }
+
+    /// Applies actions in order; every one is tried, the errors are returned.
+    pub fn apply_all(&mut self, actions: &[ForwarderAction]) -> Vec<anyhow::Error> {
+        actions.iter().filter_map(|a| self.apply(a).err()).collect()
+    }
+
+    /// Reads one message without blocking, whatever it is: `Ok(None)` when none is queued.
+    /// With the socket filter in place only upcalls ever arrive.
+    pub fn recv_raw(&self, buf: &mut [u8]) -> Result<Option<usize>> {
+        loop {
+            match recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT) {
+                Ok(n) => return Ok(Some(n)),
+                Err(Errno::EAGAIN) => return Ok(None),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e).context("mroute: read upcall"),
+            }
+        }
+    }
+
+    /// Reads one upcall without blocking: `Ok(None)` when none is queued. `buf` receives the
+    /// raw message (the `igmpmsg` and whatever the kernel copied of the packet).
+    pub fn recv_upcall(&self, buf: &mut [u8]) -> Result<Option<(Upcall, usize)>> {
+        while let Some(n) = self.recv_raw(buf)? {
+            match parse_upcall(&buf[..n]) {
+                Ok(u) => return Ok(Some((u, n))),
+                Err(e) => log::debug!("mroute: ignoring non-upcall message: {e:?}"),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deletes what this socket made, then `MRT_DONE`. Reports the first error.
+    pub fn close(mut self) -> Result<()> {
+        self.cleanup()
+    }
+
+    fn cleanup(&mut self) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        self.done = true;
+        let mut first: Option<anyhow::Error> = None;
+        let mfcs: Vec<_> = self.mfcs.keys().copied().collect();
+        for (s, g) in mfcs {
+            if let Err(e) = self.del_mfc(s, g) {
+                first.get_or_insert(e);
+            }
+        }
+        let vifs: Vec<_> = self.vifs.iter().map(|(i, v)| (*i, *v)).collect();
+        for (ifindex, vif) in vifs {
+            if let Err(e) = self.del_vif(vif, ifindex) {
+                first.get_or_insert(e);
+            }
+        }
+        let one: libc::c_int = 1;
+        if let Err(e) = set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_DONE, &one) {
+            first.get_or_insert(anyhow::Error::new(e).context("mroute: MRT_DONE"));
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for MrouteSocket {
+    fn drop(&mut self) {
+        if let Err(e) = self.cleanup() {
+            log::warn!("{e:#}");
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Group membership (`MgmAddGroupMembershipEntry`, `MgmDeleteGroupMembershipEntry`), IGMPv3
+//! source blocks, and the join/prune alert fan-out.
+use super::callbacks::PruneAlert;
+use super::events::EventKind;
+use super::mfe::MfeKey;
+use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
+use super::{Manager, MgmError, MgmResult};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// Memberships of one `Sg`.
+#[derive(Default, Debug)]
+pub(crate) struct SgMembers {
+    /// (interface, protocol) → effective.
+    pub records: BTreeMap<(IfKey, ProtocolHandle), bool>,
+    /// Effective records per interface.
+    pub eff_ifaces: BTreeMap<IfKey, u32>,
+    /// Effective records per protocol: the "clients" of the alert rules.
+    pub eff_clients: BTreeMap<ProtocolHandle, u32>,
+}
+
+impl Manager {
+    /// `MgmAddGroupMembershipEntry`. `NotFound` for an unknown interface, `InvalidParameter`
+    /// for a bad handle, an interface the caller does not (co-)own, an invalid `Sg` or flags.
+    /// Adding an existing membership is a no-op.
+    pub fn add_membership(
+        &mut self,
+        now: u64,
+        h: ProtocolHandle,
+        sg: Sg,
+        iface: IfKey,
+        flags: MembershipFlags,
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = self.do_add_membership(h, sg, iface, flags);
+        self.finish(r)
+    }
+
+    /// `MgmDeleteGroupMembershipEntry`. As add, plus `NotFound` for a membership (JOIN_STATE)
+    /// that does not exist.
+    pub fn delete_membership(
+        &mut self,
+        now: u64,
+        h: ProtocolHandle,
+        sg: Sg,
+        iface: IfKey,
+        flags: MembershipFlags,
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = self.do_delete_membership(h, sg, iface, flags);
+        self.finish(r)
+    }
+
+    /// IGMPv3 excluded source: keep `iface` out of the OIL of (source, group) even though it
+    /// has (*,G) or (*,*) membership. Idempotent.
+    pub fn block_source(
+        &mut self,
+        now: u64,
+        h: ProtocolHandle,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: IfKey,
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = self.do_block(h, source, group, iface, true);
+        self.finish(r)
+    }
+
+    /// Undoes [`Manager::block_source`]; `NotFound` if not blocked.
+    pub fn unblock_source(
+        &mut self,
+        now: u64,
+        h: ProtocolHandle,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: IfKey,
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = self.do_block(h, source, group, iface, false);
+        self.finish(r)
+    }
+
+    fn check_member_call(
+        &self,
+        h: ProtocolHandle,
+        sg: Sg,
+        iface: IfKey,
+        flags: MembershipFlags,
+    ) -> MgmResult<()> {
+        self.st.check_handle(h)?;
+        if !sg.is_valid() || !flags.is_valid() {
+            return Err(MgmError::InvalidParameter);
+        }
+        let ifc = self.st.ifaces.get(&iface).ok_or(MgmError::NotFound)?;
+        if !ifc.is_owned_by(h) {
+            return Err(MgmError::InvalidParameter);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn do_add_membership(
+        &mut self,
+        h: ProtocolHandle,
+        sg: Sg,
+        iface: IfKey,
+        flags: MembershipFlags,
+    ) -> MgmResult<()> {
+        self.check_member_call(h, sg, iface, flags)?;
+        if flags.join_state() {
+            self.join(h, sg, iface);
+        }
+        if flags.forward_state() {
+            self.forward_state(sg, iface, true);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn do_delete_membership(
+        &mut self,
+        h: ProtocolHandle,
+        sg: Sg,
+        iface: IfKey,
+        flags: MembershipFlags,
+    ) -> MgmResult<()> {
+        self.check_member_call(h, sg, iface, flags)?;
+        let mut found = true;
+        if flags.join_state() {
+            found = self.leave(h, sg, iface, true);
+        }
+        if flags.forward_state() {
+            self.forward_state(sg, iface, false);
+        } else if !found {
+            return Err(MgmError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn do_block(
+        &mut self,
+        h: ProtocolHandle,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: IfKey,
+        block: bool,
+    ) -> MgmResult<()> {
+        self.check_member_call(h, Sg::sg(source, group), iface, MembershipFlags::JOIN_STATE)?;
+        if block {
+            if !self.st.blocked.insert((group, source, iface)) {
+                return Ok(());
+            }
+        } else if !self.st.blocked.remove(&(group, source, iface)) {
+            return Err(MgmError::NotFound);
+        }
+        self.refresh_oil(MfeKey { group, source });
+        Ok(())
+    }
+
+    /// The routing protocol owning the RPF interface towards `source`.
+    pub(crate) fn rpf_owner(&mut self, source: Ipv4Addr) -> Option<ProtocolHandle> {
+        let r = self.rpf.lookup(source)?;
+        let iface = self.st.iface_for(r.ifindex, r.gateway)?;
+        self.st.routing_owner(iface)
+    }
+
+    /// Adds a JOIN_STATE record. Returns false if it existed.
+    fn join(&mut self, h: ProtocolHandle, sg: Sg, iface: IfKey) -> bool {
+        let routing = self.st.routing_owner(iface);
+        let effective = !(self.st.is_igmp(h) && routing.is_some_and(|r| r != h));
+        let m = self.st.members.entry(sg).or_default();
+        if m.records.contains_key(&(iface, h)) {
+            return false;
+        }
+        m.records.insert((iface, h), effective);
+        if !effective {
+            let r = routing.expect("delegated implies a routing owner");
+            self.invoke(r, EventKind::LocalJoin, Some(iface), sg, |hd, ctx| {
+                hd.local_join(ctx, sg, iface)
+            });
+            return true;
+        }
+        let clients_before = m.eff_clients.len();
+        let first_client = m.eff_clients.keys().next().copied();
+        let c = m.eff_clients.entry(h).or_insert(0);
+        *c += 1;
+        let new_client = *c == 1;
+        let ic = m.eff_ifaces.entry(iface).or_insert(0);
+        *ic += 1;
+        let new_iface = *ic == 1;
+        if new_client {
+            let recipients: Vec<ProtocolHandle> = match sg.source {
+                Some(s) if clients_before == 0 => {
+                    self.rpf_owner(s).filter(|o| *o != h).into_iter().collect()
+                }
+                Some(_) => Vec::new(),
+                None if clients_before == 0 => {
+                    self.st.routing_protocols().filter(|p| *p != h).collect()
+                }
+                None if clients_before == 1 => first_client
+                    .filter(|p| !self.st.is_igmp(*p))
+                    .into_iter()
+                    .collect(),
+                None => Vec::new(),
+            };
+            for r in recipients {
+                self.invoke(r, EventKind::JoinAlert, Some(iface), sg, |hd, ctx| {
+                    hd.join_alert(ctx, sg, true)
+                });
+            }
+        }
+        if new_iface {
+            self.update_mfes_for(sg);
+        }
+        true
+    }
+
+    /// Removes a JOIN_STATE record; `notify` false drops it without callbacks (alerts, local
+    /// leave). Returns false if it did not exist.
+    pub(crate) fn leave(&mut self, h: ProtocolHandle, sg: Sg, iface: IfKey, notify: bool) -> bool {
+        let Some(m) = self.st.members.get_mut(&sg) else {
+            return false;
+        };
+        let Some(effective) = m.records.remove(&(iface, h)) else {
+            return false;
+        };
+        if !effective {
+            if m.records.is_empty() {
+                self.st.members.remove(&sg);
+            }
+            if notify {
+                if let Some(r) = self.st.routing_owner(iface).filter(|r| *r != h) {
+                    self.invoke(r, EventKind::LocalLeave, Some(iface), sg, |hd, ctx| {
+                        hd.local_leave(ctx, sg, iface)
+                    });
+                }
+            }
+            return true;
+        }
+        let iface_gone = dec(&mut m.eff_ifaces, iface);
+        let client_gone = dec(&mut m.eff_clients, h);
+        let remaining: Vec<ProtocolHandle> = m.eff_clients.keys().copied().collect();
+        if m.records.is_empty() {
+            self.st.members.remove(&sg);
+        }
+        if client_gone && notify {
+            let recipients: Vec<ProtocolHandle> = match sg.source {
+                Some(s) if remaining.is_empty() => {
+                    self.rpf_owner(s).filter(|o| *o != h).into_iter().collect()
+                }
+                Some(_) => Vec::new(),
+                None if remaining.is_empty() => {
+                    self.st.routing_protocols().filter(|p| *p != h).collect()
+                }
+                None if remaining.len() == 1 => remaining
+                    .into_iter()
+                    .filter(|p| !self.st.is_igmp(*p))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let alert = PruneAlert {
+                sg,
+                iface,
+                member_delete: true,
+            };
+            let default = self.st.cfg.default_mfe_timeout_s;
+            for r in recipients {
+                self.invoke(r, EventKind::PruneAlert, Some(iface), sg, |hd, ctx| {
+                    let mut t = default;
+                    hd.prune_alert(ctx, &alert, &mut t)
+                });
+            }
+        }
+        if iface_gone {
+            self.update_mfes_for(sg);
+        }
+        true
+    }
+
+    /// Removes every membership record of `h` on `iface`.
+    pub(crate) fn withdraw_memberships(&mut self, h: ProtocolHandle, iface: IfKey, silent: bool) {
+        let mut sgs: Vec<Sg> = self
+            .st
+            .members
+            .iter()
+            .filter(|(_, m)| m.records.contains_key(&(iface, h)))
+            .map(|(sg, _)| *sg)
+            .collect();
+        sgs.sort_by_key(|sg| (sg.group, sg.source));
+        for sg in sgs {
+            self.leave(h, sg, iface, !silent);
+        }
+    }
+
+    /// MFEs an `Sg` membership feeds, in walk order.
+    pub(crate) fn mfes_matching(&self, sg: Sg) -> Vec<MfeKey> {
+        match (sg.source, sg.group) {
+            (Some(source), Some(group)) => {
+                let k = MfeKey { group, source };
+                if self.st.mfes.contains_key(&k) {
+                    vec![k]
+                } else {
+                    Vec::new()
+                }
+            }
+            (None, Some(group)) => self
+                .st
+                .mfes
+                .range(
+                    MfeKey {
+                        group,
+                        source: Ipv4Addr::UNSPECIFIED,
+                    }..=MfeKey {
+                        group,
+                        source: Ipv4Addr::BROADCAST,
+                    },
+                )
+                .map(|(k, _)| *k)
+                .collect(),
+            _ => self.st.mfes.keys().copied().collect(),
+        }
+    }
+
+    fn update_mfes_for(&mut self, sg: Sg) {
+        for k in self.mfes_matching(sg) {
+            self.refresh_oil(k);
+        }
+    }
+
+    /// FORWARD_STATE: add or remove `iface` in the OIL of the existing MFEs of `sg`.
+    fn forward_state(&mut self, sg: Sg, iface: IfKey, add: bool) {
+        for k in self.mfes_matching(sg) {
+            if let Some(m) = self.st.mfes.get_mut(&k) {
+                if add {
+                    m.forced.insert(iface);
+                    m.vetoed.remove(&iface);
+                } else {
+                    m.forced.remove(&iface);
+                    m.vetoed.insert(iface);
+                }
+            }
+            self.refresh_oil(k);
+        }
+    }
+}
+
+/// Decrements a counter; removes it and returns true when it reaches 0.
+fn dec<K: Ord>(map: &mut BTreeMap<K, u32>, k: K) -> bool {
+    match map.get_mut(&k) {
+        Some(c) if *c > 1 => {
+            *c -= 1;
+            false
+        }
+        Some(_) => {
+            map.remove(&k);
+            true
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,199 @@
+//! Interface ownership (`MgmTakeInterfaceOwnership`, `MgmReleaseInterfaceOwnership`,
+//! `MgmGetProtocolOnInterface`) and the DISABLE → change → ENABLE bracket.
+use super::actions::ForwarderAction;
+use super::events::EventKind;
+use super::registry::Iface;
+use super::types::{ClientKind, ComponentId, IfKey, ProtocolHandle, ProtocolId, Sg};
+use super::{Manager, MgmError, MgmResult};
+
+impl Manager {
+    /// `MgmTakeInterfaceOwnership`. A second routing protocol (or a second IGMP client) gets
+    /// `AlreadyExists`; a 33rd kernel interface gets `VifLimit`.
+    pub fn take_interface_ownership(
+        &mut self,
+        now: u64,
+        h: ProtocolHandle,
+        iface: IfKey,
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = self.do_take(h, iface);
+        self.finish(r)
+    }
+
+    /// `MgmReleaseInterfaceOwnership`: deletes the MFEs that use the interface.
+    pub fn release_interface_ownership(
+        &mut self,
+        now: u64,
+        h: ProtocolHandle,
+        iface: IfKey,
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = self.do_release(h, iface);
+        self.finish(r)
+    }
+
+    /// `MgmGetProtocolOnInterface`: the routing owner, or IGMP if it is alone; else `NotFound`.
+    pub fn protocol_on_interface(&self, iface: IfKey) -> MgmResult<(ProtocolId, ComponentId)> {
+        self.view(self.now).protocol_on_interface(iface)
+    }
+
+    pub(crate) fn do_take(&mut self, h: ProtocolHandle, iface: IfKey) -> MgmResult<()> {
+        let kind = self.st.check_handle(h)?.kind;
+        let cur = self.st.ifaces.get(&iface).copied();
+        match (kind, cur) {
+            (
+                ClientKind::Routing,
+                Some(Iface {
+                    routing: Some(_), ..
+                }),
+            ) => return Err(MgmError::AlreadyExists),
+            (ClientKind::Igmp, Some(Iface { igmp: Some(_), .. })) => {
+                return Err(MgmError::AlreadyExists)
+            }
+            _ => {}
+        }
+        if cur.is_none() {
+            self.st.vifs.can_acquire(iface.ifindex)?;
+        }
+        let igmp = match kind {
+            ClientKind::Routing => cur.and_then(|c| c.igmp),
+            ClientKind::Igmp => None,
+        };
+        if let Some(g) = igmp {
+            self.invoke(
+                g,
+                EventKind::DisableIgmp,
+                Some(iface),
+                Sg::STAR_STAR,
+                |hd, ctx| hd.disable_igmp(ctx, iface),
+            );
+            // IGMP's memberships here were effective (no routing owner); withdraw them. IGMP
+            // re-adds them after ENABLE and they become local joins to the new owner.
+            self.withdraw_memberships(g, iface, false);
+            // MFEs arriving here change RPF owner: recreate them on the next packet.
+            let keys: Vec<_> = self
+                .st
+                .mfes
+                .iter()
+                .filter(|(_, m)| m.iif == iface)
+                .map(|(k, _)| *k)
+                .collect();
+            for k in keys {
+                self.delete_mfe(k);
+            }
+        }
+        if cur.is_none() {
+            if let Some(vif) = self.st.vifs.acquire(iface.ifindex)? {
+                self.actions.push(ForwarderAction::AddVif {
+                    vif,
+                    ifindex: iface.ifindex,
+                });
+            }
+        }
+        let e = self.st.ifaces.entry(iface).or_default();
+        match kind {
+            ClientKind::Routing => e.routing = Some(h),
+            ClientKind::Igmp => e.igmp = Some(h),
+        }
+        if let Some(p) = self.st.protocols.get_mut(&h) {
+            p.ifaces.insert(iface);
+        }
+        if let Some(g) = igmp {
+            self.invoke(
+                g,
+                EventKind::EnableIgmp,
+                Some(iface),
+                Sg::STAR_STAR,
+                |hd, ctx| hd.enable_igmp(ctx, iface),
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn do_release(&mut self, h: ProtocolHandle, iface: IfKey) -> MgmResult<()> {
+        self.st.check_handle(h)?;
+        let cur = *self
+            .st
+            .ifaces
+            .get(&iface)
+            .ok_or(MgmError::InvalidParameter)?;
+        if !cur.is_owned_by(h) {
+            return Err(MgmError::InvalidParameter);
+        }
+        if cur.routing == Some(h) {
+            let igmp = cur.igmp;
+            if let Some(g) = igmp {
+                self.invoke(
+                    g,
+                    EventKind::DisableIgmp,
+                    Some(iface),
+                    Sg::STAR_STAR,
+                    |hd, ctx| hd.disable_igmp(ctx, iface),
+                );
+            }
+            self.delete_mfes_using(iface);
+            if let Some(i) = self.st.ifaces.get_mut(&iface) {
+                i.routing = None;
+            }
+            if let Some(p) = self.st.protocols.get_mut(&h) {
+                p.ifaces.remove(&iface);
+            }
+            self.withdraw_memberships(h, iface, false);
+            if let Some(g) = igmp {
+                self.withdraw_memberships(g, iface, true);
+            }
+            self.drop_iface_if_unowned(iface);
+            if let Some(g) = igmp {
+                self.invoke(
+                    g,
+                    EventKind::EnableIgmp,
+                    Some(iface),
+                    Sg::STAR_STAR,
+                    |hd, ctx| hd.enable_igmp(ctx, iface),
+                );
+            }
+        } else {
+            if let Some(i) = self.st.ifaces.get_mut(&iface) {
+                i.igmp = None;
+            }
+            if let Some(p) = self.st.protocols.get_mut(&h) {
+                p.ifaces.remove(&iface);
+            }
+            let alone = cur.routing.is_none();
+            if alone {
+                self.delete_mfes_using(iface);
+            }
+            self.withdraw_memberships(h, iface, false);
+            self.drop_iface_if_unowned(iface);
+        }
+        Ok(())
+    }
+
+    /// Deletes every MFE whose incoming interface or OIL has `iface`.
+    fn delete_mfes_using(&mut self, iface: IfKey) {
+        let keys: Vec<_> = self
+            .st
+            .mfes
+            .iter()
+            .filter(|(_, m)| m.iif == iface || m.oil.contains(&iface))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            self.delete_mfe(k);
+        }
+    }
+
+    fn drop_iface_if_unowned(&mut self, iface: IfKey) {
+        if !self.st.ifaces.get(&iface).is_some_and(|i| i.is_empty()) {
+            return;
+        }
+        self.st.ifaces.remove(&iface);
+        self.st.blocked.retain(|(_, _, i)| *i != iface);
+        if let Some(vif) = self.st.vifs.release(iface.ifindex) {
+            self.actions.push(ForwarderAction::DelVif {
+                vif,
+                ifindex: iface.ifindex,
+            });
+        }
+    }
+}
