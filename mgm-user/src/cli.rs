@@ -42,7 +42,12 @@ pub struct RunArgs {
     /// Interface to manage (repeat for each): the classifier attaches to it and IGMP runs on it.
     /// IGMP settings for this interface alone may follow after commas, named like the flags
     /// below without their dashes prefix, e.g. `-i eth1,igmp-version=2,query-interval=60s`.
-    #[arg(short = 'i', long = "interface", value_name = "IF[,KEY=VALUE...]", required = true)]
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IF[,KEY=VALUE...]",
+        required = true
+    )]
     pub interfaces: Vec<String>,
     /// bpffs directory where the maps are pinned (created if missing; must be on a bpf filesystem).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_BPFFS)]

@@ -23,20 +23,29 @@ use tokio::sync::{broadcast, mpsc};
 /// Runs the daemon until SIGINT/SIGTERM. Every failure before the loop starts leaves nothing
 /// attached (the classifier detaches on drop).
 pub async fn run(args: RunArgs) -> Result<()> {
+    let configs = settings::interface_configs(&args)?;
     preflight::check_privilege()?;
     preflight::check_tcx()?;
-    let interfaces = preflight::resolve_interfaces(&args.interfaces)?;
+    let names: Vec<String> = configs.iter().map(|(n, _)| n.clone()).collect();
+    let interfaces = preflight::resolve_interfaces(&names)?;
     preflight::check_bpffs(&args.bpffs)?;
     let control = ControlServer::bind(&args.socket)?;
 
     let mut classifier = Classifier::load(&args.bpffs)?;
     let mut bpf_logger = classifier.start_logger();
     let (mut maps, events) = classifier.take_maps()?;
-    let now = monotonic_ns()?;
-    let mut igmp = IgmpShell::new(&args, &interfaces, &mut maps, now)?;
     for iface in &interfaces {
         classifier.attach(&iface.name)?;
     }
+    let (event_tx, _) = broadcast::channel::<String>(4096);
+    let now = monotonic_ns()?;
+    let with_config: Vec<_> = interfaces
+        .iter()
+        .cloned()
+        .zip(configs.into_iter().map(|(_, c)| c))
+        .collect();
+    let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now)?;
+    publish(&igmp, out, &event_tx);
     log::info!(
         "managing {} (maps pinned in {}, control socket {})",
         interfaces
@@ -48,7 +57,6 @@ pub async fn run(args: RunArgs) -> Result<()> {
         control.path().display()
     );
 
-    let (event_tx, _) = broadcast::channel::<String>(4096);
     let (query_tx, mut query_rx) = mpsc::channel::<Query>(64);
     let server = tokio::spawn(control.serve(query_tx, event_tx.clone()));
     let mut ring = watch_readable(events).context("registering the event ring buffer")?;
@@ -69,7 +77,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
             }
             _ = sleep_until(deadline) => {
                 let now = monotonic_ns()?;
-                igmp.on_deadline(now, &mut maps, &event_tx)?;
+                let out = igmp.on_deadline(now, &mut maps)?;
+                publish(&igmp, out, &event_tx);
             }
             guard = readable_logs(&mut logs) => {
                 if let Ok(mut guard) = guard {
@@ -82,7 +91,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
         }
     };
     server.abort();
-    igmp.shutdown(&mut maps)?;
+    let out = igmp.shutdown(&mut maps, monotonic_ns()?)?;
+    publish(&igmp, out, &event_tx);
     classifier.detach_all();
     log::info!(
         "detached from every interface; maps stay pinned in {}",
@@ -118,11 +128,34 @@ fn drain_events(
 ) -> Result<()> {
     while let Some(item) = ring.next() {
         match IgmpEvent::from_bytes(&item) {
-            Some(ev) => igmp.on_event(&ev, maps, events)?,
+            Some(ev) => {
+                let out = igmp.on_event(&ev, maps, monotonic_ns()?)?;
+                publish(igmp, out, events);
+            }
             None => log::warn!("short record on MGM_EVENTS ({} bytes); ignored", item.len()),
         }
     }
     Ok(())
+}
+
+/// Sends IGMP notes to `mgm events` subscribers (a send with no subscriber is not an error).
+fn publish(igmp: &IgmpShell, out: igmp_shell::Outputs, events: &broadcast::Sender<String>) {
+    if events.receiver_count() == 0 {
+        return;
+    }
+    let time_ns = monotonic_ns().unwrap_or(0);
+    for n in out.notes {
+        let line = serde_json::json!({
+            "kind": n.kind,
+            "protocol": "igmp",
+            "interface": igmp.name_of(n.ifindex),
+            "source": n.source.map(|s| s.to_string()),
+            "group": n.group.map(|g| g.to_string()),
+            "detail": if n.detail.is_empty() { None } else { Some(n.detail) },
+            "time_ns": time_ns,
+        });
+        let _ = events.send(line.to_string());
+    }
 }
 
 fn answer(request: Request, igmp: &IgmpShell, maps: &crate::bpf::KernelMaps) -> Response {
@@ -132,7 +165,7 @@ fn answer(request: Request, igmp: &IgmpShell, maps: &crate::bpf::KernelMaps) -> 
     };
     let data = match request {
         Request::ShowInterfaces => serde_json::to_value(igmp.interfaces_view(now)),
-        Request::ShowGroups => serde_json::to_value(igmp.groups_view(now)),
+        Request::ShowGroups => serde_json::to_value(igmp.groups_view(now, maps)),
         Request::ShowStats => match maps.stats() {
             Ok(stats) => {
                 let obj: serde_json::Map<String, serde_json::Value> = mgm_common::IgmpStats::NAMES
