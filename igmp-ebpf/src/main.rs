@@ -358,7 +358,11 @@ fn process(
     }
 
     // Copy the message (or its first MAX_EVENT bytes) and check the checksum over all of it.
-    let cap = if igmp_len > MAX_EVENT { MAX_EVENT } else { igmp_len };
+    let cap = if igmp_len > MAX_EVENT {
+        MAX_EVENT
+    } else {
+        igmp_len
+    };
     if !checksum_ok(skb, buf, igmp_off, igmp_len, cap) {
         // A failing copy (cannot happen: the bytes are there) also lands here.
         stats.ignored_bad_checksum += 1;

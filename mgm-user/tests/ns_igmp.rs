@@ -24,8 +24,9 @@ const GMI: Duration = Duration::from_secs(5);
 const SLACK: Duration = Duration::from_millis(1500);
 const G: &str = "239.2.3.4";
 
-/// A router on a LAN with `hosts` hosts (192.0.2.11, .12, …); returns (lab, router if, host namespaces).
-fn lan_with_hosts(hosts: usize) -> (Lab, String, Vec<String>, usize) {
+/// A router on a LAN with `hosts` hosts (192.0.2.11, .12, …, interface prefixes h0, h1, …);
+/// returns (lab, LAN namespace, router interface, host namespaces, daemon).
+fn lan_with_hosts(hosts: usize) -> (Lab, String, String, Vec<String>, usize) {
     let mut lab = Lab::new();
     let lan = lab.lan("lan");
     let r = lab.netns("r");
@@ -40,12 +41,12 @@ fn lan_with_hosts(hosts: usize) -> (Lab, String, Vec<String>, usize) {
         hns.push(ns);
     }
     let k = lab.start_mgm(&r, &[&rif], FAST);
-    (lab, rif, hns, k)
+    (lab, lan, rif, hns, k)
 }
 
 #[test]
 fn v3_and_v2_members_leave_one_at_a_time() {
-    let (mut lab, rif, hns, k) = lan_with_hosts(2);
+    let (mut lab, _lan, rif, hns, k) = lan_with_hosts(2);
     let v2if = format!("h1{}", lab.id);
     lab.ns(
         &hns[1],
@@ -84,14 +85,14 @@ fn v3_and_v2_members_leave_one_at_a_time() {
 
 #[test]
 fn silent_member_ages_out_after_the_group_membership_interval() {
-    let (mut lab, rif, hns, k) = lan_with_hosts(1);
+    let (mut lab, lan, rif, hns, k) = lan_with_hosts(1);
     let mut h = lab.host(&hns[0]);
     h.cmd(&format!("join {G} 192.0.2.11"));
     lab.wait_for("group learned", Duration::from_secs(5), || {
         lab.group(k, &rif, G).is_some()
     });
     let silenced = Instant::now();
-    lab.drop_igmp_egress(&hns[0], &format!("h0{}", lab.id));
+    lab.disconnect(&lan, "h0");
     // Still there well before GMI...
     std::thread::sleep(GMI - Duration::from_secs(2));
     assert!(
@@ -113,7 +114,7 @@ fn silent_member_ages_out_after_the_group_membership_interval() {
 
 #[test]
 fn leave_does_not_cut_another_receiver_on_the_link() {
-    let (mut lab, rif, hns, k) = lan_with_hosts(2);
+    let (mut lab, _lan, rif, hns, k) = lan_with_hosts(2);
     let mut a = lab.host(&hns[0]);
     let mut b = lab.host(&hns[1]);
     a.cmd(&format!("join {G} 192.0.2.11"));
@@ -167,7 +168,7 @@ fn lower_address_is_querier_and_the_other_takes_over() {
 
 #[test]
 fn source_specific_join_then_block_keeps_the_right_sources() {
-    let (mut lab, rif, hns, k) = lan_with_hosts(1);
+    let (mut lab, _lan, rif, hns, k) = lan_with_hosts(1);
     let (s1, s2) = ("198.51.100.1", "198.51.100.2");
     let mut h = lab.host(&hns[0]);
     h.cmd("ifaddr 192.0.2.11");

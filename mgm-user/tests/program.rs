@@ -58,7 +58,11 @@ const BLOCK: u8 = 6;
 fn csum(bytes: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     for c in bytes.chunks(2) {
-        let w = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], 0]) };
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], 0])
+        };
         sum += u32::from(w);
     }
     while sum >> 16 != 0 {
@@ -104,7 +108,12 @@ struct Rec {
 }
 
 fn rec(rtype: u8, group: [u8; 4], sources: &[[u8; 4]]) -> Rec {
-    Rec { rtype, group, sources: sources.to_vec(), aux_words: 0 }
+    Rec {
+        rtype,
+        group,
+        sources: sources.to_vec(),
+        aux_words: 0,
+    }
 }
 
 fn report_v3(records: &[Rec]) -> Vec<u8> {
@@ -213,7 +222,12 @@ fn tagged(ip: &Ip, tags: &[(u16, u16)]) -> Vec<u8> {
 fn udp_frame() -> Vec<u8> {
     let mut udp = vec![0x30, 0x39, 0x13, 0x88, 0, 8 + 32, 0, 0];
     udp.extend(std::iter::repeat_n(0x55, 32));
-    let ip = Ip { proto: 17, ttl: 64, ..Ip::igmp(HOST, G1, udp) }.no_options();
+    let ip = Ip {
+        proto: 17,
+        ttl: 64,
+        ..Ip::igmp(HOST, G1, udp)
+    }
+    .no_options();
     ip_frame(&ip)
 }
 
@@ -235,7 +249,10 @@ fn v3_frame(records: &[Rec]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 
 fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     assert_eq!(rc, 0);
@@ -267,7 +284,9 @@ impl Fx {
         );
         let bytes = mgm_user::bpf::object::object_bytes()
             .expect("the igmp-ebpf object must be built before these tests (cargo xtask build)");
-        let mut ebpf = EbpfLoader::new().load(bytes).expect("load the igmp-ebpf object");
+        let mut ebpf = EbpfLoader::new()
+            .load(bytes)
+            .expect("load the igmp-ebpf object");
         let prog: &mut SchedClassifier = ebpf
             .program_mut(PROGRAM_NAME)
             .expect("program mgm_igmp_ingress in the object")
@@ -281,7 +300,14 @@ impl Fx {
         let sources = HashMap::try_from(ebpf.take_map(MAP_SOURCES).expect("MGM_SOURCES")).unwrap();
         let stats = PerCpuArray::try_from(ebpf.take_map(MAP_STATS).expect("MGM_STATS")).unwrap();
         let events = RingBuf::try_from(ebpf.take_map(MAP_EVENTS).expect("MGM_EVENTS")).unwrap();
-        Fx { ebpf, ifaces, members, sources, stats, events }
+        Fx {
+            ebpf,
+            ifaces,
+            members,
+            sources,
+            stats,
+            events,
+        }
     }
 
     fn enable(&mut self, ifindex: u32) {
@@ -310,7 +336,11 @@ impl Fx {
         };
         let r = self.prog().test_run(opts).expect("BPF_PROG_TEST_RUN");
         assert_eq!(r.return_value, TCX_NEXT, "verdict must be TCX_NEXT");
-        assert_eq!(r.data_size_out as usize, frame.len(), "packet length changed");
+        assert_eq!(
+            r.data_size_out as usize,
+            frame.len(),
+            "packet length changed"
+        );
         assert_eq!(&out[..frame.len()], frame, "packet bytes changed");
     }
 
@@ -319,7 +349,11 @@ impl Fx {
     }
 
     fn run_repeat(&self, frame: &[u8], repeat: u32) {
-        let opts = TestRunOptions { data_in: Some(frame), repeat, ..TestRunOptions::new() };
+        let opts = TestRunOptions {
+            data_in: Some(frame),
+            repeat,
+            ..TestRunOptions::new()
+        };
         let r = self.prog().test_run(opts).expect("BPF_PROG_TEST_RUN");
         assert_eq!(r.return_value, TCX_NEXT);
     }
@@ -352,20 +386,47 @@ impl Fx {
     }
 
     fn add_member(&mut self, group: [u8; 4], m: MemberState) {
-        self.members.insert(MemberKey { ifindex: LO, group }, m, 0).unwrap();
+        self.members
+            .insert(MemberKey { ifindex: LO, group }, m, 0)
+            .unwrap();
     }
 
     fn member(&self, group: [u8; 4]) -> MemberState {
-        self.members.get(&MemberKey { ifindex: LO, group }, 0).unwrap()
+        self.members
+            .get(&MemberKey { ifindex: LO, group }, 0)
+            .unwrap()
     }
 
     fn add_source(&mut self, group: [u8; 4], source: [u8; 4], expires_ns: u64) {
-        let k = SourceKey { ifindex: LO, group, source };
-        self.sources.insert(k, SourceState { expires_ns, flags: 0, fast_refreshes: 0 }, 0).unwrap();
+        let k = SourceKey {
+            ifindex: LO,
+            group,
+            source,
+        };
+        self.sources
+            .insert(
+                k,
+                SourceState {
+                    expires_ns,
+                    flags: 0,
+                    fast_refreshes: 0,
+                },
+                0,
+            )
+            .unwrap();
     }
 
     fn source(&self, group: [u8; 4], source: [u8; 4]) -> SourceState {
-        self.sources.get(&SourceKey { ifindex: LO, group, source }, 0).unwrap()
+        self.sources
+            .get(
+                &SourceKey {
+                    ifindex: LO,
+                    group,
+                    source,
+                },
+                0,
+            )
+            .unwrap()
     }
 }
 
@@ -389,7 +450,10 @@ fn include_member(source_count: u32) -> MemberState {
 
 /// Counters of one accepted IGMP packet plus `f`'s changes.
 fn accepted(f: impl FnOnce(&mut IgmpStats)) -> IgmpStats {
-    let mut s = IgmpStats { igmp_packets: 1, ..Default::default() };
+    let mut s = IgmpStats {
+        igmp_packets: 1,
+        ..Default::default()
+    };
     f(&mut s);
     s
 }
@@ -416,7 +480,10 @@ fn assert_event(ev: &IgmpEvent, why: u8, src: [u8; 4], dst: [u8; 4], igmp: &[u8]
     assert_eq!(ev.captured_len as usize, igmp.len());
     assert_eq!(ev.igmp_bytes(), igmp);
     let now = monotonic_ns();
-    assert!(ev.timestamp_ns > 0 && ev.timestamp_ns <= now, "timestamp is kernel monotonic time");
+    assert!(
+        ev.timestamp_ns > 0 && ev.timestamp_ns <= now,
+        "timestamp is kernel monotonic time"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -429,14 +496,23 @@ fn non_igmp_passes_untouched_and_uncounted() {
     let udp = udp_frame();
     fx.run(&udp);
     // Tagged UDP, ARP, IPv6, a runt frame, a frame cut inside the IP header.
-    let udp_ip = Ip { proto: 17, ..Ip::igmp(HOST, G1, vec![0; 16]) }.no_options();
+    let udp_ip = Ip {
+        proto: 17,
+        ..Ip::igmp(HOST, G1, vec![0; 16])
+    }
+    .no_options();
     fx.run(&tagged(&udp_ip, &[(0x8100, 5)]));
     fx.run(&tagged(&udp_ip, &[(0x88a8, 5), (0x8100, 6)]));
     fx.run(&eth([0xff; 6], &[], 0x0806, &[0u8; 28]));
     fx.run(&eth([0x33, 0x33, 0, 0, 0, 1], &[], 0x86dd, &[0x60; 48]));
     // (test_run refuses an untagged IPv4 frame shorter than an IP header: tag the runts.)
     fx.run(&eth([0xff; 6], &[(0x8100, 1)], 0x0800, &[]));
-    fx.run(&eth([0xff; 6], &[(0x8100, 1)], 0x0800, &[0x45, 0, 0, 40, 0, 0, 0]));
+    fx.run(&eth(
+        [0xff; 6],
+        &[(0x8100, 1)],
+        0x0800,
+        &[0x45, 0, 0, 40, 0, 0, 0],
+    ));
     fx.run(&eth([0xff; 6], &[], 0x0806, &[]));
     assert_stats(&fx, IgmpStats::default());
     fx.no_event();
@@ -454,7 +530,13 @@ fn query_v1_v2_v3_go_up_as_queries() {
     let q2gs = igmp8(0x11, 10, G1);
     let q3 = query_v3([0; 4], &[]);
     let q3gss = query_v3(G1, &[S1, S2]);
-    for (q, dst) in [(&q1, ALL_SYSTEMS), (&q2, ALL_SYSTEMS), (&q2gs, G1), (&q3, ALL_SYSTEMS), (&q3gss, G1)] {
+    for (q, dst) in [
+        (&q1, ALL_SYSTEMS),
+        (&q2, ALL_SYSTEMS),
+        (&q2gs, G1),
+        (&q3, ALL_SYSTEMS),
+        (&q3gss, G1),
+    ] {
         fx.run(&ip_frame(&Ip::igmp(ROUTER, dst, q.clone())));
         let ev = fx.one_event();
         assert_event(&ev, reason::QUERY, ROUTER, dst, q);
@@ -530,7 +612,9 @@ fn router_alert_is_found_among_other_options() {
     let r2 = igmp8(0x16, 0, G1);
     // NOP, timestamp-like option of 8 bytes, then RA, then end of list padding.
     let mut ip = Ip::igmp(HOST, G1, r2.clone());
-    ip.options = vec![0x01, 0x44, 0x08, 0x05, 0x00, 0, 0, 0, 0, 0x94, 0x04, 0, 0, 0x00, 0, 0];
+    ip.options = vec![
+        0x01, 0x44, 0x08, 0x05, 0x00, 0, 0, 0, 0, 0x94, 0x04, 0, 0, 0x00, 0, 0,
+    ];
     fx.run(&ip_frame(&ip));
     assert_eq!(fx.one_event().flags, EVENT_FLAG_ROUTER_ALERT);
     // Options without RA.
@@ -588,14 +672,29 @@ fn interface_is_the_skb_ifindex() {
     fx.enable(999);
     fx.run(&v2_report(G1));
     fx.no_event();
-    assert_stats(&fx, IgmpStats { ignored_interface_disabled: 1, ..Default::default() });
+    assert_stats(
+        &fx,
+        IgmpStats {
+            ignored_interface_disabled: 1,
+            ..Default::default()
+        },
+    );
 
     // Listed but disabled.
-    let off = IfaceSettings { enabled: 0, ..Default::default() };
+    let off = IfaceSettings {
+        enabled: 0,
+        ..Default::default()
+    };
     fx.ifaces.insert(LO, off, 0).unwrap();
     fx.run(&v2_report(G1));
     fx.no_event();
-    assert_stats(&fx, IgmpStats { ignored_interface_disabled: 2, ..Default::default() });
+    assert_stats(
+        &fx,
+        IgmpStats {
+            ignored_interface_disabled: 2,
+            ..Default::default()
+        },
+    );
 
     // Enabled on the loopback, named explicitly through __sk_buff.ifindex (offset 40).
     fx.enable(LO);
@@ -629,7 +728,11 @@ fn rejected(frame: &[u8], want: IgmpStats) {
     fx.run(frame);
     fx.no_event();
     assert_stats(&fx, want);
-    assert_eq!(fx.member(G1), exclude_member(2), "no refresh from a rejected packet");
+    assert_eq!(
+        fx.member(G1),
+        exclude_member(2),
+        "no refresh from a rejected packet"
+    );
 }
 
 fn ignored(f: impl FnOnce(&mut IgmpStats)) -> IgmpStats {
@@ -643,7 +746,13 @@ fn malformed_too_many_vlan_tags() {
     rejected(&three, ignored(|s| s.ignored_too_many_vlan_tags = 1));
     // So many tags that the classifier cannot see the payload: counted too.
     let six = tagged(&ip, &[(0x8100, 1); 6]);
-    rejected(&six, IgmpStats { ignored_too_many_vlan_tags: 1, ..Default::default() });
+    rejected(
+        &six,
+        IgmpStats {
+            ignored_too_many_vlan_tags: 1,
+            ..Default::default()
+        },
+    );
 }
 
 #[test]
@@ -657,26 +766,71 @@ fn malformed_truncated() {
     // IPv4 frame shorter than an IP header, the classifier must cope anyway).
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
     let tagged_report = tagged(&ip, &[(0x8100, 9)]);
-    rejected(&tagged_report[..18 + 12], ignored(|s| s.ignored_truncated = 1));
+    rejected(
+        &tagged_report[..18 + 12],
+        ignored(|s| s.ignored_truncated = 1),
+    );
 }
 
 #[test]
 fn malformed_bad_ihl_version_total_length() {
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1)).no_options();
-    rejected(&ip_frame(&Ip { ihl: Some(4), ..ip.clone() }), ignored(|s| s.ignored_bad_ihl = 1));
-    rejected(&ip_frame(&Ip { version: 6, ..ip.clone() }), ignored(|s| s.ignored_bad_ip_version = 1));
-    rejected(&ip_frame(&Ip { tot_len: Some(16), ..ip.clone() }), ignored(|s| s.ignored_bad_total_length = 1));
+    rejected(
+        &ip_frame(&Ip {
+            ihl: Some(4),
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_bad_ihl = 1),
+    );
+    rejected(
+        &ip_frame(&Ip {
+            version: 6,
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_bad_ip_version = 1),
+    );
+    rejected(
+        &ip_frame(&Ip {
+            tot_len: Some(16),
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_bad_total_length = 1),
+    );
     // Longer than the frame: truncated.
-    rejected(&ip_frame(&Ip { tot_len: Some(60), ..ip.clone() }), ignored(|s| s.ignored_truncated = 1));
+    rejected(
+        &ip_frame(&Ip {
+            tot_len: Some(60),
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_truncated = 1),
+    );
     // IP says 4 IGMP bytes (frame has 8): too short for any IGMP message.
-    rejected(&ip_frame(&Ip { tot_len: Some(24), ..ip.clone() }), ignored(|s| s.ignored_bad_length = 1));
+    rejected(
+        &ip_frame(&Ip {
+            tot_len: Some(24),
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_bad_length = 1),
+    );
 }
 
 #[test]
 fn malformed_fragment() {
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
-    rejected(&ip_frame(&Ip { frag: 0x2000, ..ip.clone() }), ignored(|s| s.ignored_fragment = 1));
-    rejected(&ip_frame(&Ip { frag: 0x0001, ..ip.clone() }), ignored(|s| s.ignored_fragment = 1));
+    rejected(
+        &ip_frame(&Ip {
+            frag: 0x2000,
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_fragment = 1),
+    );
+    rejected(
+        &ip_frame(&Ip {
+            frag: 0x0001,
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_fragment = 1),
+    );
     // DF alone is fine.
     let mut fx = Fx::new();
     fx.run(&ip_frame(&Ip { frag: 0x4000, ..ip }));
@@ -687,14 +841,23 @@ fn malformed_fragment() {
 fn malformed_bad_checksum() {
     let mut bad = igmp8(0x16, 0, G1);
     bad[3] ^= 1;
-    rejected(&v2_report_with(bad), ignored(|s| s.ignored_bad_checksum = 1));
+    rejected(
+        &v2_report_with(bad),
+        ignored(|s| s.ignored_bad_checksum = 1),
+    );
     let mut q = query_v3(G1, &[S1]);
     q[15] ^= 0x80;
-    rejected(&ip_frame(&Ip::igmp(ROUTER, G1, q)), ignored(|s| s.ignored_bad_checksum = 1));
+    rejected(
+        &ip_frame(&Ip::igmp(ROUTER, G1, q)),
+        ignored(|s| s.ignored_bad_checksum = 1),
+    );
     let mut r3 = report_v3(&[rec(IS_EX, G1, &[])]);
     r3[2] = 0;
     r3[3] = 0;
-    rejected(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, r3)), ignored(|s| s.ignored_bad_checksum = 1));
+    rejected(
+        &ip_frame(&Ip::igmp(HOST, V3_REPORTS, r3)),
+        ignored(|s| s.ignored_bad_checksum = 1),
+    );
 }
 
 fn v2_report_with(igmp: Vec<u8>) -> Vec<u8> {
@@ -706,20 +869,32 @@ fn malformed_bad_length() {
     // A query of 10 bytes (RFC 3376 §7.1: ignore), and a v3 query whose sources run past the end.
     let mut q10 = vec![0x11, 100, 0, 0, 0, 0, 0, 0, 0, 0];
     fix_igmp_csum(&mut q10);
-    rejected(&ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q10)), ignored(|s| s.ignored_bad_length = 1));
+    rejected(
+        &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q10)),
+        ignored(|s| s.ignored_bad_length = 1),
+    );
     let mut q3 = query_v3([0; 4], &[S1]);
     q3[11] = 2; // two sources, one present
     fix_igmp_csum(&mut q3);
-    rejected(&ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q3)), ignored(|s| s.ignored_bad_length = 1));
+    rejected(
+        &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q3)),
+        ignored(|s| s.ignored_bad_length = 1),
+    );
     // IGMP shorter than 8 bytes.
     let mut short = vec![0x16, 0, 0, 0, 239, 1];
     fix_igmp_csum(&mut short);
-    rejected(&v2_report_with(short), ignored(|s| s.ignored_bad_length = 1));
+    rejected(
+        &v2_report_with(short),
+        ignored(|s| s.ignored_bad_length = 1),
+    );
 }
 
 #[test]
 fn malformed_unknown_type() {
-    rejected(&v2_report_with(igmp8(0x99, 0, G1)), ignored(|s| s.ignored_unknown_type = 1));
+    rejected(
+        &v2_report_with(igmp8(0x99, 0, G1)),
+        ignored(|s| s.ignored_unknown_type = 1),
+    );
 }
 
 #[test]
@@ -765,17 +940,26 @@ fn malformed_v3_record_bounds() {
     let mut m = report_v3(&[rec(IS_EX, G1, &[]), rec(IS_IN, G2, &[S1])]);
     m[8 + 8 + 3] = 2;
     fix_igmp_csum(&mut m);
-    rejected(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)), ignored(|s| s.ignored_bad_record = 1));
+    rejected(
+        &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
+        ignored(|s| s.ignored_bad_record = 1),
+    );
     // aux data beyond the end.
     let mut m = report_v3(&[rec(IS_EX, G1, &[])]);
     m[9] = 1;
     fix_igmp_csum(&mut m);
-    rejected(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)), ignored(|s| s.ignored_bad_record = 1));
+    rejected(
+        &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
+        ignored(|s| s.ignored_bad_record = 1),
+    );
     // More records announced than present.
     let mut m = report_v3(&[rec(IS_EX, G1, &[])]);
     m[7] = 2;
     fix_igmp_csum(&mut m);
-    rejected(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)), ignored(|s| s.ignored_bad_record = 1));
+    rejected(
+        &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
+        ignored(|s| s.ignored_bad_record = 1),
+    );
     // Aux data inside the bounds is fine.
     let mut fx = Fx::new();
     let mut r = rec(TO_IN, G1, &[S1]);
@@ -790,7 +974,12 @@ fn malformed_v3_record_bounds() {
 
 /// Asserts `t` is `base + interval` for some `base` in the window [t0, t1].
 fn assert_pushed(t: u64, t0: u64, t1: u64, interval: u64, what: &str) {
-    assert!(t >= t0 + interval && t <= t1 + interval, "{what}: {t} not in [{}, {}]", t0 + interval, t1 + interval);
+    assert!(
+        t >= t0 + interval && t <= t1 + interval,
+        "{what}: {t} not in [{}, {}]",
+        t0 + interval,
+        t1 + interval
+    );
 }
 
 #[test]
@@ -807,11 +996,17 @@ fn fast_path_v1_report_refreshes_group_and_v1_host_timer() {
     assert_eq!(m.v2_host_expires_ns, 0);
     assert_eq!(m.last_reporter, HOST);
     assert_eq!(m.fast_refreshes, 1);
-    assert_eq!((m.filter_mode, m.compat_version, m.flags), (FILTER_MODE_EXCLUDE, 1, 0));
-    assert_stats(&fx, accepted(|s| {
-        s.rx_report_v1 = 1;
-        s.fast_path_refreshes = 1;
-    }));
+    assert_eq!(
+        (m.filter_mode, m.compat_version, m.flags),
+        (FILTER_MODE_EXCLUDE, 1, 0)
+    );
+    assert_stats(
+        &fx,
+        accepted(|s| {
+            s.rx_report_v1 = 1;
+            s.fast_path_refreshes = 1;
+        }),
+    );
 }
 
 #[test]
@@ -829,12 +1024,15 @@ fn fast_path_v2_report_refreshes_group_and_v2_host_timer() {
     assert_eq!(m.v1_host_expires_ns, 0);
     assert_eq!(m.last_reporter, HOST2);
     assert_eq!(m.fast_refreshes, 2);
-    assert_stats(&fx, IgmpStats {
-        igmp_packets: 2,
-        rx_report_v2: 2,
-        fast_path_refreshes: 2,
-        ..Default::default()
-    });
+    assert_stats(
+        &fx,
+        IgmpStats {
+            igmp_packets: 2,
+            rx_report_v2: 2,
+            fast_path_refreshes: 2,
+            ..Default::default()
+        },
+    );
 }
 
 #[test]
@@ -853,11 +1051,14 @@ fn fast_path_v3_is_ex_empty_refreshes_group_timer() {
         assert_eq!(m.last_reporter, HOST);
         assert_eq!(m.fast_refreshes, 1);
     }
-    assert_stats(&fx, accepted(|s| {
-        s.rx_report_v3 = 1;
-        s.rx_v3_group_records = 2;
-        s.fast_path_refreshes = 2;
-    }));
+    assert_stats(
+        &fx,
+        accepted(|s| {
+            s.rx_report_v3 = 1;
+            s.rx_v3_group_records = 2;
+            s.fast_path_refreshes = 2;
+        }),
+    );
 }
 
 #[test]
@@ -876,15 +1077,22 @@ fn fast_path_v3_is_in_refreshes_sources_in_include_mode() {
         assert_pushed(st.expires_ns, t0, t1, GMI, "source timer");
         assert_eq!(st.fast_refreshes, 1);
     }
-    assert_eq!(fx.source(G1, S3).expires_ns, 1, "source not in the report untouched");
+    assert_eq!(
+        fx.source(G1, S3).expires_ns,
+        1,
+        "source not in the report untouched"
+    );
     let m = fx.member(G1);
     assert_eq!(m.group_expires_ns, 0, "INCLUDE mode has no group timer");
     assert_eq!((m.last_reporter, m.fast_refreshes), (HOST, 1));
-    assert_stats(&fx, accepted(|s| {
-        s.rx_report_v3 = 1;
-        s.rx_v3_group_records = 1;
-        s.fast_path_refreshes = 1;
-    }));
+    assert_stats(
+        &fx,
+        accepted(|s| {
+            s.rx_report_v3 = 1;
+            s.rx_v3_group_records = 1;
+            s.fast_path_refreshes = 1;
+        }),
+    );
 }
 
 #[test]
@@ -901,7 +1109,11 @@ fn fast_path_v3_is_in_refreshes_forwarding_sources_in_exclude_mode() {
     let t1 = monotonic_ns();
     fx.no_event();
     assert_pushed(fx.source(G1, S1).expires_ns, t0, t1, GMI, "source timer");
-    assert_eq!(fx.member(G1).group_expires_ns, m.group_expires_ns, "group timer untouched");
+    assert_eq!(
+        fx.member(G1).group_expires_ns,
+        m.group_expires_ns,
+        "group timer untouched"
+    );
     assert_eq!(fx.source(G1, S2).expires_ns, 0);
     assert_eq!(fx.stats().fast_path_refreshes, 1);
 
@@ -944,37 +1156,100 @@ fn slow_path_v1_v2_reports() {
     slow(exclude_member(3), &[], &v1_report(G1), STATE_CHANGE);
     // INCLUDE mode, or EXCLUDE with source records.
     slow(include_member(0), &[], &v2_report(G1), STATE_CHANGE);
-    slow(MemberState { source_count: 1, ..exclude_member(2) }, &[(S1, 0)], &v2_report(G1), STATE_CHANGE);
+    slow(
+        MemberState {
+            source_count: 1,
+            ..exclude_member(2)
+        },
+        &[(S1, 0)],
+        &v2_report(G1),
+        STATE_CHANGE,
+    );
     // The daemon asked for every report.
-    slow(MemberState { flags: MEMBER_FLAG_SLOW_PATH, ..exclude_member(2) }, &[], &v2_report(G1), DAEMON_REQUEST);
-    slow(MemberState { flags: MEMBER_FLAG_SLOW_PATH, ..exclude_member(1) }, &[], &v1_report(G1), DAEMON_REQUEST);
+    slow(
+        MemberState {
+            flags: MEMBER_FLAG_SLOW_PATH,
+            ..exclude_member(2)
+        },
+        &[],
+        &v2_report(G1),
+        DAEMON_REQUEST,
+    );
+    slow(
+        MemberState {
+            flags: MEMBER_FLAG_SLOW_PATH,
+            ..exclude_member(1)
+        },
+        &[],
+        &v1_report(G1),
+        DAEMON_REQUEST,
+    );
 }
 
 #[test]
 fn slow_path_v3_records() {
     use reason::*;
     let ex = exclude_member(3);
-    let ex_src = MemberState { source_count: 1, ..exclude_member(3) };
+    let ex_src = MemberState {
+        source_count: 1,
+        ..exclude_member(3)
+    };
     let inc = include_member(1);
     // IS_EX with sources, or in INCLUDE mode, or with source records.
     slow(ex, &[], &v3_frame(&[rec(IS_EX, G1, &[S1])]), STATE_CHANGE);
-    slow(inc, &[(S1, 1)], &v3_frame(&[rec(IS_EX, G1, &[])]), STATE_CHANGE);
-    slow(ex_src, &[(S1, 0)], &v3_frame(&[rec(IS_EX, G1, &[])]), STATE_CHANGE);
+    slow(
+        inc,
+        &[(S1, 1)],
+        &v3_frame(&[rec(IS_EX, G1, &[])]),
+        STATE_CHANGE,
+    );
+    slow(
+        ex_src,
+        &[(S1, 0)],
+        &v3_frame(&[rec(IS_EX, G1, &[])]),
+        STATE_CHANGE,
+    );
     // Filter-mode and source-list changes.
     for t in [TO_IN, TO_EX, ALLOW, BLOCK] {
         slow(ex, &[], &v3_frame(&[rec(t, G1, &[])]), STATE_CHANGE);
-        slow(inc, &[(S1, 1)], &v3_frame(&[rec(t, G1, &[S1])]), STATE_CHANGE);
+        slow(
+            inc,
+            &[(S1, 1)],
+            &v3_frame(&[rec(t, G1, &[S1])]),
+            STATE_CHANGE,
+        );
     }
     // An unknown record type is the daemon's to ignore.
     slow(ex, &[], &v3_frame(&[rec(9, G1, &[])]), STATE_CHANGE);
     // IS_IN with a source not held, and in EXCLUDE mode with an expired source.
-    slow(inc, &[(S1, 1)], &v3_frame(&[rec(IS_IN, G1, &[S2])]), STATE_CHANGE);
-    slow(ex_src, &[(S1, 1)], &v3_frame(&[rec(IS_IN, G1, &[S1])]), STATE_CHANGE);
+    slow(
+        inc,
+        &[(S1, 1)],
+        &v3_frame(&[rec(IS_IN, G1, &[S2])]),
+        STATE_CHANGE,
+    );
+    slow(
+        ex_src,
+        &[(S1, 1)],
+        &v3_frame(&[rec(IS_IN, G1, &[S1])]),
+        STATE_CHANGE,
+    );
     // Daemon request.
-    let ask = MemberState { flags: MEMBER_FLAG_SLOW_PATH, ..ex };
+    let ask = MemberState {
+        flags: MEMBER_FLAG_SLOW_PATH,
+        ..ex
+    };
     slow(ask, &[], &v3_frame(&[rec(IS_EX, G1, &[])]), DAEMON_REQUEST);
-    let ask_inc = MemberState { flags: MEMBER_FLAG_SLOW_PATH, ..inc };
-    slow(ask_inc, &[(S1, 1)], &v3_frame(&[rec(IS_IN, G1, &[S1])]), DAEMON_REQUEST);
+    let ask_inc = MemberState {
+        flags: MEMBER_FLAG_SLOW_PATH,
+        ..inc
+    };
+    slow(
+        ask_inc,
+        &[(S1, 1)],
+        &v3_frame(&[rec(IS_IN, G1, &[S1])]),
+        DAEMON_REQUEST,
+    );
     // Unknown group.
     slow(ex, &[], &v3_frame(&[rec(IS_EX, G2, &[])]), NEW_GROUP);
     // No records at all.
@@ -991,7 +1266,11 @@ fn slow_path_too_long() {
     }
     fx.run(&v3_frame(&[rec(IS_IN, G1, &many)]));
     assert_eq!(fx.one_event().reason, reason::TOO_LONG);
-    assert_eq!(fx.source(G1, many[0]).expires_ns, 1, "a record beyond the walk is not touched");
+    assert_eq!(
+        fx.source(G1, many[0]).expires_ns,
+        1,
+        "a record beyond the walk is not touched"
+    );
 
     // 32 sources are walked in kernel.
     fx.run(&v3_frame(&[rec(IS_IN, G1, &many[..32])]));
@@ -1016,18 +1295,28 @@ fn slow_path_mixed_report_applies_refreshes_and_goes_up() {
     fx.add_member(G1, exclude_member(3));
     fx.add_member(G2, exclude_member(3));
     let t0 = monotonic_ns();
-    let m = report_v3(&[rec(IS_EX, G1, &[]), rec(TO_IN, G2, &[S1]), rec(ALLOW, [239, 7, 7, 7], &[S2])]);
+    let m = report_v3(&[
+        rec(IS_EX, G1, &[]),
+        rec(TO_IN, G2, &[S1]),
+        rec(ALLOW, [239, 7, 7, 7], &[S2]),
+    ]);
     fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m.clone())));
     let ev = fx.one_event();
     assert_event(&ev, reason::STATE_CHANGE, HOST, V3_REPORTS, &m);
-    assert!(fx.member(G1).group_expires_ns >= t0 + GMI, "the refresh record was applied");
+    assert!(
+        fx.member(G1).group_expires_ns >= t0 + GMI,
+        "the refresh record was applied"
+    );
     assert_eq!(fx.member(G2), exclude_member(3));
-    assert_stats(&fx, accepted(|s| {
-        s.rx_report_v3 = 1;
-        s.rx_v3_group_records = 3;
-        s.fast_path_refreshes = 1;
-        s.events_sent = 1;
-    }));
+    assert_stats(
+        &fx,
+        accepted(|s| {
+            s.rx_report_v3 = 1;
+            s.rx_v3_group_records = 3;
+            s.fast_path_refreshes = 1;
+            s.events_sent = 1;
+        }),
+    );
 }
 
 #[test]

@@ -137,14 +137,17 @@ impl Lab {
         ifn
     }
 
-    /// Silences a host: drops every IGMP packet it sends on `ifname` (tc egress filter).
-    pub fn drop_igmp_egress(&self, ns: &str, ifname: &str) {
-        self.ns(ns, &["tc", "qdisc", "add", "dev", ifname, "clsact"]);
+    /// Silences a host without a leave: takes its port (made by `lan_port` with `prefix`) off the
+    /// LAN's bridge. The host keeps its membership and carrier; nothing it sends arrives.
+    pub fn disconnect(&self, lan: &str, prefix: &str) {
         self.ns(
-            ns,
+            lan,
             &[
-                "tc", "filter", "add", "dev", ifname, "egress", "protocol", "ip", "u32", "match",
-                "ip", "protocol", "2", "0xff", "action", "drop",
+                "ip",
+                "link",
+                "set",
+                &format!("p{prefix}{}", self.id),
+                "nomaster",
             ],
         );
     }
@@ -168,7 +171,7 @@ impl Lab {
             .arg("--socket")
             .arg(&socket)
             .args(extra);
-        cmd.env("MGM_LOG", "debug");
+        cmd.env("MGM_LOG", "debug,aya=warn,aya_obj=warn,aya_log=warn");
         let logf = std::fs::File::create(&log).expect("daemon log file");
         cmd.stdout(Stdio::null()).stderr(logf);
         let child = cmd.spawn().expect("spawn mgm run");
