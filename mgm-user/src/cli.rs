@@ -55,6 +55,9 @@ pub struct RunArgs {
     /// Control socket path (`mgm show` and `mgm events` talk to it).
     #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+    /// Kernel multicast routing table to use (MRT_TABLE); the main table when absent.
+    #[arg(long, value_name = "ID")]
+    pub mroute_table: Option<u32>,
     #[command(flatten)]
     pub igmp: IgmpArgs,
 }
@@ -121,6 +124,10 @@ pub enum ShowWhat {
     Groups,
     /// Classifier counters (accepted messages by type, ignored packets by reason).
     Stats,
+    /// Multicast forwarding entries: (S,G), incoming and outgoing interfaces, counters, expiry.
+    Mfe,
+    /// Registered protocols and the interfaces they own.
+    Protocols,
 }
 
 #[derive(Args, Debug)]

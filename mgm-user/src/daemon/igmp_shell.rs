@@ -156,6 +156,43 @@ impl IgmpShell {
         Ok(out)
     }
 
+    /// IGMP's current memberships on `ifindex` as deltas (the enable-IGMP replay): a Join per
+    /// forwarded (*,G) / (S,G), a Block per excluded source.
+    pub fn memberships(&self, ifindex: u32) -> Vec<MembershipDelta> {
+        let Some(port) = self.ports.get(&ifindex) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut push = |group, source, change| {
+            out.push(MembershipDelta {
+                ifindex,
+                group,
+                source,
+                change,
+            })
+        };
+        for g in port.router.groups() {
+            match g.mode {
+                FilterMode::Exclude => {
+                    push(g.group, None, MembershipChange::Join);
+                    for (s, r) in &g.sources {
+                        if r.timer == 0 {
+                            push(g.group, Some(*s), MembershipChange::Block);
+                        }
+                    }
+                }
+                FilterMode::Include => {
+                    for (s, r) in &g.sources {
+                        if r.timer != 0 {
+                            push(g.group, Some(*s), MembershipChange::Join);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn next_deadline(&self) -> Option<u64> {
         self.ports
             .values()

@@ -2,6 +2,7 @@
 //! events (ring buffer), control-socket queries, the next protocol deadline, and signals.
 //! Protocol logic lives in pure modules; this is the shell that feeds them and applies their
 //! actions to the kernel.
+pub mod forward_shell;
 pub mod igmp_shell;
 pub mod preflight;
 pub mod query_sender;
@@ -14,8 +15,10 @@ use crate::control::server::{ControlServer, Query};
 use crate::time::monotonic_ns;
 use anyhow::{Context, Result};
 use aya::maps::{MapData, RingBuf};
+use forward_shell::ForwardShell;
 use igmp_shell::IgmpShell;
 use mgm_common::IgmpEvent;
+use std::os::fd::{AsRawFd, RawFd};
 use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{broadcast, mpsc};
@@ -45,7 +48,9 @@ pub async fn run(args: RunArgs) -> Result<()> {
         .zip(configs.into_iter().map(|(_, c)| c))
         .collect();
     let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now)?;
-    publish(&igmp, out, &event_tx);
+    let mut fwd = ForwardShell::start(&interfaces, args.mroute_table, now)?;
+    fwd.on_deltas(&out.deltas, &igmp, now);
+    publish(&igmp, &mut fwd, out, &event_tx);
     log::info!(
         "managing {} (maps pinned in {}, control socket {})",
         interfaces
@@ -63,22 +68,36 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut logs = bpf_logger.take().and_then(|l| watch_readable(l).ok());
+    let upcalls = watch_readable(FdRef(std::os::fd::AsFd::as_fd(fwd.socket()).as_raw_fd()))
+        .context("registering the mroute socket")?;
 
     let result: Result<()> = loop {
-        let deadline = igmp.next_deadline().map(instant_for);
+        let deadline = [igmp.next_deadline(), fwd.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(instant_for);
         tokio::select! {
             guard = ring.readable_mut() => {
                 let mut guard = guard.context("event ring buffer")?;
-                drain_events(guard.get_inner_mut(), &mut igmp, &mut maps, &event_tx)?;
+                drain_events(guard.get_inner_mut(), &mut igmp, &mut fwd, &mut maps, &event_tx)?;
                 guard.clear_ready();
             }
+            guard = upcalls.readable() => {
+                let mut guard = guard.context("mroute socket")?;
+                fwd.on_readable(&igmp, monotonic_ns()?)?;
+                guard.clear_ready();
+                publish(&igmp, &mut fwd, Default::default(), &event_tx);
+            }
             Some((request, reply)) = query_rx.recv() => {
-                let _ = reply.send(answer(request, &igmp, &maps));
+                let _ = reply.send(answer(request, &igmp, &fwd, &maps));
             }
             _ = sleep_until(deadline) => {
                 let now = monotonic_ns()?;
                 let out = igmp.on_deadline(now, &mut maps)?;
-                publish(&igmp, out, &event_tx);
+                fwd.on_deltas(&out.deltas, &igmp, now);
+                fwd.on_deadline(&igmp, now);
+                publish(&igmp, &mut fwd, out, &event_tx);
             }
             guard = readable_logs(&mut logs) => {
                 if let Ok(mut guard) = guard {
@@ -91,14 +110,28 @@ pub async fn run(args: RunArgs) -> Result<()> {
         }
     };
     server.abort();
-    let out = igmp.shutdown(&mut maps, monotonic_ns()?)?;
-    publish(&igmp, out, &event_tx);
+    let now = monotonic_ns()?;
+    let out = igmp.shutdown(&mut maps, now)?;
+    fwd.on_deltas(&out.deltas, &igmp, now);
+    publish(&igmp, &mut fwd, out, &event_tx);
+    drop(upcalls);
+    fwd.shutdown()?;
     classifier.detach_all();
     log::info!(
         "detached from every interface; maps stay pinned in {}",
         args.bpffs.display()
     );
     result
+}
+
+/// A file descriptor owned elsewhere (the mroute socket inside the ForwardShell), for readiness
+/// only. The AsyncFd holding it is dropped before the socket is closed.
+struct FdRef(RawFd);
+
+impl AsRawFd for FdRef {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
 }
 
 type Logger = aya_log::EbpfLogger<&'static dyn log::Log>;
@@ -123,14 +156,17 @@ async fn readable_logs(
 fn drain_events(
     ring: &mut RingBuf<MapData>,
     igmp: &mut IgmpShell,
+    fwd: &mut ForwardShell,
     maps: &mut crate::bpf::KernelMaps,
     events: &broadcast::Sender<String>,
 ) -> Result<()> {
     while let Some(item) = ring.next() {
         match IgmpEvent::from_bytes(&item) {
             Some(ev) => {
-                let out = igmp.on_event(&ev, maps, monotonic_ns()?)?;
-                publish(igmp, out, events);
+                let now = monotonic_ns()?;
+                let out = igmp.on_event(&ev, maps, now)?;
+                fwd.on_deltas(&out.deltas, igmp, now);
+                publish(igmp, fwd, out, events);
             }
             None => log::warn!("short record on MGM_EVENTS ({} bytes); ignored", item.len()),
         }
@@ -138,12 +174,22 @@ fn drain_events(
     Ok(())
 }
 
-/// Sends IGMP notes to `mgm events` subscribers (a send with no subscriber is not an error).
-fn publish(igmp: &IgmpShell, out: igmp_shell::Outputs, events: &broadcast::Sender<String>) {
+/// Sends IGMP notes and manager events to `mgm events` subscribers (none listening is fine; the
+/// manager's events are drained either way).
+fn publish(
+    igmp: &IgmpShell,
+    fwd: &mut ForwardShell,
+    out: igmp_shell::Outputs,
+    events: &broadcast::Sender<String>,
+) {
+    let mgm_events = fwd.take_events();
     if events.receiver_count() == 0 {
         return;
     }
     let time_ns = monotonic_ns().unwrap_or(0);
+    for e in &mgm_events {
+        let _ = events.send(forward_shell::event_json(fwd, e));
+    }
     for n in out.notes {
         let line = serde_json::json!({
             "kind": n.kind,
@@ -158,7 +204,12 @@ fn publish(igmp: &IgmpShell, out: igmp_shell::Outputs, events: &broadcast::Sende
     }
 }
 
-fn answer(request: Request, igmp: &IgmpShell, maps: &crate::bpf::KernelMaps) -> Response {
+fn answer(
+    request: Request,
+    igmp: &IgmpShell,
+    fwd: &ForwardShell,
+    maps: &crate::bpf::KernelMaps,
+) -> Response {
     let now = match monotonic_ns() {
         Ok(n) => n,
         Err(e) => return Response::error(format!("{e:#}")),
@@ -166,6 +217,8 @@ fn answer(request: Request, igmp: &IgmpShell, maps: &crate::bpf::KernelMaps) -> 
     let data = match request {
         Request::ShowInterfaces => serde_json::to_value(igmp.interfaces_view(now)),
         Request::ShowGroups => serde_json::to_value(igmp.groups_view(now, maps)),
+        Request::ShowMfe => serde_json::to_value(fwd.mfe_view(now)),
+        Request::ShowProtocols => serde_json::to_value(fwd.protocols_view()),
         Request::ShowStats => match maps.stats() {
             Ok(stats) => {
                 let obj: serde_json::Map<String, serde_json::Value> = mgm_common::IgmpStats::NAMES
