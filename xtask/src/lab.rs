@@ -24,6 +24,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let mut lab = DemoLab {
         children: Vec::new(),
+        pipes: Vec::new(),
     };
     let result = lab.play(&bin);
     lab.teardown();
@@ -32,6 +33,8 @@ pub fn run(args: &[String]) -> Result<()> {
 
 struct DemoLab {
     children: Vec<Child>,
+    /// The test hosts' command pipes: a host whose stdin closes exits (and leaves its groups).
+    pipes: Vec<std::process::ChildStdin>,
 }
 
 fn ip_ns(ns: &str, args: &[&str]) -> Result<()> {
@@ -103,10 +106,12 @@ impl DemoLab {
             let mut host = self.host(ns, &script)?;
             writeln!(host, "join {GROUP} {addr}")?;
             writeln!(host, "recv 5000")?;
+            self.pipes.push(host);
         }
         let mut source = self.host(NS[1], &script)?;
         writeln!(source, "ifaddr 192.0.2.10")?;
         writeln!(source, "send {GROUP} 5000 200 50")?;
+        self.pipes.push(source);
         println!("== receivers joined {GROUP}; the source sends to it (UDP 5000, 20/s)");
         std::thread::sleep(Duration::from_secs(3));
 
@@ -152,6 +157,7 @@ impl DemoLab {
     }
 
     fn teardown(&mut self) {
+        self.pipes.clear();
         for c in self.children.iter_mut().rev() {
             let _ = Command::new("kill")
                 .args(["-TERM", &c.id().to_string()])
