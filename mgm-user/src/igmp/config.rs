@@ -144,6 +144,9 @@ impl IgmpConfig {
     }
 }
 
+/// Smallest interval [`Params::derive`] lets through.
+const MIN_INTERVAL: u64 = 1_000_000;
+
 fn ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -172,15 +175,18 @@ pub struct Params {
 impl Params {
     /// Values from `cfg`, with `robustness` and `query_interval` overriding the configured ones
     /// when given (values adopted from the querier, RFC 3376 §4.1.6 / §4.1.7).
+    ///
+    /// Intervals are clamped to at least 1 ms so that an unvalidated configuration can never
+    /// make a deadline repeat forever (use [`IgmpConfig::validate`] for real errors).
     pub fn derive(
         cfg: &IgmpConfig,
         robustness: Option<u8>,
         query_interval: Option<Duration>,
     ) -> Params {
         let rv = u32::from(robustness.unwrap_or(cfg.robustness).max(1));
-        let qi = ns(query_interval.unwrap_or(cfg.query_interval));
+        let qi = ns(query_interval.unwrap_or(cfg.query_interval)).max(MIN_INTERVAL);
         let qri = ns(cfg.query_response_interval);
-        let lmqi = ns(cfg.last_member_query_interval);
+        let lmqi = ns(cfg.last_member_query_interval).max(MIN_INTERVAL);
         let lmqc = cfg.last_member_query_count.unwrap_or(rv).max(1);
         let gmi = u64::from(rv).saturating_mul(qi).saturating_add(qri);
         Params {
@@ -193,10 +199,15 @@ impl Params {
             other_querier_present_interval: cfg
                 .other_querier_present_interval
                 .map(ns)
-                .unwrap_or_else(|| u64::from(rv).saturating_mul(qi).saturating_add(qri / 2)),
+                .unwrap_or_else(|| u64::from(rv).saturating_mul(qi).saturating_add(qri / 2))
+                .max(MIN_INTERVAL),
             last_member_query_time: lmqi.saturating_mul(u64::from(lmqc)),
             older_host_present_interval: gmi,
-            startup_query_interval: cfg.startup_query_interval.map(ns).unwrap_or(qi / 4),
+            startup_query_interval: cfg
+                .startup_query_interval
+                .map(ns)
+                .unwrap_or(qi / 4)
+                .max(MIN_INTERVAL),
             startup_query_count: cfg.startup_query_count.unwrap_or(rv).max(1),
         }
     }

@@ -13,13 +13,14 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{IgmpMessage, Query, QueryVersion, ALL_SYSTEMS};
-use mgm_common::SourceState;
+use mgm_common::maps::FILTER_MODE_EXCLUDE;
+use mgm_common::{MemberState, SourceState};
 
 use super::action::{Action, MembershipChange};
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
-use super::group::{Ctx, FilterMode, Forwarding, GroupQuery, GroupState};
+use super::group::{Ctx, FilterMode, Forwarding, GroupQuery, GroupState, SourceRec};
 use super::querier::{Querier, QuerierEvent};
 use super::view::FastPathView;
 
@@ -159,7 +160,7 @@ impl IgmpInterface {
             f(self.querier.v2_querier_until),
         )
     }
-    /// Startup general queries still to come after the next one.
+    /// Startup general queries still to send (the next scheduled one included).
     pub fn startup_queries_left(&self) -> u32 {
         self.querier.startup_left
     }
@@ -306,6 +307,74 @@ impl IgmpInterface {
         out
     }
 
+    /// Re-adopts one group found in the maps after a daemon restart (the maps survive the
+    /// daemon). The entry becomes our state as it stands: what is already expired is expired
+    /// now, the manager is told the forwarding state afresh (joins / blocks), and entries that
+    /// make no sense (group not trackable, INCLUDE source without a timer) are deleted.
+    pub fn restore_group(
+        &mut self,
+        now: u64,
+        group: Ipv4Addr,
+        member: MemberState,
+        sources: &[(Ipv4Addr, SourceState)],
+        view: &dyn FastPathView,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        if let Some(old) = self.groups.get(&group) {
+            if old.written_member.is_some() {
+                return out; // already ours
+            }
+        }
+        let mut g = GroupState::new(group);
+        let mut written = member;
+        written.fast_refreshes = 0;
+        g.written_member = Some(written);
+        g.written_sources = sources
+            .iter()
+            .map(|(s, st)| {
+                let mut st = *st;
+                st.fast_refreshes = 0;
+                (*s, st)
+            })
+            .collect();
+        if is_trackable_group(group) {
+            g.mode = if member.filter_mode == FILTER_MODE_EXCLUDE {
+                FilterMode::Exclude
+            } else {
+                FilterMode::Include
+            };
+            g.group_timer = if g.mode == FilterMode::Exclude {
+                member.group_expires_ns
+            } else {
+                0
+            };
+            g.v1_host_timer = member.v1_host_expires_ns;
+            g.v2_host_timer = member.v2_host_expires_ns;
+            g.last_reporter = Ipv4Addr::from(member.last_reporter);
+            for (s, st) in sources {
+                if !is_valid_source(*s) || (g.mode == FilterMode::Include && st.expires_ns == 0) {
+                    continue;
+                }
+                g.sources.insert(
+                    *s,
+                    SourceRec {
+                        timer: st.expires_ns,
+                        rexmit: 0,
+                    },
+                );
+            }
+            if g.mode == FilterMode::Exclude && g.group_timer == 0 {
+                g.group_timer = now; // a broken entry: let it expire now
+            }
+            g.expire(now);
+        }
+        self.groups.insert(group, g);
+        self.touched.insert(group);
+        self.dirty.insert(group);
+        self.commit(now, view, &mut out);
+        out
+    }
+
     // ---- internals ------------------------------------------------------------------------
 
     fn ctx<'a>(&self, now: u64, p: &'a Params) -> Ctx<'a> {
@@ -335,12 +404,7 @@ impl IgmpInterface {
     fn run_due(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
         // Interface level: older-version queriers first (the general query uses the version).
         if let Some((from, to)) = self.querier.expire_older_queriers(now) {
-            out.push(Action::VersionChanged {
-                ifindex: self.ifindex,
-                from,
-                to,
-                older_querier: None,
-            });
+            self.querier_events(now, vec![QuerierEvent::VersionChanged(from, to)], out);
         }
         let p = self.params();
         let ev = self

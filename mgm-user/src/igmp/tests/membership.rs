@@ -157,3 +157,102 @@ fn stop_removes_everything_once() {
     assert_eq!(r.iface.group_count(), 0);
     assert_eq!(r.iface.next_deadline(), None);
 }
+
+#[test]
+fn restart_readopts_map_entries() {
+    // A first daemon builds state; a second one starts from its maps.
+    let mut old = Rig::querier();
+    old.rec(IS_EX, G, &[S2]);
+    old.rec(ALLOW, G, &[S1]);
+    old.rec(IS_IN, G2, &[S3]);
+    old.run_until(T0 + 50 * SEC);
+    let members = old.view.members.borrow().clone();
+    let sources = old.view.sources.borrow().clone();
+
+    let (iface, _) = IgmpInterface::new(IFINDEX, US, IgmpConfig::default(), T0 + 50 * SEC);
+    let mut new = Rig {
+        iface,
+        view: MapView::default(),
+        now: T0 + 50 * SEC,
+    };
+    *new.view.members.borrow_mut() = members.clone();
+    *new.view.sources.borrow_mut() = sources.clone();
+    let mut all = Vec::new();
+    let mut keys: Vec<_> = members.keys().copied().collect();
+    keys.sort();
+    for (ifindex, g) in keys {
+        let srcs: Vec<(Ipv4Addr, SourceState)> = sources
+            .iter()
+            .filter(|((i, gg, _), _)| *i == ifindex && *gg == g)
+            .map(|((_, _, s), st)| (*s, *st))
+            .collect();
+        let a = new
+            .iface
+            .restore_group(new.now, g, members[&(ifindex, g)], &srcs, &new.view);
+        new.view.apply(&a);
+        all.extend(a);
+    }
+    new.check_invariants();
+    assert_eq!(
+        deltas(&all),
+        vec![(G, Some(S2), Block), (G, None, Join), (G2, Some(S3), Join)]
+    );
+    assert!(
+        !all.iter()
+            .any(|a| matches!(a, Action::WriteSource { .. } | Action::DeleteSource { .. })),
+        "sources already right in the maps are not rewritten"
+    );
+    assert_eq!(new.iface.summaries(new.now), old.iface.summaries(old.now));
+    // And it ages out like the original.
+    let a = new.run_until(T0 + GMI);
+    assert_eq!(
+        timed_deltas(&a),
+        vec![
+            (T0 + GMI, None, Leave),
+            (T0 + GMI, Some(S2), Unblock),
+            (T0 + GMI, Some(S3), Leave)
+        ]
+    );
+}
+
+#[test]
+fn restore_drops_garbage_and_expired() {
+    let (mut r, _) = Rig::new();
+    let unicast = Ipv4Addr::new(192, 0, 2, 99);
+    let m = MemberState {
+        filter_mode: mgm_common::maps::FILTER_MODE_INCLUDE,
+        compat_version: 3,
+        source_count: 1,
+        ..MemberState::default()
+    };
+    let st = SourceState {
+        expires_ns: T0 + 10 * SEC,
+        ..SourceState::default()
+    };
+    r.view.members.borrow_mut().insert((IFINDEX, unicast), m);
+    r.view
+        .sources
+        .borrow_mut()
+        .insert((IFINDEX, unicast, S1), st);
+    let a = r
+        .iface
+        .restore_group(r.now, unicast, m, &[(S1, st)], &r.view);
+    r.view.apply(&a);
+    assert!(deltas(&a).is_empty());
+    assert!(a.contains(&Action::DeleteMember {
+        ifindex: IFINDEX,
+        group: unicast
+    }));
+    // An INCLUDE group whose only source already expired.
+    let old = SourceState {
+        expires_ns: T0 - SEC,
+        ..SourceState::default()
+    };
+    r.view.members.borrow_mut().insert((IFINDEX, G), m);
+    r.view.sources.borrow_mut().insert((IFINDEX, G, S1), old);
+    let a = r.iface.restore_group(r.now, G, m, &[(S1, old)], &r.view);
+    r.view.apply(&a);
+    assert!(deltas(&a).is_empty());
+    assert_eq!(r.iface.group_count(), 0);
+    r.check_invariants();
+}

@@ -267,7 +267,13 @@ impl Rig {
     /// Runs every deadline up to and including `t`, returning (time, action) pairs.
     pub fn run_until(&mut self, t: u64) -> Vec<(u64, Action)> {
         let mut all = Vec::new();
+        let mut rounds = 0;
         while let Some(d) = self.iface.next_deadline() {
+            rounds += 1;
+            assert!(
+                rounds < 100_000,
+                "deadlines do not make progress (stuck at {d})"
+            );
             assert!(d >= self.now, "deadline {d} in the past (now {})", self.now);
             if d > t {
                 break;

@@ -170,3 +170,71 @@ fn two_routers_converge_on_the_lowest() {
     assert!(low.iface.is_querier());
     assert!(!high.iface.is_querier());
 }
+
+#[test]
+fn s_flag_query_still_elects() {
+    let mut r = Rig::querier();
+    r.rec(IS_EX, G, &[]);
+    r.run_until(T1);
+    r.query_v3(LOWER_ROUTER, G, true, &[], 10, 2, 125);
+    assert!(
+        !r.iface.is_querier(),
+        "S=1 suppresses timer updates, not the election"
+    );
+    assert_eq!(r.group(G).group_timer, T0 + GMI);
+}
+
+#[test]
+fn lower_v2_querier_makes_us_v2_non_querier() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    let a = r.query_v2(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, 100);
+    assert_eq!(
+        a,
+        vec![
+            Action::VersionChanged {
+                ifindex: IFINDEX,
+                from: 3,
+                to: 2,
+                older_querier: Some(LOWER_ROUTER)
+            },
+            Action::QuerierChanged {
+                ifindex: IFINDEX,
+                we_are_querier: false,
+                querier: Some(LOWER_ROUTER)
+            }
+        ]
+    );
+    assert_eq!(r.iface.version(r.now), 2);
+    // Both timers run out together: v3 querier again.
+    let a = untimed(r.run_until(T1 + OQPI));
+    assert!(a.contains(&Action::VersionChanged {
+        ifindex: IFINDEX,
+        from: 2,
+        to: 3,
+        older_querier: None
+    }));
+    let g = queries(&a);
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0].1.version, QueryVersion::V3);
+}
+
+#[test]
+fn v1_and_v2_queriers_lowest_version_wins_then_steps_up() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    r.query_v2(HIGHER_ROUTER, Ipv4Addr::UNSPECIFIED, 100);
+    r.run_until(T1 + 100 * SEC);
+    r.query_v1(Ipv4Addr::new(192, 0, 2, 30));
+    assert_eq!(r.iface.version(r.now), 1);
+    // v2 querier gone at T1+OQPI but the v1 one stays until T1+100 s+OQPI.
+    r.run_until(T1 + OQPI);
+    assert_eq!(r.iface.version(r.now), 1);
+    let a = untimed(r.run_until(T1 + 100 * SEC + OQPI));
+    assert!(a.contains(&Action::VersionChanged {
+        ifindex: IFINDEX,
+        from: 1,
+        to: 3,
+        older_querier: None
+    }));
+}

@@ -245,3 +245,17 @@ fn querier_also_lowers_on_a_group_query_from_another_router() {
     assert!(r.iface.is_querier());
     assert_eq!(r.group(G).group_timer, T1 + LMQT);
 }
+
+#[test]
+fn block_repeated_at_the_same_instant_sends_once() {
+    let mut r = Rig::querier();
+    r.rec(IS_IN, G, &[S1]);
+    r.run_until(T1);
+    assert_eq!(queries(&r.rec(BLOCK, G, &[S1])).len(), 1);
+    assert!(
+        queries(&r.rec(BLOCK, G, &[S1])).is_empty(),
+        "timer == LMQT is not above it"
+    );
+    let later = r.run_until(T1 + LMQT);
+    assert_eq!(gsqs(&later), vec![(T1 + LMQI, vec![S1], false)]);
+}
