@@ -41,6 +41,7 @@ fn lan_with_hosts(hosts: usize) -> (Lab, String, String, Vec<String>, usize) {
         hns.push(ns);
     }
     let k = lab.start_mgm(&r, &[&rif], FAST);
+    lab.set_router(&r);
     (lab, lan, rif, hns, k)
 }
 
@@ -189,4 +190,33 @@ fn source_specific_join_then_block_keeps_the_right_sources() {
     assert_eq!(g.filter_mode, "include");
     assert_eq!(g.sources[0].source, s2);
     assert!(g.sources[0].forwarding);
+}
+
+#[test]
+fn restart_readopts_memberships_from_the_pinned_maps() {
+    let (mut lab, lan, rif, hns, k) = lan_with_hosts(1);
+    let mut h = lab.host(&hns[0]);
+    h.cmd(&format!("join {G} 192.0.2.11"));
+    lab.wait_for("group learned", Duration::from_secs(5), || {
+        lab.group(k, &rif, G).is_some()
+    });
+    // No report can reach the next daemon: what it knows comes from the maps.
+    lab.disconnect(&lan, "h0");
+    let before = lab.group(k, &rif, G).unwrap();
+    let pins = lab.daemon(k).pin_dir.clone();
+    assert!(lab.stop_mgm(k).success());
+    let k2 = lab.start_mgm_pinned(&lab.netns_of_router(), &[&rif], FAST, pins);
+    let after = lab
+        .group(k2, &rif, G)
+        .expect("membership lost across the restart");
+    assert_eq!(after.filter_mode, "exclude");
+    assert_eq!(after.last_reporter, before.last_reporter);
+    assert!(
+        after.expires_in_ms <= before.expires_in_ms,
+        "{after:?} vs {before:?}"
+    );
+    // It still ages out on its own schedule.
+    lab.wait_for("re-adopted group ages out", GMI + SLACK, || {
+        lab.group(k2, &rif, G).is_none()
+    });
 }

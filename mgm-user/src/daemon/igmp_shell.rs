@@ -90,9 +90,9 @@ fn settings_for(p: &Params) -> IfaceSettings {
 }
 
 impl IgmpShell {
-    /// Starts the router on each interface (startup queries included). Map entries left for these
-    /// interfaces by an earlier run are removed: this router starts from no state and relearns
-    /// memberships from the startup queries.
+    /// Starts the router on each interface (startup queries included). Groups found in the pinned
+    /// maps for these interfaces (left by an earlier run: the maps survive the daemon) are
+    /// re-adopted as they stand, so a restart loses no membership; expired ones are dropped.
     pub fn start(
         interfaces: &[(ManagedInterface, IgmpConfig)],
         maps: &mut KernelMaps,
@@ -104,13 +104,6 @@ impl IgmpShell {
         };
         let mut out = Outputs::default();
         for (iface, cfg) in interfaces {
-            let stale = maps.clear_interface(iface.ifindex)?;
-            if stale > 0 {
-                log::info!(
-                    "{}: removed {stale} map entries left by an earlier run",
-                    iface.name
-                );
-            }
             let sender = QuerySender::open(&iface.name, iface.address)?;
             let (router, actions) =
                 IgmpInterface::new(iface.ifindex, iface.address, cfg.clone(), now);
@@ -125,8 +118,68 @@ impl IgmpShell {
             );
             shell.sync_settings(iface.ifindex, maps)?;
             shell.apply(iface.ifindex, actions, maps, &mut out)?;
+            shell.readopt(iface.ifindex, maps, now, &mut out)?;
         }
         Ok((shell, out))
+    }
+
+    /// Re-adopts the map entries of `ifindex` into its router.
+    fn readopt(
+        &mut self,
+        ifindex: u32,
+        maps: &mut KernelMaps,
+        now: u64,
+        out: &mut Outputs,
+    ) -> Result<()> {
+        let members: Vec<(MemberKey, MemberState)> = maps
+            .members
+            .iter()
+            .filter_map(|e| e.ok())
+            .filter(|(k, _)| k.ifindex == ifindex)
+            .collect();
+        if members.is_empty() {
+            return Ok(());
+        }
+        let sources: Vec<(SourceKey, SourceState)> = maps
+            .sources
+            .iter()
+            .filter_map(|e| e.ok())
+            .filter(|(k, _)| k.ifindex == ifindex)
+            .collect();
+        let Some(port) = self.ports.get_mut(&ifindex) else {
+            return Ok(());
+        };
+        log::info!(
+            "{}: re-adopting {} groups from the pinned maps",
+            port.name,
+            members.len()
+        );
+        let mut actions = Vec::new();
+        for (key, member) in members {
+            let group = Ipv4Addr::from(key.group);
+            let srcs: Vec<(Ipv4Addr, SourceState)> = sources
+                .iter()
+                .filter(|(k, _)| k.group == key.group)
+                .map(|(k, v)| (Ipv4Addr::from(k.source), *v))
+                .collect();
+            actions.extend(
+                port.router
+                    .restore_group(now, group, member, &srcs, &MapView(maps)),
+            );
+        }
+        // Source entries whose group entry is gone are orphans: remove them.
+        for (k, _) in &sources {
+            if maps
+                .member(&MemberKey {
+                    ifindex,
+                    group: k.group,
+                })?
+                .is_none()
+            {
+                maps.delete_source(k)?;
+            }
+        }
+        self.apply(ifindex, actions, maps, out)
     }
 
     pub fn name_of(&self, ifindex: u32) -> Option<&str> {
@@ -220,17 +273,28 @@ impl IgmpShell {
         Ok(out)
     }
 
-    /// Stops every router: memberships withdrawn, map entries and settings removed.
-    pub fn shutdown(&mut self, maps: &mut KernelMaps, now: u64) -> Result<Outputs> {
+    /// Stops using the interfaces: the classifier no longer handles them. The memberships stay
+    /// in the pinned maps for the next run to re-adopt (they carry absolute expiries, so what
+    /// ages meanwhile is dropped then); the manager is told they are gone, since forwarding stops.
+    pub fn shutdown(&mut self, maps: &mut KernelMaps) -> Result<Outputs> {
         let mut out = Outputs::default();
-        let ifindexes: Vec<u32> = self.ports.keys().copied().collect();
-        for ifindex in ifindexes {
-            let Some(port) = self.ports.get_mut(&ifindex) else {
-                continue;
-            };
-            let actions = port.router.stop(now, &MapView(maps));
-            self.apply(ifindex, actions, maps, &mut out)?;
-            let _ = maps.ifaces.remove(&ifindex);
+        for (ifindex, port) in &self.ports {
+            let _ = maps.ifaces.remove(ifindex);
+            log::debug!(
+                "{}: {} groups stay pinned",
+                port.name,
+                port.router.group_count()
+            );
+        }
+        for ifindex in self.ports.keys().copied().collect::<Vec<_>>() {
+            for mut d in self.memberships(ifindex) {
+                d.change = match d.change {
+                    MembershipChange::Join => MembershipChange::Leave,
+                    MembershipChange::Block => MembershipChange::Unblock,
+                    other => other,
+                };
+                out.deltas.push(d);
+            }
         }
         Ok(out)
     }

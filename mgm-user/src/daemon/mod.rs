@@ -111,7 +111,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     };
     server.abort();
     let now = monotonic_ns()?;
-    let out = igmp.shutdown(&mut maps, now)?;
+    let out = igmp.shutdown(&mut maps)?;
     fwd.on_deltas(&out.deltas, &igmp, now);
     publish(&igmp, &mut fwd, out, &event_tx);
     drop(upcalls);

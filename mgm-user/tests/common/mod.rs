@@ -47,6 +47,7 @@ pub struct Lab {
     daemons: Vec<Daemon>,
     hosts: Vec<Child>,
     pub dir: PathBuf,
+    router: Option<String>,
 }
 
 pub struct Daemon {
@@ -69,7 +70,17 @@ impl Lab {
             daemons: Vec::new(),
             hosts: Vec::new(),
             dir,
+            router: None,
         }
+    }
+
+    /// Remembers the router namespace of a one-router lab.
+    pub fn set_router(&mut self, ns: &str) {
+        self.router = Some(ns.to_string());
+    }
+
+    pub fn netns_of_router(&self) -> String {
+        self.router.clone().expect("set_router first")
     }
 
     /// Creates namespace `mgmt-ID-ROLE` with lo up; returns its name.
@@ -155,9 +166,24 @@ impl Lab {
     /// Starts `mgm run` in `ns` (network namespace only) on `ifaces`, with its own pin directory
     /// and socket, and waits until it answers.
     pub fn start_mgm(&mut self, ns: &str, ifaces: &[&str], extra: &[&str]) -> usize {
+        let pin_dir = PathBuf::from(format!(
+            "/sys/fs/bpf/mgm-test-{}-{}",
+            self.id,
+            self.daemons.len()
+        ));
+        self.start_mgm_pinned(ns, ifaces, extra, pin_dir)
+    }
+
+    /// Like `start_mgm`, with the maps pinned in `pin_dir` (e.g. an earlier daemon's).
+    pub fn start_mgm_pinned(
+        &mut self,
+        ns: &str,
+        ifaces: &[&str],
+        extra: &[&str],
+        pin_dir: PathBuf,
+    ) -> usize {
         let k = self.daemons.len();
         let socket = self.dir.join(format!("mgm{k}.sock"));
-        let pin_dir = PathBuf::from(format!("/sys/fs/bpf/mgm-test-{}-{k}", self.id));
         let log = self.dir.join(format!("mgm{k}.log"));
         let mut cmd = Command::new("nsenter");
         cmd.arg(format!("--net=/run/netns/{ns}"))
