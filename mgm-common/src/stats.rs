@@ -59,4 +59,6 @@ igmp_stats! {
     ignored_group_not_multicast,
     ignored_report_dst_mismatch,
     ignored_bad_record,
+    /// Ethertype IPv4 with protocol 2 but an IP version other than 4.
+    ignored_bad_ip_version,
 }

@@ -13,11 +13,17 @@ const G: &str = "239.9.9.9";
 
 /// CPU time the process (all its threads) has run, in ns (/proc/PID/task/*/schedstat, field 1).
 fn cpu_ns(pid: u32) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
     tasks
         .filter_map(|t| t.ok())
         .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .filter_map(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .sum()
 }
 
@@ -28,11 +34,25 @@ fn main() {
     let h = lab.netns("h");
     let rif = lab.lan_port(&lan, (&r, "r", "192.0.2.1/24"));
     let hif = lab.lan_port(&lan, (&h, "h", "192.0.2.11/24"));
-    lab.ns(&h, &["sysctl", "-qw", &format!("net.ipv4.conf.{hif}.force_igmp_version=2")]);
+    lab.ns(
+        &h,
+        &[
+            "sysctl",
+            "-qw",
+            &format!("net.ipv4.conf.{hif}.force_igmp_version=2"),
+        ],
+    );
     let k = lab.start_mgm(
         &r,
         &[&rif],
-        &["--query-interval", "60s", "--last-member-query-interval", "100ms", "--last-member-query-count", "2"],
+        &[
+            "--query-interval",
+            "60s",
+            "--last-member-query-interval",
+            "100ms",
+            "--last-member-query-count",
+            "2",
+        ],
     );
 
     // Leave latency.
@@ -40,10 +60,14 @@ fn main() {
     let mut samples = Vec::new();
     for _ in 0..5 {
         host.cmd(&format!("join {G} 192.0.2.11"));
-        lab.wait_for("join", Duration::from_secs(5), || lab.group(k, &rif, G).is_some());
+        lab.wait_for("join", Duration::from_secs(5), || {
+            lab.group(k, &rif, G).is_some()
+        });
         let t = Instant::now();
         host.cmd(&format!("leave {G}"));
-        lab.wait_for("leave", Duration::from_secs(5), || lab.group(k, &rif, G).is_none());
+        lab.wait_for("leave", Duration::from_secs(5), || {
+            lab.group(k, &rif, G).is_none()
+        });
         samples.push(t.elapsed());
     }
     samples.sort();
@@ -57,7 +81,9 @@ fn main() {
 
     // CPU per 10 000 refresh reports.
     host.cmd(&format!("join {G} 192.0.2.11"));
-    lab.wait_for("join", Duration::from_secs(5), || lab.group(k, &rif, G).is_some());
+    lab.wait_for("join", Duration::from_secs(5), || {
+        lab.group(k, &rif, G).is_some()
+    });
     std::thread::sleep(Duration::from_millis(500));
     let pid = lab.daemon(k).child.id();
     let before = cpu_ns(pid);

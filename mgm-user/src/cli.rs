@@ -42,7 +42,12 @@ pub struct RunArgs {
     /// Interface to manage (repeat for each): the classifier attaches to it and IGMP runs on it.
     /// IGMP settings for this interface alone may follow after commas, named like the flags
     /// below without their dashes prefix, e.g. `-i eth1,igmp-version=2,query-interval=60s`.
-    #[arg(short = 'i', long = "interface", value_name = "IF[,KEY=VALUE...]", required = true)]
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IF[,KEY=VALUE...]",
+        required = true
+    )]
     pub interfaces: Vec<String>,
     /// bpffs directory where the maps are pinned (created if missing; must be on a bpf filesystem).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_BPFFS)]
@@ -50,6 +55,9 @@ pub struct RunArgs {
     /// Control socket path (`mgm show` and `mgm events` talk to it).
     #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+    /// Kernel multicast routing table to use (MRT_TABLE); the main table when absent.
+    #[arg(long, value_name = "ID")]
+    pub mroute_table: Option<u32>,
     #[command(flatten)]
     pub igmp: IgmpArgs,
 }
@@ -116,6 +124,10 @@ pub enum ShowWhat {
     Groups,
     /// Classifier counters (accepted messages by type, ignored packets by reason).
     Stats,
+    /// Multicast forwarding entries: (S,G), incoming and outgoing interfaces, counters, expiry.
+    Mfe,
+    /// Registered protocols and the interfaces they own.
+    Protocols,
 }
 
 #[derive(Args, Debug)]

@@ -27,6 +27,8 @@ fn dispatch(cli: Cli) -> Result<()> {
                 ShowWhat::Interfaces => Request::ShowInterfaces,
                 ShowWhat::Groups => Request::ShowGroups,
                 ShowWhat::Stats => Request::ShowStats,
+                ShowWhat::Mfe => Request::ShowMfe,
+                ShowWhat::Protocols => Request::ShowProtocols,
             };
             let data = client::request(&args.socket.socket, request)?;
             if args.json {
@@ -38,6 +40,10 @@ fn dispatch(cli: Cli) -> Result<()> {
                     views::interfaces_table(&serde_json::from_value::<Vec<_>>(data)?)
                 }
                 ShowWhat::Groups => views::groups_table(&serde_json::from_value::<Vec<_>>(data)?),
+                ShowWhat::Mfe => views::mfe_table(&serde_json::from_value::<Vec<_>>(data)?),
+                ShowWhat::Protocols => {
+                    views::protocols_table(&serde_json::from_value::<Vec<_>>(data)?)
+                }
                 ShowWhat::Stats => match data {
                     serde_json::Value::Object(map) => views::stats_table(&map),
                     other => other.to_string(),

@@ -8,12 +8,17 @@ use std::process::Command;
 use std::time::Duration;
 
 fn ifindex(lab: &Lab, ns: &str, ifname: &str) -> u32 {
-    lab.ns(ns, &["cat", &format!("/sys/class/net/{ifname}/ifindex")]).trim().parse().expect("ifindex")
+    lab.ns(ns, &["cat", &format!("/sys/class/net/{ifname}/ifindex")])
+        .trim()
+        .parse()
+        .expect("ifindex")
 }
 
 /// Entries of a pinned map as bpftool prints them, `formatted` part when present.
 fn bpftool_dump(path: &std::path::Path) -> Vec<serde_json::Value> {
-    let out = run(Command::new("bpftool").args(["-j", "map", "dump", "pinned"]).arg(path));
+    let out = run(Command::new("bpftool")
+        .args(["-j", "map", "dump", "pinned"])
+        .arg(path));
     let v: serde_json::Value = serde_json::from_str(&out).expect("bpftool JSON");
     v.as_array()
         .expect("array")
@@ -22,9 +27,16 @@ fn bpftool_dump(path: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn member_on(entries: &[serde_json::Value], ifindex: u32, group: [u8; 4]) -> Option<serde_json::Value> {
+fn member_on(
+    entries: &[serde_json::Value],
+    ifindex: u32,
+    group: [u8; 4],
+) -> Option<serde_json::Value> {
     let g = serde_json::json!(group);
-    entries.iter().find(|e| e["key"]["ifindex"] == ifindex && e["key"]["group"] == g).map(|e| e["value"].clone())
+    entries
+        .iter()
+        .find(|e| e["key"]["ifindex"] == ifindex && e["key"]["group"] == g)
+        .map(|e| e["value"].clone())
 }
 
 #[test]
@@ -34,12 +46,32 @@ fn hosts_joining_fill_the_pinned_members_map() {
     let h1 = lab.netns("h1");
     let h2 = lab.netns("h2");
     let (r1, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h1, "ha", "192.0.2.10/24"));
-    let (r2, h2if) = lab.link((&r, "rb", "198.51.100.1/24"), (&h2, "hb", "198.51.100.10/24"));
-    lab.ns(&h2, &["sysctl", "-qw", &format!("net.ipv4.conf.{h2if}.force_igmp_version=2")]);
+    let (r2, h2if) = lab.link(
+        (&r, "rb", "198.51.100.1/24"),
+        (&h2, "hb", "198.51.100.10/24"),
+    );
+    lab.ns(
+        &h2,
+        &[
+            "sysctl",
+            "-qw",
+            &format!("net.ipv4.conf.{h2if}.force_igmp_version=2"),
+        ],
+    );
     let k = lab.start_mgm(&r, &[&r1, &r2], &[]);
     let pins = lab.daemon(k).pin_dir.clone();
-    for name in ["MGM_IFACES", "MGM_MEMBERS", "MGM_SOURCES", "MGM_STATS", "MGM_EVENTS"] {
-        assert!(pins.join(name).exists(), "{name} is not pinned in {}", pins.display());
+    for name in [
+        "MGM_IFACES",
+        "MGM_MEMBERS",
+        "MGM_SOURCES",
+        "MGM_STATS",
+        "MGM_EVENTS",
+    ] {
+        assert!(
+            pins.join(name).exists(),
+            "{name} is not pinned in {}",
+            pins.display()
+        );
     }
     let (i1, i2) = (ifindex(&lab, &r, &r1), ifindex(&lab, &r, &r2));
 
@@ -49,39 +81,71 @@ fn hosts_joining_fill_the_pinned_members_map() {
     v2_host.cmd("join 239.1.2.4 198.51.100.10");
 
     let members = pins.join("MGM_MEMBERS");
-    lab.wait_for("both groups in MGM_MEMBERS", Duration::from_secs(10), || {
-        let d = bpftool_dump(&members);
-        member_on(&d, i1, [239, 1, 2, 3]).is_some() && member_on(&d, i2, [239, 1, 2, 4]).is_some()
-    });
+    lab.wait_for(
+        "both groups in MGM_MEMBERS",
+        Duration::from_secs(10),
+        || {
+            let d = bpftool_dump(&members);
+            member_on(&d, i1, [239, 1, 2, 3]).is_some()
+                && member_on(&d, i2, [239, 1, 2, 4]).is_some()
+        },
+    );
     let dump = bpftool_dump(&members);
     let v3 = member_on(&dump, i1, [239, 1, 2, 3]).unwrap();
     let v2 = member_on(&dump, i2, [239, 1, 2, 4]).unwrap();
     // Named fields, addresses as their four bytes.
-    assert_eq!(v3["last_reporter"], serde_json::json!([192, 0, 2, 10]), "{v3}");
-    assert_eq!(v2["last_reporter"], serde_json::json!([198, 51, 100, 10]), "{v2}");
+    assert_eq!(
+        v3["last_reporter"],
+        serde_json::json!([192, 0, 2, 10]),
+        "{v3}"
+    );
+    assert_eq!(
+        v2["last_reporter"],
+        serde_json::json!([198, 51, 100, 10]),
+        "{v2}"
+    );
     assert_eq!(v3["compat_version"], 3, "{v3}");
     assert_eq!(v2["compat_version"], 2, "{v2}");
-    assert_eq!(v3["filter_mode"], 2, "EXCLUDE after an any-source join: {v3}");
+    assert_eq!(
+        v3["filter_mode"], 2,
+        "EXCLUDE after an any-source join: {v3}"
+    );
     // Neither group leaked onto the other interface.
     assert!(member_on(&dump, i2, [239, 1, 2, 3]).is_none());
     assert!(member_on(&dump, i1, [239, 1, 2, 4]).is_none());
 
     // The statistics counted what the hosts sent.
-    let stats = run(Command::new("bpftool").args(["-j", "map", "dump", "pinned"]).arg(pins.join("MGM_STATS")));
-    assert!(stats.contains("rx_report_v3") && stats.contains("rx_report_v2"), "{stats}");
+    let stats = run(Command::new("bpftool")
+        .args(["-j", "map", "dump", "pinned"])
+        .arg(pins.join("MGM_STATS")));
+    assert!(
+        stats.contains("rx_report_v3") && stats.contains("rx_report_v2"),
+        "{stats}"
+    );
 
     // Clean shutdown: exit 0, no TCX link left on the interfaces.
     let status = lab.stop_mgm(k);
     assert!(status.success(), "mgm exited with {status}");
     let links = lab.ns(&r, &["bpftool", "-j", "net", "show"]);
-    assert!(!links.contains("mgm_igmp_ingress"), "classifier still attached after shutdown: {links}");
+    assert!(
+        !links.contains("mgm_igmp_ingress"),
+        "classifier still attached after shutdown: {links}"
+    );
 }
 
 fn mgm_run_error(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_mgm")).arg("run").args(args).output().expect("run mgm");
+    let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("run mgm");
     assert!(!out.status.success(), "mgm run {args:?} should fail");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(err.lines().count(), 1, "one-line error expected, got: {err}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "one-line error expected, got: {err}"
+    );
     err
 }
 
@@ -99,13 +163,22 @@ fn start_up_errors_name_the_cause_and_leave_nothing_attached() {
     assert!(e.contains("unknown interface 'mgm-nope0'"), "{e}");
     let e = mgm_run_error(&["-i", "lo", "-i", "lo", "--socket", sock, "--bpffs", &pins]);
     assert!(e.contains("interface 'lo' listed twice"), "{e}");
-    let e = mgm_run_error(&["-i", "lo", "--socket", sock, "--bpffs", "/tmp/mgm-not-bpffs"]);
+    let e = mgm_run_error(&[
+        "-i",
+        "lo",
+        "--socket",
+        sock,
+        "--bpffs",
+        "/tmp/mgm-not-bpffs",
+    ]);
     assert!(e.contains("is not on a bpf filesystem"), "{e}");
     // Second interface unknown: the first must not stay attached.
     let out = Command::new("nsenter")
         .arg(format!("--net=/run/netns/{r}"))
         .arg(env!("CARGO_BIN_EXE_mgm"))
-        .args(["run", "-i", &r1, "-i", "nope0", "--socket", sock, "--bpffs", &pins])
+        .args([
+            "run", "-i", &r1, "-i", "nope0", "--socket", sock, "--bpffs", &pins,
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

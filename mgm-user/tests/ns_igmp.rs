@@ -6,20 +6,27 @@ use std::time::{Duration, Instant};
 
 /// Short timers: QI 2 s, QRI 1 s, LMQI 200 ms × 2 → GMI 5 s, LMQT 400 ms, OQPI 4.5 s.
 const FAST: &[&str] = &[
-    "--robustness", "2",
-    "--query-interval", "2s",
-    "--query-response-interval", "1s",
-    "--last-member-query-interval", "200ms",
-    "--last-member-query-count", "2",
-    "--startup-query-interval", "500ms",
+    "--robustness",
+    "2",
+    "--query-interval",
+    "2s",
+    "--query-response-interval",
+    "1s",
+    "--last-member-query-interval",
+    "200ms",
+    "--last-member-query-count",
+    "2",
+    "--startup-query-interval",
+    "500ms",
 ];
 const LMQT: Duration = Duration::from_millis(400);
 const GMI: Duration = Duration::from_secs(5);
 const SLACK: Duration = Duration::from_millis(1500);
 const G: &str = "239.2.3.4";
 
-/// A router on a LAN with `hosts` hosts (192.0.2.11, .12, …); returns (lab, router if, host namespaces).
-fn lan_with_hosts(hosts: usize) -> (Lab, String, Vec<String>, usize) {
+/// A router on a LAN with `hosts` hosts (192.0.2.11, .12, …, interface prefixes h0, h1, …);
+/// returns (lab, LAN namespace, router interface, host namespaces, daemon).
+fn lan_with_hosts(hosts: usize) -> (Lab, String, String, Vec<String>, usize) {
     let mut lab = Lab::new();
     let lan = lab.lan("lan");
     let r = lab.netns("r");
@@ -27,66 +34,102 @@ fn lan_with_hosts(hosts: usize) -> (Lab, String, Vec<String>, usize) {
     let mut hns = Vec::new();
     for i in 0..hosts {
         let ns = lab.netns(&format!("h{i}"));
-        lab.lan_port(&lan, (&ns, &format!("h{i}"), &format!("192.0.2.{}/24", 11 + i)));
+        lab.lan_port(
+            &lan,
+            (&ns, &format!("h{i}"), &format!("192.0.2.{}/24", 11 + i)),
+        );
         hns.push(ns);
     }
     let k = lab.start_mgm(&r, &[&rif], FAST);
-    (lab, rif, hns, k)
+    (lab, lan, rif, hns, k)
 }
 
 #[test]
 fn v3_and_v2_members_leave_one_at_a_time() {
-    let (mut lab, rif, hns, k) = lan_with_hosts(2);
+    let (mut lab, _lan, rif, hns, k) = lan_with_hosts(2);
     let v2if = format!("h1{}", lab.id);
-    lab.ns(&hns[1], &["sysctl", "-qw", &format!("net.ipv4.conf.{v2if}.force_igmp_version=2")]);
+    lab.ns(
+        &hns[1],
+        &[
+            "sysctl",
+            "-qw",
+            &format!("net.ipv4.conf.{v2if}.force_igmp_version=2"),
+        ],
+    );
     let mut v3 = lab.host(&hns[0]);
     let mut v2 = lab.host(&hns[1]);
     v3.cmd(&format!("join {G} 192.0.2.11"));
     v2.cmd(&format!("join {G} 192.0.2.12"));
-    lab.wait_for("group learned in v2 compatibility", Duration::from_secs(5), || {
-        lab.group(k, &rif, G).is_some_and(|g| g.compat_version == 2 && g.filter_mode == "exclude")
-    });
+    lab.wait_for(
+        "group learned in v2 compatibility",
+        Duration::from_secs(5),
+        || {
+            lab.group(k, &rif, G)
+                .is_some_and(|g| g.compat_version == 2 && g.filter_mode == "exclude")
+        },
+    );
 
     v3.cmd(&format!("leave {G}"));
     std::thread::sleep(LMQT + SLACK);
-    assert!(lab.group(k, &rif, G).is_some(), "group dropped while the v2 member remains");
+    assert!(
+        lab.group(k, &rif, G).is_some(),
+        "group dropped while the v2 member remains"
+    );
 
     v2.cmd(&format!("leave {G}"));
-    let took = lab.wait_for("group gone after the last leave", LMQT + SLACK, || lab.group(k, &rif, G).is_none());
+    let took = lab.wait_for("group gone after the last leave", LMQT + SLACK, || {
+        lab.group(k, &rif, G).is_none()
+    });
     eprintln!("last leave -> group gone in {took:?}");
 }
 
 #[test]
 fn silent_member_ages_out_after_the_group_membership_interval() {
-    let (mut lab, rif, hns, k) = lan_with_hosts(1);
+    let (mut lab, lan, rif, hns, k) = lan_with_hosts(1);
     let mut h = lab.host(&hns[0]);
     h.cmd(&format!("join {G} 192.0.2.11"));
-    lab.wait_for("group learned", Duration::from_secs(5), || lab.group(k, &rif, G).is_some());
+    lab.wait_for("group learned", Duration::from_secs(5), || {
+        lab.group(k, &rif, G).is_some()
+    });
     let silenced = Instant::now();
-    lab.drop_igmp_egress(&hns[0], &format!("h0{}", lab.id));
+    lab.disconnect(&lan, "h0");
     // Still there well before GMI...
     std::thread::sleep(GMI - Duration::from_secs(2));
-    assert!(lab.group(k, &rif, G).is_some(), "group expired before the group membership interval");
+    assert!(
+        lab.group(k, &rif, G).is_some(),
+        "group expired before the group membership interval"
+    );
     // ...and gone soon after it.
-    lab.wait_for("silent member aged out", Duration::from_secs(2) + SLACK + Duration::from_secs(1), || {
-        lab.group(k, &rif, G).is_none()
-    });
-    assert!(silenced.elapsed() >= GMI - Duration::from_millis(1100), "aged out too early: {:?}", silenced.elapsed());
+    lab.wait_for(
+        "silent member aged out",
+        Duration::from_secs(2) + SLACK + Duration::from_secs(1),
+        || lab.group(k, &rif, G).is_none(),
+    );
+    assert!(
+        silenced.elapsed() >= GMI - Duration::from_millis(1100),
+        "aged out too early: {:?}",
+        silenced.elapsed()
+    );
 }
 
 #[test]
 fn leave_does_not_cut_another_receiver_on_the_link() {
-    let (mut lab, rif, hns, k) = lan_with_hosts(2);
+    let (mut lab, _lan, rif, hns, k) = lan_with_hosts(2);
     let mut a = lab.host(&hns[0]);
     let mut b = lab.host(&hns[1]);
     a.cmd(&format!("join {G} 192.0.2.11"));
     b.cmd(&format!("join {G} 192.0.2.12"));
-    lab.wait_for("group learned", Duration::from_secs(5), || lab.group(k, &rif, G).is_some());
+    lab.wait_for("group learned", Duration::from_secs(5), || {
+        lab.group(k, &rif, G).is_some()
+    });
     a.cmd(&format!("leave {G}"));
     // The querier's group-specific query makes b report again: the group must survive LMQT.
     let deadline = Instant::now() + LMQT + SLACK;
     while Instant::now() < deadline {
-        assert!(lab.group(k, &rif, G).is_some(), "a leave cut the other receiver (quickleave bug)");
+        assert!(
+            lab.group(k, &rif, G).is_some(),
+            "a leave cut the other receiver (quickleave bug)"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let g = lab.group(k, &rif, G).unwrap();
@@ -111,15 +154,21 @@ fn lower_address_is_querier_and_the_other_takes_over() {
     });
     let stopped = Instant::now();
     lab.stop_mgm(k1);
-    let took = lab.wait_for("r2 takes over", Duration::from_secs(8), || lab.interfaces(k2)[0].querier);
+    let took = lab.wait_for("r2 takes over", Duration::from_secs(8), || {
+        lab.interfaces(k2)[0].querier
+    });
     // Other querier present interval: RV × QI + QRI/2 = 4.5 s after the last query heard.
-    assert!(took >= Duration::from_millis(2400), "took over too early ({took:?}) after {:?}", stopped.elapsed());
+    assert!(
+        took >= Duration::from_millis(2400),
+        "took over too early ({took:?}) after {:?}",
+        stopped.elapsed()
+    );
     eprintln!("takeover {took:?} after the querier stopped");
 }
 
 #[test]
 fn source_specific_join_then_block_keeps_the_right_sources() {
-    let (mut lab, rif, hns, k) = lan_with_hosts(1);
+    let (mut lab, _lan, rif, hns, k) = lan_with_hosts(1);
     let (s1, s2) = ("198.51.100.1", "198.51.100.2");
     let mut h = lab.host(&hns[0]);
     h.cmd("ifaddr 192.0.2.11");
@@ -131,9 +180,11 @@ fn source_specific_join_then_block_keeps_the_right_sources() {
         })
     });
     h.cmd(&format!("sleave {G} {s1}"));
-    lab.wait_for("S1 removed after its group-and-source query", LMQT + SLACK, || {
-        lab.group(k, &rif, G).is_some_and(|g| g.sources.len() == 1)
-    });
+    lab.wait_for(
+        "S1 removed after its group-and-source query",
+        LMQT + SLACK,
+        || lab.group(k, &rif, G).is_some_and(|g| g.sources.len() == 1),
+    );
     let g = lab.group(k, &rif, G).unwrap();
     assert_eq!(g.filter_mode, "include");
     assert_eq!(g.sources[0].source, s2);

@@ -22,7 +22,9 @@ pub fn run(args: &[String]) -> Result<()> {
     if !args.is_empty() {
         return run_cmd(Command::new(&bin).args(args));
     }
-    let mut lab = DemoLab { children: Vec::new() };
+    let mut lab = DemoLab {
+        children: Vec::new(),
+    };
     let result = lab.play(&bin);
     lab.teardown();
     result
@@ -46,12 +48,25 @@ impl DemoLab {
         // router side name, host side name, router address, host address
         let links = [
             ("demo-src", "eth0", "192.0.2.1/24", "192.0.2.10/24", NS[1]),
-            ("demo-rx1", "eth0", "198.51.100.1/24", "198.51.100.10/24", NS[2]),
-            ("demo-rx2", "eth0", "203.0.113.1/24", "203.0.113.10/24", NS[3]),
+            (
+                "demo-rx1",
+                "eth0",
+                "198.51.100.1/24",
+                "198.51.100.10/24",
+                NS[2],
+            ),
+            (
+                "demo-rx2",
+                "eth0",
+                "203.0.113.1/24",
+                "203.0.113.10/24",
+                NS[3],
+            ),
         ];
         for (rif, hif, raddr, haddr, hns) in links {
             run_cmd(Command::new("ip").args([
-                "link", "add", rif, "netns", NS[0], "type", "veth", "peer", "name", hif, "netns", hns,
+                "link", "add", rif, "netns", NS[0], "type", "veth", "peer", "name", hif, "netns",
+                hns,
             ]))?;
             ip_ns(NS[0], &["ip", "addr", "add", raddr, "dev", rif])?;
             ip_ns(NS[0], &["ip", "link", "set", rif, "up"])?;
@@ -60,8 +75,14 @@ impl DemoLab {
             let gw = raddr.split('/').next().unwrap_or_default();
             ip_ns(hns, &["ip", "route", "add", "default", "via", gw])?;
         }
-        ip_ns(NS[3], &["sysctl", "-qw", "net.ipv4.conf.eth0.force_igmp_version=2"])?;
-        println!("== lab: router {} with links demo-src, demo-rx1 (IGMPv3 host), demo-rx2 (IGMPv2 host)", NS[0]);
+        ip_ns(
+            NS[3],
+            &["sysctl", "-qw", "net.ipv4.conf.eth0.force_igmp_version=2"],
+        )?;
+        println!(
+            "== lab: router {} with links demo-src, demo-rx1 (IGMPv3 host), demo-rx2 (IGMPv2 host)",
+            NS[0]
+        );
 
         let log = std::fs::File::create("/tmp/mgm-demo.log").context("daemon log")?;
         let daemon = Command::new("nsenter")
@@ -89,14 +110,31 @@ impl DemoLab {
         println!("== receivers joined {GROUP}; the source sends to it (UDP 5000, 20/s)");
         std::thread::sleep(Duration::from_secs(3));
 
-        for what in [["show", "interfaces"], ["show", "groups"], ["show", "stats"]] {
+        for what in [
+            ["show", "interfaces"],
+            ["show", "groups"],
+            ["show", "stats"],
+        ] {
             println!("\n$ mgm {}", what.join(" "));
-            print!("{}", output(Command::new(bin).args(what).args(["--socket", SOCKET]))?);
+            print!(
+                "{}",
+                output(Command::new(bin).args(what).args(["--socket", SOCKET]))?
+            );
         }
         println!("\n$ bpftool map dump pinned {PINS}/MGM_MEMBERS");
-        print!("{}", output(Command::new("bpftool").args(["map", "dump", "pinned"]).arg(format!("{PINS}/MGM_MEMBERS")))?);
+        print!(
+            "{}",
+            output(
+                Command::new("bpftool")
+                    .args(["map", "dump", "pinned"])
+                    .arg(format!("{PINS}/MGM_MEMBERS"))
+            )?
+        );
         println!("\n$ ip mroute show   (in {})", NS[0]);
-        print!("{}", output(Command::new("ip").args(["netns", "exec", NS[0], "ip", "mroute", "show"]))?);
+        print!(
+            "{}",
+            output(Command::new("ip").args(["netns", "exec", NS[0], "ip", "mroute", "show"]))?
+        );
         Ok(())
     }
 
@@ -115,12 +153,17 @@ impl DemoLab {
 
     fn teardown(&mut self) {
         for c in self.children.iter_mut().rev() {
-            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
             let _ = c.wait();
         }
         self.children.clear();
         for ns in NS {
-            let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
+            let _ = Command::new("ip")
+                .args(["netns", "del", ns])
+                .stderr(Stdio::null())
+                .status();
         }
         let _ = std::fs::remove_dir_all(PINS);
     }

@@ -10,6 +10,8 @@ pub enum Request {
     ShowInterfaces,
     ShowGroups,
     ShowStats,
+    ShowMfe,
+    ShowProtocols,
     /// Subscribe to the event stream; the server then writes one JSON event per line.
     Events,
 }

@@ -44,7 +44,7 @@ impl ControlServer {
             match self.listener.accept().await {
                 Ok((stream, _)) => {
                     let queries = queries.clone();
-                    let events = events.subscribe();
+                    let events = events.clone();
                     tokio::spawn(async move {
                         if let Err(e) = handle(stream, queries, events).await {
                             log::debug!("control connection: {e:#}");
@@ -67,7 +67,7 @@ impl ControlServer {
 async fn handle(
     stream: UnixStream,
     queries: mpsc::Sender<Query>,
-    mut events: broadcast::Receiver<String>,
+    events: broadcast::Sender<String>,
 ) -> Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64));
@@ -85,6 +85,7 @@ async fn handle(
         }
     };
     if request == Request::Events {
+        let mut events = events.subscribe();
         write_line(
             &mut write,
             &serde_json::to_string(&Response::ok(serde_json::Value::Null))?,

@@ -184,3 +184,55 @@ pub fn event_line(json: &str) -> String {
     }
     out
 }
+
+pub use crate::daemon::forward_shell::{MfeView, ProtocolView};
+
+pub fn mfe_table(rows: &[MfeView]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<15} {:<15} {:<12} {:<28} {:>9} {:>11} {:>8} {:>9}",
+        "SOURCE", "GROUP", "IIF", "OIFS", "PACKETS", "BYTES", "WRONGIF", "EXPIRES"
+    );
+    for m in rows {
+        let oifs = if m.oifs.is_empty() {
+            "(negative)".to_string()
+        } else {
+            m.oifs.join(",")
+        };
+        let _ = writeln!(
+            out,
+            "{:<15} {:<15} {:<12} {:<28} {:>9} {:>11} {:>8} {:>9}",
+            m.source,
+            m.group,
+            m.iif,
+            oifs,
+            m.packets,
+            m.bytes,
+            m.wrong_if,
+            m.expires_in_ms.map(secs).unwrap_or_else(|| "never".into())
+        );
+    }
+    out
+}
+
+pub fn protocols_table(rows: &[ProtocolView]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<10} {:<8} {:>12} {:>10} INTERFACES",
+        "NAME", "KIND", "PROTOCOL_ID", "COMPONENT"
+    );
+    for p in rows {
+        let _ = writeln!(
+            out,
+            "{:<10} {:<8} {:>#12x} {:>10} {}",
+            p.name,
+            p.kind,
+            p.protocol_id,
+            p.component_id,
+            p.interfaces.join(",")
+        );
+    }
+    out
+}

@@ -1,80 +1,494 @@
-//! Feeds classifier events to the IGMP router and applies its actions to the maps and the wire.
+//! Feeds classifier events and deadlines to the per-interface IGMP routers and carries out their
+//! actions: queries onto the wire, map writes into `MGM_MEMBERS` / `MGM_SOURCES`, membership
+//! deltas out to the manager (returned to the daemon loop).
 use super::preflight::ManagedInterface;
+use super::query_sender::QuerySender;
 use crate::bpf::KernelMaps;
-use crate::cli::RunArgs;
-use crate::control::views::{GroupView, InterfaceView};
-use anyhow::Result;
-use mgm_common::IgmpEvent;
+use crate::control::views::{GroupView, InterfaceView, SourceView};
+use crate::igmp::{
+    Action, FastPathView, FilterMode, IgmpConfig, IgmpInterface, MembershipChange, Params,
+};
+use anyhow::{Context, Result};
+use mgm_common::{IfaceSettings, IgmpEvent, MemberKey, MemberState, SourceKey, SourceState};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use tokio::sync::broadcast;
+
+/// A membership delta for the manager: (source or any, group) on an interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MembershipDelta {
+    pub ifindex: u32,
+    pub group: Ipv4Addr,
+    pub source: Option<Ipv4Addr>,
+    pub change: MembershipChange,
+}
+
+/// Something worth telling `mgm events` subscribers, besides the manager's own events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IgmpNote {
+    pub kind: &'static str,
+    pub ifindex: u32,
+    pub group: Option<Ipv4Addr>,
+    pub source: Option<Ipv4Addr>,
+    pub detail: String,
+}
+
+/// What one call produced for the daemon loop.
+#[derive(Default, Debug)]
+pub struct Outputs {
+    pub deltas: Vec<MembershipDelta>,
+    pub notes: Vec<IgmpNote>,
+}
+
+/// The kernel maps as the state machine's view of what the fast path refreshed.
+struct MapView<'a>(&'a KernelMaps);
+
+impl FastPathView for MapView<'_> {
+    fn member(&self, ifindex: u32, group: Ipv4Addr) -> Option<MemberState> {
+        let key = MemberKey {
+            ifindex,
+            group: group.octets(),
+        };
+        self.0.member(&key).unwrap_or_else(|e| {
+            log::warn!("{e:#}");
+            None
+        })
+    }
+    fn source(&self, ifindex: u32, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState> {
+        let key = SourceKey {
+            ifindex,
+            group: group.octets(),
+            source: source.octets(),
+        };
+        self.0.source(&key).unwrap_or_else(|e| {
+            log::warn!("{e:#}");
+            None
+        })
+    }
+}
+
+struct Port {
+    name: String,
+    router: IgmpInterface,
+    sender: QuerySender,
+    /// Settings last written to MGM_IFACES.
+    written: Option<IfaceSettings>,
+}
 
 pub struct IgmpShell {
-    interfaces: Vec<ManagedInterface>,
+    ports: BTreeMap<u32, Port>,
+    /// Messages the classifier accepted but the userspace parser rejected (should stay 0).
+    pub parse_errors: u64,
+}
+
+fn settings_for(p: &Params) -> IfaceSettings {
+    IfaceSettings {
+        group_membership_interval_ns: p.group_membership_interval,
+        older_host_present_interval_ns: p.older_host_present_interval,
+        enabled: 1,
+        _pad: [0; 7],
+    }
 }
 
 impl IgmpShell {
-    pub fn new(
-        _args: &RunArgs,
-        interfaces: &[ManagedInterface],
+    /// Starts the router on each interface (startup queries included). Map entries left for these
+    /// interfaces by an earlier run are removed: this router starts from no state and relearns
+    /// memberships from the startup queries.
+    pub fn start(
+        interfaces: &[(ManagedInterface, IgmpConfig)],
         maps: &mut KernelMaps,
-        _now: u64,
-    ) -> Result<Self> {
-        for i in interfaces {
-            let settings = mgm_common::IfaceSettings {
-                group_membership_interval_ns: 260_000_000_000,
-                older_host_present_interval_ns: 260_000_000_000,
-                enabled: 1,
-                _pad: [0; 7],
-            };
-            maps.ifaces.insert(i.ifindex, settings, 0)?;
+        now: u64,
+    ) -> Result<(Self, Outputs)> {
+        let mut shell = IgmpShell {
+            ports: BTreeMap::new(),
+            parse_errors: 0,
+        };
+        let mut out = Outputs::default();
+        for (iface, cfg) in interfaces {
+            let stale = maps.clear_interface(iface.ifindex)?;
+            if stale > 0 {
+                log::info!(
+                    "{}: removed {stale} map entries left by an earlier run",
+                    iface.name
+                );
+            }
+            let sender = QuerySender::open(&iface.name, iface.address)?;
+            let (router, actions) =
+                IgmpInterface::new(iface.ifindex, iface.address, cfg.clone(), now);
+            shell.ports.insert(
+                iface.ifindex,
+                Port {
+                    name: iface.name.clone(),
+                    router,
+                    sender,
+                    written: None,
+                },
+            );
+            shell.sync_settings(iface.ifindex, maps)?;
+            shell.apply(iface.ifindex, actions, maps, &mut out)?;
         }
-        Ok(Self {
-            interfaces: interfaces.to_vec(),
-        })
+        Ok((shell, out))
     }
 
-    pub fn on_event(
-        &mut self,
-        ev: &IgmpEvent,
-        _maps: &mut KernelMaps,
-        _events: &broadcast::Sender<String>,
-    ) -> Result<()> {
-        log::info!(
-            "IGMP from {} on ifindex {} ({} bytes, reason {})",
-            Ipv4Addr::from(ev.src_addr),
-            ev.ifindex,
-            ev.igmp_len,
-            ev.reason
-        );
-        Ok(())
+    pub fn name_of(&self, ifindex: u32) -> Option<&str> {
+        self.ports.get(&ifindex).map(|p| p.name.as_str())
     }
 
-    pub fn on_deadline(
-        &mut self,
-        _now: u64,
-        _maps: &mut KernelMaps,
-        _events: &broadcast::Sender<String>,
-    ) -> Result<()> {
-        Ok(())
+    /// One classifier event.
+    pub fn on_event(&mut self, ev: &IgmpEvent, maps: &mut KernelMaps, now: u64) -> Result<Outputs> {
+        let mut out = Outputs::default();
+        let Some(port) = self.ports.get_mut(&ev.ifindex) else {
+            log::debug!("event for unmanaged ifindex {}; ignored", ev.ifindex);
+            return Ok(out);
+        };
+        let src = Ipv4Addr::from(ev.src_addr);
+        let dst = Ipv4Addr::from(ev.dst_addr);
+        let msg = match mgm_common::igmp::parse(ev.igmp_bytes()) {
+            Ok(m) => m,
+            Err(e) => {
+                self.parse_errors += 1;
+                log::debug!("{}: IGMP from {src} rejected: {e}", port.name);
+                return Ok(out);
+            }
+        };
+        let actions = port.router.on_message(now, src, dst, &msg, &MapView(maps));
+        self.apply(ev.ifindex, actions, maps, &mut out)?;
+        self.sync_settings(ev.ifindex, maps)?;
+        Ok(out)
+    }
+
+    /// IGMP's current memberships on `ifindex` as deltas (the enable-IGMP replay): a Join per
+    /// forwarded (*,G) / (S,G), a Block per excluded source.
+    pub fn memberships(&self, ifindex: u32) -> Vec<MembershipDelta> {
+        let Some(port) = self.ports.get(&ifindex) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut push = |group, source, change| {
+            out.push(MembershipDelta {
+                ifindex,
+                group,
+                source,
+                change,
+            })
+        };
+        for g in port.router.groups() {
+            match g.mode {
+                FilterMode::Exclude => {
+                    push(g.group, None, MembershipChange::Join);
+                    for (s, r) in &g.sources {
+                        if r.timer == 0 {
+                            push(g.group, Some(*s), MembershipChange::Block);
+                        }
+                    }
+                }
+                FilterMode::Include => {
+                    for (s, r) in &g.sources {
+                        if r.timer != 0 {
+                            push(g.group, Some(*s), MembershipChange::Join);
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn next_deadline(&self) -> Option<u64> {
-        None
+        self.ports
+            .values()
+            .filter_map(|p| p.router.next_deadline())
+            .min()
     }
 
-    pub fn interfaces_view(&self, _now: u64) -> Vec<InterfaceView> {
-        Vec::new()
+    /// Runs every interface's due timers.
+    pub fn on_deadline(&mut self, now: u64, maps: &mut KernelMaps) -> Result<Outputs> {
+        let mut out = Outputs::default();
+        let due: Vec<u32> = self
+            .ports
+            .iter()
+            .filter(|(_, p)| p.router.next_deadline().is_some_and(|d| d <= now))
+            .map(|(i, _)| *i)
+            .collect();
+        for ifindex in due {
+            let Some(port) = self.ports.get_mut(&ifindex) else {
+                continue;
+            };
+            let actions = port.router.on_deadline(now, &MapView(maps));
+            self.apply(ifindex, actions, maps, &mut out)?;
+            self.sync_settings(ifindex, maps)?;
+        }
+        Ok(out)
     }
 
-    pub fn groups_view(&self, _now: u64) -> Vec<GroupView> {
-        Vec::new()
+    /// Stops every router: memberships withdrawn, map entries and settings removed.
+    pub fn shutdown(&mut self, maps: &mut KernelMaps, now: u64) -> Result<Outputs> {
+        let mut out = Outputs::default();
+        let ifindexes: Vec<u32> = self.ports.keys().copied().collect();
+        for ifindex in ifindexes {
+            let Some(port) = self.ports.get_mut(&ifindex) else {
+                continue;
+            };
+            let actions = port.router.stop(now, &MapView(maps));
+            self.apply(ifindex, actions, maps, &mut out)?;
+            let _ = maps.ifaces.remove(&ifindex);
+        }
+        Ok(out)
     }
 
-    /// Stops using the interfaces: the classifier no longer handles them.
-    pub fn shutdown(&mut self, maps: &mut KernelMaps) -> Result<()> {
-        for i in &self.interfaces {
-            let _ = maps.ifaces.remove(&i.ifindex);
+    fn sync_settings(&mut self, ifindex: u32, maps: &mut KernelMaps) -> Result<()> {
+        let Some(port) = self.ports.get_mut(&ifindex) else {
+            return Ok(());
+        };
+        let want = settings_for(&port.router.params());
+        if port.written != Some(want) {
+            maps.ifaces
+                .insert(ifindex, want, 0)
+                .with_context(|| format!("writing MGM_IFACES for {}", port.name))?;
+            port.written = Some(want);
         }
         Ok(())
+    }
+
+    fn apply(
+        &mut self,
+        ifindex: u32,
+        actions: Vec<Action>,
+        maps: &mut KernelMaps,
+        out: &mut Outputs,
+    ) -> Result<()> {
+        let name = self.name_of(ifindex).unwrap_or("?").to_string();
+        for action in actions {
+            match action {
+                Action::SendQuery {
+                    ifindex,
+                    dst,
+                    query,
+                } => {
+                    let Some(port) = self.ports.get(&ifindex) else {
+                        continue;
+                    };
+                    for packet in query.encode_packets(crate::igmp::MAX_SOURCES_PER_QUERY) {
+                        // A failed send is logged, not fatal: the next retransmission retries.
+                        if let Err(e) = port.sender.send(dst, &packet) {
+                            log::warn!("{e:#}");
+                        }
+                    }
+                    log::debug!(
+                        "{name}: sent v{} query to {dst} (group {}, {} sources, S={})",
+                        query.version.as_u8(),
+                        query.group,
+                        query.sources.len(),
+                        query.s_flag
+                    );
+                }
+                Action::WriteMember {
+                    ifindex,
+                    group,
+                    state,
+                } => maps.write_member(
+                    MemberKey {
+                        ifindex,
+                        group: group.octets(),
+                    },
+                    state,
+                )?,
+                Action::DeleteMember { ifindex, group } => maps.delete_member(&MemberKey {
+                    ifindex,
+                    group: group.octets(),
+                })?,
+                Action::WriteSource {
+                    ifindex,
+                    group,
+                    source,
+                    state,
+                } => maps.write_source(
+                    SourceKey {
+                        ifindex,
+                        group: group.octets(),
+                        source: source.octets(),
+                    },
+                    state,
+                )?,
+                Action::DeleteSource {
+                    ifindex,
+                    group,
+                    source,
+                } => maps.delete_source(&SourceKey {
+                    ifindex,
+                    group: group.octets(),
+                    source: source.octets(),
+                })?,
+                Action::Membership {
+                    ifindex,
+                    group,
+                    source,
+                    change,
+                } => {
+                    let what = match source {
+                        Some(s) => format!("({s},{group})"),
+                        None => format!("(*,{group})"),
+                    };
+                    log::info!("{name}: IGMP {change:?} {what}");
+                    out.deltas.push(MembershipDelta {
+                        ifindex,
+                        group,
+                        source,
+                        change,
+                    });
+                    out.notes.push(IgmpNote {
+                        kind: match change {
+                            MembershipChange::Join => "igmp_join",
+                            MembershipChange::Leave => "igmp_leave",
+                            MembershipChange::Block => "igmp_block",
+                            MembershipChange::Unblock => "igmp_unblock",
+                        },
+                        ifindex,
+                        group: Some(group),
+                        source,
+                        detail: String::new(),
+                    });
+                }
+                Action::QuerierChanged {
+                    ifindex,
+                    we_are_querier,
+                    querier,
+                } => {
+                    let who = querier
+                        .map(|q| q.to_string())
+                        .unwrap_or_else(|| "unknown".into());
+                    log::info!(
+                        "{name}: {} (querier {who})",
+                        if we_are_querier {
+                            "we are querier"
+                        } else {
+                            "another router is querier"
+                        }
+                    );
+                    out.notes.push(IgmpNote {
+                        kind: "querier_changed",
+                        ifindex,
+                        group: None,
+                        source: querier,
+                        detail: if we_are_querier {
+                            "us".into()
+                        } else {
+                            "other".into()
+                        },
+                    });
+                }
+                Action::VersionChanged {
+                    ifindex,
+                    from,
+                    to,
+                    older_querier,
+                } => {
+                    match older_querier {
+                        Some(q) => log::warn!(
+                            "{name}: IGMPv{to} querier {q} on the link; running v{to} instead of v{from} \
+                             (configure every router on the link with the same version)"
+                        ),
+                        None => log::info!("{name}: older-version querier gone; back from v{from} to v{to}"),
+                    }
+                    out.notes.push(IgmpNote {
+                        kind: "version_changed",
+                        ifindex,
+                        group: None,
+                        source: older_querier,
+                        detail: format!("v{from} -> v{to}"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn interfaces_view(&self, now: u64) -> Vec<InterfaceView> {
+        let ms = |ns: u64| ns / 1_000_000;
+        self.ports
+            .iter()
+            .map(|(ifindex, p)| {
+                let params = p.router.params();
+                InterfaceView {
+                    interface: p.name.clone(),
+                    ifindex: *ifindex,
+                    address: p.router.our_addr().to_string(),
+                    querier: p.router.is_querier(),
+                    querier_address: p.router.querier_address().map(|a| a.to_string()),
+                    version: p.router.version(now),
+                    group_count: p.router.group_count(),
+                    robustness: params.robustness.min(255) as u8,
+                    query_interval_ms: ms(params.query_interval),
+                    query_response_interval_ms: ms(params.query_response_interval),
+                    last_member_query_interval_ms: ms(params.last_member_query_interval),
+                    last_member_query_count: params.last_member_query_count.min(255) as u8,
+                    startup_query_interval_ms: ms(params.startup_query_interval),
+                    startup_query_count: params.startup_query_count.min(255) as u8,
+                    group_membership_interval_ms: ms(params.group_membership_interval),
+                    other_querier_present_interval_ms: ms(params.other_querier_present_interval),
+                    other_querier_expires_in_ms: p
+                        .router
+                        .other_querier_expires_ns()
+                        .map(|t| ms(t.saturating_sub(now))),
+                }
+            })
+            .collect()
+    }
+
+    /// Groups as the router holds them, with expiries and last reporter brought up to date from
+    /// the maps (the fast path refreshes those without waking us).
+    pub fn groups_view(&self, now: u64, maps: &KernelMaps) -> Vec<GroupView> {
+        let ms = |t: u64| t.saturating_sub(now) / 1_000_000;
+        let view = MapView(maps);
+        let mut out = Vec::new();
+        for (ifindex, p) in &self.ports {
+            for mut g in p.router.summaries(now) {
+                if let Some(m) = view.member(*ifindex, g.group) {
+                    if g.filter_mode == FilterMode::Exclude {
+                        g.expires_ns = g.expires_ns.max(m.group_expires_ns);
+                    }
+                    if m.last_reporter != [0; 4] {
+                        g.last_reporter = Ipv4Addr::from(m.last_reporter);
+                    }
+                }
+                for s in &mut g.sources {
+                    if s.forwarding {
+                        if let Some(k) = view.source(*ifindex, g.group, s.source) {
+                            s.expires_ns = s.expires_ns.max(k.expires_ns);
+                        }
+                    }
+                }
+                if g.filter_mode == FilterMode::Include {
+                    g.expires_ns = g
+                        .sources
+                        .iter()
+                        .map(|s| s.expires_ns)
+                        .max()
+                        .unwrap_or(g.expires_ns);
+                }
+                out.push(GroupView {
+                    interface: p.name.clone(),
+                    ifindex: *ifindex,
+                    group: g.group.to_string(),
+                    filter_mode: match g.filter_mode {
+                        FilterMode::Include => "include".into(),
+                        FilterMode::Exclude => "exclude".into(),
+                    },
+                    expires_in_ms: ms(g.expires_ns),
+                    compat_version: g.compat_version,
+                    last_reporter: (!g.last_reporter.is_unspecified())
+                        .then(|| g.last_reporter.to_string()),
+                    sources: g
+                        .sources
+                        .iter()
+                        .map(|s| SourceView {
+                            source: s.source.to_string(),
+                            forwarding: s.forwarding,
+                            expires_in_ms: ms(s.expires_ns),
+                        })
+                        .collect(),
+                });
+            }
+        }
+        out
     }
 }

@@ -2,6 +2,7 @@
 //! events (ring buffer), control-socket queries, the next protocol deadline, and signals.
 //! Protocol logic lives in pure modules; this is the shell that feeds them and applies their
 //! actions to the kernel.
+pub mod forward_shell;
 pub mod igmp_shell;
 pub mod preflight;
 pub mod query_sender;
@@ -14,8 +15,10 @@ use crate::control::server::{ControlServer, Query};
 use crate::time::monotonic_ns;
 use anyhow::{Context, Result};
 use aya::maps::{MapData, RingBuf};
+use forward_shell::ForwardShell;
 use igmp_shell::IgmpShell;
 use mgm_common::IgmpEvent;
+use std::os::fd::{AsRawFd, RawFd};
 use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{broadcast, mpsc};
@@ -23,20 +26,31 @@ use tokio::sync::{broadcast, mpsc};
 /// Runs the daemon until SIGINT/SIGTERM. Every failure before the loop starts leaves nothing
 /// attached (the classifier detaches on drop).
 pub async fn run(args: RunArgs) -> Result<()> {
+    let configs = settings::interface_configs(&args)?;
     preflight::check_privilege()?;
     preflight::check_tcx()?;
-    let interfaces = preflight::resolve_interfaces(&args.interfaces)?;
+    let names: Vec<String> = configs.iter().map(|(n, _)| n.clone()).collect();
+    let interfaces = preflight::resolve_interfaces(&names)?;
     preflight::check_bpffs(&args.bpffs)?;
     let control = ControlServer::bind(&args.socket)?;
 
     let mut classifier = Classifier::load(&args.bpffs)?;
     let mut bpf_logger = classifier.start_logger();
     let (mut maps, events) = classifier.take_maps()?;
-    let now = monotonic_ns()?;
-    let mut igmp = IgmpShell::new(&args, &interfaces, &mut maps, now)?;
     for iface in &interfaces {
         classifier.attach(&iface.name)?;
     }
+    let (event_tx, _) = broadcast::channel::<String>(4096);
+    let now = monotonic_ns()?;
+    let with_config: Vec<_> = interfaces
+        .iter()
+        .cloned()
+        .zip(configs.into_iter().map(|(_, c)| c))
+        .collect();
+    let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now)?;
+    let mut fwd = ForwardShell::start(&interfaces, args.mroute_table, now)?;
+    fwd.on_deltas(&out.deltas, &igmp, now);
+    publish(&igmp, &mut fwd, out, &event_tx);
     log::info!(
         "managing {} (maps pinned in {}, control socket {})",
         interfaces
@@ -48,28 +62,42 @@ pub async fn run(args: RunArgs) -> Result<()> {
         control.path().display()
     );
 
-    let (event_tx, _) = broadcast::channel::<String>(4096);
     let (query_tx, mut query_rx) = mpsc::channel::<Query>(64);
     let server = tokio::spawn(control.serve(query_tx, event_tx.clone()));
     let mut ring = watch_readable(events).context("registering the event ring buffer")?;
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut logs = bpf_logger.take().and_then(|l| watch_readable(l).ok());
+    let upcalls = watch_readable(FdRef(std::os::fd::AsFd::as_fd(fwd.socket()).as_raw_fd()))
+        .context("registering the mroute socket")?;
 
     let result: Result<()> = loop {
-        let deadline = igmp.next_deadline().map(instant_for);
+        let deadline = [igmp.next_deadline(), fwd.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(instant_for);
         tokio::select! {
             guard = ring.readable_mut() => {
                 let mut guard = guard.context("event ring buffer")?;
-                drain_events(guard.get_inner_mut(), &mut igmp, &mut maps, &event_tx)?;
+                drain_events(guard.get_inner_mut(), &mut igmp, &mut fwd, &mut maps, &event_tx)?;
                 guard.clear_ready();
             }
+            guard = upcalls.readable() => {
+                let mut guard = guard.context("mroute socket")?;
+                fwd.on_readable(&igmp, monotonic_ns()?)?;
+                guard.clear_ready();
+                publish(&igmp, &mut fwd, Default::default(), &event_tx);
+            }
             Some((request, reply)) = query_rx.recv() => {
-                let _ = reply.send(answer(request, &igmp, &maps));
+                let _ = reply.send(answer(request, &igmp, &fwd, &maps));
             }
             _ = sleep_until(deadline) => {
                 let now = monotonic_ns()?;
-                igmp.on_deadline(now, &mut maps, &event_tx)?;
+                let out = igmp.on_deadline(now, &mut maps)?;
+                fwd.on_deltas(&out.deltas, &igmp, now);
+                fwd.on_deadline(&igmp, now);
+                publish(&igmp, &mut fwd, out, &event_tx);
             }
             guard = readable_logs(&mut logs) => {
                 if let Ok(mut guard) = guard {
@@ -82,13 +110,28 @@ pub async fn run(args: RunArgs) -> Result<()> {
         }
     };
     server.abort();
-    igmp.shutdown(&mut maps)?;
+    let now = monotonic_ns()?;
+    let out = igmp.shutdown(&mut maps, now)?;
+    fwd.on_deltas(&out.deltas, &igmp, now);
+    publish(&igmp, &mut fwd, out, &event_tx);
+    drop(upcalls);
+    fwd.shutdown()?;
     classifier.detach_all();
     log::info!(
         "detached from every interface; maps stay pinned in {}",
         args.bpffs.display()
     );
     result
+}
+
+/// A file descriptor owned elsewhere (the mroute socket inside the ForwardShell), for readiness
+/// only. The AsyncFd holding it is dropped before the socket is closed.
+struct FdRef(RawFd);
+
+impl AsRawFd for FdRef {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
 }
 
 type Logger = aya_log::EbpfLogger<&'static dyn log::Log>;
@@ -113,26 +156,69 @@ async fn readable_logs(
 fn drain_events(
     ring: &mut RingBuf<MapData>,
     igmp: &mut IgmpShell,
+    fwd: &mut ForwardShell,
     maps: &mut crate::bpf::KernelMaps,
     events: &broadcast::Sender<String>,
 ) -> Result<()> {
     while let Some(item) = ring.next() {
         match IgmpEvent::from_bytes(&item) {
-            Some(ev) => igmp.on_event(&ev, maps, events)?,
+            Some(ev) => {
+                let now = monotonic_ns()?;
+                let out = igmp.on_event(&ev, maps, now)?;
+                fwd.on_deltas(&out.deltas, igmp, now);
+                publish(igmp, fwd, out, events);
+            }
             None => log::warn!("short record on MGM_EVENTS ({} bytes); ignored", item.len()),
         }
     }
     Ok(())
 }
 
-fn answer(request: Request, igmp: &IgmpShell, maps: &crate::bpf::KernelMaps) -> Response {
+/// Sends IGMP notes and manager events to `mgm events` subscribers (none listening is fine; the
+/// manager's events are drained either way).
+fn publish(
+    igmp: &IgmpShell,
+    fwd: &mut ForwardShell,
+    out: igmp_shell::Outputs,
+    events: &broadcast::Sender<String>,
+) {
+    let mgm_events = fwd.take_events();
+    if events.receiver_count() == 0 {
+        return;
+    }
+    let time_ns = monotonic_ns().unwrap_or(0);
+    for e in &mgm_events {
+        let _ = events.send(forward_shell::event_json(fwd, e));
+    }
+    for n in out.notes {
+        let line = serde_json::json!({
+            "kind": n.kind,
+            "protocol": "igmp",
+            "interface": igmp.name_of(n.ifindex),
+            "source": n.source.map(|s| s.to_string()),
+            "group": n.group.map(|g| g.to_string()),
+            "detail": if n.detail.is_empty() { None } else { Some(n.detail) },
+            "time_ns": time_ns,
+        });
+        let _ = events.send(line.to_string());
+    }
+}
+
+fn answer(
+    request: Request,
+    igmp: &IgmpShell,
+    fwd: &ForwardShell,
+    maps: &crate::bpf::KernelMaps,
+) -> Response {
     let now = match monotonic_ns() {
         Ok(n) => n,
         Err(e) => return Response::error(format!("{e:#}")),
     };
     let data = match request {
         Request::ShowInterfaces => serde_json::to_value(igmp.interfaces_view(now)),
-        Request::ShowGroups => serde_json::to_value(igmp.groups_view(now)),
+        Request::ShowGroups => serde_json::to_value(igmp.groups_view(now, maps)),
+        Request::ShowMfe => serde_json::to_value(fwd.mfe_view(now)),
+        Request::ShowProtocols => serde_json::to_value(fwd.protocols_view()),
         Request::ShowStats => match maps.stats() {
             Ok(stats) => {
                 let obj: serde_json::Map<String, serde_json::Value> = mgm_common::IgmpStats::NAMES

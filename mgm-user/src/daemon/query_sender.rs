@@ -46,7 +46,11 @@ impl QuerySender {
         .with_context(|| format!("opening the raw socket for queries on {ifname}"))?;
         setsockopt(&fd, sockopt::BindToDevice, &OsString::from(ifname))
             .with_context(|| format!("binding the query socket to {ifname}"))?;
-        Ok(Self { fd, ifname: ifname.to_string(), src })
+        Ok(Self {
+            fd,
+            ifname: ifname.to_string(),
+            src,
+        })
     }
 
     /// Sends one IGMP message to `dst` on this interface.

@@ -33,7 +33,8 @@ fn duration(key: &str, v: &str) -> Result<Duration> {
 }
 
 fn number<T: std::str::FromStr>(key: &str, v: &str) -> Result<T> {
-    v.parse().map_err(|_| anyhow!("--{key}: '{v}' is not a valid number"))
+    v.parse()
+        .map_err(|_| anyhow!("--{key}: '{v}' is not a valid number"))
 }
 
 /// Applies one setting by its flag name.
@@ -61,12 +62,30 @@ fn global(args: &IgmpArgs) -> Result<IgmpConfig> {
         ("igmp-version", args.igmp_version.map(|v| v.to_string())),
         ("robustness", args.robustness.map(|v| v.to_string())),
         ("query-interval", args.query_interval.clone()),
-        ("query-response-interval", args.query_response_interval.clone()),
-        ("last-member-query-interval", args.last_member_query_interval.clone()),
-        ("last-member-query-count", args.last_member_query_count.map(|v| v.to_string())),
-        ("startup-query-interval", args.startup_query_interval.clone()),
-        ("startup-query-count", args.startup_query_count.map(|v| v.to_string())),
-        ("other-querier-present-interval", args.other_querier_present_interval.clone()),
+        (
+            "query-response-interval",
+            args.query_response_interval.clone(),
+        ),
+        (
+            "last-member-query-interval",
+            args.last_member_query_interval.clone(),
+        ),
+        (
+            "last-member-query-count",
+            args.last_member_query_count.map(|v| v.to_string()),
+        ),
+        (
+            "startup-query-interval",
+            args.startup_query_interval.clone(),
+        ),
+        (
+            "startup-query-count",
+            args.startup_query_count.map(|v| v.to_string()),
+        ),
+        (
+            "other-querier-present-interval",
+            args.other_querier_present_interval.clone(),
+        ),
     ];
     for (k, v) in flags {
         if let Some(v) = v {
@@ -86,7 +105,8 @@ pub fn interface_configs(args: &RunArgs) -> Result<Vec<(String, IgmpConfig)>> {
         for (k, v) in &spec.overrides {
             apply(&mut cfg, k, v).with_context(|| format!("interface {}", spec.name))?;
         }
-        cfg.validate().with_context(|| format!("interface {}", spec.name))?;
+        cfg.validate()
+            .with_context(|| format!("interface {}", spec.name))?;
         out.push((spec.name, cfg));
     }
     Ok(out)
@@ -109,15 +129,28 @@ mod tests {
     #[test]
     fn global_flags_then_per_interface_overrides() {
         let c = configs(&[
-            "mgm", "run", "-i", "eth1", "-i", "eth2,igmp-version=2,query-interval=60s",
-            "--query-interval", "30s", "--robustness", "3", "--last-member-query-interval", "200ms",
+            "mgm",
+            "run",
+            "-i",
+            "eth1",
+            "-i",
+            "eth2,igmp-version=2,query-interval=60s",
+            "--query-interval",
+            "30s",
+            "--robustness",
+            "3",
+            "--last-member-query-interval",
+            "200ms",
         ])
         .unwrap();
         assert_eq!(c[0].0, "eth1");
         assert_eq!(c[0].1.query_interval, Duration::from_secs(30));
         assert_eq!(c[0].1.robustness, 3);
         assert_eq!(c[0].1.version, 3);
-        assert_eq!(c[0].1.last_member_query_interval, Duration::from_millis(200));
+        assert_eq!(
+            c[0].1.last_member_query_interval,
+            Duration::from_millis(200)
+        );
         assert_eq!(c[1].0, "eth2");
         assert_eq!(c[1].1.version, 2);
         assert_eq!(c[1].1.query_interval, Duration::from_secs(60));
@@ -132,14 +165,29 @@ mod tests {
             "interface eth1: query response interval (10s) must be shorter than query interval (5s)"
         );
         let e = configs(&["mgm", "run", "-i", "eth1", "--query-interval", "fast"]).unwrap_err();
-        assert!(format!("{e:#}").starts_with(r#"--query-interval: invalid duration "fast""#), "{e:#}");
+        assert!(
+            format!("{e:#}").starts_with(r#"--query-interval: invalid duration "fast""#),
+            "{e:#}"
+        );
         let e = configs(&["mgm", "run", "-i", "eth1,colour=blue"]).unwrap_err();
-        assert_eq!(format!("{e:#}"), "interface eth1: unknown IGMP setting 'colour'");
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: unknown IGMP setting 'colour'"
+        );
         let e = configs(&["mgm", "run", "-i", "eth1,robustness"]).unwrap_err();
-        assert_eq!(format!("{e:#}"), "'robustness' in '-i eth1,robustness' is not key=value");
+        assert_eq!(
+            format!("{e:#}"),
+            "'robustness' in '-i eth1,robustness' is not key=value"
+        );
         let e = configs(&["mgm", "run", "-i", "eth1", "--robustness", "0"]).unwrap_err();
-        assert!(format!("{e:#}").contains("robustness must be at least 1"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("robustness must be at least 1"),
+            "{e:#}"
+        );
         let e = configs(&["mgm", "run", "-i", "eth1,igmp-version=4"]).unwrap_err();
-        assert!(format!("{e:#}").contains("IGMP version must be 1, 2 or 3, not 4"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("IGMP version must be 1, 2 or 3, not 4"),
+            "{e:#}"
+        );
     }
 }

@@ -4,7 +4,11 @@
 //! on drop, also when the test fails. Needs root: without it the tests fail, they do not skip.
 #![allow(dead_code)]
 
-use mgm_user::control::{client, protocol::Request, views::{GroupView, InterfaceView}};
+use mgm_user::control::{
+    client,
+    protocol::Request,
+    views::{GroupView, InterfaceView},
+};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -25,7 +29,9 @@ pub fn require_root() {
 }
 
 pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}{}",
@@ -57,7 +63,13 @@ impl Lab {
         let id = format!("{:x}{:x}", std::process::id() & 0xffff, n);
         let dir = std::env::temp_dir().join(format!("mgm-test-{id}"));
         std::fs::create_dir_all(&dir).expect("create test dir");
-        Lab { id, namespaces: Vec::new(), daemons: Vec::new(), hosts: Vec::new(), dir }
+        Lab {
+            id,
+            namespaces: Vec::new(),
+            daemons: Vec::new(),
+            hosts: Vec::new(),
+            dir,
+        }
     }
 
     /// Creates namespace `mgmt-ID-ROLE` with lo up; returns its name.
@@ -79,7 +91,9 @@ impl Lab {
     pub fn link(&self, a: (&str, &str, &str), b: (&str, &str, &str)) -> (String, String) {
         let an = format!("{}{}", a.1, self.id);
         let bn = format!("{}{}", b.1, self.id);
-        run(Command::new("ip").args(["link", "add", &an, "netns", a.0, "type", "veth", "peer", "name", &bn, "netns", b.0]));
+        run(Command::new("ip").args([
+            "link", "add", &an, "netns", a.0, "type", "veth", "peer", "name", &bn, "netns", b.0,
+        ]));
         for (ns, ifn, addr) in [(a.0, &an, a.2), (b.0, &bn, b.2)] {
             self.ns(ns, &["ip", "addr", "add", addr, "dev", ifn]);
             self.ns(ns, &["ip", "link", "set", ifn, "up"]);
@@ -91,7 +105,19 @@ impl Lab {
     /// every port, as on a hub). Returns the namespace name.
     pub fn lan(&mut self, role: &str) -> String {
         let ns = self.netns(role);
-        self.ns(&ns, &["ip", "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        self.ns(
+            &ns,
+            &[
+                "ip",
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
+            ],
+        );
         self.ns(&ns, &["ip", "link", "set", "br0", "up"]);
         ns
     }
@@ -100,7 +126,10 @@ impl Lab {
     pub fn lan_port(&self, lan: &str, end: (&str, &str, &str)) -> String {
         let port = format!("p{}{}", end.1, self.id);
         let ifn = format!("{}{}", end.1, self.id);
-        run(Command::new("ip").args(["link", "add", &port, "netns", lan, "type", "veth", "peer", "name", &ifn, "netns", end.0]));
+        run(Command::new("ip").args([
+            "link", "add", &port, "netns", lan, "type", "veth", "peer", "name", &ifn, "netns",
+            end.0,
+        ]));
         self.ns(lan, &["ip", "link", "set", &port, "master", "br0"]);
         self.ns(lan, &["ip", "link", "set", &port, "up"]);
         self.ns(end.0, &["ip", "addr", "add", end.2, "dev", &ifn]);
@@ -108,10 +137,19 @@ impl Lab {
         ifn
     }
 
-    /// Silences a host: drops every IGMP packet it sends on `ifname` (tc egress filter).
-    pub fn drop_igmp_egress(&self, ns: &str, ifname: &str) {
-        self.ns(ns, &["tc", "qdisc", "add", "dev", ifname, "clsact"]);
-        self.ns(ns, &["tc", "filter", "add", "dev", ifname, "egress", "protocol", "ip", "u32", "match", "ip", "protocol", "2", "0xff", "action", "drop"]);
+    /// Silences a host without a leave: takes its port (made by `lan_port` with `prefix`) off the
+    /// LAN's bridge. The host keeps its membership and carrier; nothing it sends arrives.
+    pub fn disconnect(&self, lan: &str, prefix: &str) {
+        self.ns(
+            lan,
+            &[
+                "ip",
+                "link",
+                "set",
+                &format!("p{prefix}{}", self.id),
+                "nomaster",
+            ],
+        );
     }
 
     /// Starts `mgm run` in `ns` (network namespace only) on `ifaces`, with its own pin directory
@@ -122,25 +160,43 @@ impl Lab {
         let pin_dir = PathBuf::from(format!("/sys/fs/bpf/mgm-test-{}-{k}", self.id));
         let log = self.dir.join(format!("mgm{k}.log"));
         let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net=/run/netns/{ns}")).arg(env!("CARGO_BIN_EXE_mgm")).arg("run");
+        cmd.arg(format!("--net=/run/netns/{ns}"))
+            .arg(env!("CARGO_BIN_EXE_mgm"))
+            .arg("run");
         for i in ifaces {
             cmd.args(["-i", i]);
         }
-        cmd.arg("--bpffs").arg(&pin_dir).arg("--socket").arg(&socket).args(extra);
-        cmd.env("MGM_LOG", "debug");
+        cmd.arg("--bpffs")
+            .arg(&pin_dir)
+            .arg("--socket")
+            .arg(&socket)
+            .args(extra);
+        cmd.env("MGM_LOG", "debug,aya=warn,aya_obj=warn,aya_log=warn");
         let logf = std::fs::File::create(&log).expect("daemon log file");
         cmd.stdout(Stdio::null()).stderr(logf);
         let child = cmd.spawn().expect("spawn mgm run");
-        self.daemons.push(Daemon { child, socket: socket.clone(), pin_dir, log });
+        self.daemons.push(Daemon {
+            child,
+            socket: socket.clone(),
+            pin_dir,
+            log,
+        });
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if client::request(&socket, Request::ShowInterfaces).is_ok() {
                 return k;
             }
             if let Ok(Some(status)) = self.daemons[k].child.try_wait() {
-                panic!("mgm run exited ({status}) before answering:\n{}", self.daemon_log(k));
+                panic!(
+                    "mgm run exited ({status}) before answering:\n{}",
+                    self.daemon_log(k)
+                );
             }
-            assert!(Instant::now() < deadline, "mgm run did not answer in 15 s:\n{}", self.daemon_log(k));
+            assert!(
+                Instant::now() < deadline,
+                "mgm run did not answer in 15 s:\n{}",
+                self.daemon_log(k)
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -156,7 +212,9 @@ impl Lab {
     /// Sends SIGTERM to daemon `k` and waits for it; returns its exit status.
     pub fn stop_mgm(&mut self, k: usize) -> std::process::ExitStatus {
         let pid = self.daemons[k].child.id();
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(s)) = self.daemons[k].child.try_wait() {
@@ -168,13 +226,16 @@ impl Lab {
     }
 
     pub fn interfaces(&self, k: usize) -> Vec<InterfaceView> {
-        let v = client::request(&self.daemons[k].socket, Request::ShowInterfaces).expect("show interfaces");
+        let v = client::request(&self.daemons[k].socket, Request::ShowInterfaces)
+            .expect("show interfaces");
         serde_json::from_value(v).expect("interfaces JSON")
     }
 
     /// The group's entry on interface `ifname`, if the daemon holds it.
     pub fn group(&self, k: usize, ifname: &str, group: &str) -> Option<GroupView> {
-        self.groups(k).into_iter().find(|g| g.interface == ifname && g.group == group)
+        self.groups(k)
+            .into_iter()
+            .find(|g| g.interface == ifname && g.group == group)
     }
 
     pub fn groups(&self, k: usize) -> Vec<GroupView> {
@@ -183,14 +244,21 @@ impl Lab {
     }
 
     /// Polls `cond` every 50 ms until it holds or `timeout` passes; returns the time it took.
-    pub fn wait_for(&self, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut cond: impl FnMut() -> bool,
+    ) -> Duration {
         let start = Instant::now();
         loop {
             if cond() {
                 return start.elapsed();
             }
             if start.elapsed() > timeout {
-                let logs: String = (0..self.daemons.len()).map(|k| self.daemon_log(k)).collect();
+                let logs: String = (0..self.daemons.len())
+                    .map(|k| self.daemon_log(k))
+                    .collect();
                 panic!("timed out after {timeout:?} waiting for {what}\ndaemon logs:\n{logs}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -216,7 +284,11 @@ impl Lab {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("rx ") {
-                    let ns: u64 = rest.split(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0);
+                    let ns: u64 = rest
+                        .split(' ')
+                        .next()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(0);
                     rx_log.lock().unwrap().push(ns);
                 } else if tx.send(line).is_err() {
                     break;
@@ -225,7 +297,12 @@ impl Lab {
         });
         let pid = child.id();
         self.hosts.push(child);
-        Host { stdin, acks, received, pid }
+        Host {
+            stdin,
+            acks,
+            received,
+            pid,
+        }
     }
 }
 
@@ -243,7 +320,10 @@ impl Host {
         writeln!(self.stdin, "{line}").expect("write to host");
         self.stdin.flush().expect("flush host");
         let verb = line.split_whitespace().next().unwrap_or("");
-        let answer = self.acks.recv_timeout(Duration::from_secs(5)).expect("host answers");
+        let answer = self
+            .acks
+            .recv_timeout(Duration::from_secs(5))
+            .expect("host answers");
         assert_eq!(answer, format!("ok {verb}"), "host command `{line}`");
     }
 
@@ -256,7 +336,9 @@ impl Drop for Lab {
     fn drop(&mut self) {
         let failing = std::thread::panicking();
         for (k, d) in self.daemons.iter_mut().enumerate() {
-            let _ = Command::new("kill").args(["-TERM", &d.child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &d.child.id().to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = d.child.try_wait() {
@@ -267,7 +349,10 @@ impl Drop for Lab {
             let _ = d.child.kill();
             let _ = d.child.wait();
             if failing {
-                eprintln!("--- daemon {k} log ---\n{}", std::fs::read_to_string(&d.log).unwrap_or_default());
+                eprintln!(
+                    "--- daemon {k} log ---\n{}",
+                    std::fs::read_to_string(&d.log).unwrap_or_default()
+                );
             }
             let _ = std::fs::remove_dir_all(&d.pin_dir);
         }
