@@ -249,7 +249,8 @@ pub struct MfeRow {
     pub bytes: u64,
     pub wrong_if: u64,
     pub expires_in_ms: Value,
-    pub protocol: String,
+    /// `null` allowed (e.g. a negative entry nobody owns).
+    pub protocol: Option<String>,
 }
 
 /// One row of `mgm show protocols --json`.
@@ -337,7 +338,7 @@ pub fn show_mfe(socket: &Path) -> Vec<MfeRow> {
             bytes: number(o, "bytes", what),
             wrong_if: number(o, "wrong_if", what),
             expires_in_ms: field(o, "expires_in_ms", what).clone(),
-            protocol: string(o, "protocol", what),
+            protocol: field(o, "protocol", what).as_str().map(str::to_string),
         })
         .collect()
 }
@@ -358,7 +359,8 @@ pub fn show_protocols(socket: &Path) -> Vec<ProtocolRow> {
 
 // ---- ip mroute ------------------------------------------------------------------------------
 
-/// One kernel MFC entry as `ip -json mroute show` prints it.
+/// One kernel MFC entry as `ip -json mroute show` prints it:
+/// `{"src","dst","iif","multipath":[{"oif"}],"state"}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KernelMroute {
     pub source: String,
@@ -375,13 +377,19 @@ pub fn parse_ip_mroute(json: &str) -> Vec<KernelMroute> {
             a.iter()
                 .map(|o| KernelMroute {
                     source: o["src"].as_str().unwrap_or("").to_string(),
-                    group: o["group"].as_str().unwrap_or("").to_string(),
+                    group: o["dst"]
+                        .as_str()
+                        .or(o["group"].as_str())
+                        .unwrap_or("")
+                        .to_string(),
                     iif: o["iif"].as_str().unwrap_or("").to_string(),
                     oifs: o["multipath"]
                         .as_array()
                         .map(|m| {
                             m.iter()
-                                .filter_map(|n| n["dev"].as_str().map(str::to_string))
+                                .filter_map(|n| {
+                                    n["oif"].as_str().or(n["dev"].as_str()).map(str::to_string)
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
