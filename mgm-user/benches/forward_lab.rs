@@ -2,21 +2,23 @@
 //! daemon's manager integration; run by `cargo bench -p mgm-user --bench forward_lab`).
 //!
 //! `mgm run -i ra -i rb -i rc` (topology of `tests/common/forward.rs`); the source on link A
-//! streams UDP to 239.8.8.8 every 10 ms. Per run a receiver issues the join (IP_ADD_MEMBERSHIP,
-//! the kernel sends the report at once) and the time to its first datagram is taken from the
-//! join command (CLOCK_MONOTONIC stamps of the host script); then it leaves and the run waits
-//! until the MFE no longer forwards to its link. Two cases, 7 runs each, median printed:
+//! streams UDP to 239.8.8.8 every 10 ms. Per run a receiver issues the join (IP_ADD_MEMBERSHIP;
+//! its kernel sends the report) and the time to its first datagram is taken from the join
+//! command (CLOCK_MONOTONIC stamps of the host script); then it leaves and the run waits until
+//! the MFE no longer forwards to its link. Two cases, 7 runs each, median printed:
 //! - the first receiver anywhere (the MFE is a negative entry with no Oifs);
 //! - a receiver on link C while link B already receives (the OIL grows).
 //!
-//! The `local_join` figure is the daemon's event time (CLOCK_MONOTONIC) to the first datagram:
-//! the manager + kernel part, without the host's report and the eBPF/ring path before it.
+//! The total is split at the time the host's report reaches the router (AF_PACKET on the
+//! router's interface, stamped when the sniffer thread wakes, so it can lag by tens of µs) and
+//! the daemon's `local_join` event time (CLOCK_MONOTONIC): host kernel, then classifier + ring +
+//! IGMP + manager, then OIL update + MFC + waiting for the stream's next datagram.
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../tests/common/forward.rs"]
 mod forward;
 
-use forward::{first_after, mono_ns, ForwardLab, HostEnd};
+use forward::{first_after, mono_ns, ForwardLab, HostEnd, Sniffer};
 use std::time::{Duration, Instant};
 
 const G: &str = "239.8.8.8";
@@ -26,7 +28,7 @@ const RUNS: usize = 7;
 fn stats(v: &mut [f64]) -> String {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     format!(
-        "median {:.1} ms, min {:.1} ms, max {:.1} ms over {} runs",
+        "median {:.2} ms, min {:.2} ms, max {:.2} ms over {} runs",
         v[v.len() / 2],
         v[0],
         v[v.len() - 1],
@@ -34,14 +36,46 @@ fn stats(v: &mut [f64]) -> String {
     )
 }
 
-/// Join → first datagram, `RUNS` times; returns (join command → datagram, local_join → datagram) in ms.
-fn runs(
-    fl: &ForwardLab,
-    host: &mut common::Host,
-    h: &HostEnd,
-    iface: &str,
-) -> (Vec<f64>, Vec<f64>) {
-    let (mut lat, mut daemon) = (Vec::new(), Vec::new());
+/// Per-run figures in ms.
+#[derive(Default)]
+struct Figures {
+    /// join command → first datagram at the receiver.
+    total: Vec<f64>,
+    /// join command → the host's report arriving at the router's interface (AF_PACKET there).
+    to_report: Vec<f64>,
+    /// report at the router → the daemon's `local_join` event (classifier, ring, IGMP, manager).
+    report_to_local_join: Vec<f64>,
+    /// `local_join` event → first datagram (OIL update, MFC, next datagram of the stream).
+    from_local_join: Vec<f64>,
+}
+
+impl Figures {
+    fn print(&mut self, case: &str) {
+        println!(
+            "join -> first forwarded datagram, {case}: {}",
+            stats(&mut self.total)
+        );
+        if !self.from_local_join.is_empty() {
+            println!(
+                "  of which join command -> report at the router: {}",
+                stats(&mut self.to_report)
+            );
+            println!(
+                "  and report at the router -> daemon's local_join event: {}",
+                stats(&mut self.report_to_local_join)
+            );
+            println!(
+                "  and local_join event -> first datagram: {}",
+                stats(&mut self.from_local_join)
+            );
+        }
+    }
+}
+
+/// Join → first datagram, `RUNS` times, leaving after each.
+fn runs(fl: &ForwardLab, host: &mut common::Host, h: &HostEnd, iface: &str) -> Figures {
+    let reports = Sniffer::start_igmp_reports(&fl.router, iface);
+    let mut f = Figures::default();
     for _ in 0..RUNS {
         let t_ev = Instant::now();
         let seen = host.received_count();
@@ -53,7 +87,8 @@ fn runs(
             || host.received_count() > seen,
         );
         let times = host.received.lock().unwrap().clone();
-        lat.push(first_after(&times, t0).expect("datagram").as_secs_f64() * 1e3);
+        f.total
+            .push(first_after(&times, t0).expect("datagram").as_secs_f64() * 1e3);
         std::thread::sleep(Duration::from_millis(50));
         if let Some(t) = fl
             .events()
@@ -63,7 +98,12 @@ fn runs(
             .and_then(|e| e.json["time_ns"].as_u64())
         {
             if let Some(d) = first_after(&times, t) {
-                daemon.push(d.as_secs_f64() * 1e3);
+                f.from_local_join.push(d.as_secs_f64() * 1e3);
+                if let Some(r) = reports.times().into_iter().find(|&r| r >= t0) {
+                    f.to_report.push((r - t0) as f64 / 1e6);
+                    f.report_to_local_join
+                        .push(t.saturating_sub(r) as f64 / 1e6);
+                }
             }
         }
         host.cmd(&format!("leave {G}"));
@@ -73,7 +113,7 @@ fn runs(
         });
         std::thread::sleep(Duration::from_millis(300));
     }
-    (lat, daemon)
+    f
 }
 
 fn main() {
@@ -94,33 +134,13 @@ fn main() {
         || fl.mfe(G).is_some_and(|m| m.oifs.is_empty()),
     );
 
-    let (mut lat, mut daemon) = runs(&fl, &mut hb, &b, &rb);
-    println!(
-        "join -> first forwarded datagram, first receiver (negative MFE): {}",
-        stats(&mut lat)
-    );
-    if !daemon.is_empty() {
-        println!(
-            "  local_join event -> first datagram: {}",
-            stats(&mut daemon)
-        );
-    }
+    runs(&fl, &mut hb, &b, &rb).print("first receiver (negative MFE)");
 
     hb.cmd(&format!("join {G} {}", b.addr));
     fl.wait_for("B receives", Duration::from_secs(3), || {
         fl.mfe(G).is_some_and(|m| m.oifs == vec![rb.clone()])
     });
-    let (mut lat, mut daemon) = runs(&fl, &mut hc, &c, &rc);
-    println!(
-        "join -> first forwarded datagram, second receiver on a new link (OIL grows): {}",
-        stats(&mut lat)
-    );
-    if !daemon.is_empty() {
-        println!(
-            "  local_join event -> first datagram: {}",
-            stats(&mut daemon)
-        );
-    }
+    runs(&fl, &mut hc, &c, &rc).print("second receiver on a new link (OIL grows)");
     println!(
         "(source interval 10 ms: up to 10 ms of each figure is waiting for the next datagram)"
     );

@@ -511,6 +511,19 @@ pub struct Sniffer {
 
 impl Sniffer {
     pub fn start(ns: &str, ifname: &str, group: Ipv4Addr, port: u16) -> Sniffer {
+        Self::start_matching(ns, ifname, move |p| is_udp_to(p, group, port))
+    }
+
+    /// Counts IGMP membership reports (v1, v2, v3) and leaves arriving on the interface.
+    pub fn start_igmp_reports(ns: &str, ifname: &str) -> Sniffer {
+        Self::start_matching(ns, ifname, is_igmp_report)
+    }
+
+    fn start_matching(
+        ns: &str,
+        ifname: &str,
+        matches: impl Fn(&[u8]) -> bool + Send + 'static,
+    ) -> Sniffer {
         let count = Arc::new(AtomicUsize::new(0));
         let times = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -537,7 +550,7 @@ impl Sniffer {
                 if n <= 0 {
                     continue; // timeout (SO_RCVTIMEO) or EINTR
                 }
-                if is_udp_to(&buf[..n as usize], group, port) {
+                if matches(&buf[..n as usize]) {
                     t.lock().unwrap().push(mono_ns());
                     c.fetch_add(1, Ordering::SeqCst);
                 }
@@ -628,6 +641,15 @@ fn open_packet_socket(netns_path: &str, ifname: &str) -> Result<OwnedFd, String>
         return Err(format!("SO_RCVTIMEO: {}", std::io::Error::last_os_error()));
     }
     Ok(fd)
+}
+
+/// Whether an IPv4 packet is an IGMP report or leave (types 0x12, 0x16, 0x17, 0x22).
+fn is_igmp_report(p: &[u8]) -> bool {
+    if p.len() < 20 || p[0] >> 4 != 4 || p[9] != 2 {
+        return false;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    p.len() > ihl && matches!(p[ihl], 0x12 | 0x16 | 0x17 | 0x22)
 }
 
 /// Whether an IPv4 packet is UDP to `group:port`.
