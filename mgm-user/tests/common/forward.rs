@@ -1,0 +1,670 @@
+//! Forwarding helpers for the namespace lab (used by `ns_forward.rs` and `benches/forward_lab.rs`,
+//! next to `common/mod.rs`): the three-link router topology, the operator contract of the
+//! manager (`mgm show mfe --json`, `mgm show protocols --json`, `mgm events --json`, read through
+//! the `mgm` binary), `ip -json mroute show`, and a packet sniffer that counts the datagrams of a
+//! group that reach an interface (what a host's sockets cannot tell: a host that has not joined a
+//! group drops its datagrams before any socket sees them).
+#![allow(dead_code)]
+
+use crate::common::{Host, Lab};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Short IGMP timers: QI 2 s, QRI 1 s, LMQI 200 ms × 2 → LMQT 400 ms (as ns_igmp.rs).
+pub const FAST: &[&str] = &[
+    "--robustness",
+    "2",
+    "--query-interval",
+    "2s",
+    "--query-response-interval",
+    "1s",
+    "--last-member-query-interval",
+    "200ms",
+    "--last-member-query-count",
+    "2",
+    "--startup-query-interval",
+    "500ms",
+];
+pub const LMQT: Duration = Duration::from_millis(400);
+/// Scheduling slack on top of a protocol timer (shared CPUs, debug builds).
+pub const SLACK: Duration = Duration::from_millis(1500);
+
+pub const SOURCE: &str = "192.0.2.10";
+
+/// CLOCK_MONOTONIC now, in ns (the clock of the test hosts' `rx` timestamps).
+pub fn mono_ns() -> u64 {
+    mgm_user::time::monotonic_ns().expect("CLOCK_MONOTONIC")
+}
+
+/// A host's namespace, interface and address.
+#[derive(Clone, Debug)]
+pub struct HostEnd {
+    pub ns: String,
+    pub ifname: String,
+    pub addr: String,
+}
+
+/// Router namespace with three links, each a LAN (bridge namespace) so more hosts can be added:
+/// A 192.0.2.0/24 (the source, 192.0.2.10), B 198.51.100.0/24, C 203.0.113.0/24. Router
+/// addresses are .1; hosts have a default route via the router.
+pub struct ForwardLab {
+    /// First, so that it is dropped (the `mgm events` child killed) before the lab.
+    pub events: Option<EventStream>,
+    pub lab: Lab,
+    pub router: String,
+    /// Router interface names on links A, B, C.
+    pub ra: String,
+    pub rb: String,
+    pub rc: String,
+    lans: [String; 3],
+    pub source: HostEnd,
+    /// Daemon index in `lab`.
+    pub k: usize,
+}
+
+impl ForwardLab {
+    /// Builds the topology with the source host and starts `mgm run -i ra -i rb -i rc`
+    /// with the short timers, then subscribes to `mgm events --json`.
+    pub fn new() -> ForwardLab {
+        let mut lab = Lab::new();
+        let router = lab.netns("r");
+        let lan_a = lab.lan("la");
+        let lan_b = lab.lan("lb");
+        let lan_c = lab.lan("lc");
+        let ra = lab.lan_port(&lan_a, (&router, "ra", "192.0.2.1/24"));
+        let rb = lab.lan_port(&lan_b, (&router, "rb", "198.51.100.1/24"));
+        let rc = lab.lan_port(&lan_c, (&router, "rc", "203.0.113.1/24"));
+        let mut fl = ForwardLab {
+            lab,
+            router,
+            ra,
+            rb,
+            rc,
+            lans: [lan_a, lan_b, lan_c],
+            source: HostEnd {
+                ns: String::new(),
+                ifname: String::new(),
+                addr: String::new(),
+            },
+            k: 0,
+            events: None,
+        };
+        fl.source = fl.add_host('a', "src", 10);
+        let (ra, rb, rc) = (fl.ra.clone(), fl.rb.clone(), fl.rc.clone());
+        fl.k = fl.lab.start_mgm(&fl.router.clone(), &[&ra, &rb, &rc], FAST);
+        fl.events = Some(EventStream::start(&fl.lab.daemon(fl.k).socket));
+        // `mgm events` prints nothing until the first event: give it time to subscribe.
+        std::thread::sleep(Duration::from_millis(300));
+        fl
+    }
+
+    /// A host on link `link` ('a', 'b' or 'c'), namespace role `role`, address `.{octet}`,
+    /// default route via the router.
+    pub fn add_host(&mut self, link: char, role: &str, octet: u8) -> HostEnd {
+        let (i, net) = match link {
+            'a' => (0, "192.0.2"),
+            'b' => (1, "198.51.100"),
+            'c' => (2, "203.0.113"),
+            _ => panic!("link {link}?"),
+        };
+        let ns = self.lab.netns(role);
+        let addr = format!("{net}.{octet}");
+        // Interface names are PREFIX + lab id (≤ 15 chars): keep the prefix short.
+        let prefix = format!("h{}", &role[..role.len().min(3)]);
+        let ifname = self
+            .lab
+            .lan_port(&self.lans[i], (&ns, &prefix, &format!("{addr}/24")));
+        self.lab.ns(
+            &ns,
+            &["ip", "route", "add", "default", "via", &format!("{net}.1")],
+        );
+        HostEnd { ns, ifname, addr }
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.lab.daemon(self.k).socket.clone()
+    }
+
+    /// Starts the test host stack of `h` with its interface address selected.
+    pub fn host(&mut self, h: &HostEnd) -> Host {
+        let mut host = self.lab.host(&h.ns);
+        host.cmd(&format!("ifaddr {}", h.addr));
+        host
+    }
+
+    pub fn mfes(&self) -> Vec<MfeRow> {
+        show_mfe(&self.socket())
+    }
+
+    /// The MFE (SOURCE, group), if the daemon has it.
+    pub fn mfe(&self, group: &str) -> Option<MfeRow> {
+        self.mfes()
+            .into_iter()
+            .find(|m| m.source == SOURCE && m.group == group)
+    }
+
+    pub fn protocols(&self) -> Vec<ProtocolRow> {
+        show_protocols(&self.socket())
+    }
+
+    /// `ip -json mroute show` in the router namespace.
+    pub fn kernel_mroutes(&self) -> Vec<KernelMroute> {
+        let out = self
+            .lab
+            .ns(&self.router, &["ip", "-json", "mroute", "show"]);
+        parse_ip_mroute(&out)
+    }
+
+    pub fn kernel_mroute(&self, group: &str) -> Option<KernelMroute> {
+        self.kernel_mroutes()
+            .into_iter()
+            .find(|m| m.source == SOURCE && m.group == group)
+    }
+
+    /// `ip mroute show` as text (for messages).
+    pub fn ip_mroute_text(&self) -> String {
+        self.lab.ns(&self.router, &["ip", "mroute", "show"])
+    }
+
+    pub fn events(&self) -> &EventStream {
+        self.events.as_ref().expect("event stream")
+    }
+
+    pub fn daemon_log(&self) -> String {
+        self.lab.daemon_log(self.k)
+    }
+
+    /// Everything useful to read when an assertion fails.
+    pub fn diagnostics(&self) -> String {
+        let mfe = Command::new(env!("CARGO_BIN_EXE_mgm"))
+            .args(["show", "mfe", "--json", "--socket"])
+            .arg(self.socket())
+            .output()
+            .map(|o| {
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                )
+            })
+            .unwrap_or_else(|e| e.to_string());
+        let ipm = Command::new("ip")
+            .args(["netns", "exec", &self.router, "ip", "mroute", "show"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let ev = self
+            .events
+            .as_ref()
+            .map(|e| e.lines().join("\n"))
+            .unwrap_or_default();
+        format!(
+            "--- mgm show mfe --json ---\n{mfe}\n--- ip mroute show ---\n{ipm}\n--- mgm events --json ---\n{ev}\n--- daemon log ---\n{}",
+            self.daemon_log()
+        )
+    }
+
+    /// Polls `cond` every 20 ms until it holds or `timeout` passes (then panics with the
+    /// diagnostics); returns the time it took.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut cond: impl FnMut() -> bool,
+    ) -> Duration {
+        let start = Instant::now();
+        loop {
+            if cond() {
+                return start.elapsed();
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\n{}",
+                    self.diagnostics()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+// ---- mgm show mfe / protocols ---------------------------------------------------------------
+
+/// One row of `mgm show mfe --json`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MfeRow {
+    pub source: String,
+    pub group: String,
+    pub iif: String,
+    pub oifs: Vec<String>,
+    pub packets: u64,
+    pub bytes: u64,
+    pub wrong_if: u64,
+    pub expires_in_ms: Value,
+    /// `null` allowed (e.g. a negative entry nobody owns).
+    pub protocol: Option<String>,
+}
+
+/// One row of `mgm show protocols --json`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProtocolRow {
+    pub name: String,
+    pub protocol_id: Value,
+    pub component_id: Value,
+    pub interfaces: Vec<String>,
+}
+
+/// Runs `mgm ARGS --socket S` and parses its stdout as JSON.
+pub fn mgm_json(socket: &Path, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .output()
+        .expect("run mgm");
+    assert!(
+        out.status.success(),
+        "`mgm {}` failed ({}): {}{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "`mgm {}` printed no JSON ({e}): {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn field<'a>(o: &'a Value, key: &str, what: &str) -> &'a Value {
+    o.get(key)
+        .unwrap_or_else(|| panic!("{what}: field `{key}` missing in {o}"))
+}
+
+fn string(o: &Value, key: &str, what: &str) -> String {
+    field(o, key, what)
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: `{key}` is not a string in {o}"))
+        .to_string()
+}
+
+fn number(o: &Value, key: &str, what: &str) -> u64 {
+    field(o, key, what)
+        .as_u64()
+        .unwrap_or_else(|| panic!("{what}: `{key}` is not a number in {o}"))
+}
+
+fn strings(o: &Value, key: &str, what: &str) -> Vec<String> {
+    field(o, key, what)
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: `{key}` is not an array in {o}"))
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .unwrap_or_else(|| panic!("{what}: `{key}` holds a non-string in {o}"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn rows(v: &Value, what: &str) -> Vec<Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("{what}: not a JSON array: {v}"))
+        .clone()
+}
+
+/// `mgm show mfe --json`, every contract field checked.
+pub fn show_mfe(socket: &Path) -> Vec<MfeRow> {
+    let what = "mgm show mfe --json";
+    rows(&mgm_json(socket, &["show", "mfe", "--json"]), what)
+        .iter()
+        .map(|o| MfeRow {
+            source: string(o, "source", what),
+            group: string(o, "group", what),
+            iif: string(o, "iif", what),
+            oifs: strings(o, "oifs", what),
+            packets: number(o, "packets", what),
+            bytes: number(o, "bytes", what),
+            wrong_if: number(o, "wrong_if", what),
+            expires_in_ms: field(o, "expires_in_ms", what).clone(),
+            protocol: field(o, "protocol", what).as_str().map(str::to_string),
+        })
+        .collect()
+}
+
+/// `mgm show protocols --json`, every contract field checked.
+pub fn show_protocols(socket: &Path) -> Vec<ProtocolRow> {
+    let what = "mgm show protocols --json";
+    rows(&mgm_json(socket, &["show", "protocols", "--json"]), what)
+        .iter()
+        .map(|o| ProtocolRow {
+            name: string(o, "name", what),
+            protocol_id: field(o, "protocol_id", what).clone(),
+            component_id: field(o, "component_id", what).clone(),
+            interfaces: strings(o, "interfaces", what),
+        })
+        .collect()
+}
+
+// ---- ip mroute ------------------------------------------------------------------------------
+
+/// One kernel MFC entry as `ip -json mroute show` prints it:
+/// `{"src","dst","iif","multipath":[{"oif"}],"state"}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KernelMroute {
+    pub source: String,
+    pub group: String,
+    pub iif: String,
+    pub oifs: Vec<String>,
+    pub state: String,
+}
+
+pub fn parse_ip_mroute(json: &str) -> Vec<KernelMroute> {
+    let v: Value = serde_json::from_str(json.trim()).unwrap_or(Value::Array(Vec::new()));
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|o| KernelMroute {
+                    source: o["src"].as_str().unwrap_or("").to_string(),
+                    group: o["dst"]
+                        .as_str()
+                        .or(o["group"].as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                    iif: o["iif"].as_str().unwrap_or("").to_string(),
+                    oifs: o["multipath"]
+                        .as_array()
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(|n| {
+                                    n["oif"].as_str().or(n["dev"].as_str()).map(str::to_string)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    state: o["state"].as_str().unwrap_or("").to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---- mgm events --json ----------------------------------------------------------------------
+
+/// One line of `mgm events --json`, with the time the test read it.
+#[derive(Clone, Debug)]
+pub struct EventLine {
+    pub at: Instant,
+    pub json: Value,
+    pub raw: String,
+}
+
+impl EventLine {
+    pub fn kind(&self) -> &str {
+        self.json["kind"].as_str().unwrap_or("")
+    }
+    pub fn interface(&self) -> &str {
+        self.json["interface"].as_str().unwrap_or("")
+    }
+    pub fn group(&self) -> &str {
+        self.json["group"].as_str().unwrap_or("")
+    }
+    /// `None` for "any source" (JSON null).
+    pub fn source(&self) -> Option<&str> {
+        self.json["source"].as_str()
+    }
+    pub fn protocol(&self) -> &str {
+        self.json["protocol"].as_str().unwrap_or("")
+    }
+}
+
+/// A running `mgm events --json --socket S`; the child is killed on drop.
+pub struct EventStream {
+    child: Child,
+    lines: Arc<Mutex<Vec<EventLine>>>,
+}
+
+impl EventStream {
+    pub fn start(socket: &Path) -> EventStream {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mgm"))
+            .args(["events", "--json", "--socket"])
+            .arg(socket)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn mgm events");
+        let stdout = child.stdout.take().expect("mgm events stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let at = Instant::now();
+                let json = serde_json::from_str(&line).unwrap_or(Value::Null);
+                sink.lock().unwrap().push(EventLine {
+                    at,
+                    json,
+                    raw: line,
+                });
+            }
+        });
+        EventStream { child, lines }
+    }
+
+    pub fn all(&self) -> Vec<EventLine> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| l.raw.clone())
+            .collect()
+    }
+
+    /// Events read after `since` matching `f`.
+    pub fn find(&self, since: Instant, f: impl Fn(&EventLine) -> bool) -> Option<EventLine> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.at >= since && f(l))
+            .cloned()
+    }
+
+    /// Whether `mgm events` is still running (it should, while the daemon runs).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---- sniffer --------------------------------------------------------------------------------
+
+/// Counts the IPv4 UDP datagrams to `group:port` that arrive on an interface in a namespace
+/// (AF_PACKET socket on a thread that entered the namespace), whatever the host's memberships.
+pub struct Sniffer {
+    count: Arc<AtomicUsize>,
+    /// CLOCK_MONOTONIC ns of each datagram seen.
+    times: Arc<Mutex<Vec<u64>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sniffer {
+    pub fn start(ns: &str, ifname: &str, group: Ipv4Addr, port: u16) -> Sniffer {
+        Self::start_matching(ns, ifname, move |p| is_udp_to(p, group, port))
+    }
+
+    /// Counts IGMP membership reports (v1, v2, v3) and leaves arriving on the interface.
+    pub fn start_igmp_reports(ns: &str, ifname: &str) -> Sniffer {
+        Self::start_matching(ns, ifname, is_igmp_report)
+    }
+
+    fn start_matching(
+        ns: &str,
+        ifname: &str,
+        matches: impl Fn(&[u8]) -> bool + Send + 'static,
+    ) -> Sniffer {
+        let count = Arc::new(AtomicUsize::new(0));
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+        let path = format!("/run/netns/{ns}");
+        let ifname = ifname.to_string();
+        let (c, t, s) = (count.clone(), times.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let fd = match open_packet_socket(&path, &ifname) {
+                Ok(fd) => {
+                    let _ = ready_tx.send(Ok(()));
+                    fd
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let mut buf = [0u8; 2048];
+            while !s.load(Ordering::Relaxed) {
+                // SAFETY: `buf` is a live writable buffer of the given length; fd is valid.
+                let n =
+                    unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                if n <= 0 {
+                    continue; // timeout (SO_RCVTIMEO) or EINTR
+                }
+                if matches(&buf[..n as usize]) {
+                    t.lock().unwrap().push(mono_ns());
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        match ready_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("sniffer on {ns}: {e}"),
+            Err(_) => panic!("sniffer on {ns} did not start"),
+        }
+        Sniffer {
+            count,
+            times,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    pub fn times(&self) -> Vec<u64> {
+        self.times.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Sniffer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn open_packet_socket(netns_path: &str, ifname: &str) -> Result<OwnedFd, String> {
+    let f = std::fs::File::open(netns_path).map_err(|e| format!("open {netns_path}: {e}"))?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("setns {netns_path}: {e}"))?;
+    let ifindex = nix::net::if_::if_nametoindex(ifname)
+        .map_err(|e| format!("if_nametoindex {ifname}: {e}"))?;
+    let proto = (libc::ETH_P_IP as u16).to_be();
+    // SAFETY: plain socket(2) call with constant arguments.
+    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto)) };
+    if raw < 0 {
+        return Err(format!(
+            "socket(AF_PACKET): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: zeroed sockaddr_ll is a valid value; we fill the fields bind needs.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = proto;
+    sll.sll_ifindex = ifindex as i32;
+    // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if r < 0 {
+        return Err(format!(
+            "bind AF_PACKET to {ifname}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 100_000,
+    };
+    // SAFETY: `tv` is a valid timeval of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        )
+    };
+    if r < 0 {
+        return Err(format!("SO_RCVTIMEO: {}", std::io::Error::last_os_error()));
+    }
+    Ok(fd)
+}
+
+/// Whether an IPv4 packet is an IGMP report or leave (types 0x12, 0x16, 0x17, 0x22).
+fn is_igmp_report(p: &[u8]) -> bool {
+    if p.len() < 20 || p[0] >> 4 != 4 || p[9] != 2 {
+        return false;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    p.len() > ihl && matches!(p[ihl], 0x12 | 0x16 | 0x17 | 0x22)
+}
+
+/// Whether an IPv4 packet is UDP to `group:port`.
+fn is_udp_to(p: &[u8], group: Ipv4Addr, port: u16) -> bool {
+    if p.len() < 20 || p[0] >> 4 != 4 || p[9] != 17 || p[16..20] != group.octets() {
+        return false;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    p.len() >= ihl + 4 && u16::from_be_bytes([p[ihl + 2], p[ihl + 3]]) == port
+}
+
+/// Time from `t0` (CLOCK_MONOTONIC ns) to the first timestamp at or after it.
+pub fn first_after(times: &[u64], t0: u64) -> Option<Duration> {
+    times
+        .iter()
+        .find(|&&t| t >= t0)
+        .map(|&t| Duration::from_nanos(t - t0))
+}
