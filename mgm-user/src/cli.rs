@@ -41,7 +41,7 @@ pub enum Command {
 pub struct RunArgs {
     /// Interface to manage (repeat for each): the classifier attaches to it and IGMP runs on it.
     /// IGMP settings for this interface alone may follow after commas, named like the flags
-    /// below without their dashes prefix, e.g. `-i eth1,igmp-version=2,query-interval=60s`.
+    /// below without the leading dashes, e.g. `-i eth1,igmp-version=2,query-interval=60s`.
     #[arg(
         short = 'i',
         long = "interface",
