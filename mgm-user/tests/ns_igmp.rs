@@ -1,27 +1,10 @@
 //! The IGMP router side against real Linux hosts (timers shortened so each test runs in seconds).
 mod common;
 
-use common::Lab;
+use common::{Lab, FAST, LMQT, SLACK};
 use std::time::{Duration, Instant};
 
-/// Short timers: QI 2 s, QRI 1 s, LMQI 200 ms × 2 → GMI 5 s, LMQT 400 ms, OQPI 4.5 s.
-const FAST: &[&str] = &[
-    "--robustness",
-    "2",
-    "--query-interval",
-    "2s",
-    "--query-response-interval",
-    "1s",
-    "--last-member-query-interval",
-    "200ms",
-    "--last-member-query-count",
-    "2",
-    "--startup-query-interval",
-    "500ms",
-];
-const LMQT: Duration = Duration::from_millis(400);
 const GMI: Duration = Duration::from_secs(5);
-const SLACK: Duration = Duration::from_millis(1500);
 const G: &str = "239.2.3.4";
 
 /// A router on a LAN with `hosts` hosts (192.0.2.11, .12, …, interface prefixes h0, h1, …);

@@ -18,24 +18,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Short IGMP timers: QI 2 s, QRI 1 s, LMQI 200 ms × 2 → LMQT 400 ms (as ns_igmp.rs).
-pub const FAST: &[&str] = &[
-    "--robustness",
-    "2",
-    "--query-interval",
-    "2s",
-    "--query-response-interval",
-    "1s",
-    "--last-member-query-interval",
-    "200ms",
-    "--last-member-query-count",
-    "2",
-    "--startup-query-interval",
-    "500ms",
-];
-pub const LMQT: Duration = Duration::from_millis(400);
-/// Scheduling slack on top of a protocol timer (shared CPUs, debug builds).
-pub const SLACK: Duration = Duration::from_millis(1500);
+#[allow(unused_imports)]
+pub use crate::common::{FAST, LMQT, SLACK};
 
 pub const SOURCE: &str = "192.0.2.10";
 

@@ -17,6 +17,26 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Short IGMP timers for the namespace tests: QI 2 s, QRI 1 s, LMQI 200 ms × 2 → GMI 5 s,
+/// LMQT 400 ms, other-querier-present 4.5 s.
+pub const FAST: &[&str] = &[
+    "--robustness",
+    "2",
+    "--query-interval",
+    "2s",
+    "--query-response-interval",
+    "1s",
+    "--last-member-query-interval",
+    "200ms",
+    "--last-member-query-count",
+    "2",
+    "--startup-query-interval",
+    "500ms",
+];
+pub const LMQT: Duration = Duration::from_millis(400);
+/// Scheduling slack on top of a protocol timer (shared CPUs, debug builds).
+pub const SLACK: Duration = Duration::from_millis(1500);
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 pub fn require_root() {
