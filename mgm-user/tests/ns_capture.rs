@@ -185,5 +185,23 @@ fn start_up_errors_name_the_cause_and_leave_nothing_attached() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown interface 'nope0'"));
     let links = lab.ns(&r, &["bpftool", "-j", "net", "show"]);
     assert!(!links.contains("mgm_igmp_ingress"), "{links}");
+
+    // A second router daemon on the same mroute table: refused, and the first keeps running.
+    let k = lab.start_mgm(&r, &[&r1], &[]);
+    let out = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{r}"))
+        .arg(env!("CARGO_BIN_EXE_mgm"))
+        .args(["run", "-i", &r1, "--socket", sock, "--bpffs", &pins])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("already controls this mroute table"), "{err}");
+    assert_eq!(
+        lab.interfaces(k).len(),
+        1,
+        "the first daemon must still answer"
+    );
     let _ = std::fs::remove_dir_all(&pins);
 }

@@ -34,6 +34,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
     preflight::check_bpffs(&args.bpffs)?;
     let control = ControlServer::bind(&args.socket)?;
 
+    // The mroute socket first: if another router owns the table, fail before touching anything.
+    let mut fwd = ForwardShell::start(&interfaces, args.mroute_table, monotonic_ns()?)?;
     let mut classifier = Classifier::load(&args.bpffs)?;
     let mut bpf_logger = classifier.start_logger();
     let (mut maps, events) = classifier.take_maps()?;
@@ -48,7 +50,6 @@ pub async fn run(args: RunArgs) -> Result<()> {
         .zip(configs.into_iter().map(|(_, c)| c))
         .collect();
     let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now)?;
-    let mut fwd = ForwardShell::start(&interfaces, args.mroute_table, now)?;
     fwd.on_deltas(&out.deltas, &igmp, now);
     publish(&igmp, &mut fwd, out, &event_tx);
     log::info!(
