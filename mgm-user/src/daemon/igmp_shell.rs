@@ -78,6 +78,20 @@ pub struct IgmpShell {
     ports: BTreeMap<u32, Port>,
     /// Messages the classifier accepted but the userspace parser rejected (should stay 0).
     pub parse_errors: u64,
+    /// Map writes the kernel refused (e.g. MGM_MEMBERS full). The router keeps the state; the
+    /// fast path cannot refresh it, so its reports take the slow path.
+    pub map_errors: u64,
+}
+
+/// A failed map write is logged (the first, then every 1000th) and counted, never fatal: the
+/// daemon's state stays authoritative and a later write retries.
+fn map_result(errors: &mut u64, r: Result<()>) {
+    if let Err(e) = r {
+        *errors += 1;
+        if *errors % 1000 == 1 {
+            log::warn!("{e:#} ({} map writes failed so far)", *errors);
+        }
+    }
 }
 
 fn settings_for(p: &Params) -> IfaceSettings {
@@ -101,6 +115,7 @@ impl IgmpShell {
         let mut shell = IgmpShell {
             ports: BTreeMap::new(),
             parse_errors: 0,
+            map_errors: 0,
         };
         let mut out = Outputs::default();
         for (iface, cfg) in interfaces {
@@ -205,7 +220,7 @@ impl IgmpShell {
         };
         let actions = port.router.on_message(now, src, dst, &msg, &MapView(maps));
         self.apply(ev.ifindex, actions, maps, &mut out)?;
-        self.sync_settings(ev.ifindex, maps)?;
+        self.sync_settings_or_warn(ev.ifindex, maps);
         Ok(out)
     }
 
@@ -268,7 +283,7 @@ impl IgmpShell {
             };
             let actions = port.router.on_deadline(now, &MapView(maps));
             self.apply(ifindex, actions, maps, &mut out)?;
-            self.sync_settings(ifindex, maps)?;
+            self.sync_settings_or_warn(ifindex, maps);
         }
         Ok(out)
     }
@@ -297,6 +312,12 @@ impl IgmpShell {
             }
         }
         Ok(out)
+    }
+
+    fn sync_settings_or_warn(&mut self, ifindex: u32, maps: &mut KernelMaps) {
+        if let Err(e) = self.sync_settings(ifindex, maps) {
+            log::warn!("{e:#}");
+        }
     }
 
     fn sync_settings(&mut self, ifindex: u32, maps: &mut KernelMaps) -> Result<()> {
@@ -349,39 +370,51 @@ impl IgmpShell {
                     ifindex,
                     group,
                     state,
-                } => maps.write_member(
-                    MemberKey {
+                } => map_result(
+                    &mut self.map_errors,
+                    maps.write_member(
+                        MemberKey {
+                            ifindex,
+                            group: group.octets(),
+                        },
+                        state,
+                    ),
+                ),
+                Action::DeleteMember { ifindex, group } => map_result(
+                    &mut self.map_errors,
+                    maps.delete_member(&MemberKey {
                         ifindex,
                         group: group.octets(),
-                    },
-                    state,
-                )?,
-                Action::DeleteMember { ifindex, group } => maps.delete_member(&MemberKey {
-                    ifindex,
-                    group: group.octets(),
-                })?,
+                    }),
+                ),
                 Action::WriteSource {
                     ifindex,
                     group,
                     source,
                     state,
-                } => maps.write_source(
-                    SourceKey {
-                        ifindex,
-                        group: group.octets(),
-                        source: source.octets(),
-                    },
-                    state,
-                )?,
+                } => map_result(
+                    &mut self.map_errors,
+                    maps.write_source(
+                        SourceKey {
+                            ifindex,
+                            group: group.octets(),
+                            source: source.octets(),
+                        },
+                        state,
+                    ),
+                ),
                 Action::DeleteSource {
                     ifindex,
                     group,
                     source,
-                } => maps.delete_source(&SourceKey {
-                    ifindex,
-                    group: group.octets(),
-                    source: source.octets(),
-                })?,
+                } => map_result(
+                    &mut self.map_errors,
+                    maps.delete_source(&SourceKey {
+                        ifindex,
+                        group: group.octets(),
+                        source: source.octets(),
+                    }),
+                ),
                 Action::Membership {
                     ifindex,
                     group,

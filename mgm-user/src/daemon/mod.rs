@@ -222,11 +222,14 @@ fn answer(
         Request::ShowProtocols => serde_json::to_value(fwd.protocols_view()),
         Request::ShowStats => match maps.stats() {
             Ok(stats) => {
-                let obj: serde_json::Map<String, serde_json::Value> = mgm_common::IgmpStats::NAMES
-                    .iter()
-                    .zip(stats.values())
-                    .map(|(k, v)| (k.to_string(), v.into()))
-                    .collect();
+                let mut obj: serde_json::Map<String, serde_json::Value> =
+                    mgm_common::IgmpStats::NAMES
+                        .iter()
+                        .zip(stats.values())
+                        .map(|(k, v)| (k.to_string(), v.into()))
+                        .collect();
+                obj.insert("daemon_parse_errors".into(), igmp.parse_errors.into());
+                obj.insert("daemon_map_write_errors".into(), igmp.map_errors.into());
                 Ok(serde_json::Value::Object(obj))
             }
             Err(e) => return Response::error(format!("{e:#}")),
