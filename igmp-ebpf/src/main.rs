@@ -21,7 +21,7 @@
 use core::{ffi::c_void, mem::size_of, ptr::addr_of_mut};
 
 use aya_ebpf::{
-    bindings::{__sk_buff, tcx_action_base::TCX_NEXT},
+    bindings::{__sk_buff, tcx_action_base::TCX_NEXT, BPF_F_NO_PREALLOC},
     btf_maps::{HashMap, PerCpuArray, RingBuf},
     helpers::{bpf_csum_diff, bpf_ktime_get_ns, bpf_loop, bpf_skb_load_bytes},
     macros::{btf_map, classifier},
@@ -49,11 +49,17 @@ use mgm_common::{
 #[btf_map]
 static MGM_IFACES: HashMap<u32, IfaceSettings, { MAX_IFACES as usize }> = HashMap::new();
 
-#[btf_map]
-static MGM_MEMBERS: HashMap<MemberKey, MemberState, { MAX_MEMBERS as usize }> = HashMap::new();
+/// The membership maps are large and mostly empty, and only the daemon inserts into them, so
+/// they are not preallocated (a preallocated MGM_SOURCES alone would pin tens of MB).
+const NO_PREALLOC: usize = BPF_F_NO_PREALLOC as usize;
 
 #[btf_map]
-static MGM_SOURCES: HashMap<SourceKey, SourceState, { MAX_SOURCES as usize }> = HashMap::new();
+static MGM_MEMBERS: HashMap<MemberKey, MemberState, { MAX_MEMBERS as usize }, NO_PREALLOC> =
+    HashMap::new();
+
+#[btf_map]
+static MGM_SOURCES: HashMap<SourceKey, SourceState, { MAX_SOURCES as usize }, NO_PREALLOC> =
+    HashMap::new();
 
 #[btf_map]
 static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
@@ -358,7 +364,11 @@ fn process(
     }
 
     // Copy the message (or its first MAX_EVENT bytes) and check the checksum over all of it.
-    let cap = if igmp_len > MAX_EVENT { MAX_EVENT } else { igmp_len };
+    let cap = if igmp_len > MAX_EVENT {
+        MAX_EVENT
+    } else {
+        igmp_len
+    };
     if !checksum_ok(skb, buf, igmp_off, igmp_len, cap) {
         // A failing copy (cannot happen: the bytes are there) also lands here.
         stats.ignored_bad_checksum += 1;

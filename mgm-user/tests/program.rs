@@ -9,10 +9,13 @@
 //! device is the loopback of the caller's network namespace (ifindex 1 in the initial one) unless
 //! `ctx_in` names another existing device in `__sk_buff.ifindex`. `__sk_buff.vlan_present` /
 //! `vlan_tci` cannot be set through `ctx_in`, so VLAN coverage here is tags in the frame.
-//! Every test loads its own copy of the object, so its maps start empty and tests run in parallel.
+//! The object is loaded once per test process (the verifier takes a while); each test takes the
+//! fixture under a lock, reset to empty maps and zero counters.
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aya::{
-    maps::{HashMap, MapData, PerCpuArray, RingBuf},
+    maps::{HashMap, MapData, PerCpuArray, PerCpuValues, RingBuf},
     programs::{SchedClassifier, TestRun, TestRunOptions},
     Ebpf, EbpfLoader,
 };
@@ -58,7 +61,11 @@ const BLOCK: u8 = 6;
 fn csum(bytes: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     for c in bytes.chunks(2) {
-        let w = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], 0]) };
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], 0])
+        };
         sum += u32::from(w);
     }
     while sum >> 16 != 0 {
@@ -104,7 +111,12 @@ struct Rec {
 }
 
 fn rec(rtype: u8, group: [u8; 4], sources: &[[u8; 4]]) -> Rec {
-    Rec { rtype, group, sources: sources.to_vec(), aux_words: 0 }
+    Rec {
+        rtype,
+        group,
+        sources: sources.to_vec(),
+        aux_words: 0,
+    }
 }
 
 fn report_v3(records: &[Rec]) -> Vec<u8> {
@@ -213,7 +225,12 @@ fn tagged(ip: &Ip, tags: &[(u16, u16)]) -> Vec<u8> {
 fn udp_frame() -> Vec<u8> {
     let mut udp = vec![0x30, 0x39, 0x13, 0x88, 0, 8 + 32, 0, 0];
     udp.extend(std::iter::repeat_n(0x55, 32));
-    let ip = Ip { proto: 17, ttl: 64, ..Ip::igmp(HOST, G1, udp) }.no_options();
+    let ip = Ip {
+        proto: 17,
+        ttl: 64,
+        ..Ip::igmp(HOST, G1, udp)
+    }
+    .no_options();
     ip_frame(&ip)
 }
 
@@ -235,7 +252,10 @@ fn v3_frame(records: &[Rec]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 
 fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     assert_eq!(rc, 0);
@@ -251,23 +271,30 @@ struct Fx {
     events: RingBuf<MapData>,
 }
 
-impl Fx {
-    /// Loads the object; IGMP enabled on the loopback (the test_run device).
-    fn new() -> Self {
-        let mut fx = Self::bare();
-        fx.enable(LO);
-        fx
-    }
+/// The shared fixture, reset: IGMP enabled on the loopback (the test_run device), no members or
+/// sources, counters zero, ring empty.
+fn fixture() -> MutexGuard<'static, Fx> {
+    static FX: OnceLock<Mutex<Fx>> = OnceLock::new();
+    let mut fx = FX
+        .get_or_init(|| Mutex::new(Fx::load()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    fx.reset();
+    fx
+}
 
+impl Fx {
     /// Loads the object with empty maps.
-    fn bare() -> Self {
+    fn load() -> Self {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the program tests load eBPF and need root (CAP_BPF + CAP_NET_ADMIN); run them as root"
         );
         let bytes = mgm_user::bpf::object::object_bytes()
             .expect("the igmp-ebpf object must be built before these tests (cargo xtask build)");
-        let mut ebpf = EbpfLoader::new().load(bytes).expect("load the igmp-ebpf object");
+        let mut ebpf = EbpfLoader::new()
+            .load(bytes)
+            .expect("load the igmp-ebpf object");
         let prog: &mut SchedClassifier = ebpf
             .program_mut(PROGRAM_NAME)
             .expect("program mgm_igmp_ingress in the object")
@@ -281,7 +308,35 @@ impl Fx {
         let sources = HashMap::try_from(ebpf.take_map(MAP_SOURCES).expect("MGM_SOURCES")).unwrap();
         let stats = PerCpuArray::try_from(ebpf.take_map(MAP_STATS).expect("MGM_STATS")).unwrap();
         let events = RingBuf::try_from(ebpf.take_map(MAP_EVENTS).expect("MGM_EVENTS")).unwrap();
-        Fx { ebpf, ifaces, members, sources, stats, events }
+        Fx {
+            ebpf,
+            ifaces,
+            members,
+            sources,
+            stats,
+            events,
+        }
+    }
+
+    /// Back to the state of `new()`: no members or sources, counters zero, ring drained.
+    fn reset(&mut self) {
+        let keys: Vec<u32> = self.ifaces.keys().map(|k| k.unwrap()).collect();
+        for k in keys {
+            self.ifaces.remove(&k).unwrap();
+        }
+        let keys: Vec<MemberKey> = self.members.keys().map(|k| k.unwrap()).collect();
+        for k in keys {
+            self.members.remove(&k).unwrap();
+        }
+        let keys: Vec<SourceKey> = self.sources.keys().map(|k| k.unwrap()).collect();
+        for k in keys {
+            self.sources.remove(&k).unwrap();
+        }
+        let cpus = aya::util::nr_cpus().expect("number of CPUs");
+        let zero = PerCpuValues::try_from(vec![IgmpStats::default(); cpus]).unwrap();
+        self.stats.set(0, zero, 0).unwrap();
+        self.events();
+        self.enable(LO);
     }
 
     fn enable(&mut self, ifindex: u32) {
@@ -310,7 +365,11 @@ impl Fx {
         };
         let r = self.prog().test_run(opts).expect("BPF_PROG_TEST_RUN");
         assert_eq!(r.return_value, TCX_NEXT, "verdict must be TCX_NEXT");
-        assert_eq!(r.data_size_out as usize, frame.len(), "packet length changed");
+        assert_eq!(
+            r.data_size_out as usize,
+            frame.len(),
+            "packet length changed"
+        );
         assert_eq!(&out[..frame.len()], frame, "packet bytes changed");
     }
 
@@ -319,7 +378,11 @@ impl Fx {
     }
 
     fn run_repeat(&self, frame: &[u8], repeat: u32) {
-        let opts = TestRunOptions { data_in: Some(frame), repeat, ..TestRunOptions::new() };
+        let opts = TestRunOptions {
+            data_in: Some(frame),
+            repeat,
+            ..TestRunOptions::new()
+        };
         let r = self.prog().test_run(opts).expect("BPF_PROG_TEST_RUN");
         assert_eq!(r.return_value, TCX_NEXT);
     }
@@ -352,20 +415,47 @@ impl Fx {
     }
 
     fn add_member(&mut self, group: [u8; 4], m: MemberState) {
-        self.members.insert(MemberKey { ifindex: LO, group }, m, 0).unwrap();
+        self.members
+            .insert(MemberKey { ifindex: LO, group }, m, 0)
+            .unwrap();
     }
 
     fn member(&self, group: [u8; 4]) -> MemberState {
-        self.members.get(&MemberKey { ifindex: LO, group }, 0).unwrap()
+        self.members
+            .get(&MemberKey { ifindex: LO, group }, 0)
+            .unwrap()
     }
 
     fn add_source(&mut self, group: [u8; 4], source: [u8; 4], expires_ns: u64) {
-        let k = SourceKey { ifindex: LO, group, source };
-        self.sources.insert(k, SourceState { expires_ns, flags: 0, fast_refreshes: 0 }, 0).unwrap();
+        let k = SourceKey {
+            ifindex: LO,
+            group,
+            source,
+        };
+        self.sources
+            .insert(
+                k,
+                SourceState {
+                    expires_ns,
+                    flags: 0,
+                    fast_refreshes: 0,
+                },
+                0,
+            )
+            .unwrap();
     }
 
     fn source(&self, group: [u8; 4], source: [u8; 4]) -> SourceState {
-        self.sources.get(&SourceKey { ifindex: LO, group, source }, 0).unwrap()
+        self.sources
+            .get(
+                &SourceKey {
+                    ifindex: LO,
+                    group,
+                    source,
+                },
+                0,
+            )
+            .unwrap()
     }
 }
 
@@ -389,7 +479,10 @@ fn include_member(source_count: u32) -> MemberState {
 
 /// Counters of one accepted IGMP packet plus `f`'s changes.
 fn accepted(f: impl FnOnce(&mut IgmpStats)) -> IgmpStats {
-    let mut s = IgmpStats { igmp_packets: 1, ..Default::default() };
+    let mut s = IgmpStats {
+        igmp_packets: 1,
+        ..Default::default()
+    };
     f(&mut s);
     s
 }
@@ -416,7 +509,10 @@ fn assert_event(ev: &IgmpEvent, why: u8, src: [u8; 4], dst: [u8; 4], igmp: &[u8]
     assert_eq!(ev.captured_len as usize, igmp.len());
     assert_eq!(ev.igmp_bytes(), igmp);
     let now = monotonic_ns();
-    assert!(ev.timestamp_ns > 0 && ev.timestamp_ns <= now, "timestamp is kernel monotonic time");
+    assert!(
+        ev.timestamp_ns > 0 && ev.timestamp_ns <= now,
+        "timestamp is kernel monotonic time"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,18 +521,27 @@ fn assert_event(ev: &IgmpEvent, why: u8, src: [u8; 4], dst: [u8; 4], igmp: &[u8]
 
 #[test]
 fn non_igmp_passes_untouched_and_uncounted() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let udp = udp_frame();
     fx.run(&udp);
     // Tagged UDP, ARP, IPv6, a runt frame, a frame cut inside the IP header.
-    let udp_ip = Ip { proto: 17, ..Ip::igmp(HOST, G1, vec![0; 16]) }.no_options();
+    let udp_ip = Ip {
+        proto: 17,
+        ..Ip::igmp(HOST, G1, vec![0; 16])
+    }
+    .no_options();
     fx.run(&tagged(&udp_ip, &[(0x8100, 5)]));
     fx.run(&tagged(&udp_ip, &[(0x88a8, 5), (0x8100, 6)]));
     fx.run(&eth([0xff; 6], &[], 0x0806, &[0u8; 28]));
     fx.run(&eth([0x33, 0x33, 0, 0, 0, 1], &[], 0x86dd, &[0x60; 48]));
     // (test_run refuses an untagged IPv4 frame shorter than an IP header: tag the runts.)
     fx.run(&eth([0xff; 6], &[(0x8100, 1)], 0x0800, &[]));
-    fx.run(&eth([0xff; 6], &[(0x8100, 1)], 0x0800, &[0x45, 0, 0, 40, 0, 0, 0]));
+    fx.run(&eth(
+        [0xff; 6],
+        &[(0x8100, 1)],
+        0x0800,
+        &[0x45, 0, 0, 40, 0, 0, 0],
+    ));
     fx.run(&eth([0xff; 6], &[], 0x0806, &[]));
     assert_stats(&fx, IgmpStats::default());
     fx.no_event();
@@ -448,13 +553,19 @@ fn non_igmp_passes_untouched_and_uncounted() {
 
 #[test]
 fn query_v1_v2_v3_go_up_as_queries() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let q1 = igmp8(0x11, 0, [0; 4]);
     let q2 = igmp8(0x11, 100, [0; 4]);
     let q2gs = igmp8(0x11, 10, G1);
     let q3 = query_v3([0; 4], &[]);
     let q3gss = query_v3(G1, &[S1, S2]);
-    for (q, dst) in [(&q1, ALL_SYSTEMS), (&q2, ALL_SYSTEMS), (&q2gs, G1), (&q3, ALL_SYSTEMS), (&q3gss, G1)] {
+    for (q, dst) in [
+        (&q1, ALL_SYSTEMS),
+        (&q2, ALL_SYSTEMS),
+        (&q2gs, G1),
+        (&q3, ALL_SYSTEMS),
+        (&q3gss, G1),
+    ] {
         fx.run(&ip_frame(&Ip::igmp(ROUTER, dst, q.clone())));
         let ev = fx.one_event();
         assert_event(&ev, reason::QUERY, ROUTER, dst, q);
@@ -476,7 +587,7 @@ fn query_v1_v2_v3_go_up_as_queries() {
 
 #[test]
 fn reports_and_leave_for_unknown_groups_go_up() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let r1 = igmp8(0x12, 0, G1);
     fx.run(&ip_frame(&Ip::igmp(HOST, G1, r1.clone()).no_options()));
     let ev = fx.one_event();
@@ -516,7 +627,7 @@ fn reports_and_leave_for_unknown_groups_go_up() {
 
 #[test]
 fn leave_goes_up_even_for_a_known_group() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(2));
     let leave = igmp8(0x17, 0, G1);
     fx.run(&ip_frame(&Ip::igmp(HOST, ALL_ROUTERS, leave.clone())));
@@ -526,11 +637,13 @@ fn leave_goes_up_even_for_a_known_group() {
 
 #[test]
 fn router_alert_is_found_among_other_options() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let r2 = igmp8(0x16, 0, G1);
     // NOP, timestamp-like option of 8 bytes, then RA, then end of list padding.
     let mut ip = Ip::igmp(HOST, G1, r2.clone());
-    ip.options = vec![0x01, 0x44, 0x08, 0x05, 0x00, 0, 0, 0, 0, 0x94, 0x04, 0, 0, 0x00, 0, 0];
+    ip.options = vec![
+        0x01, 0x44, 0x08, 0x05, 0x00, 0, 0, 0, 0, 0x94, 0x04, 0, 0, 0x00, 0, 0,
+    ];
     fx.run(&ip_frame(&ip));
     assert_eq!(fx.one_event().flags, EVENT_FLAG_ROUTER_ALERT);
     // Options without RA.
@@ -545,7 +658,7 @@ fn router_alert_is_found_among_other_options() {
 
 #[test]
 fn vlan_tagged_one_and_two_tags() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let r2 = igmp8(0x16, 0, G1);
     let ip = Ip::igmp(HOST, G1, r2.clone());
     fx.run(&tagged(&ip, &[(0x8100, 0x2000 | 100)]));
@@ -584,18 +697,34 @@ fn vlan_tagged_one_and_two_tags() {
 #[test]
 fn interface_is_the_skb_ifindex() {
     // Enabled only on an interface that is not the test device: ignored and counted.
-    let mut fx = Fx::bare();
+    let mut fx = fixture();
+    fx.ifaces.remove(&LO).unwrap();
     fx.enable(999);
     fx.run(&v2_report(G1));
     fx.no_event();
-    assert_stats(&fx, IgmpStats { ignored_interface_disabled: 1, ..Default::default() });
+    assert_stats(
+        &fx,
+        IgmpStats {
+            ignored_interface_disabled: 1,
+            ..Default::default()
+        },
+    );
 
     // Listed but disabled.
-    let off = IfaceSettings { enabled: 0, ..Default::default() };
+    let off = IfaceSettings {
+        enabled: 0,
+        ..Default::default()
+    };
     fx.ifaces.insert(LO, off, 0).unwrap();
     fx.run(&v2_report(G1));
     fx.no_event();
-    assert_stats(&fx, IgmpStats { ignored_interface_disabled: 2, ..Default::default() });
+    assert_stats(
+        &fx,
+        IgmpStats {
+            ignored_interface_disabled: 2,
+            ..Default::default()
+        },
+    );
 
     // Enabled on the loopback, named explicitly through __sk_buff.ifindex (offset 40).
     fx.enable(LO);
@@ -622,14 +751,18 @@ fn interface_is_the_skb_ifindex() {
 // Malformed input: each case moves its own counter and sends nothing
 // ---------------------------------------------------------------------------------------------
 
-/// Runs `frame` on a fresh fixture and expects exactly the counters `want`, no event.
-fn rejected(frame: &[u8], want: IgmpStats) {
-    let mut fx = Fx::new();
+/// Runs `frame` on a reset fixture and expects exactly the counters `want`, no event.
+fn rejected(fx: &mut Fx, frame: &[u8], want: IgmpStats) {
+    fx.reset();
     fx.add_member(G1, exclude_member(2));
     fx.run(frame);
     fx.no_event();
-    assert_stats(&fx, want);
-    assert_eq!(fx.member(G1), exclude_member(2), "no refresh from a rejected packet");
+    assert_stats(fx, want);
+    assert_eq!(
+        fx.member(G1),
+        exclude_member(2),
+        "no refresh from a rejected packet"
+    );
 }
 
 fn ignored(f: impl FnOnce(&mut IgmpStats)) -> IgmpStats {
@@ -638,63 +771,144 @@ fn ignored(f: impl FnOnce(&mut IgmpStats)) -> IgmpStats {
 
 #[test]
 fn malformed_too_many_vlan_tags() {
+    let mut fx = fixture();
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
     let three = tagged(&ip, &[(0x88a8, 1), (0x8100, 2), (0x8100, 3)]);
-    rejected(&three, ignored(|s| s.ignored_too_many_vlan_tags = 1));
+    rejected(
+        &mut fx,
+        &three,
+        ignored(|s| s.ignored_too_many_vlan_tags = 1),
+    );
     // So many tags that the classifier cannot see the payload: counted too.
     let six = tagged(&ip, &[(0x8100, 1); 6]);
-    rejected(&six, IgmpStats { ignored_too_many_vlan_tags: 1, ..Default::default() });
+    rejected(
+        &mut fx,
+        &six,
+        IgmpStats {
+            ignored_too_many_vlan_tags: 1,
+            ..Default::default()
+        },
+    );
 }
 
 #[test]
 fn malformed_truncated() {
+    let mut fx = fixture();
     let good = v2_report(G1);
     // Cut inside the options, inside IGMP.
     for cut in [14 + 22, good.len() - 3] {
-        rejected(&good[..cut], ignored(|s| s.ignored_truncated = 1));
+        rejected(&mut fx, &good[..cut], ignored(|s| s.ignored_truncated = 1));
     }
     // Cut inside the IP header, after the protocol byte (tagged: test_run refuses an untagged
     // IPv4 frame shorter than an IP header, the classifier must cope anyway).
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
     let tagged_report = tagged(&ip, &[(0x8100, 9)]);
-    rejected(&tagged_report[..18 + 12], ignored(|s| s.ignored_truncated = 1));
+    rejected(
+        &mut fx,
+        &tagged_report[..18 + 12],
+        ignored(|s| s.ignored_truncated = 1),
+    );
 }
 
 #[test]
 fn malformed_bad_ihl_version_total_length() {
+    let mut fx = fixture();
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1)).no_options();
-    rejected(&ip_frame(&Ip { ihl: Some(4), ..ip.clone() }), ignored(|s| s.ignored_bad_ihl = 1));
-    rejected(&ip_frame(&Ip { version: 6, ..ip.clone() }), ignored(|s| s.ignored_bad_ip_version = 1));
-    rejected(&ip_frame(&Ip { tot_len: Some(16), ..ip.clone() }), ignored(|s| s.ignored_bad_total_length = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip {
+            ihl: Some(4),
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_bad_ihl = 1),
+    );
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip {
+            version: 6,
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_bad_ip_version = 1),
+    );
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip {
+            tot_len: Some(16),
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_bad_total_length = 1),
+    );
     // Longer than the frame: truncated.
-    rejected(&ip_frame(&Ip { tot_len: Some(60), ..ip.clone() }), ignored(|s| s.ignored_truncated = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip {
+            tot_len: Some(60),
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_truncated = 1),
+    );
     // IP says 4 IGMP bytes (frame has 8): too short for any IGMP message.
-    rejected(&ip_frame(&Ip { tot_len: Some(24), ..ip.clone() }), ignored(|s| s.ignored_bad_length = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip {
+            tot_len: Some(24),
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_bad_length = 1),
+    );
 }
 
 #[test]
 fn malformed_fragment() {
+    let mut fx = fixture();
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
-    rejected(&ip_frame(&Ip { frag: 0x2000, ..ip.clone() }), ignored(|s| s.ignored_fragment = 1));
-    rejected(&ip_frame(&Ip { frag: 0x0001, ..ip.clone() }), ignored(|s| s.ignored_fragment = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip {
+            frag: 0x2000,
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_fragment = 1),
+    );
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip {
+            frag: 0x0001,
+            ..ip.clone()
+        }),
+        ignored(|s| s.ignored_fragment = 1),
+    );
     // DF alone is fine.
-    let mut fx = Fx::new();
+    fx.reset();
     fx.run(&ip_frame(&Ip { frag: 0x4000, ..ip }));
     assert_eq!(fx.one_event().reason, reason::NEW_GROUP);
 }
 
 #[test]
 fn malformed_bad_checksum() {
+    let mut fx = fixture();
     let mut bad = igmp8(0x16, 0, G1);
     bad[3] ^= 1;
-    rejected(&v2_report_with(bad), ignored(|s| s.ignored_bad_checksum = 1));
+    rejected(
+        &mut fx,
+        &v2_report_with(bad),
+        ignored(|s| s.ignored_bad_checksum = 1),
+    );
     let mut q = query_v3(G1, &[S1]);
     q[15] ^= 0x80;
-    rejected(&ip_frame(&Ip::igmp(ROUTER, G1, q)), ignored(|s| s.ignored_bad_checksum = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip::igmp(ROUTER, G1, q)),
+        ignored(|s| s.ignored_bad_checksum = 1),
+    );
     let mut r3 = report_v3(&[rec(IS_EX, G1, &[])]);
     r3[2] = 0;
     r3[3] = 0;
-    rejected(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, r3)), ignored(|s| s.ignored_bad_checksum = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip::igmp(HOST, V3_REPORTS, r3)),
+        ignored(|s| s.ignored_bad_checksum = 1),
+    );
 }
 
 fn v2_report_with(igmp: Vec<u8>) -> Vec<u8> {
@@ -703,49 +917,74 @@ fn v2_report_with(igmp: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn malformed_bad_length() {
+    let mut fx = fixture();
     // A query of 10 bytes (RFC 3376 §7.1: ignore), and a v3 query whose sources run past the end.
     let mut q10 = vec![0x11, 100, 0, 0, 0, 0, 0, 0, 0, 0];
     fix_igmp_csum(&mut q10);
-    rejected(&ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q10)), ignored(|s| s.ignored_bad_length = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q10)),
+        ignored(|s| s.ignored_bad_length = 1),
+    );
     let mut q3 = query_v3([0; 4], &[S1]);
     q3[11] = 2; // two sources, one present
     fix_igmp_csum(&mut q3);
-    rejected(&ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q3)), ignored(|s| s.ignored_bad_length = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q3)),
+        ignored(|s| s.ignored_bad_length = 1),
+    );
     // IGMP shorter than 8 bytes.
     let mut short = vec![0x16, 0, 0, 0, 239, 1];
     fix_igmp_csum(&mut short);
-    rejected(&v2_report_with(short), ignored(|s| s.ignored_bad_length = 1));
+    rejected(
+        &mut fx,
+        &v2_report_with(short),
+        ignored(|s| s.ignored_bad_length = 1),
+    );
 }
 
 #[test]
 fn malformed_unknown_type() {
-    rejected(&v2_report_with(igmp8(0x99, 0, G1)), ignored(|s| s.ignored_unknown_type = 1));
+    let mut fx = fixture();
+    rejected(
+        &mut fx,
+        &v2_report_with(igmp8(0x99, 0, G1)),
+        ignored(|s| s.ignored_unknown_type = 1),
+    );
 }
 
 #[test]
 fn malformed_group_not_multicast() {
+    let mut fx = fixture();
     let unicast = [198, 51, 100, 7];
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, unicast, igmp8(0x16, 0, unicast))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, unicast, igmp8(0x12, 0, unicast))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, ALL_ROUTERS, igmp8(0x17, 0, unicast))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, igmp8(0x11, 10, unicast))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, query_v3(unicast, &[]))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &v3_frame(&[rec(IS_EX, G1, &[]), rec(IS_EX, unicast, &[])]),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
@@ -753,7 +992,9 @@ fn malformed_group_not_multicast() {
 
 #[test]
 fn malformed_report_dst_mismatch() {
+    let mut fx = fixture();
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, G2, igmp8(0x16, 0, G1))),
         ignored(|s| s.ignored_report_dst_mismatch = 1),
     );
@@ -761,23 +1002,36 @@ fn malformed_report_dst_mismatch() {
 
 #[test]
 fn malformed_v3_record_bounds() {
+    let mut fx = fixture();
     // nsrc beyond the end.
     let mut m = report_v3(&[rec(IS_EX, G1, &[]), rec(IS_IN, G2, &[S1])]);
     m[8 + 8 + 3] = 2;
     fix_igmp_csum(&mut m);
-    rejected(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)), ignored(|s| s.ignored_bad_record = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
+        ignored(|s| s.ignored_bad_record = 1),
+    );
     // aux data beyond the end.
     let mut m = report_v3(&[rec(IS_EX, G1, &[])]);
     m[9] = 1;
     fix_igmp_csum(&mut m);
-    rejected(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)), ignored(|s| s.ignored_bad_record = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
+        ignored(|s| s.ignored_bad_record = 1),
+    );
     // More records announced than present.
     let mut m = report_v3(&[rec(IS_EX, G1, &[])]);
     m[7] = 2;
     fix_igmp_csum(&mut m);
-    rejected(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)), ignored(|s| s.ignored_bad_record = 1));
+    rejected(
+        &mut fx,
+        &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
+        ignored(|s| s.ignored_bad_record = 1),
+    );
     // Aux data inside the bounds is fine.
-    let mut fx = Fx::new();
+    fx.reset();
     let mut r = rec(TO_IN, G1, &[S1]);
     r.aux_words = 2;
     fx.run(&v3_frame(&[r, rec(IS_EX, G2, &[])]));
@@ -790,12 +1044,17 @@ fn malformed_v3_record_bounds() {
 
 /// Asserts `t` is `base + interval` for some `base` in the window [t0, t1].
 fn assert_pushed(t: u64, t0: u64, t1: u64, interval: u64, what: &str) {
-    assert!(t >= t0 + interval && t <= t1 + interval, "{what}: {t} not in [{}, {}]", t0 + interval, t1 + interval);
+    assert!(
+        t >= t0 + interval && t <= t1 + interval,
+        "{what}: {t} not in [{}, {}]",
+        t0 + interval,
+        t1 + interval
+    );
 }
 
 #[test]
 fn fast_path_v1_report_refreshes_group_and_v1_host_timer() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(1));
     let t0 = monotonic_ns();
     fx.run(&v1_report(G1));
@@ -807,16 +1066,22 @@ fn fast_path_v1_report_refreshes_group_and_v1_host_timer() {
     assert_eq!(m.v2_host_expires_ns, 0);
     assert_eq!(m.last_reporter, HOST);
     assert_eq!(m.fast_refreshes, 1);
-    assert_eq!((m.filter_mode, m.compat_version, m.flags), (FILTER_MODE_EXCLUDE, 1, 0));
-    assert_stats(&fx, accepted(|s| {
-        s.rx_report_v1 = 1;
-        s.fast_path_refreshes = 1;
-    }));
+    assert_eq!(
+        (m.filter_mode, m.compat_version, m.flags),
+        (FILTER_MODE_EXCLUDE, 1, 0)
+    );
+    assert_stats(
+        &fx,
+        accepted(|s| {
+            s.rx_report_v1 = 1;
+            s.fast_path_refreshes = 1;
+        }),
+    );
 }
 
 #[test]
 fn fast_path_v2_report_refreshes_group_and_v2_host_timer() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(2));
     let t0 = monotonic_ns();
     fx.run(&v2_report(G1));
@@ -829,17 +1094,20 @@ fn fast_path_v2_report_refreshes_group_and_v2_host_timer() {
     assert_eq!(m.v1_host_expires_ns, 0);
     assert_eq!(m.last_reporter, HOST2);
     assert_eq!(m.fast_refreshes, 2);
-    assert_stats(&fx, IgmpStats {
-        igmp_packets: 2,
-        rx_report_v2: 2,
-        fast_path_refreshes: 2,
-        ..Default::default()
-    });
+    assert_stats(
+        &fx,
+        IgmpStats {
+            igmp_packets: 2,
+            rx_report_v2: 2,
+            fast_path_refreshes: 2,
+            ..Default::default()
+        },
+    );
 }
 
 #[test]
 fn fast_path_v3_is_ex_empty_refreshes_group_timer() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(3));
     fx.add_member(G2, exclude_member(2));
     let t0 = monotonic_ns();
@@ -853,16 +1121,19 @@ fn fast_path_v3_is_ex_empty_refreshes_group_timer() {
         assert_eq!(m.last_reporter, HOST);
         assert_eq!(m.fast_refreshes, 1);
     }
-    assert_stats(&fx, accepted(|s| {
-        s.rx_report_v3 = 1;
-        s.rx_v3_group_records = 2;
-        s.fast_path_refreshes = 2;
-    }));
+    assert_stats(
+        &fx,
+        accepted(|s| {
+            s.rx_report_v3 = 1;
+            s.rx_v3_group_records = 2;
+            s.fast_path_refreshes = 2;
+        }),
+    );
 }
 
 #[test]
 fn fast_path_v3_is_in_refreshes_sources_in_include_mode() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, include_member(3));
     fx.add_source(G1, S1, 1);
     fx.add_source(G1, S2, 1);
@@ -876,20 +1147,27 @@ fn fast_path_v3_is_in_refreshes_sources_in_include_mode() {
         assert_pushed(st.expires_ns, t0, t1, GMI, "source timer");
         assert_eq!(st.fast_refreshes, 1);
     }
-    assert_eq!(fx.source(G1, S3).expires_ns, 1, "source not in the report untouched");
+    assert_eq!(
+        fx.source(G1, S3).expires_ns,
+        1,
+        "source not in the report untouched"
+    );
     let m = fx.member(G1);
     assert_eq!(m.group_expires_ns, 0, "INCLUDE mode has no group timer");
     assert_eq!((m.last_reporter, m.fast_refreshes), (HOST, 1));
-    assert_stats(&fx, accepted(|s| {
-        s.rx_report_v3 = 1;
-        s.rx_v3_group_records = 1;
-        s.fast_path_refreshes = 1;
-    }));
+    assert_stats(
+        &fx,
+        accepted(|s| {
+            s.rx_report_v3 = 1;
+            s.rx_v3_group_records = 1;
+            s.fast_path_refreshes = 1;
+        }),
+    );
 }
 
 #[test]
 fn fast_path_v3_is_in_refreshes_forwarding_sources_in_exclude_mode() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let mut m = exclude_member(3);
     m.group_expires_ns = monotonic_ns() + 10_000_000_000;
     m.source_count = 2;
@@ -901,7 +1179,11 @@ fn fast_path_v3_is_in_refreshes_forwarding_sources_in_exclude_mode() {
     let t1 = monotonic_ns();
     fx.no_event();
     assert_pushed(fx.source(G1, S1).expires_ns, t0, t1, GMI, "source timer");
-    assert_eq!(fx.member(G1).group_expires_ns, m.group_expires_ns, "group timer untouched");
+    assert_eq!(
+        fx.member(G1).group_expires_ns,
+        m.group_expires_ns,
+        "group timer untouched"
+    );
     assert_eq!(fx.source(G1, S2).expires_ns, 0);
     assert_eq!(fx.stats().fast_path_refreshes, 1);
 
@@ -917,8 +1199,8 @@ fn fast_path_v3_is_in_refreshes_forwarding_sources_in_exclude_mode() {
 
 /// Installs `m` for G1 (and `sources` with `expires`), runs `frame`, expects one event with `why`
 /// and the entry unchanged.
-fn slow(m: MemberState, sources: &[([u8; 4], u64)], frame: &[u8], why: u8) {
-    let mut fx = Fx::new();
+fn slow(fx: &mut Fx, m: MemberState, sources: &[([u8; 4], u64)], frame: &[u8], why: u8) {
+    fx.reset();
     fx.add_member(G1, m);
     for (s, e) in sources {
         fx.add_source(G1, *s, *e);
@@ -936,54 +1218,188 @@ fn slow(m: MemberState, sources: &[([u8; 4], u64)], frame: &[u8], why: u8) {
 
 #[test]
 fn slow_path_v1_v2_reports() {
+    let mut fx = fixture();
     use reason::*;
     // Compatibility mode does not match the report version.
-    slow(exclude_member(3), &[], &v2_report(G1), STATE_CHANGE);
-    slow(exclude_member(1), &[], &v2_report(G1), STATE_CHANGE);
-    slow(exclude_member(2), &[], &v1_report(G1), STATE_CHANGE);
-    slow(exclude_member(3), &[], &v1_report(G1), STATE_CHANGE);
+    slow(
+        &mut fx,
+        exclude_member(3),
+        &[],
+        &v2_report(G1),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        exclude_member(1),
+        &[],
+        &v2_report(G1),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        exclude_member(2),
+        &[],
+        &v1_report(G1),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        exclude_member(3),
+        &[],
+        &v1_report(G1),
+        STATE_CHANGE,
+    );
     // INCLUDE mode, or EXCLUDE with source records.
-    slow(include_member(0), &[], &v2_report(G1), STATE_CHANGE);
-    slow(MemberState { source_count: 1, ..exclude_member(2) }, &[(S1, 0)], &v2_report(G1), STATE_CHANGE);
+    slow(
+        &mut fx,
+        include_member(0),
+        &[],
+        &v2_report(G1),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        MemberState {
+            source_count: 1,
+            ..exclude_member(2)
+        },
+        &[(S1, 0)],
+        &v2_report(G1),
+        STATE_CHANGE,
+    );
     // The daemon asked for every report.
-    slow(MemberState { flags: MEMBER_FLAG_SLOW_PATH, ..exclude_member(2) }, &[], &v2_report(G1), DAEMON_REQUEST);
-    slow(MemberState { flags: MEMBER_FLAG_SLOW_PATH, ..exclude_member(1) }, &[], &v1_report(G1), DAEMON_REQUEST);
+    slow(
+        &mut fx,
+        MemberState {
+            flags: MEMBER_FLAG_SLOW_PATH,
+            ..exclude_member(2)
+        },
+        &[],
+        &v2_report(G1),
+        DAEMON_REQUEST,
+    );
+    slow(
+        &mut fx,
+        MemberState {
+            flags: MEMBER_FLAG_SLOW_PATH,
+            ..exclude_member(1)
+        },
+        &[],
+        &v1_report(G1),
+        DAEMON_REQUEST,
+    );
 }
 
 #[test]
 fn slow_path_v3_records() {
+    let mut fx = fixture();
     use reason::*;
     let ex = exclude_member(3);
-    let ex_src = MemberState { source_count: 1, ..exclude_member(3) };
+    let ex_src = MemberState {
+        source_count: 1,
+        ..exclude_member(3)
+    };
     let inc = include_member(1);
     // IS_EX with sources, or in INCLUDE mode, or with source records.
-    slow(ex, &[], &v3_frame(&[rec(IS_EX, G1, &[S1])]), STATE_CHANGE);
-    slow(inc, &[(S1, 1)], &v3_frame(&[rec(IS_EX, G1, &[])]), STATE_CHANGE);
-    slow(ex_src, &[(S1, 0)], &v3_frame(&[rec(IS_EX, G1, &[])]), STATE_CHANGE);
+    slow(
+        &mut fx,
+        ex,
+        &[],
+        &v3_frame(&[rec(IS_EX, G1, &[S1])]),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        inc,
+        &[(S1, 1)],
+        &v3_frame(&[rec(IS_EX, G1, &[])]),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        ex_src,
+        &[(S1, 0)],
+        &v3_frame(&[rec(IS_EX, G1, &[])]),
+        STATE_CHANGE,
+    );
     // Filter-mode and source-list changes.
     for t in [TO_IN, TO_EX, ALLOW, BLOCK] {
-        slow(ex, &[], &v3_frame(&[rec(t, G1, &[])]), STATE_CHANGE);
-        slow(inc, &[(S1, 1)], &v3_frame(&[rec(t, G1, &[S1])]), STATE_CHANGE);
+        slow(
+            &mut fx,
+            ex,
+            &[],
+            &v3_frame(&[rec(t, G1, &[])]),
+            STATE_CHANGE,
+        );
+        slow(
+            &mut fx,
+            inc,
+            &[(S1, 1)],
+            &v3_frame(&[rec(t, G1, &[S1])]),
+            STATE_CHANGE,
+        );
     }
     // An unknown record type is the daemon's to ignore.
-    slow(ex, &[], &v3_frame(&[rec(9, G1, &[])]), STATE_CHANGE);
+    slow(
+        &mut fx,
+        ex,
+        &[],
+        &v3_frame(&[rec(9, G1, &[])]),
+        STATE_CHANGE,
+    );
     // IS_IN with a source not held, and in EXCLUDE mode with an expired source.
-    slow(inc, &[(S1, 1)], &v3_frame(&[rec(IS_IN, G1, &[S2])]), STATE_CHANGE);
-    slow(ex_src, &[(S1, 1)], &v3_frame(&[rec(IS_IN, G1, &[S1])]), STATE_CHANGE);
+    slow(
+        &mut fx,
+        inc,
+        &[(S1, 1)],
+        &v3_frame(&[rec(IS_IN, G1, &[S2])]),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        ex_src,
+        &[(S1, 1)],
+        &v3_frame(&[rec(IS_IN, G1, &[S1])]),
+        STATE_CHANGE,
+    );
     // Daemon request.
-    let ask = MemberState { flags: MEMBER_FLAG_SLOW_PATH, ..ex };
-    slow(ask, &[], &v3_frame(&[rec(IS_EX, G1, &[])]), DAEMON_REQUEST);
-    let ask_inc = MemberState { flags: MEMBER_FLAG_SLOW_PATH, ..inc };
-    slow(ask_inc, &[(S1, 1)], &v3_frame(&[rec(IS_IN, G1, &[S1])]), DAEMON_REQUEST);
+    let ask = MemberState {
+        flags: MEMBER_FLAG_SLOW_PATH,
+        ..ex
+    };
+    slow(
+        &mut fx,
+        ask,
+        &[],
+        &v3_frame(&[rec(IS_EX, G1, &[])]),
+        DAEMON_REQUEST,
+    );
+    let ask_inc = MemberState {
+        flags: MEMBER_FLAG_SLOW_PATH,
+        ..inc
+    };
+    slow(
+        &mut fx,
+        ask_inc,
+        &[(S1, 1)],
+        &v3_frame(&[rec(IS_IN, G1, &[S1])]),
+        DAEMON_REQUEST,
+    );
     // Unknown group.
-    slow(ex, &[], &v3_frame(&[rec(IS_EX, G2, &[])]), NEW_GROUP);
+    slow(
+        &mut fx,
+        ex,
+        &[],
+        &v3_frame(&[rec(IS_EX, G2, &[])]),
+        NEW_GROUP,
+    );
     // No records at all.
-    slow(ex, &[], &v3_frame(&[]), STATE_CHANGE);
+    slow(&mut fx, ex, &[], &v3_frame(&[]), STATE_CHANGE);
 }
 
 #[test]
 fn slow_path_too_long() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, include_member(33));
     let many: Vec<[u8; 4]> = (0..33u8).map(|i| [198, 51, 100, 10 + i]).collect();
     for s in &many {
@@ -991,14 +1407,18 @@ fn slow_path_too_long() {
     }
     fx.run(&v3_frame(&[rec(IS_IN, G1, &many)]));
     assert_eq!(fx.one_event().reason, reason::TOO_LONG);
-    assert_eq!(fx.source(G1, many[0]).expires_ns, 1, "a record beyond the walk is not touched");
+    assert_eq!(
+        fx.source(G1, many[0]).expires_ns,
+        1,
+        "a record beyond the walk is not touched"
+    );
 
     // 32 sources are walked in kernel.
     fx.run(&v3_frame(&[rec(IS_IN, G1, &many[..32])]));
     fx.no_event();
 
     // 17 records: TOO_LONG, but the first 16 that are refreshes are applied.
-    let mut fx = Fx::new();
+    fx.reset();
     fx.add_member(G1, exclude_member(3));
     let mut recs = vec![rec(IS_EX, G1, &[])];
     recs.extend((0..16u8).map(|i| rec(IS_EX, [239, 9, 9, i], &[])));
@@ -1012,22 +1432,32 @@ fn slow_path_too_long() {
 
 #[test]
 fn slow_path_mixed_report_applies_refreshes_and_goes_up() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(3));
     fx.add_member(G2, exclude_member(3));
     let t0 = monotonic_ns();
-    let m = report_v3(&[rec(IS_EX, G1, &[]), rec(TO_IN, G2, &[S1]), rec(ALLOW, [239, 7, 7, 7], &[S2])]);
+    let m = report_v3(&[
+        rec(IS_EX, G1, &[]),
+        rec(TO_IN, G2, &[S1]),
+        rec(ALLOW, [239, 7, 7, 7], &[S2]),
+    ]);
     fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m.clone())));
     let ev = fx.one_event();
     assert_event(&ev, reason::STATE_CHANGE, HOST, V3_REPORTS, &m);
-    assert!(fx.member(G1).group_expires_ns >= t0 + GMI, "the refresh record was applied");
+    assert!(
+        fx.member(G1).group_expires_ns >= t0 + GMI,
+        "the refresh record was applied"
+    );
     assert_eq!(fx.member(G2), exclude_member(3));
-    assert_stats(&fx, accepted(|s| {
-        s.rx_report_v3 = 1;
-        s.rx_v3_group_records = 3;
-        s.fast_path_refreshes = 1;
-        s.events_sent = 1;
-    }));
+    assert_stats(
+        &fx,
+        accepted(|s| {
+            s.rx_report_v3 = 1;
+            s.rx_v3_group_records = 3;
+            s.fast_path_refreshes = 1;
+            s.events_sent = 1;
+        }),
+    );
 }
 
 #[test]
@@ -1038,7 +1468,7 @@ fn long_message_is_captured_truncated_and_checksummed_whole() {
         .collect();
     let m = report_v3(&recs);
     assert!(m.len() > 1480);
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m.clone())));
     let ev = fx.one_event();
     assert_eq!(ev.reason, reason::TOO_LONG);
@@ -1063,7 +1493,7 @@ fn long_message_is_captured_truncated_and_checksummed_whole() {
 
 #[test]
 fn full_ring_is_counted() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let q = ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, igmp8(0x11, 100, [0; 4])));
     // 1 MiB ring, ~1.5 kB per event: about 690 fit.
     let n = 1000;
@@ -1081,7 +1511,7 @@ fn full_ring_is_counted() {
 #[test]
 fn refresh_in_a_loop_is_fast_enough_to_run_many() {
     // Sanity for the benchmark: a repeated refresh stays on the fast path.
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(2));
     fx.run_repeat(&v2_report(G1), 10_000);
     fx.no_event();
