@@ -150,9 +150,15 @@ pub fn mgm_igmp_ingress(ctx: TcContext) -> i32 {
                 tags: 0,
                 vid: 0,
             });
-        } else if ethertype != ETH_P_8021Q_LE && ethertype != ETH_P_8021AD_LE {
+        } else if !is_vlan(ethertype) {
             return TCX_NEXT;
         } else {
+            // Tagged: look through one or two linear tags directly, so that tagged non-IGMP
+            // traffic stays cheap too. IGMP (and anything not linear or more deeply tagged) is
+            // parsed again by locate_slow.
+            if !maybe_igmp_tagged(data, data_end) {
+                return TCX_NEXT;
+            }
             found = locate_slow(skb);
         }
     } else {
@@ -162,6 +168,39 @@ pub fn mgm_igmp_ingress(ctx: TcContext) -> i32 {
         handle_igmp(skb, l2);
     }
     TCX_NEXT
+}
+
+#[inline(always)]
+fn is_vlan(ethertype_le: u16) -> bool {
+    ethertype_le == ETH_P_8021Q_LE || ethertype_le == ETH_P_8021AD_LE
+}
+
+/// False when a frame with a first VLAN tag is certainly not IGMP, judged with direct packet
+/// reads through at most two tags; true when it may be (or the bytes are not linear).
+#[inline(always)]
+fn maybe_igmp_tagged(data: usize, data_end: usize) -> bool {
+    if data + 18 + 10 > data_end {
+        return true;
+    }
+    // SAFETY: data + 28 <= data_end; reads only.
+    let inner = unsafe { *((data + 16) as *const u16) };
+    if inner == ETH_P_IP_LE {
+        // SAFETY: data + 27 < data_end.
+        return unsafe { *((data + 27) as *const u8) } == IPPROTO_IGMP;
+    }
+    if !is_vlan(inner) {
+        return false;
+    }
+    if data + 22 + 10 > data_end {
+        return true;
+    }
+    // SAFETY: data + 32 <= data_end; reads only.
+    let inner = unsafe { *((data + 20) as *const u16) };
+    if inner == ETH_P_IP_LE {
+        // SAFETY: data + 31 < data_end.
+        return unsafe { *((data + 31) as *const u8) } == IPPROTO_IGMP;
+    }
+    is_vlan(inner)
 }
 
 /// Where the IPv4 header of an IGMP packet starts, and the frame's VLAN tags before it.
