@@ -68,10 +68,13 @@ static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
 static MGM_EVENTS: RingBuf<IgmpEvent, { EVENTS_RING_BYTES as usize }> = RingBuf::new();
 
 /// Bytes of the per-CPU copy of an IGMP message: the first `MAX_EVENT_IGMP_LEN` bytes of the
-/// message, then a 512-byte window for checksumming the rest of a longer one, then padding.
+/// message (+ 3 bytes of zero padding), then a 512-byte window (+ padding) for checksumming the
+/// rest of a longer one. Every offset used stays below `SCRATCH_MASK` + 1.
 const SCRATCH_LEN: usize = 2056;
 /// Where the checksum window for bytes beyond `MAX_EVENT_IGMP_LEN` starts.
-const CSUM_WINDOW: usize = 1536;
+const CSUM_WINDOW: usize = 1488;
+const _: () = assert!(MAX_EVENT_IGMP_LEN + 3 <= CSUM_WINDOW);
+const _: () = assert!(CSUM_WINDOW + CSUM_CHUNK + 3 <= SCRATCH_MASK + 1);
 /// Largest chunk `bpf_csum_diff` takes.
 const CSUM_CHUNK: usize = 512;
 
@@ -974,6 +977,7 @@ extern "C" fn csum_step(_index: u64, ctx: *mut c_void) -> i64 {
         return 1;
     }
     let nn = n as usize;
+    // Zero padding to a multiple of 4 (see checksum_ok); stays within the scratch mask.
     wr(buf, CSUM_WINDOW + nn, 0);
     wr(buf, CSUM_WINDOW + nn + 1, 0);
     wr(buf, CSUM_WINDOW + nn + 2, 0);

@@ -1462,27 +1462,42 @@ fn slow_path_mixed_report_applies_refreshes_and_goes_up() {
 
 #[test]
 fn long_message_is_captured_truncated_and_checksummed_whole() {
-    // ~2 kB v3 report (jumbo frame): 120 records of 2 sources = 8 + 120 * 16 bytes.
-    let recs: Vec<Rec> = (0..120u32)
-        .map(|i| rec(TO_IN, [239, 10, (i >> 8) as u8, i as u8], &[S1, S2]))
-        .collect();
-    let m = report_v3(&recs);
-    assert!(m.len() > 1480);
     let mut fx = fixture();
-    fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m.clone())));
-    let ev = fx.one_event();
-    assert_eq!(ev.reason, reason::TOO_LONG);
-    assert_eq!(ev.igmp_len as usize, m.len());
-    assert_eq!(ev.captured_len, 1480);
-    assert_eq!(ev.igmp_bytes(), &m[..1480]);
-    assert_eq!(ev.flags, EVENT_FLAG_ROUTER_ALERT | EVENT_FLAG_TRUNCATED);
-    // A corrupted byte beyond the captured part still fails the checksum.
-    let mut bad = m.clone();
-    let last = bad.len() - 1;
-    bad[last] ^= 0x10;
-    fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, bad)));
-    fx.no_event();
-    assert_eq!(fx.stats().ignored_bad_checksum, 1);
+    // Jumbo-frame v3 reports: 8 + n * 16 bytes (records of 2 sources). 120 records leave a
+    // partial checksum chunk beyond the captured 1480 bytes, 162 a full one and a partial one.
+    for n in [120u32, 162] {
+        fx.reset();
+        let recs: Vec<Rec> = (0..n)
+            .map(|i| rec(TO_IN, [239, 10, (i >> 8) as u8, i as u8], &[S1, S2]))
+            .collect();
+        let m = report_v3(&recs);
+        assert!(m.len() > 1480);
+        fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m.clone())));
+        let ev = fx.one_event();
+        assert_eq!(ev.reason, reason::TOO_LONG);
+        assert_eq!(ev.igmp_len as usize, m.len());
+        assert_eq!(ev.captured_len, 1480);
+        assert_eq!(ev.igmp_bytes(), &m[..1480]);
+        assert_eq!(ev.flags, EVENT_FLAG_ROUTER_ALERT | EVENT_FLAG_TRUNCATED);
+        let st = fx.stats();
+        assert_eq!((st.rx_report_v3, st.rx_v3_group_records), (1, u64::from(n)));
+        // A corrupted byte beyond the captured part still fails the checksum.
+        for pos in [1500, m.len() - 1] {
+            let mut bad = m.clone();
+            bad[pos] ^= 0x10;
+            fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, bad)));
+            fx.no_event();
+        }
+        assert_eq!(fx.stats().ignored_bad_checksum, 2);
+        // Records out of bounds beyond the captured part are found too.
+        let mut bad = m.clone();
+        let last_rec = m.len() - 16;
+        bad[last_rec + 3] = 3;
+        fix_igmp_csum(&mut bad);
+        fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, bad)));
+        fx.no_event();
+        assert_eq!(fx.stats().ignored_bad_record, 1);
+    }
     // Odd length message (a v2 report with a trailing byte) checksums as RFC 1071 pads it.
     let mut odd = igmp8(0x16, 0, G1);
     odd.push(0x5a);
