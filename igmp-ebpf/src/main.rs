@@ -362,11 +362,10 @@ fn process(
     }
 
     // IPv4 header.
-    let mut iph = [0u8; 20];
-    if !load(skb, l3, &mut iph) {
+    let Some(iph) = load_val::<[u8; 20]>(skb, l3) else {
         stats.ignored_truncated += 1;
         return 0;
-    }
+    };
     if iph[0] >> 4 != 4 {
         stats.ignored_bad_ip_version += 1;
         return 0;
@@ -1027,7 +1026,6 @@ fn has_router_alert(skb: *mut __sk_buff, off: u32, len: u32) -> bool {
         len,
         i: 0,
         found: 0,
-        _pad: 0,
     };
     // SAFETY: the callback is a BPF subprogram taking (index, ctx); ctx is `walk` on our stack,
     // alive for the call.
@@ -1050,7 +1048,6 @@ struct OptionWalk {
     len: u32,
     i: u32,
     found: u32,
-    _pad: u64,
 }
 
 /// bpf_loop body: one IPv4 option.
@@ -1136,6 +1133,23 @@ fn rd(buf: *const u8, off: usize) -> u8 {
 fn wr(buf: *mut u8, off: usize, v: u8) {
     // SAFETY: clamp(off) <= SCRATCH_MASK < SCRATCH_LEN.
     unsafe { *buf.add(clamp(off)) = v }
+}
+
+/// Reads a `T` from the packet (into uninitialised stack: no zeroing first).
+#[inline(always)]
+fn load_val<T: Copy>(skb: *mut __sk_buff, off: u32) -> Option<T> {
+    let mut v = core::mem::MaybeUninit::<T>::uninit();
+    // SAFETY: v is size_of::<T>() writable bytes; the helper fills them all when it returns 0.
+    let rc = unsafe {
+        bpf_skb_load_bytes(
+            skb as *const c_void,
+            off,
+            v.as_mut_ptr().cast(),
+            size_of::<T>() as u32,
+        )
+    };
+    // SAFETY: initialised by the helper on success.
+    (rc == 0).then(|| unsafe { v.assume_init() })
 }
 
 #[inline(always)]
