@@ -858,8 +858,7 @@ fn send_event(skb: *mut __sk_buff, stats: &mut IgmpStats, pkt: &Packet, why: u8)
     // SAFETY: `ev` points at a reserved ring buffer record of size_of::<IgmpEvent>() bytes;
     // fields are written one by one, `data` by the helper with at most MAX_EVENT bytes.
     unsafe {
-        let captured = if cap >= 1
-            && cap <= MAX_EVENT
+        let captured = if (1..=MAX_EVENT).contains(&cap)
             && bpf_skb_load_bytes(
                 skb as *const c_void,
                 pkt.igmp_off,
@@ -890,7 +889,7 @@ fn send_event(skb: *mut __sk_buff, stats: &mut IgmpStats, pkt: &Packet, why: u8)
 /// over all `len` bytes (`8 <= len`, `cap = min(len, MAX_EVENT)`).
 #[inline(always)]
 fn checksum_ok(skb: *mut __sk_buff, buf: *mut u8, off: u32, len: u32, cap: u32) -> bool {
-    if cap < 1 || cap > MAX_EVENT {
+    if !(1..=MAX_EVENT).contains(&cap) {
         return false;
     }
     // SAFETY: buf has SCRATCH_LEN >= MAX_EVENT + 8 bytes.
@@ -914,7 +913,7 @@ fn checksum_ok(skb: *mut __sk_buff, buf: *mut u8, off: u32, len: u32, cap: u32) 
         if n > CSUM_CHUNK {
             n = CSUM_CHUNK;
         }
-        let n4 = chunk_len(((n + 3) & !3) as u32);
+        let n4 = chunk_len((n + 3) & !3);
         // SAFETY: start + n4 <= 1024 + 512 < SCRATCH_LEN.
         let r = unsafe {
             bpf_csum_diff(
@@ -997,7 +996,7 @@ extern "C" fn csum_step(_index: u64, ctx: *mut c_void) -> i64 {
     wr(buf, CSUM_WINDOW + nn, 0);
     wr(buf, CSUM_WINDOW + nn + 1, 0);
     wr(buf, CSUM_WINDOW + nn + 2, 0);
-    let n4 = chunk_len(((n + 3) & !3) as u32);
+    let n4 = chunk_len((n + 3) & !3);
     // SAFETY: window + n4 <= buf + CSUM_WINDOW + 512 <= buf + SCRATCH_LEN.
     let r = unsafe {
         bpf_csum_diff(
