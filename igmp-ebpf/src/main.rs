@@ -913,7 +913,7 @@ fn checksum_ok(skb: *mut __sk_buff, buf: *mut u8, off: u32, len: u32, cap: u32) 
         if n > CSUM_CHUNK {
             n = CSUM_CHUNK;
         }
-        let n4 = chunk_len((n + 3) & !3);
+        let n4 = chunk_len(((n + 3) & !3) as u32);
         // SAFETY: start + n4 <= 1024 + 512 < SCRATCH_LEN.
         let r = unsafe {
             bpf_csum_diff(
