@@ -6,9 +6,14 @@
 //! expiry extended in `MGM_MEMBERS` / `MGM_SOURCES`), and sends everything else to the daemon
 //! on `MGM_EVENTS` (slow path).
 //!
-//! Cost for other traffic: an untagged frame whose headers are in the linear part costs a few
-//! direct packet loads (ethertype, IP protocol) before `TCX_NEXT`. Tagged frames, and frames
-//! whose headers are not linear, go through `bpf_skb_load_bytes`.
+//! Cost for other traffic: a frame whose headers are in the linear part costs a few direct packet
+//! loads (ethertype, through at most two VLAN tags, then the IP protocol) before `TCX_NEXT`.
+//! Only IGMP, frames with more tags and non-linear headers go through `bpf_skb_load_bytes`.
+//!
+//! Verifier notes: every loop over packet contents (IP options, v3 records, v3 sources, checksum
+//! chunks beyond the scratch copy) is a `bpf_loop` callback that reads the packet with
+//! `bpf_skb_load_bytes`, so the verifier checks each body once; offsets into the per-CPU scratch
+//! copy go through `clamp` / `chunk_len`, asm masks LLVM cannot drop.
 //!
 //! The object also holds `mgm_empty`, a classifier that only returns `TCX_NEXT`: the baseline of
 //! the benchmark (`mgm-user/benches/classifier.rs`). The daemon never attaches it.
