@@ -1532,3 +1532,143 @@ fn refresh_in_a_loop_is_fast_enough_to_run_many() {
     fx.no_event();
     assert_eq!(fx.member(G1).fast_refreshes, 10_000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// skb VLAN metadata: a real TCX attachment (test_run cannot set __sk_buff.vlan_present)
+// ---------------------------------------------------------------------------------------------
+
+/// A network namespace with a veth pair `va` <-> `vb`, both up; deleted on drop.
+struct VethNs {
+    name: String,
+}
+
+impl VethNs {
+    fn new() -> Self {
+        let name = format!("mgmebpf{}", std::process::id());
+        let ns = VethNs { name };
+        let ip = |args: &[&str]| {
+            let st = std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .expect("run ip(8)");
+            assert!(st.success(), "ip {args:?} failed");
+        };
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &ns.name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        ip(&["netns", "add", &ns.name]);
+        ip(&[
+            "-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb",
+        ]);
+        ip(&["-n", &ns.name, "link", "set", "va", "up"]);
+        ip(&["-n", &ns.name, "link", "set", "vb", "up"]);
+        ns
+    }
+}
+
+impl Drop for VethNs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Sends a raw Ethernet frame out of `ifindex` (in the calling thread's namespace).
+fn send_raw(ifindex: u32, frame: &[u8]) {
+    // SAFETY: plain socket calls with valid, correctly sized arguments; the fd is closed.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
+        assert!(fd >= 0, "AF_PACKET socket");
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_ifindex = ifindex as i32;
+        sll.sll_halen = 6;
+        sll.sll_addr[..6].copy_from_slice(&frame[..6]);
+        let n = libc::sendto(
+            fd,
+            frame.as_ptr().cast(),
+            frame.len(),
+            0,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+        libc::close(fd);
+        assert_eq!(n, frame.len() as isize, "sendto");
+    }
+}
+
+#[test]
+fn skb_vlan_metadata_counts_as_a_tag() {
+    let mut fx = fixture();
+    let ns = VethNs::new();
+    // Everything below runs in a thread inside the namespace (setns is per thread).
+    let fx_ref: &mut Fx = &mut fx;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let f = std::fs::File::open(format!("/run/netns/{}", ns.name)).unwrap();
+                nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+                let va = nix::net::if_::if_nametoindex("va").unwrap();
+                let vb = nix::net::if_::if_nametoindex("vb").unwrap();
+                fx_ref.enable(vb);
+                let prog: &mut SchedClassifier = fx_ref
+                    .ebpf
+                    .program_mut(PROGRAM_NAME)
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+                let link = prog
+                    .attach("vb", aya::programs::TcAttachType::Ingress)
+                    .expect("attach to vb ingress (TCX)");
+
+                // Wait until the classifier has seen `n` IGMP packets on vb.
+                let wait_for = |fx: &Fx, n: u64| {
+                    for _ in 0..200 {
+                        if fx.stats().igmp_packets >= n {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    panic!("the classifier did not see the frame on vb");
+                };
+                let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
+                // One 802.1Q tag: the receive path moves it into skb metadata.
+                send_raw(va, &tagged(&ip, &[(0x8100, 77)]));
+                wait_for(fx_ref, 1);
+                // 802.1ad + 802.1Q: the outer tag in metadata, the inner one left in the frame.
+                send_raw(va, &tagged(&ip, &[(0x88a8, 10), (0x8100, 20)]));
+                wait_for(fx_ref, 2);
+                // Three tags: metadata + two in the frame, one too many.
+                send_raw(
+                    va,
+                    &tagged(&ip, &[(0x88a8, 10), (0x8100, 20), (0x8100, 30)]),
+                );
+                wait_for(fx_ref, 3);
+
+                let prog: &mut SchedClassifier = fx_ref
+                    .ebpf
+                    .program_mut(PROGRAM_NAME)
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+                prog.detach(link).expect("detach");
+                let ev = fx_ref.events();
+                assert_eq!(ev.len(), 2, "two accepted reports");
+                assert_eq!((ev[0].ifindex, ev[0].vlan_id), (vb, 77));
+                assert_eq!(ev[0].flags, EVENT_FLAG_VLAN | EVENT_FLAG_ROUTER_ALERT);
+                assert_eq!(ev[0].reason, reason::NEW_GROUP);
+                assert_eq!(
+                    (ev[1].vlan_id, ev[1].flags & EVENT_FLAG_VLAN),
+                    (20, EVENT_FLAG_VLAN)
+                );
+                let st = fx_ref.stats();
+                assert_eq!(st.ignored_too_many_vlan_tags, 1);
+                assert_eq!(st.rx_report_v2, 2);
+            })
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    });
+    drop(ns);
+}
