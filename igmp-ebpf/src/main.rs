@@ -6,9 +6,14 @@
 //! expiry extended in `MGM_MEMBERS` / `MGM_SOURCES`), and sends everything else to the daemon
 //! on `MGM_EVENTS` (slow path).
 //!
-//! Cost for other traffic: an untagged frame whose headers are in the linear part costs a few
-//! direct packet loads (ethertype, IP protocol) before `TCX_NEXT`. Tagged frames, and frames
-//! whose headers are not linear, go through `bpf_skb_load_bytes`.
+//! Cost for other traffic: a frame whose headers are in the linear part costs a few direct packet
+//! loads (ethertype, through at most two VLAN tags, then the IP protocol) before `TCX_NEXT`.
+//! Only IGMP, frames with more tags and non-linear headers go through `bpf_skb_load_bytes`.
+//!
+//! Verifier notes: every loop over packet contents (IP options, v3 records, v3 sources, checksum
+//! chunks beyond the scratch copy) is a `bpf_loop` callback that reads the packet with
+//! `bpf_skb_load_bytes`, so the verifier checks each body once; offsets into the per-CPU scratch
+//! copy go through `clamp` / `chunk_len`, asm masks LLVM cannot drop.
 //!
 //! The object also holds `mgm_empty`, a classifier that only returns `TCX_NEXT`: the baseline of
 //! the benchmark (`mgm-user/benches/classifier.rs`). The daemon never attaches it.
@@ -21,7 +26,7 @@
 use core::{ffi::c_void, mem::size_of, ptr::addr_of_mut};
 
 use aya_ebpf::{
-    bindings::{__sk_buff, tcx_action_base::TCX_NEXT},
+    bindings::{__sk_buff, tcx_action_base::TCX_NEXT, BPF_F_NO_PREALLOC},
     btf_maps::{HashMap, PerCpuArray, RingBuf},
     helpers::{bpf_csum_diff, bpf_ktime_get_ns, bpf_loop, bpf_skb_load_bytes},
     macros::{btf_map, classifier},
@@ -49,11 +54,17 @@ use mgm_common::{
 #[btf_map]
 static MGM_IFACES: HashMap<u32, IfaceSettings, { MAX_IFACES as usize }> = HashMap::new();
 
-#[btf_map]
-static MGM_MEMBERS: HashMap<MemberKey, MemberState, { MAX_MEMBERS as usize }> = HashMap::new();
+/// The membership maps are large and mostly empty, and only the daemon inserts into them, so
+/// they are not preallocated (a preallocated MGM_SOURCES alone would pin tens of MB).
+const NO_PREALLOC: usize = BPF_F_NO_PREALLOC as usize;
 
 #[btf_map]
-static MGM_SOURCES: HashMap<SourceKey, SourceState, { MAX_SOURCES as usize }> = HashMap::new();
+static MGM_MEMBERS: HashMap<MemberKey, MemberState, { MAX_MEMBERS as usize }, NO_PREALLOC> =
+    HashMap::new();
+
+#[btf_map]
+static MGM_SOURCES: HashMap<SourceKey, SourceState, { MAX_SOURCES as usize }, NO_PREALLOC> =
+    HashMap::new();
 
 #[btf_map]
 static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
@@ -62,10 +73,13 @@ static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
 static MGM_EVENTS: RingBuf<IgmpEvent, { EVENTS_RING_BYTES as usize }> = RingBuf::new();
 
 /// Bytes of the per-CPU copy of an IGMP message: the first `MAX_EVENT_IGMP_LEN` bytes of the
-/// message, then a 512-byte window for checksumming the rest of a longer one, then padding.
+/// message (+ 3 bytes of zero padding), then a 512-byte window (+ padding) for checksumming the
+/// rest of a longer one. Every offset used stays below `SCRATCH_MASK` + 1.
 const SCRATCH_LEN: usize = 2056;
 /// Where the checksum window for bytes beyond `MAX_EVENT_IGMP_LEN` starts.
-const CSUM_WINDOW: usize = 1536;
+const CSUM_WINDOW: usize = 1488;
+const _: () = assert!(MAX_EVENT_IGMP_LEN + 3 <= CSUM_WINDOW);
+const _: () = assert!(CSUM_WINDOW + CSUM_CHUNK + 3 <= SCRATCH_MASK + 1);
 /// Largest chunk `bpf_csum_diff` takes.
 const CSUM_CHUNK: usize = 512;
 
@@ -144,9 +158,15 @@ pub fn mgm_igmp_ingress(ctx: TcContext) -> i32 {
                 tags: 0,
                 vid: 0,
             });
-        } else if ethertype != ETH_P_8021Q_LE && ethertype != ETH_P_8021AD_LE {
+        } else if !is_vlan(ethertype) {
             return TCX_NEXT;
         } else {
+            // Tagged: look through one or two linear tags directly, so that tagged non-IGMP
+            // traffic stays cheap too. IGMP (and anything not linear or more deeply tagged) is
+            // parsed again by locate_slow.
+            if !maybe_igmp_tagged(data, data_end) {
+                return TCX_NEXT;
+            }
             found = locate_slow(skb);
         }
     } else {
@@ -156,6 +176,39 @@ pub fn mgm_igmp_ingress(ctx: TcContext) -> i32 {
         handle_igmp(skb, l2);
     }
     TCX_NEXT
+}
+
+#[inline(always)]
+fn is_vlan(ethertype_le: u16) -> bool {
+    ethertype_le == ETH_P_8021Q_LE || ethertype_le == ETH_P_8021AD_LE
+}
+
+/// False when a frame with a first VLAN tag is certainly not IGMP, judged with direct packet
+/// reads through at most two tags; true when it may be (or the bytes are not linear).
+#[inline(always)]
+fn maybe_igmp_tagged(data: usize, data_end: usize) -> bool {
+    if data + 18 + 10 > data_end {
+        return true;
+    }
+    // SAFETY: data + 28 <= data_end; reads only.
+    let inner = unsafe { *((data + 16) as *const u16) };
+    if inner == ETH_P_IP_LE {
+        // SAFETY: data + 27 < data_end.
+        return unsafe { *((data + 27) as *const u8) } == IPPROTO_IGMP;
+    }
+    if !is_vlan(inner) {
+        return false;
+    }
+    if data + 22 + 10 > data_end {
+        return true;
+    }
+    // SAFETY: data + 32 <= data_end; reads only.
+    let inner = unsafe { *((data + 20) as *const u16) };
+    if inner == ETH_P_IP_LE {
+        // SAFETY: data + 31 < data_end.
+        return unsafe { *((data + 31) as *const u8) } == IPPROTO_IGMP;
+    }
+    is_vlan(inner)
 }
 
 /// Where the IPv4 header of an IGMP packet starts, and the frame's VLAN tags before it.
@@ -314,11 +367,10 @@ fn process(
     }
 
     // IPv4 header.
-    let mut iph = [0u8; 20];
-    if !load(skb, l3, &mut iph) {
+    let Some(iph) = load_val::<[u8; 20]>(skb, l3) else {
         stats.ignored_truncated += 1;
         return 0;
-    }
+    };
     if iph[0] >> 4 != 4 {
         stats.ignored_bad_ip_version += 1;
         return 0;
@@ -357,14 +409,31 @@ fn process(
         return 0;
     }
 
-    // Copy the message (or its first MAX_EVENT bytes) and check the checksum over all of it.
-    let cap = if igmp_len > MAX_EVENT {
-        MAX_EVENT
-    } else {
-        igmp_len
+    // The IGMP header (all of a v1/v2 message).
+    let Some(h) = load_val::<[u8; 8]>(skb, igmp_off) else {
+        stats.ignored_truncated += 1;
+        return 0;
     };
-    if !checksum_ok(skb, buf, igmp_off, igmp_len, cap) {
-        // A failing copy (cannot happen: the bytes are there) also lands here.
+    let ok = if igmp_len == 8 {
+        // The common v1/v2 case: sum the four words here.
+        let mut sum = 0u32;
+        let mut i = 0;
+        while i < 8 {
+            sum += u32::from(u16::from_be_bytes([h[i], h[i + 1]]));
+            i += 2;
+        }
+        fold(u64::from(sum)) == 0xffff
+    } else {
+        // Copy the message (or its first MAX_EVENT bytes) and check the checksum over all of it.
+        let cap = if igmp_len > MAX_EVENT {
+            MAX_EVENT
+        } else {
+            igmp_len
+        };
+        // A failing copy (cannot happen: the bytes are there) counts as a bad checksum.
+        checksum_ok(skb, buf, igmp_off, igmp_len, cap)
+    };
+    if !ok {
         stats.ignored_bad_checksum += 1;
         return 0;
     }
@@ -379,9 +448,9 @@ fn process(
         flags,
     };
 
-    let msg_type = rd(buf, 0);
-    let code = rd(buf, 1);
-    let group = [rd(buf, 4), rd(buf, 5), rd(buf, 6), rd(buf, 7)];
+    let msg_type = h[0];
+    let code = h[1];
+    let group = [h[4], h[5], h[6], h[7]];
 
     if msg_type == TYPE_MEMBERSHIP_QUERY {
         let version;
@@ -461,7 +530,7 @@ fn process(
         stats.rx_leave_v2 += 1;
         reason::LEAVE
     } else if msg_type == TYPE_V3_REPORT {
-        v3_report(skb, stats, &settings, pkt, buf)
+        v3_report(skb, stats, &settings, pkt, u16::from_be_bytes([h[6], h[7]]))
     } else {
         stats.ignored_unknown_type += 1;
         0
@@ -480,9 +549,9 @@ fn v3_report(
     stats: &mut IgmpStats,
     settings: &IfaceSettings,
     pkt: &Packet,
-    buf: *mut u8,
+    nrec: u16,
 ) -> u8 {
-    let nrec = u32::from(u16::from_be_bytes([rd(buf, 6), rd(buf, 7)]));
+    let nrec = u32::from(nrec);
 
     // Pass 1: bounds and group of every record.
     let mut check = RecordCheck {
@@ -794,8 +863,7 @@ fn send_event(skb: *mut __sk_buff, stats: &mut IgmpStats, pkt: &Packet, why: u8)
     // SAFETY: `ev` points at a reserved ring buffer record of size_of::<IgmpEvent>() bytes;
     // fields are written one by one, `data` by the helper with at most MAX_EVENT bytes.
     unsafe {
-        let captured = if cap >= 1
-            && cap <= MAX_EVENT
+        let captured = if (1..=MAX_EVENT).contains(&cap)
             && bpf_skb_load_bytes(
                 skb as *const c_void,
                 pkt.igmp_off,
@@ -826,7 +894,7 @@ fn send_event(skb: *mut __sk_buff, stats: &mut IgmpStats, pkt: &Packet, why: u8)
 /// over all `len` bytes (`8 <= len`, `cap = min(len, MAX_EVENT)`).
 #[inline(always)]
 fn checksum_ok(skb: *mut __sk_buff, buf: *mut u8, off: u32, len: u32, cap: u32) -> bool {
-    if cap < 1 || cap > MAX_EVENT {
+    if !(1..=MAX_EVENT).contains(&cap) {
         return false;
     }
     // SAFETY: buf has SCRATCH_LEN >= MAX_EVENT + 8 bytes.
@@ -929,10 +997,11 @@ extern "C" fn csum_step(_index: u64, ctx: *mut c_void) -> i64 {
         return 1;
     }
     let nn = n as usize;
+    // Zero padding to a multiple of 4 (see checksum_ok); stays within the scratch mask.
     wr(buf, CSUM_WINDOW + nn, 0);
     wr(buf, CSUM_WINDOW + nn + 1, 0);
     wr(buf, CSUM_WINDOW + nn + 2, 0);
-    let n4 = chunk_len(((n + 3) & !3) as u32);
+    let n4 = chunk_len((n + 3) & !3);
     // SAFETY: window + n4 <= buf + CSUM_WINDOW + 512 <= buf + SCRATCH_LEN.
     let r = unsafe {
         bpf_csum_diff(
@@ -978,7 +1047,6 @@ fn has_router_alert(skb: *mut __sk_buff, off: u32, len: u32) -> bool {
         len,
         i: 0,
         found: 0,
-        _pad: 0,
     };
     // SAFETY: the callback is a BPF subprogram taking (index, ctx); ctx is `walk` on our stack,
     // alive for the call.
@@ -1001,7 +1069,6 @@ struct OptionWalk {
     len: u32,
     i: u32,
     found: u32,
-    _pad: u64,
 }
 
 /// bpf_loop body: one IPv4 option.
@@ -1087,6 +1154,23 @@ fn rd(buf: *const u8, off: usize) -> u8 {
 fn wr(buf: *mut u8, off: usize, v: u8) {
     // SAFETY: clamp(off) <= SCRATCH_MASK < SCRATCH_LEN.
     unsafe { *buf.add(clamp(off)) = v }
+}
+
+/// Reads a `T` from the packet (into uninitialised stack: no zeroing first).
+#[inline(always)]
+fn load_val<T: Copy>(skb: *mut __sk_buff, off: u32) -> Option<T> {
+    let mut v = core::mem::MaybeUninit::<T>::uninit();
+    // SAFETY: v is size_of::<T>() writable bytes; the helper fills them all when it returns 0.
+    let rc = unsafe {
+        bpf_skb_load_bytes(
+            skb as *const c_void,
+            off,
+            v.as_mut_ptr().cast(),
+            size_of::<T>() as u32,
+        )
+    };
+    // SAFETY: initialised by the helper on success.
+    (rc == 0).then(|| unsafe { v.assume_init() })
 }
 
 #[inline(always)]

@@ -62,3 +62,18 @@ igmp_stats! {
     /// Ethertype IPv4 with protocol 2 but an IP version other than 4.
     ignored_bad_ip_version,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_packed_u64s() {
+        assert_eq!(
+            core::mem::size_of::<IgmpStats>(),
+            8 * IgmpStats::NAMES.len()
+        );
+        assert_eq!(IgmpStats::NAMES.len(), 25);
+        assert_eq!(IgmpStats::NAMES[24], "ignored_bad_ip_version");
+    }
+}

@@ -9,10 +9,13 @@
 //! device is the loopback of the caller's network namespace (ifindex 1 in the initial one) unless
 //! `ctx_in` names another existing device in `__sk_buff.ifindex`. `__sk_buff.vlan_present` /
 //! `vlan_tci` cannot be set through `ctx_in`, so VLAN coverage here is tags in the frame.
-//! Every test loads its own copy of the object, so its maps start empty and tests run in parallel.
+//! The object is loaded once per test process (the verifier takes a while); each test takes the
+//! fixture under a lock, reset to empty maps and zero counters.
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aya::{
-    maps::{HashMap, MapData, PerCpuArray, RingBuf},
+    maps::{HashMap, MapData, PerCpuArray, PerCpuValues, RingBuf},
     programs::{SchedClassifier, TestRun, TestRunOptions},
     Ebpf, EbpfLoader,
 };
@@ -268,16 +271,21 @@ struct Fx {
     events: RingBuf<MapData>,
 }
 
-impl Fx {
-    /// Loads the object; IGMP enabled on the loopback (the test_run device).
-    fn new() -> Self {
-        let mut fx = Self::bare();
-        fx.enable(LO);
-        fx
-    }
+/// The shared fixture, reset: IGMP enabled on the loopback (the test_run device), no members or
+/// sources, counters zero, ring empty.
+fn fixture() -> MutexGuard<'static, Fx> {
+    static FX: OnceLock<Mutex<Fx>> = OnceLock::new();
+    let mut fx = FX
+        .get_or_init(|| Mutex::new(Fx::load()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    fx.reset();
+    fx
+}
 
+impl Fx {
     /// Loads the object with empty maps.
-    fn bare() -> Self {
+    fn load() -> Self {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the program tests load eBPF and need root (CAP_BPF + CAP_NET_ADMIN); run them as root"
@@ -308,6 +316,27 @@ impl Fx {
             stats,
             events,
         }
+    }
+
+    /// Back to the state of `new()`: no members or sources, counters zero, ring drained.
+    fn reset(&mut self) {
+        let keys: Vec<u32> = self.ifaces.keys().map(|k| k.unwrap()).collect();
+        for k in keys {
+            self.ifaces.remove(&k).unwrap();
+        }
+        let keys: Vec<MemberKey> = self.members.keys().map(|k| k.unwrap()).collect();
+        for k in keys {
+            self.members.remove(&k).unwrap();
+        }
+        let keys: Vec<SourceKey> = self.sources.keys().map(|k| k.unwrap()).collect();
+        for k in keys {
+            self.sources.remove(&k).unwrap();
+        }
+        let cpus = aya::util::nr_cpus().expect("number of CPUs");
+        let zero = PerCpuValues::try_from(vec![IgmpStats::default(); cpus]).unwrap();
+        self.stats.set(0, zero, 0).unwrap();
+        self.events();
+        self.enable(LO);
     }
 
     fn enable(&mut self, ifindex: u32) {
@@ -492,7 +521,7 @@ fn assert_event(ev: &IgmpEvent, why: u8, src: [u8; 4], dst: [u8; 4], igmp: &[u8]
 
 #[test]
 fn non_igmp_passes_untouched_and_uncounted() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let udp = udp_frame();
     fx.run(&udp);
     // Tagged UDP, ARP, IPv6, a runt frame, a frame cut inside the IP header.
@@ -524,7 +553,7 @@ fn non_igmp_passes_untouched_and_uncounted() {
 
 #[test]
 fn query_v1_v2_v3_go_up_as_queries() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let q1 = igmp8(0x11, 0, [0; 4]);
     let q2 = igmp8(0x11, 100, [0; 4]);
     let q2gs = igmp8(0x11, 10, G1);
@@ -558,7 +587,7 @@ fn query_v1_v2_v3_go_up_as_queries() {
 
 #[test]
 fn reports_and_leave_for_unknown_groups_go_up() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let r1 = igmp8(0x12, 0, G1);
     fx.run(&ip_frame(&Ip::igmp(HOST, G1, r1.clone()).no_options()));
     let ev = fx.one_event();
@@ -598,7 +627,7 @@ fn reports_and_leave_for_unknown_groups_go_up() {
 
 #[test]
 fn leave_goes_up_even_for_a_known_group() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(2));
     let leave = igmp8(0x17, 0, G1);
     fx.run(&ip_frame(&Ip::igmp(HOST, ALL_ROUTERS, leave.clone())));
@@ -608,7 +637,7 @@ fn leave_goes_up_even_for_a_known_group() {
 
 #[test]
 fn router_alert_is_found_among_other_options() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let r2 = igmp8(0x16, 0, G1);
     // NOP, timestamp-like option of 8 bytes, then RA, then end of list padding.
     let mut ip = Ip::igmp(HOST, G1, r2.clone());
@@ -629,7 +658,7 @@ fn router_alert_is_found_among_other_options() {
 
 #[test]
 fn vlan_tagged_one_and_two_tags() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let r2 = igmp8(0x16, 0, G1);
     let ip = Ip::igmp(HOST, G1, r2.clone());
     fx.run(&tagged(&ip, &[(0x8100, 0x2000 | 100)]));
@@ -668,7 +697,8 @@ fn vlan_tagged_one_and_two_tags() {
 #[test]
 fn interface_is_the_skb_ifindex() {
     // Enabled only on an interface that is not the test device: ignored and counted.
-    let mut fx = Fx::bare();
+    let mut fx = fixture();
+    fx.ifaces.remove(&LO).unwrap();
     fx.enable(999);
     fx.run(&v2_report(G1));
     fx.no_event();
@@ -721,13 +751,13 @@ fn interface_is_the_skb_ifindex() {
 // Malformed input: each case moves its own counter and sends nothing
 // ---------------------------------------------------------------------------------------------
 
-/// Runs `frame` on a fresh fixture and expects exactly the counters `want`, no event.
-fn rejected(frame: &[u8], want: IgmpStats) {
-    let mut fx = Fx::new();
+/// Runs `frame` on a reset fixture and expects exactly the counters `want`, no event.
+fn rejected(fx: &mut Fx, frame: &[u8], want: IgmpStats) {
+    fx.reset();
     fx.add_member(G1, exclude_member(2));
     fx.run(frame);
     fx.no_event();
-    assert_stats(&fx, want);
+    assert_stats(fx, want);
     assert_eq!(
         fx.member(G1),
         exclude_member(2),
@@ -741,12 +771,18 @@ fn ignored(f: impl FnOnce(&mut IgmpStats)) -> IgmpStats {
 
 #[test]
 fn malformed_too_many_vlan_tags() {
+    let mut fx = fixture();
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
     let three = tagged(&ip, &[(0x88a8, 1), (0x8100, 2), (0x8100, 3)]);
-    rejected(&three, ignored(|s| s.ignored_too_many_vlan_tags = 1));
+    rejected(
+        &mut fx,
+        &three,
+        ignored(|s| s.ignored_too_many_vlan_tags = 1),
+    );
     // So many tags that the classifier cannot see the payload: counted too.
     let six = tagged(&ip, &[(0x8100, 1); 6]);
     rejected(
+        &mut fx,
         &six,
         IgmpStats {
             ignored_too_many_vlan_tags: 1,
@@ -757,16 +793,18 @@ fn malformed_too_many_vlan_tags() {
 
 #[test]
 fn malformed_truncated() {
+    let mut fx = fixture();
     let good = v2_report(G1);
     // Cut inside the options, inside IGMP.
     for cut in [14 + 22, good.len() - 3] {
-        rejected(&good[..cut], ignored(|s| s.ignored_truncated = 1));
+        rejected(&mut fx, &good[..cut], ignored(|s| s.ignored_truncated = 1));
     }
     // Cut inside the IP header, after the protocol byte (tagged: test_run refuses an untagged
     // IPv4 frame shorter than an IP header, the classifier must cope anyway).
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
     let tagged_report = tagged(&ip, &[(0x8100, 9)]);
     rejected(
+        &mut fx,
         &tagged_report[..18 + 12],
         ignored(|s| s.ignored_truncated = 1),
     );
@@ -774,8 +812,10 @@ fn malformed_truncated() {
 
 #[test]
 fn malformed_bad_ihl_version_total_length() {
+    let mut fx = fixture();
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1)).no_options();
     rejected(
+        &mut fx,
         &ip_frame(&Ip {
             ihl: Some(4),
             ..ip.clone()
@@ -783,6 +823,7 @@ fn malformed_bad_ihl_version_total_length() {
         ignored(|s| s.ignored_bad_ihl = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip {
             version: 6,
             ..ip.clone()
@@ -790,6 +831,7 @@ fn malformed_bad_ihl_version_total_length() {
         ignored(|s| s.ignored_bad_ip_version = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip {
             tot_len: Some(16),
             ..ip.clone()
@@ -798,6 +840,7 @@ fn malformed_bad_ihl_version_total_length() {
     );
     // Longer than the frame: truncated.
     rejected(
+        &mut fx,
         &ip_frame(&Ip {
             tot_len: Some(60),
             ..ip.clone()
@@ -806,6 +849,7 @@ fn malformed_bad_ihl_version_total_length() {
     );
     // IP says 4 IGMP bytes (frame has 8): too short for any IGMP message.
     rejected(
+        &mut fx,
         &ip_frame(&Ip {
             tot_len: Some(24),
             ..ip.clone()
@@ -816,8 +860,10 @@ fn malformed_bad_ihl_version_total_length() {
 
 #[test]
 fn malformed_fragment() {
+    let mut fx = fixture();
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
     rejected(
+        &mut fx,
         &ip_frame(&Ip {
             frag: 0x2000,
             ..ip.clone()
@@ -825,6 +871,7 @@ fn malformed_fragment() {
         ignored(|s| s.ignored_fragment = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip {
             frag: 0x0001,
             ..ip.clone()
@@ -832,22 +879,25 @@ fn malformed_fragment() {
         ignored(|s| s.ignored_fragment = 1),
     );
     // DF alone is fine.
-    let mut fx = Fx::new();
+    fx.reset();
     fx.run(&ip_frame(&Ip { frag: 0x4000, ..ip }));
     assert_eq!(fx.one_event().reason, reason::NEW_GROUP);
 }
 
 #[test]
 fn malformed_bad_checksum() {
+    let mut fx = fixture();
     let mut bad = igmp8(0x16, 0, G1);
     bad[3] ^= 1;
     rejected(
+        &mut fx,
         &v2_report_with(bad),
         ignored(|s| s.ignored_bad_checksum = 1),
     );
     let mut q = query_v3(G1, &[S1]);
     q[15] ^= 0x80;
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(ROUTER, G1, q)),
         ignored(|s| s.ignored_bad_checksum = 1),
     );
@@ -855,6 +905,7 @@ fn malformed_bad_checksum() {
     r3[2] = 0;
     r3[3] = 0;
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, V3_REPORTS, r3)),
         ignored(|s| s.ignored_bad_checksum = 1),
     );
@@ -866,10 +917,12 @@ fn v2_report_with(igmp: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn malformed_bad_length() {
+    let mut fx = fixture();
     // A query of 10 bytes (RFC 3376 §7.1: ignore), and a v3 query whose sources run past the end.
     let mut q10 = vec![0x11, 100, 0, 0, 0, 0, 0, 0, 0, 0];
     fix_igmp_csum(&mut q10);
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q10)),
         ignored(|s| s.ignored_bad_length = 1),
     );
@@ -877,6 +930,7 @@ fn malformed_bad_length() {
     q3[11] = 2; // two sources, one present
     fix_igmp_csum(&mut q3);
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q3)),
         ignored(|s| s.ignored_bad_length = 1),
     );
@@ -884,6 +938,7 @@ fn malformed_bad_length() {
     let mut short = vec![0x16, 0, 0, 0, 239, 1];
     fix_igmp_csum(&mut short);
     rejected(
+        &mut fx,
         &v2_report_with(short),
         ignored(|s| s.ignored_bad_length = 1),
     );
@@ -891,7 +946,9 @@ fn malformed_bad_length() {
 
 #[test]
 fn malformed_unknown_type() {
+    let mut fx = fixture();
     rejected(
+        &mut fx,
         &v2_report_with(igmp8(0x99, 0, G1)),
         ignored(|s| s.ignored_unknown_type = 1),
     );
@@ -899,28 +956,35 @@ fn malformed_unknown_type() {
 
 #[test]
 fn malformed_group_not_multicast() {
+    let mut fx = fixture();
     let unicast = [198, 51, 100, 7];
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, unicast, igmp8(0x16, 0, unicast))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, unicast, igmp8(0x12, 0, unicast))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, ALL_ROUTERS, igmp8(0x17, 0, unicast))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, igmp8(0x11, 10, unicast))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, query_v3(unicast, &[]))),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
     rejected(
+        &mut fx,
         &v3_frame(&[rec(IS_EX, G1, &[]), rec(IS_EX, unicast, &[])]),
         ignored(|s| s.ignored_group_not_multicast = 1),
     );
@@ -928,7 +992,9 @@ fn malformed_group_not_multicast() {
 
 #[test]
 fn malformed_report_dst_mismatch() {
+    let mut fx = fixture();
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, G2, igmp8(0x16, 0, G1))),
         ignored(|s| s.ignored_report_dst_mismatch = 1),
     );
@@ -936,11 +1002,13 @@ fn malformed_report_dst_mismatch() {
 
 #[test]
 fn malformed_v3_record_bounds() {
+    let mut fx = fixture();
     // nsrc beyond the end.
     let mut m = report_v3(&[rec(IS_EX, G1, &[]), rec(IS_IN, G2, &[S1])]);
     m[8 + 8 + 3] = 2;
     fix_igmp_csum(&mut m);
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
         ignored(|s| s.ignored_bad_record = 1),
     );
@@ -949,6 +1017,7 @@ fn malformed_v3_record_bounds() {
     m[9] = 1;
     fix_igmp_csum(&mut m);
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
         ignored(|s| s.ignored_bad_record = 1),
     );
@@ -957,11 +1026,12 @@ fn malformed_v3_record_bounds() {
     m[7] = 2;
     fix_igmp_csum(&mut m);
     rejected(
+        &mut fx,
         &ip_frame(&Ip::igmp(HOST, V3_REPORTS, m)),
         ignored(|s| s.ignored_bad_record = 1),
     );
     // Aux data inside the bounds is fine.
-    let mut fx = Fx::new();
+    fx.reset();
     let mut r = rec(TO_IN, G1, &[S1]);
     r.aux_words = 2;
     fx.run(&v3_frame(&[r, rec(IS_EX, G2, &[])]));
@@ -984,7 +1054,7 @@ fn assert_pushed(t: u64, t0: u64, t1: u64, interval: u64, what: &str) {
 
 #[test]
 fn fast_path_v1_report_refreshes_group_and_v1_host_timer() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(1));
     let t0 = monotonic_ns();
     fx.run(&v1_report(G1));
@@ -1011,7 +1081,7 @@ fn fast_path_v1_report_refreshes_group_and_v1_host_timer() {
 
 #[test]
 fn fast_path_v2_report_refreshes_group_and_v2_host_timer() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(2));
     let t0 = monotonic_ns();
     fx.run(&v2_report(G1));
@@ -1037,7 +1107,7 @@ fn fast_path_v2_report_refreshes_group_and_v2_host_timer() {
 
 #[test]
 fn fast_path_v3_is_ex_empty_refreshes_group_timer() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(3));
     fx.add_member(G2, exclude_member(2));
     let t0 = monotonic_ns();
@@ -1063,7 +1133,7 @@ fn fast_path_v3_is_ex_empty_refreshes_group_timer() {
 
 #[test]
 fn fast_path_v3_is_in_refreshes_sources_in_include_mode() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, include_member(3));
     fx.add_source(G1, S1, 1);
     fx.add_source(G1, S2, 1);
@@ -1097,7 +1167,7 @@ fn fast_path_v3_is_in_refreshes_sources_in_include_mode() {
 
 #[test]
 fn fast_path_v3_is_in_refreshes_forwarding_sources_in_exclude_mode() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let mut m = exclude_member(3);
     m.group_expires_ns = monotonic_ns() + 10_000_000_000;
     m.source_count = 2;
@@ -1129,8 +1199,8 @@ fn fast_path_v3_is_in_refreshes_forwarding_sources_in_exclude_mode() {
 
 /// Installs `m` for G1 (and `sources` with `expires`), runs `frame`, expects one event with `why`
 /// and the entry unchanged.
-fn slow(m: MemberState, sources: &[([u8; 4], u64)], frame: &[u8], why: u8) {
-    let mut fx = Fx::new();
+fn slow(fx: &mut Fx, m: MemberState, sources: &[([u8; 4], u64)], frame: &[u8], why: u8) {
+    fx.reset();
     fx.add_member(G1, m);
     for (s, e) in sources {
         fx.add_source(G1, *s, *e);
@@ -1148,15 +1218,47 @@ fn slow(m: MemberState, sources: &[([u8; 4], u64)], frame: &[u8], why: u8) {
 
 #[test]
 fn slow_path_v1_v2_reports() {
+    let mut fx = fixture();
     use reason::*;
     // Compatibility mode does not match the report version.
-    slow(exclude_member(3), &[], &v2_report(G1), STATE_CHANGE);
-    slow(exclude_member(1), &[], &v2_report(G1), STATE_CHANGE);
-    slow(exclude_member(2), &[], &v1_report(G1), STATE_CHANGE);
-    slow(exclude_member(3), &[], &v1_report(G1), STATE_CHANGE);
-    // INCLUDE mode, or EXCLUDE with source records.
-    slow(include_member(0), &[], &v2_report(G1), STATE_CHANGE);
     slow(
+        &mut fx,
+        exclude_member(3),
+        &[],
+        &v2_report(G1),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        exclude_member(1),
+        &[],
+        &v2_report(G1),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        exclude_member(2),
+        &[],
+        &v1_report(G1),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
+        exclude_member(3),
+        &[],
+        &v1_report(G1),
+        STATE_CHANGE,
+    );
+    // INCLUDE mode, or EXCLUDE with source records.
+    slow(
+        &mut fx,
+        include_member(0),
+        &[],
+        &v2_report(G1),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
         MemberState {
             source_count: 1,
             ..exclude_member(2)
@@ -1167,6 +1269,7 @@ fn slow_path_v1_v2_reports() {
     );
     // The daemon asked for every report.
     slow(
+        &mut fx,
         MemberState {
             flags: MEMBER_FLAG_SLOW_PATH,
             ..exclude_member(2)
@@ -1176,6 +1279,7 @@ fn slow_path_v1_v2_reports() {
         DAEMON_REQUEST,
     );
     slow(
+        &mut fx,
         MemberState {
             flags: MEMBER_FLAG_SLOW_PATH,
             ..exclude_member(1)
@@ -1188,6 +1292,7 @@ fn slow_path_v1_v2_reports() {
 
 #[test]
 fn slow_path_v3_records() {
+    let mut fx = fixture();
     use reason::*;
     let ex = exclude_member(3);
     let ex_src = MemberState {
@@ -1196,14 +1301,22 @@ fn slow_path_v3_records() {
     };
     let inc = include_member(1);
     // IS_EX with sources, or in INCLUDE mode, or with source records.
-    slow(ex, &[], &v3_frame(&[rec(IS_EX, G1, &[S1])]), STATE_CHANGE);
     slow(
+        &mut fx,
+        ex,
+        &[],
+        &v3_frame(&[rec(IS_EX, G1, &[S1])]),
+        STATE_CHANGE,
+    );
+    slow(
+        &mut fx,
         inc,
         &[(S1, 1)],
         &v3_frame(&[rec(IS_EX, G1, &[])]),
         STATE_CHANGE,
     );
     slow(
+        &mut fx,
         ex_src,
         &[(S1, 0)],
         &v3_frame(&[rec(IS_EX, G1, &[])]),
@@ -1211,8 +1324,15 @@ fn slow_path_v3_records() {
     );
     // Filter-mode and source-list changes.
     for t in [TO_IN, TO_EX, ALLOW, BLOCK] {
-        slow(ex, &[], &v3_frame(&[rec(t, G1, &[])]), STATE_CHANGE);
         slow(
+            &mut fx,
+            ex,
+            &[],
+            &v3_frame(&[rec(t, G1, &[])]),
+            STATE_CHANGE,
+        );
+        slow(
+            &mut fx,
             inc,
             &[(S1, 1)],
             &v3_frame(&[rec(t, G1, &[S1])]),
@@ -1220,15 +1340,23 @@ fn slow_path_v3_records() {
         );
     }
     // An unknown record type is the daemon's to ignore.
-    slow(ex, &[], &v3_frame(&[rec(9, G1, &[])]), STATE_CHANGE);
+    slow(
+        &mut fx,
+        ex,
+        &[],
+        &v3_frame(&[rec(9, G1, &[])]),
+        STATE_CHANGE,
+    );
     // IS_IN with a source not held, and in EXCLUDE mode with an expired source.
     slow(
+        &mut fx,
         inc,
         &[(S1, 1)],
         &v3_frame(&[rec(IS_IN, G1, &[S2])]),
         STATE_CHANGE,
     );
     slow(
+        &mut fx,
         ex_src,
         &[(S1, 1)],
         &v3_frame(&[rec(IS_IN, G1, &[S1])]),
@@ -1239,26 +1367,39 @@ fn slow_path_v3_records() {
         flags: MEMBER_FLAG_SLOW_PATH,
         ..ex
     };
-    slow(ask, &[], &v3_frame(&[rec(IS_EX, G1, &[])]), DAEMON_REQUEST);
+    slow(
+        &mut fx,
+        ask,
+        &[],
+        &v3_frame(&[rec(IS_EX, G1, &[])]),
+        DAEMON_REQUEST,
+    );
     let ask_inc = MemberState {
         flags: MEMBER_FLAG_SLOW_PATH,
         ..inc
     };
     slow(
+        &mut fx,
         ask_inc,
         &[(S1, 1)],
         &v3_frame(&[rec(IS_IN, G1, &[S1])]),
         DAEMON_REQUEST,
     );
     // Unknown group.
-    slow(ex, &[], &v3_frame(&[rec(IS_EX, G2, &[])]), NEW_GROUP);
+    slow(
+        &mut fx,
+        ex,
+        &[],
+        &v3_frame(&[rec(IS_EX, G2, &[])]),
+        NEW_GROUP,
+    );
     // No records at all.
-    slow(ex, &[], &v3_frame(&[]), STATE_CHANGE);
+    slow(&mut fx, ex, &[], &v3_frame(&[]), STATE_CHANGE);
 }
 
 #[test]
 fn slow_path_too_long() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, include_member(33));
     let many: Vec<[u8; 4]> = (0..33u8).map(|i| [198, 51, 100, 10 + i]).collect();
     for s in &many {
@@ -1277,7 +1418,7 @@ fn slow_path_too_long() {
     fx.no_event();
 
     // 17 records: TOO_LONG, but the first 16 that are refreshes are applied.
-    let mut fx = Fx::new();
+    fx.reset();
     fx.add_member(G1, exclude_member(3));
     let mut recs = vec![rec(IS_EX, G1, &[])];
     recs.extend((0..16u8).map(|i| rec(IS_EX, [239, 9, 9, i], &[])));
@@ -1291,7 +1432,7 @@ fn slow_path_too_long() {
 
 #[test]
 fn slow_path_mixed_report_applies_refreshes_and_goes_up() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(3));
     fx.add_member(G2, exclude_member(3));
     let t0 = monotonic_ns();
@@ -1321,27 +1462,42 @@ fn slow_path_mixed_report_applies_refreshes_and_goes_up() {
 
 #[test]
 fn long_message_is_captured_truncated_and_checksummed_whole() {
-    // ~2 kB v3 report (jumbo frame): 120 records of 2 sources = 8 + 120 * 16 bytes.
-    let recs: Vec<Rec> = (0..120u32)
-        .map(|i| rec(TO_IN, [239, 10, (i >> 8) as u8, i as u8], &[S1, S2]))
-        .collect();
-    let m = report_v3(&recs);
-    assert!(m.len() > 1480);
-    let mut fx = Fx::new();
-    fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m.clone())));
-    let ev = fx.one_event();
-    assert_eq!(ev.reason, reason::TOO_LONG);
-    assert_eq!(ev.igmp_len as usize, m.len());
-    assert_eq!(ev.captured_len, 1480);
-    assert_eq!(ev.igmp_bytes(), &m[..1480]);
-    assert_eq!(ev.flags, EVENT_FLAG_ROUTER_ALERT | EVENT_FLAG_TRUNCATED);
-    // A corrupted byte beyond the captured part still fails the checksum.
-    let mut bad = m.clone();
-    let last = bad.len() - 1;
-    bad[last] ^= 0x10;
-    fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, bad)));
-    fx.no_event();
-    assert_eq!(fx.stats().ignored_bad_checksum, 1);
+    let mut fx = fixture();
+    // Jumbo-frame v3 reports: 8 + n * 16 bytes (records of 2 sources). 120 records leave a
+    // partial checksum chunk beyond the captured 1480 bytes, 162 a full one and a partial one.
+    for n in [120u32, 162] {
+        fx.reset();
+        let recs: Vec<Rec> = (0..n)
+            .map(|i| rec(TO_IN, [239, 10, (i >> 8) as u8, i as u8], &[S1, S2]))
+            .collect();
+        let m = report_v3(&recs);
+        assert!(m.len() > 1480);
+        fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m.clone())));
+        let ev = fx.one_event();
+        assert_eq!(ev.reason, reason::TOO_LONG);
+        assert_eq!(ev.igmp_len as usize, m.len());
+        assert_eq!(ev.captured_len, 1480);
+        assert_eq!(ev.igmp_bytes(), &m[..1480]);
+        assert_eq!(ev.flags, EVENT_FLAG_ROUTER_ALERT | EVENT_FLAG_TRUNCATED);
+        let st = fx.stats();
+        assert_eq!((st.rx_report_v3, st.rx_v3_group_records), (1, u64::from(n)));
+        // A corrupted byte beyond the captured part still fails the checksum.
+        for pos in [1500, m.len() - 1] {
+            let mut bad = m.clone();
+            bad[pos] ^= 0x10;
+            fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, bad)));
+            fx.no_event();
+        }
+        assert_eq!(fx.stats().ignored_bad_checksum, 2);
+        // Records out of bounds beyond the captured part are found too.
+        let mut bad = m.clone();
+        let last_rec = m.len() - 16;
+        bad[last_rec + 3] = 3;
+        fix_igmp_csum(&mut bad);
+        fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, bad)));
+        fx.no_event();
+        assert_eq!(fx.stats().ignored_bad_record, 1);
+    }
     // Odd length message (a v2 report with a trailing byte) checksums as RFC 1071 pads it.
     let mut odd = igmp8(0x16, 0, G1);
     odd.push(0x5a);
@@ -1352,7 +1508,7 @@ fn long_message_is_captured_truncated_and_checksummed_whole() {
 
 #[test]
 fn full_ring_is_counted() {
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     let q = ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, igmp8(0x11, 100, [0; 4])));
     // 1 MiB ring, ~1.5 kB per event: about 690 fit.
     let n = 1000;
@@ -1370,9 +1526,149 @@ fn full_ring_is_counted() {
 #[test]
 fn refresh_in_a_loop_is_fast_enough_to_run_many() {
     // Sanity for the benchmark: a repeated refresh stays on the fast path.
-    let mut fx = Fx::new();
+    let mut fx = fixture();
     fx.add_member(G1, exclude_member(2));
     fx.run_repeat(&v2_report(G1), 10_000);
     fx.no_event();
     assert_eq!(fx.member(G1).fast_refreshes, 10_000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// skb VLAN metadata: a real TCX attachment (test_run cannot set __sk_buff.vlan_present)
+// ---------------------------------------------------------------------------------------------
+
+/// A network namespace with a veth pair `va` <-> `vb`, both up; deleted on drop.
+struct VethNs {
+    name: String,
+}
+
+impl VethNs {
+    fn new() -> Self {
+        let name = format!("mgmebpf{}", std::process::id());
+        let ns = VethNs { name };
+        let ip = |args: &[&str]| {
+            let st = std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .expect("run ip(8)");
+            assert!(st.success(), "ip {args:?} failed");
+        };
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &ns.name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        ip(&["netns", "add", &ns.name]);
+        ip(&[
+            "-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb",
+        ]);
+        ip(&["-n", &ns.name, "link", "set", "va", "up"]);
+        ip(&["-n", &ns.name, "link", "set", "vb", "up"]);
+        ns
+    }
+}
+
+impl Drop for VethNs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Sends a raw Ethernet frame out of `ifindex` (in the calling thread's namespace).
+fn send_raw(ifindex: u32, frame: &[u8]) {
+    // SAFETY: plain socket calls with valid, correctly sized arguments; the fd is closed.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
+        assert!(fd >= 0, "AF_PACKET socket");
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_ifindex = ifindex as i32;
+        sll.sll_halen = 6;
+        sll.sll_addr[..6].copy_from_slice(&frame[..6]);
+        let n = libc::sendto(
+            fd,
+            frame.as_ptr().cast(),
+            frame.len(),
+            0,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+        libc::close(fd);
+        assert_eq!(n, frame.len() as isize, "sendto");
+    }
+}
+
+#[test]
+fn skb_vlan_metadata_counts_as_a_tag() {
+    let mut fx = fixture();
+    let ns = VethNs::new();
+    // Everything below runs in a thread inside the namespace (setns is per thread).
+    let fx_ref: &mut Fx = &mut fx;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let f = std::fs::File::open(format!("/run/netns/{}", ns.name)).unwrap();
+                nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+                let va = nix::net::if_::if_nametoindex("va").unwrap();
+                let vb = nix::net::if_::if_nametoindex("vb").unwrap();
+                fx_ref.enable(vb);
+                let prog: &mut SchedClassifier = fx_ref
+                    .ebpf
+                    .program_mut(PROGRAM_NAME)
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+                let link = prog
+                    .attach("vb", aya::programs::TcAttachType::Ingress)
+                    .expect("attach to vb ingress (TCX)");
+
+                // Wait until the classifier has seen `n` IGMP packets on vb.
+                let wait_for = |fx: &Fx, n: u64| {
+                    for _ in 0..200 {
+                        if fx.stats().igmp_packets >= n {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    panic!("the classifier did not see the frame on vb");
+                };
+                let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
+                // One 802.1Q tag: the receive path moves it into skb metadata.
+                send_raw(va, &tagged(&ip, &[(0x8100, 77)]));
+                wait_for(fx_ref, 1);
+                // 802.1ad + 802.1Q: the outer tag in metadata, the inner one left in the frame.
+                send_raw(va, &tagged(&ip, &[(0x88a8, 10), (0x8100, 20)]));
+                wait_for(fx_ref, 2);
+                // Three tags: metadata + two in the frame, one too many.
+                send_raw(
+                    va,
+                    &tagged(&ip, &[(0x88a8, 10), (0x8100, 20), (0x8100, 30)]),
+                );
+                wait_for(fx_ref, 3);
+
+                let prog: &mut SchedClassifier = fx_ref
+                    .ebpf
+                    .program_mut(PROGRAM_NAME)
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+                prog.detach(link).expect("detach");
+                let ev = fx_ref.events();
+                assert_eq!(ev.len(), 2, "two accepted reports");
+                assert_eq!((ev[0].ifindex, ev[0].vlan_id), (vb, 77));
+                assert_eq!(ev[0].flags, EVENT_FLAG_VLAN | EVENT_FLAG_ROUTER_ALERT);
+                assert_eq!(ev[0].reason, reason::NEW_GROUP);
+                assert_eq!(
+                    (ev[1].vlan_id, ev[1].flags & EVENT_FLAG_VLAN),
+                    (20, EVENT_FLAG_VLAN)
+                );
+                let st = fx_ref.stats();
+                assert_eq!(st.ignored_too_many_vlan_tags, 1);
+                assert_eq!(st.rx_report_v2, 2);
+            })
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    });
+    drop(ns);
 }
