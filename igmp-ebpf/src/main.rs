@@ -41,8 +41,8 @@ use mgm_common::{
         TYPE_V3_REPORT,
     },
     maps::{
-        EVENTS_RING_BYTES, FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, MAX_IFACES, MAX_MEMBERS,
-        MAX_SOURCES, MEMBER_FLAG_SLOW_PATH,
+        EVENTS_RING_BYTES, FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, IFACE_FLAG_NO_FAST_PATH,
+        MAX_IFACES, MAX_MEMBERS, MAX_SOURCES, MEMBER_FLAG_SLOW_PATH,
     },
     IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, SourceKey, SourceState,
 };
@@ -499,7 +499,7 @@ fn process(
         // SAFETY: value pointer from the lookup, valid for this run. The daemon may replace the
         // entry concurrently; a lost refresh is harmless (the daemon re-reads on expiry).
         let m = unsafe { &mut *m };
-        if m.flags & MEMBER_FLAG_SLOW_PATH != 0 {
+        if m.flags & MEMBER_FLAG_SLOW_PATH != 0 || settings.flags & IFACE_FLAG_NO_FAST_PATH != 0 {
             return reason::DAEMON_REQUEST;
         }
         let want_compat = if v1 { 1 } else { 2 };
@@ -673,6 +673,7 @@ fn fast_records(
         pos: 8,
         refreshed: 0,
         why: 0,
+        no_fast_path: settings.flags & IFACE_FLAG_NO_FAST_PATH != 0,
     };
     let n = if nrec > MAX_FAST_RECORDS {
         MAX_FAST_RECORDS
@@ -708,6 +709,8 @@ struct RecordWalk {
     refreshed: u32,
     /// First slow-path reason (TOO_LONG wins), 0 while every record was a refresh.
     why: u32,
+    /// The interface has IFACE_FLAG_NO_FAST_PATH.
+    no_fast_path: bool,
 }
 
 /// bpf_loop body: one group record. Refreshes it when it is a pure refresh, else notes why not.
@@ -745,7 +748,7 @@ fn record(w: &RecordWalk, sources: u32, rtype: u8, nsrc: u32, group: [u8; 4]) ->
     };
     // SAFETY: value pointer from the lookup, valid for this run (see process).
     let m = unsafe { &mut *m };
-    if m.flags & MEMBER_FLAG_SLOW_PATH != 0 {
+    if m.flags & MEMBER_FLAG_SLOW_PATH != 0 || w.no_fast_path {
         return reason::DAEMON_REQUEST;
     }
     if rtype == MODE_IS_EXCLUDE {

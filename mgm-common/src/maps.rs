@@ -43,8 +43,14 @@ pub struct IfaceSettings {
     pub older_host_present_interval_ns: u64,
     /// 1 when the classifier handles IGMP on this interface; 0 ignores it (counted).
     pub enabled: u8,
-    pub _pad: [u8; 7],
+    /// `IFACE_FLAG_*`.
+    pub flags: u8,
+    pub _pad: [u8; 6],
 }
+
+/// [`IfaceSettings::flags`]: send every report to the daemon, refresh nothing in the kernel
+/// (`mgm run --no-fast-path`: for diagnosis and for measuring what the fast path saves).
+pub const IFACE_FLAG_NO_FAST_PATH: u8 = 1 << 0;
 
 /// Key of `MGM_MEMBERS`: one group on one interface.
 #[repr(C)]

@@ -147,7 +147,8 @@ fn main() -> Result<()> {
         group_membership_interval_ns: 260_000_000_000,
         older_host_present_interval_ns: 260_000_000_000,
         enabled: 1,
-        _pad: [0; 7],
+        flags: 0,
+        _pad: [0; 6],
     };
     ifaces.insert(LO, settings, 0)?;
     let mut members: HashMap<_, MemberKey, MemberState> =

@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// Control socket path (`mgm show` and `mgm events` talk to it).
     #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+    /// Send every IGMP report to the daemon instead of refreshing known memberships in the
+    /// kernel (for diagnosis, and to measure what the fast path saves).
+    #[arg(long)]
+    pub no_fast_path: bool,
     /// Kernel multicast routing table to use (MRT_TABLE); the main table when absent.
     #[arg(long, value_name = "ID")]
     pub mroute_table: Option<u32>,

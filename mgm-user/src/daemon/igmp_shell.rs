@@ -81,6 +81,8 @@ pub struct IgmpShell {
     /// Map writes the kernel refused (e.g. MGM_MEMBERS full). The router keeps the state; the
     /// fast path cannot refresh it, so its reports take the slow path.
     pub map_errors: u64,
+    /// Every report goes to the daemon (`--no-fast-path`).
+    no_fast_path: bool,
 }
 
 /// A failed map write is logged (the first, then every 1000th) and counted, never fatal: the
@@ -94,12 +96,17 @@ fn map_result(errors: &mut u64, r: Result<()>) {
     }
 }
 
-fn settings_for(p: &Params) -> IfaceSettings {
+fn settings_for(p: &Params, no_fast_path: bool) -> IfaceSettings {
     IfaceSettings {
         group_membership_interval_ns: p.group_membership_interval,
         older_host_present_interval_ns: p.older_host_present_interval,
         enabled: 1,
-        _pad: [0; 7],
+        flags: if no_fast_path {
+            mgm_common::maps::IFACE_FLAG_NO_FAST_PATH
+        } else {
+            0
+        },
+        _pad: [0; 6],
     }
 }
 
@@ -111,11 +118,13 @@ impl IgmpShell {
         interfaces: &[(ManagedInterface, IgmpConfig)],
         maps: &mut KernelMaps,
         now: u64,
+        no_fast_path: bool,
     ) -> Result<(Self, Outputs)> {
         let mut shell = IgmpShell {
             ports: BTreeMap::new(),
             parse_errors: 0,
             map_errors: 0,
+            no_fast_path,
         };
         let mut out = Outputs::default();
         for (iface, cfg) in interfaces {
@@ -324,7 +333,7 @@ impl IgmpShell {
         let Some(port) = self.ports.get_mut(&ifindex) else {
             return Ok(());
         };
-        let want = settings_for(&port.router.params());
+        let want = settings_for(&port.router.params(), self.no_fast_path);
         if port.written != Some(want) {
             maps.ifaces
                 .insert(ifindex, want, 0)

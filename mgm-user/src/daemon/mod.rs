@@ -49,7 +49,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         .cloned()
         .zip(configs.into_iter().map(|(_, c)| c))
         .collect();
-    let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now)?;
+    let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now, args.no_fast_path)?;
     fwd.on_deltas(&out.deltas, &igmp, now);
     publish(&igmp, &mut fwd, out, &event_tx);
     log::info!(
