@@ -23,6 +23,15 @@ IP_ADD_SOURCE_MEMBERSHIP = 39
 IP_DROP_SOURCE_MEMBERSHIP = 40
 
 ctl = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+out_lock = threading.Lock()
+
+
+def say(line):
+    """One whole line per write, under a lock: the receiver thread and the command loop both
+    print, and print() writes text and newline separately, which would interleave."""
+    with out_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 ifaddr = "0.0.0.0"
 
 
@@ -40,7 +49,7 @@ def receiver(port):
     r.bind(("0.0.0.0", port))
     while True:
         _, (src, _) = r.recvfrom(2048)
-        print("rx %d %s" % (time.monotonic_ns(), src), flush=True)
+        say("rx %d %s" % (time.monotonic_ns(), src))
 
 
 def sender(g, port, n, ival):
@@ -80,8 +89,8 @@ for line in sys.stdin:
         elif c == "quit":
             break
         else:
-            print("error unknown command %s" % c, flush=True)
+            say("error unknown command %s" % c)
             continue
-        print("ok %s" % c, flush=True)
+        say("ok %s" % c)
     except OSError as e:
-        print("error %s %s" % (c, e), flush=True)
+        say("error %s %s" % (c, e))
