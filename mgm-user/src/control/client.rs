@@ -4,6 +4,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::time::Duration;
 
 fn connect(socket: &Path) -> Result<UnixStream> {
     UnixStream::connect(socket).map_err(|e| {
@@ -17,6 +18,9 @@ fn connect(socket: &Path) -> Result<UnixStream> {
 /// Sends one request and returns the response's data.
 pub fn request(socket: &Path, req: Request) -> Result<serde_json::Value> {
     let mut stream = connect(socket)?;
+    stream
+        .set_read_timeout(Some(ANSWER_TIMEOUT))
+        .context("setting the socket timeout")?;
     let mut line = serde_json::to_string(&req)?;
     line.push('\n');
     stream

@@ -68,6 +68,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let mut ring = watch_readable(events).context("registering the event ring buffer")?;
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut logs = bpf_logger.take().and_then(|l| watch_readable(l).ok());
     let upcalls = watch_readable(FdRef(std::os::fd::AsFd::as_fd(fwd.socket()).as_raw_fd()))
         .context("registering the mroute socket")?;
@@ -108,6 +109,9 @@ pub async fn run(args: RunArgs) -> Result<()> {
             }
             _ = sigint.recv() => { log::info!("SIGINT: shutting down"); break Ok(()); }
             _ = sigterm.recv() => { log::info!("SIGTERM: shutting down"); break Ok(()); }
+            _ = sighup.recv() => {
+                log::info!("SIGHUP: nothing to reload (settings come from the command line); still running");
+            }
         }
     };
     server.abort();
