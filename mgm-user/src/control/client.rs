@@ -6,6 +6,9 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
+/// How long `mgm show` waits for an answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn connect(socket: &Path) -> Result<UnixStream> {
     UnixStream::connect(socket).map_err(|e| {
         anyhow!(
