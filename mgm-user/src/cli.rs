@@ -99,6 +99,10 @@ pub struct IgmpArgs {
     /// [default: robustness x query interval + query response interval / 2].
     #[arg(long, value_name = "D")]
     pub other_querier_present_interval: Option<String>,
+    /// Most groups kept per interface; reports for further new groups are ignored and counted
+    /// (`mgm show interfaces`) [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub max_groups: Option<u32>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -15,6 +15,9 @@ pub struct InterfaceView {
     /// IGMP version in use on the interface (1, 2 or 3).
     pub version: u8,
     pub group_count: usize,
+    pub max_groups: u32,
+    /// Reports for new groups ignored at the `max_groups` limit since start.
+    pub refused_groups: u64,
     pub robustness: u8,
     pub query_interval_ms: u64,
     pub query_response_interval_ms: u64,

@@ -522,6 +522,8 @@ impl IgmpShell {
                     querier_address: p.router.querier_address().map(|a| a.to_string()),
                     version: p.router.version(now),
                     group_count: p.router.group_count(),
+                    max_groups: p.router.config().max_groups,
+                    refused_groups: p.router.refused_groups(),
                     robustness: params.robustness.min(255) as u8,
                     query_interval_ms: ms(params.query_interval),
                     query_response_interval_ms: ms(params.query_response_interval),

@@ -51,6 +51,7 @@ fn apply(cfg: &mut IgmpConfig, key: &str, v: &str) -> Result<()> {
         "other-querier-present-interval" => {
             cfg.other_querier_present_interval = Some(duration(key, v)?)
         }
+        "max-groups" => cfg.max_groups = number(key, v)?,
         other => bail!("unknown IGMP setting '{other}'"),
     }
     Ok(())
@@ -58,7 +59,7 @@ fn apply(cfg: &mut IgmpConfig, key: &str, v: &str) -> Result<()> {
 
 fn global(args: &IgmpArgs) -> Result<IgmpConfig> {
     let mut cfg = IgmpConfig::default();
-    let flags: [(&str, Option<String>); 9] = [
+    let flags: [(&str, Option<String>); 10] = [
         ("igmp-version", args.igmp_version.map(|v| v.to_string())),
         ("robustness", args.robustness.map(|v| v.to_string())),
         ("query-interval", args.query_interval.clone()),
@@ -86,6 +87,7 @@ fn global(args: &IgmpArgs) -> Result<IgmpConfig> {
             "other-querier-present-interval",
             args.other_querier_present_interval.clone(),
         ),
+        ("max-groups", args.max_groups.map(|v| v.to_string())),
     ];
     for (k, v) in flags {
         if let Some(v) = v {
@@ -184,6 +186,13 @@ mod tests {
             format!("{e:#}").contains("robustness must be at least 1"),
             "{e:#}"
         );
+        let e = configs(&["mgm", "run", "-i", "eth1", "--max-groups", "0"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: max groups must be at least 1"
+        );
+        let c = configs(&["mgm", "run", "-i", "eth1,max-groups=10", "-i", "eth2"]).unwrap();
+        assert_eq!((c[0].1.max_groups, c[1].1.max_groups), (10, 4096));
         let e = configs(&["mgm", "run", "-i", "eth1,igmp-version=4"]).unwrap_err();
         assert!(
             format!("{e:#}").contains("IGMP version must be 1, 2 or 3, not 4"),

@@ -31,7 +31,13 @@ pub struct IgmpConfig {
     pub startup_query_count: Option<u32>,
     /// Other Querier Present Interval (default: RV × QI + QRI / 2).
     pub other_querier_present_interval: Option<Duration>,
+    /// Most groups kept on the interface (default 4096). Reports for further new groups are
+    /// ignored and counted, so a host flooding random groups cannot exhaust the maps.
+    pub max_groups: u32,
 }
+
+/// Default [`IgmpConfig::max_groups`]: 16 interfaces at this limit fill `MGM_MEMBERS`.
+pub const DEFAULT_MAX_GROUPS: u32 = 4096;
 
 impl Default for IgmpConfig {
     fn default() -> Self {
@@ -45,6 +51,7 @@ impl Default for IgmpConfig {
             startup_query_interval: None,
             startup_query_count: None,
             other_querier_present_interval: None,
+            max_groups: DEFAULT_MAX_GROUPS,
         }
     }
 }
@@ -123,6 +130,9 @@ impl IgmpConfig {
                 fd(self.query_interval),
                 fd(Duration::from_secs(FLOAT_MAX))
             ));
+        }
+        if self.max_groups == 0 {
+            return e("max groups must be at least 1".into());
         }
         if self.last_member_query_count == Some(0) {
             return e("last member query count must be at least 1".into());

@@ -71,6 +71,8 @@ pub struct IgmpInterface {
     touched: HashSet<Ipv4Addr>,
     /// Groups to write out at the end of the current call.
     dirty: BTreeSet<Ipv4Addr>,
+    /// Reports for new groups ignored because the interface holds `max_groups` already.
+    refused_groups: u64,
 }
 
 impl IgmpInterface {
@@ -91,6 +93,7 @@ impl IgmpInterface {
             heap: BinaryHeap::new(),
             touched: HashSet::new(),
             dirty: BTreeSet::new(),
+            refused_groups: 0,
         };
         let p = me.params();
         let ev = me.querier.start(
@@ -163,6 +166,10 @@ impl IgmpInterface {
     /// Startup general queries still to send (the next scheduled one included).
     pub fn startup_queries_left(&self) -> u32 {
         self.querier.startup_left
+    }
+    /// Reports for new groups refused at the `max_groups` limit, since start.
+    pub fn refused_groups(&self) -> u64 {
+        self.refused_groups
     }
     pub fn group_count(&self) -> usize {
         self.groups.len()
@@ -553,6 +560,10 @@ impl IgmpInterface {
         let ctx = self.ctx(now, &p);
         let iface_version = self.querier.version(now);
         let existed = self.groups.contains_key(&group);
+        if !existed && self.groups.len() >= self.config.max_groups as usize {
+            self.refused_groups += 1;
+            return;
+        }
         let g = self
             .groups
             .entry(group)

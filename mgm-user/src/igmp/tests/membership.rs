@@ -256,3 +256,30 @@ fn restore_drops_garbage_and_expired() {
     assert_eq!(r.iface.group_count(), 0);
     r.check_invariants();
 }
+
+#[test]
+fn new_groups_beyond_max_groups_are_refused_and_counted() {
+    let cfg = IgmpConfig {
+        max_groups: 2,
+        ..IgmpConfig::default()
+    };
+    let mut r = Rig::with(cfg).0;
+    let g3 = Ipv4Addr::new(239, 3, 3, 3);
+    assert_eq!(deltas(&r.rec(IS_EX, G, &[])), vec![(G, None, Join)]);
+    assert_eq!(deltas(&r.v2_report(H1, G2)), vec![(G2, None, Join)]);
+    // A third group: nothing kept, nothing written, nothing joined.
+    assert!(r.rec(IS_EX, g3, &[]).is_empty());
+    assert!(r.v2_report(H1, g3).is_empty());
+    assert!(!r.has_group(g3));
+    assert_eq!(r.iface.refused_groups(), 2);
+    // Groups already held are still served.
+    assert!(r
+        .rec(IS_EX, G, &[])
+        .iter()
+        .all(|a| !matches!(a, Action::Membership { .. })));
+    assert!(r.has_group(G));
+    // Once one goes, a new one fits.
+    r.run_until(T0 + GMI + SEC);
+    assert!(!r.has_group(G) && !r.has_group(G2));
+    assert_eq!(deltas(&r.rec(IS_EX, g3, &[])), vec![(g3, None, Join)]);
+}
