@@ -205,3 +205,34 @@ fn start_up_errors_name_the_cause_and_leave_nothing_attached() {
     );
     let _ = std::fs::remove_dir_all(&pins);
 }
+
+#[test]
+fn without_privilege_run_refuses_in_one_line() {
+    common::require_root(); // to drop privileges we must have them
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_mgm"))
+        .args([
+            "run",
+            "-i",
+            "lo",
+            "--socket",
+            "/tmp/mgm-test-unpriv.sock",
+            "--bpffs",
+            "/sys/fs/bpf/mgm-test-unpriv",
+        ])
+        .output()
+        .expect("run setpriv (util-linux)");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "mgm: mgm run needs root or CAP_BPF and CAP_NET_ADMIN (missing: CAP_BPF, CAP_NET_ADMIN)"
+    );
+    assert!(!std::path::Path::new("/sys/fs/bpf/mgm-test-unpriv").exists());
+}
