@@ -851,6 +851,15 @@ extern "C" fn source_step(index: u64, ctx: *mut c_void) -> i64 {
 fn send_event(skb: *mut __sk_buff, stats: &mut IgmpStats, pkt: &Packet, why: u8) {
     let Some(mut entry) = MGM_EVENTS.reserve(0) else {
         stats.events_ring_full += 1;
+        let n = stats.events_ring_full;
+        // Logarithmic rate limit: the 1st, 2nd, 4th, 8th … loss on this CPU is logged.
+        if n & (n - 1) == 0 {
+            aya_log_ebpf::warn!(
+                &TcContext::new(skb),
+                "MGM_EVENTS full: {} IGMP messages lost on this CPU so far (the daemon is not keeping up)",
+                n
+            );
+        }
         return;
     };
     let ev = entry.as_mut_ptr();

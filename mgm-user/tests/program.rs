@@ -262,8 +262,23 @@ fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// Collects what the program logs through aya-log.
+#[derive(Clone, Default)]
+struct LogCapture(std::sync::Arc<Mutex<Vec<String>>>);
+
+impl log::Log for LogCapture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        self.0.lock().unwrap().push(record.args().to_string());
+    }
+    fn flush(&self) {}
+}
+
 struct Fx {
     ebpf: Ebpf,
+    logs: Option<(aya_log::EbpfLogger<LogCapture>, LogCapture)>,
     ifaces: HashMap<MapData, u32, IfaceSettings>,
     members: HashMap<MapData, MemberKey, MemberState>,
     sources: HashMap<MapData, SourceKey, SourceState>,
@@ -310,6 +325,7 @@ impl Fx {
         let events = RingBuf::try_from(ebpf.take_map(MAP_EVENTS).expect("MGM_EVENTS")).unwrap();
         Fx {
             ebpf,
+            logs: None,
             ifaces,
             members,
             sources,
@@ -348,6 +364,19 @@ impl Fx {
             _pad: [0; 6],
         };
         self.ifaces.insert(ifindex, s, 0).unwrap();
+    }
+
+    /// Messages the program logged through aya-log since the last call.
+    fn program_logs(&mut self) -> Vec<String> {
+        if self.logs.is_none() {
+            let capture = LogCapture::default();
+            let logger = aya_log::EbpfLogger::init_with_logger(&mut self.ebpf, capture.clone())
+                .expect("the object has an aya-log channel");
+            self.logs = Some((logger, capture));
+        }
+        let (logger, capture) = self.logs.as_mut().unwrap();
+        logger.flush();
+        std::mem::take(&mut *capture.0.lock().unwrap())
     }
 
     fn prog(&self) -> &SchedClassifier {
@@ -1518,6 +1547,16 @@ fn full_ring_is_counted() {
     assert_eq!(st.rx_query_v2, u64::from(n));
     assert_eq!(st.events_sent + st.events_ring_full, u64::from(n));
     assert!(st.events_ring_full > 0, "ring should have filled");
+    // The loss is also logged through aya-log, at the 1st, 2nd, 4th, … loss (test_run runs on
+    // one CPU): the operator sees it in the daemon's log, not only in a counter.
+    let logs = fx.program_logs();
+    let losses = st.events_ring_full;
+    let want: Vec<String> = (0..64)
+        .map(|b| 1u64 << b)
+        .take_while(|p| *p <= losses)
+        .map(|p| format!("MGM_EVENTS full: {p} IGMP messages lost on this CPU so far (the daemon is not keeping up)"))
+        .collect();
+    assert_eq!(logs, want);
     assert_eq!(fx.events().len() as u64, st.events_sent);
     // Drained: room again.
     fx.run(&q);
