@@ -163,14 +163,28 @@ fn start_up_errors_name_the_cause_and_leave_nothing_attached() {
     assert!(e.contains("unknown interface 'mgm-nope0'"), "{e}");
     let e = mgm_run_error(&["-i", "lo", "-i", "lo", "--socket", sock, "--bpffs", &pins]);
     assert!(e.contains("interface 'lo' listed twice"), "{e}");
-    let e = mgm_run_error(&[
-        "-i",
-        "lo",
-        "--socket",
-        sock,
-        "--bpffs",
-        "/tmp/mgm-not-bpffs",
-    ]);
+    let e = mgm_run_error(&["-i", "lo", "--socket", sock, "--bpffs", &pins]);
+    assert!(
+        e.contains("interface 'lo' is not an Ethernet interface"),
+        "{e}"
+    );
+    let out = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{r}"))
+        .arg(env!("CARGO_BIN_EXE_mgm"))
+        .args([
+            "run",
+            "-i",
+            &r1,
+            "--socket",
+            sock,
+            "--bpffs",
+            "/tmp/mgm-not-bpffs",
+        ])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(e.lines().count(), 1, "{e}");
     assert!(e.contains("is not on a bpf filesystem"), "{e}");
     // Second interface unknown: the first must not stay attached.
     let out = Command::new("nsenter")

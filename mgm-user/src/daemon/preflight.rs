@@ -20,7 +20,6 @@ pub fn resolve_interfaces(names: &[String]) -> Result<Vec<ManagedInterface>> {
     let mut seen = HashSet::new();
     let addrs = nix::ifaddrs::getifaddrs().context("listing interface addresses")?;
     let addrs: Vec<_> = addrs.collect();
-    let mut out = Vec::new();
     for name in names {
         if name.is_empty() || name.len() >= libc::IFNAMSIZ {
             bail!("invalid interface name '{name}'");
@@ -28,8 +27,23 @@ pub fn resolve_interfaces(names: &[String]) -> Result<Vec<ManagedInterface>> {
         if !seen.insert(name.as_str()) {
             bail!("interface '{name}' listed twice");
         }
+    }
+    let mut out = Vec::new();
+    for name in names {
         let ifindex = nix::net::if_::if_nametoindex(name.as_str())
             .map_err(|_| anyhow::anyhow!("unknown interface '{name}'"))?;
+        let link_type = addrs
+            .iter()
+            .filter(|a| a.interface_name == *name)
+            .find_map(|a| a.address.as_ref()?.as_link_addr().map(|l| l.hatype()));
+        if let Some(t) = link_type {
+            if t != libc::ARPHRD_ETHER {
+                bail!(
+                    "interface '{name}' is not an Ethernet interface (link type {t}); the IGMP \
+                     classifier parses Ethernet frames only"
+                );
+            }
+        }
         let address = addrs
             .iter()
             .filter(|a| a.interface_name == *name)
@@ -131,6 +145,12 @@ mod tests {
         assert_eq!(e.to_string(), "unknown interface 'mgm-no-such-if0'");
         let e = resolve_interfaces(&["lo".into(), "lo".into()]).unwrap_err();
         assert_eq!(e.to_string(), "interface 'lo' listed twice");
+        let e = resolve_interfaces(&["lo".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "interface 'lo' is not an Ethernet interface (link type 772); the IGMP classifier \
+             parses Ethernet frames only"
+        );
         let e = resolve_interfaces(&["x".repeat(20)]).unwrap_err();
         assert!(e.to_string().starts_with("invalid interface name"));
     }
