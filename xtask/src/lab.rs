@@ -118,6 +118,8 @@ impl DemoLab {
         for what in [
             ["show", "interfaces"],
             ["show", "groups"],
+            ["show", "protocols"],
+            ["show", "mfe"],
             ["show", "stats"],
         ] {
             println!("\n$ mgm {}", what.join(" "));
