@@ -131,43 +131,6 @@ pub fn stats_table(stats: &serde_json::Map<String, serde_json::Value>) -> String
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn group_json_uses_the_documented_names() {
-        let g = GroupView {
-            interface: "eth1".into(),
-            ifindex: 3,
-            group: "239.1.2.3".into(),
-            filter_mode: "exclude".into(),
-            expires_in_ms: 259_000,
-            compat_version: 3,
-            last_reporter: Some("192.0.2.10".into()),
-            sources: vec![SourceView {
-                source: "198.51.100.1".into(),
-                forwarding: false,
-                expires_in_ms: 0,
-            }],
-        };
-        let v = serde_json::to_value(&g).unwrap();
-        for key in [
-            "interface",
-            "group",
-            "filter_mode",
-            "expires_in_ms",
-            "compat_version",
-            "last_reporter",
-            "sources",
-        ] {
-            assert!(v.get(key).is_some(), "missing key {key}");
-        }
-        assert_eq!(v["sources"][0]["forwarding"], serde_json::json!(false));
-        assert!(groups_table(&[g]).contains("198.51.100.1(block,0.0s)"));
-    }
-}
-
 /// One event as a human-readable line: time, kind, then the remaining fields as key=value.
 pub fn event_line(json: &str) -> String {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) else {
@@ -238,4 +201,41 @@ pub fn protocols_table(rows: &[ProtocolView]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_json_uses_the_documented_names() {
+        let g = GroupView {
+            interface: "eth1".into(),
+            ifindex: 3,
+            group: "239.1.2.3".into(),
+            filter_mode: "exclude".into(),
+            expires_in_ms: 259_000,
+            compat_version: 3,
+            last_reporter: Some("192.0.2.10".into()),
+            sources: vec![SourceView {
+                source: "198.51.100.1".into(),
+                forwarding: false,
+                expires_in_ms: 0,
+            }],
+        };
+        let v = serde_json::to_value(&g).unwrap();
+        for key in [
+            "interface",
+            "group",
+            "filter_mode",
+            "expires_in_ms",
+            "compat_version",
+            "last_reporter",
+            "sources",
+        ] {
+            assert!(v.get(key).is_some(), "missing key {key}");
+        }
+        assert_eq!(v["sources"][0]["forwarding"], serde_json::json!(false));
+        assert!(groups_table(&[g]).contains("198.51.100.1(block,0.0s)"));
+    }
 }
