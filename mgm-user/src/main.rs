@@ -32,8 +32,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             };
             let data = client::request(&args.socket.socket, request)?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&data)?);
-                return Ok(());
+                return emit(&format!("{}\n", serde_json::to_string_pretty(&data)?));
             }
             let text = match args.what {
                 ShowWhat::Interfaces => {
@@ -49,17 +48,26 @@ fn dispatch(cli: Cli) -> Result<()> {
                     other => other.to_string(),
                 },
             };
-            print!("{text}");
-            Ok(())
+            emit(&text)
         }
         Command::Events(args) => client::events(&args.socket.socket, |line| {
             if args.json {
-                println!("{line}");
+                emit(&format!("{line}\n"))
             } else {
-                println!("{}", views::event_line(line));
+                emit(&format!("{}\n", views::event_line(line)))
             }
-            Ok(())
         }),
+    }
+}
+
+/// Writes to stdout and flushes; a reader that went away (`mgm events | head -1`) ends the
+/// program quietly, as for any Unix filter.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        r => r.context("writing to stdout"),
     }
 }
 

@@ -250,3 +250,46 @@ fn without_privilege_run_refuses_in_one_line() {
     );
     assert!(!std::path::Path::new("/sys/fs/bpf/mgm-test-unpriv").exists());
 }
+
+#[test]
+fn events_reader_that_goes_away_ends_mgm_events_quietly() {
+    use std::io::BufRead;
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let h = lab.netns("h");
+    let (r1, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h, "ha", "192.0.2.10/24"));
+    let k = lab.start_mgm(&r, &[&r1], &[]);
+    let mut events = Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .args(["events", "--json", "--socket"])
+        .arg(&lab.daemon(k).socket)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mgm events");
+    let stdout = events.stdout.take().unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // subscribed
+    let mut host = lab.host(&h);
+    host.cmd("join 239.4.4.4 192.0.2.10");
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("one event");
+    assert!(first.contains("\"kind\""), "{first}");
+    // The reader is gone (like `| head -1`); the next events must end mgm events with status 0.
+    host.cmd("join 239.4.4.5 192.0.2.10");
+    host.cmd("leave 239.4.4.4");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = events.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mgm events did not end"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut events.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "mgm events exited {status}: {err}");
+}

@@ -163,10 +163,13 @@ impl ForwardShell {
         self.settle(igmp, now);
     }
 
-    /// Reads every pending upcall from the mroute socket.
-    pub fn on_readable(&mut self, igmp: &IgmpShell, now: u64) -> Result<()> {
+    /// Reads pending upcalls from the mroute socket: up to `budget` upcalls; true when none is left queued.
+    pub fn on_readable(&mut self, igmp: &IgmpShell, now: u64, budget: usize) -> Result<bool> {
         let mut buf = [0u8; 2048];
-        while let Some((up, n)) = self.sock.recv_upcall(&mut buf)? {
+        for _ in 0..budget {
+            let Some((up, n)) = self.sock.recv_upcall(&mut buf)? else {
+                return Ok(true);
+            };
             if let Err(e) = forward::dispatch_upcall(&mut self.mgr, &self.sock, &up, &buf[..n], now)
             {
                 log::debug!(
@@ -179,7 +182,7 @@ impl ForwardShell {
             }
             self.settle(igmp, now);
         }
-        Ok(())
+        Ok(false)
     }
 
     pub fn next_deadline(&self) -> Option<u64> {

@@ -351,7 +351,12 @@ impl IgmpShell {
         out: &mut Outputs,
     ) -> Result<()> {
         let name = self.name_of(ifindex).unwrap_or("?").to_string();
-        for action in actions {
+        // Map writes first, queries last: the lowered timer and the slow-path flag must be in
+        // the map before a query can draw an answer the fast path would otherwise absorb.
+        let (sends, rest): (Vec<Action>, Vec<Action>) = actions
+            .into_iter()
+            .partition(|a| matches!(a, Action::SendQuery { .. }));
+        for action in rest.into_iter().chain(sends) {
             match action {
                 Action::SendQuery {
                     ifindex,

@@ -73,6 +73,16 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let upcalls = watch_readable(FdRef(std::os::fd::AsFd::as_fd(fwd.socket()).as_raw_fd()))
         .context("registering the mroute socket")?;
 
+    // Errors inside the loop end it with `break Err(..)`, so the orderly shutdown below still
+    // runs (leaves to the manager, MFC/VIF removal, detach) before the error is reported.
+    macro_rules! or_break {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => break Err(anyhow::Error::from(e)),
+            }
+        };
+    }
     let result: Result<()> = loop {
         let deadline = [igmp.next_deadline(), fwd.next_deadline()]
             .into_iter()
@@ -81,22 +91,28 @@ pub async fn run(args: RunArgs) -> Result<()> {
             .map(instant_for);
         tokio::select! {
             guard = ring.readable_mut() => {
-                let mut guard = guard.context("event ring buffer")?;
-                drain_events(guard.get_inner_mut(), &mut igmp, &mut fwd, &mut maps, &event_tx)?;
-                guard.clear_ready();
+                let mut guard = or_break!(guard.context("event ring buffer"));
+                let drained = or_break!(drain_events(guard.get_inner_mut(), &mut igmp, &mut fwd, &mut maps, &event_tx));
+                // With work left the readiness stays set: the loop comes back here after giving
+                // timers, queries, upcalls and signals their turn.
+                if drained {
+                    guard.clear_ready();
+                }
             }
             guard = upcalls.readable() => {
-                let mut guard = guard.context("mroute socket")?;
-                fwd.on_readable(&igmp, monotonic_ns()?)?;
-                guard.clear_ready();
+                let mut guard = or_break!(guard.context("mroute socket"));
+                let drained = or_break!(fwd.on_readable(&igmp, or_break!(monotonic_ns()), BATCH));
+                if drained {
+                    guard.clear_ready();
+                }
                 publish(&igmp, &mut fwd, Default::default(), &event_tx);
             }
             Some((request, reply)) = query_rx.recv() => {
                 let _ = reply.send(answer(request, &igmp, &fwd, &maps));
             }
             _ = sleep_until(deadline) => {
-                let now = monotonic_ns()?;
-                let out = igmp.on_deadline(now, &mut maps)?;
+                let now = or_break!(monotonic_ns());
+                let out = or_break!(igmp.on_deadline(now, &mut maps));
                 fwd.on_deltas(&out.deltas, &igmp, now);
                 fwd.on_deadline(&igmp, now);
                 publish(&igmp, &mut fwd, out, &event_tx);
@@ -114,20 +130,27 @@ pub async fn run(args: RunArgs) -> Result<()> {
             }
         }
     };
+    if let Err(e) = &result {
+        log::error!("{e:#}; shutting down");
+    }
     server.abort();
     let now = monotonic_ns()?;
     let out = igmp.shutdown(&mut maps)?;
     fwd.on_deltas(&out.deltas, &igmp, now);
     publish(&igmp, &mut fwd, out, &event_tx);
     drop(upcalls);
-    fwd.shutdown()?;
+    let closed = fwd.shutdown();
     classifier.detach_all();
     log::info!(
         "detached from every interface; maps stay pinned in {}",
         args.bpffs.display()
     );
-    result
+    result.and(closed)
 }
+
+/// Most classifier events or kernel upcalls handled in one wake-up, so a flood on one input
+/// cannot starve timers, other interfaces, the control socket or signals.
+const BATCH: usize = 256;
 
 /// A file descriptor owned elsewhere (the mroute socket inside the ForwardShell), for readiness
 /// only. The AsyncFd holding it is dropped before the socket is closed.
@@ -141,10 +164,12 @@ impl AsRawFd for FdRef {
 
 type Logger = aya_log::EbpfLogger<&'static dyn log::Log>;
 
-/// Registers an object that owns its file descriptor with the reactor, for readability.
+/// Registers a file descriptor with the reactor, for readability.
 fn watch_readable<T: std::os::fd::AsRawFd>(inner: T) -> std::io::Result<AsyncFd<T>> {
-    // SAFETY: `inner` (a RingBuf or EbpfLogger) owns its fd, which stays open and the same for as
-    // long as the AsyncFd owns `inner`, as `register_with_interest` requires.
+    // SAFETY: `register_with_interest` needs the fd open and unchanged while the AsyncFd lives.
+    // RingBuf and EbpfLogger own theirs. FdRef borrows the mroute socket's fd: `run` drops that
+    // AsyncFd (`drop(upcalls)`) before `fwd.shutdown()` closes the socket, and on early return
+    // it is declared after `fwd` so it is dropped first.
     unsafe { AsyncFd::register_with_interest(inner, tokio::io::Interest::READABLE) }
         .map_err(|e| e.into())
 }
@@ -158,16 +183,21 @@ async fn readable_logs(
     }
 }
 
+/// Handles up to [`BATCH`] events; true when the ring is empty.
 fn drain_events(
     ring: &mut RingBuf<MapData>,
     igmp: &mut IgmpShell,
     fwd: &mut ForwardShell,
     maps: &mut crate::bpf::KernelMaps,
     events: &broadcast::Sender<String>,
-) -> Result<()> {
-    while let Some(item) = ring.next() {
+) -> Result<bool> {
+    for _ in 0..BATCH {
+        let Some(item) = ring.next() else {
+            return Ok(true);
+        };
         match IgmpEvent::from_bytes(&item) {
             Some(ev) => {
+                drop(item);
                 let now = monotonic_ns()?;
                 let out = igmp.on_event(&ev, maps, now)?;
                 fwd.on_deltas(&out.deltas, igmp, now);
@@ -176,7 +206,7 @@ fn drain_events(
             None => log::warn!("short record on MGM_EVENTS ({} bytes); ignored", item.len()),
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Sends IGMP notes and manager events to `mgm events` subscribers (none listening is fine; the

@@ -222,8 +222,13 @@ impl MrouteSocket {
             vifc_rmt_addr: 0,
         };
         self.vifs.remove(&ifindex);
-        set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_DEL_VIF, &ctl)
-            .with_context(|| format!("mroute: MRT_DEL_VIF vif {vif} ifindex {ifindex}"))
+        already_gone_is_ok(set_opt(
+            self.fd.as_fd(),
+            libc::IPPROTO_IP,
+            MRT_DEL_VIF,
+            &ctl,
+        ))
+        .with_context(|| format!("mroute: MRT_DEL_VIF vif {vif} ifindex {ifindex}"))
     }
 
     /// The VIF of an ifindex, and back.
@@ -282,8 +287,13 @@ impl MrouteSocket {
             mfcc_wrong_if: 0,
             mfcc_expire: 0,
         };
-        set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_DEL_MFC, &ctl)
-            .with_context(|| format!("mroute: MRT_DEL_MFC ({source},{group})"))
+        already_gone_is_ok(set_opt(
+            self.fd.as_fd(),
+            libc::IPPROTO_IP,
+            MRT_DEL_MFC,
+            &ctl,
+        ))
+        .with_context(|| format!("mroute: MRT_DEL_MFC ({source},{group})"))
     }
 
     /// `SIOCGETSGCNT`: packets, bytes and wrong-interface count of an MFC entry.
@@ -363,6 +373,7 @@ impl MrouteSocket {
     }
 
     /// Deletes what this socket made, then `MRT_DONE`. Reports the first error.
+    /// Deletes what this socket made and gives up the table (`MRT_DONE`).
     pub fn close(mut self) -> Result<()> {
         self.cleanup()
     }
@@ -401,5 +412,21 @@ impl Drop for MrouteSocket {
         if let Err(e) = self.cleanup() {
             log::warn!("{e:#}");
         }
+    }
+}
+
+/// A delete of something the kernel already removed (the interface went away, taking its VIF
+/// and the entries using it) has nothing left to do.
+fn already_gone_is_ok(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EADDRNOTAVAIL) | Some(libc::ENOENT)
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
     }
 }
