@@ -57,7 +57,11 @@ impl ForwardShell {
     /// Opens the mroute socket (`table`: an ipmr table id, `None` for the main one), registers
     /// `local` and IGMP, and gives both every managed interface.
     pub fn start(interfaces: &[ManagedInterface], table: Option<u32>, now: u64) -> Result<Self> {
-        let sock = MrouteSocket::open(table).context("opening the multicast routing socket")?;
+        let mut sock = MrouteSocket::open(table).context("opening the multicast routing socket")?;
+        // WRONGVIF for a packet arriving on any VIF, not only on one in the entry's OIL: how a
+        // moved route towards a source is noticed while its stream runs.
+        sock.set_pim(true)
+            .context("enabling WRONGVIF upcalls for every interface (MRT_PIM)")?;
         let mut mgr = Manager::new(Box::new(FibRpf::new()?));
         let local = local::register_local(&mut mgr)
             .map_err(|e| anyhow::anyhow!("registering local: {e}"))?;

@@ -150,6 +150,23 @@ impl Manager {
                     |hd, ctx| hd.wrong_interface(ctx, source, group, iface, header),
                 );
             }
+            // The route towards the source may have moved to the arrival interface: then the MFE
+            // is stale (its iif no longer passes RPF) and its traffic is dropped as wrong-if
+            // forever. Rebuild it from the current route, as for a first packet.
+            let k = MfeKey { group, source };
+            let stale = self
+                .st
+                .mfes
+                .get(&k)
+                .is_some_and(|m| m.iif.ifindex != arrival_ifindex)
+                && self
+                    .rpf
+                    .lookup(source)
+                    .is_some_and(|r| r.ifindex == arrival_ifindex);
+            if stale {
+                self.delete_mfe(k);
+                self.do_new_packet(source, group, arrival_ifindex, header)?;
+            }
             Ok(())
         })();
         self.finish(r)
@@ -165,7 +182,7 @@ impl Manager {
     ) -> MgmResult<()> {
         let k = MfeKey { group, source };
         let m = self.st.mfes.get_mut(&k).ok_or(MgmError::NotFound)?;
-        let moved = counters.packets != m.counters.packets;
+        let moved = counters.forwarded() != m.counters.forwarded();
         m.counters = counters;
         if moved {
             let t = m.timeout_s;
@@ -180,7 +197,9 @@ impl Manager {
     }
 
     /// Handles every MFE deadline up to `now`. `read_counters` reads the kernel counters of an
-    /// MFE (`SIOCGETSGCNT`); traffic since the last look extends the MFE, else it is deleted.
+    /// MFE (`SIOCGETSGCNT`); traffic accepted on its incoming interface since the last look
+    /// extends the MFE, else it is deleted. Packets arriving on a wrong interface do not keep it
+    /// alive (the kernel counts them in `packets` too).
     pub fn on_deadline(
         &mut self,
         now: u64,
@@ -197,7 +216,7 @@ impl Manager {
             };
             m.expires_ns = None;
             match read_counters(k.source, k.group) {
-                Some(c) if c.packets != m.counters.packets => {
+                Some(c) if c.forwarded() != m.counters.forwarded() => {
                     m.counters = c;
                     let t = m.timeout_s;
                     self.schedule(k, now, t);

@@ -188,6 +188,14 @@ impl H {
             .unwrap();
         (h, b)
     }
+    fn with_rpf(rpf: Box<dyn RpfLookup>) -> H {
+        H {
+            m: Manager::new(rpf),
+            log: Log::default(),
+            now: 1_000 * SEC,
+            next_id: 1,
+        }
+    }
     fn routing(&mut self, name: &'static str) -> (ProtocolHandle, Arc<Mutex<Behaviour>>) {
         self.reg(name, ClientKind::Routing)
     }
@@ -1322,4 +1330,80 @@ fn igmp_deltas_map_onto_the_manager() {
     assert_eq!(h.oifs(S1, G1), Vec::<u32>::new());
     assert_eq!(h.oifs(S2, G1), Vec::<u32>::new());
     assert!(h.m.memberships().is_empty());
+}
+
+/// An RPF view the test can change while the manager holds it (a route moving).
+struct MovableRpf(Arc<Mutex<StaticRpf>>);
+
+impl RpfLookup for MovableRpf {
+    fn lookup(&mut self, source: Ipv4Addr) -> Option<RpfRoute> {
+        self.0.lock().unwrap().lookup(source)
+    }
+}
+
+#[test]
+fn a_route_that_moved_to_the_arrival_interface_rebuilds_the_mfe() {
+    let via = |ifindex| {
+        StaticRpf::new().route(
+            Ipv4Addr::new(192, 0, 2, 0),
+            24,
+            ifindex,
+            Ipv4Addr::UNSPECIFIED,
+        )
+    };
+    let routes = Arc::new(Mutex::new(via(1)));
+    let mut h = H::with_rpf(Box::new(MovableRpf(routes.clone())));
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2, 3]);
+    h.add(a, Sg::star_g(G1), 3).unwrap();
+    h.pkt(S1, G1, 1).unwrap();
+    let m = h.m.mfe(h.now, S1, G1).unwrap();
+    assert_eq!((m.iif, m.oifs.clone()), (ifk(1), vec![ifk(3)]));
+    h.clear();
+
+    // Same route, a stray packet on if2: reported to the owner, the MFE stays.
+    h.m.wrong_interface(h.now, S1, G1, 2, &[]).unwrap();
+    assert_eq!(h.m.mfe(h.now, S1, G1).unwrap().iif, ifk(1));
+    assert!(h.m.take_actions().is_empty());
+    h.clear();
+
+    // The route towards S1 moves to if2 and the stream arrives there: rebuilt on if2, OIL kept.
+    *routes.lock().unwrap() = via(2);
+    h.m.wrong_interface(h.now, S1, G1, 2, &[]).unwrap();
+    let m = h.m.mfe(h.now, S1, G1).unwrap();
+    assert_eq!((m.iif, m.oifs.clone()), (ifk(2), vec![ifk(3)]));
+    let kinds: Vec<String> = h
+        .events()
+        .into_iter()
+        .map(|e| e.split(' ').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        strs(&[
+            "wrong_interface",
+            "mfe_delete",
+            "rpf",
+            "creation_alert",
+            "mfe_add",
+            "join_alert"
+        ])
+    );
+}
+
+#[test]
+fn wrong_interface_packets_do_not_keep_an_mfe_alive() {
+    let mut h = H::new();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2]);
+    h.add(a, Sg::star_g(G1), 2).unwrap();
+    h.pkt(S1, G1, 1).unwrap();
+    let expiry = h.m.next_deadline().unwrap();
+    // Only wrong-interface packets since the last look: the MFE ages out.
+    let counters = MfeCounters {
+        packets: 50,
+        bytes: 5000,
+        wrong_if: 50,
+    };
+    h.m.on_deadline(expiry, |_, _| Some(counters));
+    assert_eq!(h.m.mfe(expiry, S1, G1), Err(MgmError::NotFound));
 }

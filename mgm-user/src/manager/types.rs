@@ -179,3 +179,11 @@ pub struct MfeCounters {
     pub bytes: u64,
     pub wrong_if: u64,
 }
+
+impl MfeCounters {
+    /// Packets that arrived on the incoming interface (the kernel's `pktcnt` also counts the
+    /// ones dropped for arriving on a wrong interface).
+    pub fn forwarded(&self) -> u64 {
+        self.packets.saturating_sub(self.wrong_if)
+    }
+}

@@ -8,6 +8,8 @@
   block G S              exclude a source of an any-source join (IP_BLOCK_SOURCE)
   recv PORT              count UDP datagrams to PORT; each prints "rx <monotonic_ns> <src>"
   send G PORT N IVAL_MS  send N datagrams to G:PORT, TTL 8, one every IVAL_MS
+  ifaddr ADDR            interface address for joins and IP_MULTICAST_IF of later sends
+  srcaddr ADDR           source address later sends bind to (default: the kernel's choice)
   quit
 
 Prints "ok <cmd>" after each command so the driver can wait for it. Uses only the documentation
@@ -33,6 +35,7 @@ def say(line):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 ifaddr = "0.0.0.0"
+srcaddr = None
 
 
 def mreq(g):
@@ -57,6 +60,8 @@ def sender(g, port, n, ival):
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 8)
     if ifaddr != "0.0.0.0":
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ifaddr))
+    if srcaddr is not None:
+        s.bind((srcaddr, 0))
     for i in range(n):
         s.sendto(b"mgm-test %d" % i, (g, port))
         time.sleep(ival / 1000.0)
@@ -86,6 +91,8 @@ for line in sys.stdin:
             threading.Thread(target=sender, args=(w[1], int(w[2]), int(w[3]), int(w[4])), daemon=True).start()
         elif c == "ifaddr":
             ifaddr = w[1]
+        elif c == "srcaddr":
+            srcaddr = w[1]
         elif c == "quit":
             break
         else:

@@ -1,0 +1,97 @@
+//! A route towards a source that moves while its stream runs: the MFE must follow the route
+//! (WRONGVIF → RPF again → entry rebuilt on the new incoming interface), not keep dropping the
+//! stream as wrong-interface traffic until the source stops.
+mod common;
+
+use common::{Lab, FAST};
+use mgm_user::control::{client, protocol::Request};
+use std::time::Duration;
+
+const G: &str = "239.6.6.6";
+const SRC: &str = "192.0.2.50";
+
+fn mfe_iif(lab: &Lab, k: usize) -> Option<String> {
+    let v = client::request(&lab.daemon(k).socket, Request::ShowMfe).ok()?;
+    v.as_array()?
+        .iter()
+        .find(|m| m["source"] == SRC && m["group"] == G)
+        .and_then(|m| m["iif"].as_str().map(str::to_string))
+}
+
+#[test]
+fn stream_follows_a_moved_route() {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let a = lab.netns("a");
+    let b = lab.netns("b");
+    let c = lab.netns("c");
+    let (ra, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&a, "ha", "192.0.2.50/24"));
+    let (rb, hb) = lab.link((&r, "rb", "198.51.100.1/24"), (&b, "hb", "198.51.100.2/24"));
+    let (rc, _) = lab.link((&r, "rc", "203.0.113.1/24"), (&c, "hc", "203.0.113.2/24"));
+    // Host b can send as the same source address (the source moved behind another link).
+    lab.ns(&b, &["ip", "addr", "add", "192.0.2.50/32", "dev", &hb]);
+    lab.ns(&a, &["ip", "route", "add", "default", "via", "192.0.2.1"]);
+    lab.ns(
+        &b,
+        &["ip", "route", "add", "default", "via", "198.51.100.1"],
+    );
+    lab.ns(&c, &["ip", "route", "add", "default", "via", "203.0.113.1"]);
+    lab.ns(&r, &["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"]);
+    for i in [&ra, &rb, &rc] {
+        lab.ns(
+            &r,
+            &["sysctl", "-qw", &format!("net.ipv4.conf.{i}.rp_filter=0")],
+        );
+    }
+    let k = lab.start_mgm(&r, &[&ra, &rb, &rc], FAST);
+
+    let mut receiver = lab.host(&c);
+    receiver.cmd("recv 5000");
+    receiver.cmd(&format!("join {G} 203.0.113.2"));
+    lab.wait_for("receiver joined", Duration::from_secs(5), || {
+        lab.group(k, &rc, G).is_some()
+    });
+
+    let mut via_a = lab.host(&a);
+    via_a.cmd(&format!("ifaddr {SRC}"));
+    via_a.cmd(&format!("srcaddr {SRC}"));
+    via_a.cmd(&format!("send {G} 5000 20 20"));
+    lab.wait_for(
+        "stream via ra reaches the receiver",
+        Duration::from_secs(5),
+        || receiver.received_count() >= 10,
+    );
+    assert_eq!(mfe_iif(&lab, k).as_deref(), Some(ra.as_str()));
+    std::thread::sleep(Duration::from_millis(500)); // the first stream is over
+    let before = receiver.received_count();
+
+    // The route towards the source moves to rb, and the stream now arrives there.
+    lab.ns(
+        &r,
+        &[
+            "ip",
+            "route",
+            "add",
+            &format!("{SRC}/32"),
+            "via",
+            "198.51.100.2",
+            "dev",
+            &rb,
+        ],
+    );
+    let mut via_b = lab.host(&b);
+    via_b.cmd("ifaddr 198.51.100.2");
+    via_b.cmd(&format!("srcaddr {SRC}"));
+    via_b.cmd(&format!("send {G} 5000 100 20"));
+    let took = lab.wait_for(
+        "stream via rb reaches the receiver",
+        Duration::from_secs(4),
+        || receiver.received_count() >= before + 10,
+    );
+    assert_eq!(
+        mfe_iif(&lab, k).as_deref(),
+        Some(rb.as_str()),
+        "MFE still on the old interface"
+    );
+    eprintln!("route moved -> stream back at the receiver in {took:?}");
+}
