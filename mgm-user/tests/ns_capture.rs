@@ -293,3 +293,41 @@ fn events_reader_that_goes_away_ends_mgm_events_quietly() {
     std::io::Read::read_to_string(&mut events.stderr.take().unwrap(), &mut err).unwrap();
     assert!(status.success(), "mgm events exited {status}: {err}");
 }
+
+#[test]
+fn entries_of_interfaces_no_longer_managed_are_removed_at_start() {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let h1 = lab.netns("h1");
+    let h2 = lab.netns("h2");
+    let (r1, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h1, "ha", "192.0.2.10/24"));
+    let (r2, _) = lab.link(
+        (&r, "rb", "198.51.100.1/24"),
+        (&h2, "hb", "198.51.100.10/24"),
+    );
+    let k = lab.start_mgm(&r, &[&r1, &r2], &[]);
+    let pins = lab.daemon(k).pin_dir.clone();
+    let (i1, i2) = (ifindex(&lab, &r, &r1), ifindex(&lab, &r, &r2));
+    let mut a = lab.host(&h1);
+    a.cmd("join 239.5.5.1 192.0.2.10");
+    let mut b = lab.host(&h2);
+    b.cmd("join 239.5.5.2 198.51.100.10");
+    let members = pins.join("MGM_MEMBERS");
+    lab.wait_for("both groups pinned", Duration::from_secs(5), || {
+        let d = bpftool_dump(&members);
+        member_on(&d, i1, [239, 5, 5, 1]).is_some() && member_on(&d, i2, [239, 5, 5, 2]).is_some()
+    });
+    assert!(lab.stop_mgm(k).success());
+    // The next run manages only r1: r2's entries would never be refreshed or expired again.
+    let k2 = lab.start_mgm_pinned(&r, &[&r1], &[], pins.clone());
+    let d = bpftool_dump(&members);
+    assert!(
+        member_on(&d, i2, [239, 5, 5, 2]).is_none(),
+        "stale entry kept: {d:?}"
+    );
+    assert!(
+        member_on(&d, i1, [239, 5, 5, 1]).is_some(),
+        "managed entry lost: {d:?}"
+    );
+    assert!(lab.interfaces(k2).len() == 1);
+}

@@ -65,19 +65,22 @@ impl KernelMaps {
         ignore_absent(self.sources.remove(key)).context("deleting from MGM_SOURCES")
     }
 
-    /// Removes every member and source entry of `ifindex` (state the daemon does not hold).
-    pub fn clear_interface(&mut self, ifindex: u32) -> Result<usize> {
+    /// Removes the member and source entries of every interface not in `managed` (left by an
+    /// earlier run that managed other interfaces: nothing would ever refresh or expire them).
+    /// Returns how many entries went.
+    pub fn retain_interfaces(&mut self, managed: &[u32]) -> Result<usize> {
+        let stale = |ifindex: u32| !managed.contains(&ifindex);
         let members: Vec<MemberKey> = self
             .members
             .keys()
             .filter_map(|k| k.ok())
-            .filter(|k| k.ifindex == ifindex)
+            .filter(|k| stale(k.ifindex))
             .collect();
         let sources: Vec<SourceKey> = self
             .sources
             .keys()
             .filter_map(|k| k.ok())
-            .filter(|k| k.ifindex == ifindex)
+            .filter(|k| stale(k.ifindex))
             .collect();
         for k in &sources {
             self.delete_source(k)?;

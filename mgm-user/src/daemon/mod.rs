@@ -49,6 +49,11 @@ pub async fn run(args: RunArgs) -> Result<()> {
         .cloned()
         .zip(configs.into_iter().map(|(_, c)| c))
         .collect();
+    let managed: Vec<u32> = interfaces.iter().map(|i| i.ifindex).collect();
+    let stale = maps.retain_interfaces(&managed)?;
+    if stale > 0 {
+        log::info!("removed {stale} pinned map entries of interfaces this run does not manage");
+    }
     let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now, args.no_fast_path)?;
     fwd.on_deltas(&out.deltas, &igmp, now);
     publish(&igmp, &mut fwd, out, &event_tx);
