@@ -27,6 +27,28 @@
 //!   [`ParseError::UnknownRecordType`].
 //! * Semantic checks (group is multicast, report destination) are the router's job, not the
 //!   parser's: they depend on the IP header.
+//!
+//! # Truncated captures
+//!
+//! The classifier hands the daemon at most
+//! [`MAX_EVENT_IGMP_LEN`](crate::event::MAX_EVENT_IGMP_LEN) bytes of a message and flags a
+//! longer one [`EVENT_FLAG_TRUNCATED`](crate::event::EVENT_FLAG_TRUNCATED), after verifying
+//! the checksum over the **full** message. [`parse_truncated`] reads such a prefix, with the
+//! policy of [`parse`] except:
+//!
+//! * no checksum check (it cannot be computed over a prefix);
+//! * v3 report: the records are walked as far as the bytes go; the first record whose header or
+//!   source list is cut, and everything after it, is dropped silently instead of being an
+//!   error. A record whose header and sources are complete but whose auxiliary data is cut is
+//!   kept (auxiliary data is ignored anyway, RFC 3376 §4.2.10; it can only be the last one).
+//!   [`V3Report::announced_records`] is the Number of Group Records of the header,
+//!   [`V3Report::complete_records`] (= `records().len()`) the records yielded,
+//!   [`V3Report::lost_records`] the difference;
+//! * v3 query: the sources that fit are kept (a partial last address is dropped);
+//! * v1/v2 messages, unknown types, 9–11-byte queries and fewer than 8 bytes: as [`parse`].
+//!
+//! Use it only on a capture the classifier flagged truncated: on anything else it would accept
+//! corrupt messages.
 
 use core::fmt;
 use core::net::Ipv4Addr;
@@ -291,7 +313,8 @@ impl<'a> Iterator for Records<'a> {
         let nsrc = usize::from(u16::from_be_bytes([hdr[2], hdr[3]]));
         let aux = usize::from(hdr[1]) * 4;
         let src_bytes = rest.get(..nsrc * 4)?;
-        self.bytes = rest.get(nsrc * 4 + aux..)?;
+        // A cut in the auxiliary data of the last record of a truncated capture leaves nothing.
+        self.bytes = rest.get(nsrc * 4 + aux..).unwrap_or(&[]);
         self.remaining -= 1;
         Some(GroupRecord {
             record_type: RecordType::from_u8(hdr[0]),
@@ -312,14 +335,32 @@ impl ExactSizeIterator for Records<'_> {}
 /// A v3 membership report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct V3Report<'a> {
+    /// Number of Group Records field of the header (= [`Self::announced_records`]).
     pub num_records: u16,
     records: Records<'a>,
 }
 
 impl<'a> V3Report<'a> {
     /// The group records, in message order (unknown types included, as [`RecordType::Unknown`]).
+    /// From [`parse_truncated`], only the [`Self::complete_records`] that were captured.
     pub fn records(&self) -> Records<'a> {
         self.records
+    }
+
+    /// Number of Group Records announced in the header.
+    pub fn announced_records(&self) -> u16 {
+        self.num_records
+    }
+
+    /// Records [`Self::records`] yields: all announced ones from [`parse`] / [`parse_strict`],
+    /// those captured completely from [`parse_truncated`].
+    pub fn complete_records(&self) -> u16 {
+        self.records.remaining
+    }
+
+    /// Announced records that were cut off by a truncated capture (0 from [`parse`]).
+    pub fn lost_records(&self) -> u16 {
+        self.num_records - self.records.remaining
     }
 }
 
@@ -388,32 +429,50 @@ pub const fn encode_float_code(value: u32) -> u8 {
 
 /// Parses an IGMP message with the lenient, RFC-mandated policy (see the module docs).
 pub fn parse(bytes: &[u8]) -> Result<IgmpMessage<'_>, ParseError> {
-    parse_with(bytes, false)
+    parse_with(bytes, Mode::Lenient)
 }
 
 /// Like [`parse`], but also rejects trailing bytes and unknown record types.
 pub fn parse_strict(bytes: &[u8]) -> Result<IgmpMessage<'_>, ParseError> {
-    parse_with(bytes, true)
+    parse_with(bytes, Mode::Strict)
+}
+
+/// Parses the captured prefix of a message the classifier truncated (whose checksum it
+/// verified over the full message): no checksum check, a v3 report keeps the records captured
+/// completely, a v3 query the sources that fit. See "Truncated captures" in the module docs.
+pub fn parse_truncated(bytes: &[u8]) -> Result<IgmpMessage<'_>, ParseError> {
+    parse_with(bytes, Mode::Truncated)
+}
+
+/// Parsing policy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// [`parse`].
+    Lenient,
+    /// [`parse_strict`].
+    Strict,
+    /// [`parse_truncated`].
+    Truncated,
 }
 
 fn ipv4_at(bytes: &[u8], at: usize) -> Ipv4Addr {
     Ipv4Addr::new(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3])
 }
 
-fn trailing(strict: bool, len: usize, used: usize) -> Result<(), ParseError> {
-    if strict && len > used {
+fn trailing(mode: Mode, len: usize, used: usize) -> Result<(), ParseError> {
+    if mode == Mode::Strict && len > used {
         Err(ParseError::TrailingBytes { extra: len - used })
     } else {
         Ok(())
     }
 }
 
-fn parse_with(bytes: &[u8], strict: bool) -> Result<IgmpMessage<'_>, ParseError> {
+fn parse_with(bytes: &[u8], mode: Mode) -> Result<IgmpMessage<'_>, ParseError> {
     let len = bytes.len();
     if len < HEADER_LEN {
         return Err(ParseError::Truncated { len });
     }
-    if checksum(bytes) != 0 {
+    if mode != Mode::Truncated && checksum(bytes) != 0 {
         let found = u16::from_be_bytes([bytes[2], bytes[3]]);
         // Sum of everything but the checksum field.
         let mut sum: u32 = u32::from(!checksum(bytes)) + u32::from(!found);
@@ -428,25 +487,25 @@ fn parse_with(bytes: &[u8], strict: bool) -> Result<IgmpMessage<'_>, ParseError>
     let msg_type = bytes[0];
     let group = ipv4_at(bytes, 4);
     match msg_type {
-        TYPE_MEMBERSHIP_QUERY => parse_query(bytes, strict),
+        TYPE_MEMBERSHIP_QUERY => parse_query(bytes, mode),
         TYPE_V1_REPORT => {
-            trailing(strict, len, HEADER_LEN)?;
+            trailing(mode, len, HEADER_LEN)?;
             Ok(IgmpMessage::V1Report { group })
         }
         TYPE_V2_REPORT => {
-            trailing(strict, len, HEADER_LEN)?;
+            trailing(mode, len, HEADER_LEN)?;
             Ok(IgmpMessage::V2Report { group })
         }
         TYPE_V2_LEAVE => {
-            trailing(strict, len, HEADER_LEN)?;
+            trailing(mode, len, HEADER_LEN)?;
             Ok(IgmpMessage::V2Leave { group })
         }
-        TYPE_V3_REPORT => parse_v3_report(bytes, strict),
+        TYPE_V3_REPORT => parse_v3_report(bytes, mode),
         other => Err(ParseError::UnknownType { msg_type: other }),
     }
 }
 
-fn parse_query(bytes: &[u8], strict: bool) -> Result<IgmpMessage<'_>, ParseError> {
+fn parse_query(bytes: &[u8], mode: Mode) -> Result<IgmpMessage<'_>, ParseError> {
     let len = bytes.len();
     let max_resp_code = bytes[1];
     let group = ipv4_at(bytes, 4);
@@ -470,11 +529,15 @@ fn parse_query(bytes: &[u8], strict: bool) -> Result<IgmpMessage<'_>, ParseError
         return Err(ParseError::BadQueryLength { len });
     }
     let nsrc = u16::from_be_bytes([bytes[10], bytes[11]]);
-    let end = V3_QUERY_MIN_LEN + usize::from(nsrc) * 4;
+    let mut end = V3_QUERY_MIN_LEN + usize::from(nsrc) * 4;
     if end > len {
-        return Err(ParseError::QuerySourcesBeyondEnd { nsrc, len });
+        if mode != Mode::Truncated {
+            return Err(ParseError::QuerySourcesBeyondEnd { nsrc, len });
+        }
+        // The sources captured completely.
+        end = V3_QUERY_MIN_LEN + (len - V3_QUERY_MIN_LEN) / 4 * 4;
     }
-    trailing(strict, len, end)?;
+    trailing(mode, len, end)?;
     Ok(IgmpMessage::Query(Query {
         version: QueryVersion::V3,
         max_resp_code,
@@ -486,38 +549,53 @@ fn parse_query(bytes: &[u8], strict: bool) -> Result<IgmpMessage<'_>, ParseError
     }))
 }
 
-fn parse_v3_report(bytes: &[u8], strict: bool) -> Result<IgmpMessage<'_>, ParseError> {
+fn parse_v3_report(bytes: &[u8], mode: Mode) -> Result<IgmpMessage<'_>, ParseError> {
     let len = bytes.len();
     let num_records = u16::from_be_bytes([bytes[6], bytes[7]]);
+    let truncated = mode == Mode::Truncated;
     let mut at = HEADER_LEN;
+    let mut complete = 0;
     for index in 0..num_records {
         if at + RECORD_HEADER_LEN > len {
+            if truncated {
+                break;
+            }
             return Err(ParseError::RecordBeyondEnd { index, num_records });
         }
         let record_type = bytes[at];
         let aux_words = bytes[at + 1];
         let nsrc = u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]);
-        if strict {
+        if mode == Mode::Strict {
             if let RecordType::Unknown(record_type) = RecordType::from_u8(record_type) {
                 return Err(ParseError::UnknownRecordType { index, record_type });
             }
         }
         let src_end = at + RECORD_HEADER_LEN + usize::from(nsrc) * 4;
         if src_end > len {
+            if truncated {
+                break;
+            }
             return Err(ParseError::RecordSourcesBeyondEnd { index, nsrc });
         }
         let end = src_end + usize::from(aux_words) * 4;
         if end > len {
+            if truncated {
+                // Sources complete, (ignored) aux data cut: keep the record; nothing follows.
+                at = len;
+                complete += 1;
+                break;
+            }
             return Err(ParseError::AuxDataBeyondEnd { index, aux_words });
         }
         at = end;
+        complete += 1;
     }
-    trailing(strict, len, at)?;
+    trailing(mode, len, at)?;
     Ok(IgmpMessage::V3Report(V3Report {
         num_records,
         records: Records {
             bytes: &bytes[HEADER_LEN..at],
-            remaining: num_records,
+            remaining: complete,
         },
     }))
 }

@@ -406,3 +406,256 @@ fn errors_display_names_the_problem() {
     .unwrap();
     assert_eq!(s, "v3 report: group record 2 lists 7 sources past the end");
 }
+
+// ---- parse_truncated ----------------------------------------------------------------------
+
+/// `n` distinct sources 10.x.y.z, starting at `from`.
+fn srcs(from: u32, n: u32) -> Vec<Ipv4Addr> {
+    (from..from + n)
+        .map(|i| Ipv4Addr::from(0x0a00_0000 + i))
+        .collect()
+}
+
+fn group_n(i: u8) -> Ipv4Addr {
+    Ipv4Addr::new(239, 1, 1, i)
+}
+
+fn v3(msg: Result<IgmpMessage<'_>, ParseError>) -> V3Report<'_> {
+    match msg {
+        Ok(IgmpMessage::V3Report(r)) => r,
+        other => panic!("not a v3 report: {other:?}"),
+    }
+}
+
+/// (type, group, sources) of every yielded record.
+fn contents(r: &V3Report<'_>) -> Vec<(RecordType, Ipv4Addr, Vec<Ipv4Addr>)> {
+    r.records()
+        .map(|g| (g.record_type, g.group, g.sources.collect()))
+        .collect()
+}
+
+/// 400 sources in 4 records of 100 (408 bytes each): 8 + 4 × 408 = 1640 bytes.
+fn jumbo_report() -> (Vec<u8>, Vec<Vec<Ipv4Addr>>) {
+    let lists: Vec<Vec<Ipv4Addr>> = (0..4).map(|i| srcs(i * 100, 100)).collect();
+    let recs: Vec<Vec<u8>> = lists
+        .iter()
+        .enumerate()
+        .map(|(i, l)| record(5, group_n(i as u8), l, 0))
+        .collect();
+    let b = v3_report(4, &recs, &[]);
+    assert_eq!(b.len(), 1640);
+    (b, lists)
+}
+
+#[test]
+fn truncated_report_keeps_the_complete_records_before_the_cut() {
+    let (full, lists) = jumbo_report();
+    let cut = &full[..crate::event::MAX_EVENT_IGMP_LEN];
+    // Records 0..3 end at 8 + 3 × 408 = 1232; record 3 (header at 1232) is cut in its sources.
+    let r = v3(parse_truncated(cut));
+    assert_eq!(r.announced_records(), 4);
+    assert_eq!(r.num_records, 4);
+    assert_eq!(r.complete_records(), 3);
+    assert_eq!(r.lost_records(), 1);
+    assert_eq!(r.records().len(), 3);
+    assert_eq!(r.records().count(), 3);
+    let got = contents(&r);
+    for (i, (t, g, s)) in got.iter().enumerate() {
+        assert_eq!(*t, RecordType::AllowNew);
+        assert_eq!(*g, group_n(i as u8));
+        assert_eq!(*s, lists[i]);
+    }
+    // parse rejects the same bytes: the checksum over the prefix, and with a checksum made to
+    // fit, the record count.
+    assert!(matches!(parse(cut), Err(ParseError::BadChecksum { .. })));
+    let resealed = seal(cut.to_vec());
+    assert_eq!(
+        parse(&resealed),
+        Err(ParseError::RecordSourcesBeyondEnd {
+            index: 3,
+            nsrc: 100
+        })
+    );
+    assert_eq!(v3(parse_truncated(&resealed)).complete_records(), 3);
+    // The full message: the same as parse, nothing lost.
+    let r = v3(parse_truncated(&full));
+    assert_eq!((r.complete_records(), r.lost_records()), (4, 0));
+    assert_eq!(r, v3(parse(&full)));
+    // One record of 400 sources (1608 bytes) cut at 1480: nothing survives, one lost.
+    let one = v3_report(1, &[record(2, G, &srcs(0, 400), 0)], &[]);
+    let r = v3(parse_truncated(&one[..1480]));
+    assert_eq!((r.announced_records(), r.complete_records()), (1, 0));
+    assert_eq!(r.lost_records(), 1);
+    assert_eq!(r.records().next(), None);
+}
+
+#[test]
+fn cut_in_a_record_header_or_source_list_drops_that_record() {
+    let (full, _) = jumbo_report();
+    let boundary = 8 + 3 * 408;
+    for (cut, complete) in [
+        (boundary, 3),           // exactly after record 2: record 3 absent
+        (boundary + 1, 3),       // one byte of record 3's header
+        (boundary + 7, 3),       // header one byte short
+        (boundary + 8, 3),       // header complete, no sources
+        (boundary + 8 + 4, 3),   // one source of 100
+        (boundary + 8 + 399, 3), // last source partial
+        (full.len() - 1, 3),
+        (full.len(), 4),
+        (8 + 408 + 3, 1),   // in record 1's header
+        (8 + 408 + 200, 1), // in record 1's sources
+        (8, 0),
+        (9, 0),
+    ] {
+        let r = v3(parse_truncated(&full[..cut]));
+        assert_eq!(r.complete_records(), complete, "cut at {cut}");
+        assert_eq!(r.records().count(), usize::from(complete), "cut at {cut}");
+        assert_eq!(r.lost_records(), 4 - complete, "cut at {cut}");
+        if cut < full.len() {
+            assert!(parse(&full[..cut]).is_err(), "cut at {cut}");
+            assert!(parse(&seal(full[..cut].to_vec())).is_err(), "cut at {cut}");
+        }
+    }
+}
+
+#[test]
+fn truncated_report_keeps_a_record_whose_aux_data_is_cut() {
+    let b = v3_report(2, &[record(1, G, &[S1], 0), record(2, G, &[S2], 3)], &[]);
+    // Record 1 spans 20..44: header 20..28, source 28..32, aux 32..44.
+    let r = v3(parse_truncated(&b[..36]));
+    assert_eq!((r.complete_records(), r.lost_records()), (2, 0));
+    let got = contents(&r);
+    assert_eq!(got[1], (RecordType::IsExclude, G, vec![S2]));
+    assert_eq!(r.records().nth(1).unwrap().aux_words, 3);
+    // Cut inside its source instead: dropped.
+    let r = v3(parse_truncated(&b[..30]));
+    assert_eq!((r.complete_records(), r.lost_records()), (1, 1));
+}
+
+#[test]
+fn truncated_query_keeps_the_sources_that_fit() {
+    let all = srcs(0, 10);
+    let b = v3_query(100, G, true, 2, 125, &all);
+    assert_eq!(b.len(), 12 + 40);
+    for (cut, kept) in [
+        (12, 0),
+        (15, 0),
+        (16, 1),
+        (12 + 4 * 3 + 2, 3),
+        (51, 9),
+        (52, 10),
+    ] {
+        let Ok(IgmpMessage::Query(q)) = parse_truncated(&b[..cut]) else {
+            panic!("cut at {cut}")
+        };
+        assert_eq!(q.version, QueryVersion::V3);
+        assert_eq!((q.group, q.s_flag, q.qrv, q.qqic), (G, true, 2, 125));
+        assert_eq!(
+            q.sources.collect::<Vec<_>>(),
+            all[..kept].to_vec(),
+            "cut at {cut}"
+        );
+        if cut < b.len() {
+            assert!(parse(&b[..cut]).is_err());
+            assert_eq!(
+                parse(&seal(b[..cut].to_vec())),
+                Err(ParseError::QuerySourcesBeyondEnd { nsrc: 10, len: cut })
+            );
+        }
+    }
+    // 9–11 bytes stay an error, as does anything under 8.
+    assert_eq!(
+        parse_truncated(&b[..10]),
+        Err(ParseError::BadQueryLength { len: 10 })
+    );
+    assert_eq!(
+        parse_truncated(&b[..7]),
+        Err(ParseError::Truncated { len: 7 })
+    );
+}
+
+#[test]
+fn truncated_other_messages_parse_as_usual_without_checksum() {
+    let mut b = v2(TYPE_V2_REPORT, 0, G);
+    assert_eq!(parse_truncated(&b), parse(&b));
+    b[2] ^= 0xff; // checksum no longer verifies: parse_truncated does not look
+    assert!(parse(&b).is_err());
+    assert_eq!(parse_truncated(&b), Ok(IgmpMessage::V2Report { group: G }));
+    b.extend_from_slice(&[1, 2, 3]); // trailing bytes ignored
+    assert_eq!(parse_truncated(&b), Ok(IgmpMessage::V2Report { group: G }));
+    let leave = v2(TYPE_V2_LEAVE, 0, G);
+    assert_eq!(
+        parse_truncated(&leave),
+        Ok(IgmpMessage::V2Leave { group: G })
+    );
+    assert_eq!(
+        parse_truncated(&v2(0x42, 0, G)),
+        Err(ParseError::UnknownType { msg_type: 0x42 })
+    );
+    // Unknown record types are yielded, as by parse.
+    let r = v3_report(2, &[record(9, G, &[S1], 0), record(5, G, &[S2], 0)], &[]);
+    assert_eq!(v3(parse_truncated(&r)), v3(parse(&r)));
+}
+
+#[test]
+fn every_cut_position_is_safe_and_a_prefix_of_the_full_parse() {
+    let recs = vec![
+        record(1, group_n(1), &srcs(0, 3), 0),
+        record(9, group_n(2), &[], 1),
+        record(4, group_n(3), &srcs(10, 1), 2),
+        record(6, group_n(4), &srcs(20, 7), 0),
+        record(2, group_n(5), &[], 0),
+    ];
+    let full = v3_report(5, &recs, &[0xee; 5]);
+    let expected = contents(&v3(parse(&full)));
+    assert_eq!(expected.len(), 5);
+    // Where each record's header + sources end (aux data may be cut).
+    let mut ends = Vec::new();
+    let mut at = 8;
+    for r in &recs {
+        let nsrc = usize::from(u16::from_be_bytes([r[2], r[3]]));
+        ends.push(at + 8 + nsrc * 4);
+        at += r.len();
+    }
+    let mut last = 0;
+    for cut in 0..=full.len() {
+        let prefix = &full[..cut];
+        let res = parse_truncated(prefix);
+        if cut < 8 {
+            assert_eq!(res, Err(ParseError::Truncated { len: cut }));
+            continue;
+        }
+        let r = v3(res);
+        let n = r.complete_records();
+        assert_eq!(
+            n,
+            ends.iter().filter(|e| **e <= cut).count() as u16,
+            "cut {cut}"
+        );
+        assert!(n >= last, "monotonic");
+        last = n;
+        assert_eq!(r.announced_records(), 5);
+        assert_eq!(r.lost_records(), 5 - n);
+        assert_eq!(r.records().len(), usize::from(n));
+        let got = contents(&r);
+        assert_eq!(got[..], expected[..usize::from(n)], "cut {cut}");
+        // parse of the same bytes fails unless the cut is past the records.
+        if cut < at {
+            assert!(parse(prefix).is_err(), "cut {cut}");
+        }
+    }
+    // Same for a query and for garbage of every length (no panic, whatever the result).
+    let q = v3_query(100, G, false, 2, 125, &srcs(0, 5));
+    for cut in 0..=q.len() {
+        let _ = parse_truncated(&q[..cut]);
+    }
+    let mut junk = full.clone();
+    for (i, byte) in junk.iter_mut().enumerate().skip(8) {
+        *byte = (i * 37) as u8;
+    }
+    for cut in 0..=junk.len() {
+        if let Ok(IgmpMessage::V3Report(r)) = parse_truncated(&junk[..cut]) {
+            assert_eq!(r.records().count(), usize::from(r.complete_records()));
+        }
+    }
+}

@@ -34,10 +34,18 @@ pub struct IgmpConfig {
     /// Most groups kept on the interface (default 4096). Reports for further new groups are
     /// ignored and counted, so a host flooding random groups cannot exhaust the maps.
     pub max_groups: u32,
+    /// Most source records kept per group (default 1024). New sources a record would add beyond
+    /// it are ignored and counted (see `group.rs`, "Source limit"), so a host flooding sources
+    /// cannot exhaust memory, the manager's RPF lookups or `MGM_SOURCES`.
+    pub max_sources: u32,
 }
 
 /// Default [`IgmpConfig::max_groups`]: 16 interfaces at this limit fill `MGM_MEMBERS`.
 pub const DEFAULT_MAX_GROUPS: u32 = 4096;
+
+/// Default [`IgmpConfig::max_sources`]: 256 groups at this limit fill `MGM_SOURCES`
+/// (262 144 entries shared by all interfaces).
+pub const DEFAULT_MAX_SOURCES: u32 = 1024;
 
 impl Default for IgmpConfig {
     fn default() -> Self {
@@ -52,6 +60,7 @@ impl Default for IgmpConfig {
             startup_query_count: None,
             other_querier_present_interval: None,
             max_groups: DEFAULT_MAX_GROUPS,
+            max_sources: DEFAULT_MAX_SOURCES,
         }
     }
 }
@@ -133,6 +142,9 @@ impl IgmpConfig {
         }
         if self.max_groups == 0 {
             return e("max groups must be at least 1".into());
+        }
+        if self.max_sources == 0 {
+            return e("max sources must be at least 1".into());
         }
         if self.last_member_query_count == Some(0) {
             return e("last member query count must be at least 1".into());
@@ -243,6 +255,7 @@ mod tests {
     fn rfc_defaults_and_derived_values() {
         let c = IgmpConfig::default();
         assert_eq!(c.validate(), Ok(()));
+        assert_eq!((c.max_groups, c.max_sources), (4096, 1024));
         let p = Params::derive(&c, None, None);
         assert_eq!(p.robustness, 2);
         assert_eq!(p.group_membership_interval, 260 * S);
@@ -300,6 +313,11 @@ mod tests {
         assert_eq!(
             bad(&|c| c.last_member_query_interval = Duration::from_millis(50)),
             "last member query interval (50ms) must be at least 100ms (it is sent in tenths of a second)"
+        );
+        assert_eq!(bad(&|c| c.max_groups = 0), "max groups must be at least 1");
+        assert_eq!(
+            bad(&|c| c.max_sources = 0),
+            "max sources must be at least 1"
         );
         assert_eq!(
             bad(&|c| c.last_member_query_count = Some(0)),

@@ -4,6 +4,34 @@
 //! Timers are absolute deadlines in CLOCK_MONOTONIC ns; 0 means "not running". A source in
 //! EXCLUDE mode with timer 0 is in the excluded list Y; every other source record has a running
 //! timer. In INCLUDE mode the group timer is 0.
+//!
+//! # Source limit
+//!
+//! A group holds at most [`Ctx::max_sources`] source records (`IgmpConfig::max_sources`),
+//! counting every record: INCLUDE-mode sources and, in EXCLUDE mode, both X (running timer)
+//! and Y (excluded, timer 0). The limit applies only where a row *creates* a record:
+//!
+//! - rows 1, 5, 8 (B-A), 3, 9, 12 (A-X-Y): new sources with timer GMI;
+//! - rows 2, 7: the new excluded list B-A (timer 0);
+//! - rows 4, 11: A-X-Y with timer GMI resp. GT; row 10: A-X-Y with timer GT.
+//!
+//! Each row first updates what exists exactly as the table says (timers set, Y sources moved to
+//! X, `Delete(...)` carried out), then creates the new records in **ascending address order**
+//! (the record's sources arrive as a set: the choice depends neither on the order a host lists
+//! them nor on duplicates) for as long as the group holds fewer than `max_sources` records.
+//! The rest of the new sources is ignored, as if the record had not listed them, and counted
+//! ([`GroupState::apply_record`] returns how many; the interface adds them up). Deletions come
+//! first, so in rows 2, 4, 7, 11 the space freed by `Delete(A-B)` / `Delete(X-A)` / `Delete(Y-A)`
+//! is available to the record's new sources. Sources already present are never removed by the
+//! limit, nor denied an update, even when a group holds more than the limit (restored from the
+//! maps of a daemon run with a higher limit); such a group just creates nothing new until it
+//! drops below the limit (sources age out, `Delete(...)`).
+//!
+//! What an ignored source means for forwarding (§6.3): an ignored INCLUDE source (or X source
+//! of a group that later returns to INCLUDE) is not forwarded, so the host does not get that
+//! traffic; an ignored Y source is *not blocked*, i.e. it is forwarded like any other source of
+//! an EXCLUDE-mode group (over-delivery, which is safe). Queries a row sends only ever list
+//! sources that have a record, so an ignored source is never queried.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -66,6 +94,8 @@ pub struct Ctx<'a> {
     pub querier: bool,
     /// The interface runs v2 or v3: group-specific queries exist (v1 has none).
     pub can_query_group: bool,
+    /// Most source records the group may hold; new ones beyond it are refused (module docs).
+    pub max_sources: usize,
 }
 
 impl Ctx<'_> {
@@ -183,14 +213,32 @@ impl GroupState {
             .collect()
     }
 
-    fn set_timer(&mut self, s: Ipv4Addr, deadline: u64) {
-        self.sources
-            .entry(s)
-            .and_modify(|r| r.timer = deadline)
-            .or_insert(SourceRec {
+    /// Sets the timer of `s`: an existing record is always updated; a new one is created only
+    /// while the group holds fewer than `ctx.max_sources` records. Returns false when the new
+    /// record was refused.
+    fn set_timer(&mut self, ctx: &Ctx, s: Ipv4Addr, deadline: u64) -> bool {
+        if let Some(r) = self.sources.get_mut(&s) {
+            r.timer = deadline;
+            return true;
+        }
+        self.create(ctx, s, deadline)
+    }
+
+    /// Creates a record for `s`, which has none, with `deadline` (0 = excluded), unless the
+    /// group holds `ctx.max_sources` records already: then returns false.
+    fn create(&mut self, ctx: &Ctx, s: Ipv4Addr, deadline: u64) -> bool {
+        debug_assert!(!self.sources.contains_key(&s));
+        if self.sources.len() >= ctx.max_sources {
+            return false;
+        }
+        self.sources.insert(
+            s,
+            SourceRec {
                 timer: deadline,
                 rexmit: 0,
-            });
+            },
+        );
+        true
     }
 
     fn delete(&mut self, set: &BTreeSet<Ipv4Addr>) {
@@ -201,31 +249,41 @@ impl GroupState {
 
     /// Applies one (already compatibility-translated) group record: the rows of §6.4.1 and
     /// §6.4.2. Queries the row sends are appended to `out` (only when `ctx` allows querying).
+    /// Returns the number of new sources refused at the source limit (module docs).
+    #[must_use = "refused sources are counted by the caller"]
     pub fn apply_record(
         &mut self,
         ctx: &Ctx,
         rtype: RecordType,
         b: &BTreeSet<Ipv4Addr>,
         out: &mut Vec<GroupQuery>,
-    ) {
+    ) -> usize {
         let gmi = ctx.gmi();
+        let mut refused = 0;
+        // `b` is a BTreeSet: every loop below visits new sources in ascending address order.
+        let mut count = |ok: bool| {
+            if !ok {
+                refused += 1;
+            }
+        };
         match (self.mode, rtype) {
             // Row 1: INCLUDE(A) + IS_IN(B) -> INCLUDE(A+B); (B)=GMI.
             // Row 5: INCLUDE(A) + ALLOW(B) -> INCLUDE(A+B); (B)=GMI.
             (FilterMode::Include, RecordType::IsInclude | RecordType::AllowNew) => {
                 for s in b {
-                    self.set_timer(*s, gmi);
+                    count(self.set_timer(ctx, *s, gmi));
                 }
             }
             // Row 2: INCLUDE(A) + IS_EX(B) -> EXCLUDE(A*B, B-A); (B-A)=0; Delete(A-B); GT=GMI.
             // Row 7: INCLUDE(A) + TO_EX(B) -> EXCLUDE(A*B, B-A); (B-A)=0; Delete(A-B);
             //        Send Q(G, A*B); GT=GMI.
+            //        Delete(A-B) first, so that the space it frees is available to B-A.
             (FilterMode::Include, RecordType::IsExclude | RecordType::ToExclude) => {
                 let a = self.running();
-                for s in b.difference(&a) {
-                    self.set_timer(*s, 0);
-                }
                 self.delete(&a.difference(b).copied().collect());
+                for s in b.difference(&a) {
+                    count(self.create(ctx, *s, 0));
+                }
                 self.mode = FilterMode::Exclude;
                 self.group_timer = gmi;
                 if rtype == RecordType::ToExclude {
@@ -243,7 +301,7 @@ impl GroupState {
             (FilterMode::Include, RecordType::ToInclude) => {
                 let a = self.running();
                 for s in b {
-                    self.set_timer(*s, gmi);
+                    count(self.set_timer(ctx, *s, gmi));
                 }
                 let q: BTreeSet<_> = a.difference(b).copied().collect();
                 self.send_source_query(ctx, &q, out);
@@ -252,7 +310,7 @@ impl GroupState {
             // Row 9: EXCLUDE(X,Y) + ALLOW(A) -> EXCLUDE(X+A, Y-A); (A)=GMI.
             (FilterMode::Exclude, RecordType::IsInclude | RecordType::AllowNew) => {
                 for s in b {
-                    self.set_timer(*s, gmi);
+                    count(self.set_timer(ctx, *s, gmi));
                 }
             }
             // Row 4: EXCLUDE(X,Y) + IS_EX(A) -> EXCLUDE(A-Y, Y*A); (A-X-Y)=GMI; Delete(X-A);
@@ -274,7 +332,7 @@ impl GroupState {
                 self.delete(&stale);
                 for s in b {
                     if !self.sources.contains_key(s) {
-                        self.set_timer(*s, new_timer);
+                        count(self.create(ctx, *s, new_timer));
                     }
                 }
                 self.group_timer = gmi;
@@ -290,7 +348,7 @@ impl GroupState {
                 let gt = self.group_timer;
                 for s in b {
                     if !self.sources.contains_key(s) {
-                        self.set_timer(*s, gt);
+                        count(self.create(ctx, *s, gt));
                     }
                 }
                 let y = self.excluded();
@@ -302,7 +360,7 @@ impl GroupState {
             (FilterMode::Exclude, RecordType::ToInclude) => {
                 let x = self.running();
                 for s in b {
-                    self.set_timer(*s, gmi);
+                    count(self.set_timer(ctx, *s, gmi));
                 }
                 let q: BTreeSet<_> = x.difference(b).copied().collect();
                 self.send_source_query(ctx, &q, out);
@@ -310,6 +368,7 @@ impl GroupState {
             }
             (_, RecordType::Unknown(_)) => {}
         }
+        refused
     }
 
     /// "Send Q(G)" (§6.6.3.1), querier only: lower GT to LMQT, send now, LMQC−1 more every LMQI.

@@ -73,6 +73,8 @@ pub struct IgmpInterface {
     dirty: BTreeSet<Ipv4Addr>,
     /// Reports for new groups ignored because the interface holds `max_groups` already.
     refused_groups: u64,
+    /// New sources ignored because their group holds `max_sources` records already.
+    refused_sources: u64,
 }
 
 impl IgmpInterface {
@@ -94,6 +96,7 @@ impl IgmpInterface {
             touched: HashSet::new(),
             dirty: BTreeSet::new(),
             refused_groups: 0,
+            refused_sources: 0,
         };
         let p = me.params();
         let ev = me.querier.start(
@@ -170,6 +173,11 @@ impl IgmpInterface {
     /// Reports for new groups refused at the `max_groups` limit, since start.
     pub fn refused_groups(&self) -> u64 {
         self.refused_groups
+    }
+    /// New sources refused at the per-group `max_sources` limit, since start (one per source
+    /// per record; a source listed again in a later record counts again).
+    pub fn refused_sources(&self) -> u64 {
+        self.refused_sources
     }
     pub fn group_count(&self) -> usize {
         self.groups.len()
@@ -390,6 +398,7 @@ impl IgmpInterface {
             p,
             querier: self.querier.is_querier,
             can_query_group: self.querier.version(now) >= 2,
+            max_sources: usize::try_from(self.config.max_sources).unwrap_or(usize::MAX),
         }
     }
 
@@ -577,7 +586,8 @@ impl IgmpInterface {
         let compat = g.compat(now).min(iface_version);
         let mut queries = Vec::new();
         if let Some((rt, srcs)) = translate(compat, input, sources) {
-            g.apply_record(&ctx, rt, &srcs, &mut queries);
+            let refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
+            self.refused_sources += refused as u64;
             if input != HostInput::V2Leave {
                 g.last_reporter = src;
             }

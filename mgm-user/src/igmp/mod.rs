@@ -1,7 +1,8 @@
 //! IGMP router side (RFC 2236 / RFC 3376), pure: no I/O, no clock.
 //!
 //! The daemon shell owns one [`IgmpInterface`] per managed interface, feeds it parsed messages
-//! ([`mgm_common::igmp::parse`]) and deadlines (CLOCK_MONOTONIC ns, the clock of the eBPF maps),
+//! ([`mgm_common::igmp::parse`]; [`mgm_common::igmp::parse_truncated`] for a capture the
+//! classifier flagged truncated) and deadlines (CLOCK_MONOTONIC ns, the clock of the eBPF maps),
 //! and carries out the returned [`Action`]s: queries to send ([`QueryMessage::encode`]), map
 //! writes mirrored into `MGM_MEMBERS` / `MGM_SOURCES`, membership deltas for the manager.
 //!

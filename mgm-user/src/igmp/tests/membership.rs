@@ -283,3 +283,41 @@ fn new_groups_beyond_max_groups_are_refused_and_counted() {
     assert!(!r.has_group(G) && !r.has_group(G2));
     assert_eq!(deltas(&r.rec(IS_EX, g3, &[])), vec![(g3, None, Join)]);
 }
+
+#[test]
+fn truncated_report_applies_the_records_captured_completely() {
+    // A 1632-byte report on a jumbo-frame link, captured up to MAX_EVENT_IGMP_LEN.
+    let g3 = Ipv4Addr::new(239, 3, 3, 3);
+    let a: Vec<Ipv4Addr> = (0..200u32)
+        .map(|i| Ipv4Addr::from(0x0a00_0000 + i))
+        .collect();
+    let b: Vec<Ipv4Addr> = (0..200u32)
+        .map(|i| Ipv4Addr::from(0x0a01_0000 + i))
+        .collect();
+    let full = v3_report(&[(ALLOW, G, &a), (IS_EX, G2, &[]), (ALLOW, g3, &b)]);
+    assert_eq!(full.len(), 8 + 808 + 8 + 808);
+    let cut = &full[..mgm_common::event::MAX_EVENT_IGMP_LEN];
+    assert!(igmp::parse(cut).is_err());
+    let msg = igmp::parse_truncated(cut).unwrap();
+    let igmp::IgmpMessage::V3Report(rep) = msg else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            rep.announced_records(),
+            rep.complete_records(),
+            rep.lost_records()
+        ),
+        (3, 2, 1)
+    );
+    let mut r = Rig::querier();
+    let acts = r
+        .iface
+        .on_message(r.now, H1, igmp::ALL_V3_ROUTERS, &msg, &r.view);
+    r.view.apply(&acts);
+    r.check_invariants();
+    assert_eq!(r.group(G).sources.len(), 200);
+    assert_eq!(r.group(G2).mode, FilterMode::Exclude);
+    assert!(!r.has_group(g3));
+    assert_eq!(deltas(&acts).len(), 200 + 1);
+}

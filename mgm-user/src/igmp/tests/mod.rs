@@ -18,6 +18,7 @@ mod membership;
 mod querier;
 mod retransmit;
 mod rows;
+mod sources;
 mod timers;
 
 pub const SEC: u64 = 1_000_000_000;
