@@ -104,6 +104,10 @@ pub struct IgmpArgs {
     /// (`mgm show interfaces`) [default: 4096].
     #[arg(long, value_name = "N")]
     pub max_groups: Option<u32>,
+    /// Most source records kept per group; new sources beyond it are ignored and counted
+    /// (`mgm show interfaces`) [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub max_sources: Option<u32>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -18,6 +18,9 @@ pub struct InterfaceView {
     pub max_groups: u32,
     /// Reports for new groups ignored at the `max_groups` limit since start.
     pub refused_groups: u64,
+    pub max_sources: u32,
+    /// New sources ignored at the per-group `max_sources` limit since start.
+    pub refused_sources: u64,
     pub robustness: u8,
     pub query_interval_ms: u64,
     pub query_response_interval_ms: u64,

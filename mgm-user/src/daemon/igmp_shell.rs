@@ -81,6 +81,9 @@ pub struct IgmpShell {
     /// Map writes the kernel refused (e.g. MGM_MEMBERS full). The router keeps the state; the
     /// fast path cannot refresh it, so its reports take the slow path.
     pub map_errors: u64,
+    /// v3 records lost because their report was longer than an event carries (jumbo frames).
+    pub lost_records: u64,
+    truncated_reports: u64,
     /// Every report goes to the daemon (`--no-fast-path`).
     no_fast_path: bool,
 }
@@ -124,6 +127,8 @@ impl IgmpShell {
             ports: BTreeMap::new(),
             parse_errors: 0,
             map_errors: 0,
+            lost_records: 0,
+            truncated_reports: 0,
             no_fast_path,
         };
         let mut out = Outputs::default();
@@ -219,7 +224,33 @@ impl IgmpShell {
         };
         let src = Ipv4Addr::from(ev.src_addr);
         let dst = Ipv4Addr::from(ev.dst_addr);
-        let msg = match mgm_common::igmp::parse(ev.igmp_bytes()) {
+        // A message longer than an event carries arrives cut; the classifier verified its
+        // checksum over the full length, so the complete records in the cut part are usable.
+        let truncated = ev.flags & mgm_common::event::EVENT_FLAG_TRUNCATED != 0;
+        let parsed = if truncated {
+            mgm_common::igmp::parse_truncated(ev.igmp_bytes())
+        } else {
+            mgm_common::igmp::parse(ev.igmp_bytes())
+        };
+        if let Ok(mgm_common::igmp::IgmpMessage::V3Report(r)) = &parsed {
+            let lost = u64::from(r.lost_records());
+            if lost > 0 {
+                self.lost_records += lost;
+                self.truncated_reports += 1;
+                if self.truncated_reports % 100 == 1 {
+                    log::warn!(
+                        "{}: a {}-byte IGMPv3 report from {src} is longer than one event carries \
+                         ({} bytes): {lost} of its {} records were lost ({} records so far)",
+                        port.name,
+                        ev.igmp_len,
+                        mgm_common::event::MAX_EVENT_IGMP_LEN,
+                        r.announced_records(),
+                        self.lost_records
+                    );
+                }
+            }
+        }
+        let msg = match parsed {
             Ok(m) => m,
             Err(e) => {
                 self.parse_errors += 1;
@@ -529,6 +560,8 @@ impl IgmpShell {
                     group_count: p.router.group_count(),
                     max_groups: p.router.config().max_groups,
                     refused_groups: p.router.refused_groups(),
+                    max_sources: p.router.config().max_sources,
+                    refused_sources: p.router.refused_sources(),
                     robustness: params.robustness.min(255) as u8,
                     query_interval_ms: ms(params.query_interval),
                     query_response_interval_ms: ms(params.query_response_interval),

@@ -269,6 +269,7 @@ fn answer(
                         .collect();
                 obj.insert("daemon_parse_errors".into(), igmp.parse_errors.into());
                 obj.insert("daemon_map_write_errors".into(), igmp.map_errors.into());
+                obj.insert("daemon_lost_v3_records".into(), igmp.lost_records.into());
                 Ok(serde_json::Value::Object(obj))
             }
             Err(e) => return Response::error(format!("{e:#}")),

@@ -52,6 +52,7 @@ fn apply(cfg: &mut IgmpConfig, key: &str, v: &str) -> Result<()> {
             cfg.other_querier_present_interval = Some(duration(key, v)?)
         }
         "max-groups" => cfg.max_groups = number(key, v)?,
+        "max-sources" => cfg.max_sources = number(key, v)?,
         other => bail!("unknown IGMP setting '{other}'"),
     }
     Ok(())
@@ -59,7 +60,7 @@ fn apply(cfg: &mut IgmpConfig, key: &str, v: &str) -> Result<()> {
 
 fn global(args: &IgmpArgs) -> Result<IgmpConfig> {
     let mut cfg = IgmpConfig::default();
-    let flags: [(&str, Option<String>); 10] = [
+    let flags: [(&str, Option<String>); 11] = [
         ("igmp-version", args.igmp_version.map(|v| v.to_string())),
         ("robustness", args.robustness.map(|v| v.to_string())),
         ("query-interval", args.query_interval.clone()),
@@ -88,6 +89,7 @@ fn global(args: &IgmpArgs) -> Result<IgmpConfig> {
             args.other_querier_present_interval.clone(),
         ),
         ("max-groups", args.max_groups.map(|v| v.to_string())),
+        ("max-sources", args.max_sources.map(|v| v.to_string())),
     ];
     for (k, v) in flags {
         if let Some(v) = v {
@@ -193,6 +195,23 @@ mod tests {
         );
         let c = configs(&["mgm", "run", "-i", "eth1,max-groups=10", "-i", "eth2"]).unwrap();
         assert_eq!((c[0].1.max_groups, c[1].1.max_groups), (10, 4096));
+        let c = configs(&[
+            "mgm",
+            "run",
+            "-i",
+            "eth1,max-sources=8",
+            "--max-sources",
+            "64",
+            "-i",
+            "eth2",
+        ])
+        .unwrap();
+        assert_eq!((c[0].1.max_sources, c[1].1.max_sources), (8, 64));
+        let e = configs(&["mgm", "run", "-i", "eth1,max-sources=0"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: max sources must be at least 1"
+        );
         let e = configs(&["mgm", "run", "-i", "eth1,igmp-version=4"]).unwrap_err();
         assert!(
             format!("{e:#}").contains("IGMP version must be 1, 2 or 3, not 4"),
