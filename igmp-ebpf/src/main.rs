@@ -6,6 +6,15 @@
 //! expiry extended in `MGM_MEMBERS` / `MGM_SOURCES`), and sends everything else to the daemon
 //! on `MGM_EVENTS` (slow path).
 //!
+//! VLANs: IGMP carried in a VLAN belongs to that VLAN's device (eth0.10), not to the trunk parent
+//! (eth0) whose ingress also sees it, tagged in the frame or in skb metadata (`vlan_present`).
+//! The operator manages eth0.10 by listing it; its own ingress sees the frame untagged. So on a
+//! managed interface an IGMP frame with one or two tags is counted (`igmp_packets`,
+//! `ignored_vlan_tagged`) and nothing else: no refresh, no event. More than two tags count in
+//! `ignored_too_many_vlan_tags` instead. Tags with VLAN id 0 (802.1p priority tags) carry no VLAN:
+//! the kernel delivers such frames to the parent as untagged, so the classifier treats them as
+//! untagged too (the event has `EVENT_FLAG_VLAN` set and `vlan_id` 0).
+//!
 //! Cost for other traffic: a frame whose headers are in the linear part costs a few direct packet
 //! loads (ethertype, through at most two VLAN tags, then the IP protocol) before `TCX_NEXT`.
 //! Only IGMP, frames with more tags and non-linear headers go through `bpf_skb_load_bytes`.
@@ -86,7 +95,7 @@ const CSUM_CHUNK: usize = 512;
 #[repr(C)]
 pub struct Scratch {
     pub buf: [u8; SCRATCH_LEN],
-    /// l3 offset, frame tags, VLAN id (see `handle_igmp`).
+    /// l3 offset, frame tags, frame tags with a VLAN id (see `handle_igmp`).
     pub hdr: [u32; 4],
 }
 
@@ -106,7 +115,8 @@ const ETH_HLEN: u32 = 14;
 
 /// Most 802.1Q/802.1ad tags the slow parser skips to find out whether a frame carries IGMP.
 const MAX_SKIPPED_TAGS: u32 = 4;
-/// Most tags (frame + skb metadata) the classifier accepts.
+/// Most tags (frame + skb metadata) counted as `ignored_vlan_tagged`; more count as
+/// `ignored_too_many_vlan_tags`.
 const MAX_VLAN_TAGS: u32 = 2;
 
 /// IP Router Alert option (RFC 2113), copied flag set.
@@ -156,7 +166,7 @@ pub fn mgm_igmp_ingress(ctx: TcContext) -> i32 {
             found = Some(L2 {
                 l3: ETH_HLEN,
                 tags: 0,
-                vid: 0,
+                vid_tags: 0,
             });
         } else if !is_vlan(ethertype) {
             return TCX_NEXT;
@@ -216,8 +226,8 @@ struct L2 {
     l3: u32,
     /// Tags in the frame.
     tags: u32,
-    /// VLAN id of the innermost tag in the frame.
-    vid: u32,
+    /// Tags in the frame with a VLAN id other than 0 (not 802.1p priority tags).
+    vid_tags: u32,
 }
 
 /// Tagged frames and frames whose first bytes are not linear: find IPv4/IGMP through
@@ -230,7 +240,7 @@ fn locate_slow(skb: *mut __sk_buff) -> Option<L2> {
         return None;
     }
     let mut tags: u32 = 0;
-    let mut vid: u32 = 0;
+    let mut vid_tags: u32 = 0;
     let mut i = 0;
     while i < MAX_SKIPPED_TAGS + 1 {
         if ethertype != ETH_P_8021Q_LE && ethertype != ETH_P_8021AD_LE {
@@ -250,7 +260,9 @@ fn locate_slow(skb: *mut __sk_buff) -> Option<L2> {
         if !load(skb, off + 2, &mut tag) {
             return None;
         }
-        vid = u32::from(u16::from_be_bytes([tag[0], tag[1]]) & 0x0fff);
+        if u16::from_be_bytes([tag[0], tag[1]]) & 0x0fff != 0 {
+            vid_tags += 1;
+        }
         ethertype = u16::from_le_bytes([tag[2], tag[3]]);
         tags += 1;
         off += 4;
@@ -264,7 +276,7 @@ fn locate_slow(skb: *mut __sk_buff) -> Option<L2> {
     if !load(skb, l3 + 9, &mut proto) || proto != IPPROTO_IGMP {
         return None;
     }
-    Some(L2 { l3, tags, vid })
+    Some(L2 { l3, tags, vid_tags })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +290,6 @@ struct Packet {
     dst: [u8; 4],
     igmp_off: u32,
     igmp_len: u32,
-    vlan_id: u16,
     flags: u8,
 }
 
@@ -295,11 +306,11 @@ fn handle_igmp(skb: *mut __sk_buff, l2: L2) {
     // round trip through map memory turns them into plain ranges, so the verifier checks what
     // follows once instead of once per path.
     // SAFETY: per-CPU map value, valid for this run; nothing else on this CPU uses it now.
-    let (l3, frame_tags, frame_vid) = unsafe {
+    let (l3, frame_tags, frame_vid_tags) = unsafe {
         let h = addr_of_mut!((*scratch).hdr);
-        core::ptr::write_volatile(h, [l2.l3, l2.tags, l2.vid, 0]);
+        core::ptr::write_volatile(h, [l2.l3, l2.tags, l2.vid_tags, 0]);
         let v = core::ptr::read_volatile(h);
-        (v[0] & 0x3f, v[1] & 0x7, (v[2] & 0x0fff) as u16)
+        (v[0] & 0x3f, v[1] & 0x7, v[2] & 0x7)
     };
     // SAFETY: as above.
     let buf: *mut u8 = unsafe { addr_of_mut!((*scratch).buf) }.cast();
@@ -309,10 +320,9 @@ fn handle_igmp(skb: *mut __sk_buff, l2: L2) {
         dst: [0; 4],
         igmp_off: 0,
         igmp_len: 0,
-        vlan_id: 0,
         flags: 0,
     };
-    let why = process(skb, stats, buf, l3, frame_tags, frame_vid, &mut pkt);
+    let why = process(skb, stats, buf, l3, frame_tags, frame_vid_tags, &mut pkt);
     if why != 0 {
         send_event(skb, stats, &pkt, why);
     }
@@ -327,7 +337,7 @@ fn process(
     buf: *mut u8,
     l3: u32,
     frame_tags: u32,
-    frame_vid: u16,
+    frame_vid_tags: u32,
     pkt: &mut Packet,
 ) -> u8 {
     // SAFETY: ctx field reads.
@@ -351,18 +361,20 @@ fn process(
     }
     stats.igmp_packets += 1;
 
+    // VLANs (see the module doc): tagged IGMP belongs to the VLAN's device, not to this one.
     let meta_tag = u32::from(vlan_present != 0);
     if frame_tags + meta_tag > MAX_VLAN_TAGS {
         stats.ignored_too_many_vlan_tags += 1;
         return 0;
     }
+    let meta_vid_tag = u32::from(vlan_present != 0 && vlan_tci & 0x0fff != 0);
+    if frame_vid_tags + meta_vid_tag != 0 {
+        stats.ignored_vlan_tagged += 1;
+        return 0;
+    }
     let mut flags: u8 = 0;
-    let mut vlan_id: u16 = 0;
-    if frame_tags > 0 {
-        vlan_id = frame_vid;
-        flags |= EVENT_FLAG_VLAN;
-    } else if meta_tag != 0 {
-        vlan_id = (vlan_tci & 0x0fff) as u16;
+    if frame_tags + meta_tag != 0 {
+        // Priority tags only (VLAN id 0): this interface's own traffic.
         flags |= EVENT_FLAG_VLAN;
     }
 
@@ -444,7 +456,6 @@ fn process(
         dst: [iph[16], iph[17], iph[18], iph[19]],
         igmp_off,
         igmp_len,
-        vlan_id,
         flags,
     };
 
@@ -483,7 +494,9 @@ fn process(
             return 0;
         }
         let v1 = msg_type == TYPE_V1_REPORT;
-        if !v1 && pkt.dst != group {
+        // v1 (RFC 1112) and v2 (RFC 2236) reports are both sent to the group itself; the daemon's
+        // router ignores either one sent elsewhere, so the fast path must not refresh it.
+        if pkt.dst != group {
             stats.ignored_report_dst_mismatch += 1;
             return 0;
         }
@@ -893,7 +906,8 @@ fn send_event(skb: *mut __sk_buff, stats: &mut IgmpStats, pkt: &Packet, why: u8)
         addr_of_mut!((*ev).dst_addr).write(pkt.dst);
         addr_of_mut!((*ev).igmp_len).write(pkt.igmp_len as u16);
         addr_of_mut!((*ev).captured_len).write(captured);
-        addr_of_mut!((*ev).vlan_id).write(pkt.vlan_id);
+        // Tagged frames never get here (priority tags aside, whose VLAN id is 0).
+        addr_of_mut!((*ev).vlan_id).write(0);
         addr_of_mut!((*ev).flags).write(flags);
         addr_of_mut!((*ev).reason).write(why);
         addr_of_mut!((*ev)._pad).write([0; 4]);

@@ -48,6 +48,8 @@ igmp_stats! {
     events_ring_full,
     /// Reasons to ignore a packet.
     ignored_interface_disabled,
+    /// More than two VLAN tags (frame + skb metadata); or more than four in the frame, which the
+    /// classifier cannot see through (those are not counted in `igmp_packets`).
     ignored_too_many_vlan_tags,
     ignored_truncated,
     ignored_bad_ihl,
@@ -61,6 +63,10 @@ igmp_stats! {
     ignored_bad_record,
     /// Ethertype IPv4 with protocol 2 but an IP version other than 4.
     ignored_bad_ip_version,
+    /// IGMP in a VLAN (one or two tags with a VLAN id, in the frame or in skb metadata): it
+    /// belongs to the VLAN's device, which is managed by listing it, not to this interface.
+    /// Counted in `igmp_packets` too. More than two tags count in `ignored_too_many_vlan_tags`.
+    ignored_vlan_tagged,
 }
 
 #[cfg(test)]
@@ -73,7 +79,8 @@ mod tests {
             core::mem::size_of::<IgmpStats>(),
             8 * IgmpStats::NAMES.len()
         );
-        assert_eq!(IgmpStats::NAMES.len(), 25);
+        assert_eq!(IgmpStats::NAMES.len(), 26);
         assert_eq!(IgmpStats::NAMES[24], "ignored_bad_ip_version");
+        assert_eq!(IgmpStats::NAMES[25], "ignored_vlan_tagged");
     }
 }

@@ -8,7 +8,8 @@
 //! How the interface id works under test_run: the kernel runs a sched_cls program on an skb whose
 //! device is the loopback of the caller's network namespace (ifindex 1 in the initial one) unless
 //! `ctx_in` names another existing device in `__sk_buff.ifindex`. `__sk_buff.vlan_present` /
-//! `vlan_tci` cannot be set through `ctx_in`, so VLAN coverage here is tags in the frame.
+//! `vlan_tci` cannot be set through `ctx_in`, so VLAN coverage through test_run is tags in the
+//! frame; `skb_vlan_metadata_counts_as_a_tag` attaches to a veth in a namespace for the metadata.
 //! The object is loaded once per test process (the verifier takes a while); each test takes the
 //! fixture under a lock, reset to empty maps and zero counters.
 
@@ -686,38 +687,84 @@ fn router_alert_is_found_among_other_options() {
     assert_eq!(fx.one_event().flags, 0);
 }
 
+/// IGMP in a VLAN belongs to the VLAN's device (eth0.10), not to the trunk interface whose
+/// ingress sees it tagged: counted in `ignored_vlan_tagged`, nothing refreshed, nothing sent.
 #[test]
-fn vlan_tagged_one_and_two_tags() {
+fn vlan_tagged_igmp_is_ignored_one_and_two_tags() {
+    let mut fx = fixture();
+    // Held in a state where the same report untagged is a fast-path refresh.
+    fx.add_member(G1, exclude_member(2));
+    let r2 = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
+    let r2_other_group = Ip::igmp(HOST, G2, igmp8(0x16, 0, G2));
+    // A query from an address below ours: untagged, it would win the querier election.
+    let query = Ip::igmp([192, 0, 2, 0], ALL_SYSTEMS, igmp8(0x11, 100, [0; 4]));
+    let leave = Ip::igmp(HOST, ALL_ROUTERS, igmp8(0x17, 0, G1));
+    let v3 = Ip::igmp(HOST, V3_REPORTS, report_v3(&[rec(IS_EX, G1, &[])]));
+    // Decided before the IGMP checks: a bad checksum in a VLAN is the VLAN's business.
+    let mut bad = igmp8(0x16, 0, G1);
+    bad[2] ^= 0xff;
+    let bad = Ip::igmp(HOST, G1, bad);
+    let tag_sets: [&[(u16, u16)]; 5] = [
+        &[(0x8100, 0x2000 | 100)],
+        &[(0x88a8, 300), (0x8100, 0xe000 | 42)],
+        // 802.1Q in 802.1Q (old-style QinQ).
+        &[(0x8100, 7), (0x8100, 8)],
+        // A priority tag (VLAN id 0) around or inside a VLAN tag: still in that VLAN.
+        &[(0x8100, 0xa000), (0x8100, 9)],
+        &[(0x88a8, 10), (0x8100, 0x2000)],
+    ];
+    let mut n = 0;
+    for tags in tag_sets {
+        for ip in [&r2, &r2_other_group, &query, &leave, &v3, &bad] {
+            fx.run(&tagged(ip, tags));
+            n += 1;
+            fx.no_event();
+        }
+    }
+    assert_eq!(fx.member(G1), exclude_member(2), "entry untouched");
+    assert_eq!(fx.members.keys().count(), 1);
+    assert_stats(
+        &fx,
+        IgmpStats {
+            igmp_packets: n,
+            ignored_vlan_tagged: n,
+            ..Default::default()
+        },
+    );
+    // Untagged, the same report is a refresh (the entry was one all along).
+    fx.run(&ip_frame(&r2));
+    fx.no_event();
+    assert_eq!(fx.member(G1).fast_refreshes, 1);
+}
+
+/// 802.1p priority tags (VLAN id 0) carry no VLAN: the kernel delivers such frames to the
+/// interface itself as untagged, and so does the classifier (flagged `EVENT_FLAG_VLAN`, id 0).
+#[test]
+fn priority_tagged_igmp_is_the_interfaces_own() {
     let mut fx = fixture();
     let r2 = igmp8(0x16, 0, G1);
     let ip = Ip::igmp(HOST, G1, r2.clone());
-    fx.run(&tagged(&ip, &[(0x8100, 0x2000 | 100)]));
+    fx.run(&tagged(&ip, &[(0x8100, 0x6000)]));
     let ev = fx.one_event();
     assert_event(&ev, reason::NEW_GROUP, HOST, G1, &r2);
-    assert_eq!(ev.vlan_id, 100);
+    assert_eq!(ev.vlan_id, 0);
     assert_eq!(ev.flags, EVENT_FLAG_VLAN | EVENT_FLAG_ROUTER_ALERT);
-
-    fx.run(&tagged(&ip, &[(0x88a8, 300), (0x8100, 0xe000 | 42)]));
+    // Two priority tags.
+    fx.run(&tagged(&ip, &[(0x88a8, 0x2000), (0x8100, 0)]));
     let ev = fx.one_event();
     assert_event(&ev, reason::NEW_GROUP, HOST, G1, &r2);
-    assert_eq!(ev.vlan_id, 42, "innermost tag");
-    assert_eq!(ev.flags, EVENT_FLAG_VLAN | EVENT_FLAG_ROUTER_ALERT);
-
-    // 802.1Q in 802.1Q (old-style QinQ) too.
-    fx.run(&tagged(&ip, &[(0x8100, 7), (0x8100, 8)]));
-    assert_eq!(fx.one_event().vlan_id, 8);
-
-    // A fast-path refresh works tagged as well.
+    assert_eq!(ev.vlan_id, 0);
+    // And the fast path.
     fx.add_member(G1, exclude_member(2));
-    fx.run(&tagged(&ip, &[(0x8100, 100)]));
+    fx.run(&tagged(&ip, &[(0x8100, 0xe000)]));
     fx.no_event();
     assert_eq!(fx.member(G1).fast_refreshes, 1);
     assert_stats(
         &fx,
         IgmpStats {
-            igmp_packets: 4,
-            rx_report_v2: 4,
-            events_sent: 3,
+            igmp_packets: 3,
+            rx_report_v2: 3,
+            events_sent: 2,
             fast_path_refreshes: 1,
             ..Default::default()
         },
@@ -829,10 +876,11 @@ fn malformed_truncated() {
     for cut in [14 + 22, good.len() - 3] {
         rejected(&mut fx, &good[..cut], ignored(|s| s.ignored_truncated = 1));
     }
-    // Cut inside the IP header, after the protocol byte (tagged: test_run refuses an untagged
-    // IPv4 frame shorter than an IP header, the classifier must cope anyway).
+    // Cut inside the IP header, after the protocol byte (priority-tagged: test_run refuses an
+    // untagged IPv4 frame shorter than an IP header, the classifier must cope anyway; a VLAN id
+    // would have it ignored before the IP header is read).
     let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
-    let tagged_report = tagged(&ip, &[(0x8100, 9)]);
+    let tagged_report = tagged(&ip, &[(0x8100, 0)]);
     rejected(
         &mut fx,
         &tagged_report[..18 + 12],
@@ -1028,6 +1076,33 @@ fn malformed_report_dst_mismatch() {
         &ip_frame(&Ip::igmp(HOST, G2, igmp8(0x16, 0, G1))),
         ignored(|s| s.ignored_report_dst_mismatch = 1),
     );
+}
+
+/// RFC 1112: a v1 report goes to its group too; the daemon's router ignores one sent elsewhere, so
+/// the fast path must not refresh it (here it otherwise would: EXCLUDE, v1 compatibility).
+#[test]
+fn malformed_v1_report_dst_mismatch() {
+    let mut fx = fixture();
+    fx.add_member(G1, exclude_member(1));
+    for dst in [G2, ALL_SYSTEMS, ALL_ROUTERS] {
+        fx.run(&ip_frame(
+            &Ip::igmp(HOST, dst, igmp8(0x12, 0, G1)).no_options(),
+        ));
+    }
+    fx.no_event();
+    assert_eq!(fx.member(G1), exclude_member(1), "no refresh");
+    assert_stats(
+        &fx,
+        IgmpStats {
+            igmp_packets: 3,
+            ignored_report_dst_mismatch: 3,
+            ..Default::default()
+        },
+    );
+    // To the group: refreshed.
+    fx.run(&v1_report(G1));
+    fx.no_event();
+    assert_eq!(fx.member(G1).fast_refreshes, 1);
 }
 
 #[test]
@@ -1639,6 +1714,8 @@ fn send_raw(ifindex: u32, frame: &[u8]) {
     }
 }
 
+/// The receive path moves the outer tag into skb metadata before TC ingress: tagged IGMP there is
+/// ignored the same way, priority-tagged IGMP is the interface's own.
 #[test]
 fn skb_vlan_metadata_counts_as_a_tag() {
     let mut fx = fixture();
@@ -1673,6 +1750,12 @@ fn skb_vlan_metadata_counts_as_a_tag() {
                     }
                     panic!("the classifier did not see the frame on vb");
                 };
+                // G1 is held on vb so that the report, untagged, would be a fast-path refresh.
+                let held = MemberKey {
+                    ifindex: vb,
+                    group: G1,
+                };
+                fx_ref.members.insert(held, exclude_member(2), 0).unwrap();
                 let ip = Ip::igmp(HOST, G1, igmp8(0x16, 0, G1));
                 // One 802.1Q tag: the receive path moves it into skb metadata.
                 send_raw(va, &tagged(&ip, &[(0x8100, 77)]));
@@ -1680,12 +1763,39 @@ fn skb_vlan_metadata_counts_as_a_tag() {
                 // 802.1ad + 802.1Q: the outer tag in metadata, the inner one left in the frame.
                 send_raw(va, &tagged(&ip, &[(0x88a8, 10), (0x8100, 20)]));
                 wait_for(fx_ref, 2);
+                // A priority tag outside a VLAN tag: in metadata with VLAN id 0, still a VLAN.
+                send_raw(va, &tagged(&ip, &[(0x8100, 0x6000), (0x8100, 20)]));
+                wait_for(fx_ref, 3);
                 // Three tags: metadata + two in the frame, one too many.
                 send_raw(
                     va,
                     &tagged(&ip, &[(0x88a8, 10), (0x8100, 20), (0x8100, 30)]),
                 );
-                wait_for(fx_ref, 3);
+                wait_for(fx_ref, 4);
+                assert_eq!(fx_ref.events().len(), 0, "no event for tagged IGMP");
+                assert_eq!(
+                    fx_ref.members.get(&held, 0).unwrap(),
+                    exclude_member(2),
+                    "no refresh from tagged IGMP"
+                );
+                let st = fx_ref.stats();
+                assert_eq!(
+                    (
+                        st.igmp_packets,
+                        st.ignored_vlan_tagged,
+                        st.ignored_too_many_vlan_tags
+                    ),
+                    (4, 3, 1)
+                );
+                assert_eq!((st.rx_report_v2, st.events_sent), (0, 0));
+
+                // Priority-tagged (VLAN id 0 in metadata): vb's own, refreshed in the kernel...
+                send_raw(va, &tagged(&ip, &[(0x8100, 0xa000)]));
+                wait_for(fx_ref, 5);
+                // ...or sent up for a group vb does not hold.
+                let ip2 = Ip::igmp(HOST, G2, igmp8(0x16, 0, G2));
+                send_raw(va, &tagged(&ip2, &[(0x8100, 0x2000)]));
+                wait_for(fx_ref, 6);
 
                 let prog: &mut SchedClassifier = fx_ref
                     .ebpf
@@ -1694,18 +1804,17 @@ fn skb_vlan_metadata_counts_as_a_tag() {
                     .try_into()
                     .unwrap();
                 prog.detach(link).expect("detach");
+                assert_eq!(fx_ref.members.get(&held, 0).unwrap().fast_refreshes, 1);
                 let ev = fx_ref.events();
-                assert_eq!(ev.len(), 2, "two accepted reports");
-                assert_eq!((ev[0].ifindex, ev[0].vlan_id), (vb, 77));
+                assert_eq!(ev.len(), 1, "one report sent up");
+                assert_eq!((ev[0].ifindex, ev[0].vlan_id), (vb, 0));
                 assert_eq!(ev[0].flags, EVENT_FLAG_VLAN | EVENT_FLAG_ROUTER_ALERT);
-                assert_eq!(ev[0].reason, reason::NEW_GROUP);
-                assert_eq!(
-                    (ev[1].vlan_id, ev[1].flags & EVENT_FLAG_VLAN),
-                    (20, EVENT_FLAG_VLAN)
-                );
+                assert_eq!((ev[0].reason, ev[0].dst_addr), (reason::NEW_GROUP, G2));
                 let st = fx_ref.stats();
-                assert_eq!(st.ignored_too_many_vlan_tags, 1);
-                assert_eq!(st.rx_report_v2, 2);
+                assert_eq!(
+                    (st.rx_report_v2, st.fast_path_refreshes, st.events_sent),
+                    (2, 1, 1)
+                );
             })
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -1850,6 +1959,71 @@ fn refresh_v2_report_kernel_and_daemon_agree() {
         "daemon v2 host timer"
     );
     assert_eq!(k.fast_refreshes, 1);
+}
+
+#[test]
+fn refresh_v3_is_ex_empty_kernel_and_daemon_agree() {
+    let mut fx = fixture();
+    let mut kernel = Daemon::new(&mut fx);
+    let mut daemon = Daemon::new(&mut fx);
+    // A v3 host joins with TO_EX{} (EXCLUDE, no sources) and answers queries with IS_EX{}.
+    let join = report_v3(&[rec(TO_EX, G1, &[])]);
+    kernel.feed(&mut fx, HOST, V3_REPORTS, &join, true);
+    daemon.feed(&mut fx, HOST, V3_REPORTS, &join, false);
+    let joined = fx.member(G1);
+    assert_eq!(
+        (
+            joined.filter_mode,
+            joined.compat_version,
+            joined.source_count
+        ),
+        (FILTER_MODE_EXCLUDE, 3, 0),
+        "the join leaves the group in EXCLUDE {{}}"
+    );
+    let gmi = kernel.router.params().group_membership_interval;
+    let current = report_v3(&[rec(IS_EX, G1, &[])]);
+
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let t0 = mono();
+    fx.run(&ip_frame(&Ip::igmp(HOST2, V3_REPORTS, current.clone())));
+    let t1 = mono();
+    fx.no_event();
+    let k = fx.member(G1);
+    let d0 = mono();
+    let writes = daemon.feed(&mut fx, HOST2, V3_REPORTS, &current, false);
+    let d1 = mono();
+    let Some(Action::WriteMember { state: d, .. }) = writes
+        .iter()
+        .find(|a| matches!(a, Action::WriteMember { .. }))
+    else {
+        panic!("the router wrote no member for a refresh: {writes:?}");
+    };
+    assert!(
+        !writes
+            .iter()
+            .any(|a| matches!(a, Action::WriteSource { .. })),
+        "no source records for EXCLUDE {{}}: {writes:?}"
+    );
+    assert_eq!(
+        (k.filter_mode, k.compat_version, k.source_count, k.flags),
+        (d.filter_mode, d.compat_version, d.source_count, d.flags)
+    );
+    assert_eq!(
+        (k.v1_host_expires_ns, k.v2_host_expires_ns),
+        (d.v1_host_expires_ns, d.v2_host_expires_ns),
+        "a v3 report starts no older-host timer"
+    );
+    assert_eq!(k.last_reporter, HOST2);
+    assert_eq!(d.last_reporter, HOST2);
+    assert!(
+        within(k.group_expires_ns, t0, t1, gmi),
+        "kernel group timer"
+    );
+    assert!(
+        within(d.group_expires_ns, d0, d1, gmi),
+        "daemon group timer"
+    );
+    assert_eq!(k.fast_refreshes, joined.fast_refreshes + 1);
 }
 
 #[test]
