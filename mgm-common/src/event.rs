@@ -6,7 +6,9 @@ pub const MAX_EVENT_IGMP_LEN: usize = 1480;
 
 /// The packet carried the IP Router Alert option (RFC 2113).
 pub const EVENT_FLAG_ROUTER_ALERT: u8 = 1 << 0;
-/// The frame had at least one 802.1Q/802.1ad tag (in the frame or in skb metadata).
+/// The frame carried 802.1p priority tags only (VLAN id 0, in the frame or in skb metadata): the
+/// interface's own traffic. Frames tagged with a real VLAN id belong to that VLAN's device and
+/// are ignored on the parent (counted in `ignored_vlan_tagged`), so they never produce events.
 pub const EVENT_FLAG_VLAN: u8 = 1 << 1;
 /// `igmp_len` exceeded [`MAX_EVENT_IGMP_LEN`]; only the first bytes were captured.
 pub const EVENT_FLAG_TRUNCATED: u8 = 1 << 2;
@@ -44,7 +46,7 @@ pub struct IgmpEvent {
     pub igmp_len: u16,
     /// Bytes of the message in `data` (≤ [`MAX_EVENT_IGMP_LEN`]).
     pub captured_len: u16,
-    /// VLAN id of the innermost tag, 0 when untagged.
+    /// Always 0: only untagged or priority-tagged frames produce events (see `EVENT_FLAG_VLAN`).
     pub vlan_id: u16,
     /// `EVENT_FLAG_*`.
     pub flags: u8,
