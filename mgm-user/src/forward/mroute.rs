@@ -39,6 +39,20 @@ struct VifCtl {
     vifc_rmt_addr: u32,
 }
 
+impl VifCtl {
+    /// A VIF for an interface named by ifindex (`VIFF_USE_IFINDEX`), TTL threshold 1.
+    fn by_ifindex(vif: u16, ifindex: u32) -> Self {
+        VifCtl {
+            vifc_vifi: vif,
+            vifc_flags: VIFF_USE_IFINDEX,
+            vifc_threshold: 1,
+            vifc_rate_limit: 0,
+            vifc_lcl_ifindex: ifindex as i32,
+            vifc_rmt_addr: 0,
+        }
+    }
+}
+
 /// `struct mfcctl`.
 #[repr(C)]
 struct MfcCtl {
@@ -197,14 +211,7 @@ impl MrouteSocket {
         if usize::from(vif) >= MAX_VIFS {
             bail!("mroute: VIF {vif} for ifindex {ifindex}: the kernel allows at most {MAX_VIFS} VIFs (MAXVIFS)");
         }
-        let ctl = VifCtl {
-            vifc_vifi: vif,
-            vifc_flags: VIFF_USE_IFINDEX,
-            vifc_threshold: 1,
-            vifc_rate_limit: 0,
-            vifc_lcl_ifindex: ifindex as i32,
-            vifc_rmt_addr: 0,
-        };
+        let ctl = VifCtl::by_ifindex(vif, ifindex);
         set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_ADD_VIF, &ctl)
             .with_context(|| format!("mroute: MRT_ADD_VIF vif {vif} ifindex {ifindex}"))?;
         self.vifs.insert(ifindex, vif);
@@ -213,14 +220,7 @@ impl MrouteSocket {
 
     /// `MRT_DEL_VIF`.
     pub fn del_vif(&mut self, vif: u16, ifindex: u32) -> Result<()> {
-        let ctl = VifCtl {
-            vifc_vifi: vif,
-            vifc_flags: VIFF_USE_IFINDEX,
-            vifc_threshold: 1,
-            vifc_rate_limit: 0,
-            vifc_lcl_ifindex: ifindex as i32,
-            vifc_rmt_addr: 0,
-        };
+        let ctl = VifCtl::by_ifindex(vif, ifindex);
         self.vifs.remove(&ifindex);
         already_gone_is_ok(set_opt(
             self.fd.as_fd(),
