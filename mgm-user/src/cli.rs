@@ -122,7 +122,8 @@ pub struct ShowArgs {
     /// What to show.
     #[arg(value_enum)]
     pub what: ShowWhat,
-    /// Print JSON (an array of objects, snake_case keys) instead of a table.
+    /// Print JSON instead of a table: an array of objects with snake_case keys (`stats`: one
+    /// object, counter name → value).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -131,7 +132,7 @@ pub struct ShowArgs {
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShowWhat {
-    /// Managed interfaces: querier state, version, timers, group count.
+    /// Managed interfaces: querier state, version, timers, group count, refused groups/sources.
     Interfaces,
     /// Groups per interface: filter mode, timers, compatibility, sources.
     Groups,

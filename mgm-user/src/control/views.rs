@@ -63,13 +63,13 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<12} {:>7} {:<15} {:<8} {:<15} {:>3} {:>6}  timers (QI/QRI/LMQI x LMQC, RV)",
-        "INTERFACE", "IFINDEX", "ADDRESS", "ROLE", "QUERIER", "VER", "GROUPS"
+        "{:<12} {:>7} {:<15} {:<8} {:<15} {:>3} {:>6} {:>9}  timers (QI/QRI/LMQI x LMQC, RV)",
+        "INTERFACE", "IFINDEX", "ADDRESS", "ROLE", "QUERIER", "VER", "GROUPS", "REFUSED"
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{:<12} {:>7} {:<15} {:<8} {:<15} {:>3} {:>6}  {}/{}/{} x {}, {}",
+            "{:<12} {:>7} {:<15} {:<8} {:<15} {:>3} {:>6} {:>9}  {}/{}/{} x {}, {}",
             r.interface,
             r.ifindex,
             r.address,
@@ -77,6 +77,7 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
             r.querier_address.as_deref().unwrap_or("-"),
             format!("v{}", r.version),
             r.group_count,
+            format!("{}/{}", r.refused_groups, r.refused_sources),
             secs(r.query_interval_ms),
             secs(r.query_response_interval_ms),
             secs(r.last_member_query_interval_ms),

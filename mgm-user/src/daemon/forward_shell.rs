@@ -59,9 +59,14 @@ impl ForwardShell {
     pub fn start(interfaces: &[ManagedInterface], table: Option<u32>, now: u64) -> Result<Self> {
         let mut sock = MrouteSocket::open(table).context("opening the multicast routing socket")?;
         // WRONGVIF for a packet arriving on any VIF, not only on one in the entry's OIL: how a
-        // moved route towards a source is noticed while its stream runs.
-        sock.set_pim(true)
-            .context("enabling WRONGVIF upcalls for every interface (MRT_PIM)")?;
+        // moved route towards a source is noticed while its stream runs. Kernels built without
+        // PIM-SM refuse MRT_PIM; forwarding works without it.
+        if let Err(e) = sock.set_pim(true) {
+            log::warn!(
+                "{e:#}: a route that moves to another interface under a running stream is noticed \
+                 only when the new interface is in the entry's outgoing list"
+            );
+        }
         let mut mgr = Manager::new(Box::new(FibRpf::new()?));
         let local = local::register_local(&mut mgr)
             .map_err(|e| anyhow::anyhow!("registering local: {e}"))?;

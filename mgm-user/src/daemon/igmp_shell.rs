@@ -37,6 +37,8 @@ pub struct IgmpNote {
 pub struct Outputs {
     pub deltas: Vec<MembershipDelta>,
     pub notes: Vec<IgmpNote>,
+    /// When the notes happened (CLOCK_MONOTONIC ns; 0: unknown, stamp at publication).
+    pub time_ns: u64,
 }
 
 /// The kernel maps as the state machine's view of what the fast path refreshed.
@@ -131,7 +133,7 @@ impl IgmpShell {
             truncated_reports: 0,
             no_fast_path,
         };
-        let mut out = Outputs::default();
+        let mut out = Outputs { time_ns: now, ..Outputs::default() };
         for (iface, cfg) in interfaces {
             let sender = QuerySender::open(&iface.name, iface.address)?;
             let (router, actions) =
@@ -217,7 +219,7 @@ impl IgmpShell {
 
     /// One classifier event.
     pub fn on_event(&mut self, ev: &IgmpEvent, maps: &mut KernelMaps, now: u64) -> Result<Outputs> {
-        let mut out = Outputs::default();
+        let mut out = Outputs { time_ns: now, ..Outputs::default() };
         let Some(port) = self.ports.get_mut(&ev.ifindex) else {
             log::debug!("event for unmanaged ifindex {}; ignored", ev.ifindex);
             return Ok(out);
@@ -310,7 +312,7 @@ impl IgmpShell {
 
     /// Runs every interface's due timers.
     pub fn on_deadline(&mut self, now: u64, maps: &mut KernelMaps) -> Result<Outputs> {
-        let mut out = Outputs::default();
+        let mut out = Outputs { time_ns: now, ..Outputs::default() };
         let due: Vec<u32> = self
             .ports
             .iter()

@@ -226,10 +226,9 @@ fn publish(
     if events.receiver_count() == 0 {
         return;
     }
-    let time_ns = monotonic_ns().unwrap_or(0);
-    for e in &mgm_events {
-        let _ = events.send(forward_shell::event_json(fwd, e));
-    }
+    // Causes before effects: IGMP's notes (e.g. igmp_join) first, then what the manager did
+    // with them (local_join, mfe_update …).
+    let time_ns = if out.time_ns != 0 { out.time_ns } else { monotonic_ns().unwrap_or(0) };
     for n in out.notes {
         let line = serde_json::json!({
             "kind": n.kind,
@@ -241,6 +240,9 @@ fn publish(
             "time_ns": time_ns,
         });
         let _ = events.send(line.to_string());
+    }
+    for e in &mgm_events {
+        let _ = events.send(forward_shell::event_json(fwd, e));
     }
 }
 

@@ -107,6 +107,7 @@ impl Manager {
     ) -> MgmResult<()> {
         self.check_member_call(h, sg, iface, flags)?;
         if flags.join_state() {
+            self.lift_forward_deletes(sg, iface);
             self.join(h, sg, iface);
         }
         if flags.forward_state() {
@@ -325,6 +326,21 @@ impl Manager {
         }
     }
 
+    /// A JOIN_STATE add updates every MFE it affects (MGM §1.3): an earlier FORWARD_STATE delete
+    /// of the interface stops holding it out of their OILs.
+    fn lift_forward_deletes(&mut self, sg: Sg, iface: IfKey) {
+        for k in self.mfes_matching(sg) {
+            if self
+                .st
+                .mfes
+                .get_mut(&k)
+                .is_some_and(|m| m.unforwarded.remove(&iface))
+            {
+                self.refresh_oil(k);
+            }
+        }
+    }
+
     /// FORWARD_STATE: add or remove `iface` in the OIL of the existing MFEs of `sg`.
     fn forward_state(&mut self, sg: Sg, iface: IfKey, add: bool) {
         for k in self.mfes_matching(sg) {
@@ -332,9 +348,10 @@ impl Manager {
                 if add {
                     m.forced.insert(iface);
                     m.vetoed.remove(&iface);
+                    m.unforwarded.remove(&iface);
                 } else {
                     m.forced.remove(&iface);
-                    m.vetoed.insert(iface);
+                    m.unforwarded.insert(iface);
                 }
             }
             self.refresh_oil(k);

@@ -19,6 +19,10 @@ pub(crate) struct MfeKey {
     pub source: Ipv4Addr,
 }
 
+/// Lifetime cap of an MFE made without a usable route (no route towards the source, or one
+/// through an unmanaged interface): traffic does not extend it, so RPF runs again soon.
+pub const REJECTED_MFE_TIMEOUT_S: u32 = 15;
+
 #[derive(Debug, Clone)]
 pub(crate) struct Mfe {
     pub iif: IfKey,
@@ -26,8 +30,14 @@ pub(crate) struct Mfe {
     /// RPF failed or was refused: a negative entry whatever the membership.
     pub rejected: bool,
     pub oil: BTreeSet<IfKey>,
+    /// Creation-alert vetoes: for the MFE's life (a FORWARD_STATE add lifts one).
     pub vetoed: BTreeSet<IfKey>,
+    /// FORWARD_STATE adds.
     pub forced: BTreeSet<IfKey>,
+    /// FORWARD_STATE deletes: lifted by any later add on the interface (JOIN or FORWARD).
+    pub unforwarded: BTreeSet<IfKey>,
+    /// The FIB's answer towards the source when the MFE was made (before any RPF override).
+    pub fib_ifindex: Option<u32>,
     pub timeout_s: u32,
     pub created_ns: u64,
     pub expires_ns: Option<u64>,
@@ -153,19 +163,30 @@ impl Manager {
             // The route towards the source may have moved to the arrival interface: then the MFE
             // is stale (its iif no longer passes RPF) and its traffic is dropped as wrong-if
             // forever. Rebuild it from the current route, as for a first packet.
+            // (Only a change of the FIB's answer counts: an RPF callback may have chosen another
+            // incoming interface than the FIB on purpose.)
             let k = MfeKey { group, source };
-            let stale = self
-                .st
-                .mfes
-                .get(&k)
-                .is_some_and(|m| m.iif.ifindex != arrival_ifindex)
-                && self
-                    .rpf
-                    .lookup(source)
-                    .is_some_and(|r| r.ifindex == arrival_ifindex);
+            let fib_now = self.rpf.lookup(source).map(|r| r.ifindex);
+            let stale =
+                fib_now == Some(arrival_ifindex)
+                    && self.st.mfes.get(&k).is_some_and(|m| {
+                        m.iif.ifindex != arrival_ifindex && m.fib_ifindex != fib_now
+                    });
             if stale {
+                let (forced, unforwarded) = self
+                    .st
+                    .mfes
+                    .get(&k)
+                    .map(|m| (m.forced.clone(), m.unforwarded.clone()))
+                    .unwrap_or_default();
                 self.delete_mfe(k);
                 self.do_new_packet(source, group, arrival_ifindex, header)?;
+                // The protocols' FORWARD_STATE instructions outlive the rebuild.
+                if let Some(m) = self.st.mfes.get_mut(&k) {
+                    m.forced = forced;
+                    m.unforwarded = unforwarded;
+                }
+                self.refresh_oil(k);
             }
             Ok(())
         })();
@@ -199,7 +220,8 @@ impl Manager {
     /// Handles every MFE deadline up to `now`. `read_counters` reads the kernel counters of an
     /// MFE (`SIOCGETSGCNT`); traffic accepted on its incoming interface since the last look
     /// extends the MFE, else it is deleted. Packets arriving on a wrong interface do not keep it
-    /// alive (the kernel counts them in `packets` too).
+    /// alive (the kernel counts them in `packets` too), and no traffic keeps an entry made
+    /// without a usable route ([`REJECTED_MFE_TIMEOUT_S`]).
     pub fn on_deadline(
         &mut self,
         now: u64,
@@ -216,7 +238,7 @@ impl Manager {
             };
             m.expires_ns = None;
             match read_counters(k.source, k.group) {
-                Some(c) if c.forwarded() != m.counters.forwarded() => {
+                Some(c) if !m.rejected && c.forwarded() != m.counters.forwarded() => {
                     m.counters = c;
                     let t = m.timeout_s;
                     self.schedule(k, now, t);
@@ -301,6 +323,16 @@ impl Manager {
         if let Some(old) = m.expires_ns.take() {
             self.st.timers.remove(&(old, k));
         }
+        // An entry made without a usable route lives briefly whatever is asked, so the next
+        // packet after it goes runs RPF again (the route may exist by then).
+        let timeout_s = if m.rejected {
+            match timeout_s {
+                0 => REJECTED_MFE_TIMEOUT_S,
+                t => t.min(REJECTED_MFE_TIMEOUT_S),
+            }
+        } else {
+            timeout_s
+        };
         m.timeout_s = timeout_s;
         if timeout_s > 0 {
             let at = now.saturating_add(u64::from(timeout_s) * NS_PER_S);
@@ -387,6 +419,8 @@ impl Manager {
             oil: BTreeSet::new(),
             vetoed: BTreeSet::new(),
             forced: BTreeSet::new(),
+            unforwarded: BTreeSet::new(),
+            fib_ifindex: route.map(|r| r.ifindex),
             timeout_s: self.st.cfg.default_mfe_timeout_s,
             created_ns: self.now,
             expires_ns: None,
@@ -456,7 +490,7 @@ impl Manager {
                 .filter(|i| self.st.ifaces.contains_key(i))
                 .copied(),
         );
-        for v in &m.vetoed {
+        for v in m.vetoed.iter().chain(&m.unforwarded) {
             oil.remove(v);
         }
         oil.remove(&m.iif);

@@ -24,8 +24,15 @@
 //! OIL of an MFE (S,G) = interfaces with effective (S,G) membership ∪ ((*,G) ∪ (*,*) not blocked
 //! for S) ∪ forward-state adds − creation-alert vetoes − forward-state deletes − the incoming
 //! interface. It is recomputed for every affected MFE on each membership change. Creation-alert
-//! vetoes and forward-state deletes last for the MFE's life (a forward-state add lifts them);
-//! interfaces that join an existing MFE later get no creation alert (MGM has none for them).
+//! vetoes last for the MFE's life (a forward-state add lifts one); a forward-state delete lasts
+//! until the next add on that interface, JOIN_STATE or FORWARD_STATE; interfaces that join an
+//! existing MFE later get no creation alert (MGM has none for them).
+//!
+//! An MFE made without a usable route (none towards the source, one through an unmanaged
+//! interface, or refused by the RPF callback) is negative and lives at most
+//! [`REJECTED_MFE_TIMEOUT_S`] whatever its traffic, so RPF runs again soon after a route
+//! appears. A WRONGVIF on the interface the FIB now points to (after the FIB's answer changed)
+//! rebuilds the MFE there, keeping the protocols' forward-state adds and deletes.
 //!
 //! # Callback order (normative; tested in `tests.rs`)
 //! Every callback invocation is also an event, emitted just before the call; MFE events are
@@ -58,7 +65,9 @@
 //!   MFE whose incoming interface or OIL has the interface is deleted (`mfe_delete`) → the
 //!   protocol's memberships there are withdrawn (prune alerts) → IGMP's delegated memberships
 //!   are dropped silently → `DelVif` if nobody owns the interface any more → `enable_igmp`.
-//!   Release by IGMP withdraws its memberships as deletes (`local_leave` to the routing owner).
+//!   Release by IGMP withdraws its memberships as deletes (`local_leave` to the routing owner);
+//!   where IGMP was the only owner, every MFE using the interface is deleted, as for a routing
+//!   owner.
 //! * **Wrong interface** (kernel WRONGVIF): `wrong_interface` → owner of the arrival interface.
 //! * **Queued calls** (from [`CallbackContext`]) run after the whole operation has finished,
 //!   first-in first-out, each as the protocol that queued it, before the public call returns;
@@ -98,7 +107,7 @@ pub use callbacks::{
 pub use enumerate::EnumHandle;
 pub use error::{MgmError, MgmResult};
 pub use events::{EventKind, MgmEvent};
-pub use mfe::MfeInfo;
+pub use mfe::{MfeInfo, REJECTED_MFE_TIMEOUT_S};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 pub use types::{
     ClientKind, ComponentId, EnumType, IfKey, MembershipFlags, MfeCounters, ProtocolHandle,

@@ -1407,3 +1407,112 @@ fn wrong_interface_packets_do_not_keep_an_mfe_alive() {
     h.m.on_deadline(expiry, |_, _| Some(counters));
     assert_eq!(h.m.mfe(expiry, S1, G1), Err(MgmError::NotFound));
 }
+
+#[test]
+fn an_mfe_without_a_route_is_short_lived_and_rebuilt_once_the_route_exists() {
+    let routes = Arc::new(Mutex::new(StaticRpf::new()));
+    let mut h = H::with_rpf(Box::new(MovableRpf(routes.clone())));
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2]);
+    h.add(a, Sg::star_g(G1), 2).unwrap();
+    // No route towards S1 yet: a negative entry, capped lifetime.
+    h.pkt(S1, G1, 1).unwrap();
+    let m = h.m.mfe(h.now, S1, G1).unwrap();
+    assert!(m.negative && m.oifs.is_empty());
+    assert_eq!(m.timeout_s, REJECTED_MFE_TIMEOUT_S);
+    // The route appears; traffic keeps flowing into the negative entry, but it still expires.
+    *routes.lock().unwrap() =
+        StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
+    let at = h.m.next_deadline().unwrap();
+    assert_eq!(at, h.now + u64::from(REJECTED_MFE_TIMEOUT_S) * SEC);
+    let busy = MfeCounters {
+        packets: 500,
+        bytes: 50_000,
+        wrong_if: 0,
+    };
+    h.m.on_deadline(at, |_, _| Some(busy));
+    assert_eq!(h.m.mfe(at, S1, G1), Err(MgmError::NotFound));
+    // The next packet builds a real entry through RPF.
+    h.now = at;
+    h.pkt(S1, G1, 1).unwrap();
+    let m = h.m.mfe(h.now, S1, G1).unwrap();
+    assert!(!m.negative);
+    assert_eq!((m.iif, m.oifs), (ifk(1), vec![ifk(2)]));
+}
+
+#[test]
+fn an_rpf_override_is_not_undone_by_wrong_interface_reports() {
+    let mut h = H::new(); // FIB: 192.0.2.0/24 via if1
+    let (a, ab) = h.routing("A");
+    h.take(a, &[1, 2, 3]);
+    h.add(a, Sg::star_g(G1), 3).unwrap();
+    ab.lock().unwrap().rpf_in = Some(ifk(2)); // the protocol wants S1 from if2
+    h.pkt(S1, G1, 1).unwrap();
+    h.m.add_membership(
+        h.now,
+        a,
+        Sg::sg(S1, G1),
+        ifk(1),
+        MembershipFlags::FORWARD_STATE,
+    )
+    .unwrap();
+    let before = h.m.mfe(h.now, S1, G1).unwrap();
+    assert_eq!(
+        (before.iif, before.oifs.clone()),
+        (ifk(2), vec![ifk(1), ifk(3)])
+    );
+    h.clear();
+    // A copy of the stream on if1, where the FIB points: reported, nothing rebuilt.
+    h.m.wrong_interface(h.now, S1, G1, 1, &[]).unwrap();
+    assert_eq!(
+        h.events(),
+        strs(&["wrong_interface A if1 (192.0.2.10,239.1.1.1)"])
+    );
+    assert!(h.m.take_actions().is_empty());
+    assert_eq!(h.m.mfe(h.now, S1, G1).unwrap().oifs, before.oifs);
+}
+
+#[test]
+fn a_forward_state_delete_is_lifted_by_a_later_join() {
+    let mut h = H::new();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2]);
+    h.add(a, Sg::star_g(G1), 2).unwrap();
+    h.pkt(S1, G1, 1).unwrap();
+    let both = MembershipFlags::JOIN_STATE | MembershipFlags::FORWARD_STATE;
+    h.m.delete_membership(h.now, a, Sg::star_g(G1), ifk(2), both)
+        .unwrap();
+    assert!(h.m.mfe(h.now, S1, G1).unwrap().oifs.is_empty());
+    h.add(a, Sg::star_g(G1), 2).unwrap();
+    assert_eq!(h.m.mfe(h.now, S1, G1).unwrap().oifs, vec![ifk(2)]);
+}
+
+#[test]
+fn a_rebuild_after_a_moved_route_keeps_forward_state_adds() {
+    let via = |ifindex| {
+        StaticRpf::new().route(
+            Ipv4Addr::new(192, 0, 2, 0),
+            24,
+            ifindex,
+            Ipv4Addr::UNSPECIFIED,
+        )
+    };
+    let routes = Arc::new(Mutex::new(via(1)));
+    let mut h = H::with_rpf(Box::new(MovableRpf(routes.clone())));
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2, 3, 4]);
+    h.add(a, Sg::star_g(G1), 3).unwrap();
+    h.pkt(S1, G1, 1).unwrap();
+    h.m.add_membership(
+        h.now,
+        a,
+        Sg::sg(S1, G1),
+        ifk(4),
+        MembershipFlags::FORWARD_STATE,
+    )
+    .unwrap();
+    *routes.lock().unwrap() = via(2);
+    h.m.wrong_interface(h.now, S1, G1, 2, &[]).unwrap();
+    let m = h.m.mfe(h.now, S1, G1).unwrap();
+    assert_eq!((m.iif, m.oifs), (ifk(2), vec![ifk(3), ifk(4)]));
+}
