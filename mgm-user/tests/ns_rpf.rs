@@ -95,3 +95,65 @@ fn stream_follows_a_moved_route() {
     );
     eprintln!("route moved -> stream back at the receiver in {took:?}");
 }
+
+#[test]
+fn stream_that_started_before_its_route_is_forwarded_once_the_route_exists() {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let a = lab.netns("a");
+    let c = lab.netns("c");
+    let (ra, ha) = lab.link((&r, "ra", "192.0.2.1/24"), (&a, "ha", "192.0.2.50/24"));
+    let (rc, _) = lab.link((&r, "rc", "203.0.113.1/24"), (&c, "hc", "203.0.113.2/24"));
+    // The source sends from an address the router has no route to (yet).
+    let late = "198.51.100.77";
+    lab.ns(
+        &a,
+        &["ip", "addr", "add", &format!("{late}/32"), "dev", &ha],
+    );
+    lab.ns(&a, &["ip", "route", "add", "default", "via", "192.0.2.1"]);
+    lab.ns(&c, &["ip", "route", "add", "default", "via", "203.0.113.1"]);
+    lab.ns(&r, &["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"]);
+    for i in [&ra, &rc] {
+        lab.ns(
+            &r,
+            &["sysctl", "-qw", &format!("net.ipv4.conf.{i}.rp_filter=0")],
+        );
+    }
+    let k = lab.start_mgm(&r, &[&ra, &rc], FAST);
+    let mut receiver = lab.host(&c);
+    receiver.cmd("recv 5000");
+    receiver.cmd(&format!("join {G} 203.0.113.2"));
+    lab.wait_for("receiver joined", Duration::from_secs(5), || {
+        lab.group(k, &rc, G).is_some()
+    });
+
+    let mut source = lab.host(&a);
+    source.cmd("ifaddr 192.0.2.50");
+    source.cmd(&format!("srcaddr {late}"));
+    source.cmd(&format!("send {G} 5000 150 200")); // 30 s of stream
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        receiver.received_count(),
+        0,
+        "forwarded without a route towards the source"
+    );
+    // Now the route appears: within the negative entry's short life the stream gets through.
+    lab.ns(
+        &r,
+        &[
+            "ip",
+            "route",
+            "add",
+            &format!("{late}/32"),
+            "via",
+            "192.0.2.50",
+            "dev",
+            &ra,
+        ],
+    );
+    let bound = Duration::from_secs(u64::from(mgm_user::manager::REJECTED_MFE_TIMEOUT_S) + 3);
+    let took = lab.wait_for("stream forwarded after the route appeared", bound, || {
+        receiver.received_count() >= 3
+    });
+    eprintln!("route appeared -> stream at the receiver in {took:?}");
+}

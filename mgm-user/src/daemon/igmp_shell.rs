@@ -133,7 +133,10 @@ impl IgmpShell {
             truncated_reports: 0,
             no_fast_path,
         };
-        let mut out = Outputs { time_ns: now, ..Outputs::default() };
+        let mut out = Outputs {
+            time_ns: now,
+            ..Outputs::default()
+        };
         for (iface, cfg) in interfaces {
             let sender = QuerySender::open(&iface.name, iface.address)?;
             let (router, actions) =
@@ -219,7 +222,10 @@ impl IgmpShell {
 
     /// One classifier event.
     pub fn on_event(&mut self, ev: &IgmpEvent, maps: &mut KernelMaps, now: u64) -> Result<Outputs> {
-        let mut out = Outputs { time_ns: now, ..Outputs::default() };
+        let mut out = Outputs {
+            time_ns: now,
+            ..Outputs::default()
+        };
         let Some(port) = self.ports.get_mut(&ev.ifindex) else {
             log::debug!("event for unmanaged ifindex {}; ignored", ev.ifindex);
             return Ok(out);
@@ -312,7 +318,10 @@ impl IgmpShell {
 
     /// Runs every interface's due timers.
     pub fn on_deadline(&mut self, now: u64, maps: &mut KernelMaps) -> Result<Outputs> {
-        let mut out = Outputs { time_ns: now, ..Outputs::default() };
+        let mut out = Outputs {
+            time_ns: now,
+            ..Outputs::default()
+        };
         let due: Vec<u32> = self
             .ports
             .iter()

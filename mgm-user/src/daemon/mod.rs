@@ -228,7 +228,11 @@ fn publish(
     }
     // Causes before effects: IGMP's notes (e.g. igmp_join) first, then what the manager did
     // with them (local_join, mfe_update …).
-    let time_ns = if out.time_ns != 0 { out.time_ns } else { monotonic_ns().unwrap_or(0) };
+    let time_ns = if out.time_ns != 0 {
+        out.time_ns
+    } else {
+        monotonic_ns().unwrap_or(0)
+    };
     for n in out.notes {
         let line = serde_json::json!({
             "kind": n.kind,
