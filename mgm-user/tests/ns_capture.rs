@@ -331,3 +331,44 @@ fn entries_of_interfaces_no_longer_managed_are_removed_at_start() {
     );
     assert!(lab.interfaces(k2).len() == 1);
 }
+
+#[test]
+fn a_deleted_interface_is_dropped_and_shutdown_stays_clean() {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let h1 = lab.netns("h1");
+    let h2 = lab.netns("h2");
+    let (r1, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h1, "ha", "192.0.2.10/24"));
+    let (r2, _) = lab.link(
+        (&r, "rb", "198.51.100.1/24"),
+        (&h2, "hb", "198.51.100.10/24"),
+    );
+    let k = lab.start_mgm(&r, &[&r1, &r2], &[]);
+    let i2 = ifindex(&lab, &r, &r2);
+    let mut b = lab.host(&h2);
+    b.cmd("join 239.5.6.7 198.51.100.10");
+    lab.wait_for("group on rb", Duration::from_secs(5), || {
+        lab.group(k, &r2, "239.5.6.7").is_some()
+    });
+    lab.ns(&r, &["ip", "link", "del", &r2]);
+    lab.wait_for("rb no longer managed", Duration::from_secs(5), || {
+        lab.interfaces(k).iter().all(|i| i.interface != r2)
+    });
+    assert!(lab.groups(k).iter().all(|g| g.interface != r2));
+    let d = bpftool_dump(&lab.daemon(k).pin_dir.join("MGM_MEMBERS"));
+    assert!(
+        member_on(&d, i2, [239, 5, 6, 7]).is_none(),
+        "entry of the deleted interface kept"
+    );
+    assert!(lab
+        .daemon_log(k)
+        .contains(&format!("interface {r2} (ifindex {i2}) was deleted")));
+    let status = lab.stop_mgm(k);
+    assert!(
+        status.success(),
+        "shutdown after an interface vanished: {status}\n{}",
+        lab.daemon_log(k)
+    );
+    let mr = lab.ns(&r, &["cat", "/proc/net/ip_mr_vif"]);
+    assert_eq!(mr.lines().count(), 1, "VIFs left: {mr}");
+}

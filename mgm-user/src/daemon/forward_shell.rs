@@ -49,6 +49,7 @@ pub struct ForwardShell {
     mgr: Manager,
     sock: MrouteSocket,
     igmp: ProtocolHandle,
+    local: ProtocolHandle,
     notices: IgmpNotices,
     names: BTreeMap<u32, String>,
 }
@@ -84,6 +85,7 @@ impl ForwardShell {
             mgr,
             sock,
             igmp,
+            local,
             notices,
             names: interfaces
                 .iter()
@@ -202,6 +204,21 @@ impl ForwardShell {
         let sock = &self.sock;
         self.mgr.on_deadline(now, |s, g| sock.counters(s, g).ok());
         self.settle(igmp, now);
+    }
+
+    /// A managed interface is gone: IGMP and `local` give it up, which deletes every MFE using it
+    /// and its VIF (the kernel has usually removed that already).
+    pub fn remove_interface(&mut self, ifindex: u32, igmp: &IgmpShell, now: u64) {
+        for (who, h) in [("igmp", self.igmp), ("local", self.local)] {
+            if let Err(e) = self
+                .mgr
+                .release_interface_ownership(now, h, IfKey::new(ifindex))
+            {
+                log::debug!("{who} releasing ifindex {ifindex}: {e}");
+            }
+        }
+        self.settle(igmp, now);
+        self.names.remove(&ifindex);
     }
 
     /// Events since the last call, for `mgm events`.

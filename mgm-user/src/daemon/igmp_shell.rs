@@ -339,6 +339,28 @@ impl IgmpShell {
         Ok(out)
     }
 
+    /// A managed interface was deleted: its router stops (memberships withdrawn as deltas, its
+    /// map entries and settings removed) and it is no longer managed. Returns its name.
+    pub fn remove_interface(
+        &mut self,
+        ifindex: u32,
+        maps: &mut KernelMaps,
+        now: u64,
+    ) -> Option<(String, Outputs)> {
+        let mut out = Outputs {
+            time_ns: now,
+            ..Outputs::default()
+        };
+        let port = self.ports.get_mut(&ifindex)?;
+        let actions = port.router.stop(now, &MapView(maps));
+        if let Err(e) = self.apply(ifindex, actions, maps, &mut out) {
+            log::warn!("{e:#}");
+        }
+        let _ = maps.ifaces.remove(&ifindex);
+        let port = self.ports.remove(&ifindex)?;
+        Some((port.name, out))
+    }
+
     /// Stops using the interfaces: the classifier no longer handles them. The memberships stay
     /// in the pinned maps for the next run to re-adopt (they carry absolute expiries, so what
     /// ages meanwhile is dropped then); the manager is told they are gone, since forwarding stops.

@@ -4,6 +4,7 @@
 //! actions to the kernel.
 pub mod forward_shell;
 pub mod igmp_shell;
+pub mod link_watch;
 pub mod preflight;
 pub mod query_sender;
 pub mod settings;
@@ -77,6 +78,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let mut logs = bpf_logger.take().and_then(|l| watch_readable(l).ok());
     let upcalls = watch_readable(FdRef(std::os::fd::AsFd::as_fd(fwd.socket()).as_raw_fd()))
         .context("registering the mroute socket")?;
+    let mut links =
+        watch_readable(link_watch::LinkWatch::open()?).context("registering the link watch")?;
 
     // Errors inside the loop end it with `break Err(..)`, so the orderly shutdown below still
     // runs (leaves to the manager, MFC/VIF removal, detach) before the error is reported.
@@ -111,6 +114,23 @@ pub async fn run(args: RunArgs) -> Result<()> {
                     guard.clear_ready();
                 }
                 publish(&igmp, &mut fwd, Default::default(), &event_tx);
+            }
+            guard = links.readable_mut() => {
+                let mut guard = or_break!(guard.context("link watch"));
+                let removed = or_break!(guard.get_inner_mut().removed());
+                guard.clear_ready();
+                let now = or_break!(monotonic_ns());
+                for ifindex in removed {
+                    if let Some((name, out)) = igmp.remove_interface(ifindex, &mut maps, now) {
+                        log::warn!(
+                            "interface {name} (ifindex {ifindex}) was deleted: IGMP and forwarding \
+                             stopped on it (restart mgm to manage it again once it is back)"
+                        );
+                        fwd.on_deltas(&out.deltas, &igmp, now);
+                        fwd.remove_interface(ifindex, &igmp, now);
+                        publish(&igmp, &mut fwd, out, &event_tx);
+                    }
+                }
             }
             Some((request, reply)) = query_rx.recv() => {
                 let _ = reply.send(answer(request, &igmp, &fwd, &maps));
