@@ -333,7 +333,7 @@ fn entries_of_interfaces_no_longer_managed_are_removed_at_start() {
 }
 
 #[test]
-fn a_deleted_interface_is_dropped_and_shutdown_stays_clean() {
+fn a_deleted_interface_is_dropped_then_managed_again_when_it_returns() {
     let mut lab = Lab::new();
     let r = lab.netns("r");
     let h1 = lab.netns("h1");
@@ -363,6 +363,19 @@ fn a_deleted_interface_is_dropped_and_shutdown_stays_clean() {
     assert!(lab
         .daemon_log(k)
         .contains(&format!("interface {r2} (ifindex {i2}) was deleted")));
+    // It comes back (same name, new ifindex): managed again once it has its address.
+    lab.link(
+        (&r, "rb", "198.51.100.1/24"),
+        (&h2, "hb", "198.51.100.10/24"),
+    );
+    lab.wait_for("rb managed again", Duration::from_secs(5), || {
+        lab.interfaces(k).iter().any(|i| i.interface == r2)
+    });
+    let mut b = lab.host(&h2);
+    b.cmd("join 239.5.6.8 198.51.100.10");
+    lab.wait_for("group on the new rb", Duration::from_secs(5), || {
+        lab.group(k, &r2, "239.5.6.8").is_some()
+    });
     let status = lab.stop_mgm(k);
     assert!(
         status.success(),

@@ -72,6 +72,21 @@ impl Classifier {
         Ok(())
     }
 
+    /// Drops the link of `ifname` (its interface is gone; the kernel removed the link with it).
+    pub fn forget(&mut self, ifname: &str) {
+        let Some(program) = self.ebpf.program_mut(PROGRAM_NAME) else {
+            return;
+        };
+        let Ok(program): Result<&mut SchedClassifier, _> = program.try_into() else {
+            return;
+        };
+        let (gone, kept): (Vec<_>, Vec<_>) = self.links.drain(..).partition(|(n, _)| n == ifname);
+        self.links = kept;
+        for (_, id) in gone {
+            let _ = program.detach(id);
+        }
+    }
+
     /// Names of the interfaces with an attached link.
     pub fn attached(&self) -> impl Iterator<Item = &str> {
         self.links.iter().map(|(n, _)| n.as_str())

@@ -93,17 +93,21 @@ impl ForwardShell {
                 .collect(),
         };
         for i in interfaces {
-            for (who, h) in [("local", local), ("igmp", igmp)] {
-                shell
-                    .mgr
-                    .take_interface_ownership(now, h, IfKey::new(i.ifindex))
-                    .map_err(|e| anyhow::anyhow!("{who} taking {}: {e}", i.name))?;
-            }
-            shell
-                .sync_kernel()
-                .with_context(|| format!("adding {} to the multicast routes", i.name))?;
+            shell.add_interface(i, now)?;
         }
         Ok(shell)
+    }
+
+    /// `local` and IGMP take one more interface (its VIF is added).
+    pub fn add_interface(&mut self, i: &ManagedInterface, now: u64) -> Result<()> {
+        for (who, h) in [("local", self.local), ("igmp", self.igmp)] {
+            self.mgr
+                .take_interface_ownership(now, h, IfKey::new(i.ifindex))
+                .map_err(|e| anyhow::anyhow!("{who} taking {}: {e}", i.name))?;
+        }
+        self.names.insert(i.ifindex, i.name.clone());
+        self.sync_kernel()
+            .with_context(|| format!("adding {} to the multicast routes", i.name))
     }
 
     /// Applies pending kernel actions; the first error is returned, the others logged.

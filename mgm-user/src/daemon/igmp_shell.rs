@@ -138,23 +138,40 @@ impl IgmpShell {
             ..Outputs::default()
         };
         for (iface, cfg) in interfaces {
-            let sender = QuerySender::open(&iface.name, iface.address)?;
-            let (router, actions) =
-                IgmpInterface::new(iface.ifindex, iface.address, cfg.clone(), now);
-            shell.ports.insert(
-                iface.ifindex,
-                Port {
-                    name: iface.name.clone(),
-                    router,
-                    sender,
-                    written: None,
-                },
-            );
-            shell.sync_settings(iface.ifindex, maps)?;
-            shell.apply(iface.ifindex, actions, maps, &mut out)?;
-            shell.readopt(iface.ifindex, maps, now, &mut out)?;
+            shell.add_interface(iface, cfg, maps, now, &mut out)?;
         }
         Ok((shell, out))
+    }
+
+    /// Starts the router on one more interface (at start, or when a listed interface comes
+    /// back): startup queries, settings, re-adoption of its pinned entries.
+    pub fn add_interface(
+        &mut self,
+        iface: &ManagedInterface,
+        cfg: &IgmpConfig,
+        maps: &mut KernelMaps,
+        now: u64,
+        out: &mut Outputs,
+    ) -> Result<()> {
+        let sender = QuerySender::open(&iface.name, iface.address)?;
+        let (router, actions) = IgmpInterface::new(iface.ifindex, iface.address, cfg.clone(), now);
+        self.ports.insert(
+            iface.ifindex,
+            Port {
+                name: iface.name.clone(),
+                router,
+                sender,
+                written: None,
+            },
+        );
+        self.sync_settings(iface.ifindex, maps)?;
+        self.apply(iface.ifindex, actions, maps, out)?;
+        self.readopt(iface.ifindex, maps, now, out)
+    }
+
+    /// Whether an interface of that name is managed now.
+    pub fn manages(&self, name: &str) -> bool {
+        self.ports.values().any(|p| p.name == name)
     }
 
     /// Re-adopts the map entries of `ifindex` into its router.

@@ -1,6 +1,7 @@
-//! Watches links (rtnetlink `RTMGRP_LINK`): a managed interface that is deleted while mgm runs is
-//! taken out of IGMP and forwarding at once, instead of failing every query interval and leaving
-//! state behind. (Managing an interface that appears later is a restart for now.)
+//! Watches links and addresses (rtnetlink `RTMGRP_LINK`, `RTMGRP_IPV4_IFADDR`): a managed
+//! interface that is deleted while mgm runs is taken out of IGMP and forwarding at once, and a
+//! listed interface that (re)appears is managed again as soon as it has an IPv4 address (a
+//! re-created veth, a late VLAN or bridge).
 use anyhow::{anyhow, Context, Result};
 use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -8,8 +9,19 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use std::io::ErrorKind;
 use std::os::fd::{AsRawFd, RawFd};
 
-/// rtnetlink multicast group of link changes (`RTMGRP_LINK`).
+/// rtnetlink multicast groups of link changes and IPv4 address changes.
 const RTMGRP_LINK: u32 = 1;
+const RTMGRP_IPV4_IFADDR: u32 = 0x10;
+
+/// What changed since the last look.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LinkChanges {
+    /// ifindexes of deleted links.
+    pub removed: Vec<u32>,
+    /// A link appeared or changed, or an IPv4 address was added: listed interfaces that are
+    /// not managed yet may be ready now.
+    pub appeared: bool,
+}
 
 pub struct LinkWatch {
     sock: Socket,
@@ -18,26 +30,30 @@ pub struct LinkWatch {
 impl LinkWatch {
     pub fn open() -> Result<Self> {
         let mut sock = Socket::new(NETLINK_ROUTE).context("link watch: open rtnetlink socket")?;
-        sock.bind(&SocketAddr::new(0, RTMGRP_LINK))
-            .context("link watch: subscribe to link changes (RTMGRP_LINK)")?;
+        sock.bind(&SocketAddr::new(0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR))
+            .context("link watch: subscribe to link and address changes")?;
         sock.set_non_blocking(true)
             .context("link watch: non-blocking socket")?;
         Ok(LinkWatch { sock })
     }
 
-    /// Reads every queued notification; returns the ifindexes of deleted links.
-    pub fn removed(&mut self) -> Result<Vec<u32>> {
-        let mut out = Vec::new();
+    /// Reads every queued notification.
+    pub fn changes(&mut self) -> Result<LinkChanges> {
+        let mut out = LinkChanges::default();
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             match self.sock.recv(&mut &mut buf[..], 0) {
-                Ok(n) => out.extend(deleted_links(&buf[..n.min(buf.len())])),
+                Ok(n) => {
+                    let c = link_changes(&buf[..n.min(buf.len())]);
+                    out.removed.extend(c.removed);
+                    out.appeared |= c.appeared;
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(out),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                // ENOBUFS: notifications were lost; nothing to do but go on (the next query
-                // send on a vanished interface still fails loudly).
+                // ENOBUFS: notifications were lost; look for listed interfaces anyway.
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     log::warn!("link watch: link notifications lost (ENOBUFS)");
+                    out.appeared = true;
                     continue;
                 }
                 Err(e) => return Err(anyhow!(e)).context("link watch: read"),
@@ -52,10 +68,9 @@ impl AsRawFd for LinkWatch {
     }
 }
 
-/// The ifindexes of `RTM_DELLINK` messages in one datagram; anything else (or malformed) is
-/// skipped.
-pub fn deleted_links(buf: &[u8]) -> Vec<u32> {
-    let mut out = Vec::new();
+/// The changes in one datagram; anything else (or malformed) is skipped.
+pub fn link_changes(buf: &[u8]) -> LinkChanges {
+    let mut out = LinkChanges::default();
     let mut off = 0;
     while off < buf.len() {
         let Ok(nl) = NetlinkBuffer::new_checked(&buf[off..]) else {
@@ -63,8 +78,14 @@ pub fn deleted_links(buf: &[u8]) -> Vec<u32> {
         };
         let len = nl.length() as usize;
         if let Ok(msg) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[off..off + len]) {
-            if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) = msg.payload {
-                out.push(link.header.index);
+            match msg.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => {
+                    out.removed.push(link.header.index)
+                }
+                NetlinkPayload::InnerMessage(
+                    RouteNetlinkMessage::NewLink(_) | RouteNetlinkMessage::NewAddress(_),
+                ) => out.appeared = true,
+                _ => {}
             }
         }
         // A checked netlink header has len >= 16, so this advances.
@@ -95,7 +116,22 @@ mod tests {
         new.header.index = 8;
         let mut buf = wire(RouteNetlinkMessage::NewLink(new));
         buf.extend(wire(RouteNetlinkMessage::DelLink(del)));
-        assert_eq!(deleted_links(&buf), vec![7]);
+        assert_eq!(
+            link_changes(&buf),
+            LinkChanges {
+                removed: vec![7],
+                appeared: true
+            }
+        );
+        let mut del = LinkMessage::default();
+        del.header.index = 9;
+        assert_eq!(
+            link_changes(&wire(RouteNetlinkMessage::DelLink(del))),
+            LinkChanges {
+                removed: vec![9],
+                appeared: false
+            }
+        );
     }
 
     #[test]
@@ -104,11 +140,11 @@ mod tests {
         del.header.index = 3;
         let good = wire(RouteNetlinkMessage::DelLink(del));
         for cut in 0..good.len() {
-            let _ = deleted_links(&good[..cut]);
+            let _ = link_changes(&good[..cut]);
         }
         let mut lying = good.clone();
         lying[0] = 0xff; // length beyond the buffer
-        assert_eq!(deleted_links(&lying), Vec::<u32>::new());
-        assert_eq!(deleted_links(&[0u8; 3]), Vec::<u32>::new());
+        assert_eq!(link_changes(&lying), LinkChanges::default());
+        assert_eq!(link_changes(&[0u8; 3]), LinkChanges::default());
     }
 }

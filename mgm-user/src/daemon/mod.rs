@@ -45,6 +45,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     }
     let (event_tx, _) = broadcast::channel::<String>(4096);
     let now = monotonic_ns()?;
+    let wanted = configs.clone();
     let with_config: Vec<_> = interfaces
         .iter()
         .cloned()
@@ -117,18 +118,50 @@ pub async fn run(args: RunArgs) -> Result<()> {
             }
             guard = links.readable_mut() => {
                 let mut guard = or_break!(guard.context("link watch"));
-                let removed = or_break!(guard.get_inner_mut().removed());
+                let changes = or_break!(guard.get_inner_mut().changes());
                 guard.clear_ready();
                 let now = or_break!(monotonic_ns());
-                for ifindex in removed {
+                for ifindex in changes.removed {
                     if let Some((name, out)) = igmp.remove_interface(ifindex, &mut maps, now) {
                         log::warn!(
                             "interface {name} (ifindex {ifindex}) was deleted: IGMP and forwarding \
-                             stopped on it (restart mgm to manage it again once it is back)"
+                             stopped on it until it comes back"
                         );
                         fwd.on_deltas(&out.deltas, &igmp, now);
                         fwd.remove_interface(ifindex, &igmp, now);
+                        classifier.forget(&name);
                         publish(&igmp, &mut fwd, out, &event_tx);
+                    }
+                }
+                if changes.appeared {
+                    for (name, cfg) in &wanted {
+                        if igmp.manages(name) {
+                            continue;
+                        }
+                        // Not back yet (or no IPv4 address yet): the next change retries.
+                        let Ok(found) = preflight::resolve_interfaces(std::slice::from_ref(name)) else {
+                            continue;
+                        };
+                        let Some(iface) = found.into_iter().next() else { continue };
+                        let mut out = igmp_shell::Outputs { time_ns: now, ..Default::default() };
+                        let added = classifier
+                            .attach(&iface.name)
+                            .and_then(|()| fwd.add_interface(&iface, now))
+                            .and_then(|()| igmp.add_interface(&iface, cfg, &mut maps, now, &mut out));
+                        match added {
+                            Ok(()) => {
+                                log::info!("interface {} (ifindex {}) is back: managed again", iface.name, iface.ifindex);
+                                fwd.on_deltas(&out.deltas, &igmp, now);
+                                publish(&igmp, &mut fwd, out, &event_tx);
+                            }
+                            Err(e) => {
+                                log::warn!("interface {} is back but cannot be managed: {e:#}", iface.name);
+                                // Leave nothing half-added; the next change retries.
+                                classifier.forget(&iface.name);
+                                fwd.remove_interface(iface.ifindex, &igmp, now);
+                                let _ = igmp.remove_interface(iface.ifindex, &mut maps, now);
+                            }
+                        }
                     }
                 }
             }
