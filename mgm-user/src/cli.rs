@@ -50,7 +50,8 @@ pub struct RunArgs {
         required = true
     )]
     pub interfaces: Vec<String>,
-    /// bpffs directory where the maps are pinned (created if missing; must be on a bpf filesystem).
+    /// bpffs directory where the maps are pinned (created if missing; must be on a bpf filesystem;
+    /// one daemon per directory: a second one is refused).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_BPFFS)]
     pub bpffs: PathBuf,
     /// Control socket path (`mgm show` and `mgm events` talk to it).

@@ -385,3 +385,45 @@ fn a_deleted_interface_is_dropped_then_managed_again_when_it_returns() {
     let mr = lab.ns(&r, &["cat", "/proc/net/ip_mr_vif"]);
     assert_eq!(mr.lines().count(), 1, "VIFs left: {mr}");
 }
+
+#[test]
+fn two_daemons_cannot_share_a_pin_directory() {
+    let mut lab = Lab::new();
+    let r1 = lab.netns("r1");
+    let r2 = lab.netns("r2");
+    let h = lab.netns("h");
+    let h2 = lab.netns("h2");
+    let (a, _) = lab.link((&r1, "ra", "192.0.2.1/24"), (&h, "ha", "192.0.2.10/24"));
+    let (b, _) = lab.link((&r2, "rb", "192.0.2.1/24"), (&h2, "hb", "192.0.2.10/24"));
+    let k = lab.start_mgm(&r1, &[&a], &[]);
+    let mut host = lab.host(&h);
+    host.cmd("join 239.5.9.9 192.0.2.10");
+    lab.wait_for("group learned", Duration::from_secs(5), || {
+        lab.group(k, &a, "239.5.9.9").is_some()
+    });
+    let pins = lab.daemon(k).pin_dir.clone();
+    let sock = lab.dir.join("second.sock");
+    let out = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{r2}"))
+        .arg(env!("CARGO_BIN_EXE_mgm"))
+        .args(["run", "-i", &b, "--socket"])
+        .arg(&sock)
+        .arg("--bpffs")
+        .arg(&pins)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("another mgm daemon uses the pin directory"),
+        "{err}"
+    );
+    // The first daemon's state is intact.
+    let d = bpftool_dump(&pins.join("MGM_MEMBERS"));
+    assert!(
+        member_on(&d, ifindex(&lab, &r1, &a), [239, 5, 9, 9]).is_some(),
+        "{d:?}"
+    );
+    assert!(lab.group(k, &a, "239.5.9.9").is_some());
+}

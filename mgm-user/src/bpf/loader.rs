@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 pub struct Classifier {
     ebpf: Ebpf,
+    /// Exclusive lock on the pin directory: one daemon per set of pinned maps (held until drop).
+    _pin_lock: nix::fcntl::Flock<std::fs::File>,
     links: Vec<(String, SchedClassifierLinkId)>,
     pin_dir: PathBuf,
 }
@@ -23,6 +25,18 @@ impl Classifier {
     pub fn load(pin_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(pin_dir)
             .with_context(|| format!("cannot create the pin directory {}", pin_dir.display()))?;
+        // Two daemons on one set of pinned maps would take each other's events and delete each
+        // other's entries (ifindexes are per network namespace): refuse the second one.
+        let dir = std::fs::File::open(pin_dir)
+            .with_context(|| format!("cannot open the pin directory {}", pin_dir.display()))?;
+        let pin_lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| {
+                anyhow!(
+                    "another mgm daemon uses the pin directory {} ({e}); give each daemon its \
+                     own --bpffs",
+                    pin_dir.display()
+                )
+            })?;
         let paths: Vec<(&str, PathBuf)> = ALL_MAPS
             .iter()
             .map(|name| (*name, pin_dir.join(name)))
@@ -48,6 +62,7 @@ impl Classifier {
             .context("the kernel refused the classifier (verifier)")?;
         Ok(Self {
             ebpf,
+            _pin_lock: pin_lock,
             links: Vec::new(),
             pin_dir: pin_dir.to_path_buf(),
         })

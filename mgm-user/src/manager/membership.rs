@@ -106,9 +106,10 @@ impl Manager {
         flags: MembershipFlags,
     ) -> MgmResult<()> {
         self.check_member_call(h, sg, iface, flags)?;
-        if flags.join_state() {
+        // A new JOIN_STATE membership lifts an earlier FORWARD_STATE delete on the interface; a
+        // repeated one (already a member) changes nothing.
+        if flags.join_state() && self.join(h, sg, iface) {
             self.lift_forward_deletes(sg, iface);
-            self.join(h, sg, iface);
         }
         if flags.forward_state() {
             self.forward_state(sg, iface, true);

@@ -203,7 +203,7 @@ impl Manager {
     ) -> MgmResult<()> {
         let k = MfeKey { group, source };
         let m = self.st.mfes.get_mut(&k).ok_or(MgmError::NotFound)?;
-        let moved = counters.forwarded() != m.counters.forwarded();
+        let moved = !m.rejected && counters.forwarded() != m.counters.forwarded();
         m.counters = counters;
         if moved {
             let t = m.timeout_s;
@@ -335,7 +335,14 @@ impl Manager {
         };
         m.timeout_s = timeout_s;
         if timeout_s > 0 {
-            let at = now.saturating_add(u64::from(timeout_s) * NS_PER_S);
+            let mut at = now.saturating_add(u64::from(timeout_s) * NS_PER_S);
+            if m.rejected {
+                // Counted from creation: nothing extends a negative entry made without a route.
+                let cap = m
+                    .created_ns
+                    .saturating_add(u64::from(REJECTED_MFE_TIMEOUT_S) * NS_PER_S);
+                at = at.min(cap);
+            }
             m.expires_ns = Some(at);
             self.st.timers.insert((at, k));
         }
