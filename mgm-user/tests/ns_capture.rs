@@ -362,7 +362,7 @@ fn a_deleted_interface_is_dropped_then_managed_again_when_it_returns() {
     );
     assert!(lab
         .daemon_log(k)
-        .contains(&format!("interface {r2} (ifindex {i2}) was deleted")));
+        .contains(&format!("interface {r2} (ifindex {i2}) is gone")));
     // It comes back (same name, new ifindex): managed again once it has its address.
     lab.link(
         (&r, "rb", "198.51.100.1/24"),
@@ -426,4 +426,41 @@ fn two_daemons_cannot_share_a_pin_directory() {
         "{d:?}"
     );
     assert!(lab.group(k, &a, "239.5.9.9").is_some());
+}
+
+#[test]
+fn a_renamed_interface_is_dropped_and_the_name_follows_the_new_link() {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let h2 = lab.netns("h2");
+    let h3 = lab.netns("h3");
+    let (r2, _) = lab.link(
+        (&r, "rb", "198.51.100.1/24"),
+        (&h2, "hb", "198.51.100.10/24"),
+    );
+    let k = lab.start_mgm(&r, &[&r2], &[]);
+    let old = ifindex(&lab, &r, &r2);
+    // The managed name moves to another link: the old one is renamed, a new one takes the name.
+    lab.ns(&r, &["ip", "link", "set", &r2, "down"]);
+    lab.ns(
+        &r,
+        &["ip", "link", "set", &r2, "name", &format!("x{}", lab.id)],
+    );
+    lab.link((&r, "rb", "203.0.113.1/24"), (&h3, "hc", "203.0.113.10/24"));
+    let new = ifindex(&lab, &r, &r2);
+    assert_ne!(old, new);
+    lab.wait_for(
+        "the name managed on its new link",
+        Duration::from_secs(5),
+        || {
+            let i = lab.interfaces(k);
+            i.len() == 1 && i[0].ifindex == new && i[0].address == "203.0.113.1"
+        },
+    );
+    let mut c = lab.host(&h3);
+    c.cmd("join 239.5.7.7 203.0.113.10");
+    lab.wait_for("group on the new link", Duration::from_secs(5), || {
+        lab.group(k, &r2, "239.5.7.7")
+            .is_some_and(|g| g.ifindex == new)
+    });
 }

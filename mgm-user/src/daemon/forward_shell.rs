@@ -124,7 +124,7 @@ impl ForwardShell {
     }
 
     /// After every manager call: kernel actions, then IGMP notices (replays).
-    fn settle(&mut self, igmp: &IgmpShell, now: u64) {
+    pub fn settle(&mut self, igmp: &IgmpShell, now: u64) {
         if let Err(e) = self.sync_kernel() {
             log::warn!("{e:#}");
         }
@@ -222,6 +222,10 @@ impl ForwardShell {
             }
         }
         self.settle(igmp, now);
+    }
+
+    /// Forgets the name of a removed interface (after its last events were published).
+    pub fn forget_name(&mut self, ifindex: u32) {
         self.names.remove(&ifindex);
     }
 

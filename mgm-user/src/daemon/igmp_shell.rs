@@ -27,6 +27,8 @@ pub struct MembershipDelta {
 pub struct IgmpNote {
     pub kind: &'static str,
     pub ifindex: u32,
+    /// The interface's name when the note was made (it may be gone when the note is published).
+    pub interface: String,
     pub group: Option<Ipv4Addr>,
     pub source: Option<Ipv4Addr>,
     pub detail: String,
@@ -167,6 +169,14 @@ impl IgmpShell {
         self.sync_settings(iface.ifindex, maps)?;
         self.apply(iface.ifindex, actions, maps, out)?;
         self.readopt(iface.ifindex, maps, now, out)
+    }
+
+    /// The managed interfaces: (ifindex, name).
+    pub fn managed(&self) -> Vec<(u32, String)> {
+        self.ports
+            .iter()
+            .map(|(i, p)| (*i, p.name.clone()))
+            .collect()
     }
 
     /// Whether an interface of that name is managed now.
@@ -528,6 +538,7 @@ impl IgmpShell {
                         change,
                     });
                     out.notes.push(IgmpNote {
+                        interface: name.clone(),
                         kind: match change {
                             MembershipChange::Join => "igmp_join",
                             MembershipChange::Leave => "igmp_leave",
@@ -557,6 +568,7 @@ impl IgmpShell {
                         }
                     );
                     out.notes.push(IgmpNote {
+                        interface: name.clone(),
                         kind: "querier_changed",
                         ifindex,
                         group: None,
@@ -582,6 +594,7 @@ impl IgmpShell {
                         None => log::info!("{name}: older-version querier gone; back from v{from} to v{to}"),
                     }
                     out.notes.push(IgmpNote {
+                        interface: name.clone(),
                         kind: "version_changed",
                         ifindex,
                         group: None,

@@ -3,6 +3,7 @@
 //! Protocol logic lives in pure modules; this is the shell that feeds them and applies their
 //! actions to the kernel.
 pub mod forward_shell;
+pub mod hotplug;
 pub mod igmp_shell;
 pub mod link_watch;
 pub mod preflight;
@@ -45,7 +46,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     }
     let (event_tx, _) = broadcast::channel::<String>(4096);
     let now = monotonic_ns()?;
-    let wanted = configs.clone();
+    let mut hotplug = hotplug::Hotplug::new(configs.clone());
     let with_config: Vec<_> = interfaces
         .iter()
         .cloned()
@@ -58,7 +59,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     }
     let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now, args.no_fast_path)?;
     fwd.on_deltas(&out.deltas, &igmp, now);
-    publish(&igmp, &mut fwd, out, &event_tx);
+    publish(&mut fwd, out, &event_tx);
     log::info!(
         "managing {} (maps pinned in {}, control socket {})",
         interfaces
@@ -114,56 +115,14 @@ pub async fn run(args: RunArgs) -> Result<()> {
                 if drained {
                     guard.clear_ready();
                 }
-                publish(&igmp, &mut fwd, Default::default(), &event_tx);
+                publish(&mut fwd, Default::default(), &event_tx);
             }
             guard = links.readable_mut() => {
                 let mut guard = or_break!(guard.context("link watch"));
                 let changes = or_break!(guard.get_inner_mut().changes());
                 guard.clear_ready();
                 let now = or_break!(monotonic_ns());
-                for ifindex in changes.removed {
-                    if let Some((name, out)) = igmp.remove_interface(ifindex, &mut maps, now) {
-                        log::warn!(
-                            "interface {name} (ifindex {ifindex}) was deleted: IGMP and forwarding \
-                             stopped on it until it comes back"
-                        );
-                        fwd.on_deltas(&out.deltas, &igmp, now);
-                        fwd.remove_interface(ifindex, &igmp, now);
-                        classifier.forget(&name);
-                        publish(&igmp, &mut fwd, out, &event_tx);
-                    }
-                }
-                if changes.appeared {
-                    for (name, cfg) in &wanted {
-                        if igmp.manages(name) {
-                            continue;
-                        }
-                        // Not back yet (or no IPv4 address yet): the next change retries.
-                        let Ok(found) = preflight::resolve_interfaces(std::slice::from_ref(name)) else {
-                            continue;
-                        };
-                        let Some(iface) = found.into_iter().next() else { continue };
-                        let mut out = igmp_shell::Outputs { time_ns: now, ..Default::default() };
-                        let added = classifier
-                            .attach(&iface.name)
-                            .and_then(|()| fwd.add_interface(&iface, now))
-                            .and_then(|()| igmp.add_interface(&iface, cfg, &mut maps, now, &mut out));
-                        match added {
-                            Ok(()) => {
-                                log::info!("interface {} (ifindex {}) is back: managed again", iface.name, iface.ifindex);
-                                fwd.on_deltas(&out.deltas, &igmp, now);
-                                publish(&igmp, &mut fwd, out, &event_tx);
-                            }
-                            Err(e) => {
-                                log::warn!("interface {} is back but cannot be managed: {e:#}", iface.name);
-                                // Leave nothing half-added; the next change retries.
-                                classifier.forget(&iface.name);
-                                fwd.remove_interface(iface.ifindex, &igmp, now);
-                                let _ = igmp.remove_interface(iface.ifindex, &mut maps, now);
-                            }
-                        }
-                    }
-                }
+                hotplug.apply(changes, now, &mut igmp, &mut fwd, &mut classifier, &mut maps, &event_tx);
             }
             Some((request, reply)) = query_rx.recv() => {
                 let _ = reply.send(answer(request, &igmp, &fwd, &maps));
@@ -173,7 +132,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
                 let out = or_break!(igmp.on_deadline(now, &mut maps));
                 fwd.on_deltas(&out.deltas, &igmp, now);
                 fwd.on_deadline(&igmp, now);
-                publish(&igmp, &mut fwd, out, &event_tx);
+                publish(&mut fwd, out, &event_tx);
             }
             guard = readable_logs(&mut logs) => {
                 if let Ok(mut guard) = guard {
@@ -195,7 +154,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let now = monotonic_ns()?;
     let out = igmp.shutdown(&mut maps)?;
     fwd.on_deltas(&out.deltas, &igmp, now);
-    publish(&igmp, &mut fwd, out, &event_tx);
+    publish(&mut fwd, out, &event_tx);
     drop(upcalls);
     let closed = fwd.shutdown();
     classifier.detach_all();
@@ -259,7 +218,7 @@ fn drain_events(
                 let now = monotonic_ns()?;
                 let out = igmp.on_event(&ev, maps, now)?;
                 fwd.on_deltas(&out.deltas, igmp, now);
-                publish(igmp, fwd, out, events);
+                publish(fwd, out, events);
             }
             None => log::warn!("short record on MGM_EVENTS ({} bytes); ignored", item.len()),
         }
@@ -269,8 +228,7 @@ fn drain_events(
 
 /// Sends IGMP notes and manager events to `mgm events` subscribers (none listening is fine; the
 /// manager's events are drained either way).
-fn publish(
-    igmp: &IgmpShell,
+pub(crate) fn publish(
     fwd: &mut ForwardShell,
     out: igmp_shell::Outputs,
     events: &broadcast::Sender<String>,
@@ -290,7 +248,7 @@ fn publish(
         let line = serde_json::json!({
             "kind": n.kind,
             "protocol": "igmp",
-            "interface": igmp.name_of(n.ifindex),
+            "interface": n.interface,
             "source": n.source.map(|s| s.to_string()),
             "group": n.group.map(|g| g.to_string()),
             "detail": if n.detail.is_empty() { None } else { Some(n.detail) },

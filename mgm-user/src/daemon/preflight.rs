@@ -58,6 +58,17 @@ pub fn resolve_interfaces(names: &[String]) -> Result<Vec<ManagedInterface>> {
     Ok(out)
 }
 
+/// Whether the interface exists and is administratively up.
+pub fn is_up(name: &str) -> bool {
+    nix::ifaddrs::getifaddrs()
+        .map(|mut addrs| {
+            addrs.any(|a| {
+                a.interface_name == name && a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
+            })
+        })
+        .unwrap_or(false)
+}
+
 const CAP_NET_ADMIN: u32 = 12;
 const CAP_SYS_ADMIN: u32 = 21;
 const CAP_BPF: u32 = 39;
