@@ -7,6 +7,36 @@ use common::{run, Lab};
 use std::process::Command;
 use std::time::Duration;
 
+/// A router `r` with two links: `r1` (192.0.2.1/24) to host `h1` (192.0.2.10) and `r2`
+/// (198.51.100.1/24) to host `h2` (198.51.100.10, interface `h2if`).
+struct TwoLinks {
+    r: String,
+    h1: String,
+    h2: String,
+    r1: String,
+    r2: String,
+    h2if: String,
+}
+
+fn two_links(lab: &mut Lab) -> TwoLinks {
+    let r = lab.netns("r");
+    let h1 = lab.netns("h1");
+    let h2 = lab.netns("h2");
+    let (r1, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h1, "ha", "192.0.2.10/24"));
+    let (r2, h2if) = lab.link(
+        (&r, "rb", "198.51.100.1/24"),
+        (&h2, "hb", "198.51.100.10/24"),
+    );
+    TwoLinks {
+        r,
+        h1,
+        h2,
+        r1,
+        r2,
+        h2if,
+    }
+}
+
 fn ifindex(lab: &Lab, ns: &str, ifname: &str) -> u32 {
     lab.ns(ns, &["cat", &format!("/sys/class/net/{ifname}/ifindex")])
         .trim()
@@ -42,14 +72,14 @@ fn member_on(
 #[test]
 fn hosts_joining_fill_the_pinned_members_map() {
     let mut lab = Lab::new();
-    let r = lab.netns("r");
-    let h1 = lab.netns("h1");
-    let h2 = lab.netns("h2");
-    let (r1, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h1, "ha", "192.0.2.10/24"));
-    let (r2, h2if) = lab.link(
-        (&r, "rb", "198.51.100.1/24"),
-        (&h2, "hb", "198.51.100.10/24"),
-    );
+    let TwoLinks {
+        r,
+        h1,
+        h2,
+        r1,
+        r2,
+        h2if,
+    } = two_links(&mut lab);
     lab.ns(
         &h2,
         &[
@@ -297,14 +327,9 @@ fn events_reader_that_goes_away_ends_mgm_events_quietly() {
 #[test]
 fn entries_of_interfaces_no_longer_managed_are_removed_at_start() {
     let mut lab = Lab::new();
-    let r = lab.netns("r");
-    let h1 = lab.netns("h1");
-    let h2 = lab.netns("h2");
-    let (r1, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h1, "ha", "192.0.2.10/24"));
-    let (r2, _) = lab.link(
-        (&r, "rb", "198.51.100.1/24"),
-        (&h2, "hb", "198.51.100.10/24"),
-    );
+    let TwoLinks {
+        r, h1, h2, r1, r2, ..
+    } = two_links(&mut lab);
     let k = lab.start_mgm(&r, &[&r1, &r2], &[]);
     let pins = lab.daemon(k).pin_dir.clone();
     let (i1, i2) = (ifindex(&lab, &r, &r1), ifindex(&lab, &r, &r2));
@@ -335,14 +360,7 @@ fn entries_of_interfaces_no_longer_managed_are_removed_at_start() {
 #[test]
 fn a_deleted_interface_is_dropped_then_managed_again_when_it_returns() {
     let mut lab = Lab::new();
-    let r = lab.netns("r");
-    let h1 = lab.netns("h1");
-    let h2 = lab.netns("h2");
-    let (r1, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h1, "ha", "192.0.2.10/24"));
-    let (r2, _) = lab.link(
-        (&r, "rb", "198.51.100.1/24"),
-        (&h2, "hb", "198.51.100.10/24"),
-    );
+    let TwoLinks { r, h2, r1, r2, .. } = two_links(&mut lab);
     let k = lab.start_mgm(&r, &[&r1, &r2], &[]);
     let i2 = ifindex(&lab, &r, &r2);
     let mut b = lab.host(&h2);
