@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// kernel (for diagnosis, and to measure what the fast path saves).
     #[arg(long)]
     pub no_fast_path: bool,
+    /// Accept IGMP reports whose source is not on the interface's subnets (by default they are
+    /// ignored and counted, RFC 2236 §9 / RFC 3376 §9; 0.0.0.0 is always accepted).
+    #[arg(long)]
+    pub accept_off_link_reports: bool,
     /// Kernel multicast routing table to use (MRT_TABLE); the main table when absent.
     #[arg(long, value_name = "ID")]
     pub mroute_table: Option<u32>,

@@ -203,3 +203,43 @@ fn restart_readopts_memberships_from_the_pinned_maps() {
         lab.group(k2, &rif, G).is_none()
     });
 }
+
+#[test]
+fn reports_from_off_link_sources_are_ignored_unless_accepted() {
+    for accept in [false, true] {
+        let mut lab = Lab::new();
+        let lan = lab.lan("lan");
+        let r = lab.netns("r");
+        let h = lab.netns("h");
+        let rif = lab.lan_port(&lan, (&r, "r", "192.0.2.1/24"));
+        // The host's only address is on another subnet than the router's.
+        lab.lan_port(&lan, (&h, "h", "203.0.113.77/24"));
+        let mut extra = FAST.to_vec();
+        if accept {
+            extra.push("--accept-off-link-reports");
+        }
+        let k = lab.start_mgm(&r, &[&rif], &extra);
+        let mut host = lab.host(&h);
+        host.cmd(&format!("join {G} 203.0.113.77"));
+        let stats = |lab: &Lab| {
+            mgm_user::control::client::request(
+                &lab.daemon(k).socket,
+                mgm_user::control::protocol::Request::ShowStats,
+            )
+            .expect("stats")
+        };
+        if accept {
+            lab.wait_for("off-link member accepted", Duration::from_secs(5), || {
+                lab.group(k, &rif, G).is_some()
+            });
+        } else {
+            lab.wait_for("off-link reports counted", Duration::from_secs(5), || {
+                stats(&lab)["daemon_off_link_reports"].as_u64().unwrap_or(0) > 0
+            });
+            assert!(
+                lab.group(k, &rif, G).is_none(),
+                "off-link report created a group"
+            );
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Feeds classifier events and deadlines to the per-interface IGMP routers and carries out their
 //! actions: queries onto the wire, map writes into `MGM_MEMBERS` / `MGM_SOURCES`, membership
 //! deltas out to the manager (returned to the daemon loop).
-use super::preflight::ManagedInterface;
+use super::preflight::{ManagedInterface, Subnet};
 use super::query_sender::QuerySender;
 use crate::bpf::KernelMaps;
 use crate::control::views::{GroupView, InterfaceView, SourceView};
@@ -74,6 +74,8 @@ struct Port {
     name: String,
     router: IgmpInterface,
     sender: QuerySender,
+    /// Where this link's hosts are (reports from elsewhere are ignored, RFC 2236 §9).
+    subnets: Vec<Subnet>,
     /// Settings last written to MGM_IFACES.
     written: Option<IfaceSettings>,
 }
@@ -88,6 +90,10 @@ pub struct IgmpShell {
     /// v3 records lost because their report was longer than an event carries (jumbo frames).
     pub lost_records: u64,
     truncated_reports: u64,
+    /// Reports and leaves ignored because their source is not on the interface's subnets.
+    pub off_link_reports: u64,
+    /// Accept them anyway (`--accept-off-link-reports`).
+    accept_off_link: bool,
     /// Every report goes to the daemon (`--no-fast-path`).
     no_fast_path: bool,
 }
@@ -126,6 +132,7 @@ impl IgmpShell {
         maps: &mut KernelMaps,
         now: u64,
         no_fast_path: bool,
+        accept_off_link: bool,
     ) -> Result<(Self, Outputs)> {
         let mut shell = IgmpShell {
             ports: BTreeMap::new(),
@@ -133,6 +140,8 @@ impl IgmpShell {
             map_errors: 0,
             lost_records: 0,
             truncated_reports: 0,
+            off_link_reports: 0,
+            accept_off_link,
             no_fast_path,
         };
         let mut out = Outputs {
@@ -163,6 +172,7 @@ impl IgmpShell {
                 name: iface.name.clone(),
                 router,
                 sender,
+                subnets: iface.subnets.clone(),
                 written: None,
             },
         );
@@ -293,6 +303,21 @@ impl IgmpShell {
                 return Ok(out);
             }
         };
+        // A report or leave must come from a host on this link (or from 0.0.0.0, a host without
+        // an address yet): RFC 2236 §9 / RFC 3376 §9. Queries are judged by the router.
+        let from_host = !matches!(msg, mgm_common::igmp::IgmpMessage::Query(_));
+        if from_host
+            && !self.accept_off_link
+            && !src.is_unspecified()
+            && !port.subnets.iter().any(|s| s.contains(src))
+        {
+            self.off_link_reports += 1;
+            log::debug!(
+                "{}: report from {src}, not on this link's subnets; ignored",
+                port.name
+            );
+            return Ok(out);
+        }
         let actions = port.router.on_message(now, src, dst, &msg, &MapView(maps));
         self.apply(ev.ifindex, actions, maps, &mut out)?;
         self.sync_settings_or_warn(ev.ifindex, maps);

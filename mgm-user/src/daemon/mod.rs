@@ -57,7 +57,13 @@ pub async fn run(args: RunArgs) -> Result<()> {
     if stale > 0 {
         log::info!("removed {stale} pinned map entries of interfaces this run does not manage");
     }
-    let (mut igmp, out) = IgmpShell::start(&with_config, &mut maps, now, args.no_fast_path)?;
+    let (mut igmp, out) = IgmpShell::start(
+        &with_config,
+        &mut maps,
+        now,
+        args.no_fast_path,
+        args.accept_off_link_reports,
+    )?;
     fwd.on_deltas(&out.deltas, &igmp, now);
     publish(&mut fwd, out, &event_tx);
     log::info!(
@@ -287,6 +293,10 @@ fn answer(
                 obj.insert("daemon_parse_errors".into(), igmp.parse_errors.into());
                 obj.insert("daemon_map_write_errors".into(), igmp.map_errors.into());
                 obj.insert("daemon_lost_v3_records".into(), igmp.lost_records.into());
+                obj.insert(
+                    "daemon_off_link_reports".into(),
+                    igmp.off_link_reports.into(),
+                );
                 Ok(serde_json::Value::Object(obj))
             }
             Err(e) => return Response::error(format!("{e:#}")),

@@ -13,6 +13,36 @@ pub struct ManagedInterface {
     pub ifindex: u32,
     /// Primary IPv4 address (source of our queries, querier election).
     pub address: Ipv4Addr,
+    /// The interface's IPv4 subnets (and point-to-point peers as /32): where its hosts are.
+    pub subnets: Vec<Subnet>,
+}
+
+/// An IPv4 prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    pub network: Ipv4Addr,
+    pub prefix_len: u8,
+}
+
+impl Subnet {
+    pub fn new(addr: Ipv4Addr, prefix_len: u8) -> Self {
+        let prefix_len = prefix_len.min(32);
+        Subnet {
+            network: Ipv4Addr::from(u32::from(addr) & mask(prefix_len)),
+            prefix_len,
+        }
+    }
+
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        u32::from(a) & mask(self.prefix_len) == u32::from(self.network)
+    }
+}
+
+fn mask(prefix_len: u8) -> u32 {
+    match prefix_len {
+        0 => 0,
+        n => u32::MAX << (32 - u32::from(n.min(32))),
+    }
 }
 
 /// Resolves the interface names: each must exist, be listed once, and have an IPv4 address.
@@ -49,13 +79,47 @@ pub fn resolve_interfaces(names: &[String]) -> Result<Vec<ManagedInterface>> {
             .filter(|a| a.interface_name == *name)
             .find_map(|a| a.address.as_ref()?.as_sockaddr_in().map(|s| s.ip()))
             .ok_or_else(|| anyhow::anyhow!("interface '{name}' has no IPv4 address"))?;
+        let subnets = subnets_of(&addrs, name);
         out.push(ManagedInterface {
             name: name.clone(),
             ifindex,
             address,
+            subnets,
         });
     }
     Ok(out)
+}
+
+/// The IPv4 subnets of `name` (each address with its netmask) and, on point-to-point links, the
+/// peer as a /32.
+fn subnets_of(addrs: &[nix::ifaddrs::InterfaceAddress], name: &str) -> Vec<Subnet> {
+    addrs
+        .iter()
+        .filter(|a| a.interface_name == name)
+        .flat_map(|a| {
+            let ip = a
+                .address
+                .as_ref()
+                .and_then(|x| x.as_sockaddr_in())
+                .map(|s| s.ip());
+            let len = a
+                .netmask
+                .as_ref()
+                .and_then(|x| x.as_sockaddr_in())
+                .map(|m| u32::from(m.ip()).count_ones() as u8);
+            let peer = a
+                .destination
+                .as_ref()
+                .and_then(|x| x.as_sockaddr_in())
+                .map(|s| s.ip())
+                .filter(|_| {
+                    a.flags
+                        .contains(nix::net::if_::InterfaceFlags::IFF_POINTOPOINT)
+                });
+            let own = ip.zip(len).map(|(ip, len)| Subnet::new(ip, len));
+            own.into_iter().chain(peer.map(|p| Subnet::new(p, 32)))
+        })
+        .collect()
 }
 
 /// Whether the interface exists and is administratively up.
@@ -139,6 +203,24 @@ fn kernel_at_least(release: &str, major: u32, minor: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subnets_contain_their_hosts_only() {
+        let s = Subnet::new(Ipv4Addr::new(192, 0, 2, 1), 24);
+        assert_eq!(s.network, Ipv4Addr::new(192, 0, 2, 0));
+        assert!(s.contains(Ipv4Addr::new(192, 0, 2, 200)));
+        assert!(!s.contains(Ipv4Addr::new(192, 0, 3, 1)));
+        let host = Subnet::new(Ipv4Addr::new(198, 51, 100, 7), 32);
+        assert!(host.contains(Ipv4Addr::new(198, 51, 100, 7)));
+        assert!(!host.contains(Ipv4Addr::new(198, 51, 100, 8)));
+        assert!(Subnet::new(Ipv4Addr::new(203, 0, 113, 9), 0).contains(Ipv4Addr::new(192, 0, 2, 1)));
+        let addrs: Vec<_> = nix::ifaddrs::getifaddrs().unwrap().collect();
+        let lo = subnets_of(&addrs, "lo");
+        assert!(
+            lo.contains(&Subnet::new(Ipv4Addr::new(127, 0, 0, 1), 8)),
+            "{lo:?}"
+        );
+    }
 
     #[test]
     fn kernel_versions_compare_numerically() {
