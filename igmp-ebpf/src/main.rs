@@ -463,6 +463,17 @@ fn process(
     let code = h[1];
     let group = [h[4], h[5], h[6], h[7]];
 
+    // Reports and leaves come from hosts on this link (RFC 2236 §9, RFC 3376 §9); the daemon
+    // ignores the others too, so neither path acts on them.
+    let from_host = msg_type == TYPE_V1_REPORT
+        || msg_type == TYPE_V2_REPORT
+        || msg_type == TYPE_V2_LEAVE
+        || msg_type == TYPE_V3_REPORT;
+    if from_host && !settings.on_link(pkt.src) {
+        stats.ignored_off_link_source += 1;
+        return 0;
+    }
+
     if msg_type == TYPE_MEMBERSHIP_QUERY {
         let version;
         if igmp_len == 8 {

@@ -45,12 +45,67 @@ pub struct IfaceSettings {
     pub enabled: u8,
     /// `IFACE_FLAG_*`.
     pub flags: u8,
-    pub _pad: [u8; 6],
+    /// How many of `subnets` are set; 0: the link's subnets are not known here (more than
+    /// [`MAX_LINK_SUBNETS`]), every source is accepted and the daemon judges.
+    pub subnet_count: u8,
+    pub _pad: [u8; 5],
+    /// The interface's subnets: reports and leaves from other sources (except 0.0.0.0) are
+    /// ignored (RFC 2236 §9, RFC 3376 §9), as the daemon ignores them.
+    pub subnets: [LinkSubnet; MAX_LINK_SUBNETS],
+}
+
+/// Most subnets of one interface the classifier checks report sources against.
+pub const MAX_LINK_SUBNETS: usize = 4;
+
+/// One IPv4 prefix of an interface.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkSubnet {
+    pub network: [u8; 4],
+    pub prefix_len: u8,
+    pub _pad: [u8; 3],
+}
+
+impl LinkSubnet {
+    /// Whether `addr` is in this prefix.
+    #[inline(always)]
+    pub fn contains(&self, addr: [u8; 4]) -> bool {
+        let mask = if self.prefix_len == 0 {
+            0
+        } else if self.prefix_len >= 32 {
+            u32::MAX
+        } else {
+            u32::MAX << (32 - u32::from(self.prefix_len))
+        };
+        u32::from_be_bytes(addr) & mask == u32::from_be_bytes(self.network) & mask
+    }
+}
+
+impl IfaceSettings {
+    /// Whether a report or leave from `src` is from this link (or may be: unknown subnets, the
+    /// off-link check turned off, or 0.0.0.0).
+    #[inline(always)]
+    pub fn on_link(&self, src: [u8; 4]) -> bool {
+        if self.flags & IFACE_FLAG_ACCEPT_OFF_LINK != 0 || self.subnet_count == 0 || src == [0; 4] {
+            return true;
+        }
+        let mut i = 0;
+        while i < MAX_LINK_SUBNETS {
+            if i < usize::from(self.subnet_count) && self.subnets[i].contains(src) {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
 }
 
 /// [`IfaceSettings::flags`]: send every report to the daemon, refresh nothing in the kernel
 /// (`mgm run --no-fast-path`: for diagnosis and for measuring what the fast path saves).
 pub const IFACE_FLAG_NO_FAST_PATH: u8 = 1 << 0;
+/// [`IfaceSettings::flags`]: accept reports from sources off the interface's subnets
+/// (`mgm run --accept-off-link-reports`).
+pub const IFACE_FLAG_ACCEPT_OFF_LINK: u8 = 1 << 1;
 
 /// Key of `MGM_MEMBERS`: one group on one interface.
 #[repr(C)]
@@ -111,6 +166,8 @@ mod pod {
     // patterns, which is what aya::Pod requires.
     unsafe impl aya::Pod for super::IfaceSettings {}
     // SAFETY: as above.
+    unsafe impl aya::Pod for super::LinkSubnet {}
+    // SAFETY: as above.
     unsafe impl aya::Pod for super::MemberKey {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::MemberState {}
@@ -128,8 +185,44 @@ mod tests {
     use core::mem::size_of;
 
     #[test]
+    fn on_link_checks_the_subnets_unless_told_not_to() {
+        let mut s = IfaceSettings::default();
+        assert!(s.on_link([203, 0, 113, 9]), "no subnets known: everything");
+        s.subnet_count = 2;
+        s.subnets[0] = LinkSubnet {
+            network: [192, 0, 2, 0],
+            prefix_len: 24,
+            _pad: [0; 3],
+        };
+        s.subnets[1] = LinkSubnet {
+            network: [198, 51, 100, 7],
+            prefix_len: 32,
+            _pad: [0; 3],
+        };
+        s.subnets[2] = LinkSubnet {
+            network: [203, 0, 113, 0],
+            prefix_len: 24,
+            _pad: [0; 3],
+        };
+        assert!(s.on_link([192, 0, 2, 200]));
+        assert!(s.on_link([198, 51, 100, 7]));
+        assert!(!s.on_link([198, 51, 100, 8]));
+        assert!(!s.on_link([203, 0, 113, 9]), "beyond subnet_count");
+        assert!(s.on_link([0, 0, 0, 0]), "hosts without an address yet");
+        s.flags |= IFACE_FLAG_ACCEPT_OFF_LINK;
+        assert!(s.on_link([203, 0, 113, 9]));
+        assert!(LinkSubnet {
+            network: [203, 0, 113, 0],
+            prefix_len: 0,
+            _pad: [0; 3]
+        }
+        .contains([192, 0, 2, 1]));
+    }
+
+    #[test]
     fn layouts_have_no_implicit_padding() {
-        assert_eq!(size_of::<IfaceSettings>(), 24);
+        assert_eq!(size_of::<IfaceSettings>(), 24 + 8 * MAX_LINK_SUBNETS);
+        assert_eq!(size_of::<LinkSubnet>(), 8);
         assert_eq!(size_of::<MemberKey>(), 8);
         assert_eq!(size_of::<MemberState>(), 40);
         assert_eq!(size_of::<SourceKey>(), 12);

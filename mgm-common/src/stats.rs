@@ -67,6 +67,9 @@ igmp_stats! {
     /// belongs to the VLAN's device, which is managed by listing it, not to this interface.
     /// Counted in `igmp_packets` too. More than two tags count in `ignored_too_many_vlan_tags`.
     ignored_vlan_tagged,
+    /// A report or leave whose source is not on the interface's subnets (RFC 2236 §9,
+    /// RFC 3376 §9); 0.0.0.0 is accepted. Off with `--accept-off-link-reports`.
+    ignored_off_link_source,
 }
 
 #[cfg(test)]
@@ -79,8 +82,9 @@ mod tests {
             core::mem::size_of::<IgmpStats>(),
             8 * IgmpStats::NAMES.len()
         );
-        assert_eq!(IgmpStats::NAMES.len(), 26);
+        assert_eq!(IgmpStats::NAMES.len(), 27);
         assert_eq!(IgmpStats::NAMES[24], "ignored_bad_ip_version");
         assert_eq!(IgmpStats::NAMES[25], "ignored_vlan_tagged");
+        assert_eq!(IgmpStats::NAMES[26], "ignored_off_link_source");
     }
 }

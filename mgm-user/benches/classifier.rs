@@ -148,7 +148,7 @@ fn main() -> Result<()> {
         older_host_present_interval_ns: 260_000_000_000,
         enabled: 1,
         flags: 0,
-        _pad: [0; 6],
+        ..IfaceSettings::default()
     };
     ifaces.insert(LO, settings, 0)?;
     let mut members: HashMap<_, MemberKey, MemberState> =

@@ -362,7 +362,7 @@ impl Fx {
             older_host_present_interval_ns: OHPI,
             enabled: 1,
             flags: 0,
-            _pad: [0; 6],
+            ..IfaceSettings::default()
         };
         self.ifaces.insert(ifindex, s, 0).unwrap();
     }
@@ -1845,7 +1845,7 @@ impl Daemon {
             older_host_present_interval_ns: p.older_host_present_interval,
             enabled: 1,
             flags: 0,
-            _pad: [0; 6],
+            ..IfaceSettings::default()
         };
         fx.ifaces.insert(LO, s, 0).unwrap();
         Daemon { router }
@@ -2076,7 +2076,7 @@ fn no_fast_path_flag_sends_refreshes_to_the_daemon() {
         older_host_present_interval_ns: OHPI,
         enabled: 1,
         flags: mgm_common::maps::IFACE_FLAG_NO_FAST_PATH,
-        _pad: [0; 6],
+        ..IfaceSettings::default()
     };
     fx.ifaces.insert(LO, s, 0).unwrap();
     fx.add_member(G1, exclude_member(2));
@@ -2092,4 +2092,61 @@ fn no_fast_path_flag_sends_refreshes_to_the_daemon() {
     fx.run(&v3_frame(&[rec(IS_EX, G2, &[])]));
     assert_eq!(fx.one_event().reason, reason::DAEMON_REQUEST);
     assert_eq!(fx.member(G2), exclude_member(3));
+}
+
+#[test]
+fn reports_from_off_link_sources_are_ignored() {
+    use mgm_common::maps::{LinkSubnet, IFACE_FLAG_ACCEPT_OFF_LINK};
+    let mut fx = fixture();
+    let mut s = IfaceSettings {
+        group_membership_interval_ns: GMI,
+        older_host_present_interval_ns: OHPI,
+        enabled: 1,
+        subnet_count: 1,
+        ..IfaceSettings::default()
+    };
+    s.subnets[0] = LinkSubnet {
+        network: [192, 0, 2, 0],
+        prefix_len: 24,
+        _pad: [0; 3],
+    };
+    fx.ifaces.insert(LO, s, 0).unwrap();
+    fx.add_member(G1, exclude_member(2));
+    let off: [u8; 4] = [198, 51, 100, 9];
+    let report = igmp8(0x16, 0, G1);
+    // From another subnet: a report, a leave, a v3 report — counted, ignored, nothing refreshed.
+    fx.run(&ip_frame(&Ip::igmp(off, G1, report.clone())));
+    fx.run(&ip_frame(&Ip::igmp(off, ALL_ROUTERS, igmp8(0x17, 0, G1))));
+    fx.run(&ip_frame(&Ip::igmp(
+        off,
+        V3_REPORTS,
+        report_v3(&[rec(IS_EX, G1, &[])]),
+    )));
+    fx.no_event();
+    assert_eq!(fx.member(G1), exclude_member(2));
+    let st = fx.stats();
+    assert_eq!(st.ignored_off_link_source, 3);
+    assert_eq!(
+        (st.rx_report_v2, st.rx_leave_v2, st.rx_report_v3),
+        (0, 0, 0)
+    );
+    // A query from another subnet is the router's business: it goes up.
+    fx.run(&ip_frame(&Ip::igmp(
+        off,
+        ALL_SYSTEMS,
+        igmp8(0x11, 100, [0; 4]),
+    )));
+    assert_eq!(fx.one_event().reason, reason::QUERY);
+    // On the link, or from 0.0.0.0: refreshed in the kernel.
+    fx.run(&ip_frame(&Ip::igmp(HOST, G1, report.clone())));
+    fx.run(&ip_frame(&Ip::igmp([0; 4], G1, report.clone())));
+    fx.no_event();
+    assert_eq!(fx.member(G1).fast_refreshes, 2);
+    // Told to accept them: the off-link report refreshes too.
+    s.flags = IFACE_FLAG_ACCEPT_OFF_LINK;
+    fx.ifaces.insert(LO, s, 0).unwrap();
+    fx.run(&ip_frame(&Ip::igmp(off, G1, report)));
+    fx.no_event();
+    assert_eq!(fx.member(G1).fast_refreshes, 3);
+    assert_eq!(fx.stats().ignored_off_link_source, 3);
 }

@@ -109,18 +109,41 @@ fn map_result(errors: &mut u64, r: Result<()>) {
     }
 }
 
-fn settings_for(p: &Params, no_fast_path: bool) -> IfaceSettings {
-    IfaceSettings {
+/// What the classifier needs for one interface: refresh lengths, flags, and the link's subnets
+/// (when more than the classifier holds, none: it then accepts every source and the daemon
+/// judges alone).
+fn settings_for(
+    p: &Params,
+    subnets: &[Subnet],
+    no_fast_path: bool,
+    accept_off_link: bool,
+) -> IfaceSettings {
+    use mgm_common::maps::{
+        LinkSubnet, IFACE_FLAG_ACCEPT_OFF_LINK, IFACE_FLAG_NO_FAST_PATH, MAX_LINK_SUBNETS,
+    };
+    let mut s = IfaceSettings {
         group_membership_interval_ns: p.group_membership_interval,
         older_host_present_interval_ns: p.older_host_present_interval,
         enabled: 1,
-        flags: if no_fast_path {
-            mgm_common::maps::IFACE_FLAG_NO_FAST_PATH
-        } else {
-            0
-        },
-        _pad: [0; 6],
+        ..IfaceSettings::default()
+    };
+    if no_fast_path {
+        s.flags |= IFACE_FLAG_NO_FAST_PATH;
     }
+    if accept_off_link {
+        s.flags |= IFACE_FLAG_ACCEPT_OFF_LINK;
+    }
+    if subnets.len() <= MAX_LINK_SUBNETS {
+        for (slot, net) in s.subnets.iter_mut().zip(subnets) {
+            *slot = LinkSubnet {
+                network: net.network.octets(),
+                prefix_len: net.prefix_len,
+                _pad: [0; 3],
+            };
+        }
+        s.subnet_count = subnets.len() as u8;
+    }
+    s
 }
 
 impl IgmpShell {
@@ -449,7 +472,12 @@ impl IgmpShell {
         let Some(port) = self.ports.get_mut(&ifindex) else {
             return Ok(());
         };
-        let want = settings_for(&port.router.params(), self.no_fast_path);
+        let want = settings_for(
+            &port.router.params(),
+            &port.subnets,
+            self.no_fast_path,
+            self.accept_off_link,
+        );
         if port.written != Some(want) {
             maps.ifaces
                 .insert(ifindex, want, 0)
