@@ -17,7 +17,6 @@ pub struct Classifier {
     /// Exclusive lock on the pin directory: one daemon per set of pinned maps (held until drop).
     _pin_lock: nix::fcntl::Flock<std::fs::File>,
     links: Vec<(String, SchedClassifierLinkId)>,
-    pin_dir: PathBuf,
 }
 
 impl Classifier {
@@ -64,7 +63,6 @@ impl Classifier {
             ebpf,
             _pin_lock: pin_lock,
             links: Vec::new(),
-            pin_dir: pin_dir.to_path_buf(),
         })
     }
 
@@ -100,15 +98,6 @@ impl Classifier {
         for (_, id) in gone {
             let _ = program.detach(id);
         }
-    }
-
-    /// Names of the interfaces with an attached link.
-    pub fn attached(&self) -> impl Iterator<Item = &str> {
-        self.links.iter().map(|(n, _)| n.as_str())
-    }
-
-    pub fn pin_dir(&self) -> &Path {
-        &self.pin_dir
     }
 
     /// Typed handles on the shared maps (taken out of the object; call once).

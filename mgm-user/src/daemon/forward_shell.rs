@@ -3,9 +3,9 @@
 //! step through the mroute socket: membership deltas in, upcalls in, MFE timers, actions out.
 use super::igmp_shell::{IgmpShell, MembershipDelta};
 use super::preflight::ManagedInterface;
+use crate::forward;
 use crate::forward::fib::FibRpf;
 use crate::forward::mroute::MrouteSocket;
-use crate::forward::{self, upcall};
 use crate::igmp::MembershipChange;
 use crate::manager::igmp_bridge::{IgmpBridge, IgmpDelta, IgmpNotice, IgmpNotices};
 use crate::manager::{
@@ -310,6 +310,3 @@ pub fn event_json(shell: &ForwardShell, e: &MgmEvent) -> String {
     })
     .to_string()
 }
-
-#[allow(dead_code)]
-fn _upcall_types_are_public(_: upcall::Upcall) {}
