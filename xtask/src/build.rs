@@ -7,28 +7,17 @@ use std::process::Command;
 
 /// Where the eBPF object lands (its own target dir: nightly + build-std must not disturb the host
 /// build's fingerprints).
-pub fn ebpf_object() -> PathBuf {
+pub(crate) fn ebpf_object() -> PathBuf {
     workspace_root().join("target/ebpf/bpfel-unknown-none/release/igmp-ebpf")
 }
 
 /// Builds the classifier object with BTF (`--btf`), so bpftool shows named fields.
-pub fn build_ebpf() -> Result<PathBuf> {
+pub(crate) fn build_ebpf() -> Result<PathBuf> {
     setup::ensure(Needs::BUILD)?;
-    let root = workspace_root();
-    run(Command::new("cargo")
-        .current_dir(&root)
-        .args(["+nightly", "build", "-p", "igmp-ebpf", "--release"])
+    run(ebpf_cargo()
+        .args(["build", "-p", "igmp-ebpf", "--release"])
         .args(["--target", "bpfel-unknown-none", "-Z", "build-std=core"])
-        .args(["--target-dir", "target/ebpf"])
-        .env(
-            "CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS",
-            "-C debuginfo=2 -C link-arg=--btf",
-        )
-        // Do not let the host's flags leak into the BPF build.
-        .env_remove("RUSTFLAGS")
-        .env_remove("RUSTC")
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("CARGO"))?;
+        .args(["--target-dir", "target/ebpf"]))?;
     let obj = ebpf_object();
     if !obj.is_file() {
         bail!("the eBPF build succeeded but {} is missing", obj.display());
@@ -37,7 +26,7 @@ pub fn build_ebpf() -> Result<PathBuf> {
 }
 
 /// A `cargo` command for the host crates with the eBPF object's path set.
-pub fn cargo_host(obj: &std::path::Path) -> Command {
+pub(crate) fn cargo_host(obj: &std::path::Path) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(workspace_root())
         .env("MGM_EBPF_OBJECT", obj);
@@ -45,7 +34,7 @@ pub fn cargo_host(obj: &std::path::Path) -> Command {
 }
 
 /// Builds the eBPF object and the `mgm` binary; returns the binary's path.
-pub fn build_all(release: bool) -> Result<PathBuf> {
+pub(crate) fn build_all(release: bool) -> Result<PathBuf> {
     let obj = build_ebpf()?;
     let mut cmd = cargo_host(&obj);
     cmd.args(["build", "-p", "mgm-user", "--bin", "mgm"]);
@@ -62,7 +51,7 @@ pub fn build_all(release: bool) -> Result<PathBuf> {
 }
 
 /// Every test: host unit tests, program tests (BPF_PROG_TEST_RUN), namespace tests.
-pub fn test(extra: &[String]) -> Result<()> {
+pub(crate) fn test(extra: &[String]) -> Result<()> {
     if !is_root() {
         bail!(
             "cargo xtask test needs root: the program tests load eBPF (CAP_BPF) and the namespace \
@@ -72,13 +61,51 @@ pub fn test(extra: &[String]) -> Result<()> {
     }
     setup::ensure(Needs::ALL)?;
     let obj = build_ebpf()?;
+    // With a filter the developer is iterating; the whole suite (and CI) checks the lints too.
+    if extra.is_empty() {
+        lint(&obj)?;
+    }
     run(cargo_host(&obj)
         .args(["test", "--workspace", "--exclude", "igmp-ebpf"])
         .args(extra))
 }
 
+/// Formatting, then clippy with warnings as errors: the host crates (every target), then the
+/// classifier with the nightly toolchain and target it is built with.
+pub(crate) fn lint(obj: &std::path::Path) -> Result<()> {
+    setup::ensure(Needs::LINT)?;
+    eprintln!("lint: cargo fmt --check");
+    run(Command::new("cargo")
+        .current_dir(workspace_root())
+        .args(["fmt", "--all", "--check"]))?;
+    eprintln!("lint: cargo clippy (host crates)");
+    run(cargo_host(obj).args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    eprintln!("lint: cargo clippy (igmp-ebpf, bpfel-unknown-none)");
+    run(ebpf_cargo()
+        .args(["clippy", "-p", "igmp-ebpf", "--release"])
+        .args(["--target", "bpfel-unknown-none", "-Z", "build-std=core"])
+        .args(["--target-dir", "target/ebpf", "--", "-D", "warnings"]))
+}
+
+/// `cargo +nightly` in the workspace with the eBPF target's flags and none of the host's.
+fn ebpf_cargo() -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(workspace_root())
+        .arg("+nightly")
+        .env(
+            "CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS",
+            "-C debuginfo=2 -C link-arg=--btf",
+        )
+        // Do not let the host's flags leak into the BPF build.
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO");
+    cmd
+}
+
 /// Benchmarks: classifier per-packet cost, then the daemon-level figures.
-pub fn bench() -> Result<()> {
+pub(crate) fn bench() -> Result<()> {
     if !is_root() {
         bail!("cargo xtask bench needs root: it loads eBPF programs and builds a namespace lab");
     }

@@ -16,7 +16,7 @@ const PINS: &str = "/sys/fs/bpf/mgm-demo";
 const SOCKET: &str = "/run/mgm/demo.sock";
 const GROUP: &str = "239.1.1.1";
 
-pub fn run(args: &[String]) -> Result<()> {
+pub(crate) fn run(args: &[String]) -> Result<()> {
     setup::ensure(Needs::ALL)?;
     let bin = build::build_all(true)?;
     if !args.is_empty() {

@@ -1,4 +1,4 @@
-//! Developer tasks for mgm: `cargo xtask <setup|build|test|run|bench>`.
+//! Developer tasks for mgm: `cargo xtask <setup|build|test|lint|run|bench>`.
 //!
 //! Every task that needs the eBPF toolchain runs the idempotent set-up first, so the two README
 //! commands work on a fresh machine.
@@ -33,6 +33,9 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Check formatting and run clippy (warnings are errors) on the host crates and the
+    /// classifier; `cargo xtask test` does this first.
+    Lint,
     /// Run mgm: `cargo xtask run` starts the demo lab; `cargo xtask run -- run -i eth1 -i eth2`
     /// passes the arguments to the mgm binary.
     Run {
@@ -48,6 +51,7 @@ fn main() -> Result<()> {
         Task::Setup => setup::ensure(setup::Needs::ALL),
         Task::Build { debug } => build::build_all(!debug).map(|_| ()),
         Task::Test { args } => build::test(&args),
+        Task::Lint => build::build_ebpf().and_then(|obj| build::lint(&obj)),
         Task::Run { args } => lab::run(&args),
         Task::Bench => build::bench(),
     }

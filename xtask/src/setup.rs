@@ -10,25 +10,34 @@ const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 
 /// What a task needs.
 #[derive(Clone, Copy)]
-pub struct Needs {
+pub(crate) struct Needs {
     /// nightly + rust-src + bpf-linker, to build the eBPF object.
     pub ebpf_build: bool,
     /// bpftool and a bpffs mount, to run the daemon and its tests.
     pub runtime: bool,
+    /// rustfmt and clippy for the stable and nightly toolchains.
+    pub lint: bool,
 }
 
 impl Needs {
-    pub const ALL: Needs = Needs {
+    pub(crate) const ALL: Needs = Needs {
         ebpf_build: true,
         runtime: true,
+        lint: true,
     };
-    pub const BUILD: Needs = Needs {
+    pub(crate) const BUILD: Needs = Needs {
         ebpf_build: true,
         runtime: false,
+        lint: false,
+    };
+    pub(crate) const LINT: Needs = Needs {
+        ebpf_build: false,
+        runtime: false,
+        lint: true,
     };
 }
 
-pub fn ensure(needs: Needs) -> Result<()> {
+pub(crate) fn ensure(needs: Needs) -> Result<()> {
     let mut apt = Apt::default();
     if needs.ebpf_build {
         nightly_rust_src()?;
@@ -48,6 +57,37 @@ pub fn ensure(needs: Needs) -> Result<()> {
             }
         }
         bpffs()?;
+    }
+    if needs.lint {
+        for toolchain in ["stable", "nightly"] {
+            lint_components(toolchain)?;
+        }
+    }
+    Ok(())
+}
+
+/// clippy and rustfmt for `toolchain` (a minimal profile has neither).
+fn lint_components(toolchain: &str) -> Result<()> {
+    let installed = output(Command::new("rustup").args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        toolchain,
+    ]))?;
+    for component in ["clippy", "rustfmt"] {
+        if !installed.lines().any(|l| l.starts_with(component)) {
+            eprintln!(
+                "setup: adding {component} to the {toolchain} toolchain (cargo xtask test lints)"
+            );
+            run(Command::new("rustup").args([
+                "component",
+                "add",
+                component,
+                "--toolchain",
+                toolchain,
+            ]))?;
+        }
     }
     Ok(())
 }
