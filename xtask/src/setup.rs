@@ -56,6 +56,12 @@ pub(crate) fn ensure(needs: Needs) -> Result<()> {
                 apt.install(&format!("{pkg} (for {tool})"), &[pkg])?;
             }
         }
+        if !Path::new("/usr/lib/frr/pimd").exists() {
+            apt.install(
+                "FRR (zebra, pimd, vtysh: the foreign router of the interop tests)",
+                &["frr"],
+            )?;
+        }
         bpffs()?;
     }
     if needs.lint {
