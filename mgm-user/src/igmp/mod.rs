@@ -35,4 +35,6 @@ pub use duration::format_duration;
 pub use encode::{QueryMessage, MAX_SOURCES_PER_QUERY};
 pub use group::{FilterMode, GroupState, SourceRec};
 pub use interface::{GroupSummary, IgmpInterface, SourceSummary};
-pub use view::{FastPathView, NoFastPath};
+pub use view::FastPathView;
+#[cfg(any(test, feature = "test-support"))]
+pub use view::NoFastPath;
