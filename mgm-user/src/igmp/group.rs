@@ -388,12 +388,7 @@ impl GroupState {
     /// "Send Q(G,X)" (§6.6.3.2), querier only: every source of X with a timer above LMQT gets
     /// LMQC retransmissions and its timer lowered to LMQT; then one transmission now and the
     /// rest every LMQI. Nothing is sent when no source of X qualifies.
-    fn send_source_query(
-        &mut self,
-        ctx: &Ctx,
-        x: &BTreeSet<Ipv4Addr>,
-        out: &mut Vec<GroupQuery>,
-    ) {
+    fn send_source_query(&mut self, ctx: &Ctx, x: &BTreeSet<Ipv4Addr>, out: &mut Vec<GroupQuery>) {
         if !ctx.may_query() || x.is_empty() {
             return;
         }

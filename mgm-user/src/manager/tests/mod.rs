@@ -5,6 +5,7 @@
 mod alerts;
 mod callback_order;
 mod churn;
+mod context;
 mod creation_alert;
 mod enumeration;
 mod igmp_client;
