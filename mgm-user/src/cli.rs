@@ -2,7 +2,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-pub use crate::settings::IgmpArgs;
+use crate::settings::IgmpArgs;
 
 pub const DEFAULT_SOCKET: &str = "/run/mgm/mgm.sock";
 pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/mgm";
