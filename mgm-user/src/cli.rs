@@ -2,6 +2,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+use crate::settings::IgmpArgs;
+
 pub const DEFAULT_SOCKET: &str = "/run/mgm/mgm.sock";
 pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/mgm";
 
@@ -68,51 +70,9 @@ pub struct RunArgs {
     /// Kernel multicast routing table to use (MRT_TABLE); the main table when absent.
     #[arg(long, value_name = "ID")]
     pub mroute_table: Option<u32>,
+    // IGMP settings for every interface: the flags come from the table in `settings`.
     #[command(flatten)]
     pub igmp: IgmpArgs,
-}
-
-/// IGMP router settings for every interface (RFC 3376 §8 defaults). Durations take a unit:
-/// `125s`, `100ms`, `2m`.
-#[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "IGMP (all interfaces; override per interface with -i IF,key=value)")]
-pub struct IgmpArgs {
-    /// Highest IGMP version to run and to send queries in: 1, 2 or 3 [default: 3].
-    #[arg(long, value_name = "1|2|3")]
-    pub igmp_version: Option<u8>,
-    /// Robustness Variable: how many lost packets the timers tolerate [default: 2].
-    #[arg(long, value_name = "N")]
-    pub robustness: Option<u8>,
-    /// Interval between general queries [default: 125s].
-    #[arg(long, value_name = "D")]
-    pub query_interval: Option<String>,
-    /// Max response time of general queries; shorter than the query interval [default: 10s].
-    #[arg(long, value_name = "D")]
-    pub query_response_interval: Option<String>,
-    /// Interval between group(-and-source)-specific queries after a leave [default: 1s].
-    #[arg(long, value_name = "D")]
-    pub last_member_query_interval: Option<String>,
-    /// Group(-and-source)-specific queries sent after a leave [default: robustness].
-    #[arg(long, value_name = "N")]
-    pub last_member_query_count: Option<u32>,
-    /// Interval between the general queries sent at start-up [default: query interval / 4].
-    #[arg(long, value_name = "D")]
-    pub startup_query_interval: Option<String>,
-    /// General queries sent at start-up [default: robustness].
-    #[arg(long, value_name = "N")]
-    pub startup_query_count: Option<u32>,
-    /// How long another querier stays elected without being heard
-    /// [default: robustness x query interval + query response interval / 2].
-    #[arg(long, value_name = "D")]
-    pub other_querier_present_interval: Option<String>,
-    /// Most groups kept per interface; reports for further new groups are ignored and counted
-    /// (`mgm show interfaces`) [default: 4096].
-    #[arg(long, value_name = "N")]
-    pub max_groups: Option<u32>,
-    /// Most source records kept per group; new sources beyond it are ignored and counted
-    /// (`mgm show interfaces`) [default: 1024].
-    #[arg(long, value_name = "N")]
-    pub max_sources: Option<u32>,
 }
 
 #[derive(Args, Debug, Clone)]

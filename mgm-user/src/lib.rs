@@ -13,4 +13,5 @@ pub mod daemon;
 pub mod forward;
 pub mod igmp;
 pub mod manager;
+pub mod settings;
 pub mod time;

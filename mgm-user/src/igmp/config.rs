@@ -1,7 +1,6 @@
 //! Per-interface IGMP configuration (RFC 3376 §8 / RFC 2236 §8) and the timer values derived
 //! from it.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::duration::format_duration;
@@ -66,16 +65,15 @@ impl Default for IgmpConfig {
 }
 
 /// A configuration value that cannot work; the message names the values.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ConfigError(pub String);
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+type Check = Result<(), ConfigError>;
 
-impl std::error::Error for ConfigError {}
+fn fail(message: impl Into<String>) -> Check {
+    Err(ConfigError(message.into()))
+}
 
 fn fd(d: Duration) -> String {
     format_duration(d)
@@ -83,39 +81,55 @@ fn fd(d: Duration) -> String {
 
 impl IgmpConfig {
     /// Checks the values; the first problem found is returned.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let e = |s: String| Err(ConfigError(s));
+    pub fn validate(&self) -> Check {
+        self.check_version_and_robustness()?;
+        self.check_query_times()?;
+        self.check_max_response_times()?;
+        self.check_limits_and_counts()?;
+        self.check_optional_intervals()
+    }
+
+    fn check_version_and_robustness(&self) -> Check {
         if !(1..=3).contains(&self.version) {
-            return e(format!(
+            return fail(format!(
                 "IGMP version must be 1, 2 or 3, not {}",
                 self.version
             ));
         }
         if self.robustness == 0 {
-            return e("robustness must be at least 1 (RFC 3376 §8.1: it MUST NOT be 0)".into());
+            return fail("robustness must be at least 1 (RFC 3376 §8.1: it MUST NOT be 0)");
         }
+        Ok(())
+    }
+
+    fn check_query_times(&self) -> Check {
         if self.query_interval.is_zero() {
-            return e("query interval must be greater than 0".into());
+            return fail("query interval must be greater than 0");
         }
         if self.query_response_interval < Duration::from_millis(100) {
-            return e(format!(
+            return fail(format!(
                 "query response interval ({}) must be at least 100ms (it is sent in tenths of a second)",
                 fd(self.query_response_interval)
             ));
         }
         if self.query_response_interval >= self.query_interval {
-            return e(format!(
+            return fail(format!(
                 "query response interval ({}) must be shorter than query interval ({})",
                 fd(self.query_response_interval),
                 fd(self.query_interval)
             ));
         }
         if self.last_member_query_interval < Duration::from_millis(100) {
-            return e(format!(
+            return fail(format!(
                 "last member query interval ({}) must be at least 100ms (it is sent in tenths of a second)",
                 fd(self.last_member_query_interval)
             ));
         }
+        Ok(())
+    }
+
+    /// Max Resp Time and QQIC must fit the version's encoding.
+    fn check_max_response_times(&self) -> Check {
         let max_resp_limit_tenths = if self.version == 2 { 255 } else { FLOAT_MAX };
         for (name, d) in [
             ("query response interval", self.query_response_interval),
@@ -125,7 +139,7 @@ impl IgmpConfig {
             ),
         ] {
             if d.as_millis() / 100 > u128::from(max_resp_limit_tenths) {
-                return e(format!(
+                return fail(format!(
                     "{name} ({}) exceeds the largest max response time IGMPv{} can send ({})",
                     fd(d),
                     self.version,
@@ -134,33 +148,37 @@ impl IgmpConfig {
             }
         }
         if self.version == 3 && self.query_interval.as_secs() > FLOAT_MAX {
-            return e(format!(
+            return fail(format!(
                 "query interval ({}) exceeds the largest QQIC value ({})",
                 fd(self.query_interval),
                 fd(Duration::from_secs(FLOAT_MAX))
             ));
         }
+        Ok(())
+    }
+
+    fn check_limits_and_counts(&self) -> Check {
         if self.max_groups == 0 {
-            return e("max groups must be at least 1".into());
+            return fail("max groups must be at least 1");
         }
         if self.max_sources == 0 {
-            return e("max sources must be at least 1".into());
+            return fail("max sources must be at least 1");
         }
         if self.last_member_query_count == Some(0) {
-            return e("last member query count must be at least 1".into());
+            return fail("last member query count must be at least 1");
         }
         if self.startup_query_count == Some(0) {
-            return e("startup query count must be at least 1".into());
+            return fail("startup query count must be at least 1");
         }
-        if let Some(d) = self.startup_query_interval {
-            if d.is_zero() {
-                return e("startup query interval must be greater than 0".into());
-            }
+        Ok(())
+    }
+
+    fn check_optional_intervals(&self) -> Check {
+        if self.startup_query_interval == Some(Duration::ZERO) {
+            return fail("startup query interval must be greater than 0");
         }
-        if let Some(d) = self.other_querier_present_interval {
-            if d.is_zero() {
-                return e("other querier present interval must be greater than 0".into());
-            }
+        if self.other_querier_present_interval == Some(Duration::ZERO) {
+            return fail("other querier present interval must be greater than 0");
         }
         Ok(())
     }

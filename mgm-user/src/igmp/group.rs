@@ -373,7 +373,7 @@ impl GroupState {
 
     /// "Send Q(G)" (§6.6.3.1), querier only: lower GT to LMQT, send now, LMQC−1 more every LMQI.
     /// A repeated leave while a Q(G) cycle runs does not restart it.
-    pub fn send_group_query(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    fn send_group_query(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
         if !ctx.may_query() || self.mode != FilterMode::Exclude {
             return;
         }
@@ -388,12 +388,7 @@ impl GroupState {
     /// "Send Q(G,X)" (§6.6.3.2), querier only: every source of X with a timer above LMQT gets
     /// LMQC retransmissions and its timer lowered to LMQT; then one transmission now and the
     /// rest every LMQI. Nothing is sent when no source of X qualifies.
-    pub fn send_source_query(
-        &mut self,
-        ctx: &Ctx,
-        x: &BTreeSet<Ipv4Addr>,
-        out: &mut Vec<GroupQuery>,
-    ) {
+    fn send_source_query(&mut self, ctx: &Ctx, x: &BTreeSet<Ipv4Addr>, out: &mut Vec<GroupQuery>) {
         if !ctx.may_query() || x.is_empty() {
             return;
         }

@@ -26,12 +26,12 @@ use super::view::FastPathView;
 
 /// A group address the router keeps state for: multicast, outside 224.0.0.0/24 (link-local
 /// control groups such as 224.0.0.1 are never routed nor tracked).
-pub fn is_trackable_group(g: Ipv4Addr) -> bool {
+pub(crate) fn is_trackable_group(g: Ipv4Addr) -> bool {
     g.is_multicast() && !(g.octets()[0] == 224 && g.octets()[1] == 0 && g.octets()[2] == 0)
 }
 
 /// A source address that can appear in a source list: not 0.0.0.0, broadcast or multicast.
-pub fn is_valid_source(s: Ipv4Addr) -> bool {
+pub(crate) fn is_valid_source(s: Ipv4Addr) -> bool {
     !(s.is_unspecified() || s.is_broadcast() || s.is_multicast())
 }
 
@@ -157,14 +157,6 @@ impl IgmpInterface {
     pub fn other_querier_expires_ns(&self) -> Option<u64> {
         (!self.querier.is_querier && self.querier.other_querier_expires != 0)
             .then_some(self.querier.other_querier_expires)
-    }
-    /// Older-version querier present deadlines (v1, v2), §7.3.1.
-    pub fn older_querier_present_ns(&self) -> (Option<u64>, Option<u64>) {
-        let f = |t: u64| (t != 0).then_some(t);
-        (
-            f(self.querier.v1_querier_until),
-            f(self.querier.v2_querier_until),
-        )
     }
     /// Startup general queries still to send (the next scheduled one included).
     pub fn startup_queries_left(&self) -> u32 {

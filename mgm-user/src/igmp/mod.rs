@@ -8,7 +8,7 @@
 //!
 //! Modules, one concern each:
 //! - [`config`]: configuration, validation, derived timer values;
-//! - [`duration`]: `125s` / `100ms` parsing for the CLI;
+//! - [`duration`]: `125s` / `100ms` formatting for messages;
 //! - [`encode`]: query encoder;
 //! - [`group`]: per-group state, the §6.4 tables, §6.6 query side effects, timer expiry;
 //! - [`compat`]: §7.3.2 older-host translation;
@@ -31,8 +31,10 @@ mod tests;
 
 pub use action::{Action, MembershipChange};
 pub use config::{ConfigError, IgmpConfig, Params};
-pub use duration::{format_duration, parse_duration, DurationError};
+pub use duration::format_duration;
 pub use encode::{QueryMessage, MAX_SOURCES_PER_QUERY};
 pub use group::{FilterMode, GroupState, SourceRec};
 pub use interface::{GroupSummary, IgmpInterface, SourceSummary};
-pub use view::{FastPathView, NoFastPath};
+pub use view::FastPathView;
+#[cfg(any(test, feature = "test-support"))]
+pub use view::NoFastPath;

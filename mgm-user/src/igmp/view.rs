@@ -12,10 +12,12 @@ pub trait FastPathView {
     fn source(&self, ifindex: u32, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState>;
 }
 
-/// A view with nothing in it (no fast path, e.g. tests of pure protocol logic).
+/// A view with nothing in it (no fast path), for tests of pure protocol logic (`test-support`).
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoFastPath;
 
+#[cfg(any(test, feature = "test-support"))]
 impl FastPathView for NoFastPath {
     fn member(&self, _: u32, _: Ipv4Addr) -> Option<MemberState> {
         None

@@ -47,7 +47,7 @@ pub(crate) struct VifTable {
 
 impl VifTable {
     /// Would `acquire(ifindex)` succeed?
-    pub fn can_acquire(&self, ifindex: u32) -> Result<(), MgmError> {
+    pub(crate) fn can_acquire(&self, ifindex: u32) -> Result<(), MgmError> {
         if self.by_ifindex.contains_key(&ifindex) || self.slots.iter().any(|s| s.is_none()) {
             Ok(())
         } else {
@@ -58,7 +58,7 @@ impl VifTable {
         }
     }
     /// Takes a reference; returns the new VIF number when one was allocated.
-    pub fn acquire(&mut self, ifindex: u32) -> Result<Option<u16>, MgmError> {
+    pub(crate) fn acquire(&mut self, ifindex: u32) -> Result<Option<u16>, MgmError> {
         if let Some((_, refs)) = self.by_ifindex.get_mut(&ifindex) {
             *refs += 1;
             return Ok(None);
@@ -74,7 +74,7 @@ impl VifTable {
         Ok(Some(vif as u16))
     }
     /// Drops a reference; returns the VIF number when it was freed.
-    pub fn release(&mut self, ifindex: u32) -> Option<u16> {
+    pub(crate) fn release(&mut self, ifindex: u32) -> Option<u16> {
         let (vif, refs) = self.by_ifindex.get_mut(&ifindex)?;
         *refs -= 1;
         if *refs > 0 {
@@ -85,10 +85,10 @@ impl VifTable {
         self.slots[vif as usize] = None;
         Some(vif)
     }
-    pub fn vif_of(&self, ifindex: u32) -> Option<u16> {
+    pub(crate) fn vif_of(&self, ifindex: u32) -> Option<u16> {
         self.by_ifindex.get(&ifindex).map(|(v, _)| *v)
     }
-    pub fn iter(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
         self.by_ifindex.iter().map(|(i, (v, _))| (*i, *v))
     }
 }

@@ -217,7 +217,7 @@ impl<'a> CallbackContext<'a> {
 }
 
 /// The RPF source of the manager (Windows: the RTM multicast view). The shell implements it
-/// with a FIB lookup; tests use [`StaticRpf`].
+/// with a FIB lookup; tests use `StaticRpf` (feature `test-support`).
 pub trait RpfLookup: Send {
     /// The route towards `source`: outgoing ifindex and gateway (`0.0.0.0` when on-link).
     fn lookup(&mut self, source: Ipv4Addr) -> Option<RpfRoute>;
@@ -228,39 +228,4 @@ pub trait RpfLookup: Send {
 pub struct RpfRoute {
     pub ifindex: u32,
     pub gateway: Ipv4Addr,
-}
-
-/// A static longest-prefix-match RPF table.
-#[derive(Clone, Debug, Default)]
-pub struct StaticRpf {
-    routes: Vec<(u32, u8, RpfRoute)>,
-}
-
-impl StaticRpf {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Adds `prefix/len` via `ifindex` (gateway `gateway`, 0 for on-link).
-    pub fn route(mut self, prefix: Ipv4Addr, len: u8, ifindex: u32, gateway: Ipv4Addr) -> Self {
-        self.routes.push((
-            u32::from(prefix),
-            len.min(32),
-            RpfRoute { ifindex, gateway },
-        ));
-        self
-    }
-}
-
-impl RpfLookup for StaticRpf {
-    fn lookup(&mut self, source: Ipv4Addr) -> Option<RpfRoute> {
-        let s = u32::from(source);
-        self.routes
-            .iter()
-            .filter(|(p, len, _)| {
-                let mask = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
-                s & mask == p & mask
-            })
-            .max_by_key(|(_, len, _)| *len)
-            .map(|(_, _, r)| *r)
-    }
 }

@@ -114,9 +114,6 @@ impl<'a> ManagerView<'a> {
     pub fn mfe_table(&self) -> Vec<MfeInfo> {
         self.st.mfes.iter().map(|(k, m)| self.info(k, m)).collect()
     }
-    pub fn mfe_count(&self) -> usize {
-        self.st.mfes.len()
-    }
 }
 
 impl Manager {

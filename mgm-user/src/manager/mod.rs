@@ -34,7 +34,7 @@
 //! appears. A WRONGVIF on the interface the FIB now points to (after the FIB's answer changed)
 //! rebuilds the MFE there, keeping the protocols' forward-state adds and deletes.
 //!
-//! # Callback order (normative; tested in `tests.rs`)
+//! # Callback order (normative; tested in `tests/`)
 //! Every callback invocation is also an event, emitted just before the call; MFE events are
 //! emitted when the table changes. Fan-out to several protocols goes in registration order.
 //! IGMP clients get only `disable_igmp`/`enable_igmp`.
@@ -83,7 +83,6 @@
 //! deadline ([`Manager::next_deadline`]) passes, [`Manager::on_deadline`] reads the kernel
 //! counters: traffic since the last look extends the MFE by its timeout, else it is deleted.
 mod actions;
-pub mod bench;
 mod callbacks;
 mod enumerate;
 mod error;
@@ -94,6 +93,8 @@ mod membership;
 mod mfe;
 mod ownership;
 mod registry;
+#[cfg(any(test, feature = "test-support"))]
+mod static_rpf;
 mod types;
 
 #[cfg(test)]
@@ -102,13 +103,15 @@ mod tests;
 pub use actions::{ForwarderAction, MAX_VIFS};
 pub use callbacks::{
     CallbackContext, CreationIf, ProtocolHandler, PruneAlert, QueuedCall, RpfLookup, RpfRequest,
-    RpfRoute, RpfVerdict, StaticRpf,
+    RpfRoute, RpfVerdict,
 };
 pub use enumerate::EnumHandle;
 pub use error::{MgmError, MgmResult};
 pub use events::{EventKind, MgmEvent};
 pub use mfe::{MfeInfo, REJECTED_MFE_TIMEOUT_S};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
+#[cfg(any(test, feature = "test-support"))]
+pub use static_rpf::StaticRpf;
 pub use types::{
     ClientKind, ComponentId, EnumType, IfKey, MembershipFlags, MfeCounters, ProtocolHandle,
     ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID,

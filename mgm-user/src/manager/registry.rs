@@ -20,10 +20,10 @@ pub(crate) struct Iface {
 }
 
 impl Iface {
-    pub fn is_owned_by(&self, h: ProtocolHandle) -> bool {
+    pub(crate) fn is_owned_by(&self, h: ProtocolHandle) -> bool {
         self.routing == Some(h) || self.igmp == Some(h)
     }
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.routing.is_none() && self.igmp.is_none()
     }
 }

@@ -138,8 +138,6 @@ impl MembershipFlags {
     pub const JOIN_STATE: MembershipFlags = MembershipFlags(0x1);
     /// `MGM_FORWARD_STATE_FLAG`: only the OIL of existing MFEs, no membership state.
     pub const FORWARD_STATE: MembershipFlags = MembershipFlags(0x2);
-    /// Both.
-    pub const BOTH: MembershipFlags = MembershipFlags(0x3);
 
     pub fn join_state(self) -> bool {
         self.0 & 0x1 != 0

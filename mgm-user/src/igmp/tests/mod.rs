@@ -21,37 +21,37 @@ mod rows;
 mod sources;
 mod timers;
 
-pub const SEC: u64 = 1_000_000_000;
-pub const MS: u64 = 1_000_000;
-pub const GMI: u64 = 260 * SEC;
-pub const LMQT: u64 = 2 * SEC;
-pub const LMQI: u64 = SEC;
-pub const T0: u64 = 1_000 * SEC;
-pub const IFINDEX: u32 = 7;
+pub(super) const SEC: u64 = 1_000_000_000;
+pub(super) const MS: u64 = 1_000_000;
+pub(super) const GMI: u64 = 260 * SEC;
+pub(super) const LMQT: u64 = 2 * SEC;
+pub(super) const LMQI: u64 = SEC;
+pub(super) const T0: u64 = 1_000 * SEC;
+pub(super) const IFINDEX: u32 = 7;
 
-pub const US: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
-pub const LOWER_ROUTER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 5);
-pub const HIGHER_ROUTER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 20);
-pub const H1: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
-pub const H2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
-pub const G: Ipv4Addr = Ipv4Addr::new(232, 1, 1, 1);
-pub const G2: Ipv4Addr = Ipv4Addr::new(239, 2, 2, 2);
-pub const S1: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
-pub const S2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
-pub const S3: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 3);
-pub const S4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 4);
-pub const S5: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 5);
+pub(super) const US: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+pub(super) const LOWER_ROUTER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 5);
+pub(super) const HIGHER_ROUTER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 20);
+pub(super) const H1: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+pub(super) const H2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+pub(super) const G: Ipv4Addr = Ipv4Addr::new(232, 1, 1, 1);
+pub(super) const G2: Ipv4Addr = Ipv4Addr::new(239, 2, 2, 2);
+pub(super) const S1: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
+pub(super) const S2: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
+pub(super) const S3: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 3);
+pub(super) const S4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 4);
+pub(super) const S5: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 5);
 
-pub const IS_IN: u8 = 1;
-pub const IS_EX: u8 = 2;
-pub const TO_IN: u8 = 3;
-pub const TO_EX: u8 = 4;
-pub const ALLOW: u8 = 5;
-pub const BLOCK: u8 = 6;
+pub(super) const IS_IN: u8 = 1;
+pub(super) const IS_EX: u8 = 2;
+pub(super) const TO_IN: u8 = 3;
+pub(super) const TO_EX: u8 = 4;
+pub(super) const ALLOW: u8 = 5;
+pub(super) const BLOCK: u8 = 6;
 
 /// A fake MGM_MEMBERS / MGM_SOURCES that applies the actions like the shell would.
 #[derive(Default)]
-pub struct MapView {
+pub(super) struct MapView {
     pub members: RefCell<HashMap<(u32, Ipv4Addr), MemberState>>,
     pub sources: RefCell<HashMap<(u32, Ipv4Addr, Ipv4Addr), SourceState>>,
 }
@@ -69,7 +69,7 @@ impl FastPathView for MapView {
 }
 
 impl MapView {
-    pub fn apply(&self, actions: &[Action]) {
+    pub(super) fn apply(&self, actions: &[Action]) {
         for a in actions {
             match a {
                 Action::WriteMember {
@@ -117,7 +117,7 @@ impl MapView {
     }
 
     /// The kernel fast path: a refresh extends expiries in place.
-    pub fn extend_group(&self, group: Ipv4Addr, to: u64, reporter: Ipv4Addr) {
+    pub(super) fn extend_group(&self, group: Ipv4Addr, to: u64, reporter: Ipv4Addr) {
         let mut m = self.members.borrow_mut();
         let e = m.get_mut(&(IFINDEX, group)).expect("member in map");
         e.group_expires_ns = to;
@@ -125,35 +125,35 @@ impl MapView {
         e.fast_refreshes += 1;
     }
 
-    pub fn extend_source(&self, group: Ipv4Addr, source: Ipv4Addr, to: u64) {
+    pub(super) fn extend_source(&self, group: Ipv4Addr, source: Ipv4Addr, to: u64) {
         let mut m = self.sources.borrow_mut();
         let e = m.get_mut(&(IFINDEX, group, source)).expect("source in map");
         e.expires_ns = to;
         e.fast_refreshes += 1;
     }
 
-    pub fn member_of(&self, group: Ipv4Addr) -> Option<MemberState> {
+    pub(super) fn member_of(&self, group: Ipv4Addr) -> Option<MemberState> {
         self.member(IFINDEX, group)
     }
 
-    pub fn source_of(&self, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState> {
+    pub(super) fn source_of(&self, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState> {
         self.source(IFINDEX, group, source)
     }
 }
 
 /// The interface under test, its clock and its maps.
-pub struct Rig {
+pub(super) struct Rig {
     pub iface: IgmpInterface,
     pub view: MapView,
     pub now: u64,
 }
 
 impl Rig {
-    pub fn new() -> (Rig, Vec<Action>) {
+    pub(super) fn new() -> (Rig, Vec<Action>) {
         Rig::with(IgmpConfig::default())
     }
 
-    pub fn with(cfg: IgmpConfig) -> (Rig, Vec<Action>) {
+    pub(super) fn with(cfg: IgmpConfig) -> (Rig, Vec<Action>) {
         cfg.validate().expect("test config valid");
         let (iface, a) = IgmpInterface::new(IFINDEX, US, cfg, T0);
         let rig = Rig {
@@ -166,19 +166,19 @@ impl Rig {
     }
 
     /// A querier rig whose startup actions are discarded.
-    pub fn querier() -> Rig {
+    pub(super) fn querier() -> Rig {
         Rig::new().0
     }
 
     /// A rig that heard a v3 general query from a lower router and is therefore non-querier.
-    pub fn non_querier() -> Rig {
+    pub(super) fn non_querier() -> Rig {
         let mut r = Rig::querier();
         r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 2, 125);
         assert!(!r.iface.is_querier());
         r
     }
 
-    pub fn feed(&mut self, src: Ipv4Addr, dst: Ipv4Addr, bytes: &[u8]) -> Vec<Action> {
+    pub(super) fn feed(&mut self, src: Ipv4Addr, dst: Ipv4Addr, bytes: &[u8]) -> Vec<Action> {
         let msg = igmp::parse(bytes).expect("test message parses");
         let a = self.iface.on_message(self.now, src, dst, &msg, &self.view);
         self.view.apply(&a);
@@ -186,7 +186,7 @@ impl Rig {
         a
     }
 
-    pub fn report(
+    pub(super) fn report(
         &mut self,
         src: Ipv4Addr,
         records: &[(u8, Ipv4Addr, &[Ipv4Addr])],
@@ -196,19 +196,19 @@ impl Rig {
     }
 
     /// One v3 record from H1.
-    pub fn rec(&mut self, rtype: u8, group: Ipv4Addr, sources: &[Ipv4Addr]) -> Vec<Action> {
+    pub(super) fn rec(&mut self, rtype: u8, group: Ipv4Addr, sources: &[Ipv4Addr]) -> Vec<Action> {
         self.report(H1, &[(rtype, group, sources)])
     }
 
-    pub fn v2_report(&mut self, src: Ipv4Addr, group: Ipv4Addr) -> Vec<Action> {
+    pub(super) fn v2_report(&mut self, src: Ipv4Addr, group: Ipv4Addr) -> Vec<Action> {
         self.feed(src, group, &simple(igmp::TYPE_V2_REPORT, 0, group))
     }
 
-    pub fn v1_report(&mut self, src: Ipv4Addr, group: Ipv4Addr) -> Vec<Action> {
+    pub(super) fn v1_report(&mut self, src: Ipv4Addr, group: Ipv4Addr) -> Vec<Action> {
         self.feed(src, group, &simple(igmp::TYPE_V1_REPORT, 0, group))
     }
 
-    pub fn leave(&mut self, src: Ipv4Addr, group: Ipv4Addr) -> Vec<Action> {
+    pub(super) fn leave(&mut self, src: Ipv4Addr, group: Ipv4Addr) -> Vec<Action> {
         self.feed(
             src,
             igmp::ALL_ROUTERS,
@@ -217,7 +217,7 @@ impl Rig {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn query_v3(
+    pub(super) fn query_v3(
         &mut self,
         src: Ipv4Addr,
         group: Ipv4Addr,
@@ -244,7 +244,12 @@ impl Rig {
         self.feed(src, dst, &q.encode())
     }
 
-    pub fn query_v2(&mut self, src: Ipv4Addr, group: Ipv4Addr, max_resp_tenths: u8) -> Vec<Action> {
+    pub(super) fn query_v2(
+        &mut self,
+        src: Ipv4Addr,
+        group: Ipv4Addr,
+        max_resp_tenths: u8,
+    ) -> Vec<Action> {
         let dst = if group.is_unspecified() {
             igmp::ALL_SYSTEMS
         } else {
@@ -257,7 +262,7 @@ impl Rig {
         )
     }
 
-    pub fn query_v1(&mut self, src: Ipv4Addr) -> Vec<Action> {
+    pub(super) fn query_v1(&mut self, src: Ipv4Addr) -> Vec<Action> {
         self.feed(
             src,
             igmp::ALL_SYSTEMS,
@@ -266,7 +271,7 @@ impl Rig {
     }
 
     /// Runs every deadline up to and including `t`, returning (time, action) pairs.
-    pub fn run_until(&mut self, t: u64) -> Vec<(u64, Action)> {
+    pub(super) fn run_until(&mut self, t: u64) -> Vec<(u64, Action)> {
         let mut all = Vec::new();
         let mut rounds = 0;
         while let Some(d) = self.iface.next_deadline() {
@@ -289,18 +294,18 @@ impl Rig {
         all
     }
 
-    pub fn group(&self, g: Ipv4Addr) -> &GroupState {
+    pub(super) fn group(&self, g: Ipv4Addr) -> &GroupState {
         self.iface
             .group(g)
             .unwrap_or_else(|| panic!("no state for {g}"))
     }
 
-    pub fn has_group(&self, g: Ipv4Addr) -> bool {
+    pub(super) fn has_group(&self, g: Ipv4Addr) -> bool {
         self.iface.group(g).is_some()
     }
 
     /// Source timer (0 = excluded); panics when there is no record.
-    pub fn st(&self, g: Ipv4Addr, s: Ipv4Addr) -> u64 {
+    pub(super) fn st(&self, g: Ipv4Addr, s: Ipv4Addr) -> u64 {
         self.group(g)
             .sources
             .get(&s)
@@ -308,12 +313,12 @@ impl Rig {
             .timer
     }
 
-    pub fn source_list(&self, g: Ipv4Addr) -> Vec<Ipv4Addr> {
+    pub(super) fn source_list(&self, g: Ipv4Addr) -> Vec<Ipv4Addr> {
         self.group(g).sources.keys().copied().collect()
     }
 
     /// X (running timers) and Y (timer 0) of a group.
-    pub fn xy(&self, g: Ipv4Addr) -> (Vec<Ipv4Addr>, Vec<Ipv4Addr>) {
+    pub(super) fn xy(&self, g: Ipv4Addr) -> (Vec<Ipv4Addr>, Vec<Ipv4Addr>) {
         let gs = self.group(g);
         (
             gs.sources
@@ -330,7 +335,7 @@ impl Rig {
     }
 
     /// The maps always mirror the state exactly.
-    pub fn check_invariants(&self) {
+    pub(super) fn check_invariants(&self) {
         let mut groups = 0;
         for g in self.iface.groups() {
             groups += 1;
@@ -373,7 +378,7 @@ impl Rig {
     }
 }
 
-pub fn simple(t: u8, code: u8, group: Ipv4Addr) -> Vec<u8> {
+pub(super) fn simple(t: u8, code: u8, group: Ipv4Addr) -> Vec<u8> {
     let mut b = vec![t, code, 0, 0];
     b.extend_from_slice(&group.octets());
     let c = checksum(&b);
@@ -381,7 +386,7 @@ pub fn simple(t: u8, code: u8, group: Ipv4Addr) -> Vec<u8> {
     b
 }
 
-pub fn v3_report(records: &[(u8, Ipv4Addr, &[Ipv4Addr])]) -> Vec<u8> {
+pub(super) fn v3_report(records: &[(u8, Ipv4Addr, &[Ipv4Addr])]) -> Vec<u8> {
     let mut b = vec![igmp::TYPE_V3_REPORT, 0, 0, 0, 0, 0];
     b.extend_from_slice(&(records.len() as u16).to_be_bytes());
     for (t, g, srcs) in records {
@@ -398,7 +403,7 @@ pub fn v3_report(records: &[(u8, Ipv4Addr, &[Ipv4Addr])]) -> Vec<u8> {
 }
 
 /// The queries among `actions`, as (dst, message).
-pub fn queries(actions: &[Action]) -> Vec<(Ipv4Addr, QueryMessage)> {
+pub(super) fn queries(actions: &[Action]) -> Vec<(Ipv4Addr, QueryMessage)> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -408,7 +413,7 @@ pub fn queries(actions: &[Action]) -> Vec<(Ipv4Addr, QueryMessage)> {
         .collect()
 }
 
-pub fn timed_queries(actions: &[(u64, Action)]) -> Vec<(u64, QueryMessage)> {
+pub(super) fn timed_queries(actions: &[(u64, Action)]) -> Vec<(u64, QueryMessage)> {
     actions
         .iter()
         .filter_map(|(t, a)| match a {
@@ -419,13 +424,13 @@ pub fn timed_queries(actions: &[(u64, Action)]) -> Vec<(u64, QueryMessage)> {
 }
 
 /// Compact form of a group-specific query: (sources, s_flag).
-pub fn gsq(q: &QueryMessage) -> (Vec<Ipv4Addr>, bool) {
+pub(super) fn gsq(q: &QueryMessage) -> (Vec<Ipv4Addr>, bool) {
     assert!(!q.is_general());
     (q.sources.clone(), q.s_flag)
 }
 
 /// The membership deltas among `actions`.
-pub fn deltas(actions: &[Action]) -> Vec<(Ipv4Addr, Option<Ipv4Addr>, MembershipChange)> {
+pub(super) fn deltas(actions: &[Action]) -> Vec<(Ipv4Addr, Option<Ipv4Addr>, MembershipChange)> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -440,7 +445,9 @@ pub fn deltas(actions: &[Action]) -> Vec<(Ipv4Addr, Option<Ipv4Addr>, Membership
         .collect()
 }
 
-pub fn timed_deltas(actions: &[(u64, Action)]) -> Vec<(u64, Option<Ipv4Addr>, MembershipChange)> {
+pub(super) fn timed_deltas(
+    actions: &[(u64, Action)],
+) -> Vec<(u64, Option<Ipv4Addr>, MembershipChange)> {
     actions
         .iter()
         .filter_map(|(t, a)| match a {
@@ -450,8 +457,8 @@ pub fn timed_deltas(actions: &[(u64, Action)]) -> Vec<(u64, Option<Ipv4Addr>, Me
         .collect()
 }
 
-pub fn untimed(actions: Vec<(u64, Action)>) -> Vec<Action> {
+pub(super) fn untimed(actions: Vec<(u64, Action)>) -> Vec<Action> {
     actions.into_iter().map(|(_, a)| a).collect()
 }
 
-pub use MembershipChange::{Block, Join, Leave, Unblock};
+pub(super) use MembershipChange::{Block, Join, Leave, Unblock};

@@ -1,0 +1,74 @@
+//! Membership churn through IGMP and `local` (what `mgm run` does) over many groups, sources and
+//! rounds: every round forwards to the joined interfaces and then leaves nothing behind.
+use super::*;
+
+#[test]
+fn churn_through_igmp_and_local_ends_where_it_started() {
+    const IFACES: u32 = 4;
+    const GROUPS: u32 = 50;
+    const SOURCES: u8 = 2;
+    let rpf = StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
+    let mut m = Manager::with_config(
+        Box::new(rpf),
+        ManagerConfig {
+            record_events: false,
+            ..ManagerConfig::default()
+        },
+    );
+    let local = register_local(&mut m).unwrap();
+    let igmp = m
+        .register(
+            "igmp",
+            ClientKind::Igmp,
+            IGMP_PROTOCOL_ID,
+            ComponentId(1),
+            Box::new(IgmpBridge::new(IgmpNotices::new())),
+        )
+        .unwrap();
+    for i in 1..=IFACES {
+        m.take_interface_ownership(0, local, ifk(i)).unwrap();
+        m.take_interface_ownership(0, igmp, ifk(i)).unwrap();
+    }
+    let group = |g: u32| Ipv4Addr::from(0xEF01_0000 | g);
+    let source = |s: u8| Ipv4Addr::new(192, 0, 2, 1 + s);
+    for g in 0..GROUPS {
+        for s in 0..SOURCES {
+            m.new_packet(0, source(s), group(g), 1, &[]).unwrap();
+        }
+    }
+    let oifs = |m: &Manager, now, s, g| -> Vec<u32> {
+        m.mfe(now, source(s), group(g))
+            .unwrap()
+            .oifs
+            .iter()
+            .map(|i| i.ifindex)
+            .collect()
+    };
+    for round in 0..3u64 {
+        let now = round * SEC;
+        for g in 0..GROUPS {
+            for i in 2..=IFACES {
+                m.add_membership(now, igmp, Sg::star_g(group(g)), ifk(i), J)
+                    .unwrap();
+            }
+        }
+        for g in 0..GROUPS {
+            for s in 0..SOURCES {
+                assert_eq!(oifs(&m, now, s, g), vec![2, 3, 4], "round {round}");
+            }
+        }
+        for g in 0..GROUPS {
+            for i in 2..=IFACES {
+                m.delete_membership(now, igmp, Sg::star_g(group(g)), ifk(i), J)
+                    .unwrap();
+            }
+        }
+        for g in 0..GROUPS {
+            for s in 0..SOURCES {
+                assert!(oifs(&m, now, s, g).is_empty(), "round {round}");
+            }
+        }
+        assert!(m.memberships().is_empty(), "round {round}");
+        m.take_actions();
+    }
+}

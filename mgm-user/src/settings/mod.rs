@@ -1,0 +1,246 @@
+//! IGMP settings: one table ([`SETTINGS`]) defines each setting (key, kind, help, default, where
+//! it goes in [`IgmpConfig`]); it drives the flags of `mgm run` ([`IgmpArgs`]), the
+//! `-i IF,key=value` overrides, and is what a configuration file reads (keys = flag names).
+//!
+//! [`interface_configs`] turns the command line into one validated configuration per interface:
+//! the global flags, then the interface's own overrides. Errors name the interface and the value.
+
+mod flags;
+mod table;
+mod value;
+
+pub use flags::IgmpArgs;
+pub use table::{find, Kind, Setting, SETTINGS};
+pub use value::{parse_duration, parse_number, DurationError, ValueError};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::cli::RunArgs;
+use crate::igmp::IgmpConfig;
+
+/// One `-i` argument split into the interface name and its overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceSpec {
+    pub name: String,
+    pub overrides: Vec<(String, String)>,
+}
+
+/// Splits `IF[,key=value...]`.
+pub fn parse_interface_spec(arg: &str) -> Result<InterfaceSpec> {
+    let mut parts = arg.split(',');
+    let name = parts.next().unwrap_or_default().trim().to_string();
+    if name.is_empty() {
+        bail!("empty interface name in '-i {arg}'");
+    }
+    let mut overrides = Vec::new();
+    for kv in parts {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow!("'{kv}' in '-i {arg}' is not key=value"))?;
+        overrides.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Ok(InterfaceSpec { name, overrides })
+}
+
+/// Applies one setting; the error names the flag.
+fn apply(cfg: &mut IgmpConfig, setting: &Setting, text: &str) -> Result<()> {
+    setting
+        .apply(cfg, text)
+        .map_err(|e| anyhow!("--{}: {e}", setting.name))
+}
+
+/// Applies one setting by its key (the flag's name without dashes, or an alias).
+pub fn apply_key(cfg: &mut IgmpConfig, key: &str, text: &str) -> Result<()> {
+    let setting = find(key).ok_or_else(|| anyhow!("unknown IGMP setting '{key}'"))?;
+    apply(cfg, setting, text)
+}
+
+/// The interfaces with their validated IGMP configuration, in command-line order.
+pub fn interface_configs(args: &RunArgs) -> Result<Vec<(String, IgmpConfig)>> {
+    let mut base = IgmpConfig::default();
+    for (setting, text) in &args.igmp.values {
+        apply(&mut base, setting, text)?;
+    }
+    let mut out = Vec::new();
+    for arg in &args.interfaces {
+        let spec = parse_interface_spec(arg)?;
+        let mut cfg = base.clone();
+        for (k, v) in &spec.overrides {
+            apply_key(&mut cfg, k, v).with_context(|| format!("interface {}", spec.name))?;
+        }
+        cfg.validate()
+            .with_context(|| format!("interface {}", spec.name))?;
+        out.push((spec.name, cfg));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn configs(argv: &[&str]) -> Result<Vec<(String, IgmpConfig)>> {
+        let cli = Cli::try_parse_from(argv).map_err(|e| anyhow!("{e}"))?;
+        match cli.command {
+            crate::cli::Command::Run(a) => interface_configs(&a),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn global_flags_then_per_interface_overrides() {
+        let c = configs(&[
+            "mgm",
+            "run",
+            "-i",
+            "eth1",
+            "-i",
+            "eth2,igmp-version=2,query-interval=60s",
+            "--query-interval",
+            "30s",
+            "--robustness",
+            "3",
+            "--last-member-query-interval",
+            "200ms",
+        ])
+        .unwrap();
+        assert_eq!(c[0].0, "eth1");
+        assert_eq!(c[0].1.query_interval, Duration::from_secs(30));
+        assert_eq!(c[0].1.robustness, 3);
+        assert_eq!(c[0].1.version, 3);
+        assert_eq!(
+            c[0].1.last_member_query_interval,
+            Duration::from_millis(200)
+        );
+        assert_eq!(c[1].0, "eth2");
+        assert_eq!(c[1].1.version, 2);
+        assert_eq!(c[1].1.query_interval, Duration::from_secs(60));
+        assert_eq!(c[1].1.robustness, 3);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = configs(&["mgm", "run", "-i", "eth1", "--query-interval", "5s"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: query response interval (10s) must be shorter than query interval (5s)"
+        );
+        // A flag's value is read by clap, which names the flag and the value.
+        let e = configs(&["mgm", "run", "-i", "eth1", "--query-interval", "fast"]).unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with(
+                r#"error: invalid value 'fast' for '--query-interval <D>': invalid duration "fast": "#
+            ),
+            "{e:#}"
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1,query-interval=fast"]).unwrap_err();
+        assert!(
+            format!("{e:#}")
+                .starts_with(r#"interface eth1: --query-interval: invalid duration "fast": "#),
+            "{e:#}"
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1,robustness=many"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: --robustness: 'many' is not a valid number"
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1", "--robustness", "300"]).unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with(
+                "error: invalid value '300' for '--robustness <N>': '300' is not a valid number"
+            ),
+            "{e:#}"
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1,colour=blue"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: unknown IGMP setting 'colour'"
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1,robustness"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "'robustness' in '-i eth1,robustness' is not key=value"
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1", "--robustness", "0"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("robustness must be at least 1"),
+            "{e:#}"
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1", "--max-groups", "0"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: max groups must be at least 1"
+        );
+        let c = configs(&["mgm", "run", "-i", "eth1,max-groups=10", "-i", "eth2"]).unwrap();
+        assert_eq!((c[0].1.max_groups, c[1].1.max_groups), (10, 4096));
+        let c = configs(&[
+            "mgm",
+            "run",
+            "-i",
+            "eth1,max-sources=8",
+            "--max-sources",
+            "64",
+            "-i",
+            "eth2",
+        ])
+        .unwrap();
+        assert_eq!((c[0].1.max_sources, c[1].1.max_sources), (8, 64));
+        let e = configs(&["mgm", "run", "-i", "eth1,max-sources=0"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: max sources must be at least 1"
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1,igmp-version=4"]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("IGMP version must be 1, 2 or 3, not 4"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn compound_durations_as_flags_and_overrides() {
+        let c = configs(&[
+            "mgm",
+            "run",
+            "-i",
+            "eth1",
+            "-i",
+            "eth2,query-interval=2m30s,version=2",
+            "--query-interval",
+            "1m30s",
+            "--last-member-query-interval",
+            "1.5s",
+        ])
+        .unwrap();
+        assert_eq!(c[0].1.query_interval, Duration::from_secs(90));
+        assert_eq!(
+            c[0].1.last_member_query_interval,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(c[1].1.query_interval, Duration::from_secs(150));
+        assert_eq!(c[1].1.version, 2);
+    }
+
+    #[test]
+    fn help_shows_every_setting_with_its_help_and_default() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let run = cmd.find_subcommand_mut("run").unwrap();
+        let help = run.render_help().to_string();
+        assert!(help.contains("IGMP (all interfaces; override per interface with -i IF,key=value)"));
+        for s in SETTINGS {
+            let flag = format!("--{} <{}>", s.name, s.value_name());
+            assert!(help.contains(&flag), "{flag} missing from:\n{help}");
+            let line = format!("{} [default: {}]", s.help, s.default_text());
+            assert!(help.contains(&line), "{line:?} missing from:\n{help}");
+        }
+        assert!(help.contains("--query-interval <D>"));
+        assert!(help.contains("Interval between general queries [default: 125s]"));
+        assert!(
+            help.contains("[default: robustness x query interval + query response interval / 2]")
+        );
+    }
+}

@@ -1,0 +1,272 @@
+//! The IGMP settings table: every setting a user can give, defined once. The flags of `mgm run`,
+//! the `-i IF,key=value` overrides, their help text and defaults all come from [`SETTINGS`];
+//! a configuration file reads the same keys.
+
+use std::time::Duration;
+
+use crate::igmp::{format_duration, IgmpConfig};
+
+use super::value::{parse_duration, parse_number, ValueError};
+
+/// How a setting's value is read, and where it goes in (and comes from) [`IgmpConfig`]. `get`
+/// returns `None` where the RFC default is derived from other values.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// A duration with units: `125s`, `100ms`, `1m30s`, `1.5s`.
+    Duration {
+        get: fn(&IgmpConfig) -> Option<Duration>,
+        set: fn(&mut IgmpConfig, Duration),
+    },
+    /// An IGMP version: 1, 2 or 3.
+    Version {
+        get: fn(&IgmpConfig) -> u8,
+        set: fn(&mut IgmpConfig, u8),
+    },
+    /// A small count (0..=255).
+    Byte {
+        get: fn(&IgmpConfig) -> u8,
+        set: fn(&mut IgmpConfig, u8),
+    },
+    /// A count.
+    Count {
+        get: fn(&IgmpConfig) -> Option<u32>,
+        set: fn(&mut IgmpConfig, u32),
+    },
+}
+
+/// One IGMP setting: its key (the flag's name without the dashes), help and how it applies.
+#[derive(Debug)]
+pub struct Setting {
+    /// The key: `--query-interval` on the command line, `query-interval=` after `-i IF,`.
+    pub name: &'static str,
+    /// Other keys accepted after `-i IF,` (not as flags).
+    pub aliases: &'static [&'static str],
+    /// One line for `--help`, without the default.
+    pub help: &'static str,
+    /// The default in words, where it is derived from other settings.
+    pub derived_default: &'static str,
+    pub kind: Kind,
+}
+
+impl Setting {
+    /// Placeholder for the value in `--help`.
+    pub fn value_name(&self) -> &'static str {
+        match self.kind {
+            Kind::Duration { .. } => "D",
+            Kind::Version { .. } => "1|2|3",
+            Kind::Byte { .. } | Kind::Count { .. } => "N",
+        }
+    }
+
+    /// The value of this setting in `cfg` as text, `None` when it is derived from others.
+    pub fn value_text(&self, cfg: &IgmpConfig) -> Option<String> {
+        match self.kind {
+            Kind::Duration { get, .. } => get(cfg).map(format_duration),
+            Kind::Version { get, .. } | Kind::Byte { get, .. } => Some(get(cfg).to_string()),
+            Kind::Count { get, .. } => get(cfg).map(|n| n.to_string()),
+        }
+    }
+
+    /// The default as shown by `--help`: the RFC value, or how it is derived.
+    pub fn default_text(&self) -> String {
+        self.value_text(&IgmpConfig::default())
+            .unwrap_or_else(|| self.derived_default.to_string())
+    }
+
+    /// Reads `text` and stores it in `cfg`. Only the form is checked here; whether the values
+    /// work together is [`IgmpConfig::validate`]'s call.
+    pub fn apply(&self, cfg: &mut IgmpConfig, text: &str) -> Result<(), ValueError> {
+        match self.kind {
+            Kind::Duration { set, .. } => set(cfg, parse_duration(text)?),
+            Kind::Version { set, .. } | Kind::Byte { set, .. } => set(cfg, parse_number(text)?),
+            Kind::Count { set, .. } => set(cfg, parse_number(text)?),
+        }
+        Ok(())
+    }
+
+    /// Whether `text` is a value of this setting's kind.
+    pub fn check(&self, text: &str) -> Result<(), ValueError> {
+        self.apply(&mut IgmpConfig::default(), text)
+    }
+
+    fn is_called(&self, key: &str) -> bool {
+        self.name == key || self.aliases.contains(&key)
+    }
+}
+
+/// The setting a key names (its name or an alias).
+pub fn find(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.is_called(key))
+}
+
+/// Every IGMP setting, in `--help` order (RFC 3376 §8 names).
+pub static SETTINGS: &[Setting] = &[
+    Setting {
+        name: "igmp-version",
+        aliases: &["version"],
+        help: "Highest IGMP version to run and to send queries in: 1, 2 or 3",
+        derived_default: "",
+        kind: Kind::Version {
+            get: |c| c.version,
+            set: |c, v| c.version = v,
+        },
+    },
+    Setting {
+        name: "robustness",
+        aliases: &[],
+        help: "Robustness Variable: how many lost packets the timers tolerate",
+        derived_default: "",
+        kind: Kind::Byte {
+            get: |c| c.robustness,
+            set: |c, v| c.robustness = v,
+        },
+    },
+    Setting {
+        name: "query-interval",
+        aliases: &[],
+        help: "Interval between general queries",
+        derived_default: "",
+        kind: Kind::Duration {
+            get: |c| Some(c.query_interval),
+            set: |c, d| c.query_interval = d,
+        },
+    },
+    Setting {
+        name: "query-response-interval",
+        aliases: &[],
+        help: "Max response time of general queries; shorter than the query interval",
+        derived_default: "",
+        kind: Kind::Duration {
+            get: |c| Some(c.query_response_interval),
+            set: |c, d| c.query_response_interval = d,
+        },
+    },
+    Setting {
+        name: "last-member-query-interval",
+        aliases: &[],
+        help: "Interval between group(-and-source)-specific queries after a leave",
+        derived_default: "",
+        kind: Kind::Duration {
+            get: |c| Some(c.last_member_query_interval),
+            set: |c, d| c.last_member_query_interval = d,
+        },
+    },
+    Setting {
+        name: "last-member-query-count",
+        aliases: &[],
+        help: "Group(-and-source)-specific queries sent after a leave",
+        derived_default: "robustness",
+        kind: Kind::Count {
+            get: |c| c.last_member_query_count,
+            set: |c, n| c.last_member_query_count = Some(n),
+        },
+    },
+    Setting {
+        name: "startup-query-interval",
+        aliases: &[],
+        help: "Interval between the general queries sent at start-up",
+        derived_default: "query interval / 4",
+        kind: Kind::Duration {
+            get: |c| c.startup_query_interval,
+            set: |c, d| c.startup_query_interval = Some(d),
+        },
+    },
+    Setting {
+        name: "startup-query-count",
+        aliases: &[],
+        help: "General queries sent at start-up",
+        derived_default: "robustness",
+        kind: Kind::Count {
+            get: |c| c.startup_query_count,
+            set: |c, n| c.startup_query_count = Some(n),
+        },
+    },
+    Setting {
+        name: "other-querier-present-interval",
+        aliases: &[],
+        help: "How long another querier stays elected without being heard",
+        derived_default: "robustness x query interval + query response interval / 2",
+        kind: Kind::Duration {
+            get: |c| c.other_querier_present_interval,
+            set: |c, d| c.other_querier_present_interval = Some(d),
+        },
+    },
+    Setting {
+        name: "max-groups",
+        aliases: &[],
+        help: "Most groups kept per interface; reports for further new groups are ignored and \
+               counted (`mgm show interfaces`)",
+        derived_default: "",
+        kind: Kind::Count {
+            get: |c| Some(c.max_groups),
+            set: |c, n| c.max_groups = n,
+        },
+    },
+    Setting {
+        name: "max-sources",
+        aliases: &[],
+        help: "Most source records kept per group; new sources beyond it are ignored and counted \
+               (`mgm show interfaces`)",
+        derived_default: "",
+        kind: Kind::Count {
+            get: |c| Some(c.max_sources),
+            set: |c, n| c.max_sources = n,
+        },
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_flag_shaped() {
+        let mut keys: Vec<&str> = SETTINGS
+            .iter()
+            .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+            .collect();
+        let n = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "a key names two settings");
+        for k in keys {
+            assert!(k.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{k}");
+        }
+    }
+
+    #[test]
+    fn every_setting_reads_back_what_it_stores() {
+        for s in SETTINGS {
+            let text = match s.kind {
+                Kind::Duration { .. } => "7s",
+                Kind::Version { .. } => "2",
+                Kind::Byte { .. } | Kind::Count { .. } => "7",
+            };
+            let mut cfg = IgmpConfig::default();
+            s.apply(&mut cfg, text).unwrap();
+            assert_ne!(cfg, IgmpConfig::default(), "{} stored nothing", s.name);
+            assert_eq!(s.value_text(&cfg).as_deref(), Some(text), "{}", s.name);
+        }
+    }
+
+    #[test]
+    fn defaults_come_from_the_config_or_say_how_they_are_derived() {
+        let default = |key| find(key).unwrap().default_text();
+        assert_eq!(default("igmp-version"), "3");
+        assert_eq!(default("robustness"), "2");
+        assert_eq!(default("query-interval"), "125s");
+        assert_eq!(default("query-response-interval"), "10s");
+        assert_eq!(default("last-member-query-interval"), "1s");
+        assert_eq!(default("last-member-query-count"), "robustness");
+        assert_eq!(default("startup-query-interval"), "query interval / 4");
+        assert_eq!(default("max-groups"), "4096");
+        assert_eq!(default("max-sources"), "1024");
+        assert!(SETTINGS.iter().all(|s| !s.default_text().is_empty()));
+    }
+
+    #[test]
+    fn aliases_find_their_setting() {
+        assert_eq!(find("version").map(|s| s.name), Some("igmp-version"));
+        assert!(find("colour").is_none());
+    }
+}
