@@ -67,17 +67,33 @@ pub struct LinkSubnet {
 }
 
 impl LinkSubnet {
-    /// Whether `addr` is in this prefix.
+    /// The prefix as a netmask (host order).
     #[inline(always)]
-    pub fn contains(&self, addr: [u8; 4]) -> bool {
-        let mask = if self.prefix_len == 0 {
+    pub fn mask(&self) -> u32 {
+        if self.prefix_len == 0 {
             0
         } else if self.prefix_len >= 32 {
             u32::MAX
         } else {
             u32::MAX << (32 - u32::from(self.prefix_len))
-        };
+        }
+    }
+
+    /// Whether `addr` is in this prefix.
+    #[inline(always)]
+    pub fn contains(&self, addr: [u8; 4]) -> bool {
+        let mask = self.mask();
         u32::from_be_bytes(addr) & mask == u32::from_be_bytes(self.network) & mask
+    }
+
+    /// Whether `addr` is this prefix's network or directed-broadcast address (prefixes of /30
+    /// and shorter; a /31 or /32 has neither): no host sends from those.
+    pub fn is_subnet_address(&self, addr: [u8; 4]) -> bool {
+        if self.prefix_len >= 31 || !self.contains(addr) {
+            return false;
+        }
+        let host = u32::from_be_bytes(addr) & !self.mask();
+        host == 0 || host == !self.mask()
     }
 }
 
@@ -227,5 +243,28 @@ mod tests {
         assert_eq!(size_of::<MemberState>(), 40);
         assert_eq!(size_of::<SourceKey>(), 12);
         assert_eq!(size_of::<SourceState>(), 16);
+    }
+
+    #[test]
+    fn subnet_addresses_are_the_network_and_the_broadcast() {
+        let net = |a, b, c, d, len| LinkSubnet {
+            network: [a, b, c, d],
+            prefix_len: len,
+            _pad: [0; 3],
+        };
+        let lan = net(192, 0, 2, 0, 24);
+        assert!(lan.is_subnet_address([192, 0, 2, 0]));
+        assert!(lan.is_subnet_address([192, 0, 2, 255]));
+        assert!(!lan.is_subnet_address([192, 0, 2, 1]));
+        assert!(
+            !lan.is_subnet_address([198, 51, 100, 0]),
+            "not in the prefix"
+        );
+        let p2p = net(203, 0, 113, 4, 31);
+        assert!(
+            !p2p.is_subnet_address([203, 0, 113, 4]),
+            "a /31 has no network address"
+        );
+        assert!(!p2p.is_subnet_address([203, 0, 113, 5]));
     }
 }

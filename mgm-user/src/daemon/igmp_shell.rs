@@ -633,6 +633,9 @@ impl IgmpShell {
                         },
                     });
                 }
+                Action::Notice {
+                    notice, suppressed, ..
+                } => log::warn!("{name}: {notice:?} ({suppressed} more since the last notice)"),
                 Action::VersionChanged {
                     ifindex,
                     from,

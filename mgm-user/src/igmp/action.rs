@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use mgm_common::{MemberState, SourceState};
 
 use super::encode::QueryMessage;
+use super::querier::ForeignSource;
 
 /// A membership delta for the manager, derived from the RFC 3376 §6.3 forwarding table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,5 +78,25 @@ pub enum Action {
         from: u8,
         to: u8,
         older_querier: Option<Ipv4Addr>,
+    },
+    /// Something the operator should hear about, rate-limited by the router: the first at
+    /// once, then at most one a minute per kind, with how many were `suppressed` since the last.
+    Notice {
+        ifindex: u32,
+        notice: RouterNotice,
+        suppressed: u64,
+    },
+}
+
+/// What [`Action::Notice`] tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouterNotice {
+    /// A v1 or v2 query from another router while the interface runs a newer version, not
+    /// followed (RFC 3376 §7.3.1: configure every router on the link alike).
+    OlderQuerier { querier: Ipv4Addr, version: u8 },
+    /// A query from a source that cannot be a router on this link; ignored.
+    ForeignQuery {
+        source: Ipv4Addr,
+        reason: ForeignSource,
     },
 }

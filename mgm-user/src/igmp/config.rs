@@ -37,6 +37,40 @@ pub struct IgmpConfig {
     /// it are ignored and counted (see `group.rs`, "Source limit"), so a host flooding sources
     /// cannot exhaust memory, the manager's RPF lookups or `MGM_SOURCES`.
     pub max_sources: u32,
+    /// What a query of an older IGMP version from another router does (RFC 3376 §7.3.1).
+    pub older_querier: OlderQuerier,
+}
+
+/// What the router does on hearing a v1 or v2 query while it runs a newer version. RFC 3376
+/// §7.3.1 makes the version an administrative choice and asks for a rate-limited warning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OlderQuerier {
+    /// Keep the configured version; log (rate-limited) and count the older querier.
+    #[default]
+    Warn,
+    /// Run the older version while an older-version querier that wins the election (a lower,
+    /// valid on-link address) is present; warn about any other.
+    Follow,
+}
+
+impl OlderQuerier {
+    /// The setting's words.
+    pub const NAMES: [&'static str; 2] = ["warn", "follow"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OlderQuerier::Warn => "warn",
+            OlderQuerier::Follow => "follow",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "warn" => Some(OlderQuerier::Warn),
+            "follow" => Some(OlderQuerier::Follow),
+            _ => None,
+        }
+    }
 }
 
 /// Default [`IgmpConfig::max_groups`]: 16 interfaces at this limit fill `MGM_MEMBERS`.
@@ -60,6 +94,7 @@ impl Default for IgmpConfig {
             other_querier_present_interval: None,
             max_groups: DEFAULT_MAX_GROUPS,
             max_sources: DEFAULT_MAX_SOURCES,
+            older_querier: OlderQuerier::Warn,
         }
     }
 }

@@ -29,12 +29,15 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, MembershipChange};
-pub use config::{ConfigError, IgmpConfig, Params};
+pub use action::{Action, MembershipChange, RouterNotice};
+pub use config::{ConfigError, IgmpConfig, OlderQuerier, Params};
 pub use duration::format_duration;
 pub use encode::{QueryMessage, MAX_SOURCES_PER_QUERY};
 pub use group::{FilterMode, GroupState, SourceRec};
-pub use interface::{GroupSummary, IgmpInterface, SourceSummary};
+pub use interface::{
+    GroupSummary, IgmpInterface, SourceSummary, MAX_ADOPTED_QUERY_INTERVAL_FACTOR,
+};
+pub use querier::ForeignSource;
 pub use view::FastPathView;
 #[cfg(any(test, feature = "test-support"))]
 pub use view::NoFastPath;

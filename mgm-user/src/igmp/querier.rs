@@ -6,6 +6,61 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use mgm_common::igmp::QueryVersion;
+use mgm_common::maps::LinkSubnet;
+
+/// Why a query's source cannot be a router on the link: such queries are ignored whole (no
+/// election, no adopted values, no timer changes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForeignSource {
+    /// Multicast, broadcast, loopback, `0.x.x.x` or reserved (240/4).
+    NotUnicast,
+    /// Not on any of the interface's subnets.
+    OffLink,
+    /// The network or directed-broadcast address of the interface's subnet.
+    SubnetAddress,
+}
+
+impl ForeignSource {
+    /// Judges `src` against the link's subnets (none known: any unicast source is on-link).
+    /// 0.0.0.0, the source of snooping switches' proxy queries, is not foreign (it just never
+    /// takes part in the election).
+    pub fn of(src: Ipv4Addr, subnets: &[LinkSubnet]) -> Option<ForeignSource> {
+        if src.is_unspecified() {
+            return None;
+        }
+        let first = src.octets()[0];
+        if src.is_multicast()
+            || src.is_broadcast()
+            || src.is_loopback()
+            || first == 0
+            || first >= 240
+        {
+            return Some(ForeignSource::NotUnicast);
+        }
+        if subnets.is_empty() {
+            return None;
+        }
+        let on_link: Vec<&LinkSubnet> = subnets
+            .iter()
+            .filter(|s| s.contains(src.octets()))
+            .collect();
+        if on_link.is_empty() {
+            Some(ForeignSource::OffLink)
+        } else if on_link.iter().any(|s| s.is_subnet_address(src.octets())) {
+            Some(ForeignSource::SubnetAddress)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForeignSource::NotUnicast => "not a unicast address",
+            ForeignSource::OffLink => "not on the link's subnets",
+            ForeignSource::SubnetAddress => "the subnet's network or broadcast address",
+        }
+    }
+}
 
 /// What changed in the querier state, for the interface to turn into actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,39 +160,11 @@ impl Querier {
         ]
     }
 
-    /// A query from another router (`src` is not ours). `oqpi` is the Other Querier Present
-    /// Interval. Returns the resulting events.
-    pub fn on_query(
-        &mut self,
-        now: u64,
-        src: Ipv4Addr,
-        version: QueryVersion,
-        qrv: u8,
-        qqi_secs: u32,
-        oqpi: u64,
-    ) -> Vec<QuerierEvent> {
+    /// A query from `src`, a valid querier candidate with a lower address than ours: it is the
+    /// querier now, and the other-querier-present timer runs `oqpi` (computed from the values
+    /// this very query made us adopt). Returns the resulting events.
+    pub fn elect(&mut self, now: u64, src: Ipv4Addr, oqpi: u64) -> Vec<QuerierEvent> {
         let mut ev = Vec::new();
-        let before = self.version(now);
-        match version {
-            QueryVersion::V1 => {
-                self.v1_querier_until = now.saturating_add(oqpi);
-                self.v1_querier_addr = Some(src);
-            }
-            QueryVersion::V2 => {
-                self.v2_querier_until = now.saturating_add(oqpi);
-                self.v2_querier_addr = Some(src);
-            }
-            QueryVersion::V3 => {}
-        }
-        let after = self.version(now);
-        if after != before {
-            ev.push(QuerierEvent::VersionChanged(before, after));
-        }
-        // Election: lowest address wins. 0.0.0.0 ("proxy" queries of snooping switches) never
-        // takes part (RFC 4541 §2.1.1).
-        if src.is_unspecified() || u32::from(src) >= u32::from(self.our_addr) {
-            return ev;
-        }
         if self.is_querier {
             self.is_querier = false;
             self.next_general_query = 0;
@@ -146,15 +173,52 @@ impl Querier {
         }
         self.other_querier = Some(src);
         self.other_querier_expires = now.saturating_add(oqpi);
-        if version == QueryVersion::V3 {
-            if qrv != 0 {
-                self.adopted_robustness = Some(qrv);
-            }
-            if qqi_secs != 0 {
-                self.adopted_query_interval = Some(Duration::from_secs(u64::from(qqi_secs)));
-            }
-        }
         ev
+    }
+
+    /// Adopts the Robustness Variable and Query Interval of the querier's v3 query (RFC 3376
+    /// §4.1.6 / §4.1.7), the interval bounded by `max_query_interval` (and at least a second):
+    /// one forged query must not stretch every timer on the link to hours.
+    pub fn adopt(&mut self, qrv: u8, qqi_secs: u32, max_query_interval: Duration) {
+        if qrv != 0 {
+            self.adopted_robustness = Some(qrv);
+        }
+        if qqi_secs != 0 {
+            let qqi = Duration::from_secs(u64::from(qqi_secs));
+            self.adopted_query_interval = Some(qqi.clamp(
+                Duration::from_secs(1),
+                max_query_interval.max(Duration::from_secs(1)),
+            ));
+        }
+    }
+
+    /// An older-version querier (v1 or v2) this router follows (RFC 3376 §7.3.1): the interface
+    /// runs that version until `timeout` passes without another of its queries.
+    pub fn follow_older(
+        &mut self,
+        now: u64,
+        src: Ipv4Addr,
+        version: QueryVersion,
+        timeout: u64,
+    ) -> Vec<QuerierEvent> {
+        let before = self.version(now);
+        match version {
+            QueryVersion::V1 => {
+                self.v1_querier_until = now.saturating_add(timeout);
+                self.v1_querier_addr = Some(src);
+            }
+            QueryVersion::V2 => {
+                self.v2_querier_until = now.saturating_add(timeout);
+                self.v2_querier_addr = Some(src);
+            }
+            QueryVersion::V3 => {}
+        }
+        let after = self.version(now);
+        if after != before {
+            vec![QuerierEvent::VersionChanged(before, after)]
+        } else {
+            Vec::new()
+        }
     }
 
     /// Interface-level deadlines due at `now`. `qi` / `sqi` are the query interval and startup

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::igmp::{format_duration, IgmpConfig};
+use crate::igmp::{format_duration, IgmpConfig, OlderQuerier};
 
 use super::value::{parse_duration, parse_number, ValueError};
 
@@ -32,6 +32,11 @@ pub enum Kind {
         get: fn(&IgmpConfig) -> Option<u32>,
         set: fn(&mut IgmpConfig, u32),
     },
+    /// What to do on hearing an older-version querier: `warn` or `follow`.
+    OlderQuerier {
+        get: fn(&IgmpConfig) -> OlderQuerier,
+        set: fn(&mut IgmpConfig, OlderQuerier),
+    },
 }
 
 /// One IGMP setting: its key (the flag's name without the dashes), help and how it applies.
@@ -55,6 +60,7 @@ impl Setting {
             Kind::Duration { .. } => "D",
             Kind::Version { .. } => "1|2|3",
             Kind::Byte { .. } | Kind::Count { .. } => "N",
+            Kind::OlderQuerier { .. } => "warn|follow",
         }
     }
 
@@ -64,6 +70,7 @@ impl Setting {
             Kind::Duration { get, .. } => get(cfg).map(format_duration),
             Kind::Version { get, .. } | Kind::Byte { get, .. } => Some(get(cfg).to_string()),
             Kind::Count { get, .. } => get(cfg).map(|n| n.to_string()),
+            Kind::OlderQuerier { get, .. } => Some(get(cfg).name().to_string()),
         }
     }
 
@@ -80,6 +87,13 @@ impl Setting {
             Kind::Duration { set, .. } => set(cfg, parse_duration(text)?),
             Kind::Version { set, .. } | Kind::Byte { set, .. } => set(cfg, parse_number(text)?),
             Kind::Count { set, .. } => set(cfg, parse_number(text)?),
+            Kind::OlderQuerier { set, .. } => set(
+                cfg,
+                OlderQuerier::from_name(text.trim()).ok_or_else(|| ValueError::Choice {
+                    given: text.to_string(),
+                    choices: &OlderQuerier::NAMES,
+                })?,
+            ),
         }
         Ok(())
     }
@@ -213,6 +227,17 @@ pub static SETTINGS: &[Setting] = &[
             set: |c, n| c.max_sources = n,
         },
     },
+    Setting {
+        name: "older-querier",
+        aliases: &[],
+        help: "On a v1/v2 query from another router: `warn` (log, count, keep the configured \
+               version) or `follow` (run that version while such a querier wins the election)",
+        derived_default: "",
+        kind: Kind::OlderQuerier {
+            get: |c| c.older_querier,
+            set: |c, v| c.older_querier = v,
+        },
+    },
 ];
 
 #[cfg(test)]
@@ -241,6 +266,7 @@ mod tests {
                 Kind::Duration { .. } => "7s",
                 Kind::Version { .. } => "2",
                 Kind::Byte { .. } | Kind::Count { .. } => "7",
+                Kind::OlderQuerier { .. } => "follow",
             };
             let mut cfg = IgmpConfig::default();
             s.apply(&mut cfg, text).unwrap();
@@ -261,6 +287,7 @@ mod tests {
         assert_eq!(default("startup-query-interval"), "query interval / 4");
         assert_eq!(default("max-groups"), "4096");
         assert_eq!(default("max-sources"), "1024");
+        assert_eq!(default("older-querier"), "warn");
         assert!(SETTINGS.iter().all(|s| !s.default_text().is_empty()));
     }
 

@@ -20,6 +20,11 @@ pub enum ValueError {
     Duration(#[from] DurationError),
     #[error("'{0}' is not a valid number")]
     Number(String),
+    #[error("'{given}' is not one of {}", choices.join(", "))]
+    Choice {
+        given: String,
+        choices: &'static [&'static str],
+    },
 }
 
 /// Parses a duration with units: `125s`, `100ms`, `2m`, `1m30s`, `1.5s`, `1h`, `250us`.

@@ -101,78 +101,141 @@ fn v2_leave_in_v3_mode_is_to_in_empty() {
     assert_eq!(gsq(&queries(&a)[0].1), (vec![], false));
 }
 
+fn following() -> Rig {
+    let cfg = IgmpConfig {
+        older_querier: OlderQuerier::Follow,
+        ..IgmpConfig::default()
+    };
+    Rig::with(cfg).0
+}
+
 #[test]
-fn older_v2_querier_switches_us_down_and_back_up() {
-    let mut r = Rig::querier();
+fn followed_v2_querier_switches_us_down_and_back_up() {
+    let mut r = following();
     r.run_until(T1);
-    let a = r.query_v2(HIGHER_ROUTER, Ipv4Addr::UNSPECIFIED, 100);
+    let a = r.query_v2(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, 100);
     assert_eq!(
-        a,
-        vec![Action::VersionChanged {
+        a[0],
+        Action::VersionChanged {
             ifindex: IFINDEX,
             from: 3,
             to: 2,
-            older_querier: Some(HIGHER_ROUTER)
-        }]
+            older_querier: Some(LOWER_ROUTER)
+        }
     );
-    assert!(r.iface.is_querier(), "higher address: we stay querier");
+    assert!(!r.iface.is_querier(), "the lower address is querier");
     assert_eq!(r.iface.version(r.now), 2);
-    // General queries in v2 format.
-    let a = r.run_until(T0 + 31_250 * MS);
-    let q = timed_queries(&a);
-    assert_eq!(q.len(), 1);
-    assert_eq!(q[0].1.version, QueryVersion::V2);
-    assert_eq!(q[0].1.encode().len(), 8);
-    // Group-specific queries in v2 format; a Q(G,S) becomes a v2 Q(G).
+    // v2 rules while the v2 querier is present: BLOCK is ignored.
     r.rec(IS_IN, G, &[S1]);
-    let a = r.rec(TO_IN, G, &[]); // row 8: Q(G,{S1}); BLOCK would be ignored in v2 mode
-    assert_eq!(r.st(G, S1), r.now + LMQT);
-    let q = queries(&a);
-    assert_eq!(q.len(), 1);
-    assert_eq!(q[0].1.version, QueryVersion::V2);
-    assert_eq!(q[0].1.group, G);
-    assert!(q[0].1.sources.is_empty());
-    assert_eq!(q[0].1.encode()[1], 10);
-    // The older querier goes silent: back to v3 after OQPI.
-    let a = r.run_until(T1 + OQPI);
-    assert!(untimed(a).contains(&Action::VersionChanged {
+    let a = r.rec(BLOCK, G, &[S1]);
+    assert!(a.is_empty(), "BLOCK ignored in v2 mode: {a:?}");
+    assert_eq!(r.st(G, S1), r.now + GMI);
+    // The older querier goes silent: back to v3, and querier again, after OQPI.
+    let a = untimed(r.run_until(T1 + OQPI));
+    assert!(a.contains(&Action::VersionChanged {
         ifindex: IFINDEX,
         from: 2,
         to: 3,
         older_querier: None
     }));
     assert_eq!(r.iface.version(r.now), 3);
-    let a = r.run_until(T1 + OQPI + 200 * SEC);
-    assert!(timed_queries(&a)
+    assert!(r.iface.is_querier());
+    assert!(queries(&a)
         .iter()
         .all(|(_, q)| q.version == QueryVersion::V3));
 }
 
 #[test]
-fn older_v1_querier_forces_v1_rules() {
-    let mut r = Rig::querier();
+fn followed_v1_querier_forces_v1_rules() {
+    let mut r = following();
     r.run_until(T1);
-    let a = r.query_v1(HIGHER_ROUTER);
+    let a = r.query_v1(LOWER_ROUTER);
     assert_eq!(
-        a,
-        vec![Action::VersionChanged {
+        a[0],
+        Action::VersionChanged {
             ifindex: IFINDEX,
             from: 3,
             to: 1,
-            older_querier: Some(HIGHER_ROUTER)
-        }]
+            older_querier: Some(LOWER_ROUTER)
+        }
     );
     r.v2_report(H1, G);
     let a = r.leave(H1, G);
-    assert!(
-        queries(&a).is_empty(),
-        "v1: leaves ignored, no group-specific queries"
-    );
+    assert!(a.is_empty(), "v1: leaves ignored: {a:?}");
     assert_eq!(r.group(G).group_timer, T1 + GMI);
-    let a = r.run_until(T0 + 31_250 * MS);
-    let q = timed_queries(&a);
-    assert_eq!(q[0].1.version, QueryVersion::V1);
-    assert_eq!(q[0].1.encode()[1], 0, "v1 query: code 0");
+}
+
+#[test]
+fn older_querier_with_a_higher_address_is_not_followed() {
+    let mut r = following();
+    r.run_until(T1);
+    for older in [
+        r.query_v2(HIGHER_ROUTER, Ipv4Addr::UNSPECIFIED, 100),
+        r.query_v1(HIGHER_ROUTER),
+    ] {
+        assert!(
+            older
+                .iter()
+                .all(|a| !matches!(a, Action::VersionChanged { .. })),
+            "{older:?}"
+        );
+    }
+    let a = r.query_v2(Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, 100);
+    assert!(
+        a.iter()
+            .all(|a| !matches!(a, Action::VersionChanged { .. })),
+        "snooping switch: {a:?}"
+    );
+    assert_eq!(r.iface.version(r.now), 3);
+    assert!(r.iface.is_querier());
+    assert_eq!(r.iface.older_queries(), 3);
+}
+
+#[test]
+fn older_querier_is_only_warned_about_by_default() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    let a = r.query_v2(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, 100);
+    assert_eq!(
+        a,
+        vec![
+            Action::Notice {
+                ifindex: IFINDEX,
+                notice: RouterNotice::OlderQuerier {
+                    querier: LOWER_ROUTER,
+                    version: 2
+                },
+                suppressed: 0
+            },
+            Action::QuerierChanged {
+                ifindex: IFINDEX,
+                we_are_querier: false,
+                querier: Some(LOWER_ROUTER)
+            }
+        ],
+        "the lower router wins the election; the version stays ours"
+    );
+    assert_eq!(r.iface.version(r.now), 3);
+    // Within a minute: counted, not told again; after it: told with the count suppressed.
+    for _ in 0..3 {
+        let a = r.query_v1(LOWER_ROUTER);
+        assert!(
+            a.iter().all(|a| !matches!(a, Action::Notice { .. })),
+            "{a:?}"
+        );
+    }
+    r.run_until(T1 + 61 * SEC);
+    let a = r.query_v1(LOWER_ROUTER);
+    assert!(a.contains(&Action::Notice {
+        ifindex: IFINDEX,
+        notice: RouterNotice::OlderQuerier {
+            querier: LOWER_ROUTER,
+            version: 1
+        },
+        suppressed: 3
+    }));
+    assert_eq!(r.iface.older_queries(), 5);
+    assert_eq!(r.iface.version(r.now), 3);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{self, checksum, QueryVersion};
+use mgm_common::maps::LinkSubnet;
 use mgm_common::{MemberState, SourceState};
 
 use super::*;

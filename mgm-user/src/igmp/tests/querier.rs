@@ -184,9 +184,17 @@ fn s_flag_query_still_elects() {
     assert_eq!(r.group(G).group_timer, T0 + GMI);
 }
 
+fn following() -> Rig {
+    let cfg = IgmpConfig {
+        older_querier: OlderQuerier::Follow,
+        ..IgmpConfig::default()
+    };
+    Rig::with(cfg).0
+}
+
 #[test]
-fn lower_v2_querier_makes_us_v2_non_querier() {
-    let mut r = Rig::querier();
+fn followed_lower_v2_querier_makes_us_v2_non_querier() {
+    let mut r = following();
     r.run_until(T1);
     let a = r.query_v2(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, 100);
     assert_eq!(
@@ -220,12 +228,12 @@ fn lower_v2_querier_makes_us_v2_non_querier() {
 }
 
 #[test]
-fn v1_and_v2_queriers_lowest_version_wins_then_steps_up() {
-    let mut r = Rig::querier();
+fn followed_v1_and_v2_queriers_lowest_version_wins_then_steps_up() {
+    let mut r = following();
     r.run_until(T1);
-    r.query_v2(HIGHER_ROUTER, Ipv4Addr::UNSPECIFIED, 100);
+    r.query_v2(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, 100);
     r.run_until(T1 + 100 * SEC);
-    r.query_v1(Ipv4Addr::new(192, 0, 2, 30));
+    r.query_v1(Ipv4Addr::new(192, 0, 2, 3));
     assert_eq!(r.iface.version(r.now), 1);
     // v2 querier gone at T1+OQPI but the v1 one stays until T1+100 s+OQPI.
     r.run_until(T1 + OQPI);
@@ -237,4 +245,100 @@ fn v1_and_v2_queriers_lowest_version_wins_then_steps_up() {
         to: 3,
         older_querier: None
     }));
+}
+
+#[test]
+fn queries_from_sources_that_cannot_be_a_router_here_are_ignored() {
+    let link = LinkSubnet {
+        network: [192, 0, 2, 0],
+        prefix_len: 24,
+        _pad: [0; 3],
+    };
+    let foreign = [
+        (Ipv4Addr::new(127, 0, 0, 1), ForeignSource::NotUnicast),
+        (Ipv4Addr::new(224, 0, 0, 5), ForeignSource::NotUnicast),
+        (Ipv4Addr::new(255, 255, 255, 255), ForeignSource::NotUnicast),
+        (Ipv4Addr::new(0, 0, 0, 9), ForeignSource::NotUnicast),
+        (Ipv4Addr::new(203, 0, 113, 1), ForeignSource::OffLink),
+        (Ipv4Addr::new(192, 0, 2, 0), ForeignSource::SubnetAddress),
+        (Ipv4Addr::new(192, 0, 2, 255), ForeignSource::SubnetAddress),
+    ];
+    for (k, (source, reason)) in foreign.into_iter().enumerate() {
+        let mut r = Rig::querier();
+        r.iface.set_link_subnets(&[link]);
+        r.rec(IS_EX, G, &[]);
+        r.run_until(T1);
+        // A general query with QRV 7 / QQIC 255 and a group query with S clear: neither the
+        // election, nor adoption, nor timer lowering may follow.
+        let a = r.query_v3(source, Ipv4Addr::UNSPECIFIED, false, &[], 100, 7, 31744);
+        assert_eq!(
+            a,
+            vec![Action::Notice {
+                ifindex: IFINDEX,
+                notice: RouterNotice::ForeignQuery { source, reason },
+                suppressed: 0
+            }],
+            "query from {source} ({k})"
+        );
+        r.query_v3(source, G, false, &[], 10, 2, 125);
+        r.query_v2(source, Ipv4Addr::UNSPECIFIED, 100);
+        assert!(r.iface.is_querier(), "{source} took the querier role");
+        assert_eq!(r.iface.params().robustness, 2, "{source}");
+        assert_eq!(r.iface.params().query_interval, 125 * SEC, "{source}");
+        assert_eq!(
+            r.group(G).group_timer,
+            T0 + GMI,
+            "{source} lowered the group timer"
+        );
+        assert_eq!(r.iface.version(r.now), 3);
+        assert_eq!(r.iface.foreign_queries(), 3, "{source}");
+    }
+    // The same checks let a real router on the link through.
+    let mut r = Rig::querier();
+    r.iface.set_link_subnets(&[link]);
+    r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 2, 125);
+    assert!(!r.iface.is_querier());
+    assert_eq!(r.iface.foreign_queries(), 0);
+}
+
+#[test]
+fn adopted_query_interval_is_bounded() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    // QRV 7, QQIC 31744 s (the largest code): 61.7 h of group membership without a bound.
+    r.query_v3(
+        LOWER_ROUTER,
+        Ipv4Addr::UNSPECIFIED,
+        false,
+        &[],
+        100,
+        7,
+        31744,
+    );
+    let p = r.iface.params();
+    let max_qi = u64::from(MAX_ADOPTED_QUERY_INTERVAL_FACTOR) * 125 * SEC;
+    assert_eq!(p.robustness, 7);
+    assert_eq!(p.query_interval, max_qi);
+    assert_eq!(p.group_membership_interval, 7 * max_qi + 10 * SEC);
+    assert_eq!(
+        r.iface.other_querier_expires_ns(),
+        Some(T1 + 7 * max_qi + 5 * SEC)
+    );
+}
+
+#[test]
+fn other_querier_timer_counts_with_the_values_of_the_query_that_armed_it() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    // The first query from the other router: QRV 3, QQI 60 s → OQPI 3 × 60 + 10 / 2 = 185 s,
+    // not the 255 s of the values in force before it.
+    r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 3, 60);
+    assert_eq!(r.iface.other_querier_expires_ns(), Some(T1 + 185 * SEC));
+    // A later one with other values re-arms it with those.
+    r.run_until(T1 + 60 * SEC);
+    r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 2, 30);
+    assert_eq!(
+        r.iface.other_querier_expires_ns(),
+        Some(T1 + 60 * SEC + 65 * SEC)
+    );
 }

@@ -8,19 +8,24 @@
 //! - carry out the returned actions in order, and apply every map write/delete before the next
 //!   call into the same interface (the next call reads the maps back through the view).
 
+mod commit;
+mod queries;
+
+pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
+
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
-use mgm_common::igmp::{IgmpMessage, Query, QueryVersion, ALL_SYSTEMS};
-use mgm_common::maps::FILTER_MODE_EXCLUDE;
+use mgm_common::igmp::{IgmpMessage, QueryVersion};
+use mgm_common::maps::{LinkSubnet, FILTER_MODE_EXCLUDE};
 use mgm_common::{MemberState, SourceState};
 
-use super::action::{Action, MembershipChange};
+use super::action::Action;
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
-use super::group::{Ctx, FilterMode, Forwarding, GroupQuery, GroupState, SourceRec};
+use super::group::{Ctx, FilterMode, GroupQuery, GroupState, SourceRec};
 use super::querier::{Querier, QuerierEvent};
 use super::view::FastPathView;
 
@@ -75,6 +80,14 @@ pub struct IgmpInterface {
     refused_groups: u64,
     /// New sources ignored because their group holds `max_sources` records already.
     refused_sources: u64,
+    /// The link's subnets: queries from elsewhere are foreign (none known: any unicast).
+    subnets: Vec<LinkSubnet>,
+    /// Queries ignored because their source cannot be a router on this link.
+    foreign_queries: u64,
+    /// v1/v2 queries from other routers heard while running a newer version, not followed.
+    older_queries: u64,
+    /// Rate limits of the notices: older querier, foreign query.
+    notice_limits: [queries::NoticeLimit; 2],
 }
 
 impl IgmpInterface {
@@ -97,6 +110,10 @@ impl IgmpInterface {
             dirty: BTreeSet::new(),
             refused_groups: 0,
             refused_sources: 0,
+            subnets: Vec::new(),
+            foreign_queries: 0,
+            older_queries: 0,
+            notice_limits: Default::default(),
         };
         let p = me.params();
         let ev = me.querier.start(
@@ -163,6 +180,19 @@ impl IgmpInterface {
         self.querier.startup_left
     }
     /// Reports for new groups refused at the `max_groups` limit, since start.
+    /// Sets the link's subnets: queries from a source outside them, or from their network or
+    /// broadcast address, are ignored (RFC 3376 §6.6.2 elects among the routers on the link).
+    pub fn set_link_subnets(&mut self, subnets: &[LinkSubnet]) {
+        self.subnets = subnets.to_vec();
+    }
+    /// Queries ignored because their source cannot be a router on this link.
+    pub fn foreign_queries(&self) -> u64 {
+        self.foreign_queries
+    }
+    /// Older-version queries from other routers heard and not followed.
+    pub fn older_queries(&self) -> u64 {
+        self.older_queries
+    }
     pub fn refused_groups(&self) -> u64 {
         self.refused_groups
     }
@@ -444,104 +474,6 @@ impl IgmpInterface {
         }
     }
 
-    fn querier_events(&mut self, now: u64, ev: Vec<QuerierEvent>, out: &mut Vec<Action>) {
-        for e in ev {
-            match e {
-                QuerierEvent::SendGeneralQuery => {
-                    let p = self.params();
-                    let q = QueryMessage {
-                        version: version_of(self.querier.version(now)),
-                        group: Ipv4Addr::UNSPECIFIED,
-                        sources: Vec::new(),
-                        s_flag: false,
-                        max_resp_tenths: p.query_response_tenths(),
-                        qrv: p.robustness.min(255) as u8,
-                        qqic_secs: (p.query_interval / 1_000_000_000).min(u64::from(u32::MAX))
-                            as u32,
-                    };
-                    out.push(Action::SendQuery {
-                        ifindex: self.ifindex,
-                        dst: ALL_SYSTEMS,
-                        query: q,
-                    });
-                }
-                QuerierEvent::RoleChanged(we) => {
-                    if !we {
-                        for g in self.groups.values_mut() {
-                            if g.retransmitting() || g.sources.values().any(|r| r.rexmit > 0) {
-                                g.cancel_retransmissions();
-                                self.dirty.insert(g.group);
-                            }
-                        }
-                    }
-                    out.push(Action::QuerierChanged {
-                        ifindex: self.ifindex,
-                        we_are_querier: we,
-                        querier: self.querier.querier_address(),
-                    });
-                }
-                QuerierEvent::VersionChanged(from, to) => {
-                    let older = match to {
-                        1 => self.querier.v1_querier_addr,
-                        2 => self.querier.v2_querier_addr,
-                        _ => None,
-                    };
-                    out.push(Action::VersionChanged {
-                        ifindex: self.ifindex,
-                        from,
-                        to,
-                        older_querier: if to < self.querier.configured_version {
-                            older
-                        } else {
-                            None
-                        },
-                    });
-                }
-            }
-        }
-    }
-
-    fn handle_query(
-        &mut self,
-        now: u64,
-        src: Ipv4Addr,
-        q: &Query<'_>,
-        view: &dyn FastPathView,
-        out: &mut Vec<Action>,
-    ) {
-        if src == self.querier.our_addr {
-            return; // our own query, looped back: already applied when sent
-        }
-        let p = self.params();
-        let ev = self.querier.on_query(
-            now,
-            src,
-            q.version,
-            q.qrv,
-            q.qqi_secs(),
-            p.other_querier_present_interval,
-        );
-        self.querier_events(now, ev, out);
-
-        // §6.6.1: a group(-and-source)-specific query with S clear lowers timers, on every
-        // router. LMQT here is LMQC × the query's Max Resp Time (RFC 3376 §8.5; RFC 2236 §6).
-        if q.is_general() || q.s_flag || !self.groups.contains_key(&q.group) {
-            return;
-        }
-        let p = self.params();
-        let mrt_ns = match u64::from(q.max_resp_tenths()) * 100_000_000 {
-            0 => p.last_member_query_interval,
-            t => t,
-        };
-        let lmqt = mrt_ns.saturating_mul(u64::from(p.last_member_query_count));
-        let sources: Vec<Ipv4Addr> = q.sources.collect();
-        self.adopt(q.group, view);
-        if let Some(g) = self.groups.get_mut(&q.group) {
-            g.lower_on_query(now, lmqt, &sources);
-            self.dirty.insert(q.group);
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn host_input(
         &mut self,
@@ -638,107 +570,6 @@ impl IgmpInterface {
             }
         }
     }
-
-    /// Writes every changed group out: map deletes/writes, membership deltas, deadlines.
-    fn commit(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
-        let ifindex = self.ifindex;
-        let dirty = std::mem::take(&mut self.dirty);
-        for group in dirty {
-            let Some(g) = self.groups.get_mut(&group) else {
-                continue;
-            };
-            let empty = g.is_empty();
-            // Map writes.
-            let want_sources: BTreeMap<Ipv4Addr, SourceState> = if empty {
-                BTreeMap::new()
-            } else {
-                g.sources
-                    .iter()
-                    .map(|(s, r)| {
-                        (
-                            *s,
-                            SourceState {
-                                expires_ns: r.timer,
-                                flags: 0,
-                                fast_refreshes: 0,
-                            },
-                        )
-                    })
-                    .collect()
-            };
-            for s in g.written_sources.keys() {
-                if !want_sources.contains_key(s) {
-                    out.push(Action::DeleteSource {
-                        ifindex,
-                        group,
-                        source: *s,
-                    });
-                }
-            }
-            for (s, st) in &want_sources {
-                if g.written_sources.get(s) != Some(st) {
-                    let mut state = *st;
-                    state.fast_refreshes = view
-                        .source(ifindex, group, *s)
-                        .map(|v| v.fast_refreshes)
-                        .unwrap_or(0);
-                    out.push(Action::WriteSource {
-                        ifindex,
-                        group,
-                        source: *s,
-                        state,
-                    });
-                }
-            }
-            g.written_sources = want_sources;
-            if empty {
-                if g.written_member.take().is_some() {
-                    out.push(Action::DeleteMember { ifindex, group });
-                }
-            } else {
-                let m = g.member_state(now);
-                if g.written_member != Some(m) {
-                    let mut state = m;
-                    state.fast_refreshes = view
-                        .member(ifindex, group)
-                        .map(|v| v.fast_refreshes)
-                        .unwrap_or(0);
-                    out.push(Action::WriteMember {
-                        ifindex,
-                        group,
-                        state,
-                    });
-                    g.written_member = Some(m);
-                }
-            }
-            // Membership deltas (§6.3).
-            let want = if empty {
-                Forwarding::default()
-            } else {
-                g.forwarding()
-            };
-            membership_deltas(ifindex, group, &g.told, &want, out);
-            g.told = want;
-            // Deadlines.
-            if empty {
-                self.groups.remove(&group);
-            } else {
-                let d = g.next_deadline();
-                if d != 0 && d != g.scheduled {
-                    self.heap.push(Reverse((d, group)));
-                }
-                g.scheduled = d;
-            }
-        }
-        // Drop stale heap tops so that next_deadline() is exact.
-        while let Some(Reverse((t, group))) = self.heap.peek().copied() {
-            if self.groups.get(&group).is_some_and(|g| g.scheduled == t) {
-                break;
-            }
-            self.heap.pop();
-        }
-        self.touched.clear();
-    }
 }
 
 fn version_of(v: u8) -> QueryVersion {
@@ -746,40 +577,5 @@ fn version_of(v: u8) -> QueryVersion {
         1 => QueryVersion::V1,
         2 => QueryVersion::V2,
         _ => QueryVersion::V3,
-    }
-}
-
-/// Emits the membership changes from `old` to `new`, ordered so that nothing unwanted is ever
-/// forwarded in between: blocks, joins, leaves, unblocks.
-fn membership_deltas(
-    ifindex: u32,
-    group: Ipv4Addr,
-    old: &Forwarding,
-    new: &Forwarding,
-    out: &mut Vec<Action>,
-) {
-    let m = |source, change| Action::Membership {
-        ifindex,
-        group,
-        source,
-        change,
-    };
-    for s in new.blocked.difference(&old.blocked) {
-        out.push(m(Some(*s), MembershipChange::Block));
-    }
-    if new.star && !old.star {
-        out.push(m(None, MembershipChange::Join));
-    }
-    for s in new.include.difference(&old.include) {
-        out.push(m(Some(*s), MembershipChange::Join));
-    }
-    for s in old.include.difference(&new.include) {
-        out.push(m(Some(*s), MembershipChange::Leave));
-    }
-    if old.star && !new.star {
-        out.push(m(None, MembershipChange::Leave));
-    }
-    for s in old.blocked.difference(&new.blocked) {
-        out.push(m(Some(*s), MembershipChange::Unblock));
     }
 }

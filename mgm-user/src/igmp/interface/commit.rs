@@ -1,0 +1,172 @@
+//! Writing a call's changes out: map writes and deletes (`MGM_MEMBERS`, `MGM_SOURCES`), the
+//! membership deltas for the manager (RFC 3376 §6.3), and the groups' next deadlines.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use mgm_common::SourceState;
+
+use super::IgmpInterface;
+use crate::igmp::action::{Action, MembershipChange};
+use crate::igmp::group::{Forwarding, GroupState};
+use crate::igmp::view::FastPathView;
+
+impl IgmpInterface {
+    /// Writes every changed group out: map deletes/writes, membership deltas, deadlines.
+    pub(super) fn commit(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
+        let ifindex = self.ifindex;
+        for group in std::mem::take(&mut self.dirty) {
+            let Some(g) = self.groups.get_mut(&group) else {
+                continue;
+            };
+            let empty = g.is_empty();
+            write_sources(ifindex, g, empty, view, out);
+            write_member(ifindex, now, g, empty, view, out);
+            let want = if empty {
+                Forwarding::default()
+            } else {
+                g.forwarding()
+            };
+            membership_deltas(ifindex, group, &g.told, &want, out);
+            g.told = want;
+            if empty {
+                self.groups.remove(&group);
+            } else {
+                let d = g.next_deadline();
+                if d != 0 && d != g.scheduled {
+                    self.heap.push(Reverse((d, group)));
+                }
+                g.scheduled = d;
+            }
+        }
+        // Drop stale heap tops so that next_deadline() is exact.
+        while let Some(Reverse((t, group))) = self.heap.peek().copied() {
+            if self.groups.get(&group).is_some_and(|g| g.scheduled == t) {
+                break;
+            }
+            self.heap.pop();
+        }
+        self.touched.clear();
+    }
+}
+
+/// The group's `MGM_SOURCES` entries as they must be (none once the group is empty): deletes
+/// for records gone, writes for records new or changed (keeping the kernel's refresh count).
+fn write_sources(
+    ifindex: u32,
+    g: &mut GroupState,
+    empty: bool,
+    view: &dyn FastPathView,
+    out: &mut Vec<Action>,
+) {
+    let group = g.group;
+    let want: BTreeMap<Ipv4Addr, SourceState> = if empty {
+        BTreeMap::new()
+    } else {
+        g.sources
+            .iter()
+            .map(|(s, r)| {
+                let state = SourceState {
+                    expires_ns: r.timer,
+                    flags: 0,
+                    fast_refreshes: 0,
+                };
+                (*s, state)
+            })
+            .collect()
+    };
+    for s in g.written_sources.keys() {
+        if !want.contains_key(s) {
+            out.push(Action::DeleteSource {
+                ifindex,
+                group,
+                source: *s,
+            });
+        }
+    }
+    for (s, st) in &want {
+        if g.written_sources.get(s) != Some(st) {
+            let mut state = *st;
+            state.fast_refreshes = view
+                .source(ifindex, group, *s)
+                .map(|v| v.fast_refreshes)
+                .unwrap_or(0);
+            out.push(Action::WriteSource {
+                ifindex,
+                group,
+                source: *s,
+                state,
+            });
+        }
+    }
+    g.written_sources = want;
+}
+
+/// The group's `MGM_MEMBERS` entry as it must be: deleted once the group is empty, written when
+/// it changed (keeping the kernel's refresh count).
+fn write_member(
+    ifindex: u32,
+    now: u64,
+    g: &mut GroupState,
+    empty: bool,
+    view: &dyn FastPathView,
+    out: &mut Vec<Action>,
+) {
+    let group = g.group;
+    if empty {
+        if g.written_member.take().is_some() {
+            out.push(Action::DeleteMember { ifindex, group });
+        }
+        return;
+    }
+    let m = g.member_state(now);
+    if g.written_member != Some(m) {
+        let mut state = m;
+        state.fast_refreshes = view
+            .member(ifindex, group)
+            .map(|v| v.fast_refreshes)
+            .unwrap_or(0);
+        out.push(Action::WriteMember {
+            ifindex,
+            group,
+            state,
+        });
+        g.written_member = Some(m);
+    }
+}
+
+/// Emits the membership changes from `old` to `new`, ordered so that nothing unwanted is ever
+/// forwarded in between: blocks, joins, leaves, unblocks.
+fn membership_deltas(
+    ifindex: u32,
+    group: Ipv4Addr,
+    old: &Forwarding,
+    new: &Forwarding,
+    out: &mut Vec<Action>,
+) {
+    let m = |source, change| Action::Membership {
+        ifindex,
+        group,
+        source,
+        change,
+    };
+    for s in new.blocked.difference(&old.blocked) {
+        out.push(m(Some(*s), MembershipChange::Block));
+    }
+    if new.star && !old.star {
+        out.push(m(None, MembershipChange::Join));
+    }
+    for s in new.include.difference(&old.include) {
+        out.push(m(Some(*s), MembershipChange::Join));
+    }
+    for s in old.include.difference(&new.include) {
+        out.push(m(Some(*s), MembershipChange::Leave));
+    }
+    if old.star && !new.star {
+        out.push(m(None, MembershipChange::Leave));
+    }
+    for s in old.blocked.difference(&new.blocked) {
+        out.push(m(Some(*s), MembershipChange::Unblock));
+    }
+}
