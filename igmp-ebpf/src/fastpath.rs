@@ -11,7 +11,9 @@ use aya_ebpf::{
 };
 use mgm_common::{
     igmp::{MODE_IS_EXCLUDE, MODE_IS_INCLUDE},
-    maps::{FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, IFACE_FLAG_NO_FAST_PATH, MEMBER_FLAG_SLOW_PATH},
+    maps::{
+        FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, IFACE_FLAG_NO_FAST_PATH, MEMBER_FLAG_SLOW_PATH,
+    },
     MemberKey, MemberState, SourceKey,
 };
 
@@ -46,7 +48,9 @@ pub(crate) fn refresh_v1v2_report(
     let no_fast_path = settings.flags & IFACE_FLAG_NO_FAST_PATH != 0;
     let m = refreshable_member(msg.pkt.ifindex, group, no_fast_path)?;
     let want_compat = if v1 { 1 } else { 2 };
-    if m.filter_mode != FILTER_MODE_EXCLUDE || m.source_count != 0 || m.compat_version != want_compat
+    if m.filter_mode != FILTER_MODE_EXCLUDE
+        || m.source_count != 0
+        || m.compat_version != want_compat
     {
         return Err(SlowPathReason::StateChange);
     }

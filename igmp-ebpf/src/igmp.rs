@@ -59,7 +59,12 @@ impl Message {
     /// Group address of a v1/v2 message or a query.
     #[inline(always)]
     pub(crate) fn group(&self) -> [u8; 4] {
-        [self.header[4], self.header[5], self.header[6], self.header[7]]
+        [
+            self.header[4],
+            self.header[5],
+            self.header[6],
+            self.header[7],
+        ]
     }
 }
 

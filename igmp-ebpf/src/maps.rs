@@ -18,8 +18,7 @@ use mgm_common::{
 use crate::scratch::Scratch;
 
 #[btf_map]
-pub(crate) static MGM_IFACES: HashMap<u32, IfaceSettings, { MAX_IFACES as usize }> =
-    HashMap::new();
+pub(crate) static MGM_IFACES: HashMap<u32, IfaceSettings, { MAX_IFACES as usize }> = HashMap::new();
 
 /// The membership maps are large and mostly empty, and only the daemon inserts into them, so
 /// they are not preallocated (a preallocated MGM_SOURCES alone would pin tens of MB).
@@ -45,8 +44,7 @@ pub(crate) static MGM_SOURCES: HashMap<
 pub(crate) static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
 
 #[btf_map]
-pub(crate) static MGM_EVENTS: RingBuf<IgmpEvent, { EVENTS_RING_BYTES as usize }> =
-    RingBuf::new();
+pub(crate) static MGM_EVENTS: RingBuf<IgmpEvent, { EVENTS_RING_BYTES as usize }> = RingBuf::new();
 
 /// Per-CPU working copy of the IGMP message being parsed (too large for the BPF stack).
 #[btf_map]
