@@ -60,6 +60,14 @@ pub const TYPE_V2_REPORT: u8 = 0x16;
 pub const TYPE_V2_LEAVE: u8 = 0x17;
 pub const TYPE_V3_REPORT: u8 = 0x22;
 
+/// IGMPv3 group record types (RFC 3376 §4.2.12); [`RecordType`] is their parsed form.
+pub const MODE_IS_INCLUDE: u8 = 1;
+pub const MODE_IS_EXCLUDE: u8 = 2;
+pub const CHANGE_TO_INCLUDE_MODE: u8 = 3;
+pub const CHANGE_TO_EXCLUDE_MODE: u8 = 4;
+pub const ALLOW_NEW_SOURCES: u8 = 5;
+pub const BLOCK_OLD_SOURCES: u8 = 6;
+
 /// 224.0.0.1: general queries go here.
 pub const ALL_SYSTEMS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 1);
 /// 224.0.0.2: v2 leaves go here.
@@ -222,24 +230,24 @@ pub enum RecordType {
 impl RecordType {
     pub fn from_u8(v: u8) -> Self {
         match v {
-            1 => RecordType::IsInclude,
-            2 => RecordType::IsExclude,
-            3 => RecordType::ToInclude,
-            4 => RecordType::ToExclude,
-            5 => RecordType::AllowNew,
-            6 => RecordType::BlockOld,
+            MODE_IS_INCLUDE => RecordType::IsInclude,
+            MODE_IS_EXCLUDE => RecordType::IsExclude,
+            CHANGE_TO_INCLUDE_MODE => RecordType::ToInclude,
+            CHANGE_TO_EXCLUDE_MODE => RecordType::ToExclude,
+            ALLOW_NEW_SOURCES => RecordType::AllowNew,
+            BLOCK_OLD_SOURCES => RecordType::BlockOld,
             other => RecordType::Unknown(other),
         }
     }
 
     pub fn as_u8(self) -> u8 {
         match self {
-            RecordType::IsInclude => 1,
-            RecordType::IsExclude => 2,
-            RecordType::ToInclude => 3,
-            RecordType::ToExclude => 4,
-            RecordType::AllowNew => 5,
-            RecordType::BlockOld => 6,
+            RecordType::IsInclude => MODE_IS_INCLUDE,
+            RecordType::IsExclude => MODE_IS_EXCLUDE,
+            RecordType::ToInclude => CHANGE_TO_INCLUDE_MODE,
+            RecordType::ToExclude => CHANGE_TO_EXCLUDE_MODE,
+            RecordType::AllowNew => ALLOW_NEW_SOURCES,
+            RecordType::BlockOld => BLOCK_OLD_SOURCES,
             RecordType::Unknown(v) => v,
         }
     }

@@ -15,6 +15,7 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use mgm_common::{
+    igmp::{IPPROTO_IGMP, MODE_IS_EXCLUDE, TYPE_V2_REPORT, TYPE_V3_REPORT},
     maps::{FILTER_MODE_EXCLUDE, MAP_IFACES, MAP_MEMBERS, PROGRAM_NAME},
     IfaceSettings, MemberKey, MemberState,
 };
@@ -75,18 +76,21 @@ fn udp_frame() -> Vec<u8> {
 }
 
 fn v2_report_frame() -> Vec<u8> {
-    let mut igmp = vec![0x16, 0, 0, 0, GROUP[0], GROUP[1], GROUP[2], GROUP[3]];
-    let c = csum(&igmp);
-    igmp[2..4].copy_from_slice(&c.to_be_bytes());
-    frame(2, GROUP, &[0x94, 0x04, 0, 0], &igmp)
-}
-
-fn v3_is_ex_frame() -> Vec<u8> {
-    let mut igmp = vec![0x22, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0];
+    let mut igmp = vec![TYPE_V2_REPORT, 0, 0, 0];
     igmp.extend_from_slice(&GROUP);
     let c = csum(&igmp);
     igmp[2..4].copy_from_slice(&c.to_be_bytes());
-    frame(2, [224, 0, 0, 22], &[0x94, 0x04, 0, 0], &igmp)
+    frame(IPPROTO_IGMP, GROUP, &[0x94, 0x04, 0, 0], &igmp)
+}
+
+fn v3_is_ex_frame() -> Vec<u8> {
+    // One group record: IS_EX({}).
+    let mut igmp = vec![TYPE_V3_REPORT, 0, 0, 0, 0, 0, 0, 1];
+    igmp.extend_from_slice(&[MODE_IS_EXCLUDE, 0, 0, 0]);
+    igmp.extend_from_slice(&GROUP);
+    let c = csum(&igmp);
+    igmp[2..4].copy_from_slice(&c.to_be_bytes());
+    frame(IPPROTO_IGMP, [224, 0, 0, 22], &[0x94, 0x04, 0, 0], &igmp)
 }
 
 fn prog<'a>(ebpf: &'a Ebpf, name: &str) -> &'a SchedClassifier {

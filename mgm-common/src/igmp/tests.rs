@@ -659,3 +659,22 @@ fn every_cut_position_is_safe_and_a_prefix_of_the_full_parse() {
         }
     }
 }
+
+#[test]
+fn record_type_constants_are_the_rfc_values_and_round_trip() {
+    let all = [
+        (MODE_IS_INCLUDE, 1, RecordType::IsInclude),
+        (MODE_IS_EXCLUDE, 2, RecordType::IsExclude),
+        (CHANGE_TO_INCLUDE_MODE, 3, RecordType::ToInclude),
+        (CHANGE_TO_EXCLUDE_MODE, 4, RecordType::ToExclude),
+        (ALLOW_NEW_SOURCES, 5, RecordType::AllowNew),
+        (BLOCK_OLD_SOURCES, 6, RecordType::BlockOld),
+    ];
+    for (constant, wire, parsed) in all {
+        assert_eq!(constant, wire);
+        assert_eq!(RecordType::from_u8(constant), parsed);
+        assert_eq!(parsed.as_u8(), constant);
+    }
+    assert_eq!(RecordType::from_u8(0), RecordType::Unknown(0));
+    assert_eq!(RecordType::from_u8(7).as_u8(), 7);
+}

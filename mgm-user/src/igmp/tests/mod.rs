@@ -43,12 +43,11 @@ pub(super) const S3: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 3);
 pub(super) const S4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 4);
 pub(super) const S5: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 5);
 
-pub(super) const IS_IN: u8 = 1;
-pub(super) const IS_EX: u8 = 2;
-pub(super) const TO_IN: u8 = 3;
-pub(super) const TO_EX: u8 = 4;
-pub(super) const ALLOW: u8 = 5;
-pub(super) const BLOCK: u8 = 6;
+/// IGMPv3 record types by their short names (RFC 3376 §6.4).
+pub(super) use mgm_common::igmp::{
+    ALLOW_NEW_SOURCES as ALLOW, BLOCK_OLD_SOURCES as BLOCK, CHANGE_TO_EXCLUDE_MODE as TO_EX,
+    CHANGE_TO_INCLUDE_MODE as TO_IN, MODE_IS_EXCLUDE as IS_EX, MODE_IS_INCLUDE as IS_IN,
+};
 
 /// A fake MGM_MEMBERS / MGM_SOURCES that applies the actions like the shell would.
 #[derive(Default)]

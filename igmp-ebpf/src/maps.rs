@@ -1,0 +1,90 @@
+//! The maps the classifier shares with the daemon (names, keys and values in
+//! `mgm_common::maps`), and its own per-CPU scratch.
+//!
+//! One writer per fact: the daemon writes `MGM_IFACES` and creates and deletes `MGM_MEMBERS` /
+//! `MGM_SOURCES` entries; the classifier extends expiries of existing entries (`fastpath`),
+//! counts in `MGM_STATS` (`verdict::count`) and sends on `MGM_EVENTS` (`events`).
+
+use aya_ebpf::{
+    bindings::BPF_F_NO_PREALLOC,
+    btf_maps::{HashMap, PerCpuArray, RingBuf},
+    macros::btf_map,
+};
+use mgm_common::{
+    maps::{EVENTS_RING_BYTES, MAX_IFACES, MAX_MEMBERS, MAX_SOURCES},
+    IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, SourceKey, SourceState,
+};
+
+use crate::scratch::Scratch;
+
+#[btf_map]
+pub(crate) static MGM_IFACES: HashMap<u32, IfaceSettings, { MAX_IFACES as usize }> = HashMap::new();
+
+/// The membership maps are large and mostly empty, and only the daemon inserts into them, so
+/// they are not preallocated (a preallocated MGM_SOURCES alone would pin tens of MB).
+const NO_PREALLOC: usize = BPF_F_NO_PREALLOC as usize;
+
+#[btf_map]
+pub(crate) static MGM_MEMBERS: HashMap<
+    MemberKey,
+    MemberState,
+    { MAX_MEMBERS as usize },
+    NO_PREALLOC,
+> = HashMap::new();
+
+#[btf_map]
+pub(crate) static MGM_SOURCES: HashMap<
+    SourceKey,
+    SourceState,
+    { MAX_SOURCES as usize },
+    NO_PREALLOC,
+> = HashMap::new();
+
+#[btf_map]
+pub(crate) static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
+
+#[btf_map]
+pub(crate) static MGM_EVENTS: RingBuf<IgmpEvent, { EVENTS_RING_BYTES as usize }> = RingBuf::new();
+
+/// Per-CPU working copy of the IGMP message being parsed (too large for the BPF stack).
+#[btf_map]
+pub(crate) static MGM_SCRATCH: PerCpuArray<Scratch, 1> = PerCpuArray::new();
+
+/// This CPU's counters.
+#[inline(always)]
+pub(crate) fn stats() -> Option<&'static mut IgmpStats> {
+    // SAFETY: the per-CPU slot of this CPU; the program does not run twice at once on one CPU.
+    MGM_STATS.get_ptr_mut(0).map(|p| unsafe { &mut *p })
+}
+
+/// This CPU's scratch.
+#[inline(always)]
+pub(crate) fn scratch() -> Option<*mut Scratch> {
+    MGM_SCRATCH.get_ptr_mut(0)
+}
+
+/// The settings of interface `ifindex`, when the classifier handles IGMP on it.
+#[inline(always)]
+pub(crate) fn managed_iface(ifindex: u32) -> Option<IfaceSettings> {
+    let s = MGM_IFACES.get_ptr(ifindex)?;
+    // SAFETY: a value pointer returned by the map lookup, valid for this program run.
+    let s = unsafe { *s };
+    (s.enabled != 0).then_some(s)
+}
+
+/// The entry of a group on an interface, to refresh in place.
+#[inline(always)]
+pub(crate) fn member(key: MemberKey) -> Option<&'static mut MemberState> {
+    let m = MGM_MEMBERS.get_ptr_mut(key)?;
+    // SAFETY: value pointer from the lookup, valid for this run. The daemon may replace the
+    // entry concurrently; a lost refresh is harmless (the daemon re-reads on expiry).
+    Some(unsafe { &mut *m })
+}
+
+/// The entry of a source record, to refresh in place.
+#[inline(always)]
+pub(crate) fn source(key: SourceKey) -> Option<&'static mut SourceState> {
+    let s = MGM_SOURCES.get_ptr_mut(key)?;
+    // SAFETY: as in `member`.
+    Some(unsafe { &mut *s })
+}
