@@ -1,5 +1,6 @@
 //! The observable event stream (`mgm events`): one record per callback invoked and per MFE
 //! change, in the order they happen.
+use super::callbacks::RpfVerdict;
 use super::types::IfKey;
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -41,10 +42,48 @@ impl EventKind {
     }
 }
 
+/// The arguments of a callback (as the handler left them, for in/out arguments) or of an MFE
+/// change, carried by its event.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum EventArgs {
+    /// Nothing beyond kind, interface and (S,G): local join/leave, enable/disable IGMP.
+    #[default]
+    None,
+    /// `member_update`: a membership add (`true`) or an MFE's OIL becoming non-empty.
+    JoinAlert { member_update: bool },
+    /// `member_delete`: a membership delete (`true`) or an MFE's OIL becoming empty; then
+    /// `timeout_s` is the MFE lifetime the handler left (seconds, 0 = never ages).
+    PruneAlert { member_delete: bool, timeout_s: u32 },
+    /// The RPF callback: where the packet arrived, the incoming interface and upstream
+    /// neighbour after the handler, and its verdict.
+    Rpf {
+        arrival: IfKey,
+        iif: IfKey,
+        upstream: Ipv4Addr,
+        verdict: RpfVerdict,
+    },
+    /// The creation alert: the handler's interfaces it kept (`oifs`) and vetoed.
+    CreationAlert {
+        oifs: Vec<IfKey>,
+        vetoed: Vec<IfKey>,
+    },
+    /// A packet arrived on `arrival`, not on the MFE's incoming interface `iif` (if the MFE
+    /// is known).
+    WrongInterface { arrival: IfKey, iif: Option<IfKey> },
+    /// An MFE as added, updated or deleted. `negative`: made without a usable route (no
+    /// route, a route through an unmanaged interface, or refused by the RPF callback).
+    Mfe {
+        iif: IfKey,
+        oifs: Vec<IfKey>,
+        upstream: Ipv4Addr,
+        negative: bool,
+    },
+}
+
 /// One event. For callbacks, `protocol` is the protocol the callback went to; for MFE changes it
 /// is the owner of the MFE's incoming interface (empty if none) and `interface` is that
 /// incoming interface.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MgmEvent {
     pub kind: EventKind,
     pub protocol: String,
@@ -55,4 +94,6 @@ pub struct MgmEvent {
     pub group: Option<Ipv4Addr>,
     /// `CLOCK_MONOTONIC` nanoseconds of the manager call that produced it.
     pub time_ns: u64,
+    /// The callback's or MFE change's arguments.
+    pub args: EventArgs,
 }

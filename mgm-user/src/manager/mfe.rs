@@ -2,7 +2,7 @@
 //! maintenance, lifetime, wrong-interface, get/first/next and statistics.
 use super::actions::ForwarderAction;
 use super::callbacks::{CreationIf, PruneAlert, RpfRequest, RpfVerdict};
-use super::events::EventKind;
+use super::events::{EventArgs, EventKind};
 use super::types::{IfKey, MfeCounters, ProtocolHandle, Sg};
 use super::{Manager, ManagerView, MgmError, MgmResult};
 use serde::Serialize;
@@ -152,13 +152,20 @@ impl Manager {
                 .iface_for(arrival_ifindex, Ipv4Addr::UNSPECIFIED)
                 .ok_or(MgmError::NotFound)?;
             if let Some(o) = self.st.routing_owner(iface) {
-                self.invoke(
+                let called = self.invoke(
                     o,
                     EventKind::WrongInterface,
                     Some(iface),
                     Sg::sg(source, group),
                     |hd, ctx| hd.wrong_interface(ctx, source, group, iface, header),
                 );
+                if called.is_some() {
+                    let iif = self.st.mfes.get(&MfeKey { group, source }).map(|m| m.iif);
+                    self.annotate(EventArgs::WrongInterface {
+                        arrival: iface,
+                        iif,
+                    });
+                }
             }
             // The route towards the source may have moved to the arrival interface: then the MFE
             // is stale (its iif no longer passes RPF) and its traffic is dropped as wrong-if
@@ -401,11 +408,18 @@ impl Manager {
                     upstream,
                     header,
                 };
-                let v = self
-                    .invoke(o, EventKind::Rpf, Some(iif), sg, |hd, ctx| {
-                        hd.rpf(ctx, &mut req)
-                    })
-                    .unwrap_or_default();
+                let called = self.invoke(o, EventKind::Rpf, Some(iif), sg, |hd, ctx| {
+                    hd.rpf(ctx, &mut req)
+                });
+                let v = called.unwrap_or_default();
+                if called.is_some() {
+                    self.annotate(EventArgs::Rpf {
+                        arrival,
+                        iif: req.in_iface,
+                        upstream: req.upstream,
+                        verdict: v,
+                    });
+                }
                 upstream = req.upstream;
                 if self.st.ifaces.contains_key(&req.in_iface) {
                     iif = req.in_iface;
@@ -449,9 +463,17 @@ impl Manager {
             }
         }
         for (o, mut list) in by_owner {
-            self.invoke(o, EventKind::CreationAlert, Some(iif), sg, |hd, ctx| {
+            let called = self.invoke(o, EventKind::CreationAlert, Some(iif), sg, |hd, ctx| {
                 hd.creation_alert(ctx, source, group, iif, &mut list)
             });
+            if called.is_some() {
+                let (kept, vetoed): (Vec<&CreationIf>, Vec<&CreationIf>) =
+                    list.iter().partition(|e| e.enabled);
+                self.annotate(EventArgs::CreationAlert {
+                    oifs: kept.iter().map(|e| e.iface).collect(),
+                    vetoed: vetoed.iter().map(|e| e.iface).collect(),
+                });
+            }
             mfe.vetoed
                 .extend(list.iter().filter(|e| !e.enabled).map(|e| e.iface));
         }
@@ -464,6 +486,7 @@ impl Manager {
         self.push_set(k);
         let owner = self.st.owner(iif);
         self.emit(EventKind::MfeAdd, owner, Some(iif), sg);
+        self.annotate(self.mfe_args(k));
         // 5. Join alert (OIL non-empty) or prune alert (negative entry) to the RPF owner.
         if empty {
             self.mfe_prune_alert(k);
@@ -526,6 +549,7 @@ impl Manager {
             Some(iif),
             Sg::sg(k.source, k.group),
         );
+        self.annotate(self.mfe_args(k));
         if was_empty && !is_empty {
             self.mfe_join_alert(k);
         } else if !was_empty && is_empty {
@@ -539,9 +563,14 @@ impl Manager {
         };
         if let Some(o) = self.st.routing_owner(iif) {
             let sg = Sg::sg(k.source, k.group);
-            self.invoke(o, EventKind::JoinAlert, Some(iif), sg, |hd, ctx| {
+            let called = self.invoke(o, EventKind::JoinAlert, Some(iif), sg, |hd, ctx| {
                 hd.join_alert(ctx, sg, false)
             });
+            if called.is_some() {
+                self.annotate(EventArgs::JoinAlert {
+                    member_update: false,
+                });
+            }
         }
     }
 
@@ -558,9 +587,15 @@ impl Manager {
             iface: iif,
             member_delete: false,
         };
-        self.invoke(o, EventKind::PruneAlert, Some(iif), sg, |hd, ctx| {
+        let called = self.invoke(o, EventKind::PruneAlert, Some(iif), sg, |hd, ctx| {
             hd.prune_alert(ctx, &alert, &mut t)
         });
+        if called.is_some() {
+            self.annotate(EventArgs::PruneAlert {
+                member_delete: false,
+                timeout_s: t,
+            });
+        }
         self.schedule(k, self.now, t);
     }
 
@@ -601,6 +636,25 @@ impl Manager {
             Some(m.iif),
             Sg::sg(k.source, k.group),
         );
+        self.annotate(EventArgs::Mfe {
+            iif: m.iif,
+            oifs: m.oil.iter().copied().collect(),
+            upstream: m.upstream,
+            negative: m.rejected,
+        });
+    }
+
+    /// The event arguments of an MFE as it stands.
+    fn mfe_args(&self, k: MfeKey) -> EventArgs {
+        match self.st.mfes.get(&k) {
+            Some(m) => EventArgs::Mfe {
+                iif: m.iif,
+                oifs: m.oil.iter().copied().collect(),
+                upstream: m.upstream,
+                negative: m.rejected,
+            },
+            None => EventArgs::None,
+        }
     }
 
     /// `MgmGetMfe` / stats (convenience for [`ManagerView::mfe`]).

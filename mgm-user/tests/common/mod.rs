@@ -5,9 +5,8 @@
 #![allow(dead_code)]
 
 use mgm_user::control::{
+    api::{GroupView, InterfaceView, Request},
     client,
-    protocol::Request,
-    views::{GroupView, InterfaceView},
 };
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -229,7 +228,7 @@ impl Lab {
         });
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if client::request(&socket, Request::ShowInterfaces).is_ok() {
+            if client::request::<Vec<InterfaceView>>(&socket, Request::ShowInterfaces).is_ok() {
                 return k;
             }
             if let Ok(Some(status)) = self.daemons[k].child.try_wait() {
@@ -272,9 +271,7 @@ impl Lab {
     }
 
     pub fn interfaces(&self, k: usize) -> Vec<InterfaceView> {
-        let v = client::request(&self.daemons[k].socket, Request::ShowInterfaces)
-            .expect("show interfaces");
-        serde_json::from_value(v).expect("interfaces JSON")
+        client::request(&self.daemons[k].socket, Request::ShowInterfaces).expect("show interfaces")
     }
 
     /// The group's entry on interface `ifname`, if the daemon holds it.
@@ -285,8 +282,7 @@ impl Lab {
     }
 
     pub fn groups(&self, k: usize) -> Vec<GroupView> {
-        let v = client::request(&self.daemons[k].socket, Request::ShowGroups).expect("show groups");
-        serde_json::from_value(v).expect("groups JSON")
+        client::request(&self.daemons[k].socket, Request::ShowGroups).expect("show groups")
     }
 
     /// Polls `cond` every 50 ms until it holds or `timeout` passes; returns the time it took.
