@@ -4,6 +4,7 @@ use super::forwarding::Forwarding;
 use crate::control::api::{Event, EventLine, MfeArgs, RpfVerdictView};
 use crate::igmp::{Action, MembershipChange};
 use crate::manager::{EventArgs, EventKind, IfKey, MgmEvent, RpfVerdict};
+use std::net::Ipv4Addr;
 
 /// The note (and log line) of an IGMP action worth telling: membership changes, querier and
 /// version changes. `interface` is the interface's name now (it may be gone at publication).
@@ -81,27 +82,21 @@ pub(crate) fn igmp_event(interface: &str, action: &Action, time_ns: u64) -> Opti
 /// The line of one manager event.
 pub(crate) fn manager_event(fwd: &Forwarding, e: &MgmEvent) -> EventLine {
     let name = |i: &IfKey| fwd.interface_name(i);
+    EventLine {
+        event: event_of(e, &name),
+        protocol: e.protocol.clone(),
+        interface: e.interface.as_ref().map(name),
+        source: e.source,
+        group: e.group,
+        time_ns: e.time_ns,
+    }
+}
+
+/// The API event of a manager event, interfaces named by `name`.
+fn event_of(e: &MgmEvent, name: &dyn Fn(&IfKey) -> String) -> Event {
     let names = |v: &[IfKey]| v.iter().map(name).collect::<Vec<_>>();
-    let mfe = |args: &EventArgs| match args {
-        EventArgs::Mfe {
-            iif,
-            oifs,
-            upstream,
-            negative,
-        } => MfeArgs {
-            iif: name(iif),
-            oifs: names(oifs),
-            upstream: *upstream,
-            negative: *negative,
-        },
-        _ => MfeArgs {
-            iif: e.interface.as_ref().map(name).unwrap_or_default(),
-            oifs: Vec::new(),
-            upstream: std::net::Ipv4Addr::UNSPECIFIED,
-            negative: false,
-        },
-    };
-    let event = match (&e.kind, &e.args) {
+    let here = || e.interface.as_ref().map(name).unwrap_or_default();
+    match (e.kind, &e.args) {
         (EventKind::LocalJoin, _) => Event::LocalJoin,
         (EventKind::LocalLeave, _) => Event::LocalLeave,
         (EventKind::EnableIgmp, _) => Event::EnableIgmp,
@@ -114,67 +109,212 @@ pub(crate) fn manager_event(fwd: &Forwarding, e: &MgmEvent) -> EventLine {
                 }
             ),
         },
-        (EventKind::PruneAlert, a) => {
-            let (member_delete, timeout_s) = match a {
-                EventArgs::PruneAlert {
-                    member_delete,
-                    timeout_s,
-                } => (*member_delete, *timeout_s),
-                _ => (true, 0),
-            };
-            Event::PruneAlert {
+        (
+            EventKind::PruneAlert,
+            EventArgs::PruneAlert {
                 member_delete,
                 timeout_s,
+            },
+        ) => Event::PruneAlert {
+            member_delete: *member_delete,
+            timeout_s: *timeout_s,
+        },
+        (EventKind::PruneAlert, _) => Event::PruneAlert {
+            member_delete: true,
+            timeout_s: 0,
+        },
+        (EventKind::CreationAlert, EventArgs::CreationAlert { oifs, vetoed }) => {
+            Event::CreationAlert {
+                oifs: names(oifs),
+                vetoed: names(vetoed),
             }
         }
-        (EventKind::CreationAlert, a) => {
-            let (oifs, vetoed) = match a {
-                EventArgs::CreationAlert { oifs, vetoed } => (names(oifs), names(vetoed)),
-                _ => (Vec::new(), Vec::new()),
-            };
-            Event::CreationAlert { oifs, vetoed }
-        }
-        (EventKind::Rpf, a) => match a {
-            EventArgs::Rpf {
-                arrival,
-                iif,
-                upstream,
-                verdict,
-            } => Event::Rpf {
+        (EventKind::CreationAlert, _) => Event::CreationAlert {
+            oifs: Vec::new(),
+            vetoed: Vec::new(),
+        },
+        (EventKind::Rpf, a) => rpf_event(a, name, here),
+        (EventKind::WrongInterface, EventArgs::WrongInterface { arrival, iif }) => {
+            Event::WrongInterface {
                 arrival: name(arrival),
-                iif: name(iif),
-                upstream: *upstream,
-                verdict: match verdict {
-                    RpfVerdict::Accept => RpfVerdictView::Accept,
-                    RpfVerdict::Reject => RpfVerdictView::Reject,
-                },
-            },
-            _ => Event::Rpf {
-                arrival: String::new(),
-                iif: e.interface.as_ref().map(name).unwrap_or_default(),
-                upstream: std::net::Ipv4Addr::UNSPECIFIED,
-                verdict: RpfVerdictView::Accept,
+                iif: iif.as_ref().map(name),
+            }
+        }
+        (EventKind::WrongInterface, _) => Event::WrongInterface {
+            arrival: here(),
+            iif: None,
+        },
+        (EventKind::MfeAdd, a) => Event::MfeAdd(mfe_args(a, name, here)),
+        (EventKind::MfeUpdate, a) => Event::MfeUpdate(mfe_args(a, name, here)),
+        (EventKind::MfeDelete, a) => Event::MfeDelete(mfe_args(a, name, here)),
+    }
+}
+
+fn rpf_event(a: &EventArgs, name: &dyn Fn(&IfKey) -> String, here: impl Fn() -> String) -> Event {
+    match a {
+        EventArgs::Rpf {
+            arrival,
+            iif,
+            upstream,
+            verdict,
+        } => Event::Rpf {
+            arrival: name(arrival),
+            iif: name(iif),
+            upstream: *upstream,
+            verdict: match verdict {
+                RpfVerdict::Accept => RpfVerdictView::Accept,
+                RpfVerdict::Reject => RpfVerdictView::Reject,
             },
         },
-        (EventKind::WrongInterface, a) => {
-            let (arrival, iif) = match a {
-                EventArgs::WrongInterface { arrival, iif } => {
-                    (name(arrival), iif.as_ref().map(name))
-                }
-                _ => (e.interface.as_ref().map(name).unwrap_or_default(), None),
-            };
-            Event::WrongInterface { arrival, iif }
+        _ => Event::Rpf {
+            arrival: String::new(),
+            iif: here(),
+            upstream: Ipv4Addr::UNSPECIFIED,
+            verdict: RpfVerdictView::Accept,
+        },
+    }
+}
+
+fn mfe_args(a: &EventArgs, name: &dyn Fn(&IfKey) -> String, here: impl Fn() -> String) -> MfeArgs {
+    match a {
+        EventArgs::Mfe {
+            iif,
+            oifs,
+            upstream,
+            negative,
+        } => MfeArgs {
+            iif: name(iif),
+            oifs: oifs.iter().map(name).collect(),
+            upstream: *upstream,
+            negative: *negative,
+        },
+        _ => MfeArgs {
+            iif: here(),
+            oifs: Vec::new(),
+            upstream: Ipv4Addr::UNSPECIFIED,
+            negative: false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(i: &IfKey) -> String {
+        format!("if{}", i.ifindex)
+    }
+
+    fn event(kind: EventKind, args: EventArgs) -> MgmEvent {
+        MgmEvent {
+            kind,
+            protocol: "local".into(),
+            interface: Some(IfKey::new(2)),
+            source: Some(Ipv4Addr::new(192, 0, 2, 10)),
+            group: Some(Ipv4Addr::new(239, 1, 1, 1)),
+            time_ns: 5,
+            args,
         }
-        (EventKind::MfeAdd, a) => Event::MfeAdd(mfe(a)),
-        (EventKind::MfeUpdate, a) => Event::MfeUpdate(mfe(a)),
-        (EventKind::MfeDelete, a) => Event::MfeDelete(mfe(a)),
-    };
-    EventLine {
-        event,
-        protocol: e.protocol.clone(),
-        interface: e.interface.as_ref().map(name),
-        source: e.source,
-        group: e.group,
-        time_ns: e.time_ns,
+    }
+
+    #[test]
+    fn manager_arguments_become_named_api_arguments() {
+        let e = event(
+            EventKind::MfeUpdate,
+            EventArgs::Mfe {
+                iif: IfKey::new(2),
+                oifs: vec![IfKey::new(3), IfKey::new(4)],
+                upstream: Ipv4Addr::new(192, 0, 2, 10),
+                negative: false,
+            },
+        );
+        assert_eq!(
+            event_of(&e, &name),
+            Event::MfeUpdate(MfeArgs {
+                iif: "if2".into(),
+                oifs: vec!["if3".into(), "if4".into()],
+                upstream: Ipv4Addr::new(192, 0, 2, 10),
+                negative: false,
+            })
+        );
+        let e = event(
+            EventKind::Rpf,
+            EventArgs::Rpf {
+                arrival: IfKey::new(5),
+                iif: IfKey::new(2),
+                upstream: Ipv4Addr::new(198, 51, 100, 1),
+                verdict: RpfVerdict::Reject,
+            },
+        );
+        assert_eq!(
+            event_of(&e, &name),
+            Event::Rpf {
+                arrival: "if5".into(),
+                iif: "if2".into(),
+                upstream: Ipv4Addr::new(198, 51, 100, 1),
+                verdict: RpfVerdictView::Reject,
+            }
+        );
+        let e = event(
+            EventKind::PruneAlert,
+            EventArgs::PruneAlert {
+                member_delete: false,
+                timeout_s: 30,
+            },
+        );
+        assert_eq!(
+            event_of(&e, &name),
+            Event::PruneAlert {
+                member_delete: false,
+                timeout_s: 30
+            }
+        );
+        let e = event(
+            EventKind::CreationAlert,
+            EventArgs::CreationAlert {
+                oifs: vec![IfKey::new(3)],
+                vetoed: vec![IfKey::new(4)],
+            },
+        );
+        assert_eq!(
+            event_of(&e, &name),
+            Event::CreationAlert {
+                oifs: vec!["if3".into()],
+                vetoed: vec!["if4".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn igmp_notes_name_the_interface_and_the_change() {
+        let a = Action::Membership {
+            ifindex: 2,
+            group: Ipv4Addr::new(239, 1, 1, 1),
+            source: None,
+            change: MembershipChange::Block,
+        };
+        let line = igmp_event("eth1", &a, 9).expect("a note");
+        assert_eq!(line.event, Event::IgmpBlock);
+        assert_eq!(line.protocol, "igmp");
+        assert_eq!(line.interface.as_deref(), Some("eth1"));
+        assert_eq!(line.time_ns, 9);
+        let q = Action::QuerierChanged {
+            ifindex: 2,
+            we_are_querier: false,
+            querier: Some(Ipv4Addr::new(192, 0, 2, 1)),
+        };
+        let line = igmp_event("eth1", &q, 9).expect("a note");
+        assert_eq!(
+            line.event,
+            Event::QuerierChanged {
+                detail: "other".into()
+            }
+        );
+        assert_eq!(line.source, Some(Ipv4Addr::new(192, 0, 2, 1)));
+        let w = Action::DeleteMember {
+            ifindex: 2,
+            group: Ipv4Addr::new(239, 1, 1, 1),
+        };
+        assert_eq!(igmp_event("eth1", &w, 9), None, "map writes are no events");
     }
 }

@@ -77,9 +77,7 @@ fn settings_for(
     no_fast_path: bool,
     accept_off_link: bool,
 ) -> IfaceSettings {
-    use mgm_common::maps::{
-        LinkSubnet, IFACE_FLAG_ACCEPT_OFF_LINK, IFACE_FLAG_NO_FAST_PATH, MAX_LINK_SUBNETS,
-    };
+    use mgm_common::maps::{IFACE_FLAG_ACCEPT_OFF_LINK, IFACE_FLAG_NO_FAST_PATH, MAX_LINK_SUBNETS};
     let mut s = IfaceSettings {
         group_membership_interval_ns: p.group_membership_interval,
         older_host_present_interval_ns: p.older_host_present_interval,
@@ -94,11 +92,7 @@ fn settings_for(
     }
     if subnets.len() <= MAX_LINK_SUBNETS {
         for (slot, net) in s.subnets.iter_mut().zip(subnets) {
-            *slot = LinkSubnet {
-                network: net.network.octets(),
-                prefix_len: net.prefix_len,
-                _pad: [0; 3],
-            };
+            *slot = *net;
         }
         s.subnet_count = subnets.len() as u8;
     }
@@ -272,7 +266,7 @@ impl IgmpPorts {
         if from_host
             && !self.accept_off_link
             && !src.is_unspecified()
-            && !port.subnets.iter().any(|s| s.contains(src))
+            && !port.subnets.iter().any(|s| s.contains(src.octets()))
         {
             self.off_link_reports += 1;
             log::debug!(
