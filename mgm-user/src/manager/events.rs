@@ -97,3 +97,99 @@ pub struct MgmEvent {
     /// The callback's or MFE change's arguments.
     pub args: EventArgs,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manager::{local, Manager, MembershipFlags, Sg, StaticRpf};
+
+    const SRC: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+    const GRP: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
+
+    fn args_of(events: &[MgmEvent], kind: EventKind) -> Vec<EventArgs> {
+        events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.args.clone())
+            .collect()
+    }
+
+    /// `local` on interfaces 1 (towards the source, via 192.0.2.1) and 2 (a receiver).
+    #[test]
+    fn events_carry_the_callback_arguments() {
+        let rpf = StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
+        let mut mgr = Manager::new(Box::new(rpf));
+        let h = local::register_local(&mut mgr).unwrap();
+        for i in [1, 2] {
+            mgr.take_interface_ownership(0, h, IfKey::new(i)).unwrap();
+        }
+        let (i1, i2) = (IfKey::new(1), IfKey::new(2));
+        mgr.add_membership(0, h, Sg::star_g(GRP), i2, MembershipFlags::JOIN_STATE)
+            .unwrap();
+        mgr.take_events();
+
+        mgr.new_packet(1, SRC, GRP, 1, &[]).unwrap();
+        let ev = mgr.take_events();
+        assert_eq!(
+            args_of(&ev, EventKind::Rpf),
+            vec![EventArgs::Rpf {
+                arrival: i1,
+                iif: i1,
+                upstream: SRC,
+                verdict: RpfVerdict::Accept,
+            }]
+        );
+        assert_eq!(
+            args_of(&ev, EventKind::CreationAlert),
+            vec![EventArgs::CreationAlert {
+                oifs: vec![i2],
+                vetoed: vec![],
+            }]
+        );
+        let added = EventArgs::Mfe {
+            iif: i1,
+            oifs: vec![i2],
+            upstream: SRC,
+            negative: false,
+        };
+        assert_eq!(args_of(&ev, EventKind::MfeAdd), vec![added.clone()]);
+        assert_eq!(
+            args_of(&ev, EventKind::JoinAlert),
+            vec![EventArgs::JoinAlert {
+                member_update: false
+            }]
+        );
+
+        // The receiver leaves: the OIL empties, the prune alert carries the MFE's lifetime.
+        mgr.delete_membership(2, h, Sg::star_g(GRP), i2, MembershipFlags::JOIN_STATE)
+            .unwrap();
+        let ev = mgr.take_events();
+        assert_eq!(
+            args_of(&ev, EventKind::MfeUpdate),
+            vec![EventArgs::Mfe {
+                iif: i1,
+                oifs: vec![],
+                upstream: SRC,
+                negative: false,
+            }]
+        );
+        assert!(
+            args_of(&ev, EventKind::PruneAlert).contains(&EventArgs::PruneAlert {
+                member_delete: false,
+                timeout_s: mgr.config().default_mfe_timeout_s,
+            }),
+            "{ev:?}"
+        );
+
+        // A packet on the receiver's interface: wrong interface, with arrival and iif.
+        mgr.wrong_interface(3, SRC, GRP, 2, &[]).unwrap();
+        let ev = mgr.take_events();
+        assert_eq!(
+            args_of(&ev, EventKind::WrongInterface),
+            vec![EventArgs::WrongInterface {
+                arrival: i2,
+                iif: Some(i1),
+            }]
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! The MFE table: creation on a new packet (RPF → OIL → creation alert → install), OIL
 //! maintenance, lifetime, wrong-interface, get/first/next and statistics.
 use super::actions::ForwarderAction;
-use super::callbacks::{CreationIf, PruneAlert, RpfRequest, RpfVerdict};
+use super::callbacks::{CreationIf, PruneAlert, RpfRequest, RpfRoute, RpfVerdict};
 use super::events::{EventArgs, EventKind};
 use super::types::{IfKey, MfeCounters, ProtocolHandle, Sg};
 use super::{Manager, ManagerView, MgmError, MgmResult};
@@ -377,6 +377,57 @@ impl Manager {
             .ok_or(MgmError::NotFound)?;
         // 1. RPF lookup, then the RPF callback to the owner of the incoming interface.
         let route = self.rpf.lookup(source);
+        let (iif, upstream, rejected) = self.rpf_step(source, group, arrival, route, header);
+        // 2. The MFE with its candidate OIL.
+        let mut mfe = Mfe {
+            iif,
+            upstream,
+            rejected,
+            oil: BTreeSet::new(),
+            vetoed: BTreeSet::new(),
+            forced: BTreeSet::new(),
+            unforwarded: BTreeSet::new(),
+            fib_ifindex: route.map(|r| r.ifindex),
+            timeout_s: self.st.cfg.default_mfe_timeout_s,
+            created_ns: self.now,
+            expires_ns: None,
+            counters: MfeCounters::default(),
+        };
+        let candidates = self.compute_oil(k, &mfe);
+        // 3. Creation alert to each routing owner of OIL interfaces, with its interfaces only.
+        let vetoed = self.creation_alerts(source, group, iif, &candidates);
+        mfe.vetoed.extend(vetoed);
+        // 4. Install.
+        mfe.oil = self.compute_oil(k, &mfe);
+        let empty = mfe.oil.is_empty();
+        let timeout = mfe.timeout_s;
+        self.st.mfes.insert(k, mfe);
+        self.schedule(k, self.now, timeout);
+        self.push_set(k);
+        let owner = self.st.owner(iif);
+        self.emit(EventKind::MfeAdd, owner, Some(iif), sg);
+        self.annotate(self.mfe_args(k));
+        // 5. Join alert (OIL non-empty) or prune alert (negative entry) to the RPF owner.
+        if empty {
+            self.mfe_prune_alert(k);
+        } else {
+            self.mfe_join_alert(k);
+        }
+        Ok(())
+    }
+
+    /// RPF for a new MFE: the incoming interface and upstream neighbour from the FIB's `route`,
+    /// then the RPF callback to the owner of that interface, which may change them or refuse.
+    /// Returns (incoming interface, upstream, rejected).
+    fn rpf_step(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        arrival: IfKey,
+        route: Option<RpfRoute>,
+        header: &[u8],
+    ) -> (IfKey, Ipv4Addr, bool) {
+        let sg = Sg::sg(source, group);
         let mut rejected = false;
         let (mut iif, mut upstream) = match route {
             None => {
@@ -432,25 +483,22 @@ impl Manager {
                 }
             }
         }
-        // 2. The MFE with its candidate OIL.
-        let mut mfe = Mfe {
-            iif,
-            upstream,
-            rejected,
-            oil: BTreeSet::new(),
-            vetoed: BTreeSet::new(),
-            forced: BTreeSet::new(),
-            unforwarded: BTreeSet::new(),
-            fib_ifindex: route.map(|r| r.ifindex),
-            timeout_s: self.st.cfg.default_mfe_timeout_s,
-            created_ns: self.now,
-            expires_ns: None,
-            counters: MfeCounters::default(),
-        };
-        let candidates = self.compute_oil(k, &mfe);
-        // 3. Creation alert to each routing owner of OIL interfaces, with its interfaces only.
+        (iif, upstream, rejected)
+    }
+
+    /// The creation alert of a new MFE to each routing owner of `candidates` (the OIL), with
+    /// its interfaces only. Returns the vetoed interfaces.
+    fn creation_alerts(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: IfKey,
+        candidates: &BTreeSet<IfKey>,
+    ) -> Vec<IfKey> {
+        let sg = Sg::sg(source, group);
+        let mut vetoed = Vec::new();
         let mut by_owner: BTreeMap<ProtocolHandle, Vec<CreationIf>> = BTreeMap::new();
-        for i in &candidates {
+        for i in candidates {
             let Some(ifc) = self.st.ifaces.get(i) else {
                 continue;
             };
@@ -474,26 +522,9 @@ impl Manager {
                     vetoed: vetoed.iter().map(|e| e.iface).collect(),
                 });
             }
-            mfe.vetoed
-                .extend(list.iter().filter(|e| !e.enabled).map(|e| e.iface));
+            vetoed.extend(list.iter().filter(|e| !e.enabled).map(|e| e.iface));
         }
-        // 4. Install.
-        mfe.oil = self.compute_oil(k, &mfe);
-        let empty = mfe.oil.is_empty();
-        let timeout = mfe.timeout_s;
-        self.st.mfes.insert(k, mfe);
-        self.schedule(k, self.now, timeout);
-        self.push_set(k);
-        let owner = self.st.owner(iif);
-        self.emit(EventKind::MfeAdd, owner, Some(iif), sg);
-        self.annotate(self.mfe_args(k));
-        // 5. Join alert (OIL non-empty) or prune alert (negative entry) to the RPF owner.
-        if empty {
-            self.mfe_prune_alert(k);
-        } else {
-            self.mfe_join_alert(k);
-        }
-        Ok(())
+        vetoed
     }
 
     /// OIL of an MFE from memberships, blocks, vetoes and forward-state overrides.

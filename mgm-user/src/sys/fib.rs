@@ -529,4 +529,47 @@ mod tests {
         bad[28..30].copy_from_slice(&200u16.to_ne_bytes());
         assert!(parse_reply(&bad, 3).is_err());
     }
+
+    #[test]
+    fn the_manager_reads_the_cache_and_misses_are_remembered() {
+        let cache = RouteCache::new();
+        let mut rpf = CachedRpf(cache.clone());
+        let src = Ipv4Addr::new(192, 0, 2, 10);
+        let other = Ipv4Addr::new(203, 0, 113, 1);
+        assert_eq!(rpf.lookup(src), None, "not asked yet: no route for now");
+        assert_eq!(cache.take_misses(), vec![src]);
+        assert!(cache.take_misses().is_empty(), "taken once");
+        let route = RpfRoute {
+            ifindex: 4,
+            gateway: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        cache.insert(src, Some(route));
+        cache.insert(other, None);
+        assert_eq!(rpf.lookup(src), Some(route));
+        assert_eq!(rpf.lookup(other), None, "a known \"no route\"");
+        assert!(cache.take_misses().is_empty(), "answers are no misses");
+        cache.insert(src, None);
+        assert_eq!(rpf.lookup(src), None, "the latest answer wins");
+    }
+
+    #[test]
+    fn every_answer_of_a_datagram_is_found() {
+        let mut two = reply(2, vec![RouteAttribute::Oif(9)], AddressFamily::Inet);
+        two.extend_from_slice(&error(5, -libc::ENETUNREACH));
+        let all = parse_replies(&two).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].0, 2);
+        assert_eq!(
+            all[0].1.as_ref().unwrap(),
+            &RouteReply::Route(RpfRoute {
+                ifindex: 9,
+                gateway: Ipv4Addr::UNSPECIFIED
+            })
+        );
+        assert_eq!(all[1].0, 5);
+        assert_eq!(
+            all[1].1.as_ref().unwrap(),
+            &RouteReply::Error(-libc::ENETUNREACH)
+        );
+    }
 }
