@@ -172,6 +172,7 @@ impl RouteCache {
         self.state().routes.insert(source, route);
     }
     /// The latest answer for `source`, if the FIB was asked.
+    #[cfg(feature = "test-support")]
     pub fn get(&self, source: Ipv4Addr) -> Option<Option<RpfRoute>> {
         self.state().routes.get(&source).copied()
     }

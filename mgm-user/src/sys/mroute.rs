@@ -90,7 +90,6 @@ fn in_addr(a: Ipv4Addr) -> u32 {
 #[derive(Debug)]
 pub struct MrouteSocket {
     fd: OwnedFd,
-    table: Option<u32>,
     /// ifindex → VIF.
     vifs: BTreeMap<u32, u16>,
     /// (source, group) → parent VIF.
@@ -151,7 +150,6 @@ impl MrouteSocket {
             .context("mroute: enable WRONGVIF upcalls (MRT_ASSERT)")?;
         Ok(MrouteSocket {
             fd,
-            table,
             vifs: BTreeMap::new(),
             mfcs: BTreeMap::new(),
             done: false,
@@ -165,10 +163,6 @@ impl MrouteSocket {
         let v: libc::c_int = on.into();
         set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_PIM, &v)
             .with_context(|| format!("mroute: MRT_PIM {v}"))
-    }
-
-    pub fn table(&self) -> Option<u32> {
-        self.table
     }
 
     /// `MRT_ADD_VIF` with `VIFF_USE_IFINDEX`.
