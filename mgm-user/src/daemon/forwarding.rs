@@ -6,8 +6,8 @@
 //! The manager's RPF source is a [`CachedRpf`]: the FIB's latest answers, read without a
 //! syscall. A NOCACHE or WRONGVIF upcall first asks the FIB about its source
 //! ([`FibResolver::request`], non-blocking) and waits, parked, until the answer arrives
-//! ([`Forwarding::on_fib_answers`], when the loop sees the rtnetlink socket readable) or the
-//! question times out ([`Forwarding::on_deadline`]: no route). Then it goes to the manager,
+//! (`Forwarding::on_fib_answers`, when the loop sees the rtnetlink socket readable) or the
+//! question times out (`Forwarding::on_deadline`: no route). Then it goes to the manager,
 //! which finds the fresh answer in the cache: so every upcall is judged on the FIB as it is
 //! when the upcall arrives, as with a blocking lookup, and the loop never waits. Lookups the
 //! manager makes on its own (the RPF owner of a new (S,G) membership) use the cached answer;

@@ -220,10 +220,10 @@ impl IgmpPorts {
     /// One classifier event.
     pub(crate) fn on_event(&mut self, ev: &IgmpEvent, maps: &KernelMaps, now: u64) -> Vec<Action> {
         let out = Vec::new();
-        let Some(port) = self.ports.get_mut(&ev.ifindex) else {
+        if !self.ports.contains_key(&ev.ifindex) {
             log::debug!("event for unmanaged ifindex {}; ignored", ev.ifindex);
             return out;
-        };
+        }
         let src = Ipv4Addr::from(ev.src_addr);
         let dst = Ipv4Addr::from(ev.dst_addr);
         // A message longer than an event carries arrives cut; the classifier verified its
@@ -235,23 +235,12 @@ impl IgmpPorts {
             mgm_common::igmp::parse(ev.igmp_bytes())
         };
         if let Ok(mgm_common::igmp::IgmpMessage::V3Report(r)) = &parsed {
-            let lost = u64::from(r.lost_records());
-            if lost > 0 {
-                self.lost_records += lost;
-                self.truncated_reports += 1;
-                if self.truncated_reports % 100 == 1 {
-                    log::warn!(
-                        "{}: a {}-byte IGMPv3 report from {src} is longer than one event carries \
-                         ({} bytes): {lost} of its {} records were lost ({} records so far)",
-                        port.name,
-                        ev.igmp_len,
-                        mgm_common::event::MAX_EVENT_IGMP_LEN,
-                        r.announced_records(),
-                        self.lost_records
-                    );
-                }
-            }
+            let (lost, announced) = (u64::from(r.lost_records()), r.announced_records());
+            self.count_lost_records(ev, lost, announced);
         }
+        let Some(port) = self.ports.get_mut(&ev.ifindex) else {
+            return out;
+        };
         let msg = match parsed {
             Ok(m) => m,
             Err(e) => {
@@ -276,6 +265,27 @@ impl IgmpPorts {
             return out;
         }
         port.router.on_message(now, src, dst, &msg, &MapView(maps))
+    }
+
+    /// Counts the v3 records lost because their report was longer than an event carries
+    /// (logged for the first truncated report, then every 100th).
+    fn count_lost_records(&mut self, ev: &IgmpEvent, lost: u64, announced: u16) {
+        if lost == 0 {
+            return;
+        }
+        self.lost_records += lost;
+        self.truncated_reports += 1;
+        if self.truncated_reports % 100 == 1 {
+            log::warn!(
+                "{}: a {}-byte IGMPv3 report from {} is longer than one event carries \
+                 ({} bytes): {lost} of its {announced} records were lost ({} records so far)",
+                self.name_of(ev.ifindex).unwrap_or("?"),
+                ev.igmp_len,
+                Ipv4Addr::from(ev.src_addr),
+                mgm_common::event::MAX_EVENT_IGMP_LEN,
+                self.lost_records
+            );
+        }
     }
 
     /// IGMP's current memberships on `ifindex` as [`Action::Membership`] (the enable-IGMP

@@ -1,4 +1,4 @@
-//! `mgm run`: the daemon. One tokio task owns all state (the [`state::Daemon`]) and reacts to
+//! `mgm run`: the daemon. One tokio task owns all state (the `Daemon`, in `state`) and reacts to
 //! its inputs: classifier events (ring buffer), kernel upcalls, FIB answers, link changes,
 //! control-socket queries, the next protocol deadline, signals and the classifier's log. Each
 //! input is one `Daemon` method; protocol logic lives in the pure modules, kernel I/O in

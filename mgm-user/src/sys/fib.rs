@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a question waits for the kernel's answer before it counts as "no route".
-const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The `RTM_GETROUTE` request for `dst` with sequence number `seq`, finalized (length and type
 /// set) and ready to serialize.

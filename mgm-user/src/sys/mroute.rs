@@ -1,6 +1,6 @@
 //! The mroute socket: kernel multicast routing (ipmr) control through a raw IGMP socket.
 //!
-//! The socket and its options go through [`super::raw_socket`]; the one other FFI call is the
+//! The socket and its options go through `raw_socket`; the one other FFI call is the
 //! `SIOCGETSGCNT` ioctl, with its `SAFETY` argument.
 use super::raw_socket::{open_raw, set_opt};
 use super::upcall::{parse_upcall, Upcall, UPCALL_FILTER};
