@@ -129,7 +129,7 @@ fn main() -> Result<()> {
         Ok(s) => s.parse().context("MGM_BENCH_REPEAT")?,
         Err(_) => 1_000_000,
     };
-    let bytes = mgm_user::bpf::object::object_bytes()?;
+    let bytes = mgm_user::sys::bpf::object::object_bytes()?;
     let mut ebpf = EbpfLoader::new()
         .load(bytes)
         .context("load the igmp-ebpf object")?;

@@ -8,7 +8,7 @@
 mod common;
 
 use common::Lab;
-use mgm_user::control::{client, protocol::Request};
+use mgm_user::control::{api::Request, client};
 use std::time::{Duration, Instant};
 
 const G: &str = "239.9.9.9";
@@ -101,7 +101,9 @@ fn refresh_cpu(no_fast_path: bool) {
     });
     std::thread::sleep(Duration::from_millis(500));
     let pid = lab.daemon(k).child.id();
-    let stats_before = client::request(&lab.daemon(k).socket, Request::ShowStats).expect("stats");
+    let stats_before =
+        client::request::<serde_json::Value>(&lab.daemon(k).socket, Request::ShowStats)
+            .expect("stats");
     let before = cpu_ns(pid);
     let script = format!(
         "import socket,struct\n\
@@ -117,7 +119,8 @@ fn refresh_cpu(no_fast_path: bool) {
     lab.ns(&h, &["python3", "-c", &script]);
     std::thread::sleep(Duration::from_millis(500));
     let after = cpu_ns(pid);
-    let stats = client::request(&lab.daemon(k).socket, Request::ShowStats).expect("stats");
+    let stats = client::request::<serde_json::Value>(&lab.daemon(k).socket, Request::ShowStats)
+        .expect("stats");
     let delta = |k: &str| stats[k].as_u64().unwrap_or(0) - stats_before[k].as_u64().unwrap_or(0);
     println!(
         "daemon CPU for {REPORTS} IGMPv2 refresh reports, fast path {}: {:.2} ms ({:.2} us/report; \

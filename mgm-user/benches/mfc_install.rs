@@ -1,10 +1,10 @@
-//! Kernel MFC installs per second through `mgm_user::forward::mroute::MrouteSocket` (one
+//! Kernel MFC installs per second through `mgm_user::sys::mroute::MrouteSocket` (one
 //! `MRT_ADD_MFC` setsockopt per entry), in a throwaway network namespace with four veth
 //! interfaces as VIFs. Per run: install N (S,G) entries (OIL of 2 VIFs), replace them all with a
 //! different OIL (what a membership change does to each affected MFE), delete them all; the count
 //! in `/proc/net/ip_mr_cache` is checked after the install and after the delete. Median over 5
 //! runs. Needs root (CAP_NET_ADMIN, namespaces).
-use mgm_user::forward::mroute::MrouteSocket;
+use mgm_user::sys::mroute::MrouteSocket;
 use nix::sched::{setns, CloneFlags};
 use std::fs::File;
 use std::net::Ipv4Addr;

@@ -2,7 +2,8 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use mgm_user::cli::{Cli, Command, ShowWhat};
-use mgm_user::control::{client, protocol::Request, views};
+use mgm_user::control::api::Request;
+use mgm_user::control::{client, tables};
 
 fn main() {
     let cli = Cli::parse();
@@ -23,6 +24,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             rt.block_on(mgm_user::daemon::run(args))
         }
         Command::Show(args) => {
+            let socket = &args.socket.socket;
             let request = match args.what {
                 ShowWhat::Interfaces => Request::ShowInterfaces,
                 ShowWhat::Groups => Request::ShowGroups,
@@ -30,23 +32,23 @@ fn dispatch(cli: Cli) -> Result<()> {
                 ShowWhat::Mfe => Request::ShowMfe,
                 ShowWhat::Protocols => Request::ShowProtocols,
             };
-            let data = client::request(&args.socket.socket, request)?;
             if args.json {
+                let data: serde_json::Value = client::request(socket, request)?;
                 return emit(&format!("{}\n", serde_json::to_string_pretty(&data)?));
             }
+            // Each table takes its typed view; the request's answer is parsed as that.
             let text = match args.what {
                 ShowWhat::Interfaces => {
-                    views::interfaces_table(&serde_json::from_value::<Vec<_>>(data)?)
+                    tables::interfaces_table(&client::request::<Vec<_>>(socket, request)?)
                 }
-                ShowWhat::Groups => views::groups_table(&serde_json::from_value::<Vec<_>>(data)?),
-                ShowWhat::Mfe => views::mfe_table(&serde_json::from_value::<Vec<_>>(data)?),
+                ShowWhat::Groups => {
+                    tables::groups_table(&client::request::<Vec<_>>(socket, request)?)
+                }
+                ShowWhat::Stats => tables::stats_table(&client::request(socket, request)?),
+                ShowWhat::Mfe => tables::mfe_table(&client::request::<Vec<_>>(socket, request)?),
                 ShowWhat::Protocols => {
-                    views::protocols_table(&serde_json::from_value::<Vec<_>>(data)?)
+                    tables::protocols_table(&client::request::<Vec<_>>(socket, request)?)
                 }
-                ShowWhat::Stats => match data {
-                    serde_json::Value::Object(map) => views::stats_table(&map),
-                    other => other.to_string(),
-                },
             };
             emit(&text)
         }
@@ -54,7 +56,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             if args.json {
                 emit(&format!("{line}\n"))
             } else {
-                emit(&format!("{}\n", views::event_line(line)))
+                emit(&format!("{}\n", tables::event_line(line)))
             }
         }),
     }

@@ -5,8 +5,8 @@
 //!
 //! Needs root (CAP_NET_ADMIN): without it this test fails, it does not skip. The namespace is
 //! removed by a guard, also when the test fails.
-use mgm_user::forward::fib::FibRpf;
 use mgm_user::manager::{RpfLookup, RpfRoute};
+use mgm_user::sys::fib::FibRpf;
 use nix::sched::{setns, CloneFlags};
 use std::fs::File;
 use std::net::Ipv4Addr;

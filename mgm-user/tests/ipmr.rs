@@ -6,15 +6,15 @@
 //!
 //! Needs root (CAP_NET_ADMIN): without it these tests fail, they do not skip. Namespaces are
 //! removed by a guard, also when a test fails.
-use mgm_user::forward::fib::FibRpf;
-use mgm_user::forward::mroute::MrouteSocket;
-use mgm_user::forward::upcall::UpcallKind;
-use mgm_user::forward::{dispatch_upcall, sync};
+use mgm_user::daemon::forwarding::{dispatch_upcall, sync};
 use mgm_user::manager::igmp_bridge::{IgmpBridge, IgmpNotices};
 use mgm_user::manager::local::register_local;
 use mgm_user::manager::{
     ClientKind, ComponentId, EventKind, IfKey, Manager, MembershipFlags, Sg, IGMP_PROTOCOL_ID,
 };
+use mgm_user::sys::fib::FibRpf;
+use mgm_user::sys::mroute::MrouteSocket;
+use mgm_user::sys::upcall::UpcallKind;
 use nix::sched::{setns, CloneFlags};
 use std::fs::File;
 use std::net::{Ipv4Addr, UdpSocket};

@@ -239,9 +239,9 @@ fn reports_from_off_link_sources_are_ignored_unless_accepted() {
         let mut host = lab.host(&h);
         host.cmd(&format!("join {G} 203.0.113.77"));
         let stats = |lab: &Lab| {
-            mgm_user::control::client::request(
+            mgm_user::control::client::request::<serde_json::Value>(
                 &lab.daemon(k).socket,
-                mgm_user::control::protocol::Request::ShowStats,
+                mgm_user::control::api::Request::ShowStats,
             )
             .expect("stats")
         };

@@ -4,14 +4,14 @@
 mod common;
 
 use common::{Lab, FAST};
-use mgm_user::control::{client, protocol::Request};
+use mgm_user::control::{api::Request, client};
 use std::time::Duration;
 
 const G: &str = "239.6.6.6";
 const SRC: &str = "192.0.2.50";
 
 fn mfe_iif(lab: &Lab, k: usize) -> Option<String> {
-    let v = client::request(&lab.daemon(k).socket, Request::ShowMfe).ok()?;
+    let v: serde_json::Value = client::request(&lab.daemon(k).socket, Request::ShowMfe).ok()?;
     v.as_array()?
         .iter()
         .find(|m| m["source"] == SRC && m["group"] == G)

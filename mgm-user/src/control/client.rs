@@ -1,6 +1,7 @@
 //! Blocking client used by `mgm show` and `mgm events`.
-use super::protocol::{Request, Response};
+use super::api::{Request, Response};
 use anyhow::{anyhow, bail, Context, Result};
+use serde::de::DeserializeOwned;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -18,8 +19,9 @@ fn connect(socket: &Path) -> Result<UnixStream> {
     })
 }
 
-/// Sends one request and returns the response's data.
-pub fn request(socket: &Path, req: Request) -> Result<serde_json::Value> {
+/// Sends one request and returns the response's data as `T` (the view type of the request,
+/// see [`Request`]; `serde_json::Value` takes any).
+pub fn request<T: DeserializeOwned>(socket: &Path, req: Request) -> Result<T> {
     let mut stream = connect(socket)?;
     stream
         .set_read_timeout(Some(ANSWER_TIMEOUT))
@@ -40,11 +42,19 @@ pub fn request(socket: &Path, req: Request) -> Result<serde_json::Value> {
             socket.display()
         );
     }
-    let resp: Response = serde_json::from_str(&answer).context("malformed response")?;
+    let resp: Response<serde_json::Value> =
+        serde_json::from_str(&answer).context("malformed response")?;
+    let data = checked(resp)?.unwrap_or(serde_json::Value::Null);
+    serde_json::from_value(data).context("malformed response data")
+}
+
+/// The data of a response of our protocol version that succeeded.
+fn checked<T>(resp: Response<T>) -> Result<Option<T>> {
+    resp.check_version().map_err(|e| anyhow!(e))?;
     if !resp.ok {
         bail!("daemon error: {}", resp.error.unwrap_or_default());
     }
-    Ok(resp.data.unwrap_or(serde_json::Value::Null))
+    Ok(resp.data)
 }
 
 /// Subscribes to events and calls `each` with every JSON line until the daemon closes.
@@ -59,11 +69,9 @@ pub fn events(socket: &Path, mut each: impl FnMut(&str) -> Result<()>) -> Result
     let mut lines = reader.lines();
     match lines.next() {
         Some(first) => {
-            let resp: Response =
+            let resp: Response<serde_json::Value> =
                 serde_json::from_str(&first.context("reading")?).context("malformed response")?;
-            if !resp.ok {
-                bail!("daemon error: {}", resp.error.unwrap_or_default());
-            }
+            checked(resp)?;
         }
         None => bail!("the daemon closed the connection"),
     }

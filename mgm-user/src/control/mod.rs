@@ -1,7 +1,9 @@
-//! The control socket: a Unix stream socket speaking JSON, one request line, then one response
-//! line (or, for `events`, a stream of lines). `mgm show` and `mgm events` are its clients;
-//! routing daemons in other processes will register over it later.
+//! The control socket: a Unix stream socket speaking JSON lines ([`api`]: one request line,
+//! then one response line or, for `events`, a stream of event lines). `mgm show` and
+//! `mgm events` are its clients; routing daemons in other processes will register over it
+//! later. Nothing here knows the daemon: the daemon answers [`server::Query`]s with [`api`]
+//! values and publishes [`api::EventLine`]s.
+pub mod api;
 pub mod client;
-pub mod protocol;
 pub mod server;
-pub mod views;
+pub mod tables;

@@ -1,6 +1,6 @@
 //! Control socket server: one task per connection; show requests go to the daemon loop through a
 //! channel (the loop owns the state), event subscribers get a broadcast receiver.
-use super::protocol::{Request, Response, MAX_REQUEST_BYTES};
+use super::api::{Event, EventLine, Request, Response, MAX_REQUEST_BYTES};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -9,6 +9,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// A show request for the daemon loop, with where to send the answer.
 pub type Query = (Request, oneshot::Sender<Response>);
+
+/// The event stream as the daemon publishes it: one [`EventLine`] per event.
+pub type EventSender = broadcast::Sender<EventLine>;
 
 pub struct ControlServer {
     listener: UnixListener,
@@ -39,7 +42,7 @@ impl ControlServer {
     }
 
     /// Accepts connections until the task is dropped.
-    pub async fn serve(self, queries: mpsc::Sender<Query>, events: broadcast::Sender<String>) {
+    pub async fn serve(self, queries: mpsc::Sender<Query>, events: EventSender) {
         loop {
             match self.listener.accept().await {
                 Ok((stream, _)) => {
@@ -67,7 +70,7 @@ impl ControlServer {
 async fn handle(
     stream: UnixStream,
     queries: mpsc::Sender<Query>,
-    events: broadcast::Sender<String>,
+    events: EventSender,
 ) -> Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64));
@@ -79,27 +82,32 @@ async fn handle(
     let request = match serde_json::from_str::<Request>(line.trim()) {
         Ok(r) => r,
         Err(e) => {
-            let resp = Response::error(format!("bad request: {e}"));
+            let resp = Response::<super::api::Reply>::error(format!("bad request: {e}"));
             write_line(&mut write, &serde_json::to_string(&resp)?).await?;
             return Ok(());
         }
     };
     if request == Request::Events {
         let mut events = events.subscribe();
-        write_line(
-            &mut write,
-            &serde_json::to_string(&Response::ok(serde_json::Value::Null))?,
-        )
-        .await?;
+        let subscribed = Response::<()> {
+            data: None,
+            ..Response::ok(())
+        };
+        write_line(&mut write, &serde_json::to_string(&subscribed)?).await?;
         loop {
-            match events.recv().await {
-                Ok(ev) => write_line(&mut write, &ev).await?,
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    let note = serde_json::json!({ "kind": "lagged", "missed": n });
-                    write_line(&mut write, &note.to_string()).await?;
-                }
+            let line = match events.recv().await {
+                Ok(ev) => ev,
+                Err(broadcast::error::RecvError::Lagged(missed)) => EventLine {
+                    event: Event::Lagged { missed },
+                    protocol: String::new(),
+                    interface: None,
+                    source: None,
+                    group: None,
+                    time_ns: 0,
+                },
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
-            }
+            };
+            write_line(&mut write, &serde_json::to_string(&line)?).await?;
         }
     }
     let (tx, rx) = oneshot::channel();

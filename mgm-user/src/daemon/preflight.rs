@@ -17,31 +17,20 @@ pub struct ManagedInterface {
     pub subnets: Vec<Subnet>,
 }
 
-/// An IPv4 prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subnet {
-    pub network: Ipv4Addr,
-    pub prefix_len: u8,
-}
+/// An IPv4 prefix: the classifier's own type (one prefix matcher for both paths).
+pub use mgm_common::maps::LinkSubnet as Subnet;
 
-impl Subnet {
-    pub fn new(addr: Ipv4Addr, prefix_len: u8) -> Self {
-        let prefix_len = prefix_len.min(32);
-        Subnet {
-            network: Ipv4Addr::from(u32::from(addr) & mask(prefix_len)),
-            prefix_len,
-        }
-    }
-
-    pub fn contains(&self, a: Ipv4Addr) -> bool {
-        u32::from(a) & mask(self.prefix_len) == u32::from(self.network)
-    }
-}
-
-fn mask(prefix_len: u8) -> u32 {
-    match prefix_len {
+/// The prefix `addr/prefix_len` (host bits cleared).
+pub fn subnet(addr: Ipv4Addr, prefix_len: u8) -> Subnet {
+    let prefix_len = prefix_len.min(32);
+    let mask = match prefix_len {
         0 => 0,
-        n => u32::MAX << (32 - u32::from(n.min(32))),
+        n => u32::MAX << (32 - u32::from(n)),
+    };
+    Subnet {
+        network: (u32::from(addr) & mask).to_be_bytes(),
+        prefix_len,
+        _pad: [0; 3],
     }
 }
 
@@ -116,8 +105,8 @@ fn subnets_of(addrs: &[nix::ifaddrs::InterfaceAddress], name: &str) -> Vec<Subne
                     a.flags
                         .contains(nix::net::if_::InterfaceFlags::IFF_POINTOPOINT)
                 });
-            let own = ip.zip(len).map(|(ip, len)| Subnet::new(ip, len));
-            own.into_iter().chain(peer.map(|p| Subnet::new(p, 32)))
+            let own = ip.zip(len).map(|(ip, len)| subnet(ip, len));
+            own.into_iter().chain(peer.map(|p| subnet(p, 32)))
         })
         .collect()
 }
@@ -206,18 +195,18 @@ mod tests {
 
     #[test]
     fn subnets_contain_their_hosts_only() {
-        let s = Subnet::new(Ipv4Addr::new(192, 0, 2, 1), 24);
-        assert_eq!(s.network, Ipv4Addr::new(192, 0, 2, 0));
-        assert!(s.contains(Ipv4Addr::new(192, 0, 2, 200)));
-        assert!(!s.contains(Ipv4Addr::new(192, 0, 3, 1)));
-        let host = Subnet::new(Ipv4Addr::new(198, 51, 100, 7), 32);
-        assert!(host.contains(Ipv4Addr::new(198, 51, 100, 7)));
-        assert!(!host.contains(Ipv4Addr::new(198, 51, 100, 8)));
-        assert!(Subnet::new(Ipv4Addr::new(203, 0, 113, 9), 0).contains(Ipv4Addr::new(192, 0, 2, 1)));
+        let s = subnet(Ipv4Addr::new(192, 0, 2, 1), 24);
+        assert_eq!(s.network, [192, 0, 2, 0]);
+        assert!(s.contains([192, 0, 2, 200]));
+        assert!(!s.contains([192, 0, 3, 1]));
+        let host = subnet(Ipv4Addr::new(198, 51, 100, 7), 32);
+        assert!(host.contains([198, 51, 100, 7]));
+        assert!(!host.contains([198, 51, 100, 8]));
+        assert!(subnet(Ipv4Addr::new(203, 0, 113, 9), 0).contains([192, 0, 2, 1]));
         let addrs: Vec<_> = nix::ifaddrs::getifaddrs().unwrap().collect();
         let lo = subnets_of(&addrs, "lo");
         assert!(
-            lo.contains(&Subnet::new(Ipv4Addr::new(127, 0, 0, 1), 8)),
+            lo.contains(&subnet(Ipv4Addr::new(127, 0, 0, 1), 8)),
             "{lo:?}"
         );
     }

@@ -63,19 +63,9 @@ impl ProtocolHandler for IgmpBridge {
     }
 }
 
-/// One membership delta of the IGMP module (its `MembershipChange`), for
-/// [`Manager::apply_igmp_delta`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum IgmpDelta {
-    /// Forwarding starts: (*,G) without a source, (S,G) with one.
-    Join,
-    /// Forwarding stops: the counterpart of one `Join`.
-    Leave,
-    /// (*,G) is joined but the source must not be forwarded (EXCLUDE mode).
-    Block,
-    /// The counterpart of one `Block`.
-    Unblock,
-}
+/// One membership delta of the IGMP module, for [`Manager::apply_igmp_delta`]: the IGMP
+/// router's own type (one type for the concept).
+pub use crate::igmp::MembershipChange as IgmpDelta;
 
 impl Manager {
     /// Applies an IGMP membership delta on `ifindex` (next hop 0) as the IGMP client `igmp`:

@@ -1,7 +1,7 @@
 //! Group membership (`MgmAddGroupMembershipEntry`, `MgmDeleteGroupMembershipEntry`), IGMPv3
 //! source blocks, and the join/prune alert fan-out.
 use super::callbacks::PruneAlert;
-use super::events::EventKind;
+use super::events::{EventArgs, EventKind};
 use super::mfe::MfeKey;
 use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
 use super::{Manager, MgmError, MgmResult};
@@ -204,9 +204,14 @@ impl Manager {
                 None => Vec::new(),
             };
             for r in recipients {
-                self.invoke(r, EventKind::JoinAlert, Some(iface), sg, |hd, ctx| {
+                let called = self.invoke(r, EventKind::JoinAlert, Some(iface), sg, |hd, ctx| {
                     hd.join_alert(ctx, sg, true)
                 });
+                if called.is_some() {
+                    self.annotate(EventArgs::JoinAlert {
+                        member_update: true,
+                    });
+                }
             }
         }
         if new_iface {
@@ -265,10 +270,17 @@ impl Manager {
             };
             let default = self.st.cfg.default_mfe_timeout_s;
             for r in recipients {
-                self.invoke(r, EventKind::PruneAlert, Some(iface), sg, |hd, ctx| {
+                let t = self.invoke(r, EventKind::PruneAlert, Some(iface), sg, |hd, ctx| {
                     let mut t = default;
-                    hd.prune_alert(ctx, &alert, &mut t)
+                    hd.prune_alert(ctx, &alert, &mut t);
+                    t
                 });
+                if let Some(timeout_s) = t {
+                    self.annotate(EventArgs::PruneAlert {
+                        member_delete: true,
+                        timeout_s,
+                    });
+                }
             }
         }
         if iface_gone {

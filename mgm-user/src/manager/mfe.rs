@@ -1,8 +1,8 @@
 //! The MFE table: creation on a new packet (RPF → OIL → creation alert → install), OIL
 //! maintenance, lifetime, wrong-interface, get/first/next and statistics.
 use super::actions::ForwarderAction;
-use super::callbacks::{CreationIf, PruneAlert, RpfRequest, RpfVerdict};
-use super::events::EventKind;
+use super::callbacks::{CreationIf, PruneAlert, RpfRequest, RpfRoute, RpfVerdict};
+use super::events::{EventArgs, EventKind};
 use super::types::{IfKey, MfeCounters, ProtocolHandle, Sg};
 use super::{Manager, ManagerView, MgmError, MgmResult};
 use serde::Serialize;
@@ -149,13 +149,20 @@ impl Manager {
                 .iface_for(arrival_ifindex, Ipv4Addr::UNSPECIFIED)
                 .ok_or(MgmError::NotFound)?;
             if let Some(o) = self.st.routing_owner(iface) {
-                self.invoke(
+                let called = self.invoke(
                     o,
                     EventKind::WrongInterface,
                     Some(iface),
                     Sg::sg(source, group),
                     |hd, ctx| hd.wrong_interface(ctx, source, group, iface, header),
                 );
+                if called.is_some() {
+                    let iif = self.st.mfes.get(&MfeKey { group, source }).map(|m| m.iif);
+                    self.annotate(EventArgs::WrongInterface {
+                        arrival: iface,
+                        iif,
+                    });
+                }
             }
             // The route towards the source may have moved to the arrival interface: then the MFE
             // is stale (its iif no longer passes RPF) and its traffic is dropped as wrong-if
@@ -367,6 +374,57 @@ impl Manager {
             .ok_or(MgmError::NotFound)?;
         // 1. RPF lookup, then the RPF callback to the owner of the incoming interface.
         let route = self.rpf.lookup(source);
+        let (iif, upstream, rejected) = self.rpf_step(source, group, arrival, route, header);
+        // 2. The MFE with its candidate OIL.
+        let mut mfe = Mfe {
+            iif,
+            upstream,
+            rejected,
+            oil: BTreeSet::new(),
+            vetoed: BTreeSet::new(),
+            forced: BTreeSet::new(),
+            unforwarded: BTreeSet::new(),
+            fib_ifindex: route.map(|r| r.ifindex),
+            timeout_s: self.st.cfg.default_mfe_timeout_s,
+            created_ns: self.now,
+            expires_ns: None,
+            counters: MfeCounters::default(),
+        };
+        let candidates = self.compute_oil(k, &mfe);
+        // 3. Creation alert to each routing owner of OIL interfaces, with its interfaces only.
+        let vetoed = self.creation_alerts(source, group, iif, &candidates);
+        mfe.vetoed.extend(vetoed);
+        // 4. Install.
+        mfe.oil = self.compute_oil(k, &mfe);
+        let empty = mfe.oil.is_empty();
+        let timeout = mfe.timeout_s;
+        self.st.mfes.insert(k, mfe);
+        self.schedule(k, self.now, timeout);
+        self.push_set(k);
+        let owner = self.st.owner(iif);
+        self.emit(EventKind::MfeAdd, owner, Some(iif), sg);
+        self.annotate(self.mfe_args(k));
+        // 5. Join alert (OIL non-empty) or prune alert (negative entry) to the RPF owner.
+        if empty {
+            self.mfe_prune_alert(k);
+        } else {
+            self.mfe_join_alert(k);
+        }
+        Ok(())
+    }
+
+    /// RPF for a new MFE: the incoming interface and upstream neighbour from the FIB's `route`,
+    /// then the RPF callback to the owner of that interface, which may change them or refuse.
+    /// Returns (incoming interface, upstream, rejected).
+    fn rpf_step(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        arrival: IfKey,
+        route: Option<RpfRoute>,
+        header: &[u8],
+    ) -> (IfKey, Ipv4Addr, bool) {
+        let sg = Sg::sg(source, group);
         let mut rejected = false;
         let (mut iif, mut upstream) = match route {
             None => {
@@ -398,11 +456,18 @@ impl Manager {
                     upstream,
                     header,
                 };
-                let v = self
-                    .invoke(o, EventKind::Rpf, Some(iif), sg, |hd, ctx| {
-                        hd.rpf(ctx, &mut req)
-                    })
-                    .unwrap_or_default();
+                let called = self.invoke(o, EventKind::Rpf, Some(iif), sg, |hd, ctx| {
+                    hd.rpf(ctx, &mut req)
+                });
+                let v = called.unwrap_or_default();
+                if called.is_some() {
+                    self.annotate(EventArgs::Rpf {
+                        arrival,
+                        iif: req.in_iface,
+                        upstream: req.upstream,
+                        verdict: v,
+                    });
+                }
                 upstream = req.upstream;
                 if self.st.ifaces.contains_key(&req.in_iface) {
                     iif = req.in_iface;
@@ -415,25 +480,22 @@ impl Manager {
                 }
             }
         }
-        // 2. The MFE with its candidate OIL.
-        let mut mfe = Mfe {
-            iif,
-            upstream,
-            rejected,
-            oil: BTreeSet::new(),
-            vetoed: BTreeSet::new(),
-            forced: BTreeSet::new(),
-            unforwarded: BTreeSet::new(),
-            fib_ifindex: route.map(|r| r.ifindex),
-            timeout_s: self.st.cfg.default_mfe_timeout_s,
-            created_ns: self.now,
-            expires_ns: None,
-            counters: MfeCounters::default(),
-        };
-        let candidates = self.compute_oil(k, &mfe);
-        // 3. Creation alert to each routing owner of OIL interfaces, with its interfaces only.
+        (iif, upstream, rejected)
+    }
+
+    /// The creation alert of a new MFE to each routing owner of `candidates` (the OIL), with
+    /// its interfaces only. Returns the vetoed interfaces.
+    fn creation_alerts(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: IfKey,
+        candidates: &BTreeSet<IfKey>,
+    ) -> Vec<IfKey> {
+        let sg = Sg::sg(source, group);
+        let mut vetoed = Vec::new();
         let mut by_owner: BTreeMap<ProtocolHandle, Vec<CreationIf>> = BTreeMap::new();
-        for i in &candidates {
+        for i in candidates {
             let Some(ifc) = self.st.ifaces.get(i) else {
                 continue;
             };
@@ -446,28 +508,20 @@ impl Manager {
             }
         }
         for (o, mut list) in by_owner {
-            self.invoke(o, EventKind::CreationAlert, Some(iif), sg, |hd, ctx| {
+            let called = self.invoke(o, EventKind::CreationAlert, Some(iif), sg, |hd, ctx| {
                 hd.creation_alert(ctx, source, group, iif, &mut list)
             });
-            mfe.vetoed
-                .extend(list.iter().filter(|e| !e.enabled).map(|e| e.iface));
+            if called.is_some() {
+                let (kept, vetoed): (Vec<&CreationIf>, Vec<&CreationIf>) =
+                    list.iter().partition(|e| e.enabled);
+                self.annotate(EventArgs::CreationAlert {
+                    oifs: kept.iter().map(|e| e.iface).collect(),
+                    vetoed: vetoed.iter().map(|e| e.iface).collect(),
+                });
+            }
+            vetoed.extend(list.iter().filter(|e| !e.enabled).map(|e| e.iface));
         }
-        // 4. Install.
-        mfe.oil = self.compute_oil(k, &mfe);
-        let empty = mfe.oil.is_empty();
-        let timeout = mfe.timeout_s;
-        self.st.mfes.insert(k, mfe);
-        self.schedule(k, self.now, timeout);
-        self.push_set(k);
-        let owner = self.st.owner(iif);
-        self.emit(EventKind::MfeAdd, owner, Some(iif), sg);
-        // 5. Join alert (OIL non-empty) or prune alert (negative entry) to the RPF owner.
-        if empty {
-            self.mfe_prune_alert(k);
-        } else {
-            self.mfe_join_alert(k);
-        }
-        Ok(())
+        vetoed
     }
 
     /// OIL of an MFE from memberships, blocks, vetoes and forward-state overrides.
@@ -523,6 +577,7 @@ impl Manager {
             Some(iif),
             Sg::sg(k.source, k.group),
         );
+        self.annotate(self.mfe_args(k));
         if was_empty && !is_empty {
             self.mfe_join_alert(k);
         } else if !was_empty && is_empty {
@@ -536,9 +591,14 @@ impl Manager {
         };
         if let Some(o) = self.st.routing_owner(iif) {
             let sg = Sg::sg(k.source, k.group);
-            self.invoke(o, EventKind::JoinAlert, Some(iif), sg, |hd, ctx| {
+            let called = self.invoke(o, EventKind::JoinAlert, Some(iif), sg, |hd, ctx| {
                 hd.join_alert(ctx, sg, false)
             });
+            if called.is_some() {
+                self.annotate(EventArgs::JoinAlert {
+                    member_update: false,
+                });
+            }
         }
     }
 
@@ -555,9 +615,15 @@ impl Manager {
             iface: iif,
             member_delete: false,
         };
-        self.invoke(o, EventKind::PruneAlert, Some(iif), sg, |hd, ctx| {
+        let called = self.invoke(o, EventKind::PruneAlert, Some(iif), sg, |hd, ctx| {
             hd.prune_alert(ctx, &alert, &mut t)
         });
+        if called.is_some() {
+            self.annotate(EventArgs::PruneAlert {
+                member_delete: false,
+                timeout_s: t,
+            });
+        }
         self.schedule(k, self.now, t);
     }
 
@@ -598,6 +664,25 @@ impl Manager {
             Some(m.iif),
             Sg::sg(k.source, k.group),
         );
+        self.annotate(EventArgs::Mfe {
+            iif: m.iif,
+            oifs: m.oil.iter().copied().collect(),
+            upstream: m.upstream,
+            negative: m.rejected,
+        });
+    }
+
+    /// The event arguments of an MFE as it stands.
+    fn mfe_args(&self, k: MfeKey) -> EventArgs {
+        match self.st.mfes.get(&k) {
+            Some(m) => EventArgs::Mfe {
+                iif: m.iif,
+                oifs: m.oil.iter().copied().collect(),
+                upstream: m.upstream,
+                negative: m.rejected,
+            },
+            None => EventArgs::None,
+        }
     }
 
     /// `MgmGetMfe` / stats (convenience for [`ManagerView::mfe`]).

@@ -107,7 +107,7 @@ pub use callbacks::{
 };
 pub use enumerate::EnumHandle;
 pub use error::{MgmError, MgmResult};
-pub use events::{EventKind, MgmEvent};
+pub use events::{EventArgs, EventKind, MgmEvent};
 pub use mfe::{MfeInfo, REJECTED_MFE_TIMEOUT_S};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
@@ -334,7 +334,16 @@ impl Manager {
             source: sg.source,
             group: sg.group,
             time_ns: self.now,
+            args: EventArgs::None,
         });
+    }
+
+    /// Sets the arguments of the event just emitted (by [`Self::emit`] or a successful
+    /// [`Self::invoke`]; callbacks cannot emit, so it is still the last one).
+    fn annotate(&mut self, args: EventArgs) {
+        if let Some(e) = self.events.last_mut() {
+            e.args = args;
+        }
     }
 
     /// Emits the event of a callback and invokes it on `h`'s handler.

@@ -19,45 +19,45 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
-pub use crate::common::{FAST, LMQT, SLACK};
+pub(crate) use crate::common::{FAST, LMQT, SLACK};
 
-pub const SOURCE: &str = "192.0.2.10";
+pub(crate) const SOURCE: &str = "192.0.2.10";
 
 /// CLOCK_MONOTONIC now, in ns (the clock of the test hosts' `rx` timestamps).
-pub fn mono_ns() -> u64 {
+pub(crate) fn mono_ns() -> u64 {
     mgm_user::time::monotonic_ns().expect("CLOCK_MONOTONIC")
 }
 
 /// A host's namespace, interface and address.
 #[derive(Clone, Debug)]
-pub struct HostEnd {
-    pub ns: String,
-    pub ifname: String,
-    pub addr: String,
+pub(crate) struct HostEnd {
+    pub(crate) ns: String,
+    pub(crate) ifname: String,
+    pub(crate) addr: String,
 }
 
 /// Router namespace with three links, each a LAN (bridge namespace) so more hosts can be added:
 /// A 192.0.2.0/24 (the source, 192.0.2.10), B 198.51.100.0/24, C 203.0.113.0/24. Router
 /// addresses are .1; hosts have a default route via the router.
-pub struct ForwardLab {
+pub(crate) struct ForwardLab {
     /// First, so that it is dropped (the `mgm events` child killed) before the lab.
-    pub events: Option<EventStream>,
-    pub lab: Lab,
-    pub router: String,
+    pub(crate) events: Option<EventStream>,
+    pub(crate) lab: Lab,
+    pub(crate) router: String,
     /// Router interface names on links A, B, C.
-    pub ra: String,
-    pub rb: String,
-    pub rc: String,
+    pub(crate) ra: String,
+    pub(crate) rb: String,
+    pub(crate) rc: String,
     lans: [String; 3],
-    pub source: HostEnd,
+    pub(crate) source: HostEnd,
     /// Daemon index in `lab`.
-    pub k: usize,
+    pub(crate) k: usize,
 }
 
 impl ForwardLab {
     /// Builds the topology with the source host and starts `mgm run -i ra -i rb -i rc`
     /// with the short timers, then subscribes to `mgm events --json`.
-    pub fn new() -> ForwardLab {
+    pub(crate) fn new() -> ForwardLab {
         let mut lab = Lab::new();
         let router = lab.netns("r");
         let lan_a = lab.lan("la");
@@ -92,7 +92,7 @@ impl ForwardLab {
 
     /// A host on link `link` ('a', 'b' or 'c'), namespace role `role`, address `.{octet}`,
     /// default route via the router.
-    pub fn add_host(&mut self, link: char, role: &str, octet: u8) -> HostEnd {
+    pub(crate) fn add_host(&mut self, link: char, role: &str, octet: u8) -> HostEnd {
         let (i, net) = match link {
             'a' => (0, "192.0.2"),
             'b' => (1, "198.51.100"),
@@ -113,61 +113,61 @@ impl ForwardLab {
         HostEnd { ns, ifname, addr }
     }
 
-    pub fn socket(&self) -> PathBuf {
+    pub(crate) fn socket(&self) -> PathBuf {
         self.lab.daemon(self.k).socket.clone()
     }
 
     /// Starts the test host stack of `h` with its interface address selected.
-    pub fn host(&mut self, h: &HostEnd) -> Host {
+    pub(crate) fn host(&mut self, h: &HostEnd) -> Host {
         let mut host = self.lab.host(&h.ns);
         host.cmd(&format!("ifaddr {}", h.addr));
         host
     }
 
-    pub fn mfes(&self) -> Vec<MfeRow> {
+    pub(crate) fn mfes(&self) -> Vec<MfeRow> {
         show_mfe(&self.socket())
     }
 
     /// The MFE (SOURCE, group), if the daemon has it.
-    pub fn mfe(&self, group: &str) -> Option<MfeRow> {
+    pub(crate) fn mfe(&self, group: &str) -> Option<MfeRow> {
         self.mfes()
             .into_iter()
             .find(|m| m.source == SOURCE && m.group == group)
     }
 
-    pub fn protocols(&self) -> Vec<ProtocolRow> {
+    pub(crate) fn protocols(&self) -> Vec<ProtocolRow> {
         show_protocols(&self.socket())
     }
 
     /// `ip -json mroute show` in the router namespace.
-    pub fn kernel_mroutes(&self) -> Vec<KernelMroute> {
+    pub(crate) fn kernel_mroutes(&self) -> Vec<KernelMroute> {
         let out = self
             .lab
             .ns(&self.router, &["ip", "-json", "mroute", "show"]);
         parse_ip_mroute(&out)
     }
 
-    pub fn kernel_mroute(&self, group: &str) -> Option<KernelMroute> {
+    pub(crate) fn kernel_mroute(&self, group: &str) -> Option<KernelMroute> {
         self.kernel_mroutes()
             .into_iter()
             .find(|m| m.source == SOURCE && m.group == group)
     }
 
     /// `ip mroute show` as text (for messages).
-    pub fn ip_mroute_text(&self) -> String {
+    pub(crate) fn ip_mroute_text(&self) -> String {
         self.lab.ns(&self.router, &["ip", "mroute", "show"])
     }
 
-    pub fn events(&self) -> &EventStream {
+    pub(crate) fn events(&self) -> &EventStream {
         self.events.as_ref().expect("event stream")
     }
 
-    pub fn daemon_log(&self) -> String {
+    pub(crate) fn daemon_log(&self) -> String {
         self.lab.daemon_log(self.k)
     }
 
     /// Everything useful to read when an assertion fails.
-    pub fn diagnostics(&self) -> String {
+    pub(crate) fn diagnostics(&self) -> String {
         let mfe = Command::new(env!("CARGO_BIN_EXE_mgm"))
             .args(["show", "mfe", "--json", "--socket"])
             .arg(self.socket())
@@ -198,7 +198,7 @@ impl ForwardLab {
 
     /// Polls `cond` every 20 ms until it holds or `timeout` passes (then panics with the
     /// diagnostics); returns the time it took.
-    pub fn wait_for(
+    pub(crate) fn wait_for(
         &self,
         what: &str,
         timeout: Duration,
@@ -224,30 +224,30 @@ impl ForwardLab {
 
 /// One row of `mgm show mfe --json`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct MfeRow {
-    pub source: String,
-    pub group: String,
-    pub iif: String,
-    pub oifs: Vec<String>,
-    pub packets: u64,
-    pub bytes: u64,
-    pub wrong_if: u64,
-    pub expires_in_ms: Value,
+pub(crate) struct MfeRow {
+    pub(crate) source: String,
+    pub(crate) group: String,
+    pub(crate) iif: String,
+    pub(crate) oifs: Vec<String>,
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
+    pub(crate) wrong_if: u64,
+    pub(crate) expires_in_ms: Value,
     /// `null` allowed (e.g. a negative entry nobody owns).
-    pub protocol: Option<String>,
+    pub(crate) protocol: Option<String>,
 }
 
 /// One row of `mgm show protocols --json`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ProtocolRow {
-    pub name: String,
-    pub protocol_id: Value,
-    pub component_id: Value,
-    pub interfaces: Vec<String>,
+pub(crate) struct ProtocolRow {
+    pub(crate) name: String,
+    pub(crate) protocol_id: Value,
+    pub(crate) component_id: Value,
+    pub(crate) interfaces: Vec<String>,
 }
 
 /// Runs `mgm ARGS --socket S` and parses its stdout as JSON.
-pub fn mgm_json(socket: &Path, args: &[&str]) -> Value {
+pub(crate) fn mgm_json(socket: &Path, args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
         .args(args)
         .arg("--socket")
@@ -309,7 +309,7 @@ fn rows(v: &Value, what: &str) -> Vec<Value> {
 }
 
 /// `mgm show mfe --json`, every contract field checked.
-pub fn show_mfe(socket: &Path) -> Vec<MfeRow> {
+pub(crate) fn show_mfe(socket: &Path) -> Vec<MfeRow> {
     let what = "mgm show mfe --json";
     rows(&mgm_json(socket, &["show", "mfe", "--json"]), what)
         .iter()
@@ -328,7 +328,7 @@ pub fn show_mfe(socket: &Path) -> Vec<MfeRow> {
 }
 
 /// `mgm show protocols --json`, every contract field checked.
-pub fn show_protocols(socket: &Path) -> Vec<ProtocolRow> {
+pub(crate) fn show_protocols(socket: &Path) -> Vec<ProtocolRow> {
     let what = "mgm show protocols --json";
     rows(&mgm_json(socket, &["show", "protocols", "--json"]), what)
         .iter()
@@ -346,15 +346,15 @@ pub fn show_protocols(socket: &Path) -> Vec<ProtocolRow> {
 /// One kernel MFC entry as `ip -json mroute show` prints it:
 /// `{"src","dst","iif","multipath":[{"oif"}],"state"}`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct KernelMroute {
-    pub source: String,
-    pub group: String,
-    pub iif: String,
-    pub oifs: Vec<String>,
-    pub state: String,
+pub(crate) struct KernelMroute {
+    pub(crate) source: String,
+    pub(crate) group: String,
+    pub(crate) iif: String,
+    pub(crate) oifs: Vec<String>,
+    pub(crate) state: String,
 }
 
-pub fn parse_ip_mroute(json: &str) -> Vec<KernelMroute> {
+pub(crate) fn parse_ip_mroute(json: &str) -> Vec<KernelMroute> {
     let v: Value = serde_json::from_str(json.trim()).unwrap_or(Value::Array(Vec::new()));
     v.as_array()
         .map(|a| {
@@ -388,39 +388,39 @@ pub fn parse_ip_mroute(json: &str) -> Vec<KernelMroute> {
 
 /// One line of `mgm events --json`, with the time the test read it.
 #[derive(Clone, Debug)]
-pub struct EventLine {
-    pub at: Instant,
-    pub json: Value,
-    pub raw: String,
+pub(crate) struct EventLine {
+    pub(crate) at: Instant,
+    pub(crate) json: Value,
+    pub(crate) raw: String,
 }
 
 impl EventLine {
-    pub fn kind(&self) -> &str {
+    pub(crate) fn kind(&self) -> &str {
         self.json["kind"].as_str().unwrap_or("")
     }
-    pub fn interface(&self) -> &str {
+    pub(crate) fn interface(&self) -> &str {
         self.json["interface"].as_str().unwrap_or("")
     }
-    pub fn group(&self) -> &str {
+    pub(crate) fn group(&self) -> &str {
         self.json["group"].as_str().unwrap_or("")
     }
     /// `None` for "any source" (JSON null).
-    pub fn source(&self) -> Option<&str> {
+    pub(crate) fn source(&self) -> Option<&str> {
         self.json["source"].as_str()
     }
-    pub fn protocol(&self) -> &str {
+    pub(crate) fn protocol(&self) -> &str {
         self.json["protocol"].as_str().unwrap_or("")
     }
 }
 
 /// A running `mgm events --json --socket S`; the child is killed on drop.
-pub struct EventStream {
+pub(crate) struct EventStream {
     child: Child,
     lines: Arc<Mutex<Vec<EventLine>>>,
 }
 
 impl EventStream {
-    pub fn start(socket: &Path) -> EventStream {
+    pub(crate) fn start(socket: &Path) -> EventStream {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mgm"))
             .args(["events", "--json", "--socket"])
             .arg(socket)
@@ -445,11 +445,11 @@ impl EventStream {
         EventStream { child, lines }
     }
 
-    pub fn all(&self) -> Vec<EventLine> {
+    pub(crate) fn all(&self) -> Vec<EventLine> {
         self.lines.lock().unwrap().clone()
     }
 
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.lines
             .lock()
             .unwrap()
@@ -459,7 +459,7 @@ impl EventStream {
     }
 
     /// Events read after `since` matching `f`.
-    pub fn find(&self, since: Instant, f: impl Fn(&EventLine) -> bool) -> Option<EventLine> {
+    pub(crate) fn find(&self, since: Instant, f: impl Fn(&EventLine) -> bool) -> Option<EventLine> {
         self.lines
             .lock()
             .unwrap()
@@ -469,7 +469,7 @@ impl EventStream {
     }
 
     /// Whether `mgm events` is still running (it should, while the daemon runs).
-    pub fn running(&mut self) -> bool {
+    pub(crate) fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 }
@@ -485,7 +485,7 @@ impl Drop for EventStream {
 
 /// Counts the IPv4 UDP datagrams to `group:port` that arrive on an interface in a namespace
 /// (AF_PACKET socket on a thread that entered the namespace), whatever the host's memberships.
-pub struct Sniffer {
+pub(crate) struct Sniffer {
     count: Arc<AtomicUsize>,
     /// CLOCK_MONOTONIC ns of each datagram seen.
     times: Arc<Mutex<Vec<u64>>>,
@@ -494,12 +494,12 @@ pub struct Sniffer {
 }
 
 impl Sniffer {
-    pub fn start(ns: &str, ifname: &str, group: Ipv4Addr, port: u16) -> Sniffer {
+    pub(crate) fn start(ns: &str, ifname: &str, group: Ipv4Addr, port: u16) -> Sniffer {
         Self::start_matching(ns, ifname, move |p| is_udp_to(p, group, port))
     }
 
     /// Counts IGMP membership reports (v1, v2, v3) and leaves arriving on the interface.
-    pub fn start_igmp_reports(ns: &str, ifname: &str) -> Sniffer {
+    pub(crate) fn start_igmp_reports(ns: &str, ifname: &str) -> Sniffer {
         Self::start_matching(ns, ifname, is_igmp_report)
     }
 
@@ -553,11 +553,11 @@ impl Sniffer {
         }
     }
 
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.count.load(Ordering::SeqCst)
     }
 
-    pub fn times(&self) -> Vec<u64> {
+    pub(crate) fn times(&self) -> Vec<u64> {
         self.times.lock().unwrap().clone()
     }
 }
@@ -646,7 +646,7 @@ fn is_udp_to(p: &[u8], group: Ipv4Addr, port: u16) -> bool {
 }
 
 /// Time from `t0` (CLOCK_MONOTONIC ns) to the first timestamp at or after it.
-pub fn first_after(times: &[u64], t0: u64) -> Option<Duration> {
+pub(crate) fn first_after(times: &[u64], t0: u64) -> Option<Duration> {
     times
         .iter()
         .find(|&&t| t >= t0)

@@ -5,9 +5,8 @@
 #![allow(dead_code)]
 
 use mgm_user::control::{
+    api::{GroupView, InterfaceView, Request},
     client,
-    protocol::Request,
-    views::{GroupView, InterfaceView},
 };
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// Short IGMP timers for the namespace tests: QI 2 s, QRI 1 s, LMQI 200 ms × 2 → GMI 5 s,
 /// LMQT 400 ms, other-querier-present 4.5 s.
-pub const FAST: &[&str] = &[
+pub(crate) const FAST: &[&str] = &[
     "--robustness",
     "2",
     "--query-interval",
@@ -33,13 +32,13 @@ pub const FAST: &[&str] = &[
     "--startup-query-interval",
     "500ms",
 ];
-pub const LMQT: Duration = Duration::from_millis(400);
+pub(crate) const LMQT: Duration = Duration::from_millis(400);
 /// Scheduling slack on top of a protocol timer (shared CPUs, debug builds).
-pub const SLACK: Duration = Duration::from_millis(1500);
+pub(crate) const SLACK: Duration = Duration::from_millis(1500);
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-pub fn require_root() {
+pub(crate) fn require_root() {
     let out = Command::new("id").arg("-u").output().expect("run id -u");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -48,7 +47,7 @@ pub fn require_root() {
     );
 }
 
-pub fn run(cmd: &mut Command) -> String {
+pub(crate) fn run(cmd: &mut Command) -> String {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
@@ -61,24 +60,24 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-pub struct Lab {
-    pub id: String,
+pub(crate) struct Lab {
+    pub(crate) id: String,
     namespaces: Vec<String>,
     daemons: Vec<Daemon>,
     hosts: Vec<Child>,
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     router: Option<String>,
 }
 
-pub struct Daemon {
-    pub child: Child,
-    pub socket: PathBuf,
-    pub pin_dir: PathBuf,
-    pub log: PathBuf,
+pub(crate) struct Daemon {
+    pub(crate) child: Child,
+    pub(crate) socket: PathBuf,
+    pub(crate) pin_dir: PathBuf,
+    pub(crate) log: PathBuf,
 }
 
 impl Lab {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         require_root();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let id = format!("{:x}{:x}", std::process::id() & 0xffff, n);
@@ -95,16 +94,16 @@ impl Lab {
     }
 
     /// Remembers the router namespace of a one-router lab.
-    pub fn set_router(&mut self, ns: &str) {
+    pub(crate) fn set_router(&mut self, ns: &str) {
         self.router = Some(ns.to_string());
     }
 
-    pub fn netns_of_router(&self) -> String {
+    pub(crate) fn netns_of_router(&self) -> String {
         self.router.clone().expect("set_router first")
     }
 
     /// Creates namespace `mgmt-ID-ROLE` with lo up; returns its name.
-    pub fn netns(&mut self, role: &str) -> String {
+    pub(crate) fn netns(&mut self, role: &str) -> String {
         let name = format!("mgmt-{}-{role}", self.id);
         run(Command::new("ip").args(["netns", "add", &name]));
         self.namespaces.push(name.clone());
@@ -113,13 +112,13 @@ impl Lab {
     }
 
     /// Runs a command in a namespace (fresh mount namespace; fine for anything but bpffs).
-    pub fn ns(&self, ns: &str, args: &[&str]) -> String {
+    pub(crate) fn ns(&self, ns: &str, args: &[&str]) -> String {
         run(Command::new("ip").args(["netns", "exec", ns]).args(args))
     }
 
     /// A veth pair between two namespaces with an address on each end. Interface names are
     /// `{prefix}{id}` (≤ 15 characters).
-    pub fn link(&self, a: (&str, &str, &str), b: (&str, &str, &str)) -> (String, String) {
+    pub(crate) fn link(&self, a: (&str, &str, &str), b: (&str, &str, &str)) -> (String, String) {
         let an = format!("{}{}", a.1, self.id);
         let bn = format!("{}{}", b.1, self.id);
         run(Command::new("ip").args([
@@ -134,7 +133,7 @@ impl Lab {
 
     /// A LAN: a namespace holding bridge `br0` with IGMP snooping off (so queries and reports reach
     /// every port, as on a hub). Returns the namespace name.
-    pub fn lan(&mut self, role: &str) -> String {
+    pub(crate) fn lan(&mut self, role: &str) -> String {
         let ns = self.netns(role);
         self.ns(
             &ns,
@@ -154,7 +153,7 @@ impl Lab {
     }
 
     /// Connects `(ns, prefix, addr)` to the LAN's bridge; returns the interface name in `ns`.
-    pub fn lan_port(&self, lan: &str, end: (&str, &str, &str)) -> String {
+    pub(crate) fn lan_port(&self, lan: &str, end: (&str, &str, &str)) -> String {
         let port = format!("p{}{}", end.1, self.id);
         let ifn = format!("{}{}", end.1, self.id);
         run(Command::new("ip").args([
@@ -170,7 +169,7 @@ impl Lab {
 
     /// Silences a host without a leave: takes its port (made by `lan_port` with `prefix`) off the
     /// LAN's bridge. The host keeps its membership and carrier; nothing it sends arrives.
-    pub fn disconnect(&self, lan: &str, prefix: &str) {
+    pub(crate) fn disconnect(&self, lan: &str, prefix: &str) {
         self.ns(
             lan,
             &[
@@ -185,7 +184,7 @@ impl Lab {
 
     /// Starts `mgm run` in `ns` (network namespace only) on `ifaces`, with its own pin directory
     /// and socket, and waits until it answers.
-    pub fn start_mgm(&mut self, ns: &str, ifaces: &[&str], extra: &[&str]) -> usize {
+    pub(crate) fn start_mgm(&mut self, ns: &str, ifaces: &[&str], extra: &[&str]) -> usize {
         let pin_dir = PathBuf::from(format!(
             "/sys/fs/bpf/mgm-test-{}-{}",
             self.id,
@@ -195,7 +194,7 @@ impl Lab {
     }
 
     /// Like `start_mgm`, with the maps pinned in `pin_dir` (e.g. an earlier daemon's).
-    pub fn start_mgm_pinned(
+    pub(crate) fn start_mgm_pinned(
         &mut self,
         ns: &str,
         ifaces: &[&str],
@@ -229,7 +228,7 @@ impl Lab {
         });
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if client::request(&socket, Request::ShowInterfaces).is_ok() {
+            if client::request::<Vec<InterfaceView>>(&socket, Request::ShowInterfaces).is_ok() {
                 return k;
             }
             if let Ok(Some(status)) = self.daemons[k].child.try_wait() {
@@ -247,16 +246,16 @@ impl Lab {
         }
     }
 
-    pub fn daemon(&self, k: usize) -> &Daemon {
+    pub(crate) fn daemon(&self, k: usize) -> &Daemon {
         &self.daemons[k]
     }
 
-    pub fn daemon_log(&self, k: usize) -> String {
+    pub(crate) fn daemon_log(&self, k: usize) -> String {
         std::fs::read_to_string(&self.daemons[k].log).unwrap_or_default()
     }
 
     /// Sends SIGTERM to daemon `k` and waits for it; returns its exit status.
-    pub fn stop_mgm(&mut self, k: usize) -> std::process::ExitStatus {
+    pub(crate) fn stop_mgm(&mut self, k: usize) -> std::process::ExitStatus {
         let pid = self.daemons[k].child.id();
         let _ = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -271,26 +270,23 @@ impl Lab {
         }
     }
 
-    pub fn interfaces(&self, k: usize) -> Vec<InterfaceView> {
-        let v = client::request(&self.daemons[k].socket, Request::ShowInterfaces)
-            .expect("show interfaces");
-        serde_json::from_value(v).expect("interfaces JSON")
+    pub(crate) fn interfaces(&self, k: usize) -> Vec<InterfaceView> {
+        client::request(&self.daemons[k].socket, Request::ShowInterfaces).expect("show interfaces")
     }
 
     /// The group's entry on interface `ifname`, if the daemon holds it.
-    pub fn group(&self, k: usize, ifname: &str, group: &str) -> Option<GroupView> {
+    pub(crate) fn group(&self, k: usize, ifname: &str, group: &str) -> Option<GroupView> {
         self.groups(k)
             .into_iter()
             .find(|g| g.interface == ifname && g.group == group)
     }
 
-    pub fn groups(&self, k: usize) -> Vec<GroupView> {
-        let v = client::request(&self.daemons[k].socket, Request::ShowGroups).expect("show groups");
-        serde_json::from_value(v).expect("groups JSON")
+    pub(crate) fn groups(&self, k: usize) -> Vec<GroupView> {
+        client::request(&self.daemons[k].socket, Request::ShowGroups).expect("show groups")
     }
 
     /// Polls `cond` every 50 ms until it holds or `timeout` passes; returns the time it took.
-    pub fn wait_for(
+    pub(crate) fn wait_for(
         &self,
         what: &str,
         timeout: Duration,
@@ -312,7 +308,7 @@ impl Lab {
     }
 
     /// Starts a test host's multicast stack in `ns` (see mcast_host.py).
-    pub fn host(&mut self, ns: &str) -> Host {
+    pub(crate) fn host(&mut self, ns: &str) -> Host {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/mcast_host.py");
         let mut child = Command::new("ip")
             .args(["netns", "exec", ns, "python3", "-u"])
@@ -352,17 +348,17 @@ impl Lab {
     }
 }
 
-pub struct Host {
+pub(crate) struct Host {
     stdin: ChildStdin,
     acks: Receiver<String>,
     /// CLOCK_MONOTONIC ns of each datagram received (after `recv PORT`).
-    pub received: Arc<Mutex<Vec<u64>>>,
-    pub pid: u32,
+    pub(crate) received: Arc<Mutex<Vec<u64>>>,
+    pub(crate) pid: u32,
 }
 
 impl Host {
     /// Sends one command and waits for its "ok".
-    pub fn cmd(&mut self, line: &str) {
+    pub(crate) fn cmd(&mut self, line: &str) {
         writeln!(self.stdin, "{line}").expect("write to host");
         self.stdin.flush().expect("flush host");
         let verb = line.split_whitespace().next().unwrap_or("");
@@ -373,7 +369,7 @@ impl Host {
         assert_eq!(answer, format!("ok {verb}"), "host command `{line}`");
     }
 
-    pub fn received_count(&self) -> usize {
+    pub(crate) fn received_count(&self) -> usize {
         self.received.lock().unwrap().len()
     }
 }

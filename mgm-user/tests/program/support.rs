@@ -299,7 +299,7 @@ impl Fx {
             nix::unistd::geteuid().is_root(),
             "the program tests load eBPF and need root (CAP_BPF + CAP_NET_ADMIN); run them as root"
         );
-        let bytes = mgm_user::bpf::object::object_bytes()
+        let bytes = mgm_user::sys::bpf::object::object_bytes()
             .expect("the igmp-ebpf object must be built before these tests (cargo xtask build)");
         let mut ebpf = EbpfLoader::new()
             .load(bytes)

@@ -1,21 +1,19 @@
 //! Sends IGMP queries on one interface: a send-only raw socket (IPPROTO_RAW, so it never queues
 //! received packets) bound to the interface, with the IPv4 header built here: TTL 1, ToS 0xc0
 //! (internetwork control), Router Alert option (RFC 2113), as RFC 2236/3376 require.
+use super::raw_socket::open_raw;
 use anyhow::{Context, Result};
-use nix::sys::socket::{
-    sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
-    SockaddrIn,
-};
+use nix::sys::socket::{sendto, setsockopt, sockopt, MsgFlags, SockaddrIn};
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// IPv4 header length with the 4-byte Router Alert option.
-pub const IP_HEADER_LEN: usize = 24;
+pub(crate) const IP_HEADER_LEN: usize = 24;
 
 /// The IPv4 header of an IGMP packet we send. Identification and checksum are left 0: with
 /// IP_HDRINCL the kernel fills both.
-pub fn ip_header(src: Ipv4Addr, dst: Ipv4Addr, igmp_len: usize) -> [u8; IP_HEADER_LEN] {
+pub(crate) fn ip_header(src: Ipv4Addr, dst: Ipv4Addr, igmp_len: usize) -> [u8; IP_HEADER_LEN] {
     let total = (IP_HEADER_LEN + igmp_len) as u16;
     let mut h = [0u8; IP_HEADER_LEN];
     h[0] = 0x46; // version 4, IHL 6 words
@@ -29,21 +27,16 @@ pub fn ip_header(src: Ipv4Addr, dst: Ipv4Addr, igmp_len: usize) -> [u8; IP_HEADE
     h
 }
 
-pub struct QuerySender {
+pub(crate) struct QuerySender {
     fd: OwnedFd,
     ifname: String,
     src: Ipv4Addr,
 }
 
 impl QuerySender {
-    pub fn open(ifname: &str, src: Ipv4Addr) -> Result<Self> {
-        let fd = socket(
-            AddressFamily::Inet,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-            SockProtocol::Raw,
-        )
-        .with_context(|| format!("opening the raw socket for queries on {ifname}"))?;
+    pub(crate) fn open(ifname: &str, src: Ipv4Addr) -> Result<Self> {
+        let fd = open_raw(libc::IPPROTO_RAW, true)
+            .with_context(|| format!("opening the raw socket for queries on {ifname}"))?;
         setsockopt(&fd, sockopt::BindToDevice, &OsString::from(ifname))
             .with_context(|| format!("binding the query socket to {ifname}"))?;
         Ok(Self {
@@ -54,7 +47,7 @@ impl QuerySender {
     }
 
     /// Sends one IGMP message to `dst` on this interface.
-    pub fn send(&self, dst: Ipv4Addr, igmp: &[u8]) -> Result<()> {
+    pub(crate) fn send(&self, dst: Ipv4Addr, igmp: &[u8]) -> Result<()> {
         let mut packet = Vec::with_capacity(IP_HEADER_LEN + igmp.len());
         packet.extend_from_slice(&ip_header(self.src, dst, igmp.len()));
         packet.extend_from_slice(igmp);

@@ -1,7 +1,14 @@
 //! RPF through the kernel FIB: `RTM_GETROUTE` towards the source over rtnetlink, the answer's
 //! `RTA_OIF` and `RTA_GATEWAY`. The messages are built and parsed with `netlink-packet-route`
-//! (pure, tested here); the socket is `netlink-sys`, blocking with a 1 s receive timeout.
-//! Implements [`crate::manager::RpfLookup`].
+//! (pure, tested here).
+//!
+//! Nothing here blocks the daemon loop. [`FibResolver`] owns a non-blocking rtnetlink socket
+//! (the loop waits for it to be readable): [`FibResolver::request`] sends a question,
+//! [`FibResolver::answers`] reads the answers that arrived, [`FibResolver::expire`] gives up on
+//! questions unanswered for [`REPLY_TIMEOUT`]. Each answer is written to a [`RouteCache`], whose
+//! other end, [`CachedRpf`], is the manager's [`RpfLookup`]: it answers from the cache without
+//! any syscall. The daemon asks the FIB about a packet's source when its upcall arrives and
+//! hands the upcall to the manager once the answer is in (see `daemon::forwarding`).
 use crate::manager::{RpfLookup, RpfRoute};
 use anyhow::{anyhow, bail, Context, Result};
 use netlink_packet_core::{
@@ -10,18 +17,19 @@ use netlink_packet_core::{
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
-use nix::sys::socket::{setsockopt, sockopt};
-use nix::sys::time::TimeVal;
+use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// How long [`FibRpf::route`] waits for the kernel's answer.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a question waits for the kernel's answer before it counts as "no route".
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The `RTM_GETROUTE` request for `dst` with sequence number `seq`, finalized (length and type
 /// set) and ready to serialize.
-pub fn getroute_request(seq: u32, dst: Ipv4Addr) -> NetlinkMessage<RouteNetlinkMessage> {
+pub(crate) fn getroute_request(seq: u32, dst: Ipv4Addr) -> NetlinkMessage<RouteNetlinkMessage> {
     let mut route = RouteMessage::default();
     route.header.address_family = AddressFamily::Inet;
     route.header.destination_prefix_length = 32;
@@ -101,90 +109,260 @@ pub fn route_of(msg: &RouteMessage) -> Result<RpfRoute> {
     Ok(RpfRoute { ifindex, gateway })
 }
 
-/// Looks through one received datagram for the answer with sequence number `seq`: `Ok(None)`
-/// when the datagram holds none (e.g. the late answer to an earlier request that timed out).
-pub fn parse_reply(buf: &[u8], seq: u32) -> Result<Option<RouteReply>> {
+/// Every answer in one received datagram: (sequence number, the answer or why it is
+/// malformed). `Err` when the datagram's framing is broken.
+pub fn parse_replies(buf: &[u8]) -> Result<Vec<(u32, Result<RouteReply>)>> {
+    let mut out = Vec::new();
     let mut off = 0;
     while off < buf.len() {
         let nl = NetlinkBuffer::new_checked(&buf[off..])
             .map_err(|e| anyhow!("{e}"))
             .context("rpf: malformed netlink message")?;
         let len = nl.length() as usize;
-        if nl.sequence_number() == seq {
-            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[off..off + len])
-                .map_err(|e| anyhow!("{e}"))
-                .context("rpf: malformed RTM_GETROUTE reply")?;
-            return match msg.payload {
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
-                    Ok(Some(RouteReply::Route(route_of(&r)?)))
-                }
-                NetlinkPayload::Error(e) => Ok(Some(RouteReply::Error(e.raw_code()))),
-                other => bail!("rpf: unexpected RTM_GETROUTE reply {other:?}"),
-            };
-        }
+        out.push((nl.sequence_number(), reply_of(&buf[off..off + len])));
         // The netlink header guarantees len >= 16, so this advances.
         off += (len + 3) & !3;
     }
-    Ok(None)
+    Ok(out)
 }
 
-/// RPF lookups through the current network namespace's FIB.
-pub struct FibRpf {
+fn reply_of(msg: &[u8]) -> Result<RouteReply> {
+    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(msg)
+        .map_err(|e| anyhow!("{e}"))
+        .context("rpf: malformed RTM_GETROUTE reply")?;
+    match msg.payload {
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
+            Ok(RouteReply::Route(route_of(&r)?))
+        }
+        NetlinkPayload::Error(e) => Ok(RouteReply::Error(e.raw_code())),
+        other => bail!("rpf: unexpected RTM_GETROUTE reply {other:?}"),
+    }
+}
+
+/// The answer with sequence number `seq` in one datagram, `Ok(None)` when it holds none (e.g.
+/// the late answer to an earlier request).
+pub fn parse_reply(buf: &[u8], seq: u32) -> Result<Option<RouteReply>> {
+    match parse_replies(buf)?.into_iter().find(|(s, _)| *s == seq) {
+        Some((_, r)) => r.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The FIB's latest answers, per source; shared by the [`FibResolver`] (writes) and the
+/// manager's [`CachedRpf`] (reads). Sources the manager asked about without an answer in the
+/// cache are remembered, so the daemon can ask the FIB for them.
+#[derive(Clone, Debug, Default)]
+pub struct RouteCache(Arc<Mutex<CacheState>>);
+
+#[derive(Debug, Default)]
+struct CacheState {
+    routes: HashMap<Ipv4Addr, Option<RpfRoute>>,
+    misses: Vec<Ipv4Addr>,
+}
+
+impl RouteCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    fn state(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Records the FIB's answer for `source` (`None`: no usable route).
+    pub fn insert(&self, source: Ipv4Addr, route: Option<RpfRoute>) {
+        self.state().routes.insert(source, route);
+    }
+    /// The latest answer for `source`, if the FIB was asked.
+    #[cfg(feature = "test-support")]
+    pub fn get(&self, source: Ipv4Addr) -> Option<Option<RpfRoute>> {
+        self.state().routes.get(&source).copied()
+    }
+    /// Sources looked up without an answer in the cache since the last call.
+    pub fn take_misses(&self) -> Vec<Ipv4Addr> {
+        std::mem::take(&mut self.state().misses)
+    }
+}
+
+/// The manager's RPF source in the daemon: the [`RouteCache`], never a syscall. A source not
+/// asked about yet has no route for now (and is remembered as a miss).
+#[derive(Clone, Debug, Default)]
+pub struct CachedRpf(pub RouteCache);
+
+impl RpfLookup for CachedRpf {
+    fn lookup(&mut self, source: Ipv4Addr) -> Option<RpfRoute> {
+        let mut st = self.0.state();
+        match st.routes.get(&source) {
+            Some(r) => *r,
+            None => {
+                st.misses.push(source);
+                None
+            }
+        }
+    }
+}
+
+/// One answered (or given up) question: the source and the FIB's route towards it.
+pub type Answer = (Ipv4Addr, Option<RpfRoute>);
+
+/// Asks the FIB over a non-blocking rtnetlink socket; answers go to the [`RouteCache`].
+pub struct FibResolver {
     sock: Socket,
     seq: u32,
+    /// Questions in flight: sequence number → (source, when to give up).
+    pending: HashMap<u32, (Ipv4Addr, u64)>,
+    cache: RouteCache,
 }
 
-impl FibRpf {
-    pub fn new() -> Result<Self> {
+impl FibResolver {
+    pub fn new(cache: RouteCache) -> Result<Self> {
         let mut sock = Socket::new(NETLINK_ROUTE).context("rpf: open rtnetlink socket")?;
         sock.bind_auto().context("rpf: bind rtnetlink socket")?;
         sock.connect(&SocketAddr::new(0, 0))
             .context("rpf: connect rtnetlink socket to the kernel")?;
-        let t = TimeVal::new(REPLY_TIMEOUT.as_secs() as _, 0);
-        setsockopt(&sock, sockopt::ReceiveTimeout, &t)
-            .context("rpf: set SO_RCVTIMEO on rtnetlink socket")?;
-        Ok(FibRpf { sock, seq: 0 })
+        sock.set_non_blocking(true)
+            .context("rpf: non-blocking rtnetlink socket")?;
+        Ok(FibResolver {
+            sock,
+            seq: 0,
+            pending: HashMap::new(),
+            cache,
+        })
     }
 
-    /// The route towards `dst`, `Ok(None)` when there is none.
-    pub fn route(&mut self, dst: Ipv4Addr) -> Result<Option<RpfRoute>> {
+    /// Sources the manager looked up without a cached answer since the last call.
+    pub fn take_misses(&self) -> Vec<Ipv4Addr> {
+        self.cache.take_misses()
+    }
+
+    /// Whether a question about `dst` is in flight.
+    pub fn asking(&self, dst: Ipv4Addr) -> bool {
+        self.pending.values().any(|(d, _)| *d == dst)
+    }
+
+    /// Asks for the route towards `dst` (at `now`, CLOCK_MONOTONIC ns), unless a question about
+    /// it is in flight already.
+    pub fn request(&mut self, dst: Ipv4Addr, now: u64) -> Result<()> {
+        if self.asking(dst) {
+            return Ok(());
+        }
         self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
-        let req = encode(&getroute_request(seq, dst));
+        let req = encode(&getroute_request(self.seq, dst));
         self.sock
             .send(&req, 0)
             .with_context(|| format!("rpf: send RTM_GETROUTE for {dst}"))?;
-        let deadline = Instant::now() + REPLY_TIMEOUT;
+        let give_up = now.saturating_add(REPLY_TIMEOUT.as_nanos() as u64);
+        self.pending.insert(self.seq, (dst, give_up));
+        Ok(())
+    }
+
+    /// When the oldest question in flight is given up.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.pending.values().map(|(_, t)| *t).min()
+    }
+
+    /// Gives up on questions older than [`REPLY_TIMEOUT`]: no route (logged).
+    pub fn expire(&mut self, now: u64) -> Vec<Answer> {
+        let late: Vec<u32> = self
+            .pending
+            .iter()
+            .filter(|(_, (_, t))| *t <= now)
+            .map(|(s, _)| *s)
+            .collect();
+        let mut out = Vec::new();
+        for seq in late {
+            if let Some((dst, _)) = self.pending.remove(&seq) {
+                log::warn!("rpf: no RTM_GETROUTE reply for {dst} within {REPLY_TIMEOUT:?}");
+                self.cache.insert(dst, None);
+                out.push((dst, None));
+            }
+        }
+        out
+    }
+
+    /// Reads the answers that arrived (without waiting), records them in the cache and returns
+    /// them. Answers to questions already given up are dropped.
+    pub fn answers(&mut self) -> Result<Vec<Answer>> {
+        let mut out = Vec::new();
         let mut buf = vec![0u8; 8192];
         loop {
             let n = match self.sock.recv(&mut &mut buf[..], 0) {
                 Ok(n) => n.min(buf.len()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(out),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("rpf: receive RTM_GETROUTE reply for {dst}"))
-                }
+                Err(e) => return Err(e).context("rpf: receive RTM_GETROUTE replies"),
             };
-            if let Some(reply) = parse_reply(&buf[..n], seq)? {
-                return reply.into_route(dst);
+            for (seq, reply) in parse_replies(&buf[..n])? {
+                let Some((dst, _)) = self.pending.remove(&seq) else {
+                    continue;
+                };
+                let route = reply.and_then(|r| r.into_route(dst)).unwrap_or_else(|e| {
+                    log::warn!("{e:#}");
+                    None
+                });
+                self.cache.insert(dst, route);
+                out.push((dst, route));
             }
-            // A stale answer to an earlier request that timed out: wait on, within the deadline.
-            if Instant::now() >= deadline {
+        }
+    }
+
+    /// Asks and waits (up to [`REPLY_TIMEOUT`]) for the answer: for tests and tools, never
+    /// for the daemon loop.
+    #[cfg(feature = "test-support")]
+    pub fn lookup_blocking(&mut self, dst: Ipv4Addr) -> Result<Option<RpfRoute>> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let now = crate::time::monotonic_ns()?;
+        self.request(dst, now)?;
+        loop {
+            if let Some((_, r)) = self.answers()?.into_iter().find(|(d, _)| *d == dst) {
+                return Ok(r);
+            }
+            if !self.asking(dst) {
+                return Ok(self.cache.get(dst).flatten());
+            }
+            let left = self
+                .next_deadline()
+                .unwrap_or(now)
+                .saturating_sub(crate::time::monotonic_ns()?);
+            if left == 0 {
+                self.expire(u64::MAX);
                 bail!("rpf: no RTM_GETROUTE reply for {dst} within {REPLY_TIMEOUT:?}");
             }
+            let ms = u16::try_from(left / 1_000_000 + 1).unwrap_or(u16::MAX);
+            let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
+            poll(&mut fds, PollTimeout::from(ms)).context("rpf: poll")?;
         }
     }
 }
 
+impl AsRawFd for FibResolver {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+/// A blocking [`RpfLookup`] straight through the FIB (each lookup waits for the kernel): for
+/// tests and tools that run the manager outside the daemon loop.
+#[cfg(feature = "test-support")]
+pub struct FibRpf(FibResolver);
+
+#[cfg(feature = "test-support")]
+impl FibRpf {
+    pub fn new() -> Result<Self> {
+        Ok(FibRpf(FibResolver::new(RouteCache::new())?))
+    }
+    /// The route towards `dst`, `Ok(None)` when there is none.
+    pub fn route(&mut self, dst: Ipv4Addr) -> Result<Option<RpfRoute>> {
+        self.0.lookup_blocking(dst)
+    }
+}
+
+#[cfg(feature = "test-support")]
 impl RpfLookup for FibRpf {
     fn lookup(&mut self, source: Ipv4Addr) -> Option<RpfRoute> {
-        match self.route(source) {
-            Ok(r) => r,
-            Err(e) => {
-                log::warn!("{e:#}");
-                None
-            }
-        }
+        self.route(source).unwrap_or_else(|e| {
+            log::warn!("{e:#}");
+            None
+        })
     }
 }
 
@@ -351,5 +529,48 @@ mod tests {
         let mut bad = r.clone();
         bad[28..30].copy_from_slice(&200u16.to_ne_bytes());
         assert!(parse_reply(&bad, 3).is_err());
+    }
+
+    #[test]
+    fn the_manager_reads_the_cache_and_misses_are_remembered() {
+        let cache = RouteCache::new();
+        let mut rpf = CachedRpf(cache.clone());
+        let src = Ipv4Addr::new(192, 0, 2, 10);
+        let other = Ipv4Addr::new(203, 0, 113, 1);
+        assert_eq!(rpf.lookup(src), None, "not asked yet: no route for now");
+        assert_eq!(cache.take_misses(), vec![src]);
+        assert!(cache.take_misses().is_empty(), "taken once");
+        let route = RpfRoute {
+            ifindex: 4,
+            gateway: Ipv4Addr::new(198, 51, 100, 1),
+        };
+        cache.insert(src, Some(route));
+        cache.insert(other, None);
+        assert_eq!(rpf.lookup(src), Some(route));
+        assert_eq!(rpf.lookup(other), None, "a known \"no route\"");
+        assert!(cache.take_misses().is_empty(), "answers are no misses");
+        cache.insert(src, None);
+        assert_eq!(rpf.lookup(src), None, "the latest answer wins");
+    }
+
+    #[test]
+    fn every_answer_of_a_datagram_is_found() {
+        let mut two = reply(2, vec![RouteAttribute::Oif(9)], AddressFamily::Inet);
+        two.extend_from_slice(&error(5, -libc::ENETUNREACH));
+        let all = parse_replies(&two).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].0, 2);
+        assert_eq!(
+            all[0].1.as_ref().unwrap(),
+            &RouteReply::Route(RpfRoute {
+                ifindex: 9,
+                gateway: Ipv4Addr::UNSPECIFIED
+            })
+        );
+        assert_eq!(all[1].0, 5);
+        assert_eq!(
+            all[1].1.as_ref().unwrap(),
+            &RouteReply::Error(-libc::ENETUNREACH)
+        );
     }
 }

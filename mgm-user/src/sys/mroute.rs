@@ -1,7 +1,8 @@
 //! The mroute socket: kernel multicast routing (ipmr) control through a raw IGMP socket.
 //!
-//! `unsafe` is confined to four small FFI helpers (socket, setsockopt, ioctl, and the filter
-//! attach, which goes through the setsockopt helper), each with its `SAFETY` argument.
+//! The socket and its options go through `raw_socket`; the one other FFI call is the
+//! `SIOCGETSGCNT` ioctl, with its `SAFETY` argument.
+use super::raw_socket::{open_raw, set_opt};
 use super::upcall::{parse_upcall, Upcall, UPCALL_FILTER};
 use crate::manager::{ForwarderAction, MfeCounters, MAX_VIFS};
 use anyhow::{bail, Context, Result};
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::mem::size_of;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 // linux/mroute.h
 const MRT_BASE: libc::c_int = 200;
@@ -84,36 +85,11 @@ fn in_addr(a: Ipv4Addr) -> u32 {
     u32::from_ne_bytes(a.octets())
 }
 
-fn set_opt<T>(
-    fd: BorrowedFd<'_>,
-    level: libc::c_int,
-    name: libc::c_int,
-    val: &T,
-) -> io::Result<()> {
-    // SAFETY: `val` points to an initialised `T` of exactly `size_of::<T>()` bytes that lives
-    // across the call; the kernel only reads `optlen` bytes from it. `fd` is a valid open fd.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (val as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 /// The controlling socket of one kernel mroute table. Remembers the VIFs and MFC entries it
 /// made and removes them (then `MRT_DONE`) on drop; nothing else in the kernel is touched.
 #[derive(Debug)]
 pub struct MrouteSocket {
     fd: OwnedFd,
-    table: Option<u32>,
     /// ifindex → VIF.
     vifs: BTreeMap<u32, u16>,
     /// (source, group) → parent VIF.
@@ -132,20 +108,8 @@ impl MrouteSocket {
     /// multicast router (`MRT_INIT`), enables WRONGVIF upcalls (`MRT_ASSERT`) and attaches the
     /// upcall-only socket filter. Needs `CAP_NET_ADMIN`.
     pub fn open(table: Option<u32>) -> Result<Self> {
-        // SAFETY: a plain socket(2) call with constant arguments; no memory is passed.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_INET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::IPPROTO_IGMP,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error())
-                .context("mroute: socket(AF_INET, SOCK_RAW, IPPROTO_IGMP) (needs CAP_NET_RAW)");
-        }
-        // SAFETY: `raw` is a freshly created descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = open_raw(libc::IPPROTO_IGMP, false)
+            .context("mroute: socket(AF_INET, SOCK_RAW, IPPROTO_IGMP) (needs CAP_NET_RAW)")?;
         // Filter first, so no IGMP packet is queued before it is in place.
         let mut prog: Vec<libc::sock_filter> = UPCALL_FILTER
             .iter()
@@ -186,7 +150,6 @@ impl MrouteSocket {
             .context("mroute: enable WRONGVIF upcalls (MRT_ASSERT)")?;
         Ok(MrouteSocket {
             fd,
-            table,
             vifs: BTreeMap::new(),
             mfcs: BTreeMap::new(),
             done: false,
@@ -200,10 +163,6 @@ impl MrouteSocket {
         let v: libc::c_int = on.into();
         set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_PIM, &v)
             .with_context(|| format!("mroute: MRT_PIM {v}"))
-    }
-
-    pub fn table(&self) -> Option<u32> {
-        self.table
     }
 
     /// `MRT_ADD_VIF` with `VIFF_USE_IFINDEX`.

@@ -72,7 +72,8 @@ pub fn parse_upcall(buf: &[u8]) -> Result<Upcall, UpcallError> {
 }
 
 /// Encodes an upcall (for tests and fakes).
-pub fn encode_upcall(u: &Upcall) -> [u8; IGMPMSG_LEN] {
+#[cfg(test)]
+fn encode_upcall(u: &Upcall) -> [u8; IGMPMSG_LEN] {
     let mut b = [0u8; IGMPMSG_LEN];
     b[8] = match u.kind {
         UpcallKind::NoCache => IGMPMSG_NOCACHE,
@@ -132,7 +133,8 @@ pub const UPCALL_FILTER: [BpfInsn; 4] = [
 
 /// A tiny interpreter for the instructions [`UPCALL_FILTER`] uses, so the program is tested
 /// on the host: returns the number of bytes the kernel would keep (0 = drop).
-pub fn run_filter(prog: &[BpfInsn], pkt: &[u8]) -> Option<u32> {
+#[cfg(test)]
+fn run_filter(prog: &[BpfInsn], pkt: &[u8]) -> Option<u32> {
     let mut a: u32 = 0;
     let mut pc = 0usize;
     while let Some(i) = prog.get(pc) {

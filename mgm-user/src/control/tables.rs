@@ -1,0 +1,307 @@
+//! The table form of `mgm show` and the one-line form of `mgm events`. Columns size to their
+//! contents (comfy-table), so long interface names (up to IFNAMSIZ-1 = 15) stay aligned.
+use super::api::{EventLine, GroupView, InterfaceView, MfeView, ProtocolView, StatsView};
+use comfy_table::{presets::NOTHING, CellAlignment, ContentArrangement, Table};
+use std::fmt::Write as _;
+
+fn secs(ms: u64) -> String {
+    format!("{}.{:01}s", ms / 1000, (ms % 1000) / 100)
+}
+
+/// A borderless table with `header`; columns whose index is in `right` are right-aligned.
+fn table(header: &[&str], right: &[usize]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if !header.is_empty() {
+        t.set_header(header.to_vec());
+    }
+    for i in right {
+        if let Some(c) = t.column_mut(*i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+/// The table as lines without the padding comfy-table puts around each row.
+fn render(t: &Table) -> String {
+    let mut out = String::new();
+    for line in t.lines() {
+        let _ = writeln!(
+            out,
+            "{}",
+            line.trim_end().strip_prefix(' ').unwrap_or(&line)
+        );
+    }
+    out
+}
+
+pub fn interfaces_table(rows: &[InterfaceView]) -> String {
+    let mut t = table(
+        &[
+            "INTERFACE",
+            "IFINDEX",
+            "ADDRESS",
+            "ROLE",
+            "QUERIER",
+            "VER",
+            "GROUPS",
+            "REFUSED",
+            "timers (QI/QRI/LMQI x LMQC, RV)",
+        ],
+        &[1, 5, 6, 7],
+    );
+    for r in rows {
+        t.add_row(vec![
+            r.interface.clone(),
+            r.ifindex.to_string(),
+            r.address.clone(),
+            if r.querier { "querier" } else { "other" }.to_string(),
+            r.querier_address.clone().unwrap_or_else(|| "-".into()),
+            format!("v{}", r.version),
+            r.group_count.to_string(),
+            format!("{}/{}", r.refused_groups, r.refused_sources),
+            format!(
+                "{}/{}/{} x {}, {}",
+                secs(r.query_interval_ms),
+                secs(r.query_response_interval_ms),
+                secs(r.last_member_query_interval_ms),
+                r.last_member_query_count,
+                r.robustness
+            ),
+        ]);
+    }
+    render(&t)
+}
+
+pub fn groups_table(rows: &[GroupView]) -> String {
+    let mut t = table(
+        &[
+            "INTERFACE",
+            "GROUP",
+            "MODE",
+            "EXPIRES",
+            "COMPAT",
+            "REPORTER",
+            "SOURCES",
+        ],
+        &[3, 4],
+    );
+    for g in rows {
+        let sources = if g.sources.is_empty() {
+            "-".to_string()
+        } else {
+            g.sources
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}({},{})",
+                        s.source,
+                        if s.forwarding { "fwd" } else { "block" },
+                        secs(s.expires_in_ms)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        t.add_row(vec![
+            g.interface.clone(),
+            g.group.clone(),
+            g.filter_mode.clone(),
+            secs(g.expires_in_ms),
+            format!("v{}", g.compat_version),
+            g.last_reporter.clone().unwrap_or_else(|| "-".into()),
+            sources,
+        ]);
+    }
+    render(&t)
+}
+
+pub fn stats_table(stats: &StatsView) -> String {
+    let mut t = table(&[], &[]);
+    for (k, v) in stats {
+        t.add_row(vec![k.clone(), v.to_string()]);
+    }
+    render(&t)
+}
+
+pub fn mfe_table(rows: &[MfeView]) -> String {
+    let mut t = table(
+        &[
+            "SOURCE", "GROUP", "IIF", "OIFS", "PACKETS", "BYTES", "WRONGIF", "EXPIRES",
+        ],
+        &[4, 5, 6, 7],
+    );
+    for m in rows {
+        let oifs = if m.oifs.is_empty() {
+            "(negative)".to_string()
+        } else {
+            m.oifs.join(",")
+        };
+        t.add_row(vec![
+            m.source.clone(),
+            m.group.clone(),
+            m.iif.clone(),
+            oifs,
+            m.packets.to_string(),
+            m.bytes.to_string(),
+            m.wrong_if.to_string(),
+            m.expires_in_ms.map(secs).unwrap_or_else(|| "never".into()),
+        ]);
+    }
+    render(&t)
+}
+
+pub fn protocols_table(rows: &[ProtocolView]) -> String {
+    let mut t = table(
+        &["NAME", "KIND", "PROTOCOL_ID", "COMPONENT", "INTERFACES"],
+        &[2, 3],
+    );
+    for p in rows {
+        t.add_row(vec![
+            p.name.clone(),
+            p.kind.clone(),
+            format!("{:#x}", p.protocol_id),
+            p.component_id.to_string(),
+            p.interfaces.join(","),
+        ]);
+    }
+    render(&t)
+}
+
+/// One event as a human-readable line: the kind, then every other non-null field as
+/// `key=value` (lists comma-separated).
+pub fn event_line(line: &str) -> String {
+    let Ok(ev) = serde_json::from_str::<EventLine>(line) else {
+        return line.to_string();
+    };
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&ev) else {
+        return line.to_string();
+    };
+    let mut out = ev.event.kind();
+    for (k, v) in &map {
+        if k == "kind" || v.is_null() {
+            continue;
+        }
+        let v = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.to_string(),
+        };
+        let _ = write!(out, " {k}={v}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::api::SourceView;
+
+    fn group(interface: &str) -> GroupView {
+        GroupView {
+            interface: interface.into(),
+            ifindex: 3,
+            group: "239.1.2.3".into(),
+            filter_mode: "exclude".into(),
+            expires_in_ms: 259_000,
+            compat_version: 3,
+            last_reporter: Some("192.0.2.10".into()),
+            sources: vec![SourceView {
+                source: "198.51.100.1".into(),
+                forwarding: false,
+                expires_in_ms: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn group_json_uses_the_documented_names() {
+        let g = group("eth1");
+        let v = serde_json::to_value(&g).unwrap();
+        for key in [
+            "interface",
+            "group",
+            "filter_mode",
+            "expires_in_ms",
+            "compat_version",
+            "last_reporter",
+            "sources",
+        ] {
+            assert!(v.get(key).is_some(), "missing key {key}");
+        }
+        assert_eq!(v["sources"][0]["forwarding"], serde_json::json!(false));
+        assert!(groups_table(&[g]).contains("198.51.100.1(block,0.0s)"));
+    }
+
+    /// Byte offset of `needle` in `line`.
+    fn col(line: &str, needle: &str) -> usize {
+        line.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in {line:?}"))
+    }
+
+    #[test]
+    fn columns_stay_aligned_with_a_fifteen_character_interface_name() {
+        let long = "abcdefghijklmno";
+        assert_eq!(long.len(), 15, "IFNAMSIZ - 1");
+        let text = groups_table(&[group("eth1"), group(long)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].starts_with("INTERFACE"), "{text}");
+        // The GROUP column starts at the same offset in the header and both rows, after the
+        // whole long name.
+        let at = col(lines[0], "GROUP");
+        assert!(at > long.len(), "{text}");
+        assert_eq!(col(lines[1], "239.1.2.3"), at, "{text}");
+        assert_eq!(col(lines[2], "239.1.2.3"), at, "{text}");
+        // Right-aligned EXPIRES ends at the same column everywhere.
+        let end = |l: &str, s: &str| col(l, s) + s.len();
+        assert_eq!(end(lines[1], "259.0s"), end(lines[0], "EXPIRES"), "{text}");
+        assert_eq!(end(lines[2], "259.0s"), end(lines[0], "EXPIRES"), "{text}");
+
+        let mfe = |iif: &str| MfeView {
+            source: "192.0.2.10".into(),
+            group: "239.1.1.1".into(),
+            iif: iif.into(),
+            oifs: vec![long.into(), "eth2".into()],
+            packets: 56,
+            bytes: 2174,
+            wrong_if: 0,
+            expires_in_ms: None,
+            timeout_s: 0,
+            up_time_ms: 0,
+            upstream: "0.0.0.0".into(),
+            negative: false,
+            protocol: None,
+        };
+        let text = mfe_table(&[mfe("eth0"), mfe(long)]);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = col(lines[0], "OIFS");
+        assert_eq!(col(lines[1], long), at, "{text}");
+        assert_eq!(col(lines[2], &format!("{long},eth2")), at, "{text}");
+        assert_eq!(end(lines[1], "never"), end(lines[0], "EXPIRES"), "{text}");
+        assert_eq!(end(lines[2], "never"), end(lines[0], "EXPIRES"), "{text}");
+    }
+
+    #[test]
+    fn event_lines_print_kind_then_arguments() {
+        let json = r#"{"kind":"prune_alert","member_delete":false,"timeout_s":30,"protocol":"local","interface":"eth1","source":null,"group":"239.1.2.3","time_ns":7}"#;
+        let s = event_line(json);
+        assert!(s.starts_with("prune_alert "), "{s}");
+        for part in [
+            "timeout_s=30",
+            "member_delete=false",
+            "interface=eth1",
+            "group=239.1.2.3",
+        ] {
+            assert!(s.contains(part), "{part} missing: {s}");
+        }
+        assert!(!s.contains("source="), "null fields are left out: {s}");
+        assert_eq!(event_line("not json"), "not json");
+    }
+}

@@ -1,0 +1,370 @@
+//! Runs the group manager with its two built-in clients (the IGMP client fed by the IGMP router,
+//! and the routing protocol `local` owning every managed interface) and keeps the kernel MFC in
+//! step through the mroute socket: membership deltas in, upcalls in, MFE timers, actions out.
+//!
+//! # RPF without blocking
+//! The manager's RPF source is a [`CachedRpf`]: the FIB's latest answers, read without a
+//! syscall. A NOCACHE or WRONGVIF upcall first asks the FIB about its source
+//! ([`FibResolver::request`], non-blocking) and waits, parked, until the answer arrives
+//! (`Forwarding::on_fib_answers`, when the loop sees the rtnetlink socket readable) or the
+//! question times out (`Forwarding::on_deadline`: no route). Then it goes to the manager,
+//! which finds the fresh answer in the cache: so every upcall is judged on the FIB as it is
+//! when the upcall arrives, as with a blocking lookup, and the loop never waits. Lookups the
+//! manager makes on its own (the RPF owner of a new (S,G) membership) use the cached answer;
+//! a source not seen yet counts as unroutable and is looked up for the next time.
+use super::igmp_ports::IgmpPorts;
+use super::preflight::ManagedInterface;
+use crate::control::api::{MfeView, ProtocolView};
+use crate::igmp::Action;
+use crate::manager::igmp_bridge::{IgmpBridge, IgmpNotice, IgmpNotices};
+use crate::manager::{
+    local, ClientKind, ComponentId, IfKey, Manager, MfeInfo, MgmEvent, ProtocolHandle,
+    ProtocolInfo, IGMP_PROTOCOL_ID,
+};
+use crate::manager::{ForwarderAction, MgmError, MgmResult};
+use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};
+use crate::sys::mroute::MrouteSocket;
+use crate::sys::upcall::{Upcall, UpcallKind};
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+
+/// The manager with its two built-in clients and the mroute socket it drives.
+pub(crate) struct Forwarding {
+    mgr: Manager,
+    sock: MrouteSocket,
+    igmp: ProtocolHandle,
+    local: ProtocolHandle,
+    notices: IgmpNotices,
+    names: BTreeMap<u32, String>,
+    fib: FibResolver,
+    /// Upcalls waiting for the FIB's answer about their source, in arrival order.
+    parked: Vec<(Upcall, Vec<u8>)>,
+}
+
+impl Forwarding {
+    /// Opens the mroute socket (`table`: an ipmr table id, `None` for the main one), registers
+    /// `local` and IGMP, and gives both every managed interface.
+    pub(crate) fn start(
+        interfaces: &[ManagedInterface],
+        table: Option<u32>,
+        now: u64,
+    ) -> Result<Self> {
+        let mut sock = MrouteSocket::open(table).context("opening the multicast routing socket")?;
+        // WRONGVIF for a packet arriving on any VIF, not only on one in the entry's OIL: how a
+        // moved route towards a source is noticed while its stream runs. Kernels built without
+        // PIM-SM refuse MRT_PIM; forwarding works without it.
+        if let Err(e) = sock.set_pim(true) {
+            log::warn!(
+                "{e:#}: a route that moves to another interface under a running stream is noticed \
+                 only when the new interface is in the entry's outgoing list"
+            );
+        }
+        let routes = RouteCache::new();
+        let fib = FibResolver::new(routes.clone())?;
+        let mut mgr = Manager::new(Box::new(CachedRpf(routes)));
+        let local = local::register_local(&mut mgr)
+            .map_err(|e| anyhow::anyhow!("registering local: {e}"))?;
+        let notices = IgmpNotices::new();
+        let igmp = mgr
+            .register(
+                "igmp",
+                ClientKind::Igmp,
+                IGMP_PROTOCOL_ID,
+                ComponentId(0),
+                Box::new(IgmpBridge::new(notices.clone())),
+            )
+            .map_err(|e| anyhow::anyhow!("registering igmp: {e}"))?;
+        let mut shell = Forwarding {
+            mgr,
+            sock,
+            igmp,
+            local,
+            notices,
+            names: interfaces
+                .iter()
+                .map(|i| (i.ifindex, i.name.clone()))
+                .collect(),
+            fib,
+            parked: Vec::new(),
+        };
+        for i in interfaces {
+            shell.add_interface(i, now)?;
+        }
+        Ok(shell)
+    }
+
+    /// `local` and IGMP take one more interface (its VIF is added).
+    pub(crate) fn add_interface(&mut self, i: &ManagedInterface, now: u64) -> Result<()> {
+        for (who, h) in [("local", self.local), ("igmp", self.igmp)] {
+            self.mgr
+                .take_interface_ownership(now, h, IfKey::new(i.ifindex))
+                .map_err(|e| anyhow::anyhow!("{who} taking {}: {e}", i.name))?;
+        }
+        self.names.insert(i.ifindex, i.name.clone());
+        self.sync_kernel()
+            .with_context(|| format!("adding {} to the multicast routes", i.name))
+    }
+
+    /// Applies pending kernel actions; the first error is returned, the others logged.
+    fn sync_kernel(&mut self) -> Result<()> {
+        let mut errors = sync(&mut self.mgr, &mut self.sock).into_iter();
+        let first = errors.next();
+        for e in errors {
+            log::warn!("{e:#}");
+        }
+        for e in self.mgr.take_errors() {
+            log::warn!("queued manager call failed: {e:?}");
+        }
+        self.look_up_misses();
+        first.map_or(Ok(()), Err)
+    }
+
+    /// After every manager call: kernel actions, then IGMP notices (replays).
+    pub(crate) fn settle(&mut self, igmp: &IgmpPorts, now: u64) {
+        if let Err(e) = self.sync_kernel() {
+            log::warn!("{e:#}");
+        }
+        for notice in self.notices.drain() {
+            match notice {
+                IgmpNotice::Disable(iface) => {
+                    log::info!("igmp disabled on ifindex {}", iface.ifindex)
+                }
+                IgmpNotice::Enable(iface) => {
+                    // The replay MGM asks for: after the callback, from IGMP's own state.
+                    for d in igmp.memberships(iface.ifindex) {
+                        self.on_membership(&d, now);
+                    }
+                    if let Err(e) = self.sync_kernel() {
+                        log::warn!("{e:#}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// One IGMP membership delta ([`Action::Membership`]; other actions are ignored) into
+    /// the manager. [`Self::settle`] afterwards.
+    pub(crate) fn on_membership(&mut self, delta: &Action, now: u64) {
+        let Action::Membership {
+            ifindex,
+            group,
+            source,
+            change,
+        } = *delta
+        else {
+            return;
+        };
+        if let Err(e) = self
+            .mgr
+            .apply_igmp_delta(now, self.igmp, ifindex, group, source, change)
+        {
+            log::warn!("manager refused IGMP {change:?} of {source:?} {group} on {ifindex}: {e}");
+        }
+    }
+
+    /// Reads pending upcalls from the mroute socket: up to `budget`; true when none is left
+    /// queued. Each waits for the FIB's answer about its source (see the module doc).
+    pub(crate) fn on_readable(&mut self, now: u64, budget: usize) -> Result<bool> {
+        let mut buf = [0u8; 2048];
+        for _ in 0..budget {
+            let Some((up, n)) = self.sock.recv_upcall(&mut buf)? else {
+                return Ok(true);
+            };
+            if up.kind == UpcallKind::WholePkt {
+                continue;
+            }
+            if let Err(e) = self.fib.request(up.source, now) {
+                // Cannot ask: judge it on the cached answer rather than lose it.
+                log::warn!("{e:#}");
+                self.dispatch(&up, &buf[..n], now);
+                continue;
+            }
+            self.parked.push((up, buf[..n].to_vec()));
+        }
+        Ok(false)
+    }
+
+    /// The FIB answered: the upcalls waiting for those sources go to the manager. True when
+    /// no answer is left queued.
+    pub(crate) fn on_fib_answers(&mut self, igmp: &IgmpPorts, now: u64) -> Result<bool> {
+        let answered: Vec<Ipv4Addr> = self.fib.answers()?.into_iter().map(|(s, _)| s).collect();
+        self.release(&answered, igmp, now);
+        Ok(true)
+    }
+
+    /// Hands the parked upcalls of `sources` to the manager, in arrival order.
+    fn release(&mut self, sources: &[Ipv4Addr], igmp: &IgmpPorts, now: u64) {
+        if sources.is_empty() {
+            return;
+        }
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|(up, _)| sources.contains(&up.source));
+        self.parked = waiting;
+        for (up, header) in ready {
+            self.dispatch(&up, &header, now);
+            self.settle(igmp, now);
+        }
+    }
+
+    fn dispatch(&mut self, up: &Upcall, header: &[u8], now: u64) {
+        if let Err(e) = dispatch_upcall(&mut self.mgr, &self.sock, up, header, now) {
+            log::debug!(
+                "upcall {:?} for ({}, {}) on vif {}: {e}",
+                up.kind,
+                up.source,
+                up.group,
+                up.vif
+            );
+        }
+    }
+
+    /// Asks the FIB about the sources the manager looked up without a cached answer, so the
+    /// next lookup has one.
+    fn look_up_misses(&mut self) {
+        let now = crate::time::monotonic_ns().unwrap_or(0);
+        for source in self.fib.take_misses() {
+            if let Err(e) = self.fib.request(source, now) {
+                log::debug!("{e:#}");
+            }
+        }
+    }
+
+    /// The mroute socket's descriptor, for readiness.
+    pub(crate) fn upcall_fd(&self) -> RawFd {
+        self.sock.as_fd().as_raw_fd()
+    }
+
+    /// The rtnetlink socket's descriptor, for readiness.
+    pub(crate) fn fib_fd(&self) -> RawFd {
+        self.fib.as_raw_fd()
+    }
+
+    /// The next MFE deadline or FIB question to give up.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        [self.mgr.next_deadline(), self.fib.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// MFE lifetimes; FIB questions unanswered too long count as "no route".
+    pub(crate) fn on_deadline(&mut self, igmp: &IgmpPorts, now: u64) {
+        let expired: Vec<Ipv4Addr> = self.fib.expire(now).into_iter().map(|(s, _)| s).collect();
+        self.release(&expired, igmp, now);
+        let sock = &self.sock;
+        self.mgr.on_deadline(now, |s, g| sock.counters(s, g).ok());
+        self.settle(igmp, now);
+    }
+
+    /// A managed interface is gone: IGMP and `local` give it up, which deletes every MFE using it
+    /// and its VIF (the kernel has usually removed that already).
+    pub(crate) fn remove_interface(&mut self, ifindex: u32, igmp: &IgmpPorts, now: u64) {
+        for (who, h) in [("igmp", self.igmp), ("local", self.local)] {
+            if let Err(e) = self
+                .mgr
+                .release_interface_ownership(now, h, IfKey::new(ifindex))
+            {
+                log::debug!("{who} releasing ifindex {ifindex}: {e}");
+            }
+        }
+        self.settle(igmp, now);
+    }
+
+    /// Forgets the name of a removed interface (after its last events were published).
+    pub(crate) fn forget_name(&mut self, ifindex: u32) {
+        self.names.remove(&ifindex);
+    }
+
+    /// Events since the last call, for `mgm events`.
+    pub(crate) fn take_events(&mut self) -> Vec<MgmEvent> {
+        self.mgr.take_events()
+    }
+
+    /// The name of a (managed or recently removed) interface, `ifindex N` for others.
+    pub(crate) fn interface_name(&self, iface: &IfKey) -> String {
+        self.names
+            .get(&iface.ifindex)
+            .cloned()
+            .unwrap_or_else(|| format!("ifindex {}", iface.ifindex))
+    }
+
+    pub(crate) fn mfe_view(&self, now: u64) -> Vec<MfeView> {
+        let sock = &self.sock;
+        self.mgr
+            .mfe_table(now)
+            .into_iter()
+            .map(|m: MfeInfo| {
+                // Fresh kernel counters when the kernel has them.
+                let c = sock.counters(m.source, m.group).ok();
+                MfeView {
+                    source: m.source.to_string(),
+                    group: m.group.to_string(),
+                    iif: self.interface_name(&m.iif),
+                    oifs: m.oifs.iter().map(|o| self.interface_name(o)).collect(),
+                    packets: c.map_or(m.packets, |c| c.packets),
+                    bytes: c.map_or(m.bytes, |c| c.bytes),
+                    wrong_if: c.map_or(m.wrong_if, |c| c.wrong_if),
+                    expires_in_ms: m.expires_in_ms,
+                    timeout_s: m.timeout_s,
+                    up_time_ms: m.up_time_ms,
+                    upstream: m.upstream.to_string(),
+                    negative: m.negative,
+                    protocol: m.protocol,
+                }
+            })
+            .collect()
+    }
+
+    pub(crate) fn protocols_view(&self) -> Vec<ProtocolView> {
+        self.mgr
+            .protocols()
+            .into_iter()
+            .map(|p: ProtocolInfo| ProtocolView {
+                name: p.name,
+                kind: format!("{:?}", p.kind).to_lowercase(),
+                protocol_id: p.protocol_id,
+                component_id: p.component_id,
+                interfaces: p
+                    .interfaces
+                    .iter()
+                    .map(|i| self.interface_name(i))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Removes the MFC entries and VIFs this daemon made (nothing else), then MRT_DONE.
+    pub(crate) fn shutdown(self) -> Result<()> {
+        self.sock
+            .close()
+            .context("closing the multicast routing socket")
+    }
+}
+
+/// Feeds one upcall to the manager: `NOCACHE` → [`Manager::new_packet`], `WRONGVIF` →
+/// [`Manager::wrong_interface`]. `header` is the upcall message (it is the packet's IP header).
+pub fn dispatch_upcall(
+    mgr: &mut Manager,
+    sock: &MrouteSocket,
+    u: &Upcall,
+    header: &[u8],
+    now: u64,
+) -> MgmResult<()> {
+    let ifindex = sock.ifindex_of(u.vif).ok_or(MgmError::NotFound)?;
+    match u.kind {
+        UpcallKind::NoCache => mgr.new_packet(now, u.source, u.group, ifindex, header),
+        UpcallKind::WrongVif | UpcallKind::WrongVifWhole => {
+            mgr.wrong_interface(now, u.source, u.group, ifindex, header)
+        }
+        UpcallKind::WholePkt => Ok(()),
+    }
+}
+
+/// Applies the manager's pending kernel actions; returns the errors (each names its operation).
+pub fn sync(mgr: &mut Manager, sock: &mut MrouteSocket) -> Vec<anyhow::Error> {
+    let actions: Vec<ForwarderAction> = mgr.take_actions();
+    sock.apply_all(&actions)
+}

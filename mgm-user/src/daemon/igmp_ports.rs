@@ -1,0 +1,456 @@
+//! The IGMP ports: one IGMP router per managed interface with its query socket, subnets and
+//! classifier settings. Feeds them classifier events and deadlines and returns their
+//! [`Action`]s, which [`super::Daemon::apply`] carries out.
+use super::preflight::{ManagedInterface, Subnet};
+use crate::igmp::{
+    Action, FastPathView, FilterMode, IgmpConfig, IgmpInterface, MembershipChange, Params,
+    QueryMessage,
+};
+use crate::sys::bpf::KernelMaps;
+use crate::sys::query_sender::QuerySender;
+use anyhow::{Context, Result};
+use mgm_common::{IfaceSettings, IgmpEvent, MemberKey, MemberState, SourceKey, SourceState};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// The kernel maps as the state machine's view of what the fast path refreshed.
+pub(crate) struct MapView<'a>(pub(crate) &'a KernelMaps);
+
+impl FastPathView for MapView<'_> {
+    fn member(&self, ifindex: u32, group: Ipv4Addr) -> Option<MemberState> {
+        let key = MemberKey {
+            ifindex,
+            group: group.octets(),
+        };
+        self.0.member(&key).unwrap_or_else(|e| {
+            log::warn!("{e:#}");
+            None
+        })
+    }
+    fn source(&self, ifindex: u32, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState> {
+        let key = SourceKey {
+            ifindex,
+            group: group.octets(),
+            source: source.octets(),
+        };
+        self.0.source(&key).unwrap_or_else(|e| {
+            log::warn!("{e:#}");
+            None
+        })
+    }
+}
+
+pub(crate) struct Port {
+    pub(crate) name: String,
+    pub(crate) router: IgmpInterface,
+    sender: QuerySender,
+    /// Where this link's hosts are (reports from elsewhere are ignored, RFC 2236 §9).
+    subnets: Vec<Subnet>,
+    /// Settings last written to MGM_IFACES.
+    written: Option<IfaceSettings>,
+}
+
+pub(crate) struct IgmpPorts {
+    pub(crate) ports: BTreeMap<u32, Port>,
+    /// Messages the classifier accepted but the userspace parser rejected (should stay 0).
+    pub(crate) parse_errors: u64,
+    /// Map writes the kernel refused (e.g. MGM_MEMBERS full). The router keeps the state; the
+    /// fast path cannot refresh it, so its reports take the slow path.
+    pub(crate) map_errors: u64,
+    /// v3 records lost because their report was longer than an event carries (jumbo frames).
+    pub(crate) lost_records: u64,
+    truncated_reports: u64,
+    /// Reports and leaves ignored because their source is not on the interface's subnets.
+    pub(crate) off_link_reports: u64,
+    /// Accept them anyway (`--accept-off-link-reports`).
+    accept_off_link: bool,
+    /// Every report goes to the daemon (`--no-fast-path`).
+    no_fast_path: bool,
+}
+
+/// What the classifier needs for one interface: refresh lengths, flags, and the link's subnets
+/// (when more than the classifier holds, none: it then accepts every source and the daemon
+/// judges alone).
+fn settings_for(
+    p: &Params,
+    subnets: &[Subnet],
+    no_fast_path: bool,
+    accept_off_link: bool,
+) -> IfaceSettings {
+    use mgm_common::maps::{IFACE_FLAG_ACCEPT_OFF_LINK, IFACE_FLAG_NO_FAST_PATH, MAX_LINK_SUBNETS};
+    let mut s = IfaceSettings {
+        group_membership_interval_ns: p.group_membership_interval,
+        older_host_present_interval_ns: p.older_host_present_interval,
+        enabled: 1,
+        ..IfaceSettings::default()
+    };
+    if no_fast_path {
+        s.flags |= IFACE_FLAG_NO_FAST_PATH;
+    }
+    if accept_off_link {
+        s.flags |= IFACE_FLAG_ACCEPT_OFF_LINK;
+    }
+    if subnets.len() <= MAX_LINK_SUBNETS {
+        for (slot, net) in s.subnets.iter_mut().zip(subnets) {
+            *slot = *net;
+        }
+        s.subnet_count = subnets.len() as u8;
+    }
+    s
+}
+
+impl IgmpPorts {
+    /// No interfaces yet; `no_fast_path`: every report goes to the daemon; `accept_off_link`:
+    /// reports from sources off the interface's subnets count too.
+    pub(crate) fn new(no_fast_path: bool, accept_off_link: bool) -> Self {
+        IgmpPorts {
+            ports: BTreeMap::new(),
+            parse_errors: 0,
+            map_errors: 0,
+            lost_records: 0,
+            truncated_reports: 0,
+            off_link_reports: 0,
+            accept_off_link,
+            no_fast_path,
+        }
+    }
+
+    /// Starts the router on one more interface (at start, or when a listed interface comes
+    /// back) and writes its settings: returns its startup actions. Then [`Self::readopt`].
+    pub(crate) fn add_interface(
+        &mut self,
+        iface: &ManagedInterface,
+        cfg: &IgmpConfig,
+        maps: &mut KernelMaps,
+        now: u64,
+    ) -> Result<Vec<Action>> {
+        let sender = QuerySender::open(&iface.name, iface.address)?;
+        let (mut router, actions) =
+            IgmpInterface::new(iface.ifindex, iface.address, cfg.clone(), now);
+        router.set_link_subnets(&iface.subnets);
+        self.ports.insert(
+            iface.ifindex,
+            Port {
+                name: iface.name.clone(),
+                router,
+                sender,
+                subnets: iface.subnets.clone(),
+                written: None,
+            },
+        );
+        self.sync_settings(iface.ifindex, maps)?;
+        Ok(actions)
+    }
+
+    /// The managed interfaces: (ifindex, name).
+    pub(crate) fn managed(&self) -> Vec<(u32, String)> {
+        self.ports
+            .iter()
+            .map(|(i, p)| (*i, p.name.clone()))
+            .collect()
+    }
+
+    /// Whether an interface of that name is managed now.
+    pub(crate) fn manages(&self, name: &str) -> bool {
+        self.ports.values().any(|p| p.name == name)
+    }
+
+    /// Re-adopts the map entries of `ifindex` (left by an earlier run: the maps survive the
+    /// daemon) into its router as they stand, so a restart loses no membership; expired ones
+    /// are dropped, orphaned source entries deleted.
+    pub(crate) fn readopt(
+        &mut self,
+        ifindex: u32,
+        maps: &mut KernelMaps,
+        now: u64,
+    ) -> Result<Vec<Action>> {
+        let members: Vec<(MemberKey, MemberState)> = maps
+            .members
+            .iter()
+            .filter_map(|e| e.ok())
+            .filter(|(k, _)| k.ifindex == ifindex)
+            .collect();
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sources: Vec<(SourceKey, SourceState)> = maps
+            .sources
+            .iter()
+            .filter_map(|e| e.ok())
+            .filter(|(k, _)| k.ifindex == ifindex)
+            .collect();
+        let Some(port) = self.ports.get_mut(&ifindex) else {
+            return Ok(Vec::new());
+        };
+        log::info!(
+            "{}: re-adopting {} groups from the pinned maps",
+            port.name,
+            members.len()
+        );
+        let mut actions = Vec::new();
+        for (key, member) in members {
+            let group = Ipv4Addr::from(key.group);
+            let srcs: Vec<(Ipv4Addr, SourceState)> = sources
+                .iter()
+                .filter(|(k, _)| k.group == key.group)
+                .map(|(k, v)| (Ipv4Addr::from(k.source), *v))
+                .collect();
+            actions.extend(
+                port.router
+                    .restore_group(now, group, member, &srcs, &MapView(maps)),
+            );
+        }
+        // Source entries whose group entry is gone are orphans: remove them.
+        for (k, _) in &sources {
+            if maps
+                .member(&MemberKey {
+                    ifindex,
+                    group: k.group,
+                })?
+                .is_none()
+            {
+                maps.delete_source(k)?;
+            }
+        }
+        Ok(actions)
+    }
+
+    pub(crate) fn name_of(&self, ifindex: u32) -> Option<&str> {
+        self.ports.get(&ifindex).map(|p| p.name.as_str())
+    }
+
+    /// One classifier event.
+    pub(crate) fn on_event(&mut self, ev: &IgmpEvent, maps: &KernelMaps, now: u64) -> Vec<Action> {
+        let out = Vec::new();
+        if !self.ports.contains_key(&ev.ifindex) {
+            log::debug!("event for unmanaged ifindex {}; ignored", ev.ifindex);
+            return out;
+        }
+        let src = Ipv4Addr::from(ev.src_addr);
+        let dst = Ipv4Addr::from(ev.dst_addr);
+        // A message longer than an event carries arrives cut; the classifier verified its
+        // checksum over the full length, so the complete records in the cut part are usable.
+        let truncated = ev.flags & mgm_common::event::EVENT_FLAG_TRUNCATED != 0;
+        let parsed = if truncated {
+            mgm_common::igmp::parse_truncated(ev.igmp_bytes())
+        } else {
+            mgm_common::igmp::parse(ev.igmp_bytes())
+        };
+        if let Ok(mgm_common::igmp::IgmpMessage::V3Report(r)) = &parsed {
+            let (lost, announced) = (u64::from(r.lost_records()), r.announced_records());
+            self.count_lost_records(ev, lost, announced);
+        }
+        let Some(port) = self.ports.get_mut(&ev.ifindex) else {
+            return out;
+        };
+        let msg = match parsed {
+            Ok(m) => m,
+            Err(e) => {
+                self.parse_errors += 1;
+                log::debug!("{}: IGMP from {src} rejected: {e}", port.name);
+                return out;
+            }
+        };
+        // A report or leave must come from a host on this link (or from 0.0.0.0, a host without
+        // an address yet): RFC 2236 §9 / RFC 3376 §9. Queries are judged by the router.
+        let from_host = !matches!(msg, mgm_common::igmp::IgmpMessage::Query(_));
+        if from_host
+            && !self.accept_off_link
+            && !src.is_unspecified()
+            && !port.subnets.iter().any(|s| s.contains(src.octets()))
+        {
+            self.off_link_reports += 1;
+            log::debug!(
+                "{}: report from {src}, not on this link's subnets; ignored",
+                port.name
+            );
+            return out;
+        }
+        port.router.on_message(now, src, dst, &msg, &MapView(maps))
+    }
+
+    /// Counts the v3 records lost because their report was longer than an event carries
+    /// (logged for the first truncated report, then every 100th).
+    fn count_lost_records(&mut self, ev: &IgmpEvent, lost: u64, announced: u16) {
+        if lost == 0 {
+            return;
+        }
+        self.lost_records += lost;
+        self.truncated_reports += 1;
+        if self.truncated_reports % 100 == 1 {
+            log::warn!(
+                "{}: a {}-byte IGMPv3 report from {} is longer than one event carries \
+                 ({} bytes): {lost} of its {announced} records were lost ({} records so far)",
+                self.name_of(ev.ifindex).unwrap_or("?"),
+                ev.igmp_len,
+                Ipv4Addr::from(ev.src_addr),
+                mgm_common::event::MAX_EVENT_IGMP_LEN,
+                self.lost_records
+            );
+        }
+    }
+
+    /// IGMP's current memberships on `ifindex` as [`Action::Membership`] (the enable-IGMP
+    /// replay): a Join per forwarded (*,G) / (S,G), a Block per excluded source.
+    pub(crate) fn memberships(&self, ifindex: u32) -> Vec<Action> {
+        let Some(port) = self.ports.get(&ifindex) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut push = |group, source, change| {
+            out.push(Action::Membership {
+                ifindex,
+                group,
+                source,
+                change,
+            })
+        };
+        for g in port.router.groups() {
+            match g.mode {
+                FilterMode::Exclude => {
+                    push(g.group, None, MembershipChange::Join);
+                    for (s, r) in &g.sources {
+                        if r.timer == 0 {
+                            push(g.group, Some(*s), MembershipChange::Block);
+                        }
+                    }
+                }
+                FilterMode::Include => {
+                    for (s, r) in &g.sources {
+                        if r.timer != 0 {
+                            push(g.group, Some(*s), MembershipChange::Join);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.ports
+            .values()
+            .filter_map(|p| p.router.next_deadline())
+            .min()
+    }
+
+    /// Runs every interface's due timers.
+    pub(crate) fn on_deadline(&mut self, now: u64, maps: &KernelMaps) -> Vec<Action> {
+        let mut out = Vec::new();
+        let due: Vec<u32> = self
+            .ports
+            .iter()
+            .filter(|(_, p)| p.router.next_deadline().is_some_and(|d| d <= now))
+            .map(|(i, _)| *i)
+            .collect();
+        for ifindex in due {
+            let Some(port) = self.ports.get_mut(&ifindex) else {
+                continue;
+            };
+            out.extend(port.router.on_deadline(now, &MapView(maps)));
+        }
+        out
+    }
+
+    /// A managed interface was deleted: its router stops (memberships withdrawn, map entries
+    /// removed: the returned actions). Then [`Self::remove_interface`].
+    pub(crate) fn stop_interface(
+        &mut self,
+        ifindex: u32,
+        maps: &KernelMaps,
+        now: u64,
+    ) -> Vec<Action> {
+        match self.ports.get_mut(&ifindex) {
+            Some(port) => port.router.stop(now, &MapView(maps)),
+            None => Vec::new(),
+        }
+    }
+
+    /// Forgets a stopped interface and removes its settings. Returns its name.
+    pub(crate) fn remove_interface(
+        &mut self,
+        ifindex: u32,
+        maps: &mut KernelMaps,
+    ) -> Option<String> {
+        let _ = maps.ifaces.remove(&ifindex);
+        self.ports.remove(&ifindex).map(|p| p.name)
+    }
+
+    /// Stops using the interfaces: the classifier no longer handles them. The memberships stay
+    /// in the pinned maps for the next run to re-adopt (they carry absolute expiries, so what
+    /// ages meanwhile is dropped then); the manager is told they are gone, since forwarding stops.
+    pub(crate) fn shutdown(&mut self, maps: &mut KernelMaps) -> Vec<Action> {
+        let mut out = Vec::new();
+        for (ifindex, port) in &self.ports {
+            let _ = maps.ifaces.remove(ifindex);
+            log::debug!(
+                "{}: {} groups stay pinned",
+                port.name,
+                port.router.group_count()
+            );
+        }
+        for ifindex in self.ports.keys().copied().collect::<Vec<_>>() {
+            for mut a in self.memberships(ifindex) {
+                if let Action::Membership { change, .. } = &mut a {
+                    *change = match *change {
+                        MembershipChange::Join => MembershipChange::Leave,
+                        MembershipChange::Block => MembershipChange::Unblock,
+                        other => other,
+                    };
+                }
+                out.push(a);
+            }
+        }
+        out
+    }
+
+    /// Writes changed settings of every port (the routers' parameters change with the
+    /// version they run).
+    pub(crate) fn sync_all_settings(&mut self, maps: &mut KernelMaps) {
+        for ifindex in self.ports.keys().copied().collect::<Vec<_>>() {
+            if let Err(e) = self.sync_settings(ifindex, maps) {
+                log::warn!("{e:#}");
+            }
+        }
+    }
+
+    fn sync_settings(&mut self, ifindex: u32, maps: &mut KernelMaps) -> Result<()> {
+        let Some(port) = self.ports.get_mut(&ifindex) else {
+            return Ok(());
+        };
+        let want = settings_for(
+            &port.router.params(),
+            &port.subnets,
+            self.no_fast_path,
+            self.accept_off_link,
+        );
+        if port.written != Some(want) {
+            maps.ifaces
+                .insert(ifindex, want, 0)
+                .with_context(|| format!("writing MGM_IFACES for {}", port.name))?;
+            port.written = Some(want);
+        }
+        Ok(())
+    }
+
+    /// Sends `query` out of `ifindex` to `dst`. A failed send is logged, not fatal: the next
+    /// retransmission retries.
+    pub(crate) fn send_query(&self, ifindex: u32, dst: Ipv4Addr, query: &QueryMessage) {
+        let Some(port) = self.ports.get(&ifindex) else {
+            return;
+        };
+        for packet in query.encode_packets(crate::igmp::MAX_SOURCES_PER_QUERY) {
+            if let Err(e) = port.sender.send(dst, &packet) {
+                log::warn!("{e:#}");
+            }
+        }
+        log::debug!(
+            "{}: sent v{} query to {dst} (group {}, {} sources, S={})",
+            port.name,
+            query.version.as_u8(),
+            query.group,
+            query.sources.len(),
+            query.s_flag
+        );
+    }
+}

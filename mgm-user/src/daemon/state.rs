@@ -1,0 +1,266 @@
+//! The [`Daemon`]: the one owner of the running state, and the one place where the outputs of
+//! the pure cores are carried out ([`Daemon::apply`]).
+use super::events::{igmp_event, manager_event};
+use super::forwarding::Forwarding;
+use super::hotplug::Hotplug;
+use super::igmp_ports::IgmpPorts;
+use super::preflight::ManagedInterface;
+use crate::cli::RunArgs;
+use crate::control::server::EventSender;
+use crate::igmp::{Action, IgmpConfig};
+use crate::sys::bpf::{Classifier, KernelMaps};
+use crate::time::monotonic_ns;
+use anyhow::Result;
+use aya::maps::{MapData, RingBuf};
+use mgm_common::{IgmpEvent, MemberKey, SourceKey};
+
+/// Most classifier events or kernel upcalls handled in one wake-up, so a flood on one input
+/// cannot starve timers, other interfaces, the control socket or signals.
+pub(crate) const BATCH: usize = 256;
+
+/// Everything `mgm run` holds while it runs.
+pub(crate) struct Daemon {
+    /// One IGMP router per managed interface.
+    pub(crate) igmp: IgmpPorts,
+    /// The manager, its clients and the mroute socket.
+    pub(crate) fwd: Forwarding,
+    /// Listed interfaces that come and go.
+    pub(crate) hotplug: Hotplug,
+    /// The classifier's maps.
+    pub(crate) maps: KernelMaps,
+    /// The classifier (attached to every managed interface).
+    pub(crate) classifier: Classifier,
+    /// `mgm events` subscribers.
+    pub(crate) events: EventSender,
+}
+
+impl Daemon {
+    /// Starts IGMP and forwarding on `interfaces` (the classifier is attached, the maps taken).
+    pub(crate) fn start(
+        args: &RunArgs,
+        interfaces: &[(ManagedInterface, IgmpConfig)],
+        fwd: Forwarding,
+        classifier: Classifier,
+        maps: KernelMaps,
+        events: EventSender,
+    ) -> Result<Self> {
+        let mut daemon = Daemon {
+            igmp: IgmpPorts::new(args.no_fast_path, args.accept_off_link_reports),
+            fwd,
+            hotplug: Hotplug::new(
+                interfaces
+                    .iter()
+                    .map(|(i, c)| (i.name.clone(), c.clone()))
+                    .collect(),
+            ),
+            maps,
+            classifier,
+            events,
+        };
+        let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
+        let stale = daemon.maps.retain_interfaces(&managed)?;
+        if stale > 0 {
+            log::info!("removed {stale} pinned map entries of interfaces this run does not manage");
+        }
+        let now = monotonic_ns()?;
+        for (iface, cfg) in interfaces {
+            daemon.start_port(iface, cfg, now)?;
+        }
+        Ok(daemon)
+    }
+
+    /// Starts the IGMP router on one interface (startup queries, settings) and re-adopts the
+    /// groups the pinned maps hold for it.
+    pub(crate) fn start_port(
+        &mut self,
+        iface: &ManagedInterface,
+        cfg: &IgmpConfig,
+        now: u64,
+    ) -> Result<()> {
+        let actions = self.igmp.add_interface(iface, cfg, &mut self.maps, now)?;
+        self.apply(actions, now);
+        let actions = self.igmp.readopt(iface.ifindex, &mut self.maps, now)?;
+        self.apply(actions, now);
+        Ok(())
+    }
+
+    /// The earliest protocol deadline (IGMP timers, MFE lifetimes).
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        [self.igmp.next_deadline(), self.fwd.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Carries out IGMP actions: map writes first, queries last (the lowered timer and the
+    /// slow-path flag must be in the map before a query can draw an answer the fast path
+    /// would otherwise absorb); membership deltas go to the manager, whose kernel actions are
+    /// applied; then IGMP's notes and the manager's events are published.
+    pub(crate) fn apply(&mut self, actions: Vec<Action>, now: u64) {
+        let (sends, rest): (Vec<Action>, Vec<Action>) = actions
+            .into_iter()
+            .partition(|a| matches!(a, Action::SendQuery { .. }));
+        let mut notes = Vec::new();
+        let mut deltas = false;
+        for action in rest.into_iter().chain(sends) {
+            match &action {
+                Action::SendQuery {
+                    ifindex,
+                    dst,
+                    query,
+                } => self.igmp.send_query(*ifindex, *dst, query),
+                Action::Membership { .. } => {
+                    deltas = true;
+                    self.fwd.on_membership(&action, now);
+                }
+                Action::QuerierChanged { .. }
+                | Action::VersionChanged { .. }
+                | Action::Notice { .. } => {}
+                _ => self.write_map(&action),
+            }
+            let name = self.igmp.name_of(action_ifindex(&action)).unwrap_or("?");
+            if let Some(note) = igmp_event(name, &action, now) {
+                notes.push(note);
+            }
+        }
+        self.igmp.sync_all_settings(&mut self.maps);
+        if deltas {
+            self.fwd.settle(&self.igmp, now);
+        }
+        self.publish(notes);
+    }
+
+    /// One map write of an IGMP action. A failed write is logged (the first, then every
+    /// 1000th) and counted, never fatal: the router's state stays authoritative, the fast path
+    /// cannot refresh the entry, so its reports take the slow path and a later write retries.
+    fn write_map(&mut self, action: &Action) {
+        let maps = &mut self.maps;
+        let r = match *action {
+            Action::WriteMember {
+                ifindex,
+                group,
+                state,
+            } => maps.write_member(member_key(ifindex, group), state),
+            Action::DeleteMember { ifindex, group } => {
+                maps.delete_member(&member_key(ifindex, group))
+            }
+            Action::WriteSource {
+                ifindex,
+                group,
+                source,
+                state,
+            } => maps.write_source(source_key(ifindex, group, source), state),
+            Action::DeleteSource {
+                ifindex,
+                group,
+                source,
+            } => maps.delete_source(&source_key(ifindex, group, source)),
+            _ => Ok(()),
+        };
+        if let Err(e) = r {
+            let errors = &mut self.igmp.map_errors;
+            *errors += 1;
+            if *errors % 1000 == 1 {
+                log::warn!("{e:#} ({} map writes failed so far)", *errors);
+            }
+        }
+    }
+
+    /// Sends `notes` (IGMP's, causes first) then the manager's events since the last call to
+    /// `mgm events` subscribers. With none listening the manager's events are dropped.
+    pub(crate) fn publish(&mut self, notes: Vec<crate::control::api::EventLine>) {
+        let mgm_events = self.fwd.take_events();
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        for n in notes {
+            let _ = self.events.send(n);
+        }
+        for e in &mgm_events {
+            let _ = self.events.send(manager_event(&self.fwd, e));
+        }
+    }
+
+    /// Classifier events: up to [`BATCH`]; true when the ring is empty.
+    pub(crate) fn on_ring(&mut self, ring: &mut RingBuf<MapData>) -> Result<bool> {
+        for _ in 0..BATCH {
+            let Some(item) = ring.next() else {
+                return Ok(true);
+            };
+            let Some(ev) = IgmpEvent::from_bytes(&item) else {
+                log::warn!("short record on MGM_EVENTS ({} bytes); ignored", item.len());
+                continue;
+            };
+            drop(item);
+            let now = monotonic_ns()?;
+            let actions = self.igmp.on_event(&ev, &self.maps, now);
+            self.apply(actions, now);
+        }
+        Ok(false)
+    }
+
+    /// Kernel upcalls on the mroute socket: up to [`BATCH`]; true when none is left queued.
+    pub(crate) fn on_upcalls(&mut self) -> Result<bool> {
+        let drained = self.fwd.on_readable(monotonic_ns()?, BATCH)?;
+        self.publish(Vec::new());
+        Ok(drained)
+    }
+
+    /// Answers from the FIB: the upcalls that waited for them go to the manager.
+    pub(crate) fn on_fib_answers(&mut self) -> Result<bool> {
+        let drained = self.fwd.on_fib_answers(&self.igmp, monotonic_ns()?)?;
+        self.publish(Vec::new());
+        Ok(drained)
+    }
+
+    /// The protocol deadline passed: IGMP timers, then MFE lifetimes.
+    pub(crate) fn on_deadline(&mut self) -> Result<()> {
+        let now = monotonic_ns()?;
+        let actions = self.igmp.on_deadline(now, &self.maps);
+        self.apply(actions, now);
+        self.fwd.on_deadline(&self.igmp, now);
+        self.publish(Vec::new());
+        Ok(())
+    }
+
+    /// Stops IGMP (memberships stay pinned for the next run; the manager is told they are
+    /// gone), removes this daemon's MFC entries and VIFs, detaches the classifier.
+    pub(crate) fn shutdown(mut self) -> Result<()> {
+        let now = monotonic_ns()?;
+        let actions = self.igmp.shutdown(&mut self.maps);
+        self.apply(actions, now);
+        let closed = self.fwd.shutdown();
+        self.classifier.detach_all();
+        closed
+    }
+}
+
+/// The interface an IGMP action is about.
+fn action_ifindex(a: &Action) -> u32 {
+    match *a {
+        Action::SendQuery { ifindex, .. }
+        | Action::WriteMember { ifindex, .. }
+        | Action::DeleteMember { ifindex, .. }
+        | Action::WriteSource { ifindex, .. }
+        | Action::DeleteSource { ifindex, .. }
+        | Action::Membership { ifindex, .. }
+        | Action::QuerierChanged { ifindex, .. }
+        | Action::VersionChanged { ifindex, .. }
+        | Action::Notice { ifindex, .. } => ifindex,
+    }
+}
+
+fn member_key(ifindex: u32, group: std::net::Ipv4Addr) -> MemberKey {
+    MemberKey {
+        ifindex,
+        group: group.octets(),
+    }
+}
+
+fn source_key(ifindex: u32, group: std::net::Ipv4Addr, source: std::net::Ipv4Addr) -> SourceKey {
+    SourceKey {
+        ifindex,
+        group: group.octets(),
+        source: source.octets(),
+    }
+}

@@ -1,0 +1,18 @@
+//! All kernel I/O of the daemon, one module per kernel interface. The pure parts (the upcall
+//! parser and socket filter, netlink message building and parsing) are plain functions,
+//! tested on the host.
+//!
+//! - [`bpf`]: the igmp-ebpf classifier (embedded object, load, pin, attach, maps, ring buffer);
+//! - [`mroute`]: the ipmr control socket (`MRT_INIT`, VIFs, MFC, `SIOCGETSGCNT`, upcalls);
+//! - [`upcall`]: `struct igmpmsg` and the upcall-only socket filter (pure);
+//! - [`fib`]: RPF lookups through the FIB (rtnetlink `RTM_GETROUTE`), without blocking;
+//! - [`link_watch`]: link and address notifications (rtnetlink multicast groups);
+//! - `query_sender`: the send-only raw socket IGMP queries leave through;
+//! - `raw_socket`: how raw sockets are made and options set (the one `libc` socket helper).
+pub mod bpf;
+pub mod fib;
+pub mod link_watch;
+pub mod mroute;
+pub(crate) mod query_sender;
+mod raw_socket;
+pub mod upcall;
