@@ -203,6 +203,26 @@ fn mfe_args(a: &EventArgs, name: &dyn Fn(&IfKey) -> String, here: impl Fn() -> S
     }
 }
 
+/// The router's rate-limited notices, in the operator's words.
+fn log_notice(interface: &str, notice: RouterNotice, suppressed: u64) {
+    let more = if suppressed > 0 {
+        format!(" ({suppressed} more since the last notice)")
+    } else {
+        String::new()
+    };
+    match notice {
+        RouterNotice::OlderQuerier { querier, version } => log::warn!(
+            "{interface}: IGMPv{version} query from router {querier} ignored: this interface \
+             runs the configured version (set igmp-version={version} on every router of the \
+             link, or older-querier=follow){more}"
+        ),
+        RouterNotice::ForeignQuery { source, reason } => log::warn!(
+            "{interface}: query from {source} ignored: {}{more}",
+            reason.as_str()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,25 +342,5 @@ mod tests {
             group: Ipv4Addr::new(239, 1, 1, 1),
         };
         assert_eq!(igmp_event("eth1", &w, 9), None, "map writes are no events");
-    }
-}
-
-/// The router's rate-limited notices, in the operator's words.
-fn log_notice(interface: &str, notice: RouterNotice, suppressed: u64) {
-    let more = if suppressed > 0 {
-        format!(" ({suppressed} more since the last notice)")
-    } else {
-        String::new()
-    };
-    match notice {
-        RouterNotice::OlderQuerier { querier, version } => log::warn!(
-            "{interface}: IGMPv{version} query from router {querier} ignored: this interface \
-             runs the configured version (set igmp-version={version} on every router of the \
-             link, or older-querier=follow){more}"
-        ),
-        RouterNotice::ForeignQuery { source, reason } => log::warn!(
-            "{interface}: query from {source} ignored: {}{more}",
-            reason.as_str()
-        ),
     }
 }

@@ -8,7 +8,7 @@ use mgm_common::igmp::{
 };
 
 /// Writes the IGMP checksum of `b` into bytes 2..4.
-pub fn seal(b: &mut [u8]) {
+pub(crate) fn seal(b: &mut [u8]) {
     if b.len() < 4 {
         return;
     }
@@ -40,7 +40,7 @@ fn v3_query(code: u8, group: [u8; 4], s_qrv: u8, qqic: u8, sources: u8) -> Vec<u
 }
 
 /// A group record: type, aux words (their data zero), group 239.1.0.`g`, `n` sources.
-pub fn record(rtype: u8, aux_words: u8, g: u8, n: u8) -> Vec<u8> {
+pub(crate) fn record(rtype: u8, aux_words: u8, g: u8, n: u8) -> Vec<u8> {
     let mut r = vec![rtype, aux_words, 0, n, 239, 1, 0, g];
     for i in 0..n {
         r.extend_from_slice(&[198, 51, 100, i]);
@@ -49,7 +49,7 @@ pub fn record(rtype: u8, aux_words: u8, g: u8, n: u8) -> Vec<u8> {
     r
 }
 
-pub fn v3_report(records: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn v3_report(records: &[Vec<u8>]) -> Vec<u8> {
     let n = u16::try_from(records.len()).unwrap_or(u16::MAX);
     let mut b = vec![TYPE_V3_REPORT, 0, 0, 0, 0, 0];
     b.extend_from_slice(&n.to_be_bytes());
@@ -59,7 +59,7 @@ pub fn v3_report(records: &[Vec<u8>]) -> Vec<u8> {
     sealed(b)
 }
 
-pub fn corpus() -> Vec<Vec<u8>> {
+pub(crate) fn corpus() -> Vec<Vec<u8>> {
     let g = [239, 1, 2, 3];
     vec![
         v2(TYPE_MEMBERSHIP_QUERY, 0, [0; 4]),

@@ -1,0 +1,263 @@
+//! MFE creation: the kernel's NOCACHE upcall → RPF (the FIB, then the RPF owner's callback)
+//! → OIL → creation alerts → the MFE (negative when nobody wants it); the WRONGVIF upcall.
+use super::{Mfe, MfeKey};
+use crate::manager::callbacks::{CreationIf, RpfRequest, RpfRoute, RpfVerdict};
+use crate::manager::events::{EventArgs, EventKind};
+use crate::manager::types::{IfKey, MfeCounters, ProtocolHandle, Sg};
+use crate::manager::{Manager, MgmError, MgmResult};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+impl Manager {
+    /// Kernel `NOCACHE` upcall: a packet from `source` to `group` arrived on `arrival_ifindex`
+    /// and the kernel has no MFE. Runs RPF, builds the OIL, runs the creation alert and installs
+    /// the MFE (negative if nobody wants it). For an MFE that already exists it re-installs it.
+    pub fn new_packet(
+        &mut self,
+        now: u64,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        arrival_ifindex: u32,
+        header: &[u8],
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = self.do_new_packet(source, group, arrival_ifindex, header);
+        self.finish(r)
+    }
+
+    /// Kernel `WRONGVIF` upcall: `wrong_interface` to the owner of the arrival interface.
+    pub fn wrong_interface(
+        &mut self,
+        now: u64,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        arrival_ifindex: u32,
+        header: &[u8],
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = (|| {
+            let iface = self
+                .st
+                .iface_for(arrival_ifindex, Ipv4Addr::UNSPECIFIED)
+                .ok_or(MgmError::NotFound)?;
+            if let Some(o) = self.st.routing_owner(iface) {
+                let called = self.invoke(
+                    o,
+                    EventKind::WrongInterface,
+                    Some(iface),
+                    Sg::sg(source, group),
+                    |hd, ctx| hd.wrong_interface(ctx, source, group, iface, header),
+                );
+                if called.is_some() {
+                    let iif = self.st.mfes.get(&MfeKey { group, source }).map(|m| m.iif);
+                    self.annotate(EventArgs::WrongInterface {
+                        arrival: iface,
+                        iif,
+                    });
+                }
+            }
+            // The route towards the source may have moved to the arrival interface: then the MFE
+            // is stale (its iif no longer passes RPF) and its traffic is dropped as wrong-if
+            // forever. Rebuild it from the current route, as for a first packet.
+            // (Only a change of the FIB's answer counts: an RPF callback may have chosen another
+            // incoming interface than the FIB on purpose.)
+            let k = MfeKey { group, source };
+            let fib_now = self.rpf.lookup(source).map(|r| r.ifindex);
+            let stale =
+                fib_now == Some(arrival_ifindex)
+                    && self.st.mfes.get(&k).is_some_and(|m| {
+                        m.iif.ifindex != arrival_ifindex && m.fib_ifindex != fib_now
+                    });
+            if stale {
+                let (forced, unforwarded) = self
+                    .st
+                    .mfes
+                    .get(&k)
+                    .map(|m| (m.forced.clone(), m.unforwarded.clone()))
+                    .unwrap_or_default();
+                self.delete_mfe(k);
+                self.do_new_packet(source, group, arrival_ifindex, header)?;
+                // The protocols' FORWARD_STATE instructions outlive the rebuild.
+                if let Some(m) = self.st.mfes.get_mut(&k) {
+                    m.forced = forced;
+                    m.unforwarded = unforwarded;
+                }
+                self.refresh_oil(k);
+            }
+            Ok(())
+        })();
+        self.finish(r)
+    }
+
+    pub(super) fn do_new_packet(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        arrival_ifindex: u32,
+        header: &[u8],
+    ) -> MgmResult<()> {
+        let sg = Sg::sg(source, group);
+        if !sg.is_valid() {
+            return Err(MgmError::InvalidParameter);
+        }
+        let k = MfeKey { group, source };
+        if self.st.mfes.contains_key(&k) {
+            self.push_set(k);
+            return Ok(());
+        }
+        let arrival = self
+            .st
+            .iface_for(arrival_ifindex, Ipv4Addr::UNSPECIFIED)
+            .ok_or(MgmError::NotFound)?;
+        // 1. RPF lookup, then the RPF callback to the owner of the incoming interface.
+        let route = self.rpf.lookup(source);
+        let (iif, upstream, rejected) = self.rpf_step(source, group, arrival, route, header);
+        // 2. The MFE with its candidate OIL.
+        let mut mfe = Mfe {
+            iif,
+            upstream,
+            rejected,
+            oil: BTreeSet::new(),
+            vetoed: BTreeSet::new(),
+            forced: BTreeSet::new(),
+            unforwarded: BTreeSet::new(),
+            fib_ifindex: route.map(|r| r.ifindex),
+            timeout_s: self.st.cfg.default_mfe_timeout_s,
+            created_ns: self.now,
+            expires_ns: None,
+            counters: MfeCounters::default(),
+        };
+        let candidates = self.compute_oil(k, &mfe);
+        // 3. Creation alert to each routing owner of OIL interfaces, with its interfaces only.
+        let vetoed = self.creation_alerts(source, group, iif, &candidates);
+        mfe.vetoed.extend(vetoed);
+        // 4. Install.
+        mfe.oil = self.compute_oil(k, &mfe);
+        let empty = mfe.oil.is_empty();
+        let timeout = mfe.timeout_s;
+        self.st.mfes.insert(k, mfe);
+        self.schedule(k, self.now, timeout);
+        self.push_set(k);
+        let owner = self.st.owner(iif);
+        self.emit(EventKind::MfeAdd, owner, Some(iif), sg);
+        self.annotate(self.mfe_args(k));
+        // 5. Join alert (OIL non-empty) or prune alert (negative entry) to the RPF owner.
+        if empty {
+            self.mfe_prune_alert(k);
+        } else {
+            self.mfe_join_alert(k);
+        }
+        Ok(())
+    }
+
+    /// RPF for a new MFE: the incoming interface and upstream neighbour from the FIB's `route`,
+    /// then the RPF callback to the owner of that interface, which may change them or refuse.
+    /// Returns (incoming interface, upstream, rejected).
+    pub(super) fn rpf_step(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        arrival: IfKey,
+        route: Option<RpfRoute>,
+        header: &[u8],
+    ) -> (IfKey, Ipv4Addr, bool) {
+        let sg = Sg::sg(source, group);
+        let mut rejected = false;
+        let (mut iif, mut upstream) = match route {
+            None => {
+                rejected = true;
+                (arrival, Ipv4Addr::UNSPECIFIED)
+            }
+            Some(r) => {
+                let up = if r.gateway.is_unspecified() {
+                    source
+                } else {
+                    r.gateway
+                };
+                match self.st.iface_for(r.ifindex, r.gateway) {
+                    Some(i) => (i, up),
+                    None => {
+                        rejected = true;
+                        (arrival, up)
+                    }
+                }
+            }
+        };
+        if !rejected {
+            if let Some(o) = self.st.routing_owner(iif) {
+                let mut req = RpfRequest {
+                    source,
+                    group,
+                    arrival,
+                    in_iface: iif,
+                    upstream,
+                    header,
+                };
+                let called = self.invoke(o, EventKind::Rpf, Some(iif), sg, |hd, ctx| {
+                    hd.rpf(ctx, &mut req)
+                });
+                let v = called.unwrap_or_default();
+                if called.is_some() {
+                    self.annotate(EventArgs::Rpf {
+                        arrival,
+                        iif: req.in_iface,
+                        upstream: req.upstream,
+                        verdict: v,
+                    });
+                }
+                upstream = req.upstream;
+                if self.st.ifaces.contains_key(&req.in_iface) {
+                    iif = req.in_iface;
+                } else {
+                    iif = arrival;
+                    rejected = true;
+                }
+                if v == RpfVerdict::Reject {
+                    rejected = true;
+                }
+            }
+        }
+        (iif, upstream, rejected)
+    }
+
+    /// The creation alert of a new MFE to each routing owner of `candidates` (the OIL), with
+    /// its interfaces only. Returns the vetoed interfaces.
+    pub(super) fn creation_alerts(
+        &mut self,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iif: IfKey,
+        candidates: &BTreeSet<IfKey>,
+    ) -> Vec<IfKey> {
+        let sg = Sg::sg(source, group);
+        let mut vetoed = Vec::new();
+        let mut by_owner: BTreeMap<ProtocolHandle, Vec<CreationIf>> = BTreeMap::new();
+        for i in candidates {
+            let Some(ifc) = self.st.ifaces.get(i) else {
+                continue;
+            };
+            if let Some(o) = ifc.routing {
+                by_owner.entry(o).or_default().push(CreationIf {
+                    iface: *i,
+                    igmp: ifc.igmp.is_some(),
+                    enabled: true,
+                });
+            }
+        }
+        for (o, mut list) in by_owner {
+            let called = self.invoke(o, EventKind::CreationAlert, Some(iif), sg, |hd, ctx| {
+                hd.creation_alert(ctx, source, group, iif, &mut list)
+            });
+            if called.is_some() {
+                let (kept, vetoed): (Vec<&CreationIf>, Vec<&CreationIf>) =
+                    list.iter().partition(|e| e.enabled);
+                self.annotate(EventArgs::CreationAlert {
+                    oifs: kept.iter().map(|e| e.iface).collect(),
+                    vetoed: vetoed.iter().map(|e| e.iface).collect(),
+                });
+            }
+            vetoed.extend(list.iter().filter(|e| !e.enabled).map(|e| e.iface));
+        }
+        vetoed
+    }
+}

@@ -1,0 +1,160 @@
+//! The OIL of an MFE and its consequences: recomputation from memberships, blocks, vetoes and
+//! forward-state overrides; the join/prune alerts when it becomes non-empty or empty; the
+//! kernel updates; deletion.
+use super::{Mfe, MfeKey};
+use crate::manager::actions::ForwarderAction;
+use crate::manager::callbacks::PruneAlert;
+use crate::manager::events::{EventArgs, EventKind};
+use crate::manager::types::{IfKey, Sg};
+use crate::manager::Manager;
+use std::collections::BTreeSet;
+
+impl Manager {
+    /// OIL of an MFE from memberships, blocks, vetoes and forward-state overrides.
+    pub(crate) fn compute_oil(&self, k: MfeKey, m: &Mfe) -> BTreeSet<IfKey> {
+        let mut oil = BTreeSet::new();
+        if m.rejected {
+            return oil;
+        }
+        if let Some(e) = self.st.members.get(&Sg::sg(k.source, k.group)) {
+            oil.extend(e.eff_ifaces.keys().copied());
+        }
+        for w in [Sg::star_g(k.group), Sg::STAR_STAR] {
+            if let Some(e) = self.st.members.get(&w) {
+                for i in e.eff_ifaces.keys() {
+                    if !self.st.blocked.contains(&(k.group, k.source, *i)) {
+                        oil.insert(*i);
+                    }
+                }
+            }
+        }
+        oil.extend(
+            m.forced
+                .iter()
+                .filter(|i| self.st.ifaces.contains_key(i))
+                .copied(),
+        );
+        for v in m.vetoed.iter().chain(&m.unforwarded) {
+            oil.remove(v);
+        }
+        oil.remove(&m.iif);
+        oil
+    }
+
+    /// Recomputes the OIL of `k`; on change: `SetMfe`, `mfe_update`, then the OIL alerts.
+    pub(crate) fn refresh_oil(&mut self, k: MfeKey) {
+        let Some(m) = self.st.mfes.get(&k) else {
+            return;
+        };
+        let new = self.compute_oil(k, m);
+        if new == m.oil {
+            return;
+        }
+        let m = self.st.mfes.get_mut(&k).expect("present");
+        let was_empty = m.oil.is_empty();
+        m.oil = new;
+        let is_empty = m.oil.is_empty();
+        let iif = m.iif;
+        self.push_set(k);
+        let owner = self.st.owner(iif);
+        self.emit(
+            EventKind::MfeUpdate,
+            owner,
+            Some(iif),
+            Sg::sg(k.source, k.group),
+        );
+        self.annotate(self.mfe_args(k));
+        if was_empty && !is_empty {
+            self.mfe_join_alert(k);
+        } else if !was_empty && is_empty {
+            self.mfe_prune_alert(k);
+        }
+    }
+
+    pub(super) fn mfe_join_alert(&mut self, k: MfeKey) {
+        let Some(iif) = self.st.mfes.get(&k).map(|m| m.iif) else {
+            return;
+        };
+        if let Some(o) = self.st.routing_owner(iif) {
+            let sg = Sg::sg(k.source, k.group);
+            let called = self.invoke(o, EventKind::JoinAlert, Some(iif), sg, |hd, ctx| {
+                hd.join_alert(ctx, sg, false)
+            });
+            if called.is_some() {
+                self.annotate(EventArgs::JoinAlert {
+                    member_update: false,
+                });
+            }
+        }
+    }
+
+    pub(super) fn mfe_prune_alert(&mut self, k: MfeKey) {
+        let Some((iif, mut t)) = self.st.mfes.get(&k).map(|m| (m.iif, m.timeout_s)) else {
+            return;
+        };
+        let Some(o) = self.st.routing_owner(iif) else {
+            return;
+        };
+        let sg = Sg::sg(k.source, k.group);
+        let alert = PruneAlert {
+            sg,
+            iface: iif,
+            member_delete: false,
+        };
+        let called = self.invoke(o, EventKind::PruneAlert, Some(iif), sg, |hd, ctx| {
+            hd.prune_alert(ctx, &alert, &mut t)
+        });
+        if called.is_some() {
+            self.annotate(EventArgs::PruneAlert {
+                member_delete: false,
+                timeout_s: t,
+            });
+        }
+        self.schedule(k, self.now, t);
+    }
+
+    pub(super) fn push_set(&mut self, k: MfeKey) {
+        let m = &self.st.mfes[&k];
+        let mut oifs: Vec<u32> = m
+            .oil
+            .iter()
+            .map(|i| i.ifindex)
+            .filter(|i| *i != m.iif.ifindex)
+            .collect();
+        oifs.dedup();
+        self.actions.push(ForwarderAction::SetMfe {
+            source: k.source,
+            group: k.group,
+            iif: m.iif.ifindex,
+            oifs,
+        });
+    }
+
+    /// Removes an MFE: `DelMfe`, `mfe_delete`. No callback (MGM has none for deletions).
+    pub(crate) fn delete_mfe(&mut self, k: MfeKey) {
+        let Some(m) = self.st.mfes.remove(&k) else {
+            return;
+        };
+        if let Some(t) = m.expires_ns {
+            self.st.timers.remove(&(t, k));
+        }
+        self.actions.push(ForwarderAction::DelMfe {
+            source: k.source,
+            group: k.group,
+            iif: m.iif.ifindex,
+        });
+        let owner = self.st.owner(m.iif);
+        self.emit(
+            EventKind::MfeDelete,
+            owner,
+            Some(m.iif),
+            Sg::sg(k.source, k.group),
+        );
+        self.annotate(EventArgs::Mfe {
+            iif: m.iif,
+            oifs: m.oil.iter().copied().collect(),
+            upstream: m.upstream,
+            negative: m.rejected,
+        });
+    }
+}
