@@ -3,8 +3,8 @@
 //! input. Each target checks invariants, not just the absence of panics.
 //!
 //! The case count is proptest's: `PROPTEST_CASES=200000 cargo xtask test -- --test fuzz` runs
-//! each target longer (see docs/testing.md). A failure prints the shrunk input and saves it in
-//! `tests/fuzz/*.proptest-regressions`, which later runs replay first.
+//! each target longer (see docs/testing.md). A failure prints the shrunk input and saves its seed
+//! in `tests/proptest-regressions/`, which later runs replay first.
 mod manager;
 mod parser;
 mod router;
