@@ -12,6 +12,7 @@ mod igmp_client;
 mod local_protocol;
 mod mfe_lifetime;
 mod ownership;
+mod release;
 mod rpf;
 
 use super::igmp_bridge::{IgmpBridge, IgmpDelta, IgmpNotice, IgmpNotices};
