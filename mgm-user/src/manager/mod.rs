@@ -83,6 +83,7 @@
 //! deadline ([`Manager::next_deadline`]) passes, [`Manager::on_deadline`] reads the kernel
 //! counters: traffic since the last look extends the MFE by its timeout, else it is deleted.
 mod actions;
+mod blocks;
 mod callbacks;
 mod enumerate;
 mod error;
@@ -160,8 +161,8 @@ pub(crate) struct State {
     ifaces: BTreeMap<IfKey, Iface>,
     vifs: VifTable,
     members: HashMap<Sg, SgMembers>,
-    /// (group, source, interface) blocks.
-    blocked: BTreeSet<(Ipv4Addr, Ipv4Addr, IfKey)>,
+    /// (group, source, interface, protocol) blocks.
+    blocked: BTreeSet<(Ipv4Addr, Ipv4Addr, IfKey, ProtocolHandle)>,
     mfes: BTreeMap<MfeKey, Mfe>,
     timers: BTreeSet<(u64, MfeKey)>,
     enums: BTreeMap<u32, (ProtocolHandle, VecDeque<Sg>)>,

@@ -71,6 +71,7 @@ impl Manager {
             // IGMP's memberships here were effective (no routing owner); withdraw them. IGMP
             // re-adds them after ENABLE and they become local joins to the new owner.
             self.withdraw_memberships(g, iface, false);
+            self.drop_blocks(g, iface);
             // MFEs arriving here change RPF owner: recreate them on the next packet.
             let keys: Vec<_> = self
                 .st
@@ -140,8 +141,10 @@ impl Manager {
                 p.ifaces.remove(&iface);
             }
             self.withdraw_memberships(h, iface, false);
+            self.drop_blocks(h, iface);
             if let Some(g) = igmp {
                 self.withdraw_memberships(g, iface, true);
+                self.drop_blocks(g, iface);
             }
             self.drop_forward_state(iface);
             self.drop_iface_if_unowned(iface);
@@ -166,6 +169,7 @@ impl Manager {
                 self.delete_mfes_arriving_on(iface);
             }
             self.withdraw_memberships(h, iface, false);
+            self.drop_blocks(h, iface);
             if alone {
                 self.drop_forward_state(iface);
             }
@@ -213,7 +217,7 @@ impl Manager {
             return;
         }
         self.st.ifaces.remove(&iface);
-        self.st.blocked.retain(|(_, _, i)| *i != iface);
+        self.st.blocked.retain(|(_, _, i, _)| *i != iface);
         if let Some(vif) = self.st.vifs.release(iface.ifindex) {
             self.actions.push(ForwarderAction::DelVif {
                 vif,

@@ -22,7 +22,7 @@ impl Manager {
         for w in [Sg::star_g(k.group), Sg::STAR_STAR] {
             if let Some(e) = self.st.members.get(&w) {
                 for i in e.eff_ifaces.keys() {
-                    if !self.st.blocked.contains(&(k.group, k.source, *i)) {
+                    if !self.st.is_blocked_out(k.source, k.group, *i) {
                         oil.insert(*i);
                     }
                 }

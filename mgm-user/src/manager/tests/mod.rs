@@ -3,6 +3,7 @@
 //! and the harness [`H`] are here.
 
 mod alerts;
+mod blocks;
 mod callback_order;
 mod churn;
 mod context;
