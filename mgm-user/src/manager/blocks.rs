@@ -116,8 +116,7 @@ impl State {
         group: Ipv4Addr,
         iface: IfKey,
     ) -> bool {
-        self.wildcard_member(h, group, iface)
-            && !self.has_record(h, Sg::sg(source, group), iface)
+        self.wildcard_member(h, group, iface) && !self.has_record(h, Sg::sg(source, group), iface)
     }
 
     /// `iface` is held out of the OIL of (source, group) by a block of the protocol whose
@@ -150,11 +149,22 @@ impl<'a> ManagerView<'a> {
         self.st.has_record(h, sg, iface)
     }
     /// Whether `h` has (*,G) or (*,*) membership on `iface`.
-    pub fn has_wildcard_membership(&self, h: ProtocolHandle, group: Ipv4Addr, iface: IfKey) -> bool {
+    pub fn has_wildcard_membership(
+        &self,
+        h: ProtocolHandle,
+        group: Ipv4Addr,
+        iface: IfKey,
+    ) -> bool {
         self.st.wildcard_member(h, group, iface)
     }
     /// Whether `h` blocks (source, group) on `iface`.
-    pub fn is_blocked(&self, h: ProtocolHandle, source: Ipv4Addr, group: Ipv4Addr, iface: IfKey) -> bool {
+    pub fn is_blocked(
+        &self,
+        h: ProtocolHandle,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        iface: IfKey,
+    ) -> bool {
         self.st.blocked.contains(&(group, source, iface, h))
     }
     /// The (source, group) pairs `h` blocks on `iface`.

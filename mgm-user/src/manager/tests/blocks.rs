@@ -23,7 +23,10 @@ fn an_igmp_block_on_a_routed_interface_is_told_to_the_owner_and_does_not_overrid
     h.add(r, Sg::star_g(G1), 2).unwrap();
     h.pkt(S1, G1, 1).unwrap();
     h.clear();
-    let sg = |s: Option<Ipv4Addr>| Sg { source: s, group: Some(G1) };
+    let sg = |s: Option<Ipv4Addr>| Sg {
+        source: s,
+        group: Some(G1),
+    };
     // (IGMP's step on if2, what R is told)
     let rows: Vec<(Step, Vec<&str>)> = vec![
         (Join(None), vec!["R local_join (*,239.1.1.1) if2"]),
@@ -42,10 +45,16 @@ fn an_igmp_block_on_a_routed_interface_is_told_to_the_owner_and_does_not_overrid
             ],
         ),
         // An explicit (S,G) membership wins over the block.
-        (Join(Some(S1)), vec!["R local_join (192.0.2.10,239.1.1.1) if2"]),
+        (
+            Join(Some(S1)),
+            vec!["R local_join (192.0.2.10,239.1.1.1) if2"],
+        ),
         (Unblock(S1), vec![]),
         (Block(S1), vec![]),
-        (Leave(Some(S1)), vec!["R local_leave (192.0.2.10,239.1.1.1) if2"]),
+        (
+            Leave(Some(S1)),
+            vec!["R local_leave (192.0.2.10,239.1.1.1) if2"],
+        ),
     ];
     for (n, (step, want)) in rows.into_iter().enumerate() {
         let now = h.now;
@@ -73,7 +82,7 @@ fn local_follows_igmp_exclusions_without_forwarding_an_excluded_source_in_betwee
     h.pkt(S2, G1, 1).unwrap();
     h.clear();
     let now = h.now;
-    let mut d = |h: &mut H, source, delta| {
+    let d = |h: &mut H, source, delta| {
         h.m.apply_igmp_delta(now, i, 2, G1, source, delta).unwrap();
         h.m.take_actions()
     };

@@ -24,6 +24,10 @@ fn two_protocols() -> (H, [ProtocolHandle; 3]) {
     (h, [a, b, i])
 }
 
+/// (who releases — index into the handles —, which interface, kernel actions, MFEs left by
+/// source with their OILs)
+type ReleaseRow = (usize, u32, Vec<ForwarderAction>, Vec<(Ipv4Addr, Vec<u32>)>);
+
 #[test]
 fn release_trims_the_interface_from_every_oil_and_deletes_only_mfes_arriving_on_it() {
     let del = |source, iif| ForwarderAction::DelMfe {
@@ -32,7 +36,7 @@ fn release_trims_the_interface_from_every_oil_and_deletes_only_mfes_arriving_on_
         iif,
     };
     // (who releases which interface, kernel actions, MFEs left with their OILs)
-    let rows: [(usize, u32, Vec<ForwarderAction>, Vec<(Ipv4Addr, Vec<u32>)>); 5] = [
+    let rows: [ReleaseRow; 5] = [
         // B releases an OIL interface: A's MFE and its own keep forwarding elsewhere.
         (
             1,
@@ -84,12 +88,11 @@ fn release_trims_the_interface_from_every_oil_and_deletes_only_mfes_arriving_on_
         h.m.release_interface_ownership(h.now, handles[who], ifk(iface))
             .unwrap();
         assert_eq!(h.m.take_actions(), actions, "release of if{iface}");
-        let got: Vec<(Ipv4Addr, Vec<u32>)> = h
-            .m
-            .mfe_table(h.now)
-            .into_iter()
-            .map(|m| (m.source, m.oifs.iter().map(|o| o.ifindex).collect()))
-            .collect();
+        let got: Vec<(Ipv4Addr, Vec<u32>)> =
+            h.m.mfe_table(h.now)
+                .into_iter()
+                .map(|m| (m.source, m.oifs.iter().map(|o| o.ifindex).collect()))
+                .collect();
         assert_eq!(got, left, "release of if{iface}");
         assert!(
             h.events().iter().all(|e| !e.starts_with("mfe_delete")
