@@ -101,9 +101,12 @@ pub trait ProtocolHandler: Send {
         header: &[u8],
     ) {
     }
-    /// `PMGM_LOCAL_JOIN_CALLBACK`: IGMP added `sg` on `iface`, which this protocol owns.
+    /// `PMGM_LOCAL_JOIN_CALLBACK`: IGMP added `sg` on `iface`, which this protocol owns, or
+    /// (for an (S,G)) stopped excluding S from a group it wants there (IGMPv3 unblock).
     fn local_join(&mut self, ctx: &mut CallbackContext<'_>, sg: Sg, iface: IfKey) {}
-    /// `PMGM_LOCAL_LEAVE_CALLBACK`: IGMP deleted `sg` on `iface`, which this protocol owns.
+    /// `PMGM_LOCAL_LEAVE_CALLBACK`: IGMP deleted `sg` on `iface`, which this protocol owns, or
+    /// (for an (S,G)) excludes S from a group it wants there (IGMPv3 block): IGMP has no
+    /// receivers for (S,G) there any more.
     fn local_leave(&mut self, ctx: &mut CallbackContext<'_>, sg: Sg, iface: IfKey) {}
     /// `PMGM_DISABLE_IGMP_CALLBACK` (IGMP only): stop changing memberships on `iface`.
     fn disable_igmp(&mut self, ctx: &mut CallbackContext<'_>, iface: IfKey) {}

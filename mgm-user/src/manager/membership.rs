@@ -1,5 +1,5 @@
-//! Group membership (`MgmAddGroupMembershipEntry`, `MgmDeleteGroupMembershipEntry`), IGMPv3
-//! source blocks, and the join/prune alert fan-out.
+//! Group membership (`MgmAddGroupMembershipEntry`, `MgmDeleteGroupMembershipEntry`) and the
+//! join/prune alert fan-out. IGMPv3 source blocks are in `blocks`.
 use super::callbacks::PruneAlert;
 use super::events::{EventArgs, EventKind};
 use super::mfe::MfeKey;
@@ -51,36 +51,7 @@ impl Manager {
         self.finish(r)
     }
 
-    /// IGMPv3 excluded source: keep `iface` out of the OIL of (source, group) even though it
-    /// has (*,G) or (*,*) membership. Idempotent.
-    pub fn block_source(
-        &mut self,
-        now: u64,
-        h: ProtocolHandle,
-        source: Ipv4Addr,
-        group: Ipv4Addr,
-        iface: IfKey,
-    ) -> MgmResult<()> {
-        self.begin(now);
-        let r = self.do_block(h, source, group, iface, true);
-        self.finish(r)
-    }
-
-    /// Undoes [`Manager::block_source`]; `NotFound` if not blocked.
-    pub fn unblock_source(
-        &mut self,
-        now: u64,
-        h: ProtocolHandle,
-        source: Ipv4Addr,
-        group: Ipv4Addr,
-        iface: IfKey,
-    ) -> MgmResult<()> {
-        self.begin(now);
-        let r = self.do_block(h, source, group, iface, false);
-        self.finish(r)
-    }
-
-    fn check_member_call(
+    pub(super) fn check_member_call(
         &self,
         h: ProtocolHandle,
         sg: Sg,
@@ -137,26 +108,6 @@ impl Manager {
         Ok(())
     }
 
-    pub(crate) fn do_block(
-        &mut self,
-        h: ProtocolHandle,
-        source: Ipv4Addr,
-        group: Ipv4Addr,
-        iface: IfKey,
-        block: bool,
-    ) -> MgmResult<()> {
-        self.check_member_call(h, Sg::sg(source, group), iface, MembershipFlags::JOIN_STATE)?;
-        if block {
-            if !self.st.blocked.insert((group, source, iface)) {
-                return Ok(());
-            }
-        } else if !self.st.blocked.remove(&(group, source, iface)) {
-            return Err(MgmError::NotFound);
-        }
-        self.refresh_oil(MfeKey { group, source });
-        Ok(())
-    }
-
     /// The routing protocol owning the RPF interface towards `source`.
     pub(crate) fn rpf_owner(&mut self, source: Ipv4Addr) -> Option<ProtocolHandle> {
         let r = self.rpf.lookup(source)?;
@@ -168,16 +119,28 @@ impl Manager {
     fn join(&mut self, h: ProtocolHandle, sg: Sg, iface: IfKey) -> bool {
         let routing = self.st.routing_owner(iface);
         let effective = !(self.st.is_igmp(h) && routing.is_some_and(|r| r != h));
-        let m = self.st.members.entry(sg).or_default();
-        if m.records.contains_key(&(iface, h)) {
+        if self
+            .st
+            .members
+            .get(&sg)
+            .is_some_and(|m| m.records.contains_key(&(iface, h)))
+        {
             return false;
         }
+        let excluded = if effective {
+            Vec::new()
+        } else {
+            self.st.blocks_newly_covered(h, sg, iface)
+        };
+        let m = self.st.members.entry(sg).or_default();
         m.records.insert((iface, h), effective);
         if !effective {
             let r = routing.expect("delegated implies a routing owner");
-            self.invoke(r, EventKind::LocalJoin, Some(iface), sg, |hd, ctx| {
-                hd.local_join(ctx, sg, iface)
-            });
+            // Sources IGMP already excludes, before the wildcard that now wants the rest.
+            for x in excluded {
+                self.local_call(r, x, iface, false);
+            }
+            self.local_call(r, sg, iface, true);
             return true;
         }
         let clients_before = m.eff_clients.len();
@@ -235,9 +198,7 @@ impl Manager {
             }
             if notify {
                 if let Some(r) = self.st.routing_owner(iface).filter(|r| *r != h) {
-                    self.invoke(r, EventKind::LocalLeave, Some(iface), sg, |hd, ctx| {
-                        hd.local_leave(ctx, sg, iface)
-                    });
+                    self.local_call(r, sg, iface, false);
                 }
             }
             return true;
@@ -287,6 +248,19 @@ impl Manager {
             self.update_mfes_for(sg);
         }
         true
+    }
+
+    /// `local_join` (or `local_leave`) of `sg` on `iface` to its routing owner `r`.
+    pub(crate) fn local_call(&mut self, r: ProtocolHandle, sg: Sg, iface: IfKey, join: bool) {
+        if join {
+            self.invoke(r, EventKind::LocalJoin, Some(iface), sg, |hd, ctx| {
+                hd.local_join(ctx, sg, iface)
+            });
+        } else {
+            self.invoke(r, EventKind::LocalLeave, Some(iface), sg, |hd, ctx| {
+                hd.local_leave(ctx, sg, iface)
+            });
+        }
     }
 
     /// Removes every membership record of `h` on `iface`.

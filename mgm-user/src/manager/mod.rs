@@ -18,8 +18,12 @@
 //! interface no routing protocol owns. An IGMP membership on an interface a routing protocol
 //! owns is *delegated*: it is recorded (and enumerated) but only produces a local join/leave to
 //! that owner, whose handler decides (e.g. `local` adds the same membership itself). IGMPv3
-//! excluded sources are per-(S,G,interface) *blocks*: they remove the interface from the OIL of
-//! (S,G) where only (*,G)/(*,*) put it there; an explicit (S,G) membership wins over a block.
+//! excluded sources are per-(protocol,S,G,interface) *blocks* (`blocks`): a block is effective
+//! where its protocol's memberships are, and then removes the interface from the OIL of (S,G)
+//! where only (*,G)/(*,*) put it there; an explicit (S,G) membership wins over a block. IGMP's
+//! block on an interface a routing protocol owns is delegated like its memberships: it never
+//! overrides the owner's (*,G); the owner is told, while IGMP has (*,G)/(*,*) and no (S,G)
+//! there, `local_leave` (S,G) on a block and `local_join` (S,G) on an unblock.
 //!
 //! OIL of an MFE (S,G) = interfaces with effective (S,G) membership ∪ ((*,G) ∪ (*,*) not blocked
 //! for S) ∪ forward-state adds − creation-alert vetoes − forward-state deletes − the incoming
@@ -40,7 +44,12 @@
 //! IGMP clients get only `disable_igmp`/`enable_igmp`.
 //!
 //! * **Add membership** (JOIN_STATE) by IGMP on an interface a routing protocol R owns:
-//!   `local_join` → R. Nothing else (R's handler decides).
+//!   `local_join` → R. Nothing else (R's handler decides). A (*,G)/(*,*) add is preceded by
+//!   `local_leave` (S,G) → R for each source IGMP already blocks there that no wildcard of
+//!   IGMP covered yet (IGMP reports exclusions before the join they qualify).
+//! * **Block / unblock** by IGMP on an interface R owns: `local_leave` (S,G) / `local_join`
+//!   (S,G) → R if IGMP has (*,G) or (*,*) and no (S,G) there; else nothing. By the protocol
+//!   whose memberships feed OILs there: MFE update of (S,G) as for a membership change.
 //! * **Add membership** otherwise (effective): if the caller becomes a client of the `Sg`:
 //!   join alerts (`member_update = true`): (*,G)/(*,*): first client → every other routing
 //!   protocol; second client → the first one; later → none. (S,G): first client → the routing
@@ -58,16 +67,20 @@
 //!   `join_alert(false)` to the incoming interface's owner if the OIL is non-empty, else
 //!   `prune_alert(false, &mut timeout)` (which may set the lifetime of this negative entry).
 //! * **Take interface** by a routing protocol where IGMP runs: `disable_igmp` → IGMP's
-//!   memberships there are withdrawn (as deletes: prune alerts, MFE updates) and MFEs whose
+//!   memberships there are withdrawn (as deletes: prune alerts, MFE updates), its blocks there
+//!   dropped (IGMP replays them too; they become delegated), and MFEs whose
 //!   incoming interface it is are deleted (`mfe_delete`; they come back with an RPF callback to
 //!   the new owner) → ownership changes (`AddVif` if the interface is new) → `enable_igmp`.
 //! * **Release interface** by a routing protocol: `disable_igmp` (if IGMP runs there) → every
-//!   MFE whose incoming interface or OIL has the interface is deleted (`mfe_delete`) → the
-//!   protocol's memberships there are withdrawn (prune alerts) → IGMP's delegated memberships
-//!   are dropped silently → `DelVif` if nobody owns the interface any more → `enable_igmp`.
-//!   Release by IGMP withdraws its memberships as deletes (`local_leave` to the routing owner);
-//!   where IGMP was the only owner, every MFE using the interface is deleted, as for a routing
-//!   owner.
+//!   MFE whose incoming interface is the interface is deleted (`mfe_delete`) → the protocol's
+//!   memberships there are withdrawn (prune alerts, MFE updates) and its blocks dropped →
+//!   IGMP's delegated memberships and blocks are dropped silently → the protocol's
+//!   forward-state adds/deletes and creation-alert vetoes on the interface end → every other
+//!   MFE has lost the interface from its OIL, whoever owns it (MFE updates; a prune alert
+//!   `member_delete = false` to its owner if its OIL emptied); none is deleted for it →
+//!   `DelVif` if nobody owns the interface any more → `enable_igmp`.
+//!   Release by IGMP withdraws its memberships as deletes (`local_leave` to the routing owner)
+//!   and drops its blocks; where IGMP was the only owner, the same as for a routing owner.
 //! * **Wrong interface** (kernel WRONGVIF): `wrong_interface` → owner of the arrival interface.
 //! * **Queued calls** (from [`CallbackContext`]) run after the whole operation has finished,
 //!   first-in first-out, each as the protocol that queued it, before the public call returns;
@@ -78,11 +91,15 @@
 //!   [`Manager::add_membership`] from the IGMP module's state.
 //!
 //! # MFE lifetime
-//! Default 900 s ([`ManagerConfig::default_mfe_timeout_s`]); a prune alert with
-//! `member_delete = false` or [`Manager::set_mfe_timeout`] sets it (0 = never ages). When the
+//! Default 900 s ([`ManagerConfig::default_mfe_timeout_s`]). A prune alert with
+//! `member_delete = false` (the OIL emptied, or a new MFE nobody wants) sets the lifetime of the
+//! *empty* entry; when its OIL becomes non-empty again the MFE gets back its forwarding lifetime,
+//! counted from then: the default, or what [`Manager::set_mfe_timeout`] set while the OIL was
+//! non-empty (set while it is empty, it is a pruned-state lifetime too). 0 = never ages. When the
 //! deadline ([`Manager::next_deadline`]) passes, [`Manager::on_deadline`] reads the kernel
 //! counters: traffic since the last look extends the MFE by its timeout, else it is deleted.
 mod actions;
+mod blocks;
 mod callbacks;
 mod enumerate;
 mod error;
@@ -160,8 +177,8 @@ pub(crate) struct State {
     ifaces: BTreeMap<IfKey, Iface>,
     vifs: VifTable,
     members: HashMap<Sg, SgMembers>,
-    /// (group, source, interface) blocks.
-    blocked: BTreeSet<(Ipv4Addr, Ipv4Addr, IfKey)>,
+    /// (group, source, interface, protocol) blocks.
+    blocked: BTreeSet<(Ipv4Addr, Ipv4Addr, IfKey, ProtocolHandle)>,
     mfes: BTreeMap<MfeKey, Mfe>,
     timers: BTreeSet<(u64, MfeKey)>,
     enums: BTreeMap<u32, (ProtocolHandle, VecDeque<Sg>)>,

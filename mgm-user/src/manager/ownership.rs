@@ -20,7 +20,8 @@ impl Manager {
         self.finish(r)
     }
 
-    /// `MgmReleaseInterfaceOwnership`: deletes the MFEs that use the interface.
+    /// `MgmReleaseInterfaceOwnership`: deletes the MFEs arriving on the interface and removes
+    /// it from the OIL of every other MFE.
     pub fn release_interface_ownership(
         &mut self,
         now: u64,
@@ -70,6 +71,7 @@ impl Manager {
             // IGMP's memberships here were effective (no routing owner); withdraw them. IGMP
             // re-adds them after ENABLE and they become local joins to the new owner.
             self.withdraw_memberships(g, iface, false);
+            self.drop_blocks(g, iface);
             // MFEs arriving here change RPF owner: recreate them on the next packet.
             let keys: Vec<_> = self
                 .st
@@ -131,7 +133,7 @@ impl Manager {
                     |hd, ctx| hd.disable_igmp(ctx, iface),
                 );
             }
-            self.delete_mfes_using(iface);
+            self.delete_mfes_arriving_on(iface);
             if let Some(i) = self.st.ifaces.get_mut(&iface) {
                 i.routing = None;
             }
@@ -139,9 +141,12 @@ impl Manager {
                 p.ifaces.remove(&iface);
             }
             self.withdraw_memberships(h, iface, false);
+            self.drop_blocks(h, iface);
             if let Some(g) = igmp {
                 self.withdraw_memberships(g, iface, true);
+                self.drop_blocks(g, iface);
             }
+            self.drop_forward_state(iface);
             self.drop_iface_if_unowned(iface);
             if let Some(g) = igmp {
                 self.invoke(
@@ -161,25 +166,49 @@ impl Manager {
             }
             let alone = cur.routing.is_none();
             if alone {
-                self.delete_mfes_using(iface);
+                self.delete_mfes_arriving_on(iface);
             }
             self.withdraw_memberships(h, iface, false);
+            self.drop_blocks(h, iface);
+            if alone {
+                self.drop_forward_state(iface);
+            }
             self.drop_iface_if_unowned(iface);
         }
         Ok(())
     }
 
-    /// Deletes every MFE whose incoming interface or OIL has `iface`.
-    fn delete_mfes_using(&mut self, iface: IfKey) {
+    /// Deletes every MFE whose incoming interface is `iface` (the MFEs the releasing owner
+    /// keeps on it). MFEs that only forward out of it lose it from their OIL instead, as the
+    /// memberships there are withdrawn and [`Self::drop_forward_state`] runs.
+    fn delete_mfes_arriving_on(&mut self, iface: IfKey) {
         let keys: Vec<_> = self
             .st
             .mfes
             .iter()
-            .filter(|(_, m)| m.iif == iface || m.oil.contains(&iface))
+            .filter(|(_, m)| m.iif == iface)
             .map(|(k, _)| *k)
             .collect();
         for k in keys {
             self.delete_mfe(k);
+        }
+    }
+
+    /// The released owner's FORWARD_STATE adds and deletes and creation-alert vetoes on `iface`
+    /// end with its ownership; the OILs that change are updated (a prune alert to an MFE's
+    /// owner if its OIL empties).
+    fn drop_forward_state(&mut self, iface: IfKey) {
+        let mut changed = Vec::new();
+        for (k, m) in self.st.mfes.iter_mut() {
+            let forced = m.forced.remove(&iface);
+            let unforwarded = m.unforwarded.remove(&iface);
+            let vetoed = m.vetoed.remove(&iface);
+            if forced || unforwarded || vetoed || m.oil.contains(&iface) {
+                changed.push(*k);
+            }
+        }
+        for k in changed {
+            self.refresh_oil(k);
         }
     }
 
@@ -188,7 +217,7 @@ impl Manager {
             return;
         }
         self.st.ifaces.remove(&iface);
-        self.st.blocked.retain(|(_, _, i)| *i != iface);
+        self.st.blocked.retain(|(_, _, i, _)| *i != iface);
         if let Some(vif) = self.st.vifs.release(iface.ifindex) {
             self.actions.push(ForwarderAction::DelVif {
                 vif,

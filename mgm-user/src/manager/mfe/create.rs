@@ -123,6 +123,7 @@ impl Manager {
             unforwarded: BTreeSet::new(),
             fib_ifindex: route.map(|r| r.ifindex),
             timeout_s: self.st.cfg.default_mfe_timeout_s,
+            forward_timeout_s: self.st.cfg.default_mfe_timeout_s,
             created_ns: self.now,
             expires_ns: None,
             counters: MfeCounters::default(),

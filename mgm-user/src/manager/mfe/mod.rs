@@ -39,7 +39,12 @@ pub(crate) struct Mfe {
     pub unforwarded: BTreeSet<IfKey>,
     /// The FIB's answer towards the source when the MFE was made (before any RPF override).
     pub fib_ifindex: Option<u32>,
+    /// The lifetime in force (seconds, 0 = never ages): `forward_timeout_s` while the OIL is
+    /// non-empty, the prune alert's answer while it is empty.
     pub timeout_s: u32,
+    /// The lifetime while forwarding: the default, or what [`Manager::set_mfe_timeout`] set
+    /// while the OIL was non-empty. Receivers returning to an empty OIL restore it.
+    pub forward_timeout_s: u32,
     pub created_ns: u64,
     pub expires_ns: Option<u64>,
     pub counters: MfeCounters,
@@ -216,8 +221,11 @@ impl Manager {
     ) -> MgmResult<()> {
         self.st.check_handle(h)?;
         let k = MfeKey { group, source };
-        if !self.st.mfes.contains_key(&k) {
-            return Err(MgmError::NotFound);
+        let m = self.st.mfes.get_mut(&k).ok_or(MgmError::NotFound)?;
+        // Set while forwarding, it is the forwarding lifetime; set while the OIL is empty (e.g.
+        // queued from a prune alert), it lasts only until receivers return.
+        if !m.oil.is_empty() {
+            m.forward_timeout_s = timeout_s;
         }
         self.schedule(k, self.now, timeout_s);
         Ok(())

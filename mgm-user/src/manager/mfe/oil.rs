@@ -22,7 +22,7 @@ impl Manager {
         for w in [Sg::star_g(k.group), Sg::STAR_STAR] {
             if let Some(e) = self.st.members.get(&w) {
                 for i in e.eff_ifaces.keys() {
-                    if !self.st.blocked.contains(&(k.group, k.source, *i)) {
+                    if !self.st.is_blocked_out(k.source, k.group, *i) {
                         oil.insert(*i);
                     }
                 }
@@ -65,6 +65,10 @@ impl Manager {
         );
         self.annotate(self.mfe_args(k));
         if was_empty && !is_empty {
+            // The prune alert's lifetime was the empty entry's: forwarding again, the MFE gets
+            // its forwarding lifetime back, counted from now.
+            let t = self.st.mfes.get(&k).map_or(0, |m| m.forward_timeout_s);
+            self.schedule(k, self.now, t);
             self.mfe_join_alert(k);
         } else if !was_empty && is_empty {
             self.mfe_prune_alert(k);

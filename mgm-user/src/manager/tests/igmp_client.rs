@@ -103,7 +103,7 @@ fn igmp_bridge_replay_is_done_by_the_shell() {
 }
 
 #[test]
-fn release_deletes_mfes_and_brackets_igmp() {
+fn release_trims_mfes_and_brackets_igmp() {
     let mut h = H::new();
     let (r, rb) = h.routing("R");
     let (i, ib) = h.igmp("I");
@@ -123,27 +123,26 @@ fn release_deletes_mfes_and_brackets_igmp() {
         h.events(),
         strs(&[
             "disable_igmp I if2 (*,*)",
-            "mfe_delete R if1 (192.0.2.10,239.1.1.1)",
+            // The MFE arriving on if2 goes; R's MFE arriving on if1 only loses if2.
             "mfe_delete R if2 (203.0.113.5,239.1.1.1)",
+            "mfe_update R if1 (192.0.2.10,239.1.1.1)",
             "enable_igmp I if2 (*,*)",
             // The replay (queued in enable_igmp): IGMP alone on if2 is now a client of
             // (*,G) itself, the second one after R (if3): alert to the first, R.
             "join_alert R if2 (*,239.1.1.1)",
+            "mfe_update R if1 (192.0.2.10,239.1.1.1)",
         ])
     );
     assert_eq!(
         h.m.take_actions(),
         vec![
             ForwarderAction::DelMfe {
-                source: S1,
-                group: G1,
-                iif: 1
-            },
-            ForwarderAction::DelMfe {
                 source: S3,
                 group: G1,
                 iif: 2
             },
+            set(S1, G1, 1, &[3]),
+            set(S1, G1, 1, &[2, 3]),
         ],
         "IGMP still owns if2: its VIF stays"
     );
@@ -152,27 +151,29 @@ fn release_deletes_mfes_and_brackets_igmp() {
     assert!(ms
         .iter()
         .any(|m| m.protocol == "I" && m.interface == ifk(2) && m.effective));
-    // A new packet gets if2 (IGMP alone) and if3 (R's mirror) in its OIL.
-    h.pkt(S1, G1, 1).unwrap();
     assert_eq!(h.oifs(S1, G1), vec![2, 3]);
-    // IGMP releases if2: last owner; the MFE using it goes and so does the VIF.
+    // IGMP releases if2: last owner; the MFE forwarding there loses it, and the VIF goes.
     h.clear();
     h.m.release_interface_ownership(h.now, i, ifk(2)).unwrap();
     assert_eq!(
         h.m.take_actions(),
         vec![
-            ForwarderAction::DelMfe {
-                source: S1,
-                group: G1,
-                iif: 1
-            },
+            set(S1, G1, 1, &[3]),
             ForwarderAction::DelVif { vif: 1, ifindex: 2 },
         ]
     );
-    // R releases if3 where IGMP still runs: IGMP gets disable/enable; R's memberships go.
+    // R releases if3 where IGMP still runs: IGMP gets disable/enable; R's memberships go, and
+    // with them the last interface of R's MFE: an OIL that empties, so a prune alert to R.
     h.clear();
     h.m.release_interface_ownership(h.now, r, ifk(3)).unwrap();
-    assert_eq!(h.log(), strs(&["I disable if3", "I enable if3"]));
+    assert_eq!(
+        h.log(),
+        strs(&[
+            "I disable if3",
+            "R prune (192.0.2.10,239.1.1.1) if1 delete=false",
+            "I enable if3"
+        ])
+    );
     assert!(h.m.memberships().is_empty(), "{:?}", h.m.memberships());
 }
 

@@ -112,3 +112,59 @@ fn an_mfe_without_a_route_is_short_lived_and_rebuilt_once_the_route_exists() {
     assert!(!m.negative);
     assert_eq!((m.iif, m.oifs), (ifk(1), vec![ifk(2)]));
 }
+
+/// MGM: the prune alert's `pdwTimeout` (when `bMemberDelete == FALSE`, i.e. the OIL emptied) is
+/// how long the *emptied* entry stays. Receivers returning make it a forwarding entry again:
+/// it gets back its forwarding lifetime (the default, or what a protocol set while it
+/// forwarded), counted from their return, not the short pruned-state one.
+#[test]
+fn a_prune_alert_lifetime_ends_when_receivers_return() {
+    // (forwarding lifetime set before the prune, negative at creation, lifetime after return)
+    let rows: [(Option<u32>, bool, Option<u32>); 5] = [
+        (None, false, Some(900)),
+        (Some(120), false, Some(120)),
+        (Some(0), false, None),
+        (None, true, Some(900)),
+        (Some(7), true, Some(900)),
+    ];
+    for (set_before, negative_first, want) in rows {
+        let row = format!("set {set_before:?}, negative first {negative_first}");
+        let mut h = H::new();
+        let (a, ab) = h.routing("A");
+        h.take(a, &[1, 2]);
+        ab.lock().unwrap().prune_timeout = Some(30);
+        if negative_first {
+            // Made with an empty OIL: the prune alert gives the negative entry 30 s.
+            h.pkt(S1, G1, 1).unwrap();
+            if let Some(t) = set_before {
+                // Set while the OIL is empty: a pruned-state lifetime, not a forwarding one.
+                h.m.set_mfe_timeout(h.now, a, S1, G1, t).unwrap();
+            }
+        } else {
+            h.add(a, Sg::star_g(G1), 2).unwrap();
+            h.pkt(S1, G1, 1).unwrap();
+            if let Some(t) = set_before {
+                h.m.set_mfe_timeout(h.now, a, S1, G1, t).unwrap();
+            }
+            h.now += SEC;
+            h.del(a, Sg::star_g(G1), 2).unwrap();
+        }
+        let pruned = h.m.mfe(h.now, S1, G1).unwrap();
+        let want_pruned = if negative_first { set_before } else { None };
+        assert_eq!(pruned.timeout_s, want_pruned.unwrap_or(30), "{row}: pruned");
+        // Receivers return 10 s later.
+        h.now += 10 * SEC;
+        h.add(a, Sg::star_g(G1), 2).unwrap();
+        let back = h.m.mfe(h.now, S1, G1).unwrap();
+        assert_eq!(back.oifs, vec![ifk(2)], "{row}");
+        assert_eq!(back.timeout_s, want.unwrap_or(0), "{row}: lifetime");
+        assert_eq!(
+            h.m.next_deadline(),
+            want.map(|t| h.now + u64::from(t) * SEC),
+            "{row}: deadline"
+        );
+        // The entry outlives the pruned-state deadline with no traffic in between.
+        h.m.on_deadline(h.now + 20 * SEC, |_, _| Some(MfeCounters::default()));
+        assert!(h.m.mfe(h.now, S1, G1).is_ok(), "{row}: expired early");
+    }
+}

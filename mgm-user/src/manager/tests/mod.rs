@@ -3,6 +3,7 @@
 //! and the harness [`H`] are here.
 
 mod alerts;
+mod blocks;
 mod callback_order;
 mod churn;
 mod context;
@@ -12,6 +13,7 @@ mod igmp_client;
 mod local_protocol;
 mod mfe_lifetime;
 mod ownership;
+mod release;
 mod rpf;
 
 use super::igmp_bridge::{IgmpBridge, IgmpDelta, IgmpNotice, IgmpNotices};
