@@ -1,5 +1,7 @@
 //! Control socket server: one task per connection; show requests go to the daemon loop through a
-//! channel (the loop owns the state), event subscribers get a broadcast receiver.
+//! channel (the loop owns the state), event subscribers get a broadcast receiver. The daemon
+//! runs it on its own thread ([`ControlServer::spawn_thread`]): accepting and reading requests
+//! never waits for the loop, which answers queued requests before classifier work.
 //!
 //! A connection must send its request within [`Limits::request_timeout`] and read each line
 //! within [`Limits::write_timeout`], or it is closed; at most [`Limits::max_connections`] are
@@ -48,9 +50,25 @@ impl Default for Limits {
 }
 
 pub struct ControlServer {
-    listener: UnixListener,
+    listener: std::os::unix::net::UnixListener,
     path: PathBuf,
     limits: Limits,
+}
+
+/// The server running on its own thread; [`ServerThread::stop`] ends it (open connections,
+/// `mgm events` streams included, close) and removes the socket file.
+pub struct ServerThread {
+    stop: oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ServerThread {
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+        if self.thread.join().is_err() {
+            log::warn!("the control server thread panicked");
+        }
+    }
 }
 
 impl ControlServer {
@@ -62,12 +80,10 @@ impl ControlServer {
     }
 
     pub fn bind_with(path: &Path, group: Option<Gid>, limits: Limits) -> Result<Self> {
-        let std_listener = socket_file::bind(path, group)?;
-        std_listener
+        let listener = socket_file::bind(path, group)?;
+        listener
             .set_nonblocking(true)
             .context("control socket: non-blocking mode")?;
-        let listener =
-            UnixListener::from_std(std_listener).context("registering the control socket")?;
         Ok(Self {
             listener,
             path: path.to_path_buf(),
@@ -75,12 +91,45 @@ impl ControlServer {
         })
     }
 
-    /// Accepts connections until the task is dropped.
+    /// Serves on a thread of its own, with its own runtime, until [`ServerThread::stop`].
+    pub fn spawn_thread(
+        self,
+        queries: mpsc::Sender<Query>,
+        events: EventSender,
+    ) -> Result<ServerThread> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the control server's runtime")?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("mgm-control".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    tokio::select! {
+                        _ = self.serve(queries, events) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })
+            .context("starting the control server thread")?;
+        Ok(ServerThread { stop, thread })
+    }
+
+    /// Accepts connections until the task is dropped (or the listener cannot be registered,
+    /// which is logged).
     pub async fn serve(self, queries: mpsc::Sender<Query>, events: EventSender) {
+        let listener = match self.listener.try_clone().and_then(UnixListener::from_std) {
+            Ok(l) => l,
+            Err(e) => {
+                log::error!("control socket: cannot register {}: {e}", self.path.display());
+                return;
+            }
+        };
         let slots = Arc::new(Semaphore::new(self.limits.max_connections));
         let mut refused: u64 = 0;
         loop {
-            let stream = match self.listener.accept().await {
+            let stream = match listener.accept().await {
                 Ok((stream, _)) => stream,
                 Err(e) => {
                     log::warn!("control socket accept: {e}");

@@ -62,7 +62,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         control.path().display()
     );
     let (query_tx, query_rx) = mpsc::channel::<Query>(64);
-    let server = tokio::spawn(control.serve(query_tx, event_tx));
+    let server = control.spawn_thread(query_tx, event_tx)?;
     let mut inputs = Inputs {
         ring: watch_readable(ring).context("registering the event ring buffer")?,
         upcalls: watch_readable(FdRef(daemon.fwd.upcall_fd()))
@@ -76,7 +76,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     if let Err(e) = &result {
         log::error!("{e:#}; shutting down");
     }
-    server.abort();
+    server.stop();
     // The readiness registrations of the mroute and FIB sockets go before the sockets close.
     drop(inputs);
     let closed = daemon.shutdown();
@@ -100,7 +100,7 @@ struct Inputs {
 /// Work the loop does on classifier events in one wake-up, in [`event_cost`] units (about one
 /// per group record and source): a few milliseconds, so a source-heavy flood cannot keep the
 /// control socket, timers or signals waiting.
-pub(crate) const RING_BUDGET: usize = 2048;
+pub(crate) const RING_BUDGET: usize = 1024;
 
 /// What one classifier event costs the loop: its IGMP message in 32-bit words, about one per
 /// group record and source (a v3 report with 200 sources costs about 200, a v2 report 3).
