@@ -146,7 +146,11 @@ pub fn log_spec(spec: &str) -> Result<String, String> {
     };
     let directives = spec.split_once('/').map_or(spec, |(d, _)| d);
     let mut any = false;
-    for d in directives.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+    for d in directives
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         any = true;
         let (target, level) = match d.split_once('=') {
             Some((t, l)) => (Some(t.trim()), l.trim()),
@@ -174,7 +178,14 @@ mod tests {
 
     #[test]
     fn log_levels_and_directives_are_accepted() {
-        for ok in ["info", "DEBUG", "debug,aya=warn", "warn,mgm_user::daemon=trace", "off", "info/ring"] {
+        for ok in [
+            "info",
+            "DEBUG",
+            "debug,aya=warn",
+            "warn,mgm_user::daemon=trace",
+            "off",
+            "info/ring",
+        ] {
             assert_eq!(log_spec(ok).as_deref(), Ok(ok));
         }
     }

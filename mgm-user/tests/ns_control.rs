@@ -96,7 +96,10 @@ fn a_regular_file_at_the_socket_path_is_kept_and_the_daemon_refuses_to_start() {
     let _ = std::fs::remove_dir_all(&pins);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("not a socket") && err.contains("not-a-socket"), "{err}");
+    assert!(
+        err.contains("not a socket") && err.contains("not-a-socket"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
 }
 
@@ -163,6 +166,12 @@ fn the_control_socket_answers_during_a_source_heavy_flood() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(answered > 0, "no request made during the flood");
-    assert!(failures.is_empty(), "{answered} answered; failures: {failures:?}");
+    assert!(
+        answered > 0,
+        "no request answered during the flood; failures: {failures:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{answered} answered; failures: {failures:?}"
+    );
 }

@@ -123,7 +123,10 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(seen, 1);
-        assert!(format!("{e:#}").contains("closed the event stream"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("closed the event stream"),
+            "{e:#}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

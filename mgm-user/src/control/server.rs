@@ -122,7 +122,10 @@ impl ControlServer {
         let listener = match self.listener.try_clone().and_then(UnixListener::from_std) {
             Ok(l) => l,
             Err(e) => {
-                log::error!("control socket: cannot register {}: {e}", self.path.display());
+                log::error!(
+                    "control socket: cannot register {}: {e}",
+                    self.path.display()
+                );
                 return;
             }
         };

@@ -106,5 +106,8 @@ fn connections_beyond_the_cap_are_refused_at_once_and_slots_come_back() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(answered, "a slot came back after the held connections closed");
+    assert!(
+        answered,
+        "a slot came back after the held connections closed"
+    );
 }

@@ -61,7 +61,10 @@ pub fn bind(path: &Path, group: Option<Gid>) -> Result<std::os::unix::net::UnixL
     let listener = bound.with_context(|| format!("cannot listen on {}", path.display()))?;
     if let Some(gid) = group {
         nix::unistd::chown(path, None, Some(gid)).with_context(|| {
-            format!("cannot give {} to group {gid} (--socket-group)", path.display())
+            format!(
+                "cannot give {} to group {gid} (--socket-group)",
+                path.display()
+            )
         })?;
     }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(SOCKET_MODE))
@@ -87,7 +90,10 @@ mod tests {
         let path = d.join("precious.conf");
         std::fs::write(&path, "keep me").unwrap();
         let e = format!("{:#}", bind(&path, None).unwrap_err());
-        assert!(e.contains("precious.conf") && e.contains("not a socket"), "{e}");
+        assert!(
+            e.contains("precious.conf") && e.contains("not a socket"),
+            "{e}"
+        );
         assert!(!e.contains('\n'), "one-line error: {e}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
         let dir = d.join("adir");
