@@ -420,6 +420,20 @@ pub(crate) fn spawn_v3_flood(
     sources: usize,
     groups: usize,
 ) -> Child {
+    spawn_v3_flood_mode(ns, src, count, seconds, sources, groups, "include")
+}
+
+/// Like [`spawn_v3_flood`], with IS_EX records when `mode` is "exclude" (joins, with no source:
+/// a group flood).
+pub(crate) fn spawn_v3_flood_mode(
+    ns: &str,
+    src: &str,
+    count: usize,
+    seconds: f64,
+    sources: usize,
+    groups: usize,
+    mode: &str,
+) -> Child {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/v3_flood.py");
     Command::new("ip")
         .args(["netns", "exec", ns, "python3"])
@@ -430,6 +444,7 @@ pub(crate) fn spawn_v3_flood(
             seconds.to_string(),
             sources.to_string(),
             groups.to_string(),
+            mode.to_string(),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

