@@ -62,7 +62,6 @@ pub async fn run(args: RunArgs) -> Result<()> {
         control.path().display()
     );
     let (query_tx, query_rx) = mpsc::channel::<Query>(64);
-    let server = control.spawn_thread(query_tx, event_tx)?;
     let mut inputs = Inputs {
         ring: watch_readable(ring).context("registering the event ring buffer")?,
         upcalls: watch_readable(FdRef(daemon.fwd.upcall_fd()))
@@ -72,6 +71,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
         logs: logger.and_then(|l| watch_readable(l).ok()),
         queries: query_rx,
     };
+    // Last: nothing after it can fail before the loop, which ends with `stop`.
+    let server = control.spawn_thread(query_tx, event_tx)?;
     let result = event_loop(&mut daemon, &mut inputs).await;
     if let Err(e) = &result {
         log::error!("{e:#}; shutting down");
