@@ -22,8 +22,16 @@ pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/mgm";
                   and the kernel maps with `bpftool map dump pinned /sys/fs/bpf/mgm/MGM_MEMBERS`."
 )]
 pub struct Cli {
-    /// Log level for the daemon: error, warn, info, debug, trace (or RUST_LOG).
-    #[arg(long, global = true, default_value = "info", env = "MGM_LOG")]
+    /// Log level for the daemon: error, warn, info, debug, trace or off, optionally followed by
+    /// TARGET=LEVEL directives after commas (`debug,aya=warn`); RUST_LOG, when set, wins.
+    #[arg(
+        long,
+        global = true,
+        default_value = "info",
+        env = "MGM_LOG",
+        value_name = "LEVEL",
+        value_parser = log_spec
+    )]
     pub log: String,
     #[command(subcommand)]
     pub command: Command,
@@ -56,9 +64,14 @@ pub struct RunArgs {
     /// one daemon per directory: a second one is refused).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_BPFFS)]
     pub bpffs: PathBuf,
-    /// Control socket path (`mgm show` and `mgm events` talk to it).
+    /// Control socket path (`mgm show` and `mgm events` talk to it). Created with mode 0660; an
+    /// existing file there is replaced only if it is a stale socket.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+    /// Group (name or gid) whose members may use the control socket besides its owner; the
+    /// daemon's own group when absent.
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
     /// Send every IGMP report to the daemon instead of refreshing known memberships in the
     /// kernel (for diagnosis, and to measure what the fast path saves).
     #[arg(long)]
@@ -116,4 +129,74 @@ pub struct EventsArgs {
     pub json: bool,
     #[command(flatten)]
     pub socket: SocketArg,
+}
+
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// Checks a log specification in env_logger's syntax (`LEVEL`, `TARGET=LEVEL`, comma-separated,
+/// optionally `/FILTER`). env_logger would take a lone unknown word as a target name and log
+/// nothing else, so a lone word must be a level here.
+pub fn log_spec(spec: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        format!(
+            "bad log level '{spec}' ({why}): use {}, optionally with TARGET=LEVEL directives \
+             after commas, e.g. debug,aya=warn",
+            LOG_LEVELS.join(", ")
+        )
+    };
+    let directives = spec.split_once('/').map_or(spec, |(d, _)| d);
+    let mut any = false;
+    for d in directives
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        any = true;
+        let (target, level) = match d.split_once('=') {
+            Some((t, l)) => (Some(t.trim()), l.trim()),
+            None => (None, d),
+        };
+        if let Some(t) = target {
+            let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-');
+            if t.is_empty() || !t.chars().all(ok) {
+                return Err(bad(&format!("'{t}' is not a target")));
+            }
+        }
+        if !LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
+            return Err(bad(&format!("'{level}' is not a level")));
+        }
+    }
+    if !any {
+        return Err(bad("empty"));
+    }
+    Ok(spec.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_levels_and_directives_are_accepted() {
+        for ok in [
+            "info",
+            "DEBUG",
+            "debug,aya=warn",
+            "warn,mgm_user::daemon=trace",
+            "off",
+            "info/ring",
+        ] {
+            assert_eq!(log_spec(ok).as_deref(), Ok(ok));
+        }
+    }
+
+    #[test]
+    fn a_bad_log_level_is_refused_naming_it() {
+        for bad in ["verbose", "debug,aya=loud", "", "=debug", ",", "info,aya"] {
+            let e = log_spec(bad).unwrap_err();
+            assert!(e.contains(&format!("'{bad}'")), "{e}");
+        }
+        let e = Cli::try_parse_from(["mgm", "--log", "verbose", "show", "stats"]).unwrap_err();
+        assert!(e.to_string().contains("verbose"), "{e}");
+    }
 }

@@ -16,7 +16,7 @@ fn main() {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => {
-            init_logging(&cli.log);
+            init_logging(&cli.log)?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -52,6 +52,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             };
             emit(&text)
         }
+        // Ends only with an error: the daemon closing the stream is one (it stopped).
         Command::Events(args) => client::events(&args.socket.socket, |line| {
             if args.json {
                 emit(&format!("{line}\n"))
@@ -73,9 +74,15 @@ fn emit(text: &str) -> Result<()> {
     }
 }
 
-fn init_logging(level: &str) {
+/// The daemon's logger: RUST_LOG when set, else `--log` / MGM_LOG (checked by clap). A bad
+/// RUST_LOG is refused too: env_logger would take it as a target and log nothing else.
+fn init_logging(level: &str) -> Result<()> {
+    if let Ok(spec) = std::env::var("RUST_LOG") {
+        mgm_user::cli::log_spec(&spec).map_err(|e| anyhow::anyhow!("RUST_LOG: {e}"))?;
+    }
     let env = env_logger::Env::default().default_filter_or(level);
     env_logger::Builder::from_env(env)
         .format_target(false)
         .init();
+    Ok(())
 }

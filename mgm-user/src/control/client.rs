@@ -11,11 +11,16 @@ use std::time::Duration;
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn connect(socket: &Path) -> Result<UnixStream> {
-    UnixStream::connect(socket).map_err(|e| {
-        anyhow!(
+    UnixStream::connect(socket).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => anyhow!(
+            "permission denied on {}: the control socket is for its owner and group \
+             (`mgm run --socket-group`); run as root or as a member of that group",
+            socket.display()
+        ),
+        _ => anyhow!(
             "no mgm daemon answers on {} ({e}); is `mgm run` running?",
             socket.display()
-        )
+        ),
     })
 }
 
@@ -57,7 +62,8 @@ fn checked<T>(resp: Response<T>) -> Result<Option<T>> {
     Ok(resp.data)
 }
 
-/// Subscribes to events and calls `each` with every JSON line until the daemon closes.
+/// Subscribes to events and calls `each` with every JSON line. The stream has no end of its
+/// own: the daemon closing it (it stopped) is an error.
 pub fn events(socket: &Path, mut each: impl FnMut(&str) -> Result<()>) -> Result<()> {
     let mut stream = connect(socket)?;
     let mut line = serde_json::to_string(&Request::Events)?;
@@ -78,5 +84,49 @@ pub fn events(socket: &Path, mut each: impl FnMut(&str) -> Result<()>) -> Result
     for l in lines {
         each(&l.context("reading events")?)?;
     }
-    Ok(())
+    bail!(
+        "the daemon on {} closed the event stream (it stopped?)",
+        socket.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    #[test]
+    fn an_event_stream_the_daemon_closes_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("mgm-client-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mgm.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut req = String::new();
+            BufReader::new(s.try_clone().unwrap())
+                .read_line(&mut req)
+                .unwrap();
+            let ok = serde_json::to_string(&Response::<()> {
+                data: None,
+                ..Response::ok(())
+            })
+            .unwrap();
+            writeln!(s, "{ok}").unwrap();
+            writeln!(s, "{{\"event\":\"x\"}}").unwrap();
+        });
+        let mut seen = 0;
+        let e = events(&path, |_| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(seen, 1);
+        assert!(
+            format!("{e:#}").contains("closed the event stream"),
+            "{e:#}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

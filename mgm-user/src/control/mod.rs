@@ -6,4 +6,5 @@
 pub mod api;
 pub mod client;
 pub mod server;
+pub mod socket_file;
 pub mod tables;

@@ -33,7 +33,12 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let names: Vec<String> = configs.iter().map(|(n, _)| n.clone()).collect();
     let interfaces = preflight::resolve_interfaces(&names)?;
     preflight::check_bpffs(&args.bpffs)?;
-    let control = ControlServer::bind(&args.socket)?;
+    let group = args
+        .socket_group
+        .as_deref()
+        .map(crate::control::socket_file::resolve_group)
+        .transpose()?;
+    let control = ControlServer::bind(&args.socket, group)?;
 
     // The mroute socket first: if another router owns the table, fail before touching anything.
     let fwd = Forwarding::start(&interfaces, args.mroute_table, monotonic_ns()?)?;
@@ -57,7 +62,6 @@ pub async fn run(args: RunArgs) -> Result<()> {
         control.path().display()
     );
     let (query_tx, query_rx) = mpsc::channel::<Query>(64);
-    let server = tokio::spawn(control.serve(query_tx, event_tx));
     let mut inputs = Inputs {
         ring: watch_readable(ring).context("registering the event ring buffer")?,
         upcalls: watch_readable(FdRef(daemon.fwd.upcall_fd()))
@@ -67,11 +71,13 @@ pub async fn run(args: RunArgs) -> Result<()> {
         logs: logger.and_then(|l| watch_readable(l).ok()),
         queries: query_rx,
     };
+    // Last: nothing after it can fail before the loop, which ends with `stop`.
+    let server = control.spawn_thread(query_tx, event_tx)?;
     let result = event_loop(&mut daemon, &mut inputs).await;
     if let Err(e) = &result {
         log::error!("{e:#}; shutting down");
     }
-    server.abort();
+    server.stop();
     // The readiness registrations of the mroute and FIB sockets go before the sockets close.
     drop(inputs);
     let closed = daemon.shutdown();
@@ -92,23 +98,41 @@ struct Inputs {
     queries: mpsc::Receiver<Query>,
 }
 
+/// Work the loop does on classifier events in one wake-up, in [`event_cost`] units (about one
+/// per group record and source): a few milliseconds, so a source-heavy flood cannot keep the
+/// control socket, timers or signals waiting.
+pub(crate) const RING_BUDGET: usize = 1024;
+
+/// What one classifier event costs the loop: its IGMP message in 32-bit words, about one per
+/// group record and source (a v3 report with 200 sources costs about 200, a v2 report 3).
+pub(crate) fn event_cost(igmp: &[u8]) -> usize {
+    1 + igmp.len() / 4
+}
+
 /// Runs until a signal asks to stop (`Ok`) or an input fails (`Err`); the orderly shutdown
 /// (leaves to the manager, MFC/VIF removal, detach) follows in either case.
+///
+/// The select is biased: signals, control queries, timers and kernel inputs come before
+/// classifier events, which are the one input a LAN host can flood. After a ring batch that
+/// left work, the loop yields so the control server's tasks (accept, read the request) run.
 async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     loop {
         let deadline = daemon.next_deadline().map(instant_for);
+        let mut ring_left = false;
         tokio::select! {
-            guard = inputs.ring.readable_mut() => {
-                let mut guard = guard.context("event ring buffer")?;
-                // With work left the readiness stays set: the loop comes back here after giving
-                // timers, queries, upcalls and signals their turn.
-                if daemon.on_ring(guard.get_inner_mut())? {
-                    guard.clear_ready();
-                }
+            biased;
+            _ = sigint.recv() => { log::info!("SIGINT: shutting down"); return Ok(()); }
+            _ = sigterm.recv() => { log::info!("SIGTERM: shutting down"); return Ok(()); }
+            _ = sighup.recv() => {
+                log::info!("SIGHUP: nothing to reload (settings come from the command line); still running");
             }
+            Some((request, reply)) = inputs.queries.recv() => {
+                let _ = reply.send(daemon.answer(request));
+            }
+            _ = sleep_until(deadline) => daemon.on_deadline()?,
             guard = inputs.upcalls.readable() => {
                 let mut guard = guard.context("mroute socket")?;
                 if daemon.on_upcalls()? {
@@ -127,21 +151,25 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                 guard.clear_ready();
                 daemon.on_links(changes, monotonic_ns()?);
             }
-            Some((request, reply)) = inputs.queries.recv() => {
-                let _ = reply.send(daemon.answer(request));
-            }
-            _ = sleep_until(deadline) => daemon.on_deadline()?,
             guard = readable_logs(&mut inputs.logs) => {
                 if let Ok(mut guard) = guard {
                     guard.get_inner_mut().flush();
                     guard.clear_ready();
                 }
             }
-            _ = sigint.recv() => { log::info!("SIGINT: shutting down"); return Ok(()); }
-            _ = sigterm.recv() => { log::info!("SIGTERM: shutting down"); return Ok(()); }
-            _ = sighup.recv() => {
-                log::info!("SIGHUP: nothing to reload (settings come from the command line); still running");
+            guard = inputs.ring.readable_mut() => {
+                let mut guard = guard.context("event ring buffer")?;
+                // With work left the readiness stays set: the loop comes back here after giving
+                // the control server, timers, queries, upcalls and signals their turn.
+                if daemon.on_ring(guard.get_inner_mut(), RING_BUDGET)? {
+                    guard.clear_ready();
+                } else {
+                    ring_left = true;
+                }
             }
+        }
+        if ring_left {
+            tokio::task::yield_now().await;
         }
     }
 }

@@ -181,9 +181,14 @@ impl Daemon {
         }
     }
 
-    /// Classifier events: up to [`BATCH`]; true when the ring is empty.
-    pub(crate) fn on_ring(&mut self, ring: &mut RingBuf<MapData>) -> Result<bool> {
+    /// Classifier events: up to [`BATCH`] of them costing up to `budget`
+    /// ([`super::event_cost`]); true when the ring is empty.
+    pub(crate) fn on_ring(&mut self, ring: &mut RingBuf<MapData>, budget: usize) -> Result<bool> {
+        let mut spent = 0;
         for _ in 0..BATCH {
+            if spent >= budget {
+                return Ok(false);
+            }
             let Some(item) = ring.next() else {
                 return Ok(true);
             };
@@ -192,6 +197,7 @@ impl Daemon {
                 continue;
             };
             drop(item);
+            spent += super::event_cost(ev.igmp_bytes());
             let now = monotonic_ns()?;
             let actions = self.igmp.on_event(&ev, &self.maps, now);
             self.apply(actions, now);

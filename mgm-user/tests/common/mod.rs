@@ -408,3 +408,70 @@ impl Drop for Lab {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Starts `v3_flood.py` in `ns`: up to `count` IGMPv3 IS_IN reports from `src` with `sources`
+/// sources each over `groups` groups, for at most `seconds`. Wait on the child for its end; it
+/// prints "sent N in S s".
+pub(crate) fn spawn_v3_flood(
+    ns: &str,
+    src: &str,
+    count: usize,
+    seconds: f64,
+    sources: usize,
+    groups: usize,
+) -> Child {
+    spawn_v3_flood_mode(ns, src, count, seconds, sources, groups, "include")
+}
+
+/// Like [`spawn_v3_flood`], with IS_EX records when `mode` is "exclude" (joins, with no source:
+/// a group flood).
+pub(crate) fn spawn_v3_flood_mode(
+    ns: &str,
+    src: &str,
+    count: usize,
+    seconds: f64,
+    sources: usize,
+    groups: usize,
+    mode: &str,
+) -> Child {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/v3_flood.py");
+    Command::new("ip")
+        .args(["netns", "exec", ns, "python3"])
+        .arg(script)
+        .args([
+            src.to_string(),
+            count.to_string(),
+            seconds.to_string(),
+            sources.to_string(),
+            groups.to_string(),
+            mode.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn v3_flood.py")
+}
+
+/// CPU time process `pid` (all its threads) has run, in ns (/proc/PID/task/*/schedstat).
+pub(crate) fn process_cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Resident set size of process `pid` in KiB (VmRSS), 0 when unknown.
+pub(crate) fn process_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}

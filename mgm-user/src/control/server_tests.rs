@@ -1,0 +1,113 @@
+//! The server's limits, against real sockets: a runtime on its own thread serves, the test talks
+//! with blocking std sockets whose read timeout only bounds a failing test.
+use super::*;
+use crate::control::api::{Hello, Reply, PROTOCOL_VERSION};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream as StdStream;
+
+/// Bounds a read in a failing test; never reached when the server behaves.
+const GIVE_UP: Duration = Duration::from_secs(20);
+
+/// Starts a server on a fresh path with `limits`; a stand-in daemon loop answers every query
+/// with a Hello.
+fn start(tag: &str, limits: Limits) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mgm-srv-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("mgm.sock");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let p = path.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let server = ControlServer::bind_with(&p, None, limits).unwrap();
+            let (qtx, mut qrx) = mpsc::channel::<Query>(8);
+            let (etx, _) = broadcast::channel(8);
+            tokio::spawn(async move {
+                while let Some((_, reply)) = qrx.recv().await {
+                    let _ = reply.send(Response::ok(Reply::Hello(Hello {
+                        version: PROTOCOL_VERSION,
+                        daemon: "test".into(),
+                    })));
+                }
+            });
+            ready_tx.send(()).unwrap();
+            server.serve(qtx, etx).await;
+        });
+    });
+    ready_rx.recv().unwrap();
+    path
+}
+
+fn connect(path: &Path) -> StdStream {
+    let s = StdStream::connect(path).unwrap();
+    s.set_read_timeout(Some(GIVE_UP)).unwrap();
+    s
+}
+
+/// Reads until the server closes; the lines it sent.
+fn read_to_close(s: StdStream) -> String {
+    let mut out = String::new();
+    BufReader::new(s)
+        .read_to_string(&mut out)
+        .expect("the server closes the connection (not a read timeout)");
+    out
+}
+
+fn hello(path: &Path) -> String {
+    let mut s = connect(path);
+    s.write_all(b"{\"command\":\"hello\"}\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    line
+}
+
+#[test]
+fn a_connection_that_sends_no_request_is_closed() {
+    let path = start(
+        "idle",
+        Limits {
+            request_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        },
+    );
+    let idle = connect(&path);
+    let said = read_to_close(idle);
+    assert!(said.contains("no request within"), "{said}");
+    assert!(hello(&path).contains("\"ok\":true"));
+}
+
+#[test]
+fn connections_beyond_the_cap_are_refused_at_once_and_slots_come_back() {
+    let path = start(
+        "cap",
+        Limits {
+            max_connections: 3,
+            request_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        },
+    );
+    let held: Vec<StdStream> = (0..3).map(|_| connect(&path)).collect();
+    // Each of these is answered and closed although it never writes: no wait for a request.
+    for _ in 0..5 {
+        let said = read_to_close(connect(&path));
+        assert!(said.contains("too many control connections"), "{said}");
+    }
+    drop(held);
+    // The slots are given back as the server sees the closed connections.
+    let mut answered = false;
+    for _ in 0..100 {
+        let line = hello(&path);
+        if line.contains("\"ok\":true") {
+            answered = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        answered,
+        "a slot came back after the held connections closed"
+    );
+}

@@ -1,0 +1,140 @@
+//! The control socket's file: where it may be created, what may be replaced, who may connect.
+//!
+//! The socket is `srw-rw----` (0660) whatever the umask, owned by the daemon's user and by the
+//! group given with `--socket-group` (the daemon's group by default): only they can connect.
+//! An existing path is replaced only when it is a socket no daemon answers on (a crash's
+//! leftover); a regular file, a directory or a live daemon's socket is refused.
+use anyhow::{bail, Context, Result};
+use nix::sys::stat::{umask, Mode};
+use nix::unistd::{Gid, Group};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+
+/// The control socket's permission bits: read and write for owner and group, nothing else.
+pub const SOCKET_MODE: u32 = 0o660;
+
+/// The group named by `--socket-group`: a group name or a numeric gid.
+pub fn resolve_group(name: &str) -> Result<Gid> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(Gid::from_raw(gid));
+    }
+    match Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid),
+        Ok(None) => bail!("unknown group '{name}' for --socket-group"),
+        Err(e) => bail!("cannot look up group '{name}' for --socket-group: {e}"),
+    }
+}
+
+/// Makes sure `path` may be bound: its directory exists, and nothing but a stale socket is in
+/// the way (which is removed).
+pub fn clear_path(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", path.display())),
+    };
+    if !meta.file_type().is_socket() {
+        bail!(
+            "{} exists and is not a socket; refusing to replace it (remove it or choose another \
+             --socket path)",
+            path.display()
+        );
+    }
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        bail!("another mgm daemon is running: {} answers", path.display());
+    }
+    std::fs::remove_file(path)
+        .with_context(|| format!("cannot remove the stale socket {}", path.display()))
+}
+
+/// Binds `path` with mode [`SOCKET_MODE`] and group `group` (the daemon's own when `None`).
+/// The socket is created owner-only (umask 0177 around bind), then given its group, then
+/// opened to that group: at no point can anyone else connect.
+pub fn bind(path: &Path, group: Option<Gid>) -> Result<std::os::unix::net::UnixListener> {
+    clear_path(path)?;
+    let old = umask(Mode::from_bits_truncate(0o177));
+    let bound = std::os::unix::net::UnixListener::bind(path);
+    umask(old);
+    let listener = bound.with_context(|| format!("cannot listen on {}", path.display()))?;
+    if let Some(gid) = group {
+        nix::unistd::chown(path, None, Some(gid)).with_context(|| {
+            format!(
+                "cannot give {} to group {gid} (--socket-group)",
+                path.display()
+            )
+        })?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(SOCKET_MODE))
+        .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn temp_dir(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("mgm-sock-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_regular_file_in_the_way_is_refused_and_kept() {
+        let d = temp_dir("file");
+        let path = d.join("precious.conf");
+        std::fs::write(&path, "keep me").unwrap();
+        let e = format!("{:#}", bind(&path, None).unwrap_err());
+        assert!(
+            e.contains("precious.conf") && e.contains("not a socket"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "one-line error: {e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+        let dir = d.join("adir");
+        std::fs::create_dir(&dir).unwrap();
+        assert!(bind(&dir, None).is_err());
+        assert!(dir.is_dir());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_stale_socket_is_replaced_and_a_live_one_refused() {
+        let d = temp_dir("stale");
+        let path = d.join("mgm.sock");
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        let live = bind(&path, None).expect("stale socket replaced");
+        let e = format!("{:#}", bind(&path, None).unwrap_err());
+        assert!(e.contains("another mgm daemon"), "{e}");
+        drop(live);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn the_mode_is_0660_whatever_the_umask() {
+        let d = temp_dir("mode");
+        let path = d.join("mgm.sock");
+        let old = umask(Mode::empty());
+        let l = bind(&path, Some(Gid::current()));
+        umask(old);
+        let _l = l.unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_socket());
+        assert_eq!(meta.mode() & 0o7777, SOCKET_MODE);
+        assert_eq!(meta.gid(), Gid::current().as_raw());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn groups_resolve_by_name_or_number_and_unknown_ones_are_named() {
+        assert_eq!(resolve_group("0").unwrap(), Gid::from_raw(0));
+        assert_eq!(resolve_group("root").unwrap(), Gid::from_raw(0));
+        let e = format!("{:#}", resolve_group("no-such-group-mgm").unwrap_err());
+        assert!(e.contains("no-such-group-mgm"), "{e}");
+    }
+}

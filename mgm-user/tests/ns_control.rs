@@ -1,0 +1,177 @@
+//! The control socket against a running daemon and real users: who may connect, what an
+//! unprivileged client is told, what `mgm events` says when the daemon stops, bad log levels,
+//! and answers during a source-heavy IGMPv3 flood.
+mod common;
+
+use common::{spawn_v3_flood, Lab};
+use mgm_user::control::{
+    api::{InterfaceView, Request},
+    client,
+};
+use nix::sys::stat::{umask, Mode};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const NOBODY: u32 = 65534;
+
+/// A router namespace with one interface and a host namespace beside it.
+fn lab() -> (Lab, String, String, String) {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let h = lab.netns("h");
+    let (rif, _) = lab.link((&r, "r", "192.0.2.1/24"), (&h, "h", "192.0.2.11/24"));
+    (lab, r, h, rif)
+}
+
+/// The mgm binary where `nobody` can run it.
+fn mgm_for_nobody(lab: &Lab) -> PathBuf {
+    let dir = &lab.dir;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.join("mgm");
+    std::fs::copy(env!("CARGO_BIN_EXE_mgm"), &bin).expect("copy mgm");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// `mgm show interfaces` as uid/gid `nobody`.
+fn show_as_nobody(bin: &Path, socket: &Path) -> Output {
+    Command::new(bin)
+        .args(["show", "interfaces", "--socket"])
+        .arg(socket)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgm as nobody")
+}
+
+#[test]
+fn an_unprivileged_user_is_told_permission_denied_whatever_the_umask() {
+    let (mut lab, r, _h, rif) = lab();
+    // The daemon starts with umask 000: the socket's mode must not come from it.
+    let old = umask(Mode::empty());
+    let k = lab.start_mgm(&r, &[&rif], &[]);
+    umask(old);
+    let socket = lab.daemon(k).socket.clone();
+    let meta = std::fs::symlink_metadata(&socket).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o660, "socket mode");
+    let out = show_as_nobody(&mgm_for_nobody(&lab), &socket);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "nobody read the state: {err}");
+    assert!(err.contains("permission denied on"), "{err}");
+    assert!(!err.contains("no mgm daemon answers"), "{err}");
+}
+
+#[test]
+fn the_socket_group_lets_its_members_in() {
+    let (mut lab, r, _h, rif) = lab();
+    let k = lab.start_mgm(&r, &[&rif], &["--socket-group", "nogroup"]);
+    let socket = lab.daemon(k).socket.clone();
+    assert_eq!(std::fs::metadata(&socket).unwrap().gid(), NOBODY);
+    let out = show_as_nobody(&mgm_for_nobody(&lab), &socket);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&rif));
+}
+
+#[test]
+fn a_regular_file_at_the_socket_path_is_kept_and_the_daemon_refuses_to_start() {
+    let (lab, r, _h, rif) = lab();
+    let path = lab.dir.join("not-a-socket");
+    std::fs::write(&path, "precious").unwrap();
+    let pins = format!("/sys/fs/bpf/mgm-test-{}-file", lab.id);
+    let out = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{r}"))
+        .arg(env!("CARGO_BIN_EXE_mgm"))
+        .args(["run", "-i", &rif, "--bpffs", &pins, "--socket"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&pins);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("not a socket") && err.contains("not-a-socket"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+}
+
+#[test]
+fn mgm_events_fails_when_the_daemon_stops() {
+    let (mut lab, r, _h, rif) = lab();
+    let k = lab.start_mgm(&r, &[&rif], &[]);
+    let events = Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .args(["events", "--socket"])
+        .arg(&lab.daemon(k).socket)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Subscribed once the daemon logs the connection (debug).
+    lab.wait_for("events subscription", Duration::from_secs(5), || {
+        lab.daemon_log(k).contains("Events from")
+    });
+    assert!(lab.stop_mgm(k).success());
+    let out = events.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "mgm events exited 0: {err}");
+    assert!(err.contains("closed the event stream"), "{err}");
+}
+
+#[test]
+fn a_bad_log_level_is_refused_with_its_name() {
+    for (flag, env) in [(Some("verbose"), None), (None, Some("debug,aya=loud"))] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mgm"));
+        if let Some(l) = flag {
+            cmd.args(["--log", l]);
+        }
+        if let Some(e) = env {
+            cmd.env("MGM_LOG", e);
+        }
+        let out = cmd
+            .args(["show", "stats", "--socket", "/nonexistent/mgm.sock"])
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        let named = flag.or(env).unwrap();
+        assert!(err.contains(&format!("'{named}'")), "{err}");
+        assert!(!err.contains("no mgm daemon answers"), "{err}");
+    }
+}
+
+/// A source-heavy flood must not take the control socket from the operator: every `mgm show
+/// interfaces` during it is answered (the client gives up after 5 s).
+#[test]
+fn the_control_socket_answers_during_a_source_heavy_flood() {
+    let (mut lab, r, h, rif) = lab();
+    let k = lab.start_mgm(&r, &[&rif], &[]);
+    let socket = lab.daemon(k).socket.clone();
+    let mut flood = spawn_v3_flood(&h, "192.0.2.11", 400_000, 8.0, 200, 256);
+    let mut answered = 0;
+    let mut failures = Vec::new();
+    std::thread::sleep(Duration::from_millis(500));
+    while flood.try_wait().unwrap().is_none() {
+        match client::request::<Vec<InterfaceView>>(&socket, Request::ShowInterfaces) {
+            Ok(_) => answered += 1,
+            Err(e) => failures.push(format!("{e:#}")),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        answered > 0,
+        "no request answered during the flood; failures: {failures:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{answered} answered; failures: {failures:?}"
+    );
+}
