@@ -9,6 +9,7 @@
 //!   call into the same interface (the next call reads the maps back through the view).
 
 mod commit;
+mod limits;
 mod queries;
 
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
@@ -21,7 +22,7 @@ use mgm_common::igmp::{IgmpMessage, QueryVersion};
 use mgm_common::maps::{LinkSubnet, FILTER_MODE_EXCLUDE};
 use mgm_common::{MemberState, SourceState};
 
-use super::action::Action;
+use super::action::{Action, RouterNotice};
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
@@ -76,18 +77,28 @@ pub struct IgmpInterface {
     touched: HashSet<Ipv4Addr>,
     /// Groups to write out at the end of the current call.
     dirty: BTreeSet<Ipv4Addr>,
+    /// Groups each host keeps alive (the last reporter of each group; `limits.rs`).
+    hosts: HashMap<Ipv4Addr, u32>,
+    /// Source records of every group.
+    source_total: usize,
     /// Reports for new groups ignored because the interface holds `max_groups` already.
     refused_groups: u64,
+    /// Reports for new groups ignored because their host holds `max_groups_per_host` already.
+    refused_host_groups: u64,
     /// New sources ignored because their group holds `max_sources` records already.
     refused_sources: u64,
+    /// New sources ignored because the interface holds `max_sources_total` records already.
+    refused_sources_total: u64,
+    /// Tables were shrunk since [`IgmpInterface::take_shrunk`] last asked.
+    shrunk: bool,
     /// The link's subnets: queries from elsewhere are foreign (none known: any unicast).
     subnets: Vec<LinkSubnet>,
     /// Queries ignored because their source cannot be a router on this link.
     foreign_queries: u64,
     /// v1/v2 queries from other routers heard while running a newer version, not followed.
     older_queries: u64,
-    /// Rate limits of the notices: older querier, foreign query.
-    notice_limits: [queries::NoticeLimit; 2],
+    /// Rate limits of the notices, one per kind ([`RouterNotice::kind`]).
+    notice_limits: [queries::NoticeLimit; RouterNotice::KINDS],
 }
 
 impl IgmpInterface {
@@ -108,8 +119,13 @@ impl IgmpInterface {
             heap: BinaryHeap::new(),
             touched: HashSet::new(),
             dirty: BTreeSet::new(),
+            hosts: HashMap::new(),
+            source_total: 0,
             refused_groups: 0,
+            refused_host_groups: 0,
             refused_sources: 0,
+            refused_sources_total: 0,
+            shrunk: false,
             subnets: Vec::new(),
             foreign_queries: 0,
             older_queries: 0,
@@ -179,7 +195,6 @@ impl IgmpInterface {
     pub fn startup_queries_left(&self) -> u32 {
         self.querier.startup_left
     }
-    /// Reports for new groups refused at the `max_groups` limit, since start.
     /// Sets the link's subnets: queries from a source outside them, or from their network or
     /// broadcast address, are ignored (RFC 3376 §6.6.2 elects among the routers on the link).
     pub fn set_link_subnets(&mut self, subnets: &[LinkSubnet]) {
@@ -192,14 +207,6 @@ impl IgmpInterface {
     /// Older-version queries from other routers heard and not followed.
     pub fn older_queries(&self) -> u64 {
         self.older_queries
-    }
-    pub fn refused_groups(&self) -> u64 {
-        self.refused_groups
-    }
-    /// New sources refused at the per-group `max_sources` limit, since start (one per source
-    /// per record; a source listed again in a later record counts again).
-    pub fn refused_sources(&self) -> u64 {
-        self.refused_sources
     }
     pub fn group_count(&self) -> usize {
         self.groups.len()
@@ -337,6 +344,7 @@ impl IgmpInterface {
             g.sources.clear();
             self.dirty.insert(g.group);
         }
+        self.source_total = 0;
         self.commit(now, view, &mut out);
         self.querier.is_querier = false;
         self.querier.next_general_query = 0;
@@ -405,7 +413,10 @@ impl IgmpInterface {
             }
             g.expire(now);
         }
-        self.groups.insert(group, g);
+        self.source_total += g.sources.len();
+        if let Some(old) = self.groups.insert(group, g) {
+            self.forget(&old);
+        }
         self.touched.insert(group);
         self.dirty.insert(group);
         self.commit(now, view, &mut out);
@@ -466,9 +477,11 @@ impl IgmpInterface {
             let mut queries = Vec::new();
             let g = self.groups.get_mut(&group).expect("checked above");
             g.scheduled = 0;
+            let before = g.sources.len();
             if g.expire(now) {
                 g.run_retransmissions(&ctx, &mut queries);
             }
+            self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
             self.dirty.insert(group);
             self.group_queries(now, group, queries, out);
         }
@@ -490,17 +503,18 @@ impl IgmpInterface {
         }
         self.adopt(group, view);
         let p = self.params();
-        let ctx = self.ctx(now, &p);
-        let iface_version = self.querier.version(now);
         let existed = self.groups.contains_key(&group);
-        if !existed && self.groups.len() >= self.config.max_groups as usize {
-            self.refused_groups += 1;
+        if !existed && !self.may_create(now, src, group, out) {
             return;
         }
+        let (mut ctx, total_bound) = (self.ctx(now, &p), self.source_bound(group));
+        ctx.max_sources = ctx.max_sources.min(total_bound);
+        let iface_version = self.querier.version(now);
         let g = self
             .groups
             .entry(group)
             .or_insert_with(|| GroupState::new(group));
+        let before = g.sources.len();
         let ohpi = now.saturating_add(p.older_host_present_interval);
         match input {
             HostInput::V1Report => g.v1_host_timer = ohpi,
@@ -509,14 +523,21 @@ impl IgmpInterface {
         }
         let compat = g.compat(now).min(iface_version);
         let mut queries = Vec::new();
+        let mut refused = 0;
         if let Some((rt, srcs)) = translate(compat, input, sources) {
-            let refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
-            self.refused_sources += refused as u64;
+            refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
             if input != HostInput::V2Leave {
                 g.last_reporter = src;
             }
         }
-        if !existed && g.is_empty() {
+        self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
+        let empty = g.is_empty();
+        self.hold(group);
+        if refused > 0 {
+            let total = total_bound < self.config.max_sources as usize;
+            self.sources_refused(now, src, group, refused, total, out);
+        }
+        if !existed && empty {
             // Nothing to keep (e.g. a leave or BLOCK for a group without state).
             self.groups.remove(&group);
             return;
