@@ -59,6 +59,10 @@ impl IgmpInterface {
     pub fn host_count(&self) -> usize {
         self.hosts.len()
     }
+    /// Groups the group table has room for without growing (what it holds in memory).
+    pub fn group_capacity(&self) -> usize {
+        self.groups.capacity()
+    }
     /// True once if tables were shrunk since the last call: freed memory is worth handing back
     /// to the system (`malloc_trim`).
     pub fn take_shrunk(&mut self) -> bool {
