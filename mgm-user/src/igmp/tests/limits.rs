@@ -49,9 +49,16 @@ fn a_flooding_host_is_capped_and_another_host_still_joins() {
         assert!(a.is_empty(), "told once a minute, nothing written: {a:?}");
     }
     assert_eq!(r.iface.refused_host_groups(), 47);
-    assert_eq!(r.iface.refused_groups(), 0, "the interface bound was not reached");
+    assert_eq!(
+        r.iface.refused_groups(),
+        0,
+        "the interface bound was not reached"
+    );
     assert_eq!(r.iface.group_count(), 3);
-    assert!(r.view.member_of(grp(3)).is_none(), "a refused group is not in the map");
+    assert!(
+        r.view.member_of(grp(3)).is_none(),
+        "a refused group is not in the map"
+    );
     // Another host is not locked out.
     assert_eq!(deltas(&r.v2_report(H2, G)), vec![(G, None, Join)]);
     assert_eq!(r.iface.groups_of_host(H2), 1);
@@ -69,7 +76,10 @@ fn without_the_per_host_bound_one_host_would_take_the_interface() {
     for i in 0..20 {
         r.v2_report(H1, grp(i));
     }
-    assert!(r.v2_report(H2, G).iter().all(|a| matches!(a, Action::Notice { .. })));
+    assert!(r
+        .v2_report(H2, G)
+        .iter()
+        .all(|a| matches!(a, Action::Notice { .. })));
     assert!(!r.has_group(G));
     // With a per-host bound below it, H2 gets in.
     let mut r = per_host(5, 4);
@@ -169,7 +179,11 @@ fn sources_are_bounded_per_interface_across_groups() {
     let a = r.rec(IS_IN, G2, &[S5, S4, S3, S2]);
     assert_eq!(r.source_list(G2), vec![S2, S3]);
     assert_eq!(r.iface.refused_sources_total(), 2);
-    assert_eq!(r.iface.refused_sources(), 0, "the per-group bound was not reached");
+    assert_eq!(
+        r.iface.refused_sources(),
+        0,
+        "the per-group bound was not reached"
+    );
     assert!(a.iter().any(|a| matches!(
         a,
         Action::Notice {

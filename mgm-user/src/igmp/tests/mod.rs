@@ -371,7 +371,11 @@ impl Rig {
         }
         assert_eq!(self.view.members.borrow().len(), groups, "no stray members");
         let n_sources: usize = self.iface.groups().map(|g| g.sources.len()).sum();
-        assert_eq!(self.iface.source_count(), n_sources, "source total kept exactly");
+        assert_eq!(
+            self.iface.source_count(),
+            n_sources,
+            "source total kept exactly"
+        );
         let mut held: HashMap<Ipv4Addr, u32> = HashMap::new();
         for g in self.iface.groups() {
             let h = g.holder.expect("every group counts for a host");
