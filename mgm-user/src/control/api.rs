@@ -135,6 +135,24 @@ pub struct InterfaceView {
     pub max_sources: u32,
     /// New sources ignored at the per-group `max_sources` limit since start.
     pub refused_sources: u64,
+    /// Most groups one host may create (`max-groups-per-host`).
+    #[serde(default)]
+    pub max_groups_per_host: u32,
+    /// Reports for new groups ignored at the `max_groups_per_host` limit since start.
+    #[serde(default)]
+    pub refused_host_groups: u64,
+    /// Hosts that keep at least one group alive (last reporters).
+    #[serde(default)]
+    pub host_count: usize,
+    /// Source records over every group of the interface.
+    #[serde(default)]
+    pub source_count: usize,
+    /// Most source records over every group (`max-sources-total`).
+    #[serde(default)]
+    pub max_sources_total: u32,
+    /// New sources ignored at the `max_sources_total` limit since start.
+    #[serde(default)]
+    pub refused_sources_total: u64,
     /// v1/v2 queries from other routers heard while running a newer version and not followed
     /// (`older-querier=warn`).
     #[serde(default)]

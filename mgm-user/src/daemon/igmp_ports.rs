@@ -1,6 +1,7 @@
 //! The IGMP ports: one IGMP router per managed interface with its query socket, subnets and
 //! classifier settings. Feeds them classifier events and deadlines and returns their
 //! [`Action`]s, which [`super::Daemon::apply`] carries out.
+use super::events::{log_changes, more, ChangeLog, LogLimit};
 use super::preflight::{ManagedInterface, Subnet};
 use crate::igmp::{
     Action, FastPathView, FilterMode, IgmpConfig, IgmpInterface, MembershipChange, Params,
@@ -12,6 +13,17 @@ use anyhow::{Context, Result};
 use mgm_common::{IfaceSettings, IgmpEvent, MemberKey, MemberState, SourceKey, SourceState};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Failed map reads (logged: the first, then every 1000th).
+static READ_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+fn read_failed(e: &anyhow::Error) {
+    let n = READ_ERRORS.fetch_add(1, Ordering::Relaxed) + 1;
+    if n % 1000 == 1 {
+        log::warn!("{e:#} ({n} map reads failed so far)");
+    }
+}
 
 /// The kernel maps as the state machine's view of what the fast path refreshed.
 pub(crate) struct MapView<'a>(pub(crate) &'a KernelMaps);
@@ -23,7 +35,7 @@ impl FastPathView for MapView<'_> {
             group: group.octets(),
         };
         self.0.member(&key).unwrap_or_else(|e| {
-            log::warn!("{e:#}");
+            read_failed(&e);
             None
         })
     }
@@ -34,7 +46,7 @@ impl FastPathView for MapView<'_> {
             source: source.octets(),
         };
         self.0.source(&key).unwrap_or_else(|e| {
-            log::warn!("{e:#}");
+            read_failed(&e);
             None
         })
     }
@@ -48,6 +60,21 @@ pub(crate) struct Port {
     subnets: Vec<Subnet>,
     /// Settings last written to MGM_IFACES.
     written: Option<IfaceSettings>,
+    /// Membership changes logged in the current minute.
+    changes: ChangeLog,
+    /// Failed query sends (logged at most once a minute).
+    send_failures: std::cell::Cell<LogLimit>,
+}
+
+impl Port {
+    /// Logs the membership changes among `actions` (rate-limited) and, after the router gave
+    /// back a storm's tables, hands the freed memory back to the system.
+    fn after(&mut self, actions: &[Action], now: u64) {
+        log_changes(&mut self.changes, &self.name, actions, now);
+        if self.router.take_shrunk() {
+            crate::sys::memory::trim();
+        }
+    }
 }
 
 pub(crate) struct IgmpPorts {
@@ -136,6 +163,8 @@ impl IgmpPorts {
                 sender,
                 subnets: iface.subnets.clone(),
                 written: None,
+                changes: ChangeLog::default(),
+                send_failures: Default::default(),
             },
         );
         self.sync_settings(iface.ifindex, maps)?;
@@ -200,6 +229,7 @@ impl IgmpPorts {
                     .restore_group(now, group, member, &srcs, &MapView(maps)),
             );
         }
+        port.after(&actions, now);
         // Source entries whose group entry is gone are orphans: remove them.
         for (k, _) in &sources {
             if maps
@@ -266,7 +296,9 @@ impl IgmpPorts {
             );
             return out;
         }
-        port.router.on_message(now, src, dst, &msg, &MapView(maps))
+        let actions = port.router.on_message(now, src, dst, &msg, &MapView(maps));
+        port.after(&actions, now);
+        actions
     }
 
     /// Counts the v3 records lost because their report was longer than an event carries
@@ -347,7 +379,15 @@ impl IgmpPorts {
             let Some(port) = self.ports.get_mut(&ifindex) else {
                 continue;
             };
-            out.extend(port.router.on_deadline(now, &MapView(maps)));
+            let actions = port.router.on_deadline(now, &MapView(maps));
+            port.after(&actions, now);
+            out.extend(actions);
+        }
+        // A quiet interface tells the minute a flood ended with the next deadline of any.
+        for port in self.ports.values_mut() {
+            if let Some(s) = port.changes.flush(now) {
+                log::info!("{}: {s}", port.name);
+            }
         }
         out
     }
@@ -361,7 +401,11 @@ impl IgmpPorts {
         now: u64,
     ) -> Vec<Action> {
         match self.ports.get_mut(&ifindex) {
-            Some(port) => port.router.stop(now, &MapView(maps)),
+            Some(port) => {
+                let actions = port.router.stop(now, &MapView(maps));
+                port.after(&actions, now);
+                actions
+            }
             None => Vec::new(),
         }
     }
@@ -441,7 +485,12 @@ impl IgmpPorts {
         };
         for packet in query.encode_packets(crate::igmp::MAX_SOURCES_PER_QUERY) {
             if let Err(e) = port.sender.send(dst, &packet) {
-                log::warn!("{e:#}");
+                let mut limit = port.send_failures.get();
+                let now = crate::time::monotonic_ns().unwrap_or(0);
+                if let Some(held) = limit.allow(now) {
+                    log::warn!("{e:#}{}", more(held));
+                }
+                port.send_failures.set(limit);
             }
         }
         log::debug!(

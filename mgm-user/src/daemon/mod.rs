@@ -42,7 +42,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
 
     // The mroute socket first: if another router owns the table, fail before touching anything.
     let fwd = Forwarding::start(&interfaces, args.mroute_table, monotonic_ns()?)?;
-    let mut classifier = Classifier::load(&args.bpffs)?;
+    let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
+    let mut classifier = Classifier::load(&args.bpffs, sizes)?;
     let logger = classifier.start_logger();
     let (maps, ring) = classifier.take_maps()?;
     for iface in &interfaces {

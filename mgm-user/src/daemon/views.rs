@@ -46,6 +46,7 @@ impl Daemon {
         out.insert("daemon_map_write_errors".into(), igmp.map_errors);
         out.insert("daemon_lost_v3_records".into(), igmp.lost_records);
         out.insert("daemon_off_link_reports".into(), igmp.off_link_reports);
+        out.insert("daemon_rss_bytes".into(), crate::sys::memory::rss_bytes()?);
         Ok(out)
     }
 
@@ -68,6 +69,12 @@ impl Daemon {
                     refused_groups: p.router.refused_groups(),
                     max_sources: p.router.config().max_sources,
                     refused_sources: p.router.refused_sources(),
+                    max_groups_per_host: p.router.config().max_groups_per_host,
+                    refused_host_groups: p.router.refused_host_groups(),
+                    host_count: p.router.host_count(),
+                    source_count: p.router.source_count(),
+                    max_sources_total: p.router.config().max_sources_total,
+                    refused_sources_total: p.router.refused_sources_total(),
                     older_querier_queries: p.router.older_queries(),
                     foreign_queries: p.router.foreign_queries(),
                     robustness: params.robustness.min(255) as u8,

@@ -99,4 +99,36 @@ pub enum RouterNotice {
         source: Ipv4Addr,
         reason: ForeignSource,
     },
+    /// A report from `host` would have created `group`, refused at a group limit: the
+    /// interface's `max_groups` (`per_host` false) or `max_groups_per_host`.
+    GroupRefused {
+        host: Ipv4Addr,
+        group: Ipv4Addr,
+        per_host: bool,
+        limit: u32,
+    },
+    /// `refused` new sources of `group` from `host` refused at a source limit: the group's
+    /// `max_sources` (`total` false) or the interface's `max_sources_total`.
+    SourcesRefused {
+        host: Ipv4Addr,
+        group: Ipv4Addr,
+        refused: usize,
+        total: bool,
+        limit: u32,
+    },
+}
+
+impl RouterNotice {
+    /// Kinds, each rate-limited on its own.
+    pub const KINDS: usize = 4;
+
+    /// This notice's kind, `0..KINDS`.
+    pub fn kind(&self) -> usize {
+        match self {
+            RouterNotice::OlderQuerier { .. } => 0,
+            RouterNotice::ForeignQuery { .. } => 1,
+            RouterNotice::GroupRefused { .. } => 2,
+            RouterNotice::SourcesRefused { .. } => 3,
+        }
+    }
 }

@@ -37,6 +37,15 @@ pub struct IgmpConfig {
     /// it are ignored and counted (see `group.rs`, "Source limit"), so a host flooding sources
     /// cannot exhaust memory, the manager's RPF lookups or `MGM_SOURCES`.
     pub max_sources: u32,
+    /// Most groups one host (reporter address) may create on the interface (default 512). A
+    /// group counts for the host that reported it last; reports creating further groups from a
+    /// host that holds this many are ignored and counted, so one host cannot take the whole
+    /// `max_groups` from the others. Existing groups are always served.
+    pub max_groups_per_host: u32,
+    /// Most source records kept on the interface over all its groups (default 32768). New
+    /// sources beyond it are ignored and counted like those beyond `max_sources`, so
+    /// `max_groups × max_sources` cannot exhaust memory or the shared `MGM_SOURCES`.
+    pub max_sources_total: u32,
     /// What a query of an older IGMP version from another router does (RFC 3376 §7.3.1).
     pub older_querier: OlderQuerier,
 }
@@ -76,9 +85,15 @@ impl OlderQuerier {
 /// Default [`IgmpConfig::max_groups`]: 16 interfaces at this limit fill `MGM_MEMBERS`.
 pub const DEFAULT_MAX_GROUPS: u32 = 4096;
 
-/// Default [`IgmpConfig::max_sources`]: 256 groups at this limit fill `MGM_SOURCES`
-/// (262 144 entries shared by all interfaces).
+/// Default [`IgmpConfig::max_sources`].
 pub const DEFAULT_MAX_SOURCES: u32 = 1024;
+
+/// Default [`IgmpConfig::max_groups_per_host`]: an eighth of the default `max_groups`.
+pub const DEFAULT_MAX_GROUPS_PER_HOST: u32 = 512;
+
+/// Default [`IgmpConfig::max_sources_total`]: eight sources per group at the default
+/// `max_groups`.
+pub const DEFAULT_MAX_SOURCES_TOTAL: u32 = 32_768;
 
 impl Default for IgmpConfig {
     fn default() -> Self {
@@ -94,6 +109,8 @@ impl Default for IgmpConfig {
             other_querier_present_interval: None,
             max_groups: DEFAULT_MAX_GROUPS,
             max_sources: DEFAULT_MAX_SOURCES,
+            max_groups_per_host: DEFAULT_MAX_GROUPS_PER_HOST,
+            max_sources_total: DEFAULT_MAX_SOURCES_TOTAL,
             older_querier: OlderQuerier::Warn,
         }
     }
@@ -198,6 +215,12 @@ impl IgmpConfig {
         }
         if self.max_sources == 0 {
             return fail("max sources must be at least 1");
+        }
+        if self.max_groups_per_host == 0 {
+            return fail("max groups per host must be at least 1");
+        }
+        if self.max_sources_total == 0 {
+            return fail("max sources total must be at least 1");
         }
         if self.last_member_query_count == Some(0) {
             return fail("last member query count must be at least 1");
@@ -371,6 +394,14 @@ mod tests {
         assert_eq!(
             bad(&|c| c.max_sources = 0),
             "max sources must be at least 1"
+        );
+        assert_eq!(
+            bad(&|c| c.max_groups_per_host = 0),
+            "max groups per host must be at least 1"
+        );
+        assert_eq!(
+            bad(&|c| c.max_sources_total = 0),
+            "max sources total must be at least 1"
         );
         assert_eq!(
             bad(&|c| c.last_member_query_count = Some(0)),

@@ -146,6 +146,8 @@ pub struct GroupState {
     pub(crate) written_sources: BTreeMap<Ipv4Addr, SourceState>,
     pub(crate) told: Forwarding,
     pub(crate) scheduled: u64,
+    /// The host this group counts for in the per-host limit (`None` once empty).
+    pub(crate) holder: Option<Ipv4Addr>,
 }
 
 fn lower(timer: &mut u64, to: u64) -> bool {
@@ -175,6 +177,7 @@ impl GroupState {
             written_sources: BTreeMap::new(),
             told: Forwarding::default(),
             scheduled: 0,
+            holder: None,
         }
     }
 

@@ -201,6 +201,34 @@ mod tests {
     }
 
     #[test]
+    fn flood_limits_as_flags_and_overrides() {
+        let c = configs(&[
+            "mgm",
+            "run",
+            "-i",
+            "eth1,max-groups-per-host=4,max-sources-total=100",
+            "-i",
+            "eth2",
+            "--max-groups-per-host",
+            "64",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c[0].1.max_groups_per_host, c[0].1.max_sources_total),
+            (4, 100)
+        );
+        assert_eq!(
+            (c[1].1.max_groups_per_host, c[1].1.max_sources_total),
+            (64, 32_768)
+        );
+        let e = configs(&["mgm", "run", "-i", "eth1,max-groups-per-host=0"]).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "interface eth1: max groups per host must be at least 1"
+        );
+    }
+
+    #[test]
     fn compound_durations_as_flags_and_overrides() {
         let c = configs(&[
             "mgm",

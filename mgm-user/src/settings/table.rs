@@ -228,6 +228,29 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "max-groups-per-host",
+        aliases: &[],
+        help: "Most groups one host (reporter address) may create per interface, so that one \
+               host cannot take max-groups from the others; further new groups from it are \
+               ignored and counted (`mgm show interfaces`)",
+        derived_default: "",
+        kind: Kind::Count {
+            get: |c| Some(c.max_groups_per_host),
+            set: |c, n| c.max_groups_per_host = n,
+        },
+    },
+    Setting {
+        name: "max-sources-total",
+        aliases: &[],
+        help: "Most source records kept per interface over all groups; new sources beyond it \
+               are ignored and counted (`mgm show interfaces`)",
+        derived_default: "",
+        kind: Kind::Count {
+            get: |c| Some(c.max_sources_total),
+            set: |c, n| c.max_sources_total = n,
+        },
+    },
+    Setting {
         name: "older-querier",
         aliases: &[],
         help: "On a v1/v2 query from another router: `warn` (log, count, keep the configured \
@@ -287,6 +310,8 @@ mod tests {
         assert_eq!(default("startup-query-interval"), "query interval / 4");
         assert_eq!(default("max-groups"), "4096");
         assert_eq!(default("max-sources"), "1024");
+        assert_eq!(default("max-groups-per-host"), "512");
+        assert_eq!(default("max-sources-total"), "32768");
         assert_eq!(default("older-querier"), "warn");
         assert!(SETTINGS.iter().all(|s| !s.default_text().is_empty()));
     }

@@ -1,5 +1,9 @@
 //! Writing a call's changes out: map writes and deletes (`MGM_MEMBERS`, `MGM_SOURCES`), the
 //! membership deltas for the manager (RFC 3376 §6.3), and the groups' next deadlines.
+//!
+//! The deletes of every group come first, then the writes: the maps are sized to the limits
+//! (`sys/bpf/loader.rs`), and a call that moves sources from one group to another stays within
+//! them at every step only when the space is freed before it is taken.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -16,19 +20,31 @@ impl IgmpInterface {
     /// Writes every changed group out: map deletes/writes, membership deltas, deadlines.
     pub(super) fn commit(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
         let ifindex = self.ifindex;
+        // Groups read back from the maps may have a new last reporter (kernel refreshes).
+        let touched = std::mem::take(&mut self.touched);
+        for group in &touched {
+            self.hold(*group);
+        }
+        self.touched = touched;
+        let mut writes = Vec::new();
         for group in std::mem::take(&mut self.dirty) {
+            self.hold(group);
             let Some(g) = self.groups.get_mut(&group) else {
                 continue;
             };
             let empty = g.is_empty();
-            write_sources(ifindex, g, empty, view, out);
-            write_member(ifindex, now, g, empty, view, out);
+            let mut w = Writes {
+                deletes: &mut *out,
+                writes: &mut writes,
+            };
+            write_sources(ifindex, g, empty, view, &mut w);
+            write_member(ifindex, now, g, empty, view, &mut w);
             let want = if empty {
                 Forwarding::default()
             } else {
                 g.forwarding()
             };
-            membership_deltas(ifindex, group, &g.told, &want, out);
+            membership_deltas(ifindex, group, &g.told, &want, &mut writes);
             g.told = want;
             if empty {
                 self.groups.remove(&group);
@@ -47,8 +63,16 @@ impl IgmpInterface {
             }
             self.heap.pop();
         }
+        out.append(&mut writes);
         self.touched.clear();
+        self.shrink_tables();
     }
+}
+
+/// Where a group's map actions go: deletes (emitted at once) and writes (after every delete).
+struct Writes<'a> {
+    deletes: &'a mut Vec<Action>,
+    writes: &'a mut Vec<Action>,
 }
 
 /// The group's `MGM_SOURCES` entries as they must be (none once the group is empty): deletes
@@ -58,7 +82,7 @@ fn write_sources(
     g: &mut GroupState,
     empty: bool,
     view: &dyn FastPathView,
-    out: &mut Vec<Action>,
+    out: &mut Writes,
 ) {
     let group = g.group;
     let want: BTreeMap<Ipv4Addr, SourceState> = if empty {
@@ -78,7 +102,7 @@ fn write_sources(
     };
     for s in g.written_sources.keys() {
         if !want.contains_key(s) {
-            out.push(Action::DeleteSource {
+            out.deletes.push(Action::DeleteSource {
                 ifindex,
                 group,
                 source: *s,
@@ -92,7 +116,7 @@ fn write_sources(
                 .source(ifindex, group, *s)
                 .map(|v| v.fast_refreshes)
                 .unwrap_or(0);
-            out.push(Action::WriteSource {
+            out.writes.push(Action::WriteSource {
                 ifindex,
                 group,
                 source: *s,
@@ -111,12 +135,12 @@ fn write_member(
     g: &mut GroupState,
     empty: bool,
     view: &dyn FastPathView,
-    out: &mut Vec<Action>,
+    out: &mut Writes,
 ) {
     let group = g.group;
     if empty {
         if g.written_member.take().is_some() {
-            out.push(Action::DeleteMember { ifindex, group });
+            out.deletes.push(Action::DeleteMember { ifindex, group });
         }
         return;
     }
@@ -127,7 +151,7 @@ fn write_member(
             .member(ifindex, group)
             .map(|v| v.fast_refreshes)
             .unwrap_or(0);
-        out.push(Action::WriteMember {
+        out.writes.push(Action::WriteMember {
             ifindex,
             group,
             state,

@@ -9,7 +9,9 @@
 //!   call into the same interface (the next call reads the maps back through the view).
 
 mod commit;
+mod limits;
 mod queries;
+mod restore;
 
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
 
@@ -18,14 +20,13 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{IgmpMessage, QueryVersion};
-use mgm_common::maps::{LinkSubnet, FILTER_MODE_EXCLUDE};
-use mgm_common::{MemberState, SourceState};
+use mgm_common::maps::LinkSubnet;
 
-use super::action::Action;
+use super::action::{Action, RouterNotice};
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
-use super::group::{Ctx, FilterMode, GroupQuery, GroupState, SourceRec};
+use super::group::{Ctx, FilterMode, GroupQuery, GroupState};
 use super::querier::{Querier, QuerierEvent};
 use super::view::FastPathView;
 
@@ -76,18 +77,28 @@ pub struct IgmpInterface {
     touched: HashSet<Ipv4Addr>,
     /// Groups to write out at the end of the current call.
     dirty: BTreeSet<Ipv4Addr>,
+    /// Groups each host keeps alive (the last reporter of each group; `limits.rs`).
+    hosts: HashMap<Ipv4Addr, u32>,
+    /// Source records of every group.
+    source_total: usize,
     /// Reports for new groups ignored because the interface holds `max_groups` already.
     refused_groups: u64,
+    /// Reports for new groups ignored because their host holds `max_groups_per_host` already.
+    refused_host_groups: u64,
     /// New sources ignored because their group holds `max_sources` records already.
     refused_sources: u64,
+    /// New sources ignored because the interface holds `max_sources_total` records already.
+    refused_sources_total: u64,
+    /// Tables were shrunk since [`IgmpInterface::take_shrunk`] last asked.
+    shrunk: bool,
     /// The link's subnets: queries from elsewhere are foreign (none known: any unicast).
     subnets: Vec<LinkSubnet>,
     /// Queries ignored because their source cannot be a router on this link.
     foreign_queries: u64,
     /// v1/v2 queries from other routers heard while running a newer version, not followed.
     older_queries: u64,
-    /// Rate limits of the notices: older querier, foreign query.
-    notice_limits: [queries::NoticeLimit; 2],
+    /// Rate limits of the notices, one per kind ([`RouterNotice::kind`]).
+    notice_limits: [queries::NoticeLimit; RouterNotice::KINDS],
 }
 
 impl IgmpInterface {
@@ -108,8 +119,13 @@ impl IgmpInterface {
             heap: BinaryHeap::new(),
             touched: HashSet::new(),
             dirty: BTreeSet::new(),
+            hosts: HashMap::new(),
+            source_total: 0,
             refused_groups: 0,
+            refused_host_groups: 0,
             refused_sources: 0,
+            refused_sources_total: 0,
+            shrunk: false,
             subnets: Vec::new(),
             foreign_queries: 0,
             older_queries: 0,
@@ -179,7 +195,6 @@ impl IgmpInterface {
     pub fn startup_queries_left(&self) -> u32 {
         self.querier.startup_left
     }
-    /// Reports for new groups refused at the `max_groups` limit, since start.
     /// Sets the link's subnets: queries from a source outside them, or from their network or
     /// broadcast address, are ignored (RFC 3376 §6.6.2 elects among the routers on the link).
     pub fn set_link_subnets(&mut self, subnets: &[LinkSubnet]) {
@@ -192,14 +207,6 @@ impl IgmpInterface {
     /// Older-version queries from other routers heard and not followed.
     pub fn older_queries(&self) -> u64 {
         self.older_queries
-    }
-    pub fn refused_groups(&self) -> u64 {
-        self.refused_groups
-    }
-    /// New sources refused at the per-group `max_sources` limit, since start (one per source
-    /// per record; a source listed again in a later record counts again).
-    pub fn refused_sources(&self) -> u64 {
-        self.refused_sources
     }
     pub fn group_count(&self) -> usize {
         self.groups.len()
@@ -327,91 +334,6 @@ impl IgmpInterface {
         out
     }
 
-    /// Stops the router on this interface: every group is removed (leaves, unblocks, map
-    /// deletes); no query is sent.
-    pub fn stop(&mut self, now: u64, view: &dyn FastPathView) -> Vec<Action> {
-        let mut out = Vec::new();
-        for g in self.groups.values_mut() {
-            g.mode = FilterMode::Include;
-            g.group_timer = 0;
-            g.sources.clear();
-            self.dirty.insert(g.group);
-        }
-        self.commit(now, view, &mut out);
-        self.querier.is_querier = false;
-        self.querier.next_general_query = 0;
-        self.querier.other_querier_expires = 0;
-        out
-    }
-
-    /// Re-adopts one group found in the maps after a daemon restart (the maps survive the
-    /// daemon). The entry becomes our state as it stands: what is already expired is expired
-    /// now, the manager is told the forwarding state afresh (joins / blocks), and entries that
-    /// make no sense (group not trackable, INCLUDE source without a timer) are deleted.
-    pub fn restore_group(
-        &mut self,
-        now: u64,
-        group: Ipv4Addr,
-        member: MemberState,
-        sources: &[(Ipv4Addr, SourceState)],
-        view: &dyn FastPathView,
-    ) -> Vec<Action> {
-        let mut out = Vec::new();
-        if let Some(old) = self.groups.get(&group) {
-            if old.written_member.is_some() {
-                return out; // already ours
-            }
-        }
-        let mut g = GroupState::new(group);
-        let mut written = member;
-        written.fast_refreshes = 0;
-        g.written_member = Some(written);
-        g.written_sources = sources
-            .iter()
-            .map(|(s, st)| {
-                let mut st = *st;
-                st.fast_refreshes = 0;
-                (*s, st)
-            })
-            .collect();
-        if is_trackable_group(group) {
-            g.mode = if member.filter_mode == FILTER_MODE_EXCLUDE {
-                FilterMode::Exclude
-            } else {
-                FilterMode::Include
-            };
-            g.group_timer = if g.mode == FilterMode::Exclude {
-                member.group_expires_ns
-            } else {
-                0
-            };
-            g.v1_host_timer = member.v1_host_expires_ns;
-            g.v2_host_timer = member.v2_host_expires_ns;
-            g.last_reporter = Ipv4Addr::from(member.last_reporter);
-            for (s, st) in sources {
-                if !is_valid_source(*s) || (g.mode == FilterMode::Include && st.expires_ns == 0) {
-                    continue;
-                }
-                g.sources.insert(
-                    *s,
-                    SourceRec {
-                        timer: st.expires_ns,
-                        rexmit: 0,
-                    },
-                );
-            }
-            if g.mode == FilterMode::Exclude && g.group_timer == 0 {
-                g.group_timer = now; // a broken entry: let it expire now
-            }
-            g.expire(now);
-        }
-        self.groups.insert(group, g);
-        self.touched.insert(group);
-        self.dirty.insert(group);
-        self.commit(now, view, &mut out);
-        out
-    }
-
     // ---- internals ------------------------------------------------------------------------
 
     fn ctx<'a>(&self, now: u64, p: &'a Params) -> Ctx<'a> {
@@ -466,9 +388,11 @@ impl IgmpInterface {
             let mut queries = Vec::new();
             let g = self.groups.get_mut(&group).expect("checked above");
             g.scheduled = 0;
+            let before = g.sources.len();
             if g.expire(now) {
                 g.run_retransmissions(&ctx, &mut queries);
             }
+            self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
             self.dirty.insert(group);
             self.group_queries(now, group, queries, out);
         }
@@ -490,17 +414,18 @@ impl IgmpInterface {
         }
         self.adopt(group, view);
         let p = self.params();
-        let ctx = self.ctx(now, &p);
-        let iface_version = self.querier.version(now);
         let existed = self.groups.contains_key(&group);
-        if !existed && self.groups.len() >= self.config.max_groups as usize {
-            self.refused_groups += 1;
+        if !existed && !self.may_create(now, src, group, out) {
             return;
         }
+        let (mut ctx, total_bound) = (self.ctx(now, &p), self.source_bound(group));
+        ctx.max_sources = ctx.max_sources.min(total_bound);
+        let iface_version = self.querier.version(now);
         let g = self
             .groups
             .entry(group)
             .or_insert_with(|| GroupState::new(group));
+        let before = g.sources.len();
         let ohpi = now.saturating_add(p.older_host_present_interval);
         match input {
             HostInput::V1Report => g.v1_host_timer = ohpi,
@@ -509,14 +434,21 @@ impl IgmpInterface {
         }
         let compat = g.compat(now).min(iface_version);
         let mut queries = Vec::new();
+        let mut refused = 0;
         if let Some((rt, srcs)) = translate(compat, input, sources) {
-            let refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
-            self.refused_sources += refused as u64;
+            refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
             if input != HostInput::V2Leave {
                 g.last_reporter = src;
             }
         }
-        if !existed && g.is_empty() {
+        self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
+        let empty = g.is_empty();
+        self.hold(group);
+        if refused > 0 {
+            let total = total_bound < self.config.max_sources as usize;
+            self.sources_refused(now, src, group, refused, total, out);
+        }
+        if !existed && empty {
             // Nothing to keep (e.g. a leave or BLOCK for a group without state).
             self.groups.remove(&group);
             return;

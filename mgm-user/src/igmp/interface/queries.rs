@@ -142,11 +142,8 @@ impl IgmpInterface {
     }
 
     /// Emits `notice` unless one of its kind went out less than a minute ago.
-    fn notice(&mut self, now: u64, notice: RouterNotice, out: &mut Vec<Action>) {
-        let limit = match notice {
-            RouterNotice::OlderQuerier { .. } => &mut self.notice_limits[0],
-            RouterNotice::ForeignQuery { .. } => &mut self.notice_limits[1],
-        };
+    pub(super) fn notice(&mut self, now: u64, notice: RouterNotice, out: &mut Vec<Action>) {
+        let limit = &mut self.notice_limits[notice.kind()];
         if let Some(suppressed) = limit.allow(now) {
             out.push(Action::Notice {
                 ifindex: self.ifindex,

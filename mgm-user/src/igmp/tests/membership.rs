@@ -267,9 +267,21 @@ fn new_groups_beyond_max_groups_are_refused_and_counted() {
     let g3 = Ipv4Addr::new(239, 3, 3, 3);
     assert_eq!(deltas(&r.rec(IS_EX, G, &[])), vec![(G, None, Join)]);
     assert_eq!(deltas(&r.v2_report(H1, G2)), vec![(G2, None, Join)]);
-    // A third group: nothing kept, nothing written, nothing joined.
-    assert!(r.rec(IS_EX, g3, &[]).is_empty());
-    assert!(r.v2_report(H1, g3).is_empty());
+    // A third group: nothing kept, nothing written, nothing joined; the first refusal told.
+    assert_eq!(
+        r.rec(IS_EX, g3, &[]),
+        vec![Action::Notice {
+            ifindex: IFINDEX,
+            notice: RouterNotice::GroupRefused {
+                host: H1,
+                group: g3,
+                per_host: false,
+                limit: 2
+            },
+            suppressed: 0
+        }]
+    );
+    assert!(r.v2_report(H1, g3).is_empty(), "told at most once a minute");
     assert!(!r.has_group(g3));
     assert_eq!(r.iface.refused_groups(), 2);
     // Groups already held are still served.

@@ -15,6 +15,7 @@ use super::*;
 
 mod compat;
 mod fastpath;
+mod limits;
 mod membership;
 mod querier;
 mod retransmit;
@@ -370,6 +371,21 @@ impl Rig {
         }
         assert_eq!(self.view.members.borrow().len(), groups, "no stray members");
         let n_sources: usize = self.iface.groups().map(|g| g.sources.len()).sum();
+        assert_eq!(
+            self.iface.source_count(),
+            n_sources,
+            "source total kept exactly"
+        );
+        let mut held: HashMap<Ipv4Addr, u32> = HashMap::new();
+        for g in self.iface.groups() {
+            let h = g.holder.expect("every group counts for a host");
+            assert_eq!(h, g.last_reporter, "a group counts for its last reporter");
+            *held.entry(h).or_insert(0) += 1;
+        }
+        assert_eq!(self.iface.host_count(), held.len());
+        for (h, n) in held {
+            assert_eq!(self.iface.groups_of_host(h), n, "groups of {h}");
+        }
         assert_eq!(
             self.view.sources.borrow().len(),
             n_sources,

@@ -226,7 +226,22 @@ fn after_sources_age_out_new_ones_fit() {
     r.rec(IS_IN, G, &[S1, S2]);
     r.run_until(T1);
     r.rec(ALLOW, G, &[S3, S4]);
-    assert_eq!(r.rec(ALLOW, G, &[S5, S6]).len(), 0);
+    let a = r.rec(ALLOW, G, &[S5, S6]);
+    assert_eq!(
+        a,
+        vec![Action::Notice {
+            ifindex: IFINDEX,
+            notice: RouterNotice::SourcesRefused {
+                host: H1,
+                group: G,
+                refused: 2,
+                total: false,
+                limit: 4
+            },
+            suppressed: 0
+        }],
+        "nothing written, the refusal told"
+    );
     assert_eq!(r.iface.refused_sources(), 2);
     // S1 and S2 expire at T0 + GMI; S3 and S4 stay.
     let a = r.run_until(T0 + GMI);

@@ -1,16 +1,98 @@
 //! Loads the classifier, pins its maps under the bpffs directory (re-using maps already pinned
 //! there), and attaches it as a TCX ingress link to each managed interface. Dropping the
 //! [`Classifier`] detaches every link; the pinned maps stay for bpftool and for a restart.
+//!
+//! The membership maps are sized from the limits ([`MapSizes`]): `MGM_MEMBERS` holds every
+//! interface's `max-groups`, `MGM_SOURCES` every interface's `max-sources-total`, so the kernel
+//! never refuses a write the limits allow and never holds more than they allow.
 use super::maps::KernelMaps;
 use super::object::object_bytes;
+use crate::igmp::IgmpConfig;
 use anyhow::{anyhow, Context, Result};
 use aya::maps::{MapData, RingBuf};
 use aya::programs::links::LinkOrder;
 use aya::programs::tc::{SchedClassifierLinkId, TcAttachOptions};
 use aya::programs::{SchedClassifier, TcAttachType};
 use aya::{Ebpf, EbpfLoader};
-use mgm_common::maps::{ALL_MAPS, MAP_EVENTS, PROGRAM_NAME};
+use mgm_common::maps::{ALL_MAPS, MAP_EVENTS, MAP_MEMBERS, MAP_SOURCES, PROGRAM_NAME};
 use std::path::{Path, PathBuf};
+
+/// Most `MGM_MEMBERS` entries the limits may ask for (sum of `max-groups`).
+pub const MAX_MEMBER_ENTRIES: u64 = 1 << 20;
+/// Most `MGM_SOURCES` entries the limits may ask for (sum of `max-sources-total`).
+pub const MAX_SOURCE_ENTRIES: u64 = 1 << 22;
+
+/// Entries of the membership maps, from the limits of the managed interfaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapSizes {
+    pub members: u32,
+    pub sources: u32,
+}
+
+impl MapSizes {
+    /// What `interfaces` (name, configuration) can hold at their limits; refuses limits past
+    /// what the maps may hold, naming the settings to lower.
+    pub fn for_limits(interfaces: &[(String, IgmpConfig)]) -> Result<Self> {
+        let names = || {
+            interfaces
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let members: u64 = interfaces
+            .iter()
+            .map(|(_, c)| u64::from(c.max_groups))
+            .sum();
+        let sources: u64 = interfaces
+            .iter()
+            .map(|(_, c)| {
+                u64::from(c.max_sources_total)
+                    .min(u64::from(c.max_groups) * u64::from(c.max_sources))
+            })
+            .sum();
+        if members > MAX_MEMBER_ENTRIES {
+            anyhow::bail!(
+                "max-groups summed over {} is {members}, more than the {MAX_MEMBER_ENTRIES} \
+                 groups {MAP_MEMBERS} can hold; lower max-groups",
+                names()
+            );
+        }
+        if sources > MAX_SOURCE_ENTRIES {
+            anyhow::bail!(
+                "max-sources-total summed over {} is {sources}, more than the \
+                 {MAX_SOURCE_ENTRIES} sources {MAP_SOURCES} can hold; lower max-sources-total",
+                names()
+            );
+        }
+        // Both fit in u32: checked against caps below u32::MAX.
+        Ok(MapSizes {
+            members: members.max(1) as u32,
+            sources: sources.max(1) as u32,
+        })
+    }
+}
+
+/// A map pinned by an earlier run is re-used as it is: refuse it when it is smaller than the
+/// limits need (the kernel would refuse writes the limits allow).
+fn check_pinned(path: &Path, name: &str, need: u32) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let info = aya::maps::MapInfo::from_pin(path)
+        .with_context(|| format!("cannot read the pinned map {}", path.display()))?;
+    let has = info.max_entries();
+    if has < need {
+        anyhow::bail!(
+            "the pinned {name} ({}) holds {has} entries, the limits need {need}: lower the \
+             limits, or stop mgm and remove the maps pinned in {} (memberships are then \
+             learnt afresh)",
+            path.display(),
+            path.parent().unwrap_or(path).display()
+        );
+    }
+    Ok(())
+}
 
 pub struct Classifier {
     ebpf: Ebpf,
@@ -20,8 +102,9 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// Loads the embedded object with its maps pinned in `pin_dir` (created if missing).
-    pub fn load(pin_dir: &Path) -> Result<Self> {
+    /// Loads the embedded object with its maps pinned in `pin_dir` (created if missing), the
+    /// membership maps sized to `sizes`.
+    pub fn load(pin_dir: &Path, sizes: MapSizes) -> Result<Self> {
         std::fs::create_dir_all(pin_dir)
             .with_context(|| format!("cannot create the pin directory {}", pin_dir.display()))?;
         // Two daemons on one set of pinned maps would take each other's events and delete each
@@ -40,10 +123,14 @@ impl Classifier {
             .iter()
             .map(|name| (*name, pin_dir.join(name)))
             .collect();
+        check_pinned(&pin_dir.join(MAP_MEMBERS), MAP_MEMBERS, sizes.members)?;
+        check_pinned(&pin_dir.join(MAP_SOURCES), MAP_SOURCES, sizes.sources)?;
         let mut loader = EbpfLoader::new();
         for (name, path) in &paths {
             loader.map_pin_path(name, path.as_path());
         }
+        loader.map_max_entries(MAP_MEMBERS, sizes.members);
+        loader.map_max_entries(MAP_SOURCES, sizes.sources);
         let mut ebpf = loader.load(object_bytes()?).with_context(|| {
             format!(
                 "cannot load the igmp-ebpf object with maps pinned in {} (maps pinned there by an \
@@ -141,5 +228,56 @@ impl Classifier {
 impl Drop for Classifier {
     fn drop(&mut self) {
         self.detach_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iface(name: &str, f: impl Fn(&mut IgmpConfig)) -> (String, IgmpConfig) {
+        let mut c = IgmpConfig::default();
+        f(&mut c);
+        (name.to_string(), c)
+    }
+
+    #[test]
+    fn maps_are_sized_from_the_limits() {
+        let one = MapSizes::for_limits(&[iface("eth1", |_| {})]).unwrap();
+        assert_eq!((one.members, one.sources), (4096, 32_768));
+        let two = MapSizes::for_limits(&[
+            iface("eth1", |c| c.max_groups = 100),
+            // 10 groups x 4 sources cannot reach max-sources-total.
+            iface("eth2", |c| {
+                c.max_groups = 10;
+                c.max_sources = 4;
+            }),
+        ])
+        .unwrap();
+        assert_eq!((two.members, two.sources), (110, 32_768 + 40));
+    }
+
+    #[test]
+    fn limits_past_what_the_maps_may_hold_are_refused_by_name() {
+        let e = MapSizes::for_limits(&[
+            iface("eth1", |c| c.max_groups = 1 << 20),
+            iface("eth2", |c| c.max_groups = 1),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "max-groups summed over eth1, eth2 is 1048577, more than the 1048576 groups \
+             MGM_MEMBERS can hold; lower max-groups"
+        );
+        let e = MapSizes::for_limits(&[iface("eth1", |c| {
+            c.max_sources_total = u32::MAX;
+            c.max_groups = 8192;
+        })])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("max-sources-total summed over eth1 is "),
+            "{e}"
+        );
     }
 }

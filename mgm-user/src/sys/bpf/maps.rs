@@ -100,9 +100,32 @@ fn absent_is_none<V>(r: Result<V, MapError>) -> Result<Option<V>, MapError> {
     }
 }
 
+/// A delete of a key that is not there is no failure: aya reports it as the syscall's ENOENT.
 fn ignore_absent(r: Result<(), MapError>) -> Result<(), MapError> {
     match r {
         Err(MapError::KeyNotFound) => Ok(()),
+        Err(MapError::SyscallError(e)) if e.io_error.raw_os_error() == Some(libc::ENOENT) => Ok(()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aya::sys::SyscallError;
+
+    fn failed(errno: i32) -> Result<(), MapError> {
+        Err(MapError::SyscallError(SyscallError {
+            call: "bpf_map_delete_elem",
+            io_error: std::io::Error::from_raw_os_error(errno),
+        }))
+    }
+
+    #[test]
+    fn deleting_an_absent_key_is_no_failure_but_other_errors_are() {
+        assert!(ignore_absent(failed(libc::ENOENT)).is_ok());
+        assert!(ignore_absent(Err(MapError::KeyNotFound)).is_ok());
+        assert!(ignore_absent(failed(libc::EPERM)).is_err());
+        assert!(ignore_absent(failed(libc::E2BIG)).is_err());
     }
 }

@@ -4,5 +4,5 @@ pub mod loader;
 pub mod maps;
 pub mod object;
 
-pub use loader::Classifier;
+pub use loader::{Classifier, MapSizes};
 pub use maps::KernelMaps;

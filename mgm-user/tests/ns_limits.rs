@@ -1,0 +1,165 @@
+//! Limits under a flood, against the real daemon: a host flooding new groups is capped by
+//! `max-groups-per-host` while another host still joins; after a 100 000-group flood expires the
+//! daemon gives its memory back (`daemon_rss_bytes` in `mgm show stats`).
+mod common;
+
+use common::{Lab, FAST, SLACK};
+use mgm_user::control::{
+    api::{InterfaceView, Request, StatsView},
+    client,
+};
+use std::time::Duration;
+
+const GMI: Duration = Duration::from_secs(5);
+const G: &str = "239.2.3.4";
+
+/// Sends IGMPv3 reports from the namespace's own stack (raw socket, Router Alert, TTL 1) with
+/// one IS_EX({}) record per group 239.10.0.0 + FIRST .. + COUNT, PER records a report, out of
+/// the interface with address ADDR.
+const FLOOD: &str = r#"
+import socket, struct, sys, time
+first, count, per = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b"\x94\x04\x00\x00")
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[4]))
+def csum(b):
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xffff)
+    t += t >> 16
+    return ~t & 0xffff
+sent = 0
+for start in range(first, first + count, per):
+    n = min(per, first + count - start)
+    recs = b"".join(struct.pack("!BBHI", 2, 0, 0, 0xef0a0000 + g) for g in range(start, start + n))
+    body = struct.pack("!BBHHH", 0x22, 0, 0, 0, n) + recs
+    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+    s.sendto(body, ("224.0.0.22", 0))
+    sent += 1
+    if sent % 20 == 0:
+        time.sleep(0.01)
+"#;
+
+fn flood(lab: &Lab, ns: &str, first: u32, count: u32, per: u32) {
+    lab.ns(
+        ns,
+        &[
+            "python3",
+            "-c",
+            FLOOD,
+            &first.to_string(),
+            &count.to_string(),
+            &per.to_string(),
+            "192.0.2.11",
+        ],
+    );
+}
+
+/// A router on a LAN with two hosts (192.0.2.11, .12); `extra` flags for the daemon.
+fn lan(extra: &[&str]) -> (Lab, String, Vec<String>, usize) {
+    let mut lab = Lab::new();
+    let lan = lab.lan("lan");
+    let r = lab.netns("r");
+    let rif = lab.lan_port(&lan, (&r, "r", "192.0.2.1/24"));
+    let mut hns = Vec::new();
+    for i in 0..2 {
+        let ns = lab.netns(&format!("h{i}"));
+        lab.lan_port(
+            &lan,
+            (&ns, &format!("h{i}"), &format!("192.0.2.{}/24", 11 + i)),
+        );
+        hns.push(ns);
+    }
+    let flags: Vec<&str> = FAST.iter().chain(extra).copied().collect();
+    let k = lab.start_mgm(&r, &[&rif], &flags);
+    lab.set_router(&r);
+    (lab, rif, hns, k)
+}
+
+#[test]
+fn a_flooding_host_is_capped_and_another_host_still_joins() {
+    let (mut lab, rif, hns, k) = lan(&["--max-groups", "20", "--max-groups-per-host", "8"]);
+    // The flooder asks for 30 groups, twice (the second round only refreshes what it holds).
+    flood(&lab, &hns[0], 0, 30, 10);
+    lab.wait_for("the flood handled", Duration::from_secs(5), || {
+        lab.interfaces(k)[0].refused_host_groups >= 22
+    });
+    flood(&lab, &hns[0], 0, 30, 10);
+    let mut host = lab.host(&hns[1]);
+    host.cmd(&format!("join {G} 192.0.2.12"));
+    lab.wait_for("the second host's group", Duration::from_secs(5), || {
+        lab.group(k, &rif, G).is_some()
+    });
+    let i = &lab.interfaces(k)[0];
+    assert_eq!(
+        i.group_count, 9,
+        "8 groups of the flooder and the host's: {i:?}"
+    );
+    assert_eq!(i.max_groups_per_host, 8);
+    assert!(i.refused_host_groups >= 44, "{i:?}");
+    assert_eq!(i.refused_groups, 0, "{i:?}");
+    assert_eq!(i.host_count, 2, "{i:?}");
+    let flooders = lab
+        .groups(k)
+        .into_iter()
+        .filter(|g| g.last_reporter.as_deref() == Some("192.0.2.11"))
+        .count();
+    assert_eq!(flooders, 8);
+    let log = lab.daemon_log(k);
+    let told = log
+        .lines()
+        .filter(|l| l.contains("refused: host 192.0.2.11 keeps 8 groups"))
+        .count();
+    assert_eq!(told, 1, "the refusal told once a minute:\n{log}");
+}
+
+/// Groups on the daemon's one interface; `None` while it does not answer (busy with a flood).
+fn group_count(lab: &Lab, k: usize) -> Option<usize> {
+    let rows: Vec<InterfaceView> =
+        client::request(&lab.daemon(k).socket, Request::ShowInterfaces).ok()?;
+    rows.first().map(|i| i.group_count)
+}
+
+fn stats(lab: &Lab, k: usize) -> StatsView {
+    client::request(&lab.daemon(k).socket, Request::ShowStats).expect("show stats")
+}
+
+#[test]
+fn memory_is_given_back_after_a_flood_of_groups_expires() {
+    let (lab, _rif, hns, k) = lan(&["--max-groups", "100000", "--max-groups-per-host", "100000"]);
+    let start = stats(&lab, k)["daemon_rss_bytes"];
+    // Reports the ring had no room for are lost (counted); send again until most are held.
+    for _ in 0..3 {
+        flood(&lab, &hns[0], 0, 100_000, 150);
+        if group_count(&lab, k).is_some_and(|n| n >= 90_000) {
+            break;
+        }
+    }
+    lab.wait_for("the flood learnt", Duration::from_secs(60), || {
+        group_count(&lab, k).is_some_and(|n| n >= 90_000)
+    });
+    let held = group_count(&lab, k).unwrap_or(0);
+    let peak = stats(&lab, k)["daemon_rss_bytes"];
+    lab.wait_for(
+        "the flood expired",
+        GMI + SLACK + Duration::from_secs(30),
+        || lab.interfaces(k)[0].group_count == 0,
+    );
+    // A deadline after the expiry runs the trim of the last shrink, if any is left.
+    std::thread::sleep(Duration::from_secs(1));
+    let after = stats(&lab, k)["daemon_rss_bytes"];
+    let s = stats(&lab, k);
+    eprintln!(
+        "RSS: {} MB at start, {} MB with {} groups, {} MB after they expired; map write errors {}",
+        start >> 20,
+        peak >> 20,
+        held,
+        after >> 20,
+        s["daemon_map_write_errors"]
+    );
+    assert_eq!(s["daemon_map_write_errors"], 0, "the maps hold max-groups");
+    assert!(
+        after < start + (peak - start) / 2,
+        "most of the flood's memory given back: start {start}, peak {peak}, after {after}"
+    );
+}
