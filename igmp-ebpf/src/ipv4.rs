@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 
 use crate::{
-    skb::{self, load, load_into, load_val},
+    skb::{self, load, load_into},
     verdict::IgnoreReason,
 };
 
@@ -20,8 +20,6 @@ const IPOPT_END: u8 = 0;
 const IPOPT_NOOP: u8 = 1;
 /// Bytes of options at most.
 const MAX_OPTIONS_LEN: u32 = 40;
-/// Bytes of the header summed: the longest header (60) rounded up to 8.
-const MAX_HEADER_LEN: usize = 64;
 /// More-fragments flag and fragment offset bits of the flags/offset field.
 const FRAGMENT_MASK: u16 = 0x3fff;
 
@@ -38,12 +36,18 @@ pub(crate) struct Ipv4 {
 }
 
 /// Validates the IPv4 header at `l3` of an unfragmented packet, its checksum included.
-/// `scratch` is 64 bytes of 8-byte aligned scratch memory (the BPF stack is too small) where the
-/// header is summed.
+/// `scratch` is 64 bytes of scratch memory (the BPF stack is too small) where the header is
+/// copied and summed.
 #[inline(always)]
 pub(crate) fn header(skb: *mut __sk_buff, l3: u32, scratch: *mut u8) -> Result<Ipv4, IgnoreReason> {
     let skb_len = skb::len(skb);
-    let iph = load_val::<[u8; 20]>(skb, l3).ok_or(IgnoreReason::Truncated)?;
+    // The fixed header, then the options behind it, in the scratch, summed there.
+    // SAFETY: `scratch` has 64 writable bytes (see `header`'s doc).
+    if !unsafe { load_into(skb, l3, scratch, 20) } {
+        return Err(IgnoreReason::Truncated);
+    }
+    // SAFETY: initialised just now.
+    let iph = unsafe { &*scratch.cast::<[u8; 20]>() };
     if iph[0] >> 4 != 4 {
         return Err(IgnoreReason::BadIpVersion);
     }
@@ -55,20 +59,20 @@ pub(crate) fn header(skb: *mut __sk_buff, l3: u32, scratch: *mut u8) -> Result<I
     if skb_len < l3 + hlen {
         return Err(IgnoreReason::Truncated);
     }
-    // The whole header, zero-padded to 60 bytes in the scratch (zeros add nothing to the
-    // checksum), summed there.
-    // SAFETY: `scratch` has MAX_HEADER_LEN writable bytes, 8-byte aligned (see `header`'s doc).
-    unsafe {
-        scratch
-            .cast::<[u64; MAX_HEADER_LEN / 8]>()
-            .write([0; MAX_HEADER_LEN / 8])
-    };
-    // SAFETY: as above, and 20 <= hlen <= 60.
-    if !unsafe { load_into(skb, l3, scratch, header_len(hlen)) } {
+    // SAFETY: as above: 20 + (hlen - 20) <= 60 bytes; 4 <= hlen - 20 <= 40.
+    if hlen > 20 && !unsafe { load_into(skb, l3 + 20, scratch.add(20), header_len(hlen - 20)) } {
         return Err(IgnoreReason::Truncated);
     }
-    // SAFETY: as above; initialised just now.
-    let sum = unsafe { bpf_csum_diff(core::ptr::null_mut(), 0, scratch.cast(), 64, 0) };
+    // SAFETY: the hlen bytes copied above (hlen a multiple of 4, as the helper wants).
+    let sum = unsafe {
+        bpf_csum_diff(
+            core::ptr::null_mut(),
+            0,
+            scratch.cast(),
+            header_len(hlen),
+            0,
+        )
+    };
     if sum < 0 || fold(sum as u64) != 0xffff {
         return Err(IgnoreReason::BadIpChecksum);
     }
@@ -83,10 +87,11 @@ pub(crate) fn header(skb: *mut __sk_buff, l3: u32, scratch: *mut u8) -> Result<I
         return Err(IgnoreReason::Fragment);
     }
     // The usual case: Router Alert is the first (and only) option.
-    // SAFETY: inside the header copied to the scratch above.
-    let first_option = unsafe { *scratch.add(20) };
-    let router_alert =
-        hlen > 20 && (first_option == IPOPT_RA || has_router_alert(skb, l3 + 20, hlen - 20));
+    let router_alert = hlen > 20 && {
+        // SAFETY: inside the header copied to the scratch above.
+        let first_option = unsafe { *scratch.add(20) };
+        first_option == IPOPT_RA || has_router_alert(skb, l3 + 20, hlen - 20)
+    };
     Ok(Ipv4 {
         src: [iph[12], iph[13], iph[14], iph[15]],
         dst: [iph[16], iph[17], iph[18], iph[19]],
@@ -98,7 +103,7 @@ pub(crate) fn header(skb: *mut __sk_buff, l3: u32, scratch: *mut u8) -> Result<I
 
 /// `n` in 1..=64, restated for the verifier with instructions LLVM cannot drop (LLVM proves
 /// 20 <= hlen <= 60 from comparisons on another register, which the verifier does not see).
-/// Identity for every header length.
+/// Identity for every length of a header (20..=60) or of its options (4..=40).
 #[inline(always)]
 fn header_len(n: u32) -> u32 {
     let mut x = u64::from(n);
