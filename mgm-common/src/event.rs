@@ -5,7 +5,7 @@
 /// message is cut here and flagged [`EVENT_FLAG_TRUNCATED`]. A multiple of 4 (the classifier
 /// checksums the rest of a longer message in 4-byte aligned chunks).
 pub const MAX_EVENT_IGMP_LEN: usize = 15 * 1024;
-const _: () = assert!(MAX_EVENT_IGMP_LEN % 4 == 0);
+const _: () = assert!(MAX_EVENT_IGMP_LEN.is_multiple_of(4));
 
 /// Bytes of the [`EventHeader`] at the start of every record.
 pub const EVENT_HEADER_LEN: usize = core::mem::size_of::<EventHeader>();
