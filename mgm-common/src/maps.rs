@@ -11,7 +11,8 @@ pub const MAP_MEMBERS: &str = "MGM_MEMBERS";
 pub const MAP_SOURCES: &str = "MGM_SOURCES";
 /// Per-CPU array with one [`crate::IgmpStats`] element.
 pub const MAP_STATS: &str = "MGM_STATS";
-/// Ring buffer of [`crate::IgmpEvent`] records, classifier → daemon.
+/// Ring buffer of records (an [`crate::EventHeader`] then the IGMP bytes, as long as the
+/// message: [`crate::IgmpEvent`] decodes them), classifier → daemon.
 pub const MAP_EVENTS: &str = "MGM_EVENTS";
 /// Every map the daemon pins, in pin order.
 pub const ALL_MAPS: [&str; 5] = [MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MAP_EVENTS];
