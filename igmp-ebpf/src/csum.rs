@@ -1,9 +1,10 @@
 //! The IGMP checksum (RFC 1071) over the whole message, trailing bytes included.
 //!
 //! An 8-byte message is summed from its header. A longer one is copied into the per-CPU
-//! scratch (its first `MAX_EVENT_IGMP_LEN` bytes, which the handlers then read) and summed with
-//! `bpf_csum_diff`; the rest of a longer one (jumbo frames) goes through a checksum window of
-//! the scratch, 512 bytes at a time, in a `bpf_loop`.
+//! scratch (its first `MAX_EVENT_IGMP_LEN` bytes, which the handlers then read and the event
+//! carries) and summed with `bpf_csum_diff`, 512 bytes at a time: the first chunk inline, the
+//! rest in a `bpf_loop`; bytes beyond the copy (messages longer than an event carries) go
+//! through a checksum window of the scratch.
 
 use core::ffi::c_void;
 
@@ -14,7 +15,7 @@ use aya_ebpf::{
 
 use crate::{
     igmp::MAX_EVENT,
-    scratch::{self, chunk_len, wr, CSUM_CHUNK, CSUM_WINDOW},
+    scratch::{self, chunk_len, clamp, wr, CSUM_CHUNK, CSUM_WINDOW},
     skb::load_into,
 };
 
@@ -45,13 +46,14 @@ pub(crate) fn igmp_ok(
 }
 
 /// Copies the first `cap` bytes of the IGMP message into `buf` and checks the IGMP checksum
-/// over all `len` bytes (`8 <= len`, `cap = min(len, MAX_EVENT)`).
+/// over all `len` bytes (`8 <= len`, `cap = min(len, MAX_EVENT)`): the first 512 bytes here, the
+/// rest (long messages only) in a `bpf_loop`.
 #[inline(always)]
 fn copy_and_check(skb: *mut __sk_buff, buf: *mut u8, off: u32, len: u32, cap: u32) -> bool {
     if !(1..=MAX_EVENT).contains(&cap) {
         return false;
     }
-    // SAFETY: buf has SCRATCH_LEN >= MAX_EVENT + 8 bytes.
+    // SAFETY: buf holds MAX_EVENT + 3 bytes and more (the scratch copy).
     if !unsafe { load_into(skb, off, buf, cap) } {
         return false;
     }
@@ -61,44 +63,27 @@ fn copy_and_check(skb: *mut __sk_buff, buf: *mut u8, off: u32, len: u32, cap: u3
     wr(buf, c, 0);
     wr(buf, c + 1, 0);
     wr(buf, c + 2, 0);
-    let mut sum: u64 = 0;
-    let mut k = 0;
-    while k < 3 {
-        let start = k * CSUM_CHUNK;
-        if start >= c {
-            break;
-        }
-        let mut n = c - start;
-        if n > CSUM_CHUNK {
-            n = CSUM_CHUNK;
-        }
-        let n4 = chunk_len(((n + 3) & !3) as u32);
-        // SAFETY: start + n4 <= 1024 + 512 < SCRATCH_LEN.
-        let r = unsafe {
-            bpf_csum_diff(
-                core::ptr::null_mut(),
-                0,
-                buf.add(start).cast(),
-                n4,
-                fold(sum) as u32,
-            )
-        };
-        if r < 0 {
-            return false;
-        }
-        sum = r as u64;
-        k += 1;
+    let first = if cap > CSUM_CHUNK as u32 {
+        CSUM_CHUNK as u32
+    } else {
+        cap
+    };
+    let n4 = chunk_len((first + 3) & !3);
+    // SAFETY: n4 <= 512 bytes of the copy.
+    let r = unsafe { bpf_csum_diff(core::ptr::null_mut(), 0, buf.cast(), n4, 0) };
+    if r < 0 {
+        return false;
     }
-    // The rest of a message longer than the copy, 512 bytes at a time (jumbo frames only).
     let mut walk = CsumWalk {
         skb,
-        sum,
+        sum: r as u64,
         off,
         len,
-        pos: cap,
+        cap,
+        pos: first,
         ok: 1,
     };
-    if cap < len {
+    if first < len {
         // SAFETY: the callback is a BPF subprogram taking (index, ctx); ctx is `walk` on our
         // stack, alive for the call.
         unsafe {
@@ -113,18 +98,22 @@ fn copy_and_check(skb: *mut __sk_buff, buf: *mut u8, off: u32, len: u32, cap: u3
     walk.ok != 0 && walk.pos >= len && fold(walk.sum) == 0xffff
 }
 
-/// State of the checksum walk over the bytes of a message beyond the scratch copy.
+/// State of the checksum walk over the bytes of a message beyond its first 512.
 #[repr(C)]
 struct CsumWalk {
     skb: *mut __sk_buff,
     sum: u64,
     off: u32,
     len: u32,
+    /// Bytes in the scratch copy.
+    cap: u32,
+    /// Next byte to sum: a multiple of 512 in the copy, `cap` (a multiple of 4) or beyond.
     pos: u32,
     ok: u32,
 }
 
-/// bpf_loop body: adds the next (up to) 512 bytes of the message to the checksum.
+/// bpf_loop body: adds the next (up to) 512 bytes of the message to the checksum, from the
+/// scratch copy, or beyond it through the checksum window.
 #[inline(never)]
 extern "C" fn csum_step(_index: u64, ctx: *mut c_void) -> i64 {
     // SAFETY: bpf_loop passes back the pointer handed to it: a live CsumWalk.
@@ -136,35 +125,37 @@ extern "C" fn csum_step(_index: u64, ctx: *mut c_void) -> i64 {
         w.ok = 0;
         return 1;
     };
-    // SAFETY: CSUM_WINDOW < SCRATCH_LEN: inside the scratch buffer.
-    let window = unsafe { buf.add(CSUM_WINDOW) };
-    let mut n = w.len - w.pos;
-    if n > CSUM_CHUNK as u32 {
-        n = CSUM_CHUNK as u32;
-    }
-    // 1 <= n <= 512 already; restated so the verifier sees it.
-    let n = chunk_len(n);
-    // SAFETY: window has CSUM_CHUNK + 8 bytes.
-    if !unsafe { load_into(w.skb, w.off + w.pos, window, n) } {
-        w.ok = 0;
-        return 1;
-    }
-    let nn = n as usize;
-    // Zero padding to a multiple of 4 (see copy_and_check); stays within the scratch mask.
-    wr(buf, CSUM_WINDOW + nn, 0);
-    wr(buf, CSUM_WINDOW + nn + 1, 0);
-    wr(buf, CSUM_WINDOW + nn + 2, 0);
-    let n4 = chunk_len((n + 3) & !3);
-    // SAFETY: window + n4 <= buf + CSUM_WINDOW + 512 <= buf + SCRATCH_LEN.
-    let r = unsafe {
-        bpf_csum_diff(
-            core::ptr::null_mut(),
-            0,
-            window.cast(),
-            n4,
-            fold(w.sum) as u32,
-        )
+    let (src, n) = if w.pos < w.cap {
+        let mut n = w.cap - w.pos;
+        if n > CSUM_CHUNK as u32 {
+            n = CSUM_CHUNK as u32;
+        }
+        // SAFETY: clamp(pos) <= MSG_MASK; the copy has MSG_MASK + 1 + 512 bytes.
+        (unsafe { buf.add(clamp(w.pos as usize)) }, n)
+    } else {
+        // SAFETY: CSUM_WINDOW + 512 + 3 <= MSG_MASK + 1: inside the scratch copy.
+        let window = unsafe { buf.add(CSUM_WINDOW) };
+        let mut n = w.len - w.pos;
+        if n > CSUM_CHUNK as u32 {
+            n = CSUM_CHUNK as u32;
+        }
+        // 1 <= n <= 512 already; restated so the verifier sees it.
+        let n = chunk_len(n);
+        // SAFETY: window has CSUM_CHUNK + 8 bytes.
+        if !unsafe { load_into(w.skb, w.off + w.pos, window, n) } {
+            w.ok = 0;
+            return 1;
+        }
+        let nn = n as usize;
+        // Zero padding to a multiple of 4 (see copy_and_check); stays within the scratch mask.
+        wr(buf, CSUM_WINDOW + nn, 0);
+        wr(buf, CSUM_WINDOW + nn + 1, 0);
+        wr(buf, CSUM_WINDOW + nn + 2, 0);
+        (window, n)
     };
+    let n4 = chunk_len((n + 3) & !3);
+    // SAFETY: src + n4 stays within the scratch copy (see the two cases above).
+    let r = unsafe { bpf_csum_diff(core::ptr::null_mut(), 0, src.cast(), n4, fold(w.sum) as u32) };
     if r < 0 {
         w.ok = 0;
         return 1;

@@ -1,62 +1,65 @@
-//! The record of a message sent up: an `IgmpEvent` on the `MGM_EVENTS` ring buffer.
+//! The record of a message sent up on the `MGM_EVENTS` ring buffer: an `EventHeader` and the
+//! message's IGMP bytes, built in the per-CPU scratch (behind which the message was copied for
+//! its checksum) and output with the message's real length, up to `MAX_EVENT_IGMP_LEN` bytes.
 
-use core::{ffi::c_void, ptr::addr_of_mut};
+use core::ptr::{addr_of, addr_of_mut};
 
-use aya_ebpf::{
-    bindings::__sk_buff,
-    helpers::{bpf_ktime_get_ns, bpf_skb_load_bytes},
-};
+use aya_ebpf::helpers::{bpf_ktime_get_ns, bpf_ringbuf_output};
 use mgm_common::event::EVENT_FLAG_TRUNCATED;
 
 use crate::{
-    igmp::{Packet, MAX_EVENT},
+    igmp::{Message, MAX_EVENT},
     maps::MGM_EVENTS,
+    scratch,
     verdict::{Delivery, SlowPathReason},
 };
 
 /// Puts the message on `MGM_EVENTS` with the reason it goes up.
 #[inline(always)]
-pub(crate) fn send(skb: *mut __sk_buff, pkt: &Packet, why: SlowPathReason) -> Delivery {
-    let Some(mut entry) = MGM_EVENTS.reserve(0) else {
-        return Delivery::RingFull;
-    };
-    let ev = entry.as_mut_ptr();
-    let cap = if pkt.igmp_len > MAX_EVENT {
+pub(crate) fn send(msg: &Message, why: SlowPathReason) -> Delivery {
+    let pkt = &msg.pkt;
+    let mut flags = pkt.flags;
+    let captured = if pkt.igmp_len > MAX_EVENT {
+        flags |= EVENT_FLAG_TRUNCATED;
         MAX_EVENT
     } else {
         pkt.igmp_len
     };
-    let mut flags = pkt.flags;
-    if pkt.igmp_len > MAX_EVENT {
-        flags |= EVENT_FLAG_TRUNCATED;
-    }
-    // SAFETY: `ev` points at a reserved ring buffer record of size_of::<IgmpEvent>() bytes;
-    // fields are written one by one, `data` by the helper with at most MAX_EVENT bytes.
+    let s = msg.scratch;
+    // SAFETY: `s` is this CPU's scratch, valid for this run: fields written one by one. A
+    // message over 8 bytes is already in the copy (the checksum put it there); an 8-byte one is
+    // its header.
     unsafe {
-        let captured = if (1..=MAX_EVENT).contains(&cap)
-            && bpf_skb_load_bytes(
-                skb as *const c_void,
-                pkt.igmp_off,
-                addr_of_mut!((*ev).data).cast(),
-                cap,
-            ) == 0
-        {
-            cap as u16
-        } else {
-            0
-        };
+        if pkt.igmp_len == 8 {
+            addr_of_mut!((*s).msg).cast::<[u8; 8]>().write(msg.header);
+        }
+        let ev = addr_of_mut!((*s).event);
         addr_of_mut!((*ev).timestamp_ns).write(bpf_ktime_get_ns());
         addr_of_mut!((*ev).ifindex).write(pkt.ifindex);
         addr_of_mut!((*ev).src_addr).write(pkt.src);
         addr_of_mut!((*ev).dst_addr).write(pkt.dst);
         addr_of_mut!((*ev).igmp_len).write(pkt.igmp_len as u16);
-        addr_of_mut!((*ev).captured_len).write(captured);
+        addr_of_mut!((*ev).captured_len).write(captured as u16);
         // Tagged frames never get here (priority tags aside, whose VLAN id is 0).
         addr_of_mut!((*ev).vlan_id).write(0);
         addr_of_mut!((*ev).flags).write(flags);
         addr_of_mut!((*ev).reason).write(why as u8);
         addr_of_mut!((*ev)._pad).write([0; 4]);
     }
-    entry.submit(0);
-    Delivery::Sent
+    let record = scratch::record(s, captured);
+    // SAFETY: the map is the ring buffer static (its address is what the helper takes, as
+    // aya-ebpf's own `output` passes it); `record` is valid for its length (scratch::record).
+    let rc = unsafe {
+        bpf_ringbuf_output(
+            addr_of!(MGM_EVENTS).cast_mut().cast(),
+            record.as_ptr().cast_mut().cast(),
+            record.len() as u64,
+            0,
+        )
+    };
+    if rc == 0 {
+        Delivery::Sent
+    } else {
+        Delivery::RingFull
+    }
 }

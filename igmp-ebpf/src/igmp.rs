@@ -42,6 +42,8 @@ pub(crate) struct Message {
     pub(crate) header: [u8; 8],
     /// The scratch copy of the message's first `MAX_EVENT` bytes (messages over 8 bytes).
     pub(crate) buf: *mut u8,
+    /// The scratch the copy is in, where the event record is built.
+    pub(crate) scratch: *mut scratch::Scratch,
 }
 
 impl Message {
@@ -82,7 +84,7 @@ pub(crate) fn handle(skb: *mut __sk_buff, l2: L2) -> Option<Outcome> {
     };
     let scratch = maps::scratch()?;
     let frame = scratch::frame_in_ranges(scratch, frame);
-    let msg = match validate(skb, scratch::buffer(scratch), &frame) {
+    let msg = match validate(skb, scratch, &frame) {
         Ok(msg) => msg,
         Err(why) => return Some(Outcome::ignored(why)),
     };
@@ -95,7 +97,7 @@ pub(crate) fn handle(skb: *mut __sk_buff, l2: L2) -> Option<Outcome> {
         _ => Verdict::Ignored(IgnoreReason::UnknownType),
     };
     let delivery = match verdict {
-        Verdict::SentUp(_, why) => Some(events::send(skb, &msg.pkt, why)),
+        Verdict::SentUp(_, why) => Some(events::send(&msg, why)),
         _ => None,
     };
     Some(Outcome {
@@ -107,11 +109,17 @@ pub(crate) fn handle(skb: *mut __sk_buff, l2: L2) -> Option<Outcome> {
 
 /// The checks every IGMP message passes before its handler sees it.
 #[inline(always)]
-fn validate(skb: *mut __sk_buff, buf: *mut u8, frame: &Frame) -> Result<Message, IgnoreReason> {
+fn validate(
+    skb: *mut __sk_buff,
+    scratch: *mut scratch::Scratch,
+    frame: &Frame,
+) -> Result<Message, IgnoreReason> {
+    let buf = scratch::buffer(scratch);
     let ifindex = skb::ifindex(skb);
     let settings = maps::managed_iface(ifindex).ok_or(IgnoreReason::InterfaceDisabled)?;
     let mut flags = l2::vlan_flags(skb, frame)?;
-    let ip = ipv4::header(skb, frame.l3)?;
+    // The message copy is free until the checksum: the IPv4 options go there meanwhile.
+    let ip = ipv4::header(skb, frame.l3, buf)?;
     if ip.router_alert {
         flags |= EVENT_FLAG_ROUTER_ALERT;
     }
@@ -123,8 +131,9 @@ fn validate(skb: *mut __sk_buff, buf: *mut u8, frame: &Frame) -> Result<Message,
     if !csum::igmp_ok(skb, buf, &header, ip.payload_off, ip.payload_len) {
         return Err(IgnoreReason::BadChecksum);
     }
-    // Reports and leaves come from hosts on this link (RFC 2236 §9, RFC 3376 §9); the daemon
-    // ignores the others too, so neither path acts on them.
+    // Reports and leaves come from hosts on this link, not from a subnet's network or broadcast
+    // address (RFC 2236 §9, RFC 3376 §9); the daemon ignores the others too, so neither path
+    // acts on them.
     let from_host = matches!(
         header[0],
         TYPE_V1_REPORT | TYPE_V2_REPORT | TYPE_V2_LEAVE | TYPE_V3_REPORT
@@ -145,5 +154,6 @@ fn validate(skb: *mut __sk_buff, buf: *mut u8, frame: &Frame) -> Result<Message,
         settings,
         header,
         buf,
+        scratch,
     })
 }

@@ -11,14 +11,14 @@
 //! | module      | concern                                                                  |
 //! |-------------|--------------------------------------------------------------------------|
 //! | `l2`        | Ethernet and VLAN tags: is it IGMP, and whose (see the VLAN rule there)  |
-//! | `ipv4`      | the IPv4 header and its options (Router Alert)                           |
+//! | `ipv4`      | the IPv4 header: checksum, lengths, options (Router Alert)               |
 //! | `csum`      | the IGMP checksum over the whole message                                 |
 //! | `igmp`      | the pipeline: managed interface, VLAN, IPv4, checksum, then the handler |
 //! | `query`     | membership queries, v1 to v3                                             |
 //! | `v1v2`      | v1/v2 reports and v2 leaves                                              |
 //! | `v3`        | v3 reports: the bounds walk over the group records, then the fast walk   |
 //! | `fastpath`  | the refresh of `MGM_MEMBERS` / `MGM_SOURCES` entries                     |
-//! | `events`    | the record on the `MGM_EVENTS` ring buffer                               |
+//! | `events`    | the record on `MGM_EVENTS`: header + IGMP bytes, as long as the message  |
 //! | `verdict`   | the typed outcome of a packet and the one function that counts it        |
 //! | `maps`      | the maps                                                                 |
 //! | `scratch`   | the per-CPU copy of the message, with offsets the verifier sees bounded  |

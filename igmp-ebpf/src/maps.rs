@@ -12,7 +12,7 @@ use aya_ebpf::{
 };
 use mgm_common::{
     maps::{EVENTS_RING_BYTES, MAX_IFACES, MAX_MEMBERS, MAX_SOURCES},
-    IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, SourceKey, SourceState,
+    EventHeader, IfaceSettings, IgmpStats, MemberKey, MemberState, SourceKey, SourceState,
 };
 
 use crate::scratch::Scratch;
@@ -43,10 +43,12 @@ pub(crate) static MGM_SOURCES: HashMap<
 #[btf_map]
 pub(crate) static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
 
+/// Records of `EventHeader` + IGMP bytes, as long as each message (`events::send`).
 #[btf_map]
-pub(crate) static MGM_EVENTS: RingBuf<IgmpEvent, { EVENTS_RING_BYTES as usize }> = RingBuf::new();
+pub(crate) static MGM_EVENTS: RingBuf<EventHeader, { EVENTS_RING_BYTES as usize }> = RingBuf::new();
 
-/// Per-CPU working copy of the IGMP message being parsed (too large for the BPF stack).
+/// Per-CPU working copy of the IGMP message being parsed and of its event record (too large
+/// for the BPF stack).
 #[btf_map]
 pub(crate) static MGM_SCRATCH: PerCpuArray<Scratch, 1> = PerCpuArray::new();
 

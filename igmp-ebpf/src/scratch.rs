@@ -1,29 +1,33 @@
-//! The per-CPU copy of the IGMP message (`MGM_SCRATCH`) and the offset masks that let the
-//! verifier see every access to it bounded.
+//! The per-CPU copy of the IGMP message (`MGM_SCRATCH`), behind the header of its event record,
+//! and the offset masks that let the verifier see every access to it bounded.
 
 use core::ptr::addr_of_mut;
 
-use mgm_common::event::MAX_EVENT_IGMP_LEN;
+use mgm_common::event::{EventHeader, EVENT_HEADER_LEN, MAX_EVENT_IGMP_LEN};
 
 use crate::{l2::Frame, maps};
 
-/// Bytes of the per-CPU copy of an IGMP message: the first `MAX_EVENT_IGMP_LEN` bytes of the
-/// message (+ 3 bytes of zero padding), then a 512-byte window (+ padding) for checksumming the
-/// rest of a longer one. Every offset used stays below `SCRATCH_MASK` + 1.
-pub(crate) const SCRATCH_LEN: usize = 2056;
-/// Where the checksum window for bytes beyond `MAX_EVENT_IGMP_LEN` starts.
-pub(crate) const CSUM_WINDOW: usize = 1488;
+/// Mask of every offset into the message copy (see `clamp`).
+const MSG_MASK: usize = 0x3fff;
 /// Largest chunk `bpf_csum_diff` takes.
 pub(crate) const CSUM_CHUNK: usize = 512;
-/// Mask of every scratch offset (see `clamp`).
-const SCRATCH_MASK: usize = 0x7ff;
+/// Bytes of the message copy: every offset masked by `MSG_MASK`, plus a chunk summed from there.
+const MSG_LEN: usize = MSG_MASK + 1 + CSUM_CHUNK;
+/// Where the checksum window for bytes beyond `MAX_EVENT_IGMP_LEN` starts, in the message copy.
+pub(crate) const CSUM_WINDOW: usize = MSG_MASK + 1 - CSUM_CHUNK - 8;
 const _: () = assert!(MAX_EVENT_IGMP_LEN + 3 <= CSUM_WINDOW);
-const _: () = assert!(CSUM_WINDOW + CSUM_CHUNK + 3 <= SCRATCH_MASK + 1);
-const _: () = assert!(SCRATCH_MASK + 8 <= SCRATCH_LEN);
+const _: () = assert!(CSUM_WINDOW + CSUM_CHUNK + 3 <= MSG_MASK + 1);
+const _: () = assert!(EVENT_HEADER_LEN + MAX_EVENT_IGMP_LEN <= MSG_MASK);
 
+/// The per-CPU record being built (the header of an event, then the message), and the frame's
+/// ranges. `event` and `msg` are adjacent: the event goes on the ring from `event` with the
+/// message's real length.
 #[repr(C)]
 pub(crate) struct Scratch {
-    pub(crate) buf: [u8; SCRATCH_LEN],
+    pub(crate) event: EventHeader,
+    /// The first `MAX_EVENT_IGMP_LEN` bytes of the message (+ 3 bytes of zero padding), then a
+    /// 512-byte window (+ padding) for checksumming the rest of a longer one.
+    pub(crate) msg: [u8; MSG_LEN],
     /// l3 offset, frame tags, frame tags with a VLAN id (see `frame_in_ranges`).
     pub(crate) hdr: [u32; 4],
 }
@@ -32,13 +36,25 @@ pub(crate) struct Scratch {
 #[inline(always)]
 pub(crate) fn buffer(scratch: *mut Scratch) -> *mut u8 {
     // SAFETY: per-CPU map value, valid for this run; only the address is taken.
-    unsafe { addr_of_mut!((*scratch).buf) }.cast()
+    unsafe { addr_of_mut!((*scratch).msg) }.cast()
 }
 
 /// This CPU's copy of the message, `None` only if the map lookup fails (it cannot).
 #[inline(always)]
 pub(crate) fn this_cpu_buffer() -> Option<*mut u8> {
     maps::scratch().map(buffer)
+}
+
+/// The record of the message from its header on: `EVENT_HEADER_LEN + captured` bytes, bounded
+/// for the verifier (`captured <= MAX_EVENT_IGMP_LEN`).
+#[inline(always)]
+pub(crate) fn record(scratch: *mut Scratch, captured: u32) -> &'static [u8] {
+    let mut len = EVENT_HEADER_LEN as u64 + u64::from(captured);
+    // SAFETY: a register-only ALU instruction (see `clamp`); an identity for every length here.
+    unsafe { core::arch::asm!("{0} &= 0x3fff", inout(reg) len, options(pure, nomem, nostack)) };
+    // SAFETY: `event` and `msg` are adjacent in the per-CPU value, EVENT_HEADER_LEN + MSG_LEN
+    // bytes long, valid for this run; len <= MSG_MASK < EVENT_HEADER_LEN + MSG_LEN.
+    unsafe { core::slice::from_raw_parts(addr_of_mut!((*scratch).event).cast(), len as usize) }
 }
 
 /// `frame` as plain ranges. The paths that find IGMP carry different constants (l3 = 14, 18,
@@ -59,15 +75,15 @@ pub(crate) fn frame_in_ranges(scratch: *mut Scratch, frame: Frame) -> Frame {
     }
 }
 
-/// `off` masked to the scratch buffer, with an instruction LLVM cannot see through. LLVM drops
+/// `off` masked to the message copy, with an instruction LLVM cannot see through. LLVM drops
 /// bounds checks it can prove from earlier comparisons, and then the verifier (which does not
 /// track relations between registers) sees an unbounded offset. Callers only pass offsets that
-/// are already known to be below `SCRATCH_MASK`, so the mask never changes a value.
+/// are already known to be below `MSG_MASK`, so the mask never changes a value.
 #[inline(always)]
-fn clamp(off: usize) -> usize {
+pub(crate) fn clamp(off: usize) -> usize {
     let mut o = off as u64;
     // SAFETY: a register-only ALU instruction.
-    unsafe { core::arch::asm!("{0} &= 0x7ff", inout(reg) o, options(pure, nomem, nostack)) };
+    unsafe { core::arch::asm!("{0} &= 0x3fff", inout(reg) o, options(pure, nomem, nostack)) };
     o as usize
 }
 
@@ -92,13 +108,13 @@ pub(crate) fn chunk_len(n: u32) -> u32 {
 /// One byte of the scratch copy.
 #[inline(always)]
 pub(crate) fn rd(buf: *const u8, off: usize) -> u8 {
-    // SAFETY: clamp(off) <= SCRATCH_MASK < SCRATCH_LEN.
+    // SAFETY: clamp(off) <= MSG_MASK < MSG_LEN.
     unsafe { *buf.add(clamp(off)) }
 }
 
 /// Writes one byte of the scratch copy.
 #[inline(always)]
 pub(crate) fn wr(buf: *mut u8, off: usize, v: u8) {
-    // SAFETY: clamp(off) <= SCRATCH_MASK < SCRATCH_LEN.
+    // SAFETY: clamp(off) <= MSG_MASK < MSG_LEN.
     unsafe { *buf.add(clamp(off)) = v }
 }

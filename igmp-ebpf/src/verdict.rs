@@ -23,10 +23,13 @@ pub(crate) enum IgnoreReason {
     BadIhl,
     BadTotalLength,
     Fragment,
+    /// The IPv4 header checksum does not verify.
+    BadIpChecksum,
     /// An IGMP message shorter than 8 bytes, or a query whose length fits no version.
     BadLength,
     BadChecksum,
-    /// A report or leave from a source off the interface's subnets.
+    /// A report or leave from a source off the interface's subnets, or from a subnet's network
+    /// or broadcast address.
     OffLinkSource,
     UnknownType,
     GroupNotMulticast,
@@ -54,6 +57,7 @@ impl IgnoreReason {
             Self::BadIhl => &mut s.ignored_bad_ihl,
             Self::BadTotalLength => &mut s.ignored_bad_total_length,
             Self::Fragment => &mut s.ignored_fragment,
+            Self::BadIpChecksum => &mut s.ignored_bad_ip_checksum,
             Self::BadLength => &mut s.ignored_bad_length,
             Self::BadChecksum => &mut s.ignored_bad_checksum,
             Self::OffLinkSource => &mut s.ignored_off_link_source,

@@ -11,6 +11,6 @@ pub mod igmp;
 pub mod maps;
 pub mod stats;
 
-pub use event::IgmpEvent;
+pub use event::{EventHeader, IgmpEvent};
 pub use maps::{IfaceSettings, MemberKey, MemberState, SourceKey, SourceState};
 pub use stats::IgmpStats;

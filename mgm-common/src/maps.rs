@@ -11,7 +11,8 @@ pub const MAP_MEMBERS: &str = "MGM_MEMBERS";
 pub const MAP_SOURCES: &str = "MGM_SOURCES";
 /// Per-CPU array with one [`crate::IgmpStats`] element.
 pub const MAP_STATS: &str = "MGM_STATS";
-/// Ring buffer of [`crate::IgmpEvent`] records, classifier → daemon.
+/// Ring buffer of records (an [`crate::EventHeader`] then the IGMP bytes, as long as the
+/// message: [`crate::IgmpEvent`] decodes them), classifier → daemon.
 pub const MAP_EVENTS: &str = "MGM_EVENTS";
 /// Every map the daemon pins, in pin order.
 pub const ALL_MAPS: [&str; 5] = [MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MAP_EVENTS];
@@ -88,6 +89,7 @@ impl LinkSubnet {
 
     /// Whether `addr` is this prefix's network or directed-broadcast address (prefixes of /30
     /// and shorter; a /31 or /32 has neither): no host sends from those.
+    #[inline(always)]
     pub fn is_subnet_address(&self, addr: [u8; 4]) -> bool {
         if self.prefix_len >= 31 || !self.contains(addr) {
             return false;
@@ -97,8 +99,18 @@ impl LinkSubnet {
     }
 }
 
+impl LinkSubnet {
+    /// Whether `addr` is a host address of this prefix: in it, and neither its network nor its
+    /// broadcast address.
+    #[inline(always)]
+    pub fn has_host(&self, addr: [u8; 4]) -> bool {
+        self.contains(addr) && !self.is_subnet_address(addr)
+    }
+}
+
 impl IfaceSettings {
-    /// Whether a report or leave from `src` is from this link (or may be: unknown subnets, the
+    /// Whether a report or leave from `src` is from a host on this link: a host address of one
+    /// of its subnets, not a network or broadcast address (or may be: unknown subnets, the
     /// off-link check turned off, or 0.0.0.0).
     #[inline(always)]
     pub fn on_link(&self, src: [u8; 4]) -> bool {
@@ -107,7 +119,7 @@ impl IfaceSettings {
         }
         let mut i = 0;
         while i < MAX_LINK_SUBNETS {
-            if i < usize::from(self.subnet_count) && self.subnets[i].contains(src) {
+            if i < usize::from(self.subnet_count) && self.subnets[i].has_host(src) {
                 return true;
             }
             i += 1;
@@ -225,8 +237,27 @@ mod tests {
         assert!(!s.on_link([198, 51, 100, 8]));
         assert!(!s.on_link([203, 0, 113, 9]), "beyond subnet_count");
         assert!(s.on_link([0, 0, 0, 0]), "hosts without an address yet");
+        assert!(
+            !s.on_link([192, 0, 2, 255]),
+            "the subnet's broadcast address"
+        );
+        assert!(!s.on_link([192, 0, 2, 0]), "the subnet's network address");
+        assert!(
+            s.on_link([198, 51, 100, 7]),
+            "a /32 has no subnet addresses"
+        );
+        s.subnets[1] = LinkSubnet {
+            network: [192, 0, 2, 0],
+            prefix_len: 25,
+            _pad: [0; 3],
+        };
+        assert!(
+            s.on_link([192, 0, 2, 127]),
+            "the /25's broadcast is a host of the /24"
+        );
         s.flags |= IFACE_FLAG_ACCEPT_OFF_LINK;
         assert!(s.on_link([203, 0, 113, 9]));
+        assert!(s.on_link([192, 0, 2, 255]));
         assert!(LinkSubnet {
             network: [203, 0, 113, 0],
             prefix_len: 0,

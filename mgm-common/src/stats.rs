@@ -68,8 +68,12 @@ igmp_stats! {
     /// Counted in `igmp_packets` too. More than two tags count in `ignored_too_many_vlan_tags`.
     ignored_vlan_tagged,
     /// A report or leave whose source is not on the interface's subnets (RFC 2236 §9,
-    /// RFC 3376 §9); 0.0.0.0 is accepted. Off with `--accept-off-link-reports`.
+    /// RFC 3376 §9), or is a subnet's network or broadcast address (no host sends from those);
+    /// 0.0.0.0 is accepted. Off with `--accept-off-link-reports`.
     ignored_off_link_source,
+    /// The IPv4 header checksum does not verify (RFC 791). Only the classifier sees IP headers:
+    /// the daemon's events carry IGMP bytes of packets that passed this check.
+    ignored_bad_ip_checksum,
 }
 
 #[cfg(test)]
@@ -82,9 +86,10 @@ mod tests {
             core::mem::size_of::<IgmpStats>(),
             8 * IgmpStats::NAMES.len()
         );
-        assert_eq!(IgmpStats::NAMES.len(), 27);
+        assert_eq!(IgmpStats::NAMES.len(), 28);
         assert_eq!(IgmpStats::NAMES[24], "ignored_bad_ip_version");
         assert_eq!(IgmpStats::NAMES[25], "ignored_vlan_tagged");
         assert_eq!(IgmpStats::NAMES[26], "ignored_off_link_source");
+        assert_eq!(IgmpStats::NAMES[27], "ignored_bad_ip_checksum");
     }
 }

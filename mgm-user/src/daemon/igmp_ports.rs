@@ -250,7 +250,12 @@ impl IgmpPorts {
     }
 
     /// One classifier event.
-    pub(crate) fn on_event(&mut self, ev: &IgmpEvent, maps: &KernelMaps, now: u64) -> Vec<Action> {
+    pub(crate) fn on_event(
+        &mut self,
+        ev: &IgmpEvent<'_>,
+        maps: &KernelMaps,
+        now: u64,
+    ) -> Vec<Action> {
         let out = Vec::new();
         if !self.ports.contains_key(&ev.ifindex) {
             log::debug!("event for unmanaged ifindex {}; ignored", ev.ifindex);
@@ -282,13 +287,10 @@ impl IgmpPorts {
             }
         };
         // A report or leave must come from a host on this link (or from 0.0.0.0, a host without
-        // an address yet): RFC 2236 §9 / RFC 3376 §9. Queries are judged by the router.
+        // an address yet): RFC 2236 §9 / RFC 3376 §9. Queries are judged by the router. The IP
+        // header (its checksum included) was checked by the classifier, the only one to see it.
         let from_host = !matches!(msg, mgm_common::igmp::IgmpMessage::Query(_));
-        if from_host
-            && !self.accept_off_link
-            && !src.is_unspecified()
-            && !port.subnets.iter().any(|s| s.contains(src.octets()))
-        {
+        if from_host && !self.accept_off_link && !from_link_host(&port.subnets, src) {
             self.off_link_reports += 1;
             log::debug!(
                 "{}: report from {src}, not on this link's subnets; ignored",
@@ -303,7 +305,7 @@ impl IgmpPorts {
 
     /// Counts the v3 records lost because their report was longer than an event carries
     /// (logged for the first truncated report, then every 100th).
-    fn count_lost_records(&mut self, ev: &IgmpEvent, lost: u64, announced: u16) {
+    fn count_lost_records(&mut self, ev: &IgmpEvent<'_>, lost: u64, announced: u16) {
         if lost == 0 {
             return;
         }
@@ -501,5 +503,32 @@ impl IgmpPorts {
             query.sources.len(),
             query.s_flag
         );
+    }
+}
+
+/// Whether a report or leave from `src` may come from a host on a link with `subnets`: a host
+/// address of one of them (not a network or broadcast address), or 0.0.0.0 (a host without an
+/// address yet). The classifier applies the same rule (`IfaceSettings::on_link`).
+fn from_link_host(subnets: &[super::preflight::Subnet], src: Ipv4Addr) -> bool {
+    src.is_unspecified() || subnets.iter().any(|s| s.has_host(src.octets()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::preflight::subnet;
+
+    #[test]
+    fn reports_come_from_host_addresses_of_the_link() {
+        let lan = [subnet(Ipv4Addr::new(192, 0, 2, 1), 24)];
+        let host = |s: &str| from_link_host(&lan, s.parse().expect("address"));
+        assert!(host("192.0.2.10"));
+        assert!(host("0.0.0.0"), "a host without an address yet");
+        assert!(!host("198.51.100.10"), "off the link");
+        assert!(!host("192.0.2.255"), "the subnet's broadcast address");
+        assert!(!host("192.0.2.0"), "the subnet's network address");
+        let p2p = [subnet(Ipv4Addr::new(203, 0, 113, 4), 31)];
+        assert!(from_link_host(&p2p, Ipv4Addr::new(203, 0, 113, 4)));
+        assert!(from_link_host(&p2p, Ipv4Addr::new(203, 0, 113, 5)));
     }
 }

@@ -192,14 +192,16 @@ impl Daemon {
             let Some(item) = ring.next() else {
                 return Ok(true);
             };
+            // Records are as long as their message: the header, then the IGMP bytes, parsed in
+            // place (the record goes back to the ring once the router has read it).
             let Some(ev) = IgmpEvent::from_bytes(&item) else {
                 log::warn!("short record on MGM_EVENTS ({} bytes); ignored", item.len());
                 continue;
             };
-            drop(item);
             spent += super::event_cost(ev.igmp_bytes());
             let now = monotonic_ns()?;
             let actions = self.igmp.on_event(&ev, &self.maps, now);
+            drop(item);
             self.apply(actions, now);
         }
         Ok(false)

@@ -334,3 +334,50 @@ fn reports_from_off_link_sources_are_ignored() {
     assert_eq!(fx.member(G1).fast_refreshes, 3);
     assert_eq!(fx.stats().ignored_off_link_source, 3);
 }
+
+/// The subnet's network and broadcast addresses are not hosts: their reports are ignored as
+/// off-link (a /31 has neither: both its addresses are hosts).
+#[test]
+fn reports_from_subnet_addresses_are_ignored() {
+    use mgm_common::maps::LinkSubnet;
+    let mut fx = fixture();
+    let mut s = IfaceSettings {
+        group_membership_interval_ns: GMI,
+        older_host_present_interval_ns: OHPI,
+        enabled: 1,
+        subnet_count: 2,
+        ..IfaceSettings::default()
+    };
+    s.subnets[0] = LinkSubnet {
+        network: [192, 0, 2, 0],
+        prefix_len: 24,
+        _pad: [0; 3],
+    };
+    s.subnets[1] = LinkSubnet {
+        network: [203, 0, 113, 4],
+        prefix_len: 31,
+        _pad: [0; 3],
+    };
+    fx.ifaces.insert(LO, s, 0).unwrap();
+    fx.add_member(G1, exclude_member(2));
+    let report = igmp8(TYPE_V2_REPORT, 0, G1);
+    for src in [[192, 0, 2, 255], [192, 0, 2, 0]] {
+        fx.run(&ip_frame(&Ip::igmp(src, G1, report.clone())));
+        fx.run(&ip_frame(&Ip::igmp(src, G2, igmp8(TYPE_V2_REPORT, 0, G2))));
+        fx.run(&ip_frame(&Ip::igmp(
+            src,
+            V3_REPORTS,
+            report_v3(&[rec(TO_EX, G2, &[])]),
+        )));
+    }
+    fx.no_event();
+    assert_eq!(fx.member(G1), exclude_member(2), "nothing refreshed");
+    assert_eq!(fx.stats().ignored_off_link_source, 6);
+    // Hosts of the /24 and both addresses of the /31 are on the link.
+    for src in [[192, 0, 2, 254], [203, 0, 113, 4], [203, 0, 113, 5]] {
+        fx.run(&ip_frame(&Ip::igmp(src, G1, report.clone())));
+    }
+    fx.no_event();
+    assert_eq!(fx.member(G1).fast_refreshes, 3);
+    assert_eq!(fx.stats().ignored_off_link_source, 6);
+}

@@ -170,3 +170,65 @@ fn refresh_in_a_loop_is_fast_enough_to_run_many() {
     fx.no_event();
     assert_eq!(fx.member(G1).fast_refreshes, 10_000);
 }
+
+/// The daemon reads an entry, the fast path refreshes it, the daemon writes what it decided from
+/// its read: the refresh survives the write (`KernelMaps::write_member` / `write_source` merge
+/// with the entry re-read just before writing).
+#[test]
+fn a_refresh_between_the_daemons_read_and_write_survives() {
+    use mgm_user::sys::bpf::maps::{merge_member, merge_source};
+    let mut fx = fixture();
+    let mut held = exclude_member(2);
+    held.group_expires_ns = monotonic_ns() + 10_000_000_000;
+    fx.add_member(G1, held);
+    fx.add_member(G2, include_member(1));
+    fx.add_source(G2, S1, monotonic_ns() + 10_000_000_000);
+    // The daemon's read: what its write is based on (a new last reporter, say; counter 0).
+    let read = fx.member(G1);
+    let ours = MemberState {
+        last_reporter: HOST2,
+        ..read
+    };
+    let ours_source = fx.source(G2, S1);
+    // The fast path refreshes both in between.
+    let t0 = monotonic_ns();
+    fx.run(&v2_report(G1));
+    fx.run(&v3_frame(&[rec(IS_IN, G2, &[S1])]));
+    fx.no_event();
+    // The daemon's write.
+    let m = merge_member(fx.member(G1), ours);
+    fx.add_member(G1, m);
+    let kernel_source = fx.source(G2, S1);
+    let sk = SourceKey {
+        ifindex: LO,
+        group: G2,
+        source: S1,
+    };
+    fx.sources
+        .insert(sk, merge_source(kernel_source, ours_source), 0)
+        .unwrap();
+    let m = fx.member(G1);
+    assert!(
+        m.group_expires_ns >= t0 + GMI,
+        "the refreshed group timer survives"
+    );
+    assert!(
+        m.v2_host_expires_ns >= t0 + OHPI,
+        "the refreshed v2 host timer survives"
+    );
+    assert_eq!((m.fast_refreshes, m.last_reporter), (1, HOST));
+    let s = fx.source(G2, S1);
+    assert!(
+        s.expires_ns >= t0 + GMI,
+        "the refreshed source timer survives"
+    );
+    assert_eq!(s.fast_refreshes, 1);
+    // A write based on a read after the refresh stands as it is, a lower timer included.
+    let lowered = MemberState {
+        group_expires_ns: t0 + 1_000,
+        ..fx.member(G1)
+    };
+    let written = merge_member(fx.member(G1), lowered);
+    fx.add_member(G1, written);
+    assert_eq!(fx.member(G1), lowered);
+}

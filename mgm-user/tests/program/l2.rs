@@ -181,68 +181,6 @@ fn interface_is_the_skb_ifindex() {
 // skb VLAN metadata: a real TCX attachment (test_run cannot set __sk_buff.vlan_present)
 // ---------------------------------------------------------------------------------------------
 
-/// A network namespace with a veth pair `va` <-> `vb`, both up; deleted on drop.
-struct VethNs {
-    name: String,
-}
-
-impl VethNs {
-    fn new() -> Self {
-        let name = format!("mgmebpf{}", std::process::id());
-        let ns = VethNs { name };
-        let ip = |args: &[&str]| {
-            let st = std::process::Command::new("ip")
-                .args(args)
-                .status()
-                .expect("run ip(8)");
-            assert!(st.success(), "ip {args:?} failed");
-        };
-        let _ = std::process::Command::new("ip")
-            .args(["netns", "del", &ns.name])
-            .stderr(std::process::Stdio::null())
-            .status();
-        ip(&["netns", "add", &ns.name]);
-        ip(&[
-            "-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb",
-        ]);
-        ip(&["-n", &ns.name, "link", "set", "va", "up"]);
-        ip(&["-n", &ns.name, "link", "set", "vb", "up"]);
-        ns
-    }
-}
-
-impl Drop for VethNs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-/// Sends a raw Ethernet frame out of `ifindex` (in the calling thread's namespace).
-fn send_raw(ifindex: u32, frame: &[u8]) {
-    // SAFETY: plain socket calls with valid, correctly sized arguments; the fd is closed.
-    unsafe {
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
-        assert!(fd >= 0, "AF_PACKET socket");
-        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_ifindex = ifindex as i32;
-        sll.sll_halen = 6;
-        sll.sll_addr[..6].copy_from_slice(&frame[..6]);
-        let n = libc::sendto(
-            fd,
-            frame.as_ptr().cast(),
-            frame.len(),
-            0,
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        );
-        libc::close(fd);
-        assert_eq!(n, frame.len() as isize, "sendto");
-    }
-}
-
 /// The receive path moves the outer tag into skb metadata before TC ingress: tagged IGMP there is
 /// ignored the same way, priority-tagged IGMP is the interface's own.
 #[test]

@@ -167,6 +167,40 @@ fn malformed_bad_checksum() {
     );
 }
 
+/// A good IGMP message in an IPv4 header whose checksum does not verify: nothing refreshed,
+/// nothing sent up (it would create the group), counted.
+#[test]
+fn malformed_bad_ip_checksum() {
+    let mut fx = fixture();
+    let ip = Ip::igmp(HOST, G1, igmp8(TYPE_V2_REPORT, 0, G1));
+    // Flip a bit of the checksum, of the TTL, of the Router Alert option's value; and of the
+    // checksum of a header without options. The IGMP checksum stays good.
+    let l3 = 14;
+    for (frame, byte) in [
+        (ip_frame(&ip), l3 + 10),
+        (ip_frame(&ip), l3 + 8),
+        (ip_frame(&ip), l3 + 22),
+        (ip_frame(&ip.clone().no_options()), l3 + 11),
+    ] {
+        let mut bad = frame;
+        bad[byte] ^= 0x04;
+        rejected(&mut fx, &bad, ignored(|s| s.ignored_bad_ip_checksum = 1));
+    }
+    // A report for a new group (v2 and v3) would create it: not with a bad header checksum.
+    for msg in [
+        Ip::igmp(HOST, G2, igmp8(TYPE_V2_REPORT, 0, G2)),
+        Ip::igmp(HOST, V3_REPORTS, report_v3(&[rec(TO_EX, G2, &[])])),
+    ] {
+        let mut bad = ip_frame(&msg);
+        bad[l3 + 10] ^= 0xff;
+        rejected(&mut fx, &bad, ignored(|s| s.ignored_bad_ip_checksum = 1));
+        // The same frame with its checksum right goes up.
+        fx.reset();
+        fx.run(&ip_frame(&msg));
+        assert_eq!(fx.one_event().reason, reason::NEW_GROUP);
+    }
+}
+
 #[test]
 fn malformed_bad_length() {
     let mut fx = fixture();

@@ -13,7 +13,8 @@ pub(crate) use mgm_common::{
         FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, MAP_EVENTS, MAP_IFACES, MAP_MEMBERS, MAP_SOURCES,
         MAP_STATS, MEMBER_FLAG_SLOW_PATH, PROGRAM_NAME,
     },
-    IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, SourceKey, SourceState,
+    EventHeader, IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, SourceKey,
+    SourceState,
 };
 
 pub(crate) const TCX_NEXT: u32 = -1i32 as u32;
@@ -419,19 +420,24 @@ impl Fx {
         total
     }
 
-    pub(crate) fn events(&mut self) -> Vec<IgmpEvent> {
+    pub(crate) fn events(&mut self) -> Vec<Ev> {
         let mut v = Vec::new();
         while let Some(item) = self.events.next() {
-            v.push(IgmpEvent::from_bytes(&item).expect("full-size event record"));
+            let ev = IgmpEvent::from_bytes(&item).expect("an event record");
+            v.push(Ev {
+                header: ev.header,
+                igmp: ev.igmp_bytes().to_vec(),
+                record_len: item.len(),
+            });
         }
         v
     }
 
     /// Exactly one event, returned.
-    pub(crate) fn one_event(&mut self) -> IgmpEvent {
-        let ev = self.events();
+    pub(crate) fn one_event(&mut self) -> Ev {
+        let mut ev = self.events();
         assert_eq!(ev.len(), 1, "expected one event");
-        ev[0]
+        ev.remove(0)
     }
 
     pub(crate) fn no_event(&mut self) {
@@ -524,8 +530,35 @@ pub(crate) fn assert_stats(fx: &Fx, want: IgmpStats) {
     }
 }
 
-pub(crate) fn assert_event(ev: &IgmpEvent, why: u8, src: [u8; 4], dst: [u8; 4], igmp: &[u8]) {
+/// An event as the daemon decodes it (`IgmpEvent`), owned.
+#[derive(Clone, Debug)]
+pub(crate) struct Ev {
+    pub(crate) header: EventHeader,
+    pub(crate) igmp: Vec<u8>,
+    /// Bytes of the ring buffer record.
+    pub(crate) record_len: usize,
+}
+
+impl std::ops::Deref for Ev {
+    type Target = EventHeader;
+    fn deref(&self) -> &EventHeader {
+        &self.header
+    }
+}
+
+impl Ev {
+    pub(crate) fn igmp_bytes(&self) -> &[u8] {
+        &self.igmp
+    }
+}
+
+pub(crate) fn assert_event(ev: &Ev, why: u8, src: [u8; 4], dst: [u8; 4], igmp: &[u8]) {
     assert_eq!(ev.reason, why, "event reason");
+    assert_eq!(
+        ev.record_len,
+        mgm_common::event::EVENT_HEADER_LEN + igmp.len(),
+        "records are as long as their message"
+    );
     assert_eq!(ev.ifindex, LO);
     assert_eq!(ev.src_addr, src);
     assert_eq!(ev.dst_addr, dst);
@@ -537,4 +570,101 @@ pub(crate) fn assert_event(ev: &IgmpEvent, why: u8, src: [u8; 4], dst: [u8; 4], 
         ev.timestamp_ns > 0 && ev.timestamp_ns <= now,
         "timestamp is kernel monotonic time"
     );
+}
+
+/// A network namespace with a veth pair `va` <-> `vb`, both up; deleted on drop.
+pub(crate) struct VethNs {
+    pub(crate) name: String,
+}
+
+impl VethNs {
+    pub(crate) fn new() -> Self {
+        let name = format!("mgmebpf{}", std::process::id());
+        let ns = VethNs { name };
+        let ip = |args: &[&str]| {
+            let st = std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .expect("run ip(8)");
+            assert!(st.success(), "ip {args:?} failed");
+        };
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &ns.name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        ip(&["netns", "add", &ns.name]);
+        ip(&[
+            "-n", &ns.name, "link", "add", "va", "type", "veth", "peer", "name", "vb",
+        ]);
+        ip(&["-n", &ns.name, "link", "set", "va", "up"]);
+        ip(&["-n", &ns.name, "link", "set", "vb", "up"]);
+        ns
+    }
+}
+
+impl VethNs {
+    /// Sets the MTU of both ends (jumbo frames).
+    pub(crate) fn set_mtu(&self, mtu: u32) {
+        for dev in ["va", "vb"] {
+            let st = std::process::Command::new("ip")
+                .args([
+                    "-n",
+                    &self.name,
+                    "link",
+                    "set",
+                    dev,
+                    "mtu",
+                    &mtu.to_string(),
+                ])
+                .status()
+                .expect("run ip(8)");
+            assert!(st.success(), "setting the MTU of {dev} to {mtu}");
+        }
+    }
+
+    /// Runs `f` in a thread inside the namespace (setns is per thread).
+    pub(crate) fn run_in<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let ns = std::fs::File::open(format!("/run/netns/{}", self.name)).unwrap();
+                    nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+                    f()
+                })
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })
+    }
+}
+
+impl Drop for VethNs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Sends a raw Ethernet frame out of `ifindex` (in the calling thread's namespace).
+pub(crate) fn send_raw(ifindex: u32, frame: &[u8]) {
+    // SAFETY: plain socket calls with valid, correctly sized arguments; the fd is closed.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
+        assert!(fd >= 0, "AF_PACKET socket");
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_ifindex = ifindex as i32;
+        sll.sll_halen = 6;
+        sll.sll_addr[..6].copy_from_slice(&frame[..6]);
+        let n = libc::sendto(
+            fd,
+            frame.as_ptr().cast(),
+            frame.len(),
+            0,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+        libc::close(fd);
+        assert_eq!(n, frame.len() as isize, "sendto");
+    }
 }

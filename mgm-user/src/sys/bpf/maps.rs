@@ -2,7 +2,7 @@
 use anyhow::{anyhow, Context, Result};
 use aya::maps::{HashMap, MapData, MapError, PerCpuArray};
 use aya::Ebpf;
-use mgm_common::maps::{MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS};
+use mgm_common::maps::{MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH};
 use mgm_common::{IfaceSettings, IgmpStats, MemberKey, MemberState, SourceKey, SourceState};
 
 pub struct KernelMaps {
@@ -45,7 +45,13 @@ impl KernelMaps {
         absent_is_none(self.sources.get(key, 0)).context("reading MGM_SOURCES")
     }
 
+    /// Writes the router's `state` for `key`, keeping what the fast path refreshed since the
+    /// router read the entry (see [`merge_member`]): re-read just before the write.
     pub fn write_member(&mut self, key: MemberKey, state: MemberState) -> Result<()> {
+        let state = match self.member(&key)? {
+            Some(kernel) => merge_member(kernel, state),
+            None => state,
+        };
         self.members
             .insert(key, state, 0)
             .context("writing MGM_MEMBERS")
@@ -55,7 +61,13 @@ impl KernelMaps {
         ignore_absent(self.members.remove(key)).context("deleting from MGM_MEMBERS")
     }
 
+    /// Writes the router's `state` for `key`, keeping a refresh the fast path made since the
+    /// router read the entry (see [`merge_source`]): re-read just before the write.
     pub fn write_source(&mut self, key: SourceKey, state: SourceState) -> Result<()> {
+        let state = match self.source(&key)? {
+            Some(kernel) => merge_source(kernel, state),
+            None => state,
+        };
         self.sources
             .insert(key, state, 0)
             .context("writing MGM_SOURCES")
@@ -92,6 +104,44 @@ impl KernelMaps {
     }
 }
 
+/// The entry to write when the router wants `ours` and the map holds `kernel`.
+///
+/// The fast path refreshes entries in place (expiries raised, `fast_refreshes` counted) while the
+/// router reads an entry, decides and writes it whole: a refresh landing in between would be
+/// overwritten, and the group would expire early. The router copies the kernel's refresh counter
+/// into what it writes, so a different counter in the map means refreshes it has not seen: those
+/// are kept (later expiries, the counter, the last reporter). Equal counters mean the router saw
+/// every refresh, and its values stand, lower ones included (a timer it lowered deliberately).
+/// An entry the router hands to the slow path (`MEMBER_FLAG_SLOW_PATH`: it lowered the group
+/// timer for last-member queries) is written as it is: the fast path no longer touches it.
+pub fn merge_member(kernel: MemberState, ours: MemberState) -> MemberState {
+    if kernel.fast_refreshes == ours.fast_refreshes || ours.flags & MEMBER_FLAG_SLOW_PATH != 0 {
+        return ours;
+    }
+    let mut merged = ours;
+    if kernel.filter_mode == ours.filter_mode {
+        merged.group_expires_ns = ours.group_expires_ns.max(kernel.group_expires_ns);
+    }
+    merged.v1_host_expires_ns = ours.v1_host_expires_ns.max(kernel.v1_host_expires_ns);
+    merged.v2_host_expires_ns = ours.v2_host_expires_ns.max(kernel.v2_host_expires_ns);
+    merged.last_reporter = kernel.last_reporter;
+    merged.fast_refreshes = kernel.fast_refreshes;
+    merged
+}
+
+/// As [`merge_member`] for a source record: a refresh the router has not seen (another counter)
+/// keeps its later expiry.
+pub fn merge_source(kernel: SourceState, ours: SourceState) -> SourceState {
+    if kernel.fast_refreshes == ours.fast_refreshes {
+        return ours;
+    }
+    SourceState {
+        expires_ns: ours.expires_ns.max(kernel.expires_ns),
+        fast_refreshes: kernel.fast_refreshes,
+        ..ours
+    }
+}
+
 fn absent_is_none<V>(r: Result<V, MapError>) -> Result<Option<V>, MapError> {
     match r {
         Ok(v) => Ok(Some(v)),
@@ -113,6 +163,7 @@ fn ignore_absent(r: Result<(), MapError>) -> Result<(), MapError> {
 mod tests {
     use super::*;
     use aya::sys::SyscallError;
+    use mgm_common::maps::{FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE};
 
     fn failed(errno: i32) -> Result<(), MapError> {
         Err(MapError::SyscallError(SyscallError {
@@ -127,5 +178,72 @@ mod tests {
         assert!(ignore_absent(Err(MapError::KeyNotFound)).is_ok());
         assert!(ignore_absent(failed(libc::EPERM)).is_err());
         assert!(ignore_absent(failed(libc::E2BIG)).is_err());
+    }
+
+    const GMI: u64 = 260_000_000_000;
+
+    fn exclude(expires: u64, refreshes: u32) -> MemberState {
+        MemberState {
+            group_expires_ns: expires,
+            filter_mode: FILTER_MODE_EXCLUDE,
+            compat_version: 3,
+            last_reporter: [192, 0, 2, 10],
+            fast_refreshes: refreshes,
+            ..MemberState::default()
+        }
+    }
+
+    #[test]
+    fn a_refresh_the_router_has_not_seen_survives_its_write() {
+        // The router read the entry at 5 refreshes and writes expiry 100 s; meanwhile the fast
+        // path refreshed it (6 refreshes, expiry 100 s + GMI, another reporter).
+        let ours = exclude(100_000_000_000, 5);
+        let mut kernel = exclude(100_000_000_000 + GMI, 6);
+        kernel.last_reporter = [192, 0, 2, 11];
+        kernel.v2_host_expires_ns = 7;
+        let m = merge_member(kernel, ours);
+        assert_eq!(m.group_expires_ns, 100_000_000_000 + GMI);
+        assert_eq!((m.fast_refreshes, m.last_reporter), (6, [192, 0, 2, 11]));
+        assert_eq!(m.v2_host_expires_ns, 7);
+        // The router's own later expiry wins over an older refresh.
+        let later = exclude(100_000_000_000 + 2 * GMI, 5);
+        assert_eq!(
+            merge_member(kernel, later).group_expires_ns,
+            later.group_expires_ns
+        );
+    }
+
+    #[test]
+    fn the_router_lowers_what_it_has_seen_and_what_it_hands_to_the_slow_path() {
+        let kernel = exclude(100_000_000_000 + GMI, 6);
+        // Seen every refresh (same counter): its lower timer stands.
+        let seen = exclude(2_000_000_000, 6);
+        assert_eq!(merge_member(kernel, seen), seen);
+        // Last-member queries: lowered and flagged, written as is.
+        let mut lmq = exclude(2_000_000_000, 5);
+        lmq.flags = MEMBER_FLAG_SLOW_PATH;
+        assert_eq!(merge_member(kernel, lmq), lmq);
+        // A mode change: the group timer of the other mode is not carried over.
+        let include = MemberState {
+            filter_mode: FILTER_MODE_INCLUDE,
+            source_count: 1,
+            fast_refreshes: 5,
+            ..MemberState::default()
+        };
+        let m = merge_member(kernel, include);
+        assert_eq!((m.group_expires_ns, m.fast_refreshes), (0, 6));
+    }
+
+    #[test]
+    fn a_source_refresh_the_router_has_not_seen_survives_its_write() {
+        let src = |expires_ns, fast_refreshes| SourceState {
+            expires_ns,
+            flags: 0,
+            fast_refreshes,
+        };
+        let m = merge_source(src(GMI + 50, 3), src(50, 2));
+        assert_eq!(m, src(GMI + 50, 3));
+        // Seen: the router's value stands, an excluded source (0) included.
+        assert_eq!(merge_source(src(GMI + 50, 3), src(0, 3)), src(0, 3));
     }
 }
