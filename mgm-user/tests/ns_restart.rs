@@ -64,3 +64,49 @@ fn forwarding_resumes_after_a_restart_from_pinned_memberships() {
         || sniffer.count() >= 5,
     );
 }
+
+/// Counters and the event ring pinned by an mgm version with another layout (here a one-counter
+/// MGM_STATS) are replaced at start, not a reason to refuse it; membership maps are kept.
+#[test]
+fn counters_pinned_by_another_version_are_replaced() {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let h = lab.netns("h");
+    let (ra, _) = lab.link((&r, "ra", "192.0.2.1/24"), (&h, "ha", "192.0.2.10/24"));
+    let pins = std::path::PathBuf::from(format!("/sys/fs/bpf/mgm-test-{}-old", lab.id));
+    std::fs::create_dir_all(&pins).expect("pin directory");
+    let old = pins.join("MGM_STATS");
+    common::run(
+        std::process::Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&old)
+            .args([
+                "type",
+                "percpu_array",
+                "key",
+                "4",
+                "value",
+                "8",
+                "entries",
+                "1",
+                "name",
+                "MGM_STATS",
+            ]),
+    );
+    let k = lab.start_mgm_pinned(&r, &[&ra], &[], pins.clone());
+    let dump = common::run(
+        std::process::Command::new("bpftool")
+            .args(["-j", "map", "show", "pinned"])
+            .arg(&old),
+    );
+    let info: serde_json::Value = serde_json::from_str(&dump).expect("bpftool JSON");
+    assert_ne!(
+        info["bytes_value"], 8,
+        "the old MGM_STATS is still pinned: {info}"
+    );
+    assert!(
+        lab.daemon_log(k).contains("MGM_STATS pinned in"),
+        "the replacement is not logged:\n{}",
+        lab.daemon_log(k)
+    );
+}

@@ -14,7 +14,7 @@ use aya::programs::links::LinkOrder;
 use aya::programs::tc::{SchedClassifierLinkId, TcAttachOptions};
 use aya::programs::{SchedClassifier, TcAttachType};
 use aya::{Ebpf, EbpfLoader};
-use mgm_common::maps::{ALL_MAPS, MAP_EVENTS, MAP_MEMBERS, MAP_SOURCES, PROGRAM_NAME};
+use mgm_common::maps::{ALL_MAPS, MAP_EVENTS, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, PROGRAM_NAME};
 use std::path::{Path, PathBuf};
 
 /// Most `MGM_MEMBERS` entries the limits may ask for (sum of `max-groups`).
@@ -94,6 +94,35 @@ fn check_pinned(path: &Path, name: &str, need: u32) -> Result<()> {
     Ok(())
 }
 
+/// Counters and the event ring hold no membership state: when an earlier mgm version pinned them
+/// with another layout (a counter added, another ring size), they are replaced, not refused.
+/// Returns the maps replaced.
+fn replace_stale_transient_maps(pin_dir: &Path) -> Result<Vec<&'static str>> {
+    let expected = [
+        (
+            MAP_STATS,
+            u32::try_from(std::mem::size_of::<mgm_common::IgmpStats>()).unwrap_or(u32::MAX),
+            1,
+        ),
+        (MAP_EVENTS, 0, mgm_common::maps::EVENTS_RING_BYTES),
+    ];
+    let mut replaced = Vec::new();
+    for (name, value_size, max_entries) in expected {
+        let path = pin_dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        let info = aya::maps::MapInfo::from_pin(&path)
+            .with_context(|| format!("cannot read the pinned map {}", path.display()))?;
+        if info.value_size() != value_size || info.max_entries() != max_entries {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot replace the pinned map {}", path.display()))?;
+            replaced.push(name);
+        }
+    }
+    Ok(replaced)
+}
+
 pub struct Classifier {
     ebpf: Ebpf,
     /// Exclusive lock on the pin directory: one daemon per set of pinned maps (held until drop).
@@ -123,6 +152,13 @@ impl Classifier {
             .iter()
             .map(|name| (*name, pin_dir.join(name)))
             .collect();
+        for name in replace_stale_transient_maps(pin_dir)? {
+            log::info!(
+                "{name} pinned in {} had another mgm version's layout: replaced (its contents \
+                 were counters or events in flight)",
+                pin_dir.display()
+            );
+        }
         check_pinned(&pin_dir.join(MAP_MEMBERS), MAP_MEMBERS, sizes.members)?;
         check_pinned(&pin_dir.join(MAP_SOURCES), MAP_SOURCES, sizes.sources)?;
         let mut loader = EbpfLoader::new();
