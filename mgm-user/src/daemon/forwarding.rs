@@ -279,6 +279,11 @@ impl Forwarding {
     }
 
     /// Events since the last call, for `mgm events`.
+    /// See [`crate::manager::Manager::shrink_tables`].
+    pub(crate) fn shrink_tables(&mut self) -> bool {
+        self.mgr.shrink_tables()
+    }
+
     pub(crate) fn take_events(&mut self) -> Vec<MgmEvent> {
         self.mgr.take_events()
     }

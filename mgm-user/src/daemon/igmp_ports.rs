@@ -67,13 +67,12 @@ pub(crate) struct Port {
 }
 
 impl Port {
-    /// Logs the membership changes among `actions` (rate-limited) and, after the router gave
-    /// back a storm's tables, hands the freed memory back to the system.
-    fn after(&mut self, actions: &[Action], now: u64) {
+    /// Logs the membership changes among `actions` (rate-limited); true when the router gave
+    /// back a storm's tables (the daemon then returns the freed memory to the system, once the
+    /// manager has seen the changes too).
+    fn after(&mut self, actions: &[Action], now: u64) -> bool {
         log_changes(&mut self.changes, &self.name, actions, now);
-        if self.router.take_shrunk() {
-            crate::sys::memory::trim();
-        }
+        self.router.take_shrunk()
     }
 }
 
@@ -93,6 +92,8 @@ pub(crate) struct IgmpPorts {
     accept_off_link: bool,
     /// Every report goes to the daemon (`--no-fast-path`).
     no_fast_path: bool,
+    /// A router gave back a storm's tables since [`IgmpPorts::take_shrunk`].
+    shrunk: bool,
 }
 
 /// What the classifier needs for one interface: refresh lengths, flags, and the link's subnets
@@ -139,6 +140,7 @@ impl IgmpPorts {
             off_link_reports: 0,
             accept_off_link,
             no_fast_path,
+            shrunk: false,
         }
     }
 
@@ -229,7 +231,7 @@ impl IgmpPorts {
                     .restore_group(now, group, member, &srcs, &MapView(maps)),
             );
         }
-        port.after(&actions, now);
+        self.shrunk |= port.after(&actions, now);
         // Source entries whose group entry is gone are orphans: remove them.
         for (k, _) in &sources {
             if maps
@@ -299,7 +301,7 @@ impl IgmpPorts {
             return out;
         }
         let actions = port.router.on_message(now, src, dst, &msg, &MapView(maps));
-        port.after(&actions, now);
+        self.shrunk |= port.after(&actions, now);
         actions
     }
 
@@ -333,6 +335,11 @@ impl IgmpPorts {
             .unwrap_or_default()
     }
 
+    /// Whether a router gave back a storm's tables since the last call.
+    pub(crate) fn take_shrunk(&mut self) -> bool {
+        std::mem::take(&mut self.shrunk)
+    }
+
     pub(crate) fn next_deadline(&self) -> Option<u64> {
         self.ports
             .values()
@@ -354,7 +361,7 @@ impl IgmpPorts {
                 continue;
             };
             let actions = port.router.on_deadline(now, &MapView(maps));
-            port.after(&actions, now);
+            self.shrunk |= port.after(&actions, now);
             out.extend(actions);
         }
         // A quiet interface tells the minute a flood ended with the next deadline of any.
@@ -377,7 +384,7 @@ impl IgmpPorts {
         match self.ports.get_mut(&ifindex) {
             Some(port) => {
                 let actions = port.router.stop(now, &MapView(maps));
-                port.after(&actions, now);
+                self.shrunk |= port.after(&actions, now);
                 actions
             }
             None => Vec::new(),

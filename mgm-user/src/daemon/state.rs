@@ -128,6 +128,12 @@ impl Daemon {
             self.fwd.settle(&self.igmp, now);
         }
         self.publish(notes);
+        // After a storm, once both the routers and the manager let go of it: tables shrunk,
+        // the freed heap goes back to the system.
+        let shrunk = self.igmp.take_shrunk();
+        if self.fwd.shrink_tables() || shrunk {
+            crate::sys::memory::trim();
+        }
     }
 
     /// One map write of an IGMP action. A failed write is logged (the first, then every

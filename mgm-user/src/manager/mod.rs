@@ -234,6 +234,18 @@ impl Manager {
         }
     }
 
+    /// Gives back the capacity a storm left in the membership table (more than 1024 slots and
+    /// over four times what it holds). True when it shrank: the caller may return the freed
+    /// memory to the system.
+    pub fn shrink_tables(&mut self) -> bool {
+        let (len, capacity) = (self.st.members.len(), self.st.members.capacity());
+        if capacity > 1024 && capacity > len.saturating_mul(4) {
+            self.st.members.shrink_to(len * 2);
+            return true;
+        }
+        false
+    }
+
     /// Kernel changes produced since the last call, in the order to apply them.
     pub fn take_actions(&mut self) -> Vec<ForwarderAction> {
         std::mem::take(&mut self.actions)

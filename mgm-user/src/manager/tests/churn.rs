@@ -72,3 +72,26 @@ fn churn_through_igmp_and_local_ends_where_it_started() {
         m.take_actions();
     }
 }
+
+#[test]
+fn the_membership_table_gives_back_a_storms_capacity() {
+    let mut m = Manager::new(Box::new(StaticRpf::new()));
+    let local = register_local(&mut m).unwrap();
+    m.take_interface_ownership(0, local, ifk(1)).unwrap();
+    let group = |g: u32| Ipv4Addr::from(0xEF02_0000 | g);
+    for g in 0..20_000 {
+        m.add_membership(0, local, Sg::star_g(group(g)), ifk(1), J)
+            .unwrap();
+    }
+    assert!(!m.shrink_tables(), "a full table has nothing to give back");
+    for g in 0..20_000 {
+        m.delete_membership(0, local, Sg::star_g(group(g)), ifk(1), J)
+            .unwrap();
+    }
+    assert!(m.shrink_tables(), "the storm's capacity stays");
+    assert!(!m.shrink_tables(), "shrunk once, nothing left to give back");
+    // Still a working table.
+    m.add_membership(0, local, Sg::star_g(group(1)), ifk(1), J)
+        .unwrap();
+    assert_eq!(m.memberships().len(), 1);
+}
