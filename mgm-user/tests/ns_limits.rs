@@ -10,7 +10,6 @@ use mgm_user::control::{
 };
 use std::time::Duration;
 
-const GMI: Duration = Duration::from_secs(5);
 const G: &str = "239.2.3.4";
 
 /// Sends IGMPv3 reports from the namespace's own stack (raw socket, Router Alert, TTL 1) with
