@@ -43,8 +43,9 @@ const FLOODS: [Flood; 2] = [
         mode: "include",
     },
     Flood {
-        label: "v3 group flood (IS_EX {}, 100 000 groups, --max-groups 100000)",
-        daemon_args: &["--max-groups", "100000"],
+        label: "v3 group flood (IS_EX {}, 100 000 groups from one host, max-groups and \
+                max-groups-per-host 100000)",
+        daemon_args: &["--max-groups", "100000", "--max-groups-per-host", "100000"],
         max_reports: 3_000_000,
         sources: 0,
         groups: 100_000,
