@@ -132,6 +132,12 @@ impl Frr {
         };
         let mut out: Vec<_> = groups
             .iter()
+            // FRR 8.4 may keep an INCLUDE group whose last source aged out (INCLUDE {}, which
+            // RFC 3376 §6.5 deletes): such an entry holds nothing, so it is not compared.
+            .filter(|g| {
+                let include = g.get("mode").and_then(Value::as_str) == Some("INCLUDE");
+                !(include && g.get("sourcesCount").and_then(Value::as_u64) == Some(0))
+            })
             .filter_map(|g| {
                 let version = g.get("version")?.as_u64()?;
                 // FRR prints no mode for a group in v1/v2 compatibility: its members are
