@@ -61,7 +61,13 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
             r.querier_address.clone().unwrap_or_else(|| "-".into()),
             format!("v{}", r.version),
             r.group_count.to_string(),
-            format!("{}/{}", r.refused_groups, r.refused_sources),
+            // Every refusal: groups (interface and per-host bounds) / sources (per group and
+            // interface total); `--json` has each counter.
+            format!(
+                "{}/{}",
+                r.refused_groups + r.refused_host_groups,
+                r.refused_sources + r.refused_sources_total
+            ),
             format!(
                 "{}/{}/{} x {}, {}",
                 secs(r.query_interval_ms),
@@ -303,5 +309,48 @@ mod tests {
         }
         assert!(!s.contains("source="), "null fields are left out: {s}");
         assert_eq!(event_line("not json"), "not json");
+    }
+
+    #[test]
+    fn the_interface_table_counts_every_refusal() {
+        let row = InterfaceView {
+            interface: "a-15-char-name0".into(),
+            ifindex: 7,
+            address: "192.0.2.1".into(),
+            querier: true,
+            querier_address: Some("192.0.2.1".into()),
+            version: 3,
+            group_count: 12,
+            max_groups: 4096,
+            refused_groups: 1,
+            max_sources: 1024,
+            refused_sources: 10,
+            max_groups_per_host: 512,
+            refused_host_groups: 2,
+            host_count: 3,
+            source_count: 40,
+            max_sources_total: 32768,
+            refused_sources_total: 20,
+            older_querier_queries: 0,
+            foreign_queries: 0,
+            robustness: 2,
+            query_interval_ms: 125_000,
+            query_response_interval_ms: 10_000,
+            last_member_query_interval_ms: 1_000,
+            last_member_query_count: 2,
+            startup_query_interval_ms: 31_250,
+            startup_query_count: 2,
+            group_membership_interval_ms: 260_000,
+            other_querier_present_interval_ms: 255_000,
+            other_querier_expires_in_ms: None,
+        };
+        let text = interfaces_table(&[row]);
+        let line = text.lines().nth(1).expect("a row");
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells[0], "a-15-char-name0");
+        assert_eq!(
+            cells[7], "3/30",
+            "groups 1 + 2 per host, sources 10 + 20 in total: {line}"
+        );
     }
 }
