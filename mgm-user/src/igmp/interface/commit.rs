@@ -6,7 +6,7 @@
 //! them at every step only when the space is freed before it is taken.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 
 use mgm_common::SourceState;
@@ -36,9 +36,14 @@ impl IgmpInterface {
             let mut w = Writes {
                 deletes: &mut *out,
                 writes: &mut writes,
+                seen: Refreshes {
+                    seen: &self.seen,
+                    view,
+                    ifindex,
+                },
             };
-            write_sources(ifindex, g, empty, view, &mut w);
-            write_member(ifindex, now, g, empty, view, &mut w);
+            write_sources(ifindex, g, empty, &mut w);
+            write_member(ifindex, now, g, empty, &mut w);
             let want = if empty {
                 Forwarding::default()
             } else {
@@ -65,6 +70,7 @@ impl IgmpInterface {
         }
         out.append(&mut writes);
         self.touched.clear();
+        self.seen.clear();
         self.shrink_tables();
     }
 }
@@ -73,17 +79,42 @@ impl IgmpInterface {
 struct Writes<'a> {
     deletes: &'a mut Vec<Action>,
     writes: &'a mut Vec<Action>,
+    seen: Refreshes<'a>,
+}
+
+/// The kernel refresh count a write carries: the one read when the group was adopted in this
+/// call (a refresh landing since then is not the router's to overwrite: the daemon keeps the
+/// kernel's later expiry when the counts differ), else the map's now.
+struct Refreshes<'a> {
+    seen: &'a HashMap<(Ipv4Addr, Option<Ipv4Addr>), u32>,
+    view: &'a dyn FastPathView,
+    ifindex: u32,
+}
+
+impl Refreshes<'_> {
+    fn member(&self, group: Ipv4Addr) -> u32 {
+        self.seen.get(&(group, None)).copied().unwrap_or_else(|| {
+            self.view
+                .member(self.ifindex, group)
+                .map_or(0, |m| m.fast_refreshes)
+        })
+    }
+
+    fn source(&self, group: Ipv4Addr, source: Ipv4Addr) -> u32 {
+        self.seen
+            .get(&(group, Some(source)))
+            .copied()
+            .unwrap_or_else(|| {
+                self.view
+                    .source(self.ifindex, group, source)
+                    .map_or(0, |s| s.fast_refreshes)
+            })
+    }
 }
 
 /// The group's `MGM_SOURCES` entries as they must be (none once the group is empty): deletes
 /// for records gone, writes for records new or changed (keeping the kernel's refresh count).
-fn write_sources(
-    ifindex: u32,
-    g: &mut GroupState,
-    empty: bool,
-    view: &dyn FastPathView,
-    out: &mut Writes,
-) {
+fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes) {
     let group = g.group;
     let want: BTreeMap<Ipv4Addr, SourceState> = if empty {
         BTreeMap::new()
@@ -112,10 +143,7 @@ fn write_sources(
     for (s, st) in &want {
         if g.written_sources.get(s) != Some(st) {
             let mut state = *st;
-            state.fast_refreshes = view
-                .source(ifindex, group, *s)
-                .map(|v| v.fast_refreshes)
-                .unwrap_or(0);
+            state.fast_refreshes = out.seen.source(group, *s);
             out.writes.push(Action::WriteSource {
                 ifindex,
                 group,
@@ -129,14 +157,7 @@ fn write_sources(
 
 /// The group's `MGM_MEMBERS` entry as it must be: deleted once the group is empty, written when
 /// it changed (keeping the kernel's refresh count).
-fn write_member(
-    ifindex: u32,
-    now: u64,
-    g: &mut GroupState,
-    empty: bool,
-    view: &dyn FastPathView,
-    out: &mut Writes,
-) {
+fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &mut Writes) {
     let group = g.group;
     if empty {
         if g.written_member.take().is_some() {
@@ -147,10 +168,7 @@ fn write_member(
     let m = g.member_state(now);
     if g.written_member != Some(m) {
         let mut state = m;
-        state.fast_refreshes = view
-            .member(ifindex, group)
-            .map(|v| v.fast_refreshes)
-            .unwrap_or(0);
+        state.fast_refreshes = out.seen.member(group);
         out.writes.push(Action::WriteMember {
             ifindex,
             group,

@@ -21,6 +21,7 @@ use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{IgmpMessage, QueryVersion};
 use mgm_common::maps::LinkSubnet;
+use mgm_common::SourceState;
 
 use super::action::{Action, RouterNotice};
 use super::compat::{translate, HostInput};
@@ -75,6 +76,9 @@ pub struct IgmpInterface {
     heap: BinaryHeap<Reverse<(u64, Ipv4Addr)>>,
     /// Groups whose map view was already adopted in the current call.
     touched: HashSet<Ipv4Addr>,
+    /// Kernel refresh counts read when the groups of the current call were adopted, by (group,
+    /// source or none for the group entry): what this call's writes carry (`commit.rs`).
+    seen: HashMap<(Ipv4Addr, Option<Ipv4Addr>), u32>,
     /// Groups to write out at the end of the current call.
     dirty: BTreeSet<Ipv4Addr>,
     /// Groups each host keeps alive (the last reporter of each group; `limits.rs`).
@@ -118,6 +122,7 @@ impl IgmpInterface {
             groups: HashMap::new(),
             heap: BinaryHeap::new(),
             touched: HashSet::new(),
+            seen: HashMap::new(),
             dirty: BTreeSet::new(),
             hosts: HashMap::new(),
             source_total: 0,
@@ -354,8 +359,26 @@ impl IgmpInterface {
         let ifindex = self.ifindex;
         if let Some(g) = self.groups.get_mut(&group) {
             if g.written_member.is_some() {
-                g.adopt(view.member(ifindex, group), |s| {
-                    view.source(ifindex, group, s)
+                // Read once: the refresh counts seen here are what the writes of this call
+                // carry, so a kernel refresh landing after this read is not taken as seen.
+                let member = view.member(ifindex, group);
+                let sources: Vec<(Ipv4Addr, Option<SourceState>)> = g
+                    .sources
+                    .iter()
+                    .filter(|(_, r)| r.timer != 0)
+                    .map(|(s, _)| (*s, view.source(ifindex, group, *s)))
+                    .collect();
+                self.seen
+                    .insert((group, None), member.map_or(0, |m| m.fast_refreshes));
+                for (s, st) in &sources {
+                    self.seen
+                        .insert((group, Some(*s)), st.map_or(0, |v| v.fast_refreshes));
+                }
+                g.adopt(member, |s| {
+                    sources
+                        .iter()
+                        .find(|(k, _)| *k == s)
+                        .and_then(|(_, st)| *st)
                 });
             }
         }

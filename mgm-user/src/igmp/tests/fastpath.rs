@@ -160,3 +160,48 @@ fn refresh_parity_is_in_of_forwarded_source() {
         fast.iface.summaries(fast.now)
     );
 }
+
+/// A view on which the kernel refreshes the group between every two reads: each read of the
+/// group entry sees one more refresh than the one before.
+struct RefreshedBetweenReads<'a> {
+    maps: &'a MapView,
+    reads: std::cell::Cell<u32>,
+}
+
+impl FastPathView for RefreshedBetweenReads<'_> {
+    fn member(&self, ifindex: u32, group: Ipv4Addr) -> Option<MemberState> {
+        self.reads.set(self.reads.get() + 1);
+        self.maps.member(ifindex, group).map(|mut m| {
+            m.fast_refreshes += self.reads.get();
+            m
+        })
+    }
+    fn source(&self, ifindex: u32, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState> {
+        self.maps.source(ifindex, group, source)
+    }
+}
+
+#[test]
+fn a_write_carries_the_refresh_count_read_when_the_group_was_adopted() {
+    let mut r = Rig::querier();
+    r.rec(IS_EX, G, &[]);
+    r.now = T0 + 10 * SEC;
+    // A v2 report changes the group's compatibility: the entry is read (adopted), then written.
+    let bytes = simple(igmp::TYPE_V2_REPORT, 0, G);
+    let msg = igmp::parse(&bytes).expect("a v2 report");
+    let view = RefreshedBetweenReads {
+        maps: &r.view,
+        reads: std::cell::Cell::new(0),
+    };
+    let a = r.iface.on_message(r.now, H1, G, &msg, &view);
+    let written: Vec<u32> = a
+        .iter()
+        .filter_map(|a| match a {
+            Action::WriteMember { state, .. } => Some(state.fast_refreshes),
+            _ => None,
+        })
+        .collect();
+    // The router saw one refresh when it adopted the entry; one that landed later is not its
+    // to overwrite, so its write must not claim it (the daemon then keeps the kernel's expiry).
+    assert_eq!(written, vec![1], "{a:?}");
+}
