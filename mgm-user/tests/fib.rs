@@ -19,7 +19,11 @@ struct Netns {
 
 impl Netns {
     fn new() -> Netns {
-        let name = format!("mgmt-fib-{}", std::process::id());
+        Netns::new_named("rpf")
+    }
+    /// Tests of one run make namespaces of their own: `role` tells them apart.
+    fn new_named(role: &str) -> Netns {
+        let name = format!("mgmt-fib-{role}-{}", std::process::id());
         run(&["ip", "netns", "add", &name]);
         let ns = Netns { name };
         ns.ip(&["link", "set", "lo", "up"]);
@@ -138,5 +142,50 @@ fn rpf_through_the_kernel_fib() {
         ] {
             assert_eq!(fib.route(dst).expect("route"), None, "{dst}");
         }
+    });
+}
+
+/// A burst of questions (a host's report with hundreds of new sources) must not overrun the
+/// resolver's socket, whose answers the kernel sends without waiting for room: every source
+/// gets its answer, and nothing fails.
+#[test]
+fn a_burst_of_questions_is_answered_whole() {
+    use mgm_user::sys::fib::{FibResolver, RouteCache};
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the FIB test needs root (CAP_NET_ADMIN) to create a network namespace; run it as root"
+    );
+    let ns = Netns::new_named("burst");
+    ns.ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d0p"]);
+    ns.ip(&["link", "set", "d0p", "up"]);
+    ns.ip(&["addr", "add", "192.0.2.1/24", "dev", "d0"]);
+    ns.ip(&["link", "set", "d0", "up"]);
+    ns.enter(|| {
+        let cache = RouteCache::new();
+        let mut fib = FibResolver::new(cache.clone()).expect("open rtnetlink");
+        let sources: Vec<Ipv4Addr> = [[192, 0, 2], [198, 51, 100], [203, 0, 113]]
+            .iter()
+            .flat_map(|p| (1..=254).map(move |h| Ipv4Addr::new(p[0], p[1], p[2], h)))
+            .collect();
+        let now = || mgm_user::time::monotonic_ns().expect("clock");
+        // All asked before any answer is read, as a wake-up that handles one large report does.
+        for s in &sources {
+            fib.request(*s, now()).expect("request");
+        }
+        let mut answered = std::collections::BTreeSet::new();
+        let start = std::time::Instant::now();
+        while answered.len() < sources.len() && start.elapsed() < std::time::Duration::from_secs(5)
+        {
+            answered.extend(fib.answers(now()).into_iter().map(|(s, _)| s));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(answered.len(), sources.len(), "answers lost in the burst");
+        let on_link = cache.get(Ipv4Addr::new(192, 0, 2, 7)).flatten();
+        assert!(on_link.is_some(), "192.0.2.7 is on d0");
+        assert_eq!(
+            cache.get(Ipv4Addr::new(203, 0, 113, 9)),
+            Some(None),
+            "no route"
+        );
     });
 }

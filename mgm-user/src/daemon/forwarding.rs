@@ -179,6 +179,9 @@ impl Forwarding {
                 // Cannot ask: judge it on the cached answer rather than lose it.
                 log::warn!("{e:#}");
                 self.dispatch(&up, &buf[..n], now);
+                if let Err(e) = self.sync_kernel() {
+                    log::warn!("{e:#}");
+                }
                 continue;
             }
             self.parked.push((up, buf[..n].to_vec()));
@@ -189,7 +192,7 @@ impl Forwarding {
     /// The FIB answered: the upcalls waiting for those sources go to the manager. True when
     /// no answer is left queued.
     pub(crate) fn on_fib_answers(&mut self, igmp: &IgmpPorts, now: u64) -> Result<bool> {
-        let answered: Vec<Ipv4Addr> = self.fib.answers()?.into_iter().map(|(s, _)| s).collect();
+        let answered: Vec<Ipv4Addr> = self.fib.answers(now).into_iter().map(|(s, _)| s).collect();
         self.release(&answered, igmp, now);
         Ok(true)
     }

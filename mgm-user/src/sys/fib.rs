@@ -203,12 +203,21 @@ impl RpfLookup for CachedRpf {
 /// One answered (or given up) question: the source and the FIB's route towards it.
 pub type Answer = (Ipv4Addr, Option<RpfRoute>);
 
+/// Most questions in flight at once. The kernel answers without waiting for room in our
+/// receive buffer: a burst larger than it holds (a host's report with hundreds of new sources)
+/// would overrun it and lose answers. The rest wait in a queue and go out as answers come in.
+pub const MAX_IN_FLIGHT: usize = 64;
+
 /// Asks the FIB over a non-blocking rtnetlink socket; answers go to the [`RouteCache`].
 pub struct FibResolver {
     sock: Socket,
     seq: u32,
     /// Questions in flight: sequence number → (source, when to give up).
     pending: HashMap<u32, (Ipv4Addr, u64)>,
+    /// Questions waiting for room in flight, in the order asked.
+    queued: std::collections::VecDeque<Ipv4Addr>,
+    /// Times the socket overran (answers lost and asked again).
+    pub overruns: u64,
     cache: RouteCache,
 }
 
@@ -224,6 +233,8 @@ impl FibResolver {
             sock,
             seq: 0,
             pending: HashMap::new(),
+            queued: std::collections::VecDeque::new(),
+            overruns: 0,
             cache,
         })
     }
@@ -233,17 +244,39 @@ impl FibResolver {
         self.cache.take_misses()
     }
 
-    /// Whether a question about `dst` is in flight.
+    /// Whether a question about `dst` is in flight or queued.
     pub fn asking(&self, dst: Ipv4Addr) -> bool {
-        self.pending.values().any(|(d, _)| *d == dst)
+        self.pending.values().any(|(d, _)| *d == dst) || self.queued.contains(&dst)
     }
 
     /// Asks for the route towards `dst` (at `now`, CLOCK_MONOTONIC ns), unless a question about
-    /// it is in flight already.
+    /// it is in flight or queued already; queued while [`MAX_IN_FLIGHT`] are in flight.
     pub fn request(&mut self, dst: Ipv4Addr, now: u64) -> Result<()> {
         if self.asking(dst) {
             return Ok(());
         }
+        if self.pending.len() >= MAX_IN_FLIGHT {
+            self.queued.push_back(dst);
+            return Ok(());
+        }
+        self.send(dst, now)
+    }
+
+    /// Sends queued questions while there is room in flight.
+    fn send_queued(&mut self, now: u64) {
+        while self.pending.len() < MAX_IN_FLIGHT {
+            let Some(dst) = self.queued.pop_front() else {
+                return;
+            };
+            if let Err(e) = self.send(dst, now) {
+                // Given up at once: no route for now; a later lookup asks again.
+                log::warn!("{e:#}");
+                self.cache.insert(dst, None);
+            }
+        }
+    }
+
+    fn send(&mut self, dst: Ipv4Addr, now: u64) -> Result<()> {
         self.seq = self.seq.wrapping_add(1);
         let req = encode(&getroute_request(self.seq, dst));
         self.sock
@@ -257,6 +290,23 @@ impl FibResolver {
     /// When the oldest question in flight is given up.
     pub fn next_deadline(&self) -> Option<u64> {
         self.pending.values().map(|(_, t)| *t).min()
+    }
+
+    /// The socket overran: the answers it dropped are lost. Every question in flight is asked
+    /// again (the late answers to the old ones, if any, are ignored by their sequence number).
+    fn ask_again(&mut self, now: u64) {
+        self.overruns += 1;
+        if self.overruns.is_power_of_two() {
+            log::warn!(
+                "rpf: the rtnetlink socket overran ({} times so far); asking the FIB again",
+                self.overruns
+            );
+        }
+        let lost: Vec<Ipv4Addr> = self.pending.drain().map(|(_, (d, _))| d).collect();
+        for dst in lost.into_iter().rev() {
+            self.queued.push_front(dst);
+        }
+        self.send_queued(now);
     }
 
     /// Gives up on questions older than [`REPLY_TIMEOUT`]: no route (logged).
@@ -275,22 +325,44 @@ impl FibResolver {
                 out.push((dst, None));
             }
         }
+        self.send_queued(now);
         out
     }
 
-    /// Reads the answers that arrived (without waiting), records them in the cache and returns
-    /// them. Answers to questions already given up are dropped.
-    pub fn answers(&mut self) -> Result<Vec<Answer>> {
+    /// Reads the answers that arrived (without waiting, at `now`), records them in the cache
+    /// and returns them; queued questions go out as room is made. Answers to questions already
+    /// given up are dropped. Never fails: an overrun asks again, other receive errors are
+    /// logged and the answers read so far returned (questions left in flight time out).
+    pub fn answers(&mut self, now: u64) -> Vec<Answer> {
         let mut out = Vec::new();
         let mut buf = vec![0u8; 8192];
         loop {
             let n = match self.sock.recv(&mut &mut buf[..], 0) {
                 Ok(n) => n.min(buf.len()),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(out),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    // Room made by these answers: the queued questions go out; their answers
+                    // make the socket readable again.
+                    self.send_queued(now);
+                    return out;
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e).context("rpf: receive RTM_GETROUTE replies"),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.ask_again(now);
+                    continue;
+                }
+                Err(e) => {
+                    log::warn!("rpf: receive RTM_GETROUTE replies: {e}");
+                    return out;
+                }
             };
-            for (seq, reply) in parse_replies(&buf[..n])? {
+            let replies = match parse_replies(&buf[..n]) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::warn!("{e:#}");
+                    continue;
+                }
+            };
+            for (seq, reply) in replies {
                 let Some((dst, _)) = self.pending.remove(&seq) else {
                     continue;
                 };
@@ -313,7 +385,8 @@ impl FibResolver {
         let now = crate::time::monotonic_ns()?;
         self.request(dst, now)?;
         loop {
-            if let Some((_, r)) = self.answers()?.into_iter().find(|(d, _)| *d == dst) {
+            let now = crate::time::monotonic_ns()?;
+            if let Some((_, r)) = self.answers(now).into_iter().find(|(d, _)| *d == dst) {
                 return Ok(r);
             }
             if !self.asking(dst) {
