@@ -438,8 +438,14 @@ impl IgmpInterface {
         self.adopt(group, view);
         let p = self.params();
         let existed = self.groups.contains_key(&group);
-        if !existed && !self.may_create(now, src, group, out) {
-            return;
+        if !existed {
+            // No state is INCLUDE({}): what leaves it so makes nothing to refuse.
+            if !creates_state(input, &sources) {
+                return;
+            }
+            if !self.may_create(now, src, group, out) {
+                return;
+            }
         }
         let (mut ctx, total_bound) = (self.ctx(now, &p), self.source_bound(group));
         ctx.max_sources = ctx.max_sources.min(total_bound);
@@ -524,6 +530,22 @@ impl IgmpInterface {
                 }
             }
         }
+    }
+}
+
+/// Whether `input` makes state for a group that has none (INCLUDE({})): reports and EXCLUDE
+/// records do, INCLUDE-side records with sources do; leaves, BLOCK, TO_IN({}) and unknown
+/// records do not (RFC 3376 §6.4, rows 1, 5, 6, 8 from INCLUDE({})).
+fn creates_state(input: HostInput, sources: &BTreeSet<Ipv4Addr>) -> bool {
+    use mgm_common::igmp::RecordType;
+    match input {
+        HostInput::V1Report | HostInput::V2Report => true,
+        HostInput::V2Leave => false,
+        HostInput::V3Record(RecordType::IsExclude | RecordType::ToExclude) => true,
+        HostInput::V3Record(
+            RecordType::IsInclude | RecordType::AllowNew | RecordType::ToInclude,
+        ) => !sources.is_empty(),
+        HostInput::V3Record(RecordType::BlockOld | RecordType::Unknown(_)) => false,
     }
 }
 

@@ -254,3 +254,23 @@ fn tables_shrink_after_a_storm() {
         r.iface.group_capacity()
     );
 }
+
+#[test]
+fn leaving_a_group_nobody_holds_is_no_refusal() {
+    let mut r = per_host(2, 1);
+    r.v2_report(H1, grp(0));
+    r.v2_report(H2, grp(1));
+    // At both limits: a leave, a BLOCK and a TO_IN({}) for unknown groups make no state, so
+    // there is nothing to refuse, count or tell.
+    let a = r.leave(H1, grp(5));
+    assert!(a.is_empty(), "{a:?}");
+    r.report(H1, &[(BLOCK, grp(6), &[S1])]);
+    r.report(H2, &[(TO_IN, grp(7), &[])]);
+    assert_eq!(
+        (r.iface.refused_groups(), r.iface.refused_host_groups()),
+        (0, 0)
+    );
+    // A report that would make state still counts.
+    r.v2_report(H1, grp(8));
+    assert_eq!(r.iface.refused_groups(), 1);
+}
