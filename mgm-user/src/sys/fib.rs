@@ -154,10 +154,36 @@ pub fn parse_reply(buf: &[u8], seq: u32) -> Result<Option<RouteReply>> {
 #[derive(Clone, Debug, Default)]
 pub struct RouteCache(Arc<Mutex<CacheState>>);
 
+/// Most answers the [`RouteCache`] keeps: sources come from the network (upcalls, v3 source
+/// lists), so the cache is bounded. Two generations of at most half this each: when the newer
+/// fills, the older is dropped; an entry of the older one is moved back on use, so the sources
+/// in use stay and the others go.
+pub const MAX_CACHED_ROUTES: usize = 8192;
+
 #[derive(Debug, Default)]
 struct CacheState {
     routes: HashMap<Ipv4Addr, Option<RpfRoute>>,
+    older: HashMap<Ipv4Addr, Option<RpfRoute>>,
     misses: Vec<Ipv4Addr>,
+}
+
+impl CacheState {
+    fn insert(&mut self, source: Ipv4Addr, route: Option<RpfRoute>) {
+        self.older.remove(&source);
+        self.routes.insert(source, route);
+        if self.routes.len() >= MAX_CACHED_ROUTES / 2 {
+            self.older = std::mem::take(&mut self.routes);
+        }
+    }
+
+    fn get(&mut self, source: Ipv4Addr) -> Option<Option<RpfRoute>> {
+        if let Some(r) = self.routes.get(&source) {
+            return Some(*r);
+        }
+        let r = self.older.remove(&source)?;
+        self.insert(source, r);
+        Some(r)
+    }
 }
 
 impl RouteCache {
@@ -169,12 +195,17 @@ impl RouteCache {
     }
     /// Records the FIB's answer for `source` (`None`: no usable route).
     pub fn insert(&self, source: Ipv4Addr, route: Option<RpfRoute>) {
-        self.state().routes.insert(source, route);
+        self.state().insert(source, route);
+    }
+    /// Answers held (both generations).
+    pub fn held(&self) -> usize {
+        let st = self.state();
+        st.routes.len() + st.older.len()
     }
     /// The latest answer for `source`, if the FIB was asked.
     #[cfg(feature = "test-support")]
     pub fn get(&self, source: Ipv4Addr) -> Option<Option<RpfRoute>> {
-        self.state().routes.get(&source).copied()
+        self.state().get(source)
     }
     /// Sources looked up without an answer in the cache since the last call.
     pub fn take_misses(&self) -> Vec<Ipv4Addr> {
@@ -190,8 +221,8 @@ pub struct CachedRpf(pub RouteCache);
 impl RpfLookup for CachedRpf {
     fn lookup(&mut self, source: Ipv4Addr) -> Option<RpfRoute> {
         let mut st = self.0.state();
-        match st.routes.get(&source) {
-            Some(r) => *r,
+        match st.get(source) {
+            Some(r) => r,
             None => {
                 st.misses.push(source);
                 None
@@ -624,6 +655,41 @@ mod tests {
         assert!(cache.take_misses().is_empty(), "answers are no misses");
         cache.insert(src, None);
         assert_eq!(rpf.lookup(src), None, "the latest answer wins");
+    }
+
+    #[test]
+    fn the_cache_is_bounded_and_keeps_the_sources_in_use() {
+        let cache = RouteCache::new();
+        let mut rpf = CachedRpf(cache.clone());
+        let in_use = Ipv4Addr::new(192, 0, 2, 10);
+        let route = RpfRoute {
+            ifindex: 4,
+            gateway: Ipv4Addr::UNSPECIFIED,
+        };
+        cache.insert(in_use, Some(route));
+        // A host cycling through source lists: far more sources than the cache holds.
+        for i in 0..(4 * MAX_CACHED_ROUTES as u32) {
+            cache.insert(Ipv4Addr::from(0xcb00_7100 + i), None);
+            assert!(
+                cache.len() <= MAX_CACHED_ROUTES,
+                "{} answers held",
+                cache.len()
+            );
+            if i % 1000 == 0 {
+                assert_eq!(
+                    rpf.lookup(in_use),
+                    Some(route),
+                    "the source in use was dropped"
+                );
+            }
+        }
+        assert!(
+            cache.take_misses().is_empty(),
+            "the source in use never missed"
+        );
+        let newest = Ipv4Addr::from(0xcb00_7100 + 4 * MAX_CACHED_ROUTES as u32 - 1);
+        assert_eq!(rpf.lookup(newest), None);
+        assert!(cache.take_misses().is_empty(), "the newest answer is held");
     }
 
     #[test]
