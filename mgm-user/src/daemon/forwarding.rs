@@ -40,7 +40,7 @@ pub(crate) struct Forwarding {
     names: BTreeMap<u32, String>,
     fib: FibResolver,
     /// Upcalls waiting for the FIB's answer about their source, in arrival order.
-    parked: Vec<(Upcall, Vec<u8>)>,
+    parked: Vec<(Upcall, u32, Vec<u8>)>,
 }
 
 impl Forwarding {
@@ -175,16 +175,27 @@ impl Forwarding {
             if up.kind == UpcallKind::WholePkt {
                 continue;
             }
+            // The arrival interface as it is now: the VIF may be removed and its number reused
+            // while the upcall waits for the FIB.
+            let Some(ifindex) = self.sock.ifindex_of(up.vif) else {
+                log::debug!(
+                    "upcall for ({}, {}) on unknown vif {}",
+                    up.source,
+                    up.group,
+                    up.vif
+                );
+                continue;
+            };
             if let Err(e) = self.fib.request(up.source, now) {
                 // Cannot ask: judge it on the cached answer rather than lose it.
                 log::warn!("{e:#}");
-                self.dispatch(&up, &buf[..n], now);
+                self.dispatch(&up, ifindex, &buf[..n], now);
                 if let Err(e) = self.sync_kernel() {
                     log::warn!("{e:#}");
                 }
                 continue;
             }
-            self.parked.push((up, buf[..n].to_vec()));
+            self.parked.push((up, ifindex, buf[..n].to_vec()));
         }
         Ok(false)
     }
@@ -204,16 +215,16 @@ impl Forwarding {
         }
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
             .into_iter()
-            .partition(|(up, _)| sources.contains(&up.source));
+            .partition(|(up, _, _)| sources.contains(&up.source));
         self.parked = waiting;
-        for (up, header) in ready {
-            self.dispatch(&up, &header, now);
+        for (up, ifindex, header) in ready {
+            self.dispatch(&up, ifindex, &header, now);
             self.settle(igmp, now);
         }
     }
 
-    fn dispatch(&mut self, up: &Upcall, header: &[u8], now: u64) {
-        if let Err(e) = dispatch_upcall(&mut self.mgr, &self.sock, up, header, now) {
+    fn dispatch(&mut self, up: &Upcall, ifindex: u32, header: &[u8], now: u64) {
+        if let Err(e) = dispatch_upcall_on(&mut self.mgr, up, ifindex, header, now) {
             log::debug!(
                 "upcall {:?} for ({}, {}) on vif {}: {e}",
                 up.kind,
@@ -265,6 +276,8 @@ impl Forwarding {
     /// A managed interface is gone: IGMP and `local` give it up, which deletes every MFE using it
     /// and its VIF (the kernel has usually removed that already).
     pub(crate) fn remove_interface(&mut self, ifindex: u32, igmp: &IgmpPorts, now: u64) {
+        // Packets that arrived on it and still wait for the FIB: nothing to build for them now.
+        self.parked.retain(|(_, arrival, _)| *arrival != ifindex);
         for (who, h) in [("igmp", self.igmp), ("local", self.local)] {
             if let Err(e) = self
                 .mgr
@@ -362,6 +375,17 @@ pub fn dispatch_upcall(
     now: u64,
 ) -> MgmResult<()> {
     let ifindex = sock.ifindex_of(u.vif).ok_or(MgmError::NotFound)?;
+    dispatch_upcall_on(mgr, u, ifindex, header, now)
+}
+
+/// [`dispatch_upcall`] for an upcall whose arrival interface was resolved when it came.
+fn dispatch_upcall_on(
+    mgr: &mut Manager,
+    u: &Upcall,
+    ifindex: u32,
+    header: &[u8],
+    now: u64,
+) -> MgmResult<()> {
     match u.kind {
         UpcallKind::NoCache => mgr.new_packet(now, u.source, u.group, ifindex, header),
         UpcallKind::WrongVif | UpcallKind::WrongVifWhole => {
