@@ -1,11 +1,13 @@
 //! The event stream's lines ([`EventLine`]) from IGMP actions and manager events: interface
 //! keys become names, manager arguments become API arguments. And the log under attack: the
-//! membership changes of an interface ([`ChangeLog`]) and repeated warnings ([`LogLimit`]) are
+//! membership changes of an interface ([`ChangeLog`]) and repeated warnings
+//! ([`crate::time::RateLimit`]) are
 //! rate-limited, with summaries of what was held back.
 use super::forwarding::Forwarding;
 use crate::control::api::{Event, EventLine, MfeArgs, RpfVerdictView};
 use crate::igmp::{Action, MembershipChange, RouterNotice};
 use crate::manager::{EventArgs, EventKind, IfKey, MgmEvent, RpfVerdict};
+use crate::time::RATE_LIMIT_WINDOW_NS as LOG_EVERY_NS;
 use std::net::Ipv4Addr;
 
 /// The note of an IGMP action worth telling (membership changes, querier and version changes)
@@ -201,35 +203,9 @@ fn mfe_args(a: &EventArgs, name: &dyn Fn(&IfKey) -> String, here: impl Fn() -> S
     }
 }
 
-/// At most one rate-limited line of a kind per this long (ns).
-const LOG_EVERY_NS: u64 = 60_000_000_000;
-
 /// Membership changes of one interface logged one by one at info level per minute; the rest
 /// go to debug level and are summarised at info level once the minute is over.
 const CHANGES_AT_INFO_PER_MINUTE: u64 = 10;
-
-/// Rate limit of one repeated log line: the first goes out, then at most one per minute, with
-/// how many were held back since the last.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct LogLimit {
-    last_ns: Option<u64>,
-    suppressed: u64,
-}
-
-impl LogLimit {
-    /// `Some(held back since the last)` when a line may go out at `now`.
-    pub(crate) fn allow(&mut self, now: u64) -> Option<u64> {
-        if self
-            .last_ns
-            .is_some_and(|t| now.saturating_sub(t) < LOG_EVERY_NS)
-        {
-            self.suppressed += 1;
-            return None;
-        }
-        self.last_ns = Some(now);
-        Some(std::mem::take(&mut self.suppressed))
-    }
-}
 
 /// " (N more since the last)" when N > 0.
 pub(crate) fn more(suppressed: u64) -> String {
@@ -331,11 +307,7 @@ pub(crate) fn log_changes(log: &mut ChangeLog, interface: &str, actions: &[Actio
 
 /// The router's rate-limited notices, in the operator's words.
 fn log_notice(interface: &str, notice: RouterNotice, suppressed: u64) {
-    let more = if suppressed > 0 {
-        format!(" ({suppressed} more since the last notice)")
-    } else {
-        String::new()
-    };
+    let more = more(suppressed);
     match notice {
         RouterNotice::OlderQuerier { querier, version } => log::warn!(
             "{interface}: IGMPv{version} query from router {querier} ignored: this interface \
@@ -522,7 +494,7 @@ mod tests {
 
     #[test]
     fn repeated_warnings_go_out_once_a_minute_with_the_count_held_back() {
-        let mut l = LogLimit::default();
+        let mut l = crate::time::RateLimit::default();
         assert_eq!(l.allow(MIN), Some(0));
         for i in 1..=500 {
             assert_eq!(l.allow(MIN + i), None);

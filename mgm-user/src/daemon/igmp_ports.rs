@@ -1,7 +1,7 @@
 //! The IGMP ports: one IGMP router per managed interface with its query socket, subnets and
 //! classifier settings. Feeds them classifier events and deadlines and returns their
 //! [`Action`]s, which [`super::Daemon::apply`] carries out.
-use super::events::{log_changes, more, ChangeLog, LogLimit};
+use super::events::{log_changes, more, ChangeLog};
 use super::preflight::{ManagedInterface, Subnet};
 use crate::igmp::{
     Action, FastPathView, FilterMode, IgmpConfig, IgmpInterface, MembershipChange, Params,
@@ -9,6 +9,7 @@ use crate::igmp::{
 };
 use crate::sys::bpf::KernelMaps;
 use crate::sys::query_sender::QuerySender;
+use crate::time::RateLimit;
 use anyhow::{Context, Result};
 use mgm_common::{IfaceSettings, IgmpEvent, MemberKey, MemberState, SourceKey, SourceState};
 use std::collections::BTreeMap;
@@ -63,7 +64,7 @@ pub(crate) struct Port {
     /// Membership changes logged in the current minute.
     changes: ChangeLog,
     /// Failed query sends (logged at most once a minute).
-    send_failures: std::cell::Cell<LogLimit>,
+    send_failures: std::cell::Cell<RateLimit>,
 }
 
 impl Port {

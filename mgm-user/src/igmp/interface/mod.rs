@@ -102,7 +102,7 @@ pub struct IgmpInterface {
     /// v1/v2 queries from other routers heard while running a newer version, not followed.
     older_queries: u64,
     /// Rate limits of the notices, one per kind ([`RouterNotice::kind`]).
-    notice_limits: [queries::NoticeLimit; RouterNotice::KINDS],
+    notice_limits: [crate::time::RateLimit; RouterNotice::KINDS],
 }
 
 impl IgmpInterface {

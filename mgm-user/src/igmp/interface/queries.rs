@@ -15,31 +15,6 @@ use crate::igmp::view::FastPathView;
 /// An adopted Query Interval is at most this many times the configured one.
 pub const MAX_ADOPTED_QUERY_INTERVAL_FACTOR: u32 = 4;
 
-/// At most one notice of a kind per interface per this long (ns).
-const NOTICE_EVERY_NS: u64 = 60_000_000_000;
-
-/// Rate limit of one kind of [`RouterNotice`]: when the last one went out, how many since.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct NoticeLimit {
-    last_ns: Option<u64>,
-    suppressed: u64,
-}
-
-impl NoticeLimit {
-    /// The number suppressed since the last notice, when one may go out at `now`.
-    fn allow(&mut self, now: u64) -> Option<u64> {
-        if self
-            .last_ns
-            .is_some_and(|t| now.saturating_sub(t) < NOTICE_EVERY_NS)
-        {
-            self.suppressed += 1;
-            return None;
-        }
-        self.last_ns = Some(now);
-        Some(std::mem::take(&mut self.suppressed))
-    }
-}
-
 impl IgmpInterface {
     /// A query from `src` (not us). Foreign sources are ignored whole; an older-version query
     /// changes the version only when configured to follow and from the elected querier; the
