@@ -3,10 +3,7 @@
 //! [`Action`]s, which [`super::Daemon::apply`] carries out.
 use super::events::{log_changes, more, ChangeLog};
 use super::preflight::{ManagedInterface, Subnet};
-use crate::igmp::{
-    Action, FastPathView, FilterMode, IgmpConfig, IgmpInterface, MembershipChange, Params,
-    QueryMessage,
-};
+use crate::igmp::{Action, FastPathView, IgmpConfig, IgmpInterface, Params, QueryMessage};
 use crate::sys::bpf::KernelMaps;
 use crate::sys::query_sender::QuerySender;
 use crate::time::RateLimit;
@@ -332,7 +329,7 @@ impl IgmpPorts {
     pub(crate) fn memberships(&self, ifindex: u32) -> Vec<Action> {
         self.ports
             .get(&ifindex)
-            .map(|port| replay(&port.router))
+            .map(|port| port.router.membership_replay())
             .unwrap_or_default()
     }
 
@@ -415,18 +412,8 @@ impl IgmpPorts {
                 port.router.group_count()
             );
         }
-        for ifindex in self.ports.keys().copied().collect::<Vec<_>>() {
-            // The replay undone in reverse: leaves before the unblocks they qualify.
-            for mut a in self.memberships(ifindex).into_iter().rev() {
-                if let Action::Membership { change, .. } = &mut a {
-                    *change = match *change {
-                        MembershipChange::Join => MembershipChange::Leave,
-                        MembershipChange::Block => MembershipChange::Unblock,
-                        other => other,
-                    };
-                }
-                out.push(a);
-            }
+        for port in self.ports.values() {
+            out.extend(port.router.membership_withdrawal());
         }
         out
     }
@@ -494,43 +481,6 @@ fn from_link_host(subnets: &[super::preflight::Subnet], src: Ipv4Addr) -> bool {
     src.is_unspecified() || subnets.iter().any(|s| s.has_host(src.octets()))
 }
 
-/// A router's memberships as the deltas that build them from nothing (the enable-IGMP
-/// replay): per EXCLUDE group its blocks, then the (*,G) join they qualify, as the router's live
-/// changes come, so an excluded source is never forwarded in between; per INCLUDE group a join
-/// per forwarded source.
-fn replay(router: &IgmpInterface) -> Vec<Action> {
-    let ifindex = router.ifindex();
-    let mut out = Vec::new();
-    let mut push = |group, source, change| {
-        out.push(Action::Membership {
-            ifindex,
-            group,
-            source,
-            change,
-        })
-    };
-    for g in router.groups() {
-        match g.mode {
-            FilterMode::Exclude => {
-                for (s, r) in &g.sources {
-                    if r.timer == 0 {
-                        push(g.group, Some(*s), MembershipChange::Block);
-                    }
-                }
-                push(g.group, None, MembershipChange::Join);
-            }
-            FilterMode::Include => {
-                for (s, r) in &g.sources {
-                    if r.timer != 0 {
-                        push(g.group, Some(*s), MembershipChange::Join);
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,34 +498,5 @@ mod tests {
         let p2p = [subnet(Ipv4Addr::new(203, 0, 113, 4), 31)];
         assert!(from_link_host(&p2p, Ipv4Addr::new(203, 0, 113, 4)));
         assert!(from_link_host(&p2p, Ipv4Addr::new(203, 0, 113, 5)));
-    }
-
-    #[test]
-    fn the_replay_blocks_before_it_joins() {
-        use crate::igmp::NoFastPath;
-        use mgm_common::igmp::{parse, MODE_IS_EXCLUDE};
-        let us = Ipv4Addr::new(192, 0, 2, 1);
-        let (mut router, _) = IgmpInterface::new(5, us, IgmpConfig::default(), 1_000_000_000);
-        // IS_EX {198.51.100.7} for 239.1.2.3 from a host: EXCLUDE({}, {S}).
-        let mut report = vec![0x22, 0, 0, 0, 0, 0, 0, 1, MODE_IS_EXCLUDE, 0, 0, 1];
-        report.extend_from_slice(&[239, 1, 2, 3, 198, 51, 100, 7]);
-        let sum = mgm_common::igmp::checksum(&report);
-        report[2..4].copy_from_slice(&sum.to_be_bytes());
-        let msg = parse(&report).expect("a valid report");
-        let host = Ipv4Addr::new(192, 0, 2, 10);
-        let all = Ipv4Addr::new(224, 0, 0, 22);
-        router.on_message(2_000_000_000, host, all, &msg, &NoFastPath);
-        let changes: Vec<(Option<Ipv4Addr>, MembershipChange)> = replay(&router)
-            .into_iter()
-            .filter_map(|a| match a {
-                Action::Membership { source, change, .. } => Some((source, change)),
-                _ => None,
-            })
-            .collect();
-        let s = Some(Ipv4Addr::new(198, 51, 100, 7));
-        assert_eq!(
-            changes,
-            vec![(s, MembershipChange::Block), (None, MembershipChange::Join)]
-        );
     }
 }

@@ -75,6 +75,42 @@ impl IgmpInterface {
     }
 }
 
+impl IgmpInterface {
+    /// The memberships the manager was told, as the deltas that build them from nothing: what
+    /// IGMP re-adds after `enable_igmp`. Per group in the order live changes come (blocks,
+    /// then the joins they qualify), so an excluded source is never forwarded in between.
+    pub fn membership_replay(&self) -> Vec<Action> {
+        let mut out = Vec::new();
+        for g in self.groups.values() {
+            membership_deltas(
+                self.ifindex,
+                g.group,
+                &Forwarding::default(),
+                &g.told,
+                &mut out,
+            );
+        }
+        out
+    }
+
+    /// The deltas that withdraw every membership the manager was told (leaves before the
+    /// unblocks they qualify), without changing the router's state: the daemon stops while the
+    /// memberships stay pinned for the next run.
+    pub fn membership_withdrawal(&self) -> Vec<Action> {
+        let mut out = Vec::new();
+        for g in self.groups.values() {
+            membership_deltas(
+                self.ifindex,
+                g.group,
+                &g.told,
+                &Forwarding::default(),
+                &mut out,
+            );
+        }
+        out
+    }
+}
+
 /// Where a group's map actions go: deletes (emitted at once) and writes (after every delete).
 struct Writes<'a> {
     deletes: &'a mut Vec<Action>,

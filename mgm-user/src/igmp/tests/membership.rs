@@ -333,3 +333,32 @@ fn truncated_report_applies_the_records_captured_completely() {
     assert!(!r.has_group(g3));
     assert_eq!(deltas(&acts).len(), 200 + 1);
 }
+
+#[test]
+fn the_replay_builds_what_was_told_blocks_first_and_the_withdrawal_undoes_it() {
+    let mut r = Rig::querier();
+    r.rec(IS_EX, G, &[S1]); // EXCLUDE({}, {S1}): (*,G) joined, S1 blocked
+    r.rec(IS_IN, G2, &[S2]); // INCLUDE({S2})
+    let changes = |a: Vec<Action>| {
+        let mut d = deltas(&a);
+        d.sort_by_key(|(g, _, _)| *g != G); // G's changes first, each group in its own order
+        d
+    };
+    assert_eq!(
+        changes(r.iface.membership_replay()),
+        vec![(G, Some(S1), Block), (G, None, Join), (G2, Some(S2), Join)]
+    );
+    assert_eq!(
+        changes(r.iface.membership_withdrawal()),
+        vec![
+            (G, None, Leave),
+            (G, Some(S1), Unblock),
+            (G2, Some(S2), Leave)
+        ]
+    );
+    assert_eq!(
+        r.iface.group_count(),
+        2,
+        "the withdrawal leaves the router's state as it is"
+    );
+}
