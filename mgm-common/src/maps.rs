@@ -97,9 +97,7 @@ impl LinkSubnet {
         let host = u32::from_be_bytes(addr) & !self.mask();
         host == 0 || host == !self.mask()
     }
-}
 
-impl LinkSubnet {
     /// Whether `addr` is a host address of this prefix: in it, and neither its network nor its
     /// broadcast address.
     #[inline(always)]

@@ -40,16 +40,15 @@ impl ForeignSource {
         if subnets.is_empty() {
             return None;
         }
-        let on_link: Vec<&LinkSubnet> = subnets
-            .iter()
-            .filter(|s| s.contains(src.octets()))
-            .collect();
-        if on_link.is_empty() {
-            Some(ForeignSource::OffLink)
-        } else if on_link.iter().any(|s| s.is_subnet_address(src.octets())) {
+        // The rule reports follow too (`LinkSubnet::has_host`): a host address of one of the
+        // link's subnets.
+        let a = src.octets();
+        if subnets.iter().any(|s| s.has_host(a)) {
+            None
+        } else if subnets.iter().any(|s| s.contains(a)) {
             Some(ForeignSource::SubnetAddress)
         } else {
-            None
+            Some(ForeignSource::OffLink)
         }
     }
 
