@@ -53,6 +53,9 @@ pub struct RunArgs {
     /// Interface to manage (repeat for each): the classifier attaches to it and IGMP runs on it.
     /// IGMP settings for this interface alone may follow after commas, named like the flags
     /// below without the leading dashes, e.g. `-i eth1,igmp-version=2,query-interval=60s`.
+    /// `protocol=NAME` leaves the interface to the external handler that registers as NAME
+    /// (`mgm handler`, docs/handler-protocol.md) instead of the built-in `local`; until it
+    /// registers, IGMP runs there and keeps the memberships for its replay.
     #[arg(
         short = 'i',
         long = "interface",
@@ -83,9 +86,30 @@ pub struct RunArgs {
     /// Kernel multicast routing table to use (MRT_TABLE); the main table when absent.
     #[arg(long, value_name = "ID")]
     pub mroute_table: Option<u32>,
+    /// How long an external handler has to answer an RPF, creation-alert or prune-alert
+    /// callback before mgm takes the default (and counts a timeout). The kernel holds at most
+    /// 10 unresolved (S,G) at once, so keep it short.
+    #[arg(long, value_name = "D", default_value = "100ms", value_parser = parse_deadline)]
+    pub handler_deadline: std::time::Duration,
     // IGMP settings for every interface: the flags come from the table in `settings`.
     #[command(flatten)]
     pub igmp: IgmpArgs,
+}
+
+impl RunArgs {
+    /// `--handler-deadline` in milliseconds.
+    pub fn handler_deadline_ms(&self) -> u64 {
+        u64::try_from(self.handler_deadline.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// `--handler-deadline`: a duration from 1 ms to 10 s.
+fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::settings::parse_duration_text(text)?;
+    if d < std::time::Duration::from_millis(1) || d > std::time::Duration::from_secs(10) {
+        return Err(format!("{text}: the deadline must be from 1ms to 10s"));
+    }
+    Ok(d)
 }
 
 #[derive(Args, Debug, Clone)]

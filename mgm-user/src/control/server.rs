@@ -1,13 +1,19 @@
-//! Control socket server: one task per connection; show requests go to the daemon loop through a
-//! channel (the loop owns the state), event subscribers get a broadcast receiver. The daemon
-//! runs it on its own thread ([`ControlServer::spawn_thread`]): accepting and reading requests
-//! never waits for the loop, which answers queued requests before classifier work.
+//! Control socket server: one task pair per connection (reader, writer); requests go to the
+//! daemon loop through a channel (the loop owns the state) and every line back (responses and,
+//! for handler sessions, callbacks) comes through the connection's outbox in the order the
+//! loop wrote it. Event subscribers get a broadcast receiver. The daemon runs the server on
+//! its own thread ([`ControlServer::spawn_thread`]): accepting and reading never waits for the
+//! loop, which answers queued requests before classifier work.
 //!
-//! A connection must send its request within [`Limits::request_timeout`] and read each line
-//! within [`Limits::write_timeout`], or it is closed; at most [`Limits::max_connections`] are
-//! open at once, and one more is answered at once with an error and closed. Who connects
-//! (SO_PEERCRED) is logged: at debug for `show`, `hello` and `events`, at info for the rest.
-use super::api::{Event, EventLine, Request, Response, MAX_REQUEST_BYTES};
+//! A connection must send its first request within [`Limits::request_timeout`]; it may then
+//! send more (handlers do; `mgm show` sends one and closes). Each line must be read within
+//! [`Limits::write_timeout`], and at most [`OUTBOX_LINES`] may wait for the client: past that
+//! the client is not reading, and the connection is closed (a handler is deregistered). At
+//! most [`Limits::max_connections`] are open at once, and one more is answered at once with
+//! an error and closed. Requests that change state need root, the daemon's user or the
+//! socket's group (SO_PEERCRED); who sends them is logged at info, reads at debug.
+use super::api::{Event, EventLine, Request, RequestLine, Response, MAX_REQUEST_BYTES};
+use super::peer::Peer;
 use super::socket_file;
 use anyhow::{Context, Result};
 use nix::unistd::Gid;
@@ -18,8 +24,80 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc, oneshot, Semaphore};
 
-/// A show request for the daemon loop, with where to send the answer.
-pub type Query = (Request, oneshot::Sender<Response>);
+/// Lines waiting for one client at most; more means it stopped reading.
+pub const OUTBOX_LINES: usize = 16 * 1024;
+
+/// A connection as the daemon loop sees it: who it is, and where its lines go.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// Unique for the server's life.
+    pub id: u64,
+    pub peer: Peer,
+    out: mpsc::Sender<String>,
+    close: Arc<tokio::sync::Notify>,
+}
+
+/// Why a line could not be queued for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// [`OUTBOX_LINES`] are waiting: the client is not reading.
+    Full,
+    /// The connection is gone.
+    Closed,
+}
+
+impl Connection {
+    /// Queues one line (without its newline) for the client, without waiting.
+    pub fn send(&self, line: String) -> Result<(), SendError> {
+        self.out.try_send(line).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::Full,
+            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        })
+    }
+    /// Queues a response to the request numbered `id`.
+    pub fn respond<T: serde::Serialize>(
+        &self,
+        id: Option<u64>,
+        resp: Response<T>,
+    ) -> Result<(), SendError> {
+        match serde_json::to_string(&resp.with_id(id)) {
+            Ok(line) => self.send(line),
+            Err(e) => {
+                log::warn!("control: cannot encode a response: {e}");
+                Ok(())
+            }
+        }
+    }
+    /// Closes the connection once the lines queued so far are written.
+    pub fn close(&self) {
+        self.close.notify_one();
+    }
+    /// A connection whose lines go to `out` (for tests of the daemon's side).
+    pub fn for_test(id: u64, peer: Peer, out: mpsc::Sender<String>) -> Self {
+        Connection {
+            id,
+            peer,
+            out,
+            close: Arc::default(),
+        }
+    }
+}
+
+/// What the server hands the daemon loop.
+#[derive(Debug)]
+pub enum ControlInput {
+    /// A request to answer on `conn` (with `conn.respond(id, …)`).
+    Request {
+        conn: Connection,
+        id: Option<u64>,
+        request: Request,
+    },
+    /// The connection closed (its handler, if it registered, is gone).
+    Closed { conn: u64 },
+}
+
+/// The control inputs as the daemon loop receives them.
+pub type Query = ControlInput;
 
 /// The event stream as the daemon publishes it: one [`EventLine`] per event.
 pub type EventSender = broadcast::Sender<EventLine>;
@@ -53,6 +131,8 @@ pub struct ControlServer {
     listener: std::os::unix::net::UnixListener,
     path: PathBuf,
     limits: Limits,
+    /// The socket's group: its members may change state.
+    group: Option<Gid>,
 }
 
 /// The server running on its own thread; [`ServerThread::stop`] ends it (open connections,
@@ -88,6 +168,7 @@ impl ControlServer {
             listener,
             path: path.to_path_buf(),
             limits,
+            group: group.or_else(|| Some(nix::unistd::getegid())),
         })
     }
 
@@ -131,6 +212,7 @@ impl ControlServer {
         };
         let slots = Arc::new(Semaphore::new(self.limits.max_connections));
         let mut refused: u64 = 0;
+        let mut next_id: u64 = 0;
         loop {
             let stream = match listener.accept().await {
                 Ok((stream, _)) => stream,
@@ -155,8 +237,11 @@ impl ControlServer {
             let queries = queries.clone();
             let events = events.clone();
             let limits = self.limits;
+            next_id += 1;
+            let peer = Peer::of(&stream, self.group);
+            let id = next_id;
             tokio::spawn(async move {
-                if let Err(e) = handle(stream, queries, events, limits).await {
+                if let Err(e) = handle(stream, id, peer, queries, events, limits).await {
                     log::debug!("control connection: {e:#}");
                 }
                 drop(slot);
@@ -180,80 +265,205 @@ fn refuse(stream: &UnixStream, max: usize) {
     }
 }
 
-/// Who is on the other end, for the log.
-fn peer(stream: &UnixStream) -> String {
-    match stream.peer_cred() {
-        Ok(c) => match c.pid() {
-            Some(pid) => format!("uid {} gid {} pid {pid}", c.uid(), c.gid()),
-            None => format!("uid {} gid {}", c.uid(), c.gid()),
-        },
-        Err(e) => format!("unknown peer ({e})"),
-    }
-}
-
-/// Requests that only read the daemon's state (and so are logged at debug only).
-fn reads_only(request: &Request) -> bool {
-    matches!(
-        request,
-        Request::Hello
-            | Request::ShowInterfaces
-            | Request::ShowGroups
-            | Request::ShowStats
-            | Request::ShowMfe
-            | Request::ShowProtocols
-            | Request::Events
-    )
-}
-
 async fn handle(
     stream: UnixStream,
+    conn_id: u64,
+    peer: Peer,
     queries: mpsc::Sender<Query>,
     events: EventSender,
     limits: Limits,
 ) -> Result<()> {
-    let who = peer(&stream);
     let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES as u64));
+    let mut reader = BufReader::new(read);
     let mut line = String::new();
-    let mut out = Writer {
-        w: &mut write,
-        timeout: limits.write_timeout,
-    };
-    match tokio::time::timeout(limits.request_timeout, reader.read_line(&mut line)).await {
-        Ok(read) => read.context("reading the request")?,
+    let first = tokio::time::timeout(limits.request_timeout, read_request(&mut reader, &mut line));
+    let first = match first.await {
+        Ok(read) => read?,
         Err(_) => {
             let resp = Response::<()>::error(format!(
                 "no request within {} ms; closing",
                 limits.request_timeout.as_millis()
             ));
+            let mut out = Writer {
+                w: &mut write,
+                timeout: limits.write_timeout,
+            };
             out.line(&serde_json::to_string(&resp)?).await?;
-            anyhow::bail!("{who}: no request within {:?}", limits.request_timeout);
+            anyhow::bail!("{peer}: no request within {:?}", limits.request_timeout);
         }
     };
-    let request = match serde_json::from_str::<Request>(line.trim()) {
-        Ok(r) => r,
-        Err(e) => {
-            let resp = Response::<super::api::Reply>::error(format!("bad request: {e}"));
-            return out.line(&serde_json::to_string(&resp)?).await;
-        }
-    };
-    if reads_only(&request) {
-        log::debug!("control: {request:?} from {who}");
-    } else {
-        log::info!("control: {request:?} from {who}");
-    }
-    if request == Request::Events {
+    if let Some(Ok(RequestLine {
+        request: Request::Events,
+        ..
+    })) = &first
+    {
+        log::debug!("control: events from {peer}");
+        let out = Writer {
+            w: &mut write,
+            timeout: limits.write_timeout,
+        };
         return stream_events(out, events.subscribe()).await;
     }
-    let (tx, rx) = oneshot::channel();
-    queries
-        .send((request, tx))
+    let (out_tx, out_rx) = mpsc::channel::<String>(OUTBOX_LINES);
+    let close = Arc::new(tokio::sync::Notify::new());
+    let conn = Connection {
+        id: conn_id,
+        peer,
+        out: out_tx,
+        close: close.clone(),
+    };
+    let (gone_tx, mut gone) = oneshot::channel::<()>();
+    let writer = tokio::spawn(write_lines(
+        write,
+        out_rx,
+        limits.write_timeout,
+        close,
+        gone_tx,
+    ));
+    let mut next = first;
+    let result = loop {
+        let Some(parsed) = next else {
+            break Ok(());
+        };
+        match parsed {
+            Err(e) => {
+                let _ = conn.respond(None, Response::<()>::error(format!("bad request: {e}")));
+            }
+            Ok(RequestLine { id, request }) => {
+                if let Err(refusal) = admit(&conn.peer, &request) {
+                    let _ = conn.respond(id, Response::<()>::error(refusal));
+                } else if request == Request::Events {
+                    let _ = conn.respond(
+                        id,
+                        Response::<()>::error("events must be the first request of a connection"),
+                    );
+                } else if queries
+                    .send(ControlInput::Request {
+                        conn: conn.clone(),
+                        id,
+                        request,
+                    })
+                    .await
+                    .is_err()
+                {
+                    let _ = conn.respond(id, Response::<()>::error("daemon is shutting down"));
+                    break Ok(());
+                }
+            }
+        }
+        line.clear();
+        next = tokio::select! {
+            read = read_request(&mut reader, &mut line) => match read {
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            },
+            _ = &mut gone => break Ok(()),
+        };
+    };
+    let _ = queries.send(ControlInput::Closed { conn: conn_id }).await;
+    drop(conn);
+    let _ = writer.await;
+    result
+}
+
+/// Reads one request line: `None` at the end of the stream, `Some(Err)` for a line that is not
+/// a request (or is longer than [`MAX_REQUEST_BYTES`]).
+async fn read_request(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    line: &mut String,
+) -> Result<Option<std::result::Result<RequestLine, String>>> {
+    let mut limited = (&mut *reader).take(MAX_REQUEST_BYTES as u64 + 1);
+    let n = limited
+        .read_line(line)
         .await
-        .context("daemon loop gone")?;
-    let resp = rx
-        .await
-        .unwrap_or_else(|_| Response::error("daemon is shutting down"));
-    out.line(&serde_json::to_string(&resp)?).await
+        .context("reading a request")?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if n > MAX_REQUEST_BYTES {
+        anyhow::bail!("request line longer than {MAX_REQUEST_BYTES} bytes");
+    }
+    Ok(Some(
+        serde_json::from_str::<RequestLine>(line.trim()).map_err(|e| e.to_string()),
+    ))
+}
+
+/// Whether `peer` may send `request`; logs it (state changes at info, with the peer).
+fn admit(peer: &Peer, request: &Request) -> std::result::Result<(), String> {
+    if request.reads_only() {
+        log::debug!("control: {} from {peer}", request.command());
+        return Ok(());
+    }
+    if !peer.may_change_state() {
+        log::warn!("control: {} refused to {peer}", request.command());
+        return Err(format!(
+            "permission denied: {} changes state and needs root, the daemon's user or the \
+             control socket's group",
+            request.command()
+        ));
+    }
+    if !matches!(request, Request::Answer(_)) {
+        log::info!("control: {} from {peer}", request.command());
+    }
+    Ok(())
+}
+
+/// Writes the outbox to the client, batching what is queued; ends when the outbox closes, the
+/// daemon closes the connection (after writing what was queued) or the client does not read a
+/// batch within `timeout`; then `gone` tells the reader.
+async fn write_lines(
+    mut w: tokio::net::unix::OwnedWriteHalf,
+    mut rx: mpsc::Receiver<String>,
+    timeout: Duration,
+    close: Arc<tokio::sync::Notify>,
+    gone: oneshot::Sender<()>,
+) {
+    let mut batch = String::new();
+    let mut closing = false;
+    loop {
+        let first = if closing {
+            match rx.try_recv() {
+                Ok(l) => l,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                l = rx.recv() => match l {
+                    Some(l) => l,
+                    None => break,
+                },
+                _ = close.notified() => {
+                    closing = true;
+                    continue;
+                }
+            }
+        };
+        batch.clear();
+        batch.push_str(&first);
+        batch.push('\n');
+        while batch.len() < 256 * 1024 {
+            match rx.try_recv() {
+                Ok(l) => {
+                    batch.push_str(&l);
+                    batch.push('\n');
+                }
+                Err(_) => break,
+            }
+        }
+        match tokio::time::timeout(timeout, w.write_all(batch.as_bytes())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                log::debug!("control: writing to the client: {e}");
+                break;
+            }
+            Err(_) => {
+                log::warn!("control: a client read nothing for {timeout:?}; closing it");
+                break;
+            }
+        }
+    }
+    let _ = w.shutdown().await;
+    let _ = gone.send(());
 }
 
 /// The `events` subscription: an empty response, then one line per event until the daemon

@@ -170,6 +170,7 @@ fn rpf_event(a: &EventArgs, name: &dyn Fn(&IfKey) -> String, here: impl Fn() -> 
             verdict: match verdict {
                 RpfVerdict::Accept => RpfVerdictView::Accept,
                 RpfVerdict::Reject => RpfVerdictView::Reject,
+                RpfVerdict::Pending => RpfVerdictView::Pending,
             },
         },
         _ => Event::Rpf {

@@ -17,9 +17,10 @@ use super::preflight::ManagedInterface;
 use crate::control::api::{MfeView, ProtocolView};
 use crate::igmp::Action;
 use crate::manager::igmp_bridge::{IgmpBridge, IgmpNotice, IgmpNotices};
+use super::names::InterfaceNames;
 use crate::manager::{
-    local, ClientKind, ComponentId, IfKey, Manager, MfeInfo, MgmEvent, ProtocolHandle,
-    ProtocolInfo, IGMP_PROTOCOL_ID,
+    local, ClientKind, ComponentId, IfKey, Manager, MfeInfo, MgmEvent, NewPacket,
+    ProtocolHandle, ProtocolInfo, IGMP_PROTOCOL_ID,
 };
 use crate::manager::{ForwarderAction, MgmError, MgmResult};
 use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};
@@ -37,7 +38,12 @@ pub(crate) struct Forwarding {
     igmp: ProtocolHandle,
     local: ProtocolHandle,
     notices: IgmpNotices,
-    names: BTreeMap<u32, String>,
+    names: InterfaceNames,
+    /// Interfaces left for an external handler (`-i IF,protocol=NAME`): `local` does not take
+    /// them.
+    reserved: BTreeMap<String, String>,
+    /// NOCACHE upcalls whose MFE waits for an external handler's answer, with when they came.
+    awaiting: Vec<(Upcall, u32, Vec<u8>, u64)>,
     fib: FibResolver,
     /// Upcalls waiting for the FIB's answer about their source, in arrival order.
     parked: Vec<(Upcall, u32, Vec<u8>)>,
@@ -48,6 +54,7 @@ impl Forwarding {
     /// `local` and IGMP, and gives both every managed interface.
     pub(crate) fn start(
         interfaces: &[ManagedInterface],
+        reserved: BTreeMap<String, String>,
         table: Option<u32>,
         now: u64,
     ) -> Result<Self> {
@@ -82,10 +89,9 @@ impl Forwarding {
             igmp,
             local,
             notices,
-            names: interfaces
-                .iter()
-                .map(|i| (i.ifindex, i.name.clone()))
-                .collect(),
+            names: InterfaceNames::default(),
+            reserved,
+            awaiting: Vec::new(),
             fib,
             parked: Vec::new(),
         };
@@ -95,14 +101,16 @@ impl Forwarding {
         Ok(shell)
     }
 
-    /// `local` and IGMP take one more interface (its VIF is added).
+    /// `local` (unless the interface is reserved for a handler) and IGMP take one more
+    /// interface (its VIF is added).
     pub(crate) fn add_interface(&mut self, i: &ManagedInterface, now: u64) -> Result<()> {
-        for (who, h) in [("local", self.local), ("igmp", self.igmp)] {
+        self.names.insert(i.ifindex, &i.name);
+        let local = (!self.reserved.contains_key(&i.name)).then_some(("local", self.local));
+        for (who, h) in local.into_iter().chain([("igmp", self.igmp)]) {
             self.mgr
                 .take_interface_ownership(now, h, IfKey::new(i.ifindex))
                 .map_err(|e| anyhow::anyhow!("{who} taking {}: {e}", i.name))?;
         }
-        self.names.insert(i.ifindex, i.name.clone());
         self.sync_kernel()
             .with_context(|| format!("adding {} to the multicast routes", i.name))
     }
@@ -224,14 +232,30 @@ impl Forwarding {
     }
 
     fn dispatch(&mut self, up: &Upcall, ifindex: u32, header: &[u8], now: u64) {
-        if let Err(e) = dispatch_upcall_on(&mut self.mgr, up, ifindex, header, now) {
-            log::debug!(
+        self.dispatch_since(up, ifindex, header, now, now);
+    }
+
+    /// Dispatches an upcall that first came at `since`; one whose MFE waits for a handler's
+    /// answer is parked until [`Self::retry_creations`].
+    fn dispatch_since(&mut self, up: &Upcall, ifindex: u32, header: &[u8], now: u64, since: u64) {
+        match dispatch_upcall_on(&mut self.mgr, up, ifindex, header, now) {
+            Ok(NewPacket::Pending) => {
+                if !self
+                    .awaiting
+                    .iter()
+                    .any(|(u, ..)| (u.source, u.group) == (up.source, up.group))
+                {
+                    self.awaiting.push((*up, ifindex, header.to_vec(), since));
+                }
+            }
+            Ok(NewPacket::Installed) => {}
+            Err(e) => log::debug!(
                 "upcall {:?} for ({}, {}) on vif {}: {e}",
                 up.kind,
                 up.source,
                 up.group,
                 up.vif
-            );
+            ),
         }
     }
 
@@ -276,13 +300,22 @@ impl Forwarding {
     /// A managed interface is gone: IGMP and `local` give it up, which deletes every MFE using it
     /// and its VIF (the kernel has usually removed that already).
     pub(crate) fn remove_interface(&mut self, ifindex: u32, igmp: &IgmpPorts, now: u64) {
-        // Packets that arrived on it and still wait for the FIB: nothing to build for them now.
+        // Packets that arrived on it and still wait for the FIB or a handler: nothing to build
+        // for them now.
         self.parked.retain(|(_, arrival, _)| *arrival != ifindex);
-        for (who, h) in [("igmp", self.igmp), ("local", self.local)] {
-            if let Err(e) = self
-                .mgr
-                .release_interface_ownership(now, h, IfKey::new(ifindex))
-            {
+        self.awaiting.retain(|(_, arrival, ..)| *arrival != ifindex);
+        // IGMP first, then whoever routes there (`local`, or an external handler).
+        let key = IfKey::new(ifindex);
+        let mut owners: Vec<(String, ProtocolHandle)> = vec![("igmp".into(), self.igmp)];
+        owners.extend(
+            self.mgr
+                .protocols()
+                .into_iter()
+                .filter(|p| p.handle != self.igmp && p.interfaces.contains(&key))
+                .map(|p| (p.name, p.handle)),
+        );
+        for (who, h) in owners {
+            if let Err(e) = self.mgr.release_interface_ownership(now, h, key) {
                 log::debug!("{who} releasing ifindex {ifindex}: {e}");
             }
         }
@@ -291,7 +324,53 @@ impl Forwarding {
 
     /// Forgets the name of a removed interface (after its last events were published).
     pub(crate) fn forget_name(&mut self, ifindex: u32) {
-        self.names.remove(&ifindex);
+        self.names.remove(ifindex);
+    }
+
+    /// The shared interface names.
+    pub(crate) fn names(&self) -> &InterfaceNames {
+        &self.names
+    }
+
+    /// The protocol an interface is reserved for (`-i IF,protocol=NAME`).
+    pub(crate) fn reserved_for(&self, name: &str) -> Option<&str> {
+        self.reserved.get(name).map(String::as_str)
+    }
+
+    /// The interfaces reserved for `protocol`.
+    pub(crate) fn reserved_interfaces(&self, protocol: &str) -> Vec<String> {
+        self.reserved
+            .iter()
+            .filter(|(_, p)| p.as_str() == protocol)
+            .map(|(i, _)| i.clone())
+            .collect()
+    }
+
+    /// The manager, for the external handlers' requests ([`Self::settle`] afterwards).
+    pub(crate) fn manager(&mut self) -> &mut Manager {
+        &mut self.mgr
+    }
+
+    /// Offers again the packets whose MFE waited for a handler's answer about one of `sgs`
+    /// (every waiting one when `sgs` is `None`); the ones still waiting stay parked. Packets
+    /// that waited longer than the kernel keeps an unresolved entry are dropped.
+    pub(crate) fn retry_creations(
+        &mut self,
+        sgs: Option<&[(Ipv4Addr, Ipv4Addr)]>,
+        igmp: &IgmpPorts,
+        now: u64,
+    ) {
+        const KERNEL_UNRESOLVED_NS: u64 = 10_000_000_000;
+        self.awaiting
+            .retain(|(_, _, _, t)| now.saturating_sub(*t) < KERNEL_UNRESOLVED_NS);
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting)
+            .into_iter()
+            .partition(|(up, ..)| sgs.is_none_or(|l| l.contains(&(up.source, up.group))));
+        self.awaiting = waiting;
+        for (up, ifindex, header, since) in ready {
+            self.dispatch_since(&up, ifindex, &header, now, since);
+            self.settle(igmp, now);
+        }
     }
 
     /// Events since the last call, for `mgm events`.
@@ -306,16 +385,17 @@ impl Forwarding {
 
     /// The name of a (managed or recently removed) interface, `ifindex N` for others.
     pub(crate) fn interface_name(&self, iface: &IfKey) -> String {
-        self.names
-            .get(&iface.ifindex)
-            .cloned()
-            .unwrap_or_else(|| format!("ifindex {}", iface.ifindex))
+        self.names.name(iface.ifindex)
     }
 
     pub(crate) fn mfe_view(&self, now: u64) -> Vec<MfeView> {
+        self.mfe_views(self.mgr.mfe_table(now))
+    }
+
+    /// MFEs as `mgm show mfe` rows, with fresh kernel counters.
+    pub(crate) fn mfe_views(&self, infos: Vec<MfeInfo>) -> Vec<MfeView> {
         let sock = &self.sock;
-        self.mgr
-            .mfe_table(now)
+        infos
             .into_iter()
             .map(|m: MfeInfo| {
                 // Fresh kernel counters when the kernel has them.
@@ -375,7 +455,7 @@ pub fn dispatch_upcall(
     now: u64,
 ) -> MgmResult<()> {
     let ifindex = sock.ifindex_of(u.vif).ok_or(MgmError::NotFound)?;
-    dispatch_upcall_on(mgr, u, ifindex, header, now)
+    dispatch_upcall_on(mgr, u, ifindex, header, now).map(|_| ())
 }
 
 /// [`dispatch_upcall`] for an upcall whose arrival interface was resolved when it came.
@@ -385,13 +465,13 @@ fn dispatch_upcall_on(
     ifindex: u32,
     header: &[u8],
     now: u64,
-) -> MgmResult<()> {
+) -> MgmResult<NewPacket> {
     match u.kind {
         UpcallKind::NoCache => mgr.new_packet(now, u.source, u.group, ifindex, header),
-        UpcallKind::WrongVif | UpcallKind::WrongVifWhole => {
-            mgr.wrong_interface(now, u.source, u.group, ifindex, header)
-        }
-        UpcallKind::WholePkt => Ok(()),
+        UpcallKind::WrongVif | UpcallKind::WrongVifWhole => mgr
+            .wrong_interface(now, u.source, u.group, ifindex, header)
+            .map(|()| NewPacket::Installed),
+        UpcallKind::WholePkt => Ok(NewPacket::Installed),
     }
 }
 

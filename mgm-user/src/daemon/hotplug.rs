@@ -108,6 +108,7 @@ impl Daemon {
                 // The IGMP replay the ownership change asked for, without waiting for
                 // another event.
                 self.fwd.settle(&self.igmp, now);
+                self.give_reserved(&iface.name, now);
                 self.publish(Vec::new());
             }
             Err(e) => {

@@ -5,11 +5,15 @@
 //! [`crate::sys`].
 mod events;
 pub mod forwarding;
+mod handlers;
 mod hotplug;
 mod igmp_ports;
+mod names;
 pub mod preflight;
 mod state;
 mod views;
+
+pub(crate) use handlers::check_name as check_protocol_name;
 
 use crate::cli::RunArgs;
 use crate::control::server::{ControlServer, Query};
@@ -41,7 +45,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let control = ControlServer::bind(&args.socket, group)?;
 
     // The mroute socket first: if another router owns the table, fail before touching anything.
-    let fwd = Forwarding::start(&interfaces, args.mroute_table, monotonic_ns()?)?;
+    let reserved = crate::settings::reserved_interfaces(&args)?;
+    let fwd = Forwarding::start(&interfaces, reserved, args.mroute_table, monotonic_ns()?)?;
     let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
     let mut classifier = Classifier::load(&args.bpffs, sizes)?;
     let logger = classifier.start_logger();
@@ -62,7 +67,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         args.bpffs.display(),
         control.path().display()
     );
-    let (query_tx, query_rx) = mpsc::channel::<Query>(64);
+    let (query_tx, query_rx) = mpsc::channel::<Query>(1024);
     let mut inputs = Inputs {
         ring: watch_readable(ring).context("registering the event ring buffer")?,
         upcalls: watch_readable(FdRef(daemon.fwd.upcall_fd()))
@@ -130,9 +135,7 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
             _ = sighup.recv() => {
                 log::info!("SIGHUP: nothing to reload (settings come from the command line); still running");
             }
-            Some((request, reply)) = inputs.queries.recv() => {
-                let _ = reply.send(daemon.answer(request));
-            }
+            Some(input) = inputs.queries.recv() => daemon.on_control(input),
             _ = sleep_until(deadline) => daemon.on_deadline()?,
             guard = inputs.upcalls.readable() => {
                 let mut guard = guard.context("mroute socket")?;

@@ -2,6 +2,7 @@
 //! the pure cores are carried out ([`Daemon::apply`]).
 use super::events::{igmp_event, manager_event};
 use super::forwarding::Forwarding;
+use super::handlers::Handlers;
 use super::hotplug::Hotplug;
 use super::igmp_ports::IgmpPorts;
 use super::preflight::ManagedInterface;
@@ -32,6 +33,8 @@ pub(crate) struct Daemon {
     pub(crate) classifier: Classifier,
     /// `mgm events` subscribers.
     pub(crate) events: EventSender,
+    /// Routing protocols in other processes.
+    pub(crate) handlers: Handlers,
 }
 
 impl Daemon {
@@ -56,6 +59,7 @@ impl Daemon {
             maps,
             classifier,
             events,
+            handlers: Handlers::new(args.handler_deadline_ms()),
         };
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
@@ -86,8 +90,12 @@ impl Daemon {
 
     /// The earliest protocol deadline (IGMP timers, MFE lifetimes).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        [self.igmp.next_deadline(), self.fwd.next_deadline()]
-            .into_iter()
+        [
+            self.igmp.next_deadline(),
+            self.fwd.next_deadline(),
+            self.handlers.next_deadline(),
+        ]
+        .into_iter()
             .flatten()
             .min()
     }
@@ -233,6 +241,7 @@ impl Daemon {
         let actions = self.igmp.on_deadline(now, &self.maps);
         self.apply(actions, now);
         self.fwd.on_deadline(&self.igmp, now);
+        self.expire_answers(now);
         self.publish(Vec::new());
         Ok(())
     }

@@ -9,8 +9,8 @@ use crate::time::monotonic_ns;
 use std::net::Ipv4Addr;
 
 impl Daemon {
-    /// The answer to one control request.
-    pub(crate) fn answer(&self, request: Request) -> Response {
+    /// The answer to one request that reads state (`hello`, `show …`).
+    pub(crate) fn answer_show(&self, request: Request) -> Response {
         let now = match monotonic_ns() {
             Ok(n) => n,
             Err(e) => return Response::error(format!("{e:#}")),
@@ -29,6 +29,7 @@ impl Daemon {
                 Err(e) => return Response::error(format!("{e:#}")),
             },
             Request::Events => return Response::error("events is a stream; handled by the server"),
+            _ => return Response::error("not a show request"),
         };
         Response::ok(reply)
     }
@@ -47,6 +48,11 @@ impl Daemon {
         out.insert("daemon_lost_v3_records".into(), igmp.lost_records);
         out.insert("daemon_off_link_reports".into(), igmp.off_link_reports);
         out.insert("daemon_rss_bytes".into(), crate::sys::memory::rss_bytes()?);
+        let h = &self.handlers;
+        out.insert("daemon_handlers".into(), h.count() as u64);
+        out.insert("daemon_handler_timeouts".into(), h.timeouts);
+        out.insert("daemon_handler_late_answers".into(), h.late_answers);
+        out.insert("daemon_handler_overflows".into(), h.overflows);
         Ok(out)
     }
 

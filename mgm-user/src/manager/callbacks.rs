@@ -34,6 +34,20 @@ pub enum RpfVerdict {
     #[default]
     Accept,
     Reject,
+    /// The protocol asked someone else (a handler in another process) and has no verdict yet:
+    /// the manager makes no MFE now ([`super::NewPacket::Pending`]); the shell offers the
+    /// packet again once the answer is in, and the handler then answers at once.
+    Pending,
+}
+
+/// Whether a callback's in/out arguments hold the protocol's answer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Answer {
+    /// The arguments are the answer.
+    #[default]
+    Given,
+    /// Asked elsewhere, no answer yet: as [`RpfVerdict::Pending`].
+    Pending,
 }
 
 /// One `MGM_IF_ENTRY` of the creation alert.
@@ -77,7 +91,8 @@ pub trait ProtocolHandler: Send {
         group: Ipv4Addr,
         in_iface: IfKey,
         oifs: &mut [CreationIf],
-    ) {
+    ) -> Answer {
+        Answer::Given
     }
     /// `PMGM_JOIN_ALERT_CALLBACK`: receivers for `sg` appeared elsewhere. `member_update` is
     /// `true` for a membership add, `false` for an MFE's OIL becoming non-empty.

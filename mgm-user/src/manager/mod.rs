@@ -119,13 +119,13 @@ mod tests;
 
 pub use actions::{ForwarderAction, MAX_VIFS};
 pub use callbacks::{
-    CallbackContext, CreationIf, ProtocolHandler, PruneAlert, QueuedCall, RpfLookup, RpfRequest,
+    Answer, CallbackContext, CreationIf, ProtocolHandler, PruneAlert, QueuedCall, RpfLookup, RpfRequest,
     RpfRoute, RpfVerdict,
 };
 pub use enumerate::EnumHandle;
 pub use error::{MgmError, MgmResult};
 pub use events::{EventArgs, EventKind, MgmEvent};
-pub use mfe::{MfeInfo, REJECTED_MFE_TIMEOUT_S};
+pub use mfe::{MfeInfo, NewPacket, REJECTED_MFE_TIMEOUT_S};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
 pub use static_rpf::StaticRpf;

@@ -55,6 +55,28 @@ pub fn apply_key(cfg: &mut IgmpConfig, key: &str, text: &str) -> Result<()> {
     apply(cfg, setting, text)
 }
 
+/// The `-i IF,protocol=NAME` key: the interface is left to the external handler NAME.
+pub const PROTOCOL_KEY: &str = "protocol";
+
+/// The interfaces left to external handlers: interface name → protocol name.
+pub fn reserved_interfaces(args: &RunArgs) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for arg in &args.interfaces {
+        let spec = parse_interface_spec(arg)?;
+        for (_, v) in spec.overrides.iter().filter(|(k, _)| k == PROTOCOL_KEY) {
+            crate::daemon::check_protocol_name(v)
+                .map_err(|e| anyhow!("interface {}: {e}", spec.name))?;
+            out.insert(spec.name.clone(), v.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// A duration as the settings read it (`100ms`, `1.5s`, `1m30s`).
+pub fn parse_duration_text(text: &str) -> std::result::Result<std::time::Duration, String> {
+    value::parse_duration(text).map_err(|e| format!("{text}: {e}"))
+}
+
 /// The interfaces with their validated IGMP configuration, in command-line order.
 pub fn interface_configs(args: &RunArgs) -> Result<Vec<(String, IgmpConfig)>> {
     let mut base = IgmpConfig::default();
@@ -65,7 +87,7 @@ pub fn interface_configs(args: &RunArgs) -> Result<Vec<(String, IgmpConfig)>> {
     for arg in &args.interfaces {
         let spec = parse_interface_spec(arg)?;
         let mut cfg = base.clone();
-        for (k, v) in &spec.overrides {
+        for (k, v) in spec.overrides.iter().filter(|(k, _)| k != PROTOCOL_KEY) {
             apply_key(&mut cfg, k, v).with_context(|| format!("interface {}", spec.name))?;
         }
         cfg.validate()

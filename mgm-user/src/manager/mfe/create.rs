@@ -1,17 +1,29 @@
 //! MFE creation: the kernel's NOCACHE upcall → RPF (the FIB, then the RPF owner's callback)
 //! → OIL → creation alerts → the MFE (negative when nobody wants it); the WRONGVIF upcall.
 use super::{Mfe, MfeKey};
-use crate::manager::callbacks::{CreationIf, RpfRequest, RpfRoute, RpfVerdict};
+use crate::manager::callbacks::{Answer, CreationIf, RpfRequest, RpfRoute, RpfVerdict};
 use crate::manager::events::{EventArgs, EventKind};
 use crate::manager::types::{IfKey, MfeCounters, ProtocolHandle, Sg};
 use crate::manager::{Manager, MgmError, MgmResult};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
+/// What [`Manager::new_packet`] did.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NewPacket {
+    /// The MFE is installed (or was already, and is installed again).
+    Installed,
+    /// A protocol's RPF or creation-alert answer is pending ([`RpfVerdict::Pending`],
+    /// [`Answer::Pending`]): nothing is installed; offer the packet again when it is in.
+    Pending,
+}
+
 impl Manager {
     /// Kernel `NOCACHE` upcall: a packet from `source` to `group` arrived on `arrival_ifindex`
     /// and the kernel has no MFE. Runs RPF, builds the OIL, runs the creation alert and installs
     /// the MFE (negative if nobody wants it). For an MFE that already exists it re-installs it.
+    /// When a protocol's answer is pending nothing is made ([`NewPacket::Pending`]); the
+    /// callbacks of that run are made again, in order, when the packet is offered again.
     pub fn new_packet(
         &mut self,
         now: u64,
@@ -19,7 +31,7 @@ impl Manager {
         group: Ipv4Addr,
         arrival_ifindex: u32,
         header: &[u8],
-    ) -> MgmResult<()> {
+    ) -> MgmResult<NewPacket> {
         self.begin(now);
         let r = self.do_new_packet(source, group, arrival_ifindex, header);
         self.finish(r)
@@ -95,7 +107,7 @@ impl Manager {
         group: Ipv4Addr,
         arrival_ifindex: u32,
         header: &[u8],
-    ) -> MgmResult<()> {
+    ) -> MgmResult<NewPacket> {
         let sg = Sg::sg(source, group);
         if !sg.is_valid() {
             return Err(MgmError::InvalidParameter);
@@ -103,7 +115,7 @@ impl Manager {
         let k = MfeKey { group, source };
         if self.st.mfes.contains_key(&k) {
             self.push_set(k);
-            return Ok(());
+            return Ok(NewPacket::Installed);
         }
         let arrival = self
             .st
@@ -111,7 +123,10 @@ impl Manager {
             .ok_or(MgmError::NotFound)?;
         // 1. RPF lookup, then the RPF callback to the owner of the incoming interface.
         let route = self.rpf.lookup(source);
-        let (iif, upstream, rejected) = self.rpf_step(source, group, arrival, route, header);
+        let Some((iif, upstream, rejected)) = self.rpf_step(source, group, arrival, route, header)
+        else {
+            return Ok(NewPacket::Pending);
+        };
         // 2. The MFE with its candidate OIL.
         let mut mfe = Mfe {
             iif,
@@ -130,7 +145,9 @@ impl Manager {
         };
         let candidates = self.compute_oil(k, &mfe);
         // 3. Creation alert to each routing owner of OIL interfaces, with its interfaces only.
-        let vetoed = self.creation_alerts(source, group, iif, &candidates);
+        let Some(vetoed) = self.creation_alerts(source, group, iif, &candidates) else {
+            return Ok(NewPacket::Pending);
+        };
         mfe.vetoed.extend(vetoed);
         // 4. Install.
         mfe.oil = self.compute_oil(k, &mfe);
@@ -148,12 +165,13 @@ impl Manager {
         } else {
             self.mfe_join_alert(k);
         }
-        Ok(())
+        Ok(NewPacket::Installed)
     }
 
     /// RPF for a new MFE: the incoming interface and upstream neighbour from the FIB's `route`,
     /// then the RPF callback to the owner of that interface, which may change them or refuse.
-    /// Returns (incoming interface, upstream, rejected).
+    /// Returns (incoming interface, upstream, rejected), or `None` while the owner's verdict
+    /// is pending.
     pub(super) fn rpf_step(
         &mut self,
         source: Ipv4Addr,
@@ -161,7 +179,7 @@ impl Manager {
         arrival: IfKey,
         route: Option<RpfRoute>,
         header: &[u8],
-    ) -> (IfKey, Ipv4Addr, bool) {
+    ) -> Option<(IfKey, Ipv4Addr, bool)> {
         let sg = Sg::sg(source, group);
         let mut rejected = false;
         let (mut iif, mut upstream) = match route {
@@ -206,6 +224,9 @@ impl Manager {
                         verdict: v,
                     });
                 }
+                if v == RpfVerdict::Pending {
+                    return None;
+                }
                 upstream = req.upstream;
                 if self.st.ifaces.contains_key(&req.in_iface) {
                     iif = req.in_iface;
@@ -218,18 +239,19 @@ impl Manager {
                 }
             }
         }
-        (iif, upstream, rejected)
+        Some((iif, upstream, rejected))
     }
 
     /// The creation alert of a new MFE to each routing owner of `candidates` (the OIL), with
-    /// its interfaces only. Returns the vetoed interfaces.
+    /// its interfaces only. Returns the vetoed interfaces, or `None` when an owner's answer is
+    /// pending (every owner is still asked, so all the questions go out at once).
     pub(super) fn creation_alerts(
         &mut self,
         source: Ipv4Addr,
         group: Ipv4Addr,
         iif: IfKey,
         candidates: &BTreeSet<IfKey>,
-    ) -> Vec<IfKey> {
+    ) -> Option<Vec<IfKey>> {
         let sg = Sg::sg(source, group);
         let mut vetoed = Vec::new();
         let mut by_owner: BTreeMap<ProtocolHandle, Vec<CreationIf>> = BTreeMap::new();
@@ -245,10 +267,12 @@ impl Manager {
                 });
             }
         }
+        let mut pending = false;
         for (o, mut list) in by_owner {
             let called = self.invoke(o, EventKind::CreationAlert, Some(iif), sg, |hd, ctx| {
                 hd.creation_alert(ctx, source, group, iif, &mut list)
             });
+            pending |= called == Some(Answer::Pending);
             if called.is_some() {
                 let (kept, vetoed): (Vec<&CreationIf>, Vec<&CreationIf>) =
                     list.iter().partition(|e| e.enabled);
@@ -259,6 +283,6 @@ impl Manager {
             }
             vetoed.extend(list.iter().filter(|e| !e.enabled).map(|e| e.iface));
         }
-        vetoed
+        (!pending).then_some(vetoed)
     }
 }

@@ -1,6 +1,7 @@
 //! The MFE table: creation on a new packet (RPF → OIL → creation alert → install), OIL
 //! maintenance, lifetime, wrong-interface, get/first/next and statistics.
 mod create;
+pub use create::NewPacket;
 mod oil;
 
 use super::events::EventArgs;
@@ -209,6 +210,29 @@ impl Manager {
     ) -> MgmResult<()> {
         self.begin(now);
         let r = self.do_set_mfe_upstream(h, source, group, upstream);
+        self.finish(r)
+    }
+
+    /// Deletes an MFE whose incoming interface `h` owns (`InvalidParameter` for another's,
+    /// `NotFound` for none). The next packet makes it again, with an RPF callback.
+    pub fn remove_mfe(
+        &mut self,
+        now: u64,
+        h: ProtocolHandle,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+    ) -> MgmResult<()> {
+        self.begin(now);
+        let r = (|| {
+            self.st.check_handle(h)?;
+            let k = MfeKey { group, source };
+            let m = self.st.mfes.get(&k).ok_or(MgmError::NotFound)?;
+            if !self.st.ifaces.get(&m.iif).is_some_and(|i| i.is_owned_by(h)) {
+                return Err(MgmError::InvalidParameter);
+            }
+            self.delete_mfe(k);
+            Ok(())
+        })();
         self.finish(r)
     }
 

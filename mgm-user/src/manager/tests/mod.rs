@@ -46,6 +46,9 @@ struct Behaviour {
     on_join_alert: Vec<QueuedCall>,
     /// IGMP: memberships to replay through the context on enable.
     replay: Vec<(Sg, IfKey)>,
+    /// Answer RPF / creation alerts "pending" (asked elsewhere) while set.
+    rpf_pending: bool,
+    creation_pending: bool,
 }
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -79,7 +82,9 @@ impl ProtocolHandler for Rec {
         if let Some(i) = b.rpf_in {
             req.in_iface = i;
         }
-        if b.rpf_reject {
+        if b.rpf_pending {
+            RpfVerdict::Pending
+        } else if b.rpf_reject {
             RpfVerdict::Reject
         } else {
             RpfVerdict::Accept
@@ -92,7 +97,7 @@ impl ProtocolHandler for Rec {
         group: Ipv4Addr,
         in_iface: IfKey,
         oifs: &mut [CreationIf],
-    ) {
+    ) -> Answer {
         let list: Vec<String> = oifs
             .iter()
             .map(|o| format!("{}{}", o.iface, if o.igmp { "+igmp" } else { "" }))
@@ -108,6 +113,11 @@ impl ProtocolHandler for Rec {
             if b.veto.contains(&o.iface) {
                 o.enabled = false;
             }
+        }
+        if b.creation_pending {
+            Answer::Pending
+        } else {
+            Answer::Given
         }
     }
     fn join_alert(&mut self, ctx: &mut CallbackContext<'_>, sg: Sg, member_update: bool) {
@@ -231,7 +241,7 @@ impl H {
     fn del(&mut self, h: ProtocolHandle, sg: Sg, i: u32) -> MgmResult<()> {
         self.m.delete_membership(self.now, h, sg, ifk(i), J)
     }
-    fn pkt(&mut self, s: Ipv4Addr, g: Ipv4Addr, arrival: u32) -> MgmResult<()> {
+    fn pkt(&mut self, s: Ipv4Addr, g: Ipv4Addr, arrival: u32) -> MgmResult<NewPacket> {
         self.m.new_packet(self.now, s, g, arrival, &[0x45])
     }
     fn log(&mut self) -> Vec<String> {

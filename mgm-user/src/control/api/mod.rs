@@ -16,18 +16,23 @@
 //! snake_case keys, dotted IPv4 addresses, remaining times in milliseconds (`…_ms`), absolute
 //! times in `CLOCK_MONOTONIC` nanoseconds (`time_ns`). `null` means "none" / "any" (the
 //! wildcard source or group of an event, an entry that never ages).
+pub mod handler;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 /// The version of this protocol. Bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Longest request line the server reads.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// One request line: `{"command":"show_groups"}`.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+/// One request: `{"command":"show_groups"}`. The `show_*`, `hello` and `events` requests
+/// only read; every other one changes state and needs root or the socket's group (checked
+/// with SO_PEERCRED). The handler requests (from `register` on) are documented in
+/// `docs/handler-protocol.md`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Request {
     /// Answered with [`Hello`].
@@ -44,6 +49,114 @@ pub enum Request {
     ShowProtocols,
     /// Subscribe to the event stream: an empty response, then one [`EventLine`] per line.
     Events,
+    // ---- the handler protocol ----
+    /// Answered with [`handler::Registered`]; the connection becomes a handler session.
+    Register(handler::RegisterArgs),
+    /// Releases every interface of the session's protocol and ends its registration.
+    Deregister,
+    /// `MgmTakeInterfaceOwnership`; the replay of the interface comes before the response.
+    TakeInterface { interface: String },
+    /// `MgmReleaseInterfaceOwnership`.
+    ReleaseInterface { interface: String },
+    /// `MgmAddGroupMembershipEntry`.
+    AddMembership(handler::MembershipArgs),
+    /// `MgmDeleteGroupMembershipEntry`.
+    DeleteMembership(handler::MembershipArgs),
+    /// Answered with `[MembershipView]`.
+    GetMemberships(handler::MembershipFilter),
+    /// Answered with a [`handler::Page`] of [`handler::MembershipView`] from the start.
+    GetFirstMembership {
+        #[serde(default)]
+        max: Option<usize>,
+    },
+    /// Answered with the page after `after`.
+    GetNextMembership {
+        after: handler::MembershipKey,
+        #[serde(default)]
+        max: Option<usize>,
+    },
+    /// `MgmGetMfe`: answered with an [`MfeView`] (kernel counters fresh).
+    GetMfe(handler::MfeKeyArgs),
+    /// `MgmGetMfeStats`: the same view, counters read from the kernel now.
+    GetMfeStats(handler::MfeKeyArgs),
+    /// `MgmGetFirstMfe`: a [`handler::Page`] of [`MfeView`] in walk order (group, source).
+    GetFirstMfe {
+        #[serde(default)]
+        max: Option<usize>,
+    },
+    /// `MgmGetNextMfe`: the page after (`source`, `group`).
+    GetNextMfe {
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        #[serde(default)]
+        max: Option<usize>,
+    },
+    /// Sets an MFE's lifetime (seconds, 0 = never ages).
+    SetMfeLifetime {
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        timeout_s: u32,
+    },
+    /// `MgmSetMfe`: the MFE's upstream neighbour.
+    SetMfeUpstream {
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        upstream: Ipv4Addr,
+    },
+    /// Deletes an MFE whose incoming interface the handler owns (the next packet makes it
+    /// again, with an RPF callback).
+    DeleteMfe(handler::MfeKeyArgs),
+    /// The answer to a callback that carried an `id`. Has no response.
+    Answer(handler::AnswerArgs),
+    // ---- static entries (the built-in protocol `static`) ----
+    StaticJoin(handler::StaticJoinArgs),
+    StaticLeave(handler::StaticJoinArgs),
+    StaticRouteAdd(handler::StaticRouteArgs),
+    StaticRouteDel(handler::MfeKeyArgs),
+}
+
+impl Request {
+    /// Whether the request only reads state (open to anyone who can connect).
+    pub fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            Request::Hello
+                | Request::ShowInterfaces
+                | Request::ShowGroups
+                | Request::ShowStats
+                | Request::ShowMfe
+                | Request::ShowProtocols
+                | Request::Events
+                | Request::GetMemberships(_)
+                | Request::GetFirstMembership { .. }
+                | Request::GetNextMembership { .. }
+                | Request::GetMfe(_)
+                | Request::GetMfeStats(_)
+                | Request::GetFirstMfe { .. }
+                | Request::GetNextMfe { .. }
+        )
+    }
+    /// The `command` key of this request.
+    pub fn command(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m
+                .get("command")
+                .and_then(|k| k.as_str())
+                .unwrap_or("?")
+                .to_string(),
+            _ => "?".to_string(),
+        }
+    }
+}
+
+/// A request as it is on the wire: the [`Request`] and an optional `id` the response echoes
+/// (handlers number their requests; `mgm show` sends none).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct RequestLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(flatten)]
+    pub request: Request,
 }
 
 /// One response line. `T` is the data type of the request answered ([`Reply`] on the server,
@@ -53,6 +166,9 @@ pub struct Response<T = Reply> {
     /// [`PROTOCOL_VERSION`] of the daemon; 0 when absent (a daemon older than versioning).
     #[serde(default)]
     pub version: u32,
+    /// The `id` of the request answered, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<T>,
@@ -65,6 +181,7 @@ impl<T> Response<T> {
     pub fn ok(data: T) -> Self {
         Response {
             version: PROTOCOL_VERSION,
+            id: None,
             ok: true,
             data: Some(data),
             error: None,
@@ -73,10 +190,16 @@ impl<T> Response<T> {
     pub fn error(msg: impl Into<String>) -> Self {
         Response {
             version: PROTOCOL_VERSION,
+            id: None,
             ok: false,
             data: None,
             error: Some(msg.into()),
         }
+    }
+    /// The same response answering the request numbered `id`.
+    pub fn with_id(mut self, id: Option<u64>) -> Self {
+        self.id = id;
+        self
     }
     /// `Err` with a message naming both versions when the daemon speaks another one.
     pub fn check_version(&self) -> Result<(), String> {
@@ -101,6 +224,13 @@ pub enum Reply {
     Stats(StatsView),
     Mfe(Vec<MfeView>),
     Protocols(Vec<ProtocolView>),
+    Registered(handler::Registered),
+    Memberships(Vec<handler::MembershipView>),
+    MembershipPage(handler::Page<handler::MembershipView>),
+    OneMfe(MfeView),
+    MfePage(handler::Page<MfeView>),
+    /// Requests that change state and return nothing.
+    Done,
 }
 
 /// The answer to [`Request::Hello`].
@@ -337,6 +467,9 @@ pub struct MfeArgs {
 pub enum RpfVerdictView {
     Accept,
     Reject,
+    /// The RPF owner is a handler in another process: the MFE is made when it answers or its
+    /// deadline passes.
+    Pending,
 }
 
 impl Event {

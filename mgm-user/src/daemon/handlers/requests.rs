@@ -1,0 +1,624 @@
+//! The control requests that change the manager, carried out for their connection: the
+//! handler protocol (register, ownership, memberships, MFEs, answers) and the session's end.
+use super::remote::{Question, RemoteHandler, RpfAnswer, SharedSession};
+use super::{check_name, iface_key, protocol_id_for, Registered};
+use crate::control::api::handler::{
+    AnswerArgs, MembershipArgs, MembershipFilter, MembershipFlag, MembershipKey, MembershipView,
+    Page, RegisterArgs, DEFAULT_PAGE, MAX_PAGE,
+};
+use crate::control::api::handler::{Callback, HandlerKind};
+use crate::control::api::{Reply, Request, Response, RpfVerdictView};
+use crate::control::server::{Connection, ControlInput};
+use crate::daemon::state::Daemon;
+use crate::manager::{
+    ClientKind, ComponentId, IfKey, MembershipFlags, MembershipInfo, MgmError, ProtocolHandle,
+    ProtocolId, Sg,
+};
+use crate::time::monotonic_ns;
+
+/// The outcome of one request: the data to answer with, or the error message.
+type Outcome = Result<Reply, String>;
+
+impl Daemon {
+    /// One input from the control server.
+    pub(crate) fn on_control(&mut self, input: ControlInput) {
+        let now = match monotonic_ns() {
+            Ok(n) => n,
+            Err(e) => {
+                log::warn!("{e:#}");
+                return;
+            }
+        };
+        match input {
+            ControlInput::Closed { conn } => self.end_session(conn, "disconnected", now),
+            ControlInput::Request { conn, id, request } => {
+                let outcome = self.carry_out(&conn, request, now);
+                let sent = match outcome {
+                    None => Ok(()),
+                    Some(Ok(reply)) => conn.respond(id, Response::ok(reply)),
+                    Some(Err(e)) => conn.respond(id, Response::<()>::error(e)),
+                };
+                if sent.is_err() {
+                    if let Some(r) = self.handlers.session(&conn) {
+                        r.shared.lock().overflowed = true;
+                    }
+                }
+                self.publish(Vec::new());
+                self.drop_overflowed(now);
+            }
+        }
+    }
+
+    /// Carries out one request; `None` for requests without a response (answers).
+    fn carry_out(&mut self, conn: &Connection, request: Request, now: u64) -> Option<Outcome> {
+        let h = self.handlers.session(conn).map(|r| r.handle);
+        let need = |h: Option<ProtocolHandle>| {
+            h.ok_or_else(|| "register first: this request needs a registered handler".to_string())
+        };
+        Some(match request {
+            Request::Register(args) => self.register(conn, args, now),
+            Request::Deregister => need(h).map(|_| {
+                self.end_session(conn.id, "deregistered", now);
+                Reply::Done
+            }),
+            Request::TakeInterface { interface } => {
+                need(h).and_then(|h| self.take(conn, h, &interface, now))
+            }
+            Request::ReleaseInterface { interface } => need(h).and_then(|h| {
+                let iface = self.known_interface(&interface)?;
+                self.fwd
+                    .manager()
+                    .release_interface_ownership(now, h, iface)
+                    .map_err(|e| mgm_error(&interface, e))?;
+                self.settle_manager(now);
+                self.remembered_drop(conn, &interface);
+                Ok(Reply::Done)
+            }),
+            Request::AddMembership(m) => need(h).and_then(|h| self.membership(h, m, true, now)),
+            Request::DeleteMembership(m) => {
+                need(h).and_then(|h| self.membership(h, m, false, now))
+            }
+            Request::GetMemberships(f) => Ok(Reply::Memberships(self.memberships(&f))),
+            Request::GetFirstMembership { max } => Ok(self.membership_page(None, max)),
+            Request::GetNextMembership { after, max } => Ok(self.membership_page(Some(after), max)),
+            Request::GetMfe(k) | Request::GetMfeStats(k) => {
+                match self.fwd.manager().mfe(now, k.source, k.group) {
+                    Ok(m) => Ok(Reply::OneMfe(
+                        self.fwd.mfe_views(vec![m]).pop().expect("one in, one out"),
+                    )),
+                    Err(e) => Err(format!("no MFE ({}, {}): {e}", k.source, k.group)),
+                }
+            }
+            Request::GetFirstMfe { max } => {
+                let (v, more) = self.fwd.manager().mfe_first(now, page(max));
+                Ok(Reply::MfePage(Page {
+                    entries: self.fwd.mfe_views(v),
+                    more,
+                }))
+            }
+            Request::GetNextMfe { source, group, max } => {
+                let (v, more) = self.fwd.manager().mfe_next(now, source, group, page(max));
+                Ok(Reply::MfePage(Page {
+                    entries: self.fwd.mfe_views(v),
+                    more,
+                }))
+            }
+            Request::SetMfeLifetime {
+                source,
+                group,
+                timeout_s,
+            } => need(h).and_then(|h| {
+                let r = self
+                    .fwd
+                    .manager()
+                    .set_mfe_timeout(now, h, source, group, timeout_s);
+                self.done(r, &format!("MFE ({source}, {group})"), now)
+            }),
+            Request::SetMfeUpstream {
+                source,
+                group,
+                upstream,
+            } => need(h).and_then(|h| {
+                let r = self
+                    .fwd
+                    .manager()
+                    .set_mfe_upstream(now, h, source, group, upstream);
+                self.done(r, &format!("MFE ({source}, {group})"), now)
+            }),
+            Request::DeleteMfe(k) => need(h).and_then(|h| {
+                if let Some(r) = self.handlers.session(conn) {
+                    r.shared.lock().forget(k.source, k.group);
+                }
+                let r = self.fwd.manager().remove_mfe(now, h, k.source, k.group);
+                self.done(r, &format!("MFE ({}, {})", k.source, k.group), now)
+            }),
+            Request::Answer(a) => {
+                if h.is_some() {
+                    self.answer(conn, a, now);
+                }
+                return None;
+            }
+            Request::StaticJoin(_)
+            | Request::StaticLeave(_)
+            | Request::StaticRouteAdd(_)
+            | Request::StaticRouteDel(_) => self.static_request(&request, now),
+            Request::Hello
+            | Request::ShowInterfaces
+            | Request::ShowGroups
+            | Request::ShowStats
+            | Request::ShowMfe
+            | Request::ShowProtocols
+            | Request::Events => {
+                let resp = self.answer_show(request);
+                match (resp.ok, resp.data, resp.error) {
+                    (true, Some(d), _) => Ok(d),
+                    (_, _, e) => Err(e.unwrap_or_default()),
+                }
+            }
+        })
+    }
+
+    fn register(&mut self, conn: &Connection, args: RegisterArgs, now: u64) -> Outcome {
+        if let Some(r) = self.handlers.session(conn) {
+            return Err(format!(
+                "this connection is registered already as '{}'",
+                r.shared.lock().name
+            ));
+        }
+        check_name(&args.name)?;
+        if let Some((_, r)) = self.handlers.by_name(&args.name) {
+            return Err(format!(
+                "a handler named '{}' is registered already ({})",
+                args.name,
+                r.shared.lock().conn.peer
+            ));
+        }
+        let protocol_id = args
+            .protocol_id
+            .unwrap_or_else(|| protocol_id_for(&args.name));
+        let component_id = args.component_id.unwrap_or(0);
+        let shared = SharedSession::new(
+            &args.name,
+            conn.clone(),
+            self.fwd.names().clone(),
+            self.handlers.deadline_ns,
+        );
+        let kind = match args.kind {
+            HandlerKind::Routing => ClientKind::Routing,
+            HandlerKind::Igmp => ClientKind::Igmp,
+        };
+        let handle = self
+            .fwd
+            .manager()
+            .register(
+                &args.name,
+                kind,
+                ProtocolId(protocol_id),
+                ComponentId(component_id),
+                Box::new(RemoteHandler(shared.clone())),
+            )
+            .map_err(|e| match e {
+                MgmError::AlreadyExists => format!(
+                    "protocol id {protocol_id} component {component_id} is registered already"
+                ),
+                e => e.to_string(),
+            })?;
+        log::info!(
+            "handler '{}' registered ({:?}, protocol id {protocol_id}, component {component_id}) \
+             by {}",
+            args.name,
+            args.kind,
+            conn.peer
+        );
+        self.handlers
+            .sessions
+            .insert(conn.id, Registered { handle, shared });
+        // Its interfaces: the ones reserved for it, then the ones it held last time.
+        let mut wanted = self.fwd.reserved_interfaces(&args.name);
+        for i in self
+            .handlers
+            .remembered
+            .remove(&args.name)
+            .unwrap_or_default()
+        {
+            if !wanted.contains(&i) {
+                wanted.push(i);
+            }
+        }
+        let mut interfaces = Vec::new();
+        for name in wanted {
+            match self.take(conn, handle, &name, now) {
+                Ok(_) => interfaces.push(name),
+                Err(e) => log::info!("handler '{}': not taking {name} back: {e}", args.name),
+            }
+        }
+        Ok(Reply::Registered(crate::control::api::handler::Registered {
+            name: args.name,
+            protocol_id,
+            component_id,
+            interfaces,
+            deadline_ms: self.handlers.deadline_ns / 1_000_000,
+        }))
+    }
+
+    /// Takes `name` for the handler `h` of `conn`: the IGMP replay of the interface comes
+    /// between `replay_begin` and `replay_end`, before the response.
+    pub(crate) fn take(
+        &mut self,
+        conn: &Connection,
+        h: ProtocolHandle,
+        name: &str,
+        now: u64,
+    ) -> Outcome {
+        let me = self
+            .handlers
+            .session(conn)
+            .map(|r| r.shared.lock().name.clone())
+            .unwrap_or_default();
+        if let Some(p) = self.fwd.reserved_for(name) {
+            if p != me {
+                return Err(format!("{name} is reserved for protocol '{p}'"));
+            }
+        }
+        let ifindex = match self.fwd.names().index_of(name) {
+            Some(i) => i,
+            None => {
+                let i = nix::net::if_::if_nametoindex(name)
+                    .map_err(|e| format!("no interface {name}: {e}"))?;
+                self.fwd.names().insert(i, name);
+                i
+            }
+        };
+        let iface = iface_key(ifindex);
+        let taken = self.fwd.manager().take_interface_ownership(now, h, iface);
+        if let Err(e) = taken {
+            let owner = self
+                .fwd
+                .manager()
+                .interfaces()
+                .into_iter()
+                .find(|i| i.interface == iface)
+                .and_then(|i| i.routing);
+            return Err(match (e, owner) {
+                (MgmError::AlreadyExists, Some(o)) if o == "local" => format!(
+                    "{name} is owned by local; start mgm with -i {name},protocol={me} to leave \
+                     it to {me}"
+                ),
+                (MgmError::AlreadyExists, Some(o)) => format!("{name} is owned by {o}"),
+                (MgmError::AlreadyExists, None) => {
+                    format!("{name} has an IGMP client already (mgm's own IGMP runs there)")
+                }
+                (e, _) => format!("taking {name}: {e}"),
+            });
+        }
+        if let Some(r) = self.handlers.session(conn) {
+            r.shared
+                .lock()
+                .send(Callback::ReplayBegin, Some(iface), Sg::STAR_STAR, None);
+        }
+        self.settle_manager(now);
+        if let Some(r) = self.handlers.session(conn) {
+            r.shared
+                .lock()
+                .send(Callback::ReplayEnd, Some(iface), Sg::STAR_STAR, None);
+        }
+        log::info!("handler '{me}' took {name} ({})", conn.peer);
+        Ok(Reply::Done)
+    }
+
+    /// A reserved interface came (back): its handler, if registered, takes it.
+    pub(crate) fn give_reserved(&mut self, name: &str, now: u64) {
+        let Some(protocol) = self.fwd.reserved_for(name).map(str::to_string) else {
+            return;
+        };
+        let Some((conn, handle)) = self
+            .handlers
+            .by_name(&protocol)
+            .map(|(_, r)| (r.shared.lock().conn.clone(), r.handle))
+        else {
+            return;
+        };
+        if let Err(e) = self.take(&conn, handle, name, now) {
+            log::warn!("handler '{protocol}' cannot take {name} back: {e}");
+        }
+    }
+
+    /// A managed (or previously named) interface by name.
+    fn known_interface(&self, name: &str) -> Result<IfKey, String> {
+        self.fwd
+            .names()
+            .index_of(name)
+            .map(iface_key)
+            .ok_or_else(|| format!("no managed interface {name}"))
+    }
+
+    fn membership(&mut self, h: ProtocolHandle, m: MembershipArgs, add: bool, now: u64) -> Outcome {
+        let iface = self.known_interface(&m.interface)?;
+        let sg = Sg {
+            source: m.source,
+            group: m.group,
+        };
+        if !sg.is_valid() {
+            return Err(format!(
+                "{sg} is not a valid membership: the group must be multicast, the source a \
+                 unicast host, and a source needs a group"
+            ));
+        }
+        let flags = match m.flags.as_deref() {
+            None => MembershipFlags::JOIN_STATE,
+            Some([]) => return Err("flags must name join, forward or both".into()),
+            Some(list) => list.iter().fold(MembershipFlags(0), |f, x| {
+                f | match x {
+                    MembershipFlag::Join => MembershipFlags::JOIN_STATE,
+                    MembershipFlag::Forward => MembershipFlags::FORWARD_STATE,
+                }
+            }),
+        };
+        let mgr = self.fwd.manager();
+        let r = if add {
+            mgr.add_membership(now, h, sg, iface, flags)
+        } else {
+            mgr.delete_membership(now, h, sg, iface, flags)
+        };
+        let what = format!("{sg} on {}", m.interface);
+        match r {
+            Err(MgmError::InvalidParameter) => Err(format!(
+                "{what}: the interface is not yours (take_interface first)"
+            )),
+            r => self.done(r, &what, now),
+        }
+    }
+
+    fn memberships(&mut self, f: &MembershipFilter) -> Vec<MembershipView> {
+        let all = self.fwd.manager().memberships();
+        all.into_iter()
+            .map(|m| self.membership_view(m))
+            .filter(|m| {
+                f.interface.as_ref().is_none_or(|i| *i == m.interface)
+                    && f.source.is_none_or(|s| Some(s) == m.source)
+                    && f.group.is_none_or(|g| Some(g) == m.group)
+                    && f.protocol.as_ref().is_none_or(|p| *p == m.protocol)
+            })
+            .collect()
+    }
+
+    fn membership_view(&self, m: MembershipInfo) -> MembershipView {
+        MembershipView {
+            source: m.sg.source,
+            group: m.sg.group,
+            interface: self.fwd.interface_name(&m.interface),
+            protocol: m.protocol,
+            effective: m.effective,
+        }
+    }
+
+    fn membership_page(&mut self, after: Option<MembershipKey>, max: Option<usize>) -> Reply {
+        let all = self.memberships(&MembershipFilter::default());
+        let start = match &after {
+            None => 0,
+            Some(k) => {
+                let key = |m: &MembershipView| {
+                    (m.group, m.source, m.interface.clone(), m.protocol.clone())
+                };
+                let after = (k.group, k.source, k.interface.clone(), k.protocol.clone());
+                all.iter().position(|m| key(m) > after).unwrap_or(all.len())
+            }
+        };
+        let n = page(max);
+        let entries: Vec<_> = all.iter().skip(start).take(n).cloned().collect();
+        Reply::MembershipPage(Page {
+            more: start + entries.len() < all.len(),
+            entries,
+        })
+    }
+
+    /// An answer to a callback question.
+    fn answer(&mut self, conn: &Connection, a: AnswerArgs, now: u64) {
+        let Some(r) = self.handlers.session(conn) else {
+            return;
+        };
+        let (h, shared) = (r.handle, r.shared.clone());
+        let mut s = shared.lock();
+        s.now = now;
+        let Some(asked) = s.asked.remove(&a.callback_id) else {
+            self.handlers.late_answers += 1;
+            log::debug!(
+                "handler '{}': answer to unknown or expired callback {}",
+                s.name,
+                a.callback_id
+            );
+            return;
+        };
+        let (source, group) = (asked.source, asked.group);
+        let names = self.fwd.names().clone();
+        let retry = match asked.question {
+            Question::Rpf => {
+                let iif = a.iif.as_deref().and_then(|n| {
+                    let i = names.index_of(n).map(iface_key);
+                    if i.is_none() {
+                        log::warn!("handler '{}': rpf answer names unknown iif {n}", s.name);
+                    }
+                    i
+                });
+                s.answer_rpf(
+                    source,
+                    group,
+                    RpfAnswer {
+                        reject: a.verdict == Some(RpfVerdictView::Reject),
+                        iif,
+                        upstream: a.upstream,
+                    },
+                );
+                true
+            }
+            Question::Creation(offered) => {
+                let vetoed = a
+                    .vetoed
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|n| names.index_of(n).map(iface_key))
+                    .filter(|i| offered.contains(i))
+                    .collect();
+                s.answer_creation(source, group, vetoed);
+                true
+            }
+            Question::Prune(_) => {
+                drop(s);
+                if let Some(t) = a.timeout_s {
+                    // Only while the entry is still empty: receivers may be back.
+                    let empty = self
+                        .fwd
+                        .manager()
+                        .mfe(now, source, group)
+                        .is_ok_and(|m| m.negative);
+                    if empty {
+                        let r = self.fwd.manager().set_mfe_timeout(now, h, source, group, t);
+                        let _ = self.done(r, "prune alert answer", now);
+                    }
+                }
+                false
+            }
+        };
+        if retry {
+            self.fwd
+                .retry_creations(Some(&[(source, group)]), &self.igmp, now);
+        }
+    }
+
+    /// Answers not given in time: the defaults are taken, the packets offered again.
+    pub(crate) fn expire_answers(&mut self, now: u64) {
+        let mut retry = Vec::new();
+        for r in self.handlers.sessions.values() {
+            let mut s = r.shared.lock();
+            for a in s.expire(now) {
+                self.handlers.timeouts += 1;
+                if let Some(more) = self.handlers.timeout_log.allow(now) {
+                    let what = match a.question {
+                        Question::Rpf => "rpf (the FIB's incoming interface is used)",
+                        Question::Creation(_) => "creation_alert (nothing vetoed)",
+                        Question::Prune(_) => "prune_alert (mgm's lifetime is kept)",
+                    };
+                    log::warn!(
+                        "handler '{}' did not answer {what} for ({}, {}) within {} ms{}",
+                        s.name,
+                        a.source,
+                        a.group,
+                        self.handlers.deadline_ns / 1_000_000,
+                        crate::daemon::events::more(more)
+                    );
+                }
+                if !matches!(a.question, Question::Prune(_)) {
+                    retry.push((a.source, a.group));
+                }
+            }
+        }
+        if !retry.is_empty() {
+            self.fwd.retry_creations(Some(&retry), &self.igmp, now);
+            self.publish(Vec::new());
+        }
+    }
+
+    /// Ends the session of connection `conn` (if it registered): releases its interfaces,
+    /// deregisters it, remembers its interfaces for its next registration.
+    pub(crate) fn end_session(&mut self, conn: u64, why: &str, now: u64) {
+        let Some(r) = self.handlers.sessions.remove(&conn) else {
+            return;
+        };
+        let (name, peer) = {
+            let s = r.shared.lock();
+            (s.name.clone(), s.conn.peer)
+        };
+        let owned: Vec<IfKey> = self
+            .fwd
+            .manager()
+            .protocols()
+            .into_iter()
+            .find(|p| p.handle == r.handle)
+            .map(|p| p.interfaces)
+            .unwrap_or_default();
+        let mut names = self.handlers.remembered.remove(&name).unwrap_or_default();
+        for iface in owned {
+            let iname = self.fwd.interface_name(&iface);
+            if let Err(e) = self
+                .fwd
+                .manager()
+                .release_interface_ownership(now, r.handle, iface)
+            {
+                log::warn!("handler '{name}': releasing {iname}: {e}");
+            }
+            self.settle_manager(now);
+            if self.fwd.reserved_for(&iname).is_none() {
+                names.insert(iname);
+            }
+        }
+        if let Err(e) = self.fwd.manager().deregister(r.handle) {
+            log::warn!("handler '{name}': deregistering: {e}");
+        }
+        if !names.is_empty() {
+            self.handlers.remembered.insert(name.clone(), names);
+        }
+        log::info!("handler '{name}' {why} ({peer}); its interfaces are released");
+        // Packets that waited for its answers go on without it.
+        self.fwd.retry_creations(None, &self.igmp, now);
+        self.publish(Vec::new());
+    }
+
+    /// Disconnects the sessions that stopped reading.
+    fn drop_overflowed(&mut self, now: u64) {
+        for conn in self.handlers.overflowed() {
+            self.handlers.overflows += 1;
+            if let Some(r) = self.handlers.sessions.get(&conn) {
+                let s = r.shared.lock();
+                log::warn!(
+                    "handler '{}' stopped reading ({} lines queued); disconnecting it",
+                    s.name,
+                    crate::control::server::OUTBOX_LINES
+                );
+                s.conn.close();
+            }
+            self.end_session(conn, "disconnected for not reading", now);
+        }
+    }
+
+    /// After a manager call: kernel actions, IGMP replays, events.
+    pub(crate) fn settle_manager(&mut self, now: u64) {
+        self.fwd.settle(&self.igmp, now);
+    }
+
+    /// The reply to a manager call that returns nothing.
+    fn done(&mut self, r: Result<(), MgmError>, what: &str, now: u64) -> Outcome {
+        self.settle_manager(now);
+        r.map(|()| Reply::Done).map_err(|e| mgm_error(what, e))
+    }
+
+    /// Forgets an interface the handler released on purpose.
+    fn remembered_drop(&mut self, conn: &Connection, interface: &str) {
+        if let Some(r) = self.handlers.session(conn) {
+            let name = r.shared.lock().name.clone();
+            if let Some(set) = self.handlers.remembered.get_mut(&name) {
+                set.remove(interface);
+            }
+        }
+    }
+}
+
+/// A page size: [`DEFAULT_PAGE`] when absent, at most [`MAX_PAGE`].
+fn page(max: Option<usize>) -> usize {
+    max.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
+}
+
+/// A manager error as a message naming what it was about.
+fn mgm_error(what: &str, e: MgmError) -> String {
+    match e {
+        MgmError::NotFound => format!("{what}: not found"),
+        MgmError::InvalidParameter => format!("{what}: invalid (not yours, or malformed)"),
+        e => format!("{what}: {e}"),
+    }
+}
+
+impl Daemon {
+    /// `static_join`, `static_leave`, `static_route_add`, `static_route_del`.
+    fn static_request(&mut self, _request: &Request, _now: u64) -> Outcome {
+        Err("static entries are not available yet".into())
+    }
+}
