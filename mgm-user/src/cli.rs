@@ -46,6 +46,104 @@ pub enum Command {
     Show(ShowArgs),
     /// Stream the daemon's events (one line, or one JSON object, per event) until interrupted.
     Events(EventsArgs),
+    /// Register with the running daemon as an external routing protocol, take interfaces, and
+    /// print every callback it receives until interrupted (a tool and a living example of the
+    /// handler protocol, docs/handler-protocol.md).
+    Handler(HandlerArgs),
+    /// Add a static membership: IF forwards G (from S only, with -s) as if a host there had
+    /// joined and never leaves (the built-in protocol `static`).
+    Join(StaticJoinArgs),
+    /// Remove a static membership added with `mgm join`.
+    Leave(StaticJoinArgs),
+    /// Add or delete a static multicast route (S,G) from one interface to others, installed at
+    /// once and never aging (the built-in protocol `static`).
+    Route(RouteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HandlerArgs {
+    /// The protocol name to register under (interfaces given with `-i IF,protocol=NAME` to
+    /// `mgm run` are taken at once).
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Interface to take besides the reserved ones (repeat for each).
+    #[arg(long, value_name = "IF")]
+    pub take: Vec<String>,
+    /// How to answer RPF: `fib` accepts the FIB's incoming interface; an interface name makes
+    /// it the incoming interface.
+    #[arg(long, value_name = "fib|IF", default_value = "fib")]
+    pub rpf: String,
+    /// Veto forwarding out of this interface in creation alerts (repeat for each).
+    #[arg(long, value_name = "IF")]
+    pub veto: Vec<String>,
+    /// Register as an IGMP implementation (takes the IGMP role where mgm's own does not run)
+    /// instead of a routing protocol.
+    #[arg(long)]
+    pub igmp: bool,
+    /// Only print and answer callbacks; by default the handler also forwards to the receivers
+    /// on its interfaces as `local` does (each local join becomes its membership).
+    #[arg(long)]
+    pub passive: bool,
+    /// Print one JSON object per callback (the protocol's callback line).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub socket: SocketArg,
+}
+
+#[derive(Args, Debug)]
+pub struct StaticJoinArgs {
+    /// The interface that gets the static receiver.
+    #[arg(short = 'i', long = "interface", value_name = "IF")]
+    pub interface: String,
+    /// The group.
+    #[arg(short = 'g', long, value_name = "G")]
+    pub group: std::net::Ipv4Addr,
+    /// Only this source (an (S,G) join); every source when absent.
+    #[arg(short = 's', long, value_name = "S")]
+    pub source: Option<std::net::Ipv4Addr>,
+    #[command(flatten)]
+    pub socket: SocketArg,
+}
+
+#[derive(Args, Debug)]
+pub struct RouteArgs {
+    #[command(subcommand)]
+    pub action: RouteAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RouteAction {
+    /// Add (or replace) the route.
+    Add(RouteSpec),
+    /// Delete the route of (S,G).
+    Del(RouteKey),
+}
+
+#[derive(Args, Debug)]
+pub struct RouteSpec {
+    #[arg(long, value_name = "S")]
+    pub source: std::net::Ipv4Addr,
+    #[arg(long, value_name = "G")]
+    pub group: std::net::Ipv4Addr,
+    /// The incoming interface.
+    #[arg(long, value_name = "IF")]
+    pub iif: String,
+    /// An outgoing interface (repeat for each).
+    #[arg(long, value_name = "IF", required = true)]
+    pub oif: Vec<String>,
+    #[command(flatten)]
+    pub socket: SocketArg,
+}
+
+#[derive(Args, Debug)]
+pub struct RouteKey {
+    #[arg(long, value_name = "S")]
+    pub source: std::net::Ipv4Addr,
+    #[arg(long, value_name = "G")]
+    pub group: std::net::Ipv4Addr,
+    #[command(flatten)]
+    pub socket: SocketArg,
 }
 
 #[derive(Args, Debug, Clone)]

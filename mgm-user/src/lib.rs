@@ -7,6 +7,7 @@
 //! - [`control`]: the control protocol ([`control::api`]), its server and client, the tables;
 //! - [`daemon`]: `mgm run`: the state owner (`Daemon`) and the event loop.
 pub mod cli;
+pub mod commands;
 pub mod control;
 pub mod daemon;
 pub mod igmp;

@@ -10,7 +10,7 @@ use std::time::Duration;
 /// How long `mgm show` waits for an answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn connect(socket: &Path) -> Result<UnixStream> {
+pub fn connect(socket: &Path) -> Result<UnixStream> {
     UnixStream::connect(socket).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied => anyhow!(
             "permission denied on {}: the control socket is for its owner and group \

@@ -5,6 +5,7 @@
 //! values and publishes [`api::EventLine`]s.
 pub mod api;
 pub mod client;
+pub mod handler_client;
 pub mod peer;
 pub mod server;
 pub mod socket_file;

@@ -58,6 +58,12 @@ impl ForwardLab {
     /// Builds the topology with the source host and starts `mgm run -i ra -i rb -i rc`
     /// with the short timers, then subscribes to `mgm events --json`.
     pub(crate) fn new() -> ForwardLab {
+        Self::new_with(["", "", ""], &[])
+    }
+
+    /// As [`Self::new`], with `suffix[i]` after the interface of link i in `-i` (e.g.
+    /// `,protocol=ext`) and `extra` arguments to `mgm run`.
+    pub(crate) fn new_with(suffix: [&str; 3], extra: &[&str]) -> ForwardLab {
         let mut lab = Lab::new();
         let router = lab.netns("r");
         let lan_a = lab.lan("la");
@@ -82,8 +88,14 @@ impl ForwardLab {
             events: None,
         };
         fl.source = fl.add_host('a', "src", 10);
-        let (ra, rb, rc) = (fl.ra.clone(), fl.rb.clone(), fl.rc.clone());
-        fl.k = fl.lab.start_mgm(&fl.router.clone(), &[&ra, &rb, &rc], FAST);
+        let specs: Vec<String> = [&fl.ra, &fl.rb, &fl.rc]
+            .iter()
+            .zip(suffix)
+            .map(|(i, s)| format!("{i}{s}"))
+            .collect();
+        let ifaces: Vec<&str> = specs.iter().map(String::as_str).collect();
+        let args: Vec<&str> = FAST.iter().chain(extra).copied().collect();
+        fl.k = fl.lab.start_mgm(&fl.router.clone(), &ifaces, &args);
         fl.events = Some(EventStream::start(&fl.lab.daemon(fl.k).socket));
         // `mgm events` prints nothing until the first event: give it time to subscribe.
         std::thread::sleep(Duration::from_millis(300));
