@@ -462,26 +462,25 @@ impl Daemon {
                 s.answer_creation(source, group, vetoed);
                 true
             }
-            Question::Prune(_) => {
-                drop(s);
-                if let Some(t) = a.timeout_s {
-                    // Only while the entry is still empty: receivers may be back.
-                    let empty = self
-                        .fwd
-                        .manager()
-                        .mfe(now, source, group)
-                        .is_ok_and(|m| m.negative);
-                    if empty {
-                        let r = self.fwd.manager().set_mfe_timeout(now, h, source, group, t);
-                        let _ = self.done(r, "prune alert answer", now);
-                    }
-                }
-                false
-            }
+            Question::Prune(_) => false,
         };
+        // The lock goes before any manager call: those may call the handler's callbacks.
+        drop(s);
         if retry {
             self.fwd
                 .retry_creations(Some(&[(source, group)]), &self.igmp, now);
+        } else if let Some(t) = a.timeout_s {
+            // A prune alert's lifetime, only while the entry is still empty: receivers may be
+            // back.
+            let empty = self
+                .fwd
+                .manager()
+                .mfe(now, source, group)
+                .is_ok_and(|m| m.negative);
+            if empty {
+                let r = self.fwd.manager().set_mfe_timeout(now, h, source, group, t);
+                let _ = self.done(r, "prune alert answer", now);
+            }
         }
     }
 
