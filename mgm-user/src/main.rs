@@ -2,8 +2,8 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use mgm_user::cli::{Cli, Command, ShowWhat};
-use mgm_user::control::api::Request;
 use mgm_user::commands;
+use mgm_user::control::api::Request;
 use mgm_user::control::{client, tables};
 
 fn main() {
@@ -61,9 +61,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 emit(&format!("{}\n", tables::event_line(line)))
             }
         }),
-        Command::Handler(args) => {
-            commands::handler::run(&args, |line| emit(&format!("{line}\n")))
-        }
+        Command::Handler(args) => commands::handler::run(&args, |line| emit(&format!("{line}\n"))),
         Command::Join(args) => commands::statics::join(&args, true),
         Command::Leave(args) => commands::statics::join(&args, false),
         Command::Route(args) => commands::statics::route(&args),

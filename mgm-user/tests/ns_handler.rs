@@ -199,9 +199,7 @@ fn replay_then_joins_and_leaves(spawn: impl Fn(&Path) -> HandlerProc) {
     });
     assert!(sg_join > end);
     h2.cmd(&format!("leave {G1}"));
-    let left = h.wait_for("local_leave (*,G)", |v| {
-        is(v, "local_leave", &rb, None, G1)
-    });
+    let left = h.wait_for("local_leave (*,G)", |v| is(v, "local_leave", &rb, None, G1));
     h3.cmd(&format!("sleave {G2} {}", fl.source.addr));
     let sg_left = h.wait_for("local_leave (S,G)", |v| {
         is(v, "local_leave", &rb, Some(&fl.source.addr), G2)
@@ -259,14 +257,21 @@ fn rpf_answered_by_the_handler_forwards_and_killing_it_releases_its_interface() 
         v["callback"] == "rpf" && v["group"] == GS.to_string()
     });
     let q = &h.callbacks()[rpf];
-    assert_eq!(q["interface"], ra.as_str(), "asked as owner of the incoming interface");
+    assert_eq!(
+        q["interface"],
+        ra.as_str(),
+        "asked as owner of the incoming interface"
+    );
     assert_eq!(q["arrival"], ra.as_str());
     assert!(q["id"].as_u64().is_some() && q["deadline_ms"] == 100, "{q}");
     fl.wait_for("the receiver gets the stream", WAIT, || {
         r.received_count() > 5
     });
     let mfe = fl.mfe(&GS.to_string()).expect("MFE");
-    assert_eq!((mfe.iif.as_str(), mfe.oifs.clone()), (ra.as_str(), vec![rb.clone()]));
+    assert_eq!(
+        (mfe.iif.as_str(), mfe.oifs.clone()),
+        (ra.as_str(), vec![rb.clone()])
+    );
     assert_eq!(mfe.protocol.as_deref(), Some("ext"));
     // Killed: deregistered as by `deregister`; its MFEs go (mfe_delete), nothing stays its.
     let killed = Instant::now();
@@ -277,12 +282,16 @@ fn rpf_answered_by_the_handler_forwards_and_killing_it_releases_its_interface() 
     let events = fl.events();
     assert!(
         events
-            .find(killed, |e| e.kind() == "mfe_delete" && e.group() == GS.to_string())
+            .find(killed, |e| e.kind() == "mfe_delete"
+                && e.group() == GS.to_string())
             .is_some(),
         "its MFE was deleted:\n{}",
         events.lines().join("\n")
     );
-    assert!(fl.mfes().iter().all(|m| m.protocol.as_deref() != Some("ext")));
+    assert!(fl
+        .mfes()
+        .iter()
+        .all(|m| m.protocol.as_deref() != Some("ext")));
     assert!(fl.daemon_log().contains("handler 'ext' disconnected"));
 }
 
@@ -314,7 +323,9 @@ fn a_vetoed_creation_alert_forwards_nothing() {
     let alert = fl
         .events()
         .find(Instant::now() - Duration::from_secs(60), |e| {
-            e.kind() == "creation_alert" && e.protocol() == "ext" && e.json["vetoed"].as_array().is_some_and(|a| !a.is_empty())
+            e.kind() == "creation_alert"
+                && e.protocol() == "ext"
+                && e.json["vetoed"].as_array().is_some_and(|a| !a.is_empty())
         })
         .expect("creation_alert event");
     assert_eq!(alert.json["vetoed"], serde_json::json!([rb]));
@@ -323,10 +334,7 @@ fn a_vetoed_creation_alert_forwards_nothing() {
 #[test]
 fn a_handler_that_does_not_answer_gets_the_default_after_the_deadline() {
     common::require_root();
-    let mut fl = ForwardLab::new_with(
-        [",protocol=slow", "", ""],
-        &["--handler-deadline", "300ms"],
-    );
+    let mut fl = ForwardLab::new_with([",protocol=slow", "", ""], &["--handler-deadline", "300ms"]);
     let h = HandlerProc::python(&fl.socket(), "slow", &["--no-answer"]);
     h.wait_for("replay_end", |v| v["callback"] == "replay_end");
     let rcv = fl.add_host('b', "rcv", 10);
@@ -388,7 +396,9 @@ fn two_handlers_get_each_others_join_and_prune_alerts_and_cannot_take_each_other
     let peer = format!("{dummy}p");
     fl.lab.ns(
         &router,
-        &["ip", "link", "add", &dummy, "type", "veth", "peer", "name", &peer],
+        &[
+            "ip", "link", "add", &dummy, "type", "veth", "peer", "name", &peer,
+        ],
     );
     fl.lab.ns(&router, &["ip", "link", "set", &dummy, "up"]);
     let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
@@ -398,7 +408,10 @@ fn two_handlers_get_each_others_join_and_prune_alerts_and_cannot_take_each_other
         .expect("mgm handler");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains(&format!("{rc} is reserved for protocol 'two'")), "{err}");
+    assert!(
+        err.contains(&format!("{rc} is reserved for protocol 'two'")),
+        "{err}"
+    );
     let mut four = HandlerProc::mgm(&fl.socket(), "four", &["--take", &dummy]);
     four.wait_for("replay_end of the dummy", |v| v["callback"] == "replay_end");
     let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
@@ -440,11 +453,7 @@ fn an_unprivileged_user_cannot_register() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    std::fs::set_permissions(
-        &socket,
-        std::os::unix::fs::PermissionsExt::from_mode(0o666),
-    )
-    .unwrap();
+    std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(system_python())

@@ -209,7 +209,10 @@ mod tests {
             header: String::new(),
         });
         let a = answer(&args("fib", &[]), &rpf, 7);
-        assert_eq!((a.callback_id, a.verdict, a.iif), (7, Some(RpfVerdictView::Accept), None));
+        assert_eq!(
+            (a.callback_id, a.verdict, a.iif),
+            (7, Some(RpfVerdictView::Accept), None)
+        );
         let a = answer(&args("eth9", &[]), &rpf, 7);
         assert_eq!(a.iif.as_deref(), Some("eth9"));
 
@@ -227,7 +230,11 @@ mod tests {
             ],
         });
         let a = answer(&args("fib", &["eth2", "eth5"]), &alert, 8);
-        assert_eq!(a.vetoed, Some(vec!["eth2".to_string()]), "only offered ones");
+        assert_eq!(
+            a.vetoed,
+            Some(vec!["eth2".to_string()]),
+            "only offered ones"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ impl HandlerClient {
     /// Connects to the daemon's control socket.
     pub fn connect(socket: &Path) -> Result<Self> {
         let stream = super::client::connect(socket)?;
-        let writer = stream.try_clone().context("cloning the control connection")?;
+        let writer = stream
+            .try_clone()
+            .context("cloning the control connection")?;
         Ok(HandlerClient {
             reader: BufReader::new(stream),
             writer,

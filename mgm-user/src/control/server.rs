@@ -92,6 +92,13 @@ pub enum ControlInput {
         id: Option<u64>,
         request: Request,
     },
+    /// A line the server refused (malformed, not allowed): answer `error` on `conn`, in turn
+    /// with the other responses of the connection.
+    Refused {
+        conn: Connection,
+        id: Option<u64>,
+        error: String,
+    },
     /// The connection closed (its handler, if it registered, is gone).
     Closed { conn: u64 },
 }
@@ -325,31 +332,33 @@ async fn handle(
         let Some(parsed) = next else {
             break Ok(());
         };
-        match parsed {
-            Err(e) => {
-                let _ = conn.respond(None, Response::<()>::error(format!("bad request: {e}")));
-            }
-            Ok(RequestLine { id, request }) => {
-                if let Err(refusal) = admit(&conn.peer, &request) {
-                    let _ = conn.respond(id, Response::<()>::error(refusal));
-                } else if request == Request::Events {
-                    let _ = conn.respond(
-                        id,
-                        Response::<()>::error("events must be the first request of a connection"),
-                    );
-                } else if queries
-                    .send(ControlInput::Request {
-                        conn: conn.clone(),
-                        id,
-                        request,
-                    })
-                    .await
-                    .is_err()
-                {
-                    let _ = conn.respond(id, Response::<()>::error("daemon is shutting down"));
-                    break Ok(());
-                }
-            }
+        let input = match parsed {
+            Err(e) => ControlInput::Refused {
+                conn: conn.clone(),
+                id: None,
+                error: format!("bad request: {e}"),
+            },
+            Ok(RequestLine { id, request }) => match admit(&conn.peer, &request) {
+                Err(error) => ControlInput::Refused {
+                    conn: conn.clone(),
+                    id,
+                    error,
+                },
+                Ok(()) if request == Request::Events => ControlInput::Refused {
+                    conn: conn.clone(),
+                    id,
+                    error: "events must be the first request of a connection".into(),
+                },
+                Ok(()) => ControlInput::Request {
+                    conn: conn.clone(),
+                    id,
+                    request,
+                },
+            },
+        };
+        if queries.send(input).await.is_err() {
+            let _ = conn.respond(None, Response::<()>::error("daemon is shutting down"));
+            break Ok(());
         }
         line.clear();
         next = tokio::select! {
@@ -373,10 +382,7 @@ async fn read_request(
     line: &mut String,
 ) -> Result<Option<std::result::Result<RequestLine, String>>> {
     let mut limited = (&mut *reader).take(MAX_REQUEST_BYTES as u64 + 1);
-    let n = limited
-        .read_line(line)
-        .await
-        .context("reading a request")?;
+    let n = limited.read_line(line).await.context("reading a request")?;
     if n == 0 {
         return Ok(None);
     }

@@ -26,11 +26,19 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
             let (qtx, mut qrx) = mpsc::channel::<Query>(8);
             let (etx, _) = broadcast::channel(8);
             tokio::spawn(async move {
-                while let Some((_, reply)) = qrx.recv().await {
-                    let _ = reply.send(Response::ok(Reply::Hello(Hello {
-                        version: PROTOCOL_VERSION,
-                        daemon: "test".into(),
-                    })));
+                while let Some(input) = qrx.recv().await {
+                    if let ControlInput::Refused { conn, id, error } = &input {
+                        let _ = conn.respond(*id, Response::<()>::error(error.clone()));
+                    }
+                    if let ControlInput::Request { conn, id, .. } = input {
+                        let _ = conn.respond(
+                            id,
+                            Response::ok(Reply::Hello(Hello {
+                                version: PROTOCOL_VERSION,
+                                daemon: "test".into(),
+                            })),
+                        );
+                    }
                 }
             });
             ready_tx.send(()).unwrap();
@@ -110,4 +118,42 @@ fn connections_beyond_the_cap_are_refused_at_once_and_slots_come_back() {
         answered,
         "a slot came back after the held connections closed"
     );
+}
+
+#[test]
+fn one_connection_carries_many_requests_and_responses_echo_their_ids() {
+    let path = start("many", Limits::default());
+    let mut s = connect(&path);
+    s.write_all(b"{\"command\":\"hello\",\"id\":7}\nnot json\n{\"id\":8,\"command\":\"hello\"}\n")
+        .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        lines.push(serde_json::from_str::<serde_json::Value>(&l).unwrap());
+    }
+    assert_eq!(lines[0]["id"], 7);
+    assert_eq!(lines[0]["ok"], true);
+    assert_eq!(
+        lines[1]["ok"], false,
+        "the bad line is answered with an error"
+    );
+    assert!(lines[1]["error"].as_str().unwrap().contains("bad request"));
+    assert_eq!(lines[2]["id"], 8, "and the connection goes on");
+    drop(s);
+}
+
+#[test]
+fn events_must_come_first_on_a_connection() {
+    let path = start("evlate", Limits::default());
+    let mut s = connect(&path);
+    s.write_all(b"{\"command\":\"hello\"}\n{\"command\":\"events\",\"id\":2}\n")
+        .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut l = String::new();
+    r.read_line(&mut l).unwrap();
+    l.clear();
+    r.read_line(&mut l).unwrap();
+    assert!(l.contains("events must be the first request"), "{l}");
 }

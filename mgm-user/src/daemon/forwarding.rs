@@ -13,14 +13,14 @@
 //! manager makes on its own (the RPF owner of a new (S,G) membership) use the cached answer;
 //! a source not seen yet counts as unroutable and is looked up for the next time.
 use super::igmp_ports::IgmpPorts;
+use super::names::InterfaceNames;
 use super::preflight::ManagedInterface;
 use crate::control::api::{MfeView, ProtocolView};
 use crate::igmp::Action;
 use crate::manager::igmp_bridge::{IgmpBridge, IgmpNotice, IgmpNotices};
-use super::names::InterfaceNames;
 use crate::manager::{
-    local, ClientKind, ComponentId, IfKey, Manager, MfeInfo, MgmEvent, NewPacket,
-    ProtocolHandle, ProtocolInfo, IGMP_PROTOCOL_ID,
+    local, ClientKind, ComponentId, IfKey, Manager, MfeInfo, MgmEvent, NewPacket, ProtocolHandle,
+    ProtocolInfo, IGMP_PROTOCOL_ID,
 };
 use crate::manager::{ForwarderAction, MgmError, MgmResult};
 use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};

@@ -96,8 +96,8 @@ impl Daemon {
             self.handlers.next_deadline(),
         ]
         .into_iter()
-            .flatten()
-            .min()
+        .flatten()
+        .min()
     }
 
     /// Carries out IGMP actions: map writes first, queries last (the lowered timer and the

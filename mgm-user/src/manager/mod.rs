@@ -119,8 +119,8 @@ mod tests;
 
 pub use actions::{ForwarderAction, MAX_VIFS};
 pub use callbacks::{
-    Answer, CallbackContext, CreationIf, ProtocolHandler, PruneAlert, QueuedCall, RpfLookup, RpfRequest,
-    RpfRoute, RpfVerdict,
+    Answer, CallbackContext, CreationIf, ProtocolHandler, PruneAlert, QueuedCall, RpfLookup,
+    RpfRequest, RpfRoute, RpfVerdict,
 };
 pub use enumerate::EnumHandle;
 pub use error::{MgmError, MgmResult};

@@ -4,7 +4,7 @@
 //! Its forwarder actions are applied to a model of the kernel's ipmr table, which must always
 //! agree with the manager's MFE table.
 use mgm_user::manager::{
-    CallbackContext, ClientKind, ComponentId, CreationIf, ForwarderAction, IfKey, Manager,
+    Answer, CallbackContext, ClientKind, ComponentId, CreationIf, ForwarderAction, IfKey, Manager,
     MembershipFlags, MfeCounters, ProtocolHandle, ProtocolHandler, ProtocolId, PruneAlert,
     RpfRequest, RpfVerdict, Sg, StaticRpf, IGMP_PROTOCOL_ID,
 };
@@ -43,6 +43,8 @@ impl ProtocolHandler for Scripted {
                 RpfVerdict::Accept
             }
             2 => RpfVerdict::Reject,
+            // Asked elsewhere: nothing is made this time.
+            3 if self.style % 7 == 3 => RpfVerdict::Pending,
             _ => RpfVerdict::Accept,
         }
     }
@@ -53,11 +55,16 @@ impl ProtocolHandler for Scripted {
         _: Ipv4Addr,
         _: IfKey,
         oifs: &mut [CreationIf],
-    ) {
+    ) -> Answer {
         if self.style % 3 == 1 {
             if let Some(first) = oifs.first_mut() {
                 first.enabled = false;
             }
+        }
+        if self.style % 11 == 5 {
+            Answer::Pending
+        } else {
+            Answer::Given
         }
     }
     fn join_alert(&mut self, _: &mut CallbackContext<'_>, _: Sg, _: bool) {}
@@ -264,9 +271,9 @@ fn run(calls: &[Call]) {
                     mgr.unblock_source(now, igmp, source(s), group(g), IfKey::new(IFACES[i]))
                 }
             }
-            Call::NewPacket(s, g, i) => {
-                mgr.new_packet(now, source(s), group(g), IFACES[i], &[0x45; 20])
-            }
+            Call::NewPacket(s, g, i) => mgr
+                .new_packet(now, source(s), group(g), IFACES[i], &[0x45; 20])
+                .map(|_| ()),
             Call::WrongInterface(s, g, i) => {
                 mgr.wrong_interface(now, source(s), group(g), IFACES[i], &[0x45; 20])
             }

@@ -55,9 +55,13 @@ pub enum Request {
     /// Releases every interface of the session's protocol and ends its registration.
     Deregister,
     /// `MgmTakeInterfaceOwnership`; the replay of the interface comes before the response.
-    TakeInterface { interface: String },
+    TakeInterface {
+        interface: String,
+    },
     /// `MgmReleaseInterfaceOwnership`.
-    ReleaseInterface { interface: String },
+    ReleaseInterface {
+        interface: String,
+    },
     /// `MgmAddGroupMembershipEntry`.
     AddMembership(handler::MembershipArgs),
     /// `MgmDeleteGroupMembershipEntry`.

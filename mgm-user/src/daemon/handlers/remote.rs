@@ -354,3 +354,105 @@ impl ProtocolHandler for RemoteHandler {
         s.send(Callback::EnableIgmp, Some(iface), Sg::STAR_STAR, None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::peer::Peer;
+    use tokio::sync::mpsc;
+
+    const S: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+    const G: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
+
+    fn session(capacity: usize) -> (SharedSession, mpsc::Receiver<String>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let peer = Peer {
+            uid: 0,
+            gid: 0,
+            pid: None,
+            privileged: true,
+        };
+        let names = InterfaceNames::default();
+        names.insert(3, "eth3");
+        let conn = Connection::for_test(1, peer, tx);
+        (SharedSession::new("ext", conn, names, 100_000_000), rx)
+    }
+
+    fn line(rx: &mut mpsc::Receiver<String>) -> serde_json::Value {
+        serde_json::from_str(&rx.try_recv().expect("a line")).unwrap()
+    }
+
+    #[test]
+    fn lines_are_numbered_and_questions_carry_an_id_and_a_deadline() {
+        let (s, mut rx) = session(8);
+        let mut s = s.lock();
+        s.now = 5_000_000_000;
+        s.send(
+            Callback::LocalJoin,
+            Some(IfKey::new(3)),
+            Sg::star_g(G),
+            None,
+        );
+        s.send(
+            Callback::Rpf {
+                arrival: "eth3".into(),
+                iif: "eth3".into(),
+                upstream: S,
+                header: "45".into(),
+            },
+            Some(IfKey::new(3)),
+            Sg::sg(S, G),
+            Some((Question::Rpf, S, G)),
+        );
+        let a = line(&mut rx);
+        assert_eq!(
+            (a["seq"].as_u64(), a["callback"].as_str()),
+            (Some(1), Some("local_join"))
+        );
+        assert_eq!(a["interface"], "eth3");
+        assert!(a["source"].is_null() && a.get("id").is_none(), "{a}");
+        let b = line(&mut rx);
+        assert_eq!(b["seq"], 2);
+        assert_eq!(
+            (b["id"].as_u64(), b["deadline_ms"].as_u64()),
+            (Some(1), Some(100))
+        );
+        assert_eq!(s.next_deadline(), Some(5_100_000_000));
+        assert!(s.pending(S, G, true) && !s.pending(S, G, false));
+    }
+
+    #[test]
+    fn an_unanswered_question_expires_into_the_default() {
+        let (s, _rx) = session(8);
+        let mut s = s.lock();
+        s.now = 1_000;
+        s.send(
+            Callback::ReplayEnd,
+            None,
+            Sg::sg(S, G),
+            Some((Question::Creation(vec![IfKey::new(3)]), S, G)),
+        );
+        assert!(s.expire(1_000 + 99_999_999).is_empty(), "not yet");
+        let late = s.expire(1_000 + 100_000_000);
+        assert_eq!(late.len(), 1);
+        assert!(!s.pending(S, G, false), "answered by default");
+        assert_eq!(
+            s.creation_answers.get(&(S, G)).map(|(v, _)| v.clone()),
+            Some(vec![]),
+            "the default vetoes nothing"
+        );
+        // Kept answers go after their time.
+        s.expire(1_000 + 100_000_000 + ANSWER_TTL_NS);
+        assert!(s.creation_answers.is_empty());
+    }
+
+    #[test]
+    fn a_full_outbox_marks_the_session_for_disconnection() {
+        let (s, _rx) = session(1);
+        let mut s = s.lock();
+        s.send(Callback::LocalJoin, None, Sg::star_g(G), None);
+        assert!(!s.overflowed);
+        s.send(Callback::LocalLeave, None, Sg::star_g(G), None);
+        assert!(s.overflowed);
+    }
+}

@@ -31,6 +31,9 @@ impl Daemon {
         };
         match input {
             ControlInput::Closed { conn } => self.end_session(conn, "disconnected", now),
+            ControlInput::Refused { conn, id, error } => {
+                let _ = conn.respond(id, Response::<()>::error(error));
+            }
             ControlInput::Request { conn, id, request } => {
                 let outcome = self.carry_out(&conn, request, now);
                 let sent = match outcome {
@@ -75,9 +78,7 @@ impl Daemon {
                 Ok(Reply::Done)
             }),
             Request::AddMembership(m) => need(h).and_then(|h| self.membership(h, m, true, now)),
-            Request::DeleteMembership(m) => {
-                need(h).and_then(|h| self.membership(h, m, false, now))
-            }
+            Request::DeleteMembership(m) => need(h).and_then(|h| self.membership(h, m, false, now)),
             Request::GetMemberships(f) => Ok(Reply::Memberships(self.memberships(&f))),
             Request::GetFirstMembership { max } => Ok(self.membership_page(None, max)),
             Request::GetNextMembership { after, max } => Ok(self.membership_page(Some(after), max)),
@@ -232,13 +233,15 @@ impl Daemon {
                 Err(e) => log::info!("handler '{}': not taking {name} back: {e}", args.name),
             }
         }
-        Ok(Reply::Registered(crate::control::api::handler::Registered {
-            name: args.name,
-            protocol_id,
-            component_id,
-            interfaces,
-            deadline_ms: self.handlers.deadline_ns / 1_000_000,
-        }))
+        Ok(Reply::Registered(
+            crate::control::api::handler::Registered {
+                name: args.name,
+                protocol_id,
+                component_id,
+                interfaces,
+                deadline_ms: self.handlers.deadline_ns / 1_000_000,
+            },
+        ))
     }
 
     /// Takes `name` for the handler `h` of `conn`: the IGMP replay of the interface comes

@@ -13,6 +13,7 @@ mod igmp_client;
 mod local_protocol;
 mod mfe_lifetime;
 mod ownership;
+mod pending_answers;
 mod release;
 mod rpf;
 
