@@ -429,6 +429,41 @@ fn two_handlers_get_each_others_join_and_prune_alerts_and_cannot_take_each_other
         .output()
         .expect("mgm handler");
     assert!(String::from_utf8_lossy(&out.stderr).contains("registered already"));
+    // The IGMP role: taken where mgm's own IGMP does not run (beside `four`, the routing
+    // owner), refused where it does.
+    let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .args([
+            "handler", "--igmp", "--name", "igx", "--take", &rb, "--socket",
+        ])
+        .arg(fl.socket())
+        .output()
+        .expect("mgm handler");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is reserved for protocol 'one'"), "{err}");
+    let ra = fl.ra.clone();
+    let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .args([
+            "handler", "--igmp", "--name", "igx", "--take", &ra, "--socket",
+        ])
+        .arg(fl.socket())
+        .output()
+        .expect("mgm handler");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{ra} has an IGMP client already")),
+        "{err}"
+    );
+    let igx = HandlerProc::mgm(&fl.socket(), "igx", &["--igmp", "--take", &dummy]);
+    igx.wait_for("the IGMP role on the dummy", |v| {
+        v["callback"] == "replay_end" && v["interface"] == dummy.as_str()
+    });
+    let igx_rows = fl.protocols();
+    let row = igx_rows
+        .iter()
+        .find(|p| p.name == "igx")
+        .expect("igx listed");
+    assert_eq!(row.interfaces, vec![dummy.clone()]);
+    drop(igx);
     // `four` comes back under its name: it gets the interface it held.
     four.kill();
     fl.wait_for("four is gone", WAIT, || {

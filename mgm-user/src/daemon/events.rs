@@ -129,15 +129,22 @@ fn event_of(e: &MgmEvent, name: &dyn Fn(&IfKey) -> String) -> Event {
             member_delete: true,
             timeout_s: 0,
         },
-        (EventKind::CreationAlert, EventArgs::CreationAlert { oifs, vetoed }) => {
-            Event::CreationAlert {
-                oifs: names(oifs),
-                vetoed: names(vetoed),
-            }
-        }
+        (
+            EventKind::CreationAlert,
+            EventArgs::CreationAlert {
+                oifs,
+                vetoed,
+                pending,
+            },
+        ) => Event::CreationAlert {
+            oifs: names(oifs),
+            vetoed: names(vetoed),
+            pending: *pending,
+        },
         (EventKind::CreationAlert, _) => Event::CreationAlert {
             oifs: Vec::new(),
             vetoed: Vec::new(),
+            pending: false,
         },
         (EventKind::Rpf, a) => rpf_event(a, name, here),
         (EventKind::WrongInterface, EventArgs::WrongInterface { arrival, iif }) => {
@@ -438,13 +445,15 @@ mod tests {
             EventArgs::CreationAlert {
                 oifs: vec![IfKey::new(3)],
                 vetoed: vec![IfKey::new(4)],
+                pending: true,
             },
         );
         assert_eq!(
             event_of(&e, &name),
             Event::CreationAlert {
                 oifs: vec!["if3".into()],
-                vetoed: vec!["if4".into()]
+                vetoed: vec!["if4".into()],
+                pending: true,
             }
         );
     }

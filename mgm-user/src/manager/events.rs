@@ -66,6 +66,8 @@ pub enum EventArgs {
     CreationAlert {
         oifs: Vec<IfKey>,
         vetoed: Vec<IfKey>,
+        /// The answer is not in yet (asked elsewhere); the MFE is made when it is.
+        pending: bool,
     },
     /// A packet arrived on `arrival`, not on the MFE's incoming interface `iif` (if the MFE
     /// is known).
@@ -144,6 +146,7 @@ mod tests {
             vec![EventArgs::CreationAlert {
                 oifs: vec![i2],
                 vetoed: vec![],
+                pending: false,
             }]
         );
         let added = EventArgs::Mfe {

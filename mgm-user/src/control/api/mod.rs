@@ -423,10 +423,14 @@ pub enum Event {
         member_delete: bool,
         timeout_s: u32,
     },
-    /// The interfaces the handler kept in the new MFE's OIL and the ones it vetoed.
+    /// The interfaces the handler kept in the new MFE's OIL and the ones it vetoed; `pending`
+    /// when the handler (in another process) has not answered yet: the MFE is made, and the
+    /// alert repeated with the answer, when it has.
     CreationAlert {
         oifs: Vec<String>,
         vetoed: Vec<String>,
+        #[serde(default)]
+        pending: bool,
     },
     /// The RPF callback: arrival interface, the incoming interface and upstream neighbour as
     /// the handler left them, and its verdict.
@@ -607,6 +611,7 @@ mod tests {
         let v = line(Event::CreationAlert {
             oifs: vec!["eth1".into()],
             vetoed: vec!["eth2".into()],
+            pending: false,
         });
         assert_eq!(v["vetoed"], json!(["eth2"]));
         let v = line(Event::WrongInterface {

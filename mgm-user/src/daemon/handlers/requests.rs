@@ -275,22 +275,27 @@ impl Daemon {
         let iface = iface_key(ifindex);
         let taken = self.fwd.manager().take_interface_ownership(now, h, iface);
         if let Err(e) = taken {
-            let owner = self
-                .fwd
-                .manager()
-                .interfaces()
-                .into_iter()
-                .find(|i| i.interface == iface)
-                .and_then(|i| i.routing);
+            let mgr = self.fwd.manager();
+            let igmp_role = mgr
+                .protocols()
+                .iter()
+                .any(|p| p.handle == h && p.kind == ClientKind::Igmp);
+            let owners = mgr.interfaces().into_iter().find(|i| i.interface == iface);
+            let owner = if igmp_role {
+                None
+            } else {
+                owners.and_then(|i| i.routing)
+            };
             return Err(match (e, owner) {
                 (MgmError::AlreadyExists, Some(o)) if o == "local" => format!(
                     "{name} is owned by local; start mgm with -i {name},protocol={me} to leave \
                      it to {me}"
                 ),
                 (MgmError::AlreadyExists, Some(o)) => format!("{name} is owned by {o}"),
-                (MgmError::AlreadyExists, None) => {
-                    format!("{name} has an IGMP client already (mgm's own IGMP runs there)")
-                }
+                (MgmError::AlreadyExists, None) => format!(
+                    "{name} has an IGMP client already (mgm's own IGMP runs on the interfaces \
+                     given with -i)"
+                ),
                 (e, _) => format!("taking {name}: {e}"),
             });
         }

@@ -279,6 +279,7 @@ impl Manager {
                 self.annotate(EventArgs::CreationAlert {
                     oifs: kept.iter().map(|e| e.iface).collect(),
                     vetoed: vetoed.iter().map(|e| e.iface).collect(),
+                    pending: called == Some(Answer::Pending),
                 });
             }
             vetoed.extend(list.iter().filter(|e| !e.enabled).map(|e| e.iface));
