@@ -504,3 +504,126 @@ fn an_unprivileged_user_cannot_register() {
     assert!(!fl.protocols().iter().any(|p| p.name == "intruder"));
     assert!(fl.daemon_log().contains("register refused to uid 65534"));
 }
+
+#[test]
+fn the_rust_client_adds_memberships_and_walks_memberships_and_mfes() {
+    use mgm_user::control::api::handler::{
+        HandlerKind, MembershipArgs, MembershipFilter, MembershipKey, MembershipView, MfeKeyArgs,
+        Page, RegisterArgs,
+    };
+    use mgm_user::control::api::{MfeView, Request};
+    use mgm_user::control::handler_client::HandlerClient;
+    common::require_root();
+    let mut fl = ForwardLab::new_with(["", ",protocol=walker", ""], &[]);
+    let (ra, rb) = (fl.ra.clone(), fl.rb.clone());
+    let mut c = HandlerClient::connect(&fl.socket()).unwrap();
+    let reg = c
+        .register(RegisterArgs {
+            name: "walker".into(),
+            protocol_id: Some(77),
+            component_id: Some(1),
+            kind: HandlerKind::Routing,
+        })
+        .unwrap();
+    assert_eq!(
+        (reg.interfaces.clone(), reg.protocol_id),
+        (vec![rb.clone()], 77)
+    );
+    let m = |g: &str, s: Option<&str>, i: &str| MembershipArgs {
+        interface: i.into(),
+        source: s.map(|s| s.parse().unwrap()),
+        group: Some(g.parse().unwrap()),
+        flags: None,
+    };
+    let src = fl.source.addr.clone();
+    for req in [
+        m(&GS.to_string(), None, &rb),
+        m(G2, Some(&src), &rb),
+        m(G1, None, &rb),
+    ] {
+        c.request::<Value>(Request::AddMembership(req)).unwrap();
+    }
+    // Adding again is not an error (MGM: a no-op).
+    c.request::<Value>(Request::AddMembership(m(G1, None, &rb)))
+        .unwrap();
+    let e = c
+        .request::<Value>(Request::AddMembership(m(G1, None, &ra)))
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("not yours"), "{e:#}");
+    let e = c
+        .request::<Value>(Request::AddMembership(m("192.0.2.99", None, &rb)))
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("not a valid membership"), "{e:#}");
+    let mine: Vec<MembershipView> = c
+        .request(Request::GetMemberships(MembershipFilter {
+            protocol: Some("walker".into()),
+            ..MembershipFilter::default()
+        }))
+        .unwrap();
+    assert_eq!(mine.len(), 3, "{mine:?}");
+    // Walk one at a time: the same three, in (group, source, interface, protocol) order.
+    let mut walked = Vec::new();
+    let mut page: Page<MembershipView> = c
+        .request(Request::GetFirstMembership { max: Some(1) })
+        .unwrap();
+    loop {
+        walked.extend(page.entries.clone());
+        if !page.more {
+            break;
+        }
+        let last = page.entries.last().unwrap();
+        page = c
+            .request(Request::GetNextMembership {
+                after: MembershipKey {
+                    source: last.source,
+                    group: last.group,
+                    interface: last.interface.clone(),
+                    protocol: last.protocol.clone(),
+                },
+                max: Some(1),
+            })
+            .unwrap();
+    }
+    let walked: Vec<_> = walked
+        .into_iter()
+        .filter(|v| v.protocol == "walker")
+        .collect();
+    assert_eq!(walked.len(), 3);
+    let groups: Vec<_> = walked
+        .iter()
+        .map(|v| v.group.unwrap().to_string())
+        .collect();
+    assert_eq!(groups, vec![G1.to_string(), G2.to_string(), GS.to_string()]);
+    // A stream to GS: the MFE goes to rb because walker's membership says so.
+    let rcv = fl.add_host('b', "rcv", 10);
+    let sniff = Sniffer::start(&rcv.ns, &rcv.ifname, GS, PORT);
+    let _src = stream(&mut fl);
+    fl.wait_for("forwarded to walker's link", WAIT, || sniff.count() > 5);
+    let first: Page<MfeView> = c.request(Request::GetFirstMfe { max: None }).unwrap();
+    let mfe = first
+        .entries
+        .iter()
+        .find(|m| m.group == GS.to_string())
+        .expect("the MFE in the walk");
+    assert_eq!(
+        (mfe.iif.as_str(), mfe.oifs.clone()),
+        (ra.as_str(), vec![rb.clone()])
+    );
+    let key = MfeKeyArgs {
+        source: src.parse().unwrap(),
+        group: GS,
+    };
+    let stats: MfeView = c.request(Request::GetMfeStats(key)).unwrap();
+    assert!(stats.packets > 5, "{stats:?}");
+    // Not its incoming interface: it may not delete the MFE.
+    let e = c.request::<Value>(Request::DeleteMfe(key)).unwrap_err();
+    assert!(format!("{e:#}").contains("invalid"), "{e:#}");
+    // Deregistering releases the interface: walker's memberships leave the OIL.
+    c.request::<Value>(Request::Deregister).unwrap();
+    fl.wait_for("walker gone and rb out of the OIL", WAIT, || {
+        !fl.protocols().iter().any(|p| p.name == "walker")
+            && fl
+                .mfe(&GS.to_string())
+                .is_none_or(|m| !m.oifs.contains(&rb))
+    });
+}
