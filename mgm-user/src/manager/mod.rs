@@ -110,6 +110,7 @@ mod membership;
 mod mfe;
 mod ownership;
 mod registry;
+pub mod static_protocol;
 #[cfg(any(test, feature = "test-support"))]
 mod static_rpf;
 mod types;
@@ -125,18 +126,18 @@ pub use callbacks::{
 pub use enumerate::EnumHandle;
 pub use error::{MgmError, MgmResult};
 pub use events::{EventArgs, EventKind, MgmEvent};
-pub use mfe::{MfeInfo, REJECTED_MFE_TIMEOUT_S};
+pub use mfe::{MfeInfo, StaticRouteInfo, REJECTED_MFE_TIMEOUT_S};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
 pub use static_rpf::StaticRpf;
 pub use types::{
     ClientKind, ComponentId, EnumType, IfKey, MembershipFlags, MfeCounters, ProtocolHandle,
-    ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID,
+    ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID, STATIC_PROTOCOL_ID,
 };
 
 use actions::VifTable;
 use membership::SgMembers;
-use mfe::{Mfe, MfeKey};
+use mfe::{Mfe, MfeKey, StaticRoute};
 use registry::{Iface, Protocol};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -183,6 +184,11 @@ pub(crate) struct State {
     timers: BTreeSet<(u64, MfeKey)>,
     enums: BTreeMap<u32, (ProtocolHandle, VecDeque<Sg>)>,
     next_enum: u32,
+    /// Static joins, configured: (interface, Sg, static client). Each has a membership record
+    /// while the interface is managed.
+    static_joins: BTreeSet<(IfKey, Sg, ProtocolHandle)>,
+    /// Static routes, configured.
+    static_routes: BTreeMap<MfeKey, StaticRoute>,
 }
 
 /// Read-only view of the manager, for callbacks ([`CallbackContext::view`]) and for shells.
@@ -223,6 +229,8 @@ impl Manager {
                 timers: BTreeSet::new(),
                 enums: BTreeMap::new(),
                 next_enum: 1,
+                static_joins: BTreeSet::new(),
+                static_routes: BTreeMap::new(),
             },
             rpf,
             handlers: BTreeMap::new(),
