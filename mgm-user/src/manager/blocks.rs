@@ -138,6 +138,25 @@ impl State {
             .map(|((i, _), _)| *i)
     }
 
+    /// Whether `sg` is a wildcard ((*,G) or (*,*)) and some protocol blocks a source of its
+    /// groups on `iface`: then which protocols have `sg` there, not only whether one has, decides
+    /// the OILs ([`Self::wildcard_oifs`]).
+    pub(crate) fn wildcard_meets_blocks(&self, sg: Sg, iface: IfKey) -> bool {
+        if sg.source.is_some() {
+            return false;
+        }
+        let lo = (
+            sg.group.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            Ipv4Addr::UNSPECIFIED,
+            IfKey::new(0),
+            ProtocolHandle(0),
+        );
+        self.blocked
+            .range(lo..)
+            .take_while(|(g, ..)| sg.group.is_none_or(|w| w == *g))
+            .any(|(_, _, i, _)| *i == iface)
+    }
+
     /// Before `h` adds the wildcard membership `sg` on `iface`: the (S,G) its blocks there
     /// will exclude from it and that no wildcard of `h` covered yet.
     pub(crate) fn blocks_newly_covered(&self, h: ProtocolHandle, sg: Sg, iface: IfKey) -> Vec<Sg> {

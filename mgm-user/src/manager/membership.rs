@@ -177,7 +177,8 @@ impl Manager {
                 }
             }
         }
-        if new_iface {
+        // Another protocol's wildcard on the interface may carry sources the first one blocks.
+        if new_iface || self.st.wildcard_meets_blocks(sg, iface) {
             self.update_mfes_for(sg);
         }
         true
@@ -244,7 +245,7 @@ impl Manager {
                 }
             }
         }
-        if iface_gone {
+        if iface_gone || self.st.wildcard_meets_blocks(sg, iface) {
             self.update_mfes_for(sg);
         }
         true

@@ -15,6 +15,7 @@ mod mfe_lifetime;
 mod ownership;
 mod release;
 mod rpf;
+mod static_entries;
 
 use super::igmp_bridge::{IgmpBridge, IgmpDelta, IgmpNotice, IgmpNotices};
 use super::local::register_local;
