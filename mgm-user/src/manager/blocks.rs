@@ -119,11 +119,42 @@ impl State {
         self.wildcard_member(h, group, iface) && !self.has_record(h, Sg::sg(source, group), iface)
     }
 
-    /// `iface` is held out of the OIL of (source, group) by a block of the protocol whose
-    /// memberships feed OILs there.
-    pub(crate) fn is_blocked_out(&self, source: Ipv4Addr, group: Ipv4Addr, iface: IfKey) -> bool {
-        self.owner(iface)
-            .is_some_and(|p| self.blocked.contains(&(group, source, iface, p)))
+    /// The interfaces the wildcard membership `w` ((*,G) or (*,*)) puts in the OIL of
+    /// (source, group): those where a protocol whose memberships feed OILs there has `w` and
+    /// does not block the source (another such protocol's block does not hold it out).
+    pub(crate) fn wildcard_oifs(
+        &self,
+        w: Sg,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+    ) -> impl Iterator<Item = IfKey> + '_ {
+        self.members
+            .get(&w)
+            .into_iter()
+            .flat_map(|m| m.records.iter())
+            .filter(move |((i, p), effective)| {
+                **effective && !self.blocked.contains(&(group, source, *i, *p))
+            })
+            .map(|((i, _), _)| *i)
+    }
+
+    /// Whether `sg` is a wildcard ((*,G) or (*,*)) and some protocol blocks a source of its
+    /// groups on `iface`: then which protocols have `sg` there, not only whether one has, decides
+    /// the OILs ([`Self::wildcard_oifs`]).
+    pub(crate) fn wildcard_meets_blocks(&self, sg: Sg, iface: IfKey) -> bool {
+        if sg.source.is_some() {
+            return false;
+        }
+        let lo = (
+            sg.group.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            Ipv4Addr::UNSPECIFIED,
+            IfKey::new(0),
+            ProtocolHandle(0),
+        );
+        self.blocked
+            .range(lo..)
+            .take_while(|(g, ..)| sg.group.is_none_or(|w| w == *g))
+            .any(|(_, _, i, _)| *i == iface)
     }
 
     /// Before `h` adds the wildcard membership `sg` on `iface`: the (S,G) its blocks there

@@ -2,13 +2,19 @@
 //!
 //! It owns every interface `mgm run` manages (unless configured otherwise). RPF: it accepts a
 //! source on the interface its unicast route points to (the manager's [`super::RpfLookup`], the
-//! FIB, already computed that; `local` keeps it). Forwarding: every IGMP membership on its
-//! interfaces arrives as a local join, and `local` answers by adding the same membership itself
-//! (queued through the context), so the interface enters the OIL of the matching MFEs; a local
-//! leave removes it. A source IGMPv3 excludes while IGMP wants the group (EXCLUDE mode) arrives
-//! as a local leave of (S,G) and `local` blocks it on the interface; a local join of (S,G)
-//! lifts that block again, and its blocks of a group end with IGMP's (*,G). Result: traffic
-//! arriving on the RPF interface goes to every *other* managed interface with members.
+//! FIB, already computed that; `local` keeps it). Forwarding: every delegated membership on its
+//! interfaces (IGMP's, and the static joins of the `static` protocol) arrives as a local join,
+//! and `local` mirrors what those clients want there with its own memberships and blocks
+//! (queued through the context), so the interface enters the OIL of the matching MFEs:
+//!
+//! * it has `sg` on the interface while any delegated client has it (an IGMP leave does not end
+//!   a static join's forwarding, nor the other way round);
+//! * it blocks (S,G) while a delegated client has (*,G)/(*,*) there and none wants S: none has
+//!   (S,G), and every one with the wildcard excludes S (IGMPv3 EXCLUDE mode, told as a local
+//!   leave of (S,G); a local join of (S,G) means a client wants S again).
+//!
+//! Result: traffic arriving on the RPF interface goes to every *other* managed interface with
+//! members.
 use super::callbacks::{CallbackContext, ProtocolHandler};
 use super::types::{
     ClientKind, ComponentId, IfKey, MembershipFlags, ProtocolHandle, Sg, LOCAL_PROTOCOL_ID,
@@ -21,45 +27,46 @@ pub struct LocalProtocol;
 
 impl ProtocolHandler for LocalProtocol {
     fn local_join(&mut self, ctx: &mut CallbackContext<'_>, sg: Sg, iface: IfKey) {
-        let v = *ctx.view();
-        let (me, igmp) = (ctx.handle(), v.igmp_client(iface));
-        let (Some(s), Some(g)) = (sg.source, sg.group) else {
-            ctx.add_membership(sg, iface, MembershipFlags::JOIN_STATE);
-            return;
-        };
-        // IGMP stopped excluding the source, or a host asked for it.
-        let igmp_blocks = igmp.is_some_and(|i| v.is_blocked(i, s, g, iface));
-        if v.is_blocked(me, s, g, iface) && !igmp_blocks {
-            ctx.unblock_source(s, g, iface);
-        }
-        if igmp.is_some_and(|i| v.has_membership(i, sg, iface)) {
-            ctx.add_membership(sg, iface, MembershipFlags::JOIN_STATE);
-        }
+        follow(ctx, sg, iface);
     }
     fn local_leave(&mut self, ctx: &mut CallbackContext<'_>, sg: Sg, iface: IfKey) {
-        let v = *ctx.view();
-        let (me, igmp) = (ctx.handle(), v.igmp_client(iface));
-        if v.has_membership(me, sg, iface) {
-            ctx.delete_membership(sg, iface, MembershipFlags::JOIN_STATE);
+        follow(ctx, sg, iface);
+    }
+}
+
+/// Brings `local`'s membership `sg` on `iface`, and its blocks that `sg` concerns, in line with
+/// what the delegated clients want there. A wildcard that stays or comes gets its exclusions
+/// first (no excluded source is forwarded in between); one that goes is deleted before its
+/// exclusions are lifted.
+fn follow(ctx: &mut CallbackContext<'_>, sg: Sg, iface: IfKey) {
+    let v = *ctx.view();
+    let me = ctx.handle();
+    let want = v.delegated_membership(sg, iface);
+    let have = v.has_membership(me, sg, iface);
+    if have && !want {
+        ctx.delete_membership(sg, iface, MembershipFlags::JOIN_STATE);
+    }
+    let concerned = match (sg.source, sg.group) {
+        (Some(s), Some(g)) => vec![(s, g)],
+        (_, w) => {
+            let mut list = v.blocks(me, iface);
+            list.extend(v.delegated_blocks(iface));
+            list.sort();
+            list.dedup();
+            list.retain(|(_, g)| w.is_none_or(|w| w == *g));
+            list
         }
-        let covered = |g| igmp.is_some_and(|i| v.has_wildcard_membership(i, g, iface));
-        match (sg.source, sg.group) {
-            // An excluded source of a group IGMP still wants: hold it back here.
-            (Some(s), Some(g)) => {
-                let excluded = covered(g) && igmp.is_some_and(|i| v.is_blocked(i, s, g, iface));
-                if excluded && !v.is_blocked(me, s, g, iface) {
-                    ctx.block_source(s, g, iface);
-                }
-            }
-            // IGMP's exclusions end with the wildcard membership they qualified.
-            _ => {
-                for (s, g) in v.blocks(me, iface) {
-                    if sg.group.is_none_or(|w| w == g) && !covered(g) {
-                        ctx.unblock_source(s, g, iface);
-                    }
-                }
-            }
+    };
+    for (s, g) in concerned {
+        let block = v.delegated_wildcard(g, iface) && !v.delegated_wants(s, g, iface);
+        match (block, v.is_blocked(me, s, g, iface)) {
+            (true, false) => ctx.block_source(s, g, iface),
+            (false, true) => ctx.unblock_source(s, g, iface),
+            _ => {}
         }
+    }
+    if want && !have {
+        ctx.add_membership(sg, iface, MembershipFlags::JOIN_STATE);
     }
 }
 

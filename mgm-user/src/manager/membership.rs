@@ -4,7 +4,7 @@ use super::callbacks::PruneAlert;
 use super::events::{EventArgs, EventKind};
 use super::mfe::MfeKey;
 use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
-use super::{Manager, MgmError, MgmResult};
+use super::{Manager, ManagerView, MgmError, MgmResult, State};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -116,9 +116,9 @@ impl Manager {
     }
 
     /// Adds a JOIN_STATE record. Returns false if it existed.
-    fn join(&mut self, h: ProtocolHandle, sg: Sg, iface: IfKey) -> bool {
+    pub(super) fn join(&mut self, h: ProtocolHandle, sg: Sg, iface: IfKey) -> bool {
         let routing = self.st.routing_owner(iface);
-        let effective = !(self.st.is_igmp(h) && routing.is_some_and(|r| r != h));
+        let effective = !(self.st.delegates(h) && routing.is_some_and(|r| r != h));
         if self
             .st
             .members
@@ -161,7 +161,7 @@ impl Manager {
                     self.st.routing_protocols().filter(|p| *p != h).collect()
                 }
                 None if clients_before == 1 => first_client
-                    .filter(|p| !self.st.is_igmp(*p))
+                    .filter(|p| !self.st.delegates(*p))
                     .into_iter()
                     .collect(),
                 None => Vec::new(),
@@ -177,7 +177,8 @@ impl Manager {
                 }
             }
         }
-        if new_iface {
+        // Another protocol's wildcard on the interface may carry sources the first one blocks.
+        if new_iface || self.st.wildcard_meets_blocks(sg, iface) {
             self.update_mfes_for(sg);
         }
         true
@@ -220,7 +221,7 @@ impl Manager {
                 }
                 None if remaining.len() == 1 => remaining
                     .into_iter()
-                    .filter(|p| !self.st.is_igmp(*p))
+                    .filter(|p| !self.st.delegates(*p))
                     .collect(),
                 None => Vec::new(),
             };
@@ -244,7 +245,7 @@ impl Manager {
                 }
             }
         }
-        if iface_gone {
+        if iface_gone || self.st.wildcard_meets_blocks(sg, iface) {
             self.update_mfes_for(sg);
         }
         true
@@ -315,7 +316,7 @@ impl Manager {
 
     /// A JOIN_STATE add updates every MFE it affects (MGM §1.3): an earlier FORWARD_STATE delete
     /// of the interface stops holding it out of their OILs.
-    fn lift_forward_deletes(&mut self, sg: Sg, iface: IfKey) {
+    pub(super) fn lift_forward_deletes(&mut self, sg: Sg, iface: IfKey) {
         for k in self.mfes_matching(sg) {
             if self
                 .st
@@ -343,6 +344,53 @@ impl Manager {
             }
             self.refresh_oil(k);
         }
+    }
+}
+
+impl State {
+    /// The protocols with a *delegated* record of `sg` on `iface` (IGMP, static joins on an
+    /// interface a routing protocol owns).
+    fn delegated_records(&self, sg: Sg, iface: IfKey) -> impl Iterator<Item = ProtocolHandle> + '_ {
+        let (lo, hi) = (ProtocolHandle(0), ProtocolHandle(u32::MAX));
+        self.members
+            .get(&sg)
+            .into_iter()
+            .flat_map(move |m| m.records.range((iface, lo)..=(iface, hi)))
+            .filter(|(_, effective)| !**effective)
+            .map(|((_, p), _)| *p)
+    }
+}
+
+impl<'a> ManagerView<'a> {
+    /// Whether a client whose memberships on `iface` are delegated to its routing owner (IGMP,
+    /// `static`) has `sg` there. What a routing owner mirrors: it keeps its own `sg` while this
+    /// holds, whichever of them joined first or left last.
+    pub fn delegated_membership(&self, sg: Sg, iface: IfKey) -> bool {
+        self.st.delegated_records(sg, iface).next().is_some()
+    }
+    /// Whether a delegated client has (*,G) or (*,*) on `iface`.
+    pub fn delegated_wildcard(&self, group: Ipv4Addr, iface: IfKey) -> bool {
+        self.delegated_membership(Sg::star_g(group), iface)
+            || self.delegated_membership(Sg::STAR_STAR, iface)
+    }
+    /// Whether the delegated clients on `iface` want (source, group) there: one has (S,G), or
+    /// one has (*,G)/(*,*) and does not exclude (block) the source.
+    pub fn delegated_wants(&self, source: Ipv4Addr, group: Ipv4Addr, iface: IfKey) -> bool {
+        self.delegated_membership(Sg::sg(source, group), iface)
+            || [Sg::star_g(group), Sg::STAR_STAR].into_iter().any(|w| {
+                self.st
+                    .delegated_records(w, iface)
+                    .any(|p| !self.st.blocked.contains(&(group, source, iface, p)))
+            })
+    }
+    /// The (source, group) pairs that delegated clients block on `iface`.
+    pub fn delegated_blocks(&self, iface: IfKey) -> Vec<(Ipv4Addr, Ipv4Addr)> {
+        self.st
+            .blocked
+            .iter()
+            .filter(|(_, _, i, p)| *i == iface && self.st.delegate_of(*p, iface).is_some())
+            .map(|(g, s, _, _)| (*s, *g))
+            .collect()
     }
 }
 

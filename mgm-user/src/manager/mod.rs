@@ -11,23 +11,36 @@
 //! [`ClientKind`]: routing protocols own interfaces exclusively; the IGMP client may co-own an
 //! interface with one routing protocol. [`local::LocalProtocol`] is the built-in routing
 //! protocol `local` that makes `mgm run -i a -i b` forward between its links.
+//! [`static_protocol`] is the built-in protocol `static` ([`ClientKind::Static`]): smcroute-like
+//! static joins ([`Manager::add_static_join`]) and static routes ([`Manager::add_static_route`]);
+//! it owns no interface and gets no callbacks.
 //!
 //! # Memberships and who they count for
 //! A membership is `(protocol, Sg, interface)`. It is *effective* (feeds OILs and the join/prune
-//! alert client counts) when its protocol is the routing owner of the interface, or is IGMP on an
-//! interface no routing protocol owns. An IGMP membership on an interface a routing protocol
-//! owns is *delegated*: it is recorded (and enumerated) but only produces a local join/leave to
-//! that owner, whose handler decides (e.g. `local` adds the same membership itself). IGMPv3
-//! excluded sources are per-(protocol,S,G,interface) *blocks* (`blocks`): a block is effective
-//! where its protocol's memberships are, and then removes the interface from the OIL of (S,G)
-//! where only (*,G)/(*,*) put it there; an explicit (S,G) membership wins over a block. IGMP's
-//! block on an interface a routing protocol owns is delegated like its memberships: it never
-//! overrides the owner's (*,G); the owner is told, while IGMP has (*,G)/(*,*) and no (S,G)
-//! there, `local_leave` (S,G) on a block and `local_join` (S,G) on an unblock.
+//! alert client counts) when its protocol is the routing owner of the interface, or is IGMP or
+//! `static` on an interface no routing protocol owns (IGMP alone owns it). An IGMP membership or
+//! a static join on an interface a routing protocol owns is *delegated*: it is recorded (and
+//! enumerated) but only produces a local join/leave to that owner, whose handler decides (e.g.
+//! `local` has the same membership itself while any delegated client has it). IGMP and `static`
+//! are separate clients: their records of the same `Sg` on the same interface coexist, and one's
+//! delete does not end the other's (delegated: the owner is told `local_leave` and sees,
+//! through [`ManagerView::delegated_membership`], that the other still wants it; effective: the
+//! interface stays in the OILs while one record remains). Delegating clients (IGMP, `static`)
+//! never get join or prune alerts. A static join needs the interface managed, not owned; it is
+//! configuration that outlives the interface: its record is withdrawn and made again across
+//! ownership changes, like IGMP's replay but by the manager itself, and absent while nobody
+//! manages the interface. IGMPv3 excluded sources are per-(protocol,S,G,interface) *blocks*
+//! (`blocks`): a block is effective where its protocol's memberships are, and then removes the
+//! interface from the OIL of (S,G) where only that protocol's (*,G)/(*,*) put it there (a
+//! static (*,G) on the same interface still carries S); an explicit (S,G) membership wins over
+//! a block. IGMP's block on an interface a routing protocol owns is delegated like its
+//! memberships: it never overrides the owner's (*,G); the owner is told, while IGMP has
+//! (*,G)/(*,*) and no (S,G) there, `local_leave` (S,G) on a block and `local_join` (S,G) on an
+//! unblock.
 //!
-//! OIL of an MFE (S,G) = interfaces with effective (S,G) membership ∪ ((*,G) ∪ (*,*) not blocked
-//! for S) ∪ forward-state adds − creation-alert vetoes − forward-state deletes − the incoming
-//! interface. It is recomputed for every affected MFE on each membership change. Creation-alert
+//! OIL of an MFE (S,G) = interfaces with effective (S,G) membership ∪ (interfaces with an
+//! effective (*,G) or (*,*) of a protocol that does not block S there) ∪ forward-state adds −
+//! creation-alert vetoes − forward-state deletes − the incoming interface. It is recomputed for every affected MFE on each membership change. Creation-alert
 //! vetoes last for the MFE's life (a forward-state add lifts one); a forward-state delete lasts
 //! until the next add on that interface, JOIN_STATE or FORWARD_STATE; interfaces that join an
 //! existing MFE later get no creation alert (MGM has none for them).
@@ -38,12 +51,22 @@
 //! appears. A WRONGVIF on the interface the FIB now points to (after the FIB's answer changed)
 //! rebuilds the MFE there, keeping the protocols' forward-state adds and deletes.
 //!
+//! A *static route* ([`Manager::add_static_route`], `mfe/static_route.rs`) is an MFE (S,G)
+//! installed at once with the configured incoming interface (no RPF) and OIL = its configured
+//! OIFs that are managed, nothing else (memberships, blocks, forward state and vetoes do not
+//! change it). It never ages, gets no alerts, is re-installed as it is by a NOCACHE, never
+//! rebuilt by a WRONGVIF, and replaces a dynamic MFE of the same (S,G). It stays configured
+//! when its interfaces stop being managed: it loses an OIF (regained when the interface is
+//! taken again), and its MFE is deleted while the incoming interface is unmanaged and installed
+//! again when it is taken back. Its MFE events name the protocol `static`.
+//!
 //! # Callback order (normative; tested in `tests/`)
 //! Every callback invocation is also an event, emitted just before the call; MFE events are
 //! emitted when the table changes. Fan-out to several protocols goes in registration order.
 //! IGMP clients get only `disable_igmp`/`enable_igmp`.
 //!
-//! * **Add membership** (JOIN_STATE) by IGMP on an interface a routing protocol R owns:
+//! * **Add membership** (JOIN_STATE) by IGMP, or a static join, on an interface a routing
+//!   protocol R owns:
 //!   `local_join` → R. Nothing else (R's handler decides). A (*,G)/(*,*) add is preceded by
 //!   `local_leave` (S,G) → R for each source IGMP already blocks there that no wildcard of
 //!   IGMP covered yet (IGMP reports exclusions before the join they qualify).
@@ -57,7 +80,8 @@
 //!   changed (walk order): `mfe_update` (a `SetMfe` action), then `join_alert(member_update =
 //!   false)` to the incoming interface's owner if the OIL went from empty to non-empty, or
 //!   `prune_alert(member_delete = false, &mut timeout)` if it became empty.
-//! * **Delete membership**: the mirror: `local_leave` → R for a delegated IGMP membership;
+//! * **Delete membership**: the mirror: `local_leave` → R for a delegated IGMP membership or
+//!   static join;
 //!   else prune alerts (`member_delete = true`): (*,G)/(*,*): when one client remains → that
 //!   client; when none remains → every other routing protocol. (S,G): last client → RPF owner.
 //!   Then MFE updates as above.
@@ -68,19 +92,30 @@
 //!   `prune_alert(false, &mut timeout)` (which may set the lifetime of this negative entry).
 //! * **Take interface** by a routing protocol where IGMP runs: `disable_igmp` → IGMP's
 //!   memberships there are withdrawn (as deletes: prune alerts, MFE updates), its blocks there
-//!   dropped (IGMP replays them too; they become delegated), and MFEs whose
-//!   incoming interface it is are deleted (`mfe_delete`; they come back with an RPF callback to
-//!   the new owner) → ownership changes (`AddVif` if the interface is new) → `enable_igmp`.
+//!   dropped (IGMP replays them too; they become delegated), then the static joins there
+//!   (as deletes), and MFEs whose incoming interface it is, except static routes', are deleted
+//!   (`mfe_delete`; they come back with an RPF callback to the new owner) → ownership changes
+//!   (`AddVif` if the interface is new, then the static routes using it are installed or get
+//!   it back: `SetMfe`, `mfe_add`/`mfe_update`) → the static joins there are made again
+//!   (delegated: `local_join` → the new owner) → `enable_igmp`. Any take of an interface
+//!   nobody managed does the same for the static routes and joins using it (the joins are
+//!   effective where IGMP takes it alone).
 //! * **Release interface** by a routing protocol: `disable_igmp` (if IGMP runs there) → every
 //!   MFE whose incoming interface is the interface is deleted (`mfe_delete`) → the protocol's
 //!   memberships there are withdrawn (prune alerts, MFE updates) and its blocks dropped →
-//!   IGMP's delegated memberships and blocks are dropped silently → the protocol's
-//!   forward-state adds/deletes and creation-alert vetoes on the interface end → every other
-//!   MFE has lost the interface from its OIL, whoever owns it (MFE updates; a prune alert
-//!   `member_delete = false` to its owner if its OIL emptied); none is deleted for it →
-//!   `DelVif` if nobody owns the interface any more → `enable_igmp`.
+//!   IGMP's delegated memberships and blocks, and the static joins' records, are dropped
+//!   silently → the protocol's forward-state adds/deletes and creation-alert vetoes on the
+//!   interface end → every other MFE has lost the interface from its OIL, whoever owns it (MFE
+//!   updates; a prune alert `member_delete = false` to its owner if its OIL emptied); none is
+//!   deleted for it → if nobody owns the interface any more: static routes lose it (MFE update,
+//!   or `mfe_delete` for their incoming interface), then `DelVif` → where IGMP stays, the static
+//!   joins are made again, effective (join alerts, MFE updates) → `enable_igmp`.
 //!   Release by IGMP withdraws its memberships as deletes (`local_leave` to the routing owner)
-//!   and drops its blocks; where IGMP was the only owner, the same as for a routing owner.
+//!   and drops its blocks; where IGMP was the only owner, the same as for a routing owner (the
+//!   static joins' records withdrawn as deletes after IGMP's).
+//! * **Static route** added, replaced or deleted: `SetMfe` + `mfe_add` / `mfe_update`, or
+//!   `DelMfe` + `mfe_delete` (a dynamic MFE it replaces, or its own when the incoming interface
+//!   changes, is deleted first). No callback.
 //! * **Wrong interface** (kernel WRONGVIF): `wrong_interface` → owner of the arrival interface.
 //! * **Queued calls** (from [`CallbackContext`]) run after the whole operation has finished,
 //!   first-in first-out, each as the protocol that queued it, before the public call returns;
@@ -110,6 +145,7 @@ mod membership;
 mod mfe;
 mod ownership;
 mod registry;
+pub mod static_protocol;
 #[cfg(any(test, feature = "test-support"))]
 mod static_rpf;
 mod types;
@@ -125,18 +161,18 @@ pub use callbacks::{
 pub use enumerate::EnumHandle;
 pub use error::{MgmError, MgmResult};
 pub use events::{EventArgs, EventKind, MgmEvent};
-pub use mfe::{MfeInfo, NewPacket, REJECTED_MFE_TIMEOUT_S};
+pub use mfe::{MfeInfo, NewPacket, StaticRouteInfo, REJECTED_MFE_TIMEOUT_S};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
 pub use static_rpf::StaticRpf;
 pub use types::{
     ClientKind, ComponentId, EnumType, IfKey, MembershipFlags, MfeCounters, ProtocolHandle,
-    ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID,
+    ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID, STATIC_PROTOCOL_ID,
 };
 
 use actions::VifTable;
 use membership::SgMembers;
-use mfe::{Mfe, MfeKey};
+use mfe::{Mfe, MfeKey, StaticRoute};
 use registry::{Iface, Protocol};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -183,6 +219,11 @@ pub(crate) struct State {
     timers: BTreeSet<(u64, MfeKey)>,
     enums: BTreeMap<u32, (ProtocolHandle, VecDeque<Sg>)>,
     next_enum: u32,
+    /// Static joins, configured: (interface, Sg, static client). Each has a membership record
+    /// while the interface is managed.
+    static_joins: BTreeSet<(IfKey, Sg, ProtocolHandle)>,
+    /// Static routes, configured.
+    static_routes: BTreeMap<MfeKey, StaticRoute>,
 }
 
 /// Read-only view of the manager, for callbacks ([`CallbackContext::view`]) and for shells.
@@ -223,6 +264,8 @@ impl Manager {
                 timers: BTreeSet::new(),
                 enums: BTreeMap::new(),
                 next_enum: 1,
+                static_joins: BTreeSet::new(),
+                static_routes: BTreeMap::new(),
             },
             rpf,
             handlers: BTreeMap::new(),

@@ -51,6 +51,8 @@ impl Manager {
             (ClientKind::Igmp, Some(Iface { igmp: Some(_), .. })) => {
                 return Err(MgmError::AlreadyExists)
             }
+            // `static` owns no interface: its entries only need them managed.
+            (ClientKind::Static, _) => return Err(MgmError::InvalidParameter),
             _ => {}
         }
         if cur.is_none() {
@@ -58,7 +60,7 @@ impl Manager {
         }
         let igmp = match kind {
             ClientKind::Routing => cur.and_then(|c| c.igmp),
-            ClientKind::Igmp => None,
+            ClientKind::Igmp | ClientKind::Static => None,
         };
         if let Some(g) = igmp {
             self.invoke(
@@ -72,12 +74,15 @@ impl Manager {
             // re-adds them after ENABLE and they become local joins to the new owner.
             self.withdraw_memberships(g, iface, false);
             self.drop_blocks(g, iface);
-            // MFEs arriving here change RPF owner: recreate them on the next packet.
+            // So were the static joins'; they are made again, delegated, below.
+            self.withdraw_static_joins(iface, false);
+            // MFEs arriving here change RPF owner: recreate them on the next packet. A static
+            // route's has no RPF owner: it stays.
             let keys: Vec<_> = self
                 .st
                 .mfes
                 .iter()
-                .filter(|(_, m)| m.iif == iface)
+                .filter(|(k, m)| m.iif == iface && !self.st.is_static_mfe(**k))
                 .map(|(k, _)| *k)
                 .collect();
             for k in keys {
@@ -96,10 +101,15 @@ impl Manager {
         match kind {
             ClientKind::Routing => e.routing = Some(h),
             ClientKind::Igmp => e.igmp = Some(h),
+            ClientKind::Static => {}
         }
         if let Some(p) = self.st.protocols.get_mut(&h) {
             p.ifaces.insert(iface);
         }
+        if cur.is_none() {
+            self.sync_static_routes_on(iface);
+        }
+        self.restore_static_joins(iface);
         if let Some(g) = igmp {
             self.invoke(
                 g,
@@ -146,8 +156,11 @@ impl Manager {
                 self.withdraw_memberships(g, iface, true);
                 self.drop_blocks(g, iface);
             }
+            self.withdraw_static_joins(iface, true);
             self.drop_forward_state(iface);
             self.drop_iface_if_unowned(iface);
+            // Where IGMP stays, the static joins are effective now.
+            self.restore_static_joins(iface);
             if let Some(g) = igmp {
                 self.invoke(
                     g,
@@ -171,6 +184,7 @@ impl Manager {
             self.withdraw_memberships(h, iface, false);
             self.drop_blocks(h, iface);
             if alone {
+                self.withdraw_static_joins(iface, false);
                 self.drop_forward_state(iface);
             }
             self.drop_iface_if_unowned(iface);
@@ -180,13 +194,14 @@ impl Manager {
 
     /// Deletes every MFE whose incoming interface is `iface` (the MFEs the releasing owner
     /// keeps on it). MFEs that only forward out of it lose it from their OIL instead, as the
-    /// memberships there are withdrawn and [`Self::drop_forward_state`] runs.
+    /// memberships there are withdrawn and [`Self::drop_forward_state`] runs. A static route's
+    /// MFE stays while the interface is managed ([`Self::drop_iface_if_unowned`]).
     fn delete_mfes_arriving_on(&mut self, iface: IfKey) {
         let keys: Vec<_> = self
             .st
             .mfes
             .iter()
-            .filter(|(_, m)| m.iif == iface)
+            .filter(|(k, m)| m.iif == iface && !self.st.is_static_mfe(**k))
             .map(|(k, _)| *k)
             .collect();
         for k in keys {
@@ -218,6 +233,8 @@ impl Manager {
         }
         self.st.ifaces.remove(&iface);
         self.st.blocked.retain(|(_, _, i, _)| *i != iface);
+        // Static routes using it lose it (their MFE, if it is the incoming one) before its VIF.
+        self.sync_static_routes_on(iface);
         if let Some(vif) = self.st.vifs.release(iface.ifindex) {
             self.actions.push(ForwarderAction::DelVif {
                 vif,

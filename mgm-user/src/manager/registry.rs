@@ -140,7 +140,7 @@ impl Manager {
     /// `MgmDeRegisterMProtocol`: refused (`CanNotComplete`) while `h` owns interfaces.
     pub fn deregister(&mut self, h: ProtocolHandle) -> MgmResult<()> {
         let p = self.st.check_handle(h)?;
-        if !p.ifaces.is_empty() {
+        if !p.ifaces.is_empty() || self.st.has_static_entries(h) {
             return Err(MgmError::CanNotComplete);
         }
         self.st.protocols.remove(&h);

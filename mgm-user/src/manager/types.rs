@@ -116,6 +116,8 @@ pub struct ComponentId(pub u32);
 pub const IGMP_PROTOCOL_ID: ProtocolId = ProtocolId(0x4137_000A);
 /// The protocol ID of the built-in protocol `local` ("MGM" 01).
 pub const LOCAL_PROTOCOL_ID: ProtocolId = ProtocolId(0x4D47_4D01);
+/// The protocol ID of the built-in protocol `static` ("MGM" 02).
+pub const STATIC_PROTOCOL_ID: ProtocolId = ProtocolId(0x4D47_4D02);
 
 /// What kind of client registers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -127,6 +129,19 @@ pub enum ClientKind {
     /// disable/enable IGMP callbacks, and its membership changes on an interface that a routing
     /// protocol owns become local join/leave callbacks to that protocol.
     Igmp,
+    /// The built-in protocol `static` (`static_protocol`): static joins (permanent memberships,
+    /// delegated like IGMP's, without owning the interface) and static routes. Owns no
+    /// interface and gets no callbacks.
+    Static,
+}
+
+impl ClientKind {
+    /// Whether this kind's memberships on an interface a routing protocol owns are *delegated*
+    /// (recorded, told to the owner as local join/leave, never feeding OILs themselves): IGMP's
+    /// and static joins. Such clients get no join/prune alerts.
+    pub fn delegates(self) -> bool {
+        matches!(self, ClientKind::Igmp | ClientKind::Static)
+    }
 }
 
 /// `dwFlags` of add/delete membership.

@@ -80,7 +80,7 @@ impl Manager {
                     && self.st.mfes.get(&k).is_some_and(|m| {
                         m.iif.ifindex != arrival_ifindex && m.fib_ifindex != fib_now
                     });
-            if stale {
+            if stale && !self.st.is_static_mfe(k) {
                 let (forced, unforwarded) = self
                     .st
                     .mfes

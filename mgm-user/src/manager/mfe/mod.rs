@@ -1,8 +1,12 @@
 //! The MFE table: creation on a new packet (RPF → OIL → creation alert → install), OIL
-//! maintenance, lifetime, wrong-interface, get/first/next and statistics.
+//! maintenance, lifetime, wrong-interface, get/first/next and statistics; static routes.
 mod create;
 pub use create::NewPacket;
 mod oil;
+mod static_route;
+
+pub(crate) use static_route::StaticRoute;
+pub use static_route::StaticRouteInfo;
 
 use super::events::EventArgs;
 use super::types::{IfKey, MfeCounters, ProtocolHandle};
@@ -58,7 +62,7 @@ pub struct MfeInfo {
     pub group: Ipv4Addr,
     pub upstream: Ipv4Addr,
     pub iif: IfKey,
-    /// Name of the protocol owning the incoming interface.
+    /// Name of the protocol owning the incoming interface; "static" for a static route.
     pub protocol: Option<String>,
     pub oifs: Vec<IfKey>,
     /// Installed with an empty OIL (also when RPF failed).
@@ -81,7 +85,7 @@ impl<'a> ManagerView<'a> {
             iif: m.iif,
             protocol: self
                 .st
-                .owner(m.iif)
+                .mfe_owner(*k, m.iif)
                 .and_then(|h| self.st.protocols.get(&h))
                 .map(|p| p.name.clone()),
             oifs: m.oil.iter().copied().collect(),
@@ -185,7 +189,8 @@ impl Manager {
         self.run_queue();
     }
 
-    /// Sets an MFE's lifetime (seconds, 0 = never ages), counting from `now`.
+    /// Sets an MFE's lifetime (seconds, 0 = never ages), counting from `now`. `CanNotComplete`
+    /// for a static route's MFE (it never ages).
     pub fn set_mfe_timeout(
         &mut self,
         now: u64,
@@ -245,6 +250,10 @@ impl Manager {
     ) -> MgmResult<()> {
         self.st.check_handle(h)?;
         let k = MfeKey { group, source };
+        if self.st.is_static_mfe(k) {
+            // A static route never ages.
+            return Err(MgmError::CanNotComplete);
+        }
         let m = self.st.mfes.get_mut(&k).ok_or(MgmError::NotFound)?;
         // Set while forwarding, it is the forwarding lifetime; set while the OIL is empty (e.g.
         // queued from a prune alert), it lasts only until receivers return.

@@ -10,8 +10,12 @@ use crate::manager::Manager;
 use std::collections::BTreeSet;
 
 impl Manager {
-    /// OIL of an MFE from memberships, blocks, vetoes and forward-state overrides.
+    /// OIL of an MFE from memberships, blocks, vetoes and forward-state overrides; a static
+    /// route's from its configuration only.
     pub(crate) fn compute_oil(&self, k: MfeKey, m: &Mfe) -> BTreeSet<IfKey> {
+        if let Some(oil) = self.st.static_oil(k) {
+            return oil;
+        }
         let mut oil = BTreeSet::new();
         if m.rejected {
             return oil;
@@ -20,13 +24,7 @@ impl Manager {
             oil.extend(e.eff_ifaces.keys().copied());
         }
         for w in [Sg::star_g(k.group), Sg::STAR_STAR] {
-            if let Some(e) = self.st.members.get(&w) {
-                for i in e.eff_ifaces.keys() {
-                    if !self.st.is_blocked_out(k.source, k.group, *i) {
-                        oil.insert(*i);
-                    }
-                }
-            }
+            oil.extend(self.st.wildcard_oifs(w, k.source, k.group));
         }
         oil.extend(
             m.forced
@@ -56,7 +54,7 @@ impl Manager {
         let is_empty = m.oil.is_empty();
         let iif = m.iif;
         self.push_set(k);
-        let owner = self.st.owner(iif);
+        let owner = self.st.mfe_owner(k, iif);
         self.emit(
             EventKind::MfeUpdate,
             owner,
@@ -64,6 +62,10 @@ impl Manager {
             Sg::sg(k.source, k.group),
         );
         self.annotate(self.mfe_args(k));
+        if self.st.is_static_mfe(k) {
+            // A static route has no lifetime to change and no alerts.
+            return;
+        }
         if was_empty && !is_empty {
             // The prune alert's lifetime was the empty entry's: forwarding again, the MFE gets
             // its forwarding lifetime back, counted from now.
@@ -147,7 +149,7 @@ impl Manager {
             group: k.group,
             iif: m.iif.ifindex,
         });
-        let owner = self.st.owner(m.iif);
+        let owner = self.st.mfe_owner(k, m.iif);
         self.emit(
             EventKind::MfeDelete,
             owner,

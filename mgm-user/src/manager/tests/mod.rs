@@ -16,6 +16,7 @@ mod ownership;
 mod pending_answers;
 mod release;
 mod rpf;
+mod static_entries;
 
 use super::igmp_bridge::{IgmpBridge, IgmpDelta, IgmpNotice, IgmpNotices};
 use super::local::register_local;
