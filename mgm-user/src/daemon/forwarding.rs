@@ -37,6 +37,8 @@ pub(crate) struct Forwarding {
     sock: MrouteSocket,
     igmp: ProtocolHandle,
     local: ProtocolHandle,
+    /// The built-in protocol of `mgm join` and `mgm route`.
+    statik: ProtocolHandle,
     notices: IgmpNotices,
     names: InterfaceNames,
     /// Interfaces left for an external handler (`-i IF,protocol=NAME`): `local` does not take
@@ -73,6 +75,8 @@ impl Forwarding {
         let mut mgr = Manager::new(Box::new(CachedRpf(routes)));
         let local = local::register_local(&mut mgr)
             .map_err(|e| anyhow::anyhow!("registering local: {e}"))?;
+        let statik = crate::manager::static_protocol::register_static(&mut mgr)
+            .map_err(|e| anyhow::anyhow!("registering static: {e}"))?;
         let notices = IgmpNotices::new();
         let igmp = mgr
             .register(
@@ -88,6 +92,7 @@ impl Forwarding {
             sock,
             igmp,
             local,
+            statik,
             notices,
             names: InterfaceNames::default(),
             reserved,
@@ -344,6 +349,11 @@ impl Forwarding {
             .filter(|(_, p)| p.as_str() == protocol)
             .map(|(i, _)| i.clone())
             .collect()
+    }
+
+    /// The handle of the built-in protocol `static`.
+    pub(crate) fn static_protocol(&self) -> ProtocolHandle {
+        self.statik
     }
 
     /// The manager, for the external handlers' requests ([`Self::settle`] afterwards).
