@@ -116,7 +116,7 @@ fn mgm_events_fails_when_the_daemon_stops() {
         .unwrap();
     // Subscribed once the daemon logs the connection (debug).
     lab.wait_for("events subscription", Duration::from_secs(5), || {
-        lab.daemon_log(k).contains("Events from")
+        lab.daemon_log(k).contains("control: events from")
     });
     assert!(lab.stop_mgm(k).success());
     let out = events.wait_with_output().unwrap();

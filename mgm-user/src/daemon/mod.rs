@@ -172,6 +172,7 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                 }
             }
         }
+        daemon.drop_slow_handlers();
         if ring_left {
             tokio::task::yield_now().await;
         }

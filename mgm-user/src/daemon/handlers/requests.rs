@@ -570,6 +570,17 @@ impl Daemon {
         self.publish(Vec::new());
     }
 
+    /// Disconnects the handlers that stopped reading (their outbox filled up): after every
+    /// input of the loop, so no callback is lost silently for long.
+    pub(crate) fn drop_slow_handlers(&mut self) {
+        if self.handlers.count() == 0 {
+            return;
+        }
+        if let Ok(now) = monotonic_ns() {
+            self.drop_overflowed(now);
+        }
+    }
+
     /// Disconnects the sessions that stopped reading.
     fn drop_overflowed(&mut self, now: u64) {
         for conn in self.handlers.overflowed() {
