@@ -1,8 +1,9 @@
-//! The control socket: a Unix stream socket speaking JSON lines ([`api`]: one request line,
-//! then one response line or, for `events`, a stream of event lines). `mgm show` and
-//! `mgm events` are its clients; routing daemons in other processes will register over it
-//! later. Nothing here knows the daemon: the daemon answers [`server::Query`]s with [`api`]
-//! values and publishes [`api::EventLine`]s.
+//! The control socket: a Unix stream socket speaking JSON lines ([`api`]: request lines, each
+//! answered by one response line in order; for `events`, a stream of event lines; for a
+//! registered handler, callback lines too). `mgm show`, `mgm events`, `mgm join`/`route` and
+//! `mgm handler` ([`handler_client`]) are its clients, and so are routing daemons in other
+//! processes (`docs/handler-protocol.md`). Nothing here knows the daemon: the daemon answers
+//! [`server::ControlInput`]s with [`api`] values and publishes [`api::EventLine`]s.
 pub mod api;
 pub mod client;
 pub mod handler_client;

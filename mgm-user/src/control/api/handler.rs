@@ -193,7 +193,8 @@ pub enum Callback {
         arrival: String,
         iif: String,
         upstream: Ipv4Addr,
-        /// The packet's IP header, hex.
+        /// The IP header of the packet as the kernel's upcall carries it, hex: the kernel has
+        /// overwritten its TTL, protocol and checksum bytes with the upcall type, 0 and the VIF.
         header: String,
     },
     /// A packet of (`source`, `group`) arrived on `interface`, not on the MFE's incoming

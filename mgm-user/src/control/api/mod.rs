@@ -1,9 +1,11 @@
 //! The control protocol: every line the control socket carries, as typed serde values.
 //!
 //! # Framing
-//! A client connects to the Unix stream socket and writes one [`Request`] as one JSON line.
-//! The daemon answers with one [`Response`] line. For [`Request::Events`] the response is
-//! followed by one [`EventLine`] per line until either side closes.
+//! A client connects to the Unix stream socket and writes [`RequestLine`]s, one JSON object per
+//! line; the daemon answers each with one [`Response`] line, in order, echoing its `id`. For
+//! [`Request::Events`] (only as the first request) the response is followed by one
+//! [`EventLine`] per line until either side closes. After [`Request::Register`] the daemon
+//! also writes [`handler::CallbackLine`]s (`docs/handler-protocol.md`).
 //!
 //! # Versions
 //! Every response carries [`PROTOCOL_VERSION`] in `version`. A client compares it with its own
@@ -28,8 +30,8 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// Longest request line the server reads.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// One request: `{"command":"show_groups"}`. The `show_*`, `hello` and `events` requests
-/// only read; every other one changes state and needs root or the socket's group (checked
+/// One request: `{"command":"show_groups"}`. The `show_*`, `get_*`, `hello` and `events`
+/// requests only read ([`Request::reads_only`]); every other one changes state and needs root or the socket's group (checked
 /// with SO_PEERCRED). The handler requests (from `register` on) are documented in
 /// `docs/handler-protocol.md`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]

@@ -221,7 +221,8 @@ impl ProtocolHandler for RemoteHandler {
         let mut s = self.0.lock();
         s.now = ctx.now();
         let key = (req.source, req.group);
-        if let Some((a, _)) = s.rpf_answers.get(&key).copied() {
+        let fresh = |t: u64| ctx.now().saturating_sub(t) < ANSWER_TTL_NS;
+        if let Some((a, _)) = s.rpf_answers.get(&key).copied().filter(|(_, t)| fresh(*t)) {
             if let Some(i) = a.iif {
                 req.in_iface = i;
             }
@@ -263,7 +264,12 @@ impl ProtocolHandler for RemoteHandler {
     ) -> Answer {
         let mut s = self.0.lock();
         s.now = ctx.now();
-        if let Some((vetoed, _)) = s.creation_answers.get(&(source, group)) {
+        let fresh = |t: &u64| ctx.now().saturating_sub(*t) < ANSWER_TTL_NS;
+        if let Some((vetoed, _)) = s
+            .creation_answers
+            .get(&(source, group))
+            .filter(|(_, t)| fresh(t))
+        {
             for o in oifs.iter_mut() {
                 if vetoed.contains(&o.iface) {
                     o.enabled = false;

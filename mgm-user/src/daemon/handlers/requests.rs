@@ -15,6 +15,7 @@ use crate::manager::{
     ProtocolId, Sg,
 };
 use crate::time::monotonic_ns;
+use std::net::Ipv4Addr;
 
 /// The outcome of one request: the data to answer with, or the error message.
 type Outcome = Result<Reply, String>;
@@ -109,6 +110,7 @@ impl Daemon {
                 group,
                 timeout_s,
             } => need(h).and_then(|h| {
+                self.owns_mfe(h, source, group, now)?;
                 let r = self
                     .fwd
                     .manager()
@@ -120,6 +122,7 @@ impl Daemon {
                 group,
                 upstream,
             } => need(h).and_then(|h| {
+                self.owns_mfe(h, source, group, now)?;
                 let r = self
                     .fwd
                     .manager()
@@ -230,7 +233,17 @@ impl Daemon {
         for name in wanted {
             match self.take(conn, handle, &name, now) {
                 Ok(_) => interfaces.push(name),
-                Err(e) => log::info!("handler '{}': not taking {name} back: {e}", args.name),
+                Err(e) => {
+                    log::info!("handler '{}': not taking {name} back: {e}", args.name);
+                    // Remembered for its next registration (e.g. the interface is not back).
+                    if self.fwd.reserved_for(&name).is_none() {
+                        self.handlers
+                            .remembered
+                            .entry(args.name.clone())
+                            .or_default()
+                            .insert(name);
+                    }
+                }
             }
         }
         Ok(Reply::Registered(
@@ -281,8 +294,9 @@ impl Daemon {
                 .iter()
                 .any(|p| p.handle == h && p.kind == ClientKind::Igmp);
             let owners = mgr.interfaces().into_iter().find(|i| i.interface == iface);
+            let igmp_owner = owners.as_ref().and_then(|i| i.igmp.clone());
             let owner = if igmp_role {
-                None
+                igmp_owner.filter(|o| o != "igmp")
             } else {
                 owners.and_then(|i| i.routing)
             };
@@ -291,6 +305,9 @@ impl Daemon {
                     "{name} is owned by local; start mgm with -i {name},protocol={me} to leave \
                      it to {me}"
                 ),
+                (MgmError::AlreadyExists, Some(o)) if igmp_role => {
+                    format!("{name}'s IGMP role is held by {o}")
+                }
                 (MgmError::AlreadyExists, Some(o)) => format!("{name} is owned by {o}"),
                 (MgmError::AlreadyExists, None) => format!(
                     "{name} has an IGMP client already (mgm's own IGMP runs on the interfaces \
@@ -328,6 +345,32 @@ impl Daemon {
         };
         if let Err(e) = self.take(&conn, handle, name, now) {
             log::warn!("handler '{protocol}' cannot take {name} back: {e}");
+        }
+    }
+
+    /// `Ok` when the MFE (`source`, `group`) arrives on an interface `h` owns: only the owner
+    /// of the incoming interface sets its lifetime or upstream neighbour.
+    fn owns_mfe(
+        &mut self,
+        h: ProtocolHandle,
+        source: Ipv4Addr,
+        group: Ipv4Addr,
+        now: u64,
+    ) -> Result<(), String> {
+        let mgr = self.fwd.manager();
+        let mfe = mgr
+            .mfe(now, source, group)
+            .map_err(|_| format!("MFE ({source}, {group}): not found"))?;
+        let mine = mgr
+            .protocols()
+            .into_iter()
+            .any(|p| p.handle == h && p.interfaces.contains(&mfe.iif));
+        if mine {
+            Ok(())
+        } else {
+            Err(format!(
+                "MFE ({source}, {group}): its incoming interface is not yours"
+            ))
         }
     }
 
@@ -377,9 +420,12 @@ impl Daemon {
         }
     }
 
+    /// The membership records matching `f`, in walk order: group, source (wildcards first),
+    /// interface name, protocol name.
     fn memberships(&mut self, f: &MembershipFilter) -> Vec<MembershipView> {
         let all = self.fwd.manager().memberships();
-        all.into_iter()
+        let mut v: Vec<MembershipView> = all
+            .into_iter()
             .map(|m| self.membership_view(m))
             .filter(|m| {
                 f.interface.as_ref().is_none_or(|i| *i == m.interface)
@@ -387,7 +433,9 @@ impl Daemon {
                     && f.group.is_none_or(|g| Some(g) == m.group)
                     && f.protocol.as_ref().is_none_or(|p| *p == m.protocol)
             })
-            .collect()
+            .collect();
+        v.sort_by(|a, b| walk_key(a).cmp(&walk_key(b)));
+        v
     }
 
     fn membership_view(&self, m: MembershipInfo) -> MembershipView {
@@ -405,11 +453,10 @@ impl Daemon {
         let start = match &after {
             None => 0,
             Some(k) => {
-                let key = |m: &MembershipView| {
-                    (m.group, m.source, m.interface.clone(), m.protocol.clone())
-                };
-                let after = (k.group, k.source, k.interface.clone(), k.protocol.clone());
-                all.iter().position(|m| key(m) > after).unwrap_or(all.len())
+                let after = (k.group, k.source, k.interface.as_str(), k.protocol.as_str());
+                all.iter()
+                    .position(|m| walk_key(m) > after)
+                    .unwrap_or(all.len())
             }
         };
         let n = page(max);
@@ -618,6 +665,11 @@ impl Daemon {
             }
         }
     }
+}
+
+/// The order of membership walks.
+fn walk_key(m: &MembershipView) -> (Option<Ipv4Addr>, Option<Ipv4Addr>, &str, &str) {
+    (m.group, m.source, m.interface.as_str(), m.protocol.as_str())
 }
 
 /// A page size: [`DEFAULT_PAGE`] when absent, at most [`MAX_PAGE`].
