@@ -627,3 +627,54 @@ fn the_rust_client_adds_memberships_and_walks_memberships_and_mfes() {
                 .is_none_or(|m| !m.oifs.contains(&rb))
     });
 }
+
+#[test]
+fn a_handler_that_stops_reading_is_disconnected_and_its_interface_released() {
+    common::require_root();
+    let mut fl = ForwardLab::new_with(
+        ["", ",protocol=deaf", ""],
+        &["--max-groups", "60000", "--max-groups-per-host", "60000"],
+    );
+    let rb = fl.rb.clone();
+    // Registers, then never reads a line.
+    let script = r#"
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(sys.argv[1])
+s.sendall(b'{"command":"register","name":"deaf"}\n')
+print("registered", flush=True)
+time.sleep(120)
+"#;
+    let mut deaf = Command::new("python3")
+        .args(["-c", script])
+        .arg(fl.socket())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    fl.wait_for("deaf registered", WAIT, || {
+        fl.protocols()
+            .iter()
+            .any(|p| p.name == "deaf" && p.interfaces.contains(&rb))
+    });
+    // 40 000 new groups on its interface: one local_join each, more than its outbox holds.
+    let host = fl.add_host('b', "flood", 10);
+    let mut flood =
+        common::spawn_v3_flood_mode(&host.ns, &host.addr, 40_000, 30.0, 0, 40_000, "exclude");
+    fl.wait_for("deaf disconnected", Duration::from_secs(40), || {
+        !fl.protocols().iter().any(|p| p.name == "deaf")
+    });
+    let _ = flood.kill();
+    let _ = flood.wait();
+    let _ = deaf.kill();
+    let _ = deaf.wait();
+    assert!(
+        fl.daemon_log().contains("handler 'deaf' stopped reading"),
+        "{}",
+        fl.daemon_log()
+    );
+    let stats = forward::mgm_json(&fl.socket(), &["show", "stats", "--json"]);
+    assert_eq!(stats["daemon_handler_overflows"], 1, "{stats}");
+    // The daemon goes on: IGMP still holds the groups on the released interface.
+    assert!(fl.lab.groups(fl.k).len() > 16_000);
+}
