@@ -664,3 +664,118 @@ pub(crate) fn first_after(times: &[u64], t0: u64) -> Option<Duration> {
         .find(|&&t| t >= t0)
         .map(|&t| Duration::from_nanos(t - t0))
 }
+
+// ---- reports with the kernel's receive time -------------------------------------------------
+
+/// An IGMP report or leave that arrived on an interface: when the kernel received the frame
+/// and when the capture thread read it (CLOCK_MONOTONIC ns, comparable with [`mono_ns`]), and
+/// the IGMP message (after the IP header).
+#[derive(Clone, Debug)]
+pub(crate) struct StampedReport {
+    pub(crate) kernel_ns: u64,
+    pub(crate) read_ns: u64,
+    pub(crate) igmp: Vec<u8>,
+}
+
+/// Captures the IGMP reports and leaves arriving on an interface in a namespace with the
+/// kernel's receive timestamp of each frame (SO_TIMESTAMPNS on an AF_PACKET socket: taken as the
+/// frame enters the stack on that interface, before tc ingress and the classifier), rather than
+/// the time a thread woke up to read it as [`Sniffer`] does. The kernel stamps CLOCK_REALTIME;
+/// each stamp is moved to CLOCK_MONOTONIC by its age when read (realtime now − stamp, which a
+/// clock step during the read would spoil, NTP slewing not measurably).
+pub(crate) struct ReportCapture {
+    reports: Arc<Mutex<Vec<StampedReport>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ReportCapture {
+    pub(crate) fn start(ns: &str, ifname: &str) -> ReportCapture {
+        use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+        let path = format!("/run/netns/{ns}");
+        let ifname = ifname.to_string();
+        let (r, s) = (reports.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let opened = open_packet_socket(&path, &ifname).and_then(|fd| {
+                setsockopt(&fd, sockopt::ReceiveTimestampns, &true)
+                    .map(|()| fd)
+                    .map_err(|e| format!("SO_TIMESTAMPNS: {e}"))
+            });
+            let fd = match opened {
+                Ok(fd) => {
+                    let _ = ready_tx.send(Ok(()));
+                    fd
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let mut buf = [0u8; 2048];
+            let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
+            while !s.load(Ordering::Relaxed) {
+                let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+                let Ok(msg) =
+                    recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+                else {
+                    continue; // timeout (SO_RCVTIMEO) or EINTR
+                };
+                let n = msg.bytes;
+                let stamp = msg.cmsgs().ok().and_then(|mut c| {
+                    c.find_map(|m| match m {
+                        ControlMessageOwned::ScmTimestampns(ts) => Some(ts),
+                        _ => None,
+                    })
+                });
+                let (Some(stamp), Ok(rt), Ok(mono)) = (
+                    stamp,
+                    nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME),
+                    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC),
+                ) else {
+                    continue;
+                };
+                let p = &buf[..n];
+                if !is_igmp_report(p) {
+                    continue;
+                }
+                let ns = |t: nix::sys::time::TimeSpec| {
+                    (t.tv_sec() as u64) * 1_000_000_000 + t.tv_nsec() as u64
+                };
+                let age = ns(rt).saturating_sub(ns(stamp));
+                let ihl = usize::from(p[0] & 0x0f) * 4;
+                r.lock().unwrap().push(StampedReport {
+                    kernel_ns: ns(mono).saturating_sub(age),
+                    read_ns: ns(mono),
+                    igmp: p[ihl..].to_vec(),
+                });
+            }
+        });
+        match ready_rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("report capture on {ns}: {e}"),
+            Err(_) => panic!("report capture on {ns} did not start"),
+        }
+        ReportCapture {
+            reports,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The reports captured so far, in arrival order.
+    pub(crate) fn reports(&self) -> Vec<StampedReport> {
+        self.reports.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ReportCapture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
