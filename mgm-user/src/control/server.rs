@@ -408,8 +408,22 @@ fn admit(peer: &Peer, request: &Request) -> std::result::Result<(), String> {
             request.command()
         ));
     }
-    if !matches!(request, Request::Answer(_)) {
+    // Registrations, ownership and static entries at info (with the peer); a handler's
+    // frequent requests (memberships, answers, MFE changes) at debug.
+    if matches!(
+        request,
+        Request::Register(_)
+            | Request::Deregister
+            | Request::TakeInterface { .. }
+            | Request::ReleaseInterface { .. }
+            | Request::StaticJoin(_)
+            | Request::StaticLeave(_)
+            | Request::StaticRouteAdd(_)
+            | Request::StaticRouteDel(_)
+    ) {
         log::info!("control: {} from {peer}", request.command());
+    } else {
+        log::debug!("control: {} from {peer}", request.command());
     }
     Ok(())
 }
