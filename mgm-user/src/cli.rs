@@ -184,6 +184,20 @@ pub struct RunArgs {
     /// Kernel multicast routing table to use (MRT_TABLE); the main table when absent.
     #[arg(long, value_name = "ID")]
     pub mroute_table: Option<u32>,
+    /// Act as an IGMP proxy (RFC 4605) for a gateway: IF is the upstream interface, where mgm
+    /// reports as a host the union of what the `-i` (downstream) interfaces want and answers the
+    /// upstream querier; no IGMP router runs there. Traffic from upstream goes to the downstream
+    /// interfaces with members (the built-in protocol `proxy` instead of `local`).
+    #[arg(long, value_name = "IF")]
+    pub upstream: Option<String>,
+    /// With --upstream: traffic of sources on downstream links goes upstream too (and, as
+    /// always, to the other downstream links with members).
+    #[arg(long, requires = "upstream")]
+    pub forward_upstream: bool,
+    /// With --upstream: proxy SSDP's group 239.255.255.250 too (local discovery, not proxied
+    /// by default; link-local groups 224.0.0.0/24 never are).
+    #[arg(long, requires = "upstream")]
+    pub proxy_ssdp: bool,
     /// How long an external handler has to answer an RPF, creation-alert or prune-alert
     /// callback before mgm takes the default (and counts a timeout). The kernel holds at most
     /// 10 unresolved (S,G) at once, so keep it short.

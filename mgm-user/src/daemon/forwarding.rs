@@ -57,6 +57,7 @@ impl Forwarding {
     pub(crate) fn start(
         interfaces: &[ManagedInterface],
         reserved: BTreeMap<String, String>,
+        proxy: bool,
         table: Option<u32>,
         now: u64,
     ) -> Result<Self> {
@@ -73,8 +74,13 @@ impl Forwarding {
         let routes = RouteCache::new();
         let fib = FibResolver::new(routes.clone())?;
         let mut mgr = Manager::new(Box::new(CachedRpf(routes)));
-        let local = local::register_local(&mut mgr)
-            .map_err(|e| anyhow::anyhow!("registering local: {e}"))?;
+        // The routing protocol of the listed interfaces: `local`, or `proxy` for an IGMP proxy.
+        let local = if proxy {
+            local::register_proxy(&mut mgr)
+        } else {
+            local::register_local(&mut mgr)
+        }
+        .map_err(|e| anyhow::anyhow!("registering the built-in routing protocol: {e}"))?;
         let statik = crate::manager::static_protocol::register_static(&mut mgr)
             .map_err(|e| anyhow::anyhow!("registering static: {e}"))?;
         let notices = IgmpNotices::new();
@@ -349,6 +355,40 @@ impl Forwarding {
             .filter(|(_, p)| p.as_str() == protocol)
             .map(|(i, _)| i.clone())
             .collect()
+    }
+
+    /// The proxy's upstream interface: the routing protocol (`proxy`) takes it, IGMP does not
+    /// run there; with `forward_upstream`, `proxy` joins (*,*) there so that traffic of
+    /// downstream sources goes upstream too.
+    pub(crate) fn add_upstream(
+        &mut self,
+        i: &ManagedInterface,
+        forward_upstream: bool,
+        now: u64,
+    ) -> Result<()> {
+        self.names.insert(i.ifindex, &i.name);
+        let key = IfKey::new(i.ifindex);
+        self.mgr
+            .take_interface_ownership(now, self.local, key)
+            .map_err(|e| anyhow::anyhow!("proxy taking the upstream {}: {e}", i.name))?;
+        if forward_upstream {
+            self.mgr
+                .add_membership(
+                    now,
+                    self.local,
+                    crate::manager::Sg::STAR_STAR,
+                    key,
+                    crate::manager::MembershipFlags::JOIN_STATE,
+                )
+                .map_err(|e| anyhow::anyhow!("proxy forwarding to the upstream {}: {e}", i.name))?;
+        }
+        self.sync_kernel()
+            .with_context(|| format!("adding the upstream {} to the multicast routes", i.name))
+    }
+
+    /// The static joins (for the proxy's membership database).
+    pub(crate) fn static_joins(&self) -> Vec<(crate::manager::Sg, IfKey)> {
+        self.mgr.static_joins()
     }
 
     /// The handle of the built-in protocol `static`.

@@ -10,6 +10,7 @@ mod hotplug;
 mod igmp_ports;
 mod names;
 pub mod preflight;
+mod proxy;
 mod state;
 mod views;
 
@@ -36,6 +37,17 @@ pub async fn run(args: RunArgs) -> Result<()> {
     preflight::check_tcx()?;
     let names: Vec<String> = configs.iter().map(|(n, _)| n.clone()).collect();
     let interfaces = preflight::resolve_interfaces(&names)?;
+    let upstream = match &args.upstream {
+        Some(up) if names.contains(up) => anyhow::bail!(
+            "{up} is the --upstream interface; list only the downstream interfaces with -i"
+        ),
+        Some(up) => Some(
+            preflight::resolve_interfaces(std::slice::from_ref(up))
+                .context("the --upstream interface")?
+                .remove(0),
+        ),
+        None => None,
+    };
     preflight::check_bpffs(&args.bpffs)?;
     let group = args
         .socket_group
@@ -46,12 +58,21 @@ pub async fn run(args: RunArgs) -> Result<()> {
 
     // The mroute socket first: if another router owns the table, fail before touching anything.
     let reserved = crate::settings::reserved_interfaces(&args)?;
-    let fwd = Forwarding::start(&interfaces, reserved, args.mroute_table, monotonic_ns()?)?;
+    let mut fwd = Forwarding::start(
+        &interfaces,
+        reserved,
+        upstream.is_some(),
+        args.mroute_table,
+        monotonic_ns()?,
+    )?;
+    if let Some(up) = &upstream {
+        fwd.add_upstream(up, args.forward_upstream, monotonic_ns()?)?;
+    }
     let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
     let mut classifier = Classifier::load(&args.bpffs, sizes)?;
     let logger = classifier.start_logger();
     let (maps, ring) = classifier.take_maps()?;
-    for iface in &interfaces {
+    for iface in interfaces.iter().chain(&upstream) {
         classifier.attach(&iface.name)?;
     }
     let (event_tx, _) = broadcast::channel(4096);
@@ -60,7 +81,15 @@ pub async fn run(args: RunArgs) -> Result<()> {
         .cloned()
         .zip(configs.into_iter().map(|(_, c)| c))
         .collect();
-    let mut daemon = Daemon::start(&args, &with_config, fwd, classifier, maps, event_tx.clone())?;
+    let mut daemon = Daemon::start(
+        &args,
+        &with_config,
+        upstream.as_ref(),
+        fwd,
+        classifier,
+        maps,
+        event_tx.clone(),
+    )?;
     log::info!(
         "managing {} (maps pinned in {}, control socket {})",
         names.join(", "),

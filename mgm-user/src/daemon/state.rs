@@ -3,6 +3,7 @@
 use super::events::{igmp_event, manager_event};
 use super::forwarding::Forwarding;
 use super::handlers::Handlers;
+use super::proxy::Upstream;
 use super::hotplug::Hotplug;
 use super::igmp_ports::IgmpPorts;
 use super::preflight::ManagedInterface;
@@ -35,6 +36,8 @@ pub(crate) struct Daemon {
     pub(crate) events: EventSender,
     /// Routing protocols in other processes.
     pub(crate) handlers: Handlers,
+    /// The IGMP proxy's upstream side (`--upstream`).
+    pub(crate) upstream: Option<Upstream>,
 }
 
 impl Daemon {
@@ -42,6 +45,7 @@ impl Daemon {
     pub(crate) fn start(
         args: &RunArgs,
         interfaces: &[(ManagedInterface, IgmpConfig)],
+        upstream: Option<&ManagedInterface>,
         fwd: Forwarding,
         classifier: Classifier,
         maps: KernelMaps,
@@ -60,9 +64,23 @@ impl Daemon {
             classifier,
             events,
             handlers: Handlers::new(args.handler_deadline_ms()),
+            upstream: None,
         };
-        let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
+        let managed: Vec<u32> = interfaces
+            .iter()
+            .map(|(i, _)| i.ifindex)
+            .chain(upstream.map(|u| u.ifindex))
+            .collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
+        if let Some(up) = upstream {
+            let robustness = interfaces
+                .first()
+                .map_or(2, |(_, c)| u32::from(c.robustness));
+            let u = Upstream::open(up.ifindex, &up.name, up.address, robustness, args.proxy_ssdp)?;
+            u.write_settings(&mut daemon.maps)?;
+            log::info!("IGMP proxy: reporting upstream on {} from {}", up.name, up.address);
+            daemon.upstream = Some(u);
+        }
         if stale > 0 {
             log::info!("removed {stale} pinned map entries of interfaces this run does not manage");
         }
@@ -94,6 +112,7 @@ impl Daemon {
             self.igmp.next_deadline(),
             self.fwd.next_deadline(),
             self.handlers.next_deadline(),
+            self.upstream.as_ref().and_then(Upstream::next_deadline),
         ]
         .into_iter()
         .flatten()
@@ -117,8 +136,11 @@ impl Daemon {
                     dst,
                     query,
                 } => self.igmp.send_query(*ifindex, *dst, query),
-                Action::Membership { .. } => {
+                Action::Membership { group, .. } => {
                     deltas = true;
+                    if let Some(up) = &mut self.upstream {
+                        up.mark(*group);
+                    }
                     self.fwd.on_membership(&action, now);
                 }
                 Action::QuerierChanged { .. }
@@ -134,6 +156,7 @@ impl Daemon {
         self.igmp.sync_all_settings(&mut self.maps);
         if deltas {
             self.fwd.settle(&self.igmp, now);
+            self.report_upstream(now);
         }
         self.publish(notes);
         // After a storm, once both the routers and the manager let go of it: tables shrunk,
@@ -180,6 +203,14 @@ impl Daemon {
         }
     }
 
+    /// The proxy reports upstream what changed downstream.
+    pub(crate) fn report_upstream(&mut self, now: u64) {
+        if let Some(up) = &mut self.upstream {
+            let statics = self.fwd.static_joins();
+            up.flush(&self.igmp, &statics, now);
+        }
+    }
+
     /// Sends `notes` (IGMP's, causes first) then the manager's events since the last call to
     /// `mgm events` subscribers. With none listening the manager's events are dropped.
     pub(crate) fn publish(&mut self, notes: Vec<crate::control::api::EventLine>) {
@@ -214,6 +245,10 @@ impl Daemon {
             };
             spent += super::event_cost(ev.igmp_bytes());
             let now = monotonic_ns()?;
+            if let Some(up) = self.upstream.as_mut().filter(|u| u.ifindex == ev.ifindex) {
+                up.on_igmp(ev.igmp_bytes(), now);
+                continue;
+            }
             let actions = self.igmp.on_event(&ev, &self.maps, now);
             drop(item);
             self.apply(actions, now);
@@ -241,6 +276,9 @@ impl Daemon {
         let actions = self.igmp.on_deadline(now, &self.maps);
         self.apply(actions, now);
         self.fwd.on_deadline(&self.igmp, now);
+        if let Some(up) = &mut self.upstream {
+            up.on_deadline(now);
+        }
         self.expire_answers(now);
         self.publish(Vec::new());
         Ok(())
@@ -252,6 +290,9 @@ impl Daemon {
         let now = monotonic_ns()?;
         let actions = self.igmp.shutdown(&mut self.maps);
         self.apply(actions, now);
+        if let Some(up) = &mut self.upstream {
+            up.leave_all(now);
+        }
         let closed = self.fwd.shutdown();
         self.classifier.detach_all();
         closed

@@ -17,7 +17,7 @@
 //! members.
 use super::callbacks::{CallbackContext, ProtocolHandler};
 use super::types::{
-    ClientKind, ComponentId, IfKey, MembershipFlags, ProtocolHandle, Sg, LOCAL_PROTOCOL_ID,
+    ClientKind, ComponentId, IfKey, MembershipFlags, ProtocolHandle, Sg, LOCAL_PROTOCOL_ID, PROXY_PROTOCOL_ID,
 };
 use super::{Manager, MgmResult};
 
@@ -68,6 +68,19 @@ fn follow(ctx: &mut CallbackContext<'_>, sg: Sg, iface: IfKey) {
     if want && !have {
         ctx.add_membership(sg, iface, MembershipFlags::JOIN_STATE);
     }
+}
+
+/// Registers `proxy` (name "proxy", [`PROXY_PROTOCOL_ID`], component 1): the IGMP proxy's
+/// forwarding (`mgm run --upstream`), which follows the same rules as `local` on every
+/// interface, the upstream one included.
+pub fn register_proxy(mgr: &mut Manager) -> MgmResult<ProtocolHandle> {
+    mgr.register(
+        "proxy",
+        ClientKind::Routing,
+        PROXY_PROTOCOL_ID,
+        ComponentId(1),
+        Box::new(LocalProtocol),
+    )
 }
 
 /// Registers `local` (name "local", [`LOCAL_PROTOCOL_ID`], component 1).

@@ -167,7 +167,8 @@ pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 pub use static_rpf::StaticRpf;
 pub use types::{
     ClientKind, ComponentId, EnumType, IfKey, MembershipFlags, MfeCounters, ProtocolHandle,
-    ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID, STATIC_PROTOCOL_ID,
+    ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID, PROXY_PROTOCOL_ID,
+    STATIC_PROTOCOL_ID,
 };
 
 use actions::VifTable;

@@ -118,6 +118,8 @@ pub const IGMP_PROTOCOL_ID: ProtocolId = ProtocolId(0x4137_000A);
 pub const LOCAL_PROTOCOL_ID: ProtocolId = ProtocolId(0x4D47_4D01);
 /// The protocol ID of the built-in protocol `static` ("MGM" 02).
 pub const STATIC_PROTOCOL_ID: ProtocolId = ProtocolId(0x4D47_4D02);
+/// The protocol ID of the built-in IGMP proxy's forwarding, `proxy` ("MGM" 03).
+pub const PROXY_PROTOCOL_ID: ProtocolId = ProtocolId(0x4D47_4D03);
 
 /// What kind of client registers.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]

@@ -741,6 +741,14 @@ impl Daemon {
         if r.is_ok() {
             log::info!("{what}: {}", request.command());
         }
-        self.done(r, &what, now)
+        let out = self.done(r, &what, now);
+        // A static receiver downstream is reported upstream by the proxy like a host.
+        if let (Some(up), Request::StaticJoin(j) | Request::StaticLeave(j)) =
+            (&mut self.upstream, request)
+        {
+            up.mark(j.group);
+            self.report_upstream(now);
+        }
+        out
     }
 }

@@ -1,0 +1,200 @@
+//! The IGMP proxy's upstream side (RFC 4605; `mgm run --upstream IF`): the membership database
+//! (the merge of what the downstream interfaces want, IGMP's hosts and static joins) reported
+//! upstream by the pure host core ([`crate::proxy::host::UpstreamHost`]), which also answers the
+//! upstream querier. No IGMP router runs upstream: the classifier there only hands queries up.
+//!
+//! Forwarding is the built-in protocol `proxy` (the `local` rules under another name) owning
+//! every interface: upstream traffic goes to the downstream interfaces with members; with
+//! `--forward-upstream`, traffic of downstream sources also goes upstream.
+use super::igmp_ports::IgmpPorts;
+use crate::manager::{IfKey, Sg};
+use crate::proxy::host::{HostAction, HostConfig, UpstreamHost};
+use crate::proxy::merge::{merge, Filter};
+use crate::sys::bpf::KernelMaps;
+use crate::sys::query_sender::QuerySender;
+use crate::time::RateLimit;
+use anyhow::{Context, Result};
+use mgm_common::IfaceSettings;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+/// SSDP's group: local-network discovery that a gateway does not proxy unless asked.
+pub(crate) const SSDP_GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
+
+/// The upstream interface and what it reports there.
+pub(crate) struct Upstream {
+    pub(crate) ifindex: u32,
+    pub(crate) name: String,
+    pub(crate) addr: Ipv4Addr,
+    host: UpstreamHost,
+    sender: QuerySender,
+    /// Groups whose downstream state changed since the last [`Self::flush`].
+    dirty: BTreeSet<Ipv4Addr>,
+    /// Proxy SSDP (239.255.255.250) too.
+    proxy_ssdp: bool,
+    send_failures: RateLimit,
+    pub(crate) reports_sent: u64,
+    pub(crate) queries_heard: u64,
+}
+
+impl Upstream {
+    pub(crate) fn open(
+        ifindex: u32,
+        name: &str,
+        addr: Ipv4Addr,
+        robustness: u32,
+        proxy_ssdp: bool,
+    ) -> Result<Self> {
+        let sender = QuerySender::open(name, addr)
+            .with_context(|| format!("the upstream interface {name}"))?;
+        let cfg = HostConfig {
+            robustness,
+            unsolicited_report_interval_ns: 1_000_000_000,
+            max_version: 3,
+        };
+        Ok(Upstream {
+            ifindex,
+            name: name.to_string(),
+            addr,
+            host: UpstreamHost::new(cfg, u64::from(ifindex) ^ 0x6d67_6d00),
+            sender,
+            dirty: BTreeSet::new(),
+            proxy_ssdp,
+            send_failures: RateLimit::default(),
+            reports_sent: 0,
+            queries_heard: 0,
+        })
+    }
+
+    /// What the classifier needs upstream: enabled (queries come up), no fast path, every
+    /// source accepted (the proxy judges).
+    pub(crate) fn write_settings(&self, maps: &mut KernelMaps) -> Result<()> {
+        let s = IfaceSettings {
+            group_membership_interval_ns: 260_000_000_000,
+            older_host_present_interval_ns: 260_000_000_000,
+            enabled: 1,
+            flags: mgm_common::maps::IFACE_FLAG_NO_FAST_PATH,
+            ..IfaceSettings::default()
+        };
+        maps.ifaces
+            .insert(self.ifindex, s, 0)
+            .with_context(|| format!("writing MGM_IFACES for the upstream {}", self.name))
+    }
+
+    /// A downstream change of `group`: reported at the next [`Self::flush`].
+    pub(crate) fn mark(&mut self, group: Ipv4Addr) {
+        self.dirty.insert(group);
+    }
+
+    /// Whether `group` is proxied at all: never the link-local ones (224.0.0.0/24), SSDP only
+    /// when asked.
+    fn proxied(&self, group: Ipv4Addr) -> bool {
+        let o = group.octets();
+        let link_local = o[0] == 224 && o[1] == 0 && o[2] == 0;
+        !link_local && (group != SSDP_GROUP || self.proxy_ssdp)
+    }
+
+    /// Reports upstream what changed: for each changed group, the merge of every downstream
+    /// interface's wish (RFC 4605 §4.1).
+    pub(crate) fn flush(
+        &mut self,
+        igmp: &IgmpPorts,
+        static_joins: &[(Sg, IfKey)],
+        now: u64,
+    ) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for group in dirty {
+            if !self.proxied(group) {
+                continue;
+            }
+            let wish = self.wish(igmp, static_joins, group);
+            let actions = self.host.set_group(group, wish, now);
+            self.send(actions);
+        }
+    }
+
+    /// The merged wish of the downstream interfaces for `group`.
+    fn wish(&self, igmp: &IgmpPorts, static_joins: &[(Sg, IfKey)], group: Ipv4Addr) -> Filter {
+        let mut per_iface: BTreeMap<u32, Vec<Filter>> = BTreeMap::new();
+        for (ifindex, port) in &igmp.ports {
+            if *ifindex == self.ifindex {
+                continue;
+            }
+            if let Some(g) = port.router.group(group) {
+                let f = g.forwarding();
+                let filter = if f.star {
+                    Filter::Exclude(f.blocked)
+                } else {
+                    Filter::Include(f.include)
+                };
+                per_iface.entry(*ifindex).or_default().push(filter);
+            }
+        }
+        for (sg, iface) in static_joins {
+            if sg.group != Some(group) || iface.ifindex == self.ifindex {
+                continue;
+            }
+            let filter = match sg.source {
+                None => Filter::Exclude(BTreeSet::new()),
+                Some(s) => Filter::Include([s].into_iter().collect()),
+            };
+            per_iface.entry(iface.ifindex).or_default().push(filter);
+        }
+        let all: Vec<Filter> = per_iface.into_values().flatten().collect();
+        merge(all.iter())
+    }
+
+    /// A classifier event on the upstream interface: queries go to the host core; reports of
+    /// other hosts there are not ours to act on.
+    pub(crate) fn on_igmp(&mut self, igmp: &[u8], now: u64) {
+        if let Ok(mgm_common::igmp::IgmpMessage::Query(q)) = mgm_common::igmp::parse(igmp) {
+            self.queries_heard += 1;
+            let actions = self.host.on_query(&q, now);
+            self.send(actions);
+        }
+    }
+
+    /// Leaves every group upstream (at shutdown): one state-change report each, at once.
+    pub(crate) fn leave_all(&mut self, now: u64) {
+        for (group, _) in self.host.groups() {
+            let actions = self.host.set_group(group, Filter::none(), now);
+            self.send(actions);
+        }
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.host.next_deadline()
+    }
+
+    pub(crate) fn on_deadline(&mut self, now: u64) {
+        if self.host.next_deadline().is_some_and(|d| d <= now) {
+            let actions = self.host.on_deadline(now);
+            self.send(actions);
+        }
+    }
+
+    /// The IGMP version the proxy speaks upstream now.
+    pub(crate) fn version(&self, now: u64) -> u8 {
+        self.host.version(now)
+    }
+
+    /// What the proxy reports upstream now.
+    pub(crate) fn groups(&self) -> Vec<(Ipv4Addr, Filter)> {
+        self.host.groups()
+    }
+
+    fn send(&mut self, actions: Vec<HostAction>) {
+        for a in actions {
+            let HostAction::Send { dst, igmp } = a;
+            match self.sender.send(dst, &igmp) {
+                Ok(()) => self.reports_sent += 1,
+                Err(e) => {
+                    let now = crate::time::monotonic_ns().unwrap_or(0);
+                    if let Some(more) = self.send_failures.allow(now) {
+                        log::warn!("{e:#}{}", super::events::more(more));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The IGMP proxy (RFC 4605, `mgm run --upstream IF`) between real namespaces. The upstream
+//! router is mgm itself (the querier there, with the built-in `local`), so what the proxy
+//! reports upstream is read from that router's group table; a source host behind it sends the
+//! streams.
+//!
+//! ```text
+//!  src 192.0.2.10 ── [up] ── 198.51.100.0/24 ── [px] ─┬─ d1 203.0.113.0/26  (v2 host, v3 host)
+//!                  us    uu                   pu      └─ d2 203.0.113.64/26 (v3 host)
+//! ```
+//! Short timers on both routers (`common::FAST`: LMQT 400 ms, GMI 5 s).
+mod common;
+
+use common::{Host, Lab, FAST, LMQT, SLACK};
+use mgm_user::control::api::GroupView;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+const PORT: u16 = 5010;
+const WAIT: Duration = Duration::from_secs(15);
+
+struct ProxyLab {
+    lab: Lab,
+    /// Daemon indexes: the upstream router and the proxy.
+    up: usize,
+    px: usize,
+    uu: String,
+    d1: String,
+    d2: String,
+    src: String,
+    /// Host namespaces and addresses: v2 host on d1, v3 host on d1, v3 host on d2.
+    h1: (String, String),
+    h3: (String, String),
+    h2: (String, String),
+}
+
+impl ProxyLab {
+    fn new(proxy_extra: &[&str], d1_suffix: &str) -> ProxyLab {
+        let mut lab = Lab::new();
+        let up = lab.netns("up");
+        let px = lab.netns("px");
+        let src = lab.netns("src");
+        let (us, _) = lab.link((&up, "us", "192.0.2.1/24"), (&src, "hs", "192.0.2.10/24"));
+        let (uu, pu) = lab.link(
+            (&up, "uu", "198.51.100.1/24"),
+            (&px, "pu", "198.51.100.2/24"),
+        );
+        lab.ns(&src, &["ip", "route", "add", "default", "via", "192.0.2.1"]);
+        lab.ns(&px, &["ip", "route", "add", "default", "via", "198.51.100.1"]);
+        let l1 = lab.lan("la");
+        let l2 = lab.lan("lb");
+        let d1 = lab.lan_port(&l1, (&px, "da", "203.0.113.1/26"));
+        let d2 = lab.lan_port(&l2, (&px, "db", "203.0.113.65/26"));
+        let mut host = |lan: &str, role: &str, addr: &str, gw: &str| {
+            let ns = lab.netns(role);
+            lab.lan_port(lan, (&ns, &format!("h{}", &role[..3]), &format!("{addr}/26")));
+            lab.ns(&ns, &["ip", "route", "add", "default", "via", gw]);
+            lab.ns(
+                &ns,
+                &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=1000"],
+            );
+            (ns, addr.to_string())
+        };
+        let h1 = host(&l1, "vtwo", "203.0.113.10", "203.0.113.1");
+        let h3 = host(&l1, "vthr", "203.0.113.11", "203.0.113.1");
+        let h2 = host(&l2, "vsec", "203.0.113.70", "203.0.113.65");
+        lab.ns(
+            &h1.0,
+            &["sysctl", "-qw", "net.ipv4.conf.all.force_igmp_version=2"],
+        );
+        let upk = lab.start_mgm(&up, &[&us, &uu], FAST);
+        let d1spec = format!("{d1}{d1_suffix}");
+        let mut args: Vec<&str> = FAST.to_vec();
+        args.extend(["--upstream", &pu]);
+        args.extend(proxy_extra);
+        let pxk = lab.start_mgm(&px, &[&d1spec, &d2], &args);
+        ProxyLab {
+            lab,
+            up: upk,
+            px: pxk,
+            uu,
+            d1,
+            d2,
+            src,
+            h1,
+            h3,
+            h2,
+        }
+    }
+
+    fn host(&mut self, h: &(String, String)) -> Host {
+        let mut host = self.lab.host(&h.0);
+        host.cmd(&format!("ifaddr {}", h.1));
+        host
+    }
+
+    /// The groups the upstream router holds on the link to the proxy.
+    fn upstream_groups(&self) -> Vec<GroupView> {
+        self.lab
+            .groups(self.up)
+            .into_iter()
+            .filter(|g| g.interface == self.uu)
+            .collect()
+    }
+
+    fn upstream_group(&self, g: &str) -> Option<GroupView> {
+        self.upstream_groups().into_iter().find(|v| v.group == g)
+    }
+}
+
+fn group(i: usize) -> String {
+    format!("239.20.{}.{}", i / 200, 1 + i % 200)
+}
+
+#[test]
+fn the_upstream_sees_the_union_and_streams_reach_only_members() {
+    let mut pl = ProxyLab::new(&[], "");
+    let mut h1 = pl.host(&pl.h1.clone());
+    let mut h2 = pl.host(&pl.h2.clone());
+    // 302 groups from one host (beyond the kernel's 20 per socket) and one from another.
+    for i in 0..302 {
+        h1.cmd(&format!("join {}", group(i)));
+    }
+    h2.cmd("join 239.21.0.1");
+    let mut want: BTreeSet<String> = (0..302).map(group).collect();
+    want.insert("239.21.0.1".into());
+    pl.lab.wait_for("the union upstream", WAIT, || {
+        let got: BTreeSet<String> = pl.upstream_groups().into_iter().map(|g| g.group).collect();
+        got == want
+    });
+    // Held past the upstream's group membership interval (5 s): the proxy answers its queries.
+    std::thread::sleep(Duration::from_secs(7));
+    assert_eq!(pl.upstream_groups().len(), 303, "the proxy answered the general queries");
+    // A stream from upstream reaches d1's member and nothing else on d2.
+    let g0 = group(0);
+    let mut rx1 = pl.host(&pl.h1.clone());
+    rx1.cmd(&format!("recv {PORT}"));
+    let mut rx2 = pl.host(&pl.h2.clone());
+    rx2.cmd(&format!("recv {PORT}"));
+    let mut s = pl.lab.host(&pl.src.clone());
+    s.cmd(&format!("send {g0} {PORT} 3000 10"));
+    pl.lab.wait_for("the stream reaches d1", WAIT, || rx1.received_count() > 5);
+    assert_eq!(rx2.received_count(), 0, "d2 has no member of {g0}");
+    // The last downstream leave goes upstream: gone there within LMQT (downstream) + LMQT
+    // (upstream) + slack.
+    h1.cmd(&format!("leave {g0}"));
+    let took = pl.lab.wait_for("the leave upstream", LMQT * 2 + SLACK * 2, || {
+        pl.upstream_group(&g0).is_none()
+    });
+    eprintln!("last leave → gone upstream in {took:?}");
+    let before = rx1.received_count();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(rx1.received_count() <= before + 1, "the stream stopped");
+    let _ = (&pl.d1, &pl.d2, &mut h2);
+}
+
+#[test]
+fn igmpv3_source_filters_are_merged_upstream() {
+    let mut pl = ProxyLab::new(&[], "");
+    let (s1, s2) = ("192.0.2.10", "192.0.2.20");
+    let gs = "239.22.0.1";
+    let mut a = pl.host(&pl.h3.clone());
+    let mut b = pl.host(&pl.h2.clone());
+    a.cmd(&format!("sjoin {gs} {s1}"));
+    b.cmd(&format!("sjoin {gs} {s2}"));
+    pl.lab.wait_for("INCLUDE {S1, S2} upstream", WAIT, || {
+        pl.upstream_group(gs).is_some_and(|g| {
+            let srcs: BTreeSet<String> = g.sources.iter().map(|s| s.source.clone()).collect();
+            g.filter_mode == "include" && srcs == [s1, s2].iter().map(|s| s.to_string()).collect()
+        })
+    });
+    // One receiver drops its source: only the other stays upstream.
+    a.cmd(&format!("sleave {gs} {s1}"));
+    pl.lab.wait_for("INCLUDE {S2} upstream", WAIT + LMQT, || {
+        pl.upstream_group(gs).is_some_and(|g| {
+            g.sources
+                .iter()
+                .filter(|s| s.forwarding)
+                .map(|s| s.source.as_str())
+                .collect::<Vec<_>>()
+                == vec![s2]
+        })
+    });
+    // An any-source member on d1 with S2 excluded, the INCLUDE {S2} member on d2: EXCLUDE {}
+    // upstream (S2 is wanted by d2).
+    a.cmd(&format!("join {gs}"));
+    a.cmd(&format!("block {gs} {s2}"));
+    pl.lab.wait_for("EXCLUDE upstream", WAIT, || {
+        pl.upstream_group(gs)
+            .is_some_and(|g| g.filter_mode == "exclude")
+    });
+    let _ = Ipv4Addr::LOCALHOST;
+}
+
+#[test]
+fn link_local_and_ssdp_groups_are_not_proxied() {
+    let mut pl = ProxyLab::new(&[], "");
+    let mut h = pl.host(&pl.h2.clone());
+    h.cmd("join 239.255.255.250");
+    h.cmd("join 239.23.0.1");
+    pl.lab.wait_for("the ordinary group upstream", WAIT, || {
+        pl.upstream_group("239.23.0.1").is_some()
+    });
+    // The proxy holds SSDP downstream, but does not report it.
+    assert!(pl
+        .lab
+        .groups(pl.px)
+        .iter()
+        .any(|g| g.group == "239.255.255.250"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(pl.upstream_group("239.255.255.250").is_none());
+}
