@@ -56,8 +56,8 @@ pub struct IgmpConfig {
     /// dropped from its record (the rest applies) and counted.
     pub source_filter: AddressFilter,
     /// Quick leave (default off): a record that would start last-member queries (a v2 leave,
-    /// TO_IN, BLOCK, TO_EX dropping sources) takes effect at once, as if those queries had gone
-    /// unanswered, and no query is sent. Right only on a link with one host: with several, a
+    /// TO_IN, BLOCK, TO_EX) takes effect at once, as if those queries had gone unanswered, and
+    /// no query is sent (`group.rs`, "Quick leave"). Right only on a link with one host: with several, a
     /// leave cuts the others until they report again.
     pub quick_leave: bool,
 }

@@ -284,9 +284,9 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         name: "quick-leave",
         aliases: &[],
-        help: "Act on a leave at once, without last-member queries (v2 leave, TO_IN, BLOCK, \
-               TO_EX dropping sources): ONLY for a link with one host; with several, one \
-               host's leave cuts the others until they report again",
+        help: "Act on leaves at once (v2 leave, TO_IN, BLOCK, TO_EX), without last-member \
+               queries: ONLY for a link with one host; with several, one host's leave cuts the \
+               others until they report again",
         derived_default: "",
         kind: Kind::Switch {
             get: |c| c.quick_leave,
