@@ -48,9 +48,10 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
             "VER",
             "GROUPS",
             "REFUSED",
+            "FILTERED",
             "timers (QI/QRI/LMQI x LMQC, RV)",
         ],
-        &[1, 5, 6, 7],
+        &[1, 5, 6, 7, 8],
     );
     for r in rows {
         t.add_row(vec![
@@ -67,6 +68,11 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
                 "{}/{}",
                 r.refused_groups + r.refused_host_groups,
                 r.refused_sources + r.refused_sources_total
+            ),
+            // What the filters refused: group records / sources.
+            format!(
+                "{}/{}",
+                r.refused_filtered_groups, r.refused_filtered_sources
             ),
             format!(
                 "{}/{}/{} x {}, {}",
@@ -331,6 +337,13 @@ mod tests {
             source_count: 40,
             max_sources_total: 32768,
             refused_sources_total: 20,
+            refused_filtered_groups: 4,
+            refused_filtered_sources: 5,
+            allow_groups: vec![],
+            deny_groups: vec!["239.255.0.0/16".into()],
+            allow_sources: vec![],
+            deny_sources: vec![],
+            quick_leave: false,
             older_querier_queries: 0,
             foreign_queries: 0,
             robustness: 2,
@@ -352,5 +365,8 @@ mod tests {
             cells[7], "3/30",
             "groups 1 + 2 per host, sources 10 + 20 in total: {line}"
         );
+        assert_eq!(cells[8], "4/5", "filtered group records / sources: {line}");
+        let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(header[7..9], ["REFUSED", "FILTERED"]);
     }
 }

@@ -365,6 +365,8 @@ fn log_notice(interface: &str, notice: RouterNotice, suppressed: u64) {
                  ({key}; counted in mgm show interfaces){more}"
             )
         }
+        // The operator's own policy: worth hearing, not a warning.
+        RouterNotice::Filtered(f) => log::info!("{interface}: {f}{more}"),
     }
 }
 

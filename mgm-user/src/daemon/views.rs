@@ -81,6 +81,13 @@ impl Daemon {
                     source_count: p.router.source_count(),
                     max_sources_total: p.router.config().max_sources_total,
                     refused_sources_total: p.router.refused_sources_total(),
+                    refused_filtered_groups: p.router.refused_filtered_groups(),
+                    refused_filtered_sources: p.router.refused_filtered_sources(),
+                    allow_groups: texts(&p.router.config().group_filter.allow),
+                    deny_groups: texts(&p.router.config().group_filter.deny),
+                    allow_sources: texts(&p.router.config().source_filter.allow),
+                    deny_sources: texts(&p.router.config().source_filter.deny),
+                    quick_leave: p.router.config().quick_leave,
                     older_querier_queries: p.router.older_queries(),
                     foreign_queries: p.router.foreign_queries(),
                     robustness: params.robustness.min(255) as u8,
@@ -158,4 +165,9 @@ impl Daemon {
         }
         out
     }
+}
+
+/// A filter's prefixes as `mgm show interfaces --json` lists them.
+fn texts(list: &[crate::igmp::Prefix]) -> Vec<String> {
+    list.iter().map(|p| p.to_string()).collect()
 }

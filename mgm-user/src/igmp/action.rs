@@ -116,11 +116,47 @@ pub enum RouterNotice {
         total: bool,
         limit: u32,
     },
+    /// The interface's group or source filters refused a record or some of its sources.
+    Filtered(FilterNotice),
+}
+
+/// What the filters of an interface refused (`filter.rs`); logged in these words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterNotice {
+    /// A record (v1/v2 report or leave, v3 group record) for `group` from `host`, ignored whole.
+    Group { host: Ipv4Addr, group: Ipv4Addr },
+    /// `refused` sources dropped from a record for `group` from `host`.
+    Sources {
+        host: Ipv4Addr,
+        group: Ipv4Addr,
+        refused: usize,
+    },
+}
+
+impl std::fmt::Display for FilterNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FilterNotice::Group { host, group } => write!(
+                f,
+                "report for group {group} from {host} ignored: the group is filtered \
+                 (allow-groups, deny-groups; counted in mgm show interfaces)"
+            ),
+            FilterNotice::Sources {
+                host,
+                group,
+                refused,
+            } => write!(
+                f,
+                "{refused} sources of {group} from {host} dropped from the report: they are \
+                 filtered (allow-sources, deny-sources; counted in mgm show interfaces)"
+            ),
+        }
+    }
 }
 
 impl RouterNotice {
     /// Kinds, each rate-limited on its own.
-    pub const KINDS: usize = 4;
+    pub const KINDS: usize = 6;
 
     /// This notice's kind, `0..KINDS`.
     pub fn kind(&self) -> usize {
@@ -129,6 +165,8 @@ impl RouterNotice {
             RouterNotice::ForeignQuery { .. } => 1,
             RouterNotice::GroupRefused { .. } => 2,
             RouterNotice::SourcesRefused { .. } => 3,
+            RouterNotice::Filtered(FilterNotice::Group { .. }) => 4,
+            RouterNotice::Filtered(FilterNotice::Sources { .. }) => 5,
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::duration::format_duration;
+use super::filter::{AddressFilter, PrefixRange};
 
 /// Largest Max Resp Code / QQIC value: 31744 (tenths of a second, resp. seconds).
 const FLOAT_MAX: u64 = mgm_common::igmp::FLOAT_CODE_MAX as u64;
@@ -48,6 +49,17 @@ pub struct IgmpConfig {
     pub max_sources_total: u32,
     /// What a query of an older IGMP version from another router does (RFC 3376 §7.3.1).
     pub older_querier: OlderQuerier,
+    /// Groups hosts may make state for (`allow-groups`, `deny-groups`; `filter.rs`). A record
+    /// for a refused group is ignored whole and counted.
+    pub group_filter: AddressFilter,
+    /// Sources hosts may make state for (`allow-sources`, `deny-sources`). A refused source is
+    /// dropped from its record (the rest applies) and counted.
+    pub source_filter: AddressFilter,
+    /// Quick leave (default off): a record that would start last-member queries (a v2 leave,
+    /// TO_IN, BLOCK, TO_EX) takes effect at once, as if those queries had gone unanswered, and
+    /// no query is sent (`group.rs`, "Quick leave"). Right only on a link with one host: with several, a
+    /// leave cuts the others until they report again.
+    pub quick_leave: bool,
 }
 
 /// What the router does on hearing a v1 or v2 query while it runs a newer version. RFC 3376
@@ -112,6 +124,9 @@ impl Default for IgmpConfig {
             max_groups_per_host: DEFAULT_MAX_GROUPS_PER_HOST,
             max_sources_total: DEFAULT_MAX_SOURCES_TOTAL,
             older_querier: OlderQuerier::Warn,
+            group_filter: AddressFilter::default(),
+            source_filter: AddressFilter::default(),
+            quick_leave: false,
         }
     }
 }
@@ -138,7 +153,38 @@ impl IgmpConfig {
         self.check_query_times()?;
         self.check_max_response_times()?;
         self.check_limits_and_counts()?;
-        self.check_optional_intervals()
+        self.check_optional_intervals()?;
+        self.check_filters()
+    }
+
+    /// Every filter prefix can match an address of its kind (the settings check this as they
+    /// read a value; a configuration built otherwise is checked here).
+    fn check_filters(&self) -> Check {
+        for (key, list, range) in [
+            (
+                "allow-groups",
+                &self.group_filter.allow,
+                PrefixRange::Groups,
+            ),
+            ("deny-groups", &self.group_filter.deny, PrefixRange::Groups),
+            (
+                "allow-sources",
+                &self.source_filter.allow,
+                PrefixRange::Sources,
+            ),
+            (
+                "deny-sources",
+                &self.source_filter.deny,
+                PrefixRange::Sources,
+            ),
+        ] {
+            for p in list {
+                if let Err(e) = range.check(*p) {
+                    return fail(format!("{key}: {e}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_version_and_robustness(&self) -> Check {
@@ -414,6 +460,14 @@ mod tests {
         assert_eq!(
             bad(&|c| c.startup_query_interval = Some(Duration::ZERO)),
             "startup query interval must be greater than 0"
+        );
+        assert_eq!(
+            bad(&|c| c.group_filter.deny = vec!["10.0.0.0/8".parse().unwrap()]),
+            "deny-groups: '10.0.0.0/8' holds no multicast group (groups are in 224.0.0.0/4)"
+        );
+        assert_eq!(
+            bad(&|c| c.source_filter.allow = vec!["232.0.0.0/8".parse().unwrap()]),
+            "allow-sources: '232.0.0.0/8' holds only multicast addresses, which are never sources"
         );
         assert_eq!(
             bad(&|c| {

@@ -32,6 +32,19 @@
 //! traffic; an ignored Y source is *not blocked*, i.e. it is forwarded like any other source of
 //! an EXCLUDE-mode group (over-delivery, which is safe). Queries a row sends only ever list
 //! sources that have a record, so an ignored source is never queried.
+//!
+//! # Quick leave
+//!
+//! With [`Ctx::quick_leave`] (`IgmpConfig::quick_leave`, off by default), every "Send Q(G)" and
+//! "Send Q(G,X)" of the tables is replaced by what those last-member queries conclude when no
+//! one answers, at once and without a query: Q(G) becomes the group timer expiring now (EXCLUDE
+//! switches to INCLUDE with the sources that have running timers, none left: the group goes),
+//! Q(G,X) the timers of X's forwarded sources expiring now (INCLUDE deletes them, EXCLUDE moves
+//! them to Y). So a v2 leave or TO_IN({}) removes the group, BLOCK(B) stops B, TO_IN(B) keeps
+//! just B, and TO_EX(B) blocks B: the state becomes the reporting host's own. That is right
+//! only on a link with one host; with several, the others lose what they share with the
+//! leaving host until they report again (the next general query), which the RFC's
+//! last-member queries exist to prevent. It applies whether or not this router is the querier.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -96,6 +109,8 @@ pub struct Ctx<'a> {
     pub can_query_group: bool,
     /// Most source records the group may hold; new ones beyond it are refused (module docs).
     pub max_sources: usize,
+    /// Quick leave (module docs): what would start last-member queries takes effect at once.
+    pub quick_leave: bool,
 }
 
 impl Ctx<'_> {
@@ -296,14 +311,14 @@ impl GroupState {
                 self.group_timer = gmi;
                 if rtype == RecordType::ToExclude {
                     let q: BTreeSet<_> = a.intersection(b).copied().collect();
-                    self.send_source_query(ctx, &q, out);
+                    self.last_member_sources(ctx, &q, out);
                 }
             }
             // Row 6: INCLUDE(A) + BLOCK(B) -> INCLUDE(A); Send Q(G, A*B).
             (FilterMode::Include, RecordType::BlockOld) => {
                 let a = self.running();
                 let q: BTreeSet<_> = a.intersection(b).copied().collect();
-                self.send_source_query(ctx, &q, out);
+                self.last_member_sources(ctx, &q, out);
             }
             // Row 8: INCLUDE(A) + TO_IN(B) -> INCLUDE(A+B); (B)=GMI; Send Q(G, A-B).
             (FilterMode::Include, RecordType::ToInclude) => {
@@ -312,7 +327,7 @@ impl GroupState {
                     count(self.set_timer(ctx, *s, gmi));
                 }
                 let q: BTreeSet<_> = a.difference(b).copied().collect();
-                self.send_source_query(ctx, &q, out);
+                self.last_member_sources(ctx, &q, out);
             }
             // Row 3: EXCLUDE(X,Y) + IS_IN(A) -> EXCLUDE(X+A, Y-A); (A)=GMI.
             // Row 9: EXCLUDE(X,Y) + ALLOW(A) -> EXCLUDE(X+A, Y-A); (A)=GMI.
@@ -347,7 +362,7 @@ impl GroupState {
                 if rtype == RecordType::ToExclude {
                     let y = self.excluded();
                     let q: BTreeSet<_> = b.difference(&y).copied().collect();
-                    self.send_source_query(ctx, &q, out);
+                    self.last_member_sources(ctx, &q, out);
                 }
             }
             // Row 10: EXCLUDE(X,Y) + BLOCK(A) -> EXCLUDE(X+(A-Y), Y); (A-X-Y)=GT;
@@ -361,7 +376,7 @@ impl GroupState {
                 }
                 let y = self.excluded();
                 let q: BTreeSet<_> = b.difference(&y).copied().collect();
-                self.send_source_query(ctx, &q, out);
+                self.last_member_sources(ctx, &q, out);
             }
             // Row 12: EXCLUDE(X,Y) + TO_IN(A) -> EXCLUDE(X+A, Y-A); (A)=GMI;
             //         Send Q(G, X-A); Send Q(G).
@@ -371,12 +386,79 @@ impl GroupState {
                     count(self.set_timer(ctx, *s, gmi));
                 }
                 let q: BTreeSet<_> = x.difference(b).copied().collect();
-                self.send_source_query(ctx, &q, out);
-                self.send_group_query(ctx, out);
+                self.last_member_sources(ctx, &q, out);
+                self.last_member_group(ctx, out);
             }
             (_, RecordType::Unknown(_)) => {}
         }
         refused
+    }
+
+    /// The table's "Send Q(G)": the last-member queries, or with quick leave their outcome when
+    /// no one answers, at once: the group timer expires now.
+    fn last_member_group(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+        if ctx.quick_leave {
+            self.expire_group_now();
+        } else {
+            self.send_group_query(ctx, out);
+        }
+    }
+
+    /// The table's "Send Q(G,X)": the last-member queries, or with quick leave their outcome
+    /// when no one answers, at once: the timers of X's forwarded sources expire now.
+    fn last_member_sources(
+        &mut self,
+        ctx: &Ctx,
+        x: &BTreeSet<Ipv4Addr>,
+        out: &mut Vec<GroupQuery>,
+    ) {
+        if ctx.quick_leave {
+            self.expire_sources_now(x);
+        } else {
+            self.send_source_query(ctx, x, out);
+        }
+    }
+
+    /// Quick leave: the group timer expires now (§6.5: EXCLUDE switches to INCLUDE keeping the
+    /// sources with running timers; none left, the group goes).
+    fn expire_group_now(&mut self) {
+        if self.mode != FilterMode::Exclude {
+            return;
+        }
+        self.mode = FilterMode::Include;
+        self.group_timer = 0;
+        self.group_rexmit = 0;
+        self.group_rexmit_at = 0;
+        self.sources.retain(|_, r| r.timer != 0);
+        self.settle_source_rexmit();
+    }
+
+    /// Quick leave: the timers of the sources of `x` that are forwarded expire now (§6.5:
+    /// INCLUDE deletes the record, EXCLUDE moves it to Y).
+    fn expire_sources_now(&mut self, x: &BTreeSet<Ipv4Addr>) {
+        let include = self.mode == FilterMode::Include;
+        for s in x {
+            let Some(r) = self.sources.get_mut(s) else {
+                continue;
+            };
+            if r.timer == 0 {
+                continue; // in Y: not forwarded already
+            }
+            if include {
+                self.sources.remove(s);
+            } else {
+                r.timer = 0;
+                r.rexmit = 0;
+            }
+        }
+        self.settle_source_rexmit();
+    }
+
+    /// No source retransmission left: none is scheduled.
+    fn settle_source_rexmit(&mut self) {
+        if !self.sources.values().any(|r| r.rexmit > 0) {
+            self.source_rexmit_at = 0;
+        }
     }
 
     /// "Send Q(G)" (§6.6.3.1), querier only: lower GT to LMQT, send now, LMQC−1 more every LMQI.

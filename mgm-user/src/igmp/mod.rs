@@ -10,6 +10,7 @@
 //! - [`config`]: configuration, validation, derived timer values;
 //! - [`duration`]: `125s` / `100ms` formatting for messages;
 //! - [`encode`]: query encoder;
+//! - [`filter`]: group and source allow/deny prefix lists;
 //! - [`group`]: per-group state, the §6.4 tables, §6.6 query side effects, timer expiry;
 //! - [`compat`]: §7.3.2 older-host translation;
 //! - [`querier`]: election, general-query schedule, §7.3.1 older-querier presence;
@@ -21,6 +22,7 @@ pub mod compat;
 pub mod config;
 pub mod duration;
 pub mod encode;
+pub mod filter;
 pub mod group;
 pub mod interface;
 pub mod querier;
@@ -29,10 +31,11 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, MembershipChange, RouterNotice};
+pub use action::{Action, FilterNotice, MembershipChange, RouterNotice};
 pub use config::{ConfigError, IgmpConfig, OlderQuerier, Params};
 pub use duration::format_duration;
 pub use encode::{QueryMessage, MAX_SOURCES_PER_QUERY};
+pub use filter::{AddressFilter, Prefix, PrefixError, PrefixRange};
 pub use group::{FilterMode, GroupState, SourceRec};
 pub use interface::{
     GroupSummary, IgmpInterface, SourceSummary, MAX_ADOPTED_QUERY_INTERVAL_FACTOR,

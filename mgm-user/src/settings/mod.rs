@@ -11,7 +11,10 @@ mod value;
 
 pub use flags::IgmpArgs;
 pub use table::{find, Kind, Setting, SETTINGS};
-pub use value::{parse_duration, parse_number, DurationError, ValueError};
+pub use value::{
+    format_prefixes, parse_duration, parse_number, parse_prefixes, parse_switch, DurationError,
+    ValueError, NO_PREFIXES, PREFIX_SEPARATOR, SWITCH_NAMES,
+};
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -34,9 +37,14 @@ pub fn parse_interface_spec(arg: &str) -> Result<InterfaceSpec> {
     }
     let mut overrides = Vec::new();
     for kv in parts {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| anyhow!("'{kv}' in '-i {arg}' is not key=value"))?;
+        let (k, v) = kv.split_once('=').ok_or_else(|| {
+            // A comma in a prefix list is the likely mistake.
+            let hint = match kv.parse::<crate::igmp::Prefix>() {
+                Ok(_) => format!(" (join the prefixes of a list with '{PREFIX_SEPARATOR}')"),
+                Err(_) => String::new(),
+            };
+            anyhow!("'{kv}' in '-i {arg}' is not key=value{hint}")
+        })?;
         overrides.push((k.trim().to_string(), v.trim().to_string()));
     }
     Ok(InterfaceSpec { name, overrides })
@@ -248,6 +256,130 @@ mod tests {
             format!("{e:#}"),
             "interface eth1: max groups per host must be at least 1"
         );
+    }
+
+    /// Runs `mgm run` with `args` and reads back `key` of every interface, as the table prints
+    /// it, or the error.
+    fn read_back(args: &str, key: &str) -> Result<Vec<String>, String> {
+        let mut argv = vec!["mgm", "run"];
+        argv.extend(args.split_whitespace());
+        let setting = find(key).unwrap();
+        configs(&argv)
+            .map(|c| {
+                c.iter()
+                    .map(|(name, cfg)| format!("{name}:{}", setting.value_text(cfg).unwrap()))
+                    .collect()
+            })
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn filters_and_quick_leave_as_flags_and_overrides() {
+        const PREFIX_HELP: &str = "(a.b.c.d/len, or a.b.c.d for /32; '+' between prefixes)";
+        // (arguments, key read back, every interface's value or the error)
+        type Row = (
+            &'static str,
+            &'static str,
+            Result<&'static [&'static str], String>,
+        );
+        let rows: &[Row] = &[
+            (
+                "-i eth1,deny-groups=239.255.0.0/16+239.1.2.3/32 -i eth2",
+                "deny-groups",
+                Ok(&["eth1:239.255.0.0/16+239.1.2.3/32", "eth2:none"]),
+            ),
+            (
+                "-i eth1 -i eth2,allow-groups=none --allow-groups 232.0.0.0/8+239.1.0.0/16",
+                "allow-groups",
+                Ok(&["eth1:232.0.0.0/8+239.1.0.0/16", "eth2:none"]),
+            ),
+            (
+                "--deny-sources 10.0.0.0/8 -i eth1,deny-sources=192.0.2.0/24 -i eth2",
+                "deny-sources",
+                Ok(&["eth1:192.0.2.0/24", "eth2:10.0.0.0/8"]),
+            ),
+            (
+                "-i eth1,allow-sources=198.51.100.7 -i eth2,allow-sources=",
+                "allow-sources",
+                Ok(&["eth1:198.51.100.7/32", "eth2:none"]),
+            ),
+            (
+                "-i eth1,quick-leave=on -i eth2",
+                "quick-leave",
+                Ok(&["eth1:on", "eth2:off"]),
+            ),
+            (
+                "--quick-leave on -i eth1 -i eth2,quick-leave=off",
+                "quick-leave",
+                Ok(&["eth1:on", "eth2:off"]),
+            ),
+            (
+                "-i eth1,deny-groups=239.1.2.3/16",
+                "deny-groups",
+                Err(
+                    "interface eth1: --deny-groups: '239.1.2.3/16' has host bits set (the \
+                     prefix is 239.1.0.0/16)"
+                        .into(),
+                ),
+            ),
+            (
+                "-i eth1,allow-groups=239.0.0.0/8+10.0.0.0/8",
+                "allow-groups",
+                Err(
+                    "interface eth1: --allow-groups: '10.0.0.0/8' holds no multicast group \
+                     (groups are in 224.0.0.0/4)"
+                        .into(),
+                ),
+            ),
+            (
+                "-i eth1,deny-groups=239.1.0.0/16;239.2.0.0/16",
+                "deny-groups",
+                Err(format!(
+                    "interface eth1: --deny-groups: '239.1.0.0/16;239.2.0.0/16' is not an IPv4 \
+                     prefix {PREFIX_HELP}"
+                )),
+            ),
+            (
+                "-i eth1,deny-groups=239.1.0.0/16,239.2.0.0/16",
+                "deny-groups",
+                Err(
+                    "'239.2.0.0/16' in '-i eth1,deny-groups=239.1.0.0/16,239.2.0.0/16' is not \
+                     key=value (join the prefixes of a list with '+')"
+                        .into(),
+                ),
+            ),
+            (
+                "-i eth1,allow-sources=10.0.0.0/33",
+                "allow-sources",
+                Err(format!(
+                    "interface eth1: --allow-sources: '10.0.0.0/33' is not an IPv4 prefix \
+                     {PREFIX_HELP}"
+                )),
+            ),
+            (
+                "-i eth1 --deny-sources 239.0.0.0/8",
+                "deny-sources",
+                Err("error: invalid value '239.0.0.0/8' for '--deny-sources \
+                     <PREFIX[+PREFIX...]>': '239.0.0.0/8' holds only multicast addresses, which \
+                     are never sources"
+                    .into()),
+            ),
+            (
+                "-i eth1,quick-leave=yes",
+                "quick-leave",
+                Err("interface eth1: --quick-leave: 'yes' is not one of on, off".into()),
+            ),
+        ];
+        for (args, key, want) in rows {
+            let got = read_back(args, key);
+            // clap's message goes on with usage lines: compare its first line.
+            let got = got.map_err(|e| e.lines().next().unwrap_or_default().to_string());
+            let want = want
+                .as_ref()
+                .map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .map_err(|e| e.clone());
+            assert_eq!(got, want, "mgm run {args}");
+        }
     }
 
     #[test]

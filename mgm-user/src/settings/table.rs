@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use crate::igmp::{format_duration, IgmpConfig, OlderQuerier};
+use crate::igmp::{format_duration, IgmpConfig, OlderQuerier, Prefix, PrefixRange};
 
-use super::value::{parse_duration, parse_number, ValueError};
+use super::value::{
+    format_prefixes, parse_duration, parse_number, parse_prefixes, parse_switch, ValueError,
+};
 
 /// How a setting's value is read, and where it goes in (and comes from) [`IgmpConfig`]. `get`
 /// returns `None` where the RFC default is derived from other values.
@@ -37,6 +39,18 @@ pub enum Kind {
         get: fn(&IgmpConfig) -> OlderQuerier,
         set: fn(&mut IgmpConfig, OlderQuerier),
     },
+    /// `on` or `off`.
+    Switch {
+        get: fn(&IgmpConfig) -> bool,
+        set: fn(&mut IgmpConfig, bool),
+    },
+    /// IPv4 prefixes of groups or sources (`range`), `+` between them
+    /// (`239.255.0.0/16+239.1.2.3/32`); `none` for none.
+    Prefixes {
+        range: PrefixRange,
+        get: fn(&IgmpConfig) -> Vec<Prefix>,
+        set: fn(&mut IgmpConfig, Vec<Prefix>),
+    },
 }
 
 /// One IGMP setting: its key (the flag's name without the dashes), help and how it applies.
@@ -61,6 +75,8 @@ impl Setting {
             Kind::Version { .. } => "1|2|3",
             Kind::Byte { .. } | Kind::Count { .. } => "N",
             Kind::OlderQuerier { .. } => "warn|follow",
+            Kind::Switch { .. } => "on|off",
+            Kind::Prefixes { .. } => "PREFIX[+PREFIX...]",
         }
     }
 
@@ -71,6 +87,8 @@ impl Setting {
             Kind::Version { get, .. } | Kind::Byte { get, .. } => Some(get(cfg).to_string()),
             Kind::Count { get, .. } => get(cfg).map(|n| n.to_string()),
             Kind::OlderQuerier { get, .. } => Some(get(cfg).name().to_string()),
+            Kind::Switch { get, .. } => Some(if get(cfg) { "on" } else { "off" }.to_string()),
+            Kind::Prefixes { get, .. } => Some(format_prefixes(&get(cfg))),
         }
     }
 
@@ -94,6 +112,8 @@ impl Setting {
                     choices: &OlderQuerier::NAMES,
                 })?,
             ),
+            Kind::Switch { set, .. } => set(cfg, parse_switch(text)?),
+            Kind::Prefixes { range, set, .. } => set(cfg, parse_prefixes(text, range)?),
         }
         Ok(())
     }
@@ -261,6 +281,66 @@ pub static SETTINGS: &[Setting] = &[
             set: |c, v| c.older_querier = v,
         },
     },
+    Setting {
+        name: "quick-leave",
+        aliases: &[],
+        help: "Act on leaves at once (v2 leave, TO_IN, BLOCK, TO_EX), without last-member \
+               queries: ONLY for a link with one host; with several, one host's leave cuts the \
+               others until they report again",
+        derived_default: "",
+        kind: Kind::Switch {
+            get: |c| c.quick_leave,
+            set: |c, v| c.quick_leave = v,
+        },
+    },
+    Setting {
+        name: "allow-groups",
+        aliases: &[],
+        help: "Groups hosts may join, prefixes joined by '+' (239.1.0.0/16+232.0.0.0/8); \
+               none: every group not denied. Reports for other groups are ignored and counted",
+        derived_default: "",
+        kind: Kind::Prefixes {
+            range: PrefixRange::Groups,
+            get: |c| c.group_filter.allow.clone(),
+            set: |c, v| c.group_filter.allow = v,
+        },
+    },
+    Setting {
+        name: "deny-groups",
+        aliases: &[],
+        help: "Groups hosts may not join, prefixes joined by '+'; wins over allow-groups. \
+               Reports for them are ignored and counted (`mgm show interfaces`)",
+        derived_default: "",
+        kind: Kind::Prefixes {
+            range: PrefixRange::Groups,
+            get: |c| c.group_filter.deny.clone(),
+            set: |c, v| c.group_filter.deny = v,
+        },
+    },
+    Setting {
+        name: "allow-sources",
+        aliases: &[],
+        help: "Sources hosts may name in IGMPv3 source lists, prefixes joined by '+'; none: \
+               every source not denied. Others are dropped from the record and counted",
+        derived_default: "",
+        kind: Kind::Prefixes {
+            range: PrefixRange::Sources,
+            get: |c| c.source_filter.allow.clone(),
+            set: |c, v| c.source_filter.allow = v,
+        },
+    },
+    Setting {
+        name: "deny-sources",
+        aliases: &[],
+        help: "Sources dropped from IGMPv3 source lists, prefixes joined by '+'; wins over \
+               allow-sources. Counted (`mgm show interfaces`)",
+        derived_default: "",
+        kind: Kind::Prefixes {
+            range: PrefixRange::Sources,
+            get: |c| c.source_filter.deny.clone(),
+            set: |c, v| c.source_filter.deny = v,
+        },
+    },
 ];
 
 #[cfg(test)]
@@ -290,6 +370,15 @@ mod tests {
                 Kind::Version { .. } => "2",
                 Kind::Byte { .. } | Kind::Count { .. } => "7",
                 Kind::OlderQuerier { .. } => "follow",
+                Kind::Switch { .. } => "on",
+                Kind::Prefixes {
+                    range: PrefixRange::Groups,
+                    ..
+                } => "239.1.0.0/16+232.1.2.3/32",
+                Kind::Prefixes {
+                    range: PrefixRange::Sources,
+                    ..
+                } => "10.0.0.0/8+192.0.2.7/32",
             };
             let mut cfg = IgmpConfig::default();
             s.apply(&mut cfg, text).unwrap();
@@ -313,6 +402,15 @@ mod tests {
         assert_eq!(default("max-groups-per-host"), "512");
         assert_eq!(default("max-sources-total"), "32768");
         assert_eq!(default("older-querier"), "warn");
+        assert_eq!(default("quick-leave"), "off");
+        for key in [
+            "allow-groups",
+            "deny-groups",
+            "allow-sources",
+            "deny-sources",
+        ] {
+            assert_eq!(default(key), "none", "{key}");
+        }
         assert!(SETTINGS.iter().all(|s| !s.default_text().is_empty()));
     }
 

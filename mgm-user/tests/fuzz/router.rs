@@ -1,6 +1,7 @@
 //! The IGMP router of one interface (`mgm_user::igmp::IgmpInterface`) fed random sequences of
 //! reports, leaves and queries (from hosts, routers, a snooping switch and foreign sources) on a
-//! fake clock, through the real parser. Small limits so they are hit.
+//! fake clock, through the real parser. Small limits so they are hit; a second run adds group
+//! and source filters and quick leave.
 use super::seeds::{record, seal, v3_report};
 use mgm_common::igmp::{
     parse, TYPE_MEMBERSHIP_QUERY, TYPE_V1_REPORT, TYPE_V2_LEAVE, TYPE_V2_REPORT,
@@ -195,6 +196,20 @@ impl Shell {
 }
 
 fn check(iface: &IgmpInterface, shell: &Shell) {
+    // What the filters refuse is never in the maps.
+    let cfg = iface.config();
+    for g in shell.members.borrow().keys() {
+        assert!(
+            cfg.group_filter.accepts(*g),
+            "filtered group {g} in the map"
+        );
+    }
+    for (g, s) in shell.sources.borrow().keys() {
+        assert!(
+            cfg.source_filter.accepts(*s),
+            "filtered source ({s},{g}) in the map"
+        );
+    }
     let groups: BTreeSet<Ipv4Addr> = iface.groups().map(|g| g.group).collect();
     let mapped: BTreeSet<Ipv4Addr> = shell.members.borrow().keys().copied().collect();
     assert_eq!(
@@ -211,14 +226,28 @@ fn check(iface: &IgmpInterface, shell: &Shell) {
     }
 }
 
-fn run(inputs: &[Input]) {
-    let cfg = IgmpConfig {
+fn small_limits() -> IgmpConfig {
+    IgmpConfig {
         max_groups: MAX_GROUPS,
         max_sources: MAX_SOURCES,
         query_interval: Duration::from_secs(20),
         query_response_interval: Duration::from_secs(2),
         ..IgmpConfig::default()
-    };
+    }
+}
+
+/// Group 5 denied; of the sources 198.51.100.0..=3 the records list, .2 denied; quick leave.
+fn filtered_quick_leave() -> IgmpConfig {
+    let p = |s: &str| s.parse().unwrap();
+    let mut cfg = small_limits();
+    cfg.group_filter.deny = vec![p("239.1.0.5/32")];
+    cfg.source_filter.allow = vec![p("198.51.100.0/30")];
+    cfg.source_filter.deny = vec![p("198.51.100.2/32")];
+    cfg.quick_leave = true;
+    cfg
+}
+
+fn run(inputs: &[Input], cfg: IgmpConfig) {
     let mut now = 1_000 * SEC;
     let mut shell = Shell::default();
     let (mut iface, actions) = IgmpInterface::new(IFINDEX, US, cfg, now);
@@ -264,7 +293,12 @@ proptest! {
 
     #[test]
     fn random_reports_queries_and_silence(inputs in vec(input(), 1..60)) {
-        run(&inputs);
+        run(&inputs, small_limits());
+    }
+
+    #[test]
+    fn with_filters_and_quick_leave(inputs in vec(input(), 1..60)) {
+        run(&inputs, filtered_quick_leave());
     }
 }
 

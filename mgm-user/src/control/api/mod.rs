@@ -289,6 +289,27 @@ pub struct InterfaceView {
     /// New sources ignored at the `max_sources_total` limit since start.
     #[serde(default)]
     pub refused_sources_total: u64,
+    /// Records (v1/v2 reports and leaves, v3 group records) ignored whole since start because
+    /// the group filters (`allow-groups`, `deny-groups`) refuse their group.
+    #[serde(default)]
+    pub refused_filtered_groups: u64,
+    /// Sources dropped from records since start because the source filters (`allow-sources`,
+    /// `deny-sources`) refuse them.
+    #[serde(default)]
+    pub refused_filtered_sources: u64,
+    /// The group filters: prefixes accepted (none: every group not denied) and refused.
+    #[serde(default)]
+    pub allow_groups: Vec<String>,
+    #[serde(default)]
+    pub deny_groups: Vec<String>,
+    /// The source filters, likewise.
+    #[serde(default)]
+    pub allow_sources: Vec<String>,
+    #[serde(default)]
+    pub deny_sources: Vec<String>,
+    /// Quick leave (`quick-leave=on`): leaves act at once, without last-member queries.
+    #[serde(default)]
+    pub quick_leave: bool,
     /// v1/v2 queries from other routers heard while running a newer version and not followed
     /// (`older-querier=warn`).
     #[serde(default)]

@@ -9,6 +9,7 @@
 //!   call into the same interface (the next call reads the maps back through the view).
 
 mod commit;
+mod filters;
 mod limits;
 mod queries;
 mod restore;
@@ -93,6 +94,10 @@ pub struct IgmpInterface {
     refused_sources: u64,
     /// New sources ignored because the interface holds `max_sources_total` records already.
     refused_sources_total: u64,
+    /// Records ignored whole because the group filters refuse their group (`filters.rs`).
+    refused_filtered_groups: u64,
+    /// Sources dropped from records because the source filters refuse them.
+    refused_filtered_sources: u64,
     /// Tables were shrunk since [`IgmpInterface::take_shrunk`] last asked.
     shrunk: bool,
     /// The link's subnets: queries from elsewhere are foreign (none known: any unicast).
@@ -130,6 +135,8 @@ impl IgmpInterface {
             refused_host_groups: 0,
             refused_sources: 0,
             refused_sources_total: 0,
+            refused_filtered_groups: 0,
+            refused_filtered_sources: 0,
             shrunk: false,
             subnets: Vec::new(),
             foreign_queries: 0,
@@ -348,6 +355,7 @@ impl IgmpInterface {
             querier: self.querier.is_querier,
             can_query_group: self.querier.version(now) >= 2,
             max_sources: usize::try_from(self.config.max_sources).unwrap_or(usize::MAX),
+            quick_leave: self.config.quick_leave,
         }
     }
 
@@ -435,6 +443,10 @@ impl IgmpInterface {
         if !is_trackable_group(group) {
             return;
         }
+        // The filters come before anything else: a refused group makes no state at all.
+        let Some(sources) = self.filter_record(now, src, group, sources, out) else {
+            return;
+        };
         self.adopt(group, view);
         let p = self.params();
         let existed = self.groups.contains_key(&group);

@@ -33,7 +33,8 @@ impl IgmpInterface {
     /// Re-adopts one group found in the maps after a daemon restart (the maps survive the
     /// daemon). The entry becomes our state as it stands: what is already expired is expired
     /// now, the manager is told the forwarding state afresh (joins / blocks), and entries that
-    /// make no sense (group not trackable, INCLUDE source without a timer) are deleted.
+    /// make no sense (group not trackable, INCLUDE source without a timer) or that the filters
+    /// refuse are deleted.
     pub fn restore_group(
         &mut self,
         now: u64,
@@ -60,7 +61,9 @@ impl IgmpInterface {
                 (*s, st)
             })
             .collect();
-        if is_trackable_group(group) {
+        // What the filters refuse now goes, as an untrackable group does (an earlier run may
+        // have had other filters).
+        if is_trackable_group(group) && self.config.group_filter.accepts(group) {
             g.mode = if member.filter_mode == FILTER_MODE_EXCLUDE {
                 FilterMode::Exclude
             } else {
@@ -75,7 +78,10 @@ impl IgmpInterface {
             g.v2_host_timer = member.v2_host_expires_ns;
             g.last_reporter = Ipv4Addr::from(member.last_reporter);
             for (s, st) in sources {
-                if !is_valid_source(*s) || (g.mode == FilterMode::Include && st.expires_ns == 0) {
+                if !is_valid_source(*s)
+                    || !self.config.source_filter.accepts(*s)
+                    || (g.mode == FilterMode::Include && st.expires_ns == 0)
+                {
                     continue;
                 }
                 g.sources.insert(

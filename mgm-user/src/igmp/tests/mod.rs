@@ -15,6 +15,7 @@ use super::*;
 
 mod compat;
 mod fastpath;
+mod filters;
 mod limits;
 mod membership;
 mod querier;
