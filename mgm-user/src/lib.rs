@@ -12,6 +12,7 @@ pub mod control;
 pub mod daemon;
 pub mod igmp;
 pub mod manager;
+pub mod proxy;
 pub mod settings;
 pub mod sys;
 pub mod time;
