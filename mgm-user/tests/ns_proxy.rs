@@ -210,3 +210,27 @@ fn link_local_and_ssdp_groups_are_not_proxied() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(pl.upstream_group("239.255.255.250").is_none());
 }
+
+#[test]
+fn a_filtered_group_never_goes_upstream() {
+    let mut pl = ProxyLab::new(&[], ",deny-groups=239.66.0.0/16");
+    let mut h = pl.host(&pl.h3.clone());
+    h.cmd("join 239.66.1.1");
+    h.cmd("join 239.24.0.1");
+    pl.lab.wait_for("the allowed group upstream", WAIT, || {
+        pl.upstream_group("239.24.0.1").is_some()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(pl.upstream_group("239.66.1.1").is_none(), "filtered upstream");
+    assert!(
+        !pl.lab.groups(pl.px).iter().any(|g| g.group == "239.66.1.1"),
+        "and no state downstream"
+    );
+    let refused: u64 = pl
+        .lab
+        .interfaces(pl.px)
+        .iter()
+        .map(|i| i.refused_filtered_groups)
+        .sum();
+    assert!(refused >= 1);
+}
