@@ -1,5 +1,5 @@
 //! The IGMP proxy's pure core (RFC 4605): the membership database merged over the downstream
-//! interfaces ([`merge`]) and the host that reports it on the upstream interface ([`host`]).
+//! interfaces ([`mod@merge`]) and the host that reports it on the upstream interface ([`host`]).
 //! No I/O, no clock: `now` is CLOCK_MONOTONIC ns passed in, randomness is injected
 //! ([`rng`]), messages come out as [`HostAction`]s of IGMP bytes ([`report`]).
 //!
@@ -9,7 +9,7 @@
 //! [`UpstreamHost::on_query`], and wakes at [`UpstreamHost::next_deadline`].
 //!
 //! Modules, one concern each:
-//! - [`merge`]: [`Filter`] and the RFC 4605 §4.1 / RFC 3376 §3.2 merge;
+//! - [`mod@merge`]: [`Filter`] and the RFC 4605 §4.1 / RFC 3376 §3.2 merge;
 //! - [`host`]: the upstream host (RFC 3376 §5 and §7.2, RFC 2236 §3);
 //! - [`report`]: v3 report encoding, split to fit 1500-byte packets; v1/v2 reports, v2 leaves;
 //! - [`rng`]: the [`Jitter`] trait and the seeded [`SplitMix64`].
