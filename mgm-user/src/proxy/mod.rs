@@ -4,7 +4,8 @@
 //! ([`rng`]), messages come out as [`HostAction`]s of IGMP bytes ([`report`]).
 //!
 //! The daemon (`mgm run --upstream IF -i IF …`) runs mgm's IGMP router on the downstream
-//! interfaces, merges each group's downstream filters with [`merge()`], hands the result to
+//! interfaces, merges each group's downstream filters ([`Filter::of_router_group`]) with
+//! [`merge()`], hands the result to
 //! [`UpstreamHost::set_group`] when it changes, feeds the queries heard upstream to
 //! [`UpstreamHost::on_query`], and wakes at [`UpstreamHost::next_deadline`].
 //!
