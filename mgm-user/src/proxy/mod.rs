@@ -5,9 +5,9 @@
 //!
 //! The daemon (`mgm run --upstream IF -i IF …`) runs mgm's IGMP router on the downstream
 //! interfaces, merges each group's downstream filters ([`Filter::of_router_group`]) with
-//! [`merge()`], hands the result to
-//! [`UpstreamHost::set_group`] when it changes, feeds the queries heard upstream to
-//! [`UpstreamHost::on_query`], and wakes at [`UpstreamHost::next_deadline`].
+//! [`merge()`], hands the result to [`UpstreamHost::set_group`] when it changes, feeds the
+//! queries heard upstream to [`UpstreamHost::on_query`], and wakes at
+//! [`UpstreamHost::next_deadline`] to call [`UpstreamHost::on_deadline`].
 //!
 //! Modules, one concern each:
 //! - [`mod@merge`]: [`Filter`] and the RFC 4605 §4.1 / RFC 3376 §3.2 merge;
