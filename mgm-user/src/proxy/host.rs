@@ -1,6 +1,6 @@
-//! The upstream host (RFC 4605 §4.1: "the proxy performs the host portion of IGMP on the
-//! upstream interface"): one interface state, the merged wish per group, reported as an IGMPv3
-//! host would (RFC 3376 §5), or as an IGMPv2 / IGMPv1 host while an older querier is heard
+//! The upstream host: on its upstream interface an RFC 4605 proxy takes the host's part of IGMP
+//! for the merged downstream memberships. One interface state, the merged wish per group,
+//! reported as an IGMPv3 host would (RFC 3376 §5), or as an IGMPv2 / IGMPv1 host while an older querier is heard
 //! (RFC 3376 §7.2, RFC 2236 §3). Pure: `now` is CLOCK_MONOTONIC ns passed in, delays come from
 //! a [`Jitter`], messages go out as [`HostAction`]s.
 //!
@@ -37,7 +37,8 @@
 //! response at the earlier time, no source list; (5) else the source lists are united, at the
 //! earlier time. When it fires: a general response is IS_IN / IS_EX of every group; a group
 //! response IS_IN / IS_EX of that group; a group-and-source response IS_IN(A∩B) in INCLUDE(B),
-//! IS_IN(A−B) in EXCLUDE(B), nothing when empty. Groups without state are not reported.
+//! IS_IN(A−B) in EXCLUDE(B), nothing when empty. Groups without state are not reported; a group
+//! answer due together with the general response is left to it (it carries the whole state).
 //!
 //! # Older queriers (§7.2.1)
 //!
@@ -53,8 +54,10 @@
 //! cannot be expressed). A join sends a report to the group at once and robustness − 1 more as
 //! above; a leave cancels them and sends one leave to 224.0.0.2 (v2) or nothing (v1). A query
 //! sets a timer per group it covers to a random delay in (0, Max Resp Time) unless the one
-//! running is due sooner than Max Resp Time (RFC 2236 §3); it fires one report. Report
-//! suppression (optional) is not done: the host does not listen to other hosts' reports.
+//! running is due sooner than Max Resp Time (RFC 2236 §3); it fires one report. A v3 query heard
+//! in these modes is answered the same way (its source list ignored); only general queries
+//! count for the timers above, and a v1 query is always general. Report suppression (optional)
+//! is not done: the host does not listen to other hosts' reports.
 //!
 //! # Draws and order
 //!
@@ -62,7 +65,7 @@
 //! state-change transmission that leaves retransmissions, once per v3 query with state to
 //! report, once per group whose v1/v2 timer is (re)set. Within a call, state-change reports go
 //! first, then current-state reports; v3 records are packed into as few reports as fit
-//! ([`MAX_REPORT_LEN`](super::report::MAX_REPORT_LEN)).
+//! ([`MAX_REPORT_LEN`]).
 //!
 //! Link-local groups (224.0.0.0/24) and non-multicast addresses are never reported.
 
@@ -119,10 +122,17 @@ struct Change {
     left: u32,
     /// When the next one is due.
     at: u64,
-    /// A filter-mode change is pending: TO_IN / TO_EX of the current state (v3).
-    mode: bool,
-    /// Sources with retransmission state (v3, when `mode` is false).
-    sources: BTreeSet<Ipv4Addr>,
+    /// What each transmission carries (v3; v1/v2 reports carry the group only).
+    records: Pending,
+}
+
+/// The records a pending v3 state change sends.
+#[derive(Clone, Debug)]
+enum Pending {
+    /// A filter-mode change: TO_IN / TO_EX of the current state.
+    FilterMode,
+    /// Source-list changes: the sources with retransmission state, as ALLOW / BLOCK.
+    Sources(BTreeSet<Ipv4Addr>),
 }
 
 /// A pending response to a group(-and-source) query (v3), or to any query (v1/v2).
@@ -142,6 +152,7 @@ struct Entry {
 }
 
 /// The host side of the proxy on its upstream interface. See the module docs.
+#[derive(Debug)]
 pub struct UpstreamHost<R = SplitMix64> {
     cfg: HostConfig,
     rng: R,
@@ -182,6 +193,7 @@ impl<R: Jitter> UpstreamHost<R> {
         }
     }
 
+    /// The settings it was made with.
     pub fn config(&self) -> &HostConfig {
         &self.cfg
     }
@@ -214,23 +226,19 @@ impl<R: Jitter> UpstreamHost<R> {
             let ch = entry.change.get_or_insert_with(|| Change {
                 left: 0,
                 at: now,
-                mode: false,
-                sources: BTreeSet::new(),
+                records: Pending::Sources(BTreeSet::new()),
             });
             if old.is_exclude() != entry.wish.is_exclude() {
-                ch.mode = true;
-                ch.sources.clear();
-            } else if !ch.mode {
-                ch.sources
-                    .extend(old.sources().symmetric_difference(entry.wish.sources()));
+                ch.records = Pending::FilterMode;
+            } else if let Pending::Sources(pending) = &mut ch.records {
+                pending.extend(old.sources().symmetric_difference(entry.wish.sources()));
             }
             ch.left = rv;
         } else if old.is_none() {
             entry.change = Some(Change {
                 left: rv,
                 at: now,
-                mode: false,
-                sources: BTreeSet::new(),
+                records: Pending::Sources(BTreeSet::new()),
             });
         } else if entry.wish.is_none() {
             entry.change = None;
@@ -504,7 +512,7 @@ fn reportable(group: Ipv4Addr) -> bool {
 
 /// The state-change records of one transmission (§5.1).
 fn change_records(group: Ipv4Addr, wish: &Filter, ch: &Change) -> Vec<ReportRecord> {
-    if ch.mode {
+    let Pending::Sources(pending) = &ch.records else {
         let rtype = if wish.is_exclude() {
             RecordType::ToExclude
         } else {
@@ -515,9 +523,9 @@ fn change_records(group: Ipv4Addr, wish: &Filter, ch: &Change) -> Vec<ReportReco
             group,
             wish.sources().iter().copied(),
         )];
-    }
+    };
     let (allow, block): (Vec<Ipv4Addr>, Vec<Ipv4Addr>) =
-        ch.sources.iter().partition(|s| wish.forwards(**s));
+        pending.iter().partition(|s| wish.forwards(**s));
     [(RecordType::AllowNew, allow), (RecordType::BlockOld, block)]
         .into_iter()
         .filter(|(_, s)| !s.is_empty())

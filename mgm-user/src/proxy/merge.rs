@@ -13,6 +13,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use crate::igmp::{FilterMode, GroupState};
+
 /// A source filter for one group: the sources wanted (`Include`) or the sources not wanted
 /// (`Exclude`; `Exclude({})` = every source). `Include({})` is no interest at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +61,23 @@ impl Filter {
         match self {
             Filter::Include(s) => s.contains(&source),
             Filter::Exclude(s) => !s.contains(&source),
+        }
+    }
+
+    /// What a downstream interface's router state for a group asks for, by the forwarding rules
+    /// of RFC 3376 §6.3: INCLUDE(A) → `Include(A)` (the sources with a running timer);
+    /// EXCLUDE(X, Y) → `Exclude(Y)` (X and every unlisted source are forwarded, Y is not).
+    pub fn of_router_group(state: &GroupState) -> Filter {
+        let running = |want: bool| {
+            state
+                .sources
+                .iter()
+                .filter(move |(_, r)| (r.timer != 0) == want)
+                .map(|(s, _)| *s)
+        };
+        match state.mode {
+            FilterMode::Include => Filter::include(running(true)),
+            FilterMode::Exclude => Filter::exclude(running(false)),
         }
     }
 }

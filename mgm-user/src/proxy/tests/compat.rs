@@ -217,3 +217,29 @@ fn configured_ceiling() {
     r.query(&v1_query());
     assert_eq!(r.host.next_deadline(), None);
 }
+
+#[test]
+fn a_v1_query_is_general_whatever_its_group_field() {
+    let mut r = Rig::with(HostConfig {
+        robustness: 1,
+        ..HostConfig::default()
+    });
+    r.set(G, exc(&[]));
+    r.set(G2, inc(&[S1]));
+    // Type 0x11, code 0, 8 bytes: v1 (RFC 3376 §7.1), here with G in the group field.
+    let mut b = vec![igmp::TYPE_MEMBERSHIP_QUERY, 0, 0, 0];
+    b.extend_from_slice(&G.octets());
+    let c = igmp::checksum(&b);
+    b[2..4].copy_from_slice(&c.to_be_bytes());
+    let IgmpMessage::Query(q) = igmp::parse(&b).unwrap() else {
+        panic!()
+    };
+    assert_eq!((q.version, q.group), (QueryVersion::V1, G));
+    r.delays(&[SEC, 2 * SEC]);
+    assert!(r.host.on_query(&q, T0).is_empty());
+    assert_eq!(r.host.version(T0), 1);
+    assert_eq!(
+        r.run_until(T0 + 10 * SEC),
+        vec![(T0 + SEC, Msg::V1(G)), (T0 + 2 * SEC, Msg::V1(G2))]
+    );
+}

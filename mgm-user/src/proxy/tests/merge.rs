@@ -76,3 +76,42 @@ fn filter_helpers() {
     );
     assert_eq!(Filter::none().to_string(), "INCLUDE()");
 }
+
+#[test]
+fn filters_from_router_group_states() {
+    use crate::igmp::{FilterMode, GroupState, SourceRec};
+    let with = |mode: FilterMode, sources: &[(Ipv4Addr, u64)]| {
+        let mut g = GroupState::new(G);
+        g.mode = mode;
+        for (s, timer) in sources {
+            g.sources.insert(
+                *s,
+                SourceRec {
+                    timer: *timer,
+                    rexmit: 0,
+                },
+            );
+        }
+        Filter::of_router_group(&g)
+    };
+    // INCLUDE(A): the sources with running timers.
+    assert_eq!(
+        with(FilterMode::Include, &[(S1, T0), (S2, T0)]),
+        inc(&[S1, S2])
+    );
+    assert_eq!(with(FilterMode::Include, &[]), Filter::none());
+    // EXCLUDE(X, Y): Y only (timer 0); X is forwarded like any unlisted source.
+    assert_eq!(
+        with(FilterMode::Exclude, &[(S1, T0), (S2, 0), (S3, 0)]),
+        exc(&[S2, S3])
+    );
+    assert_eq!(with(FilterMode::Exclude, &[(S1, T0)]), exc(&[]));
+    // Two downstream interfaces: EXCLUDE(X={S1}, Y={S2, S3}) and INCLUDE({S3}) → EXCLUDE({S2}).
+    assert_eq!(
+        merge(&[
+            with(FilterMode::Exclude, &[(S1, T0), (S2, 0), (S3, 0)]),
+            with(FilterMode::Include, &[(S3, T0)]),
+        ]),
+        exc(&[S2])
+    );
+}

@@ -186,16 +186,35 @@ fn group_and_general_due_together_send_the_general_response_once() {
 
 #[test]
 fn the_response_reports_the_state_when_it_is_sent() {
-    let mut r = members();
+    // Robustness 2, 5 s interval: G2's leave is still being retransmitted when the response goes.
+    let mut r = Rig::with(HostConfig {
+        unsolicited_report_interval_ns: 5 * SEC,
+        ..HostConfig::default()
+    });
+    r.delays(&[100 * MS, 100 * MS]);
+    r.set(G, exc(&[S1]));
+    r.set(G2, inc(&[S1, S2]));
+    r.settle();
+    let t = r.now;
     r.delays(&[2 * SEC]);
     r.query(&general_v3(100));
-    at(&mut r, T0 + SEC);
-    r.set(G, exc(&[]));
-    r.set(G2, Filter::none());
+    at(&mut r, t + SEC);
+    r.delays(&[3 * SEC, 3 * SEC]);
+    assert_eq!(r.set(G, exc(&[])), vec![v3(&[rec(ALLOW, G, &[S1])])]);
+    assert_eq!(
+        r.set(G2, Filter::none()),
+        vec![v3(&[rec(BLOCK, G2, &[S1, S2])])]
+    );
     assert_eq!(
         r.settle(),
-        vec![(T0 + 2 * SEC, v3(&[rec(IS_EX, G, &[])]))],
-        "G2 was left: not reported"
+        vec![
+            (t + 2 * SEC, v3(&[rec(IS_EX, G, &[])])),
+            (
+                t + 4 * SEC,
+                v3(&[rec(ALLOW, G, &[S1]), rec(BLOCK, G2, &[S1, S2])])
+            ),
+        ],
+        "G2 was left: not in the response"
     );
 }
 
@@ -211,6 +230,22 @@ fn a_group_left_before_its_answer_is_not_reported() {
         "the answer went with the group"
     );
     assert_eq!(r.settle(), vec![]);
+
+    // While the leave is retransmitted the group is still known; its answer is gone all the same.
+    let mut r = Rig::new();
+    r.delays(&[100 * MS]);
+    r.set(G, exc(&[]));
+    r.settle();
+    let t = r.now;
+    r.delays(&[200 * MS, 500 * MS]);
+    r.query(&v3_query(G, &[], 10));
+    r.set(G, Filter::none());
+    assert_eq!(
+        r.host.next_deadline(),
+        Some(t + 500 * MS),
+        "no wake-up at +200 ms"
+    );
+    assert_eq!(r.settle(), vec![(t + 500 * MS, v3(&[rec(TO_IN, G, &[])]))]);
 }
 
 #[test]
