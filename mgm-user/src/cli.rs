@@ -256,6 +256,8 @@ pub enum ShowWhat {
     Mfe,
     /// Registered protocols and the interfaces they own.
     Protocols,
+    /// The IGMP proxy's upstream interface: version spoken, groups reported (with --upstream).
+    Upstream,
 }
 
 #[derive(Args, Debug)]

@@ -32,6 +32,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 ShowWhat::Stats => Request::ShowStats,
                 ShowWhat::Mfe => Request::ShowMfe,
                 ShowWhat::Protocols => Request::ShowProtocols,
+                ShowWhat::Upstream => Request::ShowUpstream,
             };
             if args.json {
                 let data: serde_json::Value = client::request(socket, request)?;
@@ -47,6 +48,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 }
                 ShowWhat::Stats => tables::stats_table(&client::request(socket, request)?),
                 ShowWhat::Mfe => tables::mfe_table(&client::request::<Vec<_>>(socket, request)?),
+                ShowWhat::Upstream => tables::upstream_table(&client::request(socket, request)?),
                 ShowWhat::Protocols => {
                     tables::protocols_table(&client::request::<Vec<_>>(socket, request)?)
                 }

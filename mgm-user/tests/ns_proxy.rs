@@ -11,7 +11,7 @@
 mod common;
 
 use common::{Host, Lab, FAST, LMQT, SLACK};
-use mgm_user::control::api::GroupView;
+use mgm_user::control::api::{GroupView, UpstreamView};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -46,14 +46,20 @@ impl ProxyLab {
             (&px, "pu", "198.51.100.2/24"),
         );
         lab.ns(&src, &["ip", "route", "add", "default", "via", "192.0.2.1"]);
-        lab.ns(&px, &["ip", "route", "add", "default", "via", "198.51.100.1"]);
+        lab.ns(
+            &px,
+            &["ip", "route", "add", "default", "via", "198.51.100.1"],
+        );
         let l1 = lab.lan("la");
         let l2 = lab.lan("lb");
         let d1 = lab.lan_port(&l1, (&px, "da", "203.0.113.1/26"));
         let d2 = lab.lan_port(&l2, (&px, "db", "203.0.113.65/26"));
         let mut host = |lan: &str, role: &str, addr: &str, gw: &str| {
             let ns = lab.netns(role);
-            lab.lan_port(lan, (&ns, &format!("h{}", &role[..3]), &format!("{addr}/26")));
+            lab.lan_port(
+                lan,
+                (&ns, &format!("h{}", &role[..3]), &format!("{addr}/26")),
+            );
             lab.ns(&ns, &["ip", "route", "add", "default", "via", gw]);
             lab.ns(
                 &ns,
@@ -130,7 +136,11 @@ fn the_upstream_sees_the_union_and_streams_reach_only_members() {
     });
     // Held past the upstream's group membership interval (5 s): the proxy answers its queries.
     std::thread::sleep(Duration::from_secs(7));
-    assert_eq!(pl.upstream_groups().len(), 303, "the proxy answered the general queries");
+    assert_eq!(
+        pl.upstream_groups().len(),
+        303,
+        "the proxy answered the general queries"
+    );
     // A stream from upstream reaches d1's member and nothing else on d2.
     let g0 = group(0);
     let mut rx1 = pl.host(&pl.h1.clone());
@@ -139,14 +149,17 @@ fn the_upstream_sees_the_union_and_streams_reach_only_members() {
     rx2.cmd(&format!("recv {PORT}"));
     let mut s = pl.lab.host(&pl.src.clone());
     s.cmd(&format!("send {g0} {PORT} 3000 10"));
-    pl.lab.wait_for("the stream reaches d1", WAIT, || rx1.received_count() > 5);
+    pl.lab
+        .wait_for("the stream reaches d1", WAIT, || rx1.received_count() > 5);
     assert_eq!(rx2.received_count(), 0, "d2 has no member of {g0}");
     // The last downstream leave goes upstream: gone there within LMQT (downstream) + LMQT
     // (upstream) + slack.
     h1.cmd(&format!("leave {g0}"));
-    let took = pl.lab.wait_for("the leave upstream", LMQT * 2 + SLACK * 2, || {
-        pl.upstream_group(&g0).is_none()
-    });
+    let took = pl
+        .lab
+        .wait_for("the leave upstream", LMQT * 2 + SLACK * 2, || {
+            pl.upstream_group(&g0).is_none()
+        });
     eprintln!("last leave → gone upstream in {took:?}");
     let before = rx1.received_count();
     std::thread::sleep(Duration::from_millis(500));
@@ -221,7 +234,10 @@ fn a_filtered_group_never_goes_upstream() {
         pl.upstream_group("239.24.0.1").is_some()
     });
     std::thread::sleep(Duration::from_secs(2));
-    assert!(pl.upstream_group("239.66.1.1").is_none(), "filtered upstream");
+    assert!(
+        pl.upstream_group("239.66.1.1").is_none(),
+        "filtered upstream"
+    );
     assert!(
         !pl.lab.groups(pl.px).iter().any(|g| g.group == "239.66.1.1"),
         "and no state downstream"

@@ -1,6 +1,8 @@
 //! The table form of `mgm show` and the one-line form of `mgm events`. Columns size to their
 //! contents (comfy-table), so long interface names (up to IFNAMSIZ-1 = 15) stay aligned.
-use super::api::{EventLine, GroupView, InterfaceView, MfeView, ProtocolView, StatsView};
+use super::api::{
+    EventLine, GroupView, InterfaceView, MfeView, ProtocolView, StatsView, UpstreamView,
+};
 use comfy_table::{presets::NOTHING, CellAlignment, ContentArrangement, Table};
 use std::fmt::Write as _;
 
@@ -180,6 +182,27 @@ pub fn protocols_table(rows: &[ProtocolView]) -> String {
         ]);
     }
     render(&t)
+}
+
+/// `mgm show upstream`: a header line, then one row per group reported.
+pub fn upstream_table(view: &Option<UpstreamView>) -> String {
+    let Some(u) = view else {
+        return "not an IGMP proxy (no --upstream)\n".to_string();
+    };
+    let mut out = format!(
+        "upstream {} ({}), IGMPv{}, {} reports sent, {} queries heard\n",
+        u.interface, u.address, u.version, u.reports_sent, u.queries_heard
+    );
+    let mut t = table(&["GROUP", "MODE", "SOURCES"], &[]);
+    for g in &u.groups {
+        t.add_row(vec![
+            g.group.clone(),
+            g.filter_mode.clone(),
+            g.sources.join(","),
+        ]);
+    }
+    out.push_str(&render(&t));
+    out
 }
 
 /// One event as a human-readable line: the kind, then every other non-null field as

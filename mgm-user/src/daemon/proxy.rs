@@ -7,6 +7,7 @@
 //! every interface: upstream traffic goes to the downstream interfaces with members; with
 //! `--forward-upstream`, traffic of downstream sources also goes upstream.
 use super::igmp_ports::IgmpPorts;
+use crate::control::api::{UpstreamGroupView, UpstreamView};
 use crate::manager::{IfKey, Sg};
 use crate::proxy::host::{HostAction, HostConfig, UpstreamHost};
 use crate::proxy::merge::{merge, Filter};
@@ -96,12 +97,7 @@ impl Upstream {
 
     /// Reports upstream what changed: for each changed group, the merge of every downstream
     /// interface's wish (RFC 4605 §4.1).
-    pub(crate) fn flush(
-        &mut self,
-        igmp: &IgmpPorts,
-        static_joins: &[(Sg, IfKey)],
-        now: u64,
-    ) {
+    pub(crate) fn flush(&mut self, igmp: &IgmpPorts, static_joins: &[(Sg, IfKey)], now: u64) {
         let dirty = std::mem::take(&mut self.dirty);
         for group in dirty {
             if !self.proxied(group) {
@@ -121,13 +117,10 @@ impl Upstream {
                 continue;
             }
             if let Some(g) = port.router.group(group) {
-                let f = g.forwarding();
-                let filter = if f.star {
-                    Filter::Exclude(f.blocked)
-                } else {
-                    Filter::Include(f.include)
-                };
-                per_iface.entry(*ifindex).or_default().push(filter);
+                per_iface
+                    .entry(*ifindex)
+                    .or_default()
+                    .push(Filter::of_router_group(g));
             }
         }
         for (sg, iface) in static_joins {
@@ -173,14 +166,26 @@ impl Upstream {
         }
     }
 
-    /// The IGMP version the proxy speaks upstream now.
-    pub(crate) fn version(&self, now: u64) -> u8 {
-        self.host.version(now)
-    }
-
-    /// What the proxy reports upstream now.
-    pub(crate) fn groups(&self) -> Vec<(Ipv4Addr, Filter)> {
-        self.host.groups()
+    /// `mgm show upstream`.
+    pub(crate) fn view(&self, now: u64) -> UpstreamView {
+        UpstreamView {
+            interface: self.name.clone(),
+            ifindex: self.ifindex,
+            address: self.addr.to_string(),
+            version: self.host.version(now),
+            reports_sent: self.reports_sent,
+            queries_heard: self.queries_heard,
+            groups: self
+                .host
+                .groups()
+                .into_iter()
+                .map(|(g, f)| UpstreamGroupView {
+                    group: g.to_string(),
+                    filter_mode: if f.is_exclude() { "exclude" } else { "include" }.into(),
+                    sources: f.sources().iter().map(|s| s.to_string()).collect(),
+                })
+                .collect(),
+        }
     }
 
     fn send(&mut self, actions: Vec<HostAction>) {

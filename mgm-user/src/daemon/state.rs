@@ -3,10 +3,10 @@
 use super::events::{igmp_event, manager_event};
 use super::forwarding::Forwarding;
 use super::handlers::Handlers;
-use super::proxy::Upstream;
 use super::hotplug::Hotplug;
 use super::igmp_ports::IgmpPorts;
 use super::preflight::ManagedInterface;
+use super::proxy::Upstream;
 use crate::cli::RunArgs;
 use crate::control::server::EventSender;
 use crate::igmp::{Action, IgmpConfig};
@@ -76,9 +76,19 @@ impl Daemon {
             let robustness = interfaces
                 .first()
                 .map_or(2, |(_, c)| u32::from(c.robustness));
-            let u = Upstream::open(up.ifindex, &up.name, up.address, robustness, args.proxy_ssdp)?;
+            let u = Upstream::open(
+                up.ifindex,
+                &up.name,
+                up.address,
+                robustness,
+                args.proxy_ssdp,
+            )?;
             u.write_settings(&mut daemon.maps)?;
-            log::info!("IGMP proxy: reporting upstream on {} from {}", up.name, up.address);
+            log::info!(
+                "IGMP proxy: reporting upstream on {} from {}",
+                up.name,
+                up.address
+            );
             daemon.upstream = Some(u);
         }
         if stale > 0 {

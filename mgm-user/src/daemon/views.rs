@@ -24,6 +24,7 @@ impl Daemon {
             Request::ShowGroups => Reply::Groups(self.groups_view(now)),
             Request::ShowMfe => Reply::Mfe(self.fwd.mfe_view(now)),
             Request::ShowProtocols => Reply::Protocols(self.fwd.protocols_view()),
+            Request::ShowUpstream => Reply::Upstream(self.upstream.as_ref().map(|u| u.view(now))),
             Request::ShowStats => match self.stats_view() {
                 Ok(s) => Reply::Stats(s),
                 Err(e) => return Response::error(format!("{e:#}")),

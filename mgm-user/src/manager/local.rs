@@ -17,7 +17,8 @@
 //! members.
 use super::callbacks::{CallbackContext, ProtocolHandler};
 use super::types::{
-    ClientKind, ComponentId, IfKey, MembershipFlags, ProtocolHandle, Sg, LOCAL_PROTOCOL_ID, PROXY_PROTOCOL_ID,
+    ClientKind, ComponentId, IfKey, MembershipFlags, ProtocolHandle, Sg, LOCAL_PROTOCOL_ID,
+    PROXY_PROTOCOL_ID,
 };
 use super::{Manager, MgmResult};
 

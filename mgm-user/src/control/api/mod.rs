@@ -49,6 +49,8 @@ pub enum Request {
     ShowMfe,
     /// Answered with `[ProtocolView]`.
     ShowProtocols,
+    /// Answered with an [`UpstreamView`], `null` when mgm is not a proxy.
+    ShowUpstream,
     /// Subscribe to the event stream: an empty response, then one [`EventLine`] per line.
     Events,
     // ---- the handler protocol ----
@@ -132,6 +134,7 @@ impl Request {
                 | Request::ShowStats
                 | Request::ShowMfe
                 | Request::ShowProtocols
+                | Request::ShowUpstream
                 | Request::Events
                 | Request::GetMemberships(_)
                 | Request::GetFirstMembership { .. }
@@ -230,6 +233,7 @@ pub enum Reply {
     Stats(StatsView),
     Mfe(Vec<MfeView>),
     Protocols(Vec<ProtocolView>),
+    Upstream(Option<UpstreamView>),
     Registered(handler::Registered),
     Memberships(Vec<handler::MembershipView>),
     MembershipPage(handler::Page<handler::MembershipView>),
@@ -371,6 +375,30 @@ pub struct MfeView {
     pub upstream: String,
     pub negative: bool,
     pub protocol: Option<String>,
+}
+
+/// `mgm show upstream`: what the IGMP proxy reports on its upstream interface.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct UpstreamView {
+    pub interface: String,
+    pub ifindex: u32,
+    /// The address reports are sent from.
+    pub address: String,
+    /// The IGMP version spoken upstream (host compatibility mode: lower while an older querier
+    /// is heard).
+    pub version: u8,
+    pub reports_sent: u64,
+    pub queries_heard: u64,
+    pub groups: Vec<UpstreamGroupView>,
+}
+
+/// One group the proxy reports upstream: the merge of the downstream interfaces.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct UpstreamGroupView {
+    pub group: String,
+    /// `include` or `exclude`.
+    pub filter_mode: String,
+    pub sources: Vec<String>,
 }
 
 /// `mgm show protocols` row.

@@ -152,6 +152,7 @@ impl Daemon {
             | Request::ShowStats
             | Request::ShowMfe
             | Request::ShowProtocols
+            | Request::ShowUpstream
             | Request::Events => {
                 let resp = self.answer_show(request);
                 match (resp.ok, resp.data, resp.error) {
