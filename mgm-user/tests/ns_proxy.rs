@@ -141,6 +141,15 @@ fn the_upstream_sees_the_union_and_streams_reach_only_members() {
         303,
         "the proxy answered the general queries"
     );
+    // `mgm show upstream` says the same from the proxy's side.
+    let view: Option<UpstreamView> = mgm_user::control::client::request(
+        &pl.lab.daemon(pl.px).socket,
+        mgm_user::control::api::Request::ShowUpstream,
+    )
+    .expect("show upstream");
+    let view = view.expect("a proxy");
+    assert_eq!((view.version, view.groups.len()), (3, 303));
+    assert!(view.queries_heard > 0 && view.reports_sent > 0, "{view:?}");
     // A stream from upstream reaches d1's member and nothing else on d2.
     let g0 = group(0);
     let mut rx1 = pl.host(&pl.h1.clone());
