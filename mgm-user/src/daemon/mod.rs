@@ -35,7 +35,9 @@ pub async fn run(args: RunArgs) -> Result<()> {
     preflight::check_privilege()?;
     preflight::check_tcx()?;
     let names: Vec<String> = configs.iter().map(|(n, _)| n.clone()).collect();
-    let interfaces = preflight::resolve_interfaces(&names)?;
+    // Listed interfaces that are not there yet (or have no IPv4 address yet) are awaited, not
+    // an error: the link watch manages them when they come.
+    let (interfaces, _) = preflight::resolve_interfaces(&names)?;
     preflight::check_bpffs(&args.bpffs)?;
     let group = args
         .socket_group
@@ -47,23 +49,46 @@ pub async fn run(args: RunArgs) -> Result<()> {
     // The mroute socket first: if another router owns the table, fail before touching anything.
     let reserved = crate::settings::reserved_interfaces(&args)?;
     let fwd = Forwarding::start(&interfaces, reserved, args.mroute_table, monotonic_ns()?)?;
+    // Sized for every listed interface, awaited ones included.
     let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
     let mut classifier = Classifier::load(&args.bpffs, sizes)?;
     let logger = classifier.start_logger();
     let (maps, ring) = classifier.take_maps()?;
     for iface in &interfaces {
-        classifier.attach(&iface.name)?;
+        classifier.attach(&iface.name, iface.link)?;
     }
     let (event_tx, _) = broadcast::channel(4096);
-    let with_config: Vec<_> = interfaces
-        .iter()
-        .cloned()
-        .zip(configs.into_iter().map(|(_, c)| c))
-        .collect();
+    // Each listed interface with its settings: managed from the start, or awaited.
+    let mut with_config = Vec::new();
+    let mut awaited = Vec::new();
+    for (name, cfg) in configs {
+        match interfaces.iter().find(|i| i.name == name) {
+            Some(iface) => with_config.push((iface.clone(), cfg)),
+            None => awaited.push((name, cfg)),
+        }
+    }
     let mut daemon = Daemon::start(&args, &with_config, fwd, classifier, maps, event_tx.clone())?;
+    daemon.hotplug.begin(&interfaces, &awaited);
+    let managed: Vec<String> = interfaces
+        .iter()
+        .map(|i| match i.link {
+            crate::sys::link::LinkKind::Ethernet => i.name.clone(),
+            kind => format!("{} ({})", i.name, kind.describe()),
+        })
+        .collect();
+    let waiting: Vec<&str> = awaited.iter().map(|(n, _)| n.as_str()).collect();
     log::info!(
-        "managing {} (maps pinned in {}, control socket {})",
-        names.join(", "),
+        "managing {}{} (maps pinned in {}, control socket {})",
+        if managed.is_empty() {
+            "no interface yet".to_string()
+        } else {
+            managed.join(", ")
+        },
+        if waiting.is_empty() {
+            String::new()
+        } else {
+            format!("; waiting for {}", waiting.join(", "))
+        },
         args.bpffs.display(),
         control.path().display()
     );
@@ -77,6 +102,15 @@ pub async fn run(args: RunArgs) -> Result<()> {
         logs: logger.and_then(|l| watch_readable(l).ok()),
         queries: query_rx,
     };
+    // An awaited interface that came between the look at start and the link watch's opening
+    // sent its notifications to nobody: look once more, now that later ones are heard.
+    daemon.on_links(
+        crate::sys::link_watch::LinkChanges {
+            removed: Vec::new(),
+            changed: true,
+        },
+        monotonic_ns()?,
+    );
     // Last: nothing after it can fail before the loop, which ends with `stop`.
     let server = control.spawn_thread(query_tx, event_tx)?;
     let result = event_loop(&mut daemon, &mut inputs).await;
