@@ -2,7 +2,7 @@
 //! PPP links are), made in a network namespace, and a relay that joins two of them into one
 //! point-to-point IPv4 link between two namespaces (what the test process reads from one device
 //! it writes into the other, both ways). A device lives as long as its file descriptor: dropping
-//! the [`Tun`] deletes it.
+//! the [`Tun`] deletes it. [`Capture`] records the IPv4 packets seen on an interface.
 #![allow(dead_code)]
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -186,4 +186,133 @@ pub(crate) fn igmp_of(packet: &[u8]) -> Option<&[u8]> {
     }
     let ihl = usize::from(packet[0] & 0x0f) * 4;
     packet.get(ihl..)
+}
+
+/// Captures the packets that arrive on or leave an interface in a namespace: an AF_PACKET
+/// socket (SOCK_DGRAM, so packets start at the network header on any kind of link; all
+/// protocols, since only those taps see outgoing packets) bound to the interface, read on a
+/// thread that entered the namespace. Stops on drop.
+pub(crate) struct Capture {
+    packets: Arc<Mutex<Vec<Vec<u8>>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Capture {
+    pub(crate) fn start(netns: &str, ifname: &str) -> Capture {
+        let packets = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let path = format!("/run/netns/{netns}");
+        let dev = ifname.to_string();
+        let (p, s) = (packets.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let fd = match packet_socket(&path, &dev) {
+                Ok(fd) => {
+                    let _ = ready_tx.send(Ok(()));
+                    fd
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let mut buf = vec![0u8; 65536];
+            while !s.load(Ordering::Relaxed) {
+                // SAFETY: `buf` is writable for its length; the fd is open.
+                let n =
+                    unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                if n > 0 {
+                    p.lock().unwrap().push(buf[..n as usize].to_vec());
+                }
+            }
+        });
+        match ready_rx.recv_timeout(std::time::Duration::from_secs(5)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("capture on {ifname} in {netns}: {e}"),
+            Err(_) => panic!("capture on {ifname} in {netns} did not start"),
+        }
+        Capture {
+            packets,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The IGMP messages captured so far (type first), in order.
+    pub(crate) fn igmp(&self) -> Vec<Vec<u8>> {
+        self.packets
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|p| igmp_of(p).map(<[u8]>::to_vec))
+            .collect()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// An AF_PACKET SOCK_DGRAM socket for every protocol bound to `ifname` in namespace `netns_path`
+/// (the calling thread enters it), with a 100 ms receive timeout.
+fn packet_socket(netns_path: &str, ifname: &str) -> Result<OwnedFd, String> {
+    let f = std::fs::File::open(netns_path).map_err(|e| format!("open {netns_path}: {e}"))?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("setns {netns_path}: {e}"))?;
+    let ifindex = nix::net::if_::if_nametoindex(ifname)
+        .map_err(|e| format!("if_nametoindex {ifname}: {e}"))?;
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: plain socket(2) call with constant arguments.
+    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto)) };
+    if raw < 0 {
+        return Err(format!(
+            "socket(AF_PACKET): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: an all-zero sockaddr_ll is valid; the fields bind needs are filled in.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = proto;
+    sll.sll_ifindex = ifindex as i32;
+    // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if r < 0 {
+        return Err(format!(
+            "bind to {ifname}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 100_000,
+    };
+    // SAFETY: `tv` is a valid timeval of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        )
+    };
+    if r < 0 {
+        return Err(format!("SO_RCVTIMEO: {}", std::io::Error::last_os_error()));
+    }
+    Ok(fd)
 }
