@@ -166,15 +166,16 @@ impl Daemon {
             }
             match interfaces.resolve(name) {
                 Ok(Presence::Ready(iface)) => self.add_interface(&iface, cfg, now),
-                Ok(Presence::Unsupported { device_type, .. }) => {
-                    if self.hotplug.should_warn(name, now) {
-                        log::warn!(
-                            "{}: not managed (a later change looks again)",
-                            preflight::unsupported(name, device_type)
-                        );
-                    }
+                Ok(Presence::Unsupported { device_type, .. })
+                    if self.hotplug.should_warn(name, now) =>
+                {
+                    log::warn!(
+                        "{}: not managed (a later change looks again)",
+                        preflight::unsupported(name, device_type)
+                    );
                 }
-                // Not there, or no IPv4 address yet: a later change looks again.
+                // Not there, or no IPv4 address yet (or warned about lately): a later change
+                // looks again.
                 _ => {}
             }
         }
