@@ -10,7 +10,8 @@
 //!
 //! | module      | concern                                                                  |
 //! |-------------|--------------------------------------------------------------------------|
-//! | `l2`        | Ethernet and VLAN tags: is it IGMP, and whose (see the VLAN rule there)  |
+//! | `l2`        | the link layer: where the IPv4 header starts (Ethernet and VLAN tags,    |
+//! |             | none, GRE), is it IGMP, and whose (see the VLAN rule there)              |
 //! | `ipv4`      | the IPv4 header: checksum, lengths, options (Router Alert)               |
 //! | `csum`      | the IGMP checksum over the whole message                                 |
 //! | `igmp`      | the pipeline: managed interface, VLAN, IPv4, checksum, then the handler |
@@ -27,9 +28,16 @@
 //! Each message type has one handler returning a [`verdict::Verdict`] (ignored with a reason,
 //! absorbed, or sent up with a reason); [`verdict::count`] is the only writer of `MGM_STATS`.
 //!
+//! One entry point per kind of link, the same pipeline behind each: `mgm_igmp_ingress` for
+//! Ethernet, `mgm_igmp_ingress_ip` for links without a link-layer header (tun, WireGuard, PPP,
+//! ipip: packets start at the IPv4 header), `mgm_igmp_ingress_gre` for GRE. The daemon attaches
+//! the one that fits each interface's device type (`mgm-user/src/sys/link.rs`), so the program
+//! knows where the IPv4 header is without a map lookup.
+//!
 //! Cost for other traffic: a frame whose headers are in the linear part costs a few direct packet
-//! loads (ethertype, through at most two VLAN tags, then the IP protocol) before `TCX_NEXT`.
-//! Only IGMP, frames with more tags and non-linear headers go through `bpf_skb_load_bytes`.
+//! loads (ethertype, through at most two VLAN tags, then the IP protocol; on links without an
+//! Ethernet header the first byte and the IP protocol) before `TCX_NEXT`. Only IGMP, frames with
+//! more tags, GRE's outer headers and non-linear headers go through `bpf_skb_load_bytes`.
 //!
 //! Verifier notes: every loop over packet contents (IP options, v3 records, v3 sources, checksum
 //! chunks beyond the scratch copy) is a `bpf_loop` callback that reads the packet with
@@ -58,9 +66,13 @@ mod v1v2;
 mod v3;
 mod verdict;
 
-use aya_ebpf::{bindings::tcx_action_base::TCX_NEXT, macros::classifier, programs::TcContext};
+use aya_ebpf::{
+    bindings::{__sk_buff, tcx_action_base::TCX_NEXT},
+    macros::classifier,
+    programs::TcContext,
+};
 
-use crate::verdict::Outcome;
+use crate::l2::L2;
 
 /// Baseline for the benchmark: the cheapest possible classifier.
 // `pub`: the entry points are the symbols the object exports.
@@ -70,20 +82,36 @@ pub fn mgm_empty(_ctx: TcContext) -> i32 {
     TCX_NEXT
 }
 
-/// The IGMP classifier. Always `TCX_NEXT`; never writes to the packet.
+/// The IGMP classifier of Ethernet links. Always `TCX_NEXT`; never writes to the packet.
 #[allow(unreachable_pub)]
 #[classifier]
 pub fn mgm_igmp_ingress(ctx: TcContext) -> i32 {
-    let _ = try_mgm_igmp_ingress(&ctx).map(|outcome| verdict::count(&ctx, outcome));
-    TCX_NEXT
+    classify(&ctx, l2::find_igmp)
 }
 
-/// What became of the packet; `None` when there is nothing to count (not IGMP).
+/// The IGMP classifier of links without a link-layer header (packets start at the IPv4 header).
+#[allow(unreachable_pub)]
+#[classifier]
+pub fn mgm_igmp_ingress_ip(ctx: TcContext) -> i32 {
+    classify(&ctx, l2::find_igmp_ip)
+}
+
+/// The IGMP classifier of GRE links (the IPv4 header first, or the outer IPv4 and GRE headers).
+#[allow(unreachable_pub)]
+#[classifier]
+pub fn mgm_igmp_ingress_gre(ctx: TcContext) -> i32 {
+    classify(&ctx, l2::find_igmp_gre)
+}
+
+/// The pipeline behind every entry point: `find` locates IGMP for the kind of link, the rest
+/// is shared. Always `TCX_NEXT`.
 #[inline(always)]
-fn try_mgm_igmp_ingress(ctx: &TcContext) -> Option<Outcome> {
+fn classify(ctx: &TcContext, find: impl FnOnce(*mut __sk_buff) -> Option<L2>) -> i32 {
     let skb = ctx.skb.skb;
-    let l2 = l2::find_igmp(skb)?;
-    igmp::handle(skb, l2)
+    if let Some(outcome) = find(skb).and_then(|l2| igmp::handle(skb, l2)) {
+        verdict::count(ctx, outcome);
+    }
+    TCX_NEXT
 }
 
 #[cfg(not(test))]

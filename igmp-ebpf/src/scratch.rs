@@ -57,9 +57,9 @@ pub(crate) fn record(scratch: *mut Scratch, captured: u32) -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(addr_of_mut!((*scratch).event).cast(), len as usize) }
 }
 
-/// `frame` as plain ranges. The paths that find IGMP carry different constants (l3 = 14, 18,
-/// 22, ...). A volatile round trip through map memory turns them into ranges, so the verifier
-/// checks what follows once instead of once per path.
+/// `frame` as plain ranges. The paths that find IGMP carry different constants (l3 = 0, 14, 18,
+/// 22, ...; behind GRE up to 76). A volatile round trip through map memory turns them into
+/// ranges, so the verifier checks what follows once instead of once per path.
 #[inline(always)]
 pub(crate) fn frame_in_ranges(scratch: *mut Scratch, frame: Frame) -> Frame {
     // SAFETY: per-CPU map value, valid for this run; nothing else on this CPU uses it now.
@@ -69,7 +69,7 @@ pub(crate) fn frame_in_ranges(scratch: *mut Scratch, frame: Frame) -> Frame {
         core::ptr::read_volatile(h)
     };
     Frame {
-        l3: v[0] & 0x3f,
+        l3: v[0] & 0x7f,
         tags: v[1] & 0x7,
         vid_tags: v[2] & 0x7,
     }

@@ -18,7 +18,8 @@ pub(crate) fn ifindex(skb: *mut __sk_buff) -> u32 {
     unsafe { (*skb).ifindex }
 }
 
-/// Length of the packet from the Ethernet header on.
+/// Length of the packet from its link-layer header on (from the IPv4 header on links without
+/// one).
 #[inline(always)]
 pub(crate) fn len(skb: *mut __sk_buff) -> u32 {
     // SAFETY: ctx field read.

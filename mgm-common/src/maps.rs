@@ -17,8 +17,15 @@ pub const MAP_EVENTS: &str = "MGM_EVENTS";
 /// Every map the daemon pins, in pin order.
 pub const ALL_MAPS: [&str; 5] = [MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MAP_EVENTS];
 
-/// Name of the classifier function in the object.
+/// Name of the classifier function in the object: the one for Ethernet links.
 pub const PROGRAM_NAME: &str = "mgm_igmp_ingress";
+/// The classifier of links without a link-layer header (tun, WireGuard, PPP, ipip): packets start
+/// at the IPv4 header.
+pub const PROGRAM_NAME_IP: &str = "mgm_igmp_ingress_ip";
+/// The classifier of GRE links: the IPv4 header first, or the outer IPv4 and GRE headers.
+pub const PROGRAM_NAME_GRE: &str = "mgm_igmp_ingress_gre";
+/// Every classifier the daemon may attach, one per kind of link.
+pub const ALL_PROGRAMS: [&str; 3] = [PROGRAM_NAME, PROGRAM_NAME_IP, PROGRAM_NAME_GRE];
 
 pub const MAX_IFACES: u32 = 256;
 pub const MAX_MEMBERS: u32 = 65_536;

@@ -1,19 +1,34 @@
-//! Interfaces that come and go while mgm runs: a managed interface that is deleted (or whose
-//! name now belongs to another ifindex, e.g. renamed, or a delete notification was lost) is
-//! dropped everywhere at once; a listed interface that exists again, is up and has an IPv4
-//! address is managed again.
-use super::preflight::{self, ManagedInterface};
+//! Interfaces that come late, come and go, or change their addresses while mgm runs: the
+//! interfaces of the command line are wanted for the whole run, whether they are there or not.
+//!
+//! - A listed interface that is not there yet, or has no IPv4 address yet, is awaited: managed
+//!   as soon as it exists, is up and has an IPv4 address (a PPP link that dials in, a WireGuard
+//!   or tunnel device made after mgm started, a late VLAN or bridge).
+//! - A managed interface that is deleted (or whose name now belongs to another ifindex: renamed,
+//!   re-created, a delete notification lost) is dropped everywhere at once, and awaited again.
+//! - A managed interface that loses its last IPv4 address is dropped the same way, and managed
+//!   again when it has one; one whose addresses change (a PPP redial with a new address) is
+//!   dropped and managed again with the new ones at once: its router's address and subnets (the
+//!   querier election, the source of its queries, where its hosts are) are the interface's.
+//!
+//! Every change the link watch reports re-reads the listed interfaces (one `getifaddrs`).
+use super::preflight::{self, Interfaces, ManagedInterface, Presence};
 use super::state::Daemon;
 use crate::igmp::IgmpConfig;
 use crate::sys::link_watch::LinkChanges;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// At most one "cannot be managed" warning per interface per this long.
 const WARN_EVERY_NS: u64 = 60_000_000_000;
 
-/// The interfaces of the command line, and when each was last reported unmanageable.
+/// The interfaces of the command line, the ones managed now as they were when managing them
+/// started, and when each was last reported unmanageable.
 pub(crate) struct Hotplug {
     wanted: Vec<(String, IgmpConfig)>,
+    /// ifindex → the interface as it was when managing it started (address, subnets, kind).
+    current: BTreeMap<u32, ManagedInterface>,
+    /// Names managed at least once in this run.
+    seen: HashSet<String>,
     last_warning: HashMap<String, u64>,
 }
 
@@ -21,7 +36,24 @@ impl Hotplug {
     pub(crate) fn new(wanted: Vec<(String, IgmpConfig)>) -> Self {
         Hotplug {
             wanted,
+            current: BTreeMap::new(),
+            seen: HashSet::new(),
             last_warning: HashMap::new(),
+        }
+    }
+
+    /// At start: `started` are managed (the daemon started them), `awaited` are listed but not
+    /// there yet or without an IPv4 address (logged once each).
+    pub(crate) fn begin(&mut self, started: &[ManagedInterface], awaited: &[(String, IgmpConfig)]) {
+        for iface in started {
+            self.current.insert(iface.ifindex, iface.clone());
+            self.seen.insert(iface.name.clone());
+        }
+        for (name, cfg) in awaited {
+            log::info!("{name} is not there yet (or has no IPv4 address): waiting for it");
+            if !self.wanted.iter().any(|(n, _)| n == name) {
+                self.wanted.push((name.clone(), cfg.clone()));
+            }
         }
     }
 
@@ -36,36 +68,89 @@ impl Hotplug {
     }
 }
 
+/// Why a managed interface stops being managed.
+enum Stop {
+    /// Deleted, renamed, or its name now another ifindex's.
+    Gone,
+    /// No IPv4 address left.
+    NoAddress,
+    /// Its addresses changed: managed again at once with the new ones.
+    Readdressed(ManagedInterface),
+}
+
 impl Daemon {
     /// Link and address changes.
     pub(crate) fn on_links(&mut self, changes: LinkChanges, now: u64) {
-        let mut gone = changes.removed;
-        if changes.appeared {
-            // A managed name that no longer resolves to its ifindex: renamed, or deleted while a
-            // notification was lost.
-            for (ifindex, name) in self.igmp.managed() {
-                if nix::net::if_::if_nametoindex(name.as_str()).ok() != Some(ifindex) {
-                    gone.push(ifindex);
+        let mut drops: Vec<(u32, Stop)> = changes
+            .removed
+            .iter()
+            .map(|&ifindex| (ifindex, Stop::Gone))
+            .collect();
+        let interfaces = if changes.changed {
+            match Interfaces::now() {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    log::warn!("{e:#}; listed interfaces are looked at again on the next change");
+                    None
                 }
             }
+        } else {
+            None
+        };
+        if let Some(interfaces) = &interfaces {
+            for (ifindex, name) in self.igmp.managed() {
+                if drops.iter().any(|(i, _)| *i == ifindex) {
+                    continue;
+                }
+                let why = match interfaces.resolve(&name) {
+                    Ok(Presence::Ready(found)) if found.ifindex == ifindex => {
+                        match self.hotplug.current.get(&ifindex) {
+                            Some(was) if !was.same_addresses(&found) => Stop::Readdressed(found),
+                            _ => continue,
+                        }
+                    }
+                    Ok(Presence::NoAddress { ifindex: i }) if i == ifindex => Stop::NoAddress,
+                    // Unreadable for a moment: the next change looks again.
+                    Err(_) => continue,
+                    // Missing, or the name is another ifindex's now, or not a kind we handle.
+                    Ok(_) => Stop::Gone,
+                };
+                drops.push((ifindex, why));
+            }
         }
-        for ifindex in gone {
-            self.drop_interface(ifindex, now);
+        for (ifindex, why) in drops {
+            self.drop_interface(ifindex, why, now);
         }
-        if changes.appeared {
-            self.add_returning(now);
+        if let Some(interfaces) = &interfaces {
+            self.add_ready(interfaces, now);
+            self.check_upstream(interfaces, &changes.removed, now);
+        } else if let Some(up) = self.upstream.as_ref().map(|u| u.ifindex) {
+            if changes.removed.contains(&up) {
+                self.stop_upstream("is gone", now);
+            }
         }
     }
 
-    /// A managed interface is gone: IGMP and forwarding stop on it.
-    fn drop_interface(&mut self, ifindex: u32, now: u64) {
+    /// A managed interface stops being managed: IGMP and forwarding stop on it.
+    fn drop_interface(&mut self, ifindex: u32, why: Stop, now: u64) {
         let Some(name) = self.igmp.name_of(ifindex).map(str::to_string) else {
             return;
         };
-        log::warn!(
-            "interface {name} (ifindex {ifindex}) is gone: IGMP and forwarding stopped on it \
-             until it comes back"
-        );
+        match &why {
+            Stop::Gone => log::warn!(
+                "interface {name} (ifindex {ifindex}) is gone: IGMP and forwarding stopped on it \
+                 until it comes back"
+            ),
+            Stop::NoAddress => log::warn!(
+                "interface {name} (ifindex {ifindex}) has no IPv4 address any more: IGMP and \
+                 forwarding stopped on it until it has one"
+            ),
+            Stop::Readdressed(new) => log::info!(
+                "interface {name} (ifindex {ifindex}): its IPv4 addresses changed (now {}): IGMP \
+                 starts over on it",
+                new.address
+            ),
+        }
         let actions = self.igmp.stop_interface(ifindex, &self.maps, now);
         self.apply(actions, now);
         self.igmp.remove_interface(ifindex, &mut self.maps);
@@ -73,21 +158,30 @@ impl Daemon {
         self.classifier.forget(&name);
         self.publish(Vec::new());
         self.fwd.forget_name(ifindex);
+        self.hotplug.current.remove(&ifindex);
     }
 
-    /// Manages again the listed interfaces that are back (up, with an IPv4 address).
-    fn add_returning(&mut self, now: u64) {
+    /// Manages the listed interfaces that are ready (there, up, with an IPv4 address) and not
+    /// managed yet.
+    fn add_ready(&mut self, interfaces: &Interfaces, now: u64) {
         let wanted = self.hotplug.wanted.clone();
         for (name, cfg) in &wanted {
-            if self.igmp.manages(name) || !preflight::is_up(name) {
+            if self.igmp.manages(name) || !interfaces.is_up(name) {
                 continue;
             }
-            // Not back yet, or no IPv4 address yet: a later change retries.
-            let Ok(found) = preflight::resolve_interfaces(std::slice::from_ref(name)) else {
-                continue;
-            };
-            if let Some(iface) = found.into_iter().next() {
-                self.add_interface(&iface, cfg, now);
+            match interfaces.resolve(name) {
+                Ok(Presence::Ready(iface)) => self.add_interface(&iface, cfg, now),
+                Ok(Presence::Unsupported { device_type, .. })
+                    if self.hotplug.should_warn(name, now) =>
+                {
+                    log::warn!(
+                        "{}: not managed (a later change looks again)",
+                        preflight::unsupported(name, device_type)
+                    );
+                }
+                // Not there, or no IPv4 address yet (or warned about lately): a later change
+                // looks again.
+                _ => {}
             }
         }
     }
@@ -95,16 +189,25 @@ impl Daemon {
     fn add_interface(&mut self, iface: &ManagedInterface, cfg: &IgmpConfig, now: u64) {
         let added = self
             .classifier
-            .attach(&iface.name)
+            .attach(&iface.name, iface.link)
             .and_then(|()| self.fwd.add_interface(iface, now))
             .and_then(|()| self.start_port(iface, cfg, now));
         match added {
             Ok(()) => {
+                let again = !self.hotplug.seen.insert(iface.name.clone());
                 log::info!(
-                    "interface {} (ifindex {}) is back: managed again",
+                    "interface {} (ifindex {}, {}, {} link) is {}",
                     iface.name,
-                    iface.ifindex
+                    iface.ifindex,
+                    iface.address,
+                    iface.link.describe(),
+                    if again {
+                        "back: managed again"
+                    } else {
+                        "there: managed"
+                    }
                 );
+                self.hotplug.current.insert(iface.ifindex, iface.clone());
                 // The IGMP replay the ownership change asked for, without waiting for
                 // another event.
                 self.fwd.settle(&self.igmp, now);
@@ -114,7 +217,7 @@ impl Daemon {
             Err(e) => {
                 if self.hotplug.should_warn(&iface.name, now) {
                     log::warn!(
-                        "interface {} is back but cannot be managed: {e:#}",
+                        "interface {} is there but cannot be managed: {e:#}",
                         iface.name
                     );
                 }

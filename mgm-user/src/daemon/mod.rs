@@ -36,16 +36,21 @@ pub async fn run(args: RunArgs) -> Result<()> {
     preflight::check_privilege()?;
     preflight::check_tcx()?;
     let names: Vec<String> = configs.iter().map(|(n, _)| n.clone()).collect();
-    let interfaces = preflight::resolve_interfaces(&names)?;
+    // Listed interfaces that are not there yet (or have no IPv4 address yet) are awaited, not
+    // an error: the link watch manages them when they come. The upstream one too.
+    let (interfaces, _) = preflight::resolve_interfaces(&names)?;
+    if let Some(up) = &args.upstream {
+        if names.contains(up) {
+            anyhow::bail!(
+                "{up} is the --upstream interface; list only the downstream interfaces with -i"
+            );
+        }
+    }
     let upstream = match &args.upstream {
-        Some(up) if names.contains(up) => anyhow::bail!(
-            "{up} is the --upstream interface; list only the downstream interfaces with -i"
-        ),
-        Some(up) => Some(
-            preflight::resolve_interfaces(std::slice::from_ref(up))
-                .context("the --upstream interface")?
-                .remove(0),
-        ),
+        Some(up) => preflight::resolve_interfaces(std::slice::from_ref(up))
+            .context("the --upstream interface")?
+            .0
+            .pop(),
         None => None,
     };
     preflight::check_bpffs(&args.bpffs)?;
@@ -58,41 +63,63 @@ pub async fn run(args: RunArgs) -> Result<()> {
 
     // The mroute socket first: if another router owns the table, fail before touching anything.
     let reserved = crate::settings::reserved_interfaces(&args)?;
-    let mut fwd = Forwarding::start(
+    let fwd = Forwarding::start(
         &interfaces,
         reserved,
-        upstream.is_some(),
+        args.upstream.is_some(),
         args.mroute_table,
         monotonic_ns()?,
     )?;
-    if let Some(up) = &upstream {
-        fwd.add_upstream(up, args.forward_upstream, monotonic_ns()?)?;
-    }
+    // Sized for every listed interface, awaited ones included.
     let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
     let mut classifier = Classifier::load(&args.bpffs, sizes)?;
     let logger = classifier.start_logger();
     let (maps, ring) = classifier.take_maps()?;
-    for iface in interfaces.iter().chain(&upstream) {
-        classifier.attach(&iface.name)?;
+    for iface in &interfaces {
+        classifier.attach(&iface.name, iface.link)?;
     }
     let (event_tx, _) = broadcast::channel(4096);
-    let with_config: Vec<_> = interfaces
+    // Each listed interface with its settings: managed from the start, or awaited.
+    let mut with_config = Vec::new();
+    let mut awaited = Vec::new();
+    for (name, cfg) in configs {
+        match interfaces.iter().find(|i| i.name == name) {
+            Some(iface) => with_config.push((iface.clone(), cfg)),
+            None => awaited.push((name, cfg)),
+        }
+    }
+    let mut daemon = Daemon::start(&args, &with_config, fwd, classifier, maps, event_tx.clone())?;
+    daemon.hotplug.begin(&interfaces, &awaited);
+    // The proxy's upstream interface: managed now, or awaited like the others.
+    if let Some(name) = &args.upstream {
+        match &upstream {
+            Some(up) => daemon.start_upstream(up, monotonic_ns()?)?,
+            None => log::info!(
+                "the upstream {name} is not there yet (or has no IPv4 address): waiting for it"
+            ),
+        }
+    }
+    let managed: Vec<String> = interfaces
         .iter()
-        .cloned()
-        .zip(configs.into_iter().map(|(_, c)| c))
+        .chain(&upstream)
+        .map(|i| match i.link {
+            crate::sys::link::LinkKind::Ethernet => i.name.clone(),
+            kind => format!("{} ({})", i.name, kind.describe()),
+        })
         .collect();
-    let mut daemon = Daemon::start(
-        &args,
-        &with_config,
-        upstream.as_ref(),
-        fwd,
-        classifier,
-        maps,
-        event_tx.clone(),
-    )?;
+    let waiting: Vec<&str> = awaited.iter().map(|(n, _)| n.as_str()).collect();
     log::info!(
-        "managing {} (maps pinned in {}, control socket {})",
-        names.join(", "),
+        "managing {}{} (maps pinned in {}, control socket {})",
+        if managed.is_empty() {
+            "no interface yet".to_string()
+        } else {
+            managed.join(", ")
+        },
+        if waiting.is_empty() {
+            String::new()
+        } else {
+            format!("; waiting for {}", waiting.join(", "))
+        },
         args.bpffs.display(),
         control.path().display()
     );
@@ -106,6 +133,15 @@ pub async fn run(args: RunArgs) -> Result<()> {
         logs: logger.and_then(|l| watch_readable(l).ok()),
         queries: query_rx,
     };
+    // An awaited interface that came between the look at start and the link watch's opening
+    // sent its notifications to nobody: look once more, now that later ones are heard.
+    daemon.on_links(
+        crate::sys::link_watch::LinkChanges {
+            removed: Vec::new(),
+            changed: true,
+        },
+        monotonic_ns()?,
+    );
     // Last: nothing after it can fail before the loop, which ends with `stop`.
     let server = control.spawn_thread(query_tx, event_tx)?;
     let result = event_loop(&mut daemon, &mut inputs).await;

@@ -1,12 +1,15 @@
 //! Checks made before anything is loaded or attached, each failing with one line that names the
-//! cause: unknown or repeated interface, missing privilege, no bpffs, kernel without TCX.
+//! cause: invalid or repeated interface name, an interface of a kind the classifier does not
+//! handle, missing privilege, no bpffs, kernel without TCX. A listed interface that is not there
+//! yet, or has no IPv4 address yet, is no error: it is awaited ([`Presence`]).
+use crate::sys::link::{self, LinkKind};
 use anyhow::{bail, Context, Result};
 use nix::sys::statfs::{statfs, BPF_FS_MAGIC};
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-/// A managed interface as the daemon knows it at start.
+/// A managed interface as the daemon knows it when it starts managing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedInterface {
     pub name: String,
@@ -15,6 +18,20 @@ pub struct ManagedInterface {
     pub address: Ipv4Addr,
     /// The interface's IPv4 subnets (and point-to-point peers as /32): where its hosts are.
     pub subnets: Vec<Subnet>,
+    /// Where its packets' IPv4 header is: which classifier it gets.
+    pub link: LinkKind,
+}
+
+impl ManagedInterface {
+    /// Whether `other` has the same primary address and subnets (in any order).
+    pub fn same_addresses(&self, other: &ManagedInterface) -> bool {
+        let key = |s: &Subnet| (s.network, s.prefix_len);
+        let mut a: Vec<_> = self.subnets.iter().map(key).collect();
+        let mut b: Vec<_> = other.subnets.iter().map(key).collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        self.address == other.address && a == b
+    }
 }
 
 /// An IPv4 prefix: the classifier's own type (one prefix matcher for both paths).
@@ -34,49 +51,117 @@ pub fn subnet(addr: Ipv4Addr, prefix_len: u8) -> Subnet {
     }
 }
 
-/// Resolves the interface names: each must exist, be listed once, and have an IPv4 address.
-pub fn resolve_interfaces(names: &[String]) -> Result<Vec<ManagedInterface>> {
+/// The interface names of the command line: each valid, and listed once. These are certainly
+/// the operator's mistakes, unlike an interface that is not there yet.
+pub fn check_names(names: &[String]) -> Result<()> {
     let mut seen = HashSet::new();
-    let addrs = nix::ifaddrs::getifaddrs().context("listing interface addresses")?;
-    let addrs: Vec<_> = addrs.collect();
     for name in names {
-        if name.is_empty() || name.len() >= libc::IFNAMSIZ {
+        if name.is_empty()
+            || name.len() >= libc::IFNAMSIZ
+            || name.contains(['/', ':'])
+            || name.chars().any(char::is_whitespace)
+            || name == "."
+            || name == ".."
+        {
             bail!("invalid interface name '{name}'");
         }
         if !seen.insert(name.as_str()) {
             bail!("interface '{name}' listed twice");
         }
     }
-    let mut out = Vec::new();
-    for name in names {
-        let ifindex = nix::net::if_::if_nametoindex(name.as_str())
-            .map_err(|_| anyhow::anyhow!("unknown interface '{name}'"))?;
-        let link_type = addrs
+    Ok(())
+}
+
+/// What a listed interface is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// There, of a kind the classifier handles, with an IPv4 address: it can be managed.
+    Ready(ManagedInterface),
+    /// No interface of that name.
+    Missing,
+    /// There, without an IPv4 address.
+    NoAddress { ifindex: u32 },
+    /// There, of a device type the classifier does not handle.
+    Unsupported { ifindex: u32, device_type: u16 },
+}
+
+/// The message for an interface of a kind the classifier does not handle.
+pub fn unsupported(name: &str, device_type: u16) -> String {
+    format!(
+        "interface '{name}' is a {} link; mgm handles Ethernet links, links without a \
+         link-layer header (tun, WireGuard, PPP, ipip, ip6tnl) and GRE",
+        link::type_name(device_type)
+    )
+}
+
+/// The interfaces and their addresses as they are now (one `getifaddrs`).
+pub struct Interfaces {
+    addrs: Vec<nix::ifaddrs::InterfaceAddress>,
+}
+
+impl Interfaces {
+    pub fn now() -> Result<Self> {
+        let addrs = nix::ifaddrs::getifaddrs().context("listing interface addresses")?;
+        Ok(Interfaces {
+            addrs: addrs.collect(),
+        })
+    }
+
+    /// What interface `name` is now.
+    pub fn resolve(&self, name: &str) -> Result<Presence> {
+        let Some(device_type) = link::device_type(name)? else {
+            return Ok(Presence::Missing);
+        };
+        let Ok(ifindex) = nix::net::if_::if_nametoindex(name) else {
+            return Ok(Presence::Missing);
+        };
+        let Some(kind) = LinkKind::of_type(device_type) else {
+            return Ok(Presence::Unsupported {
+                ifindex,
+                device_type,
+            });
+        };
+        let address = self
+            .addrs
             .iter()
-            .filter(|a| a.interface_name == *name)
-            .find_map(|a| a.address.as_ref()?.as_link_addr().map(|l| l.hatype()));
-        if let Some(t) = link_type {
-            if t != libc::ARPHRD_ETHER {
-                bail!(
-                    "interface '{name}' is not an Ethernet interface (link type {t}); the IGMP \
-                     classifier parses Ethernet frames only"
-                );
-            }
-        }
-        let address = addrs
-            .iter()
-            .filter(|a| a.interface_name == *name)
-            .find_map(|a| a.address.as_ref()?.as_sockaddr_in().map(|s| s.ip()))
-            .ok_or_else(|| anyhow::anyhow!("interface '{name}' has no IPv4 address"))?;
-        let subnets = subnets_of(&addrs, name);
-        out.push(ManagedInterface {
-            name: name.clone(),
+            .filter(|a| a.interface_name == name)
+            .find_map(|a| a.address.as_ref()?.as_sockaddr_in().map(|s| s.ip()));
+        let Some(address) = address else {
+            return Ok(Presence::NoAddress { ifindex });
+        };
+        Ok(Presence::Ready(ManagedInterface {
+            name: name.to_string(),
             ifindex,
             address,
-            subnets,
-        });
+            subnets: subnets_of(&self.addrs, name),
+            link: kind,
+        }))
     }
-    Ok(out)
+
+    /// Whether interface `name` is there and administratively up.
+    pub fn is_up(&self, name: &str) -> bool {
+        self.addrs.iter().any(|a| {
+            a.interface_name == name && a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
+        })
+    }
+}
+
+/// The interfaces of the command line at start: the ones that can be managed now, and the
+/// names awaited (not there yet, or without an IPv4 address yet). Invalid or repeated names
+/// and interfaces of a kind the classifier does not handle are errors.
+pub fn resolve_interfaces(names: &[String]) -> Result<(Vec<ManagedInterface>, Vec<String>)> {
+    check_names(names)?;
+    let now = Interfaces::now()?;
+    let mut ready = Vec::new();
+    let mut awaited = Vec::new();
+    for name in names {
+        match now.resolve(name)? {
+            Presence::Ready(iface) => ready.push(iface),
+            Presence::Missing | Presence::NoAddress { .. } => awaited.push(name.clone()),
+            Presence::Unsupported { device_type, .. } => bail!(unsupported(name, device_type)),
+        }
+    }
+    Ok((ready, awaited))
 }
 
 /// The IPv4 subnets of `name` (each address with its netmask) and, on point-to-point links, the
@@ -109,17 +194,6 @@ fn subnets_of(addrs: &[nix::ifaddrs::InterfaceAddress], name: &str) -> Vec<Subne
             own.into_iter().chain(peer.map(|p| subnet(p, 32)))
         })
         .collect()
-}
-
-/// Whether the interface exists and is administratively up.
-pub fn is_up(name: &str) -> bool {
-    nix::ifaddrs::getifaddrs()
-        .map(|mut addrs| {
-            addrs.any(|a| {
-                a.interface_name == name && a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
-            })
-        })
-        .unwrap_or(false)
 }
 
 const CAP_NET_ADMIN: u32 = 12;
@@ -223,18 +297,57 @@ mod tests {
 
     #[test]
     fn interface_errors_name_the_input() {
-        let e = resolve_interfaces(&["mgm-no-such-if0".into()]).unwrap_err();
-        assert_eq!(e.to_string(), "unknown interface 'mgm-no-such-if0'");
         let e = resolve_interfaces(&["lo".into(), "lo".into()]).unwrap_err();
         assert_eq!(e.to_string(), "interface 'lo' listed twice");
         let e = resolve_interfaces(&["lo".into()]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "interface 'lo' is not an Ethernet interface (link type 772); the IGMP classifier \
-             parses Ethernet frames only"
+            "interface 'lo' is a loopback (type 772) link; mgm handles Ethernet links, links \
+             without a link-layer header (tun, WireGuard, PPP, ipip, ip6tnl) and GRE"
         );
-        let e = resolve_interfaces(&["x".repeat(20)]).unwrap_err();
-        assert!(e.to_string().starts_with("invalid interface name"));
+        for bad in [
+            "x".repeat(20),
+            String::new(),
+            "a/b".into(),
+            "a b".into(),
+            "..".into(),
+        ] {
+            let e = resolve_interfaces(&[bad]).unwrap_err();
+            assert!(e.to_string().starts_with("invalid interface name"), "{e}");
+        }
+    }
+
+    #[test]
+    fn interfaces_not_there_yet_are_awaited() {
+        let (ready, awaited) =
+            resolve_interfaces(&["mgm-no-such-if0".into(), "mgm-no-such-if1".into()]).unwrap();
+        assert!(ready.is_empty());
+        assert_eq!(awaited, ["mgm-no-such-if0", "mgm-no-such-if1"]);
+        assert_eq!(
+            Interfaces::now()
+                .unwrap()
+                .resolve("mgm-no-such-if0")
+                .unwrap(),
+            Presence::Missing
+        );
+    }
+
+    #[test]
+    fn addresses_compare_as_sets() {
+        let iface = |subnets: Vec<Subnet>| ManagedInterface {
+            name: "ppp0".into(),
+            ifindex: 7,
+            address: Ipv4Addr::new(203, 0, 113, 1),
+            subnets,
+            link: LinkKind::L3,
+        };
+        let a = subnet(Ipv4Addr::new(203, 0, 113, 1), 32);
+        let b = subnet(Ipv4Addr::new(203, 0, 113, 2), 32);
+        assert!(iface(vec![a, b]).same_addresses(&iface(vec![b, a])));
+        assert!(!iface(vec![a]).same_addresses(&iface(vec![a, b])));
+        let mut other = iface(vec![a]);
+        other.address = Ipv4Addr::new(203, 0, 113, 9);
+        assert!(!iface(vec![a]).same_addresses(&other));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! every interface: upstream traffic goes to the downstream interfaces with members; with
 //! `--forward-upstream`, traffic of downstream sources also goes upstream.
 use super::igmp_ports::IgmpPorts;
+use super::preflight::ManagedInterface;
+use super::state::Daemon;
 use crate::control::api::{UpstreamGroupView, UpstreamView};
 use crate::manager::{IfKey, Sg};
 use crate::proxy::host::{HostAction, HostConfig, UpstreamHost};
@@ -199,6 +201,128 @@ impl Upstream {
                         log::warn!("{e:#}{}", super::events::more(more));
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The `--upstream` interface and its options: wanted for the whole run, there or not.
+#[derive(Clone, Debug)]
+pub(crate) struct UpstreamWanted {
+    pub(crate) name: String,
+    pub(crate) forward_upstream: bool,
+    pub(crate) proxy_ssdp: bool,
+    pub(crate) robustness: u32,
+}
+
+impl Daemon {
+    /// The upstream interface is there (at start, or it came back): the classifier attached,
+    /// `proxy` owns it, and everything the downstream interfaces want is reported again (a
+    /// new link, or the upstream router forgot us).
+    pub(crate) fn start_upstream(&mut self, iface: &ManagedInterface, now: u64) -> Result<()> {
+        let Some(w) = self.upstream_wanted.clone() else {
+            return Ok(());
+        };
+        self.classifier.attach(&iface.name, iface.link)?;
+        let started = self
+            .fwd
+            .add_upstream(iface, w.forward_upstream, now)
+            .and_then(|()| {
+                Upstream::open(
+                    iface.ifindex,
+                    &iface.name,
+                    iface.address,
+                    w.robustness,
+                    w.proxy_ssdp,
+                )
+            })
+            .and_then(|u| u.write_settings(&mut self.maps).map(|()| u));
+        let mut up = match started {
+            Ok(u) => u,
+            Err(e) => {
+                self.classifier.forget(&iface.name);
+                self.fwd.remove_interface(iface.ifindex, &self.igmp, now);
+                return Err(e);
+            }
+        };
+        log::info!(
+            "IGMP proxy: reporting upstream on {} (ifindex {}, {} link) from {}",
+            iface.name,
+            iface.ifindex,
+            iface.link.describe(),
+            iface.address
+        );
+        for port in self.igmp.ports.values() {
+            for g in port.router.groups() {
+                up.mark(g.group);
+            }
+        }
+        for (sg, _) in self.fwd.static_joins() {
+            if let Some(g) = sg.group {
+                up.mark(g);
+            }
+        }
+        self.upstream = Some(up);
+        self.report_upstream(now);
+        self.publish(Vec::new());
+        Ok(())
+    }
+
+    /// The upstream interface is gone (or lost its address): nothing is reported until it is
+    /// back; forwarding from it stops.
+    pub(crate) fn stop_upstream(&mut self, why: &str, now: u64) {
+        let Some(up) = self.upstream.take() else {
+            return;
+        };
+        log::warn!(
+            "the upstream {} (ifindex {}) {why}: nothing is proxied until it is back",
+            up.name,
+            up.ifindex
+        );
+        let _ = self.maps.ifaces.remove(&up.ifindex);
+        self.fwd.remove_interface(up.ifindex, &self.igmp, now);
+        self.classifier.forget(&up.name);
+        self.publish(Vec::new());
+        self.fwd.forget_name(up.ifindex);
+    }
+
+    /// After link changes: the upstream interface checked like the listed ones.
+    pub(crate) fn check_upstream(
+        &mut self,
+        interfaces: &super::preflight::Interfaces,
+        removed: &[u32],
+        now: u64,
+    ) {
+        let Some(w) = self.upstream_wanted.clone() else {
+            return;
+        };
+        use super::preflight::Presence;
+        if let Some(cur) = self.upstream.as_ref().map(|u| (u.ifindex, u.addr)) {
+            let why = if removed.contains(&cur.0) {
+                Some("is gone")
+            } else {
+                match interfaces.resolve(&w.name) {
+                    Ok(Presence::Ready(found)) if found.ifindex == cur.0 => {
+                        (found.address != cur.1).then_some("changed its address")
+                    }
+                    Ok(Presence::NoAddress { ifindex }) if ifindex == cur.0 => {
+                        Some("has no IPv4 address any more")
+                    }
+                    Err(_) => None,
+                    Ok(_) => Some("is gone"),
+                }
+            };
+            match why {
+                Some(why) => self.stop_upstream(why, now),
+                None => return,
+            }
+        }
+        if !interfaces.is_up(&w.name) {
+            return;
+        }
+        if let Ok(Presence::Ready(iface)) = interfaces.resolve(&w.name) {
+            if let Err(e) = self.start_upstream(&iface, now) {
+                log::warn!("the upstream {} is back but cannot be used: {e:#}", w.name);
             }
         }
     }

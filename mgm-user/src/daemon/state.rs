@@ -6,7 +6,7 @@ use super::handlers::Handlers;
 use super::hotplug::Hotplug;
 use super::igmp_ports::IgmpPorts;
 use super::preflight::ManagedInterface;
-use super::proxy::Upstream;
+use super::proxy::{Upstream, UpstreamWanted};
 use crate::cli::RunArgs;
 use crate::control::server::EventSender;
 use crate::igmp::{Action, IgmpConfig};
@@ -36,8 +36,10 @@ pub(crate) struct Daemon {
     pub(crate) events: EventSender,
     /// Routing protocols in other processes.
     pub(crate) handlers: Handlers,
-    /// The IGMP proxy's upstream side (`--upstream`).
+    /// The IGMP proxy's upstream side (`--upstream`), while its interface is there.
     pub(crate) upstream: Option<Upstream>,
+    /// The `--upstream` interface and its options, there or awaited.
+    pub(crate) upstream_wanted: Option<UpstreamWanted>,
 }
 
 impl Daemon {
@@ -45,7 +47,6 @@ impl Daemon {
     pub(crate) fn start(
         args: &RunArgs,
         interfaces: &[(ManagedInterface, IgmpConfig)],
-        upstream: Option<&ManagedInterface>,
         fwd: Forwarding,
         classifier: Classifier,
         maps: KernelMaps,
@@ -65,32 +66,17 @@ impl Daemon {
             events,
             handlers: Handlers::new(args.handler_deadline_ms()),
             upstream: None,
+            upstream_wanted: args.upstream.as_ref().map(|name| UpstreamWanted {
+                name: name.clone(),
+                forward_upstream: args.forward_upstream,
+                proxy_ssdp: args.proxy_ssdp,
+                robustness: interfaces
+                    .first()
+                    .map_or(2, |(_, c)| u32::from(c.robustness)),
+            }),
         };
-        let managed: Vec<u32> = interfaces
-            .iter()
-            .map(|(i, _)| i.ifindex)
-            .chain(upstream.map(|u| u.ifindex))
-            .collect();
+        let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
-        if let Some(up) = upstream {
-            let robustness = interfaces
-                .first()
-                .map_or(2, |(_, c)| u32::from(c.robustness));
-            let u = Upstream::open(
-                up.ifindex,
-                &up.name,
-                up.address,
-                robustness,
-                args.proxy_ssdp,
-            )?;
-            u.write_settings(&mut daemon.maps)?;
-            log::info!(
-                "IGMP proxy: reporting upstream on {} from {}",
-                up.name,
-                up.address
-            );
-            daemon.upstream = Some(u);
-        }
         if stale > 0 {
             log::info!("removed {stale} pinned map entries of interfaces this run does not manage");
         }

@@ -1,7 +1,8 @@
 //! Watches links and addresses (rtnetlink `RTMGRP_LINK`, `RTMGRP_IPV4_IFADDR`): a managed
-//! interface that is deleted while mgm runs is taken out of IGMP and forwarding at once, and a
-//! listed interface that (re)appears is managed again as soon as it has an IPv4 address (a
-//! re-created veth, a late VLAN or bridge).
+//! interface that is deleted while mgm runs is taken out of IGMP and forwarding at once, one
+//! whose IPv4 addresses change or go is looked at again, and a listed interface that appears
+//! (late, or again) is managed as soon as it has an IPv4 address (a PPP link that dials in, a
+//! WireGuard or tunnel device, a re-created veth, a late VLAN or bridge).
 use anyhow::{anyhow, Context, Result};
 use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -18,9 +19,9 @@ const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 pub struct LinkChanges {
     /// ifindexes of deleted links.
     pub removed: Vec<u32>,
-    /// A link appeared or changed, or an IPv4 address was added: listed interfaces that are
-    /// not managed yet may be ready now.
-    pub appeared: bool,
+    /// A link appeared or changed, or an IPv4 address was added or removed: the listed
+    /// interfaces are to be looked at again (ready to be managed, or their addresses changed).
+    pub changed: bool,
 }
 
 pub struct LinkWatch {
@@ -46,14 +47,14 @@ impl LinkWatch {
                 Ok(n) => {
                     let c = link_changes(&buf[..n.min(buf.len())]);
                     out.removed.extend(c.removed);
-                    out.appeared |= c.appeared;
+                    out.changed |= c.changed;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(out),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // ENOBUFS: notifications were lost; look for listed interfaces anyway.
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     log::warn!("link watch: link notifications lost (ENOBUFS)");
-                    out.appeared = true;
+                    out.changed = true;
                     continue;
                 }
                 Err(e) => return Err(anyhow!(e)).context("link watch: read"),
@@ -83,8 +84,10 @@ pub fn link_changes(buf: &[u8]) -> LinkChanges {
                     out.removed.push(link.header.index)
                 }
                 NetlinkPayload::InnerMessage(
-                    RouteNetlinkMessage::NewLink(_) | RouteNetlinkMessage::NewAddress(_),
-                ) => out.appeared = true,
+                    RouteNetlinkMessage::NewLink(_)
+                    | RouteNetlinkMessage::NewAddress(_)
+                    | RouteNetlinkMessage::DelAddress(_),
+                ) => out.changed = true,
                 _ => {}
             }
         }
@@ -109,6 +112,23 @@ mod tests {
     }
 
     #[test]
+    fn address_changes_either_way_are_changes() {
+        use netlink_packet_route::address::AddressMessage;
+        for m in [
+            RouteNetlinkMessage::NewAddress(AddressMessage::default()),
+            RouteNetlinkMessage::DelAddress(AddressMessage::default()),
+        ] {
+            assert_eq!(
+                link_changes(&wire(m)),
+                LinkChanges {
+                    removed: vec![],
+                    changed: true
+                }
+            );
+        }
+    }
+
+    #[test]
     fn finds_deleted_links_among_other_messages() {
         let mut del = LinkMessage::default();
         del.header.index = 7;
@@ -120,7 +140,7 @@ mod tests {
             link_changes(&buf),
             LinkChanges {
                 removed: vec![7],
-                appeared: true
+                changed: true
             }
         );
         let mut del = LinkMessage::default();
@@ -129,7 +149,7 @@ mod tests {
             link_changes(&wire(RouteNetlinkMessage::DelLink(del))),
             LinkChanges {
                 removed: vec![9],
-                appeared: false
+                changed: false
             }
         );
     }

@@ -6,12 +6,14 @@
 //! - [`mroute`]: the ipmr control socket (`MRT_INIT`, VIFs, MFC, `SIOCGETSGCNT`, upcalls);
 //! - [`upcall`]: `struct igmpmsg` and the upcall-only socket filter (pure);
 //! - [`fib`]: RPF lookups through the FIB (rtnetlink `RTM_GETROUTE`), without blocking;
+//! - [`link`]: the kind of link an interface is (its device type), which picks its classifier;
 //! - [`link_watch`]: link and address notifications (rtnetlink multicast groups);
 //! - [`memory`]: the daemon's resident set and `malloc_trim`;
 //! - `query_sender`: the send-only raw socket IGMP queries leave through;
 //! - `raw_socket`: how raw sockets are made and options set (the one `libc` socket helper).
 pub mod bpf;
 pub mod fib;
+pub mod link;
 pub mod link_watch;
 pub mod memory;
 pub mod mroute;

@@ -1,6 +1,6 @@
 //! Program tests: the real igmp-ebpf object, loaded with aya and fed crafted Ethernet frames
-//! through `BPF_PROG_TEST_RUN`; then return code, packet bytes, counters, map entries and
-//! ring-buffer events are checked.
+//! (and, for the classifiers of L3 and GRE links, IPv4 packets) through `BPF_PROG_TEST_RUN`;
+//! then return code, packet bytes, counters, map entries and ring-buffer events are checked.
 //!
 //! Needs root (CAP_BPF + CAP_NET_ADMIN) and the object built into mgm-user (see build.rs); without
 //! either every test FAILS with the reason, it does not skip.
@@ -17,6 +17,7 @@ mod agreement;
 mod events;
 mod fastpath;
 mod l2;
+mod l3;
 mod malformed;
 mod messages;
 mod slowpath;

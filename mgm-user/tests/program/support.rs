@@ -10,8 +10,9 @@ pub(crate) use aya::{
 pub(crate) use mgm_common::{
     event::{reason, EVENT_FLAG_ROUTER_ALERT, EVENT_FLAG_TRUNCATED, EVENT_FLAG_VLAN},
     maps::{
-        FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, MAP_EVENTS, MAP_IFACES, MAP_MEMBERS, MAP_SOURCES,
-        MAP_STATS, MEMBER_FLAG_SLOW_PATH, PROGRAM_NAME,
+        ALL_PROGRAMS, FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, MAP_EVENTS, MAP_IFACES,
+        MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH, PROGRAM_NAME, PROGRAM_NAME_GRE,
+        PROGRAM_NAME_IP,
     },
     EventHeader, IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, SourceKey,
     SourceState,
@@ -294,7 +295,7 @@ pub(crate) fn fixture() -> MutexGuard<'static, Fx> {
 }
 
 impl Fx {
-    /// Loads the object with empty maps.
+    /// Loads the object with empty maps; every classifier (one per kind of link) is verified.
     pub(crate) fn load() -> Self {
         assert!(
             nix::unistd::geteuid().is_root(),
@@ -305,13 +306,15 @@ impl Fx {
         let mut ebpf = EbpfLoader::new()
             .load(bytes)
             .expect("load the igmp-ebpf object");
-        let prog: &mut SchedClassifier = ebpf
-            .program_mut(PROGRAM_NAME)
-            .expect("program mgm_igmp_ingress in the object")
-            .try_into()
-            .expect("mgm_igmp_ingress is a classifier");
-        if let Err(e) = prog.load() {
-            panic!("the verifier rejected {PROGRAM_NAME}: {e:#?}");
+        for name in ALL_PROGRAMS {
+            let prog: &mut SchedClassifier = ebpf
+                .program_mut(name)
+                .unwrap_or_else(|| panic!("program {name} in the object"))
+                .try_into()
+                .unwrap_or_else(|_| panic!("{name} is a classifier"));
+            if let Err(e) = prog.load() {
+                panic!("the verifier rejected {name}: {e:#?}");
+            }
         }
         let ifaces = HashMap::try_from(ebpf.take_map(MAP_IFACES).expect("MGM_IFACES")).unwrap();
         let members = HashMap::try_from(ebpf.take_map(MAP_MEMBERS).expect("MGM_MEMBERS")).unwrap();
@@ -375,12 +378,33 @@ impl Fx {
     }
 
     pub(crate) fn prog(&self) -> &SchedClassifier {
-        self.ebpf.program(PROGRAM_NAME).unwrap().try_into().unwrap()
+        self.program(PROGRAM_NAME)
+    }
+
+    /// The classifier of one kind of link (`PROGRAM_NAME`, `PROGRAM_NAME_IP`, `PROGRAM_NAME_GRE`).
+    pub(crate) fn program(&self, name: &str) -> &SchedClassifier {
+        self.ebpf.program(name).unwrap().try_into().unwrap()
     }
 
     /// Runs one frame (optionally with a `__sk_buff` context) and checks the verdict and that the
     /// packet comes back unchanged.
     pub(crate) fn run_ctx(&self, frame: &[u8], ctx: Option<&[u8]>) {
+        self.run_prog(PROGRAM_NAME, frame, ctx)
+    }
+
+    /// Runs one packet through the classifier of links without an Ethernet header.
+    pub(crate) fn run_ip(&self, packet: &[u8]) {
+        self.run_prog(PROGRAM_NAME_IP, packet, None)
+    }
+
+    /// Runs one packet through the classifier of GRE links.
+    pub(crate) fn run_gre(&self, packet: &[u8]) {
+        self.run_prog(PROGRAM_NAME_GRE, packet, None)
+    }
+
+    /// Runs one packet through classifier `name`, checking the verdict and that the packet
+    /// comes back unchanged.
+    pub(crate) fn run_prog(&self, name: &str, frame: &[u8], ctx: Option<&[u8]>) {
         let mut out = vec![0u8; frame.len() + 64];
         let opts = TestRunOptions {
             data_in: Some(frame),
@@ -388,7 +412,10 @@ impl Fx {
             ctx_in: ctx,
             ..TestRunOptions::new()
         };
-        let r = self.prog().test_run(opts).expect("BPF_PROG_TEST_RUN");
+        let r = self
+            .program(name)
+            .test_run(opts)
+            .expect("BPF_PROG_TEST_RUN");
         assert_eq!(r.return_value, TCX_NEXT, "verdict must be TCX_NEXT");
         assert_eq!(
             r.data_size_out as usize,

@@ -1,6 +1,8 @@
 //! Loads the classifier, pins its maps under the bpffs directory (re-using maps already pinned
-//! there), and attaches it as a TCX ingress link to each managed interface. Dropping the
-//! [`Classifier`] detaches every link; the pinned maps stay for bpftool and for a restart.
+//! there), and attaches it as a TCX ingress link to each managed interface: the entry point for
+//! the interface's kind of link ([`LinkKind::program`]: Ethernet, L3, GRE), all three loaded at
+//! start so a verifier refusal stops the start, not a later arrival. Dropping the [`Classifier`]
+//! detaches every link; the pinned maps stay for bpftool and for a restart.
 //!
 //! The membership maps are sized from the limits ([`MapSizes`]): `MGM_MEMBERS` holds every
 //! interface's `max-groups`, `MGM_SOURCES` every interface's `max-sources-total`, so the kernel
@@ -8,13 +10,14 @@
 use super::maps::KernelMaps;
 use super::object::object_bytes;
 use crate::igmp::IgmpConfig;
+use crate::sys::link::LinkKind;
 use anyhow::{anyhow, Context, Result};
 use aya::maps::{MapData, RingBuf};
 use aya::programs::links::LinkOrder;
 use aya::programs::tc::{SchedClassifierLinkId, TcAttachOptions};
 use aya::programs::{SchedClassifier, TcAttachType};
 use aya::{Ebpf, EbpfLoader};
-use mgm_common::maps::{ALL_MAPS, MAP_EVENTS, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, PROGRAM_NAME};
+use mgm_common::maps::{ALL_MAPS, ALL_PROGRAMS, MAP_EVENTS, MAP_MEMBERS, MAP_SOURCES, MAP_STATS};
 use std::path::{Path, PathBuf};
 
 /// Most `MGM_MEMBERS` entries the limits may ask for (sum of `max-groups`).
@@ -127,7 +130,8 @@ pub struct Classifier {
     ebpf: Ebpf,
     /// Exclusive lock on the pin directory: one daemon per set of pinned maps (held until drop).
     _pin_lock: nix::fcntl::Flock<std::fs::File>,
-    links: Vec<(String, SchedClassifierLinkId)>,
+    /// Interface name, the entry point attached there, the link.
+    links: Vec<(String, &'static str, SchedClassifierLinkId)>,
 }
 
 impl Classifier {
@@ -174,14 +178,11 @@ impl Classifier {
                 pin_dir.display()
             )
         })?;
-        let program: &mut SchedClassifier = ebpf
-            .program_mut(PROGRAM_NAME)
-            .ok_or_else(|| anyhow!("program {PROGRAM_NAME} missing from the object"))?
-            .try_into()
-            .context("program type")?;
-        program
-            .load()
-            .context("the kernel refused the classifier (verifier)")?;
+        for name in ALL_PROGRAMS {
+            classifier_of(&mut ebpf, name)?
+                .load()
+                .with_context(|| format!("the kernel refused the classifier {name} (verifier)"))?;
+        }
         Ok(Self {
             ebpf,
             _pin_lock: pin_lock,
@@ -189,37 +190,33 @@ impl Classifier {
         })
     }
 
-    /// Attaches to `ifname` as a TCX ingress link (Linux ≥ 6.6).
-    pub fn attach(&mut self, ifname: &str) -> Result<()> {
-        let program: &mut SchedClassifier = self
-            .ebpf
-            .program_mut(PROGRAM_NAME)
-            .ok_or_else(|| anyhow!("program {PROGRAM_NAME} missing from the object"))?
-            .try_into()
-            .context("program type")?;
-        let id = program
+    /// Attaches the classifier for `kind` to `ifname` as a TCX ingress link (Linux ≥ 6.6).
+    pub fn attach(&mut self, ifname: &str, kind: LinkKind) -> Result<()> {
+        let name = kind.program();
+        let id = classifier_of(&mut self.ebpf, name)?
             .attach_with_options(
                 ifname,
                 TcAttachType::Ingress,
                 TcAttachOptions::TcxOrder(LinkOrder::default()),
             )
-            .with_context(|| format!("cannot attach the classifier to {ifname} (TCX ingress)"))?;
-        self.links.push((ifname.to_string(), id));
+            .with_context(|| {
+                format!(
+                    "cannot attach the classifier of {} links to {ifname} (TCX ingress)",
+                    kind.describe()
+                )
+            })?;
+        self.links.push((ifname.to_string(), name, id));
         Ok(())
     }
 
     /// Drops the link of `ifname` (its interface is gone; the kernel removed the link with it).
     pub fn forget(&mut self, ifname: &str) {
-        let Some(program) = self.ebpf.program_mut(PROGRAM_NAME) else {
-            return;
-        };
-        let Ok(program): Result<&mut SchedClassifier, _> = program.try_into() else {
-            return;
-        };
-        let (gone, kept): (Vec<_>, Vec<_>) = self.links.drain(..).partition(|(n, _)| n == ifname);
+        let (gone, kept): (Vec<_>, Vec<_>) = self.links.drain(..).partition(|(n, ..)| n == ifname);
         self.links = kept;
-        for (_, id) in gone {
-            let _ = program.detach(id);
+        for (_, program, id) in gone {
+            if let Ok(p) = classifier_of(&mut self.ebpf, program) {
+                let _ = p.detach(id);
+            }
         }
     }
 
@@ -247,18 +244,21 @@ impl Classifier {
 
     /// Detaches every link now (also done on drop).
     pub fn detach_all(&mut self) {
-        let Some(program) = self.ebpf.program_mut(PROGRAM_NAME) else {
-            return;
-        };
-        let Ok(program): Result<&mut SchedClassifier, _> = program.try_into() else {
-            return;
-        };
-        for (ifname, id) in self.links.drain(..) {
-            if let Err(e) = program.detach(id) {
-                log::warn!("detaching the classifier from {ifname}: {e}");
+        for (ifname, program, id) in std::mem::take(&mut self.links) {
+            let detached = classifier_of(&mut self.ebpf, program).and_then(|p| Ok(p.detach(id)?));
+            if let Err(e) = detached {
+                log::warn!("detaching the classifier from {ifname}: {e:#}");
             }
         }
     }
+}
+
+/// The classifier entry point `name` of the object.
+fn classifier_of<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut SchedClassifier> {
+    ebpf.program_mut(name)
+        .ok_or_else(|| anyhow!("program {name} missing from the object"))?
+        .try_into()
+        .with_context(|| format!("program {name} is not a classifier"))
 }
 
 impl Drop for Classifier {
