@@ -5,7 +5,7 @@
 //! | finder            | links                                     | the IPv4 header starts       |
 //! |-------------------|-------------------------------------------|------------------------------|
 //! | [`find_igmp`]     | Ethernet: veth, bridges, VLANs, gretap    | behind Ethernet and its tags |
-//! | [`find_igmp_ip`]  | none: tun, WireGuard, PPP, ipip, ip6tnl    | at 0                         |
+//! | [`find_igmp_ip`]  | none: tun, WireGuard, PPP, ipip, ip6tnl   | at 0                         |
 //! | [`find_igmp_gre`] | GRE (`ARPHRD_IPGRE`)                      | at 0, or behind IPv4 + GRE   |
 //!
 //! At TC ingress a packet starts at its link-layer header (the kernel pushes `mac_len` bytes
