@@ -9,6 +9,8 @@
 //! ```
 //! Short timers on both routers (`common::FAST`: LMQT 400 ms, GMI 5 s).
 mod common;
+#[path = "common/tun.rs"]
+mod tun;
 
 use common::{Host, Lab, FAST, LMQT, SLACK};
 use mgm_user::control::api::{GroupView, UpstreamView};
@@ -19,7 +21,21 @@ use std::time::Duration;
 const PORT: u16 = 5010;
 const WAIT: Duration = Duration::from_secs(15);
 
+/// How the proxy's upstream link is made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UpLink {
+    /// A veth pair, there at start.
+    Veth,
+    /// A veth pair made after both daemons started ([`ProxyLab::connect_upstream`]).
+    Late,
+    /// A point-to-point link without a link-layer header (tun devices joined by a relay, as a
+    /// WireGuard or PPP link).
+    Tun,
+}
+
 struct ProxyLab {
+    /// First: the relay goes (and its devices with it) before the namespaces.
+    relay: Option<tun::Relay>,
     lab: Lab,
     /// Daemon indexes: the upstream router and the proxy.
     up: usize,
@@ -32,24 +48,53 @@ struct ProxyLab {
     h1: (String, String),
     h3: (String, String),
     h2: (String, String),
+    up_ns: String,
+    px_ns: String,
 }
 
 impl ProxyLab {
     fn new(proxy_extra: &[&str], d1_suffix: &str) -> ProxyLab {
+        Self::with_uplink(proxy_extra, d1_suffix, UpLink::Veth)
+    }
+
+    fn with_uplink(proxy_extra: &[&str], d1_suffix: &str, kind: UpLink) -> ProxyLab {
         let mut lab = Lab::new();
         let up = lab.netns("up");
         let px = lab.netns("px");
         let src = lab.netns("src");
         let (us, _) = lab.link((&up, "us", "192.0.2.1/24"), (&src, "hs", "192.0.2.10/24"));
-        let (uu, pu) = lab.link(
-            (&up, "uu", "198.51.100.1/24"),
-            (&px, "pu", "198.51.100.2/24"),
-        );
         lab.ns(&src, &["ip", "route", "add", "default", "via", "192.0.2.1"]);
-        lab.ns(
-            &px,
-            &["ip", "route", "add", "default", "via", "198.51.100.1"],
-        );
+        let mut relay = None;
+        let (uu, pu) = match kind {
+            UpLink::Veth => {
+                let (uu, pu) = lab.link(
+                    (&up, "uu", "198.51.100.1/24"),
+                    (&px, "pu", "198.51.100.2/24"),
+                );
+                lab.ns(
+                    &px,
+                    &["ip", "route", "add", "default", "via", "198.51.100.1"],
+                );
+                (uu, pu)
+            }
+            UpLink::Late => (format!("uu{}", lab.id), format!("pu{}", lab.id)),
+            UpLink::Tun => {
+                let (uu, pu) = (format!("ut{}", lab.id), format!("pt{}", lab.id));
+                relay = Some(tun::Relay::start(
+                    tun::Tun::create(&up, &uu),
+                    tun::Tun::create(&px, &pu),
+                ));
+                for (ns, dev, local, peer) in [
+                    (&up, &uu, "198.51.100.1", "198.51.100.2"),
+                    (&px, &pu, "198.51.100.2", "198.51.100.1"),
+                ] {
+                    lab.ns(ns, &["ip", "addr", "add", local, "peer", peer, "dev", dev]);
+                    lab.ns(ns, &["ip", "link", "set", dev, "up"]);
+                }
+                lab.ns(&px, &["ip", "route", "add", "default", "dev", &pu]);
+                (uu, pu)
+            }
+        };
         let l1 = lab.lan("la");
         let l2 = lab.lan("lb");
         let d1 = lab.lan_port(&l1, (&px, "da", "203.0.113.1/26"));
@@ -81,6 +126,7 @@ impl ProxyLab {
         args.extend(proxy_extra);
         let pxk = lab.start_mgm(&px, &[&d1spec, &d2], &args);
         ProxyLab {
+            relay,
             lab,
             up: upk,
             px: pxk,
@@ -91,7 +137,22 @@ impl ProxyLab {
             h1,
             h3,
             h2,
+            up_ns: up,
+            px_ns: px,
         }
+    }
+
+    /// The veth link to the upstream router (for [`UpLink::Late`]), and the proxy's default
+    /// route through it.
+    fn connect_upstream(&self) {
+        self.lab.link(
+            (&self.up_ns, "uu", "198.51.100.1/24"),
+            (&self.px_ns, "pu", "198.51.100.2/24"),
+        );
+        self.lab.ns(
+            &self.px_ns,
+            &["ip", "route", "add", "default", "via", "198.51.100.1"],
+        );
     }
 
     fn host(&mut self, h: &(String, String)) -> Host {
@@ -258,4 +319,56 @@ fn a_filtered_group_never_goes_upstream() {
         .map(|i| i.refused_filtered_groups)
         .sum();
     assert!(refused >= 1);
+}
+
+#[test]
+fn an_upstream_that_comes_late_goes_away_and_comes_back_needs_no_restart() {
+    let pl = ProxyLab::with_uplink(&[], "", UpLink::Late);
+    let mut pl = pl;
+    let mut h = pl.host(&pl.h2.clone());
+    h.cmd("join 239.25.0.1");
+    pl.lab.wait_for("the proxy awaits its upstream", WAIT, || {
+        pl.lab
+            .daemon_log(pl.px)
+            .contains("is not there yet (or has no IPv4 address): waiting for it")
+    });
+    pl.connect_upstream();
+    pl.lab
+        .wait_for("reported once the upstream came", WAIT, || {
+            pl.upstream_group("239.25.0.1").is_some()
+        });
+    // The link goes away (both ends), then comes back: reported again without a restart.
+    let uu = pl.uu.clone();
+    pl.lab.ns(&pl.up_ns, &["ip", "link", "del", &uu]);
+    pl.lab.wait_for("the proxy saw it go", WAIT, || {
+        pl.lab
+            .daemon_log(pl.px)
+            .contains("nothing is proxied until it is back")
+    });
+    pl.connect_upstream();
+    pl.lab.wait_for("reported again once it is back", WAIT, || {
+        pl.upstream_group("239.25.0.1").is_some()
+    });
+}
+
+#[test]
+fn an_l3_upstream_link_carries_reports_and_forwarding() {
+    let mut pl = ProxyLab::with_uplink(&[], "", UpLink::Tun);
+    let mut h = pl.host(&pl.h2.clone());
+    h.cmd("join 239.26.0.1");
+    h.cmd(&format!("recv {PORT}"));
+    pl.lab.wait_for("reported over the L3 link", WAIT, || {
+        pl.upstream_group("239.26.0.1").is_some()
+    });
+    assert!(pl
+        .lab
+        .daemon_log(pl.px)
+        .contains("L3 link) from 198.51.100.2"));
+    let mut s = pl.lab.host(&pl.src.clone());
+    s.cmd(&format!("send 239.26.0.1 {PORT} 3000 10"));
+    pl.lab
+        .wait_for("the stream over the L3 link reaches d2", WAIT, || {
+            h.received_count() > 5
+        });
+    assert!(pl.relay.as_ref().is_some_and(|r| r.carried() > 10));
 }
