@@ -372,3 +372,76 @@ fn an_l3_upstream_link_carries_reports_and_forwarding() {
         });
     assert!(pl.relay.as_ref().is_some_and(|r| r.carried() > 10));
 }
+
+#[test]
+fn with_forward_upstream_downstream_sources_reach_upstream_and_other_downstream_members() {
+    let mut pl = ProxyLab::new(&["--forward-upstream"], "");
+    // The upstream router routes back to the downstream LANs (RPF for their sources).
+    let up = pl.up_ns.clone();
+    pl.lab.ns(
+        &up,
+        &[
+            "ip",
+            "route",
+            "add",
+            "203.0.113.0/24",
+            "via",
+            "198.51.100.2",
+        ],
+    );
+    let g = "239.27.0.1";
+    // A member behind the upstream router, and one on the other downstream LAN.
+    let src_ns = pl.src.clone();
+    let mut far = pl.lab.host(&src_ns);
+    far.cmd("ifaddr 192.0.2.10");
+    far.cmd(&format!("join {g}"));
+    far.cmd(&format!("recv {PORT}"));
+    let mut near = pl.host(&pl.h2.clone());
+    near.cmd(&format!("join {g}"));
+    near.cmd(&format!("recv {PORT}"));
+    let mut sender = pl.host(&pl.h1.clone());
+    sender.cmd(&format!("send {g} {PORT} 3000 10"));
+    pl.lab
+        .wait_for("the other downstream member gets it", WAIT, || {
+            near.received_count() > 5
+        });
+    pl.lab.wait_for(
+        "the member behind the upstream router gets it",
+        WAIT,
+        || far.received_count() > 5,
+    );
+}
+
+#[test]
+fn without_forward_upstream_downstream_sources_stay_downstream() {
+    let mut pl = ProxyLab::new(&[], "");
+    let up = pl.up_ns.clone();
+    pl.lab.ns(
+        &up,
+        &[
+            "ip",
+            "route",
+            "add",
+            "203.0.113.0/24",
+            "via",
+            "198.51.100.2",
+        ],
+    );
+    let g = "239.27.0.2";
+    let src_ns = pl.src.clone();
+    let mut far = pl.lab.host(&src_ns);
+    far.cmd("ifaddr 192.0.2.10");
+    far.cmd(&format!("join {g}"));
+    far.cmd(&format!("recv {PORT}"));
+    let mut near = pl.host(&pl.h2.clone());
+    near.cmd(&format!("join {g}"));
+    near.cmd(&format!("recv {PORT}"));
+    let mut sender = pl.host(&pl.h1.clone());
+    sender.cmd(&format!("send {g} {PORT} 3000 10"));
+    pl.lab
+        .wait_for("the other downstream member gets it", WAIT, || {
+            near.received_count() > 5
+        });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(far.received_count(), 0, "nothing went upstream");
+}
