@@ -54,10 +54,16 @@ struct ProxyLab {
 
 impl ProxyLab {
     fn new(proxy_extra: &[&str], d1_suffix: &str) -> ProxyLab {
-        Self::with_uplink(proxy_extra, d1_suffix, UpLink::Veth)
+        Self::with_uplink(proxy_extra, d1_suffix, UpLink::Veth, false)
     }
 
-    fn with_uplink(proxy_extra: &[&str], d1_suffix: &str, kind: UpLink) -> ProxyLab {
+    /// `upstream_v2`: the upstream router runs IGMPv2 on the link to the proxy.
+    fn with_uplink(
+        proxy_extra: &[&str],
+        d1_suffix: &str,
+        kind: UpLink,
+        upstream_v2: bool,
+    ) -> ProxyLab {
         let mut lab = Lab::new();
         let up = lab.netns("up");
         let px = lab.netns("px");
@@ -119,7 +125,13 @@ impl ProxyLab {
             &h1.0,
             &["sysctl", "-qw", "net.ipv4.conf.all.force_igmp_version=2"],
         );
-        let upk = lab.start_mgm(&up, &[&us, &uu], FAST);
+        // The upstream router's side of the link: IGMPv2 when asked (an older querier).
+        let uuspec = if upstream_v2 {
+            format!("{uu},igmp-version=2")
+        } else {
+            uu.clone()
+        };
+        let upk = lab.start_mgm(&up, &[&us, &uuspec], FAST);
         let d1spec = format!("{d1}{d1_suffix}");
         let mut args: Vec<&str> = FAST.to_vec();
         args.extend(["--upstream", &pu]);
@@ -323,7 +335,7 @@ fn a_filtered_group_never_goes_upstream() {
 
 #[test]
 fn an_upstream_that_comes_late_goes_away_and_comes_back_needs_no_restart() {
-    let pl = ProxyLab::with_uplink(&[], "", UpLink::Late);
+    let pl = ProxyLab::with_uplink(&[], "", UpLink::Late, false);
     let mut pl = pl;
     let mut h = pl.host(&pl.h2.clone());
     h.cmd("join 239.25.0.1");
@@ -353,7 +365,7 @@ fn an_upstream_that_comes_late_goes_away_and_comes_back_needs_no_restart() {
 
 #[test]
 fn an_l3_upstream_link_carries_reports_and_forwarding() {
-    let mut pl = ProxyLab::with_uplink(&[], "", UpLink::Tun);
+    let mut pl = ProxyLab::with_uplink(&[], "", UpLink::Tun, false);
     let mut h = pl.host(&pl.h2.clone());
     h.cmd("join 239.26.0.1");
     h.cmd(&format!("recv {PORT}"));
@@ -444,4 +456,27 @@ fn without_forward_upstream_downstream_sources_stay_downstream() {
         });
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(far.received_count(), 0, "nothing went upstream");
+}
+
+#[test]
+fn an_igmpv2_upstream_querier_gets_v2_reports() {
+    let mut pl = ProxyLab::with_uplink(&[], "", UpLink::Veth, true);
+    let mut h = pl.host(&pl.h2.clone());
+    h.cmd("join 239.28.0.1");
+    pl.lab.wait_for("reported to the v2 querier", WAIT, || {
+        pl.upstream_group("239.28.0.1")
+            .is_some_and(|g| g.compat_version == 2)
+    });
+    let view: Option<UpstreamView> = mgm_user::control::client::request(
+        &pl.lab.daemon(pl.px).socket,
+        mgm_user::control::api::Request::ShowUpstream,
+    )
+    .expect("show upstream");
+    assert_eq!(view.expect("a proxy").version, 2, "host compatibility mode");
+    // A v2 leave goes up when the last member leaves.
+    h.cmd("leave 239.28.0.1");
+    pl.lab
+        .wait_for("the v2 leave upstream", LMQT * 2 + SLACK * 2, || {
+            pl.upstream_group("239.28.0.1").is_none()
+        });
 }
