@@ -385,10 +385,11 @@ fn an_l3_upstream_link_carries_reports_and_forwarding() {
     assert!(pl.relay.as_ref().is_some_and(|r| r.carried() > 10));
 }
 
-#[test]
-fn with_forward_upstream_downstream_sources_reach_upstream_and_other_downstream_members() {
-    let mut pl = ProxyLab::new(&["--forward-upstream"], "");
-    // The upstream router routes back to the downstream LANs (RPF for their sources).
+/// A source on d1 sending to `g`, a member on d2 and one behind the upstream router (which
+/// routes back to the downstream LANs for RPF). Returns (the lab, far member, near member, the
+/// sender); the near member has the stream when it returns.
+fn downstream_source(proxy_extra: &[&str], g: &str) -> (ProxyLab, Host, Host, Host) {
+    let mut pl = ProxyLab::new(proxy_extra, "");
     let up = pl.up_ns.clone();
     pl.lab.ns(
         &up,
@@ -401,8 +402,6 @@ fn with_forward_upstream_downstream_sources_reach_upstream_and_other_downstream_
             "198.51.100.2",
         ],
     );
-    let g = "239.27.0.1";
-    // A member behind the upstream router, and one on the other downstream LAN.
     let src_ns = pl.src.clone();
     let mut far = pl.lab.host(&src_ns);
     far.cmd("ifaddr 192.0.2.10");
@@ -417,6 +416,12 @@ fn with_forward_upstream_downstream_sources_reach_upstream_and_other_downstream_
         .wait_for("the other downstream member gets it", WAIT, || {
             near.received_count() > 5
         });
+    (pl, far, near, sender)
+}
+
+#[test]
+fn with_forward_upstream_downstream_sources_reach_upstream_and_other_downstream_members() {
+    let (pl, far, _near, _sender) = downstream_source(&["--forward-upstream"], "239.27.0.1");
     pl.lab.wait_for(
         "the member behind the upstream router gets it",
         WAIT,
@@ -426,34 +431,7 @@ fn with_forward_upstream_downstream_sources_reach_upstream_and_other_downstream_
 
 #[test]
 fn without_forward_upstream_downstream_sources_stay_downstream() {
-    let mut pl = ProxyLab::new(&[], "");
-    let up = pl.up_ns.clone();
-    pl.lab.ns(
-        &up,
-        &[
-            "ip",
-            "route",
-            "add",
-            "203.0.113.0/24",
-            "via",
-            "198.51.100.2",
-        ],
-    );
-    let g = "239.27.0.2";
-    let src_ns = pl.src.clone();
-    let mut far = pl.lab.host(&src_ns);
-    far.cmd("ifaddr 192.0.2.10");
-    far.cmd(&format!("join {g}"));
-    far.cmd(&format!("recv {PORT}"));
-    let mut near = pl.host(&pl.h2.clone());
-    near.cmd(&format!("join {g}"));
-    near.cmd(&format!("recv {PORT}"));
-    let mut sender = pl.host(&pl.h1.clone());
-    sender.cmd(&format!("send {g} {PORT} 3000 10"));
-    pl.lab
-        .wait_for("the other downstream member gets it", WAIT, || {
-            near.received_count() > 5
-        });
+    let (_pl, far, _near, _sender) = downstream_source(&[], "239.27.0.2");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(far.received_count(), 0, "nothing went upstream");
 }

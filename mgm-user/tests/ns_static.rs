@@ -16,30 +16,29 @@ const GR: Ipv4Addr = Ipv4Addr::new(239, 9, 2, 2);
 const PORT: u16 = 5009;
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Runs `mgm ARGS --socket S` and returns its stderr; panics unless it succeeds.
-fn mgm(fl: &ForwardLab, args: &[&str]) {
+/// Runs `mgm ARGS --socket S`: `Ok(())` when it succeeds, else `Err(its stderr)`.
+fn mgm_run(fl: &ForwardLab, args: &[&str]) -> Result<(), String> {
     let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
         .args(args)
         .arg("--socket")
         .arg(fl.socket())
         .output()
         .expect("mgm");
-    assert!(
-        out.status.success(),
-        "mgm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).to_string())
+    }
+}
+
+fn mgm(fl: &ForwardLab, args: &[&str]) {
+    if let Err(e) = mgm_run(fl, args) {
+        panic!("mgm {args:?}: {e}");
+    }
 }
 
 fn mgm_err(fl: &ForwardLab, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
-        .args(args)
-        .arg("--socket")
-        .arg(fl.socket())
-        .output()
-        .expect("mgm");
-    assert!(!out.status.success(), "mgm {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).to_string()
+    mgm_run(fl, args).expect_err("mgm should fail")
 }
 
 #[test]

@@ -6,11 +6,14 @@
 //! group drops its datagrams before any socket sees them).
 #![allow(dead_code)]
 
+#[path = "packet.rs"]
+mod packet;
+
 use crate::common::{Host, Lab};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -528,7 +531,7 @@ impl Sniffer {
         let ifname = ifname.to_string();
         let (c, t, s) = (count.clone(), times.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
-            let fd = match open_packet_socket(&path, &ifname) {
+            let fd = match packet::open_packet_socket(&path, &ifname, libc::ETH_P_IP as u16) {
                 Ok(fd) => {
                     let _ = ready_tx.send(Ok(()));
                     fd
@@ -581,62 +584,6 @@ impl Drop for Sniffer {
             let _ = t.join();
         }
     }
-}
-
-fn open_packet_socket(netns_path: &str, ifname: &str) -> Result<OwnedFd, String> {
-    let f = std::fs::File::open(netns_path).map_err(|e| format!("open {netns_path}: {e}"))?;
-    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("setns {netns_path}: {e}"))?;
-    let ifindex = nix::net::if_::if_nametoindex(ifname)
-        .map_err(|e| format!("if_nametoindex {ifname}: {e}"))?;
-    let proto = (libc::ETH_P_IP as u16).to_be();
-    // SAFETY: plain socket(2) call with constant arguments.
-    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto)) };
-    if raw < 0 {
-        return Err(format!(
-            "socket(AF_PACKET): {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: `raw` is a fresh descriptor nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: zeroed sockaddr_ll is a valid value; we fill the fields bind needs.
-    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = proto;
-    sll.sll_ifindex = ifindex as i32;
-    // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
-    let r = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if r < 0 {
-        return Err(format!(
-            "bind AF_PACKET to {ifname}: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 100_000,
-    };
-    // SAFETY: `tv` is a valid timeval of the size passed.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as u32,
-        )
-    };
-    if r < 0 {
-        return Err(format!("SO_RCVTIMEO: {}", std::io::Error::last_os_error()));
-    }
-    Ok(fd)
 }
 
 /// Whether an IPv4 packet is an IGMP report or leave (types 0x12, 0x16, 0x17, 0x22).
@@ -699,11 +646,12 @@ impl ReportCapture {
         let ifname = ifname.to_string();
         let (r, s) = (reports.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
-            let opened = open_packet_socket(&path, &ifname).and_then(|fd| {
-                setsockopt(&fd, sockopt::ReceiveTimestampns, &true)
-                    .map(|()| fd)
-                    .map_err(|e| format!("SO_TIMESTAMPNS: {e}"))
-            });
+            let opened = packet::open_packet_socket(&path, &ifname, libc::ETH_P_IP as u16)
+                .and_then(|fd| {
+                    setsockopt(&fd, sockopt::ReceiveTimestampns, &true)
+                        .map(|()| fd)
+                        .map_err(|e| format!("SO_TIMESTAMPNS: {e}"))
+                });
             let fd = match opened {
                 Ok(fd) => {
                     let _ = ready_tx.send(Ok(()));

@@ -5,6 +5,9 @@
 //! the [`Tun`] deletes it. [`Capture`] records the IPv4 packets seen on an interface.
 #![allow(dead_code)]
 
+#[path = "packet.rs"]
+mod packet;
+
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -207,7 +210,7 @@ impl Capture {
         let dev = ifname.to_string();
         let (p, s) = (packets.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
-            let fd = match packet_socket(&path, &dev) {
+            let fd = match packet::open_packet_socket(&path, &dev, libc::ETH_P_ALL as u16) {
                 Ok(fd) => {
                     let _ = ready_tx.send(Ok(()));
                     fd
@@ -257,62 +260,4 @@ impl Drop for Capture {
             let _ = t.join();
         }
     }
-}
-
-/// An AF_PACKET SOCK_DGRAM socket for every protocol bound to `ifname` in namespace `netns_path`
-/// (the calling thread enters it), with a 100 ms receive timeout.
-fn packet_socket(netns_path: &str, ifname: &str) -> Result<OwnedFd, String> {
-    let f = std::fs::File::open(netns_path).map_err(|e| format!("open {netns_path}: {e}"))?;
-    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("setns {netns_path}: {e}"))?;
-    let ifindex = nix::net::if_::if_nametoindex(ifname)
-        .map_err(|e| format!("if_nametoindex {ifname}: {e}"))?;
-    let proto = (libc::ETH_P_ALL as u16).to_be();
-    // SAFETY: plain socket(2) call with constant arguments.
-    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto)) };
-    if raw < 0 {
-        return Err(format!(
-            "socket(AF_PACKET): {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: `raw` is a fresh descriptor nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: an all-zero sockaddr_ll is valid; the fields bind needs are filled in.
-    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = proto;
-    sll.sll_ifindex = ifindex as i32;
-    // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
-    let r = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if r < 0 {
-        return Err(format!(
-            "bind to {ifname}: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 100_000,
-    };
-    // SAFETY: `tv` is a valid timeval of the size passed.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as u32,
-        )
-    };
-    if r < 0 {
-        return Err(format!("SO_RCVTIMEO: {}", std::io::Error::last_os_error()));
-    }
-    Ok(fd)
 }

@@ -124,8 +124,8 @@ pub enum Request {
 }
 
 impl Request {
-    /// Whether the request only reads state (open to anyone who can connect).
-    pub fn reads_only(&self) -> bool {
+    /// Whether the request is one of `hello`, `show_*` and `events` (answered from the views).
+    pub fn is_show(&self) -> bool {
         matches!(
             self,
             Request::Hello
@@ -136,14 +136,21 @@ impl Request {
                 | Request::ShowProtocols
                 | Request::ShowUpstream
                 | Request::Events
-                | Request::GetMemberships(_)
-                | Request::GetFirstMembership { .. }
-                | Request::GetNextMembership { .. }
-                | Request::GetMfe(_)
-                | Request::GetMfeStats(_)
-                | Request::GetFirstMfe { .. }
-                | Request::GetNextMfe { .. }
         )
+    }
+    /// Whether the request only reads state (open to anyone who can connect).
+    pub fn reads_only(&self) -> bool {
+        self.is_show()
+            || matches!(
+                self,
+                Request::GetMemberships(_)
+                    | Request::GetFirstMembership { .. }
+                    | Request::GetNextMembership { .. }
+                    | Request::GetMfe(_)
+                    | Request::GetMfeStats(_)
+                    | Request::GetFirstMfe { .. }
+                    | Request::GetNextMfe { .. }
+            )
     }
     /// The `command` key of this request.
     pub fn command(&self) -> String {

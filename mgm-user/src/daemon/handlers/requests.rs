@@ -146,15 +146,8 @@ impl Daemon {
             | Request::StaticLeave(_)
             | Request::StaticRouteAdd(_)
             | Request::StaticRouteDel(_) => self.static_request(&request, now),
-            Request::Hello
-            | Request::ShowInterfaces
-            | Request::ShowGroups
-            | Request::ShowStats
-            | Request::ShowMfe
-            | Request::ShowProtocols
-            | Request::ShowUpstream
-            | Request::Events => {
-                let resp = self.answer_show(request);
+            show => {
+                let resp = self.answer_show(show);
                 match (resp.ok, resp.data, resp.error) {
                     (true, Some(d), _) => Ok(d),
                     (_, _, e) => Err(e.unwrap_or_default()),
