@@ -21,6 +21,31 @@ use std::time::Duration;
 const PORT: u16 = 5010;
 const WAIT: Duration = Duration::from_secs(15);
 
+/// How a [`ProxyLab`] is made.
+struct Opts<'a> {
+    /// More arguments of the proxy's `mgm run`.
+    proxy_extra: &'a [&'a str],
+    /// After the proxy's first downstream interface in `-i` (e.g. `,deny-groups=…`).
+    d1_suffix: &'a str,
+    uplink: UpLink,
+    /// The upstream router runs IGMPv2 on the link to the proxy.
+    upstream_v2: bool,
+    /// The upstream link's MTU (both ends), set before the proxy starts.
+    upstream_mtu: Option<u32>,
+}
+
+impl Default for Opts<'_> {
+    fn default() -> Self {
+        Opts {
+            proxy_extra: &[],
+            d1_suffix: "",
+            uplink: UpLink::Veth,
+            upstream_v2: false,
+            upstream_mtu: None,
+        }
+    }
+}
+
 /// How the proxy's upstream link is made.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum UpLink {
@@ -54,16 +79,16 @@ struct ProxyLab {
 
 impl ProxyLab {
     fn new(proxy_extra: &[&str], d1_suffix: &str) -> ProxyLab {
-        Self::with_uplink(proxy_extra, d1_suffix, UpLink::Veth, false)
+        Self::with(Opts {
+            proxy_extra,
+            d1_suffix,
+            ..Opts::default()
+        })
     }
 
-    /// `upstream_v2`: the upstream router runs IGMPv2 on the link to the proxy.
-    fn with_uplink(
-        proxy_extra: &[&str],
-        d1_suffix: &str,
-        kind: UpLink,
-        upstream_v2: bool,
-    ) -> ProxyLab {
+    fn with(o: Opts<'_>) -> ProxyLab {
+        let (proxy_extra, d1_suffix, kind, upstream_v2) =
+            (o.proxy_extra, o.d1_suffix, o.uplink, o.upstream_v2);
         let mut lab = Lab::new();
         let up = lab.netns("up");
         let px = lab.netns("px");
@@ -131,6 +156,11 @@ impl ProxyLab {
         } else {
             uu.clone()
         };
+        if let Some(mtu) = o.upstream_mtu {
+            for (ns, dev) in [(&up, &uu), (&px, &pu)] {
+                lab.ns(ns, &["ip", "link", "set", dev, "mtu", &mtu.to_string()]);
+            }
+        }
         let upk = lab.start_mgm(&up, &[&us, &uuspec], FAST);
         let d1spec = format!("{d1}{d1_suffix}");
         let mut args: Vec<&str> = FAST.to_vec();
@@ -335,7 +365,10 @@ fn a_filtered_group_never_goes_upstream() {
 
 #[test]
 fn an_upstream_that_comes_late_goes_away_and_comes_back_needs_no_restart() {
-    let pl = ProxyLab::with_uplink(&[], "", UpLink::Late, false);
+    let pl = ProxyLab::with(Opts {
+        uplink: UpLink::Late,
+        ..Opts::default()
+    });
     let mut pl = pl;
     let mut h = pl.host(&pl.h2.clone());
     h.cmd("join 239.25.0.1");
@@ -344,6 +377,13 @@ fn an_upstream_that_comes_late_goes_away_and_comes_back_needs_no_restart() {
             .daemon_log(pl.px)
             .contains("is not there yet (or has no IPv4 address): waiting for it")
     });
+    let view: Option<UpstreamView> = mgm_user::control::client::request(
+        &pl.lab.daemon(pl.px).socket,
+        mgm_user::control::api::Request::ShowUpstream,
+    )
+    .expect("show upstream");
+    let view = view.expect("a proxy, its upstream awaited");
+    assert!(!view.present && view.groups.is_empty(), "{view:?}");
     pl.connect_upstream();
     pl.lab
         .wait_for("reported once the upstream came", WAIT, || {
@@ -365,7 +405,10 @@ fn an_upstream_that_comes_late_goes_away_and_comes_back_needs_no_restart() {
 
 #[test]
 fn an_l3_upstream_link_carries_reports_and_forwarding() {
-    let mut pl = ProxyLab::with_uplink(&[], "", UpLink::Tun, false);
+    let mut pl = ProxyLab::with(Opts {
+        uplink: UpLink::Tun,
+        ..Opts::default()
+    });
     let mut h = pl.host(&pl.h2.clone());
     h.cmd("join 239.26.0.1");
     h.cmd(&format!("recv {PORT}"));
@@ -438,7 +481,10 @@ fn without_forward_upstream_downstream_sources_stay_downstream() {
 
 #[test]
 fn an_igmpv2_upstream_querier_gets_v2_reports() {
-    let mut pl = ProxyLab::with_uplink(&[], "", UpLink::Veth, true);
+    let mut pl = ProxyLab::with(Opts {
+        upstream_v2: true,
+        ..Opts::default()
+    });
     let mut h = pl.host(&pl.h2.clone());
     h.cmd("join 239.28.0.1");
     pl.lab.wait_for("reported to the v2 querier", WAIT, || {
@@ -457,4 +503,23 @@ fn an_igmpv2_upstream_querier_gets_v2_reports() {
         .wait_for("the v2 leave upstream", LMQT * 2 + SLACK * 2, || {
             pl.upstream_group("239.28.0.1").is_none()
         });
+}
+
+#[test]
+fn reports_fit_a_small_upstream_mtu() {
+    // 576 bytes: at most (576 − 24 − 8) / 8 = 68 records a report; 150 groups need three.
+    let mut pl = ProxyLab::with(Opts {
+        upstream_mtu: Some(576),
+        ..Opts::default()
+    });
+    let mut h = pl.host(&pl.h2.clone());
+    for i in 0..150 {
+        h.cmd(&format!("join {}", group(1000 + i)));
+    }
+    pl.lab.wait_for("every group upstream", WAIT, || {
+        pl.upstream_groups().len() == 150
+    });
+    // And they stay: the answers to the general queries fit the link too.
+    std::thread::sleep(Duration::from_secs(7));
+    assert_eq!(pl.upstream_groups().len(), 150);
 }

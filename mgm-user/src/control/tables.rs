@@ -189,6 +189,13 @@ pub fn upstream_table(view: &Option<UpstreamView>) -> String {
     let Some(u) = view else {
         return "not an IGMP proxy (no --upstream)\n".to_string();
     };
+    if !u.present {
+        return format!(
+            "upstream {}: not there yet (or without an IPv4 address); nothing is proxied until \
+             it comes\n",
+            u.interface
+        );
+    }
     let mut out = format!(
         "upstream {} ({}), IGMPv{}, {} reports sent, {} queries heard\n",
         u.interface, u.address, u.version, u.reports_sent, u.queries_heard

@@ -50,10 +50,16 @@ impl Upstream {
     ) -> Result<Self> {
         let sender = QuerySender::open(name, addr)
             .with_context(|| format!("the upstream interface {name}"))?;
+        // Reports fit the link: its MTU less the IPv4 header with Router Alert (an oversized
+        // raw send fails whole, e.g. on PPPoE's 1492 or WireGuard's 1420).
+        let mtu = crate::sys::link::mtu(name).unwrap_or(1500);
         let cfg = HostConfig {
             robustness,
             unsolicited_report_interval_ns: 1_000_000_000,
             max_version: 3,
+            max_report_len: (mtu as usize)
+                .saturating_sub(crate::sys::query_sender::IP_HEADER_LEN)
+                .clamp(64, crate::proxy::report::MAX_REPORT_LEN),
         };
         Ok(Upstream {
             ifindex,
@@ -172,6 +178,7 @@ impl Upstream {
     pub(crate) fn view(&self, now: u64) -> UpstreamView {
         UpstreamView {
             interface: self.name.clone(),
+            present: true,
             ifindex: self.ifindex,
             address: self.addr.to_string(),
             version: self.host.version(now),

@@ -70,9 +70,9 @@ impl Daemon {
                 name: name.clone(),
                 forward_upstream: args.forward_upstream,
                 proxy_ssdp: args.proxy_ssdp,
-                robustness: interfaces
-                    .first()
-                    .map_or(2, |(_, c)| u32::from(c.robustness)),
+                // The global --robustness (RFC 3376 §8.1 applies to hosts too).
+                robustness: crate::settings::global_config(args)
+                    .map_or(2, |c| u32::from(c.robustness)),
             }),
         };
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();

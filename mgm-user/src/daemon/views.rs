@@ -24,7 +24,22 @@ impl Daemon {
             Request::ShowGroups => Reply::Groups(self.groups_view(now)),
             Request::ShowMfe => Reply::Mfe(self.fwd.mfe_view(now)),
             Request::ShowProtocols => Reply::Protocols(self.fwd.protocols_view()),
-            Request::ShowUpstream => Reply::Upstream(self.upstream.as_ref().map(|u| u.view(now))),
+            Request::ShowUpstream => {
+                Reply::Upstream(match (&self.upstream, &self.upstream_wanted) {
+                    (Some(u), _) => Some(u.view(now)),
+                    (None, Some(w)) => Some(crate::control::api::UpstreamView {
+                        interface: w.name.clone(),
+                        present: false,
+                        ifindex: 0,
+                        address: String::new(),
+                        version: 0,
+                        reports_sent: 0,
+                        queries_heard: 0,
+                        groups: Vec::new(),
+                    }),
+                    (None, None) => None,
+                })
+            }
             Request::ShowStats => match self.stats_view() {
                 Ok(s) => Reply::Stats(s),
                 Err(e) => return Response::error(format!("{e:#}")),

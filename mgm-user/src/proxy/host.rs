@@ -94,6 +94,9 @@ pub struct HostConfig {
     pub unsolicited_report_interval_ns: u64,
     /// Highest IGMP version spoken (1–3; out of range is clamped). Default 3.
     pub max_version: u8,
+    /// Largest IGMP message sent: the upstream link's MTU less the 24-byte IPv4 header with
+    /// Router Alert. Default [`MAX_REPORT_LEN`] (a 1500-byte MTU).
+    pub max_report_len: usize,
 }
 
 impl Default for HostConfig {
@@ -102,6 +105,7 @@ impl Default for HostConfig {
             robustness: 2,
             unsolicited_report_interval_ns: SEC,
             max_version: 3,
+            max_report_len: MAX_REPORT_LEN,
         }
     }
 }
@@ -256,7 +260,7 @@ impl<R: Jitter> UpstreamHost<R> {
         }
         let mut records = Vec::new();
         self.transmit_change(group, now, &mut records, &mut out);
-        out.extend(send_v3(&records));
+        out.extend(send_v3(&records, self.cfg.max_report_len));
         out
     }
 
@@ -359,7 +363,7 @@ impl<R: Jitter> UpstreamHost<R> {
         for g in due {
             self.transmit_change(g, now, &mut records, &mut out);
         }
-        out.extend(send_v3(&records));
+        out.extend(send_v3(&records, self.cfg.max_report_len));
 
         let mut current = Vec::new();
         let general = self.general_at.is_some_and(|t| t <= now);
@@ -385,7 +389,7 @@ impl<R: Jitter> UpstreamHost<R> {
                 _ => out.push(old_report(mode, *g)),
             }
         }
-        out.extend(send_v3(&current));
+        out.extend(send_v3(&current, self.cfg.max_report_len));
         out
     }
 
@@ -571,8 +575,8 @@ fn old_report(mode: u8, group: Ipv4Addr) -> HostAction {
     }
 }
 
-fn send_v3(records: &[ReportRecord]) -> Vec<HostAction> {
-    encode_v3(records, MAX_REPORT_LEN)
+fn send_v3(records: &[ReportRecord], max_len: usize) -> Vec<HostAction> {
+    encode_v3(records, max_len)
         .into_iter()
         .map(|igmp| HostAction::Send {
             dst: ALL_V3_ROUTERS,

@@ -85,12 +85,18 @@ pub fn parse_duration_text(text: &str) -> std::result::Result<std::time::Duratio
     value::parse_duration(text).map_err(|e| format!("{text}: {e}"))
 }
 
-/// The interfaces with their validated IGMP configuration, in command-line order.
-pub fn interface_configs(args: &RunArgs) -> Result<Vec<(String, IgmpConfig)>> {
+/// The IGMP configuration of the command line's global flags (before `-i IF,key=value`).
+pub fn global_config(args: &RunArgs) -> Result<IgmpConfig> {
     let mut base = IgmpConfig::default();
     for (setting, text) in &args.igmp.values {
         apply(&mut base, setting, text)?;
     }
+    Ok(base)
+}
+
+/// The interfaces with their validated IGMP configuration, in command-line order.
+pub fn interface_configs(args: &RunArgs) -> Result<Vec<(String, IgmpConfig)>> {
+    let base = global_config(args)?;
     let mut out = Vec::new();
     for arg in &args.interfaces {
         let spec = parse_interface_spec(arg)?;

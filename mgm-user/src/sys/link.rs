@@ -96,6 +96,38 @@ pub fn device_type(name: &str) -> Result<Option<u16>> {
     Ok(Some(unsafe { ifr.ifr_ifru.ifru_hwaddr.sa_family }))
 }
 
+/// The MTU of interface `name` in this network namespace (SIOCGIFMTU).
+pub fn mtu(name: &str) -> Result<u32> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ {
+        bail!("invalid interface name '{name}'");
+    }
+    let sock = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("socket for SIOCGIFMTU: {e}"))?;
+    // SAFETY: an all-zero ifreq is a valid value; the name (shorter than IFNAMSIZ, so
+    // NUL-terminated by the zeroes) is filled in below.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU reads the name from and writes the MTU into the one ifreq passed,
+    // which `ifr` is; the socket is open.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFMTU as _, &mut ifr) };
+    if rc < 0 {
+        bail!(
+            "reading the MTU of {name}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    // SAFETY: the kernel filled the MTU member of the union.
+    let mtu = unsafe { ifr.ifr_ifru.ifru_mtu };
+    Ok(u32::try_from(mtu).unwrap_or(0))
+}
+
 /// A device type by the name `ip link` gives it, for messages.
 pub fn type_name(arphrd: u16) -> String {
     let name = match arphrd {

@@ -53,7 +53,7 @@ impl QuerySender {
         packet.extend_from_slice(igmp);
         let to = SockaddrIn::from(SocketAddrV4::new(dst, 0));
         sendto(self.fd.as_raw_fd(), &packet, &to, MsgFlags::empty())
-            .with_context(|| format!("sending a query to {dst} on {}", self.ifname))?;
+            .with_context(|| format!("sending IGMP to {dst} on {}", self.ifname))?;
         Ok(())
     }
 }

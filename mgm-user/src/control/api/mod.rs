@@ -388,6 +388,10 @@ pub struct MfeView {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct UpstreamView {
     pub interface: String,
+    /// False while the interface is awaited (not there, or without an IPv4 address): nothing
+    /// is reported upstream then, and the other keys are empty.
+    #[serde(default)]
+    pub present: bool,
     pub ifindex: u32,
     /// The address reports are sent from.
     pub address: String,
