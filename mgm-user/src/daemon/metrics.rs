@@ -17,14 +17,14 @@ use crate::control::http::{Format, HttpThread, MetricsListener, Render};
 use crate::manager::{EventKind, MfeCounters, MgmEvent};
 use crate::time::monotonic_ns;
 use anyhow::Result;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::info::Info;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -122,8 +122,12 @@ impl Daemon {
     pub(crate) fn snapshot(&self) -> Result<Snapshot> {
         let now = monotonic_ns()?;
         let stats = self.maps.stats()?;
-        let forwarded = self.fwd.counters_by_iif();
+        let mut forwarded = self.fwd.counters_by_iif();
         let igmp = &self.igmp;
+        // Every managed interface has its series from the start, 0 until a stream comes.
+        for p in igmp.ports.values() {
+            forwarded.entry(p.name.clone()).or_default();
+        }
         let interfaces = igmp
             .ports
             .iter()
@@ -232,123 +236,146 @@ impl Snapshot {
         Ok(out)
     }
 
-    /// A registry holding these figures (built per scrape: nothing here counts by itself).
+    /// A registry holding these figures: one collector that writes every family, in a fixed
+    /// order (samples sorted as the snapshot holds them), with fixed label sets.
     fn registry(&self) -> Registry {
         let mut r = Registry::default();
-        let mut m = Metrics { r: &mut r };
+        r.register_collector(Box::new(Figures(self.clone())));
+        r
+    }
+}
 
-        m.info(
-            "mgm_build",
-            "The running mgm",
-            vec![("version".into(), env!("CARGO_PKG_VERSION").into())],
-        );
+/// The snapshot as a `prometheus-client` collector.
+#[derive(Debug)]
+struct Figures(Snapshot);
+
+impl Collector for Figures {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let s = &self.0;
+        let e = &mut e;
+        let ifs = &s.interfaces;
+
+        let m = e.encode_descriptor("mgm_build", "The running mgm", None, MetricType::Info)?;
+        Info::new([("version", env!("CARGO_PKG_VERSION"))]).encode(m)?;
 
         // Per managed interface.
         let per_if = |f: fn(&InterfaceStats) -> u64| {
-            self.interfaces
-                .iter()
-                .map(move |i| (Iface::new(&i.interface), f(i)))
+            ifs.iter()
+                .map(move |i| ([("interface", i.interface.as_str())], f(i)))
         };
-        m.gauges(
+        gauges(
+            e,
             "mgm_interface_groups",
             "Groups with members on the interface",
             per_if(|i| i.groups),
-        );
-        m.gauges(
+        )?;
+        gauges(
+            e,
             "mgm_interface_sources",
             "Source records over every group of the interface",
             per_if(|i| i.sources),
-        );
-        m.gauges(
+        )?;
+        gauges(
+            e,
             "mgm_interface_hosts",
             "Hosts that keep at least one group alive on the interface (last reporters)",
             per_if(|i| i.hosts),
-        );
-        m.gauges(
+        )?;
+        gauges(
+            e,
             "mgm_interface_limit",
             "The interface's bounds on what hosts can make the router keep",
-            self.interfaces.iter().flat_map(|i| {
+            ifs.iter().flat_map(|i| {
                 [
                     ("max_groups", i.max_groups),
                     ("max_groups_per_host", i.max_groups_per_host),
                     ("max_sources", i.max_sources),
                     ("max_sources_total", i.max_sources_total),
                 ]
-                .map(|(limit, v)| (IfaceLimit::new(&i.interface, limit), v))
+                .map(|(limit, v)| ([("interface", i.interface.as_str()), ("limit", limit)], v))
             }),
-        );
-        m.counters(
+        )?;
+        counters(
+            e,
             "mgm_interface_refused_groups",
             "Group records ignored: at max_groups, at max_groups_per_host, or refused by the \
              group filters (reason filter)",
-            self.interfaces.iter().flat_map(|i| {
+            ifs.iter().flat_map(|i| {
                 [
                     ("max_groups", i.refused_groups),
                     ("max_groups_per_host", i.refused_host_groups),
                     ("filter", i.refused_filtered_groups),
                 ]
-                .map(|(reason, v)| (IfaceReason::new(&i.interface, reason), v))
+                .map(|(why, v)| ([("interface", i.interface.as_str()), ("reason", why)], v))
             }),
-        );
-        m.counters(
+        )?;
+        counters(
+            e,
             "mgm_interface_refused_sources",
             "Sources ignored: at max_sources of their group, at max_sources_total of the \
              interface, or refused by the source filters (reason filter)",
-            self.interfaces.iter().flat_map(|i| {
+            ifs.iter().flat_map(|i| {
                 [
                     ("max_sources", i.refused_sources),
                     ("max_sources_total", i.refused_sources_total),
                     ("filter", i.refused_filtered_sources),
                 ]
-                .map(|(reason, v)| (IfaceReason::new(&i.interface, reason), v))
+                .map(|(why, v)| ([("interface", i.interface.as_str()), ("reason", why)], v))
             }),
-        );
-        m.gauges(
+        )?;
+        gauges(
+            e,
             "mgm_interface_querier",
             "1 when mgm is the IGMP querier of the interface, 0 when another router is",
             per_if(|i| i.querier.into()),
-        );
-        m.gauges(
+        )?;
+        gauges(
+            e,
             "mgm_interface_igmp_version",
             "The IGMP version the interface runs (1, 2 or 3)",
             per_if(|i| i.version.into()),
-        );
-        m.counters(
+        )?;
+        counters(
+            e,
             "mgm_interface_router_queries",
             "Queries heard from other routers on the link (foreign ones not)",
             per_if(|i| i.router_queries),
-        );
-        m.counters(
+        )?;
+        counters(
+            e,
             "mgm_interface_foreign_queries",
             "Queries ignored because their source cannot be a router on the link",
             per_if(|i| i.foreign_queries),
-        );
-        m.counters(
+        )?;
+        counters(
+            e,
             "mgm_interface_older_querier_queries",
             "IGMPv1/v2 queries from other routers heard while running a newer version and not \
              followed",
             per_if(|i| i.older_querier_queries),
-        );
+        )?;
 
         // The classifier.
-        m.counters(
+        counters(
+            e,
             "mgm_classifier",
             "The classifier's counters (MGM_STATS, summed over CPUs): packets, accepted \
              messages by type, refreshes absorbed in the kernel, events sent up, and packets \
              ignored by reason (counter ignored_*)",
-            self.classifier
+            s.classifier
                 .iter()
-                .map(|(name, v)| (ClassifierCounter { counter: name }, *v)),
-        );
-        m.counter(
+                .map(|(name, v)| ([("counter", *name)], *v)),
+        )?;
+        counter(
+            e,
             "mgm_events_ring_full",
             "IGMP messages the classifier could not send to the daemon because the event ring \
              was full (lost; classifier counter events_ring_full)",
-            self.classifier
+            s.classifier
                 .iter()
                 .find(|(n, _)| *n == "events_ring_full")
                 .map_or(0, |(_, v)| *v),
-        );
+        )?;
 
         // The daemon's own.
         for (name, help, v) in [
@@ -356,117 +383,189 @@ impl Snapshot {
                 "mgm_daemon_parse_errors",
                 "Messages the classifier accepted and the daemon's parser refused (should stay \
                  0)",
-                self.parse_errors,
+                s.parse_errors,
             ),
             (
                 "mgm_daemon_map_write_errors",
                 "Map writes the kernel refused (the router keeps the state; the fast path \
                  cannot refresh it)",
-                self.map_write_errors,
+                s.map_write_errors,
             ),
             (
                 "mgm_daemon_lost_v3_records",
                 "IGMPv3 group records lost beyond the 15 KiB an event carries",
-                self.lost_v3_records,
+                s.lost_v3_records,
             ),
             (
                 "mgm_daemon_off_link_reports",
                 "Reports and leaves the daemon ignored for a source off the interface's subnets \
                  (when the classifier cannot hold them all)",
-                self.off_link_reports,
+                s.off_link_reports,
             ),
         ] {
-            m.counter(name, help, v);
+            counter(e, name, help, v)?;
         }
 
         // Forwarding.
-        m.gauge(
+        gauge(
+            e,
             "mgm_mfes",
             "Multicast forwarding entries mgm holds in the kernel",
-            self.mfes,
-        );
+            None,
+            s.mfes,
+        )?;
         let by_iif = |f: fn(&MfeCounters) -> u64| {
-            self.forwarded
+            s.forwarded
                 .iter()
-                .map(move |(name, c)| (Iface::new(name), f(c)))
+                .map(move |(name, c)| ([("interface", name.as_str())], f(c)))
         };
-        m.counters(
+        counters(
+            e,
             "mgm_forwarded_packets",
             "Packets that arrived on the interface for a forwarding entry whose incoming \
              interface it is (the kernel's MFE counters summed by incoming interface, entries \
              gone included)",
             by_iif(MfeCounters::forwarded),
-        );
-        m.counters_with_unit(
+        )?;
+        family(
+            e,
             "mgm_forwarded",
             "Bytes of the forwarding entries of the incoming interface (the kernel counts those \
              of wrong-interface packets too)",
-            Unit::Bytes,
+            Some(&Unit::Bytes),
+            MetricType::Counter,
             by_iif(|c| c.bytes),
-        );
-        m.counters(
+        )?;
+        counters(
+            e,
             "mgm_wrong_interface_packets",
             "Packets of the forwarding entries of the incoming interface that arrived on \
              another interface",
             by_iif(|c| c.wrong_if),
-        );
+        )?;
 
         // The manager.
-        m.counters(
+        counters(
+            e,
             "mgm_callbacks",
             "Callbacks the manager made, by the protocol they went to",
-            self.events
+            s.events
                 .iter()
                 .filter(|(_, k, _)| !is_mfe_change(*k))
-                .map(|(p, k, n)| (ProtocolCallback::new(p, k.as_str()), *n)),
-        );
-        m.counters(
+                .map(|(p, k, n)| {
+                    (
+                        [("protocol", protocol_label(p)), ("callback", k.as_str())],
+                        *n,
+                    )
+                }),
+        )?;
+        counters(
+            e,
             "mgm_mfe_changes",
             "Forwarding entries added, updated and deleted, by the protocol owning their \
              incoming interface",
-            self.events
+            s.events
                 .iter()
                 .filter(|(_, k, _)| is_mfe_change(*k))
                 .map(|(p, k, n)| {
                     let change = k.as_str().trim_start_matches("mfe_");
-                    (ProtocolChange::new(p, change), *n)
+                    ([("protocol", protocol_label(p)), ("change", change)], *n)
                 }),
-        );
+        )?;
 
         // Routing protocols in other processes.
-        m.gauge(
+        gauge(
+            e,
             "mgm_handlers",
             "Routing protocols registered over the control socket",
-            self.handlers,
-        );
+            None,
+            s.handlers,
+        )?;
         for (name, help, v) in [
             (
                 "mgm_handler_timeouts",
                 "Handler answers that did not come in time (the default was taken)",
-                self.handler_timeouts,
+                s.handler_timeouts,
             ),
             (
                 "mgm_handler_late_answers",
                 "Handler answers to unknown or expired questions",
-                self.handler_late_answers,
+                s.handler_late_answers,
             ),
             (
                 "mgm_handler_overflows",
                 "Handler sessions closed because they stopped reading",
-                self.handler_overflows,
+                s.handler_overflows,
             ),
         ] {
-            m.counter(name, help, v);
+            counter(e, name, help, v)?;
         }
 
-        m.gauge_with_unit(
+        gauge(
+            e,
             "mgm_resident_memory",
             "Resident set size of the daemon",
-            Unit::Bytes,
-            self.rss_bytes,
-        );
-        r
+            Some(&Unit::Bytes),
+            s.rss_bytes,
+        )
     }
+}
+
+/// One family: its HELP and TYPE (and UNIT), then one sample per label set (none: the lines
+/// alone).
+fn family<L: EncodeLabelSet>(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    ty: MetricType,
+    rows: impl Iterator<Item = (L, u64)>,
+) -> std::fmt::Result {
+    let mut m = e.encode_descriptor(name, help, unit, ty)?;
+    for (labels, v) in rows {
+        let sample = m.encode_family(&labels)?;
+        match ty {
+            MetricType::Counter => ConstCounter::new(v).encode(sample)?,
+            _ => ConstGauge::new(v).encode(sample)?,
+        }
+    }
+    Ok(())
+}
+
+fn counters<L: EncodeLabelSet>(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl Iterator<Item = (L, u64)>,
+) -> std::fmt::Result {
+    family(e, name, help, None, MetricType::Counter, rows)
+}
+
+fn gauges<L: EncodeLabelSet>(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl Iterator<Item = (L, u64)>,
+) -> std::fmt::Result {
+    family(e, name, help, None, MetricType::Gauge, rows)
+}
+
+/// A counter without labels (`name` without `_total`: the encoder adds it).
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let m = e.encode_descriptor(name, help, None, MetricType::Counter)?;
+    ConstCounter::new(v).encode(m)
+}
+
+/// A gauge without labels.
+fn gauge(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    v: u64,
+) -> std::fmt::Result {
+    let m = e.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    ConstGauge::new(v).encode(m)
 }
 
 fn is_mfe_change(k: EventKind) -> bool {
@@ -476,157 +575,12 @@ fn is_mfe_change(k: EventKind) -> bool {
     )
 }
 
-type U64Gauge = Gauge<u64, AtomicU64>;
-
-/// Registers families filled from a snapshot.
-struct Metrics<'a> {
-    r: &'a mut Registry,
-}
-
-impl Metrics<'_> {
-    fn info(&mut self, name: &str, help: &str, labels: Vec<(String, String)>) {
-        self.r.register(name, help, Info::new(labels));
-    }
-    fn counter(&mut self, name: &str, help: &str, v: u64) {
-        let c: Counter = Counter::default();
-        c.inc_by(v);
-        self.r.register(name, help, c);
-    }
-    fn gauge(&mut self, name: &str, help: &str, v: u64) {
-        let g = U64Gauge::default();
-        g.set(v);
-        self.r.register(name, help, g);
-    }
-    fn gauge_with_unit(&mut self, name: &str, help: &str, unit: Unit, v: u64) {
-        let g = U64Gauge::default();
-        g.set(v);
-        self.r.register_with_unit(name, help, unit, g);
-    }
-    fn counters<L: Labels>(&mut self, name: &str, help: &str, v: impl Iterator<Item = (L, u64)>) {
-        let f = Family::<L, Counter>::default();
-        for (l, n) in v {
-            f.get_or_create(&l).inc_by(n);
-        }
-        self.r.register(name, help, f);
-    }
-    fn counters_with_unit<L: Labels>(
-        &mut self,
-        name: &str,
-        help: &str,
-        unit: Unit,
-        v: impl Iterator<Item = (L, u64)>,
-    ) {
-        let f = Family::<L, Counter>::default();
-        for (l, n) in v {
-            f.get_or_create(&l).inc_by(n);
-        }
-        self.r.register_with_unit(name, help, unit, f);
-    }
-    fn gauges<L: Labels>(&mut self, name: &str, help: &str, v: impl Iterator<Item = (L, u64)>) {
-        let f = Family::<L, U64Gauge>::default();
-        for (l, n) in v {
-            f.get_or_create(&l).set(n);
-        }
-        self.r.register(name, help, f);
-    }
-}
-
-/// What a label set of a family needs.
-trait Labels:
-    EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static
-{
-}
-impl<
-        T: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static,
-    > Labels for T
-{
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Iface {
-    interface: String,
-}
-
-impl Iface {
-    fn new(interface: &str) -> Self {
-        Iface {
-            interface: interface.to_string(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct IfaceReason {
-    interface: String,
-    reason: &'static str,
-}
-
-impl IfaceReason {
-    fn new(interface: &str, reason: &'static str) -> Self {
-        IfaceReason {
-            interface: interface.to_string(),
-            reason,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct IfaceLimit {
-    interface: String,
-    limit: &'static str,
-}
-
-impl IfaceLimit {
-    fn new(interface: &str, limit: &'static str) -> Self {
-        IfaceLimit {
-            interface: interface.to_string(),
-            limit,
-        }
-    }
-}
-
-/// The `counter` label of `mgm_classifier_total`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ClassifierCounter {
-    counter: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProtocolCallback {
-    protocol: String,
-    callback: &'static str,
-}
-
-impl ProtocolCallback {
-    fn new(protocol: &str, callback: &'static str) -> Self {
-        ProtocolCallback {
-            protocol: protocol_label(protocol),
-            callback,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProtocolChange {
-    protocol: String,
-    change: &'static str,
-}
-
-impl ProtocolChange {
-    fn new(protocol: &str, change: &'static str) -> Self {
-        ProtocolChange {
-            protocol: protocol_label(protocol),
-            change,
-        }
-    }
-}
-
 /// An MFE whose incoming interface nobody owns has no protocol: `none`.
-fn protocol_label(p: &str) -> String {
+fn protocol_label(p: &str) -> &str {
     if p.is_empty() {
-        "none".into()
+        "none"
     } else {
-        p.to_string()
+        p
     }
 }
 
