@@ -133,8 +133,11 @@ fn is_name(s: &str, colons: bool) -> bool {
         && c.all(|x| x.is_ascii_alphanumeric() || x == '_' || (colons && x == ':'))
 }
 
+/// A sample's labels, in their order.
+type Labels = Vec<(String, String)>;
+
 /// Parses `{k="v",...}` at the start of `s`: the labels and the rest of the line.
-fn parse_labels(s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(s: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     let mut rest = s.strip_prefix('{').ok_or("no '{'")?;
     loop {
@@ -264,7 +267,7 @@ fn parse_exposition(text: &str, openmetrics: bool) -> Result<Samples, String> {
         }
         // A sample: NAME[{labels}] VALUE
         let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
+            .find(['{', ' '])
             .ok_or_else(|| at("a sample without a value".into()))?;
         let name = &line[..name_end];
         if !is_name(name, true) {
