@@ -262,7 +262,7 @@ pub struct ShowArgs {
     #[arg(value_enum)]
     pub what: ShowWhat,
     /// Print JSON instead of a table: an array of objects with snake_case keys (`stats`: one
-    /// object, counter name → value).
+    /// object, counter name → value, and `interfaces`: one object per interface).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -275,7 +275,8 @@ pub enum ShowWhat {
     Interfaces,
     /// Groups per interface: filter mode, timers, compatibility, sources.
     Groups,
-    /// Classifier counters (accepted messages by type, ignored packets by reason).
+    /// Classifier counters (accepted messages by type, ignored packets by reason), the daemon's
+    /// counters, and per interface groups, sources, hosts, refusals, queries and packets.
     Stats,
     /// Multicast forwarding entries: (S,G), incoming and outgoing interfaces, counters, expiry.
     Mfe,
