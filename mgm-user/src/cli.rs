@@ -206,6 +206,11 @@ pub struct RunArgs {
     // IGMP settings for every interface: the flags come from the table in `settings`.
     #[command(flatten)]
     pub igmp: IgmpArgs,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9578, [::1]:9578,
+    /// or 0.0.0.0:9578 for every address); no listener when absent. Anyone who can connect can
+    /// read them: prefer a loopback or management address.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_metrics_addr)]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl RunArgs {
@@ -224,6 +229,26 @@ fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+/// The port mgm's documentation suggests for `--metrics` (nothing listens unless asked).
+pub const METRICS_PORT: u16 = 9578;
+
+/// `--metrics`: an IP address and a port other than 0.
+fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = text.parse().map_err(|_| {
+        format!(
+            "'{text}' is not ADDR:PORT: an IP address and a port, e.g. 127.0.0.1:{METRICS_PORT} \
+             or [::1]:{METRICS_PORT}"
+        )
+    })?;
+    if addr.port() == 0 {
+        return Err(format!(
+            "'{text}': port 0 would listen on a port nobody knows; give one, e.g. {}:{METRICS_PORT}",
+            addr.ip()
+        ));
+    }
+    Ok(addr)
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct SocketArg {
     /// Control socket of the daemon.
@@ -237,7 +262,7 @@ pub struct ShowArgs {
     #[arg(value_enum)]
     pub what: ShowWhat,
     /// Print JSON instead of a table: an array of objects with snake_case keys (`stats`: one
-    /// object, counter name → value).
+    /// object, counter name → value, and `interfaces`: one object per interface).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -250,7 +275,8 @@ pub enum ShowWhat {
     Interfaces,
     /// Groups per interface: filter mode, timers, compatibility, sources.
     Groups,
-    /// Classifier counters (accepted messages by type, ignored packets by reason).
+    /// Classifier counters (accepted messages by type, ignored packets by reason), the daemon's
+    /// counters, and per interface groups, sources, hosts, refusals, queries and packets.
     Stats,
     /// Multicast forwarding entries: (S,G), incoming and outgoing interfaces, counters, expiry.
     Mfe,
@@ -326,6 +352,36 @@ mod tests {
         ] {
             assert_eq!(log_spec(ok).as_deref(), Ok(ok));
         }
+    }
+
+    #[test]
+    fn metrics_addresses_are_checked_naming_the_value() {
+        let run = |v: &str| Cli::try_parse_from(["mgm", "run", "-i", "eth1", "--metrics", v]);
+        for ok in ["127.0.0.1:9578", "[::1]:9578", "0.0.0.0:1"] {
+            let Command::Run(args) = run(ok).expect(ok).command else {
+                panic!("not run");
+            };
+            assert_eq!(args.metrics, Some(ok.parse().unwrap()));
+        }
+        for bad in [
+            "9578",
+            "127.0.0.1",
+            "localhost:9578",
+            "127.0.0.1:0",
+            "127.0.0.1:70000",
+            ":9578",
+            "",
+        ] {
+            let e = run(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("'{bad}'")), "{bad}: {e}");
+        }
+        let Command::Run(args) = Cli::try_parse_from(["mgm", "run", "-i", "eth1"])
+            .unwrap()
+            .command
+        else {
+            panic!("not run");
+        };
+        assert_eq!(args.metrics, None, "off unless given");
     }
 
     #[test]

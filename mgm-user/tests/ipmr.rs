@@ -393,3 +393,53 @@ fn one_controller_per_table_and_igmp_is_filtered() {
     }
     sock.close().unwrap();
 }
+
+#[test]
+fn counters_by_incoming_interface_keep_what_moved_and_deleted_entries_counted() {
+    require_root();
+    let (router, host) = lab();
+    let (r1, d2) = (router.ifindex("r1"), router.ifindex("d2"));
+    let mut sock = router.enter(|| MrouteSocket::open(None).expect("open mroute socket"));
+    sock.add_vif(0, r1).unwrap();
+    sock.add_vif(1, d2).unwrap();
+    let by_iif = |sock: &MrouteSocket, ifindex: u32| {
+        sock.counters_by_iif()
+            .get(&ifindex)
+            .copied()
+            .unwrap_or_default()
+    };
+    sock.set_mfc(SRC, GRP, r1, &[d2]).unwrap();
+    assert_eq!(sock.mfc_count(), 1);
+    send(&host, 5);
+    wait_for("5 packets on r1", || {
+        (by_iif(&sock, r1).packets == 5).then_some(())
+    });
+    assert_eq!(by_iif(&sock, r1).forwarded(), 5);
+    assert!(by_iif(&sock, r1).bytes >= 5 * 28);
+    // Updated in place (another OIL): the counts stay.
+    sock.set_mfc(SRC, GRP, r1, &[]).unwrap();
+    assert_eq!(by_iif(&sock, r1).packets, 5);
+    // The route moves: the entry now expects d2. What it counted on r1 stays r1's; packets
+    // still coming on r1 are wrong-interface packets of d2's entry.
+    sock.set_mfc(SRC, GRP, d2, &[r1]).unwrap();
+    send(&host, 3);
+    wait_for("3 wrong-interface packets", || {
+        (by_iif(&sock, d2).wrong_if == 3).then_some(())
+    });
+    assert_eq!(by_iif(&sock, r1).packets, 5, "r1 keeps its count");
+    assert_eq!(by_iif(&sock, d2).forwarded(), 0);
+    send_via(&host, 2, Some("h2"));
+    wait_for("2 packets on d2", || {
+        (by_iif(&sock, d2).forwarded() == 2).then_some(())
+    });
+    // Deleted: nothing is lost.
+    let before = sock.counters_by_iif();
+    sock.del_mfc(SRC, GRP).unwrap();
+    assert_eq!(sock.mfc_count(), 0);
+    assert_eq!(sock.counters_by_iif(), before);
+    assert_eq!(by_iif(&sock, d2).packets, 5);
+    // The counts of an interface that goes are handed over.
+    assert_eq!(sock.take_retired(r1).map(|c| c.packets), Some(5));
+    assert_eq!(by_iif(&sock, r1).packets, 0);
+    sock.close().unwrap();
+}

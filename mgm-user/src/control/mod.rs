@@ -4,9 +4,12 @@
 //! `mgm handler` ([`handler_client`]) are its clients, and so are routing daemons in other
 //! processes (`docs/handler-protocol.md`). Nothing here knows the daemon: the daemon answers
 //! [`server::ControlInput`]s with [`api`] values and publishes [`api::EventLine`]s.
+//!
+//! [`http`] is the other listener, `mgm run --metrics`: `GET /metrics` over TCP.
 pub mod api;
 pub mod client;
 pub mod handler_client;
+pub mod http;
 pub mod peer;
 pub mod server;
 pub mod socket_file;

@@ -132,12 +132,61 @@ pub fn groups_table(rows: &[GroupView]) -> String {
     render(&t)
 }
 
+/// The counters, one per line; then, after a blank line, one row per interface: its groups,
+/// sources and hosts, refusals (groups/sources by the bounds, then by the filters), queries
+/// from other routers and foreign ones, and what arrived for its forwarding entries.
 pub fn stats_table(stats: &StatsView) -> String {
     let mut t = table(&[], &[]);
-    for (k, v) in stats {
+    for (k, v) in &stats.counters {
         t.add_row(vec![k.clone(), v.to_string()]);
     }
-    render(&t)
+    let mut out = render(&t);
+    if stats.interfaces.is_empty() {
+        return out;
+    }
+    let mut t = table(
+        &[
+            "INTERFACE",
+            "ROLE",
+            "VER",
+            "GROUPS",
+            "SOURCES",
+            "HOSTS",
+            "REFUSED",
+            "FILTERED",
+            "QUERIES",
+            "FOREIGN",
+            "PACKETS",
+            "BYTES",
+        ],
+        &[3, 4, 5, 6, 7, 8, 9, 10, 11],
+    );
+    for i in &stats.interfaces {
+        t.add_row(vec![
+            i.interface.clone(),
+            if i.querier { "querier" } else { "other" }.to_string(),
+            format!("v{}", i.version),
+            i.groups.to_string(),
+            i.sources.to_string(),
+            i.hosts.to_string(),
+            format!(
+                "{}/{}",
+                i.refused_groups + i.refused_host_groups,
+                i.refused_sources + i.refused_sources_total
+            ),
+            format!(
+                "{}/{}",
+                i.refused_filtered_groups, i.refused_filtered_sources
+            ),
+            i.router_queries.to_string(),
+            i.foreign_queries.to_string(),
+            i.forwarded_packets.to_string(),
+            i.forwarded_bytes.to_string(),
+        ]);
+    }
+    out.push('\n');
+    out.push_str(&render(&t));
+    out
 }
 
 pub fn mfe_table(rows: &[MfeView]) -> String {
@@ -328,6 +377,50 @@ mod tests {
         assert_eq!(col(lines[2], &format!("{long},eth2")), at, "{text}");
         assert_eq!(end(lines[1], "never"), end(lines[0], "EXPIRES"), "{text}");
         assert_eq!(end(lines[2], "never"), end(lines[0], "EXPIRES"), "{text}");
+    }
+
+    #[test]
+    fn the_stats_table_lists_counters_then_interfaces() {
+        use crate::control::api::InterfaceStats;
+        let row = |name: &str| InterfaceStats {
+            interface: name.into(),
+            querier: true,
+            version: 3,
+            groups: 12,
+            refused_groups: 1,
+            refused_host_groups: 2,
+            refused_sources: 3,
+            refused_filtered_groups: 4,
+            refused_filtered_sources: 5,
+            router_queries: 6,
+            forwarded_packets: 300,
+            forwarded_bytes: 45_000,
+            ..Default::default()
+        };
+        let stats = StatsView {
+            counters: [("igmp_packets".to_string(), 9), ("daemon_mfes".into(), 1)].into(),
+            interfaces: vec![row("eth1"), row("abcdefghijklmno")],
+        };
+        let text = stats_table(&stats);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 6, "{text}");
+        assert!(lines[0].starts_with("daemon_mfes"), "{text}");
+        assert!(lines[1].starts_with("igmp_packets"), "{text}");
+        assert_eq!(lines[2], "", "{text}");
+        assert!(lines[3].starts_with("INTERFACE"), "{text}");
+        let end = |l: &str, s: &str| col(l, s) + s.len();
+        for l in &lines[4..] {
+            assert!(l.contains(" querier "), "{text}");
+            assert!(l.contains(" 3/3 "), "refusals by the bounds: {text}");
+            assert!(l.contains(" 4/5 "), "refusals by the filters: {text}");
+            assert_eq!(end(l, "45000"), end(lines[3], "BYTES"), "{text}");
+        }
+        // Without interfaces, the counters alone (as before).
+        let bare = StatsView {
+            interfaces: Vec::new(),
+            ..stats
+        };
+        assert_eq!(stats_table(&bare).lines().count(), 2);
     }
 
     #[test]

@@ -19,8 +19,8 @@ use crate::control::api::{MfeView, ProtocolView};
 use crate::igmp::Action;
 use crate::manager::igmp_bridge::{IgmpBridge, IgmpNotice, IgmpNotices};
 use crate::manager::{
-    local, ClientKind, ComponentId, IfKey, Manager, MfeInfo, MgmEvent, NewPacket, ProtocolHandle,
-    ProtocolInfo, IGMP_PROTOCOL_ID,
+    local, ClientKind, ComponentId, IfKey, Manager, MfeCounters, MfeInfo, MgmEvent, NewPacket,
+    ProtocolHandle, ProtocolInfo, IGMP_PROTOCOL_ID,
 };
 use crate::manager::{ForwarderAction, MgmError, MgmResult};
 use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};
@@ -49,6 +49,9 @@ pub(crate) struct Forwarding {
     fib: FibResolver,
     /// Upcalls waiting for the FIB's answer about their source, in arrival order.
     parked: Vec<(Upcall, u32, Vec<u8>)>,
+    /// What MFEs counted on interfaces that are gone, by name (`mgm_forwarded_*` keep growing
+    /// when an interface comes back under a new ifindex).
+    gone_counts: BTreeMap<String, MfeCounters>,
 }
 
 impl Forwarding {
@@ -105,6 +108,7 @@ impl Forwarding {
             awaiting: Vec::new(),
             fib,
             parked: Vec::new(),
+            gone_counts: BTreeMap::new(),
         };
         for i in interfaces {
             shell.add_interface(i, now)?;
@@ -335,7 +339,31 @@ impl Forwarding {
 
     /// Forgets the name of a removed interface (after its last events were published).
     pub(crate) fn forget_name(&mut self, ifindex: u32) {
+        if let Some(c) = self.sock.take_retired(ifindex) {
+            let sum = self
+                .gone_counts
+                .entry(self.names.name(ifindex))
+                .or_default();
+            *sum = crate::sys::mroute::add(*sum, c);
+        }
         self.names.remove(ifindex);
+    }
+
+    /// What the MFEs counted, by the name of their incoming interface: the entries now in the
+    /// kernel and those deleted or moved since the start (each sum only grows). One
+    /// `SIOCGETSGCNT` per entry.
+    pub(crate) fn counters_by_iif(&self) -> BTreeMap<String, MfeCounters> {
+        let mut out = self.gone_counts.clone();
+        for (ifindex, c) in self.sock.counters_by_iif() {
+            let sum = out.entry(self.names.name(ifindex)).or_default();
+            *sum = crate::sys::mroute::add(*sum, c);
+        }
+        out
+    }
+
+    /// MFC entries mgm holds in the kernel.
+    pub(crate) fn mfc_count(&self) -> usize {
+        self.sock.mfc_count()
     }
 
     /// The shared interface names.

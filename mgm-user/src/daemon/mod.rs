@@ -8,6 +8,7 @@ pub mod forwarding;
 mod handlers;
 mod hotplug;
 mod igmp_ports;
+mod metrics;
 mod names;
 pub mod preflight;
 mod proxy;
@@ -60,6 +61,11 @@ pub async fn run(args: RunArgs) -> Result<()> {
         .map(crate::control::socket_file::resolve_group)
         .transpose()?;
     let control = ControlServer::bind(&args.socket, group)?;
+    // `--metrics`: listening (a port in use is an error) before anything is attached.
+    let metrics_listener = args
+        .metrics
+        .map(crate::control::http::MetricsListener::bind)
+        .transpose()?;
 
     // The mroute socket first: if another router owns the table, fail before touching anything.
     let reserved = crate::settings::reserved_interfaces(&args)?;
@@ -123,7 +129,11 @@ pub async fn run(args: RunArgs) -> Result<()> {
         args.bpffs.display(),
         control.path().display()
     );
+    if let Some(l) = &metrics_listener {
+        log::info!("metrics at http://{}/metrics", l.local_addr());
+    }
     let (query_tx, query_rx) = mpsc::channel::<Query>(1024);
+    let (metrics_tx, metrics_rx) = mpsc::channel::<metrics::MetricsRequest>(metrics::QUEUE);
     let mut inputs = Inputs {
         ring: watch_readable(ring).context("registering the event ring buffer")?,
         upcalls: watch_readable(FdRef(daemon.fwd.upcall_fd()))
@@ -132,6 +142,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         links: watch_readable(LinkWatch::open()?).context("registering the link watch")?,
         logs: logger.and_then(|l| watch_readable(l).ok()),
         queries: query_rx,
+        metrics: metrics_listener.is_some().then_some(metrics_rx),
     };
     // An awaited interface that came between the look at start and the link watch's opening
     // sent its notifications to nobody: look once more, now that later ones are heard.
@@ -142,6 +153,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
         },
         monotonic_ns()?,
     );
+    // Stopped when dropped, also on the early return below.
+    let metrics_server = metrics_listener
+        .map(|l| metrics::serve(l, metrics_tx))
+        .transpose()?;
     // Last: nothing after it can fail before the loop, which ends with `stop`.
     let server = control.spawn_thread(query_tx, event_tx)?;
     let result = event_loop(&mut daemon, &mut inputs).await;
@@ -149,6 +164,9 @@ pub async fn run(args: RunArgs) -> Result<()> {
         log::error!("{e:#}; shutting down");
     }
     server.stop();
+    if let Some(m) = metrics_server {
+        m.stop();
+    }
     // The readiness registrations of the mroute and FIB sockets go before the sockets close.
     drop(inputs);
     let closed = daemon.shutdown();
@@ -167,6 +185,8 @@ struct Inputs {
     links: AsyncFd<LinkWatch>,
     logs: Option<AsyncFd<Logger>>,
     queries: mpsc::Receiver<Query>,
+    /// Scrapes of `--metrics` (none without it).
+    metrics: Option<mpsc::Receiver<metrics::MetricsRequest>>,
 }
 
 /// Work the loop does on classifier events in one wake-up, in [`event_cost`] units (about one
@@ -201,6 +221,7 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                 log::info!("SIGHUP: nothing to reload (settings come from the command line); still running");
             }
             Some(input) = inputs.queries.recv() => daemon.on_control(input),
+            Some(scrape) = next_scrape(&mut inputs.metrics) => daemon.on_metrics(scrape),
             _ = sleep_until(deadline) => daemon.on_deadline()?,
             guard = inputs.upcalls.readable() => {
                 let mut guard = guard.context("mroute socket")?;
@@ -264,6 +285,15 @@ fn watch_readable<T: AsRawFd>(inner: T) -> std::io::Result<AsyncFd<T>> {
     // closes the sockets, and on an early return the Inputs (made after the Daemon) drop first.
     unsafe { AsyncFd::register_with_interest(inner, tokio::io::Interest::READABLE) }
         .map_err(|e| e.into())
+}
+
+async fn next_scrape(
+    scrapes: &mut Option<mpsc::Receiver<metrics::MetricsRequest>>,
+) -> Option<metrics::MetricsRequest> {
+    match scrapes {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn readable_logs(

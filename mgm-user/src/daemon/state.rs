@@ -5,6 +5,7 @@ use super::forwarding::Forwarding;
 use super::handlers::Handlers;
 use super::hotplug::Hotplug;
 use super::igmp_ports::IgmpPorts;
+use super::metrics::EventCounts;
 use super::preflight::ManagedInterface;
 use super::proxy::{Upstream, UpstreamWanted};
 use crate::cli::RunArgs;
@@ -40,6 +41,8 @@ pub(crate) struct Daemon {
     pub(crate) upstream: Option<Upstream>,
     /// The `--upstream` interface and its options, there or awaited.
     pub(crate) upstream_wanted: Option<UpstreamWanted>,
+    /// The manager's events by protocol and kind (`mgm_callbacks_total`, `mgm_mfe_changes_total`).
+    pub(crate) event_counts: EventCounts,
 }
 
 impl Daemon {
@@ -74,6 +77,7 @@ impl Daemon {
                 robustness: crate::settings::global_config(args)
                     .map_or(2, |c| u32::from(c.robustness)),
             }),
+            event_counts: EventCounts::default(),
         };
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
@@ -211,6 +215,7 @@ impl Daemon {
     /// `mgm events` subscribers. With none listening the manager's events are dropped.
     pub(crate) fn publish(&mut self, notes: Vec<crate::control::api::EventLine>) {
         let mgm_events = self.fwd.take_events();
+        self.event_counts.count(&mgm_events);
         if self.events.receiver_count() == 0 {
             return;
         }

@@ -50,26 +50,9 @@ impl Daemon {
         Response::ok(reply)
     }
 
-    /// The classifier's counters and the daemon's.
+    /// The classifier's counters, the daemon's, and each interface's figures.
     fn stats_view(&self) -> anyhow::Result<StatsView> {
-        let stats = self.maps.stats()?;
-        let mut out: StatsView = mgm_common::IgmpStats::NAMES
-            .iter()
-            .zip(stats.values())
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        let igmp = &self.igmp;
-        out.insert("daemon_parse_errors".into(), igmp.parse_errors);
-        out.insert("daemon_map_write_errors".into(), igmp.map_errors);
-        out.insert("daemon_lost_v3_records".into(), igmp.lost_records);
-        out.insert("daemon_off_link_reports".into(), igmp.off_link_reports);
-        out.insert("daemon_rss_bytes".into(), crate::sys::memory::rss_bytes()?);
-        let h = &self.handlers;
-        out.insert("daemon_handlers".into(), h.count() as u64);
-        out.insert("daemon_handler_timeouts".into(), h.timeouts);
-        out.insert("daemon_handler_late_answers".into(), h.late_answers);
-        out.insert("daemon_handler_overflows".into(), h.overflows);
-        Ok(out)
+        Ok(self.snapshot()?.stats_view())
     }
 
     fn interfaces_view(&self, now: u64) -> Vec<InterfaceView> {

@@ -92,8 +92,13 @@ pub struct MrouteSocket {
     fd: OwnedFd,
     /// ifindex → VIF.
     vifs: BTreeMap<u32, u16>,
-    /// (source, group) → parent VIF.
-    mfcs: BTreeMap<(Ipv4Addr, Ipv4Addr), u16>,
+    /// (source, group) → parent VIF, and the entry's kernel counters when it took that parent
+    /// (what it counted before went to the former parent's [`Self::retired`]).
+    mfcs: BTreeMap<(Ipv4Addr, Ipv4Addr), (u16, MfeCounters)>,
+    /// By incoming interface (ifindex): what entries counted there before they were deleted
+    /// or moved to another incoming interface, so the sums of [`Self::counters_by_iif`] only
+    /// grow.
+    retired: BTreeMap<u32, MfeCounters>,
     done: bool,
 }
 
@@ -152,6 +157,7 @@ impl MrouteSocket {
             fd,
             vifs: BTreeMap::new(),
             mfcs: BTreeMap::new(),
+            retired: BTreeMap::new(),
             done: false,
         })
     }
@@ -227,15 +233,76 @@ impl MrouteSocket {
             mfcc_wrong_if: 0,
             mfcc_expire: 0,
         };
+        // An entry that moves to another incoming interface keeps its kernel counters: what it
+        // counted so far stays with the interface it arrived on.
+        let moved = match self.mfcs.get(&(source, group)) {
+            Some(&(old, base)) if old != parent => {
+                Some((old, base, self.counters(source, group).ok()))
+            }
+            _ => None,
+        };
         set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_ADD_MFC, &ctl)
             .with_context(|| format!("mroute: {what} iif {iif} oifs {oifs:?}"))?;
-        self.mfcs.insert((source, group), parent);
+        let base = match (moved, self.mfcs.get(&(source, group))) {
+            (Some((old, base, Some(now))), _) => {
+                self.retire(old, since(now, base));
+                now
+            }
+            (Some((_, base, None)), _) | (None, Some(&(_, base))) => base,
+            (None, None) => MfeCounters::default(),
+        };
+        self.mfcs.insert((source, group), (parent, base));
         Ok(())
+    }
+
+    /// Adds `counted` to what entries counted on the interface of VIF `parent`.
+    fn retire(&mut self, parent: u16, counted: MfeCounters) {
+        if let Some(ifindex) = self.ifindex_of(parent) {
+            let r = self.retired.entry(ifindex).or_default();
+            *r = add(*r, counted);
+        }
+    }
+
+    /// The kernel counters of the entries this socket made, summed by incoming interface
+    /// (ifindex), with what deleted or moved entries counted there: each sum only grows while
+    /// the socket lives. One `SIOCGETSGCNT` per entry.
+    pub fn counters_by_iif(&self) -> BTreeMap<u32, MfeCounters> {
+        let mut out = self.retired.clone();
+        for (&(s, g), &(parent, base)) in &self.mfcs {
+            let (Some(ifindex), Ok(now)) = (self.ifindex_of(parent), self.counters(s, g)) else {
+                continue;
+            };
+            let sum = out.entry(ifindex).or_default();
+            *sum = add(*sum, since(now, base));
+        }
+        out
+    }
+
+    /// Gives up the retired counts of `ifindex` (an interface that is gone; the caller keeps
+    /// them under its name).
+    pub fn take_retired(&mut self, ifindex: u32) -> Option<MfeCounters> {
+        self.retired.remove(&ifindex)
+    }
+
+    /// Number of MFC entries this socket holds in the kernel.
+    pub fn mfc_count(&self) -> usize {
+        self.mfcs.len()
     }
 
     /// `MRT_DEL_MFC`.
     pub fn del_mfc(&mut self, source: Ipv4Addr, group: Ipv4Addr) -> Result<()> {
-        let parent = self.mfcs.remove(&(source, group)).unwrap_or(0);
+        let parent = match self.mfcs.remove(&(source, group)) {
+            Some((parent, base)) => {
+                // Read before the entry goes (not on shutdown: nobody asks any more).
+                if !self.done {
+                    if let Ok(now) = self.counters(source, group) {
+                        self.retire(parent, since(now, base));
+                    }
+                }
+                parent
+            }
+            None => 0,
+        };
         let ctl = MfcCtl {
             mfcc_origin: in_addr(source),
             mfcc_mcastgrp: in_addr(group),
@@ -371,6 +438,24 @@ impl Drop for MrouteSocket {
         if let Err(e) = self.cleanup() {
             log::warn!("{e:#}");
         }
+    }
+}
+
+/// `a + b`, field by field.
+pub fn add(a: MfeCounters, b: MfeCounters) -> MfeCounters {
+    MfeCounters {
+        packets: a.packets.saturating_add(b.packets),
+        bytes: a.bytes.saturating_add(b.bytes),
+        wrong_if: a.wrong_if.saturating_add(b.wrong_if),
+    }
+}
+
+/// What `now` counted since `base`, field by field.
+fn since(now: MfeCounters, base: MfeCounters) -> MfeCounters {
+    MfeCounters {
+        packets: now.packets.saturating_sub(base.packets),
+        bytes: now.bytes.saturating_sub(base.bytes),
+        wrong_if: now.wrong_if.saturating_sub(base.wrong_if),
     }
 }
 

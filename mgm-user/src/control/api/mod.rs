@@ -259,9 +259,72 @@ pub struct Hello {
     pub daemon: String,
 }
 
-/// `mgm show stats`: counter name → value. The classifier's counters (`IgmpStats::NAMES`,
-/// summed over CPUs) and the daemon's own, prefixed `daemon_`.
-pub type StatsView = BTreeMap<String, u64>;
+/// `mgm show stats`: one object, counter name → value: the classifier's counters
+/// (`IgmpStats::NAMES`, summed over CPUs) and the daemon's own, prefixed `daemon_`; and under
+/// `interfaces` (the one key whose value is not a number) the figures of each managed
+/// interface, [`InterfaceStats`]. The same figures as `mgm run --metrics` exports.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct StatsView {
+    #[serde(flatten)]
+    pub counters: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub interfaces: Vec<InterfaceStats>,
+}
+
+impl StatsView {
+    /// A counter's value, 0 when the daemon has no counter of that name.
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// `stats["daemon_rss_bytes"]`: a counter by name (panics on an unknown name, like a map).
+impl std::ops::Index<&str> for StatsView {
+    type Output = u64;
+    fn index(&self, name: &str) -> &u64 {
+        &self.counters[name]
+    }
+}
+
+/// One managed interface in `mgm show stats` (`interfaces`): its state now and what it
+/// counted since the daemon started (or since the interface was last managed).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct InterfaceStats {
+    pub interface: String,
+    pub ifindex: u32,
+    /// We are the querier.
+    pub querier: bool,
+    /// IGMP version the interface runs (1, 2 or 3).
+    pub version: u8,
+    pub groups: u64,
+    pub sources: u64,
+    /// Hosts that keep at least one group alive (last reporters).
+    pub hosts: u64,
+    pub max_groups: u64,
+    pub max_groups_per_host: u64,
+    pub max_sources: u64,
+    pub max_sources_total: u64,
+    /// Refusals, each as in `mgm show interfaces --json`.
+    pub refused_groups: u64,
+    pub refused_host_groups: u64,
+    pub refused_sources: u64,
+    pub refused_sources_total: u64,
+    pub refused_filtered_groups: u64,
+    pub refused_filtered_sources: u64,
+    /// Queries heard from other routers on the link (foreign ones not).
+    pub router_queries: u64,
+    /// Queries ignored because their source cannot be a router on the link.
+    pub foreign_queries: u64,
+    /// v1/v2 queries from other routers heard while running a newer version, not followed.
+    pub older_querier_queries: u64,
+    /// Packets that arrived on the interface for a forwarding entry whose incoming interface it
+    /// is (the kernel's MFE counters, summed; entries gone included).
+    pub forwarded_packets: u64,
+    /// Their bytes (the kernel counts those of wrong-interface packets too).
+    pub forwarded_bytes: u64,
+    /// Packets of those entries that arrived on another interface.
+    pub wrong_interface_packets: u64,
+}
 
 /// `mgm show interfaces` row.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]

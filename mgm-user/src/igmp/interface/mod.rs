@@ -104,6 +104,9 @@ pub struct IgmpInterface {
     subnets: Vec<LinkSubnet>,
     /// Queries ignored because their source cannot be a router on this link.
     foreign_queries: u64,
+    /// Queries heard from other routers on the link (snooping switches' 0.0.0.0 included),
+    /// foreign ones not.
+    router_queries: u64,
     /// v1/v2 queries from other routers heard while running a newer version, not followed.
     older_queries: u64,
     /// Rate limits of the notices, one per kind ([`RouterNotice::kind`]).
@@ -140,6 +143,7 @@ impl IgmpInterface {
             shrunk: false,
             subnets: Vec::new(),
             foreign_queries: 0,
+            router_queries: 0,
             older_queries: 0,
             notice_limits: Default::default(),
         };
@@ -215,6 +219,10 @@ impl IgmpInterface {
     /// Queries ignored because their source cannot be a router on this link.
     pub fn foreign_queries(&self) -> u64 {
         self.foreign_queries
+    }
+    /// Queries heard from other routers on the link (foreign ones not).
+    pub fn router_queries(&self) -> u64 {
+        self.router_queries
     }
     /// Older-version queries from other routers heard and not followed.
     pub fn older_queries(&self) -> u64 {

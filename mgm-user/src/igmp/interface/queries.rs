@@ -39,6 +39,7 @@ impl IgmpInterface {
             self.notice(now, notice, out);
             return;
         }
+        self.router_queries += 1;
         // 0.0.0.0 (a snooping switch's proxy query) never takes part in the election.
         let wins = !src.is_unspecified() && u32::from(src) < u32::from(self.querier.our_addr);
         if wins && q.version == QueryVersion::V3 {

@@ -292,6 +292,7 @@ fn queries_from_sources_that_cannot_be_a_router_here_are_ignored() {
         );
         assert_eq!(r.iface.version(r.now), 3);
         assert_eq!(r.iface.foreign_queries(), 3, "{source}");
+        assert_eq!(r.iface.router_queries(), 0, "{source}");
     }
     // The same checks let a real router on the link through.
     let mut r = Rig::querier();
@@ -299,6 +300,7 @@ fn queries_from_sources_that_cannot_be_a_router_here_are_ignored() {
     r.query_v3(LOWER_ROUTER, Ipv4Addr::UNSPECIFIED, false, &[], 100, 2, 125);
     assert!(!r.iface.is_querier());
     assert_eq!(r.iface.foreign_queries(), 0);
+    assert_eq!(r.iface.router_queries(), 1);
 }
 
 #[test]
