@@ -682,6 +682,7 @@ time.sleep(120)
     );
     let stats = forward::mgm_json(&fl.socket(), &["show", "stats", "--json"]);
     assert_eq!(stats["daemon_handler_overflows"], 1, "{stats}");
-    // The daemon goes on: IGMP still holds the groups on the released interface.
-    assert!(fl.lab.groups(fl.k).len() > 16_384);
+    // The daemon goes on: IGMP still runs on the released interface (the flood's groups
+    // themselves expire after the short GMI, 5 s).
+    assert!(fl.lab.interfaces(fl.k).iter().any(|i| i.interface == rb));
 }
