@@ -1,7 +1,7 @@
-//! `mgm run` as systemd runs it: readiness and stopping on NOTIFY_SOCKET (Type=notify), and
-//! log lines with syslog priorities when stderr is the journal (JOURNAL_STREAM). The test plays
-//! systemd: it binds the datagram socket the daemon notifies, and presents the daemon's log file
-//! as the journal stream.
+//! `mgm run` as it is deployed: readiness and stopping on NOTIFY_SOCKET (Type=notify), log
+//! lines with syslog priorities when stderr is the journal (JOURNAL_STREAM), and the start under
+//! `ip netns exec` refused with the way out. The tests play systemd: they bind the datagram
+//! socket the daemon notifies, and present the daemon's log file as the journal stream.
 mod common;
 
 use common::Lab;
@@ -205,4 +205,30 @@ fn start_up_errors_reach_the_journal_as_errors() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("mgm: "));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `ip netns exec` hides the bpf filesystem (it remounts /sys): mgm refuses in one line that
+/// names the namespace and the nsenter command that works, and attaches nothing.
+#[test]
+fn under_ip_netns_exec_the_error_says_to_use_nsenter() {
+    let (lab, r, rif) = lab();
+    let socket = lab.dir.join("netns-exec.sock");
+    let out = Command::new("ip")
+        .args(["netns", "exec", &r])
+        .arg(env!("CARGO_BIN_EXE_mgm"))
+        .args(["run", "-i", &rif, "--socket"])
+        .arg(&socket)
+        .env_remove("JOURNAL_STREAM")
+        .output()
+        .expect("run ip netns exec");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("`ip netns exec {r}`"))
+            && err.contains(&format!("nsenter --net=/run/netns/{r} mgm run")),
+        "{err}"
+    );
+    let links = lab.ns(&r, &["bpftool", "-j", "net", "show"]);
+    assert!(!links.contains("mgm_igmp_ingress"), "{links}");
 }
