@@ -67,20 +67,28 @@ fn dpkg(root: &Path) -> Command {
     cmd
 }
 
-#[test]
-fn the_package_installs_into_a_clean_root_and_its_parts_work() {
-    let scratch = Scratch(std::env::temp_dir().join(format!("mgm-dist-{}", std::process::id())));
+/// The package of this test build, in `scratch`/out.
+fn package(scratch: &Scratch) -> PathBuf {
     let out_dir = scratch.0.join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let ws = workspace();
-    let deb = deb::build(&deb::Package {
+    deb::build(&deb::Package {
         binary: Path::new(env!("CARGO_BIN_EXE_mgm")),
-        workspace: &ws,
+        workspace: &workspace(),
         version: env!("CARGO_PKG_VERSION"),
         out_dir: &out_dir,
         compression: "none",
     })
-    .expect("build the package");
+    .expect("build the package")
+}
+
+fn scratch(name: &str) -> Scratch {
+    Scratch(std::env::temp_dir().join(format!("mgm-{name}-{}", std::process::id())))
+}
+
+#[test]
+fn the_package_installs_into_a_clean_root_and_its_parts_work() {
+    let scratch = scratch("dist");
+    let deb = package(&scratch);
 
     // The control file.
     let info = stdout(Command::new("dpkg-deb").args(["--field"]).arg(&deb));
@@ -194,4 +202,29 @@ fn the_package_installs_into_a_clean_root_and_its_parts_work() {
     assert!(root.join("etc/default/mgm").exists());
     run(dpkg(&root).args(["-P", "mgm"]));
     assert!(!root.join("etc/default/mgm").exists());
+}
+
+/// The packaged unit under a real systemd (`dist/check-under-systemd.sh`: a systemd user manager
+/// running as root in a mount namespace of its own, with its own journald, since PID 1 here is
+/// not systemd): the Type=notify start, the sandbox and capabilities as the kernel shows them, a
+/// host's join, reload, the journal's priorities, the stop, an empty MGM_ARGS. About 8 s.
+#[test]
+fn the_packaged_unit_runs_under_systemd() {
+    let scratch = scratch("unit");
+    let deb = package(&scratch);
+    let out = Command::new("bash")
+        .arg(workspace().join("dist/check-under-systemd.sh"))
+        .arg(&deb)
+        .output()
+        .expect("run dist/check-under-systemd.sh");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "check-under-systemd.sh failed:\n{said}"
+    );
+    assert!(said.contains("all checks passed"), "{said}");
 }
