@@ -58,6 +58,27 @@ pub enum Command {
     /// Add or delete a static multicast route (S,G) from one interface to others, installed at
     /// once and never aging (the built-in protocol `static`).
     Route(RouteArgs),
+    /// Write the manual pages, mgm.8 and one per subcommand (mgm-run.8, ...), into DIR
+    /// (packaging: `cargo xtask dist`).
+    #[command(hide = true)]
+    GenerateMan(GenerateManArgs),
+    /// Print the completion script for SHELL on stdout (packaging: `cargo xtask dist`).
+    #[command(hide = true)]
+    GenerateCompletions(GenerateCompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateManArgs {
+    /// Directory to write the pages into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateCompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]

@@ -7,9 +7,21 @@ use mgm_user::control::api::Request;
 use mgm_user::control::{client, tables};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        // A usage error of the service's MGM_ARGS goes to the journal at error priority.
+        if e.use_stderr() && mgm_user::logging::stderr_is_journal() {
+            let text = e.render().to_string();
+            eprint!(
+                "{}",
+                mgm_user::logging::journal_lines(log::Level::Error, &text)
+            );
+            std::process::exit(e.exit_code());
+        }
+        e.exit()
+    });
     if let Err(e) = dispatch(cli) {
-        eprintln!("mgm: {e:#}");
+        // In the journal at error priority (the daemon's stderr is the journal under systemd).
+        eprint!("{}", mgm_user::logging::fatal_line(&format!("mgm: {e:#}")));
         std::process::exit(1);
     }
 }
@@ -17,7 +29,7 @@ fn main() {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => {
-            init_logging(&cli.log)?;
+            mgm_user::logging::init(&cli.log)?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -67,6 +79,16 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Join(args) => commands::statics::join(&args, true),
         Command::Leave(args) => commands::statics::join(&args, false),
         Command::Route(args) => commands::statics::route(&args),
+        Command::GenerateMan(args) => {
+            let files = commands::generate::man_pages(&args.dir)?;
+            let list: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
+            emit(&list)
+        }
+        Command::GenerateCompletions(args) => {
+            let mut script = Vec::new();
+            commands::generate::completions(args.shell, &mut script);
+            emit(&String::from_utf8_lossy(&script))
+        }
     }
 }
 
@@ -79,17 +101,4 @@ fn emit(text: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         r => r.context("writing to stdout"),
     }
-}
-
-/// The daemon's logger: RUST_LOG when set, else `--log` / MGM_LOG (checked by clap). A bad
-/// RUST_LOG is refused too: env_logger would take it as a target and log nothing else.
-fn init_logging(level: &str) -> Result<()> {
-    if let Ok(spec) = std::env::var("RUST_LOG") {
-        mgm_user::cli::log_spec(&spec).map_err(|e| anyhow::anyhow!("RUST_LOG: {e}"))?;
-    }
-    let env = env_logger::Env::default().default_filter_or(level);
-    env_logger::Builder::from_env(env)
-        .format_target(false)
-        .init();
-    Ok(())
 }

@@ -1,8 +1,9 @@
-//! Developer tasks for mgm: `cargo xtask <setup|build|test|lint|run|bench>`.
+//! Developer tasks for mgm: `cargo xtask <setup|build|test|lint|run|bench|dist>`.
 //!
 //! Every task that needs the eBPF toolchain runs the idempotent set-up first, so the two README
 //! commands work on a fresh machine.
 mod build;
+mod dist;
 mod lab;
 mod setup;
 mod util;
@@ -19,7 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Install what a fresh machine lacks (LLVM 22 dev files, bpf-linker, rust-src, bpftool, bpffs).
+    /// Install what a fresh machine lacks (LLVM 22 dev files, bpf-linker, rust-src, bpftool, bpffs,
+    /// the packaging tools).
     Setup,
     /// Build the eBPF object and the release `mgm` binary (target/release/mgm).
     Build {
@@ -44,6 +46,13 @@ enum Task {
     },
     /// Run the benchmarks and print their figures.
     Bench,
+    /// Build the Debian package of the release build (target/dist/mgm_VERSION_ARCH.deb): the
+    /// binary, the systemd unit, /etc/default/mgm, man pages, shell completions.
+    Dist {
+        /// Directory for the package and its staging tree (default: target/dist).
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -54,5 +63,6 @@ fn main() -> Result<()> {
         Task::Lint => build::build_ebpf().and_then(|obj| build::lint(&obj)),
         Task::Run { args } => lab::run(&args),
         Task::Bench => build::bench(),
+        Task::Dist { out } => dist::dist(out).map(|_| ()),
     }
 }

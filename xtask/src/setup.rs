@@ -17,6 +17,9 @@ pub(crate) struct Needs {
     pub runtime: bool,
     /// rustfmt and clippy for the stable and nightly toolchains.
     pub lint: bool,
+    /// dpkg-deb, dpkg-shlibdeps, strip, man and systemd-analyze, to build the Debian package
+    /// and check it (`cargo xtask dist` and its test).
+    pub dist: bool,
 }
 
 impl Needs {
@@ -24,16 +27,25 @@ impl Needs {
         ebpf_build: true,
         runtime: true,
         lint: true,
+        dist: true,
     };
     pub(crate) const BUILD: Needs = Needs {
         ebpf_build: true,
         runtime: false,
         lint: false,
+        dist: false,
     };
     pub(crate) const LINT: Needs = Needs {
         ebpf_build: false,
         runtime: false,
         lint: true,
+        dist: false,
+    };
+    pub(crate) const DIST: Needs = Needs {
+        ebpf_build: true,
+        runtime: false,
+        lint: false,
+        dist: true,
     };
 }
 
@@ -63,6 +75,19 @@ pub(crate) fn ensure(needs: Needs) -> Result<()> {
             )?;
         }
         bpffs()?;
+    }
+    if needs.dist {
+        for (tool, pkg, why) in [
+            ("dpkg-deb", "dpkg", "builds the package"),
+            ("dpkg-shlibdeps", "dpkg-dev", "finds the package's Depends"),
+            ("strip", "binutils", "strips the packaged binary"),
+            ("man", "man-db", "the package test renders the manual pages"),
+            ("systemd-analyze", "systemd", "checks dist/mgm.service"),
+        ] {
+            if !succeeds(Command::new("sh").args(["-c", &format!("command -v {tool}")])) {
+                apt.install(&format!("{pkg} ({tool}: {why})"), &[pkg])?;
+            }
+        }
     }
     if needs.lint {
         for toolchain in ["stable", "nightly"] {

@@ -157,9 +157,19 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let metrics_server = metrics_listener
         .map(|l| metrics::serve(l, metrics_tx))
         .transpose()?;
+    let status = readiness_status(managed.len(), &waiting, control.path());
     // Last: nothing after it can fail before the loop, which ends with `stop`.
     let server = control.spawn_thread(query_tx, event_tx)?;
+    // The classifier is attached and the control socket accepts: ready (Type=notify).
+    notify_systemd(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&status),
+    ]);
     let result = event_loop(&mut daemon, &mut inputs).await;
+    notify_systemd(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("shutting down: leaving the groups, removing the routes"),
+    ]);
     if let Err(e) = &result {
         log::error!("{e:#}; shutting down");
     }
@@ -175,6 +185,28 @@ pub async fn run(args: RunArgs) -> Result<()> {
         args.bpffs.display()
     );
     result.and(closed)
+}
+
+/// Sends `states` to systemd when it started the daemon as a `Type=notify` service
+/// (`NOTIFY_SOCKET` set); nothing otherwise. A failure is logged, never fatal: the daemon works
+/// the same, and systemd times the start out on its own.
+fn notify_systemd(states: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        log::warn!("cannot notify systemd (NOTIFY_SOCKET): {e}");
+    }
+}
+
+/// The STATUS systemd shows (`systemctl status mgm`) once the daemon is ready.
+fn readiness_status(managed: usize, waiting: &[&str], socket: &std::path::Path) -> String {
+    let mut status = format!(
+        "managing {managed} interface{}",
+        if managed == 1 { "" } else { "s" }
+    );
+    if !waiting.is_empty() {
+        status.push_str(&format!(", waiting for {}", waiting.join(", ")));
+    }
+    status.push_str(&format!("; control socket {}", socket.display()));
+    status
 }
 
 /// What the loop waits on, besides signals and the deadline.

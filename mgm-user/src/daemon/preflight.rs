@@ -232,12 +232,42 @@ pub fn check_bpffs(dir: &Path) -> Result<()> {
     let probe = dir.ancestors().find(|p| p.exists()).unwrap_or(dir);
     let fs = statfs(probe).map_err(|e| anyhow::anyhow!("cannot stat {}: {e}", probe.display()))?;
     if fs.filesystem_type() != BPF_FS_MAGIC {
+        if let Some(netns) = ip_netns_exec() {
+            bail!(
+                "{} is not on a bpf filesystem: mgm seems started with `ip netns exec {netns}`, \
+                 which remounts /sys in a mount namespace of its own, without the bpf \
+                 filesystem (pins made there would vanish with it); enter the network \
+                 namespace only: `nsenter --net=/run/netns/{netns} mgm run ...`",
+                probe.display()
+            );
+        }
         bail!(
             "{} is not on a bpf filesystem; mount one with `mount -t bpf bpf /sys/fs/bpf` or pass --bpffs",
             probe.display()
         );
     }
     Ok(())
+}
+
+/// The name of the network namespace this process is in when it looks started by
+/// `ip netns exec NAME`: the namespace is one of /run/netns, and the mount namespace is not
+/// PID 1's (`ip netns exec` makes one, to remount /sys for the network namespace) or PID 1's
+/// cannot be read.
+fn ip_netns_exec() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let own_mnt = std::fs::read_link("/proc/self/ns/mnt").ok();
+    let init_mnt = std::fs::read_link("/proc/1/ns/mnt").ok();
+    if own_mnt.is_some() && own_mnt == init_mnt {
+        return None;
+    }
+    let net = std::fs::metadata("/proc/self/ns/net").ok()?;
+    std::fs::read_dir("/run/netns")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find(|e| {
+            std::fs::metadata(e.path()).is_ok_and(|m| m.dev() == net.dev() && m.ino() == net.ino())
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
 }
 
 /// TCX links need Linux 6.6 or newer.

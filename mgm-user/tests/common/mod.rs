@@ -246,6 +246,77 @@ impl Lab {
         }
     }
 
+    /// Starts `mgm run` like `start_mgm`, with `env` added to its environment, and returns at
+    /// once, without waiting for it to answer (see `wait_answering`). With `journal`, its stderr
+    /// (the log file) is presented as the journal: JOURNAL_STREAM names the log file's device
+    /// and inode, as systemd does for the stream it connects.
+    pub(crate) fn spawn_mgm_env(
+        &mut self,
+        ns: &str,
+        ifaces: &[&str],
+        extra: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+        journal: bool,
+    ) -> usize {
+        use std::os::unix::fs::MetadataExt;
+        let k = self.daemons.len();
+        let pin_dir = PathBuf::from(format!("/sys/fs/bpf/mgm-test-{}-{k}", self.id));
+        let socket = self.dir.join(format!("mgm{k}.sock"));
+        let log = self.dir.join(format!("mgm{k}.log"));
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net=/run/netns/{ns}"))
+            .arg(env!("CARGO_BIN_EXE_mgm"))
+            .arg("run");
+        for i in ifaces {
+            cmd.args(["-i", i]);
+        }
+        cmd.arg("--bpffs")
+            .arg(&pin_dir)
+            .arg("--socket")
+            .arg(&socket)
+            .args(extra);
+        cmd.env("MGM_LOG", "debug,aya=warn,aya_obj=warn,aya_log=warn");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        let logf = std::fs::File::create(&log).expect("daemon log file");
+        if journal {
+            let meta = logf.metadata().expect("stat the log file");
+            cmd.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+        } else {
+            cmd.env_remove("JOURNAL_STREAM");
+        }
+        cmd.stdout(Stdio::null()).stderr(logf);
+        let child = cmd.spawn().expect("spawn mgm run");
+        self.daemons.push(Daemon {
+            child,
+            socket,
+            pin_dir,
+            log,
+        });
+        k
+    }
+
+    /// Waits until daemon `k` answers on its control socket (15 s at most).
+    pub(crate) fn wait_answering(&mut self, k: usize) {
+        let socket = self.daemons[k].socket.clone();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while client::request::<Vec<InterfaceView>>(&socket, Request::ShowInterfaces).is_err() {
+            if let Ok(Some(status)) = self.daemons[k].child.try_wait() {
+                panic!(
+                    "mgm run exited ({status}) before answering:\n{}",
+                    self.daemon_log(k)
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "mgm run did not answer in 15 s:\n{}",
+                self.daemon_log(k)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub(crate) fn daemon(&self, k: usize) -> &Daemon {
         &self.daemons[k]
     }
