@@ -58,27 +58,6 @@ pub enum Command {
     /// Add or delete a static multicast route (S,G) from one interface to others, installed at
     /// once and never aging (the built-in protocol `static`).
     Route(RouteArgs),
-    /// Write the manual pages, mgm.8 and one per subcommand (mgm-run.8, ...), into DIR
-    /// (packaging: `cargo xtask dist`).
-    #[command(hide = true)]
-    GenerateMan(GenerateManArgs),
-    /// Print the completion script for SHELL on stdout (packaging: `cargo xtask dist`).
-    #[command(hide = true)]
-    GenerateCompletions(GenerateCompletionsArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct GenerateManArgs {
-    /// Directory to write the pages into (created if missing).
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
-}
-
-#[derive(Args, Debug)]
-pub struct GenerateCompletionsArgs {
-    /// The shell.
-    #[arg(value_enum, value_name = "SHELL")]
-    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -314,6 +293,40 @@ pub struct EventsArgs {
     pub json: bool,
     #[command(flatten)]
     pub socket: SocketArg,
+}
+
+/// The packaging helpers `mgm generate-man DIR` and `mgm generate-completions SHELL` (`cargo
+/// xtask dist`), parsed apart from [`Cli`] so that no help, manual page or completion script
+/// shows them (clap_complete lists even hidden subcommands).
+#[derive(Parser, Debug)]
+#[command(name = "mgm")]
+pub struct GenerateCli {
+    #[command(subcommand)]
+    pub what: Generate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Generate {
+    /// Write the manual pages, mgm.8 and one per subcommand (mgm-run.8, ...), into DIR.
+    GenerateMan {
+        /// Directory to write the pages into (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Print the completion script for SHELL on stdout.
+    GenerateCompletions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+}
+
+impl GenerateCli {
+    /// Whether the command line (`args`, the program name first) asks for a packaging helper.
+    pub fn requested(args: &[std::ffi::OsString]) -> bool {
+        args.get(1)
+            .and_then(|a| a.to_str())
+            .is_some_and(|a| matches!(a, "generate-man" | "generate-completions"))
+    }
 }
 
 const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];

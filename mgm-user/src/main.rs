@@ -1,13 +1,21 @@
 //! `mgm`: the daemon and its command-line clients.
 use anyhow::{Context, Result};
 use clap::Parser;
-use mgm_user::cli::{Cli, Command, ShowWhat};
+use mgm_user::cli::{Cli, Command, Generate, GenerateCli, ShowWhat};
 use mgm_user::commands;
 use mgm_user::control::api::Request;
 use mgm_user::control::{client, tables};
 
 fn main() {
-    let cli = Cli::try_parse().unwrap_or_else(|e| {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if GenerateCli::requested(&args) {
+        if let Err(e) = generate(GenerateCli::parse_from(args)) {
+            eprintln!("mgm: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| {
         // A usage error of the service's MGM_ARGS goes to the journal at error priority.
         if e.use_stderr() && mgm_user::logging::stderr_is_journal() {
             let text = e.render().to_string();
@@ -79,14 +87,20 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Join(args) => commands::statics::join(&args, true),
         Command::Leave(args) => commands::statics::join(&args, false),
         Command::Route(args) => commands::statics::route(&args),
-        Command::GenerateMan(args) => {
-            let files = commands::generate::man_pages(&args.dir)?;
+    }
+}
+
+/// The packaging helpers (`cargo xtask dist`).
+fn generate(cli: GenerateCli) -> Result<()> {
+    match cli.what {
+        Generate::GenerateMan { dir } => {
+            let files = commands::generate::man_pages(&dir)?;
             let list: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
             emit(&list)
         }
-        Command::GenerateCompletions(args) => {
+        Generate::GenerateCompletions { shell } => {
             let mut script = Vec::new();
-            commands::generate::completions(args.shell, &mut script);
+            commands::generate::completions(shell, &mut script);
             emit(&String::from_utf8_lossy(&script))
         }
     }
