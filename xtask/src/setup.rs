@@ -74,6 +74,12 @@ pub(crate) fn ensure(needs: Needs) -> Result<()> {
                 &["frr"],
             )?;
         }
+        if !Path::new("/usr/sbin/igmpproxy").exists() {
+            apt.install(
+                "igmpproxy (the peer IGMP proxy of benches/proxy_lab)",
+                &["igmpproxy"],
+            )?;
+        }
         bpffs()?;
     }
     if needs.dist {
