@@ -63,9 +63,12 @@ impl LinkKind {
     }
 }
 
-/// The device type (`ARPHRD_*`) of interface `name` in this network namespace; `None` when
-/// there is no such interface.
-pub fn device_type(name: &str) -> Result<Option<u16>> {
+/// An `ifreq` ioctl (`SIOCGIF*`) on interface `name` in this network namespace: the `ifreq`
+/// the kernel filled, or the error number.
+fn ifreq_ioctl(
+    name: &str,
+    request: libc::c_ulong,
+) -> Result<std::result::Result<libc::ifreq, std::io::Error>> {
     if name.is_empty() || name.len() >= libc::IFNAMSIZ {
         bail!("invalid interface name '{name}'");
     }
@@ -75,57 +78,40 @@ pub fn device_type(name: &str) -> Result<Option<u16>> {
         nix::sys::socket::SockFlag::SOCK_CLOEXEC,
         None,
     )
-    .map_err(|e| anyhow::anyhow!("socket for SIOCGIFHWADDR: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("socket for an interface ioctl: {e}"))?;
     // SAFETY: an all-zero ifreq is a valid value; the name (shorter than IFNAMSIZ, so
     // NUL-terminated by the zeroes) is filled in below.
     let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
         *dst = src as libc::c_char;
     }
-    // SAFETY: SIOCGIFHWADDR reads the name from and writes the hardware address into the one
+    // SAFETY: the SIOCGIF* requests read the name from and write their answer into the one
     // ifreq passed, which `ifr` is; the socket is open.
-    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR as _, &mut ifr) };
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), request as _, &mut ifr) };
     if rc < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ENODEV) {
-            return Ok(None);
-        }
-        bail!("reading the device type of {name}: {e}");
+        return Ok(Err(std::io::Error::last_os_error()));
     }
-    // SAFETY: the kernel filled the hardware address, whose family is the device type.
-    Ok(Some(unsafe { ifr.ifr_ifru.ifru_hwaddr.sa_family }))
+    Ok(Ok(ifr))
+}
+
+/// The device type (`ARPHRD_*`) of interface `name` in this network namespace; `None` when
+/// there is no such interface.
+pub fn device_type(name: &str) -> Result<Option<u16>> {
+    match ifreq_ioctl(name, libc::SIOCGIFHWADDR)? {
+        // SAFETY: the kernel filled the hardware address, whose family is the device type.
+        Ok(ifr) => Ok(Some(unsafe { ifr.ifr_ifru.ifru_hwaddr.sa_family })),
+        Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
+        Err(e) => bail!("reading the device type of {name}: {e}"),
+    }
 }
 
 /// The MTU of interface `name` in this network namespace (SIOCGIFMTU).
 pub fn mtu(name: &str) -> Result<u32> {
-    if name.is_empty() || name.len() >= libc::IFNAMSIZ {
-        bail!("invalid interface name '{name}'");
+    match ifreq_ioctl(name, libc::SIOCGIFMTU)? {
+        // SAFETY: the kernel filled the MTU member of the union.
+        Ok(ifr) => Ok(u32::try_from(unsafe { ifr.ifr_ifru.ifru_mtu }).unwrap_or(0)),
+        Err(e) => bail!("reading the MTU of {name}: {e}"),
     }
-    let sock = nix::sys::socket::socket(
-        nix::sys::socket::AddressFamily::Inet,
-        nix::sys::socket::SockType::Datagram,
-        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| anyhow::anyhow!("socket for SIOCGIFMTU: {e}"))?;
-    // SAFETY: an all-zero ifreq is a valid value; the name (shorter than IFNAMSIZ, so
-    // NUL-terminated by the zeroes) is filled in below.
-    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
-        *dst = src as libc::c_char;
-    }
-    // SAFETY: SIOCGIFMTU reads the name from and writes the MTU into the one ifreq passed,
-    // which `ifr` is; the socket is open.
-    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFMTU as _, &mut ifr) };
-    if rc < 0 {
-        bail!(
-            "reading the MTU of {name}: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    // SAFETY: the kernel filled the MTU member of the union.
-    let mtu = unsafe { ifr.ifr_ifru.ifru_mtu };
-    Ok(u32::try_from(mtu).unwrap_or(0))
 }
 
 /// A device type by the name `ip link` gives it, for messages.

@@ -7,7 +7,10 @@
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+#[path = "packet.rs"]
+mod packet;
+
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -224,66 +227,23 @@ fn decode(p: &[u8], port: u16) -> Vec<Seen> {
 /// entered by the calling thread (which stays there), with a 100 ms receive timeout and a large
 /// receive buffer.
 fn open(netns_path: &str, ifname: &str) -> Result<OwnedFd, String> {
-    let f = std::fs::File::open(netns_path).map_err(|e| format!("open {netns_path}: {e}"))?;
-    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("setns {netns_path}: {e}"))?;
-    let ifindex = nix::net::if_::if_nametoindex(ifname)
-        .map_err(|e| format!("if_nametoindex {ifname}: {e}"))?;
-    let proto = (libc::ETH_P_IP as u16).to_be();
-    // SAFETY: plain socket(2) call with constant arguments.
-    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto)) };
-    if raw < 0 {
-        return Err(format!(
-            "socket(AF_PACKET): {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: `raw` is a fresh descriptor nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: zeroed sockaddr_ll is a valid value; we fill the fields bind needs.
-    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = proto;
-    sll.sll_ifindex = ifindex as i32;
-    // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
+    let fd = packet::open_packet_socket(netns_path, ifname, libc::ETH_P_IP as u16)?;
+    let rcvbuf: libc::c_int = 8 << 20;
+    // SAFETY: `rcvbuf` is a live c_int of the size passed.
     let r = unsafe {
-        libc::bind(
+        libc::setsockopt(
             fd.as_raw_fd(),
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&rcvbuf as *const libc::c_int).cast::<libc::c_void>(),
+            std::mem::size_of::<libc::c_int>() as u32,
         )
     };
     if r < 0 {
         return Err(format!(
-            "bind AF_PACKET to {ifname}: {}",
+            "setsockopt SO_RCVBUFFORCE: {}",
             std::io::Error::last_os_error()
         ));
-    }
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 100_000,
-    };
-    let rcvbuf: libc::c_int = 8 << 20;
-    for (opt, val, len) in [
-        (
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast::<libc::c_void>(),
-            std::mem::size_of::<libc::timeval>(),
-        ),
-        (
-            libc::SO_RCVBUFFORCE,
-            (&rcvbuf as *const libc::c_int).cast::<libc::c_void>(),
-            std::mem::size_of::<libc::c_int>(),
-        ),
-    ] {
-        // SAFETY: `val` points to a live value of `len` bytes.
-        let r = unsafe { libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, opt, val, len as u32) };
-        if r < 0 {
-            return Err(format!(
-                "setsockopt {opt}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
     }
     Ok(fd)
 }

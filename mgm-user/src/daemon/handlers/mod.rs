@@ -8,8 +8,11 @@
 //! alerts to the others, its MFEs and OIL entries gone) and it is deregistered. The interfaces
 //! it held are remembered by name: registering again under that name takes them back, with
 //! the ones reserved for it (`-i IF,protocol=NAME`).
+mod answers;
 mod remote;
 mod requests;
+mod statics;
+mod walks;
 
 use crate::control::server::Connection;
 use crate::manager::{IfKey, ProtocolHandle};

@@ -1,24 +1,21 @@
 //! The control requests that change the manager, carried out for their connection: the
 //! handler protocol (register, ownership, memberships, MFEs, answers) and the session's end.
-use super::remote::{Question, RemoteHandler, RpfAnswer, SharedSession};
+use super::remote::{RemoteHandler, SharedSession};
+use super::walks::page;
 use super::{check_name, iface_key, protocol_id_for, Registered};
-use crate::control::api::handler::{
-    AnswerArgs, MembershipArgs, MembershipFilter, MembershipFlag, MembershipKey, MembershipView,
-    Page, RegisterArgs, DEFAULT_PAGE, MAX_PAGE,
-};
 use crate::control::api::handler::{Callback, HandlerKind};
-use crate::control::api::{Reply, Request, Response, RpfVerdictView};
+use crate::control::api::handler::{MembershipArgs, MembershipFlag, Page, RegisterArgs};
+use crate::control::api::{Reply, Request, Response};
 use crate::control::server::{Connection, ControlInput};
 use crate::daemon::state::Daemon;
 use crate::manager::{
-    ClientKind, ComponentId, IfKey, MembershipFlags, MembershipInfo, MgmError, ProtocolHandle,
-    ProtocolId, Sg,
+    ClientKind, ComponentId, IfKey, MembershipFlags, MgmError, ProtocolHandle, ProtocolId, Sg,
 };
 use crate::time::monotonic_ns;
 use std::net::Ipv4Addr;
 
 /// The outcome of one request: the data to answer with, or the error message.
-type Outcome = Result<Reply, String>;
+pub(super) type Outcome = Result<Reply, String>;
 
 impl Daemon {
     /// One input from the control server.
@@ -369,7 +366,7 @@ impl Daemon {
     }
 
     /// A managed (or previously named) interface by name.
-    fn known_interface(&self, name: &str) -> Result<IfKey, String> {
+    pub(super) fn known_interface(&self, name: &str) -> Result<IfKey, String> {
         self.fwd
             .names()
             .index_of(name)
@@ -411,158 +408,6 @@ impl Daemon {
                 "{what}: the interface is not yours (take_interface first)"
             )),
             r => self.done(r, &what, now),
-        }
-    }
-
-    /// The membership records matching `f`, in walk order: group, source (wildcards first),
-    /// interface name, protocol name.
-    fn memberships(&mut self, f: &MembershipFilter) -> Vec<MembershipView> {
-        let all = self.fwd.manager().memberships();
-        let mut v: Vec<MembershipView> = all
-            .into_iter()
-            .map(|m| self.membership_view(m))
-            .filter(|m| {
-                f.interface.as_ref().is_none_or(|i| *i == m.interface)
-                    && f.source.is_none_or(|s| Some(s) == m.source)
-                    && f.group.is_none_or(|g| Some(g) == m.group)
-                    && f.protocol.as_ref().is_none_or(|p| *p == m.protocol)
-            })
-            .collect();
-        v.sort_by(|a, b| walk_key(a).cmp(&walk_key(b)));
-        v
-    }
-
-    fn membership_view(&self, m: MembershipInfo) -> MembershipView {
-        MembershipView {
-            source: m.sg.source,
-            group: m.sg.group,
-            interface: self.fwd.interface_name(&m.interface),
-            protocol: m.protocol,
-            effective: m.effective,
-        }
-    }
-
-    fn membership_page(&mut self, after: Option<MembershipKey>, max: Option<usize>) -> Reply {
-        let all = self.memberships(&MembershipFilter::default());
-        let start = match &after {
-            None => 0,
-            Some(k) => {
-                let after = (k.group, k.source, k.interface.as_str(), k.protocol.as_str());
-                all.iter()
-                    .position(|m| walk_key(m) > after)
-                    .unwrap_or(all.len())
-            }
-        };
-        let n = page(max);
-        let entries: Vec<_> = all.iter().skip(start).take(n).cloned().collect();
-        Reply::MembershipPage(Page {
-            more: start + entries.len() < all.len(),
-            entries,
-        })
-    }
-
-    /// An answer to a callback question.
-    fn answer(&mut self, conn: &Connection, a: AnswerArgs, now: u64) {
-        let Some(r) = self.handlers.session(conn) else {
-            return;
-        };
-        let (h, shared) = (r.handle, r.shared.clone());
-        let mut s = shared.lock();
-        s.now = now;
-        let Some(asked) = s.asked.remove(&a.callback_id) else {
-            self.handlers.late_answers += 1;
-            log::debug!(
-                "handler '{}': answer to unknown or expired callback {}",
-                s.name,
-                a.callback_id
-            );
-            return;
-        };
-        let (source, group) = (asked.source, asked.group);
-        let names = self.fwd.names().clone();
-        let retry = match asked.question {
-            Question::Rpf => {
-                let iif = a.iif.as_deref().and_then(|n| {
-                    let i = names.index_of(n).map(iface_key);
-                    if i.is_none() {
-                        log::warn!("handler '{}': rpf answer names unknown iif {n}", s.name);
-                    }
-                    i
-                });
-                s.answer_rpf(
-                    source,
-                    group,
-                    RpfAnswer {
-                        reject: a.verdict == Some(RpfVerdictView::Reject),
-                        iif,
-                        upstream: a.upstream,
-                    },
-                );
-                true
-            }
-            Question::Creation(offered) => {
-                let vetoed = a
-                    .vetoed
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|n| names.index_of(n).map(iface_key))
-                    .filter(|i| offered.contains(i))
-                    .collect();
-                s.answer_creation(source, group, vetoed);
-                true
-            }
-            Question::Prune(_) => false,
-        };
-        // The lock goes before any manager call: those may call the handler's callbacks.
-        drop(s);
-        if retry {
-            self.fwd
-                .retry_creations(Some(&[(source, group)]), &self.igmp, now);
-        } else if let Some(t) = a.timeout_s {
-            // A prune alert's lifetime, only while the entry is still empty: receivers may be
-            // back.
-            let empty = self
-                .fwd
-                .manager()
-                .mfe(now, source, group)
-                .is_ok_and(|m| m.negative);
-            if empty {
-                let r = self.fwd.manager().set_mfe_timeout(now, h, source, group, t);
-                let _ = self.done(r, "prune alert answer", now);
-            }
-        }
-    }
-
-    /// Answers not given in time: the defaults are taken, the packets offered again.
-    pub(crate) fn expire_answers(&mut self, now: u64) {
-        let mut retry = Vec::new();
-        for r in self.handlers.sessions.values() {
-            let mut s = r.shared.lock();
-            for a in s.expire(now) {
-                self.handlers.timeouts += 1;
-                if let Some(more) = self.handlers.timeout_log.allow(now) {
-                    let what = match a.question {
-                        Question::Rpf => "rpf (the FIB's incoming interface is used)",
-                        Question::Creation(_) => "creation_alert (nothing vetoed)",
-                        Question::Prune(_) => "prune_alert (mgm's lifetime is kept)",
-                    };
-                    log::warn!(
-                        "handler '{}' did not answer {what} for ({}, {}) within {} ms{}",
-                        s.name,
-                        a.source,
-                        a.group,
-                        self.handlers.deadline_ns / 1_000_000,
-                        crate::daemon::events::more(more)
-                    );
-                }
-                if !matches!(a.question, Question::Prune(_)) {
-                    retry.push((a.source, a.group));
-                }
-            }
-        }
-        if !retry.is_empty() {
-            self.fwd.retry_creations(Some(&retry), &self.igmp, now);
-            self.publish(Vec::new());
         }
     }
 
@@ -645,7 +490,7 @@ impl Daemon {
     }
 
     /// The reply to a manager call that returns nothing.
-    fn done(&mut self, r: Result<(), MgmError>, what: &str, now: u64) -> Outcome {
+    pub(super) fn done(&mut self, r: Result<(), MgmError>, what: &str, now: u64) -> Outcome {
         self.settle_manager(now);
         r.map(|()| Reply::Done).map_err(|e| mgm_error(what, e))
     }
@@ -661,88 +506,11 @@ impl Daemon {
     }
 }
 
-/// The order of membership walks.
-fn walk_key(m: &MembershipView) -> (Option<Ipv4Addr>, Option<Ipv4Addr>, &str, &str) {
-    (m.group, m.source, m.interface.as_str(), m.protocol.as_str())
-}
-
-/// A page size: [`DEFAULT_PAGE`] when absent, at most [`MAX_PAGE`].
-fn page(max: Option<usize>) -> usize {
-    max.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
-}
-
 /// A manager error as a message naming what it was about.
 fn mgm_error(what: &str, e: MgmError) -> String {
     match e {
         MgmError::NotFound => format!("{what}: not found"),
         MgmError::InvalidParameter => format!("{what}: invalid (not yours, or malformed)"),
         e => format!("{what}: {e}"),
-    }
-}
-
-impl Daemon {
-    /// `static_join`, `static_leave`, `static_route_add`, `static_route_del`: the built-in
-    /// protocol `static`.
-    fn static_request(&mut self, request: &Request, now: u64) -> Outcome {
-        let h = self.fwd.static_protocol();
-        let (r, what) = match request {
-            Request::StaticJoin(j) | Request::StaticLeave(j) => {
-                let iface = self.known_interface(&j.interface)?;
-                let sg = Sg {
-                    source: j.source,
-                    group: Some(j.group),
-                };
-                if !sg.is_valid() {
-                    return Err(format!(
-                        "{sg}: the group must be multicast, the source unicast"
-                    ));
-                }
-                let mgr = self.fwd.manager();
-                let r = if matches!(request, Request::StaticJoin(_)) {
-                    mgr.add_static_join(now, h, sg, iface)
-                } else {
-                    mgr.delete_static_join(now, h, sg, iface)
-                };
-                (r, format!("static join {sg} on {}", j.interface))
-            }
-            Request::StaticRouteAdd(r) => {
-                let iif = self.known_interface(&r.iif)?;
-                let oifs = r
-                    .oifs
-                    .iter()
-                    .map(|o| self.known_interface(o))
-                    .collect::<Result<Vec<_>, _>>()?;
-                if r.oifs.contains(&r.iif) {
-                    return Err(format!(
-                        "{} is both the incoming and an outgoing interface",
-                        r.iif
-                    ));
-                }
-                let res = self
-                    .fwd
-                    .manager()
-                    .add_static_route(now, h, r.source, r.group, iif, &oifs);
-                (res, format!("static route ({}, {})", r.source, r.group))
-            }
-            Request::StaticRouteDel(k) => (
-                self.fwd
-                    .manager()
-                    .delete_static_route(now, h, k.source, k.group),
-                format!("static route ({}, {})", k.source, k.group),
-            ),
-            _ => return Err("not a static request".into()),
-        };
-        if r.is_ok() {
-            log::info!("{what}: {}", request.command());
-        }
-        let out = self.done(r, &what, now);
-        // A static receiver downstream is reported upstream by the proxy like a host.
-        if let (Some(up), Request::StaticJoin(j) | Request::StaticLeave(j)) =
-            (&mut self.upstream, request)
-        {
-            up.mark(j.group);
-            self.report_upstream(now);
-        }
-        out
     }
 }
