@@ -23,16 +23,16 @@ pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/mgm";
 )]
 pub struct Cli {
     /// Log level for the daemon: error, warn, info, debug, trace or off, optionally followed by
-    /// TARGET=LEVEL directives after commas (`debug,aya=warn`); RUST_LOG, when set, wins.
+    /// TARGET=LEVEL directives after commas (`debug,aya=warn`); RUST_LOG, when set, wins, and
+    /// this flag wins over the configuration file's `log` [default: info].
     #[arg(
         long,
         global = true,
-        default_value = "info",
         env = "MGM_LOG",
         value_name = "LEVEL",
         value_parser = log_spec
     )]
-    pub log: String,
+    pub log: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,8 +40,15 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 #[allow(clippy::large_enum_variant)] // parsed once at start
 pub enum Command {
-    /// Run the daemon on the given interfaces until SIGINT or SIGTERM.
+    /// Run the daemon on the given interfaces until SIGINT or SIGTERM (SIGHUP re-reads the
+    /// configuration file).
     Run(RunArgs),
+    /// Check a configuration file (the default one when FILE is absent) as `mgm run` reads it:
+    /// prints `FILE: ok (...)`, or the error with its line, column and key, and exits 1.
+    CheckConfig(CheckConfigArgs),
+    /// Make the running daemon re-read its configuration file and apply the difference (as
+    /// SIGHUP does); prints what changed, or the error (the running state then stays).
+    Reload(ReloadArgs),
     /// Show the daemon's state.
     Show(ShowArgs),
     /// Stream the daemon's events (one line, or one JSON object, per event) until interrupted.
@@ -58,6 +65,22 @@ pub enum Command {
     /// Add or delete a static multicast route (S,G) from one interface to others, installed at
     /// once and never aging (the built-in protocol `static`).
     Route(RouteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckConfigArgs {
+    /// The configuration file [default: /etc/mgm/mgm.toml].
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReloadArgs {
+    /// Print the daemon's answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub socket: SocketArg,
 }
 
 #[derive(Args, Debug)]
@@ -146,29 +169,29 @@ pub struct RouteKey {
     pub socket: SocketArg,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct RunArgs {
     /// Interface to manage (repeat for each): the classifier attaches to it and IGMP runs on it.
     /// IGMP settings for this interface alone may follow after commas, named like the flags
     /// below without the leading dashes, e.g. `-i eth1,igmp-version=2,query-interval=60s`.
     /// `protocol=NAME` leaves the interface to the external handler that registers as NAME
     /// (`mgm handler`, docs/handler-protocol.md) instead of the built-in `local`; until it
-    /// registers, IGMP runs there and keeps the memberships for its replay.
-    #[arg(
-        short = 'i',
-        long = "interface",
-        value_name = "IF[,KEY=VALUE...]",
-        required = true
-    )]
+    /// registers, IGMP runs there and keeps the memberships for its replay. With a
+    /// configuration file, `-i` overrides or extends the file's `[[interface]]` sections.
+    #[arg(short = 'i', long = "interface", value_name = "IF[,KEY=VALUE...]")]
     pub interfaces: Vec<String>,
+    /// Configuration file (TOML, mgm.toml(5)); /etc/mgm/mgm.toml is read when this is absent
+    /// and that file exists. Flags win over the file; SIGHUP and `mgm reload` re-read it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// bpffs directory where the maps are pinned (created if missing; must be on a bpf filesystem;
-    /// one daemon per directory: a second one is refused).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_BPFFS)]
-    pub bpffs: PathBuf,
+    /// one daemon per directory: a second one is refused) [default: /sys/fs/bpf/mgm].
+    #[arg(long, value_name = "DIR")]
+    pub bpffs: Option<PathBuf>,
     /// Control socket path (`mgm show` and `mgm events` talk to it). Created with mode 0660; an
-    /// existing file there is replaced only if it is a stale socket.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
-    pub socket: PathBuf,
+    /// existing file there is replaced only if it is a stale socket [default: /run/mgm/mgm.sock].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
     /// Group (name or gid) whose members may use the control socket besides its owner; the
     /// daemon's own group when absent.
     #[arg(long, value_name = "GROUP")]
@@ -192,17 +215,17 @@ pub struct RunArgs {
     pub upstream: Option<String>,
     /// With --upstream: traffic of sources on downstream links goes upstream too (and, as
     /// always, to the other downstream links with members).
-    #[arg(long, requires = "upstream")]
+    #[arg(long)]
     pub forward_upstream: bool,
     /// With --upstream: proxy SSDP's group 239.255.255.250 too (local discovery, not proxied
     /// by default; link-local groups 224.0.0.0/24 never are).
-    #[arg(long, requires = "upstream")]
+    #[arg(long)]
     pub proxy_ssdp: bool,
     /// How long an external handler has to answer an RPF, creation-alert or prune-alert
     /// callback before mgm takes the default (and counts a timeout). The kernel holds at most
-    /// 10 unresolved (S,G) at once, so keep it short.
-    #[arg(long, value_name = "D", default_value = "100ms", value_parser = parse_deadline)]
-    pub handler_deadline: std::time::Duration,
+    /// 10 unresolved (S,G) at once, so keep it short [default: 100ms].
+    #[arg(long, value_name = "D", value_parser = parse_deadline)]
+    pub handler_deadline: Option<std::time::Duration>,
     // IGMP settings for every interface: the flags come from the table in `settings`.
     #[command(flatten)]
     pub igmp: IgmpArgs,
@@ -211,17 +234,13 @@ pub struct RunArgs {
     /// read them: prefer a loopback or management address.
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_metrics_addr)]
     pub metrics: Option<std::net::SocketAddr>,
-}
-
-impl RunArgs {
-    /// `--handler-deadline` in milliseconds.
-    pub fn handler_deadline_ms(&self) -> u64 {
-        u64::try_from(self.handler_deadline.as_millis()).unwrap_or(u64::MAX)
-    }
+    /// The global `--log` (or MGM_LOG), which wins over the file's `log`; set by `main`.
+    #[arg(skip)]
+    pub log: Option<String>,
 }
 
 /// `--handler-deadline`: a duration from 1 ms to 10 s.
-fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
+pub fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
     let d = crate::settings::parse_duration_text(text)?;
     if d < std::time::Duration::from_millis(1) || d > std::time::Duration::from_secs(10) {
         return Err(format!("{text}: the deadline must be from 1ms to 10s"));
@@ -233,7 +252,7 @@ fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
 pub const METRICS_PORT: u16 = 9578;
 
 /// `--metrics`: an IP address and a port other than 0.
-fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+pub fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
     let addr: std::net::SocketAddr = text.parse().map_err(|_| {
         format!(
             "'{text}' is not ADDR:PORT: an IP address and a port, e.g. 127.0.0.1:{METRICS_PORT} \

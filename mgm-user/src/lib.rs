@@ -9,6 +9,7 @@
 //! - [`logging`]: the daemon's logger (terminal or journal format).
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod igmp;

@@ -36,13 +36,33 @@ fn main() {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run(args) => {
-            mgm_user::logging::init(&cli.log)?;
+        Command::Run(mut args) => {
+            args.log = cli.log.clone();
+            let config = mgm_user::config::resolve(&args)?;
+            mgm_user::logging::init(&config.log)?;
+            if let Some(file) = &config.file {
+                log::info!("configuration file {}", file.display());
+            }
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            rt.block_on(mgm_user::daemon::run(args))
+            rt.block_on(mgm_user::daemon::run(config, args))
+        }
+        Command::CheckConfig(args) => {
+            let file = args
+                .file
+                .unwrap_or_else(|| mgm_user::config::DEFAULT_PATH.into());
+            let config = mgm_user::config::check_file(&file)?;
+            emit(&format!("{}: ok ({})\n", file.display(), config.summary()))
+        }
+        Command::Reload(args) => {
+            let data: mgm_user::control::api::Reloaded =
+                client::request(&args.socket.socket, Request::Reload)?;
+            if args.json {
+                return emit(&format!("{}\n", serde_json::to_string_pretty(&data)?));
+            }
+            emit(&tables::reload_text(&data))
         }
         Command::Show(args) => {
             let socket = &args.socket.socket;

@@ -420,6 +420,7 @@ fn admit(peer: &Peer, request: &Request) -> std::result::Result<(), String> {
             | Request::StaticLeave(_)
             | Request::StaticRouteAdd(_)
             | Request::StaticRouteDel(_)
+            | Request::Reload
     ) {
         log::info!("control: {} from {peer}", request.command());
     } else {

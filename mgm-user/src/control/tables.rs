@@ -263,6 +263,22 @@ pub fn upstream_table(view: &Option<UpstreamView>) -> String {
 
 /// One event as a human-readable line: the kind, then every other non-null field as
 /// `key=value` (lists comma-separated).
+/// `mgm reload`: what changed, one line each, then what was applied only in part.
+pub fn reload_text(r: &crate::control::api::Reloaded) -> String {
+    let mut out = if r.changes.is_empty() {
+        format!("{}: reloaded, nothing changed\n", r.file)
+    } else {
+        format!("{}: reloaded\n", r.file)
+    };
+    for c in &r.changes {
+        out.push_str(&format!("  {c}\n"));
+    }
+    for w in &r.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    out
+}
+
 pub fn event_line(line: &str) -> String {
     let Ok(ev) = serde_json::from_str::<EventLine>(line) else {
         return line.to_string();

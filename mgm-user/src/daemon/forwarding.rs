@@ -376,6 +376,15 @@ impl Forwarding {
         self.reserved.get(name).map(String::as_str)
     }
 
+    /// Reserves `name` for `protocol`, or for `local` again with `None` (a reload; before the
+    /// interface is added).
+    pub(crate) fn set_reserved(&mut self, name: &str, protocol: Option<&str>) {
+        match protocol {
+            Some(p) => self.reserved.insert(name.to_string(), p.to_string()),
+            None => self.reserved.remove(name),
+        };
+    }
+
     /// The interfaces reserved for `protocol`.
     pub(crate) fn reserved_interfaces(&self, protocol: &str) -> Vec<String> {
         self.reserved

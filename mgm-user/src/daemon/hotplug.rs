@@ -57,6 +57,21 @@ impl Hotplug {
         }
     }
 
+    /// Wants `name` with `cfg` from now on (a reload: added, or its settings changed).
+    pub(crate) fn want(&mut self, name: &str, cfg: &IgmpConfig) {
+        match self.wanted.iter_mut().find(|(n, _)| n == name) {
+            Some((_, c)) => *c = cfg.clone(),
+            None => self.wanted.push((name.to_string(), cfg.clone())),
+        }
+    }
+
+    /// No longer wants `name` (a reload removed it).
+    pub(crate) fn unlist(&mut self, name: &str) {
+        self.wanted.retain(|(n, _)| n != name);
+        self.seen.remove(name);
+        self.last_warning.remove(name);
+    }
+
     /// Whether to warn about `name` now (at most once per [`WARN_EVERY_NS`]).
     fn should_warn(&mut self, name: &str, now: u64) -> bool {
         let last = self.last_warning.get(name).copied();
@@ -69,7 +84,9 @@ impl Hotplug {
 }
 
 /// Why a managed interface stops being managed.
-enum Stop {
+pub(crate) enum Stop {
+    /// No longer in the configuration (a reload).
+    Unlisted,
     /// Deleted, renamed, or its name now another ifindex's.
     Gone,
     /// No IPv4 address left.
@@ -132,11 +149,15 @@ impl Daemon {
     }
 
     /// A managed interface stops being managed: IGMP and forwarding stop on it.
-    fn drop_interface(&mut self, ifindex: u32, why: Stop, now: u64) {
+    pub(crate) fn drop_interface(&mut self, ifindex: u32, why: Stop, now: u64) {
         let Some(name) = self.igmp.name_of(ifindex).map(str::to_string) else {
             return;
         };
         match &why {
+            Stop::Unlisted => log::info!(
+                "interface {name} (ifindex {ifindex}) is no longer in the configuration: IGMP \
+                 and forwarding stopped on it"
+            ),
             Stop::Gone => log::warn!(
                 "interface {name} (ifindex {ifindex}) is gone: IGMP and forwarding stopped on it \
                  until it comes back"

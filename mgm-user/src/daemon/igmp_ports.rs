@@ -371,6 +371,23 @@ impl IgmpPorts {
         out
     }
 
+    /// New IGMP settings for a managed interface (a reload): returns what the new filters
+    /// refuse; the settings map entry follows with the next `sync_all_settings`.
+    pub(crate) fn reconfigure(
+        &mut self,
+        ifindex: u32,
+        cfg: &IgmpConfig,
+        maps: &KernelMaps,
+        now: u64,
+    ) -> Vec<Action> {
+        let Some(port) = self.ports.get_mut(&ifindex) else {
+            return Vec::new();
+        };
+        let actions = port.router.reconfigure(cfg.clone(), now, &MapView(maps));
+        self.shrunk |= port.after(&actions, now);
+        actions
+    }
+
     /// A managed interface was deleted: its router stops (memberships withdrawn, map entries
     /// removed: the returned actions). Then [`Self::remove_interface`].
     pub(crate) fn stop_interface(

@@ -12,12 +12,14 @@ mod metrics;
 mod names;
 pub mod preflight;
 mod proxy;
+mod reload;
 mod state;
 mod views;
 
 pub(crate) use handlers::check_name as check_protocol_name;
 
 use crate::cli::RunArgs;
+use crate::config::RunConfig;
 use crate::control::server::{ControlServer, Query};
 use crate::sys::bpf::Classifier;
 use crate::sys::link_watch::LinkWatch;
@@ -30,55 +32,49 @@ use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{broadcast, mpsc};
 
-/// Runs the daemon until SIGINT/SIGTERM. Every failure before the loop starts leaves nothing
-/// attached (the classifier detaches on drop).
-pub async fn run(args: RunArgs) -> Result<()> {
-    let configs = crate::settings::interface_configs(&args)?;
+/// Runs the daemon with `config` until SIGINT/SIGTERM; `args`, the command line it was resolved
+/// from, resolves the file again on a reload. Every failure before the loop starts leaves
+/// nothing attached (the classifier detaches on drop).
+pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
+    let configs = config.igmp_configs();
     preflight::check_privilege()?;
     preflight::check_tcx()?;
     let names: Vec<String> = configs.iter().map(|(n, _)| n.clone()).collect();
     // Listed interfaces that are not there yet (or have no IPv4 address yet) are awaited, not
     // an error: the link watch manages them when they come. The upstream one too.
     let (interfaces, _) = preflight::resolve_interfaces(&names)?;
-    if let Some(up) = &args.upstream {
-        if names.contains(up) {
-            anyhow::bail!(
-                "{up} is the --upstream interface; list only the downstream interfaces with -i"
-            );
-        }
-    }
-    let upstream = match &args.upstream {
+    let (args, config) = (&args, &config);
+    let upstream = match &config.upstream {
         Some(up) => preflight::resolve_interfaces(std::slice::from_ref(up))
             .context("the --upstream interface")?
             .0
             .pop(),
         None => None,
     };
-    preflight::check_bpffs(&args.bpffs)?;
-    let group = args
+    preflight::check_bpffs(&config.bpffs)?;
+    let group = config
         .socket_group
         .as_deref()
         .map(crate::control::socket_file::resolve_group)
         .transpose()?;
-    let control = ControlServer::bind(&args.socket, group)?;
+    let control = ControlServer::bind(&config.socket, group)?;
     // `--metrics`: listening (a port in use is an error) before anything is attached.
-    let metrics_listener = args
+    let metrics_listener = config
         .metrics
         .map(crate::control::http::MetricsListener::bind)
         .transpose()?;
 
     // The mroute socket first: if another router owns the table, fail before touching anything.
-    let reserved = crate::settings::reserved_interfaces(&args)?;
     let fwd = Forwarding::start(
         &interfaces,
-        reserved,
-        args.upstream.is_some(),
-        args.mroute_table,
+        config.reserved(),
+        config.upstream.is_some(),
+        config.mroute_table,
         monotonic_ns()?,
     )?;
     // Sized for every listed interface, awaited ones included.
     let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
-    let mut classifier = Classifier::load(&args.bpffs, sizes)?;
+    let mut classifier = Classifier::load(&config.bpffs, sizes)?;
     let logger = classifier.start_logger();
     let (maps, ring) = classifier.take_maps()?;
     for iface in &interfaces {
@@ -94,10 +90,18 @@ pub async fn run(args: RunArgs) -> Result<()> {
             None => awaited.push((name, cfg)),
         }
     }
-    let mut daemon = Daemon::start(&args, &with_config, fwd, classifier, maps, event_tx.clone())?;
+    let mut daemon = Daemon::start(
+        config,
+        &with_config,
+        fwd,
+        classifier,
+        maps,
+        event_tx.clone(),
+    )?;
     daemon.hotplug.begin(&interfaces, &awaited);
+    daemon.reload = reload::Reload::new(args.clone(), config.clone(), sizes);
     // The proxy's upstream interface: managed now, or awaited like the others.
-    if let Some(name) = &args.upstream {
+    if let Some(name) = &config.upstream {
         match &upstream {
             Some(up) => daemon.start_upstream(up, monotonic_ns()?)?,
             None => log::info!(
@@ -126,7 +130,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         } else {
             format!("; waiting for {}", waiting.join(", "))
         },
-        args.bpffs.display(),
+        config.bpffs.display(),
         control.path().display()
     );
     if let Some(l) = &metrics_listener {
@@ -153,6 +157,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
         },
         monotonic_ns()?,
     );
+    // The file's static entries, on the interfaces managed now.
+    daemon.add_file_statics(&config.joins, &config.routes, monotonic_ns()?);
     // Stopped when dropped, also on the early return below.
     let metrics_server = metrics_listener
         .map(|l| metrics::serve(l, metrics_tx))
@@ -182,7 +188,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     let closed = daemon.shutdown();
     log::info!(
         "detached from every interface; maps stay pinned in {}",
-        args.bpffs.display()
+        config.bpffs.display()
     );
     result.and(closed)
 }
@@ -249,9 +255,7 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
             biased;
             _ = sigint.recv() => { log::info!("SIGINT: shutting down"); return Ok(()); }
             _ = sigterm.recv() => { log::info!("SIGTERM: shutting down"); return Ok(()); }
-            _ = sighup.recv() => {
-                log::info!("SIGHUP: nothing to reload (settings come from the command line); still running");
-            }
+            _ = sighup.recv() => daemon.on_sighup(),
             Some(input) = inputs.queries.recv() => daemon.on_control(input),
             Some(scrape) = next_scrape(&mut inputs.metrics) => daemon.on_metrics(scrape),
             _ = sleep_until(deadline) => daemon.on_deadline()?,

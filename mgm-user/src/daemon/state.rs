@@ -8,7 +8,7 @@ use super::igmp_ports::IgmpPorts;
 use super::metrics::EventCounts;
 use super::preflight::ManagedInterface;
 use super::proxy::{Upstream, UpstreamWanted};
-use crate::cli::RunArgs;
+use crate::config::RunConfig;
 use crate::control::server::EventSender;
 use crate::igmp::{Action, IgmpConfig};
 use crate::sys::bpf::{Classifier, KernelMaps};
@@ -43,12 +43,14 @@ pub(crate) struct Daemon {
     pub(crate) upstream_wanted: Option<UpstreamWanted>,
     /// The manager's events by protocol and kind (`mgm_callbacks_total`, `mgm_mfe_changes_total`).
     pub(crate) event_counts: EventCounts,
+    /// What a reload re-reads and diffs against.
+    pub(crate) reload: super::reload::Reload,
 }
 
 impl Daemon {
     /// Starts IGMP and forwarding on `interfaces` (the classifier is attached, the maps taken).
     pub(crate) fn start(
-        args: &RunArgs,
+        config: &RunConfig,
         interfaces: &[(ManagedInterface, IgmpConfig)],
         fwd: Forwarding,
         classifier: Classifier,
@@ -56,7 +58,7 @@ impl Daemon {
         events: EventSender,
     ) -> Result<Self> {
         let mut daemon = Daemon {
-            igmp: IgmpPorts::new(args.no_fast_path, args.accept_off_link_reports),
+            igmp: IgmpPorts::new(config.no_fast_path, config.accept_off_link_reports),
             fwd,
             hotplug: Hotplug::new(
                 interfaces
@@ -67,17 +69,17 @@ impl Daemon {
             maps,
             classifier,
             events,
-            handlers: Handlers::new(args.handler_deadline_ms()),
+            handlers: Handlers::new(config.handler_deadline_ms()),
             upstream: None,
-            upstream_wanted: args.upstream.as_ref().map(|name| UpstreamWanted {
+            upstream_wanted: config.upstream.as_ref().map(|name| UpstreamWanted {
                 name: name.clone(),
-                forward_upstream: args.forward_upstream,
-                proxy_ssdp: args.proxy_ssdp,
+                forward_upstream: config.forward_upstream,
+                proxy_ssdp: config.proxy_ssdp,
                 // The global --robustness (RFC 3376 §8.1 applies to hosts too).
-                robustness: crate::settings::global_config(args)
-                    .map_or(2, |c| u32::from(c.robustness)),
+                robustness: u32::from(config.igmp.robustness),
             }),
             event_counts: EventCounts::default(),
+            reload: super::reload::Reload::default(),
         };
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;

@@ -16,7 +16,7 @@ pub use value::{
     ValueError, NO_PREFIXES, PREFIX_SEPARATOR, SWITCH_NAMES,
 };
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
 use crate::cli::RunArgs;
 use crate::igmp::IgmpConfig;
@@ -66,49 +66,15 @@ pub fn apply_key(cfg: &mut IgmpConfig, key: &str, text: &str) -> Result<()> {
 /// The `-i IF,protocol=NAME` key: the interface is left to the external handler NAME.
 pub const PROTOCOL_KEY: &str = "protocol";
 
-/// The interfaces left to external handlers: interface name → protocol name.
-pub fn reserved_interfaces(args: &RunArgs) -> Result<std::collections::BTreeMap<String, String>> {
-    let mut out = std::collections::BTreeMap::new();
-    for arg in &args.interfaces {
-        let spec = parse_interface_spec(arg)?;
-        for (_, v) in spec.overrides.iter().filter(|(k, _)| k == PROTOCOL_KEY) {
-            crate::daemon::check_protocol_name(v)
-                .map_err(|e| anyhow!("interface {}: {e}", spec.name))?;
-            out.insert(spec.name.clone(), v.clone());
-        }
-    }
-    Ok(out)
-}
-
 /// A duration as the settings read it (`100ms`, `1.5s`, `1m30s`).
 pub fn parse_duration_text(text: &str) -> std::result::Result<std::time::Duration, String> {
     value::parse_duration(text).map_err(|e| format!("{text}: {e}"))
 }
 
-/// The IGMP configuration of the command line's global flags (before `-i IF,key=value`).
-pub fn global_config(args: &RunArgs) -> Result<IgmpConfig> {
-    let mut base = IgmpConfig::default();
-    for (setting, text) in &args.igmp.values {
-        apply(&mut base, setting, text)?;
-    }
-    Ok(base)
-}
-
-/// The interfaces with their validated IGMP configuration, in command-line order.
+/// The interfaces of the command line alone (no configuration file) with their validated IGMP
+/// configuration, in command-line order (`crate::config::resolve_with`).
 pub fn interface_configs(args: &RunArgs) -> Result<Vec<(String, IgmpConfig)>> {
-    let base = global_config(args)?;
-    let mut out = Vec::new();
-    for arg in &args.interfaces {
-        let spec = parse_interface_spec(arg)?;
-        let mut cfg = base.clone();
-        for (k, v) in spec.overrides.iter().filter(|(k, _)| k != PROTOCOL_KEY) {
-            apply_key(&mut cfg, k, v).with_context(|| format!("interface {}", spec.name))?;
-        }
-        cfg.validate()
-            .with_context(|| format!("interface {}", spec.name))?;
-        out.push((spec.name, cfg));
-    }
-    Ok(out)
+    Ok(crate::config::resolve_with(args, None)?.igmp_configs())
 }
 
 #[cfg(test)]

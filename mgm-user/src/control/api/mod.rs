@@ -53,6 +53,9 @@ pub enum Request {
     ShowUpstream,
     /// Subscribe to the event stream: an empty response, then one [`EventLine`] per line.
     Events,
+    /// Re-read the configuration file and apply the difference (`mgm reload`, as SIGHUP):
+    /// answered with [`Reloaded`]; a bad file fails the request and changes nothing.
+    Reload,
     // ---- the handler protocol ----
     /// Answered with [`handler::Registered`]; the connection becomes a handler session.
     Register(handler::RegisterArgs),
@@ -248,6 +251,19 @@ pub enum Reply {
     MfePage(handler::Page<MfeView>),
     /// Requests that change state and return nothing.
     Done,
+    Reloaded(Reloaded),
+}
+
+/// The answer to [`Request::Reload`].
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// The configuration file read.
+    pub file: String,
+    /// One line per change applied (none: the file asks for what runs).
+    pub changes: Vec<String>,
+    /// What was applied only in part (a static entry the manager refused, ...).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The answer to [`Request::Hello`].

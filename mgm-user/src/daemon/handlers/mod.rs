@@ -56,6 +56,11 @@ impl Handlers {
     }
 
     /// The earliest answer deadline.
+    /// A new `handler-deadline` (a reload), for the callbacks asked from now on.
+    pub(crate) fn set_deadline_ms(&mut self, deadline_ms: u64) {
+        self.deadline_ns = deadline_ms.saturating_mul(1_000_000);
+    }
+
     pub(crate) fn next_deadline(&self) -> Option<u64> {
         self.sessions
             .values()

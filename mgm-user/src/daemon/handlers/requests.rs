@@ -15,7 +15,7 @@ use crate::time::monotonic_ns;
 use std::net::Ipv4Addr;
 
 /// The outcome of one request: the data to answer with, or the error message.
-pub(super) type Outcome = Result<Reply, String>;
+pub(crate) type Outcome = Result<Reply, String>;
 
 impl Daemon {
     /// One input from the control server.
@@ -143,6 +143,7 @@ impl Daemon {
             | Request::StaticLeave(_)
             | Request::StaticRouteAdd(_)
             | Request::StaticRouteDel(_) => self.static_request(&request, now),
+            Request::Reload => self.reload_config(now).map(Reply::Reloaded),
             show => {
                 let resp = self.answer_show(show);
                 match (resp.ok, resp.data, resp.error) {

@@ -8,7 +8,7 @@ use crate::manager::Sg;
 impl Daemon {
     /// `static_join`, `static_leave`, `static_route_add`, `static_route_del`: the built-in
     /// protocol `static`.
-    pub(super) fn static_request(&mut self, request: &Request, now: u64) -> Outcome {
+    pub(crate) fn static_request(&mut self, request: &Request, now: u64) -> Outcome {
         let h = self.fwd.static_protocol();
         let (r, what) = match request {
             Request::StaticJoin(j) | Request::StaticLeave(j) => {

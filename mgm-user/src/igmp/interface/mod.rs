@@ -12,6 +12,7 @@ mod commit;
 mod filters;
 mod limits;
 mod queries;
+mod reconfigure;
 mod restore;
 
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;

@@ -1,0 +1,204 @@
+//! Reloading the configuration file (SIGHUP, `mgm reload`): the file given at start is read
+//! again under the original command line's flags, checked whole, diffed against what runs
+//! ([`crate::config::plan`]), and only the difference is applied. A file that does not read,
+//! check or diff (a key that needs a restart) is refused whole: nothing changes.
+//!
+//! Order: the file's static entries that went are removed; removed interfaces go down as a
+//! deleted one does (IGMP stopped, memberships withdrawn from their owner, MFEs updated, VIF,
+//! classifier link and map entries removed); changed interfaces get their new IGMP settings in
+//! place (`IgmpInterface::reconfigure`: groups and streams stay); added interfaces are wanted
+//! like awaited ones and come up at once when ready (the hotplug machinery); the new static
+//! entries are added last. Unchanged interfaces are not touched.
+use super::hotplug::Stop;
+use super::state::Daemon;
+use crate::cli::RunArgs;
+use crate::config::{self, ReloadPlan, RunConfig, StaticJoin, StaticRoute};
+use crate::control::api::handler::{MfeKeyArgs, StaticJoinArgs, StaticRouteArgs};
+use crate::control::api::{Reloaded, Request};
+use crate::sys::bpf::MapSizes;
+use crate::sys::link_watch::LinkChanges;
+use crate::time::monotonic_ns;
+
+/// What a reload starts from: the command line, the configuration running, the map sizes.
+#[derive(Default)]
+pub(crate) struct Reload {
+    args: RunArgs,
+    current: Option<RunConfig>,
+    sizes: Option<MapSizes>,
+}
+
+impl Reload {
+    pub(crate) fn new(args: RunArgs, current: RunConfig, sizes: MapSizes) -> Self {
+        Reload {
+            args,
+            current: Some(current),
+            sizes: Some(sizes),
+        }
+    }
+}
+
+impl Daemon {
+    /// SIGHUP: reload, logging the outcome.
+    pub(crate) fn on_sighup(&mut self) {
+        let now = match monotonic_ns() {
+            Ok(n) => n,
+            Err(e) => return log::error!("SIGHUP: {e:#}"),
+        };
+        match self.reload_config(now) {
+            Ok(r) if r.changes.is_empty() => {
+                log::info!("SIGHUP: {} re-read: nothing changed", r.file)
+            }
+            Ok(r) => log::info!("SIGHUP: {} re-read and applied", r.file),
+            Err(e) => log::error!("SIGHUP: reload refused, the running state stays: {e}"),
+        }
+    }
+
+    /// Re-reads the configuration file and applies the difference; the error (nothing
+    /// changed) names the file, line and key at fault.
+    pub(crate) fn reload_config(&mut self, now: u64) -> Result<Reloaded, String> {
+        let Some(old) = self.reload.current.as_ref() else {
+            return Err("nothing to reload: the daemon is not running yet".into());
+        };
+        let args = &self.reload.args;
+        let Some(file) = old.file.clone() else {
+            return Err(format!(
+                "nothing to reload: mgm runs from its command line alone (start it with \
+                 --config FILE, or write {})",
+                config::DEFAULT_PATH
+            ));
+        };
+        // The file of the start, even if --config was absent and the default appeared since.
+        let mut args = args.clone();
+        args.config = Some(file.clone());
+        let new = config::resolve(&args).map_err(|e| format!("{e:#}"))?;
+        let plan = config::plan(old, &new)?;
+        let mut warnings = self.size_warning(&new);
+        warnings.extend(self.apply_plan(&plan, now));
+        for line in &plan.lines {
+            log::info!("reload: {line}");
+        }
+        for w in &warnings {
+            log::warn!("reload: {w}");
+        }
+        self.reload.current = Some(new);
+        Ok(Reloaded {
+            file: file.display().to_string(),
+            changes: plan.lines,
+            warnings,
+        })
+    }
+
+    /// The membership maps were sized at start: limits past them hold until the maps are full
+    /// (the kernel then refuses writes, counted as map errors) until a restart sizes them anew.
+    fn size_warning(&self, new: &RunConfig) -> Vec<String> {
+        let (Some(had), Ok(need)) = (self.reload.sizes, MapSizes::for_limits(&new.igmp_configs()))
+        else {
+            return Vec::new();
+        };
+        if need.members <= had.members && need.sources <= had.sources {
+            return Vec::new();
+        }
+        vec![format!(
+            "the limits now allow {} groups and {} sources in all, the maps sized at start hold \
+             {} and {}: past that, reports take the slow path until a restart",
+            need.members, need.sources, had.members, had.sources
+        )]
+    }
+
+    /// Carries out `plan`; returns what could not be applied.
+    fn apply_plan(&mut self, plan: &ReloadPlan, now: u64) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for j in &plan.joins_removed {
+            warnings.extend(self.file_join(j, false, now));
+        }
+        for r in &plan.routes_removed {
+            let key = MfeKeyArgs {
+                source: r.source,
+                group: r.group,
+            };
+            warnings.extend(self.file_static(&Request::StaticRouteDel(key), now));
+        }
+        for name in &plan.removed {
+            self.hotplug.unlist(name);
+            if let Some((ifindex, _)) = self.igmp.managed().into_iter().find(|(_, n)| n == name) {
+                self.drop_interface(ifindex, Stop::Unlisted, now);
+            }
+            self.fwd.set_reserved(name, None);
+        }
+        for c in &plan.changed {
+            self.hotplug.want(&c.name, &c.igmp);
+            let managed = self.igmp.managed().into_iter().find(|(_, n)| *n == c.name);
+            if let Some((ifindex, _)) = managed {
+                let actions = self.igmp.reconfigure(ifindex, &c.igmp, &self.maps, now);
+                self.apply(actions, now);
+            }
+        }
+        for a in &plan.added {
+            self.fwd.set_reserved(&a.name, a.protocol.as_deref());
+            self.hotplug.want(&a.name, &a.igmp);
+        }
+        if !plan.added.is_empty() {
+            // Added interfaces come up now when they are ready, else when they are.
+            let changes = LinkChanges {
+                removed: Vec::new(),
+                changed: true,
+            };
+            self.on_links(changes, now);
+        }
+        warnings.extend(self.add_file_statics(&plan.joins_added, &plan.routes_added, now));
+        if let Some(d) = plan.handler_deadline {
+            self.handlers
+                .set_deadline_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        }
+        self.publish(Vec::new());
+        warnings
+    }
+
+    /// The file's static entries, as `mgm join` and `mgm route add` would add them; returns
+    /// (and logs) the ones refused, e.g. on an interface not there yet.
+    pub(crate) fn add_file_statics(
+        &mut self,
+        joins: &[StaticJoin],
+        routes: &[StaticRoute],
+        now: u64,
+    ) -> Vec<String> {
+        let mut refused = Vec::new();
+        for j in joins {
+            refused.extend(self.file_join(j, true, now));
+        }
+        for r in routes {
+            let args = StaticRouteArgs {
+                source: r.source,
+                group: r.group,
+                iif: r.iif.clone(),
+                oifs: r.oifs.clone(),
+            };
+            refused.extend(self.file_static(&Request::StaticRouteAdd(args), now));
+        }
+        for w in &refused {
+            log::warn!("configuration file: {w}");
+        }
+        refused
+    }
+
+    fn file_join(&mut self, j: &StaticJoin, add: bool, now: u64) -> Option<String> {
+        let args = StaticJoinArgs {
+            interface: j.interface.clone(),
+            group: j.group,
+            source: j.source,
+        };
+        let request = if add {
+            Request::StaticJoin(args)
+        } else {
+            Request::StaticLeave(args)
+        };
+        self.file_static(&request, now)
+    }
+
+    /// One static request of the file: `None` when done, else why not.
+    fn file_static(&mut self, request: &Request, now: u64) -> Option<String> {
+        self.static_request(request, now)
+            .err()
+            .map(|e| format!("{}: {e}", request.command()))
+    }
+}

@@ -1,0 +1,62 @@
+//! New settings for a running router (a reload of the configuration file): the timers, counts
+//! and limits apply from the next time each is used; the version to the next query; the
+//! filters at once: groups the group filters now refuse are dropped, and sources the source
+//! filters now refuse stop being forwarded (dropped from INCLUDE, blocked in EXCLUDE), as if
+//! the router had never accepted them. Nothing else changes: the other groups keep their
+//! state, timers and forwarding.
+
+use super::IgmpInterface;
+use crate::igmp::action::Action;
+use crate::igmp::config::IgmpConfig;
+use crate::igmp::group::FilterMode;
+use crate::igmp::view::FastPathView;
+
+impl IgmpInterface {
+    /// Runs with `config` from now on (it should have passed [`IgmpConfig::validate`]);
+    /// returns the map writes and membership changes of what the new filters refuse.
+    pub fn reconfigure(
+        &mut self,
+        config: IgmpConfig,
+        now: u64,
+        view: &dyn FastPathView,
+    ) -> Vec<Action> {
+        self.querier.configured_version = config.version.clamp(1, 3);
+        self.config = config;
+        let mut out = Vec::new();
+        for g in self.groups.values_mut() {
+            if !self.config.group_filter.accepts(g.group) {
+                g.mode = FilterMode::Include;
+                g.group_timer = 0;
+                g.sources.clear();
+                self.dirty.insert(g.group);
+                continue;
+            }
+            let refused: Vec<_> = g
+                .sources
+                .keys()
+                .copied()
+                .filter(|s| !self.config.source_filter.accepts(*s))
+                .collect();
+            for s in &refused {
+                match g.mode {
+                    FilterMode::Include => {
+                        g.sources.remove(s);
+                    }
+                    // Blocked: moved to the excluded sources (timer not running).
+                    FilterMode::Exclude => {
+                        if let Some(r) = g.sources.get_mut(s) {
+                            r.timer = 0;
+                            r.rexmit = 0;
+                        }
+                    }
+                }
+            }
+            if !refused.is_empty() {
+                self.dirty.insert(g.group);
+            }
+        }
+        self.source_total = self.groups.values().map(|g| g.sources.len()).sum();
+        self.commit(now, view, &mut out);
+        out
+    }
+}
