@@ -15,7 +15,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes mgm.8 and one page per visible subcommand, nested ones included (mgm-run.8,
-/// mgm-route-add.8, …), into `dir`; returns the files written, mgm.8 first.
+/// mgm-route-add.8, …), and the configuration file's mgm.toml.5, into `dir`; returns the files
+/// written, mgm.8 first, mgm.toml.5 last.
 pub fn man_pages(dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut cmd = Cli::command().disable_help_subcommand(true);
@@ -23,6 +24,10 @@ pub fn man_pages(dir: &Path) -> Result<Vec<PathBuf>> {
     cmd.build();
     let mut written = Vec::new();
     write_pages(&cmd, dir, true, &mut written)?;
+    let path = dir.join("mgm.toml.5");
+    std::fs::write(&path, super::man_config::page())
+        .with_context(|| format!("writing {}", path.display()))?;
+    written.push(path);
     Ok(written)
 }
 
@@ -66,8 +71,12 @@ Set by systemd when stderr is the journal: log lines then carry their syslog pri
 and no timestamp.
 .SH FILES
 .TP
+\fI/etc/mgm/mgm.toml\fR
+The configuration file (\fBmgm.toml\fR(5)), read by \fBmgm run\fR without \fB\-\-config\fR
+when it exists; SIGHUP and \fBmgm reload\fR re-read it.
+.TP
 \fI/etc/default/mgm\fR
-MGM_ARGS, the arguments of \fBmgm run\fR for the systemd unit \fImgm.service\fR.
+MGM_ARGS, flags of \fBmgm run\fR for the systemd unit \fImgm.service\fR (they win over the file).
 .TP
 \fI/run/mgm/mgm.sock\fR
 The control socket (\fB\-\-socket\fR).
@@ -75,7 +84,7 @@ The control socket (\fB\-\-socket\fR).
 \fI/sys/fs/bpf/mgm\fR
 The pinned maps (\fB\-\-bpffs\fR); they outlive the daemon, and the next start adopts them.
 .SH SEE ALSO
-\fBsystemctl\fR(1), \fBjournalctl\fR(1), \fBbpftool\fR(8), \fBip\-mroute\fR(8)
+\fBmgm.toml\fR(5), \fBsystemctl\fR(1), \fBjournalctl\fR(1), \fBbpftool\fR(8), \fBip\-mroute\fR(8)
 "#;
 
 const SUB_SECTIONS: &str = ".SH SEE ALSO\n\\fBmgm\\fR(8)\n";
@@ -104,9 +113,10 @@ mod tests {
         assert!(!names.iter().any(|n| n.contains("generate")), "{names:?}");
         assert_eq!(
             files.len(),
-            10,
-            "mgm, 7 subcommands, route add and del: {names:?}"
+            13,
+            "mgm, 9 subcommands, route add and del, mgm.toml.5: {names:?}"
         );
+        assert_eq!(names.last().map(String::as_str), Some("mgm.toml.5"));
         assert!(!names.iter().any(|n| n.contains("help")), "{names:?}");
         let top = std::fs::read_to_string(dir.join("mgm.8")).unwrap();
         assert!(top.contains("mgm\\-run(8)"), "{top}");

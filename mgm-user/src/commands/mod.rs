@@ -2,4 +2,5 @@
 //! and the packaging helpers (`generate`: manual pages, completions).
 pub mod generate;
 pub mod handler;
+pub mod man_config;
 pub mod statics;

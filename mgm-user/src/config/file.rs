@@ -354,6 +354,12 @@ impl Reader<'_> {
         };
         s.check(&text)
             .map_err(|e| self.err(v.span(), key, e.to_string()))?;
+        if let Kind::Version { .. } = s.kind {
+            if !matches!(text.trim(), "1" | "2" | "3") {
+                let why = format!("IGMP version must be 1, 2 or 3, not {}", text.trim());
+                return Err(self.err(v.span(), key, why));
+            }
+        }
         Ok(IgmpValue {
             setting: s,
             key: key.to_string(),

@@ -11,7 +11,8 @@
 //! | `/usr/bin/mgm` | the binary, stripped (the eBPF object is embedded in it) |
 //! | `/lib/systemd/system/mgm.service` | `dist/mgm.service` |
 //! | `/etc/default/mgm` | `dist/mgm.default`, a conffile |
-//! | `/usr/share/man/man8/mgm*.8.gz` | `mgm generate-man` |
+//! | `/etc/mgm/mgm.toml` | `dist/mgm.toml`, a conffile (the example: no interface yet) |
+//! | `/usr/share/man/man8/mgm*.8.gz`, `/usr/share/man/man5/mgm.toml.5.gz` | `mgm generate-man` |
 //! | `/usr/share/bash-completion/completions/mgm`, `/usr/share/zsh/vendor-completions/_mgm`, `/usr/share/fish/vendor_completions.d/mgm.fish` | `mgm generate-completions` |
 //! | `/usr/share/doc/mgm/` | README.md, copyright (and the LICENSE files the tree has) |
 //!
@@ -19,7 +20,8 @@
 //!
 //! Depends comes from dpkg-shlibdeps on the binary (libc6's version is the newest glibc symbol
 //! the build uses). The maintainer scripts only reload systemd and restart a running daemon on
-//! upgrade; they never enable or start mgm, which needs its interfaces in /etc/default/mgm first.
+//! upgrade; they never enable or start mgm, which needs its interfaces in /etc/mgm/mgm.toml (or
+//! /etc/default/mgm) first.
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -73,11 +75,21 @@ pub(crate) fn build(p: &Package) -> Result<PathBuf> {
         &stage.join("etc/default/mgm"),
         0o644,
     )?;
+    copy(
+        &dist.join("mgm.toml"),
+        &stage.join("etc/mgm/mgm.toml"),
+        0o644,
+    )?;
 
     // Manual pages, from the binary being shipped.
     let man8 = stage.join("usr/share/man/man8");
     run(Command::new(&bin).arg("generate-man").arg(&man8))?;
-    for page in fs::read_dir(&man8)? {
+    // mgm.toml(5) goes to section 5.
+    let man5 = stage.join("usr/share/man/man5");
+    fs::create_dir_all(&man5)?;
+    fs::rename(man8.join("mgm.toml.5"), man5.join("mgm.toml.5"))?;
+    let pages = fs::read_dir(&man8)?.chain(fs::read_dir(&man5)?);
+    for page in pages {
         let page = page?.path();
         fs::set_permissions(&page, fs::Permissions::from_mode(0o644))?;
         run(Command::new("gzip").arg("-9n").arg(&page))?;
@@ -125,7 +137,11 @@ pub(crate) fn build(p: &Package) -> Result<PathBuf> {
         &control(p.version, &arch, &depends, installed_kib, &maintainer),
         0o644,
     )?;
-    write(&debian.join("conffiles"), "/etc/default/mgm\n", 0o644)?;
+    write(
+        &debian.join("conffiles"),
+        "/etc/default/mgm\n/etc/mgm/mgm.toml\n",
+        0o644,
+    )?;
     write(&debian.join("postinst"), POSTINST, 0o755)?;
     write(&debian.join("prerm"), PRERM, 0o755)?;
     write(&debian.join("postrm"), POSTRM, 0o755)?;
@@ -208,7 +224,8 @@ Description: multicast group manager for Linux routers (IGMP router in eBPF)
  manages. Routing protocols in other processes attach over its control
  socket. Needs Linux 6.6 or newer (TCX links).
  .
- The interfaces go in /etc/default/mgm; then: systemctl enable --now mgm.
+ The interfaces go in /etc/mgm/mgm.toml (or in MGM_ARGS in /etc/default/mgm);
+ then: systemctl enable --now mgm. systemctl reload mgm applies a changed file.
 "
     )
 }
@@ -276,7 +293,8 @@ if [ "$1" = configure ] && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]
         systemctl try-restart mgm.service >/dev/null 2>&1 || true
     fi
 fi
-# mgm is not enabled or started here: /etc/default/mgm must name its interfaces first,
+# mgm is not enabled or started here: /etc/mgm/mgm.toml (or /etc/default/mgm) must name its
+# interfaces first,
 # then `systemctl enable --now mgm`.
 exit 0
 "#;
