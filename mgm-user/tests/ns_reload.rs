@@ -129,9 +129,36 @@ fn vifs(lab: &Lab, ns: &str) -> String {
     lab.ns(ns, &["cat", "/proc/net/ip_mr_vif"])
 }
 
-fn tcx_attached(lab: &Lab, ns: &str, ifname: &str) -> bool {
-    lab.ns(ns, &["bpftool", "net", "show", "dev", ifname])
-        .contains("mgm_igmp")
+/// The interfaces (ifindexes) the daemon `pid` holds a TCX link on: its bpf link file
+/// descriptors as /proc shows them (bpftool 7.1 does not list TCX links by interface).
+fn tcx_ifindexes(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fdinfo")).expect("fdinfo") {
+        let info = std::fs::read_to_string(fd.unwrap().path()).unwrap_or_default();
+        if !info
+            .lines()
+            .any(|l| l.split_whitespace().eq(["link_type:", "tcx"]))
+        {
+            continue;
+        }
+        let ifindex = info
+            .lines()
+            .find_map(|l| l.strip_prefix("ifindex:"))
+            .and_then(|v| v.trim().parse().ok());
+        out.extend(ifindex);
+    }
+    out.sort_unstable();
+    out
+}
+
+/// A child process killed when the test ends, passing or not.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]
@@ -173,6 +200,16 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
     let mut want = vec![ra.clone(), rb.clone(), rc.clone()];
     want.sort();
     assert_eq!(names(&lab), want);
+    let pid = lab.daemon(k).child.id();
+    let ifindex = |lab: &Lab, name: &str| {
+        lab.ns(&r, &["cat", &format!("/sys/class/net/{name}/ifindex")])
+            .trim()
+            .parse::<u32>()
+            .unwrap()
+    };
+    let (ia, id) = (ifindex(&lab, &ra), ifindex(&lab, &rd));
+    assert!(tcx_ifindexes(pid).contains(&ia), "the classifier on A");
+    assert!(!tcx_ifindexes(pid).contains(&id), "not on D yet");
     let mfe_oifs = |group: &str| {
         forward::show_mfe(&socket)
             .into_iter()
@@ -250,8 +287,8 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
         "a VIF of D: {}",
         vifs(&lab, &r)
     );
-    assert!(!tcx_attached(&lab, &r, &ra), "the classifier left A");
-    assert!(tcx_attached(&lab, &r, &rd), "the classifier on D");
+    assert!(!tcx_ifindexes(pid).contains(&ia), "the classifier left A");
+    assert!(tcx_ifindexes(pid).contains(&id), "the classifier on D");
     assert_eq!(
         mfe_oifs(G_ROUTE),
         Some(vec![rd.clone()]),
@@ -298,8 +335,7 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
         )),
         "{err}"
     );
-    let pid = lab.daemon(k).child.id().to_string();
-    run(Command::new("kill").args(["-HUP", &pid]));
+    run(Command::new("kill").args(["-HUP", &pid.to_string()]));
     lab.wait_for("SIGHUP logs the refusal", Duration::from_secs(5), || {
         lab.daemon_log(k)
             .contains("SIGHUP: reload refused, the running state stays")

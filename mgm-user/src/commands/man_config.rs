@@ -50,14 +50,16 @@ fn esc(text: &str) -> String {
 /// The help of flag `--name`: of `mgm run`, or the global one (`--log`).
 fn flag_help(name: &str) -> String {
     let cli = Cli::command();
-    let run = cli.find_subcommand("run").cloned();
-    let args = run
+    let mut args: Vec<clap::Arg> = cli.get_arguments().cloned().collect();
+    if let Some(run) = cli.find_subcommand("run") {
+        args.extend(run.get_arguments().cloned());
+    }
+    let help = args
         .iter()
-        .flat_map(|r| r.get_arguments().cloned().collect::<Vec<_>>())
-        .chain(cli.get_arguments().cloned());
-    args.filter(|a| a.get_long() == Some(name))
+        .filter(|a| a.get_long() == Some(name))
         .find_map(|a| a.get_long_help().or(a.get_help()).map(|h| h.to_string()))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    help
 }
 
 /// How an IGMP key's value is written.

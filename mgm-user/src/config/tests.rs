@@ -305,7 +305,7 @@ fn malformed_files_are_refused_naming_line_and_key() {
         (format!("{iface}[[route]]\nsource = \"192.0.2.1\"\ngroup = \"239.1.1.1\"\niif = \"eth1\"\noif = [\"eth7\"]\n"), "/etc/mgm/mgm.toml:3:1: route.oif: eth7 is not an interface of this configuration"),
         (format!("{iface}[[route]]\nsource = \"239.0.0.1\"\ngroup = \"239.1.1.1\"\niif = \"eth1\"\noif = [\"eth1\"]\n"), "/etc/mgm/mgm.toml:4:10: source: 239.0.0.1 is not a unicast source address"),
         // upstream listed as downstream
-        (format!("upstream = \"eth1\"\n{iface}"), "/etc/mgm/mgm.toml:2:8: upstream: eth1 is the upstream interface"),
+        (format!("upstream = \"eth1\"\n{iface}"), "/etc/mgm/mgm.toml:3:8: upstream: eth1 is the upstream interface"),
         (format!("forward-upstream = true\n{iface}"), "/etc/mgm/mgm.toml:1:20: forward-upstream: forward-upstream needs an upstream interface"),
         // limits past what the maps hold
         (format!("max-groups = 2000000\n{iface}"), "/etc/mgm/mgm.toml: limits: max-groups summed over eth1 is 2000000"),
