@@ -68,14 +68,15 @@ missing = [str(i) for i in range(lo, hi + 1) if i not in seen][:20]
 print("got %d %d %d %s" % (len(seen), lo, hi, ",".join(missing) or "-"), flush=True)
 "#;
 
-fn spawn_py(lab_ns: &str, script: &str, args: &[&str]) -> Child {
-    Command::new("ip")
+fn spawn_py(lab_ns: &str, script: &str, args: &[&str]) -> Killed {
+    let child = Command::new("ip")
         .args(["netns", "exec", lab_ns, "python3", "-u", "-c", script])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("spawn python")
+        .expect("spawn python");
+    Killed(child)
 }
 
 /// The config file of the test: interfaces `ifaces`, then `extra` (static entries).
@@ -141,7 +142,7 @@ fn tcx_ifindexes(pid: u32) -> Vec<u32> {
         {
             continue;
         }
-        let ifindex = info
+        let ifindex: Option<u32> = info
             .lines()
             .find_map(|l| l.strip_prefix("ifindex:"))
             .and_then(|v| v.trim().parse().ok());
@@ -243,6 +244,7 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
     let mut receiver = spawn_py(&rcv, RECEIVER, &[G, &PORT.to_string(), "203.0.113.10"]);
     let mut line = [0u8; 7];
     receiver
+        .0
         .stdout
         .as_mut()
         .unwrap()
@@ -330,7 +332,7 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
     assert!(!out.status.success());
     assert!(
         err.contains(&format!(
-            "{}:5:18: query-interval: invalid duration \"5x\"",
+            "{}:7:18: query-interval: invalid duration \"5x\"",
             file.display()
         )),
         "{err}"
@@ -347,16 +349,16 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
     );
 
     // Every datagram of the stream reached C, across the reloads.
-    let status = sender.wait().unwrap();
+    let status = sender.0.wait().unwrap();
     assert!(status.success());
     let mut got = String::new();
     receiver
+        .0
         .stdout
         .as_mut()
         .unwrap()
         .read_to_string(&mut got)
         .unwrap();
-    let _ = receiver.wait();
     let f: Vec<&str> = got.split_whitespace().collect();
     assert_eq!(f.first(), Some(&"got"), "{got}");
     assert_eq!(f.get(4), Some(&"-"), "sequence gaps at C: {got}");

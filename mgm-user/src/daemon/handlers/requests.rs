@@ -143,7 +143,10 @@ impl Daemon {
             | Request::StaticLeave(_)
             | Request::StaticRouteAdd(_)
             | Request::StaticRouteDel(_) => self.static_request(&request, now),
-            Request::Reload => self.reload_config(now).map(Reply::Reloaded),
+            Request::Reload => self
+                .reload_config(now)
+                .inspect_err(|e| log::error!("reload refused, the running state stays: {e}"))
+                .map(Reply::Reloaded),
             show => {
                 let resp = self.answer_show(show);
                 match (resp.ok, resp.data, resp.error) {
