@@ -27,10 +27,13 @@ fn main() {
         }
         e.exit()
     });
+    let is_run = matches!(cli.command, Command::Run(_));
     if let Err(e) = dispatch(cli) {
         // In the journal at error priority (the daemon's stderr is the journal under systemd).
         eprint!("{}", mgm_user::logging::fatal_line(&format!("mgm: {e:#}")));
-        std::process::exit(1);
+        // Nothing to manage is a usage error, as clap's are.
+        let usage = is_run && e.downcast_ref::<mgm_user::config::NoInterfaces>().is_some();
+        std::process::exit(if usage { 2 } else { 1 });
     }
 }
 

@@ -126,10 +126,16 @@ fn the_package_installs_into_a_clean_root_and_its_parts_work() {
         "{status}"
     );
 
+    assert!(
+        status.contains(" /etc/mgm/mgm.toml "),
+        "the example configuration is a conffile: {status}"
+    );
     for path in [
         "usr/bin/mgm",
         "lib/systemd/system/mgm.service",
         "etc/default/mgm",
+        "etc/mgm/mgm.toml",
+        "usr/share/man/man5/mgm.toml.5.gz",
         "usr/share/man/man8/mgm.8.gz",
         "usr/share/man/man8/mgm-run.8.gz",
         "usr/share/man/man8/mgm-show.8.gz",
@@ -185,6 +191,27 @@ fn the_package_installs_into_a_clean_root_and_its_parts_work() {
             "mgm-run(8) lacks {want}:\n{run_page}"
         );
     }
+
+    let toml_page = stdout(
+        Command::new("man")
+            .arg("-l")
+            .arg(root.join("usr/share/man/man5/mgm.toml.5.gz"))
+            .env("MANWIDTH", "200")
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat"),
+    );
+    for want in ["mgm.toml - configuration file", "GLOBAL KEYS", "query-interval", "[[interface]]"] {
+        assert!(toml_page.contains(want), "mgm.toml(5) lacks {want}:\n{toml_page}");
+    }
+    // The installed example reads (and says it names no interface yet).
+    let out = Command::new(&bin)
+        .arg("check-config")
+        .arg(root.join("etc/mgm/mgm.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no interface to manage"), "{err}");
 
     // bash loads the completion and it completes the subcommands.
     let words = stdout(Command::new("bash").arg("-c").arg(format!(

@@ -12,7 +12,7 @@ mod tests;
 pub use diff::{plan, ReloadPlan};
 pub use file::{ConfigError, FileConfig};
 pub use keys::{global_key, GlobalKey, ValueKind, GLOBAL_KEYS};
-pub use resolve::{check_file, resolve, resolve_with};
+pub use resolve::{check_file, resolve, resolve_with, NoInterfaces};
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

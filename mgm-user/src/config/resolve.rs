@@ -236,14 +236,33 @@ impl Locate<'_> {
     }
 }
 
+/// Neither the command line nor the file names an interface: a usage error (`mgm run` exits
+/// with status 2, which the systemd unit does not restart on).
+#[derive(Debug)]
+pub struct NoInterfaces {
+    pub file: Option<PathBuf>,
+}
+
+impl std::fmt::Display for NoInterfaces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let file = match &self.file {
+            Some(p) => format!("{} has no [[interface]] section", p.display()),
+            None => format!("no configuration file: --config FILE, or {DEFAULT_PATH}"),
+        };
+        write!(
+            f,
+            "no interface to manage: give -i/--interface IF (repeat for each), or [[interface]] \
+             sections in the configuration file ({file})"
+        )
+    }
+}
+
+impl std::error::Error for NoInterfaces {}
+
 /// Cross checks of the whole configuration.
 fn check(cfg: &RunConfig, at: &Locate) -> Result<()> {
     if cfg.interfaces.is_empty() {
-        let file = match &cfg.file {
-            Some(f) => format!("{} has no [[interface]] section", f.display()),
-            None => format!("no configuration file (--config FILE, or {DEFAULT_PATH})"),
-        };
-        bail!("no interface to manage: give -i IF (repeat for each), or [[interface]] sections in the configuration file ({file})");
+        return Err(NoInterfaces { file: cfg.file.clone() }.into());
     }
     if let Some(up) = &cfg.upstream {
         if cfg.interfaces.iter().any(|i| &i.name == up) {

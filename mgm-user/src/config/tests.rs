@@ -310,7 +310,7 @@ fn malformed_files_are_refused_naming_line_and_key() {
         // limits past what the maps hold
         (format!("max-groups = 2000000\n{iface}"), "/etc/mgm/mgm.toml: limits: max-groups summed over eth1 is 2000000"),
         // no interface at all
-        ("robustness = 3\n".into(), "no interface to manage: give -i IF (repeat for each), or [[interface]] sections"),
+        ("robustness = 3\n".into(), "no interface to manage: give -i/--interface IF (repeat for each), or [[interface]] sections"),
     ];
     for (text, want) in &rows {
         let e = err(text);

@@ -556,3 +556,53 @@ fn quick_leave_with_several_hosts_cuts_the_others_until_they_report() {
     r.now += 5 * SEC;
     assert_eq!(deltas(&r.v2_report(H2, G)), vec![(G, None, Join)]);
 }
+
+// ---- new settings on a running router (a reload) -------------------------------------------
+
+#[test]
+fn reconfigured_filters_drop_what_they_now_refuse_and_nothing_else() {
+    const G3: Ipv4Addr = Ipv4Addr::new(239, 3, 3, 3);
+    let mut r = Rig::querier();
+    r.view.apply(&r.v2_report(H1, SSDP));
+    r.view.apply(&r.v2_report(H1, G2));
+    r.view.apply(&r.rec(IS_IN, G, &[S1, S2]));
+    r.view.apply(&r.rec(IS_EX, G3, &[S3]));
+    r.view.apply(&r.rec(ALLOW, G3, &[S1]));
+    let mut cfg = r.iface.config().clone();
+    cfg.group_filter.deny = prefixes(&["239.255.0.0/16"]);
+    cfg.source_filter.deny = prefixes(&["203.0.113.1/32"]);
+    cfg.query_interval = std::time::Duration::from_secs(60);
+    let a = r.iface.reconfigure(cfg, r.now, &r.view);
+    r.view.apply(&a);
+    let mut d = deltas(&a);
+    d.sort_by_key(|x| format!("{x:?}"));
+    let mut want = vec![
+        // The denied group goes: its leave, its map entry deleted.
+        (SSDP, None, MembershipChange::Leave),
+        // S1, now refused: no longer forwarded in INCLUDE...
+        (G, Some(S1), MembershipChange::Leave),
+        // ...and blocked in EXCLUDE.
+        (G3, Some(S1), MembershipChange::Block),
+    ];
+    want.sort_by_key(|x| format!("{x:?}"));
+    assert_eq!(d, want);
+    assert!(!r.has_group(SSDP));
+    assert!(r.view.member_of(SSDP).is_none(), "map entry deleted");
+    assert!(r.has_group(G2), "an accepted group stays");
+    assert_eq!(r.source_list(G), vec![S2]);
+    assert_eq!(r.xy(G3), (vec![], vec![S1, S3]));
+    assert_eq!(r.iface.config().query_interval, std::time::Duration::from_secs(60));
+    r.check_invariants();
+    // The same settings again: nothing to do.
+    let cfg = r.iface.config().clone();
+    assert!(changes(&r.iface.reconfigure(cfg, r.now, &r.view)).is_empty());
+}
+
+#[test]
+fn a_reconfigured_version_is_the_one_queries_go_out_in() {
+    let mut r = Rig::querier();
+    let mut cfg = r.iface.config().clone();
+    cfg.version = 2;
+    r.iface.reconfigure(cfg, r.now, &r.view);
+    assert_eq!(r.iface.version(r.now), 2);
+}
