@@ -200,8 +200,16 @@ fn the_package_installs_into_a_clean_root_and_its_parts_work() {
             .env("MANPAGER", "cat")
             .env("PAGER", "cat"),
     );
-    for want in ["mgm.toml - configuration file", "GLOBAL KEYS", "query-interval", "[[interface]]"] {
-        assert!(toml_page.contains(want), "mgm.toml(5) lacks {want}:\n{toml_page}");
+    for want in [
+        "mgm.toml - configuration file",
+        "GLOBAL KEYS",
+        "query-interval",
+        "[[interface]]",
+    ] {
+        assert!(
+            toml_page.contains(want),
+            "mgm.toml(5) lacks {want}:\n{toml_page}"
+        );
     }
     // The installed example reads (and says it names no interface yet).
     let out = Command::new(&bin)

@@ -13,6 +13,9 @@ pub enum ValueKind {
     Number,
 }
 
+/// The flag's own check of a text value: `Err` says why it is refused.
+pub type Check = fn(&str) -> Result<(), String>;
+
 /// One global key.
 #[derive(Debug)]
 pub struct GlobalKey {
@@ -24,7 +27,7 @@ pub struct GlobalKey {
     /// A reload can change it (else a changed value fails the reload: "needs a restart").
     pub reloadable: bool,
     /// The flag's own check of a text value.
-    pub check: Option<fn(&str) -> Result<(), String>>,
+    pub check: Option<Check>,
 }
 
 fn check_deadline(t: &str) -> Result<(), String> {
@@ -51,7 +54,7 @@ const fn key(
     kind: ValueKind,
     example: &'static str,
     reloadable: bool,
-    check: Option<fn(&str) -> Result<(), String>>,
+    check: Option<Check>,
 ) -> GlobalKey {
     GlobalKey {
         name,

@@ -262,7 +262,10 @@ impl std::error::Error for NoInterfaces {}
 /// Cross checks of the whole configuration.
 fn check(cfg: &RunConfig, at: &Locate) -> Result<()> {
     if cfg.interfaces.is_empty() {
-        return Err(NoInterfaces { file: cfg.file.clone() }.into());
+        return Err(NoInterfaces {
+            file: cfg.file.clone(),
+        }
+        .into());
     }
     if let Some(up) = &cfg.upstream {
         if cfg.interfaces.iter().any(|i| &i.name == up) {

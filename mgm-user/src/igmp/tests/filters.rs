@@ -591,7 +591,10 @@ fn reconfigured_filters_drop_what_they_now_refuse_and_nothing_else() {
     assert!(r.has_group(G2), "an accepted group stays");
     assert_eq!(r.source_list(G), vec![S2]);
     assert_eq!(r.xy(G3), (vec![], vec![S1, S3]));
-    assert_eq!(r.iface.config().query_interval, std::time::Duration::from_secs(60));
+    assert_eq!(
+        r.iface.config().query_interval,
+        std::time::Duration::from_secs(60)
+    );
     r.check_invariants();
     // The same settings again: nothing to do.
     let cfg = r.iface.config().clone();
