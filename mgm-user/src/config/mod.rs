@@ -11,7 +11,7 @@ mod tests;
 
 pub use diff::{plan, ReloadPlan};
 pub use file::{ConfigError, FileConfig};
-pub use keys::{global_key, GlobalKey, ValueKind, GLOBAL_KEYS};
+pub use keys::{global_key, Check, GlobalKey, ValueKind, GLOBAL_KEYS};
 pub use resolve::{check_file, resolve, resolve_with, NoInterfaces};
 
 use std::net::{Ipv4Addr, SocketAddr};

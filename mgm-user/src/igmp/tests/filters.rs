@@ -563,11 +563,11 @@ fn quick_leave_with_several_hosts_cuts_the_others_until_they_report() {
 fn reconfigured_filters_drop_what_they_now_refuse_and_nothing_else() {
     const G3: Ipv4Addr = Ipv4Addr::new(239, 3, 3, 3);
     let mut r = Rig::querier();
-    r.view.apply(&r.v2_report(H1, SSDP));
-    r.view.apply(&r.v2_report(H1, G2));
-    r.view.apply(&r.rec(IS_IN, G, &[S1, S2]));
-    r.view.apply(&r.rec(IS_EX, G3, &[S3]));
-    r.view.apply(&r.rec(ALLOW, G3, &[S1]));
+    r.v2_report(H1, SSDP);
+    r.v2_report(H1, G2);
+    r.rec(IS_IN, G, &[S1, S2]);
+    r.rec(IS_EX, G3, &[S3]);
+    r.rec(ALLOW, G3, &[S1]);
     let mut cfg = r.iface.config().clone();
     cfg.group_filter.deny = prefixes(&["239.255.0.0/16"]);
     cfg.source_filter.deny = prefixes(&["203.0.113.1/32"]);
