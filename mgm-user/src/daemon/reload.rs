@@ -44,6 +44,17 @@ impl Daemon {
             Ok(n) => n,
             Err(e) => return log::error!("SIGHUP: {e:#}"),
         };
+        if self
+            .reload
+            .current
+            .as_ref()
+            .is_some_and(|c| c.file.is_none())
+        {
+            return log::info!(
+                "SIGHUP: nothing to reload: mgm runs from its command line alone (no \
+                 configuration file); still running"
+            );
+        }
         match self.reload_config(now) {
             Ok(r) if r.changes.is_empty() => {
                 log::info!("SIGHUP: {} re-read: nothing changed", r.file)
