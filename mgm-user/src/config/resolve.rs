@@ -5,7 +5,7 @@
 //! A flag always wins over the file: a global IGMP flag wins over a file section's value too.
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 
 use super::file::{At, FileConfig, GlobalValue, IgmpValue};
 use super::{InterfaceConfig, RunConfig, StaticJoin, StaticRoute, DEFAULT_PATH};
@@ -133,11 +133,7 @@ fn interfaces(
         .iter()
         .map(|a| parse_interface_spec(a))
         .collect::<Result<Vec<_>>>()?;
-    for (k, s) in specs.iter().enumerate() {
-        if specs[..k].iter().any(|o| o.name == s.name) {
-            bail!("interface {} is given twice with -i", s.name);
-        }
-    }
+    // An interface given twice with -i is refused by the preflight, naming it.
     let mut out = Vec::new();
     let from_file = file.map_or(&[][..], |f| &f.interfaces[..]);
     for fi in from_file {
