@@ -57,6 +57,11 @@ impl Hotplug {
         }
     }
 
+    /// The interfaces of the command line with their settings, managed or awaited.
+    pub(crate) fn wanted(&self) -> &[(String, IgmpConfig)] {
+        &self.wanted
+    }
+
     /// Whether to warn about `name` now (at most once per [`WARN_EVERY_NS`]).
     fn should_warn(&mut self, name: &str, now: u64) -> bool {
         let last = self.last_warning.get(name).copied();

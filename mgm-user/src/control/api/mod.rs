@@ -403,6 +403,94 @@ pub struct InterfaceView {
     pub other_querier_present_interval_ms: u64,
     /// Time left on the other-querier-present timer, when another router is querier.
     pub other_querier_expires_in_ms: Option<u64>,
+    /// What the interface is to mgm: an IGMP router interface (`-i`) or the proxy's upstream.
+    #[serde(default)]
+    pub role: InterfaceRole,
+    /// Whether mgm works on it now (the classifier attached) or waits for it. The IGMP fields
+    /// above are those of a running router only when `attached`; otherwise they are zero (the
+    /// timers are the configured ones).
+    #[serde(default)]
+    pub state: AttachState,
+    /// What an `awaited` interface lacks; `null` otherwise.
+    #[serde(default)]
+    pub waiting_for: Option<Awaiting>,
+    /// The link as the kernel has it now: administratively up (`IFF_UP`).
+    #[serde(default)]
+    pub admin_up: bool,
+    /// The link's operational state, from its flags.
+    #[serde(default)]
+    pub oper_state: OperState,
+    /// The interface has an IPv4 address.
+    #[serde(default)]
+    pub has_address: bool,
+}
+
+/// [`InterfaceView::role`].
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum InterfaceRole {
+    /// Listed with `-i`: an IGMP router runs on it.
+    #[default]
+    Router,
+    /// The IGMP proxy's upstream (`--upstream`): reports go out there, no router runs.
+    Upstream,
+}
+
+/// [`InterfaceView::state`]: what mgm does with a listed interface now.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachState {
+    /// The classifier is attached; IGMP (or the proxy's upstream host) runs.
+    #[default]
+    Attached,
+    /// Not managed until it has what `waiting_for` names.
+    Awaited,
+    /// There, but of a kind of link the classifier does not handle.
+    Unsupported,
+    /// There and ready, but attaching failed (the log says why); the next link change retries.
+    Failed,
+}
+
+/// [`InterfaceView::waiting_for`].
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Awaiting {
+    /// No interface of that name yet.
+    Interface,
+    /// There, without an IPv4 address.
+    Ipv4Address,
+    /// There with an address, administratively down.
+    AdminUp,
+}
+
+/// [`InterfaceView::oper_state`]: RFC 2863's operational state as the interface flags give it
+/// (`IFF_RUNNING`, `IFF_DORMANT`, `IFF_LOWER_UP`).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OperState {
+    /// Passing packets (the kernel's `up` or `unknown`, as tun devices report).
+    Up,
+    /// Up but waiting for an external event (802.1X, a PPP peer).
+    Dormant,
+    /// Administratively up, no carrier (a veth whose peer is down, an unplugged cable).
+    LowerLayerDown,
+    /// Down.
+    Down,
+    /// No interface of that name.
+    #[default]
+    Absent,
+}
+
+impl OperState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperState::Up => "up",
+            OperState::Dormant => "dormant",
+            OperState::LowerLayerDown => "lowerlayerdown",
+            OperState::Down => "down",
+            OperState::Absent => "absent",
+        }
+    }
 }
 
 /// A source of a [`GroupView`].
