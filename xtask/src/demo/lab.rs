@@ -17,6 +17,14 @@ pub(crate) const LAN1_NS: &str = "mgm-demo-lan1";
 pub(crate) const PINS: &str = "/sys/fs/bpf/mgm-demo";
 pub(crate) const SOCKET: &str = "/run/mgm/demo.sock";
 pub(crate) const LOG: &str = "/tmp/mgm-demo.log";
+/// `mgm run -i …`: demo-lan3 is left to the routing protocol `demo-pim`, a handler that comes
+/// later.
+pub(crate) const MGM_INTERFACES: [&str; 4] = [
+    "demo-src",
+    "demo-lan1",
+    "demo-lan2",
+    "demo-lan3,protocol=demo-pim",
+];
 /// Every namespace the lab makes (removed at the start too, should an earlier run have been
 /// killed before it could clean up).
 const NAMESPACES: [&str; 7] = [
@@ -94,7 +102,7 @@ impl Lab {
     ///  h4 203.0.113.130 ── demo-lan3 (203.0.113.129/25)
     /// ```
     pub(crate) fn build(bin: &Path) -> Result<Lab> {
-        let mut lab = Lab {
+        let lab = Lab {
             bin: bin.to_path_buf(),
             children: Vec::new(),
         };
@@ -171,7 +179,7 @@ impl Lab {
         cmd.arg(format!("--net=/run/netns/{ROUTER}"))
             .arg(&self.bin)
             .arg("run");
-        for i in ["demo-src", "demo-lan1", "demo-lan2", "demo-lan3"] {
+        for i in MGM_INTERFACES {
             cmd.args(["-i", i]);
         }
         cmd.args(["--bpffs", PINS, "--socket", SOCKET])

@@ -15,9 +15,10 @@ mod story;
 use crate::build;
 use crate::setup::{self, Needs};
 use anyhow::{bail, Result};
+use lab::MGM_INTERFACES;
 use lab::{Lab, LAN1_NS, LOG, PINS, ROUTER, SOCKET, SOURCE_NS};
 use std::time::Duration;
-use story::{Receiver, Story, GROUP, SOURCE};
+use story::{Receiver, Story, GROUP, PORT, SOURCE};
 
 pub(crate) fn run(keep: bool) -> Result<()> {
     setup::ensure(Needs::ALL)?;
@@ -46,13 +47,12 @@ fn play(mut lab: Lab, keep: bool, started: std::time::Instant) -> Result<()> {
         ("h4", "mgm-demo-h4", "203.0.113.130", "demo-lan3"),
     ] {
         let mut host = lab.host(ns, addr)?;
-        host.cmd("recv 5000")?;
+        host.cmd(&format!("recv {PORT}"))?;
         receivers.push(Receiver { name, link, host });
     }
-    let mut source = lab.host(SOURCE_NS, SOURCE)?;
+    let source = lab.host(SOURCE_NS, SOURCE)?;
     print_intro(&lab)?;
-    source.cmd(&format!("send {GROUP} 5000 50"))?;
-    let mut story = Story::new(lab, events, receivers);
+    let mut story = Story::new(lab, source, events, receivers);
     story.play()?;
     if !story.surprises.is_empty() {
         bail!(
@@ -68,20 +68,21 @@ fn play(mut lab: Lab, keep: bool, started: std::time::Instant) -> Result<()> {
         keep_running(&mut story)?;
     }
     println!("== tearing the lab down");
-    drop(source);
     drop(story);
     Ok(())
 }
 
 fn print_intro(lab: &Lab) -> Result<()> {
+    let run: Vec<String> = MGM_INTERFACES.iter().map(|i| format!("-i {i}")).collect();
     println!(
-        "\n\
-         source 192.0.2.10 ── demo-src ─┐\n\
-         h1 198.51.100.10 (IGMPv3) ──┬─ demo-lan1 ─┤\n\
-         h2 198.51.100.11 (IGMPv3) ──┘             ├─ router {ROUTER}: mgm run -i demo-src \
-         -i demo-lan1 -i demo-lan2 -i demo-lan3\n\
-         h3 203.0.113.10  (IGMPv2) ──── demo-lan2 ─┤     (log: {LOG})\n\
-         h4 203.0.113.130 (IGMPv3) ──── demo-lan3 ─┘\n"
+        "
+  source 192.0.2.10 ─────────── demo-src  ─┐
+  h1 198.51.100.10 (IGMPv3) ─┬─ demo-lan1 ─┤
+  h2 198.51.100.11 (IGMPv3) ─┘             ├─ router {ROUTER}
+  h3 203.0.113.10  (IGMPv2) ─── demo-lan2 ─┤  mgm run {}
+  h4 203.0.113.130 (IGMPv3) ─── demo-lan3 ─┘  (log: {LOG})
+",
+        run.join(" ")
     );
     println!(
         "{}",
@@ -91,8 +92,8 @@ fn print_intro(lab: &Lab) -> Result<()> {
              local_leave for receivers on its links, join_alert and prune_alert to the owner \
              of the incoming link when an entry gains its first or loses its last outgoing \
              link), and keeps the kernel's forwarding entries in step. Here the protocol \
-             `local` owns every link, until a handler takes one. The interfaces as mgm sees \
-             them (mgm show interfaces):",
+             `local` owns every link but demo-lan3, left to a routing protocol that comes \
+             later. The interfaces as mgm sees them (mgm show interfaces):",
             ""
         )
     );
@@ -119,7 +120,7 @@ fn keep_running(story: &mut Story) -> Result<()> {
          \x20 nsenter --net=/run/netns/{ROUTER} ip mroute show\n\
          \x20 nsenter --net=/run/netns/{ROUTER} {bin} show groups --socket {SOCKET}\n\
          \x20 bpftool map dump pinned {PINS}/MGM_MEMBERS\n\
-         \x20 nsenter --net=/run/netns/mgm-demo-h2 ip link set eth0 down   (a link going down)\n\
+         \x20 nsenter --net=/run/netns/{ROUTER} ip link set demo-lan2 down   (then show interfaces)\n\
          mgm's log: {LOG}\n\
          Press Ctrl-C to tear the lab down."
     );

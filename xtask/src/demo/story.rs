@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 pub(crate) const GROUP: &str = "239.1.1.1";
 pub(crate) const SOURCE: &str = "192.0.2.10";
 pub(crate) const HANDLER: &str = "demo-pim";
-const PORT: &str = "5000";
+pub(crate) const PORT: &str = "5000";
 const LINKS: [&str; 3] = ["demo-lan1", "demo-lan2", "demo-lan3"];
 /// How long each step's stream is counted.
 const WINDOW: Duration = Duration::from_secs(1);
@@ -40,6 +40,8 @@ enum Until {
 
 pub(crate) struct Story {
     pub(crate) lab: Lab,
+    /// The source host (sending once the story starts).
+    pub(crate) source: Driven,
     pub(crate) events: Lines,
     pub(crate) handler: Option<Lines>,
     pub(crate) receivers: Vec<Receiver>,
@@ -49,9 +51,10 @@ pub(crate) struct Story {
 }
 
 impl Story {
-    pub(crate) fn new(lab: Lab, events: Lines, receivers: Vec<Receiver>) -> Story {
+    pub(crate) fn new(lab: Lab, source: Driven, events: Lines, receivers: Vec<Receiver>) -> Story {
         Story {
             lab,
+            source,
             events,
             handler: None,
             receivers,
@@ -73,10 +76,11 @@ impl Story {
         self.step(
             "The source 192.0.2.10 sends a stream to 239.1.1.1 (20 numbered datagrams a second); \
              nobody has joined.",
-            "Its first packet reaches mgm as an upcall from the kernel: the owner of demo-src \
-             (local) is asked (rpf, creation_alert), and an entry with no outgoing interface is \
-             installed, so the kernel drops the stream at the router without asking again.",
-            |_| Ok(()),
+            "Its first packet reaches mgm as an upcall from the kernel: local, the owner of \
+             demo-src, passes the RPF check (rpf); the entry is made with no outgoing interface \
+             (mfe_add), and local hears that nobody wants the stream (prune_alert): the kernel \
+             drops it at the router without asking again.",
+            |s| s.source.cmd(&format!("send {g} {PORT} 50")),
             Until::Oifs(&[]),
             &[],
         )?;
@@ -105,10 +109,12 @@ impl Story {
             &["demo-lan1", "demo-lan2"],
         )?;
         self.step(
-            "A routing protocol in another process takes demo-lan3: \
+            "A routing protocol in another process registers: \
              `mgm handler --name demo-pim --take demo-lan3`.",
-            "From now on the callbacks for demo-lan3 go to demo-pim over the control socket \
-             (its own lines below); `mgm handler` forwards to its receivers as local does.",
+            "mgm was started with `-i demo-lan3,protocol=demo-pim`: demo-lan3 waits for \
+             demo-pim, which owns it as soon as it registers. From now on the callbacks for \
+             demo-lan3 go to demo-pim over the control socket (its own lines below); `mgm \
+             handler` forwards to its receivers as local does.",
             |s| {
                 s.handler = Some(s.lab.handler(HANDLER, "demo-lan3")?);
                 Ok(())
@@ -118,8 +124,8 @@ impl Story {
         )?;
         self.step(
             "h4 on LAN3 joins 239.1.1.1 (IGMPv3).",
-            "local_join goes to demo-pim, in its process; it answers with a membership of its \
-             own, and the entry gains demo-lan3.",
+            "local_join goes to demo-pim, in its process; it adds a membership of its own \
+             (join_alert tells the other protocol, local), and the entry gains demo-lan3.",
             |s| s.receiver("h4")?.cmd(&format!("join {g}")),
             Until::Oifs(&LINKS),
             &LINKS,
@@ -135,8 +141,9 @@ impl Story {
         self.step(
             "h1 leaves LAN1; h2 is still there.",
             "The router asks LAN1 whether anyone still wants the group (group-specific queries, \
-             2 x 200 ms). h2 answers for its source: the group becomes INCLUDE {192.0.2.10} and \
-             LAN1 keeps the stream; no local_leave.",
+             2 x 200 ms). h2 answers for its source: the group becomes INCLUDE {192.0.2.10}, so \
+             local hears that LAN1 wants (192.0.2.10,239.1.1.1) and no longer (*,239.1.1.1); \
+             LAN1 keeps this stream.",
             |s| s.receiver("h1")?.cmd(&format!("leave {g}")),
             Until::Mode("demo-lan1", "include"),
             &LINKS,
@@ -151,15 +158,17 @@ impl Story {
         )?;
         self.step(
             "h3 leaves LAN2 (an IGMPv2 leave).",
-            "The IGMP group goes from LAN2, but the static receiver holds demo-lan2: the stream \
-             goes on there.",
+            "The IGMP group goes from LAN2 (local_leave for the hosts' membership), but the \
+             static receiver holds demo-lan2: the stream goes on there.",
             |s| s.receiver("h3")?.cmd(&format!("leave {g}")),
             Until::Gone("demo-lan2"),
             &["demo-lan2", "demo-lan3"],
         )?;
         self.step(
             "The static receiver goes: `mgm leave -i demo-lan2 -g 239.1.1.1`.",
-            "The last receiver on LAN2: local_leave, and the entry loses demo-lan2.",
+            "The last receiver on LAN2: local_leave; no link of local wants (*,239.1.1.1) any \
+             more, which the other protocol hears (prune_alert to demo-pim); the entry loses \
+             demo-lan2.",
             |s| {
                 s.lab
                     .mgm(&["leave", "-i", "demo-lan2", "-g", g])
@@ -170,9 +179,9 @@ impl Story {
         )?;
         self.step(
             "h4 leaves LAN3.",
-            "demo-pim gets local_leave and removes its membership; the entry has no outgoing \
-             interface left (prune_alert to the owner of demo-src): the stream stops at the \
-             router.",
+            "demo-pim gets local_leave and removes its membership (prune_alert to local, the \
+             other protocol); the entry has no outgoing interface left (prune_alert to local as \
+             the owner of demo-src): the stream stops at the router.",
             |s| s.receiver("h4")?.cmd(&format!("leave {g}")),
             Until::Oifs(&[]),
             &[],
