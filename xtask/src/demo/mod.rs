@@ -30,7 +30,10 @@ pub(crate) fn run(keep: bool) -> Result<()> {
     // The lab is gone here (dropped inside `play` or on its error).
     match &result {
         Ok(()) => println!("== lab removed"),
-        Err(e) if interrupt::interrupted() => println!("\n== interrupted ({e}); lab removed"),
+        Err(_) if interrupt::interrupted() => {
+            println!("\n== interrupted; lab removed");
+            std::process::exit(130);
+        }
         Err(_) => println!("\n== the demo failed; lab removed (mgm's log: {LOG})"),
     }
     result
