@@ -447,7 +447,8 @@ pub enum AttachState {
     Awaited,
     /// There, but of a kind of link the classifier does not handle.
     Unsupported,
-    /// There and ready, but attaching failed (the log says why); the next link change retries.
+    /// There, up, with an address, yet not attached: attaching failed (the log says why; the
+    /// next link change retries), or a link change is still on its way to the daemon.
     Failed,
 }
 
