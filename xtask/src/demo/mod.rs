@@ -23,6 +23,7 @@ use story::{Receiver, Story, GROUP, PORT, SOURCE};
 pub(crate) fn run(keep: bool) -> Result<()> {
     setup::ensure(Needs::ALL)?;
     let bin = build::build_all(true)?;
+    let _lock = interrupt::lock()?;
     interrupt::catch();
     let started = std::time::Instant::now();
     println!("== building the lab (network namespaces {ROUTER}, {SOURCE_NS}, {LAN1_NS}, mgm-demo-h1..h4)");
