@@ -4,6 +4,8 @@
 //!   join is seen), and managed again when it is deleted and re-created with a new ifindex.
 //! - X exists without an IPv4 address at start: managed once it has one; dropped when it loses
 //!   it, managed again (with the new address) when it gets one back, as over a PPP redial.
+//! - `mgm show interfaces` lists every listed interface and the upstream: awaited ones with
+//!   what they wait for, attached ones, and each link's state (no carrier, down).
 //! - L3 links: a tun pair joined by a relay (a point-to-point link without link-layer header, as
 //!   WireGuard and PPP are) and an ipip tunnel over a veth: the host's IGMPv2 and IGMPv3 joins
 //!   reach the router's group table, the router's queries reach the host (captured there).
@@ -12,6 +14,7 @@ mod common;
 mod tun;
 
 use common::{Lab, FAST};
+use mgm_user::control::api::{AttachState, Awaiting, InterfaceRole, InterfaceView, OperState};
 use std::process::Command;
 use std::time::Duration;
 use tun::{Capture, Relay, Tun};
@@ -114,6 +117,123 @@ fn an_interface_made_after_start_is_managed_and_again_when_it_is_made_anew() {
     assert!(status.success(), "{status}\n{}", lab.daemon_log(k));
     let vifs = lab.ns(&r, &["cat", "/proc/net/ip_mr_vif"]);
     assert_eq!(vifs.lines().count(), 1, "VIFs left: {vifs}");
+}
+
+/// `mgm show interfaces` row of `name` on daemon `k` (managed, awaited or upstream).
+fn row(lab: &Lab, k: usize, name: &str) -> InterfaceView {
+    lab.all_interfaces(k)
+        .into_iter()
+        .find(|i| i.interface == name)
+        .unwrap_or_else(|| panic!("{name} not in mgm show interfaces"))
+}
+
+/// The `mgm show interfaces` table's row of `name`, cut into cells.
+fn table_row(lab: &Lab, k: usize, name: &str) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .args(["show", "interfaces", "--socket"])
+        .arg(&lab.daemon(k).socket)
+        .output()
+        .expect("run mgm show interfaces");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("{name} not in\n{text}"))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn show_interfaces_tells_awaited_attached_and_down_links() {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let h = lab.netns("h");
+    let (ra, rb, up) = (
+        format!("ra{}", lab.id),
+        format!("rb{}", lab.id),
+        format!("up{}", lab.id),
+    );
+    // rb is there, up, without an address; ra and the upstream are not there at all.
+    let hb = format!("hb{}", lab.id);
+    common::run(Command::new("ip").args([
+        "link", "add", &rb, "netns", &r, "type", "veth", "peer", "name", &hb, "netns", &h,
+    ]));
+    lab.ns(&r, &["ip", "link", "set", &rb, "up"]);
+    lab.ns(&h, &["ip", "link", "set", &hb, "up"]);
+    let args: Vec<&str> = FAST.iter().copied().chain(["--upstream", &up]).collect();
+    let k = lab.start_mgm(&r, &[&ra, &rb], &args);
+
+    let a = row(&lab, k, &ra);
+    assert_eq!(a.state, AttachState::Awaited, "{a:?}");
+    assert_eq!(a.waiting_for, Some(Awaiting::Interface), "{a:?}");
+    assert_eq!((a.ifindex, a.admin_up, a.has_address), (0, false, false));
+    assert_eq!(a.oper_state, OperState::Absent);
+    assert_eq!(a.query_interval_ms, 2_000, "the configured timers: {a:?}");
+    let b = row(&lab, k, &rb);
+    assert_eq!(b.state, AttachState::Awaited, "{b:?}");
+    assert_eq!(b.waiting_for, Some(Awaiting::Ipv4Address), "{b:?}");
+    assert_eq!(b.ifindex, ifindex(&lab, &r, &rb));
+    assert!(b.admin_up && !b.has_address, "{b:?}");
+    assert_eq!(b.oper_state, OperState::Up, "{b:?}");
+    let u = row(&lab, k, &up);
+    assert_eq!(u.role, InterfaceRole::Upstream);
+    assert_eq!(
+        (u.state, u.waiting_for),
+        (AttachState::Awaited, Some(Awaiting::Interface))
+    );
+    assert_eq!(
+        table_row(&lab, k, &ra)[1..4],
+        ["-", "awaited:interface", "-"]
+    );
+    assert_eq!(
+        table_row(&lab, k, &rb)[2..5],
+        ["awaited:address", "up/up", "-"]
+    );
+    assert_eq!(table_row(&lab, k, &up)[2], "awaited:interface");
+    assert_eq!(table_row(&lab, k, &up)[5], "upstream");
+
+    // ra is made: attached, up, with its address.
+    lab.link((&r, "ra", "192.0.2.1/24"), (&h, "ha", "192.0.2.10/24"));
+    lab.wait_for("ra attached", WAIT, || {
+        row(&lab, k, &ra).state == AttachState::Attached
+    });
+    let a = row(&lab, k, &ra);
+    assert_eq!(a.waiting_for, None);
+    assert_eq!(
+        (a.ifindex, a.address.as_str()),
+        (ifindex(&lab, &r, &ra), "192.0.2.1")
+    );
+    assert!(a.admin_up && a.has_address, "{a:?}");
+    assert_eq!(a.oper_state, OperState::Up);
+    assert_eq!(
+        table_row(&lab, k, &ra)[2..5],
+        ["attached", "up/up", "192.0.2.1"]
+    );
+
+    // The host's end goes down: no carrier at the router's end, still managed.
+    lab.ns(&h, &["ip", "link", "set", &format!("ha{}", lab.id), "down"]);
+    lab.wait_for("ra without carrier", WAIT, || {
+        row(&lab, k, &ra).oper_state == OperState::LowerLayerDown
+    });
+    let a = row(&lab, k, &ra);
+    assert!(a.admin_up && a.state == AttachState::Attached, "{a:?}");
+    // The router's end goes down: down/down, still attached (it keeps its address).
+    lab.ns(&r, &["ip", "link", "set", &ra, "down"]);
+    lab.wait_for("ra down", WAIT, || !row(&lab, k, &ra).admin_up);
+    let a = row(&lab, k, &ra);
+    assert_eq!(
+        (a.state, a.oper_state),
+        (AttachState::Attached, OperState::Down)
+    );
+    assert_eq!(table_row(&lab, k, &ra)[2..4], ["attached", "down/down"]);
+
+    // rb gets its address: attached.
+    lab.ns(&r, &["ip", "addr", "add", "198.51.100.1/24", "dev", &rb]);
+    lab.wait_for("rb attached", WAIT, || {
+        row(&lab, k, &rb).state == AttachState::Attached
+    });
+    assert!(row(&lab, k, &rb).has_address);
 }
 
 #[test]

@@ -1,10 +1,10 @@
-//! Developer tasks for mgm: `cargo xtask <setup|build|test|lint|run|bench|dist>`.
+//! Developer tasks for mgm: `cargo xtask <setup|build|test|lint|run|demo|bench|dist>`.
 //!
 //! Every task that needs the eBPF toolchain runs the idempotent set-up first, so the two README
 //! commands work on a fresh machine.
 mod build;
+mod demo;
 mod dist;
-mod lab;
 mod setup;
 mod util;
 
@@ -38,11 +38,19 @@ enum Task {
     /// Check formatting and run clippy (warnings are errors) on the host crates and the
     /// classifier; `cargo xtask test` does this first.
     Lint,
-    /// Run mgm: `cargo xtask run` starts the demo lab; `cargo xtask run -- run -i eth1 -i eth2`
-    /// passes the arguments to the mgm binary.
+    /// Run mgm: `cargo xtask run` plays the demo (as `cargo xtask demo`);
+    /// `cargo xtask run -- run -i eth1 -i eth2` passes the arguments to the mgm binary.
     Run {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// The demo: a lab of network namespaces where hosts join and leave a stream one at a time,
+    /// each step shown with mgm's callbacks, the forwarding entry and the packets on each link.
+    Demo {
+        /// Keep the lab running at the end, to try `mgm show` and `mgm events` on it, until
+        /// Ctrl-C.
+        #[arg(long)]
+        keep: bool,
     },
     /// Run the benchmarks and print their figures.
     Bench,
@@ -61,8 +69,17 @@ fn main() -> Result<()> {
         Task::Build { debug } => build::build_all(!debug).map(|_| ()),
         Task::Test { args } => build::test(&args),
         Task::Lint => build::build_ebpf().and_then(|obj| build::lint(&obj)),
-        Task::Run { args } => lab::run(&args),
+        Task::Run { args } if args.is_empty() => demo::run(false),
+        Task::Run { args } => run_mgm(&args),
+        Task::Demo { keep } => demo::run(keep),
         Task::Bench => build::bench(),
         Task::Dist { out } => dist::dist(out).map(|_| ()),
     }
+}
+
+/// `cargo xtask run -- ARGS`: the release `mgm` binary with `ARGS`.
+fn run_mgm(args: &[String]) -> Result<()> {
+    setup::ensure(setup::Needs::ALL)?;
+    let bin = build::build_all(true)?;
+    util::run(std::process::Command::new(&bin).args(args))
 }

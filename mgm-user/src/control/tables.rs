@@ -1,7 +1,8 @@
 //! The table form of `mgm show` and the one-line form of `mgm events`. Columns size to their
 //! contents (comfy-table), so long interface names (up to IFNAMSIZ-1 = 15) stay aligned.
 use super::api::{
-    EventLine, GroupView, InterfaceView, MfeView, ProtocolView, StatsView, UpstreamView,
+    AttachState, Awaiting, EventLine, GroupView, InterfaceRole, InterfaceView, MfeView, OperState,
+    ProtocolView, StatsView, UpstreamView,
 };
 use comfy_table::{presets::NOTHING, CellAlignment, ContentArrangement, Table};
 use std::fmt::Write as _;
@@ -39,11 +40,17 @@ fn render(t: &Table) -> String {
     out
 }
 
+/// `mgm show interfaces`: one row per listed interface (then the proxy's upstream). STATE is
+/// `attached`, `awaited:interface|address|up`, `unsupported` or `failed`; LINK is the
+/// administrative and operational state (`up/up`, `down/down`, `up/lowerlayerdown`, `-` when
+/// absent). The IGMP columns are a running router's, `-` on other rows.
 pub fn interfaces_table(rows: &[InterfaceView]) -> String {
     let mut t = table(
         &[
             "INTERFACE",
             "IFINDEX",
+            "STATE",
+            "LINK",
             "ADDRESS",
             "ROLE",
             "QUERIER",
@@ -53,40 +60,106 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
             "FILTERED",
             "timers (QI/QRI/LMQI x LMQC, RV)",
         ],
-        &[1, 5, 6, 7, 8],
+        &[1, 7, 8, 9, 10],
     );
     for r in rows {
-        t.add_row(vec![
-            r.interface.clone(),
-            r.ifindex.to_string(),
-            r.address.clone(),
-            if r.querier { "querier" } else { "other" }.to_string(),
-            r.querier_address.clone().unwrap_or_else(|| "-".into()),
-            format!("v{}", r.version),
-            r.group_count.to_string(),
-            // Every refusal: groups (interface and per-host bounds) / sources (per group and
-            // interface total); `--json` has each counter.
+        t.add_row(interface_row(r));
+    }
+    render(&t)
+}
+
+fn interface_row(r: &InterfaceView) -> Vec<String> {
+    let dash = || "-".to_string();
+    let router = r.role == InterfaceRole::Router && r.state == AttachState::Attached;
+    let upstream = r.role == InterfaceRole::Upstream && r.state == AttachState::Attached;
+    let state = match (r.state, r.waiting_for) {
+        (AttachState::Attached, _) => "attached",
+        (AttachState::Awaited, Some(Awaiting::Ipv4Address)) => "awaited:address",
+        (AttachState::Awaited, Some(Awaiting::AdminUp)) => "awaited:up",
+        (AttachState::Awaited, _) => "awaited:interface",
+        (AttachState::Unsupported, _) => "unsupported",
+        (AttachState::Failed, _) => "failed",
+    };
+    let link = if r.oper_state == OperState::Absent {
+        dash()
+    } else {
+        format!(
+            "{}/{}",
+            if r.admin_up { "up" } else { "down" },
+            r.oper_state.as_str()
+        )
+    };
+    let role = match (r.role, router) {
+        (InterfaceRole::Upstream, _) => "upstream",
+        (InterfaceRole::Router, true) if r.querier => "querier",
+        (InterfaceRole::Router, true) => "other",
+        (InterfaceRole::Router, false) => "-",
+    };
+    let timers = if r.role == InterfaceRole::Router {
+        format!(
+            "{}/{}/{} x {}, {}",
+            secs(r.query_interval_ms),
+            secs(r.query_response_interval_ms),
+            secs(r.last_member_query_interval_ms),
+            r.last_member_query_count,
+            r.robustness
+        )
+    } else {
+        dash()
+    };
+    vec![
+        r.interface.clone(),
+        if r.ifindex == 0 {
+            dash()
+        } else {
+            r.ifindex.to_string()
+        },
+        state.to_string(),
+        link,
+        if r.address.is_empty() {
+            dash()
+        } else {
+            r.address.clone()
+        },
+        role.to_string(),
+        if router {
+            r.querier_address.clone().unwrap_or_else(dash)
+        } else {
+            dash()
+        },
+        if router || upstream {
+            format!("v{}", r.version)
+        } else {
+            dash()
+        },
+        // The upstream's: groups reported.
+        if router || upstream {
+            r.group_count.to_string()
+        } else {
+            dash()
+        },
+        // Every refusal: groups (interface and per-host bounds) / sources (per group and
+        // interface total); `--json` has each counter.
+        if router {
             format!(
                 "{}/{}",
                 r.refused_groups + r.refused_host_groups,
                 r.refused_sources + r.refused_sources_total
-            ),
-            // What the filters refused: group records / sources.
+            )
+        } else {
+            dash()
+        },
+        // What the filters refused: group records / sources.
+        if router {
             format!(
                 "{}/{}",
                 r.refused_filtered_groups, r.refused_filtered_sources
-            ),
-            format!(
-                "{}/{}/{} x {}, {}",
-                secs(r.query_interval_ms),
-                secs(r.query_response_interval_ms),
-                secs(r.last_member_query_interval_ms),
-                r.last_member_query_count,
-                r.robustness
-            ),
-        ]);
-    }
-    render(&t)
+            )
+        } else {
+            dash()
+        },
+        timers,
+    ]
 }
 
 pub fn groups_table(rows: &[GroupView]) -> String {
@@ -308,7 +381,7 @@ pub fn event_line(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::api::SourceView;
+    use crate::control::api::{InterfaceStats, SourceView};
 
     fn group(interface: &str) -> GroupView {
         GroupView {
@@ -397,7 +470,6 @@ mod tests {
 
     #[test]
     fn the_stats_table_lists_counters_then_interfaces() {
-        use crate::control::api::InterfaceStats;
         let row = |name: &str| InterfaceStats {
             interface: name.into(),
             querier: true,
@@ -456,10 +528,9 @@ mod tests {
         assert_eq!(event_line("not json"), "not json");
     }
 
-    #[test]
-    fn the_interface_table_counts_every_refusal() {
-        let row = InterfaceView {
-            interface: "a-15-char-name0".into(),
+    fn iface(name: &str) -> InterfaceView {
+        InterfaceView {
+            interface: name.into(),
             ifindex: 7,
             address: "192.0.2.1".into(),
             querier: true,
@@ -495,17 +566,304 @@ mod tests {
             group_membership_interval_ms: 260_000,
             other_querier_present_interval_ms: 255_000,
             other_querier_expires_in_ms: None,
-        };
-        let text = interfaces_table(&[row]);
+            role: InterfaceRole::Router,
+            state: AttachState::Attached,
+            waiting_for: None,
+            admin_up: true,
+            oper_state: OperState::Up,
+            has_address: true,
+        }
+    }
+
+    #[test]
+    fn the_interface_table_counts_every_refusal() {
+        let text = interfaces_table(&[iface("a-15-char-name0")]);
         let line = text.lines().nth(1).expect("a row");
         let cells: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(cells[0], "a-15-char-name0");
+        assert_eq!(cells[2..4], ["attached", "up/up"], "{line}");
         assert_eq!(
-            cells[7], "3/30",
+            cells[9], "3/30",
             "groups 1 + 2 per host, sources 10 + 20 in total: {line}"
         );
-        assert_eq!(cells[8], "4/5", "filtered group records / sources: {line}");
+        assert_eq!(cells[10], "4/5", "filtered group records / sources: {line}");
         let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
-        assert_eq!(header[7..9], ["REFUSED", "FILTERED"]);
+        assert_eq!(header[9..11], ["REFUSED", "FILTERED"]);
+    }
+
+    #[test]
+    fn the_interface_table_says_what_each_interface_waits_for() {
+        let awaited = |name: &str, waiting: Option<Awaiting>, oper: OperState| InterfaceView {
+            ifindex: 0,
+            address: String::new(),
+            state: AttachState::Awaited,
+            waiting_for: waiting,
+            admin_up: oper != OperState::Absent,
+            oper_state: oper,
+            has_address: false,
+            ..iface(name)
+        };
+        let down = InterfaceView {
+            admin_up: false,
+            oper_state: OperState::Down,
+            ..iface("eth1")
+        };
+        let upstream = InterfaceView {
+            role: InterfaceRole::Upstream,
+            group_count: 2,
+            ..iface("ppp0")
+        };
+        let rows = [
+            down,
+            awaited("wg0", Some(Awaiting::Interface), OperState::Absent),
+            awaited("eth2", Some(Awaiting::Ipv4Address), OperState::Up),
+            InterfaceView {
+                state: AttachState::Unsupported,
+                ..awaited("lo", None, OperState::Up)
+            },
+            upstream,
+        ];
+        let text = interfaces_table(&rows);
+        let cells: Vec<Vec<&str>> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            cells[0][..6],
+            ["eth1", "7", "attached", "down/down", "192.0.2.1", "querier"]
+        );
+        assert_eq!(
+            cells[1][..6],
+            ["wg0", "-", "awaited:interface", "-", "-", "-"]
+        );
+        assert_eq!(
+            cells[1][6..11],
+            ["-", "-", "-", "-", "-"],
+            "no router: {text}"
+        );
+        assert_eq!(
+            cells[1][11], "125.0s/10.0s/1.0s",
+            "the configured timers: {text}"
+        );
+        assert_eq!(cells[2][2..4], ["awaited:address", "up/up"], "{text}");
+        assert_eq!(cells[3][2], "unsupported", "{text}");
+        assert_eq!(
+            cells[4],
+            [
+                "ppp0",
+                "7",
+                "attached",
+                "up/up",
+                "192.0.2.1",
+                "upstream",
+                "-",
+                "v3",
+                "2",
+                "-",
+                "-",
+                "-"
+            ],
+            "the upstream: version spoken and groups reported: {text}"
+        );
+        // Additive in JSON: an older daemon's rows (no such keys) read as attached routers.
+        let mut v = serde_json::to_value(iface("eth1")).unwrap();
+        let obj = v.as_object_mut().unwrap();
+        for k in [
+            "role",
+            "state",
+            "waiting_for",
+            "admin_up",
+            "oper_state",
+            "has_address",
+        ] {
+            assert!(obj.remove(k).is_some(), "{k}");
+        }
+        let old: InterfaceView = serde_json::from_value(v).unwrap();
+        assert_eq!(old.state, AttachState::Attached);
+        assert_eq!(old.role, InterfaceRole::Router);
+        let v = serde_json::to_value(&rows[2]).unwrap();
+        assert_eq!(v["waiting_for"], "ipv4_address");
+        assert_eq!(v["oper_state"], "up");
+        let v = serde_json::to_value(&rows[4]).unwrap();
+        assert_eq!(v["role"], "upstream");
+    }
+
+    /// Every cell of `rows` (the cells of each row, in order) starts where its header does, or
+    /// for the `right` columns ends where its header ends.
+    fn assert_columns(text: &str, rows: &[Vec<String>], right: &[usize]) {
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), rows.len() + 1, "{text}");
+        // Header tokens: the header has no spaces inside its names but the last one.
+        let mut spans = Vec::new();
+        let mut at = 0;
+        for word in lines[0].split_whitespace() {
+            let start = at + lines[0][at..].find(word).unwrap();
+            at = start + word.len();
+            spans.push((start, at));
+        }
+        for (line, cells) in lines[1..].iter().zip(rows) {
+            let mut at = 0;
+            for (i, cell) in cells.iter().enumerate() {
+                let start = at
+                    + line[at..]
+                        .find(cell.as_str())
+                        .unwrap_or_else(|| panic!("{cell:?} in {line:?}"));
+                at = start + cell.len();
+                if right.contains(&i) {
+                    assert_eq!(at, spans[i].1, "column {i} ({cell}) ends off:\n{text}");
+                } else {
+                    assert_eq!(start, spans[i].0, "column {i} ({cell}) starts off:\n{text}");
+                }
+            }
+        }
+    }
+
+    fn strings(cells: &[&str]) -> Vec<String> {
+        cells.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn every_table_keeps_its_columns_with_fifteen_character_names() {
+        let long = "abcdefghijklmno";
+        assert_eq!(long.len(), libc::IFNAMSIZ - 1);
+        // interfaces
+        let rows = [iface("eth1"), iface(long)];
+        let text = interfaces_table(&rows);
+        let cells = |n: &str| {
+            strings(&[
+                n,
+                "7",
+                "attached",
+                "up/up",
+                "192.0.2.1",
+                "querier",
+                "192.0.2.1",
+                "v3",
+                "12",
+                "3/30",
+                "4/5",
+            ])
+        };
+        assert_columns(&text, &[cells("eth1"), cells(long)], &[1, 7, 8, 9, 10]);
+        // groups
+        let text = groups_table(&[group("eth1"), group(long)]);
+        let cells = |n: &str| {
+            strings(&[
+                n,
+                "239.1.2.3",
+                "exclude",
+                "259.0s",
+                "v3",
+                "192.0.2.10",
+                "198.51.100.1(block,0.0s)",
+            ])
+        };
+        assert_columns(&text, &[cells("eth1"), cells(long)], &[3, 4]);
+        // mfe: the long name as iif and among the oifs
+        let mfe = |iif: &str| MfeView {
+            source: "192.0.2.10".into(),
+            group: "239.1.1.1".into(),
+            iif: iif.into(),
+            oifs: vec![long.into(), "eth2".into()],
+            packets: 56,
+            bytes: 2174,
+            wrong_if: 0,
+            expires_in_ms: Some(1_500),
+            timeout_s: 0,
+            up_time_ms: 0,
+            upstream: "0.0.0.0".into(),
+            negative: false,
+            protocol: None,
+        };
+        let text = mfe_table(&[mfe("eth0"), mfe(long)]);
+        let oifs = format!("{long},eth2");
+        let cells = |n: &str| {
+            strings(&[
+                "192.0.2.10",
+                "239.1.1.1",
+                n,
+                &oifs,
+                "56",
+                "2174",
+                "0",
+                "1.5s",
+            ])
+        };
+        assert_columns(&text, &[cells("eth0"), cells(long)], &[4, 5, 6, 7]);
+        // protocols
+        let proto = |name: &str| ProtocolView {
+            name: name.into(),
+            kind: "routing".into(),
+            protocol_id: 0x4d47_4d01,
+            component_id: 1,
+            interfaces: vec![long.into(), "eth1".into()],
+        };
+        let text = protocols_table(&[proto("local"), proto("a-long-protocol-name")]);
+        let list = format!("{long},eth1");
+        let cells = |n: &str| strings(&[n, "routing", "0x4d474d01", "1", &list]);
+        assert_columns(
+            &text,
+            &[cells("local"), cells("a-long-protocol-name")],
+            &[2, 3],
+        );
+        // stats: the interface rows after the counters
+        let stat = |name: &str| InterfaceStats {
+            interface: name.into(),
+            querier: false,
+            version: 2,
+            groups: 5,
+            forwarded_packets: 7,
+            forwarded_bytes: 700,
+            ..Default::default()
+        };
+        let stats = StatsView {
+            counters: [("igmp_packets".to_string(), 9)].into(),
+            interfaces: vec![stat("eth1"), stat(long)],
+        };
+        let text = stats_table(&stats);
+        let text = text.split("\n\n").nth(1).expect("the interface rows");
+        let cells = |n: &str| {
+            strings(&[
+                n, "other", "v2", "5", "0", "0", "0/0", "0/0", "0", "0", "7", "700",
+            ])
+        };
+        assert_columns(
+            text,
+            &[cells("eth1"), cells(long)],
+            &[3, 4, 5, 6, 7, 8, 9, 10, 11],
+        );
+        // upstream: the group rows under the heading line
+        let view = UpstreamView {
+            interface: long.into(),
+            present: true,
+            ifindex: 4,
+            address: "203.0.113.2".into(),
+            version: 3,
+            reports_sent: 1,
+            queries_heard: 2,
+            groups: ["239.1.1.1", "239.200.100.250"]
+                .iter()
+                .map(|g| crate::control::api::UpstreamGroupView {
+                    group: g.to_string(),
+                    filter_mode: "exclude".into(),
+                    sources: Vec::new(),
+                })
+                .collect(),
+        };
+        let text = upstream_table(&Some(view));
+        assert!(
+            text.starts_with(&format!("upstream {long} (203.0.113.2)")),
+            "{text}"
+        );
+        let rows = text.split_once('\n').expect("heading").1;
+        assert_columns(
+            rows,
+            &[
+                strings(&["239.1.1.1", "exclude"]),
+                strings(&["239.200.100.250", "exclude"]),
+            ],
+            &[],
+        );
     }
 }

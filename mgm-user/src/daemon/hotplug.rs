@@ -72,6 +72,11 @@ impl Hotplug {
         self.last_warning.remove(name);
     }
 
+    /// The listed interfaces (command line and configuration file) with their settings, managed or awaited.
+    pub(crate) fn wanted(&self) -> &[(String, IgmpConfig)] {
+        &self.wanted
+    }
+
     /// Whether to warn about `name` now (at most once per [`WARN_EVERY_NS`]).
     fn should_warn(&mut self, name: &str, now: u64) -> bool {
         let last = self.last_warning.get(name).copied();

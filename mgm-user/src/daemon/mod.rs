@@ -8,6 +8,7 @@ pub mod forwarding;
 mod handlers;
 mod hotplug;
 mod igmp_ports;
+mod interface_views;
 mod metrics;
 mod names;
 pub mod preflight;

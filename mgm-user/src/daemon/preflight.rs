@@ -121,12 +121,7 @@ impl Interfaces {
                 device_type,
             });
         };
-        let address = self
-            .addrs
-            .iter()
-            .filter(|a| a.interface_name == name)
-            .find_map(|a| a.address.as_ref()?.as_sockaddr_in().map(|s| s.ip()));
-        let Some(address) = address else {
+        let Some(address) = self.ipv4(name) else {
             return Ok(Presence::NoAddress { ifindex });
         };
         Ok(Presence::Ready(ManagedInterface {
@@ -140,9 +135,25 @@ impl Interfaces {
 
     /// Whether interface `name` is there and administratively up.
     pub fn is_up(&self, name: &str) -> bool {
-        self.addrs.iter().any(|a| {
-            a.interface_name == name && a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP)
-        })
+        self.flags(name)
+            .is_some_and(|f| f.contains(nix::net::if_::InterfaceFlags::IFF_UP))
+    }
+
+    /// The flags of interface `name` (`IFF_UP`, `IFF_RUNNING`, `IFF_LOWER_UP` …), `None` when
+    /// there is no interface of that name.
+    pub fn flags(&self, name: &str) -> Option<nix::net::if_::InterfaceFlags> {
+        self.addrs
+            .iter()
+            .find(|a| a.interface_name == name)
+            .map(|a| a.flags)
+    }
+
+    /// The first IPv4 address of interface `name`.
+    pub fn ipv4(&self, name: &str) -> Option<Ipv4Addr> {
+        self.addrs
+            .iter()
+            .filter(|a| a.interface_name == name)
+            .find_map(|a| a.address.as_ref()?.as_sockaddr_in().map(|s| s.ip()))
     }
 }
 

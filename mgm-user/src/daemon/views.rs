@@ -1,9 +1,7 @@
 //! Answers to `mgm show`: the daemon's state as [`crate::control::api`] views.
 use super::igmp_ports::MapView;
 use super::state::Daemon;
-use crate::control::api::{
-    GroupView, Hello, InterfaceView, Reply, Request, Response, SourceView, StatsView,
-};
+use crate::control::api::{GroupView, Hello, Reply, Request, Response, SourceView, StatsView};
 use crate::igmp::{FastPathView, FilterMode};
 use crate::time::monotonic_ns;
 use std::net::Ipv4Addr;
@@ -53,58 +51,6 @@ impl Daemon {
     /// The classifier's counters, the daemon's, and each interface's figures.
     fn stats_view(&self) -> anyhow::Result<StatsView> {
         Ok(self.snapshot()?.stats_view())
-    }
-
-    fn interfaces_view(&self, now: u64) -> Vec<InterfaceView> {
-        let ms = |ns: u64| ns / 1_000_000;
-        self.igmp
-            .ports
-            .iter()
-            .map(|(ifindex, p)| {
-                let params = p.router.params();
-                InterfaceView {
-                    interface: p.name.clone(),
-                    ifindex: *ifindex,
-                    address: p.router.our_addr().to_string(),
-                    querier: p.router.is_querier(),
-                    querier_address: p.router.querier_address().map(|a| a.to_string()),
-                    version: p.router.version(now),
-                    group_count: p.router.group_count(),
-                    max_groups: p.router.config().max_groups,
-                    refused_groups: p.router.refused_groups(),
-                    max_sources: p.router.config().max_sources,
-                    refused_sources: p.router.refused_sources(),
-                    max_groups_per_host: p.router.config().max_groups_per_host,
-                    refused_host_groups: p.router.refused_host_groups(),
-                    host_count: p.router.host_count(),
-                    source_count: p.router.source_count(),
-                    max_sources_total: p.router.config().max_sources_total,
-                    refused_sources_total: p.router.refused_sources_total(),
-                    refused_filtered_groups: p.router.refused_filtered_groups(),
-                    refused_filtered_sources: p.router.refused_filtered_sources(),
-                    allow_groups: texts(&p.router.config().group_filter.allow),
-                    deny_groups: texts(&p.router.config().group_filter.deny),
-                    allow_sources: texts(&p.router.config().source_filter.allow),
-                    deny_sources: texts(&p.router.config().source_filter.deny),
-                    quick_leave: p.router.config().quick_leave,
-                    older_querier_queries: p.router.older_queries(),
-                    foreign_queries: p.router.foreign_queries(),
-                    robustness: params.robustness.min(255) as u8,
-                    query_interval_ms: ms(params.query_interval),
-                    query_response_interval_ms: ms(params.query_response_interval),
-                    last_member_query_interval_ms: ms(params.last_member_query_interval),
-                    last_member_query_count: params.last_member_query_count.min(255) as u8,
-                    startup_query_interval_ms: ms(params.startup_query_interval),
-                    startup_query_count: params.startup_query_count.min(255) as u8,
-                    group_membership_interval_ms: ms(params.group_membership_interval),
-                    other_querier_present_interval_ms: ms(params.other_querier_present_interval),
-                    other_querier_expires_in_ms: p
-                        .router
-                        .other_querier_expires_ns()
-                        .map(|t| ms(t.saturating_sub(now))),
-                }
-            })
-            .collect()
     }
 
     /// Groups as the router holds them, with expiries and last reporter brought up to date from
@@ -164,9 +110,4 @@ impl Daemon {
         }
         out
     }
-}
-
-/// A filter's prefixes as `mgm show interfaces --json` lists them.
-fn texts(list: &[crate::igmp::Prefix]) -> Vec<String> {
-    list.iter().map(|p| p.to_string()).collect()
 }

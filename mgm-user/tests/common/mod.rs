@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use mgm_user::control::{
-    api::{GroupView, InterfaceView, Request},
+    api::{AttachState, GroupView, InterfaceRole, InterfaceView, Request},
     client,
 };
 use std::io::{BufRead, BufReader, Write};
@@ -341,7 +341,17 @@ impl Lab {
         }
     }
 
+    /// The interfaces daemon `k` manages: `mgm show interfaces` without the awaited ones and
+    /// the proxy's upstream.
     pub(crate) fn interfaces(&self, k: usize) -> Vec<InterfaceView> {
+        self.all_interfaces(k)
+            .into_iter()
+            .filter(|i| i.state == AttachState::Attached && i.role == InterfaceRole::Router)
+            .collect()
+    }
+
+    /// Every row of `mgm show interfaces`: managed, awaited, the proxy's upstream.
+    pub(crate) fn all_interfaces(&self, k: usize) -> Vec<InterfaceView> {
         client::request(&self.daemons[k].socket, Request::ShowInterfaces).expect("show interfaces")
     }
 

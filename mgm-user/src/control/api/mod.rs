@@ -19,6 +19,9 @@
 //! times in `CLOCK_MONOTONIC` nanoseconds (`time_ns`). `null` means "none" / "any" (the
 //! wildcard source or group of an event, an entry that never ages).
 pub mod handler;
+mod link;
+
+pub use link::{AttachState, Awaiting, InterfaceRole, OperState};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -419,6 +422,26 @@ pub struct InterfaceView {
     pub other_querier_present_interval_ms: u64,
     /// Time left on the other-querier-present timer, when another router is querier.
     pub other_querier_expires_in_ms: Option<u64>,
+    /// What the interface is to mgm: an IGMP router interface (`-i`) or the proxy's upstream.
+    #[serde(default)]
+    pub role: InterfaceRole,
+    /// Whether mgm works on it now (the classifier attached) or waits for it. The IGMP fields
+    /// above are those of a running router only when `attached`; otherwise they are zero (the
+    /// timers are the configured ones).
+    #[serde(default)]
+    pub state: AttachState,
+    /// What an `awaited` interface lacks; `null` otherwise.
+    #[serde(default)]
+    pub waiting_for: Option<Awaiting>,
+    /// The link as the kernel has it now: administratively up (`IFF_UP`).
+    #[serde(default)]
+    pub admin_up: bool,
+    /// The link's operational state, from its flags.
+    #[serde(default)]
+    pub oper_state: OperState,
+    /// The interface has an IPv4 address.
+    #[serde(default)]
+    pub has_address: bool,
 }
 
 /// A source of a [`GroupView`].
