@@ -9,7 +9,7 @@ use crate::control::api::groups::{response_head, RESPONSE_TAIL};
 use crate::control::api::{GroupFilter, GroupView, Response, SourceView};
 use crate::control::stream::{Chunk, GroupCursor};
 use crate::igmp::filter::MULTICAST;
-use crate::igmp::{FastPathView, FilterMode, GroupSummary, Prefix, PrefixError};
+use crate::igmp::{FastPathView, FilterMode, GroupSummary, IgmpInterface, Prefix, PrefixError};
 use std::net::Ipv4Addr;
 
 /// Work in one chunk: one unit per group and per source (about a millisecond of the loop).
@@ -56,34 +56,28 @@ impl Daemon {
                 }
             }
         };
-        let mut text = match after {
-            None => response_head(id),
-            Some(_) => String::new(),
-        };
-        let mut first = after.is_none();
         let budget = if whole { usize::MAX } else { CHUNK_BUDGET };
-        let next = self.walk_groups(&wanted, after, budget, now, |row| {
-            if !first {
-                text.push(',');
-            }
-            first = false;
-            // Plain strings and numbers: serializing cannot fail.
-            if let Ok(json) = serde_json::to_string(&row) {
-                text.push_str(&json);
-            }
-        });
-        if next.is_none() {
-            text.push_str(RESPONSE_TAIL);
-            text.push('\n');
-        }
-        Chunk { text, next }
+        chunk(id, after, |each| {
+            walk_groups(self.ports(), &MapView(&self.maps), &wanted, after, budget, now, each)
+        })
+    }
+
+    /// The managed interfaces in index order, as the walk reads them.
+    fn ports(&self) -> impl Iterator<Item = (u32, &str, &IgmpInterface)> {
+        self.igmp
+            .ports
+            .iter()
+            .map(|(i, p)| (*i, p.name.as_str(), &p.router))
     }
 
     /// Every group `filter` keeps, in one piece.
     pub(crate) fn groups_view(&self, filter: &GroupFilter, now: u64) -> Result<Vec<GroupView>, String> {
         let wanted = self.wanted_groups(filter)?;
         let mut rows = Vec::new();
-        self.walk_groups(&wanted, None, usize::MAX, now, |r| rows.push(r));
+        let view = MapView(&self.maps);
+        walk_groups(self.ports(), &view, &wanted, None, usize::MAX, now, &mut |r| {
+            rows.push(r)
+        });
         Ok(rows)
     }
 
@@ -123,50 +117,81 @@ impl Daemon {
         Ok(Wanted { ifindex, prefix })
     }
 
-    /// Calls `each` with the rows `wanted` keeps after `after`, in order, until `budget` units
-    /// (a group and each of its sources one) are spent; returns where it stopped, `None` when
-    /// no row is left.
-    fn walk_groups(
-        &self,
-        wanted: &Wanted,
-        after: Option<GroupCursor>,
-        budget: usize,
-        now: u64,
-        mut each: impl FnMut(GroupView),
-    ) -> Option<GroupCursor> {
-        let mut spent = 0usize;
-        let first_port = after.map_or(0, |c| c.ifindex);
-        for (&ifindex, p) in self.igmp.ports.range(first_port..) {
-            if wanted.ifindex.is_some_and(|i| i != ifindex) {
+}
+
+/// One chunk of the response line: the head when it is the first (`after` is `None`), the rows
+/// `walk` hands over, comma-separated, and the tail when the walk says nothing is left.
+fn chunk(
+    id: Option<u64>,
+    after: Option<GroupCursor>,
+    walk: impl FnOnce(&mut dyn FnMut(GroupView)) -> Option<GroupCursor>,
+) -> Chunk {
+    let mut text = match after {
+        None => response_head(id),
+        Some(_) => String::new(),
+    };
+    // Rows before this chunk's: it goes on after a comma.
+    let mut first = after.is_none();
+    let next = walk(&mut |row| {
+        if !first {
+            text.push(',');
+        }
+        first = false;
+        // Plain strings and numbers: serializing cannot fail.
+        if let Ok(json) = serde_json::to_string(&row) {
+            text.push_str(&json);
+        }
+    });
+    if next.is_none() {
+        text.push_str(RESPONSE_TAIL);
+        text.push('\n');
+    }
+    Chunk { text, next }
+}
+
+/// Hands `each` the rows `wanted` keeps after `after`, in order (`ports` in index order), until
+/// `budget` units (a group and each of its sources one) are spent; returns where it stopped,
+/// `None` when no row is left.
+fn walk_groups<'a>(
+    ports: impl Iterator<Item = (u32, &'a str, &'a IgmpInterface)>,
+    view: &impl FastPathView,
+    wanted: &Wanted,
+    after: Option<GroupCursor>,
+    budget: usize,
+    now: u64,
+    each: &mut dyn FnMut(GroupView),
+) -> Option<GroupCursor> {
+    let mut spent = 0usize;
+    let first_port = after.map_or(0, |c| c.ifindex);
+    for (ifindex, name, router) in ports {
+        if ifindex < first_port || wanted.ifindex.is_some_and(|i| i != ifindex) {
+            continue;
+        }
+        let from = after.filter(|c| c.ifindex == ifindex).map(|c| c.group);
+        let mut groups: Vec<Ipv4Addr> = router
+            .groups()
+            .map(|g| g.group)
+            .filter(|g| from.is_none_or(|f| *g > f) && wanted.keeps(ifindex, *g))
+            .collect();
+        // At most `budget` rows fit: sort only the first ones.
+        let most = budget.saturating_sub(spent).max(1).min(groups.len());
+        if most < groups.len() {
+            groups.select_nth_unstable(most);
+            groups.truncate(most);
+        }
+        groups.sort_unstable();
+        for group in groups {
+            let Some(s) = router.summary(group, now) else {
                 continue;
-            }
-            let from = after.filter(|c| c.ifindex == ifindex).map(|c| c.group);
-            let mut groups: Vec<Ipv4Addr> = p
-                .router
-                .groups()
-                .map(|g| g.group)
-                .filter(|g| from.is_none_or(|f| *g > f) && wanted.keeps(ifindex, *g))
-                .collect();
-            // At most `budget` rows fit: sort only the first ones.
-            let most = budget.saturating_sub(spent).min(groups.len());
-            if most < groups.len() {
-                groups.select_nth_unstable(most);
-                groups.truncate(most);
-            }
-            groups.sort_unstable();
-            for group in groups {
-                let Some(s) = p.router.summary(group, now) else {
-                    continue;
-                };
-                spent = spent.saturating_add(1 + s.sources.len());
-                each(group_view(&MapView(&self.maps), ifindex, &p.name, s, now));
-                if spent >= budget {
-                    return Some(GroupCursor { ifindex, group });
-                }
+            };
+            spent = spent.saturating_add(1 + s.sources.len());
+            each(group_view(view, ifindex, name, s, now));
+            if spent >= budget {
+                return Some(GroupCursor { ifindex, group });
             }
         }
-        None
     }
+    None
 }
 
 /// One row, with expiries and last reporter brought up to date from the maps (the fast path
@@ -224,3 +249,7 @@ fn group_view(
             .collect(),
     }
 }
+
+#[cfg(test)]
+#[path = "group_views_tests.rs"]
+mod tests;
