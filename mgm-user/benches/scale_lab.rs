@@ -82,14 +82,18 @@ fn show_groups(socket: &std::path::Path, daemon: u32, args: &[&str]) -> (Duratio
         .last()
         .and_then(|l| l.parse().ok())
         .unwrap_or(0);
-    (wall, client, peak.load(Ordering::Relaxed).saturating_sub(base))
+    (
+        wall,
+        client,
+        peak.load(Ordering::Relaxed).saturating_sub(base),
+    )
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    // BURST reports a millisecond per host, each of 29 records of 10 sources.
+    // BURST reports a millisecond per host, each of 16 records of 10 sources.
     for burst in [2u32, 8] {
         let s = scale_lab();
         let (lab, k) = (&s.lab, s.k);

@@ -230,7 +230,10 @@ fn show_groups_streams_every_group_in_order_and_filters_in_the_daemon() {
         .iter()
         .map(|g| (g.ifindex, g.group.parse().unwrap()))
         .collect();
-    assert!(keys.windows(2).all(|w| w[0] < w[1]), "rows in order, once each");
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "rows in order, once each"
+    );
 
     // One interface, as a table: the header and its 10 groups.
     let out = mgm(&socket, &["show", "groups", "--interface", &rif2]);
@@ -244,7 +247,10 @@ fn show_groups_streams_every_group_in_order_and_filters_in_the_daemon() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert_eq!(table.lines().count(), 3011);
     let at = |l: &str| l.find("239.").expect("a group");
-    assert!(table.lines().skip(1).all(|l| at(l) == at(table.lines().nth(1).unwrap())));
+    assert!(table
+        .lines()
+        .skip(1)
+        .all(|l| at(l) == at(table.lines().nth(1).unwrap())));
 
     // A prefix: 239.1.1.1 … 239.1.1.250, all on the first LAN; one group: on both.
     let in_prefix = groups_json(&socket, &["--group", "239.1.1.0/24"]);
@@ -268,7 +274,10 @@ fn show_groups_streams_every_group_in_order_and_filters_in_the_daemon() {
             vec!["show", "groups", "--group", "10.0.0.0/8"],
             "holds no multicast group",
         ),
-        (vec!["show", "groups", "--group", "239.1.0.1/8"], "host bits"),
+        (
+            vec!["show", "groups", "--group", "239.1.0.1/8"],
+            "host bits",
+        ),
         (
             vec!["show", "interfaces", "--interface", &rif],
             "filter `mgm show groups` only",

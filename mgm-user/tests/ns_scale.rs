@@ -11,9 +11,7 @@ use mgm_user::control::{
     api::{GroupFilter, GroupView, Request},
     client,
 };
-use scale::{
-    converge, cpu_time, map_entries, scale_lab, stats, GROUPS_PER_LAN, SOURCES_PER_GROUP,
-};
+use scale::{converge, cpu_time, map_entries, scale_lab, stats, GROUPS_PER_LAN, SOURCES_PER_GROUP};
 use std::time::Instant;
 
 #[test]
@@ -34,7 +32,10 @@ fn a_hundred_thousand_groups_and_a_million_sources_are_held_and_listed() {
         st["daemon_rss_bytes"] >> 20,
         st["events_ring_full"]
     );
-    assert_eq!(st["daemon_map_write_errors"], 0, "every map write succeeded");
+    assert_eq!(
+        st["daemon_map_write_errors"], 0,
+        "every map write succeeded"
+    );
     let total_groups = s.lans.len() * GROUPS_PER_LAN as usize;
     assert_eq!(
         map_entries::<MemberKey, MemberState>(lab, k, "MGM_MEMBERS"),
@@ -50,14 +51,18 @@ fn a_hundred_thousand_groups_and_a_million_sources_are_held_and_listed() {
     let t = Instant::now();
     let mut rows = 0usize;
     let mut last: Option<(u32, std::net::Ipv4Addr)> = None;
-    client::stream(socket, Request::ShowGroups(GroupFilter::default()), |g: GroupView| {
-        let key = (g.ifindex, g.group.parse().expect("group address"));
-        assert!(last < Some(key), "rows in order: {last:?} then {key:?}");
-        assert_eq!(g.sources.len(), SOURCES_PER_GROUP as usize, "{g:?}");
-        last = Some(key);
-        rows += 1;
-        Ok(())
-    })
+    client::stream(
+        socket,
+        Request::ShowGroups(GroupFilter::default()),
+        |g: GroupView| {
+            let key = (g.ifindex, g.group.parse().expect("group address"));
+            assert!(last < Some(key), "rows in order: {last:?} then {key:?}");
+            assert_eq!(g.sources.len(), SOURCES_PER_GROUP as usize, "{g:?}");
+            last = Some(key);
+            rows += 1;
+            Ok(())
+        },
+    )
     .expect("show groups");
     eprintln!(
         "show groups: {rows} rows in {:.2} s",

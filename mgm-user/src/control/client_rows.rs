@@ -1,7 +1,9 @@
 //! Reading a response whose data is an array one row at a time: serde's visitor hands every
 //! element to a callback as soon as it is parsed, so the array is never held whole.
 use crate::control::api::Response;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use std::fmt;
 use std::marker::PhantomData;
 

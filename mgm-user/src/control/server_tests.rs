@@ -30,7 +30,10 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
                     if let ControlInput::Refused { conn, id, error } = &input {
                         let _ = conn.respond(*id, Response::<()>::error(error.clone()));
                     }
-                    if let ControlInput::Chunk { id, after, reply, .. } = input {
+                    if let ControlInput::Chunk {
+                        id, after, reply, ..
+                    } = input
+                    {
                         let _ = reply.send(stand_in_chunk(id, after));
                         continue;
                     }
@@ -199,11 +202,20 @@ fn a_streamed_answer_is_one_line_in_order_with_the_other_responses() {
     }
     let ids: Vec<u64> = lines
         .iter()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ids, [1, 2, 3], "{lines:?}");
     let rows: Response<Vec<u32>> = serde_json::from_str(&lines[1]).unwrap();
-    assert_eq!(rows.data, Some(vec![1, 2, 3]), "the chunks make one line: {}", lines[1]);
+    assert_eq!(
+        rows.data,
+        Some(vec![1, 2, 3]),
+        "the chunks make one line: {}",
+        lines[1]
+    );
     // The client reads the rows one by one.
     let mut seen = Vec::new();
     crate::control::client::stream(

@@ -3,11 +3,11 @@
 //! long nor make one 20 MB answer. Rows go by interface index, then group address; a chunk
 //! ends at a [`GroupCursor`] and the next one starts after it, so groups that come or go between
 //! chunks are listed or not, and no group is listed twice.
-use crate::daemon::igmp_ports::MapView;
-use crate::daemon::state::Daemon;
 use crate::control::api::groups::{response_head, RESPONSE_TAIL};
 use crate::control::api::{GroupFilter, GroupView, Response, SourceView};
 use crate::control::stream::{Chunk, GroupCursor};
+use crate::daemon::igmp_ports::MapView;
+use crate::daemon::state::Daemon;
 use crate::igmp::filter::MULTICAST;
 use crate::igmp::{FastPathView, FilterMode, GroupSummary, IgmpInterface, Prefix, PrefixError};
 use std::net::Ipv4Addr;
@@ -58,7 +58,15 @@ impl Daemon {
         };
         let budget = if whole { usize::MAX } else { CHUNK_BUDGET };
         chunk(id, after, |each| {
-            walk_groups(self.ports(), &MapView(&self.maps), &wanted, after, budget, now, each)
+            walk_groups(
+                self.ports(),
+                &MapView(&self.maps),
+                &wanted,
+                after,
+                budget,
+                now,
+                each,
+            )
         })
     }
 
@@ -71,13 +79,23 @@ impl Daemon {
     }
 
     /// Every group `filter` keeps, in one piece.
-    pub(crate) fn groups_view(&self, filter: &GroupFilter, now: u64) -> Result<Vec<GroupView>, String> {
+    pub(crate) fn groups_view(
+        &self,
+        filter: &GroupFilter,
+        now: u64,
+    ) -> Result<Vec<GroupView>, String> {
         let wanted = self.wanted_groups(filter)?;
         let mut rows = Vec::new();
         let view = MapView(&self.maps);
-        walk_groups(self.ports(), &view, &wanted, None, usize::MAX, now, &mut |r| {
-            rows.push(r)
-        });
+        walk_groups(
+            self.ports(),
+            &view,
+            &wanted,
+            None,
+            usize::MAX,
+            now,
+            &mut |r| rows.push(r),
+        );
         Ok(rows)
     }
 
@@ -116,7 +134,6 @@ impl Daemon {
         };
         Ok(Wanted { ifindex, prefix })
     }
-
 }
 
 /// One chunk of the response line: the head when it is the first (`after` is `None`), the rows

@@ -8,7 +8,13 @@ use mgm_common::igmp::{checksum, parse, TYPE_V2_REPORT};
 const T0: u64 = 1_000_000_000_000;
 
 fn router(ifindex: u32) -> IgmpInterface {
-    IgmpInterface::new(ifindex, Ipv4Addr::new(192, 0, 2, 1), IgmpConfig::default(), T0).0
+    IgmpInterface::new(
+        ifindex,
+        Ipv4Addr::new(192, 0, 2, 1),
+        IgmpConfig::default(),
+        T0,
+    )
+    .0
 }
 
 fn join(r: &mut IgmpInterface, group: Ipv4Addr) {
@@ -31,7 +37,13 @@ fn include(r: &mut IgmpInterface, group: Ipv4Addr, sources: u8) {
     b[2..4].copy_from_slice(&c.to_be_bytes());
     let msg = parse(&b).expect("a v3 report");
     let all_routers = Ipv4Addr::new(224, 0, 0, 22);
-    r.on_message(T0, Ipv4Addr::new(192, 0, 2, 10), all_routers, &msg, &NoFastPath);
+    r.on_message(
+        T0,
+        Ipv4Addr::new(192, 0, 2, 10),
+        all_routers,
+        &msg,
+        &NoFastPath,
+    );
 }
 
 fn g(last: u8) -> Ipv4Addr {
@@ -51,7 +63,9 @@ fn lab() -> Vec<(u32, String, IgmpInterface)> {
     vec![(2, "eth2".into(), a), (5, "eth5".into(), b)]
 }
 
-fn ports(lab: &[(u32, String, IgmpInterface)]) -> impl Iterator<Item = (u32, &str, &IgmpInterface)> {
+fn ports(
+    lab: &[(u32, String, IgmpInterface)],
+) -> impl Iterator<Item = (u32, &str, &IgmpInterface)> {
     lab.iter().map(|(i, n, r)| (*i, n.as_str(), r))
 }
 
@@ -65,9 +79,15 @@ fn chunks(
     let mut after = None;
     loop {
         let mut rows = Vec::new();
-        let next = walk_groups(ports(lab), &NoFastPath, wanted, after, budget, T0, &mut |r| {
-            rows.push((r.ifindex, r.group))
-        });
+        let next = walk_groups(
+            ports(lab),
+            &NoFastPath,
+            wanted,
+            after,
+            budget,
+            T0,
+            &mut |r| rows.push((r.ifindex, r.group)),
+        );
         out.push(rows);
         match next {
             Some(c) => after = Some(c),
@@ -105,8 +125,22 @@ fn groups_that_come_or_go_between_chunks_are_listed_once_or_not() {
     let mut lab = lab();
     let mut rows = Vec::new();
     let mut each = |r: GroupView| rows.push(r.group);
-    let c = walk_groups(ports(&lab), &NoFastPath, &Wanted::default(), None, 2, T0, &mut each);
-    assert_eq!(c, Some(GroupCursor { ifindex: 2, group: g(2) }));
+    let c = walk_groups(
+        ports(&lab),
+        &NoFastPath,
+        &Wanted::default(),
+        None,
+        2,
+        T0,
+        &mut each,
+    );
+    assert_eq!(
+        c,
+        Some(GroupCursor {
+            ifindex: 2,
+            group: g(2)
+        })
+    );
     // Before the cursor (not listed now), after it (listed), and one listed already gone.
     lab[0].2 = {
         let mut fresh = router(2);
@@ -116,11 +150,26 @@ fn groups_that_come_or_go_between_chunks_are_listed_once_or_not() {
         fresh
     };
     let mut each = |r: GroupView| rows.push(r.group);
-    let next = walk_groups(ports(&lab), &NoFastPath, &Wanted::default(), c, 100, T0, &mut each);
+    let next = walk_groups(
+        ports(&lab),
+        &NoFastPath,
+        &Wanted::default(),
+        c,
+        100,
+        T0,
+        &mut each,
+    );
     assert_eq!(next, None);
     assert_eq!(
         rows,
-        ["239.1.1.1", "239.1.1.2", "239.1.1.3", "239.1.1.7", "239.1.1.4", "239.1.1.9"]
+        [
+            "239.1.1.1",
+            "239.1.1.2",
+            "239.1.1.3",
+            "239.1.1.7",
+            "239.1.1.4",
+            "239.1.1.9"
+        ]
     );
 }
 
@@ -191,11 +240,20 @@ fn the_chunks_make_the_one_response_line_of_the_whole_answer() {
         }
     }
     assert!(pieces >= 3, "{pieces}");
-    assert!(line.ends_with("]}\n") && line.matches('\n').count() == 1, "{line}");
+    assert!(
+        line.ends_with("]}\n") && line.matches('\n').count() == 1,
+        "{line}"
+    );
     let mut whole = Vec::new();
-    walk_groups(ports(&lab), &NoFastPath, &wanted, None, usize::MAX, T0, &mut |r| {
-        whole.push(r)
-    });
+    walk_groups(
+        ports(&lab),
+        &NoFastPath,
+        &wanted,
+        None,
+        usize::MAX,
+        T0,
+        &mut |r| whole.push(r),
+    );
     let expect = serde_json::to_string(&Response::ok(whole).with_id(Some(4))).unwrap() + "\n";
     assert_eq!(line, expect);
     // Nothing to list: the head and the tail.

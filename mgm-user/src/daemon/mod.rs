@@ -167,7 +167,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     ]);
     // Ready: what only start-up needed goes back (the loader's heap, start-up code pages).
     match crate::sys::memory::release_startup() {
-        Ok(n) => log::debug!("start-up done: {} KiB of the binary unmapped", n >> 10),
+        Ok(n) => log::debug!("start-up done: {} KiB of file mappings released", n >> 10),
         Err(e) => log::debug!("cannot release the start-up memory: {e:#}"),
     }
     let result = event_loop(&mut daemon, &mut inputs).await;

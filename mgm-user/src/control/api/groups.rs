@@ -79,7 +79,11 @@ mod tests {
             .iter()
             .map(|r| serde_json::to_string(r).unwrap())
             .collect();
-        let streamed = format!("{}{}{RESPONSE_TAIL}", response_head(Some(7)), body.join(","));
+        let streamed = format!(
+            "{}{}{RESPONSE_TAIL}",
+            response_head(Some(7)),
+            body.join(",")
+        );
         assert_eq!(streamed, whole);
         let none = format!("{}{RESPONSE_TAIL}", response_head(None));
         assert_eq!(
