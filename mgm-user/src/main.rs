@@ -112,23 +112,24 @@ fn show_groups(socket: &std::path::Path, filter: GroupFilter, json: bool) -> Res
     };
     let mut table = tables::GroupsTable::default();
     let mut rows = 0usize;
-    client::stream(
-        socket,
-        Request::ShowGroups(filter),
-        |row: serde_json::Value| {
-            if json {
-                out.push_str(if rows == 0 { "[\n" } else { ",\n" });
-                for (i, line) in serde_json::to_string_pretty(&row)?.lines().enumerate() {
-                    out.push_str(if i == 0 { "  " } else { "\n  " });
-                    out.push_str(line);
-                }
-            } else {
-                out.push_str(&table.push(&serde_json::from_value(row)?));
+    let request = Request::ShowGroups(filter);
+    if json {
+        // Each row as it came (every key, in `serde_json`'s order), as the array printed it.
+        client::stream(socket, request, |row: serde_json::Value| {
+            out.push_str(if rows == 0 { "[\n" } else { ",\n" });
+            for (i, line) in serde_json::to_string_pretty(&row)?.lines().enumerate() {
+                out.push_str(if i == 0 { "  " } else { "\n  " });
+                out.push_str(line);
             }
             rows += 1;
             flush(&mut out, 64 * 1024)
-        },
-    )?;
+        })?;
+    } else {
+        client::stream(socket, request, |row| {
+            out.push_str(&table.push(&row));
+            flush(&mut out, 64 * 1024)
+        })?;
+    }
     match (json, rows) {
         (true, 0) => out.push_str("[]\n"),
         (true, _) => out.push_str("\n]\n"),

@@ -198,17 +198,21 @@ fn groups_json(socket: &Path, args: &[&str]) -> Vec<GroupView> {
     serde_json::from_slice(&out.stdout).expect("one JSON array")
 }
 
-/// `mgm show groups` is written by the daemon as it walks its groups, in chunks (3 000 groups
+/// `mgm show groups` is written by the daemon as it walks its groups, in chunks (9 000 groups
 /// take two), and read row by row; its filters apply in the daemon.
 #[test]
 fn show_groups_streams_every_group_in_order_and_filters_in_the_daemon() {
     let (mut lab, r, h, rif) = lab();
     let h2 = lab.netns("h2");
     let (rif2, _) = lab.link((&r, "s", "198.51.100.1/24"), (&h2, "t", "198.51.100.11/24"));
-    let k = lab.start_mgm(&r, &[&rif, &rif2], &["--max-groups-per-host", "4096"]);
+    let k = lab.start_mgm(
+        &r,
+        &[&rif, &rif2],
+        &["--max-groups", "9000", "--max-groups-per-host", "9000"],
+    );
     let socket = lab.daemon(k).socket.clone();
-    // Joins (IS_EX, no source) for 239.1.0.1 … on each LAN: 3 000 on the first, 10 on the other.
-    for (ns, src, n) in [(&h, "192.0.2.11", 3000), (&h2, "198.51.100.11", 10)] {
+    // Joins (IS_EX, no source) for 239.1.0.1 … on each LAN: 9 000 on the first, 10 on the other.
+    for (ns, src, n) in [(&h, "192.0.2.11", 9000), (&h2, "198.51.100.11", 10)] {
         let out = spawn_v3_flood_mode(ns, src, n, 60.0, 0, n, "exclude")
             .wait_with_output()
             .expect("v3_flood.py");
@@ -220,12 +224,12 @@ fn show_groups_streams_every_group_in_order_and_filters_in_the_daemon() {
             .unwrap_or_default()
     };
     lab.wait_for("every group held", Duration::from_secs(30), || {
-        counts() == [3000, 10]
+        counts() == [9000, 10]
     });
 
     // Everything, one JSON array, by interface index then group address, each group once.
     let all = groups_json(&socket, &[]);
-    assert_eq!(all.len(), 3010);
+    assert_eq!(all.len(), 9010);
     let keys: Vec<(u32, std::net::Ipv4Addr)> = all
         .iter()
         .map(|g| (g.ifindex, g.group.parse().unwrap()))
@@ -245,7 +249,7 @@ fn show_groups_streams_every_group_in_order_and_filters_in_the_daemon() {
     // The whole table: every row, those past the first thousand aligned like the rest.
     let out = mgm(&socket, &["show", "groups"]);
     let table = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(table.lines().count(), 3011);
+    assert_eq!(table.lines().count(), 9011);
     let at = |l: &str| l.find("239.").expect("a group");
     assert!(table
         .lines()

@@ -118,7 +118,9 @@ pub(crate) fn map_entries<K: aya::Pod, V: aya::Pod>(lab: &Lab, k: usize, name: &
     let data = aya::maps::MapData::from_pin(lab.daemon(k).pin_dir.join(name)).expect(name);
     let map: aya::maps::HashMap<_, K, V> =
         aya::maps::HashMap::try_from(aya::maps::Map::HashMap(data)).expect(name);
-    map.keys().map(|key| key.expect("a key")).count()
+    map.keys()
+        .inspect(|key| assert!(key.is_ok(), "a key of {name}"))
+        .count()
 }
 
 /// The daemon's CPU time so far (user + system), from /proc.
