@@ -284,6 +284,12 @@ pub struct ShowArgs {
     /// object, counter name → value, and `interfaces`: one object per interface).
     #[arg(long)]
     pub json: bool,
+    /// `groups` only: the groups of this interface.
+    #[arg(long, value_name = "IF")]
+    pub interface: Option<String>,
+    /// `groups` only: the groups in this prefix (a.b.c.d/len), or this one group (a.b.c.d).
+    #[arg(long, value_name = "PREFIX")]
+    pub group: Option<crate::igmp::Prefix>,
     #[command(flatten)]
     pub socket: SocketArg,
 }

@@ -3,7 +3,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use mgm_user::cli::{Cli, Command, Generate, GenerateCli, ShowWhat};
 use mgm_user::commands;
-use mgm_user::control::api::Request;
+use mgm_user::control::api::{GroupFilter, Request};
 use mgm_user::control::{client, tables};
 
 fn main() {
@@ -69,9 +69,19 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Show(args) => {
             let socket = &args.socket.socket;
+            let filter = GroupFilter {
+                interface: args.interface.clone(),
+                group: args.group.map(|p| p.to_string()),
+            };
+            if args.what == ShowWhat::Groups {
+                return show_groups(socket, filter, args.json);
+            }
+            if filter != GroupFilter::default() {
+                anyhow::bail!("--interface and --group filter `mgm show groups` only");
+            }
             let request = match args.what {
                 ShowWhat::Interfaces => Request::ShowInterfaces,
-                ShowWhat::Groups => Request::ShowGroups,
+                ShowWhat::Groups => Request::ShowGroups(filter),
                 ShowWhat::Stats => Request::ShowStats,
                 ShowWhat::Mfe => Request::ShowMfe,
                 ShowWhat::Protocols => Request::ShowProtocols,
@@ -111,6 +121,44 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Leave(args) => commands::statics::join(&args, false),
         Command::Route(args) => commands::statics::route(&args),
     }
+}
+
+/// `mgm show groups`: printed as the rows come (the daemon streams them), in pieces of about
+/// 64 KiB; with `--json` one array, each row as `serde_json` pretty-prints it.
+fn show_groups(socket: &std::path::Path, filter: GroupFilter, json: bool) -> Result<()> {
+    let mut out = String::new();
+    let flush = |out: &mut String, at_least: usize| {
+        if out.len() < at_least {
+            return Ok(());
+        }
+        emit(out).map(|()| out.clear())
+    };
+    let mut table = tables::GroupsTable::default();
+    let mut rows = 0usize;
+    let request = Request::ShowGroups(filter);
+    if json {
+        // Each row as it came (every key, in `serde_json`'s order), as the array printed it.
+        client::stream(socket, request, |row: serde_json::Value| {
+            out.push_str(if rows == 0 { "[\n" } else { ",\n" });
+            for (i, line) in serde_json::to_string_pretty(&row)?.lines().enumerate() {
+                out.push_str(if i == 0 { "  " } else { "\n  " });
+                out.push_str(line);
+            }
+            rows += 1;
+            flush(&mut out, 64 * 1024)
+        })?;
+    } else {
+        client::stream(socket, request, |row| {
+            out.push_str(&table.push(&row));
+            flush(&mut out, 64 * 1024)
+        })?;
+    }
+    match (json, rows) {
+        (true, 0) => out.push_str("[]\n"),
+        (true, _) => out.push_str("\n]\n"),
+        (false, _) => out.push_str(&table.finish()),
+    }
+    flush(&mut out, 0)
 }
 
 /// The packaging helpers (`cargo xtask dist`).

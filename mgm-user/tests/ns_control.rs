@@ -3,9 +3,9 @@
 //! and answers during a source-heavy IGMPv3 flood.
 mod common;
 
-use common::{spawn_v3_flood, Lab};
+use common::{spawn_v3_flood, spawn_v3_flood_mode, Lab};
 use mgm_user::control::{
-    api::{InterfaceView, Request},
+    api::{GroupView, InterfaceView, Request},
     client,
 };
 use nix::sys::stat::{umask, Mode};
@@ -174,4 +174,122 @@ fn the_control_socket_answers_during_a_source_heavy_flood() {
         failures.is_empty(),
         "{answered} answered; failures: {failures:?}"
     );
+}
+
+/// `mgm ARGS --socket SOCKET`.
+fn mgm(socket: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgm")
+}
+
+/// `mgm show groups ARGS --json`, parsed.
+fn groups_json(socket: &Path, args: &[&str]) -> Vec<GroupView> {
+    let out = mgm(socket, &[&["show", "groups", "--json"], args].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON array")
+}
+
+/// `mgm show groups` is written by the daemon as it walks its groups, in chunks (9 000 groups
+/// take two), and read row by row; its filters apply in the daemon.
+#[test]
+fn show_groups_streams_every_group_in_order_and_filters_in_the_daemon() {
+    let (mut lab, r, h, rif) = lab();
+    let h2 = lab.netns("h2");
+    let (rif2, _) = lab.link((&r, "s", "198.51.100.1/24"), (&h2, "t", "198.51.100.11/24"));
+    let k = lab.start_mgm(
+        &r,
+        &[&rif, &rif2],
+        &["--max-groups", "9000", "--max-groups-per-host", "9000"],
+    );
+    let socket = lab.daemon(k).socket.clone();
+    // Joins (IS_EX, no source) for 239.1.0.1 … on each LAN: 9 000 on the first, 10 on the other.
+    for (ns, src, n) in [(&h, "192.0.2.11", 9000), (&h2, "198.51.100.11", 10)] {
+        let out = spawn_v3_flood_mode(ns, src, n, 60.0, 0, n, "exclude")
+            .wait_with_output()
+            .expect("v3_flood.py");
+        assert!(out.status.success(), "{out:?}");
+    }
+    let counts = || -> Vec<usize> {
+        client::request::<Vec<InterfaceView>>(&socket, Request::ShowInterfaces)
+            .map(|v| v.iter().map(|i| i.group_count).collect())
+            .unwrap_or_default()
+    };
+    lab.wait_for("every group held", Duration::from_secs(30), || {
+        counts() == [9000, 10]
+    });
+
+    // Everything, one JSON array, by interface index then group address, each group once.
+    let all = groups_json(&socket, &[]);
+    assert_eq!(all.len(), 9010);
+    let keys: Vec<(u32, std::net::Ipv4Addr)> = all
+        .iter()
+        .map(|g| (g.ifindex, g.group.parse().unwrap()))
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "rows in order, once each"
+    );
+
+    // One interface, as a table: the header and its 10 groups.
+    let out = mgm(&socket, &["show", "groups", "--interface", &rif2]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 11, "{table}");
+    assert!(lines[0].starts_with("INTERFACE"), "{table}");
+    assert!(lines[1..].iter().all(|l| l.starts_with(&rif2)), "{table}");
+    // The whole table: every row, those past the first thousand aligned like the rest.
+    let out = mgm(&socket, &["show", "groups"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.lines().count(), 9011);
+    let at = |l: &str| l.find("239.").expect("a group");
+    assert!(table
+        .lines()
+        .skip(1)
+        .all(|l| at(l) == at(table.lines().nth(1).unwrap())));
+
+    // A prefix: 239.1.1.1 … 239.1.1.250, all on the first LAN; one group: on both.
+    let in_prefix = groups_json(&socket, &["--group", "239.1.1.0/24"]);
+    assert_eq!(in_prefix.len(), 250);
+    assert!(in_prefix
+        .iter()
+        .all(|g| g.interface == rif && g.group.starts_with("239.1.1.")));
+    let one = groups_json(&socket, &["--group", "239.1.0.5"]);
+    let on: Vec<&str> = one.iter().map(|g| g.interface.as_str()).collect();
+    assert_eq!(on, [rif.as_str(), rif2.as_str()]);
+    let both = groups_json(&socket, &["--group", "239.1.0.5", "--interface", &rif2]);
+    assert_eq!(both.len(), 1);
+
+    // Bad filters are refused with their name.
+    for (args, says) in [
+        (
+            vec!["show", "groups", "--interface", "nosuch0"],
+            "nosuch0 is not a managed interface",
+        ),
+        (
+            vec!["show", "groups", "--group", "10.0.0.0/8"],
+            "holds no multicast group",
+        ),
+        (
+            vec!["show", "groups", "--group", "239.1.0.1/8"],
+            "host bits",
+        ),
+        (
+            vec!["show", "interfaces", "--interface", &rif],
+            "filter `mgm show groups` only",
+        ),
+    ] {
+        let out = mgm(&socket, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 }

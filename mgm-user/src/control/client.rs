@@ -53,6 +53,51 @@ pub fn request<T: DeserializeOwned>(socket: &Path, req: Request) -> Result<T> {
     serde_json::from_value(data).context("malformed response data")
 }
 
+/// Sends `req`, whose answer is an array of `T` (`show_groups`, which the daemon streams), and
+/// calls `each` with every row as it is read: the answer is never held whole.
+pub fn stream<T: DeserializeOwned>(
+    socket: &Path,
+    req: Request,
+    mut each: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    let mut stream = connect(socket)?;
+    stream
+        .set_read_timeout(Some(ANSWER_TIMEOUT))
+        .context("setting the socket timeout")?;
+    let mut line = serde_json::to_string(&req)?;
+    line.push('\n');
+    stream
+        .write_all(line.as_bytes())
+        .context("sending the request")?;
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, stream));
+    let mut stopped = None;
+    let mut mismatch = None;
+    let mut on_row = |row: T| each(row).map_err(|e| stopped = Some(e));
+    let seed = rows::StreamedResponse {
+        each: &mut on_row,
+        mismatch: &mut mismatch,
+        _row: std::marker::PhantomData,
+    };
+    let read = serde::de::DeserializeSeed::deserialize(seed, &mut de);
+    if let Some(e) = stopped {
+        return Err(e);
+    }
+    if let Some(e) = mismatch {
+        bail!(e);
+    }
+    match read {
+        Ok(resp) => checked(resp).map(|_| ()),
+        Err(e) if e.is_eof() => bail!(
+            "the daemon on {} closed the connection before the end of its answer",
+            socket.display()
+        ),
+        Err(e) => Err(anyhow!(e)).context("malformed response"),
+    }
+}
+
+#[path = "client_rows.rs"]
+mod rows;
+
 /// The data of a response of our protocol version that succeeded.
 fn checked<T>(resp: Response<T>) -> Result<Option<T>> {
     resp.check_version().map_err(|e| anyhow!(e))?;

@@ -13,4 +13,5 @@ pub mod http;
 pub mod peer;
 pub mod server;
 pub mod socket_file;
+pub mod stream;
 pub mod tables;

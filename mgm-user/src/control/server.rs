@@ -12,9 +12,12 @@
 //! most [`Limits::max_connections`] are open at once, and one more is answered at once with
 //! an error and closed. Requests that change state need root, the daemon's user or the
 //! socket's group (SO_PEERCRED); who sends them is logged at info, reads at debug.
-use super::api::{Event, EventLine, Request, RequestLine, Response, MAX_REQUEST_BYTES};
+use super::api::{
+    Event, EventLine, GroupFilter, Request, RequestLine, Response, MAX_REQUEST_BYTES,
+};
 use super::peer::Peer;
 use super::socket_file;
+use super::stream::{ChunkReply, GroupCursor};
 use anyhow::{Context, Result};
 use nix::unistd::Gid;
 use std::path::{Path, PathBuf};
@@ -33,8 +36,16 @@ pub struct Connection {
     /// Unique for the server's life.
     pub id: u64,
     pub peer: Peer,
-    out: mpsc::Sender<String>,
+    out: mpsc::Sender<Out>,
     close: Arc<tokio::sync::Notify>,
+}
+
+/// What the writer of a connection writes: a whole line, or a piece of one (a streamed answer,
+/// [`super::stream`]) with who waits until it is written.
+#[derive(Debug)]
+pub enum Out {
+    Line(String),
+    Part(String, oneshot::Sender<()>),
 }
 
 /// Why a line could not be queued for a client.
@@ -49,7 +60,7 @@ pub enum SendError {
 impl Connection {
     /// Queues one line (without its newline) for the client, without waiting.
     pub fn send(&self, line: String) -> Result<(), SendError> {
-        self.out.try_send(line).map_err(|e| match e {
+        self.out.try_send(Out::Line(line)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SendError::Full,
             mpsc::error::TrySendError::Closed(_) => SendError::Closed,
         })
@@ -68,12 +79,19 @@ impl Connection {
             }
         }
     }
+    /// Queues a piece of a line, waiting for room; the receiver tells when it is written
+    /// (`None`: the connection is gone).
+    pub(crate) async fn send_part(&self, text: String) -> Option<oneshot::Receiver<()>> {
+        let (written, wait) = oneshot::channel();
+        self.out.send(Out::Part(text, written)).await.ok()?;
+        Some(wait)
+    }
     /// Closes the connection once the lines queued so far are written.
     pub fn close(&self) {
         self.close.notify_one();
     }
     /// A connection whose lines go to `out` (for tests of the daemon's side).
-    pub fn for_test(id: u64, peer: Peer, out: mpsc::Sender<String>) -> Self {
+    pub fn for_test(id: u64, peer: Peer, out: mpsc::Sender<Out>) -> Self {
         Connection {
             id,
             peer,
@@ -101,6 +119,15 @@ pub enum ControlInput {
     },
     /// The connection closed (its handler, if it registered, is gone).
     Closed { conn: u64 },
+    /// The next chunk of a streamed `show_groups` answer on `conn`: the rows after `after`
+    /// (from the first when `None`, with the response's head), sent on `reply`.
+    Chunk {
+        conn: Connection,
+        id: Option<u64>,
+        filter: GroupFilter,
+        after: Option<GroupCursor>,
+        reply: ChunkReply,
+    },
 }
 
 /// The control inputs as the daemon loop receives them.
@@ -311,7 +338,7 @@ async fn handle(
         };
         return stream_events(out, events.subscribe()).await;
     }
-    let (out_tx, out_rx) = mpsc::channel::<String>(OUTBOX_LINES);
+    let (out_tx, out_rx) = mpsc::channel::<Out>(OUTBOX_LINES);
     let close = Arc::new(tokio::sync::Notify::new());
     let conn = Connection {
         id: conn_id,
@@ -356,7 +383,15 @@ async fn handle(
                 },
             },
         };
-        if queries.send(input).await.is_err() {
+        if let ControlInput::Request {
+            id,
+            request: Request::ShowGroups(filter),
+            ..
+        } = input
+        {
+            // Written in chunks the loop walks one at a time; the next request is read after.
+            super::stream::stream_groups(&conn, id, filter, &queries).await;
+        } else if queries.send(input).await.is_err() {
             let _ = conn.respond(None, Response::<()>::error("daemon is shutting down"));
             break Ok(());
         }
@@ -434,12 +469,13 @@ fn admit(peer: &Peer, request: &Request) -> std::result::Result<(), String> {
 /// batch within `timeout`; then `gone` tells the reader.
 async fn write_lines(
     mut w: tokio::net::unix::OwnedWriteHalf,
-    mut rx: mpsc::Receiver<String>,
+    mut rx: mpsc::Receiver<Out>,
     timeout: Duration,
     close: Arc<tokio::sync::Notify>,
     gone: oneshot::Sender<()>,
 ) {
     let mut batch = String::new();
+    let mut written = Vec::new();
     let mut closing = false;
     loop {
         let first = if closing {
@@ -460,19 +496,30 @@ async fn write_lines(
             }
         };
         batch.clear();
-        batch.push_str(&first);
-        batch.push('\n');
-        while batch.len() < 256 * 1024 {
-            match rx.try_recv() {
-                Ok(l) => {
+        let mut next = Some(first);
+        while let Some(out) = next {
+            match out {
+                Out::Line(l) => {
                     batch.push_str(&l);
                     batch.push('\n');
                 }
-                Err(_) => break,
+                Out::Part(p, done) => {
+                    batch.push_str(&p);
+                    written.push(done);
+                }
             }
+            next = if batch.len() < 256 * 1024 {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
         match tokio::time::timeout(timeout, w.write_all(batch.as_bytes())).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                for done in written.drain(..) {
+                    let _ = done.send(());
+                }
+            }
             Ok(Err(e)) => {
                 log::debug!("control: writing to the client: {e}");
                 break;

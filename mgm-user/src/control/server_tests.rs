@@ -30,6 +30,13 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
                     if let ControlInput::Refused { conn, id, error } = &input {
                         let _ = conn.respond(*id, Response::<()>::error(error.clone()));
                     }
+                    if let ControlInput::Chunk {
+                        id, after, reply, ..
+                    } = input
+                    {
+                        let _ = reply.send(stand_in_chunk(id, after));
+                        continue;
+                    }
                     if let ControlInput::Request { conn, id, .. } = input {
                         let _ = conn.respond(
                             id,
@@ -47,6 +54,25 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
     });
     ready_rx.recv().unwrap();
     path
+}
+
+/// The stand-in loop's answer to `show_groups`: rows 1, 2 and 3 (as numbers), one a chunk.
+fn stand_in_chunk(id: Option<u64>, after: Option<GroupCursor>) -> crate::control::stream::Chunk {
+    let last = after.map_or(0, |c| u32::from(c.group));
+    let row = last + 1;
+    let mut text = match after {
+        None => crate::control::api::groups::response_head(id),
+        Some(_) => ",".into(),
+    };
+    text.push_str(&row.to_string());
+    let next = (row < 3).then(|| GroupCursor {
+        ifindex: 1,
+        group: std::net::Ipv4Addr::from(row),
+    });
+    if next.is_none() {
+        text.push_str("]}\n");
+    }
+    crate::control::stream::Chunk { text, next }
 }
 
 fn connect(path: &Path) -> StdStream {
@@ -156,4 +182,50 @@ fn events_must_come_first_on_a_connection() {
     l.clear();
     r.read_line(&mut l).unwrap();
     assert!(l.contains("events must be the first request"), "{l}");
+}
+
+#[test]
+fn a_streamed_answer_is_one_line_in_order_with_the_other_responses() {
+    let path = start("stream", Limits::default());
+    let mut s = connect(&path);
+    s.write_all(
+        b"{\"command\":\"hello\",\"id\":1}\n{\"command\":\"show_groups\",\"id\":2}\n\
+          {\"command\":\"hello\",\"id\":3}\n",
+    )
+    .unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        lines.push(l);
+    }
+    let ids: Vec<u64> = lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [1, 2, 3], "{lines:?}");
+    let rows: Response<Vec<u32>> = serde_json::from_str(&lines[1]).unwrap();
+    assert_eq!(
+        rows.data,
+        Some(vec![1, 2, 3]),
+        "the chunks make one line: {}",
+        lines[1]
+    );
+    // The client reads the rows one by one.
+    let mut seen = Vec::new();
+    crate::control::client::stream(
+        &path,
+        Request::ShowGroups(GroupFilter::default()),
+        |row: u32| {
+            seen.push(row);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(seen, [1, 2, 3]);
 }

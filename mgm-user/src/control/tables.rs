@@ -163,46 +163,122 @@ fn interface_row(r: &InterfaceView) -> Vec<String> {
 }
 
 pub fn groups_table(rows: &[GroupView]) -> String {
-    let mut t = table(
-        &[
-            "INTERFACE",
-            "GROUP",
-            "MODE",
-            "EXPIRES",
-            "COMPAT",
-            "REPORTER",
-            "SOURCES",
-        ],
-        &[3, 4],
-    );
-    for g in rows {
-        let sources = if g.sources.is_empty() {
-            "-".to_string()
-        } else {
-            g.sources
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{}({},{})",
-                        s.source,
-                        if s.forwarding { "fwd" } else { "block" },
-                        secs(s.expires_in_ms)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        t.add_row(vec![
-            g.interface.clone(),
-            g.group.clone(),
-            g.filter_mode.clone(),
-            secs(g.expires_in_ms),
-            format!("v{}", g.compat_version),
-            g.last_reporter.clone().unwrap_or_else(|| "-".into()),
-            sources,
-        ]);
+    let mut t = GroupsTable::default();
+    let mut out: String = rows.iter().map(|g| t.push(g)).collect();
+    out.push_str(&t.finish());
+    out
+}
+
+const GROUP_HEADER: [&str; 7] = [
+    "INTERFACE",
+    "GROUP",
+    "MODE",
+    "EXPIRES",
+    "COMPAT",
+    "REPORTER",
+    "SOURCES",
+];
+/// Right-aligned columns of [`GROUP_HEADER`].
+const GROUP_RIGHT: [usize; 2] = [3, 4];
+/// Rows that size the columns of `mgm show groups`.
+pub const SIZING_ROWS: usize = 1000;
+
+/// `mgm show groups` printed as its rows arrive. The first [`SIZING_ROWS`] rows size the
+/// columns (an answer that short prints as any other table); later rows keep those widths, a
+/// longer cell pushing the rest of its row right.
+#[derive(Default)]
+pub struct GroupsTable {
+    sizing: Vec<[String; 7]>,
+    widths: Option<[usize; 7]>,
+}
+
+impl GroupsTable {
+    /// Takes one row; returns the text to print now (nothing while the first rows size the
+    /// columns).
+    pub fn push(&mut self, g: &GroupView) -> String {
+        let cells = group_cells(g);
+        match &self.widths {
+            Some(w) => aligned(&cells, w),
+            None => {
+                self.sizing.push(cells);
+                if self.sizing.len() < SIZING_ROWS {
+                    return String::new();
+                }
+                self.flush()
+            }
+        }
     }
-    render(&t)
+
+    /// What is left to print once the last row is in.
+    pub fn finish(mut self) -> String {
+        match self.widths {
+            Some(_) => String::new(),
+            None => self.flush(),
+        }
+    }
+
+    /// Sizes the columns by the rows held and prints them under the header.
+    fn flush(&mut self) -> String {
+        let header = GROUP_HEADER.map(String::from);
+        let mut w = [0; 7];
+        for cells in std::iter::once(&header).chain(&self.sizing) {
+            for (w, c) in w.iter_mut().zip(cells) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let mut out = aligned(&header, &w);
+        for cells in self.sizing.drain(..) {
+            out.push_str(&aligned(&cells, &w));
+        }
+        self.widths = Some(w);
+        out
+    }
+}
+
+/// One line: cells padded to their widths, two spaces apart, no trailing blanks.
+fn aligned(cells: &[String; 7], widths: &[usize; 7]) -> String {
+    let mut line = String::new();
+    for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            line.push_str("  ");
+        }
+        if GROUP_RIGHT.contains(&i) {
+            let _ = write!(line, "{c:>w$}");
+        } else {
+            let _ = write!(line, "{c:<w$}");
+        }
+    }
+    let mut line = line.trim_end().to_string();
+    line.push('\n');
+    line
+}
+
+fn group_cells(g: &GroupView) -> [String; 7] {
+    let sources = if g.sources.is_empty() {
+        "-".to_string()
+    } else {
+        g.sources
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}({},{})",
+                    s.source,
+                    if s.forwarding { "fwd" } else { "block" },
+                    secs(s.expires_in_ms)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    [
+        g.interface.clone(),
+        g.group.clone(),
+        g.filter_mode.clone(),
+        secs(g.expires_in_ms),
+        format!("v{}", g.compat_version),
+        g.last_reporter.clone().unwrap_or_else(|| "-".into()),
+        sources,
+    ]
 }
 
 /// The counters, one per line; then, after a blank line, one row per interface: its groups,
@@ -417,6 +493,28 @@ mod tests {
         }
         assert_eq!(v["sources"][0]["forwarding"], serde_json::json!(false));
         assert!(groups_table(&[g]).contains("198.51.100.1(block,0.0s)"));
+    }
+
+    #[test]
+    fn the_streamed_groups_table_prints_as_the_table_did() {
+        let mut rows = vec![group("eth1"), group("abcdefghijklmno")];
+        rows[0].sources.clear();
+        rows[1].last_reporter = None;
+        let mut t = table(&GROUP_HEADER, &GROUP_RIGHT);
+        for g in &rows {
+            t.add_row(group_cells(g).to_vec());
+        }
+        assert_eq!(groups_table(&rows), render(&t));
+        // Past the sizing rows, later rows keep the widths and print at once.
+        let mut s = GroupsTable::default();
+        let held: String = (0..SIZING_ROWS - 1).map(|_| s.push(&rows[0])).collect();
+        assert_eq!(held, "");
+        let first = s.push(&rows[0]);
+        assert_eq!(first.lines().count(), SIZING_ROWS + 1, "header and rows");
+        let later = s.push(&rows[0]);
+        assert_eq!(later, first.lines().nth(1).unwrap().to_string() + "\n");
+        assert_eq!(s.finish(), "");
+        assert_eq!(groups_table(&[]).lines().count(), 1, "the header alone");
     }
 
     /// Byte offset of `needle` in `line`.

@@ -172,6 +172,11 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&status),
     ]);
+    // Ready: what only start-up needed goes back (the loader's heap, start-up code pages).
+    match crate::sys::memory::release_startup() {
+        Ok(n) => log::debug!("start-up done: {} KiB of file mappings released", n >> 10),
+        Err(e) => log::debug!("cannot release the start-up memory: {e:#}"),
+    }
     let result = event_loop(&mut daemon, &mut inputs).await;
     notify_systemd(&[
         sd_notify::NotifyState::Stopping,

@@ -1,10 +1,11 @@
-//! Answers to `mgm show`: the daemon's state as [`crate::control::api`] views.
-use super::igmp_ports::MapView;
+//! Answers to `mgm show`: the daemon's state as [`crate::control::api`] views (`show_groups`,
+//! walked in chunks, in `group_views.rs`).
 use super::state::Daemon;
-use crate::control::api::{GroupView, Hello, Reply, Request, Response, SourceView, StatsView};
-use crate::igmp::{FastPathView, FilterMode};
+use crate::control::api::{Hello, Reply, Request, Response, StatsView};
 use crate::time::monotonic_ns;
-use std::net::Ipv4Addr;
+
+#[path = "group_views.rs"]
+mod groups;
 
 impl Daemon {
     /// The answer to one request that reads state (`hello`, `show …`).
@@ -19,7 +20,10 @@ impl Daemon {
                 daemon: format!("mgm {}", env!("CARGO_PKG_VERSION")),
             }),
             Request::ShowInterfaces => Reply::Interfaces(self.interfaces_view(now)),
-            Request::ShowGroups => Reply::Groups(self.groups_view(now)),
+            Request::ShowGroups(f) => match self.groups_view(&f, now) {
+                Ok(rows) => Reply::Groups(rows),
+                Err(e) => return Response::error(e),
+            },
             Request::ShowMfe => Reply::Mfe(self.fwd.mfe_view(now)),
             Request::ShowProtocols => Reply::Protocols(self.fwd.protocols_view()),
             Request::ShowUpstream => {
@@ -51,63 +55,5 @@ impl Daemon {
     /// The classifier's counters, the daemon's, and each interface's figures.
     fn stats_view(&self) -> anyhow::Result<StatsView> {
         Ok(self.snapshot()?.stats_view())
-    }
-
-    /// Groups as the router holds them, with expiries and last reporter brought up to date from
-    /// the maps (the fast path refreshes those without waking us).
-    fn groups_view(&self, now: u64) -> Vec<GroupView> {
-        let ms = |t: u64| t.saturating_sub(now) / 1_000_000;
-        let view = MapView(&self.maps);
-        let mut out = Vec::new();
-        for (ifindex, p) in &self.igmp.ports {
-            for mut g in p.router.summaries(now) {
-                if let Some(m) = view.member(*ifindex, g.group) {
-                    if g.filter_mode == FilterMode::Exclude {
-                        g.expires_ns = g.expires_ns.max(m.group_expires_ns);
-                    }
-                    if m.last_reporter != [0; 4] {
-                        g.last_reporter = Ipv4Addr::from(m.last_reporter);
-                    }
-                }
-                for s in &mut g.sources {
-                    if s.forwarding {
-                        if let Some(k) = view.source(*ifindex, g.group, s.source) {
-                            s.expires_ns = s.expires_ns.max(k.expires_ns);
-                        }
-                    }
-                }
-                if g.filter_mode == FilterMode::Include {
-                    g.expires_ns = g
-                        .sources
-                        .iter()
-                        .map(|s| s.expires_ns)
-                        .max()
-                        .unwrap_or(g.expires_ns);
-                }
-                out.push(GroupView {
-                    interface: p.name.clone(),
-                    ifindex: *ifindex,
-                    group: g.group.to_string(),
-                    filter_mode: match g.filter_mode {
-                        FilterMode::Include => "include".into(),
-                        FilterMode::Exclude => "exclude".into(),
-                    },
-                    expires_in_ms: ms(g.expires_ns),
-                    compat_version: g.compat_version,
-                    last_reporter: (!g.last_reporter.is_unspecified())
-                        .then(|| g.last_reporter.to_string()),
-                    sources: g
-                        .sources
-                        .iter()
-                        .map(|s| SourceView {
-                            source: s.source.to_string(),
-                            forwarding: s.forwarding,
-                            expires_in_ms: ms(s.expires_ns),
-                        })
-                        .collect(),
-                });
-            }
-        }
-        out
     }
 }

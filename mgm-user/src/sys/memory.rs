@@ -1,5 +1,6 @@
-//! The daemon's own memory: its resident set (`/proc/self/statm`) for `mgm show stats`, and
-//! handing freed heap back to the system after a storm (glibc's `malloc_trim`).
+//! The daemon's own memory: its resident set (`/proc/self/statm`) for `mgm show stats`,
+//! handing freed heap back to the system after a storm (glibc's `malloc_trim`), and what
+//! start-up alone needed ([`release_startup`]).
 use anyhow::{anyhow, Context, Result};
 
 /// Resident set size of this process, in bytes.
@@ -28,6 +29,63 @@ pub fn trim() {
     }
 }
 
+/// Gives back, once the daemon is ready, what start-up used and the loop does not: the heap's
+/// free memory (the loader's parse of the object and of the kernel's BTF, the settings), and
+/// the pages of the program's files (the mgm binary, libc) mapped while starting: the pages of
+/// their read-only mappings, which the loop maps again from the page cache at their first use.
+/// Returns the bytes of mappings released.
+pub fn release_startup() -> Result<usize> {
+    trim();
+    let smaps = std::fs::read_to_string("/proc/self/smaps").context("reading /proc/self/smaps")?;
+    let mut released = 0;
+    for (start, len) in clean_file_mappings(&smaps) {
+        // SAFETY: [start, start + len) is a whole mapping of this process, private, read-only
+        // and holding no page of its own (no anonymous page: nothing was copied on write, as
+        // relocations are): MADV_DONTNEED only unmaps pages that the next access maps again,
+        // unchanged, from the file.
+        let r = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        if r == 0 {
+            released += len;
+        }
+    }
+    Ok(released)
+}
+
+/// The (start, length) of the mappings of files in `smaps` (`/proc/PID/smaps`) that are
+/// private, not writable, and hold no anonymous page (a page copied on write, such as the
+/// relocated GOT). Their `Private_Dirty` pages may be page-cache pages not yet written back
+/// (a binary just installed): the file's, not ours.
+fn clean_file_mappings(smaps: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, usize)> = None;
+    let mut clean = false;
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-') {
+            if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                if let Some(m) = current.take().filter(|_| clean) {
+                    out.push(m);
+                }
+                let perms = f.next().unwrap_or("");
+                let name = f.nth(3).unwrap_or("");
+                // A path: not [heap], [vdso], nor an anon_inode (a ring buffer).
+                let ours = name.starts_with('/') && !perms.contains('w') && perms.ends_with('p');
+                current = ours.then_some((a, b.saturating_sub(a)));
+                clean = true;
+                continue;
+            }
+        }
+        if first == "Anonymous:" && f.next() != Some("0") {
+            clean = false;
+        }
+    }
+    if let Some(m) = current.filter(|_| clean) {
+        out.push(m);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,5 +96,49 @@ mod tests {
         assert_eq!(resident_pages("2583"), None);
         assert_eq!(resident_pages("a b c"), None);
         assert!(rss_bytes().unwrap() > 0);
+    }
+
+    #[test]
+    fn only_read_only_file_mappings_without_copies_are_released() {
+        let smaps = "\
+55f717871000-55f717a6d000 r--p 00000000 fe:00 10010784                   /usr/sbin/mgm
+Rss:                1280 kB
+Private_Dirty:         0 kB
+Anonymous:             0 kB
+55f717a6d000-55f717f06000 r-xp 001fb000 fe:00 10010784                   /usr/sbin/mgm
+Rss:                4068 kB
+Private_Dirty:      4068 kB
+Anonymous:             0 kB
+55f717f06000-55f717f2e000 r--p 00693000 fe:00 10010784                   /usr/sbin/mgm
+Private_Dirty:       160 kB
+Anonymous:           160 kB
+55f717f2e000-55f717f30000 rw-p 006ba000 fe:00 10010784                   /usr/sbin/mgm
+Private_Dirty:         0 kB
+7f2e491a7000-7f2e492fd000 r-xp 00026000 fe:00 326279                     /usr/lib/libc.so.6
+Private_Dirty:         0 kB
+7ffd1b5f0000-7ffd1b5f2000 r-xp 00000000 00:00 0                          [vdso]
+Anonymous:             0 kB
+7f2e49400000-7f2e49401000 r--s 00000000 00:0e 1234                       anon_inode:bpf-map
+Private_Dirty:         0 kB
+";
+        assert_eq!(
+            clean_file_mappings(smaps),
+            [
+                (0x55f717871000, 0x55f717a6d000 - 0x55f717871000),
+                (0x55f717a6d000, 0x55f717f06000 - 0x55f717a6d000),
+                (0x7f2e491a7000, 0x7f2e492fd000 - 0x7f2e491a7000),
+            ],
+            "not the relocated (copied) one, not the writable one, no ring buffer, no vdso"
+        );
+        assert_eq!(clean_file_mappings("garbage\n"), []);
+    }
+
+    #[test]
+    fn releasing_the_start_up_pages_leaves_the_binary_running() {
+        let before = rss_bytes().unwrap();
+        release_startup().unwrap();
+        assert!(rss_bytes().unwrap() <= before);
+        // Code and constants of the binary still work once mapped again.
+        assert_eq!(resident_pages("1 2"), Some(2));
     }
 }

@@ -363,7 +363,17 @@ impl Lab {
     }
 
     pub(crate) fn groups(&self, k: usize) -> Vec<GroupView> {
-        client::request(&self.daemons[k].socket, Request::ShowGroups).expect("show groups")
+        let mut rows = Vec::new();
+        client::stream(
+            &self.daemons[k].socket,
+            Request::ShowGroups(Default::default()),
+            |row| {
+                rows.push(row);
+                Ok(())
+            },
+        )
+        .expect("show groups");
+        rows
     }
 
     /// Polls `cond` every 50 ms until it holds or `timeout` passes; returns the time it took.

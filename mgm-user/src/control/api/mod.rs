@@ -18,11 +18,13 @@
 //! snake_case keys, dotted IPv4 addresses, remaining times in milliseconds (`…_ms`), absolute
 //! times in `CLOCK_MONOTONIC` nanoseconds (`time_ns`). `null` means "none" / "any" (the
 //! wildcard source or group of an event, an entry that never ages).
+pub mod groups;
 pub mod handler;
 mod link;
 
 pub use link::{AttachState, Awaiting, InterfaceRole, OperState};
 
+pub use groups::GroupFilter;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -44,8 +46,9 @@ pub enum Request {
     Hello,
     /// Answered with `[InterfaceView]`.
     ShowInterfaces,
-    /// Answered with `[GroupView]`.
-    ShowGroups,
+    /// Answered with `[GroupView]`, every group or those the [`GroupFilter`] keeps; the daemon
+    /// writes the line as it walks its groups ([`groups`]).
+    ShowGroups(GroupFilter),
     /// Answered with [`StatsView`].
     ShowStats,
     /// Answered with `[MfeView]`.
@@ -136,7 +139,7 @@ impl Request {
             self,
             Request::Hello
                 | Request::ShowInterfaces
-                | Request::ShowGroups
+                | Request::ShowGroups(_)
                 | Request::ShowStats
                 | Request::ShowMfe
                 | Request::ShowProtocols
@@ -665,7 +668,7 @@ mod tests {
 
     #[test]
     fn requests_are_tagged_snake_case() {
-        let json = serde_json::to_string(&Request::ShowGroups).unwrap();
+        let json = serde_json::to_string(&Request::ShowGroups(GroupFilter::default())).unwrap();
         assert_eq!(json, r#"{"command":"show_groups"}"#);
         let back: Request = serde_json::from_str(r#"{"command":"events"}"#).unwrap();
         assert_eq!(back, Request::Events);

@@ -365,12 +365,13 @@ impl ProtocolHandler for RemoteHandler {
 mod tests {
     use super::*;
     use crate::control::peer::Peer;
+    use crate::control::server::Out;
     use tokio::sync::mpsc;
 
     const S: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
     const G: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
 
-    fn session(capacity: usize) -> (SharedSession, mpsc::Receiver<String>) {
+    fn session(capacity: usize) -> (SharedSession, mpsc::Receiver<Out>) {
         let (tx, rx) = mpsc::channel(capacity);
         let peer = Peer {
             uid: 0,
@@ -384,8 +385,11 @@ mod tests {
         (SharedSession::new("ext", conn, names, 100_000_000), rx)
     }
 
-    fn line(rx: &mut mpsc::Receiver<String>) -> serde_json::Value {
-        serde_json::from_str(&rx.try_recv().expect("a line")).unwrap()
+    fn line(rx: &mut mpsc::Receiver<Out>) -> serde_json::Value {
+        match rx.try_recv().expect("a line") {
+            Out::Line(l) => serde_json::from_str(&l).unwrap(),
+            Out::Part(..) => panic!("a piece of a line, not a line"),
+        }
     }
 
     #[test]

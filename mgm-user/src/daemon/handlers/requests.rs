@@ -32,6 +32,17 @@ impl Daemon {
             ControlInput::Refused { conn, id, error } => {
                 let _ = conn.respond(id, Response::<()>::error(error));
             }
+            ControlInput::Chunk {
+                conn,
+                id,
+                filter,
+                after,
+                reply,
+            } => {
+                // A handler session's callbacks may come between chunks: it gets one.
+                let whole = self.handlers.session(&conn).is_some();
+                let _ = reply.send(self.groups_chunk(id, &filter, after, whole, now));
+            }
             ControlInput::Request { conn, id, request } => {
                 let outcome = self.carry_out(&conn, request, now);
                 let sent = match outcome {

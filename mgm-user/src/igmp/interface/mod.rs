@@ -242,31 +242,37 @@ impl IgmpInterface {
     pub fn summaries(&self, now: u64) -> Vec<GroupSummary> {
         let mut v: Vec<GroupSummary> = self
             .groups
-            .values()
-            .map(|g| GroupSummary {
-                group: g.group,
-                filter_mode: g.mode,
-                expires_ns: match g.mode {
-                    FilterMode::Exclude => g.group_timer,
-                    FilterMode::Include => g.sources.values().map(|r| r.timer).max().unwrap_or(0),
-                },
-                compat_version: g.compat(now),
-                last_reporter: g.last_reporter,
-                v1_host_expires_ns: g.v1_host_timer,
-                v2_host_expires_ns: g.v2_host_timer,
-                sources: g
-                    .sources
-                    .iter()
-                    .map(|(s, r)| SourceSummary {
-                        source: *s,
-                        expires_ns: r.timer,
-                        forwarding: r.timer != 0,
-                    })
-                    .collect(),
-            })
+            .keys()
+            .filter_map(|g| self.summary(*g, now))
             .collect();
         v.sort_by_key(|g| g.group);
         v
+    }
+
+    /// One group, for display (`mgm show groups` walks them a chunk at a time).
+    pub fn summary(&self, group: Ipv4Addr, now: u64) -> Option<GroupSummary> {
+        let g = self.groups.get(&group)?;
+        Some(GroupSummary {
+            group: g.group,
+            filter_mode: g.mode,
+            expires_ns: match g.mode {
+                FilterMode::Exclude => g.group_timer,
+                FilterMode::Include => g.sources.values().map(|r| r.timer).max().unwrap_or(0),
+            },
+            compat_version: g.compat(now),
+            last_reporter: g.last_reporter,
+            v1_host_expires_ns: g.v1_host_timer,
+            v2_host_expires_ns: g.v2_host_timer,
+            sources: g
+                .sources
+                .iter()
+                .map(|(s, r)| SourceSummary {
+                    source: *s,
+                    expires_ns: r.timer,
+                    forwarding: r.timer != 0,
+                })
+                .collect(),
+        })
     }
 
     /// The earliest deadline at which [`Self::on_deadline`] must be called.
