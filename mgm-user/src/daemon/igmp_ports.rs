@@ -23,10 +23,14 @@ fn read_failed(e: &anyhow::Error) {
     }
 }
 
-/// The kernel maps as the state machine's view of what the fast path refreshed.
-pub(crate) struct MapView<'a>(pub(crate) &'a KernelMaps);
+/// The kernel maps as the state machine's view of what the fast path refreshed; `fast_path`
+/// false with `--no-fast-path` (the classifier then refreshes nothing).
+pub(crate) struct MapView<'a>(pub(crate) &'a KernelMaps, pub(crate) bool);
 
 impl FastPathView for MapView<'_> {
+    fn refreshes(&self, _ifindex: u32) -> bool {
+        self.1
+    }
     fn member(&self, ifindex: u32, group: Ipv4Addr) -> Option<MemberState> {
         let key = MemberKey {
             ifindex,
@@ -224,10 +228,13 @@ impl IgmpPorts {
                 .filter(|(k, _)| k.group == key.group)
                 .map(|(k, v)| (Ipv4Addr::from(k.source), *v))
                 .collect();
-            actions.extend(
-                port.router
-                    .restore_group(now, group, member, &srcs, &MapView(maps)),
-            );
+            actions.extend(port.router.restore_group(
+                now,
+                group,
+                member,
+                &srcs,
+                &MapView(maps, !self.no_fast_path),
+            ));
         }
         self.shrunk |= port.after(&actions, now);
         // Source entries whose group entry is gone are orphans: remove them.
@@ -298,7 +305,9 @@ impl IgmpPorts {
             );
             return out;
         }
-        let actions = port.router.on_message(now, src, dst, &msg, &MapView(maps));
+        let actions =
+            port.router
+                .on_message(now, src, dst, &msg, &MapView(maps, !self.no_fast_path));
         self.shrunk |= port.after(&actions, now);
         actions
     }
@@ -358,7 +367,9 @@ impl IgmpPorts {
             let Some(port) = self.ports.get_mut(&ifindex) else {
                 continue;
             };
-            let actions = port.router.on_deadline(now, &MapView(maps));
+            let actions = port
+                .router
+                .on_deadline(now, &MapView(maps, !self.no_fast_path));
             self.shrunk |= port.after(&actions, now);
             out.extend(actions);
         }
@@ -381,7 +392,7 @@ impl IgmpPorts {
     ) -> Vec<Action> {
         match self.ports.get_mut(&ifindex) {
             Some(port) => {
-                let actions = port.router.stop(now, &MapView(maps));
+                let actions = port.router.stop(now, &MapView(maps, !self.no_fast_path));
                 self.shrunk |= port.after(&actions, now);
                 actions
             }

@@ -111,7 +111,7 @@ impl Daemon {
     /// the maps (the fast path refreshes those without waking us).
     fn groups_view(&self, now: u64) -> Vec<GroupView> {
         let ms = |t: u64| t.saturating_sub(now) / 1_000_000;
-        let view = MapView(&self.maps);
+        let view = MapView(&self.maps, true);
         let mut out = Vec::new();
         for (ifindex, p) in &self.igmp.ports {
             for mut g in p.router.summaries(now) {

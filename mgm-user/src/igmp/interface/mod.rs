@@ -374,7 +374,15 @@ impl IgmpInterface {
         }
         let ifindex = self.ifindex;
         if let Some(g) = self.groups.get_mut(&group) {
-            if g.written_member.is_some() {
+            if let Some(w) = g.written_member.filter(|w| !refreshable(view, ifindex, w)) {
+                // The classifier leaves these entries alone (no fast path on the interface, or
+                // the group handed to the slow path): they hold what was written, counters
+                // included. Nothing to read.
+                self.seen.insert((group, None), w.fast_refreshes);
+                for (s, ws) in &g.written_sources {
+                    self.seen.insert((group, Some(*s)), ws.fast_refreshes);
+                }
+            } else if g.written_member.is_some() {
                 // Read once: the refresh counts seen here are what the writes of this call
                 // carry, so a kernel refresh landing after this read is not taken as seen.
                 let member = view.member(ifindex, group);
@@ -551,6 +559,13 @@ impl IgmpInterface {
             }
         }
     }
+}
+
+/// Whether the classifier may have refreshed the entry written as `written` (and its sources)
+/// since: not on an interface without fast path, nor while the group is handed to the slow
+/// path (`MEMBER_FLAG_SLOW_PATH`, last-member queries running).
+fn refreshable(view: &dyn FastPathView, ifindex: u32, written: &mgm_common::MemberState) -> bool {
+    written.flags & mgm_common::maps::MEMBER_FLAG_SLOW_PATH == 0 && view.refreshes(ifindex)
 }
 
 /// Whether `input` makes state for a group that has none (INCLUDE({})): reports and EXCLUDE
