@@ -145,6 +145,7 @@ mod membership;
 mod mfe;
 mod ownership;
 mod registry;
+mod small_map;
 pub mod static_protocol;
 #[cfg(any(test, feature = "test-support"))]
 mod static_rpf;
