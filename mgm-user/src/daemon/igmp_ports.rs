@@ -69,6 +69,29 @@ pub(crate) struct Port {
 }
 
 impl Port {
+    /// Writes this port's classifier settings when they changed; `flags`: (no fast path,
+    /// accept off-link reports).
+    fn sync_settings(
+        &mut self,
+        ifindex: u32,
+        (no_fast_path, accept_off_link): (bool, bool),
+        maps: &mut KernelMaps,
+    ) -> Result<()> {
+        let want = settings_for(
+            &self.router.params(),
+            &self.subnets,
+            no_fast_path,
+            accept_off_link,
+        );
+        if self.written != Some(want) {
+            maps.ifaces
+                .insert(ifindex, want, 0)
+                .with_context(|| format!("writing MGM_IFACES for {}", self.name))?;
+            self.written = Some(want);
+        }
+        Ok(())
+    }
+
     /// Logs the membership changes among `actions` (rate-limited); true when the router gave
     /// back a storm's tables (the daemon then returns the freed memory to the system, once the
     /// manager has seen the changes too).
@@ -432,30 +455,20 @@ impl IgmpPorts {
     /// Writes changed settings of every port (the routers' parameters change with the
     /// version they run).
     pub(crate) fn sync_all_settings(&mut self, maps: &mut KernelMaps) {
-        for ifindex in self.ports.keys().copied().collect::<Vec<_>>() {
-            if let Err(e) = self.sync_settings(ifindex, maps) {
+        let flags = (self.no_fast_path, self.accept_off_link);
+        for (ifindex, port) in self.ports.iter_mut() {
+            if let Err(e) = port.sync_settings(*ifindex, flags, maps) {
                 log::warn!("{e:#}");
             }
         }
     }
 
     fn sync_settings(&mut self, ifindex: u32, maps: &mut KernelMaps) -> Result<()> {
-        let Some(port) = self.ports.get_mut(&ifindex) else {
-            return Ok(());
-        };
-        let want = settings_for(
-            &port.router.params(),
-            &port.subnets,
-            self.no_fast_path,
-            self.accept_off_link,
-        );
-        if port.written != Some(want) {
-            maps.ifaces
-                .insert(ifindex, want, 0)
-                .with_context(|| format!("writing MGM_IFACES for {}", port.name))?;
-            port.written = Some(want);
+        let flags = (self.no_fast_path, self.accept_off_link);
+        match self.ports.get_mut(&ifindex) {
+            Some(port) => port.sync_settings(ifindex, flags, maps),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Sends `query` out of `ifindex` to `dst`. A failed send is logged, not fatal: the next
