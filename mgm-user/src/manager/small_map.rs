@@ -102,7 +102,7 @@ mod tests {
         for step in 0..2000u32 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
             let k = (x >> 16) % 8;
-            if (x >> 8) % 3 == 0 {
+            if (x >> 8).is_multiple_of(3) {
                 assert_eq!(small.remove(&k), btree.remove(&k), "remove {k} at {step}");
             } else {
                 assert_eq!(small.insert(k, step), btree.insert(k, step), "insert {k}");
