@@ -98,8 +98,11 @@ pub struct IgmpInterface {
     refused_filtered_groups: u64,
     /// Sources dropped from records because the source filters refuse them.
     refused_filtered_sources: u64,
-    /// Tables were shrunk since [`IgmpInterface::take_shrunk`] last asked.
+    /// Tables were shrunk, or the group table grew (freeing the smaller one), since
+    /// [`IgmpInterface::take_shrunk`] last asked.
     shrunk: bool,
+    /// The group table's capacity when the tables were last checked (`limits.rs`).
+    groups_capacity: usize,
     /// The link's subnets: queries from elsewhere are foreign (none known: any unicast).
     subnets: Vec<LinkSubnet>,
     /// Queries ignored because their source cannot be a router on this link.
@@ -141,6 +144,7 @@ impl IgmpInterface {
             refused_filtered_groups: 0,
             refused_filtered_sources: 0,
             shrunk: false,
+            groups_capacity: 0,
             subnets: Vec::new(),
             foreign_queries: 0,
             router_queries: 0,
