@@ -3,7 +3,11 @@
 //!   100 ms × LMQC 2 (LMQT 200 ms), median of several runs;
 //! - daemon CPU time (all threads, /proc/PID/task/*/schedstat) while a host sends 10 000 IGMPv2
 //!   refresh reports for a group the daemon holds, with the kernel fast path and without it
-//!   (`--no-fast-path`), so the saving is measured, not assumed.
+//!   (`--no-fast-path`), so the saving is measured, not assumed;
+//! - the slow path: daemon CPU time per state-changing report (`--no-fast-path`, so every report
+//!   goes up), over paced floods of joins of new groups, refreshes, leaves, IGMPv3 source
+//!   additions and source blocks (`report_flood.py`); and the daemon's anonymous memory per
+//!   group held (RssAnon before and after the joins).
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -32,6 +36,11 @@ fn cpu_ns(pid: u32) -> u64 {
 
 /// A router and one IGMPv2 host on a LAN; returns (lab, router interface, host ns, daemon).
 fn lab(extra: &[&str]) -> (Lab, String, String, usize) {
+    lab_logging(extra, None)
+}
+
+/// As [`lab`]; with `log`, the daemon's `MGM_LOG` (the lab's default is debug).
+fn lab_logging(extra: &[&str], log: Option<&str>) -> (Lab, String, String, usize) {
     let mut lab = Lab::new();
     let lan = lab.lan("lan");
     let r = lab.netns("r");
@@ -55,7 +64,15 @@ fn lab(extra: &[&str]) -> (Lab, String, String, usize) {
         "2",
     ];
     args.extend_from_slice(extra);
-    let k = lab.start_mgm(&r, &[&rif], &args);
+    let k = match log {
+        None => lab.start_mgm(&r, &[&rif], &args),
+        Some(level) => {
+            let env = [("MGM_LOG", std::ffi::OsStr::new(level))];
+            let k = lab.spawn_mgm_env(&r, &[&rif], &args, &env, false);
+            lab.wait_answering(k);
+            k
+        }
+    };
     (lab, rif, h, k)
 }
 
@@ -135,8 +152,130 @@ fn refresh_cpu(no_fast_path: bool) {
     );
 }
 
+/// Anonymous resident memory of process `pid` in KiB (RssAnon: the heap, not the maps).
+fn rss_anon_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Groups of the slow-path floods, reports per scenario, and their pace (reports per second).
+const SLOW_GROUPS: usize = 10_000;
+const SLOW_REPORTS: usize = 20_000;
+const SLOW_RATE: u32 = 10_000;
+
+/// One paced flood of `scenario` from the host; the daemon's CPU time it caused, once the
+/// daemon is done with it (timers it started included: `settle`).
+fn flood_cpu(
+    lab: &Lab,
+    (h, k): (&str, usize),
+    scenario: &str,
+    (count, rate): (usize, u32),
+    settle: Duration,
+) {
+    let pid = lab.daemon(k).child.id();
+    let stats = || {
+        client::request::<serde_json::Value>(&lab.daemon(k).socket, Request::ShowStats)
+            .expect("stats")
+    };
+    let before_stats = stats();
+    // MGM_BENCH_PERF=DIR: a `perf record -g` of the daemon per scenario, for profiling.
+    let perf = std::env::var("MGM_BENCH_PERF").ok().map(|dir| {
+        std::process::Command::new("perf")
+            .args(["record", "-q", "-g", "-p", &pid.to_string(), "-o"])
+            .arg(format!("{dir}/perf-{scenario}.data"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("perf record")
+    });
+    let before = cpu_ns(pid);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/report_flood.py");
+    let groups = SLOW_GROUPS.to_string();
+    let sent = lab.ns(
+        h,
+        &[
+            "python3",
+            script,
+            "192.0.2.11",
+            scenario,
+            &count.to_string(),
+            &groups,
+            &rate.to_string(),
+        ],
+    );
+    std::thread::sleep(settle);
+    let after = cpu_ns(pid);
+    let after_stats = stats();
+    if let Some(mut perf) = perf {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &perf.id().to_string()])
+            .status();
+        let _ = perf.wait();
+    }
+    let delta =
+        |k: &str| after_stats[k].as_u64().unwrap_or(0) - before_stats[k].as_u64().unwrap_or(0);
+    println!(
+        "slow path, {scenario:>7}: {:.2} us/report over {count} reports at {} \
+         ({:.1} ms daemon CPU; {}; classifier events_sent +{} ring_full +{})",
+        (after - before) as f64 / 1e3 / count as f64,
+        if rate == 0 {
+            "full speed".to_string()
+        } else {
+            format!("{rate}/s")
+        },
+        (after - before) as f64 / 1e6,
+        sent.trim(),
+        delta("events_sent"),
+        delta("events_ring_full"),
+    );
+}
+
+/// The slow path: every report goes up (`--no-fast-path`); CPU per report by scenario, memory
+/// per group.
+fn slow_path() {
+    let limit = (2 * SLOW_GROUPS).to_string();
+    let extra = [
+        "--no-fast-path",
+        "--max-groups",
+        &limit,
+        "--max-groups-per-host",
+        &limit,
+    ];
+    // Logging as deployed (info): the lab's debug logging would be measured too.
+    let (lab, rif, h, k) = lab_logging(&extra, Some("info"));
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = lab.daemon(k).child.id();
+    let settle = Duration::from_millis(1500);
+    let rss0 = rss_anon_kib(pid);
+    let d = (h.as_str(), k);
+    flood_cpu(&lab, d, "join", (SLOW_GROUPS, SLOW_RATE), settle);
+    let held = lab.groups(k).iter().filter(|g| g.interface == rif).count();
+    let rss1 = rss_anon_kib(pid);
+    println!(
+        "memory: {held} groups held, daemon RssAnon {rss0} KiB -> {rss1} KiB: {:.0} bytes per group",
+        (rss1.saturating_sub(rss0) * 1024) as f64 / held.max(1) as f64
+    );
+    flood_cpu(&lab, d, "refresh", (SLOW_REPORTS, SLOW_RATE), settle);
+    // Unpaced: the ring fills faster than the loop wakes, so events come in batches.
+    flood_cpu(&lab, d, "refresh", (SLOW_REPORTS, 0), settle);
+    flood_cpu(&lab, d, "leave", (SLOW_GROUPS, SLOW_RATE), settle);
+    flood_cpu(&lab, d, "allow", (SLOW_REPORTS, SLOW_RATE), settle);
+    flood_cpu(&lab, d, "block", (SLOW_REPORTS, SLOW_RATE), settle);
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "slow-path") {
+        slow_path();
+        return;
+    }
     leave_latency();
     refresh_cpu(false);
     refresh_cpu(true);
+    slow_path();
 }

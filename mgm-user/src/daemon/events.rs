@@ -301,14 +301,24 @@ pub(crate) fn log_changes(log: &mut ChangeLog, interface: &str, actions: &[Actio
         if let Some(s) = summary {
             log::info!("{interface}: {s}");
         }
-        let what = match source {
-            Some(s) => format!("({s},{group})"),
-            None => format!("(*,{group})"),
-        };
+        // Formatted only when the line is logged.
+        let what = Channel(source, group);
         if loud {
             log::info!("{interface}: IGMP {change:?} {what}");
         } else {
             log::debug!("{interface}: IGMP {change:?} {what}");
+        }
+    }
+}
+
+/// `(S,G)` or `(*,G)` in a log line.
+struct Channel(Option<Ipv4Addr>, Ipv4Addr);
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(s) => write!(f, "({s},{})", self.1),
+            None => write!(f, "(*,{})", self.1),
         }
     }
 }

@@ -62,7 +62,7 @@ impl Daemon {
         chunk(id, after, |each| {
             walk_groups(
                 self.ports(),
-                &MapView(&self.maps),
+                &MapView(&self.maps, true),
                 &wanted,
                 after,
                 budget,
@@ -88,7 +88,7 @@ impl Daemon {
     ) -> Result<Vec<GroupView>, String> {
         let wanted = self.wanted_groups(filter)?;
         let mut rows = Vec::new();
-        let view = MapView(&self.maps);
+        let view = MapView(&self.maps, true);
         walk_groups(
             self.ports(),
             &view,

@@ -23,10 +23,14 @@ fn read_failed(e: &anyhow::Error) {
     }
 }
 
-/// The kernel maps as the state machine's view of what the fast path refreshed.
-pub(crate) struct MapView<'a>(pub(crate) &'a KernelMaps);
+/// The kernel maps as the state machine's view of what the fast path refreshed; `fast_path`
+/// false with `--no-fast-path` (the classifier then refreshes nothing).
+pub(crate) struct MapView<'a>(pub(crate) &'a KernelMaps, pub(crate) bool);
 
 impl FastPathView for MapView<'_> {
+    fn refreshes(&self, _ifindex: u32) -> bool {
+        self.1
+    }
     fn member(&self, ifindex: u32, group: Ipv4Addr) -> Option<MemberState> {
         let key = MemberKey {
             ifindex,
@@ -65,6 +69,29 @@ pub(crate) struct Port {
 }
 
 impl Port {
+    /// Writes this port's classifier settings when they changed; `flags`: (no fast path,
+    /// accept off-link reports).
+    fn sync_settings(
+        &mut self,
+        ifindex: u32,
+        (no_fast_path, accept_off_link): (bool, bool),
+        maps: &mut KernelMaps,
+    ) -> Result<()> {
+        let want = settings_for(
+            &self.router.params(),
+            &self.subnets,
+            no_fast_path,
+            accept_off_link,
+        );
+        if self.written != Some(want) {
+            maps.ifaces
+                .insert(ifindex, want, 0)
+                .with_context(|| format!("writing MGM_IFACES for {}", self.name))?;
+            self.written = Some(want);
+        }
+        Ok(())
+    }
+
     /// Logs the membership changes among `actions` (rate-limited); true when the router gave
     /// back a storm's tables (the daemon then returns the freed memory to the system, once the
     /// manager has seen the changes too).
@@ -224,10 +251,13 @@ impl IgmpPorts {
                 .filter(|(k, _)| k.group == key.group)
                 .map(|(k, v)| (Ipv4Addr::from(k.source), *v))
                 .collect();
-            actions.extend(
-                port.router
-                    .restore_group(now, group, member, &srcs, &MapView(maps)),
-            );
+            actions.extend(port.router.restore_group(
+                now,
+                group,
+                member,
+                &srcs,
+                &MapView(maps, !self.no_fast_path),
+            ));
         }
         self.shrunk |= port.after(&actions, now);
         // Source entries whose group entry is gone are orphans: remove them.
@@ -298,7 +328,9 @@ impl IgmpPorts {
             );
             return out;
         }
-        let actions = port.router.on_message(now, src, dst, &msg, &MapView(maps));
+        let actions =
+            port.router
+                .on_message(now, src, dst, &msg, &MapView(maps, !self.no_fast_path));
         self.shrunk |= port.after(&actions, now);
         actions
     }
@@ -358,7 +390,9 @@ impl IgmpPorts {
             let Some(port) = self.ports.get_mut(&ifindex) else {
                 continue;
             };
-            let actions = port.router.on_deadline(now, &MapView(maps));
+            let actions = port
+                .router
+                .on_deadline(now, &MapView(maps, !self.no_fast_path));
             self.shrunk |= port.after(&actions, now);
             out.extend(actions);
         }
@@ -383,7 +417,7 @@ impl IgmpPorts {
         let Some(port) = self.ports.get_mut(&ifindex) else {
             return Vec::new();
         };
-        let actions = port.router.reconfigure(cfg.clone(), now, &MapView(maps));
+        let actions = port.router.reconfigure(cfg.clone(), now, &MapView(maps, !self.no_fast_path));
         self.shrunk |= port.after(&actions, now);
         actions
     }
@@ -398,7 +432,7 @@ impl IgmpPorts {
     ) -> Vec<Action> {
         match self.ports.get_mut(&ifindex) {
             Some(port) => {
-                let actions = port.router.stop(now, &MapView(maps));
+                let actions = port.router.stop(now, &MapView(maps, !self.no_fast_path));
                 self.shrunk |= port.after(&actions, now);
                 actions
             }
@@ -438,30 +472,20 @@ impl IgmpPorts {
     /// Writes changed settings of every port (the routers' parameters change with the
     /// version they run).
     pub(crate) fn sync_all_settings(&mut self, maps: &mut KernelMaps) {
-        for ifindex in self.ports.keys().copied().collect::<Vec<_>>() {
-            if let Err(e) = self.sync_settings(ifindex, maps) {
+        let flags = (self.no_fast_path, self.accept_off_link);
+        for (ifindex, port) in self.ports.iter_mut() {
+            if let Err(e) = port.sync_settings(*ifindex, flags, maps) {
                 log::warn!("{e:#}");
             }
         }
     }
 
     fn sync_settings(&mut self, ifindex: u32, maps: &mut KernelMaps) -> Result<()> {
-        let Some(port) = self.ports.get_mut(&ifindex) else {
-            return Ok(());
-        };
-        let want = settings_for(
-            &port.router.params(),
-            &port.subnets,
-            self.no_fast_path,
-            self.accept_off_link,
-        );
-        if port.written != Some(want) {
-            maps.ifaces
-                .insert(ifindex, want, 0)
-                .with_context(|| format!("writing MGM_IFACES for {}", port.name))?;
-            port.written = Some(want);
+        let flags = (self.no_fast_path, self.accept_off_link);
+        match self.ports.get_mut(&ifindex) {
+            Some(port) => port.sync_settings(ifindex, flags, maps),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Sends `query` out of `ifindex` to `dst`. A failed send is logged, not fatal: the next

@@ -54,9 +54,10 @@ impl Daemon {
         interfaces: &[(ManagedInterface, IgmpConfig)],
         fwd: Forwarding,
         classifier: Classifier,
-        maps: KernelMaps,
+        mut maps: KernelMaps,
         events: EventSender,
     ) -> Result<Self> {
+        maps.fast_path = !config.no_fast_path;
         let mut daemon = Daemon {
             igmp: IgmpPorts::new(config.no_fast_path, config.accept_off_link_reports),
             fwd,
@@ -126,13 +127,18 @@ impl Daemon {
     /// would otherwise absorb); membership deltas go to the manager, whose kernel actions are
     /// applied; then IGMP's notes and the manager's events are published.
     pub(crate) fn apply(&mut self, actions: Vec<Action>, now: u64) {
-        let (sends, rest): (Vec<Action>, Vec<Action>) = actions
-            .into_iter()
-            .partition(|a| matches!(a, Action::SendQuery { .. }));
+        // Notes are made only for `mgm events` subscribers; the actions that are logged
+        // (querier and version changes, notices) go through `igmp_event` either way.
+        let listened = self.events.receiver_count() > 0;
         let mut notes = Vec::new();
         let mut deltas = false;
-        for action in rest.into_iter().chain(sends) {
-            match &action {
+        let is_send = |a: &Action| matches!(a, Action::SendQuery { .. });
+        let (rest, sends) = (
+            actions.iter().filter(|a| !is_send(a)),
+            actions.iter().filter(|a| is_send(a)),
+        );
+        for action in rest.chain(sends) {
+            match action {
                 Action::SendQuery {
                     ifindex,
                     dst,
@@ -143,16 +149,21 @@ impl Daemon {
                     if let Some(up) = &mut self.upstream {
                         up.mark(*group);
                     }
-                    self.fwd.on_membership(&action, now);
+                    self.fwd.on_membership(action, now);
                 }
                 Action::QuerierChanged { .. }
                 | Action::VersionChanged { .. }
                 | Action::Notice { .. } => {}
-                _ => self.write_map(&action),
+                _ => {
+                    self.write_map(action);
+                    continue; // map writes are neither told nor logged
+                }
             }
-            let name = self.igmp.name_of(action_ifindex(&action)).unwrap_or("?");
-            if let Some(note) = igmp_event(name, &action, now) {
-                notes.push(note);
+            if listened || !matches!(action, Action::Membership { .. }) {
+                let name = self.igmp.name_of(action_ifindex(action)).unwrap_or("?");
+                if let Some(note) = igmp_event(name, action, now) {
+                    notes.push(note);
+                }
             }
         }
         self.igmp.sync_all_settings(&mut self.maps);
@@ -233,6 +244,8 @@ impl Daemon {
     /// ([`super::event_cost`]); true when the ring is empty.
     pub(crate) fn on_ring(&mut self, ring: &mut RingBuf<MapData>, budget: usize) -> Result<bool> {
         let mut spent = 0;
+        // One clock read per batch: the events of a batch arrived within it.
+        let now = monotonic_ns()?;
         for _ in 0..BATCH {
             if spent >= budget {
                 return Ok(false);
@@ -247,7 +260,6 @@ impl Daemon {
                 continue;
             };
             spent += super::event_cost(ev.igmp_bytes());
-            let now = monotonic_ns()?;
             if let Some(up) = self.upstream.as_mut().filter(|u| u.ifindex == ev.ifindex) {
                 up.on_igmp(ev.igmp_bytes(), now);
                 continue;

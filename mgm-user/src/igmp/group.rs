@@ -677,6 +677,8 @@ impl GroupState {
         };
         let mut adopted = false;
         let mut w = self.written_member.unwrap_or_default();
+        // What the kernel holds as far as the router knows: its refresh counter included.
+        w.fast_refreshes = m.fast_refreshes;
         if self.mode == FilterMode::Exclude
             && m.filter_mode == FILTER_MODE_EXCLUDE
             && raise(&mut self.group_timer, m.group_expires_ns)
@@ -697,6 +699,9 @@ impl GroupState {
                 continue; // excluded sources are never refreshed by the fast path
             }
             if let Some(st) = source(*s) {
+                if let Some(ws) = self.written_sources.get_mut(s) {
+                    ws.fast_refreshes = st.fast_refreshes;
+                }
                 if raise(&mut r.timer, st.expires_ns) {
                     if let Some(ws) = self.written_sources.get_mut(s) {
                         ws.expires_ns = st.expires_ns;

@@ -10,6 +10,12 @@ use mgm_common::{MemberState, SourceState};
 pub trait FastPathView {
     fn member(&self, ifindex: u32, group: Ipv4Addr) -> Option<MemberState>;
     fn source(&self, ifindex: u32, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState>;
+    /// Whether the classifier refreshes entries of `ifindex` at all (not with
+    /// `--no-fast-path`). When it does not, the entries hold what the router wrote, and the
+    /// router reads nothing back.
+    fn refreshes(&self, _ifindex: u32) -> bool {
+        true
+    }
 }
 
 /// A view with nothing in it (no fast path), for tests of pure protocol logic (`test-support`).

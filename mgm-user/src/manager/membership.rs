@@ -3,20 +3,20 @@
 use super::callbacks::PruneAlert;
 use super::events::{EventArgs, EventKind};
 use super::mfe::MfeKey;
+use super::small_map::SmallMap;
 use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
 use super::{Manager, ManagerView, MgmError, MgmResult, State};
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-/// Memberships of one `Sg`.
+/// Memberships of one `Sg` (one entry each for almost every group: held inline).
 #[derive(Default, Debug)]
 pub(crate) struct SgMembers {
     /// (interface, protocol) → effective.
-    pub records: BTreeMap<(IfKey, ProtocolHandle), bool>,
+    pub records: SmallMap<(IfKey, ProtocolHandle), bool>,
     /// Effective records per interface.
-    pub eff_ifaces: BTreeMap<IfKey, u32>,
+    pub eff_ifaces: SmallMap<IfKey, u32>,
     /// Effective records per protocol: the "clients" of the alert rules.
-    pub eff_clients: BTreeMap<ProtocolHandle, u32>,
+    pub eff_clients: SmallMap<ProtocolHandle, u32>,
 }
 
 impl Manager {
@@ -145,10 +145,10 @@ impl Manager {
         }
         let clients_before = m.eff_clients.len();
         let first_client = m.eff_clients.keys().next().copied();
-        let c = m.eff_clients.entry(h).or_insert(0);
+        let c = m.eff_clients.get_or_insert(h, 0);
         *c += 1;
         let new_client = *c == 1;
-        let ic = m.eff_ifaces.entry(iface).or_insert(0);
+        let ic = m.eff_ifaces.get_or_insert(iface, 0);
         *ic += 1;
         let new_iface = *ic == 1;
         if new_client {
@@ -395,7 +395,7 @@ impl<'a> ManagerView<'a> {
 }
 
 /// Decrements a counter; removes it and returns true when it reaches 0.
-fn dec<K: Ord>(map: &mut BTreeMap<K, u32>, k: K) -> bool {
+fn dec<K: Ord>(map: &mut SmallMap<K, u32>, k: K) -> bool {
     match map.get_mut(&k) {
         Some(c) if *c > 1 => {
             *c -= 1;

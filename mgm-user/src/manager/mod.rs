@@ -145,6 +145,7 @@ mod membership;
 mod mfe;
 mod ownership;
 mod registry;
+mod small_map;
 pub mod static_protocol;
 #[cfg(any(test, feature = "test-support"))]
 mod static_rpf;
@@ -244,6 +245,8 @@ pub struct Manager {
     events: Vec<MgmEvent>,
     errors: Vec<QueuedError>,
     now: u64,
+    /// The membership table's capacity at the last [`Manager::shrink_tables`].
+    members_capacity: usize,
 }
 
 impl Manager {
@@ -275,19 +278,23 @@ impl Manager {
             events: Vec::new(),
             errors: Vec::new(),
             now: 0,
+            members_capacity: 0,
         }
     }
 
     /// Gives back the capacity a storm left in the membership table (more than 1024 slots and
-    /// over four times what it holds). True when it shrank: the caller may return the freed
-    /// memory to the system.
+    /// over four times what it holds). True when it shrank, or grew beyond 1024 slots (freeing
+    /// the smaller table it moved out of): the caller may return the freed memory to the
+    /// system.
     pub fn shrink_tables(&mut self) -> bool {
         let (len, capacity) = (self.st.members.len(), self.st.members.capacity());
-        if capacity > 1024 && capacity > len.saturating_mul(4) {
+        let grew = capacity > self.members_capacity.max(1024);
+        let shrunk = capacity > 1024 && capacity > len.saturating_mul(4);
+        if shrunk {
             self.st.members.shrink_to(len * 2);
-            return true;
         }
-        false
+        self.members_capacity = self.st.members.capacity();
+        grew || shrunk
     }
 
     /// Kernel changes produced since the last call, in the order to apply them.

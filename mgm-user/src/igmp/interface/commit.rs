@@ -9,7 +9,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 
-use mgm_common::SourceState;
+use mgm_common::{MemberState, SourceState};
 
 use super::IgmpInterface;
 use crate::igmp::action::{Action, MembershipChange};
@@ -176,19 +176,30 @@ fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes
             });
         }
     }
-    for (s, st) in &want {
-        if g.written_sources.get(s) != Some(st) {
-            let mut state = *st;
-            state.fast_refreshes = out.seen.source(group, *s);
-            out.writes.push(Action::WriteSource {
-                ifindex,
-                group,
-                source: *s,
-                state,
-            });
+    let mut written = want;
+    for (s, st) in written.iter_mut() {
+        match g.written_sources.get(s) {
+            // Unchanged: as written, the kernel's refresh counter included.
+            Some(w)
+                if SourceState {
+                    fast_refreshes: 0,
+                    ..*w
+                } == *st =>
+            {
+                *st = *w
+            }
+            _ => {
+                st.fast_refreshes = out.seen.source(group, *s);
+                out.writes.push(Action::WriteSource {
+                    ifindex,
+                    group,
+                    source: *s,
+                    state: *st,
+                });
+            }
         }
     }
-    g.written_sources = want;
+    g.written_sources = written;
 }
 
 /// The group's `MGM_MEMBERS` entry as it must be: deleted once the group is empty, written when
@@ -202,7 +213,13 @@ fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &m
         return;
     }
     let m = g.member_state(now);
-    if g.written_member != Some(m) {
+    let unchanged = g.written_member.is_some_and(|w| {
+        MemberState {
+            fast_refreshes: 0,
+            ..w
+        } == m
+    });
+    if !unchanged {
         let mut state = m;
         state.fast_refreshes = out.seen.member(group);
         out.writes.push(Action::WriteMember {
@@ -210,7 +227,8 @@ fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &m
             group,
             state,
         });
-        g.written_member = Some(m);
+        // As written, the kernel's refresh counter included.
+        g.written_member = Some(state);
     }
 }
 

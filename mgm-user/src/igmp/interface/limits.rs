@@ -63,8 +63,8 @@ impl IgmpInterface {
     pub fn group_capacity(&self) -> usize {
         self.groups.capacity()
     }
-    /// True once if tables were shrunk since the last call: freed memory is worth handing back
-    /// to the system (`malloc_trim`).
+    /// True once if tables were shrunk, or the group table grew, since the last call: freed
+    /// memory is worth handing back to the system (`malloc_trim`).
     pub fn take_shrunk(&mut self) -> bool {
         std::mem::take(&mut self.shrunk)
     }
@@ -158,7 +158,11 @@ impl IgmpInterface {
 
     /// Gives back the memory of tables that a storm grew and that now hold far less.
     pub(super) fn shrink_tables(&mut self) {
-        let mut shrunk = shrink_map(&mut self.groups);
+        // A group table grown past SHRINK_ABOVE moved out of a smaller one, freed: memory to
+        // hand back as well (else a flood's growth stays resident as holes in the heap).
+        let grew = self.groups.capacity() > self.groups_capacity.max(SHRINK_ABOVE);
+        let mut shrunk = shrink_map(&mut self.groups) || grew;
+        self.groups_capacity = self.groups.capacity();
         shrunk |= shrink_map(&mut self.hosts);
         if worth_shrinking(self.heap.len(), self.heap.capacity()) {
             self.heap.shrink_to(self.heap.len() * 2);

@@ -99,8 +99,11 @@ pub struct IgmpInterface {
     refused_filtered_groups: u64,
     /// Sources dropped from records because the source filters refuse them.
     refused_filtered_sources: u64,
-    /// Tables were shrunk since [`IgmpInterface::take_shrunk`] last asked.
+    /// Tables were shrunk, or the group table grew (freeing the smaller one), since
+    /// [`IgmpInterface::take_shrunk`] last asked.
     shrunk: bool,
+    /// The group table's capacity when the tables were last checked (`limits.rs`).
+    groups_capacity: usize,
     /// The link's subnets: queries from elsewhere are foreign (none known: any unicast).
     subnets: Vec<LinkSubnet>,
     /// Queries ignored because their source cannot be a router on this link.
@@ -142,6 +145,7 @@ impl IgmpInterface {
             refused_filtered_groups: 0,
             refused_filtered_sources: 0,
             shrunk: false,
+            groups_capacity: 0,
             subnets: Vec::new(),
             foreign_queries: 0,
             router_queries: 0,
@@ -381,7 +385,15 @@ impl IgmpInterface {
         }
         let ifindex = self.ifindex;
         if let Some(g) = self.groups.get_mut(&group) {
-            if g.written_member.is_some() {
+            if let Some(w) = g.written_member.filter(|w| !refreshable(view, ifindex, w)) {
+                // The classifier leaves these entries alone (no fast path on the interface, or
+                // the group handed to the slow path): they hold what was written, counters
+                // included. Nothing to read.
+                self.seen.insert((group, None), w.fast_refreshes);
+                for (s, ws) in &g.written_sources {
+                    self.seen.insert((group, Some(*s)), ws.fast_refreshes);
+                }
+            } else if g.written_member.is_some() {
                 // Read once: the refresh counts seen here are what the writes of this call
                 // carry, so a kernel refresh landing after this read is not taken as seen.
                 let member = view.member(ifindex, group);
@@ -558,6 +570,13 @@ impl IgmpInterface {
             }
         }
     }
+}
+
+/// Whether the classifier may have refreshed the entry written as `written` (and its sources)
+/// since: not on an interface without fast path, nor while the group is handed to the slow
+/// path (`MEMBER_FLAG_SLOW_PATH`, last-member queries running).
+fn refreshable(view: &dyn FastPathView, ifindex: u32, written: &mgm_common::MemberState) -> bool {
+    written.flags & mgm_common::maps::MEMBER_FLAG_SLOW_PATH == 0 && view.refreshes(ifindex)
 }
 
 /// Whether `input` makes state for a group that has none (INCLUDE({})): reports and EXCLUDE

@@ -50,17 +50,9 @@ impl IgmpInterface {
             }
         }
         let mut g = GroupState::new(group);
-        let mut written = member;
-        written.fast_refreshes = 0;
-        g.written_member = Some(written);
-        g.written_sources = sources
-            .iter()
-            .map(|(s, st)| {
-                let mut st = *st;
-                st.fast_refreshes = 0;
-                (*s, st)
-            })
-            .collect();
+        // As the kernel holds them, refresh counters included.
+        g.written_member = Some(member);
+        g.written_sources = sources.iter().copied().collect();
         // What the filters refuse now goes, as an untrackable group does (an earlier run may
         // have had other filters).
         if is_trackable_group(group) && self.config.group_filter.accepts(group) {

@@ -205,3 +205,107 @@ fn a_write_carries_the_refresh_count_read_when_the_group_was_adopted() {
     // to overwrite, so its write must not claim it (the daemon then keeps the kernel's expiry).
     assert_eq!(written, vec![1], "{a:?}");
 }
+
+/// A view that counts the map reads the router makes; `refreshes` false is an interface
+/// without fast path (`--no-fast-path`).
+struct CountingView<'a> {
+    maps: &'a MapView,
+    refreshes: bool,
+    reads: std::cell::Cell<u32>,
+}
+
+impl FastPathView for CountingView<'_> {
+    fn member(&self, ifindex: u32, group: Ipv4Addr) -> Option<MemberState> {
+        self.reads.set(self.reads.get() + 1);
+        self.maps.member(ifindex, group)
+    }
+    fn source(&self, ifindex: u32, group: Ipv4Addr, source: Ipv4Addr) -> Option<SourceState> {
+        self.reads.set(self.reads.get() + 1);
+        self.maps.source(ifindex, group, source)
+    }
+    fn refreshes(&self, _: u32) -> bool {
+        self.refreshes
+    }
+}
+
+/// Feeds one message through a [`CountingView`]; the actions (applied to the maps) and the
+/// number of map reads the router made.
+fn feed_counting(
+    r: &mut Rig,
+    refreshes: bool,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    bytes: &[u8],
+) -> (Vec<Action>, u32) {
+    let msg = igmp::parse(bytes).expect("test message parses");
+    let view = CountingView {
+        maps: &r.view,
+        refreshes,
+        reads: std::cell::Cell::new(0),
+    };
+    let a = r.iface.on_message(r.now, src, dst, &msg, &view);
+    let reads = view.reads.get();
+    r.view.apply(&a);
+    (a, reads)
+}
+
+fn member_writes(a: &[Action]) -> Vec<MemberState> {
+    a.iter()
+        .filter_map(|a| match a {
+            Action::WriteMember { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn without_a_fast_path_the_router_reads_nothing_back() {
+    let report = v3_report(&[(IS_IN, G, &[S1, S2])]);
+    let mut reads = Vec::new();
+    for refreshes in [true, false] {
+        let mut r = Rig::querier();
+        feed_counting(&mut r, refreshes, H1, igmp::ALL_V3_ROUTERS, &report);
+        r.now = T0 + 10 * SEC;
+        let (a, n) = feed_counting(&mut r, refreshes, H1, igmp::ALL_V3_ROUTERS, &report);
+        // The refresh is carried out the same either way: both source timers written anew.
+        let sources: Vec<(Ipv4Addr, u64)> = a
+            .iter()
+            .filter_map(|a| match a {
+                Action::WriteSource { source, state, .. } => Some((*source, state.expires_ns)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sources, vec![(S1, r.now + GMI), (S2, r.now + GMI)]);
+        reads.push(n);
+    }
+    assert_eq!(reads, vec![3, 0], "reads with a fast path, then without");
+}
+
+#[test]
+fn a_group_handed_to_the_slow_path_is_not_read_back() {
+    let mut r = Rig::querier();
+    r.v2_report(H1, G);
+    r.view.extend_group(G, T0 + 30 * SEC + GMI, H2);
+    r.now = T0 + 40 * SEC;
+    // The leave reads the entry (one refresh seen) and hands the group to the slow path.
+    let leave = simple(igmp::TYPE_V2_LEAVE, 0, G);
+    let (a, n) = feed_counting(&mut r, true, H1, igmp::ALL_ROUTERS, &leave);
+    assert_eq!(n, 1);
+    let flagged = member_writes(&a);
+    assert_eq!(flagged.len(), 1, "{a:?}");
+    assert_ne!(
+        flagged[0].flags & mgm_common::maps::MEMBER_FLAG_SLOW_PATH,
+        0
+    );
+    assert_eq!(flagged[0].fast_refreshes, 1);
+    // A report during the last-member queries (which run on): the classifier left the entry
+    // alone, so the router reads nothing and its write carries the counter it wrote.
+    r.now += 100 * MS;
+    let report = simple(igmp::TYPE_V2_REPORT, 0, G);
+    let (a, n) = feed_counting(&mut r, true, H1, G, &report);
+    assert_eq!(n, 0, "{a:?}");
+    let back = member_writes(&a);
+    assert_eq!(back.len(), 1, "{a:?}");
+    assert_eq!(back[0].fast_refreshes, 1);
+    assert_eq!(back[0].group_expires_ns, r.now + GMI);
+}

@@ -6,6 +6,9 @@ use mgm_common::maps::{MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MEMBER_F
 use mgm_common::{IfaceSettings, IgmpStats, MemberKey, MemberState, SourceKey, SourceState};
 
 pub struct KernelMaps {
+    /// Whether the classifier refreshes entries (false with `--no-fast-path`): only then can
+    /// an entry change between the router's read and its write.
+    pub fast_path: bool,
     pub ifaces: HashMap<MapData, u32, IfaceSettings>,
     pub members: HashMap<MapData, MemberKey, MemberState>,
     pub sources: HashMap<MapData, SourceKey, SourceState>,
@@ -20,6 +23,7 @@ fn take(ebpf: &mut Ebpf, name: &str) -> Result<aya::maps::Map> {
 impl KernelMaps {
     pub fn take_from(ebpf: &mut Ebpf) -> Result<Self> {
         Ok(Self {
+            fast_path: true,
             ifaces: HashMap::try_from(take(ebpf, MAP_IFACES)?).context(MAP_IFACES)?,
             members: HashMap::try_from(take(ebpf, MAP_MEMBERS)?).context(MAP_MEMBERS)?,
             sources: HashMap::try_from(take(ebpf, MAP_SOURCES)?).context(MAP_SOURCES)?,
@@ -46,9 +50,12 @@ impl KernelMaps {
     }
 
     /// Writes the router's `state` for `key`, keeping what the fast path refreshed since the
-    /// router read the entry (see [`merge_member`]): re-read just before the write.
+    /// router read the entry (see [`merge_member`]): re-read just before the write, unless
+    /// nothing can have refreshed it (no fast path) or the write stands as it is (an entry
+    /// handed to the slow path).
     pub fn write_member(&mut self, key: MemberKey, state: MemberState) -> Result<()> {
-        let state = match self.member(&key)? {
+        let reread = self.fast_path && state.flags & MEMBER_FLAG_SLOW_PATH == 0;
+        let state = match reread.then(|| self.member(&key)).transpose()?.flatten() {
             Some(kernel) => merge_member(kernel, state),
             None => state,
         };
@@ -62,9 +69,15 @@ impl KernelMaps {
     }
 
     /// Writes the router's `state` for `key`, keeping a refresh the fast path made since the
-    /// router read the entry (see [`merge_source`]): re-read just before the write.
+    /// router read the entry (see [`merge_source`]): re-read just before the write, unless
+    /// nothing can have refreshed it (no fast path).
     pub fn write_source(&mut self, key: SourceKey, state: SourceState) -> Result<()> {
-        let state = match self.source(&key)? {
+        let state = match self
+            .fast_path
+            .then(|| self.source(&key))
+            .transpose()?
+            .flatten()
+        {
             Some(kernel) => merge_source(kernel, state),
             None => state,
         };
