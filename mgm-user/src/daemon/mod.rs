@@ -165,6 +165,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&status),
     ]);
+    shorten_loop_slice();
     let result = event_loop(&mut daemon, &mut inputs).await;
     notify_systemd(&[
         sd_notify::NotifyState::Stopping,
@@ -193,6 +194,20 @@ pub async fn run(args: RunArgs) -> Result<()> {
 fn notify_systemd(states: &[sd_notify::NotifyState]) {
     if let Err(e) = sd_notify::notify(states) {
         log::warn!("cannot notify systemd (NOTIFY_SOCKET): {e}");
+    }
+}
+
+/// The loop's thread (this one) gets a short time slice, so that it runs as soon as a report,
+/// an upcall or a request wakes it, even next to CPU-bound tasks (`sys::sched`). Not fatal:
+/// without it the daemon works the same, only later under load.
+fn shorten_loop_slice() {
+    use crate::sys::sched::{set_slice, SliceOutcome, LOOP_SLICE};
+    match set_slice(0, LOOP_SLICE) {
+        Ok(SliceOutcome::Set) => {}
+        Ok(SliceOutcome::OtherPolicy(p)) => {
+            log::debug!("scheduling policy {p} set from outside: time slice left as it is")
+        }
+        Err(e) => log::warn!("{e:#}: the daemon may react later when the CPUs are busy"),
     }
 }
 
