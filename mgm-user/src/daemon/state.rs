@@ -119,23 +119,19 @@ impl Daemon {
         .min()
     }
 
-    /// Carries out IGMP actions: map writes first, queries last (the lowered timer and the
-    /// slow-path flag must be in the map before a query can draw an answer the fast path
-    /// would otherwise absorb); membership deltas go to the manager, whose kernel actions are
-    /// applied; then IGMP's notes and the manager's events are published.
+    /// Carries out IGMP actions: map writes first; membership deltas go to the manager, whose
+    /// kernel actions (the MFC) are applied before anything else goes out; queries last (the
+    /// lowered timer and the slow-path flag must be in the map before a query can draw an
+    /// answer the fast path would otherwise absorb); then IGMP's notes and the manager's events
+    /// are published.
     pub(crate) fn apply(&mut self, actions: Vec<Action>, now: u64) {
         let (sends, rest): (Vec<Action>, Vec<Action>) = actions
             .into_iter()
             .partition(|a| matches!(a, Action::SendQuery { .. }));
         let mut notes = Vec::new();
         let mut deltas = false;
-        for action in rest.into_iter().chain(sends) {
-            match &action {
-                Action::SendQuery {
-                    ifindex,
-                    dst,
-                    query,
-                } => self.igmp.send_query(*ifindex, *dst, query),
+        for action in &rest {
+            match action {
                 Action::Membership { group, .. } => {
                     deltas = true;
                     if let Some(up) = &mut self.upstream {
@@ -146,17 +142,31 @@ impl Daemon {
                 Action::QuerierChanged { .. }
                 | Action::VersionChanged { .. }
                 | Action::Notice { .. } => {}
-                _ => self.write_map(&action),
-            }
-            let name = self.igmp.name_of(action_ifindex(&action)).unwrap_or("?");
-            if let Some(note) = igmp_event(name, &action, now) {
-                notes.push(note);
+                _ => self.write_map(action),
             }
         }
         self.igmp.sync_all_settings(&mut self.maps);
         if deltas {
             self.fwd.settle(&self.igmp, now);
+        }
+        for send in &sends {
+            if let Action::SendQuery {
+                ifindex,
+                dst,
+                query,
+            } = send
+            {
+                self.igmp.send_query(*ifindex, *dst, query);
+            }
+        }
+        if deltas {
             self.report_upstream(now);
+        }
+        for action in rest.iter().chain(&sends) {
+            let name = self.igmp.name_of(action_ifindex(action)).unwrap_or("?");
+            if let Some(note) = igmp_event(name, action, now) {
+                notes.push(note);
+            }
         }
         self.publish(notes);
         // After a storm, once both the routers and the manager let go of it: tables shrunk,
