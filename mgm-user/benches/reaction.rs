@@ -134,7 +134,10 @@ impl Figures {
             self.gap_ms
         );
         println!("    report -> MFC notification: {}", pct(&mut self.to_mfc));
-        println!("    report -> first datagram:   {}", pct(&mut self.to_datagram));
+        println!(
+            "    report -> first datagram:   {}",
+            pct(&mut self.to_datagram)
+        );
     }
 }
 
@@ -155,7 +158,11 @@ impl Rig {
     fn trial(&mut self, g: Ipv4Addr) -> Option<Trial> {
         let since = mono_ns();
         self.sender.to(g);
-        if self.mfc.wait(g, since, |n| n.oifs == 0, Duration::from_secs(3)).is_none() {
+        if self
+            .mfc
+            .wait(g, since, |n| n.oifs == 0, Duration::from_secs(3))
+            .is_none()
+        {
             panic!("no negative MFC entry for {g}\n{}", self.fl.diagnostics());
         }
         // The stream runs to the group for a while before the join.
@@ -165,9 +172,7 @@ impl Rig {
         self.host.cmd(&format!("join {g} {}", self.rcv.addr));
         let deadline = Instant::now() + Duration::from_secs(3);
         let found = loop {
-            let report = self
-                .reports
-                .first(since, |s| s == Seen::Join(g));
+            let report = self.reports.first(since, |s| s == Seen::Join(g));
             let added = self.mfc.first(g, since, |n| n.oifs > 0);
             let dgrams = self.stream.datagrams(g, joined);
             // A few datagrams more than the first, for the gaps of the running stream.
@@ -380,8 +385,12 @@ impl MfcWatch {
             realtime("MFC watch");
             let opened = open_mroute_listener(&path).and_then(|nl| {
                 let pk = packet::open_packet_socket(&path, &ifname, libc::ETH_P_IP as u16)?;
-                nix::sys::socket::setsockopt(&pk, nix::sys::socket::sockopt::ReceiveTimestampns, &true)
-                    .map_err(|e| format!("SO_TIMESTAMPNS: {e}"))?;
+                nix::sys::socket::setsockopt(
+                    &pk,
+                    nix::sys::socket::sockopt::ReceiveTimestampns,
+                    &true,
+                )
+                .map_err(|e| format!("SO_TIMESTAMPNS: {e}"))?;
                 Ok((nl, pk))
             });
             let (nl, pk) = match opened {
@@ -397,8 +406,16 @@ impl MfcWatch {
             let mut buf = vec![0u8; 1 << 16];
             while !s.load(Ordering::Relaxed) {
                 let mut fds = [
-                    libc::pollfd { fd: nl.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-                    libc::pollfd { fd: pk.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+                    libc::pollfd {
+                        fd: nl.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    },
+                    libc::pollfd {
+                        fd: pk.as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    },
                 ];
                 // SAFETY: `fds` is a live array of two pollfd.
                 let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, 100) };
@@ -409,10 +426,17 @@ impl MfcWatch {
                 if fds[0].revents & libc::POLLIN != 0 {
                     // SAFETY: `buf` is a live writable buffer of the given length; nl is valid.
                     let n = unsafe {
-                        libc::recv(nl.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
+                        libc::recv(
+                            nl.as_raw_fd(),
+                            buf.as_mut_ptr().cast(),
+                            buf.len(),
+                            libc::MSG_DONTWAIT,
+                        )
                     };
                     if n > 0 {
-                        c.lock().unwrap().extend(parse_mfc_changes(&buf[..n as usize], at));
+                        c.lock()
+                            .unwrap()
+                            .extend(parse_mfc_changes(&buf[..n as usize], at));
                     }
                 }
                 if fds[1].revents & libc::POLLIN != 0 {
@@ -436,7 +460,12 @@ impl MfcWatch {
     }
 
     /// The first change of `group` at or after `since` for which `f` holds.
-    fn first(&self, group: Ipv4Addr, since: u64, f: impl Fn(&MfcChange) -> bool) -> Option<MfcChange> {
+    fn first(
+        &self,
+        group: Ipv4Addr,
+        since: u64,
+        f: impl Fn(&MfcChange) -> bool,
+    ) -> Option<MfcChange> {
         self.changes
             .lock()
             .unwrap()
@@ -467,7 +496,12 @@ impl MfcWatch {
 
     /// The reader's wake-ups so far (ms).
     fn wakeups(&self) -> Vec<f64> {
-        self.wakeups.lock().unwrap().iter().map(|&w| w as f64 / 1e6).collect()
+        self.wakeups
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|&w| w as f64 / 1e6)
+            .collect()
     }
 
     fn forget_before(&self, t: u64) {
@@ -497,7 +531,10 @@ fn igmp_kernel_stamp(pk: &OwnedFd, buf: &mut [u8]) -> Option<u64> {
         MsgFlags::MSG_DONTWAIT,
     )
     .ok()?;
-    if msg.address.is_some_and(|a| a.pkttype() == libc::PACKET_OUTGOING) {
+    if msg
+        .address
+        .is_some_and(|a| a.pkttype() == libc::PACKET_OUTGOING)
+    {
         return None;
     }
     let stamp = msg.cmsgs().ok()?.find_map(|m| match m {
@@ -521,7 +558,10 @@ fn open_mroute_listener(path: &str) -> Result<OwnedFd, String> {
     // SAFETY: plain socket(2) call with constant arguments.
     let raw = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE) };
     if raw < 0 {
-        return Err(format!("socket(AF_NETLINK): {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "socket(AF_NETLINK): {}",
+            std::io::Error::last_os_error()
+        ));
     }
     // SAFETY: `raw` is a fresh descriptor nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -538,7 +578,10 @@ fn open_mroute_listener(path: &str) -> Result<OwnedFd, String> {
         )
     };
     if r < 0 {
-        return Err(format!("bind RTNLGRP_IPV4_MROUTE: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "bind RTNLGRP_IPV4_MROUTE: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let tv = libc::timeval {
         tv_sec: 0,
@@ -560,7 +603,10 @@ fn open_mroute_listener(path: &str) -> Result<OwnedFd, String> {
         // SAFETY: `val` points at a live value of `len` bytes.
         let r = unsafe { libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, opt, val, len as u32) };
         if r < 0 {
-            return Err(format!("setsockopt {opt}: {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "setsockopt {opt}: {}",
+                std::io::Error::last_os_error()
+            ));
         }
     }
     Ok(fd)

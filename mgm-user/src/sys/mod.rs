@@ -18,7 +18,7 @@ pub mod link;
 pub mod link_watch;
 pub mod memory;
 pub mod mroute;
-pub mod sched;
 pub(crate) mod query_sender;
 mod raw_socket;
+pub mod sched;
 pub mod upcall;
