@@ -23,6 +23,9 @@
 //!
 //! Figures: p50/p90/p99/max over [`TRIALS`] joins. Then the receiver leaves, and the next trial
 //! takes the next group.
+// `forward.rs` and `wire.rs` each hold the shared AF_PACKET helper (`packet.rs`) as a module of
+// their own, and this bench opens one socket with it too.
+#![allow(clippy::duplicate_mod)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../tests/common/forward.rs"]

@@ -137,7 +137,7 @@ impl Daemon {
                     if let Some(up) = &mut self.upstream {
                         up.mark(*group);
                     }
-                    self.fwd.on_membership(&action, now);
+                    self.fwd.on_membership(action, now);
                 }
                 Action::QuerierChanged { .. }
                 | Action::VersionChanged { .. }

@@ -135,10 +135,8 @@ mod tests {
         std::thread::spawn(|| {
             let p = libc::sched_param { sched_priority: 0 };
             // SAFETY: sched_setscheduler on the calling thread with a live sched_param.
-            assert_eq!(
-                unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &p) },
-                0
-            );
+            let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &p) };
+            assert_eq!(r, 0);
             assert_eq!(
                 set_slice(0, LOOP_SLICE).unwrap(),
                 SliceOutcome::OtherPolicy(libc::SCHED_BATCH)
