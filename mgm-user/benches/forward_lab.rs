@@ -9,17 +9,17 @@
 //! - the first receiver anywhere (the MFE is a negative entry with no Oifs);
 //! - a receiver on link C while link B already receives (the OIL grows).
 //!
-//! The total is split at the time the host's report reaches the router (AF_PACKET on the
-//! router's interface, stamped when the sniffer thread wakes, so it can lag by tens of µs) and
-//! the daemon's `local_join` event time (CLOCK_MONOTONIC): host kernel, then classifier + ring +
-//! IGMP + manager, then OIL update + MFC + waiting for the stream's next datagram.
+//! The total is split where the host's report reaches the router (its kernel receive stamp on
+//! the router's interface): the host's kernel, then the router. The router's part, measured
+//! alone and from outside (report → MFC change, report → first datagram of a fast stream), is
+//! `benches/reaction.rs`.
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "../tests/common/forward.rs"]
 mod forward;
 
-use forward::{first_after, mono_ns, ForwardLab, HostEnd, Sniffer};
-use std::time::{Duration, Instant};
+use forward::{first_after, mono_ns, ForwardLab, HostEnd, ReportCapture};
+use std::time::Duration;
 
 const G: &str = "239.8.8.8";
 const PORT: u16 = 5008;
@@ -41,12 +41,11 @@ fn stats(v: &mut [f64]) -> String {
 struct Figures {
     /// join command → first datagram at the receiver.
     total: Vec<f64>,
-    /// join command → the host's report arriving at the router's interface (AF_PACKET there).
+    /// join command → the host's report arriving at the router's interface (kernel stamp).
     to_report: Vec<f64>,
-    /// report at the router → the daemon's `local_join` event (classifier, ring, IGMP, manager).
-    report_to_local_join: Vec<f64>,
-    /// `local_join` event → first datagram (OIL update, MFC, next datagram of the stream).
-    from_local_join: Vec<f64>,
+    /// report at the router → first datagram at the receiver (the router, then waiting for the
+    /// stream's next datagram).
+    from_report: Vec<f64>,
 }
 
 impl Figures {
@@ -55,18 +54,14 @@ impl Figures {
             "join -> first forwarded datagram, {case}: {}",
             stats(&mut self.total)
         );
-        if !self.from_local_join.is_empty() {
+        if !self.from_report.is_empty() {
             println!(
                 "  of which join command -> report at the router: {}",
                 stats(&mut self.to_report)
             );
             println!(
-                "  and report at the router -> daemon's local_join event: {}",
-                stats(&mut self.report_to_local_join)
-            );
-            println!(
-                "  and local_join event -> first datagram: {}",
-                stats(&mut self.from_local_join)
+                "  and report at the router -> first datagram: {}",
+                stats(&mut self.from_report)
             );
         }
     }
@@ -74,10 +69,9 @@ impl Figures {
 
 /// Join → first datagram, `RUNS` times, leaving after each.
 fn runs(fl: &ForwardLab, host: &mut common::Host, h: &HostEnd, iface: &str) -> Figures {
-    let reports = Sniffer::start_igmp_reports(&fl.router, iface);
+    let reports = ReportCapture::start(&fl.router, iface);
     let mut f = Figures::default();
     for _ in 0..RUNS {
-        let t_ev = Instant::now();
         let seen = host.received_count();
         let t0 = mono_ns();
         host.cmd(&format!("join {G} {}", h.addr));
@@ -90,21 +84,16 @@ fn runs(fl: &ForwardLab, host: &mut common::Host, h: &HostEnd, iface: &str) -> F
         f.total
             .push(first_after(&times, t0).expect("datagram").as_secs_f64() * 1e3);
         std::thread::sleep(Duration::from_millis(50));
-        if let Some(t) = fl
-            .events()
-            .find(t_ev, |e| {
-                e.kind() == "local_join" && e.interface() == iface && e.group() == G
-            })
-            .and_then(|e| e.json["time_ns"].as_u64())
-        {
-            if let Some(d) = first_after(&times, t) {
-                f.from_local_join.push(d.as_secs_f64() * 1e3);
-                if let Some(r) = reports.times().into_iter().find(|&r| r >= t0) {
-                    f.to_report.push((r - t0) as f64 / 1e6);
-                    f.report_to_local_join
-                        .push(t.saturating_sub(r) as f64 / 1e6);
-                }
-            }
+        // The host's stamps are taken by its script on reading the datagram (CLOCK_MONOTONIC):
+        // the router's part includes that read.
+        let report = reports
+            .reports()
+            .into_iter()
+            .find(|r| r.kernel_ns >= t0)
+            .map(|r| r.kernel_ns);
+        if let Some((r, d)) = report.and_then(|r| Some((r, first_after(&times, r)?))) {
+            f.to_report.push((r - t0) as f64 / 1e6);
+            f.from_report.push(d.as_secs_f64() * 1e3);
         }
         host.cmd(&format!("leave {G}"));
         fl.wait_for("the link leaves the OIL", Duration::from_secs(5), || {

@@ -1,6 +1,6 @@
 //! `mgm run` as it is deployed: readiness and stopping on NOTIFY_SOCKET (Type=notify), log
 //! lines with syslog priorities when stderr is the journal (JOURNAL_STREAM), and the start under
-//! `ip netns exec` refused with the way out. The tests play systemd: they bind the datagram
+//! `ip netns exec` refused with the way out; the loop's short time slice. The tests play systemd: they bind the datagram
 //! socket the daemon notifies, and present the daemon's log file as the journal stream.
 mod common;
 
@@ -96,6 +96,31 @@ fn without_notify_socket_the_daemon_runs_as_before() {
     lab.wait_answering(k);
     let log = lab.daemon_log(k);
     assert!(!log.contains("NOTIFY_SOCKET"), "{log}");
+    assert!(lab.stop_mgm(k).success());
+}
+
+#[test]
+fn the_loop_runs_with_a_short_time_slice() {
+    let (mut lab, r, rif) = lab();
+    let k = lab.spawn_mgm_env(&r, &[&rif], &[], &[], false);
+    lab.wait_answering(k);
+    // The loop is the main thread (nsenter execs mgm: its pid is the daemon's).
+    let tid = lab.daemon(k).child.id() as libc::pid_t;
+    // struct sched_attr, SCHED_ATTR_SIZE_VER1: size, policy, flags, nice, priority, runtime …
+    let mut attr = [0u64; 7];
+    // SAFETY: sched_getattr(2) into a live, 8-aligned 56-byte buffer of the size passed.
+    let r = unsafe { libc::syscall(libc::SYS_sched_getattr, tid, attr.as_mut_ptr(), 56u32, 0u32) };
+    assert_eq!(r, 0, "sched_getattr: {}", std::io::Error::last_os_error());
+    let policy = (attr[0] >> 32) as u32;
+    let runtime = attr[3];
+    assert_eq!(policy, libc::SCHED_OTHER as u32);
+    // Kernels with custom slices (6.12 and later) report the 0.1 ms asked for instead of their
+    // base slice; older ones report none.
+    assert!(
+        runtime == mgm_user::sys::sched::LOOP_SLICE.as_nanos() as u64 || runtime == 0,
+        "the loop's slice is {runtime} ns\n{}",
+        lab.daemon_log(k)
+    );
     assert!(lab.stop_mgm(k).success());
 }
 

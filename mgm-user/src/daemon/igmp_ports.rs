@@ -417,7 +417,9 @@ impl IgmpPorts {
         let Some(port) = self.ports.get_mut(&ifindex) else {
             return Vec::new();
         };
-        let actions = port.router.reconfigure(cfg.clone(), now, &MapView(maps, !self.no_fast_path));
+        let actions = port
+            .router
+            .reconfigure(cfg.clone(), now, &MapView(maps, !self.no_fast_path));
         self.shrunk |= port.after(&actions, now);
         actions
     }

@@ -172,6 +172,7 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&status),
     ]);
+    shorten_loop_slice();
     // Ready: what only start-up needed goes back (the loader's heap, start-up code pages).
     match crate::sys::memory::release_startup() {
         Ok(n) => log::debug!("start-up done: {} KiB of file mappings released", n >> 10),
@@ -205,6 +206,20 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
 fn notify_systemd(states: &[sd_notify::NotifyState]) {
     if let Err(e) = sd_notify::notify(states) {
         log::warn!("cannot notify systemd (NOTIFY_SOCKET): {e}");
+    }
+}
+
+/// The loop's thread (this one) gets a short time slice, so that it runs as soon as a report,
+/// an upcall or a request wakes it, even next to CPU-bound tasks (`sys::sched`). Not fatal:
+/// without it the daemon works the same, only later under load.
+fn shorten_loop_slice() {
+    use crate::sys::sched::{set_slice, SliceOutcome, LOOP_SLICE};
+    match set_slice(0, LOOP_SLICE) {
+        Ok(SliceOutcome::Set) => {}
+        Ok(SliceOutcome::OtherPolicy(p)) => {
+            log::debug!("scheduling policy {p} set from outside: time slice left as it is")
+        }
+        Err(e) => log::warn!("{e:#}: the daemon may react later when the CPUs are busy"),
     }
 }
 

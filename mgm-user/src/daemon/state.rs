@@ -122,28 +122,18 @@ impl Daemon {
         .min()
     }
 
-    /// Carries out IGMP actions: map writes first, queries last (the lowered timer and the
-    /// slow-path flag must be in the map before a query can draw an answer the fast path
-    /// would otherwise absorb); membership deltas go to the manager, whose kernel actions are
-    /// applied; then IGMP's notes and the manager's events are published.
+    /// Carries out IGMP actions: map writes first; membership deltas go to the manager, whose
+    /// kernel actions (the MFC) are applied before anything else goes out; queries last (the
+    /// lowered timer and the slow-path flag must be in the map before a query can draw an
+    /// answer the fast path would otherwise absorb); then IGMP's notes and the manager's events
+    /// are published.
     pub(crate) fn apply(&mut self, actions: Vec<Action>, now: u64) {
         // Notes are made only for `mgm events` subscribers; the actions that are logged
         // (querier and version changes, notices) go through `igmp_event` either way.
         let listened = self.events.receiver_count() > 0;
-        let mut notes = Vec::new();
         let mut deltas = false;
-        let is_send = |a: &Action| matches!(a, Action::SendQuery { .. });
-        let (rest, sends) = (
-            actions.iter().filter(|a| !is_send(a)),
-            actions.iter().filter(|a| is_send(a)),
-        );
-        for action in rest.chain(sends) {
+        for action in &actions {
             match action {
-                Action::SendQuery {
-                    ifindex,
-                    dst,
-                    query,
-                } => self.igmp.send_query(*ifindex, *dst, query),
                 Action::Membership { group, .. } => {
                     deltas = true;
                     if let Some(up) = &mut self.upstream {
@@ -151,25 +141,53 @@ impl Daemon {
                     }
                     self.fwd.on_membership(action, now);
                 }
-                Action::QuerierChanged { .. }
+                Action::SendQuery { .. }
+                | Action::QuerierChanged { .. }
                 | Action::VersionChanged { .. }
                 | Action::Notice { .. } => {}
-                _ => {
-                    self.write_map(action);
-                    continue; // map writes are neither told nor logged
-                }
-            }
-            if listened || !matches!(action, Action::Membership { .. }) {
-                let name = self.igmp.name_of(action_ifindex(action)).unwrap_or("?");
-                if let Some(note) = igmp_event(name, action, now) {
-                    notes.push(note);
-                }
+                _ => self.write_map(action),
             }
         }
         self.igmp.sync_all_settings(&mut self.maps);
         if deltas {
             self.fwd.settle(&self.igmp, now);
+        }
+        for action in &actions {
+            if let Action::SendQuery {
+                ifindex,
+                dst,
+                query,
+            } = action
+            {
+                self.igmp.send_query(*ifindex, *dst, query);
+            }
+        }
+        if deltas {
             self.report_upstream(now);
+        }
+        // Notes in the order the router meant: its decisions, then the queries it sent. Map
+        // writes are neither told nor logged.
+        let is_send = |a: &&Action| matches!(a, Action::SendQuery { .. });
+        let mut notes = Vec::new();
+        let told = actions
+            .iter()
+            .filter(|a| !is_send(a))
+            .chain(actions.iter().filter(is_send));
+        for action in told {
+            let told = match action {
+                Action::Membership { .. } => listened,
+                Action::WriteMember { .. }
+                | Action::DeleteMember { .. }
+                | Action::WriteSource { .. }
+                | Action::DeleteSource { .. } => false,
+                _ => true,
+            };
+            if told {
+                let name = self.igmp.name_of(action_ifindex(action)).unwrap_or("?");
+                if let Some(note) = igmp_event(name, action, now) {
+                    notes.push(note);
+                }
+            }
         }
         self.publish(notes);
         // After a storm, once both the routers and the manager let go of it: tables shrunk,

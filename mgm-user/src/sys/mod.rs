@@ -9,6 +9,7 @@
 //! - [`link`]: the kind of link an interface is (its device type), which picks its classifier;
 //! - [`link_watch`]: link and address notifications (rtnetlink multicast groups);
 //! - [`memory`]: the daemon's resident set and `malloc_trim`;
+//! - [`sched`]: the loop thread's short time slice (how soon it runs once woken);
 //! - `query_sender`: the send-only raw socket IGMP queries leave through;
 //! - `raw_socket`: how raw sockets are made and options set (the one `libc` socket helper).
 pub mod bpf;
@@ -19,4 +20,5 @@ pub mod memory;
 pub mod mroute;
 pub(crate) mod query_sender;
 mod raw_socket;
+pub mod sched;
 pub mod upcall;

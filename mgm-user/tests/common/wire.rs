@@ -100,18 +100,14 @@ impl WireCapture {
                         _ => None,
                     })
                 });
-                let (Some(stamp), Ok(rt), Ok(mono)) = (
-                    stamp,
-                    nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME),
-                    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC),
-                ) else {
-                    continue;
-                };
+                let Some(stamp) = stamp else { continue };
                 let seen = decode(&buf[..n], port);
                 if seen.is_empty() {
                     continue;
                 }
-                let at = ns(mono).saturating_sub(ns(rt).saturating_sub(ns(stamp)));
+                let Some(at) = realtime_to_monotonic(ns(stamp)) else {
+                    continue;
+                };
                 let mut v = f.lock().unwrap();
                 v.extend(seen.into_iter().map(|seen| Stamped { ns: at, seen }));
             }
@@ -178,6 +174,27 @@ impl Drop for WireCapture {
             let _ = t.join();
         }
     }
+}
+
+/// A CLOCK_REALTIME stamp (ns; the kernel's receive stamps are on that clock) on
+/// CLOCK_MONOTONIC: moved by its age, the realtime clock read between two monotonic reads less
+/// than 5 µs apart (a reader preempted between its reads would otherwise move it by as much as it
+/// waited); a clock step during the read would spoil it, NTP slewing not measurably.
+pub(crate) fn realtime_to_monotonic(stamp_ns: u64) -> Option<u64> {
+    use nix::time::{clock_gettime, ClockId};
+    let ns = |t: nix::sys::time::TimeSpec| (t.tv_sec() as u64) * 1_000_000_000 + t.tv_nsec() as u64;
+    let mut best = None;
+    for _ in 0..10 {
+        let before = ns(clock_gettime(ClockId::CLOCK_MONOTONIC).ok()?);
+        let rt = ns(clock_gettime(ClockId::CLOCK_REALTIME).ok()?);
+        let after = ns(clock_gettime(ClockId::CLOCK_MONOTONIC).ok()?);
+        let mono = before + (after - before) / 2;
+        best = Some(mono.saturating_sub(rt.saturating_sub(stamp_ns)));
+        if after - before < 5_000 {
+            break;
+        }
+    }
+    best
 }
 
 /// What an IPv4 packet carries: IGMP messages (one entry per v3 record) or a UDP datagram to
