@@ -91,14 +91,6 @@ impl Port {
         }
         Ok(())
     }
-
-    /// Logs the membership changes among `actions` (rate-limited); true when the router gave
-    /// back a storm's tables (the daemon then returns the freed memory to the system, once the
-    /// manager has seen the changes too).
-    fn after(&mut self, actions: &[Action], now: u64) -> bool {
-        log_changes(&mut self.changes, &self.name, actions, now);
-        self.router.take_shrunk()
-    }
 }
 
 pub(crate) struct IgmpPorts {
@@ -153,6 +145,24 @@ fn settings_for(
 }
 
 impl IgmpPorts {
+    /// Logs the membership changes among `actions` (rate-limited per interface). Called by
+    /// `Daemon::apply` once the kernel is programmed and the queries are out, so a log line's
+    /// write never delays the forwarding it reports.
+    pub(crate) fn log_changes(&mut self, actions: &[Action], now: u64) {
+        for action in actions {
+            if let Action::Membership { ifindex, .. } = action {
+                if let Some(port) = self.ports.get_mut(ifindex) {
+                    log_changes(
+                        &mut port.changes,
+                        &port.name,
+                        std::slice::from_ref(action),
+                        now,
+                    );
+                }
+            }
+        }
+    }
+
     /// No interfaces yet; `no_fast_path`: every report goes to the daemon; `accept_off_link`:
     /// reports from sources off the interface's subnets count too.
     pub(crate) fn new(no_fast_path: bool, accept_off_link: bool) -> Self {
@@ -259,7 +269,7 @@ impl IgmpPorts {
                 &MapView(maps, !self.no_fast_path),
             ));
         }
-        self.shrunk |= port.after(&actions, now);
+        self.shrunk |= port.router.take_shrunk();
         // Source entries whose group entry is gone are orphans: remove them.
         for (k, _) in &sources {
             if maps
@@ -331,7 +341,7 @@ impl IgmpPorts {
         let actions =
             port.router
                 .on_message(now, src, dst, &msg, &MapView(maps, !self.no_fast_path));
-        self.shrunk |= port.after(&actions, now);
+        self.shrunk |= port.router.take_shrunk();
         actions
     }
 
@@ -393,7 +403,7 @@ impl IgmpPorts {
             let actions = port
                 .router
                 .on_deadline(now, &MapView(maps, !self.no_fast_path));
-            self.shrunk |= port.after(&actions, now);
+            self.shrunk |= port.router.take_shrunk();
             out.extend(actions);
         }
         // A quiet interface tells the minute a flood ended with the next deadline of any.
@@ -420,7 +430,7 @@ impl IgmpPorts {
         let actions = port
             .router
             .reconfigure(cfg.clone(), now, &MapView(maps, !self.no_fast_path));
-        self.shrunk |= port.after(&actions, now);
+        self.shrunk |= port.router.take_shrunk();
         actions
     }
 
@@ -435,7 +445,7 @@ impl IgmpPorts {
         match self.ports.get_mut(&ifindex) {
             Some(port) => {
                 let actions = port.router.stop(now, &MapView(maps, !self.no_fast_path));
-                self.shrunk |= port.after(&actions, now);
+                self.shrunk |= port.router.take_shrunk();
                 actions
             }
             None => Vec::new(),

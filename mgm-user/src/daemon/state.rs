@@ -164,6 +164,7 @@ impl Daemon {
         }
         if deltas {
             self.report_upstream(now);
+            self.igmp.log_changes(&actions, now);
         }
         // Notes in the order the router meant: its decisions, then the queries it sent. Map
         // writes are neither told nor logged.
