@@ -277,7 +277,10 @@ fn without_privilege_run_refuses_in_one_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         err.trim(),
-        "mgm: mgm run needs root or CAP_BPF and CAP_NET_ADMIN (missing: CAP_BPF, CAP_NET_ADMIN)"
+        "mgm: mgm run needs root or CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_NET_RAW \
+         (missing: CAP_BPF (load the classifier, pin the maps), CAP_PERFMON (the verifier \
+         refuses the classifier without it), CAP_NET_ADMIN (TCX links, the multicast routing \
+         table), CAP_NET_RAW (raw IGMP sockets for queries and reports))"
     );
     assert!(!std::path::Path::new("/sys/fs/bpf/mgm-test-unpriv").exists());
 }

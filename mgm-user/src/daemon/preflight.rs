@@ -208,10 +208,45 @@ fn subnets_of(addrs: &[nix::ifaddrs::InterfaceAddress], name: &str) -> Vec<Subne
 }
 
 const CAP_NET_ADMIN: u32 = 12;
+const CAP_NET_RAW: u32 = 13;
 const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
 
-/// Root, or CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN in the effective set.
+/// The capabilities `mgm run` needs, each with what it is for; a missing one is named.
+/// CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON, as the kernel lets it.
+fn missing_capabilities(effective: u64) -> Vec<&'static str> {
+    let has = |cap: u32| effective & (1u64 << cap) != 0;
+    let admin = has(CAP_SYS_ADMIN);
+    [
+        (
+            CAP_BPF,
+            admin,
+            "CAP_BPF (load the classifier, pin the maps)",
+        ),
+        (
+            CAP_PERFMON,
+            admin,
+            "CAP_PERFMON (the verifier refuses the classifier without it)",
+        ),
+        (
+            CAP_NET_ADMIN,
+            false,
+            "CAP_NET_ADMIN (TCX links, the multicast routing table)",
+        ),
+        (
+            CAP_NET_RAW,
+            false,
+            "CAP_NET_RAW (raw IGMP sockets for queries and reports)",
+        ),
+    ]
+    .into_iter()
+    .filter(|&(cap, instead, _)| !has(cap) && !instead)
+    .map(|(_, _, what)| what)
+    .collect()
+}
+
+/// Root, or the capabilities of [`missing_capabilities`] in the effective set.
 pub fn check_privilege() -> Result<()> {
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
@@ -220,17 +255,11 @@ pub fn check_privilege() -> Result<()> {
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         .unwrap_or(0);
-    let has = |cap: u32| eff & (1u64 << cap) != 0;
-    let mut missing = Vec::new();
-    if !has(CAP_BPF) && !has(CAP_SYS_ADMIN) {
-        missing.push("CAP_BPF");
-    }
-    if !has(CAP_NET_ADMIN) {
-        missing.push("CAP_NET_ADMIN");
-    }
+    let missing = missing_capabilities(eff);
     if !missing.is_empty() {
         bail!(
-            "mgm run needs root or CAP_BPF and CAP_NET_ADMIN (missing: {})",
+            "mgm run needs root or CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_NET_RAW \
+             (missing: {})",
             missing.join(", ")
         );
     }
@@ -307,6 +336,29 @@ fn kernel_at_least(release: &str, major: u32, minor: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_missing_capability_is_named_and_sys_admin_stands_in_for_bpf_and_perfmon() {
+        let bit = |c: u32| 1u64 << c;
+        assert!(missing_capabilities(u64::MAX).is_empty());
+        let all = bit(CAP_BPF) | bit(CAP_PERFMON) | bit(CAP_NET_ADMIN) | bit(CAP_NET_RAW);
+        assert!(missing_capabilities(all).is_empty());
+        let names = |eff: u64| -> Vec<String> {
+            missing_capabilities(eff)
+                .iter()
+                .map(|w| w.split(' ').next().unwrap_or_default().to_string())
+                .collect()
+        };
+        assert_eq!(
+            names(0),
+            ["CAP_BPF", "CAP_PERFMON", "CAP_NET_ADMIN", "CAP_NET_RAW"]
+        );
+        assert_eq!(names(all & !bit(CAP_PERFMON)), ["CAP_PERFMON"]);
+        assert_eq!(names(all & !bit(CAP_NET_RAW)), ["CAP_NET_RAW"]);
+        let admin = bit(CAP_SYS_ADMIN) | bit(CAP_NET_ADMIN) | bit(CAP_NET_RAW);
+        assert!(missing_capabilities(admin).is_empty());
+        assert_eq!(names(bit(CAP_SYS_ADMIN)), ["CAP_NET_ADMIN", "CAP_NET_RAW"]);
+    }
 
     #[test]
     fn subnets_contain_their_hosts_only() {
