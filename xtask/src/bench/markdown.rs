@@ -110,10 +110,13 @@ fn rows(figs: &[&Figure], na: &[&NotApplicable]) -> Vec<RowKey> {
     }
     // An n/a covers every point of its measure; a measure only n/a still gets its row.
     for n in na {
-        if !out.iter().any(|r| r.measure == n.measure) {
+        if !out
+            .iter()
+            .any(|r| r.measure == n.measure && (n.x.is_none() || r.x == n.x))
+        {
             out.push(RowKey {
                 measure: n.measure.clone(),
-                x: None,
+                x: n.x,
                 x_label: None,
             });
         }
@@ -145,10 +148,9 @@ fn scenario_table(out: &mut String, s: &Scenario, results: &Results) {
                 .copied()
         };
         let value = |d: &str| {
-            if let Some(n) = na
-                .iter()
-                .find(|n| n.daemon == d && n.measure == row.measure)
-            {
+            if let Some(n) = na.iter().find(|n| {
+                n.daemon == d && n.measure == row.measure && (n.x.is_none() || n.x == row.x)
+            }) {
                 return format!("n/a — {}", n.why);
             }
             match fig(d) {
@@ -250,6 +252,7 @@ mod tests {
 {"kind":"figure","scenario":"react","measure":"cpu","daemon":"mgm","peer":false,"unit":"ms","better":"lower","values":[2],"x":1000,"x_label":"reports/s"}
 {"kind":"figure","scenario":"react","measure":"cpu","daemon":"mgm","peer":false,"unit":"ms","better":"lower","values":[9],"x":10000,"x_label":"reports/s","note":"none lost"}
 {"kind":"na","scenario":"react","measure":"report to MFC","daemon":"smcroute","why":"no IGMP router"}
+{"kind":"na","scenario":"react","measure":"cpu","daemon":"igmpproxy","why":"not run at 10000","x":10000}
 "#,
             "t",
         )
@@ -303,6 +306,13 @@ mod tests {
         assert!(lines[head + 3]
             .starts_with("| cpu, 1000 reports/s (ms, lower is better) | 2.00 (n=1) |"));
         assert!(lines[head + 4].contains("9.00 (n=1); none lost"));
+        // An n/a at one point of a curve covers that row only.
+        assert!(!lines[head + 3].contains("not run"), "{}", lines[head + 3]);
+        assert!(
+            lines[head + 4].contains("n/a — not run at 10000"),
+            "{}",
+            lines[head + 4]
+        );
         // Every row has as many cells as the header.
         for l in &lines[head..head + 5] {
             assert_eq!(l.matches('|').count(), 7, "{l}");

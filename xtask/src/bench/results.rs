@@ -55,6 +55,9 @@ pub(crate) struct NotApplicable {
     pub(crate) measure: String,
     pub(crate) daemon: String,
     pub(crate) why: String,
+    /// The one point of a curve it covers; all of them when absent.
+    #[serde(default)]
+    pub(crate) x: Option<f64>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
