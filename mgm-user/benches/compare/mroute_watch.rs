@@ -1,8 +1,10 @@
 //! The kernel's multicast routing notifications (rtnetlink group RTNLGRP_IPV4_MROUTE: an
 //! RTM_NEWROUTE of family RTNL_FAMILY_IPMR each time an MFC entry is added or changed), stamped,
 //! so that "report → MFC" is timed from the kernel's side, whatever daemon installs the entry.
-//! The stamp is the socket's receive stamp (SO_TIMESTAMPNS) when the kernel gives one, else the
-//! moment the listening thread wakes (CLOCK_MONOTONIC either way).
+//! Netlink carries no enqueue stamp: SO_TIMESTAMPNS stamps a netlink message when it is read, so
+//! the stamp is when the listening thread reads it (CLOCK_MONOTONIC), an upper bound on when the
+//! kernel changed the entry. The thread runs SCHED_FIFO so that it wakes at once on a loaded
+//! machine.
 #![allow(dead_code)]
 
 use nix::sys::socket::{
@@ -49,6 +51,7 @@ impl MrouteWatch {
         let (v, s) = (seen.clone(), stop.clone());
         let path = format!("/run/netns/{ns}");
         let thread = std::thread::spawn(move || {
+            realtime();
             let fd = match open(&path) {
                 Ok(fd) => {
                     let _ = ready_tx.send(Ok(()));
@@ -126,6 +129,20 @@ impl Drop for MrouteWatch {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Makes the calling thread SCHED_FIFO (priority 50), when allowed; the stamps are only later
+/// without it.
+fn realtime() {
+    let param = libc::sched_param { sched_priority: 50 };
+    // SAFETY: `param` is a live sched_param; pid 0 is the calling thread.
+    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+    if r != 0 {
+        eprintln!(
+            "mroute watch: SCHED_FIFO refused ({}): its stamps may lag",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

@@ -30,8 +30,10 @@ pub(crate) fn run(r: &Report) {
              when the sender keeps up) for 300 ms before h1 joins it (its kernel's IGMPv2 \
              report). Spans from the report's kernel receive stamp at the LAN listener to the \
              router kernel's ipmr netlink notification of an MFC entry for the group with an \
-             outgoing interface (its receive stamp), and to the first datagram of the stream on \
-             the LAN. {rounds} rounds of {per_round} joins per daemon, a fresh daemon per round, \
+             outgoing interface (read by a SCHED_FIFO thread; netlink has no enqueue stamp, so \
+             this is an upper bound and can trail the first datagram by the thread's wake-up), \
+             and to the first datagram of the stream on the LAN (a wire stamp: the sharper \
+             figure). {rounds} rounds of {per_round} joins per daemon, a fresh daemon per round, \
              daemons interleaved round by round.",
             STREAM_INTERVAL.as_micros()
         ),

@@ -31,6 +31,11 @@ fn trial(lab: &mut RouterLab, p: &Peer, count: usize, set: usize, quiet: Duratio
     std::thread::sleep(Duration::from_millis(500));
     let gs = groups(set, count);
     let (held, took, cpu_ms) = join_all(lab, &d, 2, &gs, RATE, ROUNDS);
+    if took.is_none() {
+        let log = d.log();
+        let tail: Vec<&str> = log.lines().rev().take(5).collect();
+        eprintln!("  {}: held {held} of {count}; its log ends:\n{}", p.label(), tail.join("\n"));
+    }
     let c0 = d.cpu_ns();
     std::thread::sleep(quiet);
     let idle = (d.cpu_ns() - c0) as f64 / 1e6 / quiet.as_secs_f64();
