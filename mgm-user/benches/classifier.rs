@@ -298,12 +298,14 @@ fn emit(r: &report::Report, repeat: u32, names: &[&str], kernel: &[Vec<u64>]) {
         fig(&format!("{name} ÷ empty classifier"), "×", ratio);
     }
     for peer in ["igmpproxy 0.3", "FRR 8.4 pimd+zebra", "smcroute 2.5"] {
-        r.na(
-            ID,
-            names[3],
-            peer,
-            "no classifier: every IGMP packet goes up to the daemon's socket",
-            None,
-        );
+        for name in &names[3..] {
+            r.na(
+                ID,
+                name,
+                peer,
+                "no classifier: every IGMP packet goes up to the daemon's socket",
+                None,
+            );
+        }
     }
 }

@@ -243,7 +243,13 @@ fn main() {
         });
         let na = |peer: &str, why: &str| r.na(ID, &measure, peer, why, None);
         na("igmpproxy 0.3", "no control socket");
-        na("FRR 8.4 pimd+zebra", "not measured yet (its vty socket, through vtysh)");
-        na("smcroute 2.5", "does not read IGMP (nothing to flood it with)");
+        na(
+            "FRR 8.4 pimd+zebra",
+            "not measured yet (its vty socket, through vtysh)",
+        );
+        na(
+            "smcroute 2.5",
+            "does not read IGMP (nothing to flood it with)",
+        );
     }
 }

@@ -48,8 +48,6 @@
 //!    from the proxy, the daemon's VmRSS (and at start, idle).
 #[path = "../tests/common/mod.rs"]
 mod common;
-#[path = "../tests/common/wire.rs"]
-mod wire;
 #[path = "compare/peers/igmpproxy.rs"]
 mod igmpproxy;
 #[path = "compare/peers/mgm.rs"]
@@ -58,6 +56,8 @@ mod mgm_daemon;
 mod procs;
 #[path = "compare/traffic.rs"]
 mod traffic;
+#[path = "../tests/common/wire.rs"]
+mod wire;
 
 use common::{process_cpu_ns, process_rss_kib, Host, Lab};
 use igmpproxy::IgmpProxy;

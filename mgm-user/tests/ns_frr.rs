@@ -9,8 +9,8 @@
 //! must agree on.
 mod common;
 
-use common::{Lab, FAST, SLACK};
 use common::frr::FrrDaemons;
+use common::{Lab, FAST, SLACK};
 use serde_json::Value;
 use std::time::Duration;
 

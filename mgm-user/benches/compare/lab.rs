@@ -68,20 +68,32 @@ impl RouterLab {
         let (_, ru) = lab.link((&src, "hs", "192.0.2.10/24"), (&rt, "ru", "192.0.2.1/24"));
         lab.ns(&src, &["ip", "route", "add", "default", "via", ROUTER_UP]);
         // igmpproxy joins every group upstream from one socket.
-        lab.ns(&rt, &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=1000000"]);
+        lab.ns(
+            &rt,
+            &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=1000000"],
+        );
         let lan = lab.lan("ln");
         let rl = lab.lan_port(&lan, (&rt, "rl", "203.0.113.1/24"));
         let mut node = |role: &str, addr: &str| {
             let ns = lab.netns(role);
             let ifname = lab.lan_port(&lan, (&ns, &format!("h{role}"), &format!("{addr}/24")));
-            lab.ns(&ns, &["ip", "route", "add", "default", "via", "203.0.113.1"]);
+            lab.ns(
+                &ns,
+                &["ip", "route", "add", "default", "via", "203.0.113.1"],
+            );
             (ns, ifname)
         };
         let (h1, _) = node("one", "203.0.113.10");
         let (flood, _) = node("fld", &FLOOD_HOST.to_string());
         let mon = node("mon", "203.0.113.30");
-        lab.ns(&h1, &["sysctl", "-qw", "net.ipv4.conf.all.force_igmp_version=2"]);
-        lab.ns(&h1, &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=4096"]);
+        lab.ns(
+            &h1,
+            &["sysctl", "-qw", "net.ipv4.conf.all.force_igmp_version=2"],
+        );
+        lab.ns(
+            &h1,
+            &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=4096"],
+        );
         RouterLab {
             lab,
             rt,
@@ -128,9 +140,13 @@ impl RouterLab {
                 "192.0.2.0/24",
                 &[&self.rl],
             )),
-            Peer::Smcroute => {
-                Running::Smcroute(Smcroute::start(&self.rt, &dir, &tag, &[&self.ru, &self.rl], &[]))
-            }
+            Peer::Smcroute => Running::Smcroute(Smcroute::start(
+                &self.rt,
+                &dir,
+                &tag,
+                &[&self.ru, &self.rl],
+                &[],
+            )),
             Peer::Pimd => Running::Pimd(Pimd::start(
                 &self.rt,
                 &dir.join(format!("frr-{n}")),

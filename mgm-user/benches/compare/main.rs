@@ -6,6 +6,7 @@
 //! bench` turns into BENCHMARKS.md and the plots in docs/bench/; `MGM_BENCH_QUICK=1` is the smoke
 //! run (`cargo xtask bench --quick`). Needs root; run alone by `cargo bench -p mgm-user --bench
 //! compare` (the JSON lines on stdout). `MGM_BENCH_ONLY=reaction,leave` runs only those scenarios.
+//! One lab serves every scenario; each daemon run is fresh.
 #[path = "../../tests/common/mod.rs"]
 mod common;
 #[path = "../../tests/common/wire.rs"]
@@ -31,7 +32,8 @@ fn main() {
         peers::igmpproxy::version(),
         if report.quick { " (quick)" } else { "" }
     );
-    let all: [(&str, fn(&Report)); 6] = [
+    let mut lab = lab::RouterLab::new();
+    let all: [(&str, fn(&Report, &mut lab::RouterLab)); 6] = [
         ("idle", scenarios::idle::run),
         ("refresh", scenarios::refresh::run),
         ("slow_path", scenarios::slow_path::run),
@@ -42,7 +44,7 @@ fn main() {
     for (id, run) in all {
         if wanted(id) {
             eprintln!("compare: {id}");
-            run(&report);
+            run(&report, &mut lab);
         }
     }
 }

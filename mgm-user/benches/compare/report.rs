@@ -84,7 +84,14 @@ impl Report {
     }
 
     /// A measure `daemon` cannot take part in (at point `x` of a curve, or at all), and why.
-    pub(crate) fn na(&self, scenario: &str, measure: &str, daemon: &str, why: &str, x: Option<f64>) {
+    pub(crate) fn na(
+        &self,
+        scenario: &str,
+        measure: &str,
+        daemon: &str,
+        why: &str,
+        x: Option<f64>,
+    ) {
         let mut v = json!({
             "kind": "na", "scenario": scenario, "measure": measure, "daemon": daemon, "why": why
         });

@@ -52,7 +52,10 @@ impl FrrDaemons {
                 .arg(config)
                 .args(["-u", "frr", "-g", "frr"])
                 .arg("--log")
-                .arg(format!("file:{}", dir.join(format!("{name}.log")).display()))
+                .arg(format!(
+                    "file:{}",
+                    dir.join(format!("{name}.log")).display()
+                ))
                 .current_dir(dir));
         }
         frr

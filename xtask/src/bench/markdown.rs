@@ -68,7 +68,8 @@ fn ratio_cell(mgm: Option<Summary>, peer: Option<Summary>, better: Better) -> St
     format!("{}× ({verdict})", num(r))
 }
 
-/// The columns of a scenario: mgm's variants first, then the peers, each in order of appearance.
+/// The columns of a scenario: mgm's variants first, then the peers, each in order of appearance,
+/// the peers with no figure (n/a only) last.
 fn daemons(figs: &[&Figure], na: &[&NotApplicable]) -> (Vec<String>, Vec<String>) {
     let (mut own, mut peers) = (Vec::<String>::new(), Vec::<String>::new());
     for (name, peer) in figs
@@ -85,6 +86,8 @@ fn daemons(figs: &[&Figure], na: &[&NotApplicable]) -> (Vec<String>, Vec<String>
             own.push(name.clone());
         }
     }
+    // Peers measured first, then those only n/a (stable: order of appearance otherwise).
+    peers.sort_by_key(|p| !figs.iter().any(|f| &f.daemon == p));
     (own, peers)
 }
 
@@ -132,9 +135,11 @@ fn scenario_table(out: &mut String, s: &Scenario, results: &Results) {
         let _ = write!(head, " {d} |");
     }
     let primary = own.first().cloned();
+    // A ratio column for each peer with a figure to divide by.
+    let with_ratio = |p: &String| primary.is_some() && figs.iter().any(|f| &f.daemon == p);
     for p in &peers {
         let _ = write!(head, " {p} |");
-        if let Some(m) = &primary {
+        if let (true, Some(m)) = (with_ratio(p), &primary) {
             let _ = write!(head, " {m} ÷ {p} |");
         }
     }
@@ -183,7 +188,7 @@ fn scenario_table(out: &mut String, s: &Scenario, results: &Results) {
         }
         for p in &peers {
             let _ = write!(line, " {} |", value(p));
-            if let Some(m) = &primary {
+            if let (true, Some(m)) = (with_ratio(p), &primary) {
                 let r = match (fig(m), fig(p)) {
                     (Some(a), Some(b)) => {
                         ratio_cell(summary(&a.values), summary(&b.values), a.better)
@@ -294,13 +299,13 @@ mod tests {
             .unwrap();
         assert_eq!(
             lines[head],
-            "| measure | mgm | igmpproxy | mgm ÷ igmpproxy | smcroute | mgm ÷ smcroute |"
+            "| measure | mgm | igmpproxy | mgm ÷ igmpproxy | smcroute |"
         );
-        assert_eq!(lines[head + 1], "|---|---|---|---|---|---|");
+        assert_eq!(lines[head + 1], "|---|---|---|---|---|");
         assert_eq!(
             lines[head + 2],
             "| report to MFC (ms, lower is better) | 0.200 (0.100–0.300, n=3) | 0.600 (0.400–0.800, n=2) \
-             | 0.333× (mgm ahead) | n/a — no IGMP router | – |"
+             | 0.333× (mgm ahead) | n/a — no IGMP router |"
         );
         // A curve: one row per point, the note after the figure.
         assert!(lines[head + 3]
@@ -315,8 +320,30 @@ mod tests {
         );
         // Every row has as many cells as the header.
         for l in &lines[head..head + 5] {
-            assert_eq!(l.matches('|').count(), 7, "{l}");
+            assert_eq!(l.matches('|').count(), 6, "{l}");
         }
+    }
+
+    #[test]
+    fn peers_only_na_come_last_without_a_ratio_column() {
+        let mut r = Results::default();
+        r.parse(
+            r#"{"kind":"scenario","id":"s","title":"S","setup":""}
+{"kind":"na","scenario":"s","measure":"m","daemon":"smcroute","why":"static"}
+{"kind":"figure","scenario":"s","measure":"m","daemon":"mgm","peer":false,"unit":"ms","better":"lower","values":[1]}
+{"kind":"figure","scenario":"s","measure":"m","daemon":"pimd","peer":true,"unit":"ms","better":"lower","values":[2]}
+"#,
+            "t",
+        )
+        .unwrap();
+        let md = render(&r, &info());
+        assert!(
+            md.contains(
+                "| measure | mgm | pimd | mgm ÷ pimd | smcroute |\n|---|---|---|---|---|\n"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| m (ms, lower is better) | 1.00 (n=1) | 2.00 (n=1) | 0.500× (mgm ahead) | n/a — static |"), "{md}");
     }
 
     #[test]

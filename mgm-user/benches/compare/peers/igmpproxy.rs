@@ -30,7 +30,8 @@ impl IgmpProxy {
     ) -> IgmpProxy {
         let conf = dir.join(format!("{tag}.conf"));
         let log = dir.join(format!("{tag}.log"));
-        let mut text = format!("phyint {upstream} upstream ratelimit 0 threshold 1\n    altnet {altnet}\n");
+        let mut text =
+            format!("phyint {upstream} upstream ratelimit 0 threshold 1\n    altnet {altnet}\n");
         for d in downstreams {
             text.push_str(&format!("phyint {d} downstream ratelimit 0 threshold 1\n"));
         }

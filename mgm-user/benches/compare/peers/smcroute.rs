@@ -19,14 +19,23 @@ pub(crate) struct Smcroute {
 impl Smcroute {
     /// Starts smcrouted in `ns` with `ifaces` as VIFs and `routes` (smcroute.conf `mroute` lines);
     /// returns once the VIFs are in the kernel (10 s at most).
-    pub(crate) fn start(ns: &str, dir: &Path, tag: &str, ifaces: &[&str], routes: &[String]) -> Smcroute {
+    pub(crate) fn start(
+        ns: &str,
+        dir: &Path,
+        tag: &str,
+        ifaces: &[&str],
+        routes: &[String],
+    ) -> Smcroute {
         assert!(
             Path::new(SMCROUTED).exists(),
             "{SMCROUTED} is missing: install the Debian package smcroute (cargo xtask setup does)"
         );
         let conf = dir.join(format!("{tag}.conf"));
         let log = dir.join(format!("{tag}.log"));
-        let mut text: String = ifaces.iter().map(|i| format!("phyint {i} enable\n")).collect();
+        let mut text: String = ifaces
+            .iter()
+            .map(|i| format!("phyint {i} enable\n"))
+            .collect();
         for r in routes {
             text.push_str(r);
             text.push('\n');

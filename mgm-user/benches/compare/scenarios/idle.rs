@@ -8,7 +8,7 @@ use std::time::Duration;
 
 const ID: &str = "idle";
 
-pub(crate) fn run(r: &Report) {
+pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     let trials = r.pick(3, 1);
     let quiet = Duration::from_secs_f64(r.pick(10.0, 1.0));
     r.scenario(
@@ -24,7 +24,6 @@ pub(crate) fn run(r: &Report) {
         ),
     );
     let peers = [MGM, Peer::Igmpproxy, Peer::Smcroute, Peer::Pimd];
-    let mut lab = RouterLab::new();
     let runs = interleaved(&peers, trials, |p, _| {
         let d = lab.start(p, Settings::default());
         std::thread::sleep(Duration::from_secs(r.pick(2, 1)));
@@ -50,5 +49,4 @@ pub(crate) fn run(r: &Report) {
         cpu.report(r, p, per_s, None, None);
         rss.report(r, p, v.iter().map(|x| x.1).collect(), None, None);
     }
-    drop(lab);
 }

@@ -33,7 +33,12 @@ fn trial(lab: &mut RouterLab, mon: &WireCapture, p: &Peer, slow: bool, g: Ipv4Ad
     let flowing = RouterLab::poll(Duration::from_secs(10), || {
         mon.first(t, |s| s == Seen::Datagram(g)).is_some()
     });
-    assert!(flowing, "{}: {g} not forwarded after the join\n{}", p.label(), d.log());
+    assert!(
+        flowing,
+        "{}: {g} not forwarded after the join\n{}",
+        p.label(),
+        d.log()
+    );
     std::thread::sleep(Duration::from_millis(500));
     mon.clear();
     let t = mono_ns();
@@ -60,7 +65,7 @@ fn trial(lab: &mut RouterLab, mon: &WireCapture, p: &Peer, slow: bool, g: Ipv4Ad
     out
 }
 
-pub(crate) fn run(r: &Report) {
+pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     let trials = r.pick(3, 1);
     r.scenario(
         ID,
@@ -77,7 +82,6 @@ pub(crate) fn run(r: &Report) {
             if r.quick { " (full run only)" } else { "" }
         ),
     );
-    let mut lab = RouterLab::new();
     let mon = WireCapture::start(&lab.mon.0, &lab.mon.1, PORT);
     let mut cases = vec![(
         "leave → last datagram, RFC timers (1 s × 2)",
@@ -95,7 +99,7 @@ pub(crate) fn run(r: &Report) {
     for (name, slow, peers) in cases {
         let runs = interleaved(&peers, trials, |p, _| {
             n += 1;
-            trial(&mut lab, &mon, p, slow, Ipv4Addr::new(239, 41, 0, n))
+            trial(lab, &mon, p, slow, Ipv4Addr::new(239, 41, 0, n))
         });
         let m = Measure {
             scenario: ID,
@@ -105,13 +109,26 @@ pub(crate) fn run(r: &Report) {
         };
         for (p, v) in peers.iter().zip(&runs) {
             let stuck = v.iter().filter(|x| x.is_none()).count();
-            let note = (stuck > 0)
-                .then(|| format!("{stuck} of {} still flowing after {} s", v.len(), TIMEOUT.as_secs()));
+            let note = (stuck > 0).then(|| {
+                format!(
+                    "{stuck} of {} still flowing after {} s",
+                    v.len(),
+                    TIMEOUT.as_secs()
+                )
+            });
             m.report(r, p, v.iter().flatten().copied().collect(), None, note);
         }
         if !slow {
-            m.na(r, &Peer::Igmpproxy, "its last-member timers are fixed at 10 s × 2");
+            m.na(
+                r,
+                &Peer::Igmpproxy,
+                "its last-member timers are fixed at 10 s × 2",
+            );
         }
-        m.na(r, &Peer::Smcroute, "static routes only: it does not read leaves");
+        m.na(
+            r,
+            &Peer::Smcroute,
+            "static routes only: it does not read leaves",
+        );
     }
 }

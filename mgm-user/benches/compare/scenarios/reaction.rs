@@ -19,7 +19,7 @@ const STREAM_INTERVAL: Duration = Duration::from_micros(100);
 /// One join: (report → MFC, report → first datagram) in ms, each when seen.
 type Spans = (Option<f64>, Option<f64>);
 
-pub(crate) fn run(r: &Report) {
+pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     let rounds = r.pick(4, 1);
     let per_round = r.pick(5, 2);
     r.scenario(
@@ -39,7 +39,6 @@ pub(crate) fn run(r: &Report) {
         ),
     );
     let peers = [MGM, Peer::Igmpproxy, Peer::Pimd];
-    let mut lab = RouterLab::new();
     let mon = WireCapture::start(&lab.mon.0, &lab.mon.1, PORT);
     let watch = MrouteWatch::start(&lab.rt);
     let mut h1 = lab.host();
@@ -95,7 +94,8 @@ pub(crate) fn run(r: &Report) {
                 .filter_map(|s| if i == 0 { s.0 } else { s.1 })
                 .collect();
             let missed = all.len() - got.len();
-            let note = (missed > 0).then(|| format!("{missed} of {} joins not seen in 5 s", all.len()));
+            let note =
+                (missed > 0).then(|| format!("{missed} of {} joins not seen in 5 s", all.len()));
             m.report(r, p, got, None, note);
         }
         m.na(

@@ -16,7 +16,7 @@ struct Run {
     per_rate: Vec<(f64, f64)>,
 }
 
-pub(crate) fn run(r: &Report) {
+pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     let trials = r.pick(3, 1);
     let count = r.pick(1000, 100);
     let rates: Vec<f64> = r.pick(vec![1_000.0, 10_000.0], vec![2_000.0]);
@@ -38,7 +38,6 @@ pub(crate) fn run(r: &Report) {
     if !r.quick {
         peers.insert(1, MGM_SLOW);
     }
-    let mut lab = RouterLab::new();
     let mut set = 0;
     for version in [2u8, 3] {
         let runs = interleaved(&peers, trials, |p, _| {
@@ -49,9 +48,12 @@ pub(crate) fn run(r: &Report) {
             };
             let d = lab.start(p, settings);
             let gs = groups(set % 150, count);
-            let (held, _, _) = join_all(&lab, &d, version, &gs, 1000.0, 10);
+            let (held, _, _) = join_all(lab, &d, version, &gs, 1000.0, 10);
             if held < count as u64 {
-                eprintln!("  {}: holds {held} of {count} groups before the refresh", p.label());
+                eprintln!(
+                    "  {}: holds {held} of {count} groups before the refresh",
+                    p.label()
+                );
             }
             let per_rate = rates
                 .iter()
@@ -86,6 +88,10 @@ pub(crate) fn run(r: &Report) {
                 m.report(r, p, values, Some((rate, "reports/s")), note);
             }
         }
-        m.na(r, &Peer::Smcroute, "static routes only: it does not read IGMP");
+        m.na(
+            r,
+            &Peer::Smcroute,
+            "static routes only: it does not read IGMP",
+        );
     }
 }

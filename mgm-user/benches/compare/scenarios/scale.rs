@@ -34,7 +34,11 @@ fn trial(lab: &mut RouterLab, p: &Peer, count: usize, set: usize, quiet: Duratio
     if took.is_none() {
         let log = d.log();
         let tail: Vec<&str> = log.lines().rev().take(5).collect();
-        eprintln!("  {}: held {held} of {count}; its log ends:\n{}", p.label(), tail.join("\n"));
+        eprintln!(
+            "  {}: held {held} of {count}; its log ends:\n{}",
+            p.label(),
+            tail.join("\n")
+        );
     }
     let c0 = d.cpu_ns();
     std::thread::sleep(quiet);
@@ -48,7 +52,7 @@ fn trial(lab: &mut RouterLab, p: &Peer, count: usize, set: usize, quiet: Duratio
     }
 }
 
-pub(crate) fn run(r: &Report) {
+pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     let trials = r.pick(3, 1);
     let sizes: Vec<usize> = r.pick(vec![20_000, 100_000], vec![2_000]);
     let quiet = Duration::from_secs_f64(r.pick(10.0, 1.0));
@@ -69,7 +73,6 @@ pub(crate) fn run(r: &Report) {
         ),
     );
     let all = [MGM, Peer::Igmpproxy, Peer::Pimd];
-    let mut lab = RouterLab::new();
     let mut set = 100;
     // Peers that held every group so far.
     let mut able: Vec<bool> = vec![true; all.len()];
@@ -82,7 +85,7 @@ pub(crate) fn run(r: &Report) {
             .collect();
         let runs = interleaved(&peers, trials, |p, _| {
             set += 2;
-            trial(&mut lab, p, count, set, quiet)
+            trial(lab, p, count, set, quiet)
         });
         let x = Some((count as f64, "groups"));
         let m = |name: &'static str, unit: &'static str, better| Measure {
@@ -100,10 +103,28 @@ pub(crate) fn run(r: &Report) {
             let never = v.iter().filter(|x| x.converged_s.is_none()).count();
             held.report(r, p, v.iter().map(|x| x.held as f64).collect(), x, None);
             let note = (never > 0).then(|| format!("{never} of {} trials never held all", v.len()));
-            conv.report(r, p, v.iter().filter_map(|x| x.converged_s).collect(), x, note);
-            cpu.report(r, p, v.iter().map(|x| x.cpu_us_per_group).collect(), x, None);
+            conv.report(
+                r,
+                p,
+                v.iter().filter_map(|x| x.converged_s).collect(),
+                x,
+                note,
+            );
+            cpu.report(
+                r,
+                p,
+                v.iter().map(|x| x.cpu_us_per_group).collect(),
+                x,
+                None,
+            );
             rss.report(r, p, v.iter().map(|x| x.rss_mib).collect(), x, None);
-            idle.report(r, p, v.iter().map(|x| x.idle_cpu_ms_per_s).collect(), x, None);
+            idle.report(
+                r,
+                p,
+                v.iter().map(|x| x.idle_cpu_ms_per_s).collect(),
+                x,
+                None,
+            );
             if let Some(i) = all.iter().position(|a| a == p) {
                 able[i] &= never == 0;
             }
@@ -114,6 +135,10 @@ pub(crate) fn run(r: &Report) {
                 held.na_at(r, p, why, count as f64);
             }
         }
-        held.na(r, &Peer::Smcroute, "static routes only: it does not read IGMP");
+        held.na(
+            r,
+            &Peer::Smcroute,
+            "static routes only: it does not read IGMP",
+        );
     }
 }

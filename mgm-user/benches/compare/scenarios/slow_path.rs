@@ -8,7 +8,7 @@ use crate::traffic::groups;
 
 const ID: &str = "slow_path";
 
-pub(crate) fn run(r: &Report) {
+pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     let trials = r.pick(3, 1);
     let count = r.pick(5000, 300);
     let rate = 1000.0;
@@ -25,7 +25,6 @@ pub(crate) fn run(r: &Report) {
         ),
     );
     let peers = [MGM, Peer::Igmpproxy, Peer::Pimd];
-    let mut lab = RouterLab::new();
     let mut set = 0;
     let runs = interleaved(&peers, trials, |p, _| {
         set += 1;
@@ -37,7 +36,7 @@ pub(crate) fn run(r: &Report) {
             },
         );
         let gs = groups(set, count);
-        let (held, _, cpu_ms) = join_all(&lab, &d, 2, &gs, rate, 1);
+        let (held, _, cpu_ms) = join_all(lab, &d, 2, &gs, rate, 1);
         (cpu_ms * 1e3 / count as f64, held)
     });
     let m = Measure {
@@ -51,5 +50,9 @@ pub(crate) fn run(r: &Report) {
         let note = (least < count as u64).then(|| format!("held as few as {least} of {count}"));
         m.report(r, p, v.iter().map(|x| x.0).collect(), None, note);
     }
-    m.na(r, &Peer::Smcroute, "static routes only: it does not read IGMP");
+    m.na(
+        r,
+        &Peer::Smcroute,
+        "static routes only: it does not read IGMP",
+    );
 }
