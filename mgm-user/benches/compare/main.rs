@@ -22,6 +22,9 @@ mod traffic;
 
 use report::Report;
 
+/// A scenario's entry point.
+type Scenario = fn(&Report, &mut lab::RouterLab);
+
 fn main() {
     common::require_root();
     let report = Report::from_env();
@@ -33,7 +36,7 @@ fn main() {
         if report.quick { " (quick)" } else { "" }
     );
     let mut lab = lab::RouterLab::new();
-    let all: [(&str, fn(&Report, &mut lab::RouterLab)); 6] = [
+    let all: [(&str, Scenario); 6] = [
         ("idle", scenarios::idle::run),
         ("refresh", scenarios::refresh::run),
         ("slow_path", scenarios::slow_path::run),

@@ -47,6 +47,29 @@ pub(crate) fn raw_drops(pid: u32) -> u64 {
         .sum()
 }
 
+/// Waits until `ready` holds for a daemon just started as `child` (polled every 20 ms); panics
+/// with its log if it exits first or `timeout` passes.
+pub(crate) fn wait_started(
+    child: &mut Child,
+    what: &str,
+    timeout: Duration,
+    log: impl Fn() -> String,
+    mut ready: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited ({status}) at start:\n{}", log());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} was not up in {timeout:?}:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Reads a pid file (a daemon that forks: FRR's), waiting up to 10 s for it.
 pub(crate) fn read_pid_file(path: &std::path::Path) -> Option<u32> {
     let deadline = Instant::now() + Duration::from_secs(10);

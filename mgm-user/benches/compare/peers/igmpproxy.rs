@@ -4,10 +4,10 @@
 //! threshold 1`, no quickleave. Stopped (SIGTERM, then SIGKILL) on drop.
 #![allow(dead_code)]
 
-use crate::procs::stop_child;
+use crate::procs::{stop_child, wait_started};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) const IGMPPROXY: &str = "/usr/sbin/igmpproxy";
 
@@ -47,29 +47,25 @@ impl IgmpProxy {
             .expect("spawn igmpproxy");
         let mut p = IgmpProxy { child, log };
         // Up once its VIFs are in the kernel (nsenter execs igmpproxy: same pid).
-        let pid = p.child.id();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let (pid, log) = (p.child.id(), p.log.clone());
+        let ready = || {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             let vifs =
                 std::fs::read_to_string(format!("/proc/{pid}/net/ip_mr_vif")).unwrap_or_default();
-            if comm.trim() == "igmpproxy"
+            comm.trim() == "igmpproxy"
                 && std::iter::once(&upstream)
                     .chain(downstreams)
                     .all(|i| vifs.contains(*i))
-            {
-                return p;
-            }
-            if let Ok(Some(status)) = p.child.try_wait() {
-                panic!("igmpproxy exited ({status}) at start:\n{}", p.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "igmpproxy did not add its VIFs in 10 s:\n{}",
-                p.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        };
+        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_started(
+            &mut p.child,
+            "igmpproxy",
+            Duration::from_secs(10),
+            read_log,
+            ready,
+        );
+        p
     }
 
     pub(crate) fn pid(&self) -> u32 {

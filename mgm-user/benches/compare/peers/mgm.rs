@@ -3,11 +3,11 @@
 //! reaped between runs; stopped (SIGTERM, then SIGKILL) on drop, its pins removed.
 #![allow(dead_code)]
 
-use crate::procs::stop_child;
+use crate::procs::{stop_child, wait_started};
 use mgm_user::control::{api::Request, client};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) struct MgmDaemon {
     pub(crate) child: Child,
@@ -42,18 +42,17 @@ impl MgmDaemon {
             pin_dir,
             log,
         };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while client::request::<serde_json::Value>(&p.socket, Request::ShowInterfaces).is_err() {
-            if let Ok(Some(status)) = p.child.try_wait() {
-                panic!("mgm run exited ({status}) at start:\n{}", p.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "mgm run did not answer in 15 s:\n{}",
-                p.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (socket, log) = (p.socket.clone(), p.log.clone());
+        let ready =
+            || client::request::<serde_json::Value>(&socket, Request::ShowInterfaces).is_ok();
+        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_started(
+            &mut p.child,
+            "mgm run",
+            Duration::from_secs(15),
+            read_log,
+            ready,
+        );
         p
     }
 

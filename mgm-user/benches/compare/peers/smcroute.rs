@@ -4,10 +4,10 @@
 //! Stopped (SIGTERM, then SIGKILL) on drop.
 #![allow(dead_code)]
 
-use crate::procs::stop_child;
+use crate::procs::{stop_child, wait_started};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) const SMCROUTED: &str = "/usr/sbin/smcrouted";
 
@@ -55,24 +55,21 @@ impl Smcroute {
             .spawn()
             .expect("spawn smcrouted");
         let mut p = Smcroute { child, log };
-        let pid = p.child.id();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let (pid, log) = (p.child.id(), p.log.clone());
+        let ready = || {
             let vifs =
                 std::fs::read_to_string(format!("/proc/{pid}/net/ip_mr_vif")).unwrap_or_default();
-            if ifaces.iter().all(|i| vifs.contains(*i)) {
-                return p;
-            }
-            if let Ok(Some(status)) = p.child.try_wait() {
-                panic!("smcrouted exited ({status}) at start:\n{}", p.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "smcrouted did not add its VIFs in 10 s:\n{}",
-                p.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            ifaces.iter().all(|i| vifs.contains(*i))
+        };
+        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_started(
+            &mut p.child,
+            "smcrouted",
+            Duration::from_secs(10),
+            read_log,
+            ready,
+        );
+        p
     }
 
     pub(crate) fn pid(&self) -> u32 {

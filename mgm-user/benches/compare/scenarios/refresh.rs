@@ -20,7 +20,7 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     let trials = r.pick(3, 1);
     let count = r.pick(1000, 100);
     let rates: Vec<f64> = r.pick(vec![1_000.0, 10_000.0], vec![2_000.0]);
-    let seconds = r.pick(10.0, 0.5);
+    let seconds = r.pick(5.0, 0.5);
     r.scenario(
         ID,
         "Refresh load: CPU per report for groups already held",
