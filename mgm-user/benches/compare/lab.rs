@@ -72,6 +72,9 @@ impl RouterLab {
             &rt,
             &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=1000000"],
         );
+        // Each membership takes socket option memory: the default 128 KiB stops one socket at
+        // about 2 700 groups (ENOBUFS).
+        lab.ns(&rt, &["sysctl", "-qw", "net.core.optmem_max=67108864"]);
         let lan = lab.lan("ln");
         let rl = lab.lan_port(&lan, (&rt, "rl", "203.0.113.1/24"));
         let mut node = |role: &str, addr: &str| {
