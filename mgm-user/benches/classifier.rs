@@ -6,7 +6,11 @@
 //! ratio to the baseline. Target (issue 2): non-IGMP traffic < 1.5x the empty program.
 //!
 //! Needs root and the built object, like the program tests. `cargo bench -p mgm-user --bench
-//! classifier`; `MGM_BENCH_REPEAT` overrides the repeat count.
+//! classifier`; `MGM_BENCH_REPEAT` overrides the repeat count. Part of the benchmark harness
+//! (`cargo xtask bench`): its figures go out as result lines too (`compare/report.rs`).
+
+#[path = "compare/report.rs"]
+mod report;
 
 use anyhow::{bail, Context, Result};
 use aya::{
@@ -22,6 +26,9 @@ use mgm_common::{
 
 const EMPTY: &str = "mgm_empty";
 const RUNS: usize = 11;
+/// Runs in the harness's quick (smoke) mode, and its repeat count.
+const QUICK_RUNS: usize = 3;
+const QUICK_REPEAT: u32 = 10_000;
 const LO: u32 = 1;
 const GROUP: [u8; 4] = [239, 1, 2, 3];
 const HOST: [u8; 4] = [192, 0, 2, 10];
@@ -125,10 +132,12 @@ fn main() -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("the classifier benchmark loads eBPF and needs root (CAP_BPF + CAP_NET_ADMIN)");
     }
+    let report = report::Report::from_env();
     let repeat: u32 = match std::env::var("MGM_BENCH_REPEAT") {
         Ok(s) => s.parse().context("MGM_BENCH_REPEAT")?,
-        Err(_) => 1_000_000,
+        Err(_) => report.pick(1_000_000, QUICK_REPEAT),
     };
+    let runs = report.pick(RUNS, QUICK_RUNS);
     let bytes = mgm_user::sys::bpf::object::object_bytes()?;
     let mut ebpf = EbpfLoader::new()
         .load(bytes)
@@ -201,18 +210,19 @@ fn main() -> Result<()> {
     }
     let mut kernel = vec![Vec::new(); cases.len()];
     let mut wall = vec![Vec::new(); cases.len()];
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         for (i, (_, p, data)) in cases.iter().enumerate() {
             let (k, w) = run_once(p, data, repeat)?;
             kernel[i].push(k);
             wall[i].push(w);
         }
     }
+    emit(&report, repeat, &cases.map(|c| c.0), &kernel);
     let k: Vec<u64> = kernel.iter_mut().map(|v| median(v)).collect();
     let w: Vec<f64> = wall.iter_mut().map(|v| median(v)).collect();
 
     println!(
-        "igmp-ebpf classifier, BPF_PROG_TEST_RUN, repeat {repeat}, median of {RUNS} runs \
+        "igmp-ebpf classifier, BPF_PROG_TEST_RUN, repeat {repeat}, median of {runs} runs \
          (verified insns of {PROGRAM_NAME}: {})",
         insns.map_or("?".to_string(), |n| n.to_string())
     );
@@ -246,4 +256,56 @@ fn main() -> Result<()> {
         if udp_ratio < 1.5 { "met" } else { "NOT met" }
     );
     Ok(())
+}
+
+/// The harness's figures: each case's kernel time per packet over the runs, and the non-IGMP
+/// cases over the empty classifier run by run; the peers have no classifier.
+fn emit(r: &report::Report, repeat: u32, names: &[&str], kernel: &[Vec<u64>]) {
+    const ID: &str = "classifier";
+    r.scenario(
+        ID,
+        "Classifier cost per packet (BPF_PROG_TEST_RUN)",
+        &format!(
+            "The igmp-ebpf classifier loaded for real and run by the kernel on one crafted frame \
+             {repeat} times per run (BPF_PROG_TEST_RUN; the kernel's mean time per packet), the \
+             cases interleaved run by run. Baseline: an empty classifier from the same object \
+             that only passes the packet on. The refresh cases are reports for a group already \
+             held: absorbed in the kernel, the daemon never sees them."
+        ),
+    );
+    let fig = |measure: &str, unit: &str, values: Vec<f64>| {
+        r.figure(report::Figure {
+            scenario: ID,
+            measure,
+            daemon: "mgm",
+            peer: false,
+            unit,
+            better: report::Better::Lower,
+            values,
+            x: None,
+            note: None,
+        })
+    };
+    for (name, k) in names.iter().zip(kernel) {
+        fig(name, "ns", k.iter().map(|&x| x as f64).collect());
+    }
+    for (i, name) in names.iter().enumerate().skip(1).take(2) {
+        let ratio = kernel[i]
+            .iter()
+            .zip(&kernel[0])
+            .map(|(&a, &b)| a as f64 / b.max(1) as f64)
+            .collect();
+        fig(&format!("{name} ÷ empty classifier"), "×", ratio);
+    }
+    for peer in ["igmpproxy 0.3", "FRR 8.4 pimd+zebra", "smcroute 2.5"] {
+        for name in &names[3..] {
+            r.na(
+                ID,
+                name,
+                peer,
+                "no classifier: every IGMP packet goes up to the daemon's socket",
+                None,
+            );
+        }
+    }
 }

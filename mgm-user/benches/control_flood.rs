@@ -8,8 +8,12 @@
 //! answer: what the CLI does, without the process start). Printed: the flood's rate, the
 //! requests' p50/p99/max (a failure counts with its time: the client gives up after 5 s) and
 //! failures, the daemon's CPU during the flood, its RSS after, and what the classifier counted.
+//! Part of the benchmark harness (`cargo xtask bench`): the request times go out as result lines
+//! too (`compare/report.rs`); the quick mode floods for 2 s.
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "compare/report.rs"]
+mod report;
 
 use common::{process_cpu_ns, process_rss_kib, spawn_v3_flood_mode, Lab};
 use mgm_user::control::{
@@ -20,6 +24,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 const FLOOD_SECONDS: f64 = 15.0;
+const QUICK_FLOOD_SECONDS: f64 = 2.0;
 /// p99 target for `mgm show interfaces` during a flood.
 const TARGET: Duration = Duration::from_millis(200);
 
@@ -95,7 +100,7 @@ fn ask_during(
     (samples, failures)
 }
 
-fn measure(f: &Flood) -> Measured {
+fn measure(f: &Flood, seconds: f64) -> Measured {
     let mut lab = Lab::new();
     let r = lab.netns("r");
     let h = lab.netns("h");
@@ -112,7 +117,7 @@ fn measure(f: &Flood) -> Measured {
         &h,
         "192.0.2.11",
         f.max_reports,
-        FLOOD_SECONDS,
+        seconds,
         f.sources,
         f.groups,
         f.mode,
@@ -203,8 +208,48 @@ fn report(f: &Flood, m: &Measured) {
 }
 
 fn main() {
+    let r = report::Report::from_env();
+    let seconds = r.pick(FLOOD_SECONDS, QUICK_FLOOD_SECONDS);
+    const ID: &str = "control";
+    r.scenario(
+        ID,
+        "Control socket under a report flood",
+        &format!(
+            "mgm on one interface; a host floods it with IGMPv3 reports from a raw socket as fast \
+             as python sends them, for {seconds} s; meanwhile `mgm show interfaces` is asked \
+             every 20 ms through the library client (connect, request, answer). Figure: every \
+             request's time (a failure counts with its time), in ms."
+        ),
+    );
     for f in &FLOODS {
-        let m = measure(f);
+        let m = measure(f, seconds);
         report(f, &m);
+        let measure = format!("`show interfaces` during the {}", f.label);
+        let rate = m.sent / m.flood_time.as_secs_f64();
+        r.figure(report::Figure {
+            scenario: ID,
+            measure: &measure,
+            daemon: "mgm",
+            peer: false,
+            unit: "ms",
+            better: report::Better::Lower,
+            values: m.samples.iter().map(|d| d.as_secs_f64() * 1e3).collect(),
+            x: None,
+            note: Some(format!(
+                "p99 {:.1} ms; {} failed; {rate:.0} reports/s offered",
+                percentile(&m.samples, 0.99).as_secs_f64() * 1e3,
+                m.failures.len()
+            )),
+        });
+        let na = |peer: &str, why: &str| r.na(ID, &measure, peer, why, None);
+        na("igmpproxy 0.3", "no control socket");
+        na(
+            "FRR 8.4 pimd+zebra",
+            "not measured yet (its vty socket, through vtysh)",
+        );
+        na(
+            "smcroute 2.5",
+            "does not read IGMP (nothing to flood it with)",
+        );
     }
 }

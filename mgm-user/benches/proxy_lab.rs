@@ -48,24 +48,29 @@
 //!    from the proxy, the daemon's VmRSS (and at start, idle).
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "compare/peers/igmpproxy.rs"]
+mod igmpproxy;
+#[path = "compare/peers/mgm.rs"]
+mod mgm_daemon;
+#[path = "compare/procs.rs"]
+mod procs;
+#[path = "compare/traffic.rs"]
+mod traffic;
 #[path = "../tests/common/wire.rs"]
 mod wire;
 
 use common::{process_cpu_ns, process_rss_kib, Host, Lab};
-use mgm_user::control::{api::Request, client};
+use igmpproxy::IgmpProxy;
+use mgm_daemon::MgmDaemon;
+use procs::{process_wait_ns, raw_drops};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::net::Ipv4Addr;
+use std::process::Command;
 use std::time::{Duration, Instant};
+use traffic::{groups, mono_ns, send_reports, Stream};
 use wire::{Seen, WireCapture};
 
-const IGMPPROXY: &str = "/usr/sbin/igmpproxy";
 const PORT: u16 = 5030;
 const SOURCE: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const FLOOD_HOST: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 20);
@@ -177,67 +182,7 @@ struct ProxyLab {
 /// The proxy under test, running.
 enum Running {
     Igmpproxy(IgmpProxy),
-    Mgm(MgmProxy),
-}
-
-/// `mgm run --upstream` in the proxy namespace (started here rather than by `Lab::start_mgm`, so
-/// that it can be stopped and its process reaped between runs); stopped (SIGTERM, then SIGKILL)
-/// on drop, its pins removed.
-struct MgmProxy {
-    child: Child,
-    socket: PathBuf,
-    pin_dir: PathBuf,
-    log: PathBuf,
-}
-
-impl MgmProxy {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for MgmProxy {
-    fn drop(&mut self) {
-        stop_child(&mut self.child);
-        let _ = std::fs::remove_dir_all(&self.pin_dir);
-    }
-}
-
-/// SIGTERM to a child of ours, up to 5 s for it to go, then SIGKILL; reaped either way.
-fn stop_child(child: &mut Child) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
-    }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// igmpproxy in the proxy namespace; stopped (SIGTERM, then SIGKILL) on drop.
-struct IgmpProxy {
-    child: Child,
-    log: PathBuf,
-}
-
-impl IgmpProxy {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for IgmpProxy {
-    fn drop(&mut self) {
-        stop_child(&mut self.child);
-    }
+    Mgm(MgmDaemon),
 }
 
 impl ProxyLab {
@@ -319,110 +264,33 @@ impl ProxyLab {
         }
     }
 
-    fn start_mgm(&mut self, extra: &[&str]) -> MgmProxy {
+    fn start_mgm(&mut self, extra: &[&str]) -> MgmDaemon {
         let n = self.started;
         self.started += 1;
-        let socket = self.lab.dir.join(format!("proxy{n}.sock"));
-        let log = self.lab.dir.join(format!("proxy{n}.log"));
-        let pin_dir = PathBuf::from(format!("/sys/fs/bpf/mgm-test-{}-px{n}", self.lab.id));
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", self.px))
-            .arg(env!("CARGO_BIN_EXE_mgm"))
-            .args([
-                "run",
-                "-i",
-                &self.da,
-                "-i",
-                &self.db,
-                "--upstream",
-                &self.pu,
-            ])
-            .arg("--bpffs")
-            .arg(&pin_dir)
-            .arg("--socket")
-            .arg(&socket)
-            .args(MGM_ARGS)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("mgm log file"))
-            .spawn()
-            .expect("spawn mgm run");
-        let mut p = MgmProxy {
-            child,
-            socket,
-            pin_dir,
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while client::request::<serde_json::Value>(&p.socket, Request::ShowInterfaces).is_err() {
-            if let Ok(Some(status)) = p.child.try_wait() {
-                panic!("mgm run exited ({status}) at start:\n{}", p.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "mgm run did not answer in 15 s:\n{}",
-                p.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        p
+        let mut args = vec!["-i", &self.da, "-i", &self.db, "--upstream", &self.pu];
+        args.extend(MGM_ARGS);
+        args.extend(extra);
+        let tag = format!("{}-px{n}", self.lab.id);
+        MgmDaemon::start(&self.px, &self.lab.dir, &tag, &args)
     }
 
     fn start_igmpproxy(&mut self) -> IgmpProxy {
         let n = self.started;
         self.started += 1;
-        let conf = self.lab.dir.join(format!("igmpproxy{n}.conf"));
-        let log = self.lab.dir.join(format!("igmpproxy{n}.log"));
-        std::fs::write(
-            &conf,
-            format!(
-                "phyint {} upstream ratelimit 0 threshold 1\n    altnet 192.0.2.0/24\n\
-                 phyint {} downstream ratelimit 0 threshold 1\n\
-                 phyint {} downstream ratelimit 0 threshold 1\n",
-                self.pu, self.da, self.db
-            ),
+        IgmpProxy::start(
+            &self.px,
+            &self.lab.dir,
+            &format!("igmpproxy{n}"),
+            &self.pu,
+            "192.0.2.0/24",
+            &[&self.da, &self.db],
         )
-        .expect("write igmpproxy.conf");
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", self.px))
-            .arg(IGMPPROXY)
-            .arg("-d")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("igmpproxy log file"))
-            .spawn()
-            .expect("spawn igmpproxy");
-        let mut p = IgmpProxy { child, log };
-        // Up once its three VIFs are in the kernel (nsenter execs igmpproxy: same pid).
-        let pid = p.child.id();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            let vifs =
-                std::fs::read_to_string(format!("/proc/{pid}/net/ip_mr_vif")).unwrap_or_default();
-            if comm.trim() == "igmpproxy"
-                && [&self.pu, &self.da, &self.db]
-                    .iter()
-                    .all(|i| vifs.contains(i.as_str()))
-            {
-                return p;
-            }
-            if let Ok(Some(status)) = p.child.try_wait() {
-                panic!("igmpproxy exited ({status}) at start:\n{}", p.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "igmpproxy did not add its VIFs in 10 s:\n{}",
-                p.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     fn pid(&self, r: &Running) -> u32 {
         match r {
-            Running::Igmpproxy(p) => p.child.id(),
-            Running::Mgm(p) => p.child.id(),
+            Running::Igmpproxy(p) => p.pid(),
+            Running::Mgm(p) => p.pid(),
         }
     }
 
@@ -462,183 +330,6 @@ impl ProxyLab {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-fn mono_ns() -> u64 {
-    mgm_user::time::monotonic_ns().expect("CLOCK_MONOTONIC")
-}
-
-/// Enters namespace `ns` (the calling thread stays there).
-fn enter(ns: &str) {
-    let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("open the netns");
-    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-}
-
-// ---- the stream -----------------------------------------------------------------------------
-
-/// UDP from the source to `group:PORT`, one datagram every `STREAM_INTERVAL`, until dropped.
-struct Stream {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Stream {
-    fn start(ns: &str, group: Ipv4Addr) -> Stream {
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let ns = ns.to_string();
-        let thread = std::thread::spawn(move || {
-            enter(&ns);
-            let sock = UdpSocket::bind((SOURCE, 0)).expect("bind the source");
-            sock.set_multicast_ttl_v4(8).expect("multicast TTL");
-            let mut next = Instant::now();
-            let mut i: u64 = 0;
-            while !s.load(Ordering::Relaxed) {
-                let _ = sock.send_to(format!("proxy-lab {i}").as_bytes(), (group, PORT));
-                i += 1;
-                next += STREAM_INTERVAL;
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else if now - next > STREAM_INTERVAL * 5 {
-                    next = now; // fell behind (scheduling): no burst to catch up
-                }
-            }
-        });
-        Stream {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-// ---- reports from the flood host -------------------------------------------------------------
-
-fn checksum(b: &[u8]) -> u16 {
-    let mut s: u32 = b
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while s > 0xffff {
-        s = (s >> 16) + (s & 0xffff);
-    }
-    !(s as u16)
-}
-
-/// A report for `group`: IGMPv2 (to the group), or IGMPv3 with one MODE_IS_EXCLUDE {} record (to
-/// 224.0.0.22). Returns the message and its destination.
-fn report(version: u8, group: Ipv4Addr) -> (Vec<u8>, Ipv4Addr) {
-    let (mut m, dst) = if version == 2 {
-        let mut m = vec![0x16, 0, 0, 0];
-        m.extend_from_slice(&group.octets());
-        (m, group)
-    } else {
-        let mut m = vec![0x22, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0];
-        m.extend_from_slice(&group.octets());
-        (m, Ipv4Addr::new(224, 0, 0, 22))
-    };
-    let c = checksum(&m);
-    m[2..4].copy_from_slice(&c.to_be_bytes());
-    (m, dst)
-}
-
-fn setsockopt_ip<T>(fd: &OwnedFd, opt: i32, v: &T) {
-    // SAFETY: `v` is a live value of the size passed; the fd is valid.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::IPPROTO_IP,
-            opt,
-            (v as *const T).cast(),
-            std::mem::size_of::<T>() as u32,
-        )
-    };
-    assert!(
-        r == 0,
-        "setsockopt {opt}: {}",
-        std::io::Error::last_os_error()
-    );
-}
-
-/// Sends `total` reports (`version` 2 or 3) from the flood host, for `groups` in turn, at `rate`
-/// per second (Router Alert, TTL 1); returns how many went out and over how long.
-fn send_reports(
-    ns: &str,
-    version: u8,
-    groups: &[Ipv4Addr],
-    total: usize,
-    rate: f64,
-) -> (usize, Duration) {
-    let msgs: Vec<(Vec<u8>, Ipv4Addr)> = groups.iter().map(|&g| report(version, g)).collect();
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        enter(&ns);
-        // SAFETY: plain socket(2) call with constant arguments.
-        let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_IGMP) };
-        assert!(
-            raw >= 0,
-            "raw IGMP socket: {}",
-            std::io::Error::last_os_error()
-        );
-        // SAFETY: `raw` is a fresh descriptor nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        setsockopt_ip(&fd, libc::IP_OPTIONS, &[0x94u8, 4, 0, 0]);
-        setsockopt_ip(&fd, libc::IP_MULTICAST_TTL, &1i32);
-        setsockopt_ip(&fd, libc::IP_MULTICAST_LOOP, &0i32);
-        let ifaddr = libc::in_addr {
-            s_addr: u32::from(FLOOD_HOST).to_be(),
-        };
-        setsockopt_ip(&fd, libc::IP_MULTICAST_IF, &ifaddr);
-        let start = Instant::now();
-        let mut sent = 0usize;
-        while sent < total {
-            let due = ((start.elapsed().as_secs_f64() * rate) as usize + 1).min(total);
-            while sent < due {
-                let (m, dst) = &msgs[sent % msgs.len()];
-                // SAFETY: zeroed sockaddr_in is a valid value; the fields are filled below.
-                let mut to: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-                to.sin_family = libc::AF_INET as u16;
-                to.sin_addr.s_addr = u32::from(*dst).to_be();
-                // SAFETY: `m` and `to` are live buffers of the sizes passed; the fd is valid.
-                let n = unsafe {
-                    libc::sendto(
-                        fd.as_raw_fd(),
-                        m.as_ptr().cast(),
-                        m.len(),
-                        0,
-                        (&to as *const libc::sockaddr_in).cast(),
-                        std::mem::size_of::<libc::sockaddr_in>() as u32,
-                    )
-                };
-                assert!(
-                    n == m.len() as isize,
-                    "sendto: {}",
-                    std::io::Error::last_os_error()
-                );
-                sent += 1;
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        (sent, start.elapsed())
-    })
-    .join()
-    .expect("report sender")
-}
-
-/// `count` groups of run `run`: 239.(50+run).x.y.
-fn groups(run: usize, count: usize) -> Vec<Ipv4Addr> {
-    (0..count)
-        .map(|i| Ipv4Addr::new(239, (50 + run) as u8, (i / 250) as u8, (1 + i % 250) as u8))
-        .collect()
 }
 
 // ---- figures --------------------------------------------------------------------------------
@@ -776,7 +467,7 @@ fn latency(v: &Variant, set: u8) -> Latency {
     for trial in 0..TRIALS {
         let group = Ipv4Addr::new(239, 30, set, 1 + trial as u8);
         let r = pl.start(v.kind);
-        let stream = Stream::start(&pl.src, group);
+        let stream = Stream::start(&pl.src, SOURCE, group, PORT, STREAM_INTERVAL);
         std::thread::sleep(Duration::from_secs(1));
         for c in [&cap1, &cap2, &cap_up, &cap_in] {
             c.clear();
@@ -854,36 +545,10 @@ struct CpuRun {
     dropped: u64,
 }
 
-/// How long the threads of `pid` have waited on a run queue, ns (/proc/PID/task/*/schedstat,
-/// second field).
-fn process_wait_ns(pid: u32) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
-    };
-    tasks
-        .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .sum()
-}
-
-/// The `drops` column summed over the raw sockets of the netns of `pid`.
-fn raw_drops(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/net/raw"))
-        .unwrap_or_default()
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
-        .sum()
-}
-
 fn ring_full(r: &Running) -> u64 {
     match r {
         Running::Igmpproxy(_) => 0,
-        Running::Mgm(p) => client::request::<serde_json::Value>(&p.socket, Request::ShowStats)
-            .ok()
-            .and_then(|s| s["events_ring_full"].as_u64())
-            .unwrap_or(0),
+        Running::Mgm(p) => p.counter("events_ring_full"),
     }
 }
 
@@ -896,7 +561,7 @@ fn cpu_run(pl: &mut ProxyLab, v: &Variant, version: u8, run: usize) -> [CpuRun; 
     // takes without overflowing its socket, until the upstream router holds them all.
     let want: BTreeSet<Ipv4Addr> = gs.iter().copied().collect();
     for round in 0.. {
-        send_reports(&pl.flood, version, &gs, gs.len(), WARM_UP_RATE);
+        send_reports(&pl.flood, FLOOD_HOST, version, &gs, gs.len(), WARM_UP_RATE);
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) && !pl.upstream_groups().is_superset(&want) {
             std::thread::sleep(Duration::from_millis(100));
@@ -918,7 +583,7 @@ fn cpu_run(pl: &mut ProxyLab, v: &Variant, version: u8, run: usize) -> [CpuRun; 
         let (cpu0, wait0) = (process_cpu_ns(pid), process_wait_ns(pid));
         let (drops0, ring0) = (raw_drops(pid), ring_full(&r));
         let total = (rate * REFRESH_SECONDS) as usize;
-        let (sent, took) = send_reports(&pl.flood, version, &gs, total, rate);
+        let (sent, took) = send_reports(&pl.flood, FLOOD_HOST, version, &gs, total, rate);
         // What is queued is handled.
         std::thread::sleep(Duration::from_millis(300));
         let cpu_ms = (process_cpu_ns(pid) - cpu0) as f64 / 1e6;
@@ -969,33 +634,9 @@ fn rss_run(pl: &mut ProxyLab, v: &Variant, run: usize) -> Rss {
 
 // ---- main -----------------------------------------------------------------------------------
 
-fn require_igmpproxy() -> String {
-    if !Path::new(IGMPPROXY).exists() {
-        eprintln!(
-            "proxy_lab: {IGMPPROXY} is missing: install the peer with `cargo xtask setup` (Debian \
-             package igmpproxy) and run again"
-        );
-        panic!("igmpproxy is not installed ({IGMPPROXY}); `cargo xtask setup` installs it");
-    }
-    let out = Command::new(IGMPPROXY)
-        .arg("-h")
-        .output()
-        .expect("run igmpproxy -h");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.lines()
-        .find(|l| l.starts_with("igmpproxy "))
-        .unwrap_or("igmpproxy (version unknown)")
-        .trim()
-        .to_string()
-}
-
 fn main() {
     common::require_root();
-    let version = require_igmpproxy();
+    let version = igmpproxy::version();
     println!(
         "proxy_lab: mgm --upstream against {version}, same namespace lab, one daemon at a time"
     );

@@ -9,21 +9,18 @@
 //! must agree on.
 mod common;
 
-use common::{run, Lab, FAST, SLACK};
+use common::frr::FrrDaemons;
+use common::{Lab, FAST, SLACK};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-const PIMD: &str = "/usr/lib/frr/pimd";
-const ZEBRA: &str = "/usr/lib/frr/zebra";
 /// Other querier present interval with FAST timers on both routers: RV × QI + QRI / 2.
 const OQPI: Duration = Duration::from_millis(4500);
 
 /// zebra and pimd in one namespace, with their pid files, sockets, config and logs in a
 /// directory of their own. Stopped on drop (declare it after the `Lab`, so it drops first).
 struct Frr {
-    dir: PathBuf,
+    daemons: FrrDaemons,
     ifname: String,
 }
 
@@ -31,54 +28,20 @@ impl Frr {
     /// Starts FRR in `ns` with IGMP `version` on `ifname`, timers as FAST gives mgm (the response
     /// time first: FRR refuses a query interval shorter than the one in force).
     fn start(lab: &Lab, ns: &str, ifname: &str, version: u8) -> Frr {
-        assert!(
-            std::path::Path::new(PIMD).exists(),
-            "{PIMD} is missing: install the Debian package frr (cargo xtask setup does)"
-        );
-        let dir = lab.dir.join(format!("frr-{ns}"));
-        std::fs::create_dir_all(&dir).expect("FRR directory");
-        // The daemons drop privileges to the frr user, which must write there.
-        run(Command::new("chown").args(["frr:frr"]).arg(&dir));
-        let conf = dir.join("pimd.conf");
-        std::fs::write(
-            &conf,
-            format!(
+        let daemons = FrrDaemons::start(
+            ns,
+            &lab.dir.join(format!("frr-{ns}")),
+            &format!(
                 "hostname frr-{ns}\n\
                  interface {ifname}\n ip pim\n ip igmp\n ip igmp version {version}\n \
                  ip igmp query-max-response-time 10\n ip igmp query-interval 2\n \
                  ip igmp last-member-query-interval 2\n ip igmp last-member-query-count 2\n!\n"
             ),
-        )
-        .expect("pimd config");
+        );
         let frr = Frr {
-            dir: dir.clone(),
+            daemons,
             ifname: ifname.to_string(),
         };
-        for (daemon, config) in [(ZEBRA, PathBuf::from("/dev/null")), (PIMD, conf)] {
-            let name = std::path::Path::new(daemon)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("frr");
-            run(Command::new("nsenter")
-                .arg(format!("--net=/run/netns/{ns}"))
-                .arg(daemon)
-                .arg("-d")
-                .arg("-i")
-                .arg(dir.join(format!("{name}.pid")))
-                .arg("-z")
-                .arg(dir.join("zserv.api"))
-                .arg("--vty_socket")
-                .arg(&dir)
-                .arg("-f")
-                .arg(config)
-                .args(["-u", "frr", "-g", "frr"])
-                .arg("--log")
-                .arg(format!(
-                    "file:{}",
-                    dir.join(format!("{name}.log")).display()
-                ))
-                .current_dir(&dir));
-        }
         lab.wait_for("pimd to run IGMP", Duration::from_secs(10), || {
             frr.igmp_interface().is_some()
         });
@@ -86,13 +49,7 @@ impl Frr {
     }
 
     fn vtysh(&self, command: &str) -> Option<Value> {
-        let out = Command::new("vtysh")
-            .arg("--vty_socket")
-            .arg(&self.dir)
-            .args(["-c", command])
-            .output()
-            .ok()?;
-        serde_json::from_slice(&out.stdout).ok()
+        self.daemons.vtysh(command)
     }
 
     /// `show ip igmp interface json` for our interface.
@@ -184,27 +141,7 @@ impl Frr {
     }
 
     fn kill(&self, name: &str) {
-        let pid_file = self.dir.join(format!("{name}.pid"));
-        if let Ok(pid) = std::fs::read_to_string(&pid_file) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-            let _ = std::fs::remove_file(&pid_file);
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("pimd.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Frr {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("--- pimd log ---\n{}", self.log());
-        }
-        self.kill("pimd");
-        self.kill("zebra");
-        // Give them a moment to leave before the namespace goes.
-        std::thread::sleep(Duration::from_millis(200));
+        self.daemons.kill(name);
     }
 }
 

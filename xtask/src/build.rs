@@ -103,13 +103,3 @@ fn ebpf_cargo() -> Command {
         .env_remove("CARGO");
     cmd
 }
-
-/// Benchmarks: classifier per-packet cost, then the daemon-level figures.
-pub(crate) fn bench() -> Result<()> {
-    if !is_root() {
-        bail!("cargo xtask bench needs root: it loads eBPF programs and builds a namespace lab");
-    }
-    setup::ensure(Needs::ALL)?;
-    let obj = build_ebpf()?;
-    run(cargo_host(&obj).args(["bench", "-p", "mgm-user"]))
-}

@@ -2,6 +2,7 @@
 //!
 //! Every task that needs the eBPF toolchain runs the idempotent set-up first, so the two README
 //! commands work on a fresh machine.
+mod bench;
 mod build;
 mod demo;
 mod dist;
@@ -52,8 +53,13 @@ enum Task {
         #[arg(long)]
         keep: bool,
     },
-    /// Run the benchmarks and print their figures.
-    Bench,
+    /// Run the benchmark harness (mgm and its peers side by side in a namespace lab) and write
+    /// BENCHMARKS.md and the plots in docs/bench/.
+    Bench {
+        /// A smoke run: few trials, small counts; writes target/bench/BENCHMARKS.md instead.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Build the Debian package of the release build (target/dist/mgm_VERSION_ARCH.deb): the
     /// binary, the systemd unit, /etc/default/mgm, man pages, shell completions.
     Dist {
@@ -72,7 +78,7 @@ fn main() -> Result<()> {
         Task::Run { args } if args.is_empty() => demo::run(false),
         Task::Run { args } => run_mgm(&args),
         Task::Demo { keep } => demo::run(keep),
-        Task::Bench => build::bench(),
+        Task::Bench { quick } => bench::bench(quick),
         Task::Dist { out } => dist::dist(out).map(|_| ()),
     }
 }

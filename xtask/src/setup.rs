@@ -76,8 +76,14 @@ pub(crate) fn ensure(needs: Needs) -> Result<()> {
         }
         if !Path::new("/usr/sbin/igmpproxy").exists() {
             apt.install(
-                "igmpproxy (the peer IGMP proxy of benches/proxy_lab)",
+                "igmpproxy (a peer of the benchmark harness and benches/proxy_lab)",
                 &["igmpproxy"],
+            )?;
+        }
+        if !Path::new("/usr/sbin/smcrouted").exists() {
+            apt.install(
+                "smcroute (static multicast routes: a peer of the benchmark harness)",
+                &["smcroute"],
             )?;
         }
         bpffs()?;

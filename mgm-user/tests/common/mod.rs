@@ -4,6 +4,8 @@
 //! on drop, also when the test fails. Needs root: without it the tests fail, they do not skip.
 #![allow(dead_code)]
 
+pub(crate) mod frr;
+
 use mgm_user::control::{
     api::{AttachState, GroupView, InterfaceRole, InterfaceView, Request},
     client,

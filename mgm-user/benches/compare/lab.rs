@@ -1,0 +1,188 @@
+//! The router lab every scenario runs in: one router namespace between a source and a LAN of
+//! hosts; the daemon under test runs in the router namespace, one at a time.
+//!
+//! ```text
+//!  src 192.0.2.10 ── ru [rt] rl ── LAN 203.0.113.0/24 ─┬─ h1 .10  (the kernel's IGMPv2 host)
+//!               192.0.2.1   203.0.113.1                ├─ fld .20 (raw reports at a set rate)
+//!                                                      └─ mon .30 (listens: the wire stamps)
+//! ```
+//! The LAN is a bridge without snooping, so `mon` sees every report and every forwarded datagram
+//! as they cross it, stamped by its kernel on receipt (`tests/common/wire.rs`).
+#![allow(dead_code)]
+
+use crate::common::{Host, Lab};
+use crate::peers::{frr::Pimd, igmpproxy::IgmpProxy, mgm::MgmDaemon, smcroute::Smcroute};
+use crate::peers::{Peer, Running};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+pub(crate) const SOURCE: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+pub(crate) const ROUTER_UP: &str = "192.0.2.1";
+pub(crate) const FLOOD_HOST: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 20);
+/// The UDP port of the lab's streams.
+pub(crate) const PORT: u16 = 5040;
+
+/// How a daemon is started for a scenario.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    /// The IGMP version the router runs on the LAN (pimd's `ip igmp version`; mgm and igmpproxy
+    /// follow the hosts).
+    pub(crate) version: u8,
+    /// Last-member query interval × 2 as igmpproxy's fixed one (10 s) rather than RFC 3376's
+    /// default (1 s).
+    pub(crate) slow_leave: bool,
+    /// Room for this many groups (mgm's `--max-groups` and per-host limit; the kernel's
+    /// memberships per socket for igmpproxy's upstream joins).
+    pub(crate) groups: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            version: 2,
+            slow_leave: false,
+            groups: 4096,
+        }
+    }
+}
+
+pub(crate) struct RouterLab {
+    pub(crate) lab: Lab,
+    pub(crate) rt: String,
+    pub(crate) src: String,
+    pub(crate) ru: String,
+    pub(crate) rl: String,
+    /// h1's namespace.
+    pub(crate) h1: String,
+    pub(crate) flood: String,
+    /// The listener: (namespace, interface).
+    pub(crate) mon: (String, String),
+    started: usize,
+}
+
+impl RouterLab {
+    pub(crate) fn new() -> RouterLab {
+        let mut lab = Lab::new();
+        let rt = lab.netns("rt");
+        let src = lab.netns("src");
+        let (_, ru) = lab.link((&src, "hs", "192.0.2.10/24"), (&rt, "ru", "192.0.2.1/24"));
+        lab.ns(&src, &["ip", "route", "add", "default", "via", ROUTER_UP]);
+        // igmpproxy joins every group upstream from one socket.
+        lab.ns(
+            &rt,
+            &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=1000000"],
+        );
+        // Each membership takes socket option memory: the default 128 KiB stops one socket at
+        // about 2 700 groups (ENOBUFS).
+        lab.ns(&rt, &["sysctl", "-qw", "net.core.optmem_max=67108864"]);
+        let lan = lab.lan("ln");
+        let rl = lab.lan_port(&lan, (&rt, "rl", "203.0.113.1/24"));
+        let mut node = |role: &str, addr: &str| {
+            let ns = lab.netns(role);
+            let ifname = lab.lan_port(&lan, (&ns, &format!("h{role}"), &format!("{addr}/24")));
+            lab.ns(
+                &ns,
+                &["ip", "route", "add", "default", "via", "203.0.113.1"],
+            );
+            (ns, ifname)
+        };
+        let (h1, _) = node("one", "203.0.113.10");
+        let (flood, _) = node("fld", &FLOOD_HOST.to_string());
+        let mon = node("mon", "203.0.113.30");
+        lab.ns(
+            &h1,
+            &["sysctl", "-qw", "net.ipv4.conf.all.force_igmp_version=2"],
+        );
+        lab.ns(
+            &h1,
+            &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=4096"],
+        );
+        RouterLab {
+            lab,
+            rt,
+            src,
+            ru,
+            rl,
+            h1,
+            flood,
+            mon,
+            started: 0,
+        }
+    }
+
+    /// The test host h1 (the kernel's IGMPv2 stack), its address selected.
+    pub(crate) fn host(&mut self) -> Host {
+        let mut host = self.lab.host(&self.h1.clone());
+        host.cmd("ifaddr 203.0.113.10");
+        host
+    }
+
+    /// Starts `peer` in the router namespace.
+    pub(crate) fn start(&mut self, peer: &Peer, s: Settings) -> Running {
+        let n = self.started;
+        self.started += 1;
+        let tag = format!("{}-b{n}", self.lab.id);
+        let dir = self.lab.dir.clone();
+        match peer {
+            Peer::Mgm { args, .. } => {
+                let max = s.groups.to_string();
+                let mut all: Vec<&str> = vec!["-i", &self.ru, "-i", &self.rl, "--log", "warn"];
+                all.extend(["--max-groups", &max, "--max-groups-per-host", &max]);
+                if s.slow_leave {
+                    all.extend(["--last-member-query-interval", "10s"]);
+                    all.extend(["--last-member-query-count", "2"]);
+                }
+                all.extend(args.iter().copied());
+                Running::Mgm(MgmDaemon::start(&self.rt, &dir, &tag, &all))
+            }
+            Peer::Igmpproxy => Running::Igmpproxy(IgmpProxy::start(
+                &self.rt,
+                &dir,
+                &tag,
+                &self.ru,
+                "192.0.2.0/24",
+                &[&self.rl],
+            )),
+            Peer::Smcroute => Running::Smcroute(Smcroute::start(
+                &self.rt,
+                &dir,
+                &tag,
+                &[&self.ru, &self.rl],
+                &[],
+            )),
+            Peer::Pimd => Running::Pimd(Pimd::start(
+                &self.rt,
+                &dir.join(format!("frr-{n}")),
+                ROUTER_UP,
+                &self.ru,
+                &self.rl,
+                s.version,
+                if s.slow_leave { 100 } else { 10 },
+            )),
+        }
+    }
+
+    /// The groups `r` holds for the LAN; `None` for a daemon without IGMP.
+    pub(crate) fn groups_held(&self, r: &Running) -> Option<u64> {
+        match r {
+            Running::Mgm(d) => d.groups_on(&self.rl),
+            Running::Igmpproxy(d) => Some(d.groups_joined(&self.ru)),
+            Running::Pimd(d) => Some(d.groups_held()),
+            Running::Smcroute(_) => None,
+        }
+    }
+
+    /// Polls `cond` every 20 ms until it holds (true) or `timeout` passes (false).
+    pub(crate) fn poll(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        loop {
+            if cond() {
+                return true;
+            }
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `mgm run` as a daemon under test (shared by `compare` and `proxy_lab`): started in a
+//! namespace with its own pin directory, socket and log, so it can be stopped and its process
+//! reaped between runs; stopped (SIGTERM, then SIGKILL) on drop, its pins removed.
+#![allow(dead_code)]
+
+use crate::procs::{stop_child, wait_started};
+use mgm_user::control::{api::Request, client};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub(crate) struct MgmDaemon {
+    pub(crate) child: Child,
+    pub(crate) socket: PathBuf,
+    pin_dir: PathBuf,
+    log: PathBuf,
+}
+
+impl MgmDaemon {
+    /// `mgm run ARGS` in namespace `ns`; its files are `dir/{tag}.sock|.log` and its pins
+    /// `/sys/fs/bpf/mgm-test-{tag}`. Returns once it answers on its socket (15 s at most).
+    pub(crate) fn start(ns: &str, dir: &Path, tag: &str, args: &[&str]) -> MgmDaemon {
+        let socket = dir.join(format!("{tag}.sock"));
+        let log = dir.join(format!("{tag}.log"));
+        let pin_dir = PathBuf::from(format!("/sys/fs/bpf/mgm-test-{tag}"));
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{ns}"))
+            .arg(env!("CARGO_BIN_EXE_mgm"))
+            .arg("run")
+            .args(args)
+            .arg("--bpffs")
+            .arg(&pin_dir)
+            .arg("--socket")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("mgm log file"))
+            .spawn()
+            .expect("spawn mgm run");
+        let mut p = MgmDaemon {
+            child,
+            socket,
+            pin_dir,
+            log,
+        };
+        let (socket, log) = (p.socket.clone(), p.log.clone());
+        let ready =
+            || client::request::<serde_json::Value>(&socket, Request::ShowInterfaces).is_ok();
+        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_started(
+            &mut p.child,
+            "mgm run",
+            Duration::from_secs(15),
+            read_log,
+            ready,
+        );
+        p
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `mgm show stats` as JSON; `None` when the daemon does not answer.
+    pub(crate) fn stats(&self) -> Option<serde_json::Value> {
+        client::request::<serde_json::Value>(&self.socket, Request::ShowStats).ok()
+    }
+
+    /// A counter of `mgm show stats` (0 when unknown).
+    pub(crate) fn counter(&self, name: &str) -> u64 {
+        self.stats()
+            .and_then(|s| s["counters"][name].as_u64().or_else(|| s[name].as_u64()))
+            .unwrap_or(0)
+    }
+
+    /// The groups held on `ifname` (`mgm show stats`).
+    pub(crate) fn groups_on(&self, ifname: &str) -> Option<u64> {
+        let s = self.stats()?;
+        s["interfaces"]
+            .as_array()?
+            .iter()
+            .find(|i| i["interface"] == ifname)?["groups"]
+            .as_u64()
+    }
+}
+
+impl Drop for MgmDaemon {
+    fn drop(&mut self) {
+        stop_child(&mut self.child);
+        let _ = std::fs::remove_dir_all(&self.pin_dir);
+    }
+}
