@@ -81,10 +81,21 @@ impl FrrDaemons {
             .ok()
     }
 
+    /// Stops `name` and waits until it is gone (SIGKILL after 10 s): a pimd holding many
+    /// groups takes a while to exit, and the mroute table is not free for the next router
+    /// until it has.
     pub(crate) fn kill(&self, name: &str) {
         let pid_file = self.dir.join(format!("{name}.pid"));
         if let Ok(pid) = std::fs::read_to_string(&pid_file) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
+            let pid = pid.trim();
+            let _ = Command::new("kill").arg(pid).status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while running(pid) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if running(pid) {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
             let _ = std::fs::remove_file(&pid_file);
         }
     }
@@ -103,5 +114,16 @@ impl Drop for FrrDaemons {
         self.kill("zebra");
         // Give them a moment to leave before the namespace goes.
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether process `pid` still runs (a zombie has exited: its table is released).
+fn running(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name's closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
     }
 }
