@@ -24,18 +24,24 @@ pub fn connect(socket: &Path) -> Result<UnixStream> {
     })
 }
 
-/// Sends one request and returns the response's data as `T` (the view type of the request,
-/// see [`Request`]; `serde_json::Value` takes any).
-pub fn request<T: DeserializeOwned>(socket: &Path, req: Request) -> Result<T> {
+/// Connects and sends one request line; the answer is read from the returned stream.
+fn send(socket: &Path, req: &Request) -> Result<UnixStream> {
     let mut stream = connect(socket)?;
     stream
         .set_read_timeout(Some(ANSWER_TIMEOUT))
         .context("setting the socket timeout")?;
-    let mut line = serde_json::to_string(&req)?;
+    let mut line = serde_json::to_string(req)?;
     line.push('\n');
     stream
         .write_all(line.as_bytes())
         .context("sending the request")?;
+    Ok(stream)
+}
+
+/// Sends one request and returns the response's data as `T` (the view type of the request,
+/// see [`Request`]; `serde_json::Value` takes any).
+pub fn request<T: DeserializeOwned>(socket: &Path, req: Request) -> Result<T> {
+    let stream = send(socket, &req)?;
     let mut reader = BufReader::new(stream);
     let mut answer = String::new();
     reader
@@ -60,15 +66,7 @@ pub fn stream<T: DeserializeOwned>(
     req: Request,
     mut each: impl FnMut(T) -> Result<()>,
 ) -> Result<()> {
-    let mut stream = connect(socket)?;
-    stream
-        .set_read_timeout(Some(ANSWER_TIMEOUT))
-        .context("setting the socket timeout")?;
-    let mut line = serde_json::to_string(&req)?;
-    line.push('\n');
-    stream
-        .write_all(line.as_bytes())
-        .context("sending the request")?;
+    let stream = send(socket, &req)?;
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, stream));
     let mut stopped = None;
     let mut mismatch = None;
