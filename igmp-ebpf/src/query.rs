@@ -1,6 +1,7 @@
 //! Membership queries, all versions (RFC 3376 §7.1: the version is told by the length and the
-//! Max Resp Code). Every valid query goes to the daemon: from another router it may start the
-//! querier election, from us it is what we sent.
+//! Max Resp Code). Every valid query from another router goes to the daemon: it may start the
+//! querier election. Our own, looped back to this ingress like every multicast the router
+//! sends, is counted and stays here: the daemon ignores it (it applied it when sending).
 
 use mgm_common::igmp::{HEADER_LEN, V3_QUERY_MIN_LEN};
 
@@ -34,6 +35,9 @@ pub(crate) fn query(msg: &Message) -> Verdict {
     let group = msg.group();
     if group != [0; 4] && !is_multicast(&group) {
         return Verdict::Ignored(IgnoreReason::GroupNotMulticast);
+    }
+    if msg.settings.is_own_address(msg.pkt.src) {
+        return Verdict::Own(version);
     }
     Verdict::SentUp(version, SlowPathReason::Query)
 }

@@ -117,6 +117,9 @@ pub(crate) enum Verdict {
     Absorbed(MessageType),
     /// Accepted, and for the daemon (the refreshes among its parts applied all the same).
     SentUp(MessageType, SlowPathReason),
+    /// Accepted, and the router's own query heard back: nothing for the daemon, which ignores
+    /// its own queries.
+    Own(MessageType),
 }
 
 /// What the handler of an accepted message did on the way to its verdict: group records
@@ -170,7 +173,7 @@ pub(crate) fn count(ctx: &TcContext, outcome: Outcome) {
             *why.counter(stats) += 1;
             return;
         }
-        Verdict::Absorbed(message) | Verdict::SentUp(message, _) => message,
+        Verdict::Absorbed(message) | Verdict::SentUp(message, _) | Verdict::Own(message) => message,
     };
     stats.igmp_packets += 1;
     *message.counter(stats) += 1;

@@ -56,7 +56,11 @@ pub struct IfaceSettings {
     /// How many of `subnets` are set; 0: the link's subnets are not known here (more than
     /// [`MAX_LINK_SUBNETS`]), every source is accepted and the daemon judges.
     pub subnet_count: u8,
-    pub _pad: [u8; 5],
+    /// This router's address on the interface, the source of its queries; 0.0.0.0: unknown.
+    /// Every multicast the router sends is looped back to its own ingress: a query from this
+    /// address is counted but not sent up (the daemon ignores its own queries).
+    pub address: [u8; 4],
+    pub _pad: [u8; 1],
     /// The interface's subnets: reports and leaves from other sources (except 0.0.0.0) are
     /// ignored (RFC 2236 §9, RFC 3376 §9), as the daemon ignores them.
     pub subnets: [LinkSubnet; MAX_LINK_SUBNETS],
@@ -114,6 +118,12 @@ impl LinkSubnet {
 }
 
 impl IfaceSettings {
+    /// Whether a query from `src` is this router's own, heard back.
+    #[inline(always)]
+    pub fn is_own_address(&self, src: [u8; 4]) -> bool {
+        self.address != [0; 4] && src == self.address
+    }
+
     /// Whether a report or leave from `src` is from a host on this link: a host address of one
     /// of its subnets, not a network or broadcast address (or may be: unknown subnets, the
     /// off-link check turned off, or 0.0.0.0).
@@ -269,6 +279,19 @@ mod tests {
             _pad: [0; 3]
         }
         .contains([192, 0, 2, 1]));
+    }
+
+    #[test]
+    fn own_queries_are_told_by_the_interface_address() {
+        let mut s = IfaceSettings::default();
+        assert!(
+            !s.is_own_address([0; 4]),
+            "an unknown address matches nothing, not even 0.0.0.0 (a snooping switch's query)"
+        );
+        s.address = [192, 0, 2, 1];
+        assert!(s.is_own_address([192, 0, 2, 1]));
+        assert!(!s.is_own_address([192, 0, 2, 2]), "another router");
+        assert!(!s.is_own_address([0; 4]));
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl Port {
     ) -> Result<()> {
         let want = settings_for(
             &self.router.params(),
-            &self.subnets,
+            (self.router.our_addr(), &self.subnets),
             no_fast_path,
             accept_off_link,
         );
@@ -113,12 +113,12 @@ pub(crate) struct IgmpPorts {
     shrunk: bool,
 }
 
-/// What the classifier needs for one interface: refresh lengths, flags, and the link's subnets
-/// (when more than the classifier holds, none: it then accepts every source and the daemon
-/// judges alone).
+/// What the classifier needs for one interface: refresh lengths, flags, our address (our own
+/// queries, looped back, stay in the classifier) and the link's subnets (when more than the
+/// classifier holds, none: it then accepts every source and the daemon judges alone).
 fn settings_for(
     p: &Params,
-    subnets: &[Subnet],
+    (address, subnets): (Ipv4Addr, &[Subnet]),
     no_fast_path: bool,
     accept_off_link: bool,
 ) -> IfaceSettings {
@@ -127,6 +127,7 @@ fn settings_for(
         group_membership_interval_ns: p.group_membership_interval,
         older_host_present_interval_ns: p.older_host_present_interval,
         enabled: 1,
+        address: address.octets(),
         ..IfaceSettings::default()
     };
     if no_fast_path {
@@ -538,6 +539,20 @@ fn from_link_host(subnets: &[super::preflight::Subnet], src: Ipv4Addr) -> bool {
 mod tests {
     use super::*;
     use crate::daemon::preflight::subnet;
+
+    #[test]
+    fn the_classifier_is_told_our_address_to_keep_our_own_queries() {
+        let cfg = crate::igmp::IgmpConfig::default();
+        let p = Params::derive(&cfg, None, None);
+        let us = Ipv4Addr::new(192, 0, 2, 1);
+        let lan = [subnet(us, 24)];
+        let s = settings_for(&p, (us, &lan), false, false);
+        assert_eq!(s.address, [192, 0, 2, 1]);
+        assert!(s.is_own_address(us.octets()));
+        assert!(!s.is_own_address([192, 0, 2, 2]));
+        assert_eq!(s.subnet_count, 1);
+        assert_eq!(s.flags, 0);
+    }
 
     #[test]
     fn reports_come_from_host_addresses_of_the_link() {

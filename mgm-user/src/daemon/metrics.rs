@@ -24,7 +24,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -55,20 +55,21 @@ const KINDS: [EventKind; 12] = [
 ];
 
 /// The manager's events (callbacks and MFE changes) since the start, by protocol and kind:
-/// counted in [`Daemon::publish`], whether or not anyone listens to `mgm events`.
+/// counted in [`Daemon::publish`], whether or not anyone listens to `mgm events`. A few
+/// protocols, found by a scan: no hashing per event on the slow path.
 #[derive(Debug, Default)]
-pub(crate) struct EventCounts(HashMap<String, [u64; KINDS.len()]>);
+pub(crate) struct EventCounts(Vec<(String, [u64; KINDS.len()])>);
 
 impl EventCounts {
     pub(crate) fn count(&mut self, events: &[MgmEvent]) {
         for e in events {
             let k = e.kind as usize;
-            match self.0.get_mut(e.protocol.as_str()) {
-                Some(c) => c[k] += 1,
+            match self.0.iter_mut().find(|(p, _)| *p == e.protocol) {
+                Some((_, c)) => c[k] += 1,
                 None => {
                     let mut c = [0; KINDS.len()];
                     c[k] = 1;
-                    self.0.insert(e.protocol.clone(), c);
+                    self.0.push((e.protocol.clone(), c));
                 }
             }
         }

@@ -1,6 +1,10 @@
 //! Sends IGMP queries on one interface: a send-only raw socket (IPPROTO_RAW, so it never queues
 //! received packets) bound to the interface, with the IPv4 header built here: TTL 1, ToS 0xc0
 //! (internetwork control), Router Alert option (RFC 2113), as RFC 2236/3376 require.
+//!
+//! Multicast loopback is off: the kernel would otherwise hand a copy of every query (and every
+//! proxy report) back to this host's own stack, at the sender's expense, for nobody (the
+//! router ignores its own queries).
 use super::raw_socket::open_raw;
 use anyhow::{Context, Result};
 use nix::sys::socket::{sendto, setsockopt, sockopt, MsgFlags, SockaddrIn};
@@ -39,6 +43,8 @@ impl QuerySender {
             .with_context(|| format!("opening the raw socket for queries on {ifname}"))?;
         setsockopt(&fd, sockopt::BindToDevice, &OsString::from(ifname))
             .with_context(|| format!("binding the query socket to {ifname}"))?;
+        setsockopt(&fd, sockopt::IpMulticastLoop, &false)
+            .with_context(|| format!("turning multicast loopback off on {ifname}"))?;
         Ok(Self {
             fd,
             ifname: ifname.to_string(),
@@ -61,6 +67,15 @@ impl QuerySender {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn our_queries_are_not_looped_back_to_this_host() {
+        // Opening needs CAP_NET_RAW (the tests run as root, like the namespace tests).
+        let q = QuerySender::open("lo", Ipv4Addr::LOCALHOST).expect("query socket on lo");
+        let looped = nix::sys::socket::getsockopt(&q.fd, sockopt::IpMulticastLoop)
+            .expect("IP_MULTICAST_LOOP");
+        assert!(!looped);
+    }
 
     #[test]
     fn header_carries_ttl_1_tos_c0_and_router_alert() {

@@ -41,6 +41,39 @@ fn query_v1_v2_v3_go_up_as_queries() {
 }
 
 #[test]
+fn our_own_queries_heard_back_are_counted_but_not_sent_up() {
+    let mut fx = fixture();
+    // The daemon writes the interface's address: the source of its queries.
+    let mut s = fx.ifaces.get(&LO, 0).unwrap();
+    s.address = ROUTER;
+    fx.ifaces.insert(LO, s, 0).unwrap();
+    let general = igmp8(TYPE_MEMBERSHIP_QUERY, 100, [0; 4]);
+    let specific = query_v3(G1, &[S1]);
+    fx.run(&ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, general.clone())));
+    fx.run(&ip_frame(&Ip::igmp(ROUTER, G1, specific.clone())));
+    fx.no_event();
+    // Another router's query still goes up: the election needs it.
+    let other = [192, 0, 2, 2];
+    fx.run(&ip_frame(&Ip::igmp(other, ALL_SYSTEMS, general.clone())));
+    assert_event(&fx.one_event(), reason::QUERY, other, ALL_SYSTEMS, &general);
+    // Reports from our address (the router's own host stack, a local member) still go up.
+    let r2 = igmp8(TYPE_V2_REPORT, 0, G1);
+    fx.run(&ip_frame(&Ip::igmp(ROUTER, G1, r2.clone())));
+    assert_event(&fx.one_event(), reason::NEW_GROUP, ROUTER, G1, &r2);
+    assert_stats(
+        &fx,
+        IgmpStats {
+            igmp_packets: 4,
+            rx_query_v2: 2,
+            rx_query_v3: 1,
+            rx_report_v2: 1,
+            events_sent: 2,
+            ..Default::default()
+        },
+    );
+}
+
+#[test]
 fn reports_and_leave_for_unknown_groups_go_up() {
     let mut fx = fixture();
     let r1 = igmp8(TYPE_V1_REPORT, 0, G1);

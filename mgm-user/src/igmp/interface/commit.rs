@@ -188,8 +188,12 @@ fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes
             {
                 *st = *w
             }
-            _ => {
-                st.fast_refreshes = out.seen.source(group, *s);
+            known => {
+                // A source never written has no entry the classifier could have refreshed (it
+                // never creates one): nothing to read back.
+                if known.is_some() {
+                    st.fast_refreshes = out.seen.source(group, *s);
+                }
                 out.writes.push(Action::WriteSource {
                     ifindex,
                     group,
@@ -221,7 +225,11 @@ fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &m
     });
     if !unchanged {
         let mut state = m;
-        state.fast_refreshes = out.seen.member(group);
+        // A group never written has no entry the classifier could have refreshed (it never
+        // creates one): nothing to read back.
+        if g.written_member.is_some() {
+            state.fast_refreshes = out.seen.member(group);
+        }
         out.writes.push(Action::WriteMember {
             ifindex,
             group,

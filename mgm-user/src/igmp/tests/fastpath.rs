@@ -282,6 +282,32 @@ fn without_a_fast_path_the_router_reads_nothing_back() {
 }
 
 #[test]
+fn new_groups_and_sources_are_not_read_back() {
+    // The classifier never creates entries: one the router never wrote is not there to read.
+    for refreshes in [true, false] {
+        let mut r = Rig::querier();
+        let join = v3_report(&[(IS_IN, G, &[S1, S2])]);
+        let (a, n) = feed_counting(&mut r, refreshes, H1, igmp::ALL_V3_ROUTERS, &join);
+        assert_eq!(n, 0, "a new group and its sources (fast path {refreshes})");
+        assert_eq!(member_writes(&a).len(), 1, "{a:?}");
+        assert_eq!(member_writes(&a)[0].fast_refreshes, 0);
+        let v2 = simple(igmp::TYPE_V2_REPORT, 0, G2);
+        let (a, n) = feed_counting(&mut r, refreshes, H1, G2, &v2);
+        assert_eq!((n, member_writes(&a).len()), (0, 1), "{a:?}");
+        // A source added to a known group: the group is read back (with a fast path), the
+        // new source is not.
+        let allow = v3_report(&[(ALLOW, G, &[S3])]);
+        let (a, n) = feed_counting(&mut r, refreshes, H1, igmp::ALL_V3_ROUTERS, &allow);
+        assert_eq!(n, if refreshes { 3 } else { 0 }, "{a:?}");
+        assert!(
+            a.iter()
+                .any(|a| matches!(a, Action::WriteSource { source, .. } if *source == S3)),
+            "{a:?}"
+        );
+    }
+}
+
+#[test]
 fn a_group_handed_to_the_slow_path_is_not_read_back() {
     let mut r = Rig::querier();
     r.v2_report(H1, G);
