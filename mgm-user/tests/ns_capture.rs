@@ -1,9 +1,10 @@
 //! Namespace test of the foundation: real Linux hosts join groups (IGMPv3 by default, IGMPv2 with
 //! force_igmp_version=2); the pinned MGM_MEMBERS shows each group on the right ifindex, and
-//! bpftool prints it with named fields. Also the start-up errors and the clean shutdown.
+//! bpftool prints it with named fields. Also the start-up errors and the clean shutdown (no
+//! classifier left attached, asked of the kernel: `common/tcx.rs`).
 mod common;
 
-use common::{run, Lab};
+use common::{run, tcx, Lab};
 use std::process::Command;
 use std::time::Duration;
 
@@ -153,14 +154,21 @@ fn hosts_joining_fill_the_pinned_members_map() {
         "{stats}"
     );
 
-    // Clean shutdown: exit 0, no TCX link left on the interfaces.
+    // Clean shutdown: exit 0, no classifier left at the interfaces' TCX hooks (attached on
+    // both while it ran).
+    for ifname in [&r1, &r2] {
+        let attached = tcx::tcx_ingress_programs(&r, ifname);
+        assert_eq!(attached, ["mgm_igmp_ingres"], "{ifname} while mgm runs");
+    }
     let status = lab.stop_mgm(k);
     assert!(status.success(), "mgm exited with {status}");
-    let links = lab.ns(&r, &["bpftool", "-j", "net", "show"]);
-    assert!(
-        !links.contains("mgm_igmp_ingress"),
-        "classifier still attached after shutdown: {links}"
-    );
+    for ifname in [&r1, &r2] {
+        let attached = tcx::tcx_ingress_programs(&r, ifname);
+        assert!(
+            attached.is_empty(),
+            "{ifname}: still attached after shutdown: {attached:?}"
+        );
+    }
 }
 
 fn mgm_run_error(args: &[&str]) -> String {
@@ -228,8 +236,10 @@ fn start_up_errors_name_the_cause_and_leave_nothing_attached() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("interface 'lo' is a loopback"));
-    let links = lab.ns(&r, &["bpftool", "-j", "net", "show"]);
-    assert!(!links.contains("mgm_igmp_ingress"), "{links}");
+    assert!(
+        !tcx::mgm_attached(&r, &r1),
+        "{r1}: still attached after a failed start"
+    );
 
     // A second router daemon on the same mroute table: refused, and the first keeps running.
     let k = lab.start_mgm(&r, &[&r1], &[]);
@@ -247,6 +257,10 @@ fn start_up_errors_name_the_cause_and_leave_nothing_attached() {
         lab.interfaces(k).len(),
         1,
         "the first daemon must still answer"
+    );
+    assert!(
+        tcx::mgm_attached(&r, &r1),
+        "{r1}: the first daemon's classifier must stay attached"
     );
     let _ = std::fs::remove_dir_all(&pins);
 }

@@ -10,7 +10,7 @@ mod common;
 #[path = "common/forward.rs"]
 mod forward;
 
-use common::{run, Lab, FAST};
+use common::{run, tcx, Lab, FAST};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -130,28 +130,6 @@ fn vifs(lab: &Lab, ns: &str) -> String {
     lab.ns(ns, &["cat", "/proc/net/ip_mr_vif"])
 }
 
-/// The interfaces (ifindexes) the daemon `pid` holds a TCX link on: its bpf link file
-/// descriptors as /proc shows them (bpftool 7.1 does not list TCX links by interface).
-fn tcx_ifindexes(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for fd in std::fs::read_dir(format!("/proc/{pid}/fdinfo")).expect("fdinfo") {
-        let info = std::fs::read_to_string(fd.unwrap().path()).unwrap_or_default();
-        if !info
-            .lines()
-            .any(|l| l.split_whitespace().eq(["link_type:", "tcx"]))
-        {
-            continue;
-        }
-        let ifindex: Option<u32> = info
-            .lines()
-            .find_map(|l| l.strip_prefix("ifindex:"))
-            .and_then(|v| v.trim().parse().ok());
-        out.extend(ifindex);
-    }
-    out.sort_unstable();
-    out
-}
-
 /// A child process killed when the test ends, passing or not.
 struct Killed(Child);
 
@@ -201,16 +179,8 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
     let mut want = vec![ra.clone(), rb.clone(), rc.clone()];
     want.sort();
     assert_eq!(names(&lab), want);
-    let pid = lab.daemon(k).child.id();
-    let ifindex = |lab: &Lab, name: &str| {
-        lab.ns(&r, &["cat", &format!("/sys/class/net/{name}/ifindex")])
-            .trim()
-            .parse::<u32>()
-            .unwrap()
-    };
-    let (ia, id) = (ifindex(&lab, &ra), ifindex(&lab, &rd));
-    assert!(tcx_ifindexes(pid).contains(&ia), "the classifier on A");
-    assert!(!tcx_ifindexes(pid).contains(&id), "not on D yet");
+    assert!(tcx::mgm_attached(&r, &ra), "the classifier on A");
+    assert!(!tcx::mgm_attached(&r, &rd), "not on D yet");
     let mfe_oifs = |group: &str| {
         forward::show_mfe(&socket)
             .into_iter()
@@ -289,8 +259,8 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
         "a VIF of D: {}",
         vifs(&lab, &r)
     );
-    assert!(!tcx_ifindexes(pid).contains(&ia), "the classifier left A");
-    assert!(tcx_ifindexes(pid).contains(&id), "the classifier on D");
+    assert!(!tcx::mgm_attached(&r, &ra), "the classifier left A");
+    assert!(tcx::mgm_attached(&r, &rd), "the classifier on D");
     assert_eq!(
         mfe_oifs(G_ROUTE),
         Some(vec![rd.clone()]),
@@ -337,6 +307,7 @@ fn reload_adds_and_removes_interfaces_without_a_gap_and_refuses_a_bad_file() {
         )),
         "{err}"
     );
+    let pid = lab.daemon(k).child.id();
     run(Command::new("kill").args(["-HUP", &pid.to_string()]));
     lab.wait_for("SIGHUP logs the refusal", Duration::from_secs(5), || {
         lab.daemon_log(k)

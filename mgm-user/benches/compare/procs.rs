@@ -1,27 +1,85 @@
-//! Daemons as processes: stopping one we started, and what /proc says about its CPU and its
-//! namespace's raw sockets (shared by `compare` and `proxy_lab`).
+//! Daemons as processes: starting one in a namespace and stopping it, and what /proc says about
+//! its CPU and its namespace's raw sockets (shared by `compare` and `proxy_lab`).
 #![allow(dead_code)]
 
-use std::process::{Child, Command};
+use crate::common::process::stop_child;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// SIGTERM to a child of ours, up to 5 s for it to go, then SIGKILL; reaped either way.
-pub(crate) fn stop_child(child: &mut Child) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
+/// A daemon we started in a network namespace, in the foreground, its stderr in a log file.
+/// Stopped (SIGTERM, then SIGKILL) on drop.
+pub(crate) struct NsDaemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl NsDaemon {
+    /// Runs `program ARGS` in namespace `ns` (nsenter execs it: the pid is the daemon's), stderr
+    /// to `log`. Returns once `ready(pid)` holds (polled every 20 ms); panics with its log if it
+    /// exits first or `timeout` passes.
+    pub(crate) fn start<I, S>(
+        ns: &str,
+        program: &str,
+        args: I,
+        log: PathBuf,
+        timeout: Duration,
+        mut ready: impl FnMut(u32) -> bool,
+    ) -> NsDaemon
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let name = Path::new(program)
+            .file_name()
+            .map_or(program.into(), |n| n.to_string_lossy());
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{ns}"))
+            .arg(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(&log)
+                    .unwrap_or_else(|e| panic!("{name} log file {}: {e}", log.display())),
+            )
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let mut d = NsDaemon { child, log };
+        let pid = d.pid();
+        wait_started(
+            &mut d.child,
+            &name,
+            timeout,
+            || read_log(&d.log),
+            || ready(pid),
+        );
+        d
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
-    let _ = child.kill();
-    let _ = child.wait();
+
+    /// Its log so far.
+    pub(crate) fn log(&self) -> String {
+        read_log(&self.log)
+    }
+
+    /// Stops it now (SIGTERM, then SIGKILL after 5 s); nothing when it is already gone.
+    pub(crate) fn stop(&mut self) {
+        stop_child(&mut self.child, Duration::from_secs(5));
+    }
+}
+
+impl Drop for NsDaemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// How long the threads of `pid` have waited on a run queue, ns (/proc/PID/task/*/schedstat,
@@ -49,7 +107,7 @@ pub(crate) fn raw_drops(pid: u32) -> u64 {
 
 /// Waits until `ready` holds for a daemon just started as `child` (polled every 20 ms); panics
 /// with its log if it exits first or `timeout` passes.
-pub(crate) fn wait_started(
+fn wait_started(
     child: &mut Child,
     what: &str,
     timeout: Duration,

@@ -1,5 +1,5 @@
-//! Traffic for the namespace labs (shared by `compare` and `proxy_lab`): a UDP stream from a
-//! source host, and IGMP reports from a host's raw socket at a set rate.
+//! Traffic for the namespace labs (shared by `compare`, `proxy_lab` and `handler_lab`): a UDP
+//! stream from a source host, and IGMP reports from a host's raw socket at a set rate.
 #![allow(dead_code)]
 
 use std::net::{Ipv4Addr, UdpSocket};
@@ -71,7 +71,8 @@ impl Drop for Stream {
     }
 }
 
-fn checksum(b: &[u8]) -> u16 {
+/// The Internet checksum of an IGMP message (its checksum field zero).
+pub(crate) fn checksum(b: &[u8]) -> u16 {
     let mut s: u32 = b
         .chunks(2)
         .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))

@@ -13,12 +13,9 @@ use crate::common::{Host, Lab};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
@@ -501,11 +498,8 @@ impl Drop for EventStream {
 /// Counts the IPv4 UDP datagrams to `group:port` that arrive on an interface in a namespace
 /// (AF_PACKET socket on a thread that entered the namespace), whatever the host's memberships.
 pub(crate) struct Sniffer {
-    count: Arc<AtomicUsize>,
-    /// CLOCK_MONOTONIC ns of each datagram seen.
-    times: Arc<Mutex<Vec<u64>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    /// CLOCK_MONOTONIC ns at which each datagram seen was read.
+    times: packet::Capture<u64>,
 }
 
 impl Sniffer {
@@ -523,66 +517,20 @@ impl Sniffer {
         ifname: &str,
         matches: impl Fn(&[u8]) -> bool + Send + 'static,
     ) -> Sniffer {
-        let count = Arc::new(AtomicUsize::new(0));
-        let times = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-        let path = format!("/run/netns/{ns}");
-        let ifname = ifname.to_string();
-        let (c, t, s) = (count.clone(), times.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let fd = match packet::open_packet_socket(&path, &ifname, libc::ETH_P_IP as u16) {
-                Ok(fd) => {
-                    let _ = ready_tx.send(Ok(()));
-                    fd
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                    return;
-                }
-            };
-            let mut buf = [0u8; 2048];
-            while !s.load(Ordering::Relaxed) {
-                // SAFETY: `buf` is a live writable buffer of the given length; fd is valid.
-                let n =
-                    unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-                if n <= 0 {
-                    continue; // timeout (SO_RCVTIMEO) or EINTR
-                }
-                if matches(&buf[..n as usize]) {
-                    t.lock().unwrap().push(mono_ns());
-                    c.fetch_add(1, Ordering::SeqCst);
-                }
+        let times = packet::Capture::start("sniffer", ns, ifname, move |f, kept| {
+            if matches(f.packet) {
+                kept.push(mono_ns());
             }
         });
-        match ready_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => panic!("sniffer on {ns}: {e}"),
-            Err(_) => panic!("sniffer on {ns} did not start"),
-        }
-        Sniffer {
-            count,
-            times,
-            stop,
-            thread: Some(thread),
-        }
+        Sniffer { times }
     }
 
     pub(crate) fn count(&self) -> usize {
-        self.count.load(Ordering::SeqCst)
+        self.times.kept().len()
     }
 
     pub(crate) fn times(&self) -> Vec<u64> {
-        self.times.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Sniffer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.times.kept().clone()
     }
 }
 
@@ -625,105 +573,34 @@ pub(crate) struct StampedReport {
 }
 
 /// Captures the IGMP reports and leaves arriving on an interface in a namespace with the
-/// kernel's receive timestamp of each frame (SO_TIMESTAMPNS on an AF_PACKET socket: taken as the
-/// frame enters the stack on that interface, before tc ingress and the classifier), rather than
-/// the time a thread woke up to read it as [`Sniffer`] does. The kernel stamps CLOCK_REALTIME;
-/// each stamp is moved to CLOCK_MONOTONIC by its age when read (realtime now − stamp, which a
-/// clock step during the read would spoil, NTP slewing not measurably).
+/// kernel's receive timestamp of each frame (`packet::Capture`: taken as the frame enters the
+/// stack on that interface, before tc ingress and the classifier), rather than the time a thread
+/// woke up to read it as [`Sniffer`] does.
 pub(crate) struct ReportCapture {
-    reports: Arc<Mutex<Vec<StampedReport>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    reports: packet::Capture<StampedReport>,
 }
 
 impl ReportCapture {
     pub(crate) fn start(ns: &str, ifname: &str) -> ReportCapture {
-        use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
-        let reports = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-        let path = format!("/run/netns/{ns}");
-        let ifname = ifname.to_string();
-        let (r, s) = (reports.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let opened = packet::open_packet_socket(&path, &ifname, libc::ETH_P_IP as u16)
-                .and_then(|fd| {
-                    setsockopt(&fd, sockopt::ReceiveTimestampns, &true)
-                        .map(|()| fd)
-                        .map_err(|e| format!("SO_TIMESTAMPNS: {e}"))
-                });
-            let fd = match opened {
-                Ok(fd) => {
-                    let _ = ready_tx.send(Ok(()));
-                    fd
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                    return;
-                }
-            };
-            let mut buf = [0u8; 2048];
-            let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
-            while !s.load(Ordering::Relaxed) {
-                let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-                let Ok(msg) =
-                    recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-                else {
-                    continue; // timeout (SO_RCVTIMEO) or EINTR
-                };
-                let n = msg.bytes;
-                let stamp = msg.cmsgs().ok().and_then(|mut c| {
-                    c.find_map(|m| match m {
-                        ControlMessageOwned::ScmTimestampns(ts) => Some(ts),
-                        _ => None,
-                    })
-                });
-                let (Some(stamp), Ok(rt), Ok(mono)) = (
-                    stamp,
-                    nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME),
-                    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC),
-                ) else {
-                    continue;
-                };
-                let p = &buf[..n];
-                if !is_igmp_report(p) {
-                    continue;
-                }
-                let ns = |t: nix::sys::time::TimeSpec| {
-                    (t.tv_sec() as u64) * 1_000_000_000 + t.tv_nsec() as u64
-                };
-                let age = ns(rt).saturating_sub(ns(stamp));
-                let ihl = usize::from(p[0] & 0x0f) * 4;
-                r.lock().unwrap().push(StampedReport {
-                    kernel_ns: ns(mono).saturating_sub(age),
-                    read_ns: ns(mono),
-                    igmp: p[ihl..].to_vec(),
-                });
+        let reports = packet::Capture::start("report capture", ns, ifname, |f, kept| {
+            if !is_igmp_report(f.packet) {
+                return;
             }
+            let Some(kernel_ns) = packet::realtime_to_monotonic(f.stamp_ns) else {
+                return;
+            };
+            let ihl = usize::from(f.packet[0] & 0x0f) * 4;
+            kept.push(StampedReport {
+                kernel_ns,
+                read_ns: mono_ns(),
+                igmp: f.packet[ihl..].to_vec(),
+            });
         });
-        match ready_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => panic!("report capture on {ns}: {e}"),
-            Err(_) => panic!("report capture on {ns} did not start"),
-        }
-        ReportCapture {
-            reports,
-            stop,
-            thread: Some(thread),
-        }
+        ReportCapture { reports }
     }
 
     /// The reports captured so far, in arrival order.
     pub(crate) fn reports(&self) -> Vec<StampedReport> {
-        self.reports.lock().unwrap().clone()
-    }
-}
-
-impl Drop for ReportCapture {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.reports.kept().clone()
     }
 }

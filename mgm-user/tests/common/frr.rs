@@ -86,18 +86,10 @@ impl FrrDaemons {
     /// until it has.
     pub(crate) fn kill(&self, name: &str) {
         let pid_file = self.dir.join(format!("{name}.pid"));
-        if let Ok(pid) = std::fs::read_to_string(&pid_file) {
-            let pid = pid.trim();
-            let _ = Command::new("kill").arg(pid).status();
-            let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            while running(pid) && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if running(pid) {
-                let _ = Command::new("kill").args(["-KILL", pid]).status();
-            }
-            let _ = std::fs::remove_file(&pid_file);
+        if let Some(pid) = self.pid(name) {
+            super::process::stop_pid(pid, Duration::from_secs(10));
         }
+        let _ = std::fs::remove_file(&pid_file);
     }
 
     pub(crate) fn log(&self) -> String {
@@ -114,16 +106,5 @@ impl Drop for FrrDaemons {
         self.kill("zebra");
         // Give them a moment to leave before the namespace goes.
         std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Whether process `pid` still runs (a zombie has exited: its table is released).
-fn running(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name's closing parenthesis.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
-        Err(_) => false,
     }
 }

@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""A test host's multicast stack, driven line by line on stdin (one command per line):
+"""A test host's multicast stack, driven line by line on stdin (one command per line); the
+namespace tests' hosts and the demo's (`cargo xtask demo` includes this file):
 
   join G [IFADDR]        any-source join (IP_ADD_MEMBERSHIP)
   leave G                drop it (the kernel sends a leave / TO_IN{})
   sjoin G S              source-specific join (IP_ADD_SOURCE_MEMBERSHIP, INCLUDE mode)
-  sleave G S             drop one source (IP_DROP_SOURCE_MEMBERSHIP)
+  sleave G S             drop one source (IP_DROP_SOURCE_MEMBERSHIP; the last one: a leave)
   block G S              exclude a source of an any-source join (IP_BLOCK_SOURCE)
-  recv PORT              count UDP datagrams to PORT; each prints "rx <monotonic_ns> <src>"
-  send G PORT N IVAL_MS  send N datagrams to G:PORT, TTL 8, one every IVAL_MS
+  recv PORT              count UDP datagrams to PORT; each prints
+                         "rx <monotonic_ns> <src> <seq>" (seq: the datagram's "seq N", or -)
+  send G PORT N IVAL_MS  send N datagrams "seq 0", "seq 1", ... to G:PORT, TTL 8, one every
+                         IVAL_MS (N = 0: until the host goes)
   ifaddr ADDR            interface address for joins and IP_MULTICAST_IF of later sends
   srcaddr ADDR           source address later sends bind to (default: the kernel's choice)
   quit
 
-Prints "ok <cmd>" after each command so the driver can wait for it. Uses only the documentation
-ranges the tests give it.
+Prints "ok CMD" after each command so the driver can wait for it, "error CMD REASON" when it
+fails. Uses only the documentation ranges the tests give it.
 """
 import socket, struct, sys, threading, time
 
@@ -34,6 +37,8 @@ def say(line):
     with out_lock:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
 ifaddr = "0.0.0.0"
 srcaddr = None
 
@@ -51,8 +56,10 @@ def receiver(port):
     r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     r.bind(("0.0.0.0", port))
     while True:
-        _, (src, _) = r.recvfrom(2048)
-        say("rx %d %s" % (time.monotonic_ns(), src))
+        data, (src, _) = r.recvfrom(2048)
+        w = data.split()
+        seq = w[1].decode() if len(w) == 2 and w[0] == b"seq" else "-"
+        say("rx %d %s %s" % (time.monotonic_ns(), src, seq))
 
 
 def sender(g, port, n, ival):
@@ -62,8 +69,10 @@ def sender(g, port, n, ival):
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ifaddr))
     if srcaddr is not None:
         s.bind((srcaddr, 0))
-    for i in range(n):
-        s.sendto(b"mgm-test %d" % i, (g, port))
+    i = 0
+    while n == 0 or i < n:
+        s.sendto(b"seq %d" % i, (g, port))
+        i += 1
         time.sleep(ival / 1000.0)
 
 
@@ -96,7 +105,7 @@ for line in sys.stdin:
         elif c == "quit":
             break
         else:
-            say("error unknown command %s" % c)
+            say("error %s unknown command" % c)
             continue
         say("ok %s" % c)
     except OSError as e:

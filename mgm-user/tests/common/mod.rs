@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub(crate) mod frr;
+pub(crate) mod process;
+pub(crate) mod tcx;
 
 use mgm_user::control::{
     api::{AttachState, GroupView, InterfaceRole, InterfaceView, Request},
@@ -327,20 +329,12 @@ impl Lab {
         std::fs::read_to_string(&self.daemons[k].log).unwrap_or_default()
     }
 
-    /// Sends SIGTERM to daemon `k` and waits for it; returns its exit status.
+    /// Sends SIGTERM to daemon `k` once and waits for it to exit; returns its exit status. Fails
+    /// the test when it has not exited in 10 s (it is then killed).
     pub(crate) fn stop_mgm(&mut self, k: usize) -> std::process::ExitStatus {
-        let pid = self.daemons[k].child.id();
-        let _ = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(s)) = self.daemons[k].child.try_wait() {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "mgm did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let stopped = process::stop_child(&mut self.daemons[k].child, Duration::from_secs(10));
+        assert!(!stopped.killed, "mgm did not stop on SIGTERM in 10 s");
+        stopped.status
     }
 
     /// The interfaces daemon `k` manages: `mgm show interfaces` without the awaited ones and
@@ -471,18 +465,7 @@ impl Drop for Lab {
     fn drop(&mut self) {
         let failing = std::thread::panicking();
         for (k, d) in self.daemons.iter_mut().enumerate() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &d.child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = d.child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = d.child.kill();
-            let _ = d.child.wait();
+            process::stop_child(&mut d.child, Duration::from_secs(5));
             if failing {
                 eprintln!(
                     "--- daemon {k} log ---\n{}",

@@ -208,11 +208,11 @@ impl Lab {
         )
     }
 
-    /// A test host in namespace `ns` (`host.py`), its address set.
+    /// A host in namespace `ns` (the namespace tests' host script, built in), its address set.
     pub(crate) fn host(&mut self, ns: &str, addr: &str) -> Result<Driven> {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns, "python3", "-u", "-c"])
-            .arg(include_str!("host.py"));
+            .arg(include_str!("../../../mgm-user/tests/common/mcast_host.py"));
         let mut host = self
             .driven(cmd)
             .with_context(|| format!("starting a host in {ns}"))?;

@@ -60,11 +60,17 @@ pub(crate) fn event_line(json: &str) -> Option<String> {
     Some(out)
 }
 
-/// The sequence numbers in a receiver's `rx SEQ` lines.
+/// The sequence numbers in a receiver's `rx TIME SRC SEQ` lines.
 pub(crate) fn received(lines: &[String]) -> Vec<u64> {
     lines
         .iter()
-        .filter_map(|l| l.strip_prefix("rx ")?.trim().parse().ok())
+        .filter_map(|l| {
+            l.strip_prefix("rx ")?
+                .split_whitespace()
+                .nth(2)?
+                .parse()
+                .ok()
+        })
         .collect()
 }
 
@@ -130,10 +136,16 @@ mod tests {
 
     #[test]
     fn receivers_count_their_datagrams() {
-        let lines: Vec<String> = ["ok recv", "rx 12", "rx 13", "rx x", "rx 15"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let lines: Vec<String> = [
+            "ok recv",
+            "rx 8000001 192.0.2.10 12",
+            "rx 8000002 192.0.2.10 13",
+            "rx 8000003 192.0.2.10 -",
+            "rx 8000004 192.0.2.10 15",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let got = received(&lines);
         assert_eq!(got, [12, 13, 15]);
         assert_eq!(datagrams(&got), "3 datagrams (#12-#15)");

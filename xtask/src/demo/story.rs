@@ -80,7 +80,7 @@ impl Story {
              demo-src, passes the RPF check (rpf); the entry is made with no outgoing interface \
              (mfe_add), and local hears that nobody wants the stream (prune_alert): the kernel \
              drops it at the router without asking again.",
-            |s| s.source.cmd(&format!("send {g} {PORT} 50")),
+            |s| s.source.cmd(&format!("send {g} {PORT} 0 50")),
             Until::Oifs(&[]),
             &[],
         )?;

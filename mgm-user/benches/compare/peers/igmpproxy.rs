@@ -4,16 +4,15 @@
 //! threshold 1`, no quickleave. Stopped (SIGTERM, then SIGKILL) on drop.
 #![allow(dead_code)]
 
-use crate::procs::{stop_child, wait_started};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use crate::procs::NsDaemon;
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 pub(crate) const IGMPPROXY: &str = "/usr/sbin/igmpproxy";
 
 pub(crate) struct IgmpProxy {
-    pub(crate) child: Child,
-    log: PathBuf,
+    daemon: NsDaemon,
 }
 
 impl IgmpProxy {
@@ -36,19 +35,8 @@ impl IgmpProxy {
             text.push_str(&format!("phyint {d} downstream ratelimit 0 threshold 1\n"));
         }
         std::fs::write(&conf, text).expect("write igmpproxy.conf");
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{ns}"))
-            .arg(IGMPPROXY)
-            .arg("-d")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("igmpproxy log file"))
-            .spawn()
-            .expect("spawn igmpproxy");
-        let mut p = IgmpProxy { child, log };
-        // Up once its VIFs are in the kernel (nsenter execs igmpproxy: same pid).
-        let (pid, log) = (p.child.id(), p.log.clone());
-        let ready = || {
+        // Up once its VIFs are in the kernel.
+        let ready = |pid: u32| {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             let vifs =
                 std::fs::read_to_string(format!("/proc/{pid}/net/ip_mr_vif")).unwrap_or_default();
@@ -57,23 +45,17 @@ impl IgmpProxy {
                     .chain(downstreams)
                     .all(|i| vifs.contains(*i))
         };
-        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
-        wait_started(
-            &mut p.child,
-            "igmpproxy",
-            Duration::from_secs(10),
-            read_log,
-            ready,
-        );
-        p
+        let args = [Path::new("-d"), conf.as_path()];
+        let daemon = NsDaemon::start(ns, IGMPPROXY, args, log, Duration::from_secs(10), ready);
+        IgmpProxy { daemon }
     }
 
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.daemon.pid()
     }
 
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.daemon.log()
     }
 
     /// The groups it has joined on `upstream` (its membership per downstream group: the
@@ -92,12 +74,6 @@ impl IgmpProxy {
             }
         }
         n
-    }
-}
-
-impl Drop for IgmpProxy {
-    fn drop(&mut self) {
-        stop_child(&mut self.child);
     }
 }
 

@@ -3,17 +3,16 @@
 //! reaped between runs; stopped (SIGTERM, then SIGKILL) on drop, its pins removed.
 #![allow(dead_code)]
 
-use crate::procs::{stop_child, wait_started};
+use crate::procs::NsDaemon;
 use mgm_user::control::{api::Request, client};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub(crate) struct MgmDaemon {
-    pub(crate) child: Child,
+    daemon: NsDaemon,
     pub(crate) socket: PathBuf,
     pin_dir: PathBuf,
-    log: PathBuf,
 }
 
 impl MgmDaemon {
@@ -23,45 +22,28 @@ impl MgmDaemon {
         let socket = dir.join(format!("{tag}.sock"));
         let log = dir.join(format!("{tag}.log"));
         let pin_dir = PathBuf::from(format!("/sys/fs/bpf/mgm-test-{tag}"));
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{ns}"))
-            .arg(env!("CARGO_BIN_EXE_mgm"))
-            .arg("run")
-            .args(args)
-            .arg("--bpffs")
-            .arg(&pin_dir)
-            .arg("--socket")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("mgm log file"))
-            .spawn()
-            .expect("spawn mgm run");
-        let mut p = MgmDaemon {
-            child,
+        let mut all: Vec<OsString> = vec!["run".into()];
+        all.extend(args.iter().map(Into::into));
+        all.extend(["--bpffs".into(), pin_dir.clone().into()]);
+        all.extend(["--socket".into(), socket.clone().into()]);
+        // Up once it answers on its socket.
+        let ready =
+            |_| client::request::<serde_json::Value>(&socket, Request::ShowInterfaces).is_ok();
+        let program = env!("CARGO_BIN_EXE_mgm");
+        let daemon = NsDaemon::start(ns, program, all, log, Duration::from_secs(15), ready);
+        MgmDaemon {
+            daemon,
             socket,
             pin_dir,
-            log,
-        };
-        let (socket, log) = (p.socket.clone(), p.log.clone());
-        let ready =
-            || client::request::<serde_json::Value>(&socket, Request::ShowInterfaces).is_ok();
-        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
-        wait_started(
-            &mut p.child,
-            "mgm run",
-            Duration::from_secs(15),
-            read_log,
-            ready,
-        );
-        p
+        }
     }
 
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.daemon.pid()
     }
 
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.daemon.log()
     }
 
     /// `mgm show stats` as JSON; `None` when the daemon does not answer.
@@ -89,7 +71,7 @@ impl MgmDaemon {
 
 impl Drop for MgmDaemon {
     fn drop(&mut self) {
-        stop_child(&mut self.child);
+        self.daemon.stop();
         let _ = std::fs::remove_dir_all(&self.pin_dir);
     }
 }

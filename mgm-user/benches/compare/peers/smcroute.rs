@@ -4,16 +4,15 @@
 //! Stopped (SIGTERM, then SIGKILL) on drop.
 #![allow(dead_code)]
 
-use crate::procs::{stop_child, wait_started};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use crate::procs::NsDaemon;
+use std::ffi::OsString;
+use std::path::Path;
 use std::time::Duration;
 
 pub(crate) const SMCROUTED: &str = "/usr/sbin/smcrouted";
 
 pub(crate) struct Smcroute {
-    pub(crate) child: Child,
-    log: PathBuf,
+    daemon: NsDaemon,
 }
 
 impl Smcroute {
@@ -41,48 +40,27 @@ impl Smcroute {
             text.push('\n');
         }
         std::fs::write(&conf, text).expect("write smcroute.conf");
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{ns}"))
-            .arg(SMCROUTED)
-            .args(["-n", "-N", "-l", "notice", "-f"])
-            .arg(&conf)
-            .arg("-u")
-            .arg(dir.join(format!("{tag}.sock")))
-            .arg("-P")
-            .arg(dir.join(format!("{tag}.pid")))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("smcroute log file"))
-            .spawn()
-            .expect("spawn smcrouted");
-        let mut p = Smcroute { child, log };
-        let (pid, log) = (p.child.id(), p.log.clone());
-        let ready = || {
+        let mut args: Vec<OsString> = ["-n", "-N", "-l", "notice", "-f"].map(Into::into).into();
+        args.push(conf.into());
+        args.push("-u".into());
+        args.push(dir.join(format!("{tag}.sock")).into());
+        args.push("-P".into());
+        args.push(dir.join(format!("{tag}.pid")).into());
+        // Up once its VIFs are in the kernel.
+        let ready = |pid: u32| {
             let vifs =
                 std::fs::read_to_string(format!("/proc/{pid}/net/ip_mr_vif")).unwrap_or_default();
             ifaces.iter().all(|i| vifs.contains(*i))
         };
-        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
-        wait_started(
-            &mut p.child,
-            "smcrouted",
-            Duration::from_secs(10),
-            read_log,
-            ready,
-        );
-        p
+        let daemon = NsDaemon::start(ns, SMCROUTED, args, log, Duration::from_secs(10), ready);
+        Smcroute { daemon }
     }
 
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.daemon.pid()
     }
 
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Smcroute {
-    fn drop(&mut self) {
-        stop_child(&mut self.child);
+        self.daemon.log()
     }
 }
