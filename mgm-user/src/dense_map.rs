@@ -233,7 +233,7 @@ mod tests {
         for k in 0..100_000u32 {
             m.insert(Entry(k, 0));
             assert!(
-                m.capacity() <= (m.len() + m.len() / 4).max(MIN_GROWTH),
+                m.capacity() <= m.len() + (m.len() / 4).max(MIN_GROWTH),
                 "capacity {} for {} values",
                 m.capacity(),
                 m.len()
