@@ -284,20 +284,17 @@ impl Manager {
     }
 
     /// Gives back the capacity a storm left in the membership table (more than 1024 slots and
-    /// over four times what it holds). True when it shrank, or doubled beyond 1024 slots since
-    /// it was last told (freeing the smaller tables it moved out of): the caller may return the
-    /// freed memory to the system.
+    /// over four times what it holds). True when it shrank, or grew beyond 1024 slots (possibly
+    /// freeing the smaller table it moved out of): the caller may return the freed memory to the
+    /// system.
     pub fn shrink_tables(&mut self) -> bool {
         let (len, capacity) = (self.st.members.len(), self.st.members.capacity());
-        // It grows by a quarter at a time: a doubling since the last report is worth trimming.
-        let grew = capacity > self.members_capacity.max(512) * 2;
+        let grew = capacity > self.members_capacity.max(1024);
         let shrunk = capacity > 1024 && capacity > len.saturating_mul(4);
         if shrunk {
             self.st.members.shrink_to(len + len / 4);
         }
-        if grew || shrunk {
-            self.members_capacity = self.st.members.capacity();
-        }
+        self.members_capacity = self.st.members.capacity();
         grew || shrunk
     }
 

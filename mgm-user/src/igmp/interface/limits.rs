@@ -158,19 +158,17 @@ impl IgmpInterface {
 
     /// Gives back the memory of tables that a storm grew and that now hold far less.
     pub(super) fn shrink_tables(&mut self) {
-        // A group table that doubled past SHRINK_ABOVE moved out of smaller ones, freed:
+        // A group table grown past SHRINK_ABOVE may have moved out of a smaller one, freed:
         // memory to hand back as well (else a flood's growth stays resident as holes in the
-        // heap). It grows by a quarter at a time: trimming at each step would cost more.
-        let grew = self.groups.capacity() > self.groups_capacity.max(SHRINK_ABOVE / 2) * 2;
+        // heap). It grows by a quarter at a time, so this is a few dozen times up to 100 000.
+        let grew = self.groups.capacity() > self.groups_capacity.max(SHRINK_ABOVE);
         let mut shrunk = grew;
         let len = self.groups.len();
         if worth_shrinking(len, self.groups.capacity()) {
             self.groups.shrink_to(len + len / 4);
             shrunk = true;
         }
-        if shrunk {
-            self.groups_capacity = self.groups.capacity();
-        }
+        self.groups_capacity = self.groups.capacity();
         shrunk |= shrink_map(&mut self.hosts);
         shrunk |= self.heap.shrink(SHRINK_ABOVE, SHRINK_FACTOR);
         if worth_shrinking(self.touched.len(), self.touched.capacity()) {
