@@ -115,9 +115,8 @@ impl<V: Keyed> DenseMap<V> {
         self.values.push(v);
         let h = self.hash(&k);
         let (values, hasher) = (&self.values, &self.hasher);
-        self.index.insert_unique(h, pos, |&j| {
-            hasher.hash_one(values[j as usize].key())
-        });
+        self.index
+            .insert_unique(h, pos, |&j| hasher.hash_one(values[j as usize].key()));
         i
     }
 

@@ -172,11 +172,11 @@ pub use types::{
     STATIC_PROTOCOL_ID,
 };
 
+use crate::dense_map::DenseMap;
 use actions::VifTable;
 use membership::SgMembers;
 use mfe::{Mfe, MfeKey, StaticRoute};
 use registry::{Iface, Protocol};
-use crate::dense_map::DenseMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 

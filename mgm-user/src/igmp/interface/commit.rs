@@ -87,7 +87,13 @@ impl IgmpInterface {
     pub fn membership_replay(&self) -> Vec<Action> {
         let mut out = Vec::new();
         for g in self.groups.values() {
-            membership_deltas(self.ifindex, g.group, ForwardingRef::NONE, g.told(), &mut out);
+            membership_deltas(
+                self.ifindex,
+                g.group,
+                ForwardingRef::NONE,
+                g.told(),
+                &mut out,
+            );
         }
         out
     }
@@ -98,7 +104,13 @@ impl IgmpInterface {
     pub fn membership_withdrawal(&self) -> Vec<Action> {
         let mut out = Vec::new();
         for g in self.groups.values() {
-            membership_deltas(self.ifindex, g.group, g.told(), ForwardingRef::NONE, &mut out);
+            membership_deltas(
+                self.ifindex,
+                g.group,
+                g.told(),
+                ForwardingRef::NONE,
+                &mut out,
+            );
         }
         out
     }
@@ -241,22 +253,22 @@ fn membership_deltas(
         source,
         change,
     };
-    for s in new.blocked.difference(&old.blocked) {
+    for s in new.blocked.difference(old.blocked) {
         out.push(m(Some(*s), MembershipChange::Block));
     }
     if new.star && !old.star {
         out.push(m(None, MembershipChange::Join));
     }
-    for s in new.include.difference(&old.include) {
+    for s in new.include.difference(old.include) {
         out.push(m(Some(*s), MembershipChange::Join));
     }
-    for s in old.include.difference(&new.include) {
+    for s in old.include.difference(new.include) {
         out.push(m(Some(*s), MembershipChange::Leave));
     }
     if old.star && !new.star {
         out.push(m(None, MembershipChange::Leave));
     }
-    for s in old.blocked.difference(&new.blocked) {
+    for s in old.blocked.difference(new.blocked) {
         out.push(m(Some(*s), MembershipChange::Unblock));
     }
 }

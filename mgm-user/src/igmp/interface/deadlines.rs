@@ -88,7 +88,11 @@ mod tests {
         let mut scheduled = vec![0u64; 1000];
         for round in 0..50u64 {
             for i in 0..1000u32 {
-                let t = if round == 49 { 1000 + u64::from(i) } else { 5000 + round };
+                let t = if round == 49 {
+                    1000 + u64::from(i)
+                } else {
+                    5000 + round
+                };
                 d.push(t, g(i));
                 scheduled[i as usize] = t;
                 d.compact(1000, || (0..1000u32).map(|i| (scheduled[i as usize], g(i))));
@@ -104,6 +108,9 @@ mod tests {
         }
         popped.dedup();
         assert_eq!(popped.len(), 1000, "every group's deadline is kept once");
-        assert!(popped.windows(2).all(|w| w[0].0 <= w[1].0), "in deadline order");
+        assert!(
+            popped.windows(2).all(|w| w[0].0 <= w[1].0),
+            "in deadline order"
+        );
     }
 }

@@ -388,7 +388,10 @@ impl IgmpInterface {
         }
         let ifindex = self.ifindex;
         if let Some(g) = self.groups.get_mut(&group) {
-            if let Some(w) = g.written_member().filter(|w| !refreshable(view, ifindex, w)) {
+            if let Some(w) = g
+                .written_member()
+                .filter(|w| !refreshable(view, ifindex, w))
+            {
                 // The classifier leaves these entries alone (no fast path on the interface, or
                 // the group handed to the slow path): they hold what was written, counters
                 // included. Nothing to read.

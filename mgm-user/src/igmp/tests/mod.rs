@@ -355,7 +355,8 @@ impl Rig {
                 assert_eq!(m.group_expires_ns, 0);
             }
             assert!(m.v2_host_expires_ns >= g.v2_host_timer);
-            if m.v1_host_expires_ns == g.v1_host_timer() && m.v2_host_expires_ns == g.v2_host_timer {
+            if m.v1_host_expires_ns == g.v1_host_timer() && m.v2_host_expires_ns == g.v2_host_timer
+            {
                 assert_eq!(m.compat_version, g.compat(self.now));
             }
             for (s, r) in &g.sources {
