@@ -15,8 +15,10 @@ mod limits;
 mod queries;
 mod reconfigure;
 mod restore;
+mod summary;
 
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
+pub use summary::{GroupSummary, SourceSummary};
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
@@ -29,7 +31,7 @@ use super::action::{Action, RouterNotice};
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
-use super::group::{Ctx, FilterMode, GroupQuery, GroupState};
+use super::group::{Ctx, GroupQuery, GroupState};
 use super::querier::{Querier, QuerierEvent};
 use super::view::FastPathView;
 use crate::dense_map::DenseMap;
@@ -44,30 +46,6 @@ pub(crate) fn is_trackable_group(g: Ipv4Addr) -> bool {
 /// A source address that can appear in a source list: not 0.0.0.0, broadcast or multicast.
 pub(crate) fn is_valid_source(s: Ipv4Addr) -> bool {
     !(s.is_unspecified() || s.is_broadcast() || s.is_multicast())
-}
-
-/// One source of a group, as `mgm show groups` prints it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceSummary {
-    pub source: Ipv4Addr,
-    /// Source timer deadline; 0 for an excluded source.
-    pub expires_ns: u64,
-    /// §6.3: traffic from this source is forwarded.
-    pub forwarding: bool,
-}
-
-/// One group, as `mgm show groups` prints it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GroupSummary {
-    pub group: Ipv4Addr,
-    pub filter_mode: FilterMode,
-    /// Group timer deadline (EXCLUDE); in INCLUDE mode the latest source deadline.
-    pub expires_ns: u64,
-    pub compat_version: u8,
-    pub last_reporter: Ipv4Addr,
-    pub v1_host_expires_ns: u64,
-    pub v2_host_expires_ns: u64,
-    pub sources: Vec<SourceSummary>,
 }
 
 /// The IGMP router state machine of one interface.
@@ -245,43 +223,6 @@ impl IgmpInterface {
     pub fn groups(&self) -> impl Iterator<Item = &GroupState> {
         self.groups.values()
     }
-    /// Every group, sorted by address, for display.
-    pub fn summaries(&self, now: u64) -> Vec<GroupSummary> {
-        let mut v: Vec<GroupSummary> = self
-            .groups
-            .keys()
-            .filter_map(|g| self.summary(g, now))
-            .collect();
-        v.sort_by_key(|g| g.group);
-        v
-    }
-
-    /// One group, for display (`mgm show groups` walks them a chunk at a time).
-    pub fn summary(&self, group: Ipv4Addr, now: u64) -> Option<GroupSummary> {
-        let g = self.groups.get(&group)?;
-        Some(GroupSummary {
-            group: g.group,
-            filter_mode: g.mode,
-            expires_ns: match g.mode {
-                FilterMode::Exclude => g.group_timer,
-                FilterMode::Include => g.sources.values().map(|r| r.timer).max().unwrap_or(0),
-            },
-            compat_version: g.compat(now),
-            last_reporter: g.last_reporter,
-            v1_host_expires_ns: g.v1_host_timer(),
-            v2_host_expires_ns: g.v2_host_timer,
-            sources: g
-                .sources
-                .iter()
-                .map(|(s, r)| SourceSummary {
-                    source: *s,
-                    expires_ns: r.timer,
-                    forwarding: r.timer != 0,
-                })
-                .collect(),
-        })
-    }
-
     /// The earliest deadline at which [`Self::on_deadline`] must be called.
     pub fn next_deadline(&self) -> Option<u64> {
         let q = self.querier.next_deadline();
