@@ -263,11 +263,16 @@ fn slow_path() {
     let rss0 = rss_anon_kib(pid);
     let d = (h.as_str(), k);
     flood_cpu(&lab, d, "join", (SLOW_GROUPS, SLOW_RATE), settle);
-    let held = lab.groups(k).iter().filter(|g| g.interface == rif).count();
+    // Before `mgm show groups`: what the groups hold, not what answering the listing left.
     let rss1 = rss_anon_kib(pid);
+    let held = lab.groups(k).iter().filter(|g| g.interface == rif).count();
+    let rss2 = rss_anon_kib(pid);
+    let per_group = |rss: u64| (rss.saturating_sub(rss0) * 1024) as f64 / held.max(1) as f64;
     println!(
-        "memory: {held} groups held, daemon RssAnon {rss0} KiB -> {rss1} KiB: {:.0} bytes per group",
-        (rss1.saturating_sub(rss0) * 1024) as f64 / held.max(1) as f64
+        "memory: {held} groups held, daemon RssAnon {rss0} KiB -> {rss1} KiB: {:.0} bytes per \
+         group ({rss2} KiB after `mgm show groups`: {:.0} bytes per group)",
+        per_group(rss1),
+        per_group(rss2)
     );
     flood_cpu(&lab, d, "refresh", (SLOW_REPORTS, SLOW_RATE), settle);
     // Unpaced: the ring fills faster than the loop wakes, so events come in batches.

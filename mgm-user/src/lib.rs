@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod dense_map;
 pub mod igmp;
 pub mod logging;
 pub mod manager;

@@ -174,6 +174,8 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
     ]);
     shorten_loop_slice();
     // Ready: what only start-up needed goes back (the loader's heap, start-up code pages).
+    // From now on, large blocks go back to the system once freed.
+    crate::sys::memory::return_large_blocks();
     match crate::sys::memory::release_startup() {
         Ok(n) => log::debug!("start-up done: {} KiB of file mappings released", n >> 10),
         Err(e) => log::debug!("cannot release the start-up memory: {e:#}"),

@@ -46,7 +46,7 @@
 //! leaving host until they report again (the next general query), which the RFC's
 //! last-member queries exist to prevent. It applies whether or not this router is the querier.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::RecordType;
@@ -54,6 +54,8 @@ use mgm_common::maps::{FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, MEMBER_FLAG_SLO
 use mgm_common::{MemberState, SourceState};
 
 use super::config::Params;
+use super::group_parts::Rare;
+pub use super::group_parts::SourceMap;
 
 /// Filter mode of a group (RFC 3376 §6.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,33 +138,27 @@ pub struct Forwarding {
     pub blocked: BTreeSet<Ipv4Addr>,
 }
 
-/// Router state of one group on one interface.
+/// Router state of one group on one interface. Laid out for memory (`group_parts.rs`): what
+/// only some groups need (sources, IGMPv1 hosts, retransmissions) is out of line.
 #[derive(Clone, Debug)]
 pub struct GroupState {
-    pub group: Ipv4Addr,
-    pub mode: FilterMode,
     /// Group timer deadline (EXCLUDE mode); 0 in INCLUDE mode.
     pub group_timer: u64,
-    pub sources: BTreeMap<Ipv4Addr, SourceRec>,
-    /// IGMPv1 Host Present timer deadline (§7.3.2), 0 when not running.
-    pub v1_host_timer: u64,
     /// IGMPv2 Host Present timer deadline, 0 when not running.
     pub v2_host_timer: u64,
-    pub last_reporter: Ipv4Addr,
-    /// Q(G) transmissions still to send (§6.6.3.1).
-    pub group_rexmit: u32,
-    /// Next Q(G) retransmission, 0 = none.
-    pub group_rexmit_at: u64,
-    /// Next Q(G,S) retransmission, 0 = none.
-    pub source_rexmit_at: u64,
-    // Bookkeeping of the interface: what was last written to the maps / told to the manager,
-    // and the deadline last pushed on the heap.
-    pub(crate) written_member: Option<MemberState>,
-    pub(crate) written_sources: BTreeMap<Ipv4Addr, SourceState>,
-    pub(crate) told: Forwarding,
+    /// The deadline last pushed on the interface's heap (0: none).
     pub(crate) scheduled: u64,
-    /// The host this group counts for in the per-host limit (`None` once empty).
-    pub(crate) holder: Option<Ipv4Addr>,
+    /// The `MGM_MEMBERS` entry as written, valid with the `WRITTEN` bit.
+    pub(crate) written: MemberState,
+    pub sources: SourceMap,
+    pub(crate) rare: Option<Box<Rare>>,
+    pub group: Ipv4Addr,
+    pub last_reporter: Ipv4Addr,
+    /// The host this group counts for, valid with the `HELD` bit.
+    pub(crate) holder: Ipv4Addr,
+    pub mode: FilterMode,
+    /// Flags of `group_parts.rs`.
+    pub(crate) bits: u8,
 }
 
 fn lower(timer: &mut u64, to: u64) -> bool {
@@ -178,28 +174,24 @@ impl GroupState {
     /// No state = INCLUDE({}).
     pub fn new(group: Ipv4Addr) -> Self {
         GroupState {
-            group,
-            mode: FilterMode::Include,
             group_timer: 0,
-            sources: BTreeMap::new(),
-            v1_host_timer: 0,
             v2_host_timer: 0,
-            last_reporter: Ipv4Addr::UNSPECIFIED,
-            group_rexmit: 0,
-            group_rexmit_at: 0,
-            source_rexmit_at: 0,
-            written_member: None,
-            written_sources: BTreeMap::new(),
-            told: Forwarding::default(),
             scheduled: 0,
-            holder: None,
+            written: MemberState::default(),
+            sources: SourceMap::default(),
+            rare: None,
+            group,
+            last_reporter: Ipv4Addr::UNSPECIFIED,
+            holder: Ipv4Addr::UNSPECIFIED,
+            mode: FilterMode::Include,
+            bits: 0,
         }
     }
 
     /// Group Compatibility Mode (§7.3.2): 1 while the v1 host timer runs, else 2 while the v2
     /// host timer runs, else 3.
     pub fn compat(&self, now: u64) -> u8 {
-        if self.v1_host_timer > now {
+        if self.v1_host_timer() > now {
             1
         } else if self.v2_host_timer > now {
             2
@@ -427,8 +419,8 @@ impl GroupState {
         }
         self.mode = FilterMode::Include;
         self.group_timer = 0;
-        self.group_rexmit = 0;
-        self.group_rexmit_at = 0;
+        self.set_group_rexmit(0);
+        self.set_group_rexmit_at(0);
         self.sources.retain(|_, r| r.timer != 0);
         self.settle_source_rexmit();
     }
@@ -457,7 +449,7 @@ impl GroupState {
     /// No source retransmission left: none is scheduled.
     fn settle_source_rexmit(&mut self) {
         if !self.sources.values().any(|r| r.rexmit > 0) {
-            self.source_rexmit_at = 0;
+            self.set_source_rexmit_at(0);
         }
     }
 
@@ -468,10 +460,10 @@ impl GroupState {
             return;
         }
         let lowered = lower(&mut self.group_timer, ctx.lmqt());
-        if !lowered && self.group_rexmit > 0 {
+        if !lowered && self.group_rexmit() > 0 {
             return;
         }
-        self.group_rexmit = ctx.p.last_member_query_count;
+        self.set_group_rexmit(ctx.p.last_member_query_count);
         self.transmit_group(ctx, out);
     }
 
@@ -500,19 +492,20 @@ impl GroupState {
 
     /// One Q(G) transmission; S=1 when the group timer is above LMQT (someone re-reported).
     fn transmit_group(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
-        if self.group_rexmit == 0 {
-            self.group_rexmit_at = 0;
+        let left = self.group_rexmit();
+        if left == 0 {
+            self.set_group_rexmit_at(0);
             return;
         }
         out.push(GroupQuery::Group {
             s_flag: self.group_timer > ctx.lmqt(),
         });
-        self.group_rexmit -= 1;
-        self.group_rexmit_at = if self.group_rexmit > 0 {
+        self.set_group_rexmit(left - 1);
+        self.set_group_rexmit_at(if left > 1 {
             ctx.now.saturating_add(ctx.p.last_member_query_interval)
         } else {
             0
-        };
+        });
     }
 
     /// One Q(G,S) transmission: an S=1 message with the sources that still have retransmissions
@@ -545,18 +538,18 @@ impl GroupState {
                 s_flag: false,
             });
         }
-        self.source_rexmit_at = if self.sources.values().any(|r| r.rexmit > 0) {
+        self.set_source_rexmit_at(if self.sources.values().any(|r| r.rexmit > 0) {
             ctx.now.saturating_add(ctx.p.last_member_query_interval)
         } else {
             0
-        };
+        });
     }
 
     /// Stops all retransmissions (we stopped being the querier).
     pub fn cancel_retransmissions(&mut self) {
-        self.group_rexmit = 0;
-        self.group_rexmit_at = 0;
-        self.source_rexmit_at = 0;
+        self.set_group_rexmit(0);
+        self.set_group_rexmit_at(0);
+        self.set_source_rexmit_at(0);
         for r in self.sources.values_mut() {
             r.rexmit = 0;
         }
@@ -564,7 +557,7 @@ impl GroupState {
 
     /// True while last-member queries are in progress for this group.
     pub fn retransmitting(&self) -> bool {
-        self.group_rexmit_at != 0 || self.source_rexmit_at != 0
+        self.group_rexmit_at() != 0 || self.source_rexmit_at() != 0
     }
 
     /// §6.6.1: a received Q(G) (`sources` empty) or Q(G,S) with S clear lowers the group timer
@@ -596,10 +589,11 @@ impl GroupState {
             return;
         }
         // Same order as row 12: Q(G,X) before Q(G).
-        if self.source_rexmit_at != 0 && self.source_rexmit_at <= ctx.now {
+        let (source_at, group_at) = (self.source_rexmit_at(), self.group_rexmit_at());
+        if source_at != 0 && source_at <= ctx.now {
             self.transmit_sources(ctx, out);
         }
-        if self.group_rexmit_at != 0 && self.group_rexmit_at <= ctx.now {
+        if group_at != 0 && group_at <= ctx.now {
             self.transmit_group(ctx, out);
         }
     }
@@ -607,8 +601,9 @@ impl GroupState {
     /// Timer expiry at `now` (§6.2 / §6.5 table). Returns false when the group has no state
     /// left (INCLUDE with no sources) and must be deleted.
     pub fn expire(&mut self, now: u64) -> bool {
-        if self.v1_host_timer != 0 && self.v1_host_timer <= now {
-            self.v1_host_timer = 0;
+        let v1 = self.v1_host_timer();
+        if v1 != 0 && v1 <= now {
+            self.set_v1_host_timer(0);
         }
         if self.v2_host_timer != 0 && self.v2_host_timer <= now {
             self.v2_host_timer = 0;
@@ -629,12 +624,12 @@ impl GroupState {
         if self.mode == FilterMode::Exclude && self.group_timer <= now {
             self.mode = FilterMode::Include;
             self.group_timer = 0;
-            self.group_rexmit = 0;
-            self.group_rexmit_at = 0;
+            self.set_group_rexmit(0);
+            self.set_group_rexmit_at(0);
             self.sources.retain(|_, r| r.timer != 0);
         }
-        if self.source_rexmit_at != 0 && !self.sources.values().any(|r| r.rexmit > 0) {
-            self.source_rexmit_at = 0;
+        if self.source_rexmit_at() != 0 && !self.sources.values().any(|r| r.rexmit > 0) {
+            self.set_source_rexmit_at(0);
         }
         !self.is_empty()
     }
@@ -650,10 +645,10 @@ impl GroupState {
         if self.mode == FilterMode::Exclude {
             take(self.group_timer);
         }
-        take(self.v1_host_timer);
+        take(self.v1_host_timer());
         take(self.v2_host_timer);
-        take(self.group_rexmit_at);
-        take(self.source_rexmit_at);
+        take(self.group_rexmit_at());
+        take(self.source_rexmit_at());
         for r in self.sources.values() {
             take(r.timer);
         }
@@ -676,7 +671,7 @@ impl GroupState {
             return false;
         };
         let mut adopted = false;
-        let mut w = self.written_member.unwrap_or_default();
+        let mut w = self.written_member().unwrap_or_default();
         // What the kernel holds as far as the router knows: its refresh counter included.
         w.fast_refreshes = m.fast_refreshes;
         if self.mode == FilterMode::Exclude
@@ -686,7 +681,9 @@ impl GroupState {
             w.group_expires_ns = m.group_expires_ns;
             adopted = true;
         }
-        if raise(&mut self.v1_host_timer, m.v1_host_expires_ns) {
+        let mut v1 = self.v1_host_timer();
+        if raise(&mut v1, m.v1_host_expires_ns) {
+            self.set_v1_host_timer(v1);
             w.v1_host_expires_ns = m.v1_host_expires_ns;
             adopted = true;
         }
@@ -694,16 +691,18 @@ impl GroupState {
             w.v2_host_expires_ns = m.v2_host_expires_ns;
             adopted = true;
         }
+        let mut written_sources = self.rare.as_mut().map(|r| r.written_sources_mut());
         for (s, r) in self.sources.iter_mut() {
             if r.timer == 0 {
                 continue; // excluded sources are never refreshed by the fast path
             }
             if let Some(st) = source(*s) {
-                if let Some(ws) = self.written_sources.get_mut(s) {
+                let mut ws = written_sources.as_mut().and_then(|w| w.get_mut(s));
+                if let Some(ws) = ws.as_mut() {
                     ws.fast_refreshes = st.fast_refreshes;
                 }
                 if raise(&mut r.timer, st.expires_ns) {
-                    if let Some(ws) = self.written_sources.get_mut(s) {
+                    if let Some(ws) = ws {
                         ws.expires_ns = st.expires_ns;
                     }
                     adopted = true;
@@ -714,8 +713,8 @@ impl GroupState {
             self.last_reporter = Ipv4Addr::from(m.last_reporter);
             w.last_reporter = m.last_reporter;
         }
-        if self.written_member.is_some() {
-            self.written_member = Some(w);
+        if self.written_member().is_some() {
+            self.set_written_member(Some(w));
         }
         adopted
     }
@@ -729,7 +728,7 @@ impl GroupState {
             } else {
                 0
             },
-            v1_host_expires_ns: self.v1_host_timer,
+            v1_host_expires_ns: self.v1_host_timer(),
             v2_host_expires_ns: self.v2_host_timer,
             last_reporter: self.last_reporter.octets(),
             filter_mode: self.mode.as_map(),

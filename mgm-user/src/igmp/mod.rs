@@ -12,6 +12,7 @@
 //! - [`encode`]: query encoder;
 //! - [`filter`]: group and source allow/deny prefix lists;
 //! - [`group`]: per-group state, the §6.4 tables, §6.6 query side effects, timer expiry;
+//!   `group_parts`: its layout in memory (what few groups need, out of line);
 //! - [`compat`]: §7.3.2 older-host translation;
 //! - [`querier`]: election, general-query schedule, §7.3.1 older-querier presence;
 //! - [`interface`]: ties it together, deadline heap, map/membership diffs;
@@ -24,6 +25,7 @@ pub mod duration;
 pub mod encode;
 pub mod filter;
 pub mod group;
+mod group_parts;
 pub mod interface;
 pub mod querier;
 pub mod view;

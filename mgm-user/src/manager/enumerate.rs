@@ -15,7 +15,7 @@ impl Manager {
         let mut set = BTreeSet::new();
         for sg in self.st.members.keys() {
             let row = match ty {
-                EnumType::AllSources => *sg,
+                EnumType::AllSources => sg,
                 EnumType::AnySource => Sg {
                     source: None,
                     group: sg.group,

@@ -8,15 +8,65 @@ use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
 use super::{Manager, ManagerView, MgmError, MgmResult, State};
 use std::net::Ipv4Addr;
 
-/// Memberships of one `Sg` (one entry each for almost every group: held inline).
-#[derive(Default, Debug)]
+/// Memberships of one `Sg` (one record for almost every group: held inline). The interfaces
+/// and clients with effective records are read from the records (a handful at most) rather
+/// than kept in tables of their own: this is one entry per group, so its size is the
+/// manager's memory per group.
+#[derive(Debug)]
 pub(crate) struct SgMembers {
+    pub sg: Sg,
     /// (interface, protocol) → effective.
     pub records: SmallMap<(IfKey, ProtocolHandle), bool>,
-    /// Effective records per interface.
-    pub eff_ifaces: SmallMap<IfKey, u32>,
-    /// Effective records per protocol: the "clients" of the alert rules.
-    pub eff_clients: SmallMap<ProtocolHandle, u32>,
+}
+
+impl crate::dense_map::Keyed for SgMembers {
+    type Key = Sg;
+    fn key(&self) -> Sg {
+        self.sg
+    }
+}
+
+impl SgMembers {
+    pub(crate) fn new(sg: Sg) -> Self {
+        SgMembers {
+            sg,
+            records: SmallMap::default(),
+        }
+    }
+
+    /// Interfaces with an effective record, in order.
+    pub(crate) fn eff_ifaces(&self) -> impl Iterator<Item = IfKey> + '_ {
+        let mut last = None;
+        self.records
+            .iter()
+            .filter(|(_, effective)| **effective)
+            .map(|((i, _), _)| *i)
+            .filter(move |i| last.replace(*i) != Some(*i))
+    }
+
+    fn has_eff_iface(&self, iface: IfKey) -> bool {
+        let (lo, hi) = (ProtocolHandle(0), ProtocolHandle(u32::MAX));
+        self.records
+            .range((iface, lo)..=(iface, hi))
+            .any(|(_, effective)| *effective)
+    }
+
+    /// Protocols with an effective record, in handle order: the "clients" of the alert rules.
+    fn eff_clients(&self) -> Vec<ProtocolHandle> {
+        let mut v: Vec<ProtocolHandle> = self
+            .records
+            .iter()
+            .filter(|(_, effective)| **effective)
+            .map(|((_, p), _)| *p)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn has_eff_client(&self, h: ProtocolHandle) -> bool {
+        self.records.iter().any(|((_, p), e)| *e && *p == h)
+    }
 }
 
 impl Manager {
@@ -132,7 +182,14 @@ impl Manager {
         } else {
             self.st.blocks_newly_covered(h, sg, iface)
         };
-        let m = self.st.members.entry(sg).or_default();
+        let m = self
+            .st
+            .members
+            .get_or_insert_with(sg, || SgMembers::new(sg));
+        // Before the record: whether `h` and `iface` are new to the effective ones.
+        let clients = m.eff_clients();
+        let new_client = effective && !clients.contains(&h);
+        let new_iface = effective && !m.has_eff_iface(iface);
         m.records.insert((iface, h), effective);
         if !effective {
             let r = routing.expect("delegated implies a routing owner");
@@ -143,14 +200,8 @@ impl Manager {
             self.local_call(r, sg, iface, true);
             return true;
         }
-        let clients_before = m.eff_clients.len();
-        let first_client = m.eff_clients.keys().next().copied();
-        let c = m.eff_clients.get_or_insert(h, 0);
-        *c += 1;
-        let new_client = *c == 1;
-        let ic = m.eff_ifaces.get_or_insert(iface, 0);
-        *ic += 1;
-        let new_iface = *ic == 1;
+        let clients_before = clients.len();
+        let first_client = clients.first().copied();
         if new_client {
             let recipients: Vec<ProtocolHandle> = match sg.source {
                 Some(s) if clients_before == 0 => {
@@ -204,9 +255,9 @@ impl Manager {
             }
             return true;
         }
-        let iface_gone = dec(&mut m.eff_ifaces, iface);
-        let client_gone = dec(&mut m.eff_clients, h);
-        let remaining: Vec<ProtocolHandle> = m.eff_clients.keys().copied().collect();
+        let iface_gone = !m.has_eff_iface(iface);
+        let client_gone = !m.has_eff_client(h);
+        let remaining = m.eff_clients();
         if m.records.is_empty() {
             self.st.members.remove(&sg);
         }
@@ -270,8 +321,8 @@ impl Manager {
             .st
             .members
             .iter()
-            .filter(|(_, m)| m.records.contains_key(&(iface, h)))
-            .map(|(sg, _)| *sg)
+            .filter(|m| m.records.contains_key(&(iface, h)))
+            .map(|m| m.sg)
             .collect();
         sgs.sort_by_key(|sg| (sg.group, sg.source));
         for sg in sgs {
@@ -394,17 +445,12 @@ impl<'a> ManagerView<'a> {
     }
 }
 
-/// Decrements a counter; removes it and returns true when it reaches 0.
-fn dec<K: Ord>(map: &mut SmallMap<K, u32>, k: K) -> bool {
-    match map.get_mut(&k) {
-        Some(c) if *c > 1 => {
-            *c -= 1;
-            false
-        }
-        Some(_) => {
-            map.remove(&k);
-            true
-        }
-        None => false,
+#[cfg(test)]
+mod tests {
+    /// One entry per group: its size is the manager's memory per group (issue #12).
+    #[test]
+    fn the_members_of_one_sg_stay_small() {
+        let n = std::mem::size_of::<super::SgMembers>();
+        assert!(n <= 40, "{n} bytes");
     }
 }

@@ -172,11 +172,12 @@ pub use types::{
     STATIC_PROTOCOL_ID,
 };
 
+use crate::dense_map::DenseMap;
 use actions::VifTable;
 use membership::SgMembers;
 use mfe::{Mfe, MfeKey, StaticRoute};
 use registry::{Iface, Protocol};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 
 /// Tunables.
@@ -214,7 +215,7 @@ pub(crate) struct State {
     next_handle: u32,
     ifaces: BTreeMap<IfKey, Iface>,
     vifs: VifTable,
-    members: HashMap<Sg, SgMembers>,
+    members: DenseMap<SgMembers>,
     /// (group, source, interface, protocol) blocks.
     blocked: BTreeSet<(Ipv4Addr, Ipv4Addr, IfKey, ProtocolHandle)>,
     mfes: BTreeMap<MfeKey, Mfe>,
@@ -262,7 +263,7 @@ impl Manager {
                 next_handle: 1,
                 ifaces: BTreeMap::new(),
                 vifs: VifTable::default(),
-                members: HashMap::new(),
+                members: DenseMap::new(),
                 blocked: BTreeSet::new(),
                 mfes: BTreeMap::new(),
                 timers: BTreeSet::new(),
@@ -283,15 +284,15 @@ impl Manager {
     }
 
     /// Gives back the capacity a storm left in the membership table (more than 1024 slots and
-    /// over four times what it holds). True when it shrank, or grew beyond 1024 slots (freeing
-    /// the smaller table it moved out of): the caller may return the freed memory to the
+    /// over four times what it holds). True when it shrank, or grew beyond 1024 slots (possibly
+    /// freeing the smaller table it moved out of): the caller may return the freed memory to the
     /// system.
     pub fn shrink_tables(&mut self) -> bool {
         let (len, capacity) = (self.st.members.len(), self.st.members.capacity());
         let grew = capacity > self.members_capacity.max(1024);
         let shrunk = capacity > 1024 && capacity > len.saturating_mul(4);
         if shrunk {
-            self.st.members.shrink_to(len * 2);
+            self.st.members.shrink_to(len + len / 4);
         }
         self.members_capacity = self.st.members.capacity();
         grew || shrunk

@@ -194,11 +194,11 @@ impl Manager {
             .st
             .members
             .iter()
-            .flat_map(|(sg, m)| {
+            .flat_map(|m| {
                 m.records
                     .iter()
                     .map(move |((iface, h), eff)| MembershipInfo {
-                        sg: *sg,
+                        sg: m.sg,
                         interface: *iface,
                         protocol: self
                             .st

@@ -29,6 +29,22 @@ pub fn trim() {
     }
 }
 
+/// Blocks of at least this size are mapped on their own and unmapped when freed.
+const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
+
+/// Makes large blocks (the group tables, the chunks of a `mgm show groups` answer) go back to
+/// the system as soon as they are freed, and grow in place (`mremap`) without leaving their
+/// old copy behind as a hole in the heap. glibc does this by default only until the first such
+/// block is freed: it then raises the threshold to that block's size (up to 32 MiB), and later
+/// large blocks stay resident in the heap once freed. A fixed threshold keeps it from rising.
+pub fn return_large_blocks() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt changes a tunable of the allocator; thread-safe, no memory passed.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    }
+}
+
 /// Gives back, once the daemon is ready, what start-up used and the loop does not: the heap's
 /// free memory (the loader's parse of the object and of the kernel's BTF, the settings), and
 /// the pages of the program's files (the mgm binary, libc) mapped while starting: the pages of

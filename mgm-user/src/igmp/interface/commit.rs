@@ -5,7 +5,6 @@
 //! (`sys/bpf/loader.rs`), and a call that moves sources from one group to another stays within
 //! them at every step only when the space is freed before it is taken.
 
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 
@@ -14,6 +13,7 @@ use mgm_common::{MemberState, SourceState};
 use super::IgmpInterface;
 use crate::igmp::action::{Action, MembershipChange};
 use crate::igmp::group::{Forwarding, GroupState};
+use crate::igmp::group_parts::ForwardingRef;
 use crate::igmp::view::FastPathView;
 
 impl IgmpInterface {
@@ -49,25 +49,30 @@ impl IgmpInterface {
             } else {
                 g.forwarding()
             };
-            membership_deltas(ifindex, group, &g.told, &want, &mut writes);
-            g.told = want;
+            membership_deltas(ifindex, group, g.told(), want.as_ref(), &mut writes);
+            g.set_told(want);
             if empty {
                 self.groups.remove(&group);
             } else {
                 let d = g.next_deadline();
                 if d != 0 && d != g.scheduled {
-                    self.heap.push(Reverse((d, group)));
+                    self.heap.push(d, group);
                 }
                 g.scheduled = d;
+                g.settle();
             }
         }
-        // Drop stale heap tops so that next_deadline() is exact.
-        while let Some(Reverse((t, group))) = self.heap.peek().copied() {
-            if self.groups.get(&group).is_some_and(|g| g.scheduled == t) {
-                break;
-            }
-            self.heap.pop();
-        }
+        // Drop stale heap tops so that next_deadline() is exact; rebuild the heap when stale
+        // entries pile up (deadlines moved by reports the slow path handled).
+        let groups = &self.groups;
+        self.heap
+            .drop_stale_tops(|t, group| groups.get(&group).is_some_and(|g| g.scheduled == t));
+        self.heap.compact(groups.len(), || {
+            groups
+                .values()
+                .filter(|g| g.scheduled != 0)
+                .map(|g| (g.scheduled, g.group))
+        });
         out.append(&mut writes);
         self.touched.clear();
         self.seen.clear();
@@ -85,8 +90,8 @@ impl IgmpInterface {
             membership_deltas(
                 self.ifindex,
                 g.group,
-                &Forwarding::default(),
-                &g.told,
+                ForwardingRef::NONE,
+                g.told(),
                 &mut out,
             );
         }
@@ -102,8 +107,8 @@ impl IgmpInterface {
             membership_deltas(
                 self.ifindex,
                 g.group,
-                &g.told,
-                &Forwarding::default(),
+                g.told(),
+                ForwardingRef::NONE,
                 &mut out,
             );
         }
@@ -167,7 +172,7 @@ fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes
             })
             .collect()
     };
-    for s in g.written_sources.keys() {
+    for s in g.written_sources().keys() {
         if !want.contains_key(s) {
             out.deletes.push(Action::DeleteSource {
                 ifindex,
@@ -178,7 +183,7 @@ fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes
     }
     let mut written = want;
     for (s, st) in written.iter_mut() {
-        match g.written_sources.get(s) {
+        match g.written_sources().get(s) {
             // Unchanged: as written, the kernel's refresh counter included.
             Some(w)
                 if SourceState {
@@ -203,7 +208,7 @@ fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes
             }
         }
     }
-    g.written_sources = written;
+    g.set_written_sources(written);
 }
 
 /// The group's `MGM_MEMBERS` entry as it must be: deleted once the group is empty, written when
@@ -211,13 +216,14 @@ fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes
 fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &mut Writes) {
     let group = g.group;
     if empty {
-        if g.written_member.take().is_some() {
+        if g.written_member().is_some() {
+            g.set_written_member(None);
             out.deletes.push(Action::DeleteMember { ifindex, group });
         }
         return;
     }
     let m = g.member_state(now);
-    let unchanged = g.written_member.is_some_and(|w| {
+    let unchanged = g.written_member().is_some_and(|w| {
         MemberState {
             fast_refreshes: 0,
             ..w
@@ -236,7 +242,7 @@ fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &m
             state,
         });
         // As written, the kernel's refresh counter included.
-        g.written_member = Some(state);
+        g.set_written_member(Some(state));
     }
 }
 
@@ -245,8 +251,8 @@ fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &m
 fn membership_deltas(
     ifindex: u32,
     group: Ipv4Addr,
-    old: &Forwarding,
-    new: &Forwarding,
+    old: ForwardingRef,
+    new: ForwardingRef,
     out: &mut Vec<Action>,
 ) {
     let m = |source, change| Action::Membership {
@@ -255,22 +261,22 @@ fn membership_deltas(
         source,
         change,
     };
-    for s in new.blocked.difference(&old.blocked) {
+    for s in new.blocked.difference(old.blocked) {
         out.push(m(Some(*s), MembershipChange::Block));
     }
     if new.star && !old.star {
         out.push(m(None, MembershipChange::Join));
     }
-    for s in new.include.difference(&old.include) {
+    for s in new.include.difference(old.include) {
         out.push(m(Some(*s), MembershipChange::Join));
     }
-    for s in old.include.difference(&new.include) {
+    for s in old.include.difference(new.include) {
         out.push(m(Some(*s), MembershipChange::Leave));
     }
     if old.star && !new.star {
         out.push(m(None, MembershipChange::Leave));
     }
-    for s in old.blocked.difference(&new.blocked) {
+    for s in old.blocked.difference(new.blocked) {
         out.push(m(Some(*s), MembershipChange::Unblock));
     }
 }

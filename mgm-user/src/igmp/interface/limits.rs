@@ -137,10 +137,10 @@ impl IgmpInterface {
             return;
         };
         let want = (!g.is_empty()).then_some(g.last_reporter);
-        if g.holder == want {
+        if g.holder() == want {
             return;
         }
-        if let Some(old) = std::mem::replace(&mut g.holder, want) {
+        if let Some(old) = g.replace_holder(want) {
             release(&mut self.hosts, old);
         }
         if let Some(new) = want {
@@ -150,7 +150,7 @@ impl IgmpInterface {
 
     /// A group state replaced without passing through `commit`: what it counted goes.
     pub(super) fn forget(&mut self, old: &GroupState) {
-        if let Some(h) = old.holder {
+        if let Some(h) = old.holder() {
             release(&mut self.hosts, h);
         }
         self.source_total = self.source_total.saturating_sub(old.sources.len());
@@ -158,16 +158,19 @@ impl IgmpInterface {
 
     /// Gives back the memory of tables that a storm grew and that now hold far less.
     pub(super) fn shrink_tables(&mut self) {
-        // A group table grown past SHRINK_ABOVE moved out of a smaller one, freed: memory to
-        // hand back as well (else a flood's growth stays resident as holes in the heap).
+        // A group table grown past SHRINK_ABOVE may have moved out of a smaller one, freed:
+        // memory to hand back as well (else a flood's growth stays resident as holes in the
+        // heap). It grows by a quarter at a time, so this is a few dozen times up to 100 000.
         let grew = self.groups.capacity() > self.groups_capacity.max(SHRINK_ABOVE);
-        let mut shrunk = shrink_map(&mut self.groups) || grew;
-        self.groups_capacity = self.groups.capacity();
-        shrunk |= shrink_map(&mut self.hosts);
-        if worth_shrinking(self.heap.len(), self.heap.capacity()) {
-            self.heap.shrink_to(self.heap.len() * 2);
+        let mut shrunk = grew;
+        let len = self.groups.len();
+        if worth_shrinking(len, self.groups.capacity()) {
+            self.groups.shrink_to(len + len / 4);
             shrunk = true;
         }
+        self.groups_capacity = self.groups.capacity();
+        shrunk |= shrink_map(&mut self.hosts);
+        shrunk |= self.heap.shrink(SHRINK_ABOVE, SHRINK_FACTOR);
         if worth_shrinking(self.touched.len(), self.touched.capacity()) {
             self.touched.shrink_to(self.touched.len() * 2);
             shrunk = true;

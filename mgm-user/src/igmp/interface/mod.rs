@@ -9,16 +9,18 @@
 //!   call into the same interface (the next call reads the maps back through the view).
 
 mod commit;
+mod deadlines;
 mod filters;
 mod limits;
 mod queries;
 mod reconfigure;
 mod restore;
+mod summary;
 
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
+pub use summary::{GroupSummary, SourceSummary};
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{IgmpMessage, QueryVersion};
@@ -29,9 +31,11 @@ use super::action::{Action, RouterNotice};
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
-use super::group::{Ctx, FilterMode, GroupQuery, GroupState};
+use super::group::{Ctx, GroupQuery, GroupState};
 use super::querier::{Querier, QuerierEvent};
 use super::view::FastPathView;
+use crate::dense_map::DenseMap;
+use deadlines::Deadlines;
 
 /// A group address the router keeps state for: multicast, outside 224.0.0.0/24 (link-local
 /// control groups such as 224.0.0.1 are never routed nor tracked).
@@ -44,38 +48,15 @@ pub(crate) fn is_valid_source(s: Ipv4Addr) -> bool {
     !(s.is_unspecified() || s.is_broadcast() || s.is_multicast())
 }
 
-/// One source of a group, as `mgm show groups` prints it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceSummary {
-    pub source: Ipv4Addr,
-    /// Source timer deadline; 0 for an excluded source.
-    pub expires_ns: u64,
-    /// §6.3: traffic from this source is forwarded.
-    pub forwarding: bool,
-}
-
-/// One group, as `mgm show groups` prints it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GroupSummary {
-    pub group: Ipv4Addr,
-    pub filter_mode: FilterMode,
-    /// Group timer deadline (EXCLUDE); in INCLUDE mode the latest source deadline.
-    pub expires_ns: u64,
-    pub compat_version: u8,
-    pub last_reporter: Ipv4Addr,
-    pub v1_host_expires_ns: u64,
-    pub v2_host_expires_ns: u64,
-    pub sources: Vec<SourceSummary>,
-}
-
 /// The IGMP router state machine of one interface.
 #[derive(Debug)]
 pub struct IgmpInterface {
     ifindex: u32,
     config: IgmpConfig,
     querier: Querier,
-    groups: HashMap<Ipv4Addr, GroupState>,
-    heap: BinaryHeap<Reverse<(u64, Ipv4Addr)>>,
+    groups: DenseMap<GroupState>,
+    /// Each group's next deadline (`GroupState::scheduled`), and entries it no longer has.
+    heap: Deadlines,
     /// Groups whose map view was already adopted in the current call.
     touched: HashSet<Ipv4Addr>,
     /// Kernel refresh counts read when the groups of the current call were adopted, by (group,
@@ -131,8 +112,8 @@ impl IgmpInterface {
             ifindex,
             querier: Querier::new(our_addr, config.version.clamp(1, 3)),
             config,
-            groups: HashMap::new(),
-            heap: BinaryHeap::new(),
+            groups: DenseMap::new(),
+            heap: Deadlines::default(),
             touched: HashSet::new(),
             seen: HashMap::new(),
             dirty: BTreeSet::new(),
@@ -242,47 +223,10 @@ impl IgmpInterface {
     pub fn groups(&self) -> impl Iterator<Item = &GroupState> {
         self.groups.values()
     }
-    /// Every group, sorted by address, for display.
-    pub fn summaries(&self, now: u64) -> Vec<GroupSummary> {
-        let mut v: Vec<GroupSummary> = self
-            .groups
-            .keys()
-            .filter_map(|g| self.summary(*g, now))
-            .collect();
-        v.sort_by_key(|g| g.group);
-        v
-    }
-
-    /// One group, for display (`mgm show groups` walks them a chunk at a time).
-    pub fn summary(&self, group: Ipv4Addr, now: u64) -> Option<GroupSummary> {
-        let g = self.groups.get(&group)?;
-        Some(GroupSummary {
-            group: g.group,
-            filter_mode: g.mode,
-            expires_ns: match g.mode {
-                FilterMode::Exclude => g.group_timer,
-                FilterMode::Include => g.sources.values().map(|r| r.timer).max().unwrap_or(0),
-            },
-            compat_version: g.compat(now),
-            last_reporter: g.last_reporter,
-            v1_host_expires_ns: g.v1_host_timer,
-            v2_host_expires_ns: g.v2_host_timer,
-            sources: g
-                .sources
-                .iter()
-                .map(|(s, r)| SourceSummary {
-                    source: *s,
-                    expires_ns: r.timer,
-                    forwarding: r.timer != 0,
-                })
-                .collect(),
-        })
-    }
-
     /// The earliest deadline at which [`Self::on_deadline`] must be called.
     pub fn next_deadline(&self) -> Option<u64> {
         let q = self.querier.next_deadline();
-        let g = self.heap.peek().map(|Reverse((t, _))| *t).unwrap_or(0);
+        let g = self.heap.peek().map_or(0, |(t, _)| t);
         [q, g].into_iter().filter(|t| *t != 0).min()
     }
 
@@ -385,15 +329,18 @@ impl IgmpInterface {
         }
         let ifindex = self.ifindex;
         if let Some(g) = self.groups.get_mut(&group) {
-            if let Some(w) = g.written_member.filter(|w| !refreshable(view, ifindex, w)) {
+            if let Some(w) = g
+                .written_member()
+                .filter(|w| !refreshable(view, ifindex, w))
+            {
                 // The classifier leaves these entries alone (no fast path on the interface, or
                 // the group handed to the slow path): they hold what was written, counters
                 // included. Nothing to read.
                 self.seen.insert((group, None), w.fast_refreshes);
-                for (s, ws) in &g.written_sources {
+                for (s, ws) in g.written_sources() {
                     self.seen.insert((group, Some(*s)), ws.fast_refreshes);
                 }
-            } else if g.written_member.is_some() {
+            } else if g.written_member().is_some() {
                 // Read once: the refresh counts seen here are what the writes of this call
                 // carry, so a kernel refresh landing after this read is not taken as seen.
                 let member = view.member(ifindex, group);
@@ -431,7 +378,7 @@ impl IgmpInterface {
         self.querier_events(now, ev, out);
 
         // Groups.
-        while let Some(Reverse((t, group))) = self.heap.peek().copied() {
+        while let Some((t, group)) = self.heap.peek() {
             if t > now {
                 break;
             }
@@ -491,12 +438,11 @@ impl IgmpInterface {
         let iface_version = self.querier.version(now);
         let g = self
             .groups
-            .entry(group)
-            .or_insert_with(|| GroupState::new(group));
+            .get_or_insert_with(group, || GroupState::new(group));
         let before = g.sources.len();
         let ohpi = now.saturating_add(p.older_host_present_interval);
         match input {
-            HostInput::V1Report => g.v1_host_timer = ohpi,
+            HostInput::V1Report => g.set_v1_host_timer(ohpi),
             HostInput::V2Report => g.v2_host_timer = ohpi,
             _ => {}
         }

@@ -45,14 +45,14 @@ impl IgmpInterface {
     ) -> Vec<Action> {
         let mut out = Vec::new();
         if let Some(old) = self.groups.get(&group) {
-            if old.written_member.is_some() {
+            if old.written_member().is_some() {
                 return out; // already ours
             }
         }
         let mut g = GroupState::new(group);
         // As the kernel holds them, refresh counters included.
-        g.written_member = Some(member);
-        g.written_sources = sources.iter().copied().collect();
+        g.set_written_member(Some(member));
+        g.set_written_sources(sources.iter().copied().collect());
         // What the filters refuse now goes, as an untrackable group does (an earlier run may
         // have had other filters).
         if is_trackable_group(group) && self.config.group_filter.accepts(group) {
@@ -66,7 +66,7 @@ impl IgmpInterface {
             } else {
                 0
             };
-            g.v1_host_timer = member.v1_host_expires_ns;
+            g.set_v1_host_timer(member.v1_host_expires_ns);
             g.v2_host_timer = member.v2_host_expires_ns;
             g.last_reporter = Ipv4Addr::from(member.last_reporter);
             for (s, st) in sources {
@@ -90,7 +90,7 @@ impl IgmpInterface {
             g.expire(now);
         }
         self.source_total += g.sources.len();
-        if let Some(old) = self.groups.insert(group, g) {
+        if let Some(old) = self.groups.insert(g) {
             self.forget(&old);
         }
         self.touched.insert(group);

@@ -279,7 +279,7 @@ fn rfc2236_table_on_a_v2_interface() {
     r.v2_report(H2, G);
     r.run_until(T1 + 5 * SEC + OHPI);
     assert!(r.has_group(G));
-    assert_eq!(r.group(G).v1_host_timer, 0);
+    assert_eq!(r.group(G).v1_host_timer(), 0);
     assert_eq!(r.group(G).compat(r.now), 2);
     assert_eq!(queries(&r.leave(H2, G)).len(), 1);
     // Timer expires -> notify -.

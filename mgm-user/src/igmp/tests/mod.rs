@@ -355,7 +355,8 @@ impl Rig {
                 assert_eq!(m.group_expires_ns, 0);
             }
             assert!(m.v2_host_expires_ns >= g.v2_host_timer);
-            if m.v1_host_expires_ns == g.v1_host_timer && m.v2_host_expires_ns == g.v2_host_timer {
+            if m.v1_host_expires_ns == g.v1_host_timer() && m.v2_host_expires_ns == g.v2_host_timer
+            {
                 assert_eq!(m.compat_version, g.compat(self.now));
             }
             for (s, r) in &g.sources {
@@ -379,7 +380,7 @@ impl Rig {
         );
         let mut held: HashMap<Ipv4Addr, u32> = HashMap::new();
         for g in self.iface.groups() {
-            let h = g.holder.expect("every group counts for a host");
+            let h = g.holder().expect("every group counts for a host");
             assert_eq!(h, g.last_reporter, "a group counts for its last reporter");
             *held.entry(h).or_insert(0) += 1;
         }

@@ -21,7 +21,7 @@ impl Manager {
             return oil;
         }
         if let Some(e) = self.st.members.get(&Sg::sg(k.source, k.group)) {
-            oil.extend(e.eff_ifaces.keys().copied());
+            oil.extend(e.eff_ifaces());
         }
         for w in [Sg::star_g(k.group), Sg::STAR_STAR] {
             oil.extend(self.st.wildcard_oifs(w, k.source, k.group));

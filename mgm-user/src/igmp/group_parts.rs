@@ -1,0 +1,328 @@
+//! How a [`GroupState`] is laid out in memory: the common case (an any-source group, joined by
+//! IGMPv2 or IGMPv3 hosts, no last-member queries running) holds everything inline, in under
+//! 100 bytes; what only some groups need lives out of line and is allocated only while in use:
+//!
+//! - the source records ([`SourceMap`]: a B-tree behind a pointer, none while the group has no
+//!   source);
+//! - [`Rare`]: the IGMPv1 host-present timer, the last-member query retransmissions, and the
+//!   source entries written to the maps and the (S,G) forwarding told to the manager. It is
+//!   dropped again ([`GroupState::settle`]) once it holds nothing.
+//!
+//! Flags are bits of one byte. Nothing here changes what the group does: the accessors give
+//! the values an absent part stands for (0, none, empty).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use mgm_common::{MemberState, SourceState};
+
+use super::group::{Forwarding, GroupState, SourceRec};
+
+/// The source records of a group: a `BTreeMap` that allocates nothing while empty and gives
+/// its memory back when it empties. Reads go through `Deref` to the map; writes through the
+/// methods below, which never allocate for nothing (removing from, or retaining in, an empty
+/// map).
+// Boxed on purpose: a pointer is 8 bytes in every group, an empty `BTreeMap` 24.
+#[allow(clippy::box_collection)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceMap(Option<Box<BTreeMap<Ipv4Addr, SourceRec>>>);
+
+static NO_SOURCE_RECORDS: BTreeMap<Ipv4Addr, SourceRec> = BTreeMap::new();
+static NO_WRITTEN_SOURCES: BTreeMap<Ipv4Addr, SourceState> = BTreeMap::new();
+static NO_SOURCES: BTreeSet<Ipv4Addr> = BTreeSet::new();
+
+impl std::ops::Deref for SourceMap {
+    type Target = BTreeMap<Ipv4Addr, SourceRec>;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_deref().unwrap_or(&NO_SOURCE_RECORDS)
+    }
+}
+
+impl<'a> IntoIterator for &'a SourceMap {
+    type Item = (&'a Ipv4Addr, &'a SourceRec);
+    type IntoIter = std::collections::btree_map::Iter<'a, Ipv4Addr, SourceRec>;
+    fn into_iter(self) -> Self::IntoIter {
+        (**self).iter()
+    }
+}
+
+impl SourceMap {
+    fn settle(&mut self) {
+        if self.0.as_ref().is_some_and(|m| m.is_empty()) {
+            self.0 = None;
+        }
+    }
+
+    pub fn insert(&mut self, s: Ipv4Addr, r: SourceRec) -> Option<SourceRec> {
+        self.0.get_or_insert_with(Default::default).insert(s, r)
+    }
+
+    pub fn get_mut(&mut self, s: &Ipv4Addr) -> Option<&mut SourceRec> {
+        self.0.as_mut()?.get_mut(s)
+    }
+
+    pub fn remove(&mut self, s: &Ipv4Addr) -> Option<SourceRec> {
+        let r = self.0.as_mut()?.remove(s);
+        self.settle();
+        r
+    }
+
+    pub fn retain(&mut self, f: impl FnMut(&Ipv4Addr, &mut SourceRec) -> bool) {
+        if let Some(m) = self.0.as_mut() {
+            m.retain(f);
+        }
+        self.settle();
+    }
+
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Ipv4Addr, &mut SourceRec)> {
+        self.0.iter_mut().flat_map(|m| m.iter_mut())
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut SourceRec> {
+        self.0.iter_mut().flat_map(|m| m.values_mut())
+    }
+}
+
+/// What few groups need, out of line (module documentation).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Rare {
+    /// IGMPv1 Host Present timer deadline (§7.3.2), 0 when not running.
+    v1_host_timer: u64,
+    /// Q(G) transmissions still to send (§6.6.3.1).
+    group_rexmit: u32,
+    /// Next Q(G) retransmission, 0 = none.
+    group_rexmit_at: u64,
+    /// Next Q(G,S) retransmission, 0 = none.
+    source_rexmit_at: u64,
+    /// The group's `MGM_SOURCES` entries as written.
+    written_sources: BTreeMap<Ipv4Addr, SourceState>,
+    /// (S,G) joined, as told to the manager (INCLUDE mode sources).
+    told_include: BTreeSet<Ipv4Addr>,
+    /// Blocked sources, as told to the manager (EXCLUDE mode list Y).
+    told_blocked: BTreeSet<Ipv4Addr>,
+}
+
+impl Rare {
+    pub(crate) fn written_sources_mut(&mut self) -> &mut BTreeMap<Ipv4Addr, SourceState> {
+        &mut self.written_sources
+    }
+}
+
+/// [`GroupState::bits`]: the `MGM_MEMBERS` entry was written ([`GroupState::written_member`]).
+const WRITTEN: u8 = 1;
+/// The manager was told (*,G) ([`Forwarding::star`]).
+const TOLD_STAR: u8 = 2;
+/// The group counts for a host in the per-host limit ([`GroupState::holder`]).
+const HELD: u8 = 4;
+
+/// The forwarding state a group last told the manager, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ForwardingRef<'a> {
+    pub star: bool,
+    pub include: &'a BTreeSet<Ipv4Addr>,
+    pub blocked: &'a BTreeSet<Ipv4Addr>,
+}
+
+impl Forwarding {
+    pub(crate) fn as_ref(&self) -> ForwardingRef<'_> {
+        ForwardingRef {
+            star: self.star,
+            include: &self.include,
+            blocked: &self.blocked,
+        }
+    }
+}
+
+impl ForwardingRef<'static> {
+    /// Nothing forwarded.
+    pub(crate) const NONE: ForwardingRef<'static> = ForwardingRef {
+        star: false,
+        include: &NO_SOURCES,
+        blocked: &NO_SOURCES,
+    };
+}
+
+impl crate::dense_map::Keyed for GroupState {
+    type Key = Ipv4Addr;
+    fn key(&self) -> Ipv4Addr {
+        self.group
+    }
+}
+
+impl GroupState {
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// Sets a field of [`Rare`]; a 0 into an absent `Rare` allocates nothing.
+    fn set_rare<T: Default + PartialEq>(&mut self, v: T, field: impl FnOnce(&mut Rare) -> &mut T) {
+        if v == T::default() && self.rare.is_none() {
+            return;
+        }
+        *field(self.rare_mut()) = v;
+    }
+
+    /// Drops what is out of line and holds nothing (end of each call that changed the group).
+    pub(crate) fn settle(&mut self) {
+        if self.rare.as_deref().is_some_and(|r| *r == Rare::default()) {
+            self.rare = None;
+        }
+    }
+
+    /// IGMPv1 Host Present timer deadline (§7.3.2), 0 when not running.
+    pub fn v1_host_timer(&self) -> u64 {
+        self.rare.as_ref().map_or(0, |r| r.v1_host_timer)
+    }
+    pub(crate) fn set_v1_host_timer(&mut self, t: u64) {
+        self.set_rare(t, |r| &mut r.v1_host_timer);
+    }
+    /// Q(G) transmissions still to send (§6.6.3.1).
+    pub fn group_rexmit(&self) -> u32 {
+        self.rare.as_ref().map_or(0, |r| r.group_rexmit)
+    }
+    pub(crate) fn set_group_rexmit(&mut self, n: u32) {
+        self.set_rare(n, |r| &mut r.group_rexmit);
+    }
+    /// Next Q(G) retransmission, 0 = none.
+    pub fn group_rexmit_at(&self) -> u64 {
+        self.rare.as_ref().map_or(0, |r| r.group_rexmit_at)
+    }
+    pub(crate) fn set_group_rexmit_at(&mut self, t: u64) {
+        self.set_rare(t, |r| &mut r.group_rexmit_at);
+    }
+    /// Next Q(G,S) retransmission, 0 = none.
+    pub fn source_rexmit_at(&self) -> u64 {
+        self.rare.as_ref().map_or(0, |r| r.source_rexmit_at)
+    }
+    pub(crate) fn set_source_rexmit_at(&mut self, t: u64) {
+        self.set_rare(t, |r| &mut r.source_rexmit_at);
+    }
+
+    /// The `MGM_MEMBERS` entry as last written (the kernel's refresh counter included), if any.
+    pub(crate) fn written_member(&self) -> Option<MemberState> {
+        (self.bits & WRITTEN != 0).then_some(self.written)
+    }
+    pub(crate) fn set_written_member(&mut self, m: Option<MemberState>) {
+        match m {
+            Some(m) => {
+                self.written = m;
+                self.bits |= WRITTEN;
+            }
+            None => {
+                self.written = MemberState::default();
+                self.bits &= !WRITTEN;
+            }
+        }
+    }
+
+    /// The group's `MGM_SOURCES` entries as written.
+    pub(crate) fn written_sources(&self) -> &BTreeMap<Ipv4Addr, SourceState> {
+        self.rare
+            .as_ref()
+            .map_or(&NO_WRITTEN_SOURCES, |r| &r.written_sources)
+    }
+    pub(crate) fn set_written_sources(&mut self, w: BTreeMap<Ipv4Addr, SourceState>) {
+        self.set_rare(w, |r| &mut r.written_sources);
+    }
+
+    /// The §6.3 forwarding state as last told to the manager.
+    pub(crate) fn told(&self) -> ForwardingRef<'_> {
+        let star = self.bits & TOLD_STAR != 0;
+        match &self.rare {
+            Some(r) => ForwardingRef {
+                star,
+                include: &r.told_include,
+                blocked: &r.told_blocked,
+            },
+            None => ForwardingRef {
+                star,
+                ..ForwardingRef::NONE
+            },
+        }
+    }
+    pub(crate) fn set_told(&mut self, f: Forwarding) {
+        if f.star {
+            self.bits |= TOLD_STAR;
+        } else {
+            self.bits &= !TOLD_STAR;
+        }
+        self.set_rare(f.include, |r| &mut r.told_include);
+        self.set_rare(f.blocked, |r| &mut r.told_blocked);
+    }
+
+    /// The host this group counts for in the per-host limit (`None` once empty).
+    pub fn holder(&self) -> Option<Ipv4Addr> {
+        (self.bits & HELD != 0).then_some(self.holder)
+    }
+    /// Sets the holder; the one it replaces.
+    pub(crate) fn replace_holder(&mut self, h: Option<Ipv4Addr>) -> Option<Ipv4Addr> {
+        let old = self.holder();
+        match h {
+            Some(h) => {
+                self.holder = h;
+                self.bits |= HELD;
+            }
+            None => {
+                self.holder = Ipv4Addr::UNSPECIFIED;
+                self.bits &= !HELD;
+            }
+        }
+        old
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sizes that make the per-group memory (issue #12: ≤ 200 bytes per group, all tables
+    /// together). A field added inline to the common case shows here first.
+    #[test]
+    fn the_common_case_stays_small() {
+        use std::mem::size_of;
+        assert!(size_of::<GroupState>() <= 96, "{}", size_of::<GroupState>());
+        assert_eq!(size_of::<SourceMap>(), 8);
+        assert_eq!(size_of::<Option<Box<Rare>>>(), 8);
+    }
+
+    #[test]
+    fn out_of_line_parts_come_and_go_with_their_use() {
+        let mut g = GroupState::new(Ipv4Addr::new(239, 1, 1, 1));
+        g.set_v1_host_timer(0);
+        g.set_group_rexmit_at(0);
+        g.set_told(Forwarding {
+            star: true,
+            ..Forwarding::default()
+        });
+        assert!(g.rare.is_none(), "zeros and a (*,G) need no allocation");
+        assert!(g.told().star);
+        g.sources.retain(|_, _| true);
+        g.sources.remove(&Ipv4Addr::new(192, 0, 2, 1));
+        assert!(g.sources.0.is_none());
+        g.set_v1_host_timer(7);
+        assert_eq!(g.v1_host_timer(), 7);
+        g.settle();
+        assert!(g.rare.is_some(), "a running v1 timer is kept");
+        g.set_v1_host_timer(0);
+        g.settle();
+        assert!(g.rare.is_none(), "given back once it holds nothing");
+        let s = Ipv4Addr::new(192, 0, 2, 1);
+        g.sources.insert(
+            s,
+            SourceRec {
+                timer: 5,
+                rexmit: 0,
+            },
+        );
+        assert_eq!(g.sources.len(), 1);
+        g.sources.remove(&s);
+        assert!(g.sources.0.is_none(), "an emptied source map is freed");
+        assert_eq!(g.holder(), None);
+        assert_eq!(g.replace_holder(Some(s)), None);
+        assert_eq!(g.replace_holder(None), Some(s));
+    }
+}
