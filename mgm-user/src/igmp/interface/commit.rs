@@ -233,7 +233,7 @@ fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &m
         let mut state = m;
         // A group never written has no entry the classifier could have refreshed (it never
         // creates one): nothing to read back.
-        if g.written_member.is_some() {
+        if g.written_member().is_some() {
             state.fast_refreshes = out.seen.member(group);
         }
         out.writes.push(Action::WriteMember {
