@@ -48,6 +48,18 @@ impl WireCapture {
     /// Captures what arrives on `ifname` in namespace `ns` (not what it sends): IGMP and UDP to
     /// `port`.
     pub(crate) fn start(ns: &str, ifname: &str, port: u16) -> WireCapture {
+        Self::start_with(ns, ifname, port, None)
+    }
+
+    /// [`Self::start`], but the reader is never woken by a frame: it drains the socket every
+    /// `every` (the stamps are the kernel's, taken at arrival). For a capture on a daemon's own
+    /// interface, whose reader would otherwise compete for a CPU with the daemon woken by the
+    /// same frame.
+    pub(crate) fn start_polled(ns: &str, ifname: &str, port: u16, every: Duration) -> WireCapture {
+        Self::start_with(ns, ifname, port, Some(every))
+    }
+
+    fn start_with(ns: &str, ifname: &str, port: u16, polled: Option<Duration>) -> WireCapture {
         use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
         let frames = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -76,15 +88,23 @@ impl WireCapture {
             let ns = |t: nix::sys::time::TimeSpec| {
                 (t.tv_sec() as u64) * 1_000_000_000 + t.tv_nsec() as u64
             };
+            let flags = match polled {
+                Some(_) => MsgFlags::MSG_DONTWAIT,
+                None => MsgFlags::empty(),
+            };
             while !s.load(Ordering::Relaxed) {
                 let mut iov = [std::io::IoSliceMut::new(&mut buf)];
                 let Ok(msg) = recvmsg::<nix::sys::socket::LinkAddr>(
                     fd.as_raw_fd(),
                     &mut iov,
                     Some(&mut cmsg),
-                    MsgFlags::empty(),
+                    flags,
                 ) else {
-                    continue; // timeout (SO_RCVTIMEO) or EINTR
+                    // Nothing queued (polled), timeout (SO_RCVTIMEO) or EINTR.
+                    if let Some(every) = polled {
+                        std::thread::sleep(every);
+                    }
+                    continue;
                 };
                 // Frames this end sends are not on their way in.
                 if msg
