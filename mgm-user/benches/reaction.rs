@@ -10,13 +10,17 @@
 //!
 //! - **report**: the kernel's receive stamp of the report's frame on the router's interface `rb`
 //!   (AF_PACKET + SO_TIMESTAMPNS in the router namespace, `tests/common/wire.rs`: stamped as the
-//!   frame enters the stack, before tc ingress and the classifier);
+//!   frame enters the stack, before tc ingress and the classifier). The capture drains its socket
+//!   every millisecond instead of being woken by the frame: a reader woken by the report would
+//!   compete for a CPU with the daemon woken by the same report;
 //! - **MFC**: the kernel's notification of the changed MFC entry (RTM_NEWROUTE, family
 //!   RTNL_FAMILY_IPMR, group RTNLGRP_IPV4_MROUTE) on a netlink socket in the router namespace.
 //!   Netlink messages carry no kernel stamp (SO_TIMESTAMPNS gives nothing on netlink), so a
 //!   thread blocked in recv(2) stamps CLOCK_MONOTONIC when it returns: the span includes that
-//!   thread's wake-up. The same wake-up on the AF_PACKET socket (its read time − the frame's
-//!   kernel stamp) is printed next to it as the size of that bias;
+//!   thread's wake-up. The same thread's wake-up on a probe datagram sent to the router after
+//!   each trial (its read time − the datagram's kernel stamp) is printed as the size of that
+//!   bias. Not on the report itself: that thread is SCHED_FIFO, and woken by the report it would
+//!   run before the daemon on the CPU they share;
 //! - **first datagram**: the kernel's receive stamp of the first datagram of the group on the
 //!   receiver's interface (AF_PACKET + SO_TIMESTAMPNS in the receiver's namespace). At
 //!   [`RATE`] the next datagram is at most 1/RATE away (the largest gap seen is printed).
@@ -30,8 +34,6 @@
 mod common;
 #[path = "../tests/common/forward.rs"]
 mod forward;
-#[path = "../tests/common/packet.rs"]
-mod packet;
 #[path = "../tests/common/wire.rs"]
 mod wire;
 
@@ -50,6 +52,9 @@ const PORT: u16 = 5040;
 const RATE: u64 = 20_000;
 /// Joins measured (each a fresh group); `MGM_REACTION_TRIALS` sets another number.
 const TRIALS: usize = 300;
+/// The port of the MFC reader's wake-up probes, on the router's address on link B.
+const PROBE_PORT: u16 = 5041;
+const ROUTER_B: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 const RTNLGRP_IPV4_MROUTE: u32 = 6;
 const RTNL_FAMILY_IPMR: u8 = 128;
 
@@ -60,9 +65,11 @@ fn main() {
     let host = fl.host(&rcv);
     let pid = fl.lab.daemon(fl.k).child.id() as libc::pid_t;
     let mut rig = Rig {
-        reports: WireCapture::start(&fl.router, &fl.rb, PORT),
+        // Drained every millisecond rather than woken by each report, which wakes the daemon.
+        reports: WireCapture::start_polled(&fl.router, &fl.rb, PORT, Duration::from_millis(1)),
         stream: WireCapture::start(&rcv.ns, &rcv.ifname, PORT),
-        mfc: MfcWatch::start(&fl.router, &fl.rb),
+        mfc: MfcWatch::start(&fl.router),
+        prober: open_prober(&format!("/run/netns/{}", rcv.ns)).expect("the MFC reader's prober"),
         sender: Sender::start(&fl.source.ns, forward::SOURCE.parse().expect("source")),
         host,
         rcv,
@@ -149,6 +156,8 @@ struct Rig {
     reports: WireCapture,
     stream: WireCapture,
     mfc: MfcWatch,
+    /// Sends a datagram to the router's [`PROBE_PORT`] after each trial (the daemon idle).
+    prober: UdpSocket,
     sender: Sender,
     host: common::Host,
     rcv: forward::HostEnd,
@@ -191,6 +200,7 @@ impl Rig {
         self.mfc.forget_before(since);
         std::thread::sleep(Duration::from_millis(5));
         self.reports.clear();
+        let _ = self.prober.send_to(b"probe", (ROUTER_B, PROBE_PORT));
         let (r, a, dgrams) = found?;
         let gap = dgrams
             .windows(2)
@@ -366,28 +376,30 @@ struct MfcChange {
 /// The router namespace's MFC changes, read by a thread blocked in recv(2).
 struct MfcWatch {
     changes: Arc<Mutex<Vec<MfcChange>>>,
-    /// The same thread's wake-up on IGMP frames arriving at the router's interface: its return
-    /// from poll(2) − the frame's kernel stamp (ns).
+    /// The same thread's wake-up on probe datagrams arriving at the router between trials: its
+    /// return from poll(2) − the datagram's kernel stamp (ns).
     wakeups: Arc<Mutex<Vec<u64>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl MfcWatch {
-    /// Watches the MFC of namespace `ns`, and the IGMP frames arriving on its `ifname` for the
-    /// reader's own wake-up.
-    fn start(ns: &str, ifname: &str) -> MfcWatch {
+    /// Watches the MFC of namespace `ns`, and the probe datagrams to its [`PROBE_PORT`] for the
+    /// reader's own wake-up. Not the reports themselves: woken by the same frame as the daemon,
+    /// at a real-time priority, the reader would take the CPU from the daemon it measures.
+    fn start(ns: &str) -> MfcWatch {
         let changes = Arc::new(Mutex::new(Vec::new()));
         let wakeups = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (c, w, s) = (changes.clone(), wakeups.clone(), stop.clone());
         let path = format!("/run/netns/{ns}");
-        let ifname = ifname.to_string();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
         let thread = std::thread::spawn(move || {
             realtime("MFC watch");
+            // The thread is in the router's namespace now: the probe socket is opened there.
             let opened = open_mroute_listener(&path).and_then(|nl| {
-                let pk = packet::open_packet_socket(&path, &ifname, libc::ETH_P_IP as u16)?;
+                let pk = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, PROBE_PORT))
+                    .map_err(|e| format!("bind the probe port {PROBE_PORT}: {e}"))?;
                 nix::sys::socket::setsockopt(
                     &pk,
                     nix::sys::socket::sockopt::ReceiveTimestampns,
@@ -443,7 +455,7 @@ impl MfcWatch {
                     }
                 }
                 if fds[1].revents & libc::POLLIN != 0 {
-                    if let Some(k) = igmp_kernel_stamp(&pk, &mut buf) {
+                    if let Some(k) = probe_kernel_stamp(&pk, &mut buf) {
                         w.lock().unwrap().push(at.saturating_sub(k));
                     }
                 }
@@ -521,35 +533,37 @@ impl Drop for MfcWatch {
     }
 }
 
-/// Reads one frame from the AF_PACKET socket `pk`: the kernel's receive stamp (CLOCK_MONOTONIC
-/// ns) when it is IGMP coming in.
-fn igmp_kernel_stamp(pk: &OwnedFd, buf: &mut [u8]) -> Option<u64> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+/// Reads one probe datagram from `pk`: the kernel's receive stamp of its frame (taken where
+/// the AF_PACKET stamps of the reports are, as it enters the stack), CLOCK_MONOTONIC ns.
+fn probe_kernel_stamp(pk: &UdpSocket, buf: &mut [u8]) -> Option<u64> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn};
     let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
     let mut iov = [std::io::IoSliceMut::new(buf)];
-    let msg = recvmsg::<nix::sys::socket::LinkAddr>(
+    let msg = recvmsg::<SockaddrIn>(
         pk.as_raw_fd(),
         &mut iov,
         Some(&mut cmsg),
         MsgFlags::MSG_DONTWAIT,
     )
     .ok()?;
-    if msg
-        .address
-        .is_some_and(|a| a.pkttype() == libc::PACKET_OUTGOING)
-    {
-        return None;
-    }
     let stamp = msg.cmsgs().ok()?.find_map(|m| match m {
         ControlMessageOwned::ScmTimestampns(ts) => Some(ts),
         _ => None,
     })?;
-    let n = msg.bytes;
-    let p = iov[0].get(..n)?;
-    if p.len() < 20 || p[9] != 2 {
-        return None;
-    }
     wire::realtime_to_monotonic((stamp.tv_sec() as u64) * 1_000_000_000 + stamp.tv_nsec() as u64)
+}
+
+/// A UDP socket in the receiver's namespace that sends the MFC reader's probes to the router.
+fn open_prober(path: &str) -> Result<UdpSocket, String> {
+    let f = std::fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
+    // A thread of its own enters the namespace; the socket stays in it after the thread ends.
+    std::thread::spawn(move || {
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| format!("setns: {e}"))?;
+        UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(|e| format!("bind: {e}"))
+    })
+    .join()
+    .map_err(|_| "the prober's thread panicked".to_string())?
 }
 
 /// A NETLINK_ROUTE socket in the namespace at `path` (the calling thread enters it), member of

@@ -122,36 +122,39 @@ impl Daemon {
         .min()
     }
 
-    /// Carries out IGMP actions: map writes first; membership deltas go to the manager, whose
-    /// kernel actions (the MFC) are applied before anything else goes out; queries last (the
-    /// lowered timer and the slow-path flag must be in the map before a query can draw an
-    /// answer the fast path would otherwise absorb); then IGMP's notes and the manager's events
-    /// are published.
+    /// Carries out IGMP actions: membership deltas go to the manager, whose kernel actions (the
+    /// MFC) are applied first, as they decide when a stream reaches or leaves a link; then the
+    /// map writes, before any query (the lowered timer and the slow-path flag must be in the map
+    /// before a query can draw an answer the fast path would otherwise absorb; until then a
+    /// refresh finds no entry and takes the slow path); queries last; then IGMP's notes and the
+    /// manager's events are published.
     pub(crate) fn apply(&mut self, actions: Vec<Action>, now: u64) {
         // Notes are made only for `mgm events` subscribers; the actions that are logged
         // (querier and version changes, notices) go through `igmp_event` either way.
         let listened = self.events.receiver_count() > 0;
         let mut deltas = false;
         for action in &actions {
-            match action {
-                Action::Membership { group, .. } => {
-                    deltas = true;
-                    if let Some(up) = &mut self.upstream {
-                        up.mark(*group);
-                    }
-                    self.fwd.on_membership(action, now);
+            if let Action::Membership { group, .. } = action {
+                deltas = true;
+                if let Some(up) = &mut self.upstream {
+                    up.mark(*group);
                 }
-                Action::SendQuery { .. }
-                | Action::QuerierChanged { .. }
-                | Action::VersionChanged { .. }
-                | Action::Notice { .. } => {}
-                _ => self.write_map(action),
+                self.fwd.on_membership(action, now);
             }
         }
-        self.igmp.sync_all_settings(&mut self.maps);
         if deltas {
             self.fwd.settle(&self.igmp, now);
         }
+        for action in &actions {
+            match action {
+                Action::WriteMember { .. }
+                | Action::DeleteMember { .. }
+                | Action::WriteSource { .. }
+                | Action::DeleteSource { .. } => self.write_map(action),
+                _ => {}
+            }
+        }
+        self.igmp.sync_all_settings(&mut self.maps);
         for action in &actions {
             if let Action::SendQuery {
                 ifindex,

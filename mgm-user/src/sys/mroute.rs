@@ -204,9 +204,10 @@ impl MrouteSocket {
         self.vifs.iter().find(|(_, v)| **v == vif).map(|(i, _)| *i)
     }
 
-    fn vif(&self, ifindex: u32, what: &str) -> Result<u16> {
+    /// The VIF of `ifindex`; the error names the call (`what`, made only for the error).
+    fn vif_or(&self, ifindex: u32, what: impl Fn() -> String) -> Result<u16> {
         self.vif_of(ifindex)
-            .with_context(|| format!("mroute: {what}: ifindex {ifindex} has no VIF"))
+            .with_context(|| format!("mroute: {}: ifindex {ifindex} has no VIF", what()))
     }
 
     /// `MRT_ADD_MFC` (add or replace): parent `iif`, TTL threshold 1 on `oifs`, 255 elsewhere.
@@ -217,11 +218,12 @@ impl MrouteSocket {
         iif: u32,
         oifs: &[u32],
     ) -> Result<()> {
-        let what = format!("MRT_ADD_MFC ({source},{group})");
-        let parent = self.vif(iif, &what)?;
+        // The error's text only when there is an error: this is on the path of every join.
+        let what = || format!("MRT_ADD_MFC ({source},{group})");
+        let parent = self.vif_or(iif, what)?;
         let mut ttls = [255u8; MAX_VIFS];
         for o in oifs {
-            ttls[usize::from(self.vif(*o, &what)?)] = 1;
+            ttls[usize::from(self.vif_or(*o, what)?)] = 1;
         }
         let ctl = MfcCtl {
             mfcc_origin: in_addr(source),
@@ -242,7 +244,7 @@ impl MrouteSocket {
             _ => None,
         };
         set_opt(self.fd.as_fd(), libc::IPPROTO_IP, MRT_ADD_MFC, &ctl)
-            .with_context(|| format!("mroute: {what} iif {iif} oifs {oifs:?}"))?;
+            .with_context(|| format!("mroute: {} iif {iif} oifs {oifs:?}", what()))?;
         let base = match (moved, self.mfcs.get(&(source, group))) {
             (Some((old, base, Some(now))), _) => {
                 self.retire(old, since(now, base));

@@ -97,6 +97,30 @@ impl<T: Send + 'static> Capture<T> {
         what: &str,
         ns: &str,
         ifname: &str,
+        keep: impl FnMut(Frame<'_>, &mut Vec<T>) + Send + 'static,
+    ) -> Capture<T> {
+        Self::start_with(what, ns, ifname, None, keep)
+    }
+
+    /// [`Self::start`], but the reader is never woken by a frame: it drains the socket every
+    /// `every` (the stamps are the kernel's, taken at arrival). For a capture on a daemon's own
+    /// interface, whose reader would otherwise compete for a CPU with the daemon woken by the
+    /// same frame.
+    pub(crate) fn start_polled(
+        what: &str,
+        ns: &str,
+        ifname: &str,
+        every: Duration,
+        keep: impl FnMut(Frame<'_>, &mut Vec<T>) + Send + 'static,
+    ) -> Capture<T> {
+        Self::start_with(what, ns, ifname, Some(every), keep)
+    }
+
+    fn start_with(
+        what: &str,
+        ns: &str,
+        ifname: &str,
+        polled: Option<Duration>,
         mut keep: impl FnMut(Frame<'_>, &mut Vec<T>) + Send + 'static,
     ) -> Capture<T> {
         use nix::sys::socket::{recvmsg, ControlMessageOwned, LinkAddr, MsgFlags};
@@ -120,15 +144,19 @@ impl<T: Send + 'static> Capture<T> {
             let mut buf = [0u8; 2048];
             let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
             let mut fresh = Vec::new();
+            let flags = match polled {
+                Some(_) => MsgFlags::MSG_DONTWAIT,
+                None => MsgFlags::empty(),
+            };
             while !s.load(Ordering::Relaxed) {
                 let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-                let Ok(msg) = recvmsg::<LinkAddr>(
-                    fd.as_raw_fd(),
-                    &mut iov,
-                    Some(&mut cmsg),
-                    MsgFlags::empty(),
-                ) else {
-                    continue; // timeout (SO_RCVTIMEO) or EINTR
+                let Ok(msg) = recvmsg::<LinkAddr>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), flags)
+                else {
+                    // Nothing queued (polled), timeout (SO_RCVTIMEO) or EINTR.
+                    if let Some(every) = polled {
+                        std::thread::sleep(every);
+                    }
+                    continue;
                 };
                 let outgoing = msg
                     .address

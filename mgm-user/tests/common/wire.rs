@@ -10,6 +10,7 @@ mod packet;
 
 pub(crate) use packet::realtime_to_monotonic;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 /// What a captured frame carried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,22 +38,37 @@ pub(crate) struct WireCapture {
     capture: packet::Capture<Stamped>,
 }
 
+/// Keeps what arrives (not what is sent): IGMP and UDP to `port`, with CLOCK_MONOTONIC stamps.
+fn keep_seen(port: u16) -> impl FnMut(packet::Frame<'_>, &mut Vec<Stamped>) + Send + 'static {
+    move |f, kept| {
+        if f.outgoing {
+            return;
+        }
+        let seen = decode(f.packet, port);
+        if seen.is_empty() {
+            return;
+        }
+        if let Some(at) = realtime_to_monotonic(f.stamp_ns) {
+            kept.extend(seen.into_iter().map(|seen| Stamped { ns: at, seen }));
+        }
+    }
+}
+
 impl WireCapture {
     /// Captures what arrives on `ifname` in namespace `ns` (not what it sends): IGMP and UDP to
     /// `port`.
     pub(crate) fn start(ns: &str, ifname: &str, port: u16) -> WireCapture {
-        let capture = packet::Capture::start("wire capture", ns, ifname, move |f, kept| {
-            if f.outgoing {
-                return;
-            }
-            let seen = decode(f.packet, port);
-            if seen.is_empty() {
-                return;
-            }
-            if let Some(at) = realtime_to_monotonic(f.stamp_ns) {
-                kept.extend(seen.into_iter().map(|seen| Stamped { ns: at, seen }));
-            }
-        });
+        let capture = packet::Capture::start("wire capture", ns, ifname, keep_seen(port));
+        WireCapture { capture }
+    }
+
+    /// [`Self::start`], but the reader is never woken by a frame: it drains the socket every
+    /// `every` (the stamps are the kernel's, taken at arrival). For a capture on a daemon's own
+    /// interface, whose reader would otherwise compete for a CPU with the daemon woken by the
+    /// same frame.
+    pub(crate) fn start_polled(ns: &str, ifname: &str, port: u16, every: Duration) -> WireCapture {
+        let capture =
+            packet::Capture::start_polled("wire capture", ns, ifname, every, keep_seen(port));
         WireCapture { capture }
     }
 
