@@ -231,17 +231,6 @@ impl Classifier {
         Ok((maps, events))
     }
 
-    /// Starts forwarding the program's aya-log messages to `log` (if the object logs at all).
-    pub fn start_logger(&mut self) -> Option<aya_log::EbpfLogger<&'static dyn log::Log>> {
-        match aya_log::EbpfLogger::init(&mut self.ebpf) {
-            Ok(logger) => Some(logger),
-            Err(e) => {
-                log::debug!("classifier has no aya-log channel: {e}");
-                None
-            }
-        }
-    }
-
     /// Detaches every link now (also done on drop).
     pub fn detach_all(&mut self) {
         for (ifname, program, id) in std::mem::take(&mut self.links) {
