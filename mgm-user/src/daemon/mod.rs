@@ -1,8 +1,7 @@
 //! `mgm run`: the daemon. One tokio task owns all state (the `Daemon`, in `state`) and reacts to
 //! its inputs: classifier events (ring buffer), kernel upcalls, FIB answers, link changes,
-//! control-socket queries, the next protocol deadline, signals and the classifier's log. Each
-//! input is one `Daemon` method; protocol logic lives in the pure modules, kernel I/O in
-//! [`crate::sys`].
+//! control-socket queries, the next protocol deadline and signals. Each input is one `Daemon`
+//! method; protocol logic lives in the pure modules, kernel I/O in [`crate::sys`].
 mod events;
 pub mod forwarding;
 mod handlers;
