@@ -40,7 +40,6 @@ fn main() {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(mut args) => {
-            mgm_user::sys::memory::tune_allocator();
             args.log = cli.log.clone();
             let config = mgm_user::config::resolve(&args)?;
             mgm_user::logging::init(&config.log)?;

@@ -19,23 +19,6 @@ fn resident_pages(statm: &str) -> Option<u64> {
     statm.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Sets the allocator up for a long-lived daemon with a small resident set (glibc's `mallopt`),
-/// before anything large is allocated:
-/// - one arena: the control server's thread allocates from the loop's heap instead of keeping
-///   a heap of its own (its requests are few and short; the lock is uncontended);
-/// - blocks from 128 KiB up are mapped on their own and unmapped when freed. glibc would raise
-///   that threshold after the first such block is freed (the loader's parse of the kernel's
-///   BTF frees several MB) and put later large blocks in the heap, where a freed one can stay
-///   resident between live ones; a fixed threshold keeps the heap to small blocks.
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; both values are in range.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
 /// Returns the heap's free memory to the system (after tables shrank).
 pub fn trim() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
