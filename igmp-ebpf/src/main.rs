@@ -109,7 +109,7 @@ pub fn mgm_igmp_ingress_gre(ctx: TcContext) -> i32 {
 fn classify(ctx: &TcContext, find: impl FnOnce(*mut __sk_buff) -> Option<L2>) -> i32 {
     let skb = ctx.skb.skb;
     if let Some(outcome) = find(skb).and_then(|l2| igmp::handle(skb, l2)) {
-        verdict::count(ctx, outcome);
+        verdict::count(outcome);
     }
     TCX_NEXT
 }

@@ -1,7 +1,6 @@
 //! What the classifier made of an IGMP packet, and [`count`], the one place that turns it into
 //! `MGM_STATS` counters (whose names `mgm show stats` and bpftool print).
 
-use aya_ebpf::programs::TcContext;
 use mgm_common::{event::reason, IgmpStats};
 
 use crate::maps;
@@ -161,7 +160,7 @@ impl Outcome {
 
 /// Counts `outcome` in this CPU's `MGM_STATS`: the only writer of the counters.
 #[inline(always)]
-pub(crate) fn count(ctx: &TcContext, outcome: Outcome) {
+pub(crate) fn count(outcome: Outcome) {
     let Some(stats) = maps::stats() else {
         return;
     };
@@ -181,18 +180,8 @@ pub(crate) fn count(ctx: &TcContext, outcome: Outcome) {
     stats.fast_path_refreshes += u64::from(outcome.tally.refreshed);
     match outcome.delivery {
         Some(Delivery::Sent) => stats.events_sent += 1,
-        Some(Delivery::RingFull) => {
-            stats.events_ring_full += 1;
-            let n = stats.events_ring_full;
-            // Logarithmic rate limit: the 1st, 2nd, 4th, 8th … loss on this CPU is logged.
-            if n & (n - 1) == 0 {
-                aya_log_ebpf::warn!(
-                    ctx,
-                    "MGM_EVENTS full: {} IGMP messages lost on this CPU so far (the daemon is not keeping up)",
-                    n
-                );
-            }
-        }
+        // The daemon reads the counter and logs the losses (`daemon/ring_losses.rs`).
+        Some(Delivery::RingFull) => stats.events_ring_full += 1,
         None => {}
     }
 }

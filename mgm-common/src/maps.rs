@@ -30,8 +30,14 @@ pub const ALL_PROGRAMS: [&str; 3] = [PROGRAM_NAME, PROGRAM_NAME_IP, PROGRAM_NAME
 pub const MAX_IFACES: u32 = 256;
 pub const MAX_MEMBERS: u32 = 65_536;
 pub const MAX_SOURCES: u32 = 262_144;
-/// Ring buffer size in bytes (power of two, multiple of the page size).
-pub const EVENTS_RING_BYTES: u32 = 1 << 20;
+/// Ring buffer size in bytes as the object declares it (power of two, multiple of the page
+/// size): 256 KiB, about 2 600 v3 reports of one group record and 10 sources, or 5 400 v2
+/// reports, in flight. The daemon loads it larger when the limits allow many groups (8 bytes a
+/// group, at most 4 MiB: `MapSizes` in mgm-user's `sys/bpf/loader.rs`). The kernel maps every
+/// page of a BPF ring buffer into the daemon when it is opened, the data pages twice: 512 KiB
+/// of the daemon's resident memory at this size, whatever the traffic. A loss is counted
+/// (`events_ring_full`), logged by the daemon, and healed by the hosts' next report.
+pub const EVENTS_RING_BYTES: u32 = 1 << 18;
 
 /// Filter mode of a group record (RFC 3376 §6.2).
 pub const FILTER_MODE_INCLUDE: u8 = 1;

@@ -57,7 +57,7 @@ const GROUPS: usize = 100_000;
 /// IS_EX {} records per report of the closed-loop sender (8 + 64 × 8 = 520 bytes).
 const RECORDS: usize = 64;
 /// Groups the closed-loop sender keeps in flight at most (well under the 16 384 lines of a
-/// handler's outbox and the 1 MiB event ring).
+/// handler's outbox and the event ring: 128 reports of 560 bytes).
 const WINDOW: usize = 8192;
 /// Throughput goal (callbacks per second to one handler).
 const RATE_GOAL: f64 = 100_000.0;

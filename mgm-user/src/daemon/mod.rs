@@ -1,8 +1,7 @@
 //! `mgm run`: the daemon. One tokio task owns all state (the `Daemon`, in `state`) and reacts to
 //! its inputs: classifier events (ring buffer), kernel upcalls, FIB answers, link changes,
-//! control-socket queries, the next protocol deadline, signals and the classifier's log. Each
-//! input is one `Daemon` method; protocol logic lives in the pure modules, kernel I/O in
-//! [`crate::sys`].
+//! control-socket queries, the next protocol deadline and signals. Each input is one `Daemon`
+//! method; protocol logic lives in the pure modules, kernel I/O in [`crate::sys`].
 mod events;
 pub mod forwarding;
 mod handlers;
@@ -14,6 +13,7 @@ mod names;
 pub mod preflight;
 mod proxy;
 mod reload;
+mod ring_losses;
 mod state;
 mod views;
 
@@ -76,7 +76,6 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
     // Sized for every listed interface, awaited ones included.
     let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
     let mut classifier = Classifier::load(&config.bpffs, sizes)?;
-    let logger = classifier.start_logger();
     let (maps, ring) = classifier.take_maps()?;
     for iface in &interfaces {
         classifier.attach(&iface.name, iface.link)?;
@@ -145,7 +144,6 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
             .context("registering the mroute socket")?,
         fib: watch_readable(FdRef(daemon.fwd.fib_fd())).context("registering the FIB socket")?,
         links: watch_readable(LinkWatch::open()?).context("registering the link watch")?,
-        logs: logger.and_then(|l| watch_readable(l).ok()),
         queries: query_rx,
         metrics: metrics_listener.is_some().then_some(metrics_rx),
     };
@@ -244,7 +242,6 @@ struct Inputs {
     upcalls: AsyncFd<FdRef>,
     fib: AsyncFd<FdRef>,
     links: AsyncFd<LinkWatch>,
-    logs: Option<AsyncFd<Logger>>,
     queries: mpsc::Receiver<Query>,
     /// Scrapes of `--metrics` (none without it).
     metrics: Option<mpsc::Receiver<metrics::MetricsRequest>>,
@@ -271,6 +268,8 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    let counted = |d: &Daemon| d.maps.stats().map(|s| s.events_ring_full);
+    let mut losses = ring_losses::RingLosses::new(counted(daemon).unwrap_or(0));
     loop {
         let deadline = daemon.next_deadline().map(instant_for);
         let mut ring_left = false;
@@ -300,12 +299,6 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                 guard.clear_ready();
                 daemon.on_links(changes, monotonic_ns()?);
             }
-            guard = readable_logs(&mut inputs.logs) => {
-                if let Ok(mut guard) = guard {
-                    guard.get_inner_mut().flush();
-                    guard.clear_ready();
-                }
-            }
             guard = inputs.ring.readable_mut() => {
                 let mut guard = guard.context("event ring buffer")?;
                 // With work left the readiness stays set: the loop comes back here after giving
@@ -314,6 +307,12 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                     guard.clear_ready();
                 } else {
                     ring_left = true;
+                }
+                let now = monotonic_ns()?;
+                if losses.due(now) {
+                    if let Some(warning) = counted(daemon).ok().and_then(|n| losses.looked(n, now)) {
+                        log::warn!("{warning}");
+                    }
                 }
             }
         }
@@ -334,12 +333,10 @@ impl AsRawFd for FdRef {
     }
 }
 
-type Logger = aya_log::EbpfLogger<&'static dyn log::Log>;
-
 /// Registers a file descriptor with the reactor, for readability.
 fn watch_readable<T: AsRawFd>(inner: T) -> std::io::Result<AsyncFd<T>> {
     // SAFETY: `register_with_interest` needs the fd open and unchanged while the AsyncFd lives.
-    // RingBuf, EbpfLogger and LinkWatch own theirs. FdRef borrows a socket of the Daemon's
+    // RingBuf and LinkWatch own theirs. FdRef borrows a socket of the Daemon's
     // Forwarding: `run` drops the Inputs holding those AsyncFds before `Daemon::shutdown`
     // closes the sockets, and on an early return the Inputs (made after the Daemon) drop first.
     unsafe { AsyncFd::register_with_interest(inner, tokio::io::Interest::READABLE) }
@@ -351,15 +348,6 @@ async fn next_scrape(
 ) -> Option<metrics::MetricsRequest> {
     match scrapes {
         Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn readable_logs(
-    logs: &mut Option<AsyncFd<Logger>>,
-) -> std::io::Result<tokio::io::unix::AsyncFdReadyMutGuard<'_, Logger>> {
-    match logs {
-        Some(fd) => fd.readable_mut().await,
         None => std::future::pending().await,
     }
 }

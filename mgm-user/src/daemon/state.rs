@@ -255,10 +255,12 @@ impl Daemon {
             return;
         }
         for n in notes {
-            let _ = self.events.send(n);
+            let _ = self.events.send(std::sync::Arc::new(n));
         }
         for e in &mgm_events {
-            let _ = self.events.send(manager_event(&self.fwd, e));
+            let _ = self
+                .events
+                .send(std::sync::Arc::new(manager_event(&self.fwd, e)));
         }
     }
 

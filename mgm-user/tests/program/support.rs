@@ -258,23 +258,8 @@ pub(crate) fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// Collects what the program logs through aya-log.
-#[derive(Clone, Default)]
-pub(crate) struct LogCapture(std::sync::Arc<Mutex<Vec<String>>>);
-
-impl log::Log for LogCapture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        self.0.lock().unwrap().push(record.args().to_string());
-    }
-    fn flush(&self) {}
-}
-
 pub(crate) struct Fx {
     pub(crate) ebpf: Ebpf,
-    pub(crate) logs: Option<(aya_log::EbpfLogger<LogCapture>, LogCapture)>,
     pub(crate) ifaces: HashMap<MapData, u32, IfaceSettings>,
     pub(crate) members: HashMap<MapData, MemberKey, MemberState>,
     pub(crate) sources: HashMap<MapData, SourceKey, SourceState>,
@@ -323,7 +308,6 @@ impl Fx {
         let events = RingBuf::try_from(ebpf.take_map(MAP_EVENTS).expect("MGM_EVENTS")).unwrap();
         Fx {
             ebpf,
-            logs: None,
             ifaces,
             members,
             sources,
@@ -362,19 +346,6 @@ impl Fx {
             ..IfaceSettings::default()
         };
         self.ifaces.insert(ifindex, s, 0).unwrap();
-    }
-
-    /// Messages the program logged through aya-log since the last call.
-    pub(crate) fn program_logs(&mut self) -> Vec<String> {
-        if self.logs.is_none() {
-            let capture = LogCapture::default();
-            let logger = aya_log::EbpfLogger::init_with_logger(&mut self.ebpf, capture.clone())
-                .expect("the object has an aya-log channel");
-            self.logs = Some((logger, capture));
-        }
-        let (logger, capture) = self.logs.as_mut().unwrap();
-        logger.flush();
-        std::mem::take(&mut *capture.0.lock().unwrap())
     }
 
     pub(crate) fn prog(&self) -> &SchedClassifier {

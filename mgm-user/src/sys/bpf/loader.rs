@@ -25,11 +25,22 @@ pub const MAX_MEMBER_ENTRIES: u64 = 1 << 20;
 /// Most `MGM_SOURCES` entries the limits may ask for (sum of `max-sources-total`).
 pub const MAX_SOURCE_ENTRIES: u64 = 1 << 22;
 
-/// Entries of the membership maps, from the limits of the managed interfaces.
+/// Bytes of `MGM_EVENTS` per group the limits allow: a storm in which a sixth of them report
+/// at once (48-byte records) finds room. With the default limits (4 096 groups an interface)
+/// up to 8 interfaces get the smallest ring; 100 000 groups get 1 MiB.
+pub const EVENT_BYTES_PER_GROUP: u64 = 8;
+/// Largest `MGM_EVENTS` the limits may ask for.
+pub const MAX_EVENT_RING_BYTES: u32 = 1 << 22;
+
+/// Entries of the membership maps and bytes of the event ring, from the limits of the managed
+/// interfaces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapSizes {
     pub members: u32,
     pub sources: u32,
+    /// The kernel maps every page of a ring buffer into the daemon, the data pages twice: this
+    /// is twice as much resident memory, whatever the traffic.
+    pub events: u32,
 }
 
 impl MapSizes {
@@ -68,10 +79,15 @@ impl MapSizes {
                 names()
             );
         }
-        // Both fit in u32: checked against caps below u32::MAX.
+        let events = (members * EVENT_BYTES_PER_GROUP).next_power_of_two().clamp(
+            u64::from(mgm_common::maps::EVENTS_RING_BYTES),
+            u64::from(MAX_EVENT_RING_BYTES),
+        );
+        // All fit in u32: checked against caps below u32::MAX.
         Ok(MapSizes {
             members: members.max(1) as u32,
             sources: sources.max(1) as u32,
+            events: events as u32,
         })
     }
 }
@@ -100,14 +116,14 @@ fn check_pinned(path: &Path, name: &str, need: u32) -> Result<()> {
 /// Counters and the event ring hold no membership state: when an earlier mgm version pinned them
 /// with another layout (a counter added, another ring size), they are replaced, not refused.
 /// Returns the maps replaced.
-fn replace_stale_transient_maps(pin_dir: &Path) -> Result<Vec<&'static str>> {
+fn replace_stale_transient_maps(pin_dir: &Path, ring_bytes: u32) -> Result<Vec<&'static str>> {
     let expected = [
         (
             MAP_STATS,
             u32::try_from(std::mem::size_of::<mgm_common::IgmpStats>()).unwrap_or(u32::MAX),
             1,
         ),
-        (MAP_EVENTS, 0, mgm_common::maps::EVENTS_RING_BYTES),
+        (MAP_EVENTS, 0, ring_bytes),
     ];
     let mut replaced = Vec::new();
     for (name, value_size, max_entries) in expected {
@@ -156,7 +172,7 @@ impl Classifier {
             .iter()
             .map(|name| (*name, pin_dir.join(name)))
             .collect();
-        for name in replace_stale_transient_maps(pin_dir)? {
+        for name in replace_stale_transient_maps(pin_dir, sizes.events)? {
             log::info!(
                 "{name} pinned in {} had another mgm version's layout: replaced (its contents \
                  were counters or events in flight)",
@@ -171,6 +187,7 @@ impl Classifier {
         }
         loader.map_max_entries(MAP_MEMBERS, sizes.members);
         loader.map_max_entries(MAP_SOURCES, sizes.sources);
+        loader.map_max_entries(MAP_EVENTS, sizes.events);
         let mut ebpf = loader.load(object_bytes()?).with_context(|| {
             format!(
                 "cannot load the igmp-ebpf object with maps pinned in {} (maps pinned there by an \
@@ -231,17 +248,6 @@ impl Classifier {
         Ok((maps, events))
     }
 
-    /// Starts forwarding the program's aya-log messages to `log` (if the object logs at all).
-    pub fn start_logger(&mut self) -> Option<aya_log::EbpfLogger<&'static dyn log::Log>> {
-        match aya_log::EbpfLogger::init(&mut self.ebpf) {
-            Ok(logger) => Some(logger),
-            Err(e) => {
-                log::debug!("classifier has no aya-log channel: {e}");
-                None
-            }
-        }
-    }
-
     /// Detaches every link now (also done on drop).
     pub fn detach_all(&mut self) {
         for (ifname, program, id) in std::mem::take(&mut self.links) {
@@ -281,6 +287,7 @@ mod tests {
     fn maps_are_sized_from_the_limits() {
         let one = MapSizes::for_limits(&[iface("eth1", |_| {})]).unwrap();
         assert_eq!((one.members, one.sources), (4096, 32_768));
+        assert_eq!(one.events, 256 << 10, "the smallest ring");
         let two = MapSizes::for_limits(&[
             iface("eth1", |c| c.max_groups = 100),
             // 10 groups x 4 sources cannot reach max-sources-total.
@@ -291,6 +298,26 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((two.members, two.sources), (110, 32_768 + 40));
+    }
+
+    #[test]
+    fn the_event_ring_grows_with_the_groups_allowed() {
+        let ifaces = |n: usize, groups: u32| -> Vec<_> {
+            (0..n)
+                .map(|i| iface(&format!("eth{i}"), |c| c.max_groups = groups))
+                .collect()
+        };
+        let ring = |n, groups| MapSizes::for_limits(&ifaces(n, groups)).unwrap().events;
+        assert_eq!(ring(8, 4096), 256 << 10, "default limits, 8 interfaces");
+        assert_eq!(
+            ring(9, 4096),
+            512 << 10,
+            "a power of two above 9 x 4096 x 8 bytes"
+        );
+        assert_eq!(ring(1, 100_000), 1 << 20);
+        assert_eq!(ring(2, 50_000), 1 << 20);
+        assert_eq!(ring(16, 65_536), 4 << 20, "at most 4 MiB");
+        assert_eq!(ring(1, 0), 256 << 10);
     }
 
     #[test]
