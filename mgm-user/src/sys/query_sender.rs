@@ -124,8 +124,8 @@ mod tests {
         let Path::Ip(fd) = &q.path else {
             panic!("lo has no Ethernet header: raw IP socket expected");
         };
-        let looped = nix::sys::socket::getsockopt(fd, sockopt::IpMulticastLoop)
-            .expect("IP_MULTICAST_LOOP");
+        let looped =
+            nix::sys::socket::getsockopt(fd, sockopt::IpMulticastLoop).expect("IP_MULTICAST_LOOP");
         assert!(!looped);
     }
 
