@@ -19,7 +19,7 @@ impl IgmpLen {
     /// `None` when `len` bytes and our header exceed the 65 535 bytes of an IPv4 packet.
     pub(crate) fn new(len: usize) -> Option<Self> {
         let max = usize::from(u16::MAX) - IP_HEADER_LEN;
-        (len <= max).then(|| Self(len as u16))
+        (len <= max).then_some(Self(len as u16))
     }
 }
 
