@@ -118,6 +118,17 @@ fn leave_does_not_cut_another_receiver_on_the_link() {
     }
     let g = lab.group(k, &rif, G).unwrap();
     assert_eq!(g.last_reporter.as_deref(), Some("192.0.2.12"), "{g:?}");
+    // The group-specific queries went out on Ethernet to the group's MAC without the router
+    // making a neighbour entry for the group (thousands of leaves would churn its table).
+    let neigh = lab.ns(
+        &lab.netns_of_router(),
+        &["ip", "-4", "neigh", "show", "nud", "all", "dev", &rif],
+    );
+    assert!(!neigh.contains(G), "a neighbour entry for {G}: {neigh}");
+    assert!(
+        !neigh.contains("224.0.0.1"),
+        "a neighbour entry for all-hosts: {neigh}"
+    );
 }
 
 #[test]

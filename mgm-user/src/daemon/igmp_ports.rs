@@ -189,7 +189,7 @@ impl IgmpPorts {
         maps: &mut KernelMaps,
         now: u64,
     ) -> Result<Vec<Action>> {
-        let sender = QuerySender::open(&iface.name, iface.address)?;
+        let sender = QuerySender::open(&iface.name, iface.ifindex, iface.address)?;
         let (mut router, actions) =
             IgmpInterface::new(iface.ifindex, iface.address, cfg.clone(), now);
         router.set_link_subnets(&iface.subnets);

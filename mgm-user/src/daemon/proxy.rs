@@ -48,7 +48,7 @@ impl Upstream {
         robustness: u32,
         proxy_ssdp: bool,
     ) -> Result<Self> {
-        let sender = QuerySender::open(name, addr)
+        let sender = QuerySender::open(name, ifindex, addr)
             .with_context(|| format!("the upstream interface {name}"))?;
         // Reports fit the link: its MTU less the IPv4 header with Router Alert (an oversized
         // raw send fails whole, e.g. on PPPoE's 1492 or WireGuard's 1420).
@@ -58,7 +58,7 @@ impl Upstream {
             unsolicited_report_interval_ns: 1_000_000_000,
             max_version: 3,
             max_report_len: (mtu as usize)
-                .saturating_sub(crate::sys::query_sender::IP_HEADER_LEN)
+                .saturating_sub(crate::sys::igmp_frame::IP_HEADER_LEN)
                 .clamp(64, crate::proxy::report::MAX_REPORT_LEN),
         };
         Ok(Upstream {

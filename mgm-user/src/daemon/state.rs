@@ -212,7 +212,8 @@ impl Daemon {
                 ifindex,
                 group,
                 state,
-            } => maps.write_member(member_key(ifindex, group), state),
+                new,
+            } => maps.write_member(member_key(ifindex, group), state, new),
             Action::DeleteMember { ifindex, group } => {
                 maps.delete_member(&member_key(ifindex, group))
             }
@@ -221,7 +222,8 @@ impl Daemon {
                 group,
                 source,
                 state,
-            } => maps.write_source(source_key(ifindex, group, source), state),
+                new,
+            } => maps.write_source(source_key(ifindex, group, source), state, new),
             Action::DeleteSource {
                 ifindex,
                 group,

@@ -34,21 +34,25 @@ pub enum Action {
         dst: Ipv4Addr,
         query: QueryMessage,
     },
-    /// Create or overwrite the `MGM_MEMBERS` entry {ifindex, group}.
+    /// Create or overwrite the `MGM_MEMBERS` entry {ifindex, group}. `new`: never written
+    /// before, so there is no entry the fast path could have refreshed (nothing to read back).
     WriteMember {
         ifindex: u32,
         group: Ipv4Addr,
         state: MemberState,
+        new: bool,
     },
     /// Delete the `MGM_MEMBERS` entry {ifindex, group} (its sources are deleted first by
     /// `DeleteSource` actions).
     DeleteMember { ifindex: u32, group: Ipv4Addr },
-    /// Create or overwrite the `MGM_SOURCES` entry {ifindex, group, source}.
+    /// Create or overwrite the `MGM_SOURCES` entry {ifindex, group, source}. `new` as for
+    /// `WriteMember`.
     WriteSource {
         ifindex: u32,
         group: Ipv4Addr,
         source: Ipv4Addr,
         state: SourceState,
+        new: bool,
     },
     /// Delete the `MGM_SOURCES` entry {ifindex, group, source}.
     DeleteSource {

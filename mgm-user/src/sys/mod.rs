@@ -10,10 +10,13 @@
 //! - [`link_watch`]: link and address notifications (rtnetlink multicast groups);
 //! - [`memory`]: the daemon's resident set and `malloc_trim`;
 //! - [`sched`]: the loop thread's short time slice (how soon it runs once woken);
-//! - `query_sender`: the send-only raw socket IGMP queries leave through;
-//! - `raw_socket`: how raw sockets are made and options set (the one `libc` socket helper).
+//! - `query_sender`: the send-only socket IGMP queries leave through (packet socket on
+//!   Ethernet, raw IP socket on other links);
+//! - `igmp_frame`: the IPv4 header of what we send, the Ethernet address of a group (pure);
+//! - `raw_socket`: how raw and packet sockets are made and options set (the `libc` helpers).
 pub mod bpf;
 pub mod fib;
+pub(crate) mod igmp_frame;
 pub mod link;
 pub mod link_watch;
 pub mod memory;

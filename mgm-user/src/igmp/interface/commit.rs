@@ -204,6 +204,7 @@ fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes
                     group,
                     source: *s,
                     state: *st,
+                    new: known.is_none(),
                 });
             }
         }
@@ -240,6 +241,7 @@ fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &m
             ifindex,
             group,
             state,
+            new: g.written_member().is_none(),
         });
         // As written, the kernel's refresh counter included.
         g.set_written_member(Some(state));

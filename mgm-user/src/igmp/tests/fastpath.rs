@@ -290,6 +290,8 @@ fn new_groups_and_sources_are_not_read_back() {
         let (a, n) = feed_counting(&mut r, refreshes, H1, igmp::ALL_V3_ROUTERS, &join);
         assert_eq!(n, 0, "a new group and its sources (fast path {refreshes})");
         assert_eq!(member_writes(&a).len(), 1, "{a:?}");
+        // ... and the map layer is told, so that it does not read them back either.
+        assert_eq!(news(&a), [true, true, true], "{a:?}");
         assert_eq!(member_writes(&a)[0].fast_refreshes, 0);
         let v2 = simple(igmp::TYPE_V2_REPORT, 0, G2);
         let (a, n) = feed_counting(&mut r, refreshes, H1, G2, &v2);
@@ -300,11 +302,27 @@ fn new_groups_and_sources_are_not_read_back() {
         let (a, n) = feed_counting(&mut r, refreshes, H1, igmp::ALL_V3_ROUTERS, &allow);
         assert_eq!(n, if refreshes { 3 } else { 0 }, "{a:?}");
         assert!(
+            a.iter().any(
+                |a| matches!(a, Action::WriteSource { source, new: true, .. } if *source == S3)
+            ),
+            "{a:?}"
+        );
+        assert!(
             a.iter()
-                .any(|a| matches!(a, Action::WriteSource { source, .. } if *source == S3)),
+                .all(|a| !matches!(a, Action::WriteMember { new: true, .. })),
             "{a:?}"
         );
     }
+}
+
+/// The `new` flag of each map write, in order.
+fn news(a: &[Action]) -> Vec<bool> {
+    a.iter()
+        .filter_map(|a| match a {
+            Action::WriteMember { new, .. } | Action::WriteSource { new, .. } => Some(*new),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]

@@ -78,6 +78,7 @@ impl MapView {
                     ifindex,
                     group,
                     state,
+                    ..
                 } => {
                     self.members.borrow_mut().insert((*ifindex, *group), *state);
                 }
@@ -95,6 +96,7 @@ impl MapView {
                     group,
                     source,
                     state,
+                    ..
                 } => {
                     self.sources
                         .borrow_mut()

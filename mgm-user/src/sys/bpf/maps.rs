@@ -51,17 +51,20 @@ impl KernelMaps {
 
     /// Writes the router's `state` for `key`, keeping what the fast path refreshed since the
     /// router read the entry (see [`merge_member`]): re-read just before the write, unless
-    /// nothing can have refreshed it (no fast path) or the write stands as it is (an entry
-    /// handed to the slow path).
-    pub fn write_member(&mut self, key: MemberKey, state: MemberState) -> Result<()> {
-        let reread = self.fast_path && state.flags & MEMBER_FLAG_SLOW_PATH == 0;
-        let state = match reread.then(|| self.member(&key)).transpose()?.flatten() {
-            Some(kernel) => merge_member(kernel, state),
-            None => state,
-        };
-        self.members
-            .insert(key, state, 0)
-            .context("writing MGM_MEMBERS")
+    /// nothing can have refreshed it (no fast path, or an entry `new` to the kernel) or the
+    /// write stands as it is (an entry handed to the slow path).
+    pub fn write_member(&mut self, key: MemberKey, state: MemberState, new: bool) -> Result<()> {
+        let slow = state.flags & MEMBER_FLAG_SLOW_PATH != 0;
+        let how = how_to_write(self.fast_path && !slow, new);
+        write_merged(
+            &mut self.members,
+            how,
+            state,
+            merge_member,
+            |m| absent_is_none(m.get(&key, 0)),
+            |m, v, flags| m.insert(key, v, flags),
+        )
+        .context("writing MGM_MEMBERS")
     }
 
     pub fn delete_member(&mut self, key: &MemberKey) -> Result<()> {
@@ -70,20 +73,18 @@ impl KernelMaps {
 
     /// Writes the router's `state` for `key`, keeping a refresh the fast path made since the
     /// router read the entry (see [`merge_source`]): re-read just before the write, unless
-    /// nothing can have refreshed it (no fast path).
-    pub fn write_source(&mut self, key: SourceKey, state: SourceState) -> Result<()> {
-        let state = match self
-            .fast_path
-            .then(|| self.source(&key))
-            .transpose()?
-            .flatten()
-        {
-            Some(kernel) => merge_source(kernel, state),
-            None => state,
-        };
-        self.sources
-            .insert(key, state, 0)
-            .context("writing MGM_SOURCES")
+    /// nothing can have refreshed it (no fast path, or an entry `new` to the kernel).
+    pub fn write_source(&mut self, key: SourceKey, state: SourceState, new: bool) -> Result<()> {
+        let how = how_to_write(self.fast_path, new);
+        write_merged(
+            &mut self.sources,
+            how,
+            state,
+            merge_source,
+            |m| absent_is_none(m.get(&key, 0)),
+            |m, v, flags| m.insert(key, v, flags),
+        )
+        .context("writing MGM_SOURCES")
     }
 
     pub fn delete_source(&mut self, key: &SourceKey) -> Result<()> {
@@ -155,6 +156,55 @@ pub fn merge_source(kernel: SourceState, ours: SourceState) -> SourceState {
     }
 }
 
+/// How one write of the router's state reaches the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// Overwrite, nothing read: the classifier cannot have changed the entry.
+    AsIs,
+    /// Create (`BPF_NOEXIST`), nothing read: the router never wrote the entry and the
+    /// classifier never creates one. Should it be there after all (left by an earlier run),
+    /// the write falls back to `Merge`.
+    Create,
+    /// Read the kernel's entry, merge, overwrite.
+    Merge,
+}
+
+fn how_to_write(refreshable: bool, new: bool) -> Write {
+    match (refreshable, new) {
+        (false, _) => Write::AsIs,
+        (true, true) => Write::Create,
+        (true, false) => Write::Merge,
+    }
+}
+
+/// `BPF_NOEXIST`: create only.
+const NOEXIST: u64 = 1;
+
+/// One write to `map` as `how` says: `read` the kernel's entry (only for `Merge`), `insert`
+/// with the given `bpf_map_update_elem` flags.
+fn write_merged<M, V: Copy>(
+    map: &mut M,
+    how: Write,
+    state: V,
+    merge: fn(V, V) -> V,
+    read: impl Fn(&M) -> Result<Option<V>, MapError>,
+    insert: impl Fn(&mut M, V, u64) -> Result<(), MapError>,
+) -> Result<(), MapError> {
+    match how {
+        Write::AsIs => return insert(map, state, 0),
+        Write::Create => match insert(map, state, NOEXIST) {
+            Err(MapError::SyscallError(e)) if e.io_error.raw_os_error() == Some(libc::EEXIST) => {}
+            other => return other,
+        },
+        Write::Merge => {}
+    }
+    let state = match read(map)? {
+        Some(kernel) => merge(kernel, state),
+        None => state,
+    };
+    insert(map, state, 0)
+}
+
 fn absent_is_none<V>(r: Result<V, MapError>) -> Result<Option<V>, MapError> {
     match r {
         Ok(v) => Ok(Some(v)),
@@ -191,6 +241,78 @@ mod tests {
         assert!(ignore_absent(Err(MapError::KeyNotFound)).is_ok());
         assert!(ignore_absent(failed(libc::EPERM)).is_err());
         assert!(ignore_absent(failed(libc::E2BIG)).is_err());
+    }
+
+    /// A map of one entry that counts its reads and honours `BPF_NOEXIST` like the kernel.
+    #[derive(Default)]
+    struct Fake {
+        entry: Option<u32>,
+        reads: std::cell::Cell<u32>,
+        writes: Vec<(u32, u64)>,
+    }
+
+    fn write(fake: &mut Fake, how: Write, state: u32) -> Result<(), MapError> {
+        let read = |f: &Fake| {
+            f.reads.set(f.reads.get() + 1);
+            Ok(f.entry)
+        };
+        let insert = |f: &mut Fake, v: u32, flags: u64| {
+            if flags == NOEXIST && f.entry.is_some() {
+                return failed(libc::EEXIST);
+            }
+            f.entry = Some(v);
+            f.writes.push((v, flags));
+            Ok(())
+        };
+        write_merged(fake, how, state, u32::max, read, insert)
+    }
+
+    #[test]
+    fn a_new_entry_is_created_without_a_read_back() {
+        let mut f = Fake::default();
+        write(&mut f, how_to_write(true, true), 5).expect("create");
+        assert_eq!((f.reads.get(), f.writes.clone()), (0, vec![(5, NOEXIST)]));
+    }
+
+    #[test]
+    fn a_known_entry_is_read_back_and_merged() {
+        let mut f = Fake {
+            entry: Some(9),
+            ..Fake::default()
+        };
+        write(&mut f, how_to_write(true, false), 5).expect("merge");
+        assert_eq!((f.reads.get(), f.writes.clone()), (1, vec![(9, 0)]));
+    }
+
+    #[test]
+    fn a_new_entry_found_in_the_kernel_after_all_is_merged() {
+        // Left by an earlier run: the create fails, the write falls back to read and merge.
+        let mut f = Fake {
+            entry: Some(9),
+            ..Fake::default()
+        };
+        write(&mut f, how_to_write(true, true), 5).expect("create, then merge");
+        assert_eq!((f.reads.get(), f.writes.clone()), (1, vec![(9, 0)]));
+    }
+
+    #[test]
+    fn without_refreshes_nothing_is_read_and_the_write_stands() {
+        for new in [true, false] {
+            let mut f = Fake {
+                entry: Some(9),
+                ..Fake::default()
+            };
+            write(&mut f, how_to_write(false, new), 5).expect("overwrite");
+            assert_eq!((f.reads.get(), f.writes.clone()), (0, vec![(5, 0)]));
+        }
+    }
+
+    #[test]
+    fn other_create_failures_are_not_retried() {
+        let mut f = Fake::default();
+        let insert = |_: &mut Fake, _: u32, _: u64| failed(libc::E2BIG);
+        let read = |_: &Fake| Ok(None);
+        assert!(write_merged(&mut f, Write::Create, 5, u32::max, read, insert).is_err());
     }
 
     const GMI: u64 = 260_000_000_000;
