@@ -9,11 +9,26 @@
 //!   spare capacity (a doubling `HashMap` of large entries wastes up to half of its slots).
 //!
 //! Removal moves the last value into the hole (`swap_remove`), so iteration order is arbitrary
-//! and changes as entries come and go, as a `HashMap`'s does. Keys are hashed with the
-//! standard library's randomly keyed SipHash: the group addresses come from hosts on the link.
+//! and changes as entries come and go, as a `HashMap`'s does.
+//!
+//! Keys are hashed with foldhash ([`FastHash`]), a few times cheaper than the standard library's
+//! SipHash on the small keys used here (group addresses, (S,G) pairs), and hashed on every
+//! report. The group addresses come from hosts on the link, so a host could try to choose keys
+//! that collide. Three things keep that harmless:
+//! - the hasher is seeded at random per process, so colliding keys cannot be computed ahead;
+//! - the tables are bounded by the configured limits (`max_groups` per interface, the maps'
+//!   sizes);
+//! - hashbrown's probing degrades gradually: a collision costs a longer probe, never a rebuild.
 use hashbrown::HashTable;
-use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
+
+/// The hasher of the daemon's tables keyed by values from the network (see the module
+/// documentation): foldhash, seeded at random per process.
+pub type FastHash = foldhash::fast::RandomState;
+/// A `HashMap` with [`FastHash`].
+pub type FastHashMap<K, V> = std::collections::HashMap<K, V, FastHash>;
+/// A `HashSet` with [`FastHash`].
+pub type FastHashSet<T> = std::collections::HashSet<T, FastHash>;
 
 /// A value that carries its own key.
 pub trait Keyed {
@@ -26,7 +41,7 @@ pub trait Keyed {
 pub struct DenseMap<V: Keyed> {
     values: Vec<V>,
     index: HashTable<u32>,
-    hasher: RandomState,
+    hasher: FastHash,
 }
 
 impl<V: Keyed> Default for DenseMap<V> {
@@ -34,7 +49,7 @@ impl<V: Keyed> Default for DenseMap<V> {
         DenseMap {
             values: Vec::new(),
             index: HashTable::new(),
-            hasher: RandomState::new(),
+            hasher: FastHash::default(),
         }
     }
 }

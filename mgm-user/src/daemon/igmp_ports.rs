@@ -290,17 +290,17 @@ impl IgmpPorts {
         self.ports.get(&ifindex).map(|p| p.name.as_str())
     }
 
-    /// One classifier event.
+    /// One classifier event: its actions are appended to `out`.
     pub(crate) fn on_event(
         &mut self,
         ev: &IgmpEvent<'_>,
         maps: &KernelMaps,
         now: u64,
-    ) -> Vec<Action> {
-        let out = Vec::new();
+        out: &mut Vec<Action>,
+    ) {
         if !self.ports.contains_key(&ev.ifindex) {
             log::debug!("event for unmanaged ifindex {}; ignored", ev.ifindex);
-            return out;
+            return;
         }
         let src = Ipv4Addr::from(ev.src_addr);
         let dst = Ipv4Addr::from(ev.dst_addr);
@@ -317,14 +317,14 @@ impl IgmpPorts {
             self.count_lost_records(ev, lost, announced);
         }
         let Some(port) = self.ports.get_mut(&ev.ifindex) else {
-            return out;
+            return;
         };
         let msg = match parsed {
             Ok(m) => m,
             Err(e) => {
                 self.parse_errors += 1;
                 log::debug!("{}: IGMP from {src} rejected: {e}", port.name);
-                return out;
+                return;
             }
         };
         // A report or leave must come from a host on this link (or from 0.0.0.0, a host without
@@ -337,13 +337,12 @@ impl IgmpPorts {
                 "{}: report from {src}, not on this link's subnets; ignored",
                 port.name
             );
-            return out;
+            return;
         }
-        let actions =
-            port.router
-                .on_message(now, src, dst, &msg, &MapView(maps, !self.no_fast_path));
+        let view = MapView(maps, !self.no_fast_path);
+        port.router
+            .on_message_into(now, (src, dst), &msg, &view, out);
         self.shrunk |= port.router.take_shrunk();
-        actions
     }
 
     /// Counts the v3 records lost because their report was longer than an event carries

@@ -45,6 +45,8 @@ pub(crate) struct Daemon {
     pub(crate) event_counts: EventCounts,
     /// What a reload re-reads and diffs against.
     pub(crate) reload: super::reload::Reload,
+    /// The actions of one classifier event, kept between events (a report allocates none).
+    actions: Vec<Action>,
 }
 
 impl Daemon {
@@ -81,6 +83,7 @@ impl Daemon {
             }),
             event_counts: EventCounts::default(),
             reload: super::reload::Reload::default(),
+            actions: Vec::new(),
         };
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
@@ -129,11 +132,16 @@ impl Daemon {
     /// refresh finds no entry and takes the slow path); queries last; then IGMP's notes and the
     /// manager's events are published.
     pub(crate) fn apply(&mut self, actions: Vec<Action>, now: u64) {
+        self.apply_all(&actions, now);
+    }
+
+    /// [`Self::apply`] on borrowed actions.
+    fn apply_all(&mut self, actions: &[Action], now: u64) {
         // Notes are made only for `mgm events` subscribers; the actions that are logged
         // (querier and version changes, notices) go through `igmp_event` either way.
         let listened = self.events.receiver_count() > 0;
         let mut deltas = false;
-        for action in &actions {
+        for action in actions {
             if let Action::Membership { group, .. } = action {
                 deltas = true;
                 if let Some(up) = &mut self.upstream {
@@ -145,7 +153,7 @@ impl Daemon {
         if deltas {
             self.fwd.settle(&self.igmp, now);
         }
-        for action in &actions {
+        for action in actions {
             match action {
                 Action::WriteMember { .. }
                 | Action::DeleteMember { .. }
@@ -155,7 +163,7 @@ impl Daemon {
             }
         }
         self.igmp.sync_all_settings(&mut self.maps);
-        for action in &actions {
+        for action in actions {
             if let Action::SendQuery {
                 ifindex,
                 dst,
@@ -167,7 +175,7 @@ impl Daemon {
         }
         if deltas {
             self.report_upstream(now);
-            self.igmp.log_changes(&actions, now);
+            self.igmp.log_changes(actions, now);
         }
         // Notes in the order the router meant: its decisions, then the queries it sent. Map
         // writes are neither told nor logged.
@@ -290,9 +298,15 @@ impl Daemon {
                 up.on_igmp(ev.igmp_bytes(), now);
                 continue;
             }
-            let actions = self.igmp.on_event(&ev, &self.maps, now);
+            let mut actions = std::mem::take(&mut self.actions);
+            self.igmp.on_event(&ev, &self.maps, now, &mut actions);
             drop(item);
-            self.apply(actions, now);
+            self.apply_all(&actions, now);
+            actions.clear();
+            // A storm's event (a query's replies, a long v3 report) may have grown it.
+            if actions.capacity() <= 64 {
+                self.actions = actions;
+            }
         }
         Ok(false)
     }

@@ -5,7 +5,7 @@
 //! (`sys/bpf/loader.rs`), and a call that moves sources from one group to another stays within
 //! them at every step only when the space is freed before it is taken.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use mgm_common::{MemberState, SourceState};
@@ -26,8 +26,13 @@ impl IgmpInterface {
             self.hold(*group);
         }
         self.touched = touched;
-        let mut writes = Vec::new();
-        for group in std::mem::take(&mut self.dirty) {
+        // Buffers kept between calls: a report's call allocates nothing for them.
+        let mut writes = std::mem::take(&mut self.writes);
+        let mut dirty = std::mem::take(&mut self.dirty);
+        // In address order, each once, as the deadlines and deltas have always come.
+        dirty.sort_unstable();
+        dirty.dedup();
+        for &group in &dirty {
             self.hold(group);
             let Some(g) = self.groups.get_mut(&group) else {
                 continue;
@@ -74,6 +79,9 @@ impl IgmpInterface {
                 .map(|g| (g.scheduled, g.group))
         });
         out.append(&mut writes);
+        self.writes = writes;
+        dirty.clear();
+        self.dirty = dirty;
         self.touched.clear();
         self.seen.clear();
         self.shrink_tables();
@@ -127,7 +135,7 @@ struct Writes<'a> {
 /// call (a refresh landing since then is not the router's to overwrite: the daemon keeps the
 /// kernel's later expiry when the counts differ), else the map's now.
 struct Refreshes<'a> {
-    seen: &'a HashMap<(Ipv4Addr, Option<Ipv4Addr>), u32>,
+    seen: &'a crate::dense_map::FastHashMap<(Ipv4Addr, Option<Ipv4Addr>), u32>,
     view: &'a dyn FastPathView,
     ifindex: u32,
 }

@@ -15,8 +15,7 @@
 //! A refused group is never created, so nothing is written to the maps for it and the fast path
 //! (which only refreshes existing entries) cannot keep it either.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::net::Ipv4Addr;
 
 use super::IgmpInterface;
@@ -175,11 +174,20 @@ impl IgmpInterface {
             self.touched.shrink_to(self.touched.len() * 2);
             shrunk = true;
         }
+        // The per-call buffers are empty between calls; a storm's call may have grown them.
+        if self.dirty.capacity() > SHRINK_ABOVE {
+            self.dirty = Vec::new();
+            shrunk = true;
+        }
+        if self.writes.capacity() > SHRINK_ABOVE {
+            self.writes = Vec::new();
+            shrunk = true;
+        }
         self.shrunk |= shrunk;
     }
 }
 
-fn release(hosts: &mut HashMap<Ipv4Addr, u32>, host: Ipv4Addr) {
+fn release(hosts: &mut crate::dense_map::FastHashMap<Ipv4Addr, u32>, host: Ipv4Addr) {
     if let Some(n) = hosts.get_mut(&host) {
         *n = n.saturating_sub(1);
         if *n == 0 {
@@ -192,7 +200,7 @@ fn worth_shrinking(len: usize, capacity: usize) -> bool {
     capacity > SHRINK_ABOVE && capacity > len.saturating_mul(SHRINK_FACTOR)
 }
 
-fn shrink_map<K: Eq + Hash, V>(m: &mut HashMap<K, V>) -> bool {
+fn shrink_map<K: Eq + Hash, V, S: BuildHasher>(m: &mut std::collections::HashMap<K, V, S>) -> bool {
     if worth_shrinking(m.len(), m.capacity()) {
         m.shrink_to(m.len() * 2);
         return true;

@@ -20,7 +20,7 @@ mod summary;
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
 pub use summary::{GroupSummary, SourceSummary};
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{IgmpMessage, QueryVersion};
@@ -34,7 +34,7 @@ use super::encode::QueryMessage;
 use super::group::{Ctx, GroupQuery, GroupState};
 use super::querier::{Querier, QuerierEvent};
 use super::view::FastPathView;
-use crate::dense_map::DenseMap;
+use crate::dense_map::{DenseMap, FastHashMap, FastHashSet};
 use deadlines::Deadlines;
 
 /// A group address the router keeps state for: multicast, outside 224.0.0.0/24 (link-local
@@ -57,15 +57,21 @@ pub struct IgmpInterface {
     groups: DenseMap<GroupState>,
     /// Each group's next deadline (`GroupState::scheduled`), and entries it no longer has.
     heap: Deadlines,
-    /// Groups whose map view was already adopted in the current call.
-    touched: HashSet<Ipv4Addr>,
+    /// Groups whose map view was already adopted in the current call. The per-call tables and
+    /// `hosts` use foldhash (`dense_map.rs` says why that is safe with keys from the network).
+    touched: FastHashSet<Ipv4Addr>,
     /// Kernel refresh counts read when the groups of the current call were adopted, by (group,
     /// source or none for the group entry): what this call's writes carry (`commit.rs`).
-    seen: HashMap<(Ipv4Addr, Option<Ipv4Addr>), u32>,
-    /// Groups to write out at the end of the current call.
-    dirty: BTreeSet<Ipv4Addr>,
-    /// Groups each host keeps alive (the last reporter of each group; `limits.rs`).
-    hosts: HashMap<Ipv4Addr, u32>,
+    seen: FastHashMap<(Ipv4Addr, Option<Ipv4Addr>), u32>,
+    /// Groups to write out at the end of the current call, in the order marked, repeats
+    /// included (`commit` sorts them and drops the repeats; the buffer is kept between calls).
+    dirty: Vec<Ipv4Addr>,
+    /// The map writes of the current call, gathered in `commit` (the buffer is kept between
+    /// calls).
+    writes: Vec<Action>,
+    /// Groups each host keeps alive (the last reporter of each group; `limits.rs`). Bounded by
+    /// the groups held: each group counts for one host.
+    hosts: FastHashMap<Ipv4Addr, u32>,
     /// Source records of every group.
     source_total: usize,
     /// Reports for new groups ignored because the interface holds `max_groups` already.
@@ -114,10 +120,11 @@ impl IgmpInterface {
             config,
             groups: DenseMap::new(),
             heap: Deadlines::default(),
-            touched: HashSet::new(),
-            seen: HashMap::new(),
-            dirty: BTreeSet::new(),
-            hosts: HashMap::new(),
+            touched: FastHashSet::default(),
+            seen: FastHashMap::default(),
+            dirty: Vec::new(),
+            writes: Vec::new(),
+            hosts: FastHashMap::default(),
             source_total: 0,
             refused_groups: 0,
             refused_host_groups: 0,
@@ -242,9 +249,23 @@ impl IgmpInterface {
         view: &dyn FastPathView,
     ) -> Vec<Action> {
         let mut out = Vec::new();
-        self.run_due(now, view, &mut out);
+        self.on_message_into(now, (src, dst), msg, view, &mut out);
+        out
+    }
+
+    /// As [`Self::on_message`], appending the actions to `out` (a buffer the shell keeps, so a
+    /// report allocates none).
+    pub fn on_message_into(
+        &mut self,
+        now: u64,
+        (src, dst): (Ipv4Addr, Ipv4Addr),
+        msg: &IgmpMessage<'_>,
+        view: &dyn FastPathView,
+        out: &mut Vec<Action>,
+    ) {
+        self.run_due(now, view, out);
         match msg {
-            IgmpMessage::Query(q) => self.handle_query(now, src, q, view, &mut out),
+            IgmpMessage::Query(q) => self.handle_query(now, src, q, view, out),
             IgmpMessage::V1Report { group } => {
                 if *group == dst {
                     self.host_input(
@@ -254,7 +275,7 @@ impl IgmpInterface {
                         HostInput::V1Report,
                         BTreeSet::new(),
                         view,
-                        &mut out,
+                        out,
                     );
                 }
             }
@@ -267,7 +288,7 @@ impl IgmpInterface {
                         HostInput::V2Report,
                         BTreeSet::new(),
                         view,
-                        &mut out,
+                        out,
                     );
                 }
             }
@@ -279,7 +300,7 @@ impl IgmpInterface {
                     HostInput::V2Leave,
                     BTreeSet::new(),
                     view,
-                    &mut out,
+                    out,
                 );
             }
             IgmpMessage::V3Report(r) => {
@@ -292,13 +313,12 @@ impl IgmpInterface {
                         HostInput::V3Record(rec.record_type),
                         sources,
                         view,
-                        &mut out,
+                        out,
                     );
                 }
             }
         }
-        self.commit(now, view, &mut out);
-        out
+        self.commit(now, view, out);
     }
 
     /// Handles everything due at or before `now`.
@@ -344,7 +364,8 @@ impl IgmpInterface {
                 // Read once: the refresh counts seen here are what the writes of this call
                 // carry, so a kernel refresh landing after this read is not taken as seen.
                 let member = view.member(ifindex, group);
-                let sources: Vec<(Ipv4Addr, Option<SourceState>)> = g
+                // On the stack for the common few sources: a report allocates nothing here.
+                let sources: smallvec::SmallVec<[(Ipv4Addr, Option<SourceState>); 8]> = g
                     .sources
                     .iter()
                     .filter(|(_, r)| r.timer != 0)
@@ -398,7 +419,7 @@ impl IgmpInterface {
                 g.run_retransmissions(&ctx, &mut queries);
             }
             self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
-            self.dirty.insert(group);
+            self.dirty.push(group);
             self.group_queries(now, group, queries, out);
         }
     }
@@ -467,7 +488,7 @@ impl IgmpInterface {
             self.groups.remove(&group);
             return;
         }
-        self.dirty.insert(group);
+        self.dirty.push(group);
         self.group_queries(now, group, queries, out);
     }
 

@@ -113,7 +113,7 @@ impl IgmpInterface {
         self.adopt(q.group, view);
         if let Some(g) = self.groups.get_mut(&q.group) {
             g.lower_on_query(now, lmqt, &sources);
-            self.dirty.insert(q.group);
+            self.dirty.push(q.group);
         }
     }
 
@@ -160,7 +160,7 @@ impl IgmpInterface {
                         for g in self.groups.values_mut() {
                             if g.retransmitting() || g.sources.values().any(|r| r.rexmit > 0) {
                                 g.cancel_retransmissions();
-                                self.dirty.insert(g.group);
+                                self.dirty.push(g.group);
                             }
                         }
                     }

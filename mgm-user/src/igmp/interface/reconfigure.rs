@@ -28,7 +28,7 @@ impl IgmpInterface {
                 g.mode = FilterMode::Include;
                 g.group_timer = 0;
                 g.sources.clear();
-                self.dirty.insert(g.group);
+                self.dirty.push(g.group);
                 continue;
             }
             let refused: Vec<_> = g
@@ -52,7 +52,7 @@ impl IgmpInterface {
                 }
             }
             if !refused.is_empty() {
-                self.dirty.insert(g.group);
+                self.dirty.push(g.group);
             }
         }
         self.source_total = self.groups.values().map(|g| g.sources.len()).sum();

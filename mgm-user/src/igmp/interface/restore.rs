@@ -20,7 +20,7 @@ impl IgmpInterface {
             g.mode = FilterMode::Include;
             g.group_timer = 0;
             g.sources.clear();
-            self.dirty.insert(g.group);
+            self.dirty.push(g.group);
         }
         self.source_total = 0;
         self.commit(now, view, &mut out);
@@ -94,7 +94,7 @@ impl IgmpInterface {
             self.forget(&old);
         }
         self.touched.insert(group);
-        self.dirty.insert(group);
+        self.dirty.push(group);
         self.commit(now, view, &mut out);
         out
     }
