@@ -90,7 +90,7 @@ pub(crate) fn manager_event(fwd: &Forwarding, e: &MgmEvent) -> EventLine {
     let name = |i: &IfKey| fwd.interface_name(i);
     EventLine {
         event: event_of(e, &name),
-        protocol: e.protocol.clone(),
+        protocol: e.protocol.to_string(),
         interface: e.interface.as_ref().map(name),
         source: e.source,
         group: e.group,

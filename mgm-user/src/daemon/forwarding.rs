@@ -470,6 +470,11 @@ impl Forwarding {
         self.mgr.take_events()
     }
 
+    /// Gives the vector of [`Self::take_events`] back for reuse.
+    pub(crate) fn recycle_events(&mut self, used: Vec<MgmEvent>) {
+        self.mgr.recycle_events(used);
+    }
+
     /// The name of a (managed or recently removed) interface, `ifindex N` for others.
     pub(crate) fn interface_name(&self, iface: &IfKey) -> String {
         self.names.name(iface.ifindex)

@@ -58,7 +58,7 @@ const KINDS: [EventKind; 12] = [
 /// counted in [`Daemon::publish`], whether or not anyone listens to `mgm events`. A few
 /// protocols, found by a scan: no hashing per event on the slow path.
 #[derive(Debug, Default)]
-pub(crate) struct EventCounts(Vec<(String, [u64; KINDS.len()])>);
+pub(crate) struct EventCounts(Vec<(std::sync::Arc<str>, [u64; KINDS.len()])>);
 
 impl EventCounts {
     pub(crate) fn count(&mut self, events: &[MgmEvent]) {
@@ -85,7 +85,7 @@ impl EventCounts {
                     .iter()
                     .zip(c)
                     .filter(|(_, n)| **n > 0)
-                    .map(|(k, n)| (p.clone(), *k, *n))
+                    .map(|(k, n)| (p.to_string(), *k, *n))
             })
             .collect();
         out.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));

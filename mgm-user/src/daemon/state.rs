@@ -261,17 +261,17 @@ impl Daemon {
     pub(crate) fn publish(&mut self, notes: Vec<crate::control::api::EventLine>) {
         let mgm_events = self.fwd.take_events();
         self.event_counts.count(&mgm_events);
-        if self.events.receiver_count() == 0 {
-            return;
+        if self.events.receiver_count() > 0 {
+            for n in notes {
+                let _ = self.events.send(std::sync::Arc::new(n));
+            }
+            for e in &mgm_events {
+                let _ = self
+                    .events
+                    .send(std::sync::Arc::new(manager_event(&self.fwd, e)));
+            }
         }
-        for n in notes {
-            let _ = self.events.send(std::sync::Arc::new(n));
-        }
-        for e in &mgm_events {
-            let _ = self
-                .events
-                .send(std::sync::Arc::new(manager_event(&self.fwd, e)));
-        }
+        self.fwd.recycle_events(mgm_events);
     }
 
     /// Classifier events: up to [`BATCH`] of them costing up to `budget`

@@ -88,7 +88,8 @@ pub enum EventArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MgmEvent {
     pub kind: EventKind,
-    pub protocol: String,
+    /// The protocol's name, shared with the registry.
+    pub protocol: std::sync::Arc<str>,
     pub interface: Option<IfKey>,
     /// `None` for the wildcard source.
     pub source: Option<Ipv4Addr>,

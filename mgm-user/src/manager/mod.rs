@@ -306,6 +306,14 @@ impl Manager {
     pub fn take_events(&mut self) -> Vec<MgmEvent> {
         std::mem::take(&mut self.events)
     }
+    /// Hands back the vector [`Self::take_events`] gave, read: kept for the next events (unless
+    /// a storm grew it), so a call that emits allocates nothing for them.
+    pub fn recycle_events(&mut self, mut used: Vec<MgmEvent>) {
+        if self.events.is_empty() && used.capacity() <= 64 {
+            used.clear();
+            self.events = used;
+        }
+    }
     /// Errors of queued calls since the last call.
     pub fn take_errors(&mut self) -> Vec<QueuedError> {
         std::mem::take(&mut self.errors)

@@ -8,7 +8,8 @@ pub(crate) struct Protocol {
     pub id: ProtocolId,
     pub component: ComponentId,
     pub kind: ClientKind,
-    pub name: String,
+    /// Shared with the events that name it (one count increment per event, no copy).
+    pub name: std::sync::Arc<str>,
     pub ifaces: BTreeSet<IfKey>,
 }
 
@@ -129,7 +130,7 @@ impl Manager {
                 id: protocol_id,
                 component: component_id,
                 kind,
-                name: name.to_string(),
+                name: name.into(),
                 ifaces: BTreeSet::new(),
             },
         );
@@ -156,7 +157,7 @@ impl Manager {
             .iter()
             .map(|(h, p)| ProtocolInfo {
                 handle: *h,
-                name: p.name.clone(),
+                name: p.name.to_string(),
                 protocol_id: p.id.0,
                 component_id: p.component.0,
                 kind: p.kind,
@@ -169,7 +170,7 @@ impl Manager {
     pub fn interfaces(&self) -> Vec<InterfaceInfo> {
         let name = |h: Option<ProtocolHandle>| {
             h.and_then(|h| self.st.protocols.get(&h))
-                .map(|p| p.name.clone())
+                .map(|p| p.name.to_string())
         };
         self.st
             .ifaces
@@ -204,7 +205,7 @@ impl Manager {
                             .st
                             .protocols
                             .get(h)
-                            .map(|p| p.name.clone())
+                            .map(|p| p.name.to_string())
                             .unwrap_or_default(),
                         effective: *eff,
                     })
@@ -235,7 +236,7 @@ impl<'a> ManagerView<'a> {
     }
     /// Name of a registered protocol.
     pub fn protocol_name(&self, h: ProtocolHandle) -> Option<&'a str> {
-        self.st.protocols.get(&h).map(|p| p.name.as_str())
+        self.st.protocols.get(&h).map(|p| &*p.name)
     }
     /// Interfaces with a membership of `h` for `sg`.
     pub fn membership_interfaces(&self, h: ProtocolHandle, sg: Sg) -> Vec<IfKey> {

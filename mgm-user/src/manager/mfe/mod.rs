@@ -87,7 +87,7 @@ impl<'a> ManagerView<'a> {
                 .st
                 .mfe_owner(*k, m.iif)
                 .and_then(|h| self.st.protocols.get(&h))
-                .map(|p| p.name.clone()),
+                .map(|p| p.name.to_string()),
             oifs: m.oil.iter().copied().collect(),
             negative: m.oil.is_empty(),
             timeout_s: m.timeout_s,
