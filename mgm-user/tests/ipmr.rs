@@ -294,7 +294,7 @@ fn manager_drives_the_kernel_mfc() {
     let ev: Vec<_> = mgr.take_events();
     assert_eq!(ev.len(), 1, "{ev:?}");
     assert_eq!(
-        (ev[0].kind, ev[0].protocol.as_str(), ev[0].interface),
+        (ev[0].kind, &*ev[0].protocol, ev[0].interface),
         (EventKind::WrongInterface, "local", Some(IfKey::new(d2)))
     );
     let c = wait_for("the wrong_if counter", || {
