@@ -5,6 +5,10 @@
 //! the stamp is when the listening thread reads it (CLOCK_MONOTONIC), an upper bound on when the
 //! kernel changed the entry. The thread runs SCHED_FIFO so that it wakes at once on a loaded
 //! machine.
+//!
+//! Shared by the compare bench ([`MrouteWatch`]) and the reaction bench (`benches/reaction.rs`
+//! includes this file by `#[path]`: it reads the listener of [`open`] in its own thread, next
+//! to its wake-up probe, and decodes with [`parse`]).
 #![allow(dead_code)]
 
 use nix::sys::socket::{
@@ -74,7 +78,7 @@ impl MrouteWatch {
                 ) else {
                     continue; // timeout or EINTR
                 };
-                let woke = super::traffic::mono_ns();
+                let woke = mgm_user::time::monotonic_ns().expect("CLOCK_MONOTONIC");
                 let n = msg.bytes;
                 let stamp = msg.cmsgs().ok().and_then(|mut c| {
                     c.find_map(|m| match m {
@@ -154,7 +158,10 @@ fn to_monotonic(t: nix::sys::time::TimeSpec, mono_now: u64) -> Option<u64> {
     (stamp != 0).then(|| mono_now.saturating_sub(ns(rt).saturating_sub(stamp)))
 }
 
-fn open(netns_path: &str) -> Result<std::os::fd::OwnedFd, String> {
+/// A NETLINK_ROUTE socket in the namespace at `netns_path` (the calling thread enters it),
+/// member of RTNLGRP_IPV4_MROUTE, with SO_TIMESTAMPNS, a 100 ms receive timeout and an 8 MiB
+/// receive buffer.
+pub(crate) fn open(netns_path: &str) -> Result<std::os::fd::OwnedFd, String> {
     let f = std::fs::File::open(netns_path).map_err(|e| format!("open {netns_path}: {e}"))?;
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
         .map_err(|e| format!("setns {netns_path}: {e}"))?;
@@ -181,7 +188,7 @@ fn open(netns_path: &str) -> Result<std::os::fd::OwnedFd, String> {
 }
 
 /// The (source, group, outgoing interfaces) of each IPMR RTM_NEWROUTE in a netlink datagram.
-fn parse(mut b: &[u8]) -> Vec<(Ipv4Addr, Ipv4Addr, usize)> {
+pub(crate) fn parse(mut b: &[u8]) -> Vec<(Ipv4Addr, Ipv4Addr, usize)> {
     let mut out = Vec::new();
     while b.len() >= 16 {
         let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
