@@ -145,24 +145,23 @@ pub enum RouteAction {
 
 #[derive(Args, Debug)]
 pub struct RouteSpec {
-    #[arg(long, value_name = "S")]
-    pub source: std::net::Ipv4Addr,
-    #[arg(long, value_name = "G")]
-    pub group: std::net::Ipv4Addr,
+    #[command(flatten)]
+    pub key: RouteKey,
     /// The incoming interface.
     #[arg(long, value_name = "IF")]
     pub iif: String,
     /// An outgoing interface (repeat for each).
     #[arg(long, value_name = "IF", required = true)]
     pub oif: Vec<String>,
-    #[command(flatten)]
-    pub socket: SocketArg,
 }
 
+/// The (S,G) a static route is for, and the daemon's socket.
 #[derive(Args, Debug)]
 pub struct RouteKey {
+    /// The source of the (S,G) route.
     #[arg(long, value_name = "S")]
     pub source: std::net::Ipv4Addr,
+    /// The group of the (S,G) route.
     #[arg(long, value_name = "G")]
     pub group: std::net::Ipv4Addr,
     #[command(flatten)]
