@@ -35,10 +35,10 @@
 mod common;
 #[path = "../tests/common/forward.rs"]
 mod forward;
-#[path = "../tests/common/wire.rs"]
-mod wire;
 #[path = "compare/mroute_watch.rs"]
 mod mroute_watch;
+#[path = "../tests/common/wire.rs"]
+mod wire;
 
 use forward::{mono_ns, ForwardLab};
 use mgm_user::sys::sched::{self, LOOP_SLICE};
@@ -452,9 +452,11 @@ impl MfcWatch {
                     if n > 0 {
                         let changes = mroute_watch::parse(&buf[..n as usize]);
                         c.lock().unwrap().extend(
-                            changes
-                                .into_iter()
-                                .map(|(_, group, oifs)| MfcChange { at, group, oifs }),
+                            changes.into_iter().map(|(_, group, oifs)| MfcChange {
+                                at,
+                                group,
+                                oifs,
+                            }),
                         );
                     }
                 }

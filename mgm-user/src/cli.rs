@@ -17,8 +17,8 @@ pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/mgm";
                   TC classifier captures IGMP; the daemon runs the RFC 2236/3376 router side), \
                   tells the multicast routing protocol that owns each interface through callbacks, \
                   and keeps the kernel multicast forwarding cache in step.\n\n\
-                  Start the daemon with `mgm run -i IF [-i IF ...]` (root, or CAP_BPF and \
-                  CAP_NET_ADMIN; Linux >= 6.6). Inspect it with `mgm show ...` and `mgm events`, \
+                  Start the daemon with `mgm run -i IF [-i IF ...]` (root, or CAP_BPF, \
+                  CAP_PERFMON, CAP_NET_ADMIN and CAP_NET_RAW; Linux >= 6.6). Inspect it with `mgm show ...` and `mgm events`, \
                   and the kernel maps with `bpftool map dump pinned /sys/fs/bpf/mgm/MGM_MEMBERS`."
 )]
 pub struct Cli {

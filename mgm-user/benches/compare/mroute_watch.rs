@@ -1,8 +1,9 @@
 //! The kernel's multicast routing notifications (rtnetlink group RTNLGRP_IPV4_MROUTE: an
 //! RTM_NEWROUTE of family RTNL_FAMILY_IPMR each time an MFC entry is added or changed), stamped,
 //! so that "report → MFC" is timed from the kernel's side, whatever daemon installs the entry.
-//! Netlink carries no enqueue stamp: SO_TIMESTAMPNS stamps a netlink message when it is read, so
-//! the stamp is when the listening thread reads it (CLOCK_MONOTONIC), an upper bound on when the
+//! Netlink carries no stamp (a netlink socket gives no SO_TIMESTAMPNS control message: the
+//! socket asks for one all the same, and uses it should a kernel give one), so the stamp is when
+//! the listening thread returns from recvmsg (CLOCK_MONOTONIC), an upper bound on when the
 //! kernel changed the entry. The thread runs SCHED_FIFO so that it wakes at once on a loaded
 //! machine.
 //!
@@ -36,7 +37,7 @@ pub(crate) struct MfcChange {
     pub(crate) source: Ipv4Addr,
     pub(crate) group: Ipv4Addr,
     pub(crate) oifs: usize,
-    /// The stamp is the kernel's (not the thread's wake-up).
+    /// The stamp is the kernel's, not the thread's wake-up (never so on the kernels seen).
     pub(crate) kernel_stamp: bool,
 }
 

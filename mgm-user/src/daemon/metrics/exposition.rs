@@ -339,7 +339,6 @@ fn handlers(e: &mut DescriptorEncoder, s: &Snapshot) -> std::fmt::Result {
     Ok(())
 }
 
-
 /// One family: its HELP and TYPE (and UNIT), then one sample per label set (none: the lines
 /// alone).
 fn family<L: EncodeLabelSet>(
