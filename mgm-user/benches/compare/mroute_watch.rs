@@ -37,8 +37,6 @@ pub(crate) struct MfcChange {
     pub(crate) source: Ipv4Addr,
     pub(crate) group: Ipv4Addr,
     pub(crate) oifs: usize,
-    /// The stamp is the kernel's, not the thread's wake-up (never so on the kernels seen).
-    pub(crate) kernel_stamp: bool,
 }
 
 pub(crate) struct MrouteWatch {
@@ -87,17 +85,14 @@ impl MrouteWatch {
                         _ => None,
                     })
                 });
-                let at = stamp
-                    .and_then(|t| to_monotonic(t, woke))
-                    .map_or((woke, false), |t| (t, true));
+                let at = stamp.and_then(|t| to_monotonic(t, woke)).unwrap_or(woke);
                 let changes = parse(&buf[..n]);
                 let mut out = v.lock().unwrap();
                 out.extend(changes.into_iter().map(|(source, group, oifs)| MfcChange {
-                    ns: at.0,
+                    ns: at,
                     source,
                     group,
                     oifs,
-                    kernel_stamp: at.1,
                 }));
             }
         });
