@@ -43,7 +43,7 @@ mod wire;
 use forward::{mono_ns, ForwardLab};
 use mgm_user::sys::sched::{self, LOOP_SLICE};
 use std::net::{Ipv4Addr, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -419,53 +419,7 @@ impl MfcWatch {
                     return;
                 }
             };
-            let mut buf = vec![0u8; 1 << 16];
-            while !s.load(Ordering::Relaxed) {
-                let mut fds = [
-                    libc::pollfd {
-                        fd: nl.as_raw_fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    },
-                    libc::pollfd {
-                        fd: pk.as_raw_fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    },
-                ];
-                // SAFETY: `fds` is a live array of two pollfd.
-                let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, 100) };
-                let at = mono_ns();
-                if r <= 0 {
-                    continue;
-                }
-                if fds[0].revents & libc::POLLIN != 0 {
-                    // SAFETY: `buf` is a live writable buffer of the given length; nl is valid.
-                    let n = unsafe {
-                        libc::recv(
-                            nl.as_raw_fd(),
-                            buf.as_mut_ptr().cast(),
-                            buf.len(),
-                            libc::MSG_DONTWAIT,
-                        )
-                    };
-                    if n > 0 {
-                        let changes = mroute_watch::parse(&buf[..n as usize]);
-                        c.lock().unwrap().extend(
-                            changes.into_iter().map(|(_, group, oifs)| MfcChange {
-                                at,
-                                group,
-                                oifs,
-                            }),
-                        );
-                    }
-                }
-                if fds[1].revents & libc::POLLIN != 0 {
-                    if let Some(k) = probe_kernel_stamp(&pk, &mut buf) {
-                        w.lock().unwrap().push(at.saturating_sub(k));
-                    }
-                }
-            }
+            read_until_stopped(&nl, &pk, &c, &w, &s);
         });
         match ready_rx.recv_timeout(Duration::from_secs(5)) {
             Ok(Ok(())) => {}
@@ -535,6 +489,61 @@ impl Drop for MfcWatch {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// The MFC reader's loop: MFC changes from the netlink socket `nl`, stamped when poll(2)
+/// returns; its own wake-ups from the probe datagrams on `pk`; until `stop`.
+fn read_until_stopped(
+    nl: &OwnedFd,
+    pk: &UdpSocket,
+    changes: &Mutex<Vec<MfcChange>>,
+    wakeups: &Mutex<Vec<u64>>,
+    stop: &AtomicBool,
+) {
+    let mut buf = vec![0u8; 1 << 16];
+    while !stop.load(Ordering::Relaxed) {
+        let mut fds = [
+            libc::pollfd {
+                fd: nl.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: pk.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` is a live array of two pollfd.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, 100) };
+        let at = mono_ns();
+        if r <= 0 {
+            continue;
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            // SAFETY: `buf` is a live writable buffer of the given length; nl is valid.
+            let n = unsafe {
+                libc::recv(
+                    nl.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n > 0 {
+                let seen = mroute_watch::parse(&buf[..n as usize]);
+                changes.lock().unwrap().extend(
+                    seen.into_iter()
+                        .map(|(_, group, oifs)| MfcChange { at, group, oifs }),
+                );
+            }
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            if let Some(k) = probe_kernel_stamp(pk, &mut buf) {
+                wakeups.lock().unwrap().push(at.saturating_sub(k));
+            }
         }
     }
 }
