@@ -22,9 +22,10 @@ pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/mgm";
                   and the kernel maps with `bpftool map dump pinned /sys/fs/bpf/mgm/MGM_MEMBERS`."
 )]
 pub struct Cli {
-    /// Log level for the daemon: error, warn, info, debug, trace or off, optionally followed by
-    /// TARGET=LEVEL directives after commas (`debug,aya=warn`); RUST_LOG, when set, wins, and
-    /// this flag wins over the configuration file's `log` [default: info].
+    /// Log level of the daemon (`mgm run`; the other commands do not log): error, warn, info,
+    /// debug, trace or off, optionally followed by TARGET=LEVEL directives after commas
+    /// (`debug,aya=warn`); RUST_LOG, when set, wins, and this flag wins over the configuration
+    /// file's `log` [default: info].
     #[arg(
         long,
         global = true,
