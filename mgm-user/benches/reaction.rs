@@ -14,7 +14,8 @@
 //!   every millisecond instead of being woken by the frame: a reader woken by the report would
 //!   compete for a CPU with the daemon woken by the same report;
 //! - **MFC**: the kernel's notification of the changed MFC entry (RTM_NEWROUTE, family
-//!   RTNL_FAMILY_IPMR, group RTNLGRP_IPV4_MROUTE) on a netlink socket in the router namespace.
+//!   RTNL_FAMILY_IPMR, group RTNLGRP_IPV4_MROUTE) on a netlink socket in the router namespace
+//!   (opened and decoded by `compare/mroute_watch.rs`, shared with the compare bench).
 //!   Netlink messages carry no kernel stamp (SO_TIMESTAMPNS gives nothing on netlink), so a
 //!   thread blocked in recv(2) stamps CLOCK_MONOTONIC when it returns: the span includes that
 //!   thread's wake-up. The same thread's wake-up on a probe datagram sent to the router after
@@ -34,13 +35,15 @@
 mod common;
 #[path = "../tests/common/forward.rs"]
 mod forward;
+#[path = "compare/mroute_watch.rs"]
+mod mroute_watch;
 #[path = "../tests/common/wire.rs"]
 mod wire;
 
 use forward::{mono_ns, ForwardLab};
 use mgm_user::sys::sched::{self, LOOP_SLICE};
 use std::net::{Ipv4Addr, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -55,8 +58,6 @@ const TRIALS: usize = 300;
 /// The port of the MFC reader's wake-up probes, on the router's address on link B.
 const PROBE_PORT: u16 = 5041;
 const ROUTER_B: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
-const RTNLGRP_IPV4_MROUTE: u32 = 6;
-const RTNL_FAMILY_IPMR: u8 = 128;
 
 fn main() {
     common::require_root();
@@ -397,7 +398,7 @@ impl MfcWatch {
         let thread = std::thread::spawn(move || {
             realtime("MFC watch");
             // The thread is in the router's namespace now: the probe socket is opened there.
-            let opened = open_mroute_listener(&path).and_then(|nl| {
+            let opened = mroute_watch::open(&path).and_then(|nl| {
                 let pk = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, PROBE_PORT))
                     .map_err(|e| format!("bind the probe port {PROBE_PORT}: {e}"))?;
                 nix::sys::socket::setsockopt(
@@ -418,48 +419,7 @@ impl MfcWatch {
                     return;
                 }
             };
-            let mut buf = vec![0u8; 1 << 16];
-            while !s.load(Ordering::Relaxed) {
-                let mut fds = [
-                    libc::pollfd {
-                        fd: nl.as_raw_fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    },
-                    libc::pollfd {
-                        fd: pk.as_raw_fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    },
-                ];
-                // SAFETY: `fds` is a live array of two pollfd.
-                let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, 100) };
-                let at = mono_ns();
-                if r <= 0 {
-                    continue;
-                }
-                if fds[0].revents & libc::POLLIN != 0 {
-                    // SAFETY: `buf` is a live writable buffer of the given length; nl is valid.
-                    let n = unsafe {
-                        libc::recv(
-                            nl.as_raw_fd(),
-                            buf.as_mut_ptr().cast(),
-                            buf.len(),
-                            libc::MSG_DONTWAIT,
-                        )
-                    };
-                    if n > 0 {
-                        c.lock()
-                            .unwrap()
-                            .extend(parse_mfc_changes(&buf[..n as usize], at));
-                    }
-                }
-                if fds[1].revents & libc::POLLIN != 0 {
-                    if let Some(k) = probe_kernel_stamp(&pk, &mut buf) {
-                        w.lock().unwrap().push(at.saturating_sub(k));
-                    }
-                }
-            }
+            read_until_stopped(&nl, &pk, &c, &w, &s);
         });
         match ready_rx.recv_timeout(Duration::from_secs(5)) {
             Ok(Ok(())) => {}
@@ -533,6 +493,61 @@ impl Drop for MfcWatch {
     }
 }
 
+/// The MFC reader's loop: MFC changes from the netlink socket `nl`, stamped when poll(2)
+/// returns; its own wake-ups from the probe datagrams on `pk`; until `stop`.
+fn read_until_stopped(
+    nl: &OwnedFd,
+    pk: &UdpSocket,
+    changes: &Mutex<Vec<MfcChange>>,
+    wakeups: &Mutex<Vec<u64>>,
+    stop: &AtomicBool,
+) {
+    let mut buf = vec![0u8; 1 << 16];
+    while !stop.load(Ordering::Relaxed) {
+        let mut fds = [
+            libc::pollfd {
+                fd: nl.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: pk.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: `fds` is a live array of two pollfd.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, 100) };
+        let at = mono_ns();
+        if r <= 0 {
+            continue;
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            // SAFETY: `buf` is a live writable buffer of the given length; nl is valid.
+            let n = unsafe {
+                libc::recv(
+                    nl.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n > 0 {
+                let seen = mroute_watch::parse(&buf[..n as usize]);
+                changes.lock().unwrap().extend(
+                    seen.into_iter()
+                        .map(|(_, group, oifs)| MfcChange { at, group, oifs }),
+                );
+            }
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            if let Some(k) = probe_kernel_stamp(pk, &mut buf) {
+                wakeups.lock().unwrap().push(at.saturating_sub(k));
+            }
+        }
+    }
+}
+
 /// Reads one probe datagram from `pk`: the kernel's receive stamp of its frame (taken where
 /// the AF_PACKET stamps of the reports are, as it enters the stack), CLOCK_MONOTONIC ns.
 fn probe_kernel_stamp(pk: &UdpSocket, buf: &mut [u8]) -> Option<u64> {
@@ -564,116 +579,4 @@ fn open_prober(path: &str) -> Result<UdpSocket, String> {
     })
     .join()
     .map_err(|_| "the prober's thread panicked".to_string())?
-}
-
-/// A NETLINK_ROUTE socket in the namespace at `path` (the calling thread enters it), member of
-/// RTNLGRP_IPV4_MROUTE, with a 100 ms receive timeout and a large receive buffer.
-fn open_mroute_listener(path: &str) -> Result<OwnedFd, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("open {path}: {e}"))?;
-    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("setns {path}: {e}"))?;
-    // SAFETY: plain socket(2) call with constant arguments.
-    let raw = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE) };
-    if raw < 0 {
-        return Err(format!(
-            "socket(AF_NETLINK): {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: `raw` is a fresh descriptor nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: zeroed sockaddr_nl is a valid value; family and groups filled in.
-    let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    sa.nl_family = libc::AF_NETLINK as u16;
-    sa.nl_groups = 1 << (RTNLGRP_IPV4_MROUTE - 1);
-    // SAFETY: `sa` is a valid sockaddr_nl of the size passed.
-    let r = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&sa as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as u32,
-        )
-    };
-    if r < 0 {
-        return Err(format!(
-            "bind RTNLGRP_IPV4_MROUTE: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 100_000,
-    };
-    let rcvbuf: libc::c_int = 8 << 20;
-    for (opt, val, len) in [
-        (
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast::<libc::c_void>(),
-            std::mem::size_of::<libc::timeval>(),
-        ),
-        (
-            libc::SO_RCVBUFFORCE,
-            (&rcvbuf as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>(),
-        ),
-    ] {
-        // SAFETY: `val` points at a live value of `len` bytes.
-        let r = unsafe { libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, opt, val, len as u32) };
-        if r < 0 {
-            return Err(format!(
-                "setsockopt {opt}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    Ok(fd)
-}
-
-/// The RTM_NEWROUTE messages of family RTNL_FAMILY_IPMR in one netlink read: group (RTA_DST)
-/// and the number of outgoing interfaces (next hops of RTA_MULTIPATH).
-fn parse_mfc_changes(mut b: &[u8], at: u64) -> Vec<MfcChange> {
-    let mut out = Vec::new();
-    let u16_at = |b: &[u8], i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
-    while b.len() >= 16 {
-        let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;
-        if len < 16 || len > b.len() {
-            break;
-        }
-        let msg = &b[..len];
-        b = &b[(len + 3) & !3..];
-        if u16_at(msg, 4) != libc::RTM_NEWROUTE || msg.len() < 28 || msg[16] != RTNL_FAMILY_IPMR {
-            continue;
-        }
-        let (mut group, mut oifs) = (None, 0);
-        let mut attrs = &msg[28..];
-        while attrs.len() >= 4 {
-            let alen = usize::from(u16_at(attrs, 0));
-            if alen < 4 || alen > attrs.len() {
-                break;
-            }
-            let (kind, val) = (u16_at(attrs, 2), &attrs[4..alen]);
-            match kind {
-                libc::RTA_DST if val.len() == 4 => {
-                    group = Some(Ipv4Addr::new(val[0], val[1], val[2], val[3]));
-                }
-                libc::RTA_MULTIPATH => {
-                    let mut nh = val;
-                    while nh.len() >= 8 {
-                        let nlen = usize::from(u16_at(nh, 0));
-                        if nlen < 8 || nlen > nh.len() {
-                            break;
-                        }
-                        oifs += 1;
-                        nh = &nh[((nlen + 3) & !3).min(nh.len())..];
-                    }
-                }
-                _ => {}
-            }
-            attrs = &attrs[((alen + 3) & !3).min(attrs.len())..];
-        }
-        if let Some(group) = group {
-            out.push(MfcChange { at, group, oifs });
-        }
-    }
-    out
 }

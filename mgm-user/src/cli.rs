@@ -17,14 +17,15 @@ pub const DEFAULT_BPFFS: &str = "/sys/fs/bpf/mgm";
                   TC classifier captures IGMP; the daemon runs the RFC 2236/3376 router side), \
                   tells the multicast routing protocol that owns each interface through callbacks, \
                   and keeps the kernel multicast forwarding cache in step.\n\n\
-                  Start the daemon with `mgm run -i IF [-i IF ...]` (root, or CAP_BPF and \
-                  CAP_NET_ADMIN; Linux >= 6.6). Inspect it with `mgm show ...` and `mgm events`, \
+                  Start the daemon with `mgm run -i IF [-i IF ...]` (root, or CAP_BPF, \
+                  CAP_PERFMON, CAP_NET_ADMIN and CAP_NET_RAW; Linux >= 6.6). Inspect it with `mgm show ...` and `mgm events`, \
                   and the kernel maps with `bpftool map dump pinned /sys/fs/bpf/mgm/MGM_MEMBERS`."
 )]
 pub struct Cli {
-    /// Log level for the daemon: error, warn, info, debug, trace or off, optionally followed by
-    /// TARGET=LEVEL directives after commas (`debug,aya=warn`); RUST_LOG, when set, wins, and
-    /// this flag wins over the configuration file's `log` [default: info].
+    /// Log level of the daemon (`mgm run`; the other commands do not log): error, warn, info,
+    /// debug, trace or off, optionally followed by TARGET=LEVEL directives after commas
+    /// (`debug,aya=warn`); RUST_LOG, when set, wins, and this flag wins over the configuration
+    /// file's `log` [default: info].
     #[arg(
         long,
         global = true,
@@ -145,24 +146,23 @@ pub enum RouteAction {
 
 #[derive(Args, Debug)]
 pub struct RouteSpec {
-    #[arg(long, value_name = "S")]
-    pub source: std::net::Ipv4Addr,
-    #[arg(long, value_name = "G")]
-    pub group: std::net::Ipv4Addr,
+    #[command(flatten)]
+    pub key: RouteKey,
     /// The incoming interface.
     #[arg(long, value_name = "IF")]
     pub iif: String,
     /// An outgoing interface (repeat for each).
     #[arg(long, value_name = "IF", required = true)]
     pub oif: Vec<String>,
-    #[command(flatten)]
-    pub socket: SocketArg,
 }
 
+/// The (S,G) a static route is for, and the daemon's socket.
 #[derive(Args, Debug)]
 pub struct RouteKey {
+    /// The source of the (S,G) route.
     #[arg(long, value_name = "S")]
     pub source: std::net::Ipv4Addr,
+    /// The group of the (S,G) route.
     #[arg(long, value_name = "G")]
     pub group: std::net::Ipv4Addr,
     #[command(flatten)]
@@ -229,8 +229,8 @@ pub struct RunArgs {
     // IGMP settings for every interface: the flags come from the table in `settings`.
     #[command(flatten)]
     pub igmp: IgmpArgs,
-    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9578, [::1]:9578,
-    /// or 0.0.0.0:9578 for every address); no listener when absent. Anyone who can connect can
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. `127.0.0.1:9578`,
+    /// `[::1]:9578`, or `0.0.0.0:9578` for every address); no listener when absent. Anyone who can connect can
     /// read them: prefer a loopback or management address.
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_metrics_addr)]
     pub metrics: Option<std::net::SocketAddr>,

@@ -6,6 +6,12 @@
 //!   lookups, link watch, query sockets);
 //! - [`control`]: the control protocol ([`control::api`]), its server and client, the tables;
 //! - [`daemon`]: `mgm run`: the state owner (`Daemon`) and the event loop;
+//! - [`proxy`]: the IGMP proxy's core (RFC 4605: the merge, the upstream host), pure;
+//! - [`settings`]: every IGMP setting defined once (flags, `-i IF,key=value`, help);
+//! - [`config`]: the configuration file, resolved with the flags into one run configuration;
+//! - [`cli`], [`commands`]: the command line and the client commands that change state;
+//! - [`dense_map`]: the per-group tables' layout in memory;
+//! - [`time`]: the one clock (CLOCK_MONOTONIC ns);
 //! - [`logging`]: the daemon's logger (terminal or journal format).
 pub mod cli;
 pub mod commands;

@@ -1,10 +1,15 @@
 //! The kernel's multicast routing notifications (rtnetlink group RTNLGRP_IPV4_MROUTE: an
 //! RTM_NEWROUTE of family RTNL_FAMILY_IPMR each time an MFC entry is added or changed), stamped,
 //! so that "report → MFC" is timed from the kernel's side, whatever daemon installs the entry.
-//! Netlink carries no enqueue stamp: SO_TIMESTAMPNS stamps a netlink message when it is read, so
-//! the stamp is when the listening thread reads it (CLOCK_MONOTONIC), an upper bound on when the
+//! Netlink carries no stamp (a netlink socket gives no SO_TIMESTAMPNS control message: the
+//! socket asks for one all the same, and uses it should a kernel give one), so the stamp is when
+//! the listening thread returns from recvmsg (CLOCK_MONOTONIC), an upper bound on when the
 //! kernel changed the entry. The thread runs SCHED_FIFO so that it wakes at once on a loaded
 //! machine.
+//!
+//! Shared by the compare bench ([`MrouteWatch`]) and the reaction bench (`benches/reaction.rs`
+//! includes this file by `#[path]`: it reads the listener of [`open`] in its own thread, next
+//! to its wake-up probe, and decodes with [`parse`]).
 #![allow(dead_code)]
 
 use nix::sys::socket::{
@@ -32,8 +37,6 @@ pub(crate) struct MfcChange {
     pub(crate) source: Ipv4Addr,
     pub(crate) group: Ipv4Addr,
     pub(crate) oifs: usize,
-    /// The stamp is the kernel's (not the thread's wake-up).
-    pub(crate) kernel_stamp: bool,
 }
 
 pub(crate) struct MrouteWatch {
@@ -74,7 +77,7 @@ impl MrouteWatch {
                 ) else {
                     continue; // timeout or EINTR
                 };
-                let woke = super::traffic::mono_ns();
+                let woke = mgm_user::time::monotonic_ns().expect("CLOCK_MONOTONIC");
                 let n = msg.bytes;
                 let stamp = msg.cmsgs().ok().and_then(|mut c| {
                     c.find_map(|m| match m {
@@ -82,17 +85,14 @@ impl MrouteWatch {
                         _ => None,
                     })
                 });
-                let at = stamp
-                    .and_then(|t| to_monotonic(t, woke))
-                    .map_or((woke, false), |t| (t, true));
+                let at = stamp.and_then(|t| to_monotonic(t, woke)).unwrap_or(woke);
                 let changes = parse(&buf[..n]);
                 let mut out = v.lock().unwrap();
                 out.extend(changes.into_iter().map(|(source, group, oifs)| MfcChange {
-                    ns: at.0,
+                    ns: at,
                     source,
                     group,
                     oifs,
-                    kernel_stamp: at.1,
                 }));
             }
         });
@@ -154,7 +154,10 @@ fn to_monotonic(t: nix::sys::time::TimeSpec, mono_now: u64) -> Option<u64> {
     (stamp != 0).then(|| mono_now.saturating_sub(ns(rt).saturating_sub(stamp)))
 }
 
-fn open(netns_path: &str) -> Result<std::os::fd::OwnedFd, String> {
+/// A NETLINK_ROUTE socket in the namespace at `netns_path` (the calling thread enters it),
+/// member of RTNLGRP_IPV4_MROUTE, with SO_TIMESTAMPNS, a 100 ms receive timeout and an 8 MiB
+/// receive buffer.
+pub(crate) fn open(netns_path: &str) -> Result<std::os::fd::OwnedFd, String> {
     let f = std::fs::File::open(netns_path).map_err(|e| format!("open {netns_path}: {e}"))?;
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
         .map_err(|e| format!("setns {netns_path}: {e}"))?;
@@ -181,7 +184,7 @@ fn open(netns_path: &str) -> Result<std::os::fd::OwnedFd, String> {
 }
 
 /// The (source, group, outgoing interfaces) of each IPMR RTM_NEWROUTE in a netlink datagram.
-fn parse(mut b: &[u8]) -> Vec<(Ipv4Addr, Ipv4Addr, usize)> {
+pub(crate) fn parse(mut b: &[u8]) -> Vec<(Ipv4Addr, Ipv4Addr, usize)> {
     let mut out = Vec::new();
     while b.len() >= 16 {
         let len = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as usize;

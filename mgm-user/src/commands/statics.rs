@@ -27,12 +27,12 @@ pub fn route(args: &RouteArgs) -> Result<()> {
     match &args.action {
         RouteAction::Add(r) => {
             let req = Request::StaticRouteAdd(StaticRouteArgs {
-                source: r.source,
-                group: r.group,
+                source: r.key.source,
+                group: r.key.group,
                 iif: r.iif.clone(),
                 oifs: r.oif.clone(),
             });
-            client::request::<serde_json::Value>(&r.socket.socket, req)?;
+            client::request::<serde_json::Value>(&r.key.socket.socket, req)?;
         }
         RouteAction::Del(k) => {
             let req = Request::StaticRouteDel(MfeKeyArgs {

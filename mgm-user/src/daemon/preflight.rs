@@ -246,7 +246,7 @@ fn missing_capabilities(effective: u64) -> Vec<&'static str> {
     .collect()
 }
 
-/// Root, or the capabilities of [`missing_capabilities`] in the effective set.
+/// Root, or the capabilities of `missing_capabilities` in the effective set.
 pub fn check_privilege() -> Result<()> {
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;

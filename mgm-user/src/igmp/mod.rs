@@ -11,8 +11,9 @@
 //! - [`duration`]: `125s` / `100ms` formatting for messages;
 //! - [`encode`]: query encoder;
 //! - [`filter`]: group and source allow/deny prefix lists;
-//! - [`group`]: per-group state, the §6.4 tables, §6.6 query side effects, timer expiry;
-//!   `group_parts`: its layout in memory (what few groups need, out of line);
+//! - [`group`]: per-group state and the §6.4 tables; its `timers` submodule the §6.6 query
+//!   side effects, retransmissions and timer expiry; `group_parts`: its layout in memory (what
+//!   few groups need, out of line);
 //! - [`compat`]: §7.3.2 older-host translation;
 //! - [`querier`]: election, general-query schedule, §7.3.1 older-querier presence;
 //! - [`interface`]: ties it together, deadline heap, map/membership diffs;
