@@ -167,8 +167,9 @@ impl Daemon {
             } else {
                 "made with mgm join: dropped"
             };
-            log::info!("static join {sg} on {name}: withdrawn, the interface is gone ({then})");
-            let _ = self.done(r, &format!("static join {sg} on {name}"), now);
+            let what = format!("static join {} on {name}", sg_text(sg));
+            log::info!("{what}: withdrawn, the interface is gone ({then})");
+            let _ = self.done(r, &what, now);
             if let (Some(up), Some(group)) = (&mut self.upstream, sg.group) {
                 up.mark(group);
             }
@@ -181,6 +182,15 @@ fn join_sg(j: &StaticJoin) -> Sg {
     Sg {
         source: j.source,
         group: Some(j.group),
+    }
+}
+
+/// `(S, G)` or `(*, G)`, as the file's joins are written in the log.
+fn sg_text(sg: Sg) -> String {
+    let g = sg.group.map_or_else(|| "*".to_string(), |g| g.to_string());
+    match sg.source {
+        Some(s) => format!("({s}, {g})"),
+        None => format!("(*, {g})"),
     }
 }
 
