@@ -343,6 +343,7 @@ fn malformed_files_are_refused_naming_line_and_key() {
         (format!("{iface}[[join]]\ninterface = \"eth1\"\ngroup = \"10.1.1.1\"\n"), "/etc/mgm/mgm.toml:5:9: group: 10.1.1.1 is not a multicast group"),
         (format!("{iface}[[join]]\ninterface = \"eth9\"\ngroup = \"239.1.1.1\"\n"), "/etc/mgm/mgm.toml:3:1: join.interface: eth9 is not an interface of this configuration"),
         (format!("{iface}[[route]]\nsource = \"192.0.2.1\"\ngroup = \"239.1.1.1\"\niif = \"eth1\"\noif = [\"eth7\"]\n"), "/etc/mgm/mgm.toml:3:1: route.oif: eth7 is not an interface of this configuration"),
+        (format!("{iface}[[route]]\nsource = \"192.0.2.1\"\ngroup = \"239.1.1.1\"\niif = \"eth1\"\noif = [\"eth1\"]\n"), "/etc/mgm/mgm.toml:3:1: oif: eth1 is both the incoming and an outgoing interface"),
         (format!("{iface}[[route]]\nsource = \"239.0.0.1\"\ngroup = \"239.1.1.1\"\niif = \"eth1\"\noif = [\"eth1\"]\n"), "/etc/mgm/mgm.toml:4:10: source: 239.0.0.1 is not a unicast source address"),
         // upstream listed as downstream
         (format!("upstream = \"eth1\"\n{iface}"), "/etc/mgm/mgm.toml:3:8: upstream: eth1 is the upstream interface"),

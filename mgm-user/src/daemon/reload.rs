@@ -15,7 +15,7 @@ use crate::cli::RunArgs;
 use crate::config::{
     self, join_text, FileConfig, ReloadPlan, RunConfig, Shadowed, StaticJoin, StaticRoute,
 };
-use crate::control::api::handler::{MfeKeyArgs, StaticJoinArgs, StaticRouteArgs};
+use crate::control::api::handler::{MfeKeyArgs, StaticRouteArgs};
 use crate::control::api::{Reloaded, Request};
 use crate::sys::bpf::MapSizes;
 use crate::sys::link_watch::LinkChanges;
@@ -243,11 +243,7 @@ impl Daemon {
         if !add && self.fwd.names().index_of(&j.interface).is_none() {
             return None;
         }
-        let args = StaticJoinArgs {
-            interface: j.interface.clone(),
-            group: j.group,
-            source: j.source,
-        };
+        let args = super::handlers::join_args(j);
         let request = if add {
             Request::StaticJoin(args)
         } else {

@@ -80,6 +80,9 @@ impl Daemon {
 impl Daemon {
     /// The file's static joins not made now (their interface is not managed, or not yet again).
     pub(crate) fn waiting_file_joins(&self) -> Vec<StaticJoin> {
+        if self.reload.file_joins().is_empty() {
+            return Vec::new();
+        }
         let made = self.fwd.static_joins();
         self.reload
             .file_joins()
@@ -195,7 +198,7 @@ fn sg_text(sg: Sg) -> String {
 }
 
 /// The control request's arguments for a file's join.
-fn join_args(j: &StaticJoin) -> StaticJoinArgs {
+pub(crate) fn join_args(j: &StaticJoin) -> StaticJoinArgs {
     StaticJoinArgs {
         interface: j.interface.clone(),
         group: j.group,
