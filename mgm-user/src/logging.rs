@@ -9,9 +9,40 @@
 //! stderr is the journal when `JOURNAL_STREAM` (set by systemd: `DEVICE:INODE` of the stream it
 //! connected) names the very file stderr is: a program started from a service with its stderr
 //! redirected inherits the variable but not the stream, and gets the terminal format.
+//!
+//! The level (`log`, `--log`, `MGM_LOG`) changes on a reload: the logger is env_logger's, built
+//! anew from the new specification and swapped in whole ([`set_level`]). The destination stays
+//! stderr; RUST_LOG, when set, wins over `log` at start and on a reload.
 use anyhow::Result;
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::sync::RwLock;
+
+/// The logger installed: env_logger's, replaced whole when the level changes.
+struct Reloadable(RwLock<Option<env_logger::Logger>>);
+
+static LOGGER: Reloadable = Reloadable(RwLock::new(None));
+
+impl log::Log for Reloadable {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        let l = self.0.read().unwrap_or_else(|e| e.into_inner());
+        l.as_ref().is_some_and(|l| l.enabled(metadata))
+    }
+
+    fn log(&self, record: &log::Record) {
+        let l = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = l.as_ref() {
+            l.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        let l = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = l.as_ref() {
+            l.flush();
+        }
+    }
+}
 
 /// Starts the daemon's logger: RUST_LOG when set, else `level` (`--log` / MGM_LOG, checked by
 /// clap). A bad RUST_LOG is refused: env_logger would take it as a target and log nothing else.
@@ -19,6 +50,36 @@ pub fn init(level: &str) -> Result<()> {
     if let Ok(spec) = std::env::var("RUST_LOG") {
         crate::cli::log_spec(&spec).map_err(|e| anyhow::anyhow!("RUST_LOG: {e}"))?;
     }
+    install(build(level));
+    log::set_logger(&LOGGER).map_err(|e| anyhow::anyhow!("starting the logger: {e}"))?;
+    Ok(())
+}
+
+/// Logs at `level` (a specification as `--log` takes it, checked) from now on: the reload of
+/// `log`. Refused, saying why, when RUST_LOG is set (it wins) or no logger was started.
+pub fn set_level(level: &str) -> Result<(), String> {
+    if let Ok(spec) = std::env::var("RUST_LOG") {
+        return Err(format!(
+            "RUST_LOG={spec} is set in mgm's environment and wins over log: the level stays"
+        ));
+    }
+    crate::cli::log_spec(level)?;
+    let running = LOGGER.0.read().unwrap_or_else(|e| e.into_inner()).is_some();
+    if !running {
+        return Err("no logger runs in this process".into());
+    }
+    install(build(level));
+    Ok(())
+}
+
+/// Puts `logger` in place and lets through what it wants.
+fn install(logger: env_logger::Logger) {
+    log::set_max_level(logger.filter());
+    *LOGGER.0.write().unwrap_or_else(|e| e.into_inner()) = Some(logger);
+}
+
+/// env_logger's logger for RUST_LOG, else `level`, in the format of stderr (journal or not).
+fn build(level: &str) -> env_logger::Logger {
     let env = env_logger::Env::default().default_filter_or(level);
     let mut builder = env_logger::Builder::from_env(env);
     if stderr_is_journal() {
@@ -28,8 +89,7 @@ pub fn init(level: &str) -> Result<()> {
     } else {
         builder.format_target(false);
     }
-    builder.init();
-    Ok(())
+    builder.build()
 }
 
 /// Whether stderr is the stream systemd connected to the journal (`JOURNAL_STREAM`).

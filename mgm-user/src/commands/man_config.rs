@@ -147,7 +147,8 @@ and apply the difference: added interfaces come up, removed ones go down, change
 settings apply to the running routers, the file's static entries are diffed (entries made
 with \fBmgm join\fR or \fBmgm route\fR at run time stay). Unchanged interfaces keep their
 groups and streams. A file that does not check is refused whole and nothing changes; so is a
-change of a key that needs a restart.
+change of a key that needs a restart, named in the error. A changed value that a flag of the
+command line overrides is not applied; the reload warns, naming the key and the flag.
 "#;
 
 const SECTIONS: &str = r#".SH [[interface]]
@@ -162,7 +163,9 @@ instead of the built-in \fIlocal\fR.
 And any IGMP key, for this interface alone.
 .SH [[join]]
 A static membership, as \fBmgm join\fR: \fBinterface\fR = "IF", \fBgroup\fR = "G",
-optionally \fBsource\fR = "S". IF must be a listed interface or the upstream.
+optionally \fBsource\fR = "S". IF must be a listed interface or the upstream. While IF is
+not managed (not there yet, without an IPv4 address, deleted) the join waits for it
+(\fBmgm show interfaces\fR lists it) and is made when IF is managed again.
 .SH [[route]]
 A static route, as \fBmgm route add\fR: \fBsource\fR = "S", \fBgroup\fR = "G",
 \fBiif\fR = "IF", \fBoif\fR = ["IF", ...].

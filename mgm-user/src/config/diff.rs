@@ -22,6 +22,8 @@ pub struct ReloadPlan {
     /// Routes new or changed (adding replaces the route of the same (S,G)).
     pub routes_added: Vec<StaticRoute>,
     pub handler_deadline: Option<Duration>,
+    /// The new log specification (`log`).
+    pub log: Option<String>,
     /// One line per change, for the log and the answer to `mgm reload`.
     pub lines: Vec<String>,
 }
@@ -110,15 +112,24 @@ pub fn plan(old: &RunConfig, new: &RunConfig) -> Result<ReloadPlan, String> {
             old.handler_deadline, new.handler_deadline
         ));
     }
+    if old.log != new.log {
+        p.log = Some(new.log.clone());
+        p.lines.push(format!("log {} -> {}", old.log, new.log));
+    }
     Ok(p)
 }
 
-fn join_text(j: &StaticJoin) -> String {
-    let sg = match j.source {
+/// `(S, G) on IF`, or `(*, G) on IF`.
+pub fn join_text(j: &StaticJoin) -> String {
+    format!("{} on {}", join_sg_text(j), j.interface)
+}
+
+/// `(S, G)`, or `(*, G)`.
+pub fn join_sg_text(j: &StaticJoin) -> String {
+    match j.source {
         Some(s) => format!("({s}, {})", j.group),
         None => format!("(*, {})", j.group),
-    };
-    format!("{sg} on {}", j.interface)
+    }
 }
 
 fn route_text(r: &StaticRoute) -> String {
@@ -134,7 +145,7 @@ fn route_text(r: &StaticRoute) -> String {
 /// The first key whose change needs a restart, as the error.
 fn needs_restart(old: &RunConfig, new: &RunConfig) -> Result<(), String> {
     let show = |v: &dyn std::fmt::Debug| format!("{v:?}");
-    let keys: [(&str, String, String); 11] = [
+    let keys: [(&str, String, String); 10] = [
         ("bpffs", show(&old.bpffs), show(&new.bpffs)),
         ("socket", show(&old.socket), show(&new.socket)),
         (
@@ -165,7 +176,6 @@ fn needs_restart(old: &RunConfig, new: &RunConfig) -> Result<(), String> {
         ),
         ("proxy-ssdp", show(&old.proxy_ssdp), show(&new.proxy_ssdp)),
         ("metrics", show(&old.metrics), show(&new.metrics)),
-        ("log", show(&old.log), show(&new.log)),
     ];
     if let Some((key, a, b)) = keys.iter().find(|(_, a, b)| a != b) {
         return Err(format!(

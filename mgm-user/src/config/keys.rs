@@ -120,7 +120,7 @@ pub static GLOBAL_KEYS: &[GlobalKey] = &[
         false,
         Some(check_metrics),
     ),
-    key("log", ValueKind::Text, "\"info\"", false, Some(check_log)),
+    key("log", ValueKind::Text, "\"info\"", true, Some(check_log)),
 ];
 
 /// The global key called `name`.

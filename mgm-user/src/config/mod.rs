@@ -6,13 +6,15 @@ mod diff;
 mod file;
 mod keys;
 mod resolve;
+mod shadow;
 #[cfg(test)]
 mod tests;
 
-pub use diff::{plan, ReloadPlan};
+pub use diff::{join_sg_text, join_text, plan, ReloadPlan};
 pub use file::{ConfigError, FileConfig};
 pub use keys::{global_key, Check, GlobalKey, ValueKind, GLOBAL_KEYS};
 pub use resolve::{check_file, resolve, resolve_with, NoInterfaces};
+pub use shadow::{shadowed, unapplied, Shadowed};
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

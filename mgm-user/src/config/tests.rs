@@ -113,7 +113,67 @@ type Check = fn(&RunConfig) -> bool;
 
 #[test]
 fn every_global_key_is_read() {
-    let rows: &[(&str, &str, Check)] = &[
+    let rows = global_rows();
+    for k in GLOBAL_KEYS {
+        assert!(
+            rows.iter().any(|(n, ..)| *n == k.name),
+            "no row for {}",
+            k.name
+        );
+    }
+    let base = ok("[[interface]]\nname = \"eth1\"\n");
+    for (key, value, landed) in rows {
+        let upstream = if *key == "upstream" {
+            ""
+        } else {
+            "upstream = \"wan0\"\n"
+        };
+        let c = ok(&format!(
+            "{upstream}{key} = {value}\n[[interface]]\nname = \"eth1\"\n"
+        ));
+        assert!(landed(&c), "{key} = {value} did not land: {c:?}");
+        assert!(!landed(&base), "{key}: the default is the value tested");
+    }
+}
+
+/// A reload changing a global key either applies it (the keys marked reloadable, which the
+/// manual page lists so) or fails naming it: none is ignored in silence.
+#[test]
+fn every_global_key_reloads_or_names_itself() {
+    let old = ok("upstream = \"wan0\"\n[[interface]]\nname = \"eth1\"\n");
+    for (key, value, landed) in global_rows() {
+        let k = global_key(key).unwrap();
+        let new = ok(&format!(
+            "upstream = \"wan0\"\n{key} = {value}\n[[interface]]\nname = \"eth1\"\n"
+        )
+        .replace("upstream = \"wan0\"\nupstream", "upstream"));
+        assert!(landed(&new) && !landed(&old), "{key}: no change tested");
+        match plan(&old, &new) {
+            Ok(p) => {
+                assert!(
+                    k.reloadable,
+                    "{key}: applied but documented as needing a restart"
+                );
+                assert!(
+                    p.lines.iter().any(|l| l.starts_with(&format!("{key} "))),
+                    "{key}: {:?}",
+                    p.lines
+                );
+            }
+            Err(e) => {
+                assert!(!k.reloadable, "{key}: documented as reloadable: {e}");
+                assert!(
+                    e.starts_with(&format!("{key} changed")) && e.contains("needs a restart"),
+                    "{e}"
+                );
+            }
+        }
+    }
+}
+
+/// A changed value of every global key, and whether it landed in the [`RunConfig`].
+fn global_rows() -> &'static [(&'static str, &'static str, Check)] {
+    &[
         ("bpffs", "\"/sys/fs/bpf/other\"", |c| {
             c.bpffs == Path::new("/sys/fs/bpf/other")
         }),
@@ -140,27 +200,7 @@ fn every_global_key_is_read() {
             c.metrics == Some("127.0.0.1:9600".parse().unwrap())
         }),
         ("log", "\"debug,aya=warn\"", |c| c.log == "debug,aya=warn"),
-    ];
-    for k in GLOBAL_KEYS {
-        assert!(
-            rows.iter().any(|(n, ..)| *n == k.name),
-            "no row for {}",
-            k.name
-        );
-    }
-    let base = ok("[[interface]]\nname = \"eth1\"\n");
-    for (key, value, landed) in rows {
-        let upstream = if *key == "upstream" {
-            ""
-        } else {
-            "upstream = \"wan0\"\n"
-        };
-        let c = ok(&format!(
-            "{upstream}{key} = {value}\n[[interface]]\nname = \"eth1\"\n"
-        ));
-        assert!(landed(&c), "{key} = {value} did not land: {c:?}");
-        assert!(!landed(&base), "{key}: the default is the value tested");
-    }
+    ]
 }
 
 #[test]
@@ -303,6 +343,7 @@ fn malformed_files_are_refused_naming_line_and_key() {
         (format!("{iface}[[join]]\ninterface = \"eth1\"\ngroup = \"10.1.1.1\"\n"), "/etc/mgm/mgm.toml:5:9: group: 10.1.1.1 is not a multicast group"),
         (format!("{iface}[[join]]\ninterface = \"eth9\"\ngroup = \"239.1.1.1\"\n"), "/etc/mgm/mgm.toml:3:1: join.interface: eth9 is not an interface of this configuration"),
         (format!("{iface}[[route]]\nsource = \"192.0.2.1\"\ngroup = \"239.1.1.1\"\niif = \"eth1\"\noif = [\"eth7\"]\n"), "/etc/mgm/mgm.toml:3:1: route.oif: eth7 is not an interface of this configuration"),
+        (format!("{iface}[[route]]\nsource = \"192.0.2.1\"\ngroup = \"239.1.1.1\"\niif = \"eth1\"\noif = [\"eth1\"]\n"), "/etc/mgm/mgm.toml:3:1: oif: eth1 is both the incoming and an outgoing interface"),
         (format!("{iface}[[route]]\nsource = \"239.0.0.1\"\ngroup = \"239.1.1.1\"\niif = \"eth1\"\noif = [\"eth1\"]\n"), "/etc/mgm/mgm.toml:4:10: source: 239.0.0.1 is not a unicast source address"),
         // upstream listed as downstream
         (format!("upstream = \"eth1\"\n{iface}"), "/etc/mgm/mgm.toml:3:8: upstream: eth1 is the upstream interface"),
@@ -417,4 +458,57 @@ fn the_shipped_example_reads_as_it_is_and_uncommented() {
     assert_eq!(c.interfaces.len(), 2);
     assert_eq!((c.joins.len(), c.routes.len()), (1, 1));
     assert_eq!(c.upstream.as_deref(), Some("wan0"));
+}
+
+/// The file's values a flag overrides: a reload that changes one names the key and the flag
+/// (the running value cannot change: the flag wins); one the flags leave alone is applied.
+#[test]
+fn a_reload_names_the_file_values_the_flags_override() {
+    let text = "log = \"info\"\nquery-interval = \"60s\"\nbpffs = \"/sys/fs/bpf/a\"\n\
+                [[interface]]\nname = \"eth1\"\nrobustness = 3\n";
+    let argv = "--log debug --query-interval 90s -i eth1,robustness=2";
+    let mut a = args(argv);
+    a.log = Some("debug".into());
+    let read = |t: &str| FileConfig::parse(Path::new(PATH), t.to_string()).unwrap();
+    let before = shadowed(&a, &read(text));
+    let keys: Vec<&str> = before.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["log", "query-interval", "interface eth1: robustness"],
+        "bpffs has no flag given"
+    );
+    assert!(unapplied(&before, &before).is_empty(), "nothing changed");
+    let changed = text
+        .replace("\"info\"", "\"warn\"")
+        .replace("robustness = 3", "robustness = 4")
+        .replace("/sys/fs/bpf/a", "/sys/fs/bpf/b");
+    let after = shadowed(&a, &read(&changed));
+    let lines = unapplied(&before, &after);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("log: the file's value changed")
+            && lines[0].contains("--log (or MGM_LOG) on the command line wins"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("interface eth1: robustness: the file's value changed (3 -> 4)")
+            && lines[1].contains("-i eth1,robustness=…"),
+        "{}",
+        lines[1]
+    );
+    // The running configuration indeed stays: the plan sees no change of either.
+    let old = resolve_with(&a, Some(&read(text))).unwrap();
+    let new = resolve_with(&a, Some(&read(&changed))).unwrap();
+    assert_eq!((old.log.as_str(), new.log.as_str()), ("debug", "debug"));
+    let e = plan(&old, &new).unwrap_err();
+    assert!(e.starts_with("bpffs changed"), "{e}");
+}
+
+#[test]
+fn a_reload_plans_the_new_log_level() {
+    let old = ok(FILE);
+    let p = plan(&old, &ok(&format!("log = \"debug\"\n{FILE}"))).unwrap();
+    assert_eq!(p.log.as_deref(), Some("debug"));
+    assert_eq!(p.lines, ["log info -> debug"]);
 }

@@ -43,7 +43,8 @@ fn render(t: &Table) -> String {
 /// `mgm show interfaces`: one row per listed interface (then the proxy's upstream). STATE is
 /// `attached`, `awaited:interface|address|up`, `unsupported` or `failed`; LINK is the
 /// administrative and operational state (`up/up`, `down/down`, `up/lowerlayerdown`, `-` when
-/// absent). The IGMP columns are a running router's, `-` on other rows.
+/// absent). The IGMP columns are a running router's, `-` on other rows. Under the table, the
+/// file's static joins that wait for their interface, one line each.
 pub fn interfaces_table(rows: &[InterfaceView]) -> String {
     let mut t = table(
         &[
@@ -65,7 +66,16 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
     for r in rows {
         t.add_row(interface_row(r));
     }
-    render(&t)
+    let mut out = render(&t);
+    for r in rows {
+        for sg in &r.waiting_joins {
+            out.push_str(&format!(
+                "static join {sg} on {} (configuration file): waiting for the interface\n",
+                r.interface
+            ));
+        }
+    }
+    out
 }
 
 fn interface_row(r: &InterfaceView) -> Vec<String> {

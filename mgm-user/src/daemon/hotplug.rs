@@ -11,6 +11,9 @@
 //!   dropped and managed again with the new ones at once: its router's address and subnets (the
 //!   querier election, the source of its queries, where its hosts are) are the interface's.
 //!
+//! - The file's `[[join]]`s follow their interface: made when it is managed, deleted when it is
+//!   gone (the static joins of a deleted interface's ifindex, `mgm join`'s too, are dropped).
+//!
 //! Every change the link watch reports re-reads the listed interfaces (one `getifaddrs`).
 use super::preflight::{self, Interfaces, ManagedInterface, Presence};
 use super::state::Daemon;
@@ -151,6 +154,9 @@ impl Daemon {
                 self.stop_upstream("is gone", now);
             }
         }
+        // The file's static entries on an interface that came (or came back) just now.
+        self.make_waiting_file_joins(now);
+        self.make_waiting_file_routes(now);
     }
 
     /// A managed interface stops being managed: IGMP and forwarding stop on it.
@@ -176,6 +182,10 @@ impl Daemon {
                  starts over on it",
                 new.address
             ),
+        }
+        if matches!(why, Stop::Gone) {
+            // Its ifindex is dead: static joins keyed by it would never apply again.
+            self.drop_static_joins(ifindex, &name, now);
         }
         let actions = self.igmp.stop_interface(ifindex, &self.maps, now);
         self.apply(actions, now);

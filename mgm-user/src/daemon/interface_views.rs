@@ -110,6 +110,7 @@ fn bare_row(name: &str, role: InterfaceRole, params: Option<&Params>) -> Interfa
         admin_up: false,
         oper_state: OperState::Absent,
         has_address: false,
+        waiting_joins: Vec::new(),
     }
 }
 
@@ -180,6 +181,11 @@ impl Daemon {
                 }
                 None => unmanaged_row(&w.name, InterfaceRole::Upstream, None, links.as_ref()),
             });
+        }
+        for j in self.waiting_file_joins() {
+            if let Some(row) = rows.iter_mut().find(|r| r.interface == j.interface) {
+                row.waiting_joins.push(crate::config::join_sg_text(&j));
+            }
         }
         rows
     }

@@ -23,6 +23,10 @@ impl InterfaceNames {
             .cloned()
             .unwrap_or_else(|| format!("ifindex {ifindex}"))
     }
+    /// Whether `ifindex` is a known interface.
+    pub(crate) fn knows(&self, ifindex: u32) -> bool {
+        self.lock().contains_key(&ifindex)
+    }
     /// The ifindex of a known interface name.
     pub(crate) fn index_of(&self, name: &str) -> Option<u32> {
         self.lock()

@@ -12,27 +12,48 @@
 use super::hotplug::Stop;
 use super::state::Daemon;
 use crate::cli::RunArgs;
-use crate::config::{self, ReloadPlan, RunConfig, StaticJoin, StaticRoute};
-use crate::control::api::handler::{MfeKeyArgs, StaticJoinArgs, StaticRouteArgs};
+use crate::config::{
+    self, join_text, FileConfig, ReloadPlan, RunConfig, Shadowed, StaticJoin, StaticRoute,
+};
+use crate::control::api::handler::{MfeKeyArgs, StaticRouteArgs};
 use crate::control::api::{Reloaded, Request};
 use crate::sys::bpf::MapSizes;
 use crate::sys::link_watch::LinkChanges;
 use crate::time::monotonic_ns;
 
-/// What a reload starts from: the command line, the configuration running, the map sizes.
+/// What a reload starts from: the command line, the configuration running, the map sizes, the
+/// file's values the command line overrides.
 #[derive(Default)]
 pub(crate) struct Reload {
     args: RunArgs,
     current: Option<RunConfig>,
     sizes: Option<MapSizes>,
+    shadowed: Vec<Shadowed>,
 }
 
 impl Reload {
+    /// The `[[join]]`s of the configuration running (none before the start is done).
+    pub(crate) fn file_joins(&self) -> &[StaticJoin] {
+        self.current.as_ref().map_or(&[], |c| &c.joins)
+    }
+
+    /// The `[[route]]`s of the configuration running.
+    pub(crate) fn file_routes(&self) -> &[StaticRoute] {
+        self.current.as_ref().map_or(&[], |c| &c.routes)
+    }
+
     pub(crate) fn new(args: RunArgs, current: RunConfig, sizes: MapSizes) -> Self {
+        // The file as it is now (read again: the start's reading is not kept).
+        let file = current
+            .file
+            .as_deref()
+            .and_then(|p| FileConfig::load(p).ok());
+        let shadowed = file.map_or_else(Vec::new, |f| config::shadowed(&args, &f));
         Reload {
             args,
             current: Some(current),
             sizes: Some(sizes),
+            shadowed,
         }
     }
 }
@@ -81,10 +102,14 @@ impl Daemon {
         // The file of the start, even if --config was absent and the default appeared since.
         let mut args = args.clone();
         args.config = Some(file.clone());
-        let new = config::resolve(&args).map_err(|e| format!("{e:#}"))?;
+        let read = FileConfig::load(&file).map_err(|e| e.to_string())?;
+        let new = config::resolve_with(&args, Some(&read)).map_err(|e| format!("{e:#}"))?;
         let plan = config::plan(old, &new)?;
-        let mut warnings = self.size_warning(&new);
+        let shadowed = config::shadowed(&args, &read);
+        let mut warnings = config::unapplied(&self.reload.shadowed, &shadowed);
+        warnings.extend(self.size_warning(&new));
         warnings.extend(self.apply_plan(&plan, now));
+        self.reload.shadowed = shadowed;
         for line in &plan.lines {
             log::info!("reload: {line}");
         }
@@ -119,6 +144,12 @@ impl Daemon {
     /// Carries out `plan`; returns what could not be applied.
     fn apply_plan(&mut self, plan: &ReloadPlan, now: u64) -> Vec<String> {
         let mut warnings = Vec::new();
+        // First, so that the rest of the reload logs at the new level.
+        if let Some(spec) = &plan.log {
+            if let Err(e) = crate::logging::set_level(spec) {
+                warnings.push(format!("log: {e}"));
+            }
+        }
         for j in &plan.joins_removed {
             warnings.extend(self.file_join(j, false, now));
         }
@@ -166,7 +197,8 @@ impl Daemon {
     }
 
     /// The file's static entries, as `mgm join` and `mgm route add` would add them; returns
-    /// (and logs) the ones refused, e.g. on an interface not there yet.
+    /// (and logs) the ones refused, and the joins that wait for their interface (made when it
+    /// is managed: [`Daemon::make_waiting_file_joins`]).
     pub(crate) fn add_file_statics(
         &mut self,
         joins: &[StaticJoin],
@@ -175,7 +207,20 @@ impl Daemon {
     ) -> Vec<String> {
         let mut refused = Vec::new();
         for j in joins {
-            refused.extend(self.file_join(j, true, now));
+            if self.fwd.names().index_of(&j.interface).is_none() {
+                let w = format!(
+                    "static join {} waits for {}: not managed now, made when it is",
+                    join_text(j),
+                    j.interface
+                );
+                log::info!("configuration file: {w}");
+                refused.push(w);
+                continue;
+            }
+            if let Some(w) = self.file_join(j, true, now) {
+                log::warn!("configuration file: {w}");
+                refused.push(w);
+            }
         }
         for r in routes {
             let args = StaticRouteArgs {
@@ -184,20 +229,21 @@ impl Daemon {
                 iif: r.iif.clone(),
                 oifs: r.oifs.clone(),
             };
-            refused.extend(self.file_static(&Request::StaticRouteAdd(args), now));
-        }
-        for w in &refused {
-            log::warn!("configuration file: {w}");
+            if let Some(w) = self.file_static(&Request::StaticRouteAdd(args), now) {
+                log::warn!("configuration file: {w}");
+                refused.push(w);
+            }
         }
         refused
     }
 
+    /// Adds or deletes one of the file's joins; deleting one that waits for its interface
+    /// (never made) is nothing to do.
     fn file_join(&mut self, j: &StaticJoin, add: bool, now: u64) -> Option<String> {
-        let args = StaticJoinArgs {
-            interface: j.interface.clone(),
-            group: j.group,
-            source: j.source,
-        };
+        if !add && self.fwd.names().index_of(&j.interface).is_none() {
+            return None;
+        }
+        let args = super::handlers::join_args(j);
         let request = if add {
             Request::StaticJoin(args)
         } else {

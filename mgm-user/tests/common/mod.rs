@@ -250,10 +250,11 @@ impl Lab {
         }
     }
 
-    /// Starts `mgm run` like `start_mgm`, with `env` added to its environment, and returns at
-    /// once, without waiting for it to answer (see `wait_answering`). With `journal`, its stderr
-    /// (the log file) is presented as the journal: JOURNAL_STREAM names the log file's device
-    /// and inode, as systemd does for the stream it connects.
+    /// Starts `mgm run` like `start_mgm`, with `env` added to its environment (an empty value
+    /// removes the variable), and returns at once, without waiting for it to answer (see
+    /// `wait_answering`). With `journal`, its stderr (the log file) is presented as the journal:
+    /// JOURNAL_STREAM names the log file's device and inode, as systemd does for the stream it
+    /// connects.
     pub(crate) fn spawn_mgm_env(
         &mut self,
         ns: &str,
@@ -281,7 +282,12 @@ impl Lab {
             .args(extra);
         cmd.env("MGM_LOG", "debug,aya=warn,aya_obj=warn,aya_log=warn");
         for (key, value) in env {
-            cmd.env(key, value);
+            // An empty value removes the variable (MGM_LOG: the file's `log` then applies).
+            if value.is_empty() {
+                cmd.env_remove(key);
+            } else {
+                cmd.env(key, value);
+            }
         }
         let logf = std::fs::File::create(&log).expect("daemon log file");
         if journal {

@@ -169,6 +169,10 @@ pub struct InterfaceView {
     /// The interface has an IPv4 address.
     #[serde(default)]
     pub has_address: bool,
+    /// The configuration file's static joins (`[[join]]`) on this interface that wait for it to
+    /// be managed, as `(*, G)` or `(S, G)`; made when it is.
+    #[serde(default)]
+    pub waiting_joins: Vec<String>,
 }
 
 /// A source of a [`GroupView`].

@@ -194,6 +194,7 @@ fn iface(name: &str) -> InterfaceView {
         admin_up: true,
         oper_state: OperState::Up,
         has_address: true,
+        waiting_joins: Vec::new(),
     }
 }
 
@@ -298,6 +299,7 @@ fn the_interface_table_says_what_each_interface_waits_for() {
         "admin_up",
         "oper_state",
         "has_address",
+        "waiting_joins",
     ] {
         assert!(obj.remove(k).is_some(), "{k}");
     }
@@ -476,4 +478,26 @@ fn every_table_keeps_its_columns_with_fifteen_character_names() {
         ],
         &[],
     );
+}
+
+#[test]
+fn the_interface_table_lists_the_static_joins_that_wait() {
+    let rows = [InterfaceView {
+        state: AttachState::Awaited,
+        waiting_for: Some(Awaiting::Interface),
+        waiting_joins: vec!["(*, 239.1.2.3)".into(), "(192.0.2.10, 232.1.1.1)".into()],
+        ..iface("wg0")
+    }];
+    let text = interfaces_table(&rows);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(
+        lines[2..],
+        [
+            "static join (*, 239.1.2.3) on wg0 (configuration file): waiting for the interface",
+            "static join (192.0.2.10, 232.1.1.1) on wg0 (configuration file): waiting for the \
+             interface"
+        ]
+    );
+    assert!(!interfaces_table(&[iface("eth1")]).contains("static join"));
 }

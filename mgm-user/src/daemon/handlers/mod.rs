@@ -14,6 +14,8 @@ mod requests;
 mod statics;
 mod walks;
 
+pub(crate) use statics::join_args;
+
 use crate::control::server::Connection;
 use crate::manager::{IfKey, ProtocolHandle};
 use crate::time::RateLimit;

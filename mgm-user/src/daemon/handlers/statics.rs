@@ -1,9 +1,11 @@
 //! The static entries of the built-in protocol `static` (`mgm join`, `mgm leave`, `mgm route`):
 //! carried out on the manager, and reported upstream by the IGMP proxy like a host's joins.
 use super::requests::Outcome;
+use crate::config::StaticJoin;
+use crate::control::api::handler::{StaticJoinArgs, StaticRouteArgs};
 use crate::control::api::Request;
 use crate::daemon::state::Daemon;
-use crate::manager::Sg;
+use crate::manager::{IfKey, Sg};
 
 impl Daemon {
     /// `static_join`, `static_leave`, `static_route_add`, `static_route_del`: the built-in
@@ -69,5 +71,137 @@ impl Daemon {
             self.report_upstream(now);
         }
         out
+    }
+}
+
+/// The file's `[[join]]`s are wanted for the whole run, like its interfaces: one on an
+/// interface not managed at the moment (not there yet, without an IPv4 address, or deleted and
+/// not back) waits for it, and is made when the interface is managed again.
+impl Daemon {
+    /// The file's static joins not made now (their interface is not managed, or not yet again).
+    pub(crate) fn waiting_file_joins(&self) -> Vec<StaticJoin> {
+        if self.reload.file_joins().is_empty() {
+            return Vec::new();
+        }
+        let made = self.fwd.static_joins();
+        self.reload
+            .file_joins()
+            .iter()
+            .filter(|j| {
+                let key = self.fwd.names().index_of(&j.interface).map(IfKey::new);
+                !key.is_some_and(|k| made.contains(&(join_sg(j), k)))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Makes the file's static joins whose interface is managed now and that wait for it
+    /// (after a link change: an interface came, or came back).
+    pub(crate) fn make_waiting_file_joins(&mut self, now: u64) {
+        for j in self.waiting_file_joins() {
+            if self.fwd.names().index_of(&j.interface).is_none() {
+                continue;
+            }
+            let request = Request::StaticJoin(join_args(&j));
+            if let Err(e) = self.static_request(&request, now) {
+                log::warn!("configuration file: static join on {}: {e}", j.interface);
+            }
+        }
+    }
+
+    /// Makes the file's static routes whose interfaces are all managed now and that the
+    /// manager does not hold (refused while one was missing), or holds on an ifindex that is
+    /// no longer managed (an interface deleted and made anew). A route of the same (S,G) made
+    /// with `mgm route add` on managed interfaces stays.
+    pub(crate) fn make_waiting_file_routes(&mut self, now: u64) {
+        let routes = self.reload.file_routes().to_vec();
+        if routes.is_empty() {
+            return;
+        }
+        let held = self.fwd.manager().static_routes();
+        for r in routes {
+            let names = self.fwd.names();
+            let all_managed = std::iter::once(&r.iif)
+                .chain(&r.oifs)
+                .all(|n| names.index_of(n).is_some());
+            let holds = held
+                .iter()
+                .find(|h| (h.source, h.group) == (r.source, r.group));
+            let current = holds.is_some_and(|h| {
+                std::iter::once(&h.iif)
+                    .chain(&h.oifs)
+                    .all(|k| names.knows(k.ifindex))
+            });
+            if !all_managed || current {
+                continue;
+            }
+            let args = StaticRouteArgs {
+                source: r.source,
+                group: r.group,
+                iif: r.iif.clone(),
+                oifs: r.oifs.clone(),
+            };
+            if let Err(e) = self.static_request(&Request::StaticRouteAdd(args), now) {
+                log::warn!("configuration file: static route: {e}");
+            }
+        }
+    }
+
+    /// An interface that is gone (its ifindex is dead): its static joins are deleted, the
+    /// file's wait for it to come back (made again then), the ones of `mgm join` are dropped.
+    pub(crate) fn drop_static_joins(&mut self, ifindex: u32, name: &str, now: u64) {
+        let key = IfKey::new(ifindex);
+        let h = self.fwd.static_protocol();
+        let gone: Vec<Sg> = self
+            .fwd
+            .static_joins()
+            .into_iter()
+            .filter_map(|(sg, k)| (k == key).then_some(sg))
+            .collect();
+        for sg in gone {
+            let r = self.fwd.manager().delete_static_join(now, h, sg, key);
+            let file = self
+                .reload
+                .file_joins()
+                .iter()
+                .any(|j| j.interface == name && join_sg(j) == sg);
+            let then = if file {
+                "the file's: made again when it is back"
+            } else {
+                "made with mgm join: dropped"
+            };
+            let what = format!("static join {} on {name}", sg_text(sg));
+            log::info!("{what}: withdrawn, the interface is gone ({then})");
+            let _ = self.done(r, &what, now);
+            if let (Some(up), Some(group)) = (&mut self.upstream, sg.group) {
+                up.mark(group);
+            }
+        }
+        self.report_upstream(now);
+    }
+}
+
+fn join_sg(j: &StaticJoin) -> Sg {
+    Sg {
+        source: j.source,
+        group: Some(j.group),
+    }
+}
+
+/// `(S, G)` or `(*, G)`, as the file's joins are written in the log.
+fn sg_text(sg: Sg) -> String {
+    let g = sg.group.map_or_else(|| "*".to_string(), |g| g.to_string());
+    match sg.source {
+        Some(s) => format!("({s}, {g})"),
+        None => format!("(*, {g})"),
+    }
+}
+
+/// The control request's arguments for a file's join.
+pub(crate) fn join_args(j: &StaticJoin) -> StaticJoinArgs {
+    StaticJoinArgs {
+        interface: j.interface.clone(),
+        group: j.group,
+        source: j.source,
     }
 }
