@@ -2,6 +2,7 @@
 //! its inputs: classifier events (ring buffer), kernel upcalls, FIB answers, link changes,
 //! control-socket queries, the next protocol deadline and signals. Each input is one `Daemon`
 //! method; protocol logic lives in the pure modules, kernel I/O in [`crate::sys`].
+mod alarm;
 mod events;
 pub mod forwarding;
 mod handlers;
@@ -261,18 +262,37 @@ pub(crate) fn event_cost(igmp: &[u8]) -> usize {
 /// Runs until a signal asks to stop (`Ok`) or an input fails (`Err`); the orderly shutdown
 /// (leaves to the manager, MFC/VIF removal, detach) follows in either case.
 ///
-/// The select is biased: signals, control queries, timers and kernel inputs come before
-/// classifier events, which are the one input a LAN host can flood. After a ring batch that
-/// left work, the loop yields so the control server's tasks (accept, read the request) run.
+/// A wake-up by a report goes to the ring first: one batch (at most [`RING_BUDGET`]) before
+/// anything else is polled, the protocol deadline included. Then the select, biased: signals,
+/// control queries, timers and kernel inputs come before classifier events, which are the one
+/// input a LAN host can flood. A batch cut by the budget (events left) is followed by a yield
+/// (the control server's tasks run) and by the select with the ring last, before the ring's
+/// next batch: under a flood every other input still gets its turn after each batch. Nothing
+/// is lost: the ring's readiness stays set while events are left.
+///
+/// The timer is one `Sleep` for the whole run, moved only when the earliest deadline moves
+/// ([`alarm::Alarm`]); the heap is trimmed on it too, once reports pause
+/// ([`crate::sys::memory::TrimWhenQuiet`]).
 async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-    let counted = |d: &Daemon| d.maps.stats().map(|s| s.events_ring_full);
-    let mut losses = ring_losses::RingLosses::new(counted(daemon).unwrap_or(0));
+    let mut at = Turns::new(daemon)?;
+    // Waits for whatever `at.alarm` armed it with; off (the branch disabled) until then.
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
     loop {
-        let deadline = daemon.next_deadline().map(instant_for);
-        let mut ring_left = false;
+        if !at.ring_left {
+            if let Some(guard) = ready_now(&mut inputs.ring) {
+                at.on_ring(daemon, guard)?;
+                at.after_input(daemon).await?;
+                continue;
+            }
+        }
+        let next = [daemon.next_deadline(), at.trim.deadline()];
+        if let Some(instant) = at.alarm.set(next.into_iter().flatten().min()) {
+            timer.as_mut().reset(instant);
+        }
         tokio::select! {
             biased;
             _ = sigint.recv() => { log::info!("SIGINT: shutting down"); return Ok(()); }
@@ -280,8 +300,9 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
             _ = sighup.recv() => daemon.on_sighup(),
             Some(input) = inputs.queries.recv() => daemon.on_control(input),
             Some(scrape) = next_scrape(&mut inputs.metrics) => daemon.on_metrics(scrape),
-            _ = sleep_until(deadline) => daemon.on_deadline()?,
+            () = &mut timer, if at.alarm.is_armed() => at.on_timer(daemon)?,
             guard = inputs.upcalls.readable() => {
+                at.busy += 1;
                 let mut guard = guard.context("mroute socket")?;
                 if daemon.on_upcalls()? {
                     guard.clear_ready();
@@ -299,28 +320,94 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                 guard.clear_ready();
                 daemon.on_links(changes, monotonic_ns()?);
             }
-            guard = inputs.ring.readable_mut() => {
-                let mut guard = guard.context("event ring buffer")?;
-                // With work left the readiness stays set: the loop comes back here after giving
-                // the control server, timers, queries, upcalls and signals their turn.
-                if daemon.on_ring(guard.get_inner_mut(), RING_BUDGET)? {
-                    guard.clear_ready();
-                } else {
-                    ring_left = true;
-                }
-                let now = monotonic_ns()?;
-                if losses.due(now) {
-                    if let Some(warning) = counted(daemon).ok().and_then(|n| losses.looked(n, now)) {
-                        log::warn!("{warning}");
-                    }
-                }
+            guard = inputs.ring.readable_mut() => at.on_ring(daemon, guard)?,
+        }
+        at.after_input(daemon).await?;
+    }
+}
+
+/// What the loop keeps from one turn to the next.
+struct Turns {
+    /// The last ring batch was cut by the budget: the other inputs go before the ring's next.
+    ring_left: bool,
+    /// Ring batches and upcall rounds handled so far (the trim waits for a pause in them).
+    busy: u64,
+    alarm: alarm::Alarm,
+    losses: ring_losses::RingLosses,
+    trim: crate::sys::memory::TrimWhenQuiet,
+}
+
+impl Turns {
+    fn new(daemon: &Daemon) -> Result<Self> {
+        Ok(Self {
+            ring_left: false,
+            busy: 0,
+            alarm: alarm::Alarm::new(monotonic_ns()?, tokio::time::Instant::now()),
+            losses: ring_losses::RingLosses::new(ring_full_count(daemon).unwrap_or(0)),
+            trim: Default::default(),
+        })
+    }
+
+    /// One batch of classifier events. Events left (the batch was cut by the budget): the
+    /// readiness stays set, and the loop comes back to the ring after giving the control
+    /// server, timers, queries, upcalls and signals their turn.
+    fn on_ring(&mut self, daemon: &mut Daemon, guard: RingGuard<'_>) -> Result<()> {
+        self.busy += 1;
+        let mut guard = guard.context("event ring buffer")?;
+        let emptied = daemon.on_ring(guard.get_inner_mut(), RING_BUDGET)?;
+        if emptied {
+            guard.clear_ready();
+        }
+        self.ring_left = !emptied;
+        if self.losses.due(emptied, || monotonic_ns().unwrap_or(0)) {
+            let now = monotonic_ns()?;
+            let counted = ring_full_count(daemon).ok();
+            if let Some(warning) = counted.and_then(|n| self.losses.looked(n, now)) {
+                log::warn!("{warning}");
             }
         }
+        Ok(())
+    }
+
+    /// The timer fired: the heap's trim if it is due, the protocol deadlines.
+    fn on_timer(&mut self, daemon: &mut Daemon) -> Result<()> {
+        self.alarm.fired();
+        if self.trim.on_time(monotonic_ns()?, self.busy) {
+            crate::sys::memory::trim();
+        }
+        daemon.on_deadline()
+    }
+
+    /// After every input: handlers that stopped reading go, a wanted trim is noted, and after
+    /// a cut ring batch the control server's tasks get a turn.
+    async fn after_input(&mut self, daemon: &mut Daemon) -> Result<()> {
         daemon.drop_slow_handlers();
-        if ring_left {
+        if std::mem::take(&mut daemon.trim_wanted) {
+            self.trim.want(monotonic_ns()?, self.busy);
+        }
+        if self.ring_left {
             tokio::task::yield_now().await;
         }
+        Ok(())
     }
+}
+
+type RingGuard<'a> = std::io::Result<
+    tokio::io::unix::AsyncFdReadyMutGuard<'a, aya::maps::RingBuf<aya::maps::MapData>>,
+>;
+
+/// The ring's readiness as the reactor last saw it, without waiting: `Some` when it is readable.
+fn ready_now(ring: &mut AsyncFd<aya::maps::RingBuf<aya::maps::MapData>>) -> Option<RingGuard<'_>> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match ring.poll_read_ready_mut(&mut cx) {
+        std::task::Poll::Ready(guard) => Some(guard),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// The classifier's count of messages the full ring refused.
+fn ring_full_count(daemon: &Daemon) -> Result<u64> {
+    daemon.maps.stats().map(|s| s.events_ring_full)
 }
 
 /// A file descriptor owned elsewhere (a socket inside [`Forwarding`]), for readiness only.
@@ -348,21 +435,6 @@ async fn next_scrape(
 ) -> Option<metrics::MetricsRequest> {
     match scrapes {
         Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Converts a CLOCK_MONOTONIC deadline to a tokio instant (tokio's clock is CLOCK_MONOTONIC too,
-/// but its epoch is private, so go through "time from now").
-fn instant_for(deadline_ns: u64) -> tokio::time::Instant {
-    let now_ns = monotonic_ns().unwrap_or(deadline_ns);
-    tokio::time::Instant::now()
-        + std::time::Duration::from_nanos(deadline_ns.saturating_sub(now_ns))
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }

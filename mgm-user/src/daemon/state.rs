@@ -45,6 +45,8 @@ pub(crate) struct Daemon {
     pub(crate) event_counts: EventCounts,
     /// What a reload re-reads and diffs against.
     pub(crate) reload: super::reload::Reload,
+    /// Tables shrank: the loop hands the freed heap back once it is quiet.
+    pub(crate) trim_wanted: bool,
 }
 
 impl Daemon {
@@ -81,6 +83,7 @@ impl Daemon {
             }),
             event_counts: EventCounts::default(),
             reload: super::reload::Reload::default(),
+            trim_wanted: false,
         };
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
@@ -195,10 +198,10 @@ impl Daemon {
         }
         self.publish(notes);
         // After a storm, once both the routers and the manager let go of it: tables shrunk,
-        // the freed heap goes back to the system.
+        // the freed heap goes back to the system (when the loop is quiet, not here).
         let shrunk = self.igmp.take_shrunk();
         if self.fwd.shrink_tables() || shrunk {
-            crate::sys::memory::trim();
+            self.trim_wanted = true;
         }
     }
 
