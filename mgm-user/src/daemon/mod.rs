@@ -262,13 +262,14 @@ pub(crate) fn event_cost(igmp: &[u8]) -> usize {
 /// Runs until a signal asks to stop (`Ok`) or an input fails (`Err`); the orderly shutdown
 /// (leaves to the manager, MFC/VIF removal, detach) follows in either case.
 ///
-/// A wake-up by a report goes to the ring first: one batch (at most [`RING_BUDGET`]) before
-/// anything else is polled, the protocol deadline included. Then the select, biased: signals,
-/// control queries, timers and kernel inputs come before classifier events, which are the one
-/// input a LAN host can flood. A batch cut by the budget (events left) is followed by a yield
-/// (the control server's tasks run) and by the select with the ring last, before the ring's
-/// next batch: under a flood every other input still gets its turn after each batch. Nothing
-/// is lost: the ring's readiness stays set while events are left.
+/// The select is biased, and the ring goes first when the loop wakes: the report that woke it
+/// is read (one batch, at most [`RING_BUDGET`]) before the other branches are polled. Then
+/// signals, control queries, timers and kernel inputs, before classifier events, the one input
+/// a LAN host can flood: a batch cut by the budget (events left) is followed by a yield (the
+/// control server's tasks run) and by a select with the ring last. A batch that empties the
+/// ring clears its readiness, so the next select polls every other input before the ring can be
+/// ready again (after the driver's next turn). Either way every other input gets its turn
+/// between two batches; nothing is lost: the readiness stays set while events are left.
 ///
 /// The timer is one `Sleep` for the whole run, moved only when the earliest deadline moves
 /// ([`alarm::Alarm`]); the heap is trimmed on it too, once reports pause
@@ -282,19 +283,17 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
     let timer = tokio::time::sleep_until(tokio::time::Instant::now());
     tokio::pin!(timer);
     loop {
-        if !at.ring_left {
-            if let Some(guard) = ready_now(&mut inputs.ring) {
-                at.on_ring(daemon, guard)?;
-                at.after_input(daemon).await?;
-                continue;
-            }
-        }
         let next = [daemon.next_deadline(), at.trim.deadline()];
         if let Some(instant) = at.alarm.set(next.into_iter().flatten().min()) {
             timer.as_mut().reset(instant);
         }
         tokio::select! {
             biased;
+            // Readable after the loop slept: the report that woke it goes first.
+            r = ring_readable(&inputs.ring), if !at.ring_left => {
+                r.context("event ring buffer")?;
+                at.on_ring(daemon, ready_now(&mut inputs.ring))?;
+            }
             _ = sigint.recv() => { log::info!("SIGINT: shutting down"); return Ok(()); }
             _ = sigterm.recv() => { log::info!("SIGTERM: shutting down"); return Ok(()); }
             _ = sighup.recv() => daemon.on_sighup(),
@@ -320,7 +319,11 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                 guard.clear_ready();
                 daemon.on_links(changes, monotonic_ns()?);
             }
-            guard = inputs.ring.readable_mut() => at.on_ring(daemon, guard)?,
+            // After a batch cut by the budget: every other input first.
+            r = ring_readable(&inputs.ring), if at.ring_left => {
+                r.context("event ring buffer")?;
+                at.on_ring(daemon, ready_now(&mut inputs.ring))?;
+            }
         }
         at.after_input(daemon).await?;
     }
@@ -351,7 +354,10 @@ impl Turns {
     /// One batch of classifier events. Events left (the batch was cut by the budget): the
     /// readiness stays set, and the loop comes back to the ring after giving the control
     /// server, timers, queries, upcalls and signals their turn.
-    fn on_ring(&mut self, daemon: &mut Daemon, guard: RingGuard<'_>) -> Result<()> {
+    fn on_ring(&mut self, daemon: &mut Daemon, guard: Option<RingGuard<'_>>) -> Result<()> {
+        let Some(guard) = guard else {
+            return Ok(());
+        };
         self.busy += 1;
         let mut guard = guard.context("event ring buffer")?;
         let emptied = daemon.on_ring(guard.get_inner_mut(), RING_BUDGET)?;
@@ -395,6 +401,14 @@ impl Turns {
 type RingGuard<'a> = std::io::Result<
     tokio::io::unix::AsyncFdReadyMutGuard<'a, aya::maps::RingBuf<aya::maps::MapData>>,
 >;
+
+/// Waits until the ring is readable, its readiness left set for [`ready_now`]. A shared borrow,
+/// so that the select can hold it in two branches (ring first or last), one enabled at a time.
+async fn ring_readable(
+    ring: &AsyncFd<aya::maps::RingBuf<aya::maps::MapData>>,
+) -> std::io::Result<()> {
+    std::future::poll_fn(|cx| ring.poll_read_ready(cx).map(|r| r.map(|_ready| ()))).await
+}
 
 /// The ring's readiness as the reactor last saw it, without waiting: `Some` when it is readable.
 fn ready_now(ring: &mut AsyncFd<aya::maps::RingBuf<aya::maps::MapData>>) -> Option<RingGuard<'_>> {
