@@ -41,12 +41,12 @@ pub(crate) struct Daemon {
     pub(crate) upstream: Option<Upstream>,
     /// The `--upstream` interface and its options, there or awaited.
     pub(crate) upstream_wanted: Option<UpstreamWanted>,
+    /// Tables shrank: the loop hands the freed heap back once it is quiet.
+    pub(crate) trim_wanted: bool,
     /// The manager's events by protocol and kind (`mgm_callbacks_total`, `mgm_mfe_changes_total`).
     pub(crate) event_counts: EventCounts,
     /// What a reload re-reads and diffs against.
     pub(crate) reload: super::reload::Reload,
-    /// Tables shrank: the loop hands the freed heap back once it is quiet.
-    pub(crate) trim_wanted: bool,
 }
 
 impl Daemon {
@@ -81,9 +81,9 @@ impl Daemon {
                 // The global --robustness (RFC 3376 §8.1 applies to hosts too).
                 robustness: u32::from(config.igmp.robustness),
             }),
+            trim_wanted: false,
             event_counts: EventCounts::default(),
             reload: super::reload::Reload::default(),
-            trim_wanted: false,
         };
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
