@@ -2,6 +2,7 @@
 //! its inputs: classifier events (ring buffer), kernel upcalls, FIB answers, link changes,
 //! control-socket queries, the next protocol deadline and signals. Each input is one `Daemon`
 //! method; protocol logic lives in the pure modules, kernel I/O in [`crate::sys`].
+mod alarm;
 mod events;
 pub mod forwarding;
 mod handlers;
@@ -261,27 +262,46 @@ pub(crate) fn event_cost(igmp: &[u8]) -> usize {
 /// Runs until a signal asks to stop (`Ok`) or an input fails (`Err`); the orderly shutdown
 /// (leaves to the manager, MFC/VIF removal, detach) follows in either case.
 ///
-/// The select is biased: signals, control queries, timers and kernel inputs come before
-/// classifier events, which are the one input a LAN host can flood. After a ring batch that
-/// left work, the loop yields so the control server's tasks (accept, read the request) run.
+/// The select is biased, and the ring goes first when the loop wakes: the report that woke it
+/// is read (one batch, at most [`RING_BUDGET`]) before the other branches are polled. Then
+/// signals, control queries, timers and kernel inputs, before classifier events, the one input
+/// a LAN host can flood: a batch cut by the budget (events left) is followed by a yield (the
+/// control server's tasks run) and by a select with the ring last. A batch that empties the
+/// ring clears its readiness, so the next select polls every other input before the ring can be
+/// ready again (after the driver's next turn). Either way every other input gets its turn
+/// between two batches; nothing is lost: the readiness stays set while events are left.
+///
+/// The timer is one `Sleep` for the whole run, moved only when the earliest deadline moves
+/// ([`alarm::Alarm`]); the heap is trimmed on it too, once reports pause
+/// ([`crate::sys::memory::TrimWhenQuiet`]).
 async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-    let counted = |d: &Daemon| d.maps.stats().map(|s| s.events_ring_full);
-    let mut losses = ring_losses::RingLosses::new(counted(daemon).unwrap_or(0));
+    let mut at = Turns::new(daemon)?;
+    // Waits for whatever `at.alarm` armed it with; off (the branch disabled) until then.
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
     loop {
-        let deadline = daemon.next_deadline().map(instant_for);
-        let mut ring_left = false;
+        let next = [daemon.next_deadline(), at.trim.deadline()];
+        if let Some(instant) = at.alarm.set(next.into_iter().flatten().min()) {
+            timer.as_mut().reset(instant);
+        }
         tokio::select! {
             biased;
+            // Readable after the loop slept: the report that woke it goes first.
+            r = ring_readable(&inputs.ring), if !at.ring_left => {
+                r.context("event ring buffer")?;
+                at.on_ring(daemon, ready_now(&mut inputs.ring))?;
+            }
             _ = sigint.recv() => { log::info!("SIGINT: shutting down"); return Ok(()); }
             _ = sigterm.recv() => { log::info!("SIGTERM: shutting down"); return Ok(()); }
             _ = sighup.recv() => daemon.on_sighup(),
             Some(input) = inputs.queries.recv() => daemon.on_control(input),
             Some(scrape) = next_scrape(&mut inputs.metrics) => daemon.on_metrics(scrape),
-            _ = sleep_until(deadline) => daemon.on_deadline()?,
+            () = &mut timer, if at.alarm.is_armed() => at.on_timer(daemon)?,
             guard = inputs.upcalls.readable() => {
+                at.busy += 1;
                 let mut guard = guard.context("mroute socket")?;
                 if daemon.on_upcalls()? {
                     guard.clear_ready();
@@ -299,28 +319,109 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                 guard.clear_ready();
                 daemon.on_links(changes, monotonic_ns()?);
             }
-            guard = inputs.ring.readable_mut() => {
-                let mut guard = guard.context("event ring buffer")?;
-                // With work left the readiness stays set: the loop comes back here after giving
-                // the control server, timers, queries, upcalls and signals their turn.
-                if daemon.on_ring(guard.get_inner_mut(), RING_BUDGET)? {
-                    guard.clear_ready();
-                } else {
-                    ring_left = true;
-                }
-                let now = monotonic_ns()?;
-                if losses.due(now) {
-                    if let Some(warning) = counted(daemon).ok().and_then(|n| losses.looked(n, now)) {
-                        log::warn!("{warning}");
-                    }
-                }
+            // After a batch cut by the budget: every other input first.
+            r = ring_readable(&inputs.ring), if at.ring_left => {
+                r.context("event ring buffer")?;
+                at.on_ring(daemon, ready_now(&mut inputs.ring))?;
             }
         }
+        at.after_input(daemon).await?;
+    }
+}
+
+/// What the loop keeps from one turn to the next.
+struct Turns {
+    /// The last ring batch was cut by the budget: the other inputs go before the ring's next.
+    ring_left: bool,
+    /// Ring batches and upcall rounds handled so far (the trim waits for a pause in them).
+    busy: u64,
+    alarm: alarm::Alarm,
+    losses: ring_losses::RingLosses,
+    trim: crate::sys::memory::TrimWhenQuiet,
+}
+
+impl Turns {
+    fn new(daemon: &Daemon) -> Result<Self> {
+        Ok(Self {
+            ring_left: false,
+            busy: 0,
+            alarm: alarm::Alarm::new(monotonic_ns()?, tokio::time::Instant::now()),
+            losses: ring_losses::RingLosses::new(ring_full_count(daemon).unwrap_or(0)),
+            trim: Default::default(),
+        })
+    }
+
+    /// One batch of classifier events. Events left (the batch was cut by the budget): the
+    /// readiness stays set, and the loop comes back to the ring after giving the control
+    /// server, timers, queries, upcalls and signals their turn.
+    fn on_ring(&mut self, daemon: &mut Daemon, guard: Option<RingGuard<'_>>) -> Result<()> {
+        let Some(guard) = guard else {
+            return Ok(());
+        };
+        self.busy += 1;
+        let mut guard = guard.context("event ring buffer")?;
+        let emptied = daemon.on_ring(guard.get_inner_mut(), RING_BUDGET)?;
+        if emptied {
+            guard.clear_ready();
+        }
+        self.ring_left = !emptied;
+        if self.losses.due(emptied, || monotonic_ns().unwrap_or(0)) {
+            let now = monotonic_ns()?;
+            let counted = ring_full_count(daemon).ok();
+            if let Some(warning) = counted.and_then(|n| self.losses.looked(n, now)) {
+                log::warn!("{warning}");
+            }
+        }
+        Ok(())
+    }
+
+    /// The timer fired: the heap's trim if it is due, the protocol deadlines.
+    fn on_timer(&mut self, daemon: &mut Daemon) -> Result<()> {
+        self.alarm.fired();
+        if self.trim.on_time(monotonic_ns()?, self.busy) {
+            crate::sys::memory::trim();
+        }
+        daemon.on_deadline()
+    }
+
+    /// After every input: handlers that stopped reading go, a wanted trim is noted, and after
+    /// a cut ring batch the control server's tasks get a turn.
+    async fn after_input(&mut self, daemon: &mut Daemon) -> Result<()> {
         daemon.drop_slow_handlers();
-        if ring_left {
+        if std::mem::take(&mut daemon.trim_wanted) {
+            self.trim.want(monotonic_ns()?, self.busy);
+        }
+        if self.ring_left {
             tokio::task::yield_now().await;
         }
+        Ok(())
     }
+}
+
+type RingGuard<'a> = std::io::Result<
+    tokio::io::unix::AsyncFdReadyMutGuard<'a, aya::maps::RingBuf<aya::maps::MapData>>,
+>;
+
+/// Waits until the ring is readable, its readiness left set for [`ready_now`]. A shared borrow,
+/// so that the select can hold it in two branches (ring first or last), one enabled at a time.
+async fn ring_readable(
+    ring: &AsyncFd<aya::maps::RingBuf<aya::maps::MapData>>,
+) -> std::io::Result<()> {
+    std::future::poll_fn(|cx| ring.poll_read_ready(cx).map(|r| r.map(|_ready| ()))).await
+}
+
+/// The ring's readiness as the reactor last saw it, without waiting: `Some` when it is readable.
+fn ready_now(ring: &mut AsyncFd<aya::maps::RingBuf<aya::maps::MapData>>) -> Option<RingGuard<'_>> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match ring.poll_read_ready_mut(&mut cx) {
+        std::task::Poll::Ready(guard) => Some(guard),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// The classifier's count of messages the full ring refused.
+fn ring_full_count(daemon: &Daemon) -> Result<u64> {
+    daemon.maps.stats().map(|s| s.events_ring_full)
 }
 
 /// A file descriptor owned elsewhere (a socket inside [`Forwarding`]), for readiness only.
@@ -348,21 +449,6 @@ async fn next_scrape(
 ) -> Option<metrics::MetricsRequest> {
     match scrapes {
         Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Converts a CLOCK_MONOTONIC deadline to a tokio instant (tokio's clock is CLOCK_MONOTONIC too,
-/// but its epoch is private, so go through "time from now").
-fn instant_for(deadline_ns: u64) -> tokio::time::Instant {
-    let now_ns = monotonic_ns().unwrap_or(deadline_ns);
-    tokio::time::Instant::now()
-        + std::time::Duration::from_nanos(deadline_ns.saturating_sub(now_ns))
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Daemon {
     pub(crate) upstream: Option<Upstream>,
     /// The `--upstream` interface and its options, there or awaited.
     pub(crate) upstream_wanted: Option<UpstreamWanted>,
+    /// Tables shrank: the loop hands the freed heap back once it is quiet.
+    pub(crate) trim_wanted: bool,
     /// The manager's events by protocol and kind (`mgm_callbacks_total`, `mgm_mfe_changes_total`).
     pub(crate) event_counts: EventCounts,
     /// What a reload re-reads and diffs against.
@@ -81,6 +83,7 @@ impl Daemon {
                 // The global --robustness (RFC 3376 §8.1 applies to hosts too).
                 robustness: u32::from(config.igmp.robustness),
             }),
+            trim_wanted: false,
             event_counts: EventCounts::default(),
             reload: super::reload::Reload::default(),
             actions: Vec::new(),
@@ -203,10 +206,10 @@ impl Daemon {
         }
         self.publish(notes);
         // After a storm, once both the routers and the manager let go of it: tables shrunk,
-        // the freed heap goes back to the system.
+        // the freed heap goes back to the system (when the loop is quiet, not here).
         let shrunk = self.igmp.take_shrunk();
         if self.fwd.shrink_tables() || shrunk {
-            crate::sys::memory::trim();
+            self.trim_wanted = true;
         }
     }
 

@@ -29,6 +29,62 @@ pub fn trim() {
     }
 }
 
+/// How long the loop must have been without a report (or an upcall) before the heap is trimmed.
+pub const TRIM_QUIET_NS: u64 = 500_000_000;
+/// Longest a wanted trim waits for such a pause: a storm that never pauses is trimmed this often.
+pub const TRIM_MAX_WAIT_NS: u64 = 10_000_000_000;
+
+/// When to hand the heap back ([`trim`]) after tables shrank: once the loop has been quiet for
+/// [`TRIM_QUIET_NS`], never on the path of a report. A trim unmaps the heap's free pages; the
+/// next allocations fault them in again, so a trim between two reports of a storm would make
+/// the second pay for it. Pure: the caller gives the time and its count of busy inputs (reports,
+/// upcalls), a number that changes whenever the loop was busy.
+#[derive(Debug, Default)]
+pub struct TrimWhenQuiet {
+    wanted: Option<Wanted>,
+}
+
+#[derive(Debug)]
+struct Wanted {
+    since_ns: u64,
+    check_ns: u64,
+    busy_mark: u64,
+}
+
+impl TrimWhenQuiet {
+    /// Tables shrank at `now_ns`, `busy` inputs so far: a trim is wanted.
+    pub fn want(&mut self, now_ns: u64, busy: u64) {
+        self.wanted.get_or_insert(Wanted {
+            since_ns: now_ns,
+            check_ns: now_ns.saturating_add(TRIM_QUIET_NS),
+            busy_mark: busy,
+        });
+    }
+
+    /// When to call [`Self::on_time`] next.
+    pub fn deadline(&self) -> Option<u64> {
+        self.wanted.as_ref().map(|w| w.check_ns)
+    }
+
+    /// At `now_ns`, `busy` inputs so far: whether to trim now (nothing was busy since the last
+    /// look, or the trim waited too long). Otherwise it looks again one quiet time later.
+    pub fn on_time(&mut self, now_ns: u64, busy: u64) -> bool {
+        let Some(w) = &mut self.wanted else {
+            return false;
+        };
+        if now_ns < w.check_ns {
+            return false;
+        }
+        if busy == w.busy_mark || now_ns >= w.since_ns.saturating_add(TRIM_MAX_WAIT_NS) {
+            self.wanted = None;
+            return true;
+        }
+        w.check_ns = now_ns.saturating_add(TRIM_QUIET_NS);
+        w.busy_mark = busy;
+        false
+    }
+}
+
 /// Blocks of at least this size are mapped on their own and unmapped when freed.
 const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
 
@@ -147,6 +203,43 @@ Private_Dirty:         0 kB
             "not the relocated (copied) one, not the writable one, no ring buffer, no vdso"
         );
         assert_eq!(clean_file_mappings("garbage\n"), []);
+    }
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn the_heap_is_trimmed_after_a_quiet_half_second_only() {
+        let mut t = TrimWhenQuiet::default();
+        assert_eq!(t.deadline(), None);
+        assert!(!t.on_time(10_000 * MS, 0), "nothing wanted");
+        t.want(1_000 * MS, 7);
+        t.want(1_200 * MS, 9);
+        assert_eq!(
+            t.deadline(),
+            Some(1_500 * MS),
+            "the first want sets the time"
+        );
+        assert!(!t.on_time(1_499 * MS, 7), "not before");
+        assert!(!t.on_time(1_500 * MS, 9), "reports came since: not now");
+        assert_eq!(t.deadline(), Some(2_000 * MS), "one quiet time later");
+        assert!(t.on_time(2_000 * MS, 9), "quiet since: trim");
+        assert_eq!(t.deadline(), None, "done");
+        assert!(!t.on_time(3_000 * MS, 9));
+    }
+
+    #[test]
+    fn a_storm_without_pause_is_trimmed_every_ten_seconds() {
+        let mut t = TrimWhenQuiet::default();
+        t.want(0, 0);
+        let mut busy = 0;
+        let mut trimmed_at = None;
+        while let Some(at) = t.deadline() {
+            busy += 500;
+            if t.on_time(at, busy) {
+                trimmed_at = Some(at);
+            }
+        }
+        assert_eq!(trimmed_at, Some(TRIM_MAX_WAIT_NS));
     }
 
     #[test]
