@@ -160,6 +160,13 @@ fn hosts_joining_fill_the_pinned_members_map() {
         let attached = tcx::tcx_ingress_programs(&r, ifname);
         assert_eq!(attached, ["mgm_igmp_ingres"], "{ifname} while mgm runs");
     }
+    // Two Ethernet links: one entry point loaded (verified), shared by both links; the L3
+    // and GRE ones are loaded only when a link of their kind comes.
+    assert_eq!(
+        classifiers_loaded_by(lab.daemon(k).child.id()),
+        1,
+        "classifier programs the daemon holds"
+    );
     let status = lab.stop_mgm(k);
     assert!(status.success(), "mgm exited with {status}");
     for ifname in [&r1, &r2] {
@@ -169,6 +176,17 @@ fn hosts_joining_fill_the_pinned_members_map() {
             "{ifname}: still attached after shutdown: {attached:?}"
         );
     }
+}
+
+/// How many classifier (`sched_cls`) programs process `pid` holds a descriptor of.
+fn classifiers_loaded_by(pid: u32) -> usize {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fdinfo")).expect("the daemon's fdinfo");
+    fds.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .filter(|info| {
+            info.lines()
+                .any(|l| l.split_whitespace().eq(["prog_type:", "3"]))
+        })
+        .count()
 }
 
 fn mgm_run_error(args: &[&str]) -> String {

@@ -1,7 +1,9 @@
 //! Loads the classifier, pins its maps under the bpffs directory (re-using maps already pinned
 //! there), and attaches it as a TCX ingress link to each managed interface: the entry point for
-//! the interface's kind of link ([`LinkKind::program`]: Ethernet, L3, GRE), all three loaded at
-//! start so a verifier refusal stops the start, not a later arrival. Dropping the [`Classifier`]
+//! the interface's kind of link ([`LinkKind::program`]: Ethernet, L3, GRE), each loaded at the
+//! first attach of its kind: the verifier takes about a quarter of a second of CPU per entry
+//! point, and most routers use one. A refusal stops the start for the interfaces listed then,
+//! and is logged naming the interface for one that arrives later. Dropping the [`Classifier`]
 //! detaches every link; the pinned maps stay for bpftool and for a restart.
 //!
 //! The membership maps are sized from the limits ([`MapSizes`]): `MGM_MEMBERS` holds every
@@ -195,10 +197,11 @@ impl Classifier {
                 pin_dir.display()
             )
         })?;
+        // The entry points are loaded (verified) at their first attach, not here: each takes
+        // the verifier about a quarter of a second of CPU, and most routers have one kind of
+        // link. Each must be in the object all the same.
         for name in ALL_PROGRAMS {
-            classifier_of(&mut ebpf, name)?
-                .load()
-                .with_context(|| format!("the kernel refused the classifier {name} (verifier)"))?;
+            classifier_of(&mut ebpf, name)?;
         }
         Ok(Self {
             ebpf,
@@ -208,9 +211,19 @@ impl Classifier {
     }
 
     /// Attaches the classifier for `kind` to `ifname` as a TCX ingress link (Linux ≥ 6.6).
+    /// The entry point of `kind` is loaded first if no link of that kind was attached before.
     pub fn attach(&mut self, ifname: &str, kind: LinkKind) -> Result<()> {
         let name = kind.program();
-        let id = classifier_of(&mut self.ebpf, name)?
+        let program = classifier_of(&mut self.ebpf, name)?;
+        if program.fd().is_err() {
+            program.load().with_context(|| {
+                format!(
+                    "the kernel refused the classifier of {} links (verifier)",
+                    kind.describe()
+                )
+            })?;
+        }
+        let id = program
             .attach_with_options(
                 ifname,
                 TcAttachType::Ingress,
