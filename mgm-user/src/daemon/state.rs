@@ -257,11 +257,10 @@ impl Daemon {
             return;
         }
         for n in notes {
-            let _ = self.events.send(std::sync::Arc::new(n));
+            self.events.send(std::sync::Arc::new(n));
         }
         for e in &mgm_events {
-            let _ = self
-                .events
+            self.events
                 .send(std::sync::Arc::new(manager_event(&self.fwd, e)));
         }
     }
