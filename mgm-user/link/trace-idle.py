@@ -1,21 +1,45 @@
-# gdb script for trace-idle.sh: a breakpoint on every function of the attached mgm; each one
-# records its first hit, then disables itself (an idle daemon keeps running at full speed).
-# At the inferior's exit, the functions hit are written in the order of their first hit.
-import gdb
+# gdb script for trace-idle.sh. `arm()`, once mgm is loaded (`starti`): a breakpoint where it
+# is ready (`release_startup`, which drops the start-up code pages). `install()`, stopped there:
+# a breakpoint on every other function of the binary, each recording its first hit and then
+# disabling itself, so the idle daemon soon runs at full speed. The functions on the threads'
+# stacks at that moment (the loop, the runtimes, the control thread) run too, on their way back:
+# they come first. `dump()`: the functions, in that order.
+import bisect
 import os
 import subprocess
 
+import gdb
+
 OUT = os.environ["MGM_TRACE_OUT"]
-pid = gdb.selected_inferior().pid
-exe = os.readlink(f"/proc/{pid}/exe")
-base = None
-for line in open(f"/proc/{pid}/maps"):
-    f = line.split()
-    if len(f) >= 6 and f[5] == exe and int(f[2], 16) == 0:
-        base = int(f[0].split("-")[0], 16)
-        break
-nm = subprocess.run(["nm", "-S", exe], capture_output=True, text=True, check=True)
+functions = []
+starts = []
 order = []
+seen = set()
+
+
+def note(name):
+    if name not in seen:
+        seen.add(name)
+        order.append(name)
+
+
+def arm():
+    pid = gdb.selected_inferior().pid
+    exe = os.readlink(f"/proc/{pid}/exe")
+    base = None
+    for line in open(f"/proc/{pid}/maps"):
+        f = line.split()
+        if len(f) >= 6 and f[5] == exe and int(f[2], 16) == 0:
+            base = int(f[0].split("-")[0], 16)
+            break
+    nm = subprocess.run(["nm", "-S", "-n", exe], capture_output=True, text=True, check=True)
+    for line in nm.stdout.splitlines():
+        f = line.split()
+        if len(f) == 4 and f[2] in "tT" and int(f[1], 16) > 0:
+            functions.append((base + int(f[0], 16), int(f[1], 16), f[3]))
+    starts.extend(f[0] for f in functions)
+    ready = [a for a, _, n in functions if "6memory15release_startup" in n]
+    gdb.Breakpoint(f"*{ready[0]:#x}", temporary=True)
 
 
 class FirstHit(gdb.Breakpoint):
@@ -24,19 +48,9 @@ class FirstHit(gdb.Breakpoint):
         self.fname = name
 
     def stop(self):
-        order.append(self.fname)
+        note(self.fname)
         self.enabled = False
         return False
-
-
-count = 0
-for line in nm.stdout.splitlines():
-    f = line.split()
-    if len(f) == 4 and f[2] in "tT" and int(f[1], 16) > 0:
-        FirstHit(base + int(f[0], 16), f[3])
-        count += 1
-gdb.write(f"{count} breakpoints set\n")
-open(OUT + ".ready", "w").close()
 
 
 def dump(_event):
@@ -44,4 +58,17 @@ def dump(_event):
         out.writelines(n + "\n" for n in order)
 
 
-gdb.events.exited.connect(dump)
+def install():
+    for thread in gdb.selected_inferior().threads():
+        thread.switch()
+        frame = gdb.newest_frame()
+        while frame is not None:
+            i = bisect.bisect_right(starts, frame.pc()) - 1
+            if i >= 0 and frame.pc() < functions[i][0] + functions[i][1]:
+                note(functions[i][2])
+            frame = frame.older()
+    for addr, _size, name in functions:
+        if name not in seen:
+            FirstHit(addr, name)
+    gdb.write(f"{len(functions)} functions, {len(order)} on the stacks\n")
+    open(OUT + ".ready", "w").close()
