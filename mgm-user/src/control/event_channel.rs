@@ -27,7 +27,9 @@ impl EventSender {
 
     /// Subscribers listening now (0 before the first subscription).
     pub fn receiver_count(&self) -> usize {
-        self.channel.get().map_or(0, broadcast::Sender::receiver_count)
+        self.channel
+            .get()
+            .map_or(0, broadcast::Sender::receiver_count)
     }
 
     /// Sends `line` to the subscribers; dropped when there are none.
@@ -77,8 +79,15 @@ mod tests {
         assert!(tx.allocated());
         assert_eq!(tx.receiver_count(), 1);
         tx.send(line());
-        assert_eq!(rx.try_recv().unwrap().time_ns, 1, "lines sent after subscribing arrive");
-        assert!(rx.try_recv().is_err(), "the line sent before is not replayed");
+        assert_eq!(
+            rx.try_recv().unwrap().time_ns,
+            1,
+            "lines sent after subscribing arrive"
+        );
+        assert!(
+            rx.try_recv().is_err(),
+            "the line sent before is not replayed"
+        );
         drop(rx);
         assert_eq!(tx.receiver_count(), 0);
     }

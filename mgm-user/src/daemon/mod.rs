@@ -80,9 +80,8 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
     for iface in &interfaces {
         classifier.attach(&iface.name, iface.link)?;
     }
-    let event_tx = crate::control::event_channel::EventSender::new(
-        crate::control::event_channel::EVENT_LAG,
-    );
+    let event_tx =
+        crate::control::event_channel::EventSender::new(crate::control::event_channel::EVENT_LAG);
     // Each listed interface with its settings: managed from the start, or awaited.
     let mut with_config = Vec::new();
     let mut awaited = Vec::new();
