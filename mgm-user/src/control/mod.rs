@@ -8,6 +8,7 @@
 //! [`http`] is the other listener, `mgm run --metrics`: `GET /metrics` over TCP.
 pub mod api;
 pub mod client;
+pub mod event_channel;
 pub mod handler_client;
 pub mod http;
 pub mod peer;

@@ -133,10 +133,9 @@ pub enum ControlInput {
 /// The control inputs as the daemon loop receives them.
 pub type Query = ControlInput;
 
-/// The event stream as the daemon publishes it: one [`EventLine`] per event.
-/// Lines are shared, not copied, between subscribers; the channel's slots, all allocated when
-/// it is made, hold a pointer each (4 096 slots: 160 KiB; 640 KiB with the lines inline).
-pub type EventSender = broadcast::Sender<std::sync::Arc<EventLine>>;
+/// The event stream as the daemon publishes it: one [`EventLine`] per event, shared between
+/// subscribers; the channel is made at the first subscription.
+pub use super::event_channel::EventSender;
 
 /// Most control connections open at once (`mgm events` subscribers included).
 pub const MAX_CONNECTIONS: usize = 64;

@@ -24,7 +24,7 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
         rt.block_on(async move {
             let server = ControlServer::bind_with(&p, None, limits).unwrap();
             let (qtx, mut qrx) = mpsc::channel::<Query>(8);
-            let (etx, _) = broadcast::channel(8);
+            let etx = EventSender::new(8);
             tokio::spawn(async move {
                 while let Some(input) = qrx.recv().await {
                     if let ControlInput::Refused { conn, id, error } = &input {

@@ -32,7 +32,7 @@ use state::Daemon;
 use std::os::fd::{AsRawFd, RawFd};
 use tokio::io::unix::AsyncFd;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 /// Runs the daemon with `config` until SIGINT/SIGTERM; `args`, the command line it was resolved
 /// from, resolves the file again on a reload. Every failure before the loop starts leaves
@@ -81,7 +81,8 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
     for iface in &interfaces {
         classifier.attach(&iface.name, iface.link)?;
     }
-    let (event_tx, _) = broadcast::channel(4096);
+    let event_tx =
+        crate::control::event_channel::EventSender::new(crate::control::event_channel::EVENT_LAG);
     // Each listed interface with its settings: managed from the start, or awaited.
     let mut with_config = Vec::new();
     let mut awaited = Vec::new();

@@ -266,11 +266,10 @@ impl Daemon {
         self.event_counts.count(&mgm_events);
         if self.events.receiver_count() > 0 {
             for n in notes {
-                let _ = self.events.send(std::sync::Arc::new(n));
+                self.events.send(std::sync::Arc::new(n));
             }
             for e in &mgm_events {
-                let _ = self
-                    .events
+                self.events
                     .send(std::sync::Arc::new(manager_event(&self.fwd, e)));
             }
         }
