@@ -47,6 +47,9 @@ pub(crate) fn build_all(release: bool) -> Result<PathBuf> {
         .join(if release { "release" } else { "debug" })
         .join("mgm");
     eprintln!("built {}", bin.display());
+    if release {
+        crate::code_layout::report(&bin);
+    }
     Ok(bin)
 }
 

@@ -4,6 +4,7 @@
 //! commands work on a fresh machine.
 mod bench;
 mod build;
+mod code_layout;
 mod demo;
 mod dist;
 mod setup;
