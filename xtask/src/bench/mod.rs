@@ -32,6 +32,13 @@ pub(crate) fn bench(quick: bool) -> Result<()> {
         build.args(["--bench", name]);
     }
     run(&mut build)?;
+    // The daemon measured is the release build users get (`cargo xtask build`, the .deb), kept
+    // apart: `cargo bench` builds the binary again under its own profile, whose symbol names
+    // differ, so the release binary's idle code layout would not apply to it.
+    let daemon = out.join("mgm");
+    let release = crate::build::build_all(true)?;
+    std::fs::copy(&release, &daemon)
+        .with_context(|| format!("copy {} to {}", release.display(), daemon.display()))?;
     let mut all = Results::default();
     let mut load = Vec::new();
     for name in HARNESS {
@@ -42,6 +49,7 @@ pub(crate) fn bench(quick: bool) -> Result<()> {
         run(cargo_host(&obj)
             .args(["bench", "-p", "mgm-user", "--bench", name])
             .env("MGM_BENCH_RESULTS", &file)
+            .env("MGM_BENCH_DAEMON", &daemon)
             .env("MGM_BENCH_QUICK", if quick { "1" } else { "0" }))?;
         let after = machine::loadavg();
         let text = std::fs::read_to_string(&file)

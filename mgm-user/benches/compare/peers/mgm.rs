@@ -29,8 +29,12 @@ impl MgmDaemon {
         // Up once it answers on its socket.
         let ready =
             |_| client::request::<serde_json::Value>(&socket, Request::ShowInterfaces).is_ok();
-        let program = env!("CARGO_BIN_EXE_mgm");
-        let daemon = NsDaemon::start(ns, program, all, log, Duration::from_secs(15), ready);
+        // `cargo xtask bench` measures the release build users get (MGM_BENCH_DAEMON): the bench
+        // profile's own build of the binary has other symbol names, so lld cannot apply the
+        // idle code layout to it (docs/memory.md, "Code pages").
+        let program = std::env::var("MGM_BENCH_DAEMON")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mgm").to_string());
+        let daemon = NsDaemon::start(ns, &program, all, log, Duration::from_secs(15), ready);
         MgmDaemon {
             daemon,
             socket,
