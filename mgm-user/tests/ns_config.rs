@@ -18,7 +18,6 @@ use common::{Lab, FAST};
 use forward::{parse_ip_mroute, show_mfe, Sniffer};
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const G: Ipv4Addr = Ipv4Addr::new(239, 43, 0, 1);
@@ -27,14 +26,7 @@ const G_ROUTE: &str = "239.43.0.2";
 const PORT: u16 = 5043;
 const WAIT: Duration = Duration::from_secs(10);
 
-fn mgm(socket: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mgm"))
-        .args(args)
-        .arg("--socket")
-        .arg(socket)
-        .output()
-        .expect("run mgm")
-}
+use common::mgm_client as mgm;
 
 /// The outgoing interfaces of G's MFE in `mgm show mfe` and in the kernel's MFC (empty when
 /// there is no entry).

@@ -176,16 +176,7 @@ fn the_control_socket_answers_during_a_source_heavy_flood() {
     );
 }
 
-/// `mgm ARGS --socket SOCKET`.
-fn mgm(socket: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mgm"))
-        .args(args)
-        .arg("--socket")
-        .arg(socket)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run mgm")
-}
+use common::mgm_client as mgm;
 
 /// `mgm show groups ARGS --json`, parsed.
 fn groups_json(socket: &Path, args: &[&str]) -> Vec<GroupView> {

@@ -95,14 +95,7 @@ fn route(iif: &str, oif: &str) -> String {
     )
 }
 
-fn mgm(socket: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mgm"))
-        .args(args)
-        .arg("--socket")
-        .arg(socket)
-        .output()
-        .expect("run mgm")
-}
+use common::mgm_client as mgm;
 
 /// What `mgm show` says, as JSON text, for the views a refused reload must leave alone.
 fn views(socket: &Path) -> Vec<String> {

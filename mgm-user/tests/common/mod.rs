@@ -557,3 +557,14 @@ pub(crate) fn process_rss_kib(pid: u32) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// `mgm ARGS --socket SOCKET`: a client command against a running daemon, its output captured.
+pub(crate) fn mgm_client(socket: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mgm"))
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgm")
+}
