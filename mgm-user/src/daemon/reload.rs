@@ -15,7 +15,7 @@ use crate::cli::RunArgs;
 use crate::config::{
     self, join_text, FileConfig, ReloadPlan, RunConfig, Shadowed, StaticJoin, StaticRoute,
 };
-use crate::control::api::handler::{MfeKeyArgs, StaticRouteArgs};
+use crate::control::api::handler::MfeKeyArgs;
 use crate::control::api::{Reloaded, Request};
 use crate::sys::bpf::MapSizes;
 use crate::sys::link_watch::LinkChanges;
@@ -223,12 +223,7 @@ impl Daemon {
             }
         }
         for r in routes {
-            let args = StaticRouteArgs {
-                source: r.source,
-                group: r.group,
-                iif: r.iif.clone(),
-                oifs: r.oifs.clone(),
-            };
+            let args = super::handlers::route_args(r);
             if let Some(w) = self.file_static(&Request::StaticRouteAdd(args), now) {
                 log::warn!("configuration file: {w}");
                 refused.push(w);

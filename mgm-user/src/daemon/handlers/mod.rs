@@ -14,7 +14,7 @@ mod requests;
 mod statics;
 mod walks;
 
-pub(crate) use statics::join_args;
+pub(crate) use statics::{join_args, route_args};
 
 use crate::control::server::Connection;
 use crate::manager::{IfKey, ProtocolHandle};

@@ -1,7 +1,7 @@
 //! The static entries of the built-in protocol `static` (`mgm join`, `mgm leave`, `mgm route`):
 //! carried out on the manager, and reported upstream by the IGMP proxy like a host's joins.
 use super::requests::Outcome;
-use crate::config::StaticJoin;
+use crate::config::{StaticJoin, StaticRoute};
 use crate::control::api::handler::{StaticJoinArgs, StaticRouteArgs};
 use crate::control::api::Request;
 use crate::daemon::state::Daemon;
@@ -135,13 +135,7 @@ impl Daemon {
             if !all_managed || current {
                 continue;
             }
-            let args = StaticRouteArgs {
-                source: r.source,
-                group: r.group,
-                iif: r.iif.clone(),
-                oifs: r.oifs.clone(),
-            };
-            if let Err(e) = self.static_request(&Request::StaticRouteAdd(args), now) {
+            if let Err(e) = self.static_request(&Request::StaticRouteAdd(route_args(&r)), now) {
                 log::warn!("configuration file: static route: {e}");
             }
         }
@@ -203,5 +197,15 @@ pub(crate) fn join_args(j: &StaticJoin) -> StaticJoinArgs {
         interface: j.interface.clone(),
         group: j.group,
         source: j.source,
+    }
+}
+
+/// The control request's arguments for a file's route.
+pub(crate) fn route_args(r: &StaticRoute) -> StaticRouteArgs {
+    StaticRouteArgs {
+        source: r.source,
+        group: r.group,
+        iif: r.iif.clone(),
+        oifs: r.oifs.clone(),
     }
 }
