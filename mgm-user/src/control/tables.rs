@@ -102,6 +102,7 @@ fn interface_row(r: &InterfaceView) -> Vec<String> {
     let role = match (r.role, router) {
         (InterfaceRole::Upstream, _) => "upstream",
         (InterfaceRole::Router, true) if r.querier => "querier",
+        (InterfaceRole::Router, true) if r.never_querier => "never-querier",
         (InterfaceRole::Router, true) => "other",
         (InterfaceRole::Router, false) => "-",
     };
