@@ -44,7 +44,10 @@ impl Stream {
             let mut next = Instant::now();
             let mut i: u64 = 0;
             while !s.load(Ordering::Relaxed) {
-                let _ = sock.send_to(format!("lab {i}").as_bytes(), (group, port));
+                // The send time rides along (CLOCK_MONOTONIC, the same in every namespace): a
+                // capture tells the live stream from datagrams a kernel held and sent later.
+                let payload = format!("lab {i} {}", mono_ns());
+                let _ = sock.send_to(payload.as_bytes(), (group, port));
                 i += 1;
                 next += interval;
                 let now = Instant::now();

@@ -38,106 +38,9 @@ use tokio::sync::mpsc;
 /// from, resolves the file again on a reload. Every failure before the loop starts leaves
 /// nothing attached (the classifier detaches on drop).
 pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
-    let configs = config.igmp_configs();
-    preflight::check_privilege()?;
-    preflight::check_tcx()?;
-    let names: Vec<String> = configs.iter().map(|(n, _)| n.clone()).collect();
-    // Listed interfaces that are not there yet (or have no IPv4 address yet) are awaited, not
-    // an error: the link watch manages them when they come. The upstream one too.
-    let (interfaces, _) = preflight::resolve_interfaces(&names)?;
-    let (args, config) = (&args, &config);
-    let upstream = match &config.upstream {
-        Some(up) => preflight::resolve_interfaces(std::slice::from_ref(up))
-            .context("the --upstream interface")?
-            .0
-            .pop(),
-        None => None,
-    };
-    preflight::check_bpffs(&config.bpffs)?;
-    let group = config
-        .socket_group
-        .as_deref()
-        .map(crate::control::socket_file::resolve_group)
-        .transpose()?;
-    let control = ControlServer::bind(&config.socket, group)?;
-    // `--metrics`: listening (a port in use is an error) before anything is attached.
-    let metrics_listener = config
-        .metrics
-        .map(crate::control::http::MetricsListener::bind)
-        .transpose()?;
-
-    // The mroute socket first: if another router owns the table, fail before touching anything.
-    let fwd = Forwarding::start(
-        &interfaces,
-        config.reserved(),
-        config.upstream.is_some(),
-        config.mroute_table,
-        monotonic_ns()?,
-    )?;
-    // Sized for every listed interface, awaited ones included.
-    let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
-    let mut classifier = Classifier::load(&config.bpffs, sizes)?;
-    let (maps, ring) = classifier.take_maps()?;
-    for iface in &interfaces {
-        classifier.attach(&iface.name, iface.link)?;
-    }
-    let event_tx =
-        crate::control::event_channel::EventSender::new(crate::control::event_channel::EVENT_LAG);
-    // Each listed interface with its settings: managed from the start, or awaited.
-    let mut with_config = Vec::new();
-    let mut awaited = Vec::new();
-    for (name, cfg) in configs {
-        match interfaces.iter().find(|i| i.name == name) {
-            Some(iface) => with_config.push((iface.clone(), cfg)),
-            None => awaited.push((name, cfg)),
-        }
-    }
-    let mut daemon = Daemon::start(
-        config,
-        &with_config,
-        fwd,
-        classifier,
-        maps,
-        event_tx.clone(),
-    )?;
-    daemon.hotplug.begin(&interfaces, &awaited);
-    daemon.reload = reload::Reload::new(args.clone(), config.clone(), sizes);
-    // The proxy's upstream interface: managed now, or awaited like the others.
-    if let Some(name) = &config.upstream {
-        match &upstream {
-            Some(up) => daemon.start_upstream(up, monotonic_ns()?)?,
-            None => log::info!(
-                "the upstream {name} is not there yet (or has no IPv4 address): waiting for it"
-            ),
-        }
-    }
-    let managed: Vec<String> = interfaces
-        .iter()
-        .chain(&upstream)
-        .map(|i| match i.link {
-            crate::sys::link::LinkKind::Ethernet => i.name.clone(),
-            kind => format!("{} ({})", i.name, kind.describe()),
-        })
-        .collect();
-    let waiting: Vec<&str> = awaited.iter().map(|(n, _)| n.as_str()).collect();
-    log::info!(
-        "managing {}{} (maps pinned in {}, control socket {})",
-        if managed.is_empty() {
-            "no interface yet".to_string()
-        } else {
-            managed.join(", ")
-        },
-        if waiting.is_empty() {
-            String::new()
-        } else {
-            format!("; waiting for {}", waiting.join(", "))
-        },
-        config.bpffs.display(),
-        control.path().display()
-    );
-    if let Some(l) = &metrics_listener {
-        log::info!("metrics at http://{}/metrics", l.local_addr());
-    }
+    let checked = Checked::run(&config)?;
+    let (mut daemon, ring, waiting) = start_daemon(&config, &args, &checked)?;
+    let managed = log_managing(&config, &checked, &waiting);
     let (query_tx, query_rx) = mpsc::channel::<Query>(1024);
     let (metrics_tx, metrics_rx) = mpsc::channel::<metrics::MetricsRequest>(metrics::QUEUE);
     let mut inputs = Inputs {
@@ -147,7 +50,7 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
         fib: watch_readable(FdRef(daemon.fwd.fib_fd())).context("registering the FIB socket")?,
         links: watch_readable(LinkWatch::open()?).context("registering the link watch")?,
         queries: query_rx,
-        metrics: metrics_listener.is_some().then_some(metrics_rx),
+        metrics: checked.metrics.is_some().then_some(metrics_rx),
     };
     // An awaited interface that came between the look at start and the link watch's opening
     // sent its notifications to nobody: look once more, now that later ones are heard.
@@ -161,25 +64,17 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
     // The file's static entries, on the interfaces managed now.
     daemon.add_file_statics(&config.joins, &config.routes, monotonic_ns()?);
     // Stopped when dropped, also on the early return below.
-    let metrics_server = metrics_listener
+    let metrics_server = checked
+        .metrics
         .map(|l| metrics::serve(l, metrics_tx))
         .transpose()?;
-    let status = readiness_status(managed.len(), &waiting, control.path());
+    let waiting: Vec<&str> = waiting.iter().map(String::as_str).collect();
+    let status = readiness_status(managed, &waiting, checked.control.path());
     // Last: nothing after it can fail before the loop, which ends with `stop`.
-    let server = control.spawn_thread(query_tx, event_tx)?;
-    // The classifier is attached and the control socket accepts: ready (Type=notify).
-    notify_systemd(&[
-        sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::Status(&status),
-    ]);
-    shorten_loop_slice();
-    // Ready: what only start-up needed goes back (the loader's heap, start-up code pages).
-    // From now on, large blocks go back to the system once freed.
-    crate::sys::memory::return_large_blocks();
-    match crate::sys::memory::release_startup() {
-        Ok(n) => log::debug!("start-up done: {} KiB of file mappings released", n >> 10),
-        Err(e) => log::debug!("cannot release the start-up memory: {e:#}"),
-    }
+    let server = checked
+        .control
+        .spawn_thread(query_tx, daemon.events.clone())?;
+    become_ready(&status);
     let result = event_loop(&mut daemon, &mut inputs).await;
     notify_systemd(&[
         sd_notify::NotifyState::Stopping,
@@ -200,6 +95,153 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
         config.bpffs.display()
     );
     result.and(closed)
+}
+
+/// What `run` checked and bound before touching the kernel's multicast state.
+struct Checked {
+    /// The listed interfaces that are there now (the others are awaited).
+    interfaces: Vec<preflight::ManagedInterface>,
+    /// `--upstream`, when it is there now.
+    upstream: Option<preflight::ManagedInterface>,
+    control: ControlServer,
+    /// `--metrics`: listening (a port in use is an error) before anything is attached.
+    metrics: Option<crate::control::http::MetricsListener>,
+}
+
+impl Checked {
+    /// Privileges, tcx, the interfaces, bpffs; the control socket and `--metrics` bound.
+    fn run(config: &RunConfig) -> Result<Self> {
+        preflight::check_privilege()?;
+        preflight::check_tcx()?;
+        let names: Vec<String> = config.interfaces.iter().map(|i| i.name.clone()).collect();
+        // Listed interfaces that are not there yet (or have no IPv4 address yet) are awaited,
+        // not an error: the link watch manages them when they come. The upstream one too.
+        let (interfaces, _) = preflight::resolve_interfaces(&names)?;
+        let upstream = match &config.upstream {
+            Some(up) => preflight::resolve_interfaces(std::slice::from_ref(up))
+                .context("the --upstream interface")?
+                .0
+                .pop(),
+            None => None,
+        };
+        preflight::check_bpffs(&config.bpffs)?;
+        let group = config
+            .socket_group
+            .as_deref()
+            .map(crate::control::socket_file::resolve_group)
+            .transpose()?;
+        let control = ControlServer::bind(&config.socket, group)?;
+        let metrics = config
+            .metrics
+            .map(crate::control::http::MetricsListener::bind)
+            .transpose()?;
+        Ok(Self {
+            interfaces,
+            upstream,
+            control,
+            metrics,
+        })
+    }
+}
+
+/// The mroute socket, the classifier attached to the interfaces there now, the `Daemon` with
+/// its hot-plug and reload state, the upstream; the event ring, and the names of the listed
+/// interfaces awaited.
+fn start_daemon(
+    config: &RunConfig,
+    args: &RunArgs,
+    checked: &Checked,
+) -> Result<(Daemon, aya::maps::RingBuf<aya::maps::MapData>, Vec<String>)> {
+    let configs = config.igmp_configs();
+    let interfaces = &checked.interfaces;
+    // The mroute socket first: if another router owns the table, fail before touching anything.
+    let fwd = Forwarding::start(
+        interfaces,
+        config.reserved(),
+        config.upstream.is_some(),
+        config.mroute_table,
+        monotonic_ns()?,
+    )?;
+    // Sized for every listed interface, awaited ones included.
+    let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
+    let mut classifier = Classifier::load(&config.bpffs, sizes)?;
+    let (maps, ring) = classifier.take_maps()?;
+    for iface in interfaces {
+        classifier.attach(&iface.name, iface.link)?;
+    }
+    let event_tx =
+        crate::control::event_channel::EventSender::new(crate::control::event_channel::EVENT_LAG);
+    // Each listed interface with its settings: managed from the start, or awaited.
+    let mut with_config = Vec::new();
+    let mut awaited = Vec::new();
+    for (name, cfg) in configs {
+        match interfaces.iter().find(|i| i.name == name) {
+            Some(iface) => with_config.push((iface.clone(), cfg)),
+            None => awaited.push((name, cfg)),
+        }
+    }
+    let mut daemon = Daemon::start(config, &with_config, fwd, classifier, maps, event_tx)?;
+    daemon.hotplug.begin(interfaces, &awaited);
+    daemon.reload = reload::Reload::new(args.clone(), config.clone(), sizes);
+    // The proxy's upstream interface: managed now, or awaited like the others.
+    if let Some(name) = &config.upstream {
+        match &checked.upstream {
+            Some(up) => daemon.start_upstream(up, monotonic_ns()?)?,
+            None => log::info!(
+                "the upstream {name} is not there yet (or has no IPv4 address): waiting for it"
+            ),
+        }
+    }
+    Ok((daemon, ring, awaited.into_iter().map(|(n, _)| n).collect()))
+}
+
+/// Logs what the daemon manages and awaits, where its maps and sockets are; returns how many
+/// interfaces it manages.
+fn log_managing(config: &RunConfig, checked: &Checked, waiting: &[String]) -> usize {
+    let managed: Vec<String> = checked
+        .interfaces
+        .iter()
+        .chain(&checked.upstream)
+        .map(|i| match i.link {
+            crate::sys::link::LinkKind::Ethernet => i.name.clone(),
+            kind => format!("{} ({})", i.name, kind.describe()),
+        })
+        .collect();
+    log::info!(
+        "managing {}{} (maps pinned in {}, control socket {})",
+        if managed.is_empty() {
+            "no interface yet".to_string()
+        } else {
+            managed.join(", ")
+        },
+        if waiting.is_empty() {
+            String::new()
+        } else {
+            format!("; waiting for {}", waiting.join(", "))
+        },
+        config.bpffs.display(),
+        checked.control.path().display()
+    );
+    if let Some(l) = &checked.metrics {
+        log::info!("metrics at http://{}/metrics", l.local_addr());
+    }
+    managed.len()
+}
+
+/// The classifier is attached and the control socket accepts: tells systemd (Type=notify),
+/// shortens the loop's slice, gives back what only start-up needed (the loader's heap,
+/// start-up code pages); from now on, large blocks go back to the system once freed.
+fn become_ready(status: &str) {
+    notify_systemd(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(status),
+    ]);
+    shorten_loop_slice();
+    crate::sys::memory::return_large_blocks();
+    match crate::sys::memory::release_startup() {
+        Ok(n) => log::debug!("start-up done: {} KiB of file mappings released", n >> 10),
+        Err(e) => log::debug!("cannot release the start-up memory: {e:#}"),
+    }
 }
 
 /// Sends `states` to systemd when it started the daemon as a `Type=notify` service

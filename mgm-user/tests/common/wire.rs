@@ -32,6 +32,9 @@ pub(crate) enum Seen {
 pub(crate) struct Stamped {
     pub(crate) ns: u64,
     pub(crate) seen: Seen,
+    /// A datagram's send time, when its payload carries one (`lab N SENT_NS`, the benches'
+    /// streams).
+    pub(crate) sent_ns: Option<u64>,
 }
 
 pub(crate) struct WireCapture {
@@ -48,8 +51,13 @@ fn keep_seen(port: u16) -> impl FnMut(packet::Frame<'_>, &mut Vec<Stamped>) + Se
         if seen.is_empty() {
             return;
         }
+        let sent_ns = sent_stamp(f.packet);
         if let Some(at) = realtime_to_monotonic(f.stamp_ns) {
-            kept.extend(seen.into_iter().map(|seen| Stamped { ns: at, seen }));
+            kept.extend(seen.into_iter().map(|seen| Stamped {
+                ns: at,
+                seen,
+                sent_ns,
+            }));
         }
     }
 }
@@ -86,6 +94,26 @@ impl WireCapture {
             .map(|s| s.ns)
     }
 
+    /// The stamp of the first datagram to `group` at or after `since` that was sent at or
+    /// after `sent_since` (its payload's send time): the live stream, not datagrams a kernel
+    /// queued earlier and sent late.
+    pub(crate) fn first_sent_after(
+        &self,
+        group: Ipv4Addr,
+        since: u64,
+        sent_since: u64,
+    ) -> Option<u64> {
+        self.capture
+            .kept()
+            .iter()
+            .find(|s| {
+                s.ns >= since
+                    && s.seen == Seen::Datagram(group)
+                    && s.sent_ns.is_some_and(|t| t >= sent_since)
+            })
+            .map(|s| s.ns)
+    }
+
     /// The stamp of the last frame for which `f` holds.
     pub(crate) fn last(&self, f: impl Fn(Seen) -> bool) -> Option<u64> {
         self.capture
@@ -110,6 +138,21 @@ impl WireCapture {
     pub(crate) fn clear(&self) {
         self.capture.kept().clear();
     }
+}
+
+/// The send time a UDP datagram's payload carries (`lab N SENT_NS`), if any.
+fn sent_stamp(p: &[u8]) -> Option<u64> {
+    let ihl = usize::from(*p.first()? & 0x0f) * 4;
+    if *p.get(9)? != 17 {
+        return None;
+    }
+    let payload = std::str::from_utf8(p.get(ihl + 8..)?).ok()?;
+    payload
+        .strip_prefix("lab ")?
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// What an IPv4 packet carries: IGMP messages (one entry per v3 record) or a UDP datagram to
