@@ -257,3 +257,69 @@ fn under_ip_netns_exec_the_error_says_to_use_nsenter() {
     let links = lab.ns(&r, &["bpftool", "-j", "net", "show"]);
     assert!(!links.contains("mgm_igmp_ingress"), "{links}");
 }
+
+/// `systemctl status` follows the interfaces: the awaited one comes (STATUS: two managed), then
+/// goes (STATUS: waiting for it again). A control request that changes nothing sends nothing.
+#[test]
+fn the_status_line_follows_the_interfaces_while_it_runs() {
+    let (mut lab, r, rif) = lab();
+    let path = lab.dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&path).expect("bind the notify socket");
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let k = lab.spawn_mgm_env(
+        &r,
+        &[&rif, "mgmlate0"],
+        &[],
+        &[("NOTIFY_SOCKET", path.as_os_str())],
+        false,
+    );
+    let status = |n: &str| {
+        n.lines()
+            .find_map(|f| f.strip_prefix("STATUS="))
+            .unwrap_or_else(|| panic!("no STATUS in {n}"))
+            .to_string()
+    };
+    let ready = next_notification(&sock, &lab, k, "READY=1");
+    assert!(
+        status(&ready).starts_with("managing 1 interface, waiting for mgmlate0; "),
+        "{ready}"
+    );
+    let _: Vec<InterfaceView> =
+        client::request(&lab.daemon(k).socket, Request::ShowInterfaces).expect("answers");
+
+    lab.ns(
+        &r,
+        &[
+            "ip",
+            "link",
+            "add",
+            "mgmlate0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "mgmlatep0",
+        ],
+    );
+    lab.ns(
+        &r,
+        &["ip", "addr", "add", "198.51.100.1/24", "dev", "mgmlate0"],
+    );
+    lab.ns(&r, &["ip", "link", "set", "mgmlatep0", "up"]);
+    lab.ns(&r, &["ip", "link", "set", "mgmlate0", "up"]);
+    let came = next_notification(&sock, &lab, k, "STATUS= with mgmlate0 managed");
+    assert!(
+        status(&came).starts_with("managing 2 interfaces; control socket "),
+        "{came}\n{}",
+        lab.daemon_log(k)
+    );
+
+    lab.ns(&r, &["ip", "link", "del", "mgmlate0"]);
+    let went = next_notification(&sock, &lab, k, "STATUS= with mgmlate0 gone");
+    assert!(
+        status(&went).starts_with("managing 1 interface, waiting for mgmlate0; "),
+        "{went}\n{}",
+        lab.daemon_log(k)
+    );
+}

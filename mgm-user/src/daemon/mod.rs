@@ -15,6 +15,7 @@ pub mod preflight;
 mod proxy;
 mod reload;
 mod ring_losses;
+mod service_status;
 mod state;
 mod views;
 
@@ -40,7 +41,7 @@ use tokio::sync::mpsc;
 pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
     let checked = Checked::run(&config)?;
     let (mut daemon, ring, waiting) = start_daemon(&config, &args, &checked)?;
-    let managed = log_managing(&config, &checked, &waiting);
+    log_managing(&config, &checked, &waiting);
     let (query_tx, query_rx) = mpsc::channel::<Query>(1024);
     let (metrics_tx, metrics_rx) = mpsc::channel::<metrics::MetricsRequest>(metrics::QUEUE);
     let mut inputs = Inputs {
@@ -68,14 +69,13 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
         .metrics
         .map(|l| metrics::serve(l, metrics_tx))
         .transpose()?;
-    let waiting: Vec<&str> = waiting.iter().map(String::as_str).collect();
-    let status = readiness_status(managed, &waiting, checked.control.path());
+    let mut status = service_status::ServiceStatus::at_start(&daemon, checked.control.path());
     // Last: nothing after it can fail before the loop, which ends with `stop`.
     let server = checked
         .control
         .spawn_thread(query_tx, daemon.events.clone())?;
-    become_ready(&status);
-    let result = event_loop(&mut daemon, &mut inputs).await;
+    become_ready(status.sent());
+    let result = event_loop(&mut daemon, &mut inputs, &mut status).await;
     notify_systemd(&[
         sd_notify::NotifyState::Stopping,
         sd_notify::NotifyState::Status("shutting down: leaving the groups, removing the routes"),
@@ -195,9 +195,8 @@ fn start_daemon(
     Ok((daemon, ring, awaited.into_iter().map(|(n, _)| n).collect()))
 }
 
-/// Logs what the daemon manages and awaits, where its maps and sockets are; returns how many
-/// interfaces it manages.
-fn log_managing(config: &RunConfig, checked: &Checked, waiting: &[String]) -> usize {
+/// Logs what the daemon manages and awaits, where its maps and sockets are.
+fn log_managing(config: &RunConfig, checked: &Checked, waiting: &[String]) {
     let managed: Vec<String> = checked
         .interfaces
         .iter()
@@ -225,7 +224,6 @@ fn log_managing(config: &RunConfig, checked: &Checked, waiting: &[String]) -> us
     if let Some(l) = &checked.metrics {
         log::info!("metrics at http://{}/metrics", l.local_addr());
     }
-    managed.len()
 }
 
 /// The classifier is attached and the control socket accepts: tells systemd (Type=notify),
@@ -241,6 +239,13 @@ fn become_ready(status: &str) {
     match crate::sys::memory::release_startup() {
         Ok(n) => log::debug!("start-up done: {} KiB of file mappings released", n >> 10),
         Err(e) => log::debug!("cannot release the start-up memory: {e:#}"),
+    }
+}
+
+/// Tells systemd the service's status line when the interfaces managed or awaited changed.
+fn tell_status(status: &mut service_status::ServiceStatus, daemon: &Daemon) {
+    if let Some(line) = status.changed(daemon) {
+        notify_systemd(&[sd_notify::NotifyState::Status(line)]);
     }
 }
 
@@ -265,19 +270,6 @@ fn shorten_loop_slice() {
         }
         Err(e) => log::warn!("{e:#}: the daemon may react later when the CPUs are busy"),
     }
-}
-
-/// The STATUS systemd shows (`systemctl status mgm`) once the daemon is ready.
-fn readiness_status(managed: usize, waiting: &[&str], socket: &std::path::Path) -> String {
-    let mut status = format!(
-        "managing {managed} interface{}",
-        if managed == 1 { "" } else { "s" }
-    );
-    if !waiting.is_empty() {
-        status.push_str(&format!(", waiting for {}", waiting.join(", ")));
-    }
-    status.push_str(&format!("; control socket {}", socket.display()));
-    status
 }
 
 /// What the loop waits on, besides signals and the deadline.
@@ -317,7 +309,11 @@ pub(crate) fn event_cost(igmp: &[u8]) -> usize {
 /// The timer is one `Sleep` for the whole run, moved only when the earliest deadline moves
 /// ([`alarm::Alarm`]); the heap is trimmed on it too, once reports pause
 /// ([`crate::sys::memory::TrimWhenQuiet`]).
-async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
+async fn event_loop(
+    daemon: &mut Daemon,
+    inputs: &mut Inputs,
+    status: &mut service_status::ServiceStatus,
+) -> Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
@@ -339,8 +335,14 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
             }
             _ = sigint.recv() => { log::info!("SIGINT: shutting down"); return Ok(()); }
             _ = sigterm.recv() => { log::info!("SIGTERM: shutting down"); return Ok(()); }
-            _ = sighup.recv() => daemon.on_sighup(),
-            Some(input) = inputs.queries.recv() => daemon.on_control(input),
+            _ = sighup.recv() => {
+                daemon.on_sighup();
+                tell_status(status, daemon);
+            }
+            Some(input) = inputs.queries.recv() => {
+                daemon.on_control(input);
+                tell_status(status, daemon);
+            }
             Some(scrape) = next_scrape(&mut inputs.metrics) => daemon.on_metrics(scrape),
             () = &mut timer, if at.alarm.is_armed() => at.on_timer(daemon)?,
             guard = inputs.upcalls.readable() => {
@@ -361,6 +363,7 @@ async fn event_loop(daemon: &mut Daemon, inputs: &mut Inputs) -> Result<()> {
                 let changes = guard.get_inner_mut().changes()?;
                 guard.clear_ready();
                 daemon.on_links(changes, monotonic_ns()?);
+                tell_status(status, daemon);
             }
             // After a batch cut by the budget: every other input first.
             r = ring_readable(&inputs.ring), if at.ring_left => {
