@@ -142,7 +142,8 @@ pub fn join_sg_text(j: &StaticJoin) -> String {
     }
 }
 
-fn route_text(r: &StaticRoute) -> String {
+/// `(S, G) IIF -> OIF OIF`.
+pub fn route_text(r: &StaticRoute) -> String {
     format!(
         "({}, {}) {} -> {}",
         r.source,

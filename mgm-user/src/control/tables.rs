@@ -44,7 +44,8 @@ fn render(t: &Table) -> String {
 /// `attached`, `awaited:interface|address|up`, `unsupported` or `failed`; LINK is the
 /// administrative and operational state (`up/up`, `down/down`, `up/lowerlayerdown`, `-` when
 /// absent). The IGMP columns are a running router's, `-` on other rows. Under the table, the
-/// file's static joins that wait for their interface, one line each.
+/// static entries that wait for an interface, one line each: the file's joins and routes, and
+/// the `mgm join`s withdrawn when their interface was deleted.
 pub fn interfaces_table(rows: &[InterfaceView]) -> String {
     let mut t = table(
         &[
@@ -68,10 +69,20 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
     }
     let mut out = render(&t);
     for r in rows {
+        let name = &r.interface;
         for sg in &r.waiting_joins {
             out.push_str(&format!(
-                "static join {sg} on {} (configuration file): waiting for the interface\n",
-                r.interface
+                "static join {sg} on {name} (configuration file): waiting for the interface\n"
+            ));
+        }
+        for sg in &r.waiting_command_joins {
+            out.push_str(&format!(
+                "static join {sg} on {name} (mgm join): waiting for the interface\n"
+            ));
+        }
+        for route in &r.waiting_routes {
+            out.push_str(&format!(
+                "static route {route} (configuration file): waiting for {name}\n"
             ));
         }
     }
