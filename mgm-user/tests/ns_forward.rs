@@ -382,3 +382,54 @@ fn local_owns_every_interface_and_shutdown_removes_what_it_made() {
     let vifs = fl.lab.ns(&fl.router, &["cat", "/proc/net/ip_mr_vif"]);
     assert_eq!(vifs.lines().count(), 1, "VIFs left after shutdown:\n{vifs}");
 }
+
+/// Stops or resumes a process (the daemon), as a busy daemon would look to the kernel.
+fn signal(pid: u32, sig: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    // SAFETY: kill(2) takes plain integers; the pid is our own child, not yet reaped.
+    let r = unsafe { libc::kill(pid, sig) };
+    assert_eq!(
+        r,
+        0,
+        "kill({pid}, {sig}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// A burst of new sources while the daemon is busy: each new (S,G) sends one NOCACHE upcall,
+/// which waits in the mroute socket's receive buffer until the daemon reads it. An upcall the
+/// buffer has no room for is dropped, and the kernel throws its unresolved entry out with it:
+/// the stream's packets are lost until a later one finds room (here, one datagram per group:
+/// never). The kernel's default buffer (`net.core.rmem_default`, 208 KiB) holds about 270.
+#[test]
+fn a_burst_of_new_sources_loses_no_upcall() {
+    const BURST: usize = 1500;
+    let _serial = serial();
+    let mut fl = ForwardLab::new();
+    // A receiver's reports reach the mroute socket too (a raw IGMP socket), refused by its
+    // filter: not counted as dropped upcalls.
+    let rcv = fl.add_host('b', "rcv", 10);
+    let rb = fl.rb.clone();
+    let mut r = fl.host(&rcv);
+    r.cmd(&format!("join 239.8.0.1 {}", rcv.addr));
+    fl.wait_for("IGMP learns the group on B", Duration::from_secs(5), || {
+        fl.lab.group(fl.k, &rb, "239.8.0.1").is_some()
+    });
+    let src = fl.source.clone();
+    let mut s = fl.host(&src);
+    let pid = fl.lab.daemon(fl.k).child.id();
+    signal(pid, libc::SIGSTOP);
+    s.cmd(&format!("sweep 239.8.0.1 {BURST} {PORT}"));
+    signal(pid, libc::SIGCONT);
+    fl.wait_for(
+        "an MFE in the kernel for every new (S,G)",
+        Duration::from_secs(8),
+        || fl.kernel_mroutes().len() >= BURST,
+    );
+    let stats = forward::mgm_json(&fl.socket(), &["show", "stats", "--json"]);
+    assert_eq!(
+        stats["daemon_upcalls_dropped"].as_u64(),
+        Some(0),
+        "mgm show stats: {stats}"
+    );
+}

@@ -161,6 +161,43 @@ fn lower_address_is_querier_and_the_other_takes_over() {
     eprintln!("takeover {took:?} after the querier stopped");
 }
 
+/// `querier=off` on the lower address: the other router is the querier, and when it stops
+/// nobody takes over; the never-querier sends no query at all.
+#[test]
+fn a_never_querier_follows_the_other_router_and_never_queries() {
+    let mut lab = Lab::new();
+    let lan = lab.lan("lan");
+    let r1 = lab.netns("r1");
+    let r2 = lab.netns("r2");
+    let if1 = lab.lan_port(&lan, (&r1, "ra", "192.0.2.1/24"));
+    let if2 = lab.lan_port(&lan, (&r2, "rb", "192.0.2.2/24"));
+    let k1 = lab.start_mgm(&r1, &[&format!("{if1},querier=off")], FAST);
+    let k2 = lab.start_mgm(&r2, &[&if2], FAST);
+    lab.wait_for(
+        "the higher address is querier",
+        Duration::from_secs(5),
+        || {
+            let a = &lab.interfaces(k1)[0];
+            let b = &lab.interfaces(k2)[0];
+            !a.querier
+                && a.never_querier
+                && a.querier_address.as_deref() == Some("192.0.2.2")
+                && b.querier
+        },
+    );
+    lab.stop_mgm(k2);
+    // Past the other querier present interval (4.5 s with these timers): still no querier.
+    std::thread::sleep(Duration::from_secs(6));
+    let a = &lab.interfaces(k1)[0];
+    assert!(!a.querier, "{a:?}");
+    assert_eq!(a.querier_address, None, "{a:?}");
+    let log = lab.daemon_log(k1);
+    assert!(
+        !log.contains("query to"),
+        "the never-querier sent a query:\n{log}"
+    );
+}
+
 #[test]
 fn source_specific_join_then_block_keeps_the_right_sources() {
     let (mut lab, _lan, rif, hns, k) = lan_with_hosts(1);

@@ -367,6 +367,7 @@ const FAMILIES: &[&str] = &[
     "mgm_daemon_map_write_errors_total",
     "mgm_daemon_lost_v3_records_total",
     "mgm_daemon_off_link_reports_total",
+    "mgm_daemon_upcalls_dropped_total",
     "mgm_mfes",
     "mgm_forwarded_packets_total",
     "mgm_forwarded_bytes_total",

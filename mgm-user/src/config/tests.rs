@@ -44,6 +44,9 @@ fn file_value(s: &Setting) -> Vec<(&'static str, &'static str)> {
         Kind::Version { .. } => vec![("2", "2")],
         Kind::Byte { .. } | Kind::Count { .. } => vec![("7", "7")],
         Kind::OlderQuerier { .. } => vec![("\"follow\"", "follow")],
+        Kind::Switch { get, .. } if get(&crate::igmp::IgmpConfig::default()) => {
+            vec![("false", "off")]
+        }
         Kind::Switch { .. } => vec![("true", "on")],
         Kind::Prefixes {
             range: crate::igmp::PrefixRange::Groups,

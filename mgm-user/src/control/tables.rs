@@ -162,11 +162,13 @@ fn link_text(r: &InterfaceView) -> String {
     }
 }
 
-/// ROLE: the upstream, a running router's querier election (`querier`/`other`), else `-`.
+/// ROLE: the upstream, a running router's querier election (`querier`, `other`, or
+/// `never-querier` with `querier=off`), else `-`.
 fn role_text(r: &InterfaceView, router: bool) -> &'static str {
     match (r.role, router) {
         (InterfaceRole::Upstream, _) => "upstream",
         (InterfaceRole::Router, true) if r.querier => "querier",
+        (InterfaceRole::Router, true) if r.never_querier => "never-querier",
         (InterfaceRole::Router, true) => "other",
         (InterfaceRole::Router, false) => "-",
     }

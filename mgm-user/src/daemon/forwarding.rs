@@ -52,6 +52,8 @@ pub(crate) struct Forwarding {
     /// What MFEs counted on interfaces that are gone, by name (`mgm_forwarded_*` keep growing
     /// when an interface comes back under a new ifindex).
     gone_counts: BTreeMap<String, MfeCounters>,
+    /// Upcalls the kernel dropped (socket full), as last logged.
+    upcall_drops_logged: u64,
 }
 
 impl Forwarding {
@@ -109,6 +111,7 @@ impl Forwarding {
             fib,
             parked: Vec::new(),
             gone_counts: BTreeMap::new(),
+            upcall_drops_logged: 0,
         };
         for i in interfaces {
             shell.add_interface(i, now)?;
@@ -220,7 +223,30 @@ impl Forwarding {
             }
             self.parked.push((up, ifindex, buf[..n].to_vec()));
         }
+        // A batch cut with upcalls left: a burst, the one time the socket can have filled.
+        self.log_upcall_drops();
         Ok(false)
+    }
+
+    /// Upcalls the kernel could not queue (the mroute socket was full) since start.
+    pub(crate) fn upcall_drops(&self) -> Result<u64> {
+        self.sock.upcalls_dropped()
+    }
+
+    /// Says in the log when upcalls were dropped since the last look.
+    fn log_upcall_drops(&mut self) {
+        match self.upcall_drops() {
+            Ok(n) if n > self.upcall_drops_logged => {
+                log::warn!(
+                    "mroute socket full: {} upcalls dropped ({n} so far): new sources lost \
+                     their first packets (the daemon is not keeping up)",
+                    n - self.upcall_drops_logged
+                );
+                self.upcall_drops_logged = n;
+            }
+            Ok(_) => {}
+            Err(e) => log::debug!("{e:#}"),
+        }
     }
 
     /// The FIB answered: the upcalls waiting for those sources go to the manager. True when

@@ -92,6 +92,7 @@ fn bare_row(name: &str, role: InterfaceRole, params: Option<&Params>) -> Interfa
         allow_sources: Vec::new(),
         deny_sources: Vec::new(),
         quick_leave: false,
+        never_querier: false,
         older_querier_queries: 0,
         foreign_queries: 0,
         robustness: params.map_or(0, |p| p.robustness.min(255) as u8),
@@ -247,6 +248,7 @@ impl Daemon {
         row.allow_sources = texts(&r.config().source_filter.allow);
         row.deny_sources = texts(&r.config().source_filter.deny);
         row.quick_leave = r.config().quick_leave;
+        row.never_querier = !r.config().querier;
         row.older_querier_queries = r.older_queries();
         row.foreign_queries = r.foreign_queries();
         row.other_querier_expires_in_ms = r

@@ -103,6 +103,8 @@ pub(crate) struct Snapshot {
     pub(crate) off_link_reports: u64,
     /// MFC entries mgm holds in the kernel.
     pub(crate) mfes: u64,
+    /// NOCACHE upcalls the kernel dropped: the mroute socket was full.
+    pub(crate) upcalls_dropped: u64,
     /// The MFE counters by incoming interface name (every one that had an entry, the proxy's
     /// upstream and interfaces gone included).
     pub(crate) forwarded: BTreeMap<String, MfeCounters>,
@@ -173,6 +175,7 @@ impl Daemon {
             lost_v3_records: igmp.lost_records,
             off_link_reports: igmp.off_link_reports,
             mfes: self.fwd.mfc_count() as u64,
+            upcalls_dropped: self.fwd.upcall_drops()?,
             forwarded,
             events: self.event_counts.list(),
             handlers: h.count() as u64,
@@ -211,6 +214,7 @@ impl Snapshot {
             ("daemon_handler_late_answers", self.handler_late_answers),
             ("daemon_handler_overflows", self.handler_overflows),
             ("daemon_mfes", self.mfes),
+            ("daemon_upcalls_dropped", self.upcalls_dropped),
         ] {
             counters.insert(k.into(), v);
         }

@@ -60,6 +60,10 @@ pub struct IgmpConfig {
     /// no query is sent (`group.rs`, "Quick leave"). Right only on a link with one host: with several, a
     /// leave cuts the others until they report again.
     pub quick_leave: bool,
+    /// Takes part in the querier election (default on). Off: never queries, never becomes the
+    /// querier; another router or a snooping switch on the link is the querier, elected
+    /// whatever its address, and its queries keep the memberships alive (`querier.rs`).
+    pub querier: bool,
 }
 
 /// What the router does on hearing a v1 or v2 query while it runs a newer version. RFC 3376
@@ -127,6 +131,7 @@ impl Default for IgmpConfig {
             group_filter: AddressFilter::default(),
             source_filter: AddressFilter::default(),
             quick_leave: false,
+            querier: true,
         }
     }
 }

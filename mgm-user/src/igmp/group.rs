@@ -254,7 +254,7 @@ impl GroupState {
     /// §6.4.2. Queries the row sends are appended to `out` (only when `ctx` allows querying).
     /// Returns the number of new sources refused at the source limit (module docs).
     ///
-    /// This is the one function over 80 lines in the daemon, on purpose: it *is* the RFC table,
+    /// Over 80 lines on purpose: it *is* the RFC table,
     /// one match arm per row (state × record type), kept whole so that it reads against the RFC
     /// row by row; `igmp/tests/rows.rs` has one test per row. The queries and timers the rows
     /// start are in `group/timers.rs`.

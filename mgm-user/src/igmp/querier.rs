@@ -77,6 +77,11 @@ pub enum QuerierEvent {
 pub struct Querier {
     pub our_addr: Ipv4Addr,
     pub configured_version: u8,
+    /// May become the querier (`querier = on`, the default). When false the router never
+    /// queries: any router's query on the link elects that router, whatever its address, and
+    /// when it goes silent nobody here takes over (RFC 3376 leaves the querier role to a
+    /// router; a switch or another box may be the link's designated querier).
+    pub candidate: bool,
     pub is_querier: bool,
     /// Address of the other querier while we are not the querier.
     pub other_querier: Option<Ipv4Addr>,
@@ -102,6 +107,7 @@ impl Querier {
         Querier {
             our_addr,
             configured_version,
+            candidate: true,
             is_querier: false,
             other_querier: None,
             other_querier_expires: 0,
@@ -146,6 +152,9 @@ impl Querier {
         startup_interval: u64,
         qi: u64,
     ) -> Vec<QuerierEvent> {
+        if !self.candidate {
+            return Vec::new();
+        }
         self.is_querier = true;
         self.startup_left = startup_count.saturating_sub(1);
         self.next_general_query = now.saturating_add(if self.startup_left > 0 {
@@ -157,6 +166,39 @@ impl Querier {
             QuerierEvent::RoleChanged(true),
             QuerierEvent::SendGeneralQuery,
         ]
+    }
+
+    /// Whether a query from `src`, a valid router on the link, elects it: a lower address than
+    /// ours (RFC 3376 §6.6.2), or any router's while we never query.
+    pub fn elected_by(&self, src: Ipv4Addr) -> bool {
+        !src.is_unspecified() && (!self.candidate || u32::from(src) < u32::from(self.our_addr))
+    }
+
+    /// The operator turned the querier role on or off (a reload). Off while querier: we stop
+    /// at once (the other routers take over after their Other Querier Present Interval). On
+    /// while no other querier is heard: we start as at start-up.
+    pub fn set_candidate(
+        &mut self,
+        on: bool,
+        now: u64,
+        startup_count: u32,
+        startup_interval: u64,
+        qi: u64,
+    ) -> Vec<QuerierEvent> {
+        if on == self.candidate {
+            return Vec::new();
+        }
+        self.candidate = on;
+        if !on && self.is_querier {
+            self.is_querier = false;
+            self.next_general_query = 0;
+            self.startup_left = 0;
+            return vec![QuerierEvent::RoleChanged(false)];
+        }
+        if on && !self.is_querier && self.other_querier.is_none() {
+            return self.start(now, startup_count, startup_interval, qi);
+        }
+        Vec::new()
     }
 
     /// A query from `src`, a valid querier candidate with a lower address than ours: it is the
@@ -226,15 +268,17 @@ impl Querier {
         let mut ev = Vec::new();
         if !self.is_querier && self.other_querier_expires != 0 && self.other_querier_expires <= now
         {
-            // The other querier went silent: take over (RFC 3376 §6.6.2).
-            self.is_querier = true;
+            // The other querier went silent: take over (RFC 3376 §6.6.2), unless we never query.
             self.other_querier = None;
             self.other_querier_expires = 0;
             self.adopted_robustness = None;
             self.adopted_query_interval = None;
             self.startup_left = 0;
-            self.next_general_query = now; // sent below
-            ev.push(QuerierEvent::RoleChanged(true));
+            if self.candidate {
+                self.is_querier = true;
+                self.next_general_query = now; // sent below
+                ev.push(QuerierEvent::RoleChanged(true));
+            }
         }
         if self.is_querier && self.next_general_query != 0 && self.next_general_query <= now {
             ev.push(QuerierEvent::SendGeneralQuery);

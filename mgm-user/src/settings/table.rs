@@ -294,6 +294,19 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "querier",
+        aliases: &[],
+        help: "Take part in the querier election (on), or never query (off): another router \
+               or a snooping switch is the link's querier whatever its address, and its \
+               queries keep the memberships alive (with none, they expire after the group \
+               membership interval)",
+        derived_default: "",
+        kind: Kind::Switch {
+            get: |c| c.querier,
+            set: |c, v| c.querier = v,
+        },
+    },
+    Setting {
         name: "allow-groups",
         aliases: &[],
         help: "Groups hosts may join, prefixes joined by '+' (239.1.0.0/16+232.0.0.0/8); \
@@ -370,6 +383,8 @@ mod tests {
                 Kind::Version { .. } => "2",
                 Kind::Byte { .. } | Kind::Count { .. } => "7",
                 Kind::OlderQuerier { .. } => "follow",
+                // The value that is not the default, so that storing it shows.
+                Kind::Switch { get, .. } if get(&IgmpConfig::default()) => "off",
                 Kind::Switch { .. } => "on",
                 Kind::Prefixes {
                     range: PrefixRange::Groups,
@@ -403,6 +418,7 @@ mod tests {
         assert_eq!(default("max-sources-total"), "32768");
         assert_eq!(default("older-querier"), "warn");
         assert_eq!(default("quick-leave"), "off");
+        assert_eq!(default("querier"), "on");
         for key in [
             "allow-groups",
             "deny-groups",

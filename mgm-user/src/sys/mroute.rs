@@ -2,7 +2,7 @@
 //!
 //! The socket and its options go through `raw_socket`; the one other FFI call is the
 //! `SIOCGETSGCNT` ioctl, with its `SAFETY` argument.
-use super::raw_socket::{open_raw, set_opt};
+use super::raw_socket::{open_raw, receive_drops, set_opt};
 use super::upcall::{parse_upcall, Upcall, UPCALL_FILTER};
 use crate::manager::{ForwarderAction, MfeCounters, MAX_VIFS};
 use anyhow::{bail, Context, Result};
@@ -26,6 +26,15 @@ const MRT_ASSERT: libc::c_int = MRT_BASE + 7;
 const MRT_PIM: libc::c_int = MRT_BASE + 8;
 const MRT_TABLE: libc::c_int = MRT_BASE + 9;
 const VIFF_USE_IFINDEX: u8 = 0x8;
+// asm-generic/socket.h (libc defines it for Android only).
+const SO_RCVBUFFORCE: libc::c_int = 33;
+/// Room for upcalls waiting to be read. The kernel charges each NOCACHE upcall at about 830
+/// bytes, and the default buffer (`net.core.rmem_default`, 208 KiB) holds about 256 of them: a
+/// burst of new sources larger than that, or a daemon busy for a moment, lost the rest, and
+/// with each lost upcall the kernel drops its unresolved entry and the packet. The kernel
+/// doubles the value asked (its bookkeeping): 8 MiB, about 10 000 upcalls. Memory is charged
+/// only while upcalls wait.
+const UPCALL_BUFFER_BYTES: libc::c_int = 4 << 20;
 /// `SIOCPROTOPRIVATE + 1`.
 const SIOCGETSGCNT: libc::c_ulong = 0x89E1;
 
@@ -131,6 +140,20 @@ impl MrouteSocket {
         };
         set_opt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)
             .context("mroute: attach the upcall-only socket filter (SO_ATTACH_FILTER)")?;
+        // Past net.core.rmem_max: SO_RCVBUFFORCE (CAP_NET_ADMIN, which MRT_INIT needs too).
+        set_opt(
+            fd.as_fd(),
+            libc::SOL_SOCKET,
+            SO_RCVBUFFORCE,
+            &UPCALL_BUFFER_BYTES,
+        )
+        .with_context(|| {
+            format!(
+                "mroute: receive buffer for upcalls of {} MiB (SO_RCVBUFFORCE; needs \
+                 CAP_NET_ADMIN)",
+                UPCALL_BUFFER_BYTES >> 20
+            )
+        })?;
         if let Some(t) = table {
             set_opt(fd.as_fd(), libc::IPPROTO_IP, MRT_TABLE, &t).with_context(|| {
                 format!(
@@ -373,6 +396,14 @@ impl MrouteSocket {
     /// Applies actions in order; every one is tried, the errors are returned.
     pub fn apply_all(&mut self, actions: &[ForwarderAction]) -> Vec<anyhow::Error> {
         actions.iter().filter_map(|a| self.apply(a).err()).collect()
+    }
+
+    /// Upcalls the kernel could not queue since the socket was made (the receive buffer was
+    /// full): each was a new (S,G) whose packet was dropped with its unresolved entry.
+    pub fn upcalls_dropped(&self) -> Result<u64> {
+        receive_drops(self.fd.as_fd())
+            .map(u64::from)
+            .context("mroute: read the upcall drop count (SO_MEMINFO)")
     }
 
     /// Reads one message without blocking, whatever it is: `Ok(None)` when none is queued.

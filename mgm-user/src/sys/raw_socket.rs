@@ -94,3 +94,36 @@ pub(crate) fn set_opt<T>(
         Ok(())
     }
 }
+
+/// `SO_MEMINFO` (asm-generic/socket.h): the socket's memory figures, `SK_MEMINFO_VARS` u32s.
+const SO_MEMINFO: libc::c_int = 55;
+const SK_MEMINFO_VARS: usize = 9;
+
+/// Packets the kernel dropped because the socket's receive buffer was full, since the socket
+/// was made: `SO_MEMINFO`'s `SK_MEMINFO_DROPS` (what a socket filter refuses is not counted).
+pub(crate) fn receive_drops(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut info = [0u32; SK_MEMINFO_VARS];
+    let mut len = size_of::<[u32; SK_MEMINFO_VARS]>() as libc::socklen_t;
+    // SAFETY: `info` is writable for `len` bytes and both live across the call; the kernel
+    // writes at most `len` bytes and stores the length it wrote in `len`. `fd` is a valid fd.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let drops = libc::SK_MEMINFO_DROPS as usize;
+    if (len as usize) < (drops + 1) * size_of::<u32>() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("SO_MEMINFO gave {len} bytes, too short for the drop count"),
+        ));
+    }
+    Ok(info[drops])
+}

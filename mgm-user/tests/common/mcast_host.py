@@ -11,6 +11,8 @@ namespace tests' hosts and the demo's (`cargo xtask demo` includes this file):
                          "rx <monotonic_ns> <src> <seq>" (seq: the datagram's "seq N", or -)
   send G PORT N IVAL_MS  send N datagrams "seq 0", "seq 1", ... to G:PORT, TTL 8, one every
                          IVAL_MS (N = 0: until the host goes)
+  sweep G0 N PORT        one datagram to each of N consecutive groups from G0, TTL 8, at once
+                         (N new (S,G) at the router together)
   ifaddr ADDR            interface address for joins and IP_MULTICAST_IF of later sends
   srcaddr ADDR           source address later sends bind to (default: the kernel's choice)
   quit
@@ -76,6 +78,18 @@ def sender(g, port, n, ival):
         time.sleep(ival / 1000.0)
 
 
+def sweep(g0, n, port):
+    """One datagram to each of n consecutive groups from g0, as fast as the socket takes them:
+    n new (S,G) at the router at once."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 8)
+    if ifaddr != "0.0.0.0":
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ifaddr))
+    base = struct.unpack("!I", socket.inet_aton(g0))[0]
+    for i in range(n):
+        s.sendto(b"sweep", (socket.inet_ntoa(struct.pack("!I", base + i)), port))
+
+
 for line in sys.stdin:
     w = line.split()
     if not w:
@@ -98,6 +112,8 @@ for line in sys.stdin:
             threading.Thread(target=receiver, args=(int(w[1]),), daemon=True).start()
         elif c == "send":
             threading.Thread(target=sender, args=(w[1], int(w[2]), int(w[3]), int(w[4])), daemon=True).start()
+        elif c == "sweep":
+            sweep(w[1], int(w[2]), int(w[3]))
         elif c == "ifaddr":
             ifaddr = w[1]
         elif c == "srcaddr":

@@ -130,6 +130,10 @@ pub struct InterfaceView {
     /// Quick leave (`quick-leave=on`): leaves act at once, without last-member queries.
     #[serde(default)]
     pub quick_leave: bool,
+    /// `querier=off`: this router never queries on the interface (another router or a
+    /// snooping switch is the querier).
+    #[serde(default)]
+    pub never_querier: bool,
     /// v1/v2 queries from other routers heard while running a newer version and not followed
     /// (`older-querier=warn`).
     #[serde(default)]

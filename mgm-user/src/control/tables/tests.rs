@@ -176,6 +176,7 @@ fn iface(name: &str) -> InterfaceView {
         allow_sources: vec![],
         deny_sources: vec![],
         quick_leave: false,
+        never_querier: false,
         older_querier_queries: 0,
         foreign_queries: 0,
         robustness: 2,

@@ -229,6 +229,12 @@ fn daemon_counters(e: &mut DescriptorEncoder, s: &Snapshot) -> std::fmt::Result 
              (when the classifier cannot hold them all)",
             s.off_link_reports,
         ),
+        (
+            "mgm_daemon_upcalls_dropped",
+            "New-source upcalls the kernel dropped because the mroute socket was full (each \
+             a new (S,G) whose first packet was lost; should stay 0)",
+            s.upcalls_dropped,
+        ),
     ] {
         counter(e, name, help, v)?;
     }

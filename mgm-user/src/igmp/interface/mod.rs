@@ -140,6 +140,7 @@ impl IgmpInterface {
             older_queries: 0,
             notice_limits: Default::default(),
         };
+        me.querier.candidate = me.config.querier;
         let p = me.params();
         let ev = me.querier.start(
             now,

@@ -18,7 +18,8 @@ pub const MAX_ADOPTED_QUERY_INTERVAL_FACTOR: u32 = 4;
 impl IgmpInterface {
     /// A query from `src` (not us). Foreign sources are ignored whole; an older-version query
     /// changes the version only when configured to follow and from the elected querier; the
-    /// election and QRV/QQI adoption take only valid on-link routers with a lower address.
+    /// election and QRV/QQI adoption take only valid on-link routers with a lower address (any
+    /// address with `querier = off`).
     pub(super) fn handle_query(
         &mut self,
         now: u64,
@@ -41,7 +42,7 @@ impl IgmpInterface {
         }
         self.router_queries += 1;
         // 0.0.0.0 (a snooping switch's proxy query) never takes part in the election.
-        let wins = !src.is_unspecified() && u32::from(src) < u32::from(self.querier.our_addr);
+        let wins = self.querier.elected_by(src);
         if wins && q.version == QueryVersion::V3 {
             let max_qi = self
                 .config

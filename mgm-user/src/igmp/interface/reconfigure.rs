@@ -1,5 +1,6 @@
 //! New settings for a running router (a reload of the configuration file): the timers, counts
 //! and limits apply from the next time each is used; the version to the next query; the
+//! querier role at once (off: no more queries; on: a start-up query when no querier is heard); the
 //! filters at once: groups the group filters now refuse are dropped, and sources the source
 //! filters now refuse stop being forwarded (dropped from INCLUDE, blocked in EXCLUDE), as if
 //! the router had never accepted them. Nothing else changes: the other groups keep their
@@ -23,6 +24,15 @@ impl IgmpInterface {
         self.querier.configured_version = config.version.clamp(1, 3);
         self.config = config;
         let mut out = Vec::new();
+        let p = self.params();
+        let ev = self.querier.set_candidate(
+            self.config.querier,
+            now,
+            p.startup_query_count,
+            p.startup_query_interval,
+            p.query_interval,
+        );
+        self.querier_events(now, ev, &mut out);
         for g in self.groups.values_mut() {
             if !self.config.group_filter.accepts(g.group) {
                 g.mode = FilterMode::Include;

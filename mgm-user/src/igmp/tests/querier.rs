@@ -344,3 +344,103 @@ fn other_querier_timer_counts_with_the_values_of_the_query_that_armed_it() {
         Some(T1 + 60 * SEC + 65 * SEC)
     );
 }
+
+/// `querier = off`: the router that never queries.
+fn never_querier() -> (Rig, Vec<Action>) {
+    Rig::with(IgmpConfig {
+        querier: false,
+        ..IgmpConfig::default()
+    })
+}
+
+#[test]
+fn never_querier_sends_no_query_at_start_nor_when_nobody_queries() {
+    let (mut r, a) = never_querier();
+    assert!(a.is_empty(), "{a:?}");
+    assert!(!r.iface.is_querier());
+    assert_eq!(r.iface.querier_address(), None);
+    let a = r.run_until(T0 + 2 * OQPI);
+    assert!(general(&a).is_empty(), "{a:?}");
+    assert!(!r.iface.is_querier());
+}
+
+#[test]
+fn never_querier_follows_a_querier_of_any_address_and_never_takes_over() {
+    let (mut r, _) = never_querier();
+    r.run_until(T1);
+    // A higher address than ours: elected all the same.
+    let a = r.query_v3(
+        HIGHER_ROUTER,
+        Ipv4Addr::UNSPECIFIED,
+        false,
+        &[],
+        100,
+        2,
+        125,
+    );
+    assert!(a.is_empty(), "{a:?}");
+    assert_eq!(r.iface.querier_address(), Some(HIGHER_ROUTER));
+    assert_eq!(r.iface.other_querier_expires_ns(), Some(T1 + OQPI));
+    // It goes silent: no takeover, no query; it is no longer shown as the querier.
+    let a = r.run_until(T1 + 2 * OQPI);
+    assert!(general(&a).is_empty(), "{a:?}");
+    assert!(!r.iface.is_querier());
+    assert_eq!(r.iface.querier_address(), None);
+    assert_eq!(r.iface.other_querier_expires_ns(), None);
+}
+
+#[test]
+fn never_querier_sends_no_last_member_query_and_lowers_on_the_queriers() {
+    let (mut r, _) = never_querier();
+    r.run_until(T1);
+    r.query_v3(
+        HIGHER_ROUTER,
+        Ipv4Addr::UNSPECIFIED,
+        false,
+        &[],
+        100,
+        2,
+        125,
+    );
+    r.v2_report(H1, G2);
+    assert!(r.has_group(G2));
+    // A leave: the querier's job to ask, not ours.
+    let a = r.leave(H1, G2);
+    assert!(queries(&a).is_empty(), "{a:?}");
+    // The querier's group-specific query lowers the group timer (RFC 3376 §6.6.1).
+    r.query_v3(HIGHER_ROUTER, G2, false, &[], 10, 2, 125);
+    let a = r.run_until(r.now + 3 * SEC);
+    assert!(timed_queries(&a).is_empty(), "{a:?}");
+    assert!(
+        !r.has_group(G2),
+        "the group outlived the querier's last-member queries"
+    );
+}
+
+#[test]
+fn turning_the_querier_role_off_stops_the_queries_and_on_starts_them() {
+    let mut r = Rig::querier();
+    r.run_until(T1);
+    let off = IgmpConfig {
+        querier: false,
+        ..r.iface.config().clone()
+    };
+    let a = r.iface.reconfigure(off, r.now, &r.view);
+    assert_eq!(
+        a,
+        vec![Action::QuerierChanged {
+            ifindex: IFINDEX,
+            we_are_querier: false,
+            querier: None
+        }]
+    );
+    let a = r.run_until(T1 + 2 * OQPI);
+    assert!(general(&a).is_empty(), "{a:?}");
+    let on = IgmpConfig {
+        querier: true,
+        ..r.iface.config().clone()
+    };
+    let a = r.iface.reconfigure(on, r.now, &r.view);
+    assert!(r.iface.is_querier());
+    assert_eq!(queries(&a).len(), 1, "{a:?}");
+}
