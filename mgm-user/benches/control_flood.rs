@@ -1,5 +1,5 @@
-//! Control-socket latency under IGMPv3 floods (issue 8 item 1), in the namespace lab (needs
-//! root; run by `cargo xtask bench`).
+//! Control-socket latency under IGMPv3 floods (a flood must not starve `mgm show`), in the
+//! namespace lab (needs root; run by `cargo xtask bench`).
 //!
 //! One host (192.0.2.11) sends IGMPv3 reports as fast as a raw socket takes them, for a bounded
 //! time and count: IS_IN with 200 sources each over 256 groups (the source flood), then IS_EX {}

@@ -1,6 +1,6 @@
 //! The `mgm` command line.
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::settings::IgmpArgs;
 
@@ -188,10 +188,8 @@ pub struct RunArgs {
     /// one daemon per directory: a second one is refused) [default: /sys/fs/bpf/mgm].
     #[arg(long, value_name = "DIR")]
     pub bpffs: Option<PathBuf>,
-    /// Control socket path (`mgm show` and `mgm events` talk to it). Created with mode 0660; an
-    /// existing file there is replaced only if it is a stale socket [default: /run/mgm/mgm.sock].
-    #[arg(long, value_name = "PATH")]
-    pub socket: Option<PathBuf>,
+    #[command(flatten)]
+    pub socket: SocketArg,
     /// Group (name or gid) whose members may use the control socket besides its owner; the
     /// daemon's own group when absent.
     #[arg(long, value_name = "GROUP")]
@@ -268,11 +266,22 @@ pub fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
     Ok(addr)
 }
 
-#[derive(Args, Debug, Clone)]
+/// `--socket`, defined once for every command: the daemon creates the control socket, the
+/// clients connect to it, so one path (and one default) serves both.
+#[derive(Args, Debug, Clone, Default)]
 pub struct SocketArg {
-    /// Control socket of the daemon.
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
-    pub socket: PathBuf,
+    /// Control socket: `mgm run` creates it (mode 0660; a file already there is replaced only
+    /// if it is a stale socket; the configuration file's `socket` when this is absent), the
+    /// other commands connect to it [default: /run/mgm/mgm.sock].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+impl SocketArg {
+    /// Where a client connects: the path given, else the default.
+    pub fn path(&self) -> &Path {
+        self.socket.as_deref().unwrap_or(Path::new(DEFAULT_SOCKET))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -441,6 +450,64 @@ mod tests {
             panic!("not run");
         };
         assert_eq!(args.metrics, None, "off unless given");
+    }
+
+    #[test]
+    fn socket_is_one_flag_the_daemon_creates_and_the_clients_connect_to() {
+        let run = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(a) => a.socket,
+            other => panic!("not run: {other:?}"),
+        };
+        let show = |argv: &[&str]| match Cli::try_parse_from(argv).unwrap().command {
+            Command::Show(a) => a.socket,
+            other => panic!("not show: {other:?}"),
+        };
+        // Absent: the daemon leaves it to the file (then the default); the clients take the
+        // default, the same path.
+        let absent = run(&["mgm", "run", "-i", "eth1"]);
+        assert_eq!(absent.socket, None);
+        assert_eq!(absent.path(), Path::new(DEFAULT_SOCKET));
+        assert_eq!(
+            show(&["mgm", "show", "stats"]).path(),
+            Path::new(DEFAULT_SOCKET)
+        );
+        // Given: the same path for both roles.
+        let given = run(&["mgm", "run", "-i", "eth1", "--socket", "/tmp/x.sock"]);
+        assert_eq!(given.socket.as_deref(), Some(Path::new("/tmp/x.sock")));
+        let client = show(&["mgm", "show", "stats", "--socket", "/tmp/x.sock"]);
+        assert_eq!(client.path(), Path::new("/tmp/x.sock"));
+        // Every client command takes it.
+        for argv in [
+            &["mgm", "events", "--socket", "/tmp/x.sock"][..],
+            &["mgm", "reload", "--socket", "/tmp/x.sock"],
+            &[
+                "mgm",
+                "join",
+                "-i",
+                "eth1",
+                "-g",
+                "239.1.1.1",
+                "--socket",
+                "/tmp/x.sock",
+            ],
+            &["mgm", "handler", "--name", "pim", "--socket", "/tmp/x.sock"],
+        ] {
+            assert!(Cli::try_parse_from(argv).is_ok(), "{argv:?}");
+        }
+        // One help text, saying both roles.
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        for sub in ["run", "show"] {
+            let help = cmd
+                .find_subcommand_mut(sub)
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(help.contains("`mgm run` creates it"), "{sub}: {help}");
+            assert!(
+                help.contains("other commands connect to it"),
+                "{sub}: {help}"
+            );
+        }
     }
 
     #[test]

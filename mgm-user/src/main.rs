@@ -1,7 +1,7 @@
 //! `mgm`: the daemon and its command-line clients.
 use anyhow::{Context, Result};
 use clap::Parser;
-use mgm_user::cli::{Cli, Command, Generate, GenerateCli, ShowWhat};
+use mgm_user::cli::{Cli, Command, Generate, GenerateCli, RunArgs, ShowArgs, ShowWhat};
 use mgm_user::commands;
 use mgm_user::control::api::{GroupFilter, Request};
 use mgm_user::control::{client, tables};
@@ -41,16 +41,7 @@ fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(mut args) => {
             args.log = cli.log.clone();
-            let config = mgm_user::config::resolve(&args)?;
-            mgm_user::logging::init(&config.log)?;
-            if let Some(file) = &config.file {
-                log::info!("configuration file {}", file.display());
-            }
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            rt.block_on(mgm_user::daemon::run(config, args))
+            run_daemon(args)
         }
         Command::CheckConfig(args) => {
             let file = args
@@ -61,55 +52,15 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Reload(args) => {
             let data: mgm_user::control::api::Reloaded =
-                client::request(&args.socket.socket, Request::Reload)?;
+                client::request(args.socket.path(), Request::Reload)?;
             if args.json {
                 return emit(&format!("{}\n", serde_json::to_string_pretty(&data)?));
             }
             emit(&tables::reload_text(&data))
         }
-        Command::Show(args) => {
-            let socket = &args.socket.socket;
-            let filter = GroupFilter {
-                interface: args.interface.clone(),
-                group: args.group.map(|p| p.to_string()),
-            };
-            if args.what == ShowWhat::Groups {
-                return show_groups(socket, filter, args.json);
-            }
-            if filter != GroupFilter::default() {
-                anyhow::bail!("--interface and --group filter `mgm show groups` only");
-            }
-            let request = match args.what {
-                ShowWhat::Interfaces => Request::ShowInterfaces,
-                ShowWhat::Groups => Request::ShowGroups(filter),
-                ShowWhat::Stats => Request::ShowStats,
-                ShowWhat::Mfe => Request::ShowMfe,
-                ShowWhat::Protocols => Request::ShowProtocols,
-                ShowWhat::Upstream => Request::ShowUpstream,
-            };
-            if args.json {
-                let data: serde_json::Value = client::request(socket, request)?;
-                return emit(&format!("{}\n", serde_json::to_string_pretty(&data)?));
-            }
-            // Each table takes its typed view; the request's answer is parsed as that.
-            let text = match args.what {
-                ShowWhat::Interfaces => {
-                    tables::interfaces_table(&client::request::<Vec<_>>(socket, request)?)
-                }
-                ShowWhat::Groups => {
-                    tables::groups_table(&client::request::<Vec<_>>(socket, request)?)
-                }
-                ShowWhat::Stats => tables::stats_table(&client::request(socket, request)?),
-                ShowWhat::Mfe => tables::mfe_table(&client::request::<Vec<_>>(socket, request)?),
-                ShowWhat::Upstream => tables::upstream_table(&client::request(socket, request)?),
-                ShowWhat::Protocols => {
-                    tables::protocols_table(&client::request::<Vec<_>>(socket, request)?)
-                }
-            };
-            emit(&text)
-        }
+        Command::Show(args) => show(&args),
         // Ends only with an error: the daemon closing the stream is one (it stopped).
-        Command::Events(args) => client::events(&args.socket.socket, |line| {
+        Command::Events(args) => client::events(args.socket.path(), |line| {
             if args.json {
                 emit(&format!("{line}\n"))
             } else {
@@ -121,6 +72,61 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Leave(args) => commands::statics::join(&args, false),
         Command::Route(args) => commands::statics::route(&args),
     }
+}
+
+/// `mgm run`: the daemon, on a single-threaded runtime, until it stops.
+fn run_daemon(args: RunArgs) -> Result<()> {
+    let config = mgm_user::config::resolve(&args)?;
+    mgm_user::logging::init(&config.log)?;
+    if let Some(file) = &config.file {
+        log::info!("configuration file {}", file.display());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(mgm_user::daemon::run(config, args))
+}
+
+/// `mgm show WHAT`: the table, or with `--json` the daemon's answer pretty-printed.
+fn show(args: &ShowArgs) -> Result<()> {
+    let socket = args.socket.path();
+    let filter = GroupFilter {
+        interface: args.interface.clone(),
+        group: args.group.map(|p| p.to_string()),
+    };
+    if args.what == ShowWhat::Groups {
+        return show_groups(socket, filter, args.json);
+    }
+    if filter != GroupFilter::default() {
+        anyhow::bail!("--interface and --group filter `mgm show groups` only");
+    }
+    let request = match args.what {
+        ShowWhat::Interfaces => Request::ShowInterfaces,
+        ShowWhat::Groups => Request::ShowGroups(filter),
+        ShowWhat::Stats => Request::ShowStats,
+        ShowWhat::Mfe => Request::ShowMfe,
+        ShowWhat::Protocols => Request::ShowProtocols,
+        ShowWhat::Upstream => Request::ShowUpstream,
+    };
+    if args.json {
+        let data: serde_json::Value = client::request(socket, request)?;
+        return emit(&format!("{}\n", serde_json::to_string_pretty(&data)?));
+    }
+    // Each table takes its typed view; the request's answer is parsed as that.
+    let text = match args.what {
+        ShowWhat::Interfaces => {
+            tables::interfaces_table(&client::request::<Vec<_>>(socket, request)?)
+        }
+        ShowWhat::Groups => tables::groups_table(&client::request::<Vec<_>>(socket, request)?),
+        ShowWhat::Stats => tables::stats_table(&client::request(socket, request)?),
+        ShowWhat::Mfe => tables::mfe_table(&client::request::<Vec<_>>(socket, request)?),
+        ShowWhat::Upstream => tables::upstream_table(&client::request(socket, request)?),
+        ShowWhat::Protocols => {
+            tables::protocols_table(&client::request::<Vec<_>>(socket, request)?)
+        }
+    };
+    emit(&text)
 }
 
 /// `mgm show groups`: printed as the rows come (the daemon streams them), in pieces of about

@@ -3,7 +3,8 @@
 //! - a `[[join]]` on an interface that is not there at start waits for it (`mgm show
 //!   interfaces` says so), is made when the interface is made (the stream reaches it: the MFE's
 //!   and the kernel's OIL hold it), withdrawn when it is deleted, and made again when it is
-//!   made anew; a `[[route]]` to that interface likewise;
+//!   made anew; a `[[route]]` to that interface likewise (listed as waiting too);
+//! - an `mgm join` on an interface that is deleted waits for it the same way, until `mgm leave`;
 //! - a reload changing `log` changes the level at once (the daemon's log shows it);
 //! - a reload changing a key that needs a restart answers with the key's name; one changing a
 //!   file value that a flag of the command line overrides answers with the key and the flag.
@@ -45,7 +46,6 @@ fn oils(lab: &Lab, r: &str, socket: &Path) -> (Vec<String>, Vec<String>) {
     (mgm, kernel)
 }
 
-/// The `[[join]]`s waiting for `name`, as `mgm show interfaces --json` lists them.
 /// The OIL of the file's static route in `mgm show mfe` (`None`: no entry).
 fn route_oil(socket: &Path) -> Option<Vec<String>> {
     show_mfe(socket)
@@ -54,13 +54,21 @@ fn route_oil(socket: &Path) -> Option<Vec<String>> {
         .map(|m| m.oifs)
 }
 
-fn waiting_joins(socket: &Path, name: &str) -> Vec<String> {
+/// The static entries waiting for `name` that `mgm show interfaces --json` lists under `key`
+/// (`waiting_joins`: the file's joins, `waiting_command_joins`: `mgm join`'s,
+/// `waiting_routes`: the file's routes).
+fn waiting(socket: &Path, name: &str, key: &str) -> Vec<String> {
     let rows = forward::mgm_json(socket, &["show", "interfaces", "--json"]);
     let row = rows
         .as_array()
         .and_then(|rows| rows.iter().find(|r| r["interface"] == name).cloned())
         .unwrap_or_else(|| panic!("no row of {name}: {rows}"));
-    serde_json::from_value(row["waiting_joins"].clone()).expect("waiting_joins")
+    serde_json::from_value(row[key].clone()).unwrap_or_else(|e| panic!("{key}: {e}: {row}"))
+}
+
+/// The `[[join]]`s waiting for `name`.
+fn waiting_joins(socket: &Path, name: &str) -> Vec<String> {
+    waiting(socket, name, "waiting_joins")
 }
 
 #[test]
@@ -102,13 +110,22 @@ fn a_file_join_follows_its_interface_as_it_comes_goes_and_comes_back() {
         lab.daemon_log(k)
     );
     assert_eq!(waiting_joins(&socket, &ra), [format!("(*, {G})")]);
-    let text = String::from_utf8_lossy(&mgm(&socket, &["show", "interfaces"]).stdout).into_owned();
-    assert!(
-        text.contains(&format!(
-            "static join (*, {G}) on {ra} (configuration file): waiting for the interface"
-        )),
-        "{text}"
+    let route = format!("(198.51.100.10, {G_ROUTE}) {rb} -> {ra}");
+    assert_eq!(
+        waiting(&socket, &ra, "waiting_routes"),
+        std::slice::from_ref(&route)
     );
+    assert!(
+        waiting(&socket, &rb, "waiting_routes").is_empty(),
+        "{rb} is managed"
+    );
+    let text = String::from_utf8_lossy(&mgm(&socket, &["show", "interfaces"]).stdout).into_owned();
+    for line in [
+        format!("static join (*, {G}) on {ra} (configuration file): waiting for the interface"),
+        format!("static route {route} (configuration file): waiting for {ra}"),
+    ] {
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
     // The source sends all along (10 ms apart); no host on A ever joins.
     let mut source = lab.host(&src);
     source.cmd(&format!("send {G} {PORT} 0 10"));
@@ -135,6 +152,7 @@ fn a_file_join_follows_its_interface_as_it_comes_goes_and_comes_back() {
         waiting_joins(&socket, &ra).is_empty(),
         "made: no longer waiting"
     );
+    assert!(waiting(&socket, &ra, "waiting_routes").is_empty());
     assert!(
         lab.groups(k).is_empty(),
         "no IGMP host joined: the join is the file's"
@@ -154,6 +172,10 @@ fn a_file_join_follows_its_interface_as_it_comes_goes_and_comes_back() {
         lab.daemon_log(k)
     );
     assert_eq!(waiting_joins(&socket, &ra), [format!("(*, {G})")]);
+    assert_eq!(
+        waiting(&socket, &ra, "waiting_routes"),
+        std::slice::from_ref(&route)
+    );
     assert!(
         route_oil(&socket).is_none_or(|o| o.is_empty()),
         "{:?}",
@@ -169,6 +191,114 @@ fn a_file_join_follows_its_interface_as_it_comes_goes_and_comes_back() {
     lab.wait_for("the stream reaches the new A", WAIT, || sniff.count() > 5);
     lab.wait_for("the file's route made again on the new A", WAIT, || {
         route_oil(&socket) == Some(vec![ra.clone()])
+    });
+    let status = lab.stop_mgm(k);
+    assert!(status.success(), "{status}\n{}", lab.daemon_log(k));
+}
+
+/// `mgm join` on an interface that is then deleted waits for it as the file's joins do: listed
+/// in `mgm show interfaces`, made again (the MFE's and the kernel's OIL) when the interface is
+/// made anew; `mgm leave` removes one that waits.
+#[test]
+fn an_mgm_join_waits_for_its_deleted_interface_and_comes_back() {
+    let mut lab = Lab::new();
+    let r = lab.netns("r");
+    let src = lab.netns("src");
+    let rcv = lab.netns("rcv");
+    let (rb, _) = lab.link(
+        (&r, "rb", "198.51.100.1/24"),
+        (&src, "hs", "198.51.100.10/24"),
+    );
+    lab.ns(
+        &src,
+        &["ip", "route", "add", "default", "via", "198.51.100.1"],
+    );
+    let (ra, ha) = lab.link((&r, "ra", "192.0.2.1/24"), (&rcv, "ha", "192.0.2.10/24"));
+    let k = lab.start_mgm(&r, &[&rb, &ra], FAST);
+    let socket = lab.daemon(k).socket.clone();
+    let g = G.to_string();
+    // A second join, on a group nobody sends to: left while it waits.
+    let left = "239.43.0.3";
+    for group in [g.as_str(), left] {
+        let out = mgm(&socket, &["join", "-i", &ra, "-g", group]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut source = lab.host(&src);
+    source.cmd(&format!("send {G} {PORT} 0 10"));
+    let sniff = Sniffer::start(&rcv, &ha, G, PORT);
+    let want = (vec![ra.clone()], vec![ra.clone()]);
+    lab.wait_for("the join's OIL on A", WAIT, || {
+        oils(&lab, &r, &socket) == want
+    });
+    lab.wait_for("the stream reaches A", WAIT, || sniff.count() > 5);
+    assert!(waiting(&socket, &ra, "waiting_command_joins").is_empty());
+
+    // A is deleted: both joins are withdrawn and wait for it.
+    lab.ns(&r, &["ip", "link", "del", &ra]);
+    lab.wait_for("the joins withdrawn with A", WAIT, || {
+        oils(&lab, &r, &socket) == (vec![], vec![])
+    });
+    let log = lab.daemon_log(k);
+    assert!(
+        log.contains(&format!(
+            "static join (*, {G}) on {ra}: withdrawn, the interface is gone (made with mgm join: \
+             made again when it is back)"
+        )),
+        "{log}"
+    );
+    assert_eq!(
+        waiting(&socket, &ra, "waiting_command_joins"),
+        [format!("(*, {G})"), format!("(*, {left})")]
+    );
+    let text = String::from_utf8_lossy(&mgm(&socket, &["show", "interfaces"]).stdout).into_owned();
+    let line = format!("static join (*, {G}) on {ra} (mgm join): waiting for the interface");
+    assert!(text.contains(&line), "{text}");
+    // `mgm leave` removes a join that waits.
+    let out = mgm(&socket, &["leave", "-i", &ra, "-g", left]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        waiting(&socket, &ra, "waiting_command_joins"),
+        [format!("(*, {G})")]
+    );
+
+    // A is made anew (another ifindex): the join that still waits is made again.
+    let (_, ha) = lab.link((&r, "ra", "192.0.2.1/24"), (&rcv, "ha", "192.0.2.10/24"));
+    let sniff = Sniffer::start(&rcv, &ha, G, PORT);
+    lab.wait_for("the join's OIL on the new A", WAIT, || {
+        oils(&lab, &r, &socket) == want
+    });
+    lab.wait_for("the stream reaches the new A", WAIT, || sniff.count() > 5);
+    assert!(waiting(&socket, &ra, "waiting_command_joins").is_empty());
+    let log = lab.daemon_log(k);
+    assert!(
+        log.contains(&format!(
+            "static join (*, {G}) on {ra} (mgm join): made again, the interface is back"
+        )),
+        "{log}"
+    );
+    assert!(
+        !log.contains(&format!(
+            "static join (*, {left}) on {ra} (mgm join): made again"
+        )),
+        "left while it waited: {log}"
+    );
+    // `mgm leave` of a join that is made (not waiting) still deletes it.
+    let out = mgm(&socket, &["leave", "-i", &ra, "-g", &g]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lab.wait_for("the join left", WAIT, || {
+        oils(&lab, &r, &socket).0.is_empty()
     });
     let status = lab.stop_mgm(k);
     assert!(status.success(), "{status}\n{}", lab.daemon_log(k));

@@ -68,6 +68,8 @@ struct ProxyLab {
     uu: String,
     d1: String,
     d2: String,
+    /// The LAN namespace of d2 (to connect d2 again after deleting it).
+    l2: String,
     src: String,
     /// Host namespaces and addresses: v2 host on d1, v3 host on d1, v3 host on d2.
     h1: (String, String),
@@ -175,6 +177,7 @@ impl ProxyLab {
             uu,
             d1,
             d2,
+            l2,
             src,
             h1,
             h3,
@@ -400,6 +403,63 @@ fn an_upstream_that_comes_late_goes_away_and_comes_back_needs_no_restart() {
     pl.connect_upstream();
     pl.lab.wait_for("reported again once it is back", WAIT, || {
         pl.upstream_group("239.25.0.1").is_some()
+    });
+}
+
+/// A static receiver (`mgm join`) on a downstream interface is reported upstream like a host.
+/// When that interface is deleted, the proxy withdraws it upstream at once: its own upstream
+/// state (`mgm show upstream`) drops the group, and the upstream router drops it within its
+/// last-member query time. When the interface is made anew, the join is made again and
+/// reported again.
+#[test]
+fn a_deleted_downstream_interface_takes_its_static_join_off_the_upstream() {
+    let pl = ProxyLab::new(&[], "");
+    let socket = pl.lab.daemon(pl.px).socket.clone();
+    let g = "239.29.0.1";
+    let out = common::mgm_client(&socket, &["join", "-i", &pl.d2, "-g", g]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    pl.lab
+        .wait_for("the static join reported upstream", WAIT, || {
+            pl.upstream_group(g).is_some()
+        });
+    let proxied = |g: &str| {
+        let view: Option<UpstreamView> = mgm_user::control::client::request(
+            &socket,
+            mgm_user::control::api::Request::ShowUpstream,
+        )
+        .expect("show upstream");
+        view.expect("a proxy").groups.iter().any(|v| v.group == g)
+    };
+    assert!(proxied(g), "the proxy reports the static join");
+    pl.lab.ns(&pl.px_ns, &["ip", "link", "del", &pl.d2]);
+    pl.lab
+        .wait_for("the proxy's upstream state without it", WAIT, || {
+            !proxied(g)
+        });
+    let took = pl
+        .lab
+        .wait_for("the join withdrawn upstream", LMQT * 2 + SLACK * 2, || {
+            pl.upstream_group(g).is_none()
+        });
+    eprintln!("interface deleted → gone upstream in {took:?}");
+    assert!(
+        pl.lab.daemon_log(pl.px).contains(&format!(
+            "static join (*, {g}) on {}: withdrawn, the interface is gone",
+            pl.d2
+        )),
+        "{}",
+        pl.lab.daemon_log(pl.px)
+    );
+    let made = pl
+        .lab
+        .lan_port(&pl.l2, (&pl.px_ns, "db", "203.0.113.65/26"));
+    assert_eq!(made, pl.d2);
+    pl.lab.wait_for("reported again once d2 is back", WAIT, || {
+        pl.upstream_group(g).is_some()
     });
 }
 

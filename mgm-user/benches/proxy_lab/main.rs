@@ -46,6 +46,10 @@
 //!    also run with `--no-fast-path`.
 //! 4. RSS with 1 000 groups: h1 joins 1 000 groups; once the upstream router holds all 1 000
 //!    from the proxy, the daemon's VmRSS (and at start, idle).
+//!
+//! `MGM_BENCH_ONLY=latency,cpu,rss` runs only those parts (1-2, 3, 4); `MGM_BENCH_DAEMON` is
+//! the mgm binary measured (`target/release/mgm`, the build users get, as `cargo xtask bench`
+//! passes it; the bench profile's own build otherwise).
 #[path = "../../tests/common/mod.rs"]
 mod common;
 #[path = "../compare/peers/igmpproxy.rs"]
@@ -160,8 +164,16 @@ fn main() {
         "proxy_lab: mgm --upstream against {version}, same namespace lab, one daemon at a time"
     );
 
+    let only = std::env::var("MGM_BENCH_ONLY").unwrap_or_default();
+    let wanted = |part: &str| only.is_empty() || only.split(',').any(|o| o == part);
+
     // 1 and 2.
-    let lat: Vec<(Variant, Latency)> = [IGMPPROXY_V, MGM_MATCHED, MGM_RFC]
+    let lat_variants: &[Variant] = if wanted("latency") {
+        &[IGMPPROXY_V, MGM_MATCHED, MGM_RFC]
+    } else {
+        &[]
+    };
+    let lat: Vec<(Variant, Latency)> = lat_variants
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -173,7 +185,12 @@ fn main() {
     // 3. A lab per daemon (the upstream router keeps what each run left).
     let mut run = 0;
     let mut cpu: Vec<(Variant, CpuRuns)> = Vec::new();
-    for v in [IGMPPROXY_V, MGM, MGM_SLOW] {
+    let cpu_variants: &[Variant] = if wanted("cpu") {
+        &[IGMPPROXY_V, MGM, MGM_SLOW]
+    } else {
+        &[]
+    };
+    for &v in cpu_variants {
         let mut pl = ProxyLab::new();
         let mut runs = CpuRuns::default();
         for _ in 0..CPU_TRIALS {
@@ -199,7 +216,12 @@ fn main() {
 
     // 4.
     let mut rss: Vec<(Variant, Vec<Rss>)> = Vec::new();
-    for v in [IGMPPROXY_V, MGM] {
+    let rss_variants: &[Variant] = if wanted("rss") {
+        &[IGMPPROXY_V, MGM]
+    } else {
+        &[]
+    };
+    for &v in rss_variants {
         let mut pl = ProxyLab::new();
         let runs = (0..RSS_TRIALS)
             .map(|_| {

@@ -66,9 +66,16 @@ pub(crate) fn print(
         out,
         "\nmedian (min–max); ratio = mgm median / igmpproxy median (< 1: mgm lower)"
     );
-    join_leave_table(&mut out, lat);
-    cpu_table(&mut out, cpu);
-    rss_table(&mut out, rss);
+    // A part not run (`MGM_BENCH_ONLY`) has no table.
+    if !lat.is_empty() {
+        join_leave_table(&mut out, lat);
+    }
+    if !cpu.is_empty() {
+        cpu_table(&mut out, cpu);
+    }
+    if !rss.is_empty() {
+        rss_table(&mut out, rss);
+    }
     print!("{out}");
 }
 

@@ -38,6 +38,24 @@ impl ReloadPlan {
 pub fn plan(old: &RunConfig, new: &RunConfig) -> Result<ReloadPlan, String> {
     needs_restart(old, new)?;
     let mut p = ReloadPlan::default();
+    plan_interfaces(&mut p, old, new);
+    plan_statics(&mut p, old, new);
+    if old.handler_deadline != new.handler_deadline {
+        p.handler_deadline = Some(new.handler_deadline);
+        p.lines.push(format!(
+            "handler-deadline {:?} -> {:?}",
+            old.handler_deadline, new.handler_deadline
+        ));
+    }
+    if old.log != new.log {
+        p.log = Some(new.log.clone());
+        p.lines.push(format!("log {} -> {}", old.log, new.log));
+    }
+    Ok(p)
+}
+
+/// Interfaces removed, added (a new protocol is both) and whose IGMP settings changed.
+fn plan_interfaces(p: &mut ReloadPlan, old: &RunConfig, new: &RunConfig) {
     for o in &old.interfaces {
         match new.interfaces.iter().find(|n| n.name == o.name) {
             None => {
@@ -78,6 +96,10 @@ pub fn plan(old: &RunConfig, new: &RunConfig) -> Result<ReloadPlan, String> {
             p.lines.push(format!("interface {} added", n.name));
         }
     }
+}
+
+/// Static joins removed and added; static routes removed, added and changed (same (S,G)).
+fn plan_statics(p: &mut ReloadPlan, old: &RunConfig, new: &RunConfig) {
     for j in old.joins.iter().filter(|j| !new.joins.contains(j)) {
         p.joins_removed.push(j.clone());
         p.lines
@@ -105,18 +127,6 @@ pub fn plan(old: &RunConfig, new: &RunConfig) -> Result<ReloadPlan, String> {
         p.lines
             .push(format!("static route {} {verb}", route_text(r)));
     }
-    if old.handler_deadline != new.handler_deadline {
-        p.handler_deadline = Some(new.handler_deadline);
-        p.lines.push(format!(
-            "handler-deadline {:?} -> {:?}",
-            old.handler_deadline, new.handler_deadline
-        ));
-    }
-    if old.log != new.log {
-        p.log = Some(new.log.clone());
-        p.lines.push(format!("log {} -> {}", old.log, new.log));
-    }
-    Ok(p)
 }
 
 /// `(S, G) on IF`, or `(*, G) on IF`.
@@ -132,7 +142,8 @@ pub fn join_sg_text(j: &StaticJoin) -> String {
     }
 }
 
-fn route_text(r: &StaticRoute) -> String {
+/// `(S, G) IIF -> OIF OIF`.
+pub fn route_text(r: &StaticRoute) -> String {
     format!(
         "({}, {}) {} -> {}",
         r.source,

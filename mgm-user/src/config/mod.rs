@@ -10,7 +10,7 @@ mod shadow;
 #[cfg(test)]
 mod tests;
 
-pub use diff::{join_sg_text, join_text, plan, ReloadPlan};
+pub use diff::{join_sg_text, join_text, plan, route_text, ReloadPlan};
 pub use file::{ConfigError, FileConfig};
 pub use keys::{global_key, Check, GlobalKey, ValueKind, GLOBAL_KEYS};
 pub use resolve::{check_file, resolve, resolve_with, NoInterfaces};

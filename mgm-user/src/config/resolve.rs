@@ -73,6 +73,7 @@ pub fn resolve_with(args: &RunArgs, file: Option<&FileConfig>) -> Result<RunConf
             .unwrap_or_else(|| DEFAULT_BPFFS.into()),
         socket: args
             .socket
+            .socket
             .clone()
             .or(text("socket").map(PathBuf::from))
             .unwrap_or_else(|| DEFAULT_SOCKET.into()),

@@ -80,7 +80,7 @@ pub fn shadowed(args: &RunArgs, file: &FileConfig) -> Vec<Shadowed> {
 fn global_flag(args: &RunArgs, name: &str) -> Option<String> {
     let given = match name {
         "bpffs" => args.bpffs.is_some(),
-        "socket" => args.socket.is_some(),
+        "socket" => args.socket.socket.is_some(),
         "socket-group" => args.socket_group.is_some(),
         "no-fast-path" => args.no_fast_path,
         "accept-off-link-reports" => args.accept_off_link_reports,

@@ -311,22 +311,7 @@ async fn handle(
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut line = String::new();
-    let first = tokio::time::timeout(limits.request_timeout, read_request(&mut reader, &mut line));
-    let first = match first.await {
-        Ok(read) => read?,
-        Err(_) => {
-            let resp = Response::<()>::error(format!(
-                "no request within {} ms; closing",
-                limits.request_timeout.as_millis()
-            ));
-            let mut out = Writer {
-                w: &mut write,
-                timeout: limits.write_timeout,
-            };
-            out.line(&serde_json::to_string(&resp)?).await?;
-            anyhow::bail!("{peer}: no request within {:?}", limits.request_timeout);
-        }
-    };
+    let first = first_request(&mut reader, &mut line, &mut write, &peer, &limits).await?;
     if let Some(Ok(RequestLine {
         request: Request::Events,
         ..
@@ -360,30 +345,7 @@ async fn handle(
         let Some(parsed) = next else {
             break Ok(());
         };
-        let input = match parsed {
-            Err(e) => ControlInput::Refused {
-                conn: conn.clone(),
-                id: None,
-                error: format!("bad request: {e}"),
-            },
-            Ok(RequestLine { id, request }) => match admit(&conn.peer, &request) {
-                Err(error) => ControlInput::Refused {
-                    conn: conn.clone(),
-                    id,
-                    error,
-                },
-                Ok(()) if request == Request::Events => ControlInput::Refused {
-                    conn: conn.clone(),
-                    id,
-                    error: "events must be the first request of a connection".into(),
-                },
-                Ok(()) => ControlInput::Request {
-                    conn: conn.clone(),
-                    id,
-                    request,
-                },
-            },
-        };
+        let input = control_input(&conn, parsed);
         if let ControlInput::Request {
             id,
             request: Request::ShowGroups(filter),
@@ -409,6 +371,65 @@ async fn handle(
     drop(conn);
     let _ = writer.await;
     result
+}
+
+/// Reads the connection's first request within the request timeout; past it, answers one error
+/// line and fails.
+async fn first_request(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    line: &mut String,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    peer: &Peer,
+    limits: &Limits,
+) -> Result<Option<std::result::Result<RequestLine, String>>> {
+    let first = tokio::time::timeout(limits.request_timeout, read_request(reader, line));
+    match first.await {
+        Ok(read) => read,
+        Err(_) => {
+            let resp = Response::<()>::error(format!(
+                "no request within {} ms; closing",
+                limits.request_timeout.as_millis()
+            ));
+            let mut out = Writer {
+                w: write,
+                timeout: limits.write_timeout,
+            };
+            out.line(&serde_json::to_string(&resp)?).await?;
+            anyhow::bail!("{peer}: no request within {:?}", limits.request_timeout);
+        }
+    }
+}
+
+/// What the daemon's loop is handed for one parsed line: the request, or why it is refused
+/// (not a request, not allowed to this peer, or `events` after the first request).
+fn control_input(
+    conn: &Connection,
+    parsed: std::result::Result<RequestLine, String>,
+) -> ControlInput {
+    match parsed {
+        Err(e) => ControlInput::Refused {
+            conn: conn.clone(),
+            id: None,
+            error: format!("bad request: {e}"),
+        },
+        Ok(RequestLine { id, request }) => match admit(&conn.peer, &request) {
+            Err(error) => ControlInput::Refused {
+                conn: conn.clone(),
+                id,
+                error,
+            },
+            Ok(()) if request == Request::Events => ControlInput::Refused {
+                conn: conn.clone(),
+                id,
+                error: "events must be the first request of a connection".into(),
+            },
+            Ok(()) => ControlInput::Request {
+                conn: conn.clone(),
+                id,
+                request,
+            },
+        },
+    }
 }
 
 /// Reads one request line: `None` at the end of the stream, `Some(Err)` for a line that is not

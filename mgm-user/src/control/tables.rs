@@ -44,7 +44,8 @@ fn render(t: &Table) -> String {
 /// `attached`, `awaited:interface|address|up`, `unsupported` or `failed`; LINK is the
 /// administrative and operational state (`up/up`, `down/down`, `up/lowerlayerdown`, `-` when
 /// absent). The IGMP columns are a running router's, `-` on other rows. Under the table, the
-/// file's static joins that wait for their interface, one line each.
+/// static entries that wait for an interface, one line each: the file's joins and routes, and
+/// the `mgm join`s withdrawn when their interface was deleted.
 pub fn interfaces_table(rows: &[InterfaceView]) -> String {
     let mut t = table(
         &[
@@ -68,10 +69,20 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
     }
     let mut out = render(&t);
     for r in rows {
+        let name = &r.interface;
         for sg in &r.waiting_joins {
             out.push_str(&format!(
-                "static join {sg} on {} (configuration file): waiting for the interface\n",
-                r.interface
+                "static join {sg} on {name} (configuration file): waiting for the interface\n"
+            ));
+        }
+        for sg in &r.waiting_command_joins {
+            out.push_str(&format!(
+                "static join {sg} on {name} (mgm join): waiting for the interface\n"
+            ));
+        }
+        for route in &r.waiting_routes {
+            out.push_str(&format!(
+                "static route {route} (configuration file): waiting for {name}\n"
             ));
         }
     }
@@ -82,42 +93,7 @@ fn interface_row(r: &InterfaceView) -> Vec<String> {
     let dash = || "-".to_string();
     let router = r.role == InterfaceRole::Router && r.state == AttachState::Attached;
     let upstream = r.role == InterfaceRole::Upstream && r.state == AttachState::Attached;
-    let state = match (r.state, r.waiting_for) {
-        (AttachState::Attached, _) => "attached",
-        (AttachState::Awaited, Some(Awaiting::Ipv4Address)) => "awaited:address",
-        (AttachState::Awaited, Some(Awaiting::AdminUp)) => "awaited:up",
-        (AttachState::Awaited, _) => "awaited:interface",
-        (AttachState::Unsupported, _) => "unsupported",
-        (AttachState::Failed, _) => "failed",
-    };
-    let link = if r.oper_state == OperState::Absent {
-        dash()
-    } else {
-        format!(
-            "{}/{}",
-            if r.admin_up { "up" } else { "down" },
-            r.oper_state.as_str()
-        )
-    };
-    let role = match (r.role, router) {
-        (InterfaceRole::Upstream, _) => "upstream",
-        (InterfaceRole::Router, true) if r.querier => "querier",
-        (InterfaceRole::Router, true) if r.never_querier => "never-querier",
-        (InterfaceRole::Router, true) => "other",
-        (InterfaceRole::Router, false) => "-",
-    };
-    let timers = if r.role == InterfaceRole::Router {
-        format!(
-            "{}/{}/{} x {}, {}",
-            secs(r.query_interval_ms),
-            secs(r.query_response_interval_ms),
-            secs(r.last_member_query_interval_ms),
-            r.last_member_query_count,
-            r.robustness
-        )
-    } else {
-        dash()
-    };
+    let router_only = |text: String| if router { text } else { dash() };
     vec![
         r.interface.clone(),
         if r.ifindex == 0 {
@@ -125,19 +101,15 @@ fn interface_row(r: &InterfaceView) -> Vec<String> {
         } else {
             r.ifindex.to_string()
         },
-        state.to_string(),
-        link,
+        state_text(r).to_string(),
+        link_text(r),
         if r.address.is_empty() {
             dash()
         } else {
             r.address.clone()
         },
-        role.to_string(),
-        if router {
-            r.querier_address.clone().unwrap_or_else(dash)
-        } else {
-            dash()
-        },
+        role_text(r, router).to_string(),
+        router_only(r.querier_address.clone().unwrap_or_else(dash)),
         if router || upstream {
             format!("v{}", r.version)
         } else {
@@ -151,26 +123,71 @@ fn interface_row(r: &InterfaceView) -> Vec<String> {
         },
         // Every refusal: groups (interface and per-host bounds) / sources (per group and
         // interface total); `--json` has each counter.
-        if router {
-            format!(
-                "{}/{}",
-                r.refused_groups + r.refused_host_groups,
-                r.refused_sources + r.refused_sources_total
-            )
-        } else {
-            dash()
-        },
+        router_only(format!(
+            "{}/{}",
+            r.refused_groups + r.refused_host_groups,
+            r.refused_sources + r.refused_sources_total
+        )),
         // What the filters refused: group records / sources.
-        if router {
-            format!(
-                "{}/{}",
-                r.refused_filtered_groups, r.refused_filtered_sources
-            )
-        } else {
-            dash()
-        },
-        timers,
+        router_only(format!(
+            "{}/{}",
+            r.refused_filtered_groups, r.refused_filtered_sources
+        )),
+        timers_text(r),
     ]
+}
+
+/// STATE: attached, awaited (and for what), unsupported or failed.
+fn state_text(r: &InterfaceView) -> &'static str {
+    match (r.state, r.waiting_for) {
+        (AttachState::Attached, _) => "attached",
+        (AttachState::Awaited, Some(Awaiting::Ipv4Address)) => "awaited:address",
+        (AttachState::Awaited, Some(Awaiting::AdminUp)) => "awaited:up",
+        (AttachState::Awaited, _) => "awaited:interface",
+        (AttachState::Unsupported, _) => "unsupported",
+        (AttachState::Failed, _) => "failed",
+    }
+}
+
+/// LINK: administrative/operational state, `-` when the interface is absent.
+fn link_text(r: &InterfaceView) -> String {
+    if r.oper_state == OperState::Absent {
+        "-".to_string()
+    } else {
+        format!(
+            "{}/{}",
+            if r.admin_up { "up" } else { "down" },
+            r.oper_state.as_str()
+        )
+    }
+}
+
+/// ROLE: the upstream, a running router's querier election (`querier`, `other`, or
+/// `never-querier` with `querier=off`), else `-`.
+fn role_text(r: &InterfaceView, router: bool) -> &'static str {
+    match (r.role, router) {
+        (InterfaceRole::Upstream, _) => "upstream",
+        (InterfaceRole::Router, true) if r.querier => "querier",
+        (InterfaceRole::Router, true) if r.never_querier => "never-querier",
+        (InterfaceRole::Router, true) => "other",
+        (InterfaceRole::Router, false) => "-",
+    }
+}
+
+/// The router's timers: QI/QRI/LMQI x LMQC, RV; `-` on the upstream.
+fn timers_text(r: &InterfaceView) -> String {
+    if r.role == InterfaceRole::Router {
+        format!(
+            "{}/{}/{} x {}, {}",
+            secs(r.query_interval_ms),
+            secs(r.query_response_interval_ms),
+            secs(r.last_member_query_interval_ms),
+            r.last_member_query_count,
+            r.robustness
+        )
+    } else {
+        "-".to_string()
+    }
 }
 
 pub fn groups_table(rows: &[GroupView]) -> String {

@@ -11,12 +11,15 @@
 //!   dropped and managed again with the new ones at once: its router's address and subnets (the
 //!   querier election, the source of its queries, where its hosts are) are the interface's.
 //!
-//! - The file's `[[join]]`s follow their interface: made when it is managed, deleted when it is
-//!   gone (the static joins of a deleted interface's ifindex, `mgm join`'s too, are dropped).
+//! - Static joins follow their interface: the file's `[[join]]`s and `mgm join`'s are made when
+//!   it is managed, withdrawn when it is gone, and made again when it is back. `mgm join`'s wait
+//!   in memory only: `mgm leave` removes one that waits, a restart forgets them.
+//! - The file's `[[route]]`s wait the same way for all their interfaces.
 //!
 //! Every change the link watch reports re-reads the listed interfaces (one `getifaddrs`).
 use super::preflight::{self, Interfaces, ManagedInterface, Presence};
 use super::state::Daemon;
+use crate::config::StaticJoin;
 use crate::igmp::IgmpConfig;
 use crate::sys::link_watch::LinkChanges;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -33,6 +36,9 @@ pub(crate) struct Hotplug {
     /// Names managed at least once in this run.
     seen: HashSet<String>,
     last_warning: HashMap<String, u64>,
+    /// `mgm join`s withdrawn because their interface was deleted: made again when it is
+    /// managed again (the file's joins wait by being in the file).
+    waiting_joins: Vec<StaticJoin>,
 }
 
 impl Hotplug {
@@ -42,6 +48,7 @@ impl Hotplug {
             current: BTreeMap::new(),
             seen: HashSet::new(),
             last_warning: HashMap::new(),
+            waiting_joins: Vec::new(),
         }
     }
 
@@ -73,6 +80,26 @@ impl Hotplug {
         self.wanted.retain(|(n, _)| n != name);
         self.seen.remove(name);
         self.last_warning.remove(name);
+        self.waiting_joins.retain(|j| j.interface != name);
+    }
+
+    /// The `mgm join`s that wait for their interface.
+    pub(crate) fn waiting_joins(&self) -> &[StaticJoin] {
+        &self.waiting_joins
+    }
+
+    /// `j` (made with `mgm join`) waits for its interface, which is gone.
+    pub(crate) fn wait_for_interface(&mut self, j: StaticJoin) {
+        if !self.waiting_joins.contains(&j) {
+            self.waiting_joins.push(j);
+        }
+    }
+
+    /// `j` no longer waits (made again, or `mgm leave`); whether it did.
+    pub(crate) fn stop_waiting(&mut self, j: &StaticJoin) -> bool {
+        let before = self.waiting_joins.len();
+        self.waiting_joins.retain(|w| w != j);
+        self.waiting_joins.len() != before
     }
 
     /// The listed interfaces (command line and configuration file) with their settings, managed or awaited.
@@ -154,8 +181,9 @@ impl Daemon {
                 self.stop_upstream("is gone", now);
             }
         }
-        // The file's static entries on an interface that came (or came back) just now.
+        // The static entries on an interface that came (or came back) just now.
         self.make_waiting_file_joins(now);
+        self.make_waiting_command_joins(now);
         self.make_waiting_file_routes(now);
     }
 

@@ -112,6 +112,8 @@ fn bare_row(name: &str, role: InterfaceRole, params: Option<&Params>) -> Interfa
         oper_state: OperState::Absent,
         has_address: false,
         waiting_joins: Vec::new(),
+        waiting_command_joins: Vec::new(),
+        waiting_routes: Vec::new(),
     }
 }
 
@@ -183,12 +185,30 @@ impl Daemon {
                 None => unmanaged_row(&w.name, InterfaceRole::Upstream, None, links.as_ref()),
             });
         }
+        self.waiting_columns(&mut rows);
+        rows
+    }
+
+    /// The static entries that wait for each row's interface.
+    fn waiting_columns(&self, rows: &mut [InterfaceView]) {
         for j in self.waiting_file_joins() {
-            if let Some(row) = rows.iter_mut().find(|r| r.interface == j.interface) {
+            if let Some(row) = row_of(rows, &j.interface) {
                 row.waiting_joins.push(crate::config::join_sg_text(&j));
             }
         }
-        rows
+        for j in self.hotplug.waiting_joins() {
+            if let Some(row) = row_of(rows, &j.interface) {
+                row.waiting_command_joins
+                    .push(crate::config::join_sg_text(j));
+            }
+        }
+        for (r, missing) in self.waiting_file_routes() {
+            for name in missing {
+                if let Some(row) = row_of(rows, &name) {
+                    row.waiting_routes.push(crate::config::route_text(&r));
+                }
+            }
+        }
     }
 
     /// The link columns of a managed interface.
@@ -246,6 +266,10 @@ fn params(cfg: &IgmpConfig) -> Params {
 /// A filter's prefixes as `mgm show interfaces --json` lists them.
 fn texts(list: &[crate::igmp::Prefix]) -> Vec<String> {
     list.iter().map(|p| p.to_string()).collect()
+}
+
+fn row_of<'a>(rows: &'a mut [InterfaceView], name: &str) -> Option<&'a mut InterfaceView> {
+    rows.iter_mut().find(|r| r.interface == name)
 }
 
 #[cfg(test)]

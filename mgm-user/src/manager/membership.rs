@@ -447,7 +447,8 @@ impl<'a> ManagerView<'a> {
 
 #[cfg(test)]
 mod tests {
-    /// One entry per group: its size is the manager's memory per group (issue #12).
+    /// One entry per group: its size is the manager's memory per group, part of the ≤ 200 bytes
+    /// per group that all tables together may take.
     #[test]
     fn the_members_of_one_sg_stay_small() {
         let n = std::mem::size_of::<super::SgMembers>();

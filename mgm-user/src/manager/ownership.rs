@@ -41,20 +41,7 @@ impl Manager {
     pub(crate) fn do_take(&mut self, h: ProtocolHandle, iface: IfKey) -> MgmResult<()> {
         let kind = self.st.check_handle(h)?.kind;
         let cur = self.st.ifaces.get(&iface).copied();
-        match (kind, cur) {
-            (
-                ClientKind::Routing,
-                Some(Iface {
-                    routing: Some(_), ..
-                }),
-            ) => return Err(MgmError::AlreadyExists),
-            (ClientKind::Igmp, Some(Iface { igmp: Some(_), .. })) => {
-                return Err(MgmError::AlreadyExists)
-            }
-            // `static` owns no interface: its entries only need them managed.
-            (ClientKind::Static, _) => return Err(MgmError::InvalidParameter),
-            _ => {}
-        }
+        may_take(kind, cur)?;
         if cur.is_none() {
             self.st.vifs.can_acquire(iface.ifindex)?;
         }
@@ -63,31 +50,7 @@ impl Manager {
             ClientKind::Igmp | ClientKind::Static => None,
         };
         if let Some(g) = igmp {
-            self.invoke(
-                g,
-                EventKind::DisableIgmp,
-                Some(iface),
-                Sg::STAR_STAR,
-                |hd, ctx| hd.disable_igmp(ctx, iface),
-            );
-            // IGMP's memberships here were effective (no routing owner); withdraw them. IGMP
-            // re-adds them after ENABLE and they become local joins to the new owner.
-            self.withdraw_memberships(g, iface, false);
-            self.drop_blocks(g, iface);
-            // So were the static joins'; they are made again, delegated, below.
-            self.withdraw_static_joins(iface, false);
-            // MFEs arriving here change RPF owner: recreate them on the next packet. A static
-            // route's has no RPF owner: it stays.
-            let keys: Vec<_> = self
-                .st
-                .mfes
-                .iter()
-                .filter(|(k, m)| m.iif == iface && !self.st.is_static_mfe(**k))
-                .map(|(k, _)| *k)
-                .collect();
-            for k in keys {
-                self.delete_mfe(k);
-            }
+            self.disable_igmp_for_routing(g, iface);
         }
         if cur.is_none() {
             if let Some(vif) = self.st.vifs.acquire(iface.ifindex)? {
@@ -120,6 +83,36 @@ impl Manager {
             );
         }
         Ok(())
+    }
+
+    /// A routing protocol takes an interface IGMP had alone: IGMP is disabled there and what it
+    /// made effective is withdrawn, to be made again (delegated) once it is enabled.
+    fn disable_igmp_for_routing(&mut self, g: ProtocolHandle, iface: IfKey) {
+        self.invoke(
+            g,
+            EventKind::DisableIgmp,
+            Some(iface),
+            Sg::STAR_STAR,
+            |hd, ctx| hd.disable_igmp(ctx, iface),
+        );
+        // IGMP's memberships here were effective (no routing owner); withdraw them. IGMP
+        // re-adds them after ENABLE and they become local joins to the new owner.
+        self.withdraw_memberships(g, iface, false);
+        self.drop_blocks(g, iface);
+        // So were the static joins'; `do_take` makes them again, delegated.
+        self.withdraw_static_joins(iface, false);
+        // MFEs arriving here change RPF owner: recreate them on the next packet. A static
+        // route's has no RPF owner: it stays.
+        let keys: Vec<_> = self
+            .st
+            .mfes
+            .iter()
+            .filter(|(k, m)| m.iif == iface && !self.st.is_static_mfe(**k))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            self.delete_mfe(k);
+        }
     }
 
     pub(crate) fn do_release(&mut self, h: ProtocolHandle, iface: IfKey) -> MgmResult<()> {
@@ -241,5 +234,21 @@ impl Manager {
                 ifindex: iface.ifindex,
             });
         }
+    }
+}
+
+/// Why `kind` may not take an interface whose owners are `cur`: the same kind owns it already,
+/// or `static`, which owns no interface (its entries only need them managed).
+fn may_take(kind: ClientKind, cur: Option<Iface>) -> MgmResult<()> {
+    match (kind, cur) {
+        (
+            ClientKind::Routing,
+            Some(Iface {
+                routing: Some(_), ..
+            }),
+        ) => Err(MgmError::AlreadyExists),
+        (ClientKind::Igmp, Some(Iface { igmp: Some(_), .. })) => Err(MgmError::AlreadyExists),
+        (ClientKind::Static, _) => Err(MgmError::InvalidParameter),
+        _ => Ok(()),
     }
 }

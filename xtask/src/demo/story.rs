@@ -72,6 +72,13 @@ impl Story {
 
     /// The whole story; the source already sends.
     pub(crate) fn play(&mut self) -> Result<()> {
+        self.hosts_join()?;
+        self.another_protocol_and_a_static_receiver()?;
+        self.receivers_leave()
+    }
+
+    /// Steps 1-4: the stream with nobody, then hosts on LAN1 and LAN2 join it.
+    fn hosts_join(&mut self) -> Result<()> {
         let g = GROUP;
         self.step(
             "The source 192.0.2.10 sends a stream to 239.1.1.1 (20 numbered datagrams a second); \
@@ -108,6 +115,13 @@ impl Story {
             Until::Oifs(&["demo-lan1", "demo-lan2"]),
             &["demo-lan1", "demo-lan2"],
         )?;
+        Ok(())
+    }
+
+    /// Steps 5-7: a routing protocol in another process takes LAN3, a host there joins, a static
+    /// receiver holds LAN2.
+    fn another_protocol_and_a_static_receiver(&mut self) -> Result<()> {
+        let g = GROUP;
         self.step(
             "A routing protocol in another process registers: \
              `mgm handler --name demo-pim --take demo-lan3`.",
@@ -138,6 +152,12 @@ impl Story {
             Until::Oifs(&LINKS),
             &LINKS,
         )?;
+        Ok(())
+    }
+
+    /// Steps 8-12: the receivers leave one by one, until the stream stops at the router.
+    fn receivers_leave(&mut self) -> Result<()> {
+        let g = GROUP;
         self.step(
             "h1 leaves LAN1; h2 is still there.",
             "The router asks LAN1 whether anyone still wants the group (group-specific queries, \

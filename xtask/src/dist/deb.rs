@@ -81,9 +81,25 @@ pub(crate) fn build(p: &Package) -> Result<PathBuf> {
         0o644,
     )?;
 
-    // Manual pages, from the binary being shipped.
+    man_pages_and_completions(&bin, &stage)?;
+    docs(p.workspace, &stage)?;
+    // Last: the installed size counts the whole staged tree.
+    control_area(p, &arch, &bin, &stage)?;
+
+    let deb = p.out_dir.join(format!("{name}.deb"));
+    run(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(format!("-Z{}", p.compression))
+        .arg(&stage)
+        .arg(&deb))?;
+    Ok(deb)
+}
+
+/// The manual pages (section 8, and mgm.toml(5) in section 5) and the shell completions, made
+/// by the binary being shipped.
+fn man_pages_and_completions(bin: &Path, stage: &Path) -> Result<()> {
     let man8 = stage.join("usr/share/man/man8");
-    run(Command::new(&bin).arg("generate-man").arg(&man8))?;
+    run(Command::new(bin).arg("generate-man").arg(&man8))?;
     // mgm.toml(5) goes to section 5.
     let man5 = stage.join("usr/share/man/man5");
     fs::create_dir_all(&man5)?;
@@ -100,19 +116,19 @@ pub(crate) fn build(p: &Package) -> Result<PathBuf> {
         ("zsh", "usr/share/zsh/vendor-completions/_mgm"),
         ("fish", "usr/share/fish/vendor_completions.d/mgm.fish"),
     ] {
-        let script = capture(Command::new(&bin).args(["generate-completions", shell]))?;
+        let script = capture(Command::new(bin).args(["generate-completions", shell]))?;
         write(&stage.join(path), &script, 0o644)?;
     }
+    Ok(())
+}
 
+/// README, the licenses and the copyright file under usr/share/doc/mgm.
+fn docs(workspace: &Path, stage: &Path) -> Result<()> {
     let doc = stage.join("usr/share/doc/mgm");
-    copy(
-        &p.workspace.join("README.md"),
-        &doc.join("README.md"),
-        0o644,
-    )?;
+    copy(&workspace.join("README.md"), &doc.join("README.md"), 0o644)?;
     run(Command::new("gzip").arg("-9n").arg(doc.join("README.md")))?;
     let mut licenses = Vec::new();
-    for entry in fs::read_dir(p.workspace)? {
+    for entry in fs::read_dir(workspace)? {
         let path = entry?.path();
         let file = path
             .file_name()
@@ -125,16 +141,20 @@ pub(crate) fn build(p: &Package) -> Result<PathBuf> {
     }
     licenses.sort();
     write(&doc.join("copyright"), &copyright(&licenses), 0o644)?;
+    Ok(())
+}
 
-    // Control area.
+/// DEBIAN/: control (with the shared-library dependencies and installed size), conffiles and
+/// the maintainer scripts; then the staged tree's directory modes.
+fn control_area(p: &Package, arch: &str, bin: &Path, stage: &Path) -> Result<()> {
     let debian = stage.join("DEBIAN");
-    let depends = shlib_depends(&bin, p.out_dir)?;
-    let installed_kib = tree_size(&stage)?.div_ceil(1024);
+    let depends = shlib_depends(bin, p.out_dir)?;
+    let installed_kib = tree_size(stage)?.div_ceil(1024);
     let maintainer =
         std::env::var("MGM_DEB_MAINTAINER").unwrap_or_else(|_| DEFAULT_MAINTAINER.to_string());
     write(
         &debian.join("control"),
-        &control(p.version, &arch, &depends, installed_kib, &maintainer),
+        &control(p.version, arch, &depends, installed_kib, &maintainer),
         0o644,
     )?;
     write(
@@ -145,15 +165,8 @@ pub(crate) fn build(p: &Package) -> Result<PathBuf> {
     write(&debian.join("postinst"), POSTINST, 0o755)?;
     write(&debian.join("prerm"), PRERM, 0o755)?;
     write(&debian.join("postrm"), POSTRM, 0o755)?;
-    set_dir_modes(&stage)?;
-
-    let deb = p.out_dir.join(format!("{name}.deb"));
-    run(Command::new("dpkg-deb")
-        .args(["--root-owner-group", "--build"])
-        .arg(format!("-Z{}", p.compression))
-        .arg(&stage)
-        .arg(&deb))?;
-    Ok(deb)
+    set_dir_modes(stage)?;
+    Ok(())
 }
 
 /// Checks the unit with `systemd-analyze verify` as installed from `tree` (a staged or an

@@ -177,6 +177,16 @@ pub struct InterfaceView {
     /// be managed, as `(*, G)` or `(S, G)`; made when it is.
     #[serde(default)]
     pub waiting_joins: Vec<String>,
+    /// The `mgm join`s on this interface withdrawn when it was deleted, as `(*, G)` or
+    /// `(S, G)`: made again when it is managed again; `mgm leave` removes one, a restart
+    /// forgets them.
+    #[serde(default)]
+    pub waiting_command_joins: Vec<String>,
+    /// The configuration file's static routes (`[[route]]`) that wait for this interface (their
+    /// incoming or an outgoing one) to be managed, as `(S, G) IIF -> OIF OIF`: made when all
+    /// their interfaces are.
+    #[serde(default)]
+    pub waiting_routes: Vec<String>,
 }
 
 /// A source of a [`GroupView`].

@@ -196,6 +196,8 @@ fn iface(name: &str) -> InterfaceView {
         oper_state: OperState::Up,
         has_address: true,
         waiting_joins: Vec::new(),
+        waiting_command_joins: Vec::new(),
+        waiting_routes: Vec::new(),
     }
 }
 
@@ -301,6 +303,8 @@ fn the_interface_table_says_what_each_interface_waits_for() {
         "oper_state",
         "has_address",
         "waiting_joins",
+        "waiting_command_joins",
+        "waiting_routes",
     ] {
         assert!(obj.remove(k).is_some(), "{k}");
     }
@@ -501,4 +505,35 @@ fn the_interface_table_lists_the_static_joins_that_wait() {
         ]
     );
     assert!(!interfaces_table(&[iface("eth1")]).contains("static join"));
+}
+
+#[test]
+fn the_interface_table_lists_the_command_joins_and_file_routes_that_wait() {
+    let rows = [
+        InterfaceView {
+            state: AttachState::Awaited,
+            waiting_for: Some(Awaiting::Interface),
+            waiting_command_joins: vec!["(*, 239.1.2.3)".into()],
+            waiting_routes: vec!["(192.0.2.10, 239.1.1.1) wg0 -> eth1".into()],
+            ..iface("wg0")
+        },
+        iface("eth1"),
+    ];
+    let text = interfaces_table(&rows);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(
+        lines[3..],
+        [
+            "static join (*, 239.1.2.3) on wg0 (mgm join): waiting for the interface",
+            "static route (192.0.2.10, 239.1.1.1) wg0 -> eth1 (configuration file): waiting for \
+             wg0"
+        ]
+    );
+    let v = serde_json::to_value(&rows[0]).unwrap();
+    assert_eq!(v["waiting_command_joins"][0], "(*, 239.1.2.3)");
+    assert_eq!(
+        v["waiting_routes"][0],
+        "(192.0.2.10, 239.1.1.1) wg0 -> eth1"
+    );
 }

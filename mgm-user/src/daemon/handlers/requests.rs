@@ -64,9 +64,6 @@ impl Daemon {
     /// Carries out one request; `None` for requests without a response (answers).
     fn carry_out(&mut self, conn: &Connection, request: Request, now: u64) -> Option<Outcome> {
         let h = self.handlers.session(conn).map(|r| r.handle);
-        let need = |h: Option<ProtocolHandle>| {
-            h.ok_or_else(|| "register first: this request needs a registered handler".to_string())
-        };
         Some(match request {
             Request::Register(args) => self.register(conn, args, now),
             Request::Deregister => need(h).map(|_| {
@@ -76,21 +73,72 @@ impl Daemon {
             Request::TakeInterface { interface } => {
                 need(h).and_then(|h| self.take(conn, h, &interface, now))
             }
-            Request::ReleaseInterface { interface } => need(h).and_then(|h| {
-                let iface = self.known_interface(&interface)?;
-                self.fwd
-                    .manager()
-                    .release_interface_ownership(now, h, iface)
-                    .map_err(|e| mgm_error(&interface, e))?;
-                self.settle_manager(now);
-                self.remembered_drop(conn, &interface);
-                Ok(Reply::Done)
-            }),
+            Request::ReleaseInterface { interface } => {
+                need(h).and_then(|h| self.release(conn, h, &interface, now))
+            }
             Request::AddMembership(m) => need(h).and_then(|h| self.membership(h, m, true, now)),
             Request::DeleteMembership(m) => need(h).and_then(|h| self.membership(h, m, false, now)),
             Request::GetMemberships(f) => Ok(Reply::Memberships(self.memberships(&f))),
             Request::GetFirstMembership { max } => Ok(self.membership_page(None, max)),
             Request::GetNextMembership { after, max } => Ok(self.membership_page(Some(after), max)),
+            Request::GetMfe(_)
+            | Request::GetMfeStats(_)
+            | Request::GetFirstMfe { .. }
+            | Request::GetNextMfe { .. }
+            | Request::SetMfeLifetime { .. }
+            | Request::SetMfeUpstream { .. }
+            | Request::DeleteMfe(_) => self.mfe_request(conn, h, request, now),
+            Request::Answer(a) => {
+                if h.is_some() {
+                    self.answer(conn, a, now);
+                }
+                return None;
+            }
+            Request::StaticJoin(_)
+            | Request::StaticLeave(_)
+            | Request::StaticRouteAdd(_)
+            | Request::StaticRouteDel(_) => self.static_request(&request, now),
+            Request::Reload => self
+                .reload_config(now)
+                .inspect_err(|e| log::error!("reload refused, the running state stays: {e}"))
+                .map(Reply::Reloaded),
+            show => {
+                let resp = self.answer_show(show);
+                match (resp.ok, resp.data, resp.error) {
+                    (true, Some(d), _) => Ok(d),
+                    (_, _, e) => Err(e.unwrap_or_default()),
+                }
+            }
+        })
+    }
+
+    /// `release-interface`: the handler `h` gives `interface` back.
+    fn release(
+        &mut self,
+        conn: &Connection,
+        h: ProtocolHandle,
+        interface: &str,
+        now: u64,
+    ) -> Outcome {
+        let iface = self.known_interface(interface)?;
+        self.fwd
+            .manager()
+            .release_interface_ownership(now, h, iface)
+            .map_err(|e| mgm_error(interface, e))?;
+        self.settle_manager(now);
+        self.remembered_drop(conn, interface);
+        Ok(Reply::Done)
+    }
+
+    /// The MFE requests: reads for anyone, changes for the registered handler that owns the MFE.
+    fn mfe_request(
+        &mut self,
+        conn: &Connection,
+        h: Option<ProtocolHandle>,
+        request: Request,
+        now: u64,
+    ) -> Outcome {
+        match request {
             Request::GetMfe(k) | Request::GetMfeStats(k) => {
                 match self.fwd.manager().mfe(now, k.source, k.group) {
                     Ok(m) => Ok(Reply::OneMfe(
@@ -144,45 +192,12 @@ impl Daemon {
                 let r = self.fwd.manager().remove_mfe(now, h, k.source, k.group);
                 self.done(r, &format!("MFE ({}, {})", k.source, k.group), now)
             }),
-            Request::Answer(a) => {
-                if h.is_some() {
-                    self.answer(conn, a, now);
-                }
-                return None;
-            }
-            Request::StaticJoin(_)
-            | Request::StaticLeave(_)
-            | Request::StaticRouteAdd(_)
-            | Request::StaticRouteDel(_) => self.static_request(&request, now),
-            Request::Reload => self
-                .reload_config(now)
-                .inspect_err(|e| log::error!("reload refused, the running state stays: {e}"))
-                .map(Reply::Reloaded),
-            show => {
-                let resp = self.answer_show(show);
-                match (resp.ok, resp.data, resp.error) {
-                    (true, Some(d), _) => Ok(d),
-                    (_, _, e) => Err(e.unwrap_or_default()),
-                }
-            }
-        })
+            other => Err(format!("not an MFE request: {other:?}")),
+        }
     }
 
     fn register(&mut self, conn: &Connection, args: RegisterArgs, now: u64) -> Outcome {
-        if let Some(r) = self.handlers.session(conn) {
-            return Err(format!(
-                "this connection is registered already as '{}'",
-                r.shared.lock().name
-            ));
-        }
-        check_name(&args.name)?;
-        if let Some((_, r)) = self.handlers.by_name(&args.name) {
-            return Err(format!(
-                "a handler named '{}' is registered already ({})",
-                args.name,
-                r.shared.lock().conn.peer
-            ));
-        }
+        self.may_register(conn, &args.name)?;
         let protocol_id = args
             .protocol_id
             .unwrap_or_else(|| protocol_id_for(&args.name));
@@ -223,35 +238,7 @@ impl Daemon {
         self.handlers
             .sessions
             .insert(conn.id, Registered { handle, shared });
-        // Its interfaces: the ones reserved for it, then the ones it held last time.
-        let mut wanted = self.fwd.reserved_interfaces(&args.name);
-        for i in self
-            .handlers
-            .remembered
-            .remove(&args.name)
-            .unwrap_or_default()
-        {
-            if !wanted.contains(&i) {
-                wanted.push(i);
-            }
-        }
-        let mut interfaces = Vec::new();
-        for name in wanted {
-            match self.take(conn, handle, &name, now) {
-                Ok(_) => interfaces.push(name),
-                Err(e) => {
-                    log::info!("handler '{}': not taking {name} back: {e}", args.name);
-                    // Remembered for its next registration (e.g. the interface is not back).
-                    if self.fwd.reserved_for(&name).is_none() {
-                        self.handlers
-                            .remembered
-                            .entry(args.name.clone())
-                            .or_default()
-                            .insert(name);
-                    }
-                }
-            }
-        }
+        let interfaces = self.take_back(conn, handle, &args.name, now);
         Ok(Reply::Registered(
             crate::control::api::handler::Registered {
                 name: args.name,
@@ -261,6 +248,59 @@ impl Daemon {
                 deadline_ms: self.handlers.deadline_ns / 1_000_000,
             },
         ))
+    }
+
+    /// Why `conn` may not register as `name`: registered already, a bad name, or a name in use.
+    fn may_register(&self, conn: &Connection, name: &str) -> Result<(), String> {
+        if let Some(r) = self.handlers.session(conn) {
+            return Err(format!(
+                "this connection is registered already as '{}'",
+                r.shared.lock().name
+            ));
+        }
+        check_name(name)?;
+        if let Some((_, r)) = self.handlers.by_name(name) {
+            return Err(format!(
+                "a handler named '{name}' is registered already ({})",
+                r.shared.lock().conn.peer
+            ));
+        }
+        Ok(())
+    }
+
+    /// A new registration's interfaces: the ones reserved for `handler`, then the ones it held
+    /// last time. Returns those it took; the others are remembered for its next registration.
+    fn take_back(
+        &mut self,
+        conn: &Connection,
+        handle: ProtocolHandle,
+        handler: &str,
+        now: u64,
+    ) -> Vec<String> {
+        let mut wanted = self.fwd.reserved_interfaces(handler);
+        for i in self.handlers.remembered.remove(handler).unwrap_or_default() {
+            if !wanted.contains(&i) {
+                wanted.push(i);
+            }
+        }
+        let mut interfaces = Vec::new();
+        for name in wanted {
+            match self.take(conn, handle, &name, now) {
+                Ok(_) => interfaces.push(name),
+                Err(e) => {
+                    log::info!("handler '{handler}': not taking {name} back: {e}");
+                    // Remembered for its next registration (e.g. the interface is not back).
+                    if self.fwd.reserved_for(&name).is_none() {
+                        self.handlers
+                            .remembered
+                            .entry(handler.to_string())
+                            .or_default()
+                            .insert(name);
+                    }
+                }
+            }
+        }
+        interfaces
     }
 
     /// Takes `name` for the handler `h` of `conn`: the IGMP replay of the interface comes
@@ -522,6 +562,11 @@ impl Daemon {
 }
 
 /// A manager error as a message naming what it was about.
+/// The handler's handle, or why a request that needs one is refused.
+fn need(h: Option<ProtocolHandle>) -> Result<ProtocolHandle, String> {
+    h.ok_or_else(|| "register first: this request needs a registered handler".to_string())
+}
+
 fn mgm_error(what: &str, e: MgmError) -> String {
     match e {
         MgmError::NotFound => format!("{what}: not found"),

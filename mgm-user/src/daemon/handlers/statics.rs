@@ -3,7 +3,7 @@
 use super::requests::Outcome;
 use crate::config::{StaticJoin, StaticRoute};
 use crate::control::api::handler::{StaticJoinArgs, StaticRouteArgs};
-use crate::control::api::Request;
+use crate::control::api::{Reply, Request};
 use crate::daemon::state::Daemon;
 use crate::manager::{IfKey, Sg};
 
@@ -13,12 +13,17 @@ impl Daemon {
     pub(crate) fn static_request(&mut self, request: &Request, now: u64) -> Outcome {
         let h = self.fwd.static_protocol();
         let (r, what) = match request {
+            Request::StaticLeave(j) if self.hotplug.stop_waiting(&command_join(j)) => {
+                log::info!(
+                    "static join {} on {}: removed while it waited for the interface",
+                    sg_text(sg_of(j)),
+                    j.interface
+                );
+                return Ok(Reply::Done);
+            }
             Request::StaticJoin(j) | Request::StaticLeave(j) => {
                 let iface = self.known_interface(&j.interface)?;
-                let sg = Sg {
-                    source: j.source,
-                    group: Some(j.group),
-                };
+                let sg = sg_of(j);
                 if !sg.is_valid() {
                     return Err(format!(
                         "{sg}: the group must be multicast, the source unicast"
@@ -109,6 +114,23 @@ impl Daemon {
         }
     }
 
+    /// The file's static routes with an interface not managed now, each with those interfaces.
+    pub(crate) fn waiting_file_routes(&self) -> Vec<(StaticRoute, Vec<String>)> {
+        let names = self.fwd.names();
+        self.reload
+            .file_routes()
+            .iter()
+            .filter_map(|r| {
+                let missing: Vec<String> = std::iter::once(&r.iif)
+                    .chain(&r.oifs)
+                    .filter(|n| names.index_of(n).is_none())
+                    .cloned()
+                    .collect();
+                (!missing.is_empty()).then(|| (r.clone(), missing))
+            })
+            .collect()
+    }
+
     /// Makes the file's static routes whose interfaces are all managed now and that the
     /// manager does not hold (refused while one was missing), or holds on an ifindex that is
     /// no longer managed (an interface deleted and made anew). A route of the same (S,G) made
@@ -141,8 +163,31 @@ impl Daemon {
         }
     }
 
-    /// An interface that is gone (its ifindex is dead): its static joins are deleted, the
-    /// file's wait for it to come back (made again then), the ones of `mgm join` are dropped.
+    /// Makes the `mgm join`s that wait for their interface, where it is managed again.
+    pub(crate) fn make_waiting_command_joins(&mut self, now: u64) {
+        let back: Vec<StaticJoin> = self
+            .hotplug
+            .waiting_joins()
+            .iter()
+            .filter(|j| self.fwd.names().index_of(&j.interface).is_some())
+            .cloned()
+            .collect();
+        for j in back {
+            self.hotplug.stop_waiting(&j);
+            let request = Request::StaticJoin(join_args(&j));
+            match self.static_request(&request, now) {
+                Ok(_) => log::info!(
+                    "static join {} on {} (mgm join): made again, the interface is back",
+                    sg_text(join_sg(&j)),
+                    j.interface
+                ),
+                Err(e) => log::warn!("mgm join on {}: not made again: {e}", j.interface),
+            }
+        }
+    }
+
+    /// An interface that is gone (its ifindex is dead): its static joins are deleted and wait
+    /// for it to come back (made again then): the file's in the file, `mgm join`'s in memory.
     pub(crate) fn drop_static_joins(&mut self, ifindex: u32, name: &str, now: u64) {
         let key = IfKey::new(ifindex);
         let h = self.fwd.static_protocol();
@@ -159,10 +204,17 @@ impl Daemon {
                 .file_joins()
                 .iter()
                 .any(|j| j.interface == name && join_sg(j) == sg);
-            let then = if file {
-                "the file's: made again when it is back"
-            } else {
-                "made with mgm join: dropped"
+            let then = match sg.group {
+                _ if file => "the file's: made again when it is back",
+                Some(group) => {
+                    self.hotplug.wait_for_interface(StaticJoin {
+                        interface: name.to_string(),
+                        group,
+                        source: sg.source,
+                    });
+                    "made with mgm join: made again when it is back"
+                }
+                None => "made with mgm join: dropped",
             };
             let what = format!("static join {} on {name}", sg_text(sg));
             log::info!("{what}: withdrawn, the interface is gone ({then})");
@@ -172,6 +224,22 @@ impl Daemon {
             }
         }
         self.report_upstream(now);
+    }
+}
+
+/// The join of a `static_join`/`static_leave` request, as a waiting one is kept.
+fn command_join(j: &StaticJoinArgs) -> StaticJoin {
+    StaticJoin {
+        interface: j.interface.clone(),
+        group: j.group,
+        source: j.source,
+    }
+}
+
+fn sg_of(j: &StaticJoinArgs) -> Sg {
+    Sg {
+        source: j.source,
+        group: Some(j.group),
     }
 }
 
