@@ -173,7 +173,8 @@ pub struct RouteKey {
 pub struct RunArgs {
     /// Interface to manage (repeat for each): the classifier attaches to it and IGMP runs on it.
     /// IGMP settings for this interface alone may follow after commas, named like the flags
-    /// below without the leading dashes, e.g. `-i eth1,igmp-version=2,query-interval=60s`.
+    /// below without the leading dashes, e.g. `-i eth1,igmp-version=2,query-interval=60s`;
+    /// prefixes are joined by `+`: `-i eth1,allow-groups=239.1.0.0/16+232.0.0.0/8`.
     /// `protocol=NAME` leaves the interface to the external handler that registers as NAME
     /// (`mgm handler`, docs/handler-protocol.md) instead of the built-in `local`; until it
     /// registers, IGMP runs there and keeps the memberships for its replay. With a
@@ -190,8 +191,9 @@ pub struct RunArgs {
     pub bpffs: Option<PathBuf>,
     #[command(flatten)]
     pub socket: SocketArg,
-    /// Group (name or gid) whose members may use the control socket besides its owner; the
-    /// daemon's own group when absent.
+    /// Group (name or gid) whose members may use the control socket besides its owner, with
+    /// the owner's rights: show and events, and also join, route, reload and handler
+    /// registration. The daemon's own group when absent.
     #[arg(long, value_name = "GROUP")]
     pub socket_group: Option<String>,
     /// Send every IGMP report to the daemon instead of refreshing known memberships in the
@@ -220,8 +222,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub proxy_ssdp: bool,
     /// How long an external handler has to answer an RPF, creation-alert or prune-alert
-    /// callback before mgm takes the default (and counts a timeout). The kernel holds at most
-    /// 10 unresolved (S,G) at once, so keep it short [default: 100ms].
+    /// callback before mgm takes the default (and counts a timeout). Meanwhile the kernel keeps
+    /// only the stream's first 4 packets and drops the rest, so keep it short [default: 100ms].
     #[arg(long, value_name = "D", value_parser = parse_deadline)]
     pub handler_deadline: Option<std::time::Duration>,
     // IGMP settings for every interface: the flags come from the table in `settings`.
@@ -305,7 +307,8 @@ pub struct ShowArgs {
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShowWhat {
-    /// Managed interfaces: querier state, version, timers, group count, refused groups/sources.
+    /// Every listed interface and the upstream, attached or awaited (and for what): link state,
+    /// querier, version, timers (QI/QRI/LMQI x LMQC, RV), groups, refusals, waiting statics.
     Interfaces,
     /// Groups per interface: filter mode, timers, compatibility, sources.
     Groups,
