@@ -196,6 +196,12 @@ pub struct RunArgs {
     /// registration. The daemon's own group when absent.
     #[arg(long, value_name = "GROUP")]
     pub socket_group: Option<String>,
+    /// Group (name or gid) whose members may read the state (`mgm show`, `mgm events`) but
+    /// change nothing (a NOC, a monitoring user). With it the socket file is open to all
+    /// (mode 0666) and the daemon refuses, at connect, whoever is not root, its user or in one
+    /// of the two groups; without it the file's mode (0660) lets in only the socket's group.
+    #[arg(long, value_name = "GROUP")]
+    pub socket_read_group: Option<String>,
     /// Send every IGMP report to the daemon instead of refreshing known memberships in the
     /// kernel (for diagnosis, and to measure what the fast path saves).
     #[arg(long)]

@@ -80,6 +80,64 @@ fn the_socket_group_lets_its_members_in() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(&rif));
 }
 
+/// `mgm ARGS` as `uid`/`gid`.
+fn mgm_as(bin: &Path, socket: &Path, uid: u32, gid: u32, args: &[&str]) -> Output {
+    Command::new(bin)
+        .args(args)
+        .arg("--socket")
+        .arg(socket)
+        .uid(uid)
+        .gid(gid)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mgm as another user")
+}
+
+/// `--socket-read-group nogroup`: `nobody` (gid nogroup) reads the state and changes nothing;
+/// a user in neither group is turned away at connect, although the file's mode lets it in.
+#[test]
+fn the_read_group_reads_and_changes_nothing_and_strangers_are_refused() {
+    let (mut lab, r, _h, rif) = lab();
+    let k = lab.start_mgm(&r, &[&rif], &["--socket-read-group", "nogroup"]);
+    let socket = lab.daemon(k).socket.clone();
+    let meta = std::fs::symlink_metadata(&socket).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o666, "socket mode");
+    let bin = mgm_for_nobody(&lab);
+
+    let show = mgm_as(&bin, &socket, NOBODY, NOBODY, &["show", "interfaces"]);
+    assert!(
+        show.status.success(),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    assert!(String::from_utf8_lossy(&show.stdout).contains(&rif));
+
+    let join = mgm_as(
+        &bin,
+        &socket,
+        NOBODY,
+        NOBODY,
+        &["join", "--interface", &rif, "--group", "239.1.2.3"],
+    );
+    let err = String::from_utf8_lossy(&join.stderr);
+    assert!(!join.status.success(), "the read group joined: {err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(
+        lab.groups(k).iter().all(|g| g.group != "239.1.2.3"),
+        "the refused join was made"
+    );
+
+    // uid/gid 1 (daemon): in neither group.
+    let stranger = mgm_as(&bin, &socket, 1, 1, &["show", "interfaces"]);
+    let err = String::from_utf8_lossy(&stranger.stderr);
+    assert!(
+        !stranger.status.success(),
+        "a stranger read the state: {err}"
+    );
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(!String::from_utf8_lossy(&stranger.stdout).contains(&rif));
+}
+
 #[test]
 fn a_regular_file_at_the_socket_path_is_kept_and_the_daemon_refuses_to_start() {
     let (lab, r, _h, rif) = lab();

@@ -156,13 +156,18 @@ pub fn route_text(r: &StaticRoute) -> String {
 /// The first key whose change needs a restart, as the error.
 fn needs_restart(old: &RunConfig, new: &RunConfig) -> Result<(), String> {
     let show = |v: &dyn std::fmt::Debug| format!("{v:?}");
-    let keys: [(&str, String, String); 10] = [
+    let keys: [(&str, String, String); 11] = [
         ("bpffs", show(&old.bpffs), show(&new.bpffs)),
         ("socket", show(&old.socket), show(&new.socket)),
         (
             "socket-group",
             show(&old.socket_group),
             show(&new.socket_group),
+        ),
+        (
+            "socket-read-group",
+            show(&old.socket_read_group),
+            show(&new.socket_read_group),
         ),
         (
             "no-fast-path",

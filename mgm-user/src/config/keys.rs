@@ -88,6 +88,13 @@ pub static GLOBAL_KEYS: &[GlobalKey] = &[
         false,
         Some(check_nonempty),
     ),
+    key(
+        "socket-read-group",
+        ValueKind::Text,
+        "\"adm\"",
+        false,
+        Some(check_nonempty),
+    ),
     key("no-fast-path", ValueKind::Switch, "false", false, None),
     key(
         "accept-off-link-reports",

@@ -37,6 +37,8 @@ pub struct RunConfig {
     pub bpffs: PathBuf,
     pub socket: PathBuf,
     pub socket_group: Option<String>,
+    /// `--socket-read-group`: members may read the state only (and the socket is open to all).
+    pub socket_read_group: Option<String>,
     pub no_fast_path: bool,
     pub accept_off_link_reports: bool,
     pub mroute_table: Option<u32>,

@@ -78,6 +78,7 @@ pub fn resolve_with(args: &RunArgs, file: Option<&FileConfig>) -> Result<RunConf
             .or(text("socket").map(PathBuf::from))
             .unwrap_or_else(|| DEFAULT_SOCKET.into()),
         socket_group: args.socket_group.clone().or(text("socket-group")),
+        socket_read_group: args.socket_read_group.clone().or(text("socket-read-group")),
         no_fast_path: args.no_fast_path || switch("no-fast-path"),
         accept_off_link_reports: args.accept_off_link_reports || switch("accept-off-link-reports"),
         mroute_table: args.mroute_table.or(number("mroute-table")),

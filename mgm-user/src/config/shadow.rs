@@ -82,6 +82,7 @@ fn global_flag(args: &RunArgs, name: &str) -> Option<String> {
         "bpffs" => args.bpffs.is_some(),
         "socket" => args.socket.socket.is_some(),
         "socket-group" => args.socket_group.is_some(),
+        "socket-read-group" => args.socket_read_group.is_some(),
         "no-fast-path" => args.no_fast_path,
         "accept-off-link-reports" => args.accept_off_link_reports,
         "mroute-table" => args.mroute_table.is_some(),

@@ -186,6 +186,9 @@ fn global_rows() -> &'static [(&'static str, &'static str, Check)] {
         ("socket-group", "\"adm\"", |c| {
             c.socket_group.as_deref() == Some("adm")
         }),
+        ("socket-read-group", "\"adm\"", |c| {
+            c.socket_read_group.as_deref() == Some("adm")
+        }),
         ("no-fast-path", "true", |c| c.no_fast_path),
         ("accept-off-link-reports", "true", |c| {
             c.accept_off_link_reports

@@ -24,6 +24,28 @@ pub fn connect(socket: &Path) -> Result<UnixStream> {
     })
 }
 
+/// Writes one request line. When the daemon has already closed the connection, having refused
+/// it with one error line (too many connections, or a user in neither socket group), that line
+/// is the error.
+fn write_request(stream: &mut UnixStream, line: &str) -> Result<()> {
+    let Err(e) = stream.write_all(line.as_bytes()) else {
+        return Ok(());
+    };
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+    ) {
+        let mut answer = String::new();
+        let _ = std::io::BufReader::new(&*stream).read_line(&mut answer);
+        if let Ok(resp) = serde_json::from_str::<Response<()>>(answer.trim()) {
+            if !resp.ok {
+                bail!("daemon error: {}", resp.error.unwrap_or_default());
+            }
+        }
+    }
+    Err(e).context("sending the request")
+}
+
 /// Connects and sends one request line; the answer is read from the returned stream.
 fn send(socket: &Path, req: &Request) -> Result<UnixStream> {
     let mut stream = connect(socket)?;
@@ -32,9 +54,7 @@ fn send(socket: &Path, req: &Request) -> Result<UnixStream> {
         .context("setting the socket timeout")?;
     let mut line = serde_json::to_string(req)?;
     line.push('\n');
-    stream
-        .write_all(line.as_bytes())
-        .context("sending the request")?;
+    write_request(&mut stream, &line)?;
     Ok(stream)
 }
 
@@ -111,9 +131,7 @@ pub fn events(socket: &Path, mut each: impl FnMut(&str) -> Result<()>) -> Result
     let mut stream = connect(socket)?;
     let mut line = serde_json::to_string(&Request::Events)?;
     line.push('\n');
-    stream
-        .write_all(line.as_bytes())
-        .context("sending the request")?;
+    write_request(&mut stream, &line)?;
     let reader = BufReader::new(stream);
     let mut lines = reader.lines();
     match lines.next() {

@@ -1,8 +1,32 @@
-//! Who is on the other end of a control connection (SO_PEERCRED), and whether it may change
-//! state: root, the daemon's own user, or a member of the control socket's group.
+//! Who is on the other end of a control connection (SO_PEERCRED, SO_PEERGROUPS, read when it
+//! connects), and what it may do: change state (root, the daemon's own user, a member of the
+//! control socket's group), only read it (a member of `--socket-read-group`), or nothing.
 use nix::unistd::Gid;
 use std::fmt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use tokio::net::UnixStream;
+
+/// What a client may do on the control socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Every request: root, the daemon's user, the socket's group.
+    Full,
+    /// `mgm show` and `mgm events`: `--socket-read-group` (and, without one, any client the
+    /// socket file's mode let in).
+    ReadOnly,
+    /// Refused at connect: with `--socket-read-group` the socket is open to everyone, and the
+    /// daemon turns away whoever is in neither group.
+    None,
+}
+
+/// The groups the control socket grants rights to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SocketGroups {
+    /// `--socket-group` (the daemon's group when absent): every request.
+    pub full: Option<Gid>,
+    /// `--socket-read-group`: reading only.
+    pub read: Option<Gid>,
+}
 
 /// The credentials of a connected client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,28 +34,33 @@ pub struct Peer {
     pub uid: u32,
     pub gid: u32,
     pub pid: Option<i32>,
-    /// Root, the daemon's user, or in the socket's group (primary or supplementary).
-    pub privileged: bool,
+    pub access: Access,
 }
 
 impl Peer {
-    /// The peer of `stream`; `group` is the control socket's group. A peer whose credentials
-    /// cannot be read is unprivileged.
-    pub fn of(stream: &UnixStream, group: Option<Gid>) -> Peer {
+    /// The peer of `stream`, judged against `groups`. A peer whose credentials cannot be read
+    /// gets the least: nothing with a read group, reading without one.
+    pub fn of(stream: &UnixStream, groups: SocketGroups) -> Peer {
         match stream.peer_cred() {
             Ok(c) => {
-                let pid = c.pid();
-                let privileged = c.uid() == 0
+                let supplementary = peer_groups(stream.as_fd()).unwrap_or_else(|e| {
+                    log::debug!("control: cannot read a client's groups (SO_PEERGROUPS): {e}");
+                    Vec::new()
+                });
+                let member = |g: Gid| c.gid() == g.as_raw() || supplementary.contains(&g.as_raw());
+                let access = if c.uid() == 0
                     || c.uid() == nix::unistd::geteuid().as_raw()
-                    || group.is_some_and(|g| {
-                        c.gid() == g.as_raw()
-                            || pid.is_some_and(|p| supplementary_groups(p).contains(&g.as_raw()))
-                    });
+                    || groups.full.is_some_and(member)
+                {
+                    Access::Full
+                } else {
+                    least(groups, groups.read.is_some_and(member))
+                };
                 Peer {
                     uid: c.uid(),
                     gid: c.gid(),
-                    pid,
-                    privileged,
+                    pid: c.pid(),
+                    access,
                 }
             }
             Err(e) => {
@@ -40,7 +69,7 @@ impl Peer {
                     uid: u32::MAX,
                     gid: u32::MAX,
                     pid: None,
-                    privileged: false,
+                    access: least(groups, false),
                 }
             }
         }
@@ -48,7 +77,17 @@ impl Peer {
 
     /// Whether this peer may send requests that change state.
     pub fn may_change_state(&self) -> bool {
-        self.privileged
+        self.access == Access::Full
+    }
+}
+
+/// What a peer that is not privileged gets: reading when in the read group, or when there is
+/// no read group (then the socket's mode, 0660, is what kept strangers out).
+fn least(groups: SocketGroups, in_read_group: bool) -> Access {
+    if in_read_group || groups.read.is_none() {
+        Access::ReadOnly
+    } else {
+        Access::None
     }
 }
 
@@ -62,41 +101,43 @@ impl fmt::Display for Peer {
     }
 }
 
-/// The supplementary groups of process `pid` (the `Groups:` line of its status), empty when
-/// they cannot be read.
-fn supplementary_groups(pid: i32) -> Vec<u32> {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return Vec::new();
-    };
-    parse_groups(&status)
-}
-
-fn parse_groups(status: &str) -> Vec<u32> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Groups:"))
-        .map(|g| {
-            g.split_whitespace()
-                .filter_map(|n| n.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
+/// The supplementary groups of the process that connected (`SO_PEERGROUPS`, Linux ≥ 4.13),
+/// as they were when it connected: no look at `/proc`, whose pid may be another process's by
+/// the time it is read.
+fn peer_groups(fd: BorrowedFd<'_>) -> std::io::Result<Vec<u32>> {
+    let mut groups = vec![0u32; 64];
+    loop {
+        let mut len = (groups.len() * size_of::<u32>()) as libc::socklen_t;
+        // SAFETY: `groups` is writable for `len` bytes and both live across the call; the
+        // kernel writes at most `len` bytes and stores the length it needs or wrote in `len`.
+        let r = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERGROUPS,
+                groups.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        let needed = len as usize / size_of::<u32>();
+        if r == 0 {
+            groups.truncate(needed);
+            return Ok(groups);
+        }
+        let e = std::io::Error::last_os_error();
+        // ERANGE: `len` now says how much room the list needs (at most NGROUPS_MAX, 65536).
+        if e.raw_os_error() != Some(libc::ERANGE) || needed <= groups.len() || needed > 65_536 {
+            return Err(e);
+        }
+        groups.resize(needed, 0);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn supplementary_groups_come_from_the_status_groups_line() {
-        let status = "Name:\tpy\nUid:\t1000\t1000\t1000\t1000\nGroups:\t4 24 1001 \nNgid:\t0\n";
-        assert_eq!(parse_groups(status), vec![4, 24, 1001]);
-        assert!(parse_groups("Name:\tx\nGroups:\t\n").is_empty());
-        assert!(parse_groups("garbage").is_empty());
-    }
-
-    #[test]
-    fn our_own_process_is_privileged_on_its_socket() {
+    fn peer_of_ourselves(groups: SocketGroups) -> Peer {
         let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -105,8 +146,35 @@ mod tests {
             .unwrap();
         let _g = rt.enter();
         let s = UnixStream::from_std(a).unwrap();
-        let p = Peer::of(&s, None);
+        Peer::of(&s, groups)
+    }
+
+    #[test]
+    fn our_own_process_is_privileged_on_its_socket() {
+        let p = peer_of_ourselves(SocketGroups::default());
         assert!(p.may_change_state(), "the daemon's own user: {p}");
         assert_eq!(p.pid, Some(std::process::id() as i32));
+    }
+
+    #[test]
+    fn the_peers_groups_are_read_from_the_socket() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let ours = nix::unistd::getgroups().unwrap();
+        let mut read = peer_groups(a.as_fd()).unwrap();
+        let mut want: Vec<u32> = ours.iter().map(|g| g.as_raw()).collect();
+        read.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(read, want);
+    }
+
+    #[test]
+    fn without_privilege_the_read_group_decides() {
+        let read = SocketGroups {
+            full: None,
+            read: Some(Gid::from_raw(4)),
+        };
+        assert_eq!(least(read, true), Access::ReadOnly);
+        assert_eq!(least(read, false), Access::None);
+        assert_eq!(least(SocketGroups::default(), false), Access::ReadOnly);
     }
 }

@@ -11,15 +11,16 @@
 //! the client is not reading, and the connection is closed (a handler is deregistered). At
 //! most [`Limits::max_connections`] are open at once, and one more is answered at once with
 //! an error and closed. Requests that change state need root, the daemon's user or the
-//! socket's group (SO_PEERCRED); who sends them is logged at info, reads at debug.
+//! socket's group (SO_PEERCRED, SO_PEERGROUPS); `--socket-read-group` may read only, and with
+//! it the socket is open to all and whoever is in neither group is refused at connect
+//! (`peer.rs`). Who sends state changes is logged at info, reads at debug.
 use super::api::{
     Event, EventLine, GroupFilter, Request, RequestLine, Response, MAX_REQUEST_BYTES,
 };
-use super::peer::Peer;
+use super::peer::{Access, Peer, SocketGroups};
 use super::socket_file;
 use super::stream::{ChunkReply, GroupCursor};
 use anyhow::{Context, Result};
-use nix::unistd::Gid;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,8 +167,8 @@ pub struct ControlServer {
     listener: std::os::unix::net::UnixListener,
     path: PathBuf,
     limits: Limits,
-    /// The socket's group: its members may change state.
-    group: Option<Gid>,
+    /// The socket's groups: who may change state, who may only read.
+    groups: SocketGroups,
 }
 
 /// The server running on its own thread; [`ServerThread::stop`] ends it (open connections,
@@ -187,15 +188,15 @@ impl ServerThread {
 }
 
 impl ControlServer {
-    /// Binds `path` (mode 0660, group `group`, see [`socket_file`]). A live daemon already
-    /// answering there is an error; a stale socket file left by a crash is replaced; anything
-    /// else in the way is refused.
-    pub fn bind(path: &Path, group: Option<Gid>) -> Result<Self> {
-        Self::bind_with(path, group, Limits::default())
+    /// Binds `path` (mode 0660, group `groups.full`; 0666 with a read group, see
+    /// [`socket_file`]). A live daemon already answering there is an error; a stale socket file
+    /// left by a crash is replaced; anything else in the way is refused.
+    pub fn bind(path: &Path, groups: SocketGroups) -> Result<Self> {
+        Self::bind_with(path, groups, Limits::default())
     }
 
-    pub fn bind_with(path: &Path, group: Option<Gid>, limits: Limits) -> Result<Self> {
-        let listener = socket_file::bind(path, group)?;
+    pub fn bind_with(path: &Path, groups: SocketGroups, limits: Limits) -> Result<Self> {
+        let listener = socket_file::bind(path, groups.full, groups.read.is_some())?;
         listener
             .set_nonblocking(true)
             .context("control socket: non-blocking mode")?;
@@ -203,7 +204,10 @@ impl ControlServer {
             listener,
             path: path.to_path_buf(),
             limits,
-            group: group.or_else(|| Some(nix::unistd::getegid())),
+            groups: SocketGroups {
+                full: groups.full.or_else(|| Some(nix::unistd::getegid())),
+                read: groups.read,
+            },
         })
     }
 
@@ -273,7 +277,16 @@ impl ControlServer {
             let events = events.clone();
             let limits = self.limits;
             next_id += 1;
-            let peer = Peer::of(&stream, self.group);
+            let peer = Peer::of(&stream, self.groups);
+            if peer.access == Access::None {
+                log::info!("control: connection refused to {peer} (in neither socket group)");
+                refuse_line(
+                    &stream,
+                    "permission denied: the control socket serves root, the daemon's user and \
+                     the members of --socket-group and --socket-read-group",
+                );
+                continue;
+            }
             let id = next_id;
             tokio::spawn(async move {
                 if let Err(e) = handle(stream, id, peer, queries, events, limits).await {
@@ -291,9 +304,15 @@ impl ControlServer {
 
 /// Answers a connection over the limit with one error line, without waiting, and closes it.
 fn refuse(stream: &UnixStream, max: usize) {
-    let resp = Response::<()>::error(format!(
-        "too many control connections ({max} open); try again later"
-    ));
+    refuse_line(
+        stream,
+        &format!("too many control connections ({max} open); try again later"),
+    );
+}
+
+/// Answers a connection with one error line, without waiting; it closes when dropped.
+fn refuse_line(stream: &UnixStream, message: &str) {
+    let resp = Response::<()>::error(message.to_string());
     if let Ok(mut line) = serde_json::to_string(&resp) {
         line.push('\n');
         let _ = stream.try_write(line.as_bytes());

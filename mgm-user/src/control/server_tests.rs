@@ -22,7 +22,7 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let server = ControlServer::bind_with(&p, None, limits).unwrap();
+            let server = ControlServer::bind_with(&p, Default::default(), limits).unwrap();
             let (qtx, mut qrx) = mpsc::channel::<Query>(8);
             let etx = EventSender::new(8);
             tokio::spawn(async move {

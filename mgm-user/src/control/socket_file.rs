@@ -2,6 +2,8 @@
 //!
 //! The socket is `srw-rw----` (0660) whatever the umask, owned by the daemon's user and by the
 //! group given with `--socket-group` (the daemon's group by default): only they can connect.
+//! With `--socket-read-group` it is `srw-rw-rw-` (0666): anyone can connect, and the daemon
+//! judges each connection by its credentials (`peer.rs`), refusing whoever is in neither group.
 //! An existing path is replaced only when it is a socket no daemon answers on (a crash's
 //! leftover); a regular file, a directory or a live daemon's socket is refused.
 use anyhow::{bail, Context, Result};
@@ -12,16 +14,19 @@ use std::path::Path;
 
 /// The control socket's permission bits: read and write for owner and group, nothing else.
 pub const SOCKET_MODE: u32 = 0o660;
+/// With a read-only group: anyone may connect; the daemon turns strangers away.
+pub const SOCKET_MODE_OPEN: u32 = 0o666;
 
-/// The group named by `--socket-group`: a group name or a numeric gid.
-pub fn resolve_group(name: &str) -> Result<Gid> {
+/// The group named by `--socket-group` or `--socket-read-group` (`flag`): a group name or a
+/// numeric gid.
+pub fn resolve_group(name: &str, flag: &str) -> Result<Gid> {
     if let Ok(gid) = name.parse::<u32>() {
         return Ok(Gid::from_raw(gid));
     }
     match Group::from_name(name) {
         Ok(Some(g)) => Ok(g.gid),
-        Ok(None) => bail!("unknown group '{name}' for --socket-group"),
-        Err(e) => bail!("cannot look up group '{name}' for --socket-group: {e}"),
+        Ok(None) => bail!("unknown group '{name}' for {flag}"),
+        Err(e) => bail!("cannot look up group '{name}' for {flag}: {e}"),
     }
 }
 
@@ -50,10 +55,15 @@ pub fn clear_path(path: &Path) -> Result<()> {
         .with_context(|| format!("cannot remove the stale socket {}", path.display()))
 }
 
-/// Binds `path` with mode [`SOCKET_MODE`] and group `group` (the daemon's own when `None`).
-/// The socket is created owner-only (umask 0177 around bind), then given its group, then
-/// opened to that group: at no point can anyone else connect.
-pub fn bind(path: &Path, group: Option<Gid>) -> Result<std::os::unix::net::UnixListener> {
+/// Binds `path` with mode [`SOCKET_MODE`] ([`SOCKET_MODE_OPEN`] when `open`: a read-only group
+/// was given) and group `group` (the daemon's own when `None`). The socket is created
+/// owner-only (umask 0177 around bind), then given its group, then opened: at no point can
+/// anyone connect before the mode says so.
+pub fn bind(
+    path: &Path,
+    group: Option<Gid>,
+    open: bool,
+) -> Result<std::os::unix::net::UnixListener> {
     clear_path(path)?;
     let old = umask(Mode::from_bits_truncate(0o177));
     let bound = std::os::unix::net::UnixListener::bind(path);
@@ -67,7 +77,8 @@ pub fn bind(path: &Path, group: Option<Gid>) -> Result<std::os::unix::net::UnixL
             )
         })?;
     }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(SOCKET_MODE))
+    let mode = if open { SOCKET_MODE_OPEN } else { SOCKET_MODE };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot set the mode of {}", path.display()))?;
     Ok(listener)
 }
@@ -89,7 +100,7 @@ mod tests {
         let d = temp_dir("file");
         let path = d.join("precious.conf");
         std::fs::write(&path, "keep me").unwrap();
-        let e = format!("{:#}", bind(&path, None).unwrap_err());
+        let e = format!("{:#}", bind(&path, None, false).unwrap_err());
         assert!(
             e.contains("precious.conf") && e.contains("not a socket"),
             "{e}"
@@ -98,7 +109,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
         let dir = d.join("adir");
         std::fs::create_dir(&dir).unwrap();
-        assert!(bind(&dir, None).is_err());
+        assert!(bind(&dir, None, false).is_err());
         assert!(dir.is_dir());
         std::fs::remove_dir_all(&d).unwrap();
     }
@@ -108,8 +119,8 @@ mod tests {
         let d = temp_dir("stale");
         let path = d.join("mgm.sock");
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-        let live = bind(&path, None).expect("stale socket replaced");
-        let e = format!("{:#}", bind(&path, None).unwrap_err());
+        let live = bind(&path, None, false).expect("stale socket replaced");
+        let e = format!("{:#}", bind(&path, None, false).unwrap_err());
         assert!(e.contains("another mgm daemon"), "{e}");
         drop(live);
         std::fs::remove_dir_all(&d).unwrap();
@@ -120,7 +131,7 @@ mod tests {
         let d = temp_dir("mode");
         let path = d.join("mgm.sock");
         let old = umask(Mode::empty());
-        let l = bind(&path, Some(Gid::current()));
+        let l = bind(&path, Some(Gid::current()), false);
         umask(old);
         let _l = l.unwrap();
         let meta = std::fs::symlink_metadata(&path).unwrap();
@@ -132,9 +143,18 @@ mod tests {
 
     #[test]
     fn groups_resolve_by_name_or_number_and_unknown_ones_are_named() {
-        assert_eq!(resolve_group("0").unwrap(), Gid::from_raw(0));
-        assert_eq!(resolve_group("root").unwrap(), Gid::from_raw(0));
-        let e = format!("{:#}", resolve_group("no-such-group-mgm").unwrap_err());
+        assert_eq!(
+            resolve_group("0", "--socket-group").unwrap(),
+            Gid::from_raw(0)
+        );
+        assert_eq!(
+            resolve_group("root", "--socket-group").unwrap(),
+            Gid::from_raw(0)
+        );
+        let e = format!(
+            "{:#}",
+            resolve_group("no-such-group-mgm", "--socket-group").unwrap_err()
+        );
         assert!(e.contains("no-such-group-mgm"), "{e}");
     }
 }

@@ -125,12 +125,16 @@ impl Checked {
             None => None,
         };
         preflight::check_bpffs(&config.bpffs)?;
-        let group = config
-            .socket_group
-            .as_deref()
-            .map(crate::control::socket_file::resolve_group)
-            .transpose()?;
-        let control = ControlServer::bind(&config.socket, group)?;
+        let group = |name: &Option<String>, flag| {
+            name.as_deref()
+                .map(|n| crate::control::socket_file::resolve_group(n, flag))
+                .transpose()
+        };
+        let groups = crate::control::peer::SocketGroups {
+            full: group(&config.socket_group, "--socket-group")?,
+            read: group(&config.socket_read_group, "--socket-read-group")?,
+        };
+        let control = ControlServer::bind(&config.socket, groups)?;
         let metrics = config
             .metrics
             .map(crate::control::http::MetricsListener::bind)

@@ -377,7 +377,7 @@ mod tests {
             uid: 0,
             gid: 0,
             pid: None,
-            privileged: true,
+            access: crate::control::peer::Access::Full,
         };
         let names = InterfaceNames::default();
         names.insert(3, "eth3");
