@@ -111,6 +111,9 @@ pub(crate) struct IgmpPorts {
     no_fast_path: bool,
     /// A router gave back a storm's tables since [`IgmpPorts::take_shrunk`].
     shrunk: bool,
+    /// A router's settings may have changed since [`IgmpPorts::sync_all_settings`] (it heard
+    /// a query, ran its timers or was reconfigured): reports alone never change them.
+    settings_dirty: bool,
 }
 
 /// What the classifier needs for one interface: refresh lengths, flags, our address (our own
@@ -177,6 +180,7 @@ impl IgmpPorts {
             accept_off_link,
             no_fast_path,
             shrunk: false,
+            settings_dirty: false,
         }
     }
 
@@ -339,6 +343,8 @@ impl IgmpPorts {
             );
             return;
         }
+        // A query may change the querier, the version or the timers adopted from it.
+        self.settings_dirty |= !from_host;
         let view = MapView(maps, !self.no_fast_path);
         port.router
             .on_message_into(now, (src, dst), &msg, &view, out);
@@ -404,6 +410,8 @@ impl IgmpPorts {
                 .router
                 .on_deadline(now, &MapView(maps, !self.no_fast_path));
             self.shrunk |= port.router.take_shrunk();
+            // A querier's timer may have expired, or an older version's.
+            self.settings_dirty = true;
             out.extend(actions);
         }
         // A quiet interface tells the minute a flood ended with the next deadline of any.
@@ -431,6 +439,7 @@ impl IgmpPorts {
             .router
             .reconfigure(cfg.clone(), now, &MapView(maps, !self.no_fast_path));
         self.shrunk |= port.router.take_shrunk();
+        self.settings_dirty = true;
         actions
     }
 
@@ -482,12 +491,17 @@ impl IgmpPorts {
     }
 
     /// Writes changed settings of every port (the routers' parameters change with the
-    /// version they run).
+    /// version they run and the querier they hear), once something may have changed them.
     pub(crate) fn sync_all_settings(&mut self, maps: &mut KernelMaps) {
+        if !std::mem::take(&mut self.settings_dirty) {
+            return;
+        }
         let flags = (self.no_fast_path, self.accept_off_link);
         for (ifindex, port) in self.ports.iter_mut() {
             if let Err(e) = port.sync_settings(*ifindex, flags, maps) {
                 log::warn!("{e:#}");
+                // Tried again at the next apply.
+                self.settings_dirty = true;
             }
         }
     }
@@ -506,8 +520,9 @@ impl IgmpPorts {
         let Some(port) = self.ports.get(&ifindex) else {
             return;
         };
-        for packet in query.encode_packets(crate::igmp::MAX_SOURCES_PER_QUERY) {
-            if let Err(e) = port.sender.send(dst, &packet) {
+        // Encoded in place: a query allocates nothing.
+        query.for_each_packet(crate::igmp::MAX_SOURCES_PER_QUERY, |packet| {
+            if let Err(e) = port.sender.send(dst, packet) {
                 let mut limit = port.send_failures.get();
                 let now = crate::time::monotonic_ns().unwrap_or(0);
                 if let Some(held) = limit.allow(now) {
@@ -515,7 +530,7 @@ impl IgmpPorts {
                 }
                 port.send_failures.set(limit);
             }
-        }
+        });
         log::debug!(
             "{}: sent v{} query to {dst} (group {}, {} sources, S={})",
             port.name,
