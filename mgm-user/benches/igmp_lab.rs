@@ -206,7 +206,15 @@ fn flood_cpu(
     // (made first: `perf probe -x LIBC malloc`; docs/memory.md).
     let mallocs = std::env::var_os("MGM_BENCH_MALLOC").map(|_| {
         std::process::Command::new("perf")
-            .args(["stat", "-x", ",", "-e", "probe_libc:malloc", "-p", &pid.to_string()])
+            .args([
+                "stat",
+                "-x",
+                ",",
+                "-e",
+                "probe_libc:malloc",
+                "-p",
+                &pid.to_string(),
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

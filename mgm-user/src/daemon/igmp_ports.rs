@@ -568,6 +568,63 @@ mod tests {
         assert_eq!(s.flags, 0);
     }
 
+    /// The object's maps, created (root: CAP_BPF); the object is built into the test binary.
+    fn kernel_maps() -> (aya::Ebpf, KernelMaps) {
+        let bytes = crate::sys::bpf::object::object_bytes().expect("the igmp-ebpf object");
+        let mut ebpf = aya::EbpfLoader::new().load(bytes).expect("maps created");
+        let maps = KernelMaps::take_from(&mut ebpf).expect("maps");
+        (ebpf, maps)
+    }
+
+    #[test]
+    fn settings_are_written_again_after_what_may_change_them() {
+        // A port on the loopback (its query socket needs CAP_NET_RAW: the tests run as root).
+        let lo = ManagedInterface {
+            name: "lo".into(),
+            ifindex: 1,
+            address: Ipv4Addr::LOCALHOST,
+            subnets: vec![subnet(Ipv4Addr::LOCALHOST, 8)],
+            link: crate::sys::link::LinkKind::L3,
+        };
+        let (_ebpf, mut maps) = kernel_maps();
+        let mut ports = IgmpPorts::new(false, false);
+        let cfg = IgmpConfig::default();
+        ports
+            .add_interface(&lo, &cfg, &mut maps, 0)
+            .expect("port on lo");
+        let gmi = |maps: &KernelMaps| {
+            maps.ifaces
+                .get(&1, 0)
+                .expect("settings written")
+                .group_membership_interval_ns
+        };
+        let before = gmi(&maps);
+        assert_eq!(
+            before,
+            Params::derive(&cfg, None, None).group_membership_interval
+        );
+        // Nothing changed: nothing to write (the entry removed behind its back stays removed).
+        maps.ifaces.remove(&1).expect("remove");
+        ports.sync_all_settings(&mut maps);
+        assert!(
+            maps.ifaces.get(&1, 0).is_err(),
+            "written with nothing changed"
+        );
+        // A reload raises the robustness: the group membership interval follows.
+        let robust = IgmpConfig {
+            robustness: 3,
+            ..cfg.clone()
+        };
+        ports.reconfigure(1, &robust, &maps, 0);
+        ports.sync_all_settings(&mut maps);
+        let after = gmi(&maps);
+        assert_eq!(
+            after,
+            Params::derive(&robust, None, None).group_membership_interval
+        );
+        assert!(after > before);
+    }
+
     #[test]
     fn reports_come_from_host_addresses_of_the_link() {
         let lan = [subnet(Ipv4Addr::new(192, 0, 2, 1), 24)];

@@ -40,7 +40,11 @@ fn a_batch_of_joins_lands_in_the_map_at_the_flush() {
     for i in 0..300 {
         q.push_write(key(i), state(i), true);
     }
-    assert_eq!(q.pending(&key(7)), Some(Some(state(7))), "reads see the queue");
+    assert_eq!(
+        q.pending(&key(7)),
+        Some(Some(state(7))),
+        "reads see the queue"
+    );
     assert!(fx.members.get(&key(7), 0).is_err(), "nothing written yet");
     assert_eq!(flush(&mut fx, &mut q), Vec::<String>::new());
     assert!(q.is_empty());
@@ -53,7 +57,11 @@ fn a_batch_of_joins_lands_in_the_map_at_the_flush() {
         q.push_delete(key(i));
     }
     q.push_delete(key(1_000));
-    assert_eq!(q.pending(&key(2)), Some(None), "a queued delete reads as gone");
+    assert_eq!(
+        q.pending(&key(2)),
+        Some(None),
+        "a queued delete reads as gone"
+    );
     assert_eq!(flush(&mut fx, &mut q), Vec::<String>::new());
     assert_eq!(q.fallbacks, 0, "an absent key is skipped, not a fallback");
     for i in 0..300 {
@@ -79,7 +87,11 @@ fn a_batched_create_overwrites_an_entry_left_there_and_the_rest_lands() {
     assert_eq!(flush(&mut fx, &mut q), Vec::<String>::new());
     assert_eq!(q.fallbacks, 0);
     for i in 0..10 {
-        assert_eq!(fx.members.get(&key(i), 0).expect("written"), state(i), "entry {i}");
+        assert_eq!(
+            fx.members.get(&key(i), 0).expect("written"),
+            state(i),
+            "entry {i}"
+        );
     }
 }
 

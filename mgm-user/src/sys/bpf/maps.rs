@@ -125,7 +125,9 @@ impl KernelMaps {
                     failed(e);
                 }
             }
-            how => self.member_writes.push_write(key, state, how == Write::Create),
+            how => self
+                .member_writes
+                .push_write(key, state, how == Write::Create),
         }
     }
 
@@ -155,7 +157,9 @@ impl KernelMaps {
                     failed(e);
                 }
             }
-            how => self.source_writes.push_write(key, state, how == Write::Create),
+            how => self
+                .source_writes
+                .push_write(key, state, how == Write::Create),
         }
     }
 

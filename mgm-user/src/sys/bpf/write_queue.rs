@@ -52,7 +52,10 @@ impl<K: Pod + Hash + Eq, V: Pod> WriteQueue<K, V> {
     /// Queues a write (`Create` or `AsIs`; a `Merge` reads the kernel and is not queued).
     /// The caller flushed first if `key` was pending.
     pub fn push_write(&mut self, key: K, value: V, create: bool) {
-        debug_assert!(!self.pending.contains_key(&key), "flush a pending key first");
+        debug_assert!(
+            !self.pending.contains_key(&key),
+            "flush a pending key first"
+        );
         let (keys, values) = if create {
             &mut self.create
         } else {
@@ -64,7 +67,10 @@ impl<K: Pod + Hash + Eq, V: Pod> WriteQueue<K, V> {
     }
 
     pub fn push_delete(&mut self, key: K) {
-        debug_assert!(!self.pending.contains_key(&key), "flush a pending key first");
+        debug_assert!(
+            !self.pending.contains_key(&key),
+            "flush a pending key first"
+        );
         self.delete.push(key);
         self.pending.insert(key, None);
     }
@@ -82,7 +88,8 @@ impl<K: Pod + Hash + Eq, V: Pod> WriteQueue<K, V> {
             return;
         }
         let name = self.name;
-        let mut report = |e: MapError, what: &str| failed(Error::new(e).context(format!("{what} {name}")));
+        let mut report =
+            |e: MapError, what: &str| failed(Error::new(e).context(format!("{what} {name}")));
         // Deletes: a key not there is no failure.
         let keys = std::mem::take(&mut self.delete);
         let mut from = 0;
@@ -143,7 +150,10 @@ impl<K: Pod + Hash + Eq, V: Pod> WriteQueue<K, V> {
         let Err(BatchError { done: at, errno }) = batch::update(map, keys, values, 0) else {
             return;
         };
-        log::debug!("{}: batch write stopped at entry {at} (errno {errno})", self.name);
+        log::debug!(
+            "{}: batch write stopped at entry {at} (errno {errno})",
+            self.name
+        );
         self.fallbacks += 1;
         for (k, v) in keys[at..].iter().zip(&values[at..]) {
             if let Err(e) = write_one(map, *k, *v, how, merge) {
