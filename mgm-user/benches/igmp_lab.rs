@@ -202,6 +202,24 @@ fn flood_cpu(
             .spawn()
             .expect("perf record")
     });
+    // MGM_BENCH_MALLOC=1: the daemon's libc malloc calls over the flood, counted by a uprobe
+    // (made first: `perf probe -x LIBC malloc`; docs/memory.md).
+    let mallocs = std::env::var_os("MGM_BENCH_MALLOC").map(|_| {
+        std::process::Command::new("perf")
+            .args([
+                "stat",
+                "-x",
+                ",",
+                "-e",
+                "probe_libc:malloc",
+                "-p",
+                &pid.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("perf stat")
+    });
     let before = cpu_ns(pid);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/report_flood.py");
     let groups = SLOW_GROUPS.to_string();
@@ -219,6 +237,22 @@ fn flood_cpu(
     );
     std::thread::sleep(settle);
     let after = cpu_ns(pid);
+    if let Some(perf) = mallocs {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &perf.id().to_string()])
+            .status();
+        let out = perf.wait_with_output().expect("perf stat");
+        let text = String::from_utf8_lossy(&out.stderr);
+        let n: u64 = text
+            .lines()
+            .find(|l| l.contains("probe_libc:malloc"))
+            .and_then(|l| l.split(',').next()?.trim().parse().ok())
+            .unwrap_or(0);
+        println!(
+            "slow path, {scenario:>7}: {n} mallocs over {count} reports ({:.2} per report)",
+            n as f64 / count as f64
+        );
+    }
     let after_stats = stats();
     if let Some(mut perf) = perf {
         let _ = std::process::Command::new("kill")

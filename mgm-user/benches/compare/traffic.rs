@@ -132,6 +132,27 @@ pub(crate) fn send_reports(
     rate: f64,
 ) -> (usize, Duration) {
     let msgs: Vec<(Vec<u8>, Ipv4Addr)> = groups.iter().map(|&g| report(version, g)).collect();
+    send_messages(ns, from, msgs, total, rate)
+}
+
+/// An IGMPv2 leave for `group` (to 224.0.0.2).
+pub(crate) fn leave(group: Ipv4Addr) -> (Vec<u8>, Ipv4Addr) {
+    let mut m = vec![0x17, 0, 0, 0];
+    m.extend_from_slice(&group.octets());
+    let c = checksum(&m);
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    (m, Ipv4Addr::new(224, 0, 0, 2))
+}
+
+/// Sends `total` of the IGMP messages `msgs` (message, destination) in turn as
+/// [`send_reports`] does.
+pub(crate) fn send_messages(
+    ns: &str,
+    from: Ipv4Addr,
+    msgs: Vec<(Vec<u8>, Ipv4Addr)>,
+    total: usize,
+    rate: f64,
+) -> (usize, Duration) {
     let ns = ns.to_string();
     std::thread::spawn(move || {
         enter(&ns);

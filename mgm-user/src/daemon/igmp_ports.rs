@@ -111,6 +111,9 @@ pub(crate) struct IgmpPorts {
     no_fast_path: bool,
     /// A router gave back a storm's tables since [`IgmpPorts::take_shrunk`].
     shrunk: bool,
+    /// A router's settings may have changed since [`IgmpPorts::sync_all_settings`] (it heard
+    /// a query, ran its timers or was reconfigured): reports alone never change them.
+    settings_dirty: bool,
 }
 
 /// What the classifier needs for one interface: refresh lengths, flags, our address (our own
@@ -177,6 +180,7 @@ impl IgmpPorts {
             accept_off_link,
             no_fast_path,
             shrunk: false,
+            settings_dirty: false,
         }
     }
 
@@ -339,6 +343,8 @@ impl IgmpPorts {
             );
             return;
         }
+        // A query may change the querier, the version or the timers adopted from it.
+        self.settings_dirty |= !from_host;
         let view = MapView(maps, !self.no_fast_path);
         port.router
             .on_message_into(now, (src, dst), &msg, &view, out);
@@ -404,6 +410,8 @@ impl IgmpPorts {
                 .router
                 .on_deadline(now, &MapView(maps, !self.no_fast_path));
             self.shrunk |= port.router.take_shrunk();
+            // A querier's timer may have expired, or an older version's.
+            self.settings_dirty = true;
             out.extend(actions);
         }
         // A quiet interface tells the minute a flood ended with the next deadline of any.
@@ -431,6 +439,7 @@ impl IgmpPorts {
             .router
             .reconfigure(cfg.clone(), now, &MapView(maps, !self.no_fast_path));
         self.shrunk |= port.router.take_shrunk();
+        self.settings_dirty = true;
         actions
     }
 
@@ -482,12 +491,17 @@ impl IgmpPorts {
     }
 
     /// Writes changed settings of every port (the routers' parameters change with the
-    /// version they run).
+    /// version they run and the querier they hear), once something may have changed them.
     pub(crate) fn sync_all_settings(&mut self, maps: &mut KernelMaps) {
+        if !std::mem::take(&mut self.settings_dirty) {
+            return;
+        }
         let flags = (self.no_fast_path, self.accept_off_link);
         for (ifindex, port) in self.ports.iter_mut() {
             if let Err(e) = port.sync_settings(*ifindex, flags, maps) {
                 log::warn!("{e:#}");
+                // Tried again at the next apply.
+                self.settings_dirty = true;
             }
         }
     }
@@ -506,8 +520,9 @@ impl IgmpPorts {
         let Some(port) = self.ports.get(&ifindex) else {
             return;
         };
-        for packet in query.encode_packets(crate::igmp::MAX_SOURCES_PER_QUERY) {
-            if let Err(e) = port.sender.send(dst, &packet) {
+        // Encoded in place: a query allocates nothing.
+        query.for_each_packet(crate::igmp::MAX_SOURCES_PER_QUERY, |packet| {
+            if let Err(e) = port.sender.send(dst, packet) {
                 let mut limit = port.send_failures.get();
                 let now = crate::time::monotonic_ns().unwrap_or(0);
                 if let Some(held) = limit.allow(now) {
@@ -515,7 +530,7 @@ impl IgmpPorts {
                 }
                 port.send_failures.set(limit);
             }
-        }
+        });
         log::debug!(
             "{}: sent v{} query to {dst} (group {}, {} sources, S={})",
             port.name,
@@ -551,6 +566,63 @@ mod tests {
         assert!(!s.is_own_address([192, 0, 2, 2]));
         assert_eq!(s.subnet_count, 1);
         assert_eq!(s.flags, 0);
+    }
+
+    /// The object's maps, created (root: CAP_BPF); the object is built into the test binary.
+    fn kernel_maps() -> (aya::Ebpf, KernelMaps) {
+        let bytes = crate::sys::bpf::object::object_bytes().expect("the igmp-ebpf object");
+        let mut ebpf = aya::EbpfLoader::new().load(bytes).expect("maps created");
+        let maps = KernelMaps::take_from(&mut ebpf).expect("maps");
+        (ebpf, maps)
+    }
+
+    #[test]
+    fn settings_are_written_again_after_what_may_change_them() {
+        // A port on the loopback (its query socket needs CAP_NET_RAW: the tests run as root).
+        let lo = ManagedInterface {
+            name: "lo".into(),
+            ifindex: 1,
+            address: Ipv4Addr::LOCALHOST,
+            subnets: vec![subnet(Ipv4Addr::LOCALHOST, 8)],
+            link: crate::sys::link::LinkKind::L3,
+        };
+        let (_ebpf, mut maps) = kernel_maps();
+        let mut ports = IgmpPorts::new(false, false);
+        let cfg = IgmpConfig::default();
+        ports
+            .add_interface(&lo, &cfg, &mut maps, 0)
+            .expect("port on lo");
+        let gmi = |maps: &KernelMaps| {
+            maps.ifaces
+                .get(&1, 0)
+                .expect("settings written")
+                .group_membership_interval_ns
+        };
+        let before = gmi(&maps);
+        assert_eq!(
+            before,
+            Params::derive(&cfg, None, None).group_membership_interval
+        );
+        // Nothing changed: nothing to write (the entry removed behind its back stays removed).
+        maps.ifaces.remove(&1).expect("remove");
+        ports.sync_all_settings(&mut maps);
+        assert!(
+            maps.ifaces.get(&1, 0).is_err(),
+            "written with nothing changed"
+        );
+        // A reload raises the robustness: the group membership interval follows.
+        let robust = IgmpConfig {
+            robustness: 3,
+            ..cfg.clone()
+        };
+        ports.reconfigure(1, &robust, &maps, 0);
+        ports.sync_all_settings(&mut maps);
+        let after = gmi(&maps);
+        assert_eq!(
+            after,
+            Params::derive(&robust, None, None).group_membership_interval
+        );
+        assert!(after > before);
     }
 
     #[test]

@@ -136,6 +136,7 @@ impl Daemon {
     /// manager's events are published.
     pub(crate) fn apply(&mut self, actions: Vec<Action>, now: u64) {
         self.apply_all(&actions, now);
+        self.flush_map_writes();
     }
 
     /// [`Self::apply`] on borrowed actions.
@@ -166,6 +167,12 @@ impl Daemon {
             }
         }
         self.igmp.sync_all_settings(&mut self.maps);
+        if actions
+            .iter()
+            .any(|a| matches!(a, Action::SendQuery { .. }))
+        {
+            self.flush_map_writes();
+        }
         for action in actions {
             if let Action::SendQuery {
                 ifindex,
@@ -213,20 +220,24 @@ impl Daemon {
         }
     }
 
-    /// One map write of an IGMP action. A failed write is logged (the first, then every
-    /// 1000th) and counted, never fatal: the router's state stays authoritative, the fast path
-    /// cannot refresh the entry, so its reports take the slow path and a later write retries.
+    /// One map write of an IGMP action, queued: [`Self::flush_map_writes`] carries it out with
+    /// the other writes of the batch (one `bpf` call per kind). A failed write is logged (the
+    /// first, then every 1000th) and counted, never fatal: the router's state stays
+    /// authoritative, the fast path cannot refresh the entry, so its reports take the slow path
+    /// and a later write retries.
     fn write_map(&mut self, action: &Action) {
         let maps = &mut self.maps;
-        let r = match *action {
+        let errors = &mut self.igmp.map_errors;
+        let failed = &mut |e: anyhow::Error| map_write_failed(errors, &e);
+        match *action {
             Action::WriteMember {
                 ifindex,
                 group,
                 state,
                 new,
-            } => maps.write_member(member_key(ifindex, group), state, new),
+            } => maps.queue_member(member_key(ifindex, group), (state, new), failed),
             Action::DeleteMember { ifindex, group } => {
-                maps.delete_member(&member_key(ifindex, group))
+                maps.queue_member_delete(member_key(ifindex, group), failed)
             }
             Action::WriteSource {
                 ifindex,
@@ -234,21 +245,22 @@ impl Daemon {
                 source,
                 state,
                 new,
-            } => maps.write_source(source_key(ifindex, group, source), state, new),
+            } => maps.queue_source(source_key(ifindex, group, source), (state, new), failed),
             Action::DeleteSource {
                 ifindex,
                 group,
                 source,
-            } => maps.delete_source(&source_key(ifindex, group, source)),
-            _ => Ok(()),
-        };
-        if let Err(e) = r {
-            let errors = &mut self.igmp.map_errors;
-            *errors += 1;
-            if *errors % 1000 == 1 {
-                log::warn!("{e:#} ({} map writes failed so far)", *errors);
-            }
+            } => maps.queue_source_delete(source_key(ifindex, group, source), failed),
+            _ => {}
         }
+    }
+
+    /// Carries out the queued map writes: at the end of a ring batch, of an `apply`, and before
+    /// a query goes out. Between the loop's wake-ups the maps hold everything written.
+    pub(crate) fn flush_map_writes(&mut self) {
+        let errors = &mut self.igmp.map_errors;
+        self.maps
+            .flush(&mut |e: anyhow::Error| map_write_failed(errors, &e));
     }
 
     /// The proxy reports upstream what changed downstream.
@@ -282,12 +294,14 @@ impl Daemon {
         let mut spent = 0;
         // One clock read per batch: the events of a batch arrived within it.
         let now = monotonic_ns()?;
+        let mut drained = false;
         for _ in 0..BATCH {
             if spent >= budget {
-                return Ok(false);
+                break;
             }
             let Some(item) = ring.next() else {
-                return Ok(true);
+                drained = true;
+                break;
             };
             // Records are as long as their message: the header, then the IGMP bytes, parsed in
             // place (the record goes back to the ring once the router has read it).
@@ -310,7 +324,9 @@ impl Daemon {
                 self.actions = actions;
             }
         }
-        Ok(false)
+        // The batch's map writes, together.
+        self.flush_map_writes();
+        Ok(drained)
     }
 
     /// Kernel upcalls on the mroute socket: up to [`BATCH`]; true when none is left queued.
@@ -353,6 +369,14 @@ impl Daemon {
         let closed = self.fwd.shutdown();
         self.classifier.detach_all();
         closed
+    }
+}
+
+/// Counts a failed map write and logs it (the first, then every 1000th).
+fn map_write_failed(errors: &mut u64, e: &anyhow::Error) {
+    *errors += 1;
+    if *errors % 1000 == 1 {
+        log::warn!("{e:#} ({} map writes failed so far)", *errors);
     }
 }
 

@@ -11,6 +11,9 @@ use mgm_common::igmp::{
 /// Router Alert) − 12 (query header) = 1464 bytes = 366 addresses.
 pub const MAX_SOURCES_PER_QUERY: usize = 366;
 
+/// One query packet being encoded: inline up to 64 bytes (a v3 query of 13 sources).
+type Packet = smallvec::SmallVec<[u8; 64]>;
+
 /// A query to send, described independently of its wire version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryMessage {
@@ -39,24 +42,38 @@ impl QueryMessage {
     /// The IGMP bytes of this query (one message, however many sources). See
     /// [`Self::encode_packets`] for MTU-sized pieces.
     pub fn encode(&self) -> Vec<u8> {
-        self.encode_with(&self.sources)
+        let mut b = Packet::new();
+        self.encode_with(&self.sources, &mut b);
+        b.to_vec()
     }
 
     /// The query as one or more messages of at most `max_sources` sources each (a v3 Q(G,S) with
     /// more sources than fit one packet is split; RFC 3376 §4.1.8). Always at least one message.
     pub fn encode_packets(&self, max_sources: usize) -> Vec<Vec<u8>> {
-        let max_sources = max_sources.max(1);
-        if self.version != QueryVersion::V3 || self.sources.len() <= max_sources {
-            return vec![self.encode()];
-        }
-        self.sources
-            .chunks(max_sources)
-            .map(|chunk| self.encode_with(chunk))
-            .collect()
+        let mut out = Vec::new();
+        self.for_each_packet(max_sources, |p| out.push(p.to_vec()));
+        out
     }
 
-    fn encode_with(&self, sources: &[Ipv4Addr]) -> Vec<u8> {
-        let mut b = Vec::with_capacity(V3_QUERY_MIN_LEN + 4 * sources.len());
+    /// [`Self::encode_packets`] handed to `send` one at a time, in one buffer that allocates
+    /// nothing for a query of up to 13 sources (the shell's send path).
+    pub fn for_each_packet(&self, max_sources: usize, mut send: impl FnMut(&[u8])) {
+        let max_sources = max_sources.max(1);
+        let mut b = Packet::new();
+        if self.version != QueryVersion::V3 || self.sources.len() <= max_sources {
+            self.encode_with(&self.sources, &mut b);
+            send(&b);
+            return;
+        }
+        for chunk in self.sources.chunks(max_sources) {
+            b.clear();
+            self.encode_with(chunk, &mut b);
+            send(&b);
+        }
+    }
+
+    fn encode_with(&self, sources: &[Ipv4Addr], b: &mut Packet) {
+        b.reserve(V3_QUERY_MIN_LEN + 4 * sources.len());
         b.push(TYPE_MEMBERSHIP_QUERY);
         match self.version {
             QueryVersion::V1 => {
@@ -82,9 +99,8 @@ impl QueryMessage {
                 }
             }
         }
-        let c = checksum(&b);
+        let c = checksum(b);
         b[2..4].copy_from_slice(&c.to_be_bytes());
-        b
     }
 }
 

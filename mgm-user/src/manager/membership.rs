@@ -8,7 +8,7 @@ use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
 use super::{Manager, ManagerView, MgmError, MgmResult, State};
 use std::net::Ipv4Addr;
 
-/// Memberships of one `Sg` (one record for almost every group: held inline). The interfaces
+/// Memberships of one `Sg` (one or two records for almost every group: held inline). The interfaces
 /// and clients with effective records are read from the records (a handful at most) rather
 /// than kept in tables of their own: this is one entry per group, so its size is the
 /// manager's memory per group.
@@ -448,10 +448,11 @@ impl<'a> ManagerView<'a> {
 #[cfg(test)]
 mod tests {
     /// One entry per group: its size is the manager's memory per group, part of the ≤ 200 bytes
-    /// per group that all tables together may take.
+    /// per group that all tables together may take. Two records inline (16 bytes more than one)
+    /// spare a (*,G) joined through IGMP its one heap block (48 bytes with malloc's header).
     #[test]
     fn the_members_of_one_sg_stay_small() {
         let n = std::mem::size_of::<super::SgMembers>();
-        assert!(n <= 40, "{n} bytes");
+        assert!(n <= 56, "{n} bytes");
     }
 }

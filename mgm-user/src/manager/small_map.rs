@@ -1,12 +1,16 @@
-//! A sorted map that holds its first entry inline: the membership tables of one (S,G)
-//! (`SgMembers`), which for almost every group hold one entry (one interface, one protocol).
-//! A B-tree would allocate a node of eleven slots for it; this allocates nothing until a
-//! second entry comes, and gives the heap back when it is down to one again.
+//! A sorted map that holds its first two entries inline: the membership tables of one (S,G)
+//! (`SgMembers`), which for almost every group hold one or two entries (a (*,G) joined through
+//! IGMP usually two records: one interface, two protocols). A B-tree would allocate a node of
+//! eleven slots for them; this allocates nothing until a third entry comes, and gives the heap
+//! back when it is down to two again.
 use smallvec::SmallVec;
 use std::ops::RangeInclusive;
 
+/// Entries held inline.
+const INLINE: usize = 2;
+
 #[derive(Clone, Debug)]
-pub(crate) struct SmallMap<K, V>(SmallVec<[(K, V); 1]>);
+pub(crate) struct SmallMap<K, V>(SmallVec<[(K, V); INLINE]>);
 
 impl<K, V> Default for SmallMap<K, V> {
     fn default() -> Self {
@@ -41,7 +45,7 @@ impl<K: Ord, V> SmallMap<K, V> {
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         let i = self.find(k).ok()?;
         let (_, v) = self.0.remove(i);
-        if self.0.spilled() && self.0.len() <= 1 {
+        if self.0.spilled() && self.0.len() <= INLINE {
             self.0.shrink_to_fit(); // back inline: the heap goes
         }
         Some(v)
@@ -96,15 +100,16 @@ mod tests {
     }
 
     #[test]
-    fn one_entry_stays_inline_and_a_shrunk_map_gives_its_heap_back() {
+    fn two_entries_stay_inline_and_a_shrunk_map_gives_its_heap_back() {
         let mut m = SmallMap::default();
         m.insert(1u64, 1u64);
-        assert!(!m.0.spilled(), "one entry is held inline");
+        m.insert(3, 3);
+        assert!(!m.0.spilled(), "two entries are held inline");
         m.insert(2, 2);
         assert!(m.0.spilled());
         assert_eq!(m.remove(&1), Some(1));
-        assert!(!m.0.spilled(), "back inline once down to one entry");
-        assert_eq!(m.iter().collect::<Vec<_>>(), vec![(&2, &2)]);
+        assert!(!m.0.spilled(), "back inline once down to two entries");
+        assert_eq!(m.iter().collect::<Vec<_>>(), vec![(&2, &2), (&3, &3)]);
         assert_eq!(m.remove(&7), None);
     }
 }

@@ -14,6 +14,7 @@
 //! fixture under a lock, reset to empty maps and zero counters.
 
 mod agreement;
+mod batch;
 mod events;
 mod fastpath;
 mod l2;

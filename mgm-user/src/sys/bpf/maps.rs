@@ -1,5 +1,6 @@
 //! Typed access to the maps the daemon shares with the classifier.
-use anyhow::{anyhow, Context, Result};
+use super::write_queue::WriteQueue;
+use anyhow::{anyhow, Context, Error, Result};
 use aya::maps::{HashMap, MapData, MapError, PerCpuArray};
 use aya::Ebpf;
 use mgm_common::maps::{MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH};
@@ -13,6 +14,9 @@ pub struct KernelMaps {
     pub members: HashMap<MapData, MemberKey, MemberState>,
     pub sources: HashMap<MapData, SourceKey, SourceState>,
     pub stats: PerCpuArray<MapData, IgmpStats>,
+    /// Member and source writes held back until [`Self::flush`] (one batch call per kind).
+    pub member_writes: WriteQueue<MemberKey, MemberState>,
+    pub source_writes: WriteQueue<SourceKey, SourceState>,
 }
 
 fn take(ebpf: &mut Ebpf, name: &str) -> Result<aya::maps::Map> {
@@ -28,6 +32,8 @@ impl KernelMaps {
             members: HashMap::try_from(take(ebpf, MAP_MEMBERS)?).context(MAP_MEMBERS)?,
             sources: HashMap::try_from(take(ebpf, MAP_SOURCES)?).context(MAP_SOURCES)?,
             stats: PerCpuArray::try_from(take(ebpf, MAP_STATS)?).context(MAP_STATS)?,
+            member_writes: WriteQueue::new(MAP_MEMBERS),
+            source_writes: WriteQueue::new(MAP_SOURCES),
         })
     }
 
@@ -41,11 +47,19 @@ impl KernelMaps {
         Ok(total)
     }
 
+    /// The entry for `key` as written, queued writes included.
     pub fn member(&self, key: &MemberKey) -> Result<Option<MemberState>> {
+        if let Some(queued) = self.member_writes.pending(key) {
+            return Ok(queued);
+        }
         absent_is_none(self.members.get(key, 0)).context("reading MGM_MEMBERS")
     }
 
+    /// The entry for `key` as written, queued writes included.
     pub fn source(&self, key: &SourceKey) -> Result<Option<SourceState>> {
+        if let Some(queued) = self.source_writes.pending(key) {
+            return Ok(queued);
+        }
         absent_is_none(self.sources.get(key, 0)).context("reading MGM_SOURCES")
     }
 
@@ -89,6 +103,81 @@ impl KernelMaps {
 
     pub fn delete_source(&mut self, key: &SourceKey) -> Result<()> {
         ignore_absent(self.sources.remove(key)).context("deleting from MGM_SOURCES")
+    }
+
+    /// [`Self::write_member`], queued: an entry that needs no read of the kernel's (created, or
+    /// written as it is) waits for [`Self::flush`]; one that is merged is written now. A write
+    /// that fails goes to `failed`, now or at the flush.
+    pub fn queue_member(
+        &mut self,
+        key: MemberKey,
+        (state, new): (MemberState, bool),
+        failed: &mut dyn FnMut(Error),
+    ) {
+        if self.member_writes.pending(&key).is_some() {
+            self.member_writes
+                .flush(&mut self.members, merge_member, failed);
+        }
+        let slow = state.flags & MEMBER_FLAG_SLOW_PATH != 0;
+        match how_to_write(self.fast_path && !slow, new) {
+            Write::Merge => {
+                if let Err(e) = self.write_member(key, state, new) {
+                    failed(e);
+                }
+            }
+            how => self
+                .member_writes
+                .push_write(key, state, how == Write::Create),
+        }
+    }
+
+    /// [`Self::delete_member`], queued.
+    pub fn queue_member_delete(&mut self, key: MemberKey, failed: &mut dyn FnMut(Error)) {
+        if self.member_writes.pending(&key).is_some() {
+            self.member_writes
+                .flush(&mut self.members, merge_member, failed);
+        }
+        self.member_writes.push_delete(key);
+    }
+
+    /// [`Self::write_source`], queued as [`Self::queue_member`].
+    pub fn queue_source(
+        &mut self,
+        key: SourceKey,
+        (state, new): (SourceState, bool),
+        failed: &mut dyn FnMut(Error),
+    ) {
+        if self.source_writes.pending(&key).is_some() {
+            self.source_writes
+                .flush(&mut self.sources, merge_source, failed);
+        }
+        match how_to_write(self.fast_path, new) {
+            Write::Merge => {
+                if let Err(e) = self.write_source(key, state, new) {
+                    failed(e);
+                }
+            }
+            how => self
+                .source_writes
+                .push_write(key, state, how == Write::Create),
+        }
+    }
+
+    /// [`Self::delete_source`], queued.
+    pub fn queue_source_delete(&mut self, key: SourceKey, failed: &mut dyn FnMut(Error)) {
+        if self.source_writes.pending(&key).is_some() {
+            self.source_writes
+                .flush(&mut self.sources, merge_source, failed);
+        }
+        self.source_writes.push_delete(key);
+    }
+
+    /// Carries out the queued writes (members, then sources); each that fails goes to `failed`.
+    pub fn flush(&mut self, failed: &mut dyn FnMut(Error)) {
+        self.member_writes
+            .flush(&mut self.members, merge_member, failed);
+        self.source_writes
+            .flush(&mut self.sources, merge_source, failed);
     }
 
     /// Removes the member and source entries of every interface not in `managed` (left by an
@@ -158,7 +247,7 @@ pub fn merge_source(kernel: SourceState, ours: SourceState) -> SourceState {
 
 /// How one write of the router's state reaches the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Write {
+pub(super) enum Write {
     /// Overwrite, nothing read: the classifier cannot have changed the entry.
     AsIs,
     /// Create (`BPF_NOEXIST`), nothing read: the router never wrote the entry and the
@@ -178,11 +267,11 @@ fn how_to_write(refreshable: bool, new: bool) -> Write {
 }
 
 /// `BPF_NOEXIST`: create only.
-const NOEXIST: u64 = 1;
+pub(super) const NOEXIST: u64 = 1;
 
 /// One write to `map` as `how` says: `read` the kernel's entry (only for `Merge`), `insert`
 /// with the given `bpf_map_update_elem` flags.
-fn write_merged<M, V: Copy>(
+pub(super) fn write_merged<M, V: Copy>(
     map: &mut M,
     how: Write,
     state: V,
@@ -205,7 +294,7 @@ fn write_merged<M, V: Copy>(
     insert(map, state, 0)
 }
 
-fn absent_is_none<V>(r: Result<V, MapError>) -> Result<Option<V>, MapError> {
+pub(super) fn absent_is_none<V>(r: Result<V, MapError>) -> Result<Option<V>, MapError> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(MapError::KeyNotFound) => Ok(None),
@@ -214,7 +303,7 @@ fn absent_is_none<V>(r: Result<V, MapError>) -> Result<Option<V>, MapError> {
 }
 
 /// A delete of a key that is not there is no failure: aya reports it as the syscall's ENOENT.
-fn ignore_absent(r: Result<(), MapError>) -> Result<(), MapError> {
+pub(super) fn ignore_absent(r: Result<(), MapError>) -> Result<(), MapError> {
     match r {
         Err(MapError::KeyNotFound) => Ok(()),
         Err(MapError::SyscallError(e)) if e.io_error.raw_os_error() == Some(libc::ENOENT) => Ok(()),
