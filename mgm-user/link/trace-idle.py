@@ -39,6 +39,11 @@ def arm():
             functions.append((base + int(f[0], 16), int(f[1], 16), f[3]))
     starts.extend(f[0] for f in functions)
     ready = [a for a, _, n in functions if "6memory15release_startup" in n]
+    if not ready:
+        # Inlined or renamed: without it the trace would wait forever for the daemon to be ready.
+        print("trace-idle: no sys::memory::release_startup in the binary (inlined?); giving up")
+        gdb.execute("kill")
+        gdb.execute("quit 1")
     gdb.Breakpoint(f"*{ready[0]:#x}", temporary=True)
 
 
