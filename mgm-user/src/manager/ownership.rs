@@ -103,16 +103,7 @@ impl Manager {
         self.withdraw_static_joins(iface, false);
         // MFEs arriving here change RPF owner: recreate them on the next packet. A static
         // route's has no RPF owner: it stays.
-        let keys: Vec<_> = self
-            .st
-            .mfes
-            .iter()
-            .filter(|(k, m)| m.iif == iface && !self.st.is_static_mfe(**k))
-            .map(|(k, _)| *k)
-            .collect();
-        for k in keys {
-            self.delete_mfe(k);
-        }
+        self.delete_mfes_arriving_on(iface);
     }
 
     pub(crate) fn do_release(&mut self, h: ProtocolHandle, iface: IfKey) -> MgmResult<()> {
