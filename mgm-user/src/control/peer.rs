@@ -1,6 +1,7 @@
 //! Who is on the other end of a control connection (SO_PEERCRED, SO_PEERGROUPS, read when it
 //! connects), and what it may do: change state (root, the daemon's own user, a member of the
 //! control socket's group), only read it (a member of `--socket-read-group`), or nothing.
+use super::api::Request;
 use nix::unistd::Gid;
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -78,6 +79,42 @@ impl Peer {
     /// Whether this peer may send requests that change state.
     pub fn may_change_state(&self) -> bool {
         self.access == Access::Full
+    }
+
+    /// Whether this peer may send `request`; logs it (state changes at info, with the peer).
+    pub(crate) fn admit(&self, request: &Request) -> std::result::Result<(), String> {
+        let peer = self;
+        if request.reads_only() {
+            log::debug!("control: {} from {peer}", request.command());
+            return Ok(());
+        }
+        if !peer.may_change_state() {
+            log::warn!("control: {} refused to {peer}", request.command());
+            return Err(format!(
+                "permission denied: {} changes state and needs root, the daemon's user or the \
+                 control socket's group",
+                request.command()
+            ));
+        }
+        // Registrations, ownership and static entries at info (with the peer); a handler's
+        // frequent requests (memberships, answers, MFE changes) at debug.
+        if matches!(
+            request,
+            Request::Register(_)
+                | Request::Deregister
+                | Request::TakeInterface { .. }
+                | Request::ReleaseInterface { .. }
+                | Request::StaticJoin(_)
+                | Request::StaticLeave(_)
+                | Request::StaticRouteAdd(_)
+                | Request::StaticRouteDel(_)
+                | Request::Reload
+        ) {
+            log::info!("control: {} from {peer}", request.command());
+        } else {
+            log::debug!("control: {} from {peer}", request.command());
+        }
+        Ok(())
     }
 }
 

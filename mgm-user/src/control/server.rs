@@ -431,7 +431,7 @@ fn control_input(
             id: None,
             error: format!("bad request: {e}"),
         },
-        Ok(RequestLine { id, request }) => match admit(&conn.peer, &request) {
+        Ok(RequestLine { id, request }) => match conn.peer.admit(&request) {
             Err(error) => ControlInput::Refused {
                 conn: conn.clone(),
                 id,
@@ -468,41 +468,6 @@ async fn read_request(
     Ok(Some(
         serde_json::from_str::<RequestLine>(line.trim()).map_err(|e| e.to_string()),
     ))
-}
-
-/// Whether `peer` may send `request`; logs it (state changes at info, with the peer).
-fn admit(peer: &Peer, request: &Request) -> std::result::Result<(), String> {
-    if request.reads_only() {
-        log::debug!("control: {} from {peer}", request.command());
-        return Ok(());
-    }
-    if !peer.may_change_state() {
-        log::warn!("control: {} refused to {peer}", request.command());
-        return Err(format!(
-            "permission denied: {} changes state and needs root, the daemon's user or the \
-             control socket's group",
-            request.command()
-        ));
-    }
-    // Registrations, ownership and static entries at info (with the peer); a handler's
-    // frequent requests (memberships, answers, MFE changes) at debug.
-    if matches!(
-        request,
-        Request::Register(_)
-            | Request::Deregister
-            | Request::TakeInterface { .. }
-            | Request::ReleaseInterface { .. }
-            | Request::StaticJoin(_)
-            | Request::StaticLeave(_)
-            | Request::StaticRouteAdd(_)
-            | Request::StaticRouteDel(_)
-            | Request::Reload
-    ) {
-        log::info!("control: {} from {peer}", request.command());
-    } else {
-        log::debug!("control: {} from {peer}", request.command());
-    }
-    Ok(())
 }
 
 /// Writes the outbox to the client, batching what is queued; ends when the outbox closes, the
