@@ -550,6 +550,18 @@ fn the_rust_client_adds_memberships_and_walks_memberships_and_mfes() {
         .request::<Value>(Request::AddMembership(m(G1, None, &ra)))
         .unwrap_err();
     assert!(format!("{e:#}").contains("not yours"), "{e:#}");
+    // The manager's InvalidParameter reaches the handler with its reason.
+    let e = c
+        .request::<Value>(Request::ReleaseInterface {
+            interface: ra.clone(),
+        })
+        .unwrap_err();
+    assert!(
+        format!("{e:#}").contains(&format!(
+            "{ra}: invalid: the interface is not yours (take it first)"
+        )),
+        "{e:#}"
+    );
     let e = c
         .request::<Value>(Request::AddMembership(m("192.0.2.99", None, &rb)))
         .unwrap_err();

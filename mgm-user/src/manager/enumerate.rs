@@ -1,6 +1,6 @@
 //! Group enumeration (`MgmGroupEnumerationStart` / `GetNext` / `End`): a snapshot cursor.
 use super::types::{EnumType, ProtocolHandle, Sg, SourceGroupEntry};
-use super::{Manager, MgmError, MgmResult};
+use super::{Invalid, Manager, MgmError, MgmResult};
 use std::collections::{BTreeSet, VecDeque};
 
 /// An open group enumeration.
@@ -53,7 +53,7 @@ impl Manager {
             .st
             .enums
             .get_mut(&e.0)
-            .ok_or(MgmError::InvalidParameter)?;
+            .ok_or(MgmError::InvalidParameter(Invalid::UnknownEnumeration))?;
         let n = max.min(rows.len());
         let out: Vec<Sg> = rows.drain(..n).collect();
         Ok((out, !rows.is_empty()))
@@ -65,6 +65,6 @@ impl Manager {
             .enums
             .remove(&e.0)
             .map(|_| ())
-            .ok_or(MgmError::InvalidParameter)
+            .ok_or(MgmError::InvalidParameter(Invalid::UnknownEnumeration))
     }
 }

@@ -4,7 +4,7 @@
 //! on `iface` with ordinary manager calls — the asynchronous replay MGM asks for.
 use super::callbacks::{CallbackContext, ProtocolHandler};
 use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
-use super::{Manager, MgmError, MgmResult};
+use super::{Invalid, Manager, MgmError, MgmResult};
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -95,7 +95,9 @@ impl Manager {
             }
             (IgmpDelta::Block, Some(s)) => self.block_source(now, igmp, s, group, iface),
             (IgmpDelta::Unblock, Some(s)) => self.unblock_source(now, igmp, s, group, iface),
-            (IgmpDelta::Block | IgmpDelta::Unblock, None) => Err(MgmError::InvalidParameter),
+            (IgmpDelta::Block | IgmpDelta::Unblock, None) => {
+                Err(MgmError::InvalidParameter(Invalid::NoSource))
+            }
         }
     }
 }

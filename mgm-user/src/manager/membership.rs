@@ -5,7 +5,7 @@ use super::events::{EventArgs, EventKind};
 use super::mfe::MfeKey;
 use super::small_map::SmallMap;
 use super::types::{IfKey, MembershipFlags, ProtocolHandle, Sg};
-use super::{Manager, ManagerView, MgmError, MgmResult, State};
+use super::{Invalid, Manager, ManagerView, MgmError, MgmResult, State};
 use std::net::Ipv4Addr;
 
 /// Memberships of one `Sg` (one or two records for almost every group: held inline). The interfaces
@@ -109,12 +109,15 @@ impl Manager {
         flags: MembershipFlags,
     ) -> MgmResult<()> {
         self.st.check_handle(h)?;
-        if !sg.is_valid() || !flags.is_valid() {
-            return Err(MgmError::InvalidParameter);
+        if !sg.is_valid() {
+            return Err(MgmError::InvalidParameter(Invalid::MalformedSg));
+        }
+        if !flags.is_valid() {
+            return Err(MgmError::InvalidParameter(Invalid::NoMembershipState));
         }
         let ifc = self.st.ifaces.get(&iface).ok_or(MgmError::NotFound)?;
         if !ifc.is_owned_by(h) {
-            return Err(MgmError::InvalidParameter);
+            return Err(MgmError::InvalidParameter(Invalid::NotOwner));
         }
         Ok(())
     }

@@ -160,7 +160,7 @@ pub use callbacks::{
     RpfRequest, RpfRoute, RpfVerdict,
 };
 pub use enumerate::EnumHandle;
-pub use error::{MgmError, MgmResult};
+pub use error::{Invalid, MgmError, MgmResult};
 pub use events::{EventArgs, EventKind, MgmEvent};
 pub use mfe::{MfeInfo, NewPacket, StaticRouteInfo, REJECTED_MFE_TIMEOUT_S};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};

@@ -4,7 +4,7 @@ use super::actions::ForwarderAction;
 use super::events::EventKind;
 use super::registry::Iface;
 use super::types::{ClientKind, ComponentId, IfKey, ProtocolHandle, ProtocolId, Sg};
-use super::{Manager, MgmError, MgmResult};
+use super::{Invalid, Manager, MgmError, MgmResult};
 
 impl Manager {
     /// `MgmTakeInterfaceOwnership`. A second routing protocol (or a second IGMP client) gets
@@ -112,9 +112,9 @@ impl Manager {
             .st
             .ifaces
             .get(&iface)
-            .ok_or(MgmError::InvalidParameter)?;
+            .ok_or(MgmError::InvalidParameter(Invalid::NotOwner))?;
         if !cur.is_owned_by(h) {
-            return Err(MgmError::InvalidParameter);
+            return Err(MgmError::InvalidParameter(Invalid::NotOwner));
         }
         if cur.routing == Some(h) {
             let igmp = cur.igmp;
@@ -239,7 +239,7 @@ fn may_take(kind: ClientKind, cur: Option<Iface>) -> MgmResult<()> {
             }),
         ) => Err(MgmError::AlreadyExists),
         (ClientKind::Igmp, Some(Iface { igmp: Some(_), .. })) => Err(MgmError::AlreadyExists),
-        (ClientKind::Static, _) => Err(MgmError::InvalidParameter),
+        (ClientKind::Static, _) => Err(MgmError::InvalidParameter(Invalid::StaticOwnsNoInterface)),
         _ => Ok(()),
     }
 }

@@ -1,6 +1,6 @@
 //! Protocol registration and the read-only views of registry state.
 use super::types::{ClientKind, ComponentId, IfKey, ProtocolHandle, ProtocolId, Sg};
-use super::{Manager, ManagerView, MgmError, MgmResult, ProtocolHandler, State};
+use super::{Invalid, Manager, ManagerView, MgmError, MgmResult, ProtocolHandler, State};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -64,7 +64,9 @@ pub struct MembershipInfo {
 
 impl State {
     pub(crate) fn check_handle(&self, h: ProtocolHandle) -> MgmResult<&Protocol> {
-        self.protocols.get(&h).ok_or(MgmError::InvalidParameter)
+        self.protocols
+            .get(&h)
+            .ok_or(MgmError::InvalidParameter(Invalid::UnknownHandle))
     }
     pub(crate) fn is_igmp(&self, h: ProtocolHandle) -> bool {
         self.protocols

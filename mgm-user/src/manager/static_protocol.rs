@@ -15,7 +15,7 @@
 //!
 //! `static` gets no callbacks (no alerts, no RPF, no local join/leave): its handler is empty.
 use super::types::{ClientKind, ComponentId, IfKey, ProtocolHandle, Sg, STATIC_PROTOCOL_ID};
-use super::{Manager, MgmError, MgmResult, ProtocolHandler, State};
+use super::{Invalid, Manager, MgmError, MgmResult, ProtocolHandler, State};
 
 /// The `static` protocol's handler: it is told nothing (see the module documentation).
 #[derive(Debug, Default, Clone, Copy)]
@@ -44,7 +44,7 @@ impl State {
     pub(crate) fn check_static(&self, h: ProtocolHandle) -> MgmResult<()> {
         match self.check_handle(h)?.kind {
             ClientKind::Static => Ok(()),
-            _ => Err(MgmError::InvalidParameter),
+            _ => Err(MgmError::InvalidParameter(Invalid::NotStatic)),
         }
     }
     /// Whether `h` holds static joins or static routes (it may not deregister then).
@@ -103,7 +103,7 @@ impl Manager {
     fn do_add_static_join(&mut self, h: ProtocolHandle, sg: Sg, iface: IfKey) -> MgmResult<()> {
         self.st.check_static(h)?;
         if !sg.is_valid() {
-            return Err(MgmError::InvalidParameter);
+            return Err(MgmError::InvalidParameter(Invalid::MalformedSg));
         }
         if !self.st.ifaces.contains_key(&iface) {
             return Err(MgmError::NotFound);

@@ -9,7 +9,8 @@ use crate::control::api::{Reply, Request, Response};
 use crate::control::server::{Connection, ControlInput};
 use crate::daemon::state::Daemon;
 use crate::manager::{
-    ClientKind, ComponentId, IfKey, MembershipFlags, MgmError, ProtocolHandle, ProtocolId, Sg,
+    ClientKind, ComponentId, IfKey, Invalid, MembershipFlags, MgmError, ProtocolHandle, ProtocolId,
+    Sg,
 };
 use crate::time::monotonic_ns;
 use std::net::Ipv4Addr;
@@ -459,7 +460,7 @@ impl Daemon {
         };
         let what = format!("{sg} on {}", m.interface);
         match r {
-            Err(MgmError::InvalidParameter) => Err(format!(
+            Err(MgmError::InvalidParameter(Invalid::NotOwner)) => Err(format!(
                 "{what}: the interface is not yours (take_interface first)"
             )),
             r => self.done(r, &what, now),
@@ -570,7 +571,7 @@ fn need(h: Option<ProtocolHandle>) -> Result<ProtocolHandle, String> {
 fn mgm_error(what: &str, e: MgmError) -> String {
     match e {
         MgmError::NotFound => format!("{what}: not found"),
-        MgmError::InvalidParameter => format!("{what}: invalid (not yours, or malformed)"),
+        MgmError::InvalidParameter(why) => format!("{what}: invalid: {why}"),
         e => format!("{what}: {e}"),
     }
 }

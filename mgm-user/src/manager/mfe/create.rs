@@ -4,7 +4,7 @@ use super::{Mfe, MfeKey};
 use crate::manager::callbacks::{Answer, CreationIf, RpfRequest, RpfRoute, RpfVerdict};
 use crate::manager::events::{EventArgs, EventKind};
 use crate::manager::types::{IfKey, MfeCounters, ProtocolHandle, Sg};
-use crate::manager::{Manager, MgmError, MgmResult};
+use crate::manager::{Invalid, Manager, MgmError, MgmResult};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
@@ -110,7 +110,7 @@ impl Manager {
     ) -> MgmResult<NewPacket> {
         let sg = Sg::sg(source, group);
         if !sg.is_valid() {
-            return Err(MgmError::InvalidParameter);
+            return Err(MgmError::InvalidParameter(Invalid::MalformedSg));
         }
         let k = MfeKey { group, source };
         if self.st.mfes.contains_key(&k) {

@@ -10,7 +10,7 @@ pub use static_route::StaticRouteInfo;
 
 use super::events::EventArgs;
 use super::types::{IfKey, MfeCounters, ProtocolHandle};
-use super::{Manager, ManagerView, MgmError, MgmResult};
+use super::{Invalid, Manager, ManagerView, MgmError, MgmResult};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -233,7 +233,7 @@ impl Manager {
             let k = MfeKey { group, source };
             let m = self.st.mfes.get(&k).ok_or(MgmError::NotFound)?;
             if !self.st.ifaces.get(&m.iif).is_some_and(|i| i.is_owned_by(h)) {
-                return Err(MgmError::InvalidParameter);
+                return Err(MgmError::InvalidParameter(Invalid::NotOwner));
             }
             self.delete_mfe(k);
             Ok(())

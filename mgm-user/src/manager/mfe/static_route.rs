@@ -18,7 +18,7 @@
 use super::{Mfe, MfeKey};
 use crate::manager::events::EventKind;
 use crate::manager::types::{IfKey, MfeCounters, ProtocolHandle, Sg};
-use crate::manager::{Manager, MgmError, MgmResult, State};
+use crate::manager::{Invalid, Manager, MgmError, MgmResult, State};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -143,8 +143,11 @@ impl Manager {
         oifs: &[IfKey],
     ) -> MgmResult<()> {
         self.st.check_static(h)?;
-        if !Sg::sg(source, group).is_valid() || oifs.iter().any(|o| o.ifindex == iif.ifindex) {
-            return Err(MgmError::InvalidParameter);
+        if !Sg::sg(source, group).is_valid() {
+            return Err(MgmError::InvalidParameter(Invalid::MalformedSg));
+        }
+        if oifs.iter().any(|o| o.ifindex == iif.ifindex) {
+            return Err(MgmError::InvalidParameter(Invalid::IifInOil));
         }
         if !std::iter::once(&iif)
             .chain(oifs)

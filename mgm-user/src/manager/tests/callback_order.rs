@@ -92,7 +92,7 @@ fn queued_calls_run_fifo_after_the_operation() {
     let errs = h.m.take_errors();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].protocol, c);
-    assert_eq!(errs[0].error, MgmError::InvalidParameter);
+    assert_eq!(errs[0].error, MgmError::InvalidParameter(Invalid::NotOwner));
     assert_eq!(
         h.m.groups(EnumType::AllSources),
         vec![Sg::star_g(G1)],

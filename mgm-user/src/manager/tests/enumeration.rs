@@ -50,7 +50,7 @@ fn group_enumeration() {
     h.m.group_enumeration_end(e).unwrap();
     assert_eq!(
         h.m.group_enumeration_next(e, 1),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::UnknownEnumeration))
     );
     assert_eq!(
         h.m.groups(EnumType::AnySource),

@@ -224,7 +224,7 @@ fn igmp_deltas_map_onto_the_manager() {
     d(3, Some(S1), IgmpDelta::Join).unwrap();
     assert_eq!(
         d(3, None, IgmpDelta::Block),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::NoSource))
     );
     assert_eq!(h.oifs(S1, G1), vec![3]);
     assert_eq!(h.oifs(S2, G1), vec![2]);

@@ -27,10 +27,13 @@ fn registration_rules() {
     h.m.release_interface_ownership(h.now, a, ifk(1)).unwrap();
     assert_eq!(h.m.deregister(a), Ok(()));
     // Stale handle.
-    assert_eq!(h.m.deregister(a), Err(MgmError::InvalidParameter));
+    assert_eq!(
+        h.m.deregister(a),
+        Err(MgmError::InvalidParameter(Invalid::UnknownHandle))
+    );
     assert_eq!(
         h.m.take_interface_ownership(h.now, a, ifk(1)),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::UnknownHandle))
     );
 }
 
@@ -70,11 +73,11 @@ fn ownership_conflicts_table() {
     assert_eq!(h.m.protocol_on_interface(ifk(9)), Err(MgmError::NotFound));
     assert_eq!(
         h.m.release_interface_ownership(h.now, a, ifk(9)),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::NotOwner))
     );
     assert_eq!(
         h.m.release_interface_ownership(h.now, b, ifk(1)),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::NotOwner))
     );
     // Extended interface IDs: another next hop on the same ifindex is another interface.
     let p2mp = IfKey::with_next_hop(1, Ipv4Addr::new(198, 51, 100, 7));
@@ -91,8 +94,16 @@ fn membership_parameter_checks() {
     let g = Sg::star_g(G1);
     let cases: Vec<(&str, MgmResult<()>, MgmError)> = vec![
         ("add unknown if", h.add(a, g, 7), MgmError::NotFound),
-        ("add other's if", h.add(a, g, 2), MgmError::InvalidParameter),
-        ("del other's if", h.del(a, g, 2), MgmError::InvalidParameter),
+        (
+            "add other's if",
+            h.add(a, g, 2),
+            MgmError::InvalidParameter(Invalid::NotOwner),
+        ),
+        (
+            "del other's if",
+            h.del(a, g, 2),
+            MgmError::InvalidParameter(Invalid::NotOwner),
+        ),
         ("del unknown if", h.del(a, g, 7), MgmError::NotFound),
         ("del missing", h.del(a, g, 1), MgmError::NotFound),
         (
@@ -105,17 +116,17 @@ fn membership_parameter_checks() {
                 },
                 1,
             ),
-            MgmError::InvalidParameter,
+            MgmError::InvalidParameter(Invalid::MalformedSg),
         ),
         (
             "unicast group",
             h.add(a, Sg::star_g(Ipv4Addr::new(10, 0, 0, 1)), 1),
-            MgmError::InvalidParameter,
+            MgmError::InvalidParameter(Invalid::MalformedSg),
         ),
         (
             "no flags",
             h.m.add_membership(h.now, a, g, ifk(1), MembershipFlags(0)),
-            MgmError::InvalidParameter,
+            MgmError::InvalidParameter(Invalid::NoMembershipState),
         ),
     ];
     for (what, got, want) in cases {

@@ -98,7 +98,7 @@ fn only_the_owner_of_the_incoming_interface_deletes_an_mfe() {
     let _ = h.m.take_actions();
     assert_eq!(
         h.m.remove_mfe(h.now, b, S1, G1),
-        Err(MgmError::InvalidParameter),
+        Err(MgmError::InvalidParameter(Invalid::NotOwner)),
         "B owns an outgoing interface only"
     );
     assert_eq!(h.m.remove_mfe(h.now, a, S2, G1), Err(MgmError::NotFound));

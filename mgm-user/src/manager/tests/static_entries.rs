@@ -278,11 +278,36 @@ fn static_join_errors() {
     // (who, Sg, interface, result)
     let rows: [(ProtocolHandle, Sg, u32, MgmError); 6] = [
         (s, Sg::star_g(G1), 9, MgmError::NotFound),
-        (s, bad_sg, 2, MgmError::InvalidParameter),
-        (s, Sg::star_g(S1), 2, MgmError::InvalidParameter),
-        (s, Sg::sg(G1, G1), 2, MgmError::InvalidParameter),
-        (i, Sg::star_g(G1), 2, MgmError::InvalidParameter),
-        (l, Sg::star_g(G1), 2, MgmError::InvalidParameter),
+        (
+            s,
+            bad_sg,
+            2,
+            MgmError::InvalidParameter(Invalid::MalformedSg),
+        ),
+        (
+            s,
+            Sg::star_g(S1),
+            2,
+            MgmError::InvalidParameter(Invalid::MalformedSg),
+        ),
+        (
+            s,
+            Sg::sg(G1, G1),
+            2,
+            MgmError::InvalidParameter(Invalid::MalformedSg),
+        ),
+        (
+            i,
+            Sg::star_g(G1),
+            2,
+            MgmError::InvalidParameter(Invalid::NotStatic),
+        ),
+        (
+            l,
+            Sg::star_g(G1),
+            2,
+            MgmError::InvalidParameter(Invalid::NotStatic),
+        ),
     ];
     for (n, (who, sg, iface, err)) in rows.into_iter().enumerate() {
         assert_eq!(h.sjoin(who, sg, iface), Err(err.clone()), "row {n}");
@@ -295,16 +320,16 @@ fn static_join_errors() {
     assert_eq!(h.sleave(s, Sg::star_g(G1), 3), Err(MgmError::NotFound));
     assert_eq!(
         h.sleave(i, Sg::star_g(G1), 2),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::NotStatic))
     );
     // `static` owns no interface and adds no membership of its own.
     assert_eq!(
         h.m.take_interface_ownership(h.now, s, ifk(5)),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::StaticOwnsNoInterface))
     );
     assert_eq!(
         h.m.add_membership(h.now, s, Sg::star_g(G2), ifk(2), J),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::NotOwner))
     );
     // One instance; no deregistration while it holds entries.
     assert_eq!(register_static(&mut h.m), Err(MgmError::AlreadyExists));
@@ -513,16 +538,23 @@ fn static_route_bad_input() {
             G1,
             ifk(1),
             vec![ifk(2), ifk(1)],
-            MgmError::InvalidParameter,
+            MgmError::InvalidParameter(Invalid::IifInOil),
         ),
-        (s, S1, G1, ifk(2), vec![p2mp], MgmError::InvalidParameter),
+        (
+            s,
+            S1,
+            G1,
+            ifk(2),
+            vec![p2mp],
+            MgmError::InvalidParameter(Invalid::IifInOil),
+        ),
         (
             s,
             mcast,
             G1,
             ifk(1),
             vec![ifk(2)],
-            MgmError::InvalidParameter,
+            MgmError::InvalidParameter(Invalid::MalformedSg),
         ),
         (
             s,
@@ -530,10 +562,24 @@ fn static_route_bad_input() {
             G1,
             ifk(1),
             vec![ifk(2)],
-            MgmError::InvalidParameter,
+            MgmError::InvalidParameter(Invalid::MalformedSg),
         ),
-        (s, S1, S2, ifk(1), vec![ifk(2)], MgmError::InvalidParameter),
-        (l, S1, G1, ifk(1), vec![ifk(2)], MgmError::InvalidParameter),
+        (
+            s,
+            S1,
+            S2,
+            ifk(1),
+            vec![ifk(2)],
+            MgmError::InvalidParameter(Invalid::MalformedSg),
+        ),
+        (
+            l,
+            S1,
+            G1,
+            ifk(1),
+            vec![ifk(2)],
+            MgmError::InvalidParameter(Invalid::NotStatic),
+        ),
     ];
     for (n, (who, src, grp, iif, oifs, err)) in rows.into_iter().enumerate() {
         assert_eq!(
@@ -554,7 +600,7 @@ fn static_route_bad_input() {
     );
     assert_eq!(
         h.m.delete_static_route(h.now, l, S2, G1),
-        Err(MgmError::InvalidParameter)
+        Err(MgmError::InvalidParameter(Invalid::NotStatic))
     );
     assert_eq!(h.m.deregister(s), Err(MgmError::CanNotComplete));
     assert!(h.m.mfe(h.now, S2, G1).is_ok());
