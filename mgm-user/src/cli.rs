@@ -278,17 +278,27 @@ pub fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
 /// clients connect to it, so one path (and one default) serves both.
 #[derive(Args, Debug, Clone, Default)]
 pub struct SocketArg {
-    /// Control socket: `mgm run` creates it (mode 0660; a file already there is replaced only
-    /// if it is a stale socket; the configuration file's `socket` when this is absent), the
-    /// other commands connect to it [default: /run/mgm/mgm.sock].
+    /// Control socket: `mgm run` creates it (mode 0660, 0666 with --socket-read-group; a file
+    /// already there is replaced only if it is a stale socket), the other commands connect to
+    /// it. When this is absent, every command takes the `socket` key of /etc/mgm/mgm.toml
+    /// (`mgm run`: of its --config file) [default: /run/mgm/mgm.sock].
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
 }
 
 impl SocketArg {
-    /// Where a client connects: the path given, else the default.
-    pub fn path(&self) -> &Path {
-        self.socket.as_deref().unwrap_or(Path::new(DEFAULT_SOCKET))
+    /// Where a client connects: the path given, else the `socket` key of the default
+    /// configuration file (the daemon started from it listens there), else the default.
+    pub fn path(&self) -> PathBuf {
+        self.path_with_file(Path::new(crate::config::DEFAULT_PATH))
+    }
+
+    /// [`Self::path`], with `file` as the configuration file.
+    pub fn path_with_file(&self, file: &Path) -> PathBuf {
+        if let Some(p) = &self.socket {
+            return p.clone();
+        }
+        crate::config::socket_key(file).unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET))
     }
 }
 
@@ -475,9 +485,10 @@ mod tests {
         // default, the same path.
         let absent = run(&["mgm", "run", "-i", "eth1"]);
         assert_eq!(absent.socket, None);
-        assert_eq!(absent.path(), Path::new(DEFAULT_SOCKET));
+        let no_file = Path::new("/nonexistent/mgm.toml");
+        assert_eq!(absent.path_with_file(no_file), Path::new(DEFAULT_SOCKET));
         assert_eq!(
-            show(&["mgm", "show", "stats"]).path(),
+            show(&["mgm", "show", "stats"]).path_with_file(no_file),
             Path::new(DEFAULT_SOCKET)
         );
         // Given: the same path for both roles.
@@ -485,6 +496,28 @@ mod tests {
         assert_eq!(given.socket.as_deref(), Some(Path::new("/tmp/x.sock")));
         let client = show(&["mgm", "show", "stats", "--socket", "/tmp/x.sock"]);
         assert_eq!(client.path(), Path::new("/tmp/x.sock"));
+        // Absent, with a configuration file that names a socket: the clients connect there,
+        // even when another key of the file is wrong (the daemon may still run on the old
+        // file after a refused reload). A file without the key, or not TOML: the default.
+        let dir = std::env::temp_dir().join(format!("mgm-cli-socket-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mgm.toml");
+        let cases = [
+            (
+                "socket = \"/run/mgm/x.sock\"\nno-such-key = 1\n",
+                "/run/mgm/x.sock",
+            ),
+            ("bpffs = \"/sys/fs/bpf/m\"\n", DEFAULT_SOCKET),
+            ("socket = 5\n", DEFAULT_SOCKET),
+            ("socket = \"\"\n", DEFAULT_SOCKET),
+            ("not toml [", DEFAULT_SOCKET),
+        ];
+        for (text, want) in cases {
+            std::fs::write(&file, text).unwrap();
+            let got = show(&["mgm", "show", "stats"]).path_with_file(&file);
+            assert_eq!(got, Path::new(want), "{text:?}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
         // Every client command takes it.
         for argv in [
             &["mgm", "events", "--socket", "/tmp/x.sock"][..],

@@ -52,7 +52,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Reload(args) => {
             let data: mgm_user::control::api::Reloaded =
-                client::request(args.socket.path(), Request::Reload)?;
+                client::request(&args.socket.path(), Request::Reload)?;
             if args.json {
                 return emit(&format!("{}\n", serde_json::to_string_pretty(&data)?));
             }
@@ -60,7 +60,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Show(args) => show(&args),
         // Ends only with an error: the daemon closing the stream is one (it stopped).
-        Command::Events(args) => client::events(args.socket.path(), |line| {
+        Command::Events(args) => client::events(&args.socket.path(), |line| {
             if args.json {
                 emit(&format!("{line}\n"))
             } else {
@@ -90,7 +90,7 @@ fn run_daemon(args: RunArgs) -> Result<()> {
 
 /// `mgm show WHAT`: the table, or with `--json` the daemon's answer pretty-printed.
 fn show(args: &ShowArgs) -> Result<()> {
-    let socket = args.socket.path();
+    let socket = &args.socket.path();
     let filter = GroupFilter {
         interface: args.interface.clone(),
         group: args.group.map(|p| p.to_string()),

@@ -25,14 +25,14 @@ pub fn run(args: &HandlerArgs, mut emit: impl FnMut(&str) -> Result<()>) -> Resu
         // After the first registration, a lost daemon is waited for.
         first = false;
         std::thread::sleep(Duration::from_secs(1));
-        while HandlerClient::connect(args.socket.path()).is_err() {
+        while HandlerClient::connect(&args.socket.path()).is_err() {
             std::thread::sleep(Duration::from_secs(1));
         }
     }
 }
 
 fn session(args: &HandlerArgs, emit: &mut impl FnMut(&str) -> Result<()>) -> Result<()> {
-    let mut client = HandlerClient::connect(args.socket.path())?;
+    let mut client = HandlerClient::connect(&args.socket.path())?;
     let reg = client.register(RegisterArgs {
         name: args.name.clone(),
         protocol_id: None,

@@ -18,7 +18,7 @@ pub fn join(args: &StaticJoinArgs, add: bool) -> Result<()> {
     } else {
         Request::StaticLeave(j)
     };
-    client::request::<serde_json::Value>(args.socket.path(), req)?;
+    client::request::<serde_json::Value>(&args.socket.path(), req)?;
     Ok(())
 }
 
@@ -32,14 +32,14 @@ pub fn route(args: &RouteArgs) -> Result<()> {
                 iif: r.iif.clone(),
                 oifs: r.oif.clone(),
             });
-            client::request::<serde_json::Value>(r.key.socket.path(), req)?;
+            client::request::<serde_json::Value>(&r.key.socket.path(), req)?;
         }
         RouteAction::Del(k) => {
             let req = Request::StaticRouteDel(MfeKeyArgs {
                 source: k.source,
                 group: k.group,
             });
-            client::request::<serde_json::Value>(k.socket.path(), req)?;
+            client::request::<serde_json::Value>(&k.socket.path(), req)?;
         }
     }
     Ok(())

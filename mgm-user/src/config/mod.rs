@@ -17,13 +17,26 @@ pub use resolve::{check_file, resolve, resolve_with, NoInterfaces};
 pub use shadow::{shadowed, unapplied, Shadowed};
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::igmp::IgmpConfig;
 
 /// The configuration file read when `--config` is absent (if it exists).
 pub const DEFAULT_PATH: &str = "/etc/mgm/mgm.toml";
+
+/// The `socket` key of configuration file `path`, for the clients (`mgm show`, `reload`, …):
+/// `None` when the file cannot be read, is not TOML, or gives no non-empty string. Only that
+/// key is looked at: a mistake elsewhere in the file (refused by the daemon's reload, which
+/// then keeps running on the old file) must not move the clients off the socket.
+pub fn socket_key(path: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    match table.get("socket")? {
+        toml::Value::String(s) if !s.is_empty() => Some(PathBuf::from(s)),
+        _ => None,
+    }
+}
 
 /// Everything `mgm run` runs with.
 #[derive(Clone, Debug, PartialEq)]
