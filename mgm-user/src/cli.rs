@@ -196,8 +196,8 @@ pub struct RunArgs {
     /// registration. The daemon's own group when absent.
     #[arg(long, value_name = "GROUP")]
     pub socket_group: Option<String>,
-    /// Group (name or gid) whose members may read the state (`mgm show`, `mgm events`) but
-    /// change nothing (a NOC, a monitoring user). With it the socket file is open to all
+    /// Group (name or gid) whose members may read the state (`mgm show`, `mgm events`, the
+    /// handler protocol's `get_*` requests) but change nothing (a NOC, a monitoring user). With it the socket file is open to all
     /// (mode 0666) and the daemon refuses, at connect, whoever is not root, its user or in one
     /// of the two groups; without it the file's mode (0660) lets in only the socket's group.
     #[arg(long, value_name = "GROUP")]
@@ -232,14 +232,15 @@ pub struct RunArgs {
     /// only the stream's first 4 packets and drops the rest, so keep it short [default: 100ms].
     #[arg(long, value_name = "D", value_parser = parse_deadline)]
     pub handler_deadline: Option<std::time::Duration>,
-    // IGMP settings for every interface: the flags come from the table in `settings`.
-    #[command(flatten)]
-    pub igmp: IgmpArgs,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. `127.0.0.1:9578`,
     /// `[::1]:9578`, or `0.0.0.0:9578` for every address); no listener when absent. Anyone who can connect can
     /// read them: prefer a loopback or management address.
     #[arg(long, value_name = "ADDR:PORT", value_parser = parse_metrics_addr)]
     pub metrics: Option<std::net::SocketAddr>,
+    // IGMP settings for every interface: the flags come from the table in `settings`. Last:
+    // clap files every flag after it under its help heading.
+    #[command(flatten)]
+    pub igmp: IgmpArgs,
     /// The global `--log` (or MGM_LOG), which wins over the file's `log`; set by `main`.
     #[arg(skip)]
     pub log: Option<String>,
@@ -308,7 +309,8 @@ pub struct ShowArgs {
     #[arg(value_enum)]
     pub what: ShowWhat,
     /// Print JSON instead of a table: an array of objects with snake_case keys (`stats`: one
-    /// object, counter name → value, and `interfaces`: one object per interface).
+    /// object, counter name → value, with an `interfaces` array of per-interface counters;
+    /// `upstream`: one object, or null without --upstream).
     #[arg(long)]
     pub json: bool,
     /// `groups` only: the groups of this interface.
@@ -549,6 +551,28 @@ mod tests {
                 help.contains("other commands connect to it"),
                 "{sub}: {help}"
             );
+        }
+    }
+
+    #[test]
+    fn only_igmp_settings_are_under_the_igmp_heading() {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        let help = cmd
+            .find_subcommand_mut("run")
+            .unwrap()
+            .render_help()
+            .to_string();
+        let (_, igmp) = help
+            .split_once("IGMP (all interfaces")
+            .expect("the IGMP heading");
+        let flags: Vec<&str> = igmp
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("--"))
+            .filter_map(|l| l.split([' ', '<']).next())
+            .collect();
+        assert!(flags.len() > 10, "{igmp}");
+        for f in flags {
+            assert!(crate::settings::find(f).is_some(), "--{f} is not an IGMP setting");
         }
     }
 

@@ -408,16 +408,18 @@ fn kernel_has_ipip(lab: &mut Lab) -> bool {
         .unwrap_or(false)
 }
 
+/// Ignored by default: the kernels this project's CI runs on are built without ipip tunnels
+/// (`CONFIG_NET_IPIP` unset), and a test that passes without checking would lie; the tun test
+/// covers links without a link-layer header there. On a kernel with ipip:
+/// `cargo xtask test -- --test ns_late -- --ignored ipip`.
 #[test]
+#[ignore = "needs a kernel with ipip tunnels (CONFIG_NET_IPIP)"]
 fn igmp_runs_over_an_ipip_tunnel() {
     let mut lab = Lab::new();
-    if !kernel_has_ipip(&mut lab) {
-        eprintln!(
-            "SKIPPED igmp_runs_over_an_ipip_tunnel: this kernel has no ipip tunnels \
-             (CONFIG_NET_IPIP); the tun test covers links without a link-layer header"
-        );
-        return;
-    }
+    assert!(
+        kernel_has_ipip(&mut lab),
+        "this kernel has no ipip tunnels (CONFIG_NET_IPIP)"
+    );
     let r = lab.netns("r");
     let h = lab.netns("h");
     lab.link((&r, "ru", "192.0.2.1/24"), (&h, "hu", "192.0.2.10/24"));

@@ -88,7 +88,7 @@ const CPU_TRIALS: usize = 3;
 const RSS_TRIALS: usize = 3;
 const REFRESH_GROUPS: usize = 1000;
 /// Refresh loads, one after the other on the same daemon and groups: one igmpproxy keeps up
-/// with, and the 10 000 reports/s of the brief.
+/// with, and the 10 000 reports/s target.
 const REFRESH_RATES: [f64; 2] = [1_000.0, 10_000.0];
 const REFRESH_SECONDS: f64 = 10.0;
 /// Reports per second while the groups are first joined.
