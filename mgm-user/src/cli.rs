@@ -572,7 +572,10 @@ mod tests {
             .collect();
         assert!(flags.len() > 10, "{igmp}");
         for f in flags {
-            assert!(crate::settings::find(f).is_some(), "--{f} is not an IGMP setting");
+            assert!(
+                crate::settings::find(f).is_some(),
+                "--{f} is not an IGMP setting"
+            );
         }
     }
 

@@ -596,6 +596,11 @@ fn the_rust_client_adds_memberships_and_walks_memberships_and_mfes() {
             })
             .unwrap();
     }
+    // The page walk gives every record of the one-shot list, in the same order.
+    let all: Vec<MembershipView> = c
+        .request(Request::GetMemberships(MembershipFilter::default()))
+        .unwrap();
+    assert_eq!(walked, all);
     let walked: Vec<_> = walked
         .into_iter()
         .filter(|v| v.protocol == "walker")

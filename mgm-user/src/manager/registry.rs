@@ -191,6 +191,17 @@ impl Manager {
         self.st.vifs.iter().collect()
     }
 
+    /// Every membership record, unordered and borrowed (no allocation per record): (S,G),
+    /// interface, the protocol's name, effective. For walks that keep a page of them.
+    pub fn membership_records(&self) -> impl Iterator<Item = (Sg, IfKey, &str, bool)> + '_ {
+        self.st.members.iter().flat_map(move |m| {
+            m.records.iter().map(move |((iface, h), eff)| {
+                let name = self.st.protocols.get(h).map_or("", |p| p.name.as_ref());
+                (m.sg, *iface, name, *eff)
+            })
+        })
+    }
+
     /// Every membership record, sorted.
     pub fn memberships(&self) -> Vec<MembershipInfo> {
         let mut v: Vec<MembershipInfo> = self
