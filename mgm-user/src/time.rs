@@ -21,6 +21,13 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
+    /// Nothing sent yet (the first message goes out).
+    pub const fn new() -> Self {
+        RateLimit {
+            last_ns: None,
+            suppressed: 0,
+        }
+    }
     /// `Some(held back since the last)` when a message may go out at `now`.
     pub fn allow(&mut self, now: u64) -> Option<u64> {
         if self

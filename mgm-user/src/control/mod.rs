@@ -8,11 +8,13 @@
 //! [`http`] is the other listener, `mgm run --metrics`: `GET /metrics` over TCP.
 pub mod api;
 pub mod client;
+pub mod connection;
 pub mod event_channel;
 pub mod handler_client;
 pub mod http;
 pub mod peer;
 pub mod server;
+pub mod slots;
 pub mod socket_file;
 pub mod stream;
 pub mod tables;

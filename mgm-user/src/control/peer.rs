@@ -7,6 +7,11 @@ use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use tokio::net::UnixStream;
 
+/// Refused state changes are logged at most once a minute (a read-only peer could otherwise
+/// fill the journal), with how many were held back.
+static REFUSED_LOG: std::sync::Mutex<crate::time::RateLimit> =
+    std::sync::Mutex::new(crate::time::RateLimit::new());
+
 /// What a client may do on the control socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -89,7 +94,17 @@ impl Peer {
             return Ok(());
         }
         if !peer.may_change_state() {
-            log::warn!("control: {} refused to {peer}", request.command());
+            let now = crate::time::monotonic_ns().unwrap_or(0);
+            let allowed = REFUSED_LOG
+                .lock()
+                .map_or(Some(0), |mut limit| limit.allow(now));
+            if let Some(held) = allowed {
+                log::warn!(
+                    "control: {} refused to {peer} ({held} more refused since the last such \
+                     line)",
+                    request.command()
+                );
+            }
             return Err(format!(
                 "permission denied: {} changes state and needs root, the daemon's user or the \
                  control socket's group",

@@ -9,8 +9,9 @@
 //! send more (handlers do; `mgm show` sends one and closes). Each line must be read within
 //! [`Limits::write_timeout`], and at most [`OUTBOX_LINES`] may wait for the client: past that
 //! the client is not reading, and the connection is closed (a handler is deregistered). At
-//! most [`Limits::max_connections`] are open at once, and one more is answered at once with
-//! an error and closed. Requests that change state need root, the daemon's user or the
+//! most [`Limits::max_connections`] are open at once (a quarter of them kept for full access:
+//! read-only peers cannot take them), and one more is answered at once with an error and
+//! closed; refusals are logged at most once a minute per kind. Requests that change state need root, the daemon's user or the
 //! socket's group (SO_PEERCRED, SO_PEERGROUPS); `--socket-read-group` may read only, and with
 //! it the socket is open to all and whoever is in neither group is refused at connect
 //! (`peer.rs`). Who sends state changes is logged at info, reads at debug.
@@ -18,89 +19,19 @@ use super::api::{
     Event, EventLine, GroupFilter, Request, RequestLine, Response, MAX_REQUEST_BYTES,
 };
 use super::peer::{Access, Peer, SocketGroups};
+use super::slots::Slots;
 use super::socket_file;
 use super::stream::{ChunkReply, GroupCursor};
+use crate::time::{monotonic_ns, RateLimit};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{broadcast, mpsc, oneshot, Semaphore};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-/// Lines waiting for one client at most; more means it stopped reading.
-pub const OUTBOX_LINES: usize = 16 * 1024;
-
-/// A connection as the daemon loop sees it: who it is, and where its lines go.
-#[derive(Clone, Debug)]
-pub struct Connection {
-    /// Unique for the server's life.
-    pub id: u64,
-    pub peer: Peer,
-    out: mpsc::Sender<Out>,
-    close: Arc<tokio::sync::Notify>,
-}
-
-/// What the writer of a connection writes: a whole line, or a piece of one (a streamed answer,
-/// [`super::stream`]) with who waits until it is written.
-#[derive(Debug)]
-pub enum Out {
-    Line(String),
-    Part(String, oneshot::Sender<()>),
-}
-
-/// Why a line could not be queued for a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendError {
-    /// [`OUTBOX_LINES`] are waiting: the client is not reading.
-    Full,
-    /// The connection is gone.
-    Closed,
-}
-
-impl Connection {
-    /// Queues one line (without its newline) for the client, without waiting.
-    pub fn send(&self, line: String) -> Result<(), SendError> {
-        self.out.try_send(Out::Line(line)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-        })
-    }
-    /// Queues a response to the request numbered `id`.
-    pub fn respond<T: serde::Serialize>(
-        &self,
-        id: Option<u64>,
-        resp: Response<T>,
-    ) -> Result<(), SendError> {
-        match serde_json::to_string(&resp.with_id(id)) {
-            Ok(line) => self.send(line),
-            Err(e) => {
-                log::warn!("control: cannot encode a response: {e}");
-                Ok(())
-            }
-        }
-    }
-    /// Queues a piece of a line, waiting for room; the receiver tells when it is written
-    /// (`None`: the connection is gone).
-    pub(crate) async fn send_part(&self, text: String) -> Option<oneshot::Receiver<()>> {
-        let (written, wait) = oneshot::channel();
-        self.out.send(Out::Part(text, written)).await.ok()?;
-        Some(wait)
-    }
-    /// Closes the connection once the lines queued so far are written.
-    pub fn close(&self) {
-        self.close.notify_one();
-    }
-    /// A connection whose lines go to `out` (for tests of the daemon's side).
-    pub fn for_test(id: u64, peer: Peer, out: mpsc::Sender<Out>) -> Self {
-        Connection {
-            id,
-            peer,
-            out,
-            close: Arc::default(),
-        }
-    }
-}
+pub use super::connection::{Connection, Out, SendError, OUTBOX_LINES};
 
 /// What the server hands the daemon loop.
 #[derive(Debug)]
@@ -140,6 +71,9 @@ pub use super::event_channel::EventSender;
 
 /// Most control connections open at once (`mgm events` subscribers included).
 pub const MAX_CONNECTIONS: usize = 64;
+/// One in this many of the connection slots is kept for full access (read-only peers may not
+/// take it: `slots.rs`).
+const FULL_ACCESS_SHARE: usize = 4;
 /// How long a new connection may take to send its request line.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one response or event line may take to be read by the client.
@@ -249,8 +183,11 @@ impl ControlServer {
                 return;
             }
         };
-        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
-        let mut refused: u64 = 0;
+        let max = self.limits.max_connections;
+        let kept = max / FULL_ACCESS_SHARE;
+        let slots = Slots::new(max, kept);
+        let mut busy = RateLimit::default();
+        let mut strangers = RateLimit::default();
         let mut next_id: u64 = 0;
         loop {
             let stream = match listener.accept().await {
@@ -261,25 +198,15 @@ impl ControlServer {
                     continue;
                 }
             };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                refused += 1;
-                if refused % 1000 == 1 {
-                    log::warn!(
-                        "control socket: {} connections open, refusing more ({refused} refused \
-                         so far)",
-                        self.limits.max_connections
-                    );
-                }
-                refuse(&stream, self.limits.max_connections);
-                continue;
-            };
-            let queries = queries.clone();
-            let events = events.clone();
-            let limits = self.limits;
-            next_id += 1;
+            let now = monotonic_ns().unwrap_or(0);
             let peer = Peer::of(&stream, self.groups);
             if peer.access == Access::None {
-                log::info!("control: connection refused to {peer} (in neither socket group)");
+                if let Some(held) = strangers.allow(now) {
+                    log::info!(
+                        "control: connection refused to {peer} (in neither socket group; \
+                         {held} more refused since the last such line)"
+                    );
+                }
                 refuse_line(
                     &stream,
                     "permission denied: the control socket serves root, the daemon's user and \
@@ -287,6 +214,20 @@ impl ControlServer {
                 );
                 continue;
             }
+            let Some(slot) = slots.take(peer.access) else {
+                if let Some(held) = busy.allow(now) {
+                    log::warn!(
+                        "control socket: no free slot for {peer} ({max} in all, {kept} kept \
+                         for full access; {held} more refused since the last such line)"
+                    );
+                }
+                refuse(&stream, peer.access, max, kept);
+                continue;
+            };
+            let queries = queries.clone();
+            let events = events.clone();
+            let limits = self.limits;
+            next_id += 1;
             let id = next_id;
             tokio::spawn(async move {
                 if let Err(e) = handle(stream, id, peer, queries, events, limits).await {
@@ -303,10 +244,17 @@ impl ControlServer {
 }
 
 /// Answers a connection over the limit with one error line, without waiting, and closes it.
-fn refuse(stream: &UnixStream, max: usize) {
+/// Answers a connection that found no free slot: `max` slots, `kept` of them for full access.
+fn refuse(stream: &UnixStream, access: Access, max: usize, kept: usize) {
+    let open = match access {
+        Access::Full => format!("{max} open"),
+        Access::ReadOnly | Access::None => {
+            format!("{} open to read-only peers", max - kept)
+        }
+    };
     refuse_line(
         stream,
-        &format!("too many control connections ({max} open); try again later"),
+        &format!("too many control connections ({open}); try again later"),
     );
 }
 
