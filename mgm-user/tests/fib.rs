@@ -172,14 +172,33 @@ fn a_burst_of_questions_is_answered_whole() {
         for s in &sources {
             fib.request(*s, now()).expect("request");
         }
+        // Asked twice while the first question waits: one question (one answer).
+        fib.request(sources[700], now()).expect("request again");
+        assert!(
+            sources.iter().all(|s| fib.asking(*s)),
+            "all in flight or queued"
+        );
         let mut answered = std::collections::BTreeSet::new();
+        let mut answers = 0;
         let start = std::time::Instant::now();
         while answered.len() < sources.len() && start.elapsed() < std::time::Duration::from_secs(5)
         {
-            answered.extend(fib.answers(now()).into_iter().map(|(s, _)| s));
+            let got = fib.answers(now());
+            answers += got.len();
+            answered.extend(got.into_iter().map(|(s, _)| s));
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         assert_eq!(answered.len(), sources.len(), "answers lost in the burst");
+        assert_eq!(
+            answers,
+            sources.len(),
+            "a source asked twice was answered twice"
+        );
+        // Answered: no longer asked, so a later lookup (after the cache forgets) asks again.
+        assert!(
+            sources.iter().all(|s| !fib.asking(*s)),
+            "answered but still asked"
+        );
         let on_link = cache.get(Ipv4Addr::new(192, 0, 2, 7)).flatten();
         assert!(on_link.is_some(), "192.0.2.7 is on d0");
         assert_eq!(

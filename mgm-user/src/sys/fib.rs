@@ -247,6 +247,9 @@ pub struct FibResolver {
     pending: HashMap<u32, (Ipv4Addr, u64)>,
     /// Questions waiting for room in flight, in the order asked.
     queued: std::collections::VecDeque<Ipv4Addr>,
+    /// Every source in flight or queued: whether one is asked already, without a scan of the
+    /// queue (which a burst of new sources makes long).
+    asked: std::collections::HashSet<Ipv4Addr>,
     /// Times the socket overran (answers lost and asked again).
     pub overruns: u64,
     cache: RouteCache,
@@ -265,6 +268,7 @@ impl FibResolver {
             seq: 0,
             pending: HashMap::new(),
             queued: std::collections::VecDeque::new(),
+            asked: std::collections::HashSet::new(),
             overruns: 0,
             cache,
         })
@@ -277,7 +281,7 @@ impl FibResolver {
 
     /// Whether a question about `dst` is in flight or queued.
     pub fn asking(&self, dst: Ipv4Addr) -> bool {
-        self.pending.values().any(|(d, _)| *d == dst) || self.queued.contains(&dst)
+        self.asked.contains(&dst)
     }
 
     /// Asks for the route towards `dst` (at `now`, CLOCK_MONOTONIC ns), unless a question about
@@ -288,9 +292,12 @@ impl FibResolver {
         }
         if self.pending.len() >= MAX_IN_FLIGHT {
             self.queued.push_back(dst);
+            self.asked.insert(dst);
             return Ok(());
         }
-        self.send(dst, now)
+        self.send(dst, now)?;
+        self.asked.insert(dst);
+        Ok(())
     }
 
     /// Sends queued questions while there is room in flight.
@@ -302,6 +309,7 @@ impl FibResolver {
             if let Err(e) = self.send(dst, now) {
                 // Given up at once: no route for now; a later lookup asks again.
                 log::warn!("{e:#}");
+                self.asked.remove(&dst);
                 self.cache.insert(dst, None);
             }
         }
@@ -351,6 +359,7 @@ impl FibResolver {
         let mut out = Vec::new();
         for seq in late {
             if let Some((dst, _)) = self.pending.remove(&seq) {
+                self.asked.remove(&dst);
                 log::warn!("rpf: no RTM_GETROUTE reply for {dst} within {REPLY_TIMEOUT:?}");
                 self.cache.insert(dst, None);
                 out.push((dst, None));
@@ -397,6 +406,7 @@ impl FibResolver {
                 let Some((dst, _)) = self.pending.remove(&seq) else {
                     continue;
                 };
+                self.asked.remove(&dst);
                 let route = reply.and_then(|r| r.into_route(dst)).unwrap_or_else(|e| {
                     log::warn!("{e:#}");
                     None
