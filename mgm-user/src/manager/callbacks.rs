@@ -75,6 +75,7 @@ pub struct PruneAlert {
 /// The nine MGM callbacks. Every method has a default body that accepts and does nothing, so a
 /// protocol implements only what it cares about. Handlers must be `Send` so the manager can
 /// live in any task.
+// The default bodies ignore their arguments; the names stay for the documentation.
 #[allow(unused_variables)]
 pub trait ProtocolHandler: Send {
     /// `PMGM_RPF_CALLBACK`, to the owner of the incoming interface towards the source while an

@@ -51,6 +51,7 @@ impl Sg {
         group: None,
     };
     /// `(S,G)`.
+    // Named after the field's notation, beside `star_g` and `STAR_STAR`: `Sg::sg(s, g)`.
     #[allow(clippy::self_named_constructors)]
     pub const fn sg(source: Ipv4Addr, group: Ipv4Addr) -> Self {
         Sg {
