@@ -1,20 +1,22 @@
 //! The IGMP pipeline: a managed interface, the VLAN rule, the IPv4 header, the checksum, the
-//! on-link rule, then the handler of the message type; a message sent up goes on the ring.
+//! on-link rule, then the handler of the message type; a message sent up goes on the ring when
+//! its interface's budget allows (`rate`).
 
 use aya_ebpf::bindings::__sk_buff;
 use mgm_common::{
     event::{EVENT_FLAG_ROUTER_ALERT, MAX_EVENT_IGMP_LEN},
     igmp::{TYPE_MEMBERSHIP_QUERY, TYPE_V1_REPORT, TYPE_V2_LEAVE, TYPE_V2_REPORT, TYPE_V3_REPORT},
+    maps::IFACE_FLAG_QUERIES_ONLY,
     IfaceSettings,
 };
 
 use crate::{
     csum, events, ipv4,
     l2::{self, Frame, L2},
-    maps, query, scratch,
+    maps, query, rate, scratch,
     skb::{self, load_val},
     v1v2, v3,
-    verdict::{IgnoreReason, Outcome, Tally, Verdict},
+    verdict::{Delivery, IgnoreReason, Outcome, Tally, Verdict},
 };
 
 /// Most IGMP bytes copied into the scratch and into an event.
@@ -97,6 +99,9 @@ pub(crate) fn handle(skb: *mut __sk_buff, l2: L2) -> Option<Outcome> {
         _ => Verdict::Ignored(IgnoreReason::UnknownType),
     };
     let delivery = match verdict {
+        Verdict::SentUp(_, why) if !rate::within_budget(msg.pkt.ifindex, &msg.settings, why) => {
+            Some(Delivery::RateLimited)
+        }
         Verdict::SentUp(_, why) => Some(events::send(&msg, why)),
         _ => None,
     };
@@ -138,6 +143,9 @@ fn validate(
         header[0],
         TYPE_V1_REPORT | TYPE_V2_REPORT | TYPE_V2_LEAVE | TYPE_V3_REPORT
     );
+    if from_host && settings.flags & IFACE_FLAG_QUERIES_ONLY != 0 {
+        return Err(IgnoreReason::UpstreamReport);
+    }
     if from_host && !settings.on_link(ip.src) {
         return Err(IgnoreReason::OffLinkSource);
     }

@@ -19,6 +19,7 @@
 //! | `v1v2`      | v1/v2 reports and v2 leaves                                              |
 //! | `v3`        | v3 reports: the bounds walk over the group records, then the fast walk   |
 //! | `fastpath`  | the refresh of `MGM_MEMBERS` / `MGM_SOURCES` entries                     |
+//! | `rate`      | each interface's budget of messages to the daemon (per-CPU buckets)      |
 //! | `events`    | the record on `MGM_EVENTS`: header + IGMP bytes, as long as the message  |
 //! | `verdict`   | the typed outcome of a packet and the one function that counts it        |
 //! | `maps`      | the maps                                                                 |
@@ -60,6 +61,7 @@ mod ipv4;
 mod l2;
 mod maps;
 mod query;
+mod rate;
 mod scratch;
 mod skb;
 mod v1v2;

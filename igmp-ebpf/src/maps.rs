@@ -7,7 +7,7 @@
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
-    btf_maps::{HashMap, PerCpuArray, RingBuf},
+    btf_maps::{HashMap, LruPerCpuHashMap, PerCpuArray, RingBuf},
     macros::btf_map,
 };
 use mgm_common::{
@@ -15,7 +15,7 @@ use mgm_common::{
     EventHeader, IfaceSettings, IgmpStats, MemberKey, MemberState, SourceKey, SourceState,
 };
 
-use crate::scratch::Scratch;
+use crate::{rate::RateBuckets, scratch::Scratch};
 
 #[btf_map]
 pub(crate) static MGM_IFACES: HashMap<u32, IfaceSettings, { MAX_IFACES as usize }> = HashMap::new();
@@ -46,6 +46,13 @@ pub(crate) static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
 /// Records of `EventHeader` + IGMP bytes, as long as each message (`events::send`).
 #[btf_map]
 pub(crate) static MGM_EVENTS: RingBuf<EventHeader, { EVENTS_RING_BYTES as usize }> = RingBuf::new();
+
+/// ifindex → this CPU's budget buckets (`rate`). Classifier-only and not pinned: a restart
+/// starts every interface with a full budget. LRU, four times `MAX_IFACES`, so that interfaces
+/// gone never fill it.
+#[btf_map]
+pub(crate) static MGM_RATE: LruPerCpuHashMap<u32, RateBuckets, { 4 * MAX_IFACES as usize }> =
+    LruPerCpuHashMap::new();
 
 /// Per-CPU working copy of the IGMP message being parsed and of its event record (too large
 /// for the BPF stack).
@@ -89,4 +96,22 @@ pub(crate) fn source(key: SourceKey) -> Option<&'static mut SourceState> {
     let s = MGM_SOURCES.get_ptr_mut(key)?;
     // SAFETY: as in `member`.
     Some(unsafe { &mut *s })
+}
+
+/// This CPU's budget buckets of interface `ifindex`, created full on first use.
+#[inline(always)]
+pub(crate) fn rate_buckets(ifindex: u32) -> Option<&'static mut RateBuckets> {
+    if let Some(b) = MGM_RATE.get_ptr_mut(ifindex) {
+        // SAFETY: this CPU's value from the lookup, valid for this run; the program does not
+        // run twice at once on one CPU.
+        return Some(unsafe { &mut *b });
+    }
+    let full = RateBuckets {
+        reports_due_ns: 0,
+        queries_due_ns: 0,
+    };
+    MGM_RATE.insert(ifindex, full, 0).ok()?;
+    let b = MGM_RATE.get_ptr_mut(ifindex)?;
+    // SAFETY: as above.
+    Some(unsafe { &mut *b })
 }

@@ -36,6 +36,8 @@ pub(crate) enum IgnoreReason {
     ReportDstMismatch,
     /// A v3 group record runs past the end of the report.
     BadRecord,
+    /// A report or leave on an interface where only queries go up (the proxy's upstream).
+    UpstreamReport,
 }
 
 impl IgnoreReason {
@@ -64,6 +66,7 @@ impl IgnoreReason {
             Self::GroupNotMulticast => &mut s.ignored_group_not_multicast,
             Self::ReportDstMismatch => &mut s.ignored_report_dst_mismatch,
             Self::BadRecord => &mut s.ignored_bad_record,
+            Self::UpstreamReport => &mut s.ignored_upstream_report,
         }
     }
 }
@@ -131,11 +134,13 @@ pub(crate) struct Tally {
     pub(crate) refreshed: u32,
 }
 
-/// Whether a message sent up made it onto `MGM_EVENTS`.
+/// Whether a message for the daemon made it onto `MGM_EVENTS`.
 #[derive(Clone, Copy)]
 pub(crate) enum Delivery {
     Sent,
     RingFull,
+    /// Past its interface's budget (`rate`): not sent.
+    RateLimited,
 }
 
 /// Everything [`count`] counts about one IGMP packet.
@@ -182,6 +187,7 @@ pub(crate) fn count(outcome: Outcome) {
         Some(Delivery::Sent) => stats.events_sent += 1,
         // The daemon reads the counter and logs the losses (`daemon/ring_losses.rs`).
         Some(Delivery::RingFull) => stats.events_ring_full += 1,
+        Some(Delivery::RateLimited) => stats.events_rate_limited += 1,
         None => {}
     }
 }

@@ -67,6 +67,13 @@ pub struct IfaceSettings {
     /// address is counted but not sent up (the daemon ignores its own queries).
     pub address: [u8; 4],
     pub _pad: [u8; 1],
+    /// The budget of reports and leaves sent to the daemon from this interface, per second and
+    /// per CPU; 0: no limit. Past it they are passed on and counted (`events_rate_limited`).
+    /// Queries have a budget of their own, of the same size, so that a flood of reports cannot
+    /// make the classifier drop the querier's queries.
+    pub max_reports_per_second: u32,
+    /// How many may go up at once after a quiet spell (the bucket's depth).
+    pub report_burst: u32,
     /// The interface's subnets: reports and leaves from other sources (except 0.0.0.0) are
     /// ignored (RFC 2236 §9, RFC 3376 §9), as the daemon ignores them.
     pub subnets: [LinkSubnet; MAX_LINK_SUBNETS],
@@ -124,6 +131,13 @@ impl LinkSubnet {
 }
 
 impl IfaceSettings {
+    /// Sets the budget of messages to the daemon: `per_second` (0: no limit), with a burst of
+    /// as many.
+    pub fn set_report_budget(&mut self, per_second: u32) {
+        self.max_reports_per_second = per_second;
+        self.report_burst = per_second;
+    }
+
     /// Whether a query from `src` is this router's own, heard back.
     #[inline(always)]
     pub fn is_own_address(&self, src: [u8; 4]) -> bool {
@@ -155,6 +169,10 @@ pub const IFACE_FLAG_NO_FAST_PATH: u8 = 1 << 0;
 /// [`IfaceSettings::flags`]: accept reports from sources off the interface's subnets
 /// (`mgm run --accept-off-link-reports`).
 pub const IFACE_FLAG_ACCEPT_OFF_LINK: u8 = 1 << 1;
+/// [`IfaceSettings::flags`]: only queries go to the daemon; reports and leaves are counted
+/// (`ignored_upstream_report`) and passed on. Set on the proxy's upstream interface, where the
+/// daemon acts on queries only (the neighbours' reports are not its to act on).
+pub const IFACE_FLAG_QUERIES_ONLY: u8 = 1 << 2;
 
 /// Key of `MGM_MEMBERS`: one group on one interface.
 #[repr(C)]
@@ -302,7 +320,9 @@ mod tests {
 
     #[test]
     fn layouts_have_no_implicit_padding() {
-        assert_eq!(size_of::<IfaceSettings>(), 24 + 8 * MAX_LINK_SUBNETS);
+        assert_eq!(size_of::<IfaceSettings>(), 32 + 8 * MAX_LINK_SUBNETS);
+        assert_eq!(core::mem::offset_of!(IfaceSettings, max_reports_per_second), 24);
+        assert_eq!(core::mem::offset_of!(IfaceSettings, subnets), 32);
         assert_eq!(size_of::<LinkSubnet>(), 8);
         assert_eq!(size_of::<MemberKey>(), 8);
         assert_eq!(size_of::<MemberState>(), 40);

@@ -74,6 +74,13 @@ igmp_stats! {
     /// The IPv4 header checksum does not verify (RFC 791). Only the classifier sees IP headers:
     /// the daemon's events carry IGMP bytes of packets that passed this check.
     ignored_bad_ip_checksum,
+    /// Reports, leaves or queries for the daemon held back by their interface's budget
+    /// (`max-reports-per-second`, per CPU): passed on, not sent up. Counted in `igmp_packets`
+    /// and `rx_*` like the messages sent.
+    events_rate_limited,
+    /// Reports and leaves heard on the proxy's upstream interface, where the daemon acts on
+    /// queries only: counted here instead of sent up.
+    ignored_upstream_report,
 }
 
 #[cfg(test)]
@@ -86,10 +93,12 @@ mod tests {
             core::mem::size_of::<IgmpStats>(),
             8 * IgmpStats::NAMES.len()
         );
-        assert_eq!(IgmpStats::NAMES.len(), 28);
+        assert_eq!(IgmpStats::NAMES.len(), 30);
         assert_eq!(IgmpStats::NAMES[24], "ignored_bad_ip_version");
         assert_eq!(IgmpStats::NAMES[25], "ignored_vlan_tagged");
         assert_eq!(IgmpStats::NAMES[26], "ignored_off_link_source");
         assert_eq!(IgmpStats::NAMES[27], "ignored_bad_ip_checksum");
+        assert_eq!(IgmpStats::NAMES[28], "events_rate_limited");
+        assert_eq!(IgmpStats::NAMES[29], "ignored_upstream_report");
     }
 }

@@ -1,9 +1,10 @@
 //! Limits under a flood, against the real daemon: a host flooding new groups is capped by
 //! `max-groups-per-host` while another host still joins; after a 100 000-group flood expires the
-//! daemon gives its memory back (`daemon_rss_bytes` in `mgm show stats`).
+//! daemon gives its memory back (`daemon_rss_bytes` in `mgm show stats`); a flood on one LAN
+//! is held to its interface's budget (`max-reports-per-second`) while a host on another joins.
 mod common;
 
-use common::{Lab, FAST, SLACK};
+use common::{spawn_v3_flood_mode, Lab, FAST, SLACK};
 use mgm_user::control::{
     api::{InterfaceView, Request, StatsView},
     client,
@@ -181,4 +182,67 @@ fn memory_is_given_back_after_a_flood_of_groups_expires() {
         after < start + (peak - start) / 2,
         "most of the flood's memory given back: start {start}, peak {peak}, after {after}"
     );
+}
+
+/// A host on LAN A floods reports for new groups far above its interface's budget
+/// (`-i IF,max-reports-per-second=100`); a host on LAN B (default budget) joins meanwhile and
+/// its group is held. The flood is counted as `events_rate_limited` and LAN A holds no more
+/// groups than the budget let through; without it, every one of the 3 000 groups (repeated ten
+/// times each) would be held.
+#[test]
+fn a_flood_on_one_lan_is_held_to_its_budget_and_another_lan_still_joins() {
+    const GROUPS: usize = 3000;
+    const BUDGET: u64 = 100;
+    let mut lab = Lab::new();
+    let (lan_a, lan_b) = (lab.lan("la"), lab.lan("lb"));
+    let r = lab.netns("r");
+    let rif_a = lab.lan_port(&lan_a, (&r, "ra", "192.0.2.1/24"));
+    let rif_b = lab.lan_port(&lan_b, (&r, "rb", "198.51.100.1/24"));
+    let flooder = lab.netns("fl");
+    lab.lan_port(&lan_a, (&flooder, "fl", "192.0.2.11/24"));
+    let joiner = lab.netns("jo");
+    lab.lan_port(&lan_b, (&joiner, "jo", "198.51.100.12/24"));
+    let budget_a = format!("{rif_a},max-reports-per-second={BUDGET}");
+    // The per-host cap out of the way: the budget alone holds the flood back.
+    let flags: Vec<&str> = FAST
+        .iter()
+        .copied()
+        .chain(["--max-groups-per-host", "4096"])
+        .collect();
+    let k = lab.start_mgm(&r, &[&budget_a, &rif_b], &flags);
+    lab.set_router(&r);
+
+    let flood = spawn_v3_flood_mode(&flooder, "192.0.2.11", 10 * GROUPS, 5.0, 0, GROUPS, "exclude");
+    let mut host = lab.host(&joiner);
+    host.cmd(&format!("join {G} 198.51.100.12"));
+    lab.wait_for("the joiner's group on LAN B", Duration::from_secs(5), || {
+        lab.group(k, &rif_b, G).is_some()
+    });
+    let out = flood.wait_with_output().expect("the flood ends");
+    let said = String::from_utf8_lossy(&out.stdout);
+    // "sent N in S s"
+    let words: Vec<&str> = said.split_whitespace().collect();
+    let sent: u64 = words.get(1).and_then(|w| w.parse().ok()).expect("the flood's count");
+    let secs: f64 = words.get(3).and_then(|w| w.parse().ok()).expect("the flood's time");
+    // Per CPU: the flooder may run on every CPU of the machine.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let through = cpus * (BUDGET + BUDGET * (secs.ceil() as u64 + 2));
+    let held_a = lab.groups(k).into_iter().filter(|g| g.interface == rif_a).count() as u64;
+    let s = stats(&lab, k);
+    eprintln!(
+        "flood: {sent} reports in {secs} s; {held_a} groups held on LAN A (at most {through}); \
+         events_rate_limited {}, events_ring_full {}",
+        s["events_rate_limited"], s["events_ring_full"]
+    );
+    assert!(sent > through, "the flood must exceed the budget to test it");
+    assert!(held_a <= through, "LAN A held to its budget: {held_a} > {through}");
+    // Each flood report went up (at most `through`), was absorbed as the refresh of a group
+    // held, or was held back and counted.
+    assert!(
+        s["events_rate_limited"] + s["fast_path_refreshes"] + s["events_ring_full"]
+            >= sent - through,
+        "the reports past the budget are counted"
+    );
+    assert!(s["events_rate_limited"] > 0);
+    assert!(lab.group(k, &rif_b, G).is_some(), "the joiner's group is still held");
 }

@@ -77,12 +77,13 @@ impl Port {
         (no_fast_path, accept_off_link): (bool, bool),
         maps: &mut KernelMaps,
     ) -> Result<()> {
-        let want = settings_for(
+        let mut want = settings_for(
             &self.router.params(),
             (self.router.our_addr(), &self.subnets),
             no_fast_path,
             accept_off_link,
         );
+        want.set_report_budget(self.router.config().max_reports_per_second);
         if self.written != Some(want) {
             maps.ifaces
                 .insert(ifindex, want, 0)

@@ -75,16 +75,19 @@ impl Upstream {
         })
     }
 
-    /// What the classifier needs upstream: enabled (queries come up), no fast path, every
-    /// source accepted (the proxy judges).
+    /// What the classifier needs upstream: enabled, queries only (the neighbours' reports
+    /// and leaves are counted in the kernel, not sent up: `on_igmp` would drop them), within
+    /// the default budget, no fast path, every source accepted (the proxy judges).
     pub(crate) fn write_settings(&self, maps: &mut KernelMaps) -> Result<()> {
-        let s = IfaceSettings {
+        use mgm_common::maps::{IFACE_FLAG_NO_FAST_PATH, IFACE_FLAG_QUERIES_ONLY};
+        let mut s = IfaceSettings {
             group_membership_interval_ns: 260_000_000_000,
             older_host_present_interval_ns: 260_000_000_000,
             enabled: 1,
-            flags: mgm_common::maps::IFACE_FLAG_NO_FAST_PATH,
+            flags: IFACE_FLAG_NO_FAST_PATH | IFACE_FLAG_QUERIES_ONLY,
             ..IfaceSettings::default()
         };
+        s.set_report_budget(crate::igmp::DEFAULT_MAX_REPORTS_PER_SECOND);
         maps.ifaces
             .insert(self.ifindex, s, 0)
             .with_context(|| format!("writing MGM_IFACES for the upstream {}", self.name))

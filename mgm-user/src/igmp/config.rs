@@ -47,6 +47,11 @@ pub struct IgmpConfig {
     /// sources beyond it are ignored and counted like those beyond `max_sources`, so
     /// `max_groups × max_sources` cannot exhaust memory or the shared `MGM_SOURCES`.
     pub max_sources_total: u32,
+    /// The interface's budget of reports and leaves the classifier sends to the daemon, per
+    /// second and per CPU, with a burst of as many (default 2000; 0: no limit). Past it they
+    /// are passed on and counted (`events_rate_limited`), so that a flood on one link cannot
+    /// fill the event ring all interfaces share. Queries have a budget of their own, as large.
+    pub max_reports_per_second: u32,
     /// What a query of an older IGMP version from another router does (RFC 3376 §7.3.1).
     pub older_querier: OlderQuerier,
     /// Groups hosts may make state for (`allow-groups`, `deny-groups`; `filter.rs`). A record
@@ -107,6 +112,13 @@ pub const DEFAULT_MAX_SOURCES: u32 = 1024;
 /// Default [`IgmpConfig::max_groups_per_host`]: an eighth of the default `max_groups`.
 pub const DEFAULT_MAX_GROUPS_PER_HOST: u32 = 512;
 
+/// Default [`IgmpConfig::max_reports_per_second`]: a quarter of the event ring (~5 400 v2
+/// reports at its smallest) per interface and second, a few percent of what the daemon handles
+/// (10-20 µs a state-changing report), and more new groups or state changes a second than a
+/// real LAN sends: after a general query every host answers within the query response interval
+/// (10 s), and only the reports that are not refreshes go up.
+pub const DEFAULT_MAX_REPORTS_PER_SECOND: u32 = 2000;
+
 /// Default [`IgmpConfig::max_sources_total`]: eight sources per group at the default
 /// `max_groups`.
 pub const DEFAULT_MAX_SOURCES_TOTAL: u32 = 32_768;
@@ -127,6 +139,7 @@ impl Default for IgmpConfig {
             max_sources: DEFAULT_MAX_SOURCES,
             max_groups_per_host: DEFAULT_MAX_GROUPS_PER_HOST,
             max_sources_total: DEFAULT_MAX_SOURCES_TOTAL,
+            max_reports_per_second: DEFAULT_MAX_REPORTS_PER_SECOND,
             older_querier: OlderQuerier::Warn,
             group_filter: AddressFilter::default(),
             source_filter: AddressFilter::default(),

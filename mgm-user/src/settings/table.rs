@@ -271,6 +271,20 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "max-reports-per-second",
+        aliases: &[],
+        help: "Most reports and leaves per second (per CPU, with a burst of as many) the \
+               classifier sends up to the daemon from this interface, so that one link's flood \
+               cannot crowd out the others' joins; further ones are passed on and counted \
+               (`events_rate_limited` in `mgm show stats`). Queries have a budget of their own, \
+               as large. Refreshes absorbed in the kernel never count. 0: no limit",
+        derived_default: "",
+        kind: Kind::Count {
+            get: |c| Some(c.max_reports_per_second),
+            set: |c, n| c.max_reports_per_second = n,
+        },
+    },
+    Setting {
         name: "older-querier",
         aliases: &[],
         help: "On a v1/v2 query from another router: `warn` (log, count, keep the configured \
@@ -416,6 +430,7 @@ mod tests {
         assert_eq!(default("max-sources"), "1024");
         assert_eq!(default("max-groups-per-host"), "512");
         assert_eq!(default("max-sources-total"), "32768");
+        assert_eq!(default("max-reports-per-second"), "2000");
         assert_eq!(default("older-querier"), "warn");
         assert_eq!(default("quick-leave"), "off");
         assert_eq!(default("querier"), "on");

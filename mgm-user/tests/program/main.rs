@@ -15,6 +15,7 @@
 
 mod agreement;
 mod batch;
+mod budget;
 mod events;
 mod fastpath;
 mod l2;

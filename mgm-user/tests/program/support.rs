@@ -333,18 +333,33 @@ impl Fx {
         let cpus = aya::util::nr_cpus().expect("number of CPUs");
         let zero = PerCpuValues::try_from(vec![IgmpStats::default(); cpus]).unwrap();
         self.stats.set(0, zero, 0).unwrap();
+        // Full budgets: the classifier's own map, emptied in place.
+        let rate: aya::maps::PerCpuHashMap<&mut MapData, u32, [u64; 2]> =
+            aya::maps::PerCpuHashMap::try_from(self.ebpf.map_mut("MGM_RATE").expect("MGM_RATE"))
+                .unwrap();
+        let keys: Vec<u32> = rate.keys().map(|k| k.unwrap()).collect();
+        let mut rate = rate;
+        for k in keys {
+            rate.remove(&k).unwrap();
+        }
         self.events();
         self.enable(LO);
     }
 
     pub(crate) fn enable(&mut self, ifindex: u32) {
-        let s = IfaceSettings {
+        self.enable_with(ifindex, |_| {});
+    }
+
+    /// Enables IGMP on `ifindex` with the test's settings changed by `f`.
+    pub(crate) fn enable_with(&mut self, ifindex: u32, f: impl FnOnce(&mut IfaceSettings)) {
+        let mut s = IfaceSettings {
             group_membership_interval_ns: GMI,
             older_host_present_interval_ns: OHPI,
             enabled: 1,
             flags: 0,
             ..IfaceSettings::default()
         };
+        f(&mut s);
         self.ifaces.insert(ifindex, s, 0).unwrap();
     }
 

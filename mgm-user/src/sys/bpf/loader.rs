@@ -19,7 +19,9 @@ use aya::programs::links::LinkOrder;
 use aya::programs::tc::{SchedClassifierLinkId, TcAttachOptions};
 use aya::programs::{SchedClassifier, TcAttachType};
 use aya::{Ebpf, EbpfLoader};
-use mgm_common::maps::{ALL_MAPS, ALL_PROGRAMS, MAP_EVENTS, MAP_MEMBERS, MAP_SOURCES, MAP_STATS};
+use mgm_common::maps::{
+    ALL_MAPS, ALL_PROGRAMS, MAP_EVENTS, MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS,
+};
 use std::path::{Path, PathBuf};
 
 /// Most `MGM_MEMBERS` entries the limits may ask for (sum of `max-groups`).
@@ -115,11 +117,17 @@ fn check_pinned(path: &Path, name: &str, need: u32) -> Result<()> {
     Ok(())
 }
 
-/// Counters and the event ring hold no membership state: when an earlier mgm version pinned them
-/// with another layout (a counter added, another ring size), they are replaced, not refused.
-/// Returns the maps replaced.
+/// Counters, the event ring and the interface settings hold no membership state (the daemon
+/// writes every interface's settings at start): when an earlier mgm version pinned them with
+/// another layout (a counter or a setting added, another ring size), they are replaced, not
+/// refused. Returns the maps replaced.
 fn replace_stale_transient_maps(pin_dir: &Path, ring_bytes: u32) -> Result<Vec<&'static str>> {
     let expected = [
+        (
+            MAP_IFACES,
+            u32::try_from(std::mem::size_of::<mgm_common::IfaceSettings>()).unwrap_or(u32::MAX),
+            mgm_common::maps::MAX_IFACES,
+        ),
         (
             MAP_STATS,
             u32::try_from(std::mem::size_of::<mgm_common::IgmpStats>()).unwrap_or(u32::MAX),

@@ -1,0 +1,121 @@
+//! Each interface's budget of messages to the daemon (`max-reports-per-second`) and the
+//! upstream's queries-only flag: what goes past them is counted, not sent up.
+
+use mgm_common::maps::IFACE_FLAG_QUERIES_ONLY;
+
+use super::support::*;
+
+/// Budget of one message a second with a burst of `burst` on the test device.
+fn budget(fx: &mut Fx, burst: u32) {
+    fx.enable_with(LO, |s| {
+        s.max_reports_per_second = 1;
+        s.report_burst = burst;
+    });
+}
+
+/// Whole seconds since `start`: how many messages the budget of one a second may have let
+/// through on top of its burst (the runs take microseconds; this keeps the test untimed).
+fn refills_since(start: u64) -> u64 {
+    (monotonic_ns() - start) / 1_000_000_000 + 1
+}
+
+#[test]
+fn reports_past_the_budget_are_counted_not_sent() {
+    let mut fx = fixture();
+    budget(&mut fx, 3);
+    let start = monotonic_ns();
+    fx.run_repeat(&v2_report(G1), 100);
+    let sent = fx.events().len() as u64;
+    let st = fx.stats();
+    assert!(
+        (3..3 + refills_since(start)).contains(&sent),
+        "the burst goes up, then nothing: {sent} sent"
+    );
+    assert_eq!(st.events_sent, sent);
+    assert_eq!(st.events_rate_limited, 100 - sent);
+    assert_eq!((st.igmp_packets, st.rx_report_v2), (100, 100), "still counted as accepted");
+    assert_eq!(st.events_ring_full, 0);
+
+    // Leaves share the reports' budget: a flood of either cannot hide behind the other.
+    let leave = igmp8(TYPE_V2_LEAVE, 0, G1);
+    fx.run_repeat(&ip_frame(&Ip::igmp(HOST, ALL_ROUTERS, leave)), 10);
+    let leaves_sent = fx.events().len() as u64;
+    let st = fx.stats();
+    assert!(sent + leaves_sent < 3 + refills_since(start));
+    assert_eq!(st.rx_leave_v2, 10);
+    assert_eq!(st.events_rate_limited, 110 - sent - leaves_sent);
+}
+
+#[test]
+fn no_budget_means_no_limit() {
+    let mut fx = fixture();
+    fx.enable_with(LO, |s| s.report_burst = 1);
+    fx.run_repeat(&v2_report(G1), 200);
+    assert_eq!(fx.events().len(), 200);
+    assert_eq!(fx.stats().events_rate_limited, 0);
+}
+
+#[test]
+fn refreshes_on_the_fast_path_are_never_limited() {
+    let mut fx = fixture();
+    budget(&mut fx, 1);
+    fx.add_member(G1, exclude_member(2));
+    // The budget spent on a new group...
+    fx.run_repeat(&v2_report(G2), 20);
+    let limited = fx.stats().events_rate_limited;
+    assert!(limited > 0);
+    fx.events();
+    // ... refreshes of a held group are still absorbed, every one.
+    fx.run_repeat(&v2_report(G1), 50);
+    fx.no_event();
+    let st = fx.stats();
+    assert_eq!(st.fast_path_refreshes, 50);
+    assert_eq!(st.events_rate_limited, limited, "refreshes take no budget");
+    assert_eq!(fx.member(G1).fast_refreshes, 50);
+}
+
+#[test]
+fn queries_pass_while_reports_are_limited() {
+    let mut fx = fixture();
+    budget(&mut fx, 2);
+    let start = monotonic_ns();
+    fx.run_repeat(&v2_report(G1), 50);
+    let reports_sent = fx.events().len() as u64;
+    assert!(reports_sent < 2 + refills_since(start));
+    // The querier's query still goes up: queries have a budget of their own.
+    let q = igmp8(TYPE_MEMBERSHIP_QUERY, 100, [0; 4]);
+    let frame = ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q.clone()));
+    fx.run(&frame);
+    assert_event(&fx.one_event(), reason::QUERY, ROUTER, ALL_SYSTEMS, &q);
+    // And it is a budget: a flood of queries is held back too.
+    fx.run_repeat(&frame, 20);
+    let queries_sent = 1 + fx.events().len() as u64;
+    assert!(queries_sent < 2 + refills_since(start));
+    let st = fx.stats();
+    assert_eq!(st.rx_query_v2, 21);
+    assert_eq!(st.events_rate_limited, 50 + 21 - reports_sent - queries_sent);
+}
+
+#[test]
+fn upstream_drops_reports_and_leaves_and_passes_queries() {
+    let mut fx = fixture();
+    fx.enable_with(LO, |s| s.flags |= IFACE_FLAG_QUERIES_ONLY);
+    fx.run(&v2_report(G1));
+    fx.run(&v1_report(G1));
+    fx.run(&v3_frame(&[rec(TO_EX, G1, &[])]));
+    let leave = igmp8(TYPE_V2_LEAVE, 0, G1);
+    fx.run(&ip_frame(&Ip::igmp(HOST, ALL_ROUTERS, leave)));
+    fx.no_event();
+    assert_stats(
+        &fx,
+        IgmpStats {
+            igmp_packets: 4,
+            ignored_upstream_report: 4,
+            ..Default::default()
+        },
+    );
+    let q = query_v3([0; 4], &[]);
+    fx.run(&ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q.clone())));
+    assert_event(&fx.one_event(), reason::QUERY, ROUTER, ALL_SYSTEMS, &q);
+    assert_eq!(fx.stats().rx_query_v3, 1);
+}
