@@ -44,7 +44,7 @@ pub(crate) fn refresh_v1v2_report(
     group: [u8; 4],
     v1: bool,
 ) -> Result<(), SlowPathReason> {
-    let settings = &msg.settings;
+    let settings = msg.settings;
     let no_fast_path = settings.flags & IFACE_FLAG_NO_FAST_PATH != 0;
     let m = refreshable_member(msg.pkt.ifindex, group, no_fast_path)?;
     let want_compat = if v1 { 1 } else { 2 };

@@ -39,7 +39,9 @@ pub(crate) struct Packet {
 pub(crate) struct Message {
     pub(crate) skb: *mut __sk_buff,
     pub(crate) pkt: Packet,
-    pub(crate) settings: IfaceSettings,
+    /// The interface's entry in `MGM_IFACES`, read in place (a copy would take 64 bytes of the
+    /// 512 the verifier allows the program's stack).
+    pub(crate) settings: &'static IfaceSettings,
     /// Type, Max Resp Code, checksum, group (or the v3 report's Number of Group Records).
     pub(crate) header: [u8; 8],
     /// The scratch copy of the message's first `MAX_EVENT` bytes (messages over 8 bytes).
@@ -99,7 +101,7 @@ pub(crate) fn handle(skb: *mut __sk_buff, l2: L2) -> Option<Outcome> {
         _ => Verdict::Ignored(IgnoreReason::UnknownType),
     };
     let delivery = match verdict {
-        Verdict::SentUp(_, why) if !rate::within_budget(msg.pkt.ifindex, &msg.settings, why) => {
+        Verdict::SentUp(_, why) if !rate::within_budget(msg.pkt.ifindex, msg.settings, why) => {
             Some(Delivery::RateLimited)
         }
         Verdict::SentUp(_, why) => Some(events::send(&msg, why)),

@@ -74,10 +74,12 @@ pub(crate) fn scratch() -> Option<*mut Scratch> {
 
 /// The settings of interface `ifindex`, when the classifier handles IGMP on it.
 #[inline(always)]
-pub(crate) fn managed_iface(ifindex: u32) -> Option<IfaceSettings> {
+pub(crate) fn managed_iface(ifindex: u32) -> Option<&'static IfaceSettings> {
     let s = MGM_IFACES.get_ptr(ifindex)?;
-    // SAFETY: a value pointer returned by the map lookup, valid for this program run.
-    let s = unsafe { *s };
+    // SAFETY: a value pointer returned by the map lookup, valid for this program run. The
+    // daemon may rewrite the entry meanwhile: a packet judged on settings half old, half new
+    // is harmless (the next one sees the new ones).
+    let s = unsafe { &*s };
     (s.enabled != 0).then_some(s)
 }
 

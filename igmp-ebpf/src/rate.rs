@@ -32,22 +32,33 @@ const NS_PER_SECOND: u64 = 1_000_000_000;
 /// its share of the budget when it is.
 #[inline(always)]
 pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, why: SlowPathReason) -> bool {
-    let rate = u64::from(settings.max_reports_per_second);
-    if rate == 0 {
+    if settings.max_reports_per_second == 0 {
         return true;
     }
+    take_share(
+        ifindex,
+        settings.max_reports_per_second,
+        settings.report_burst,
+        why == SlowPathReason::Query,
+    )
+}
+
+/// The bucket's part, a subprogram of its own: its stack is not added to the main program's,
+/// which the bpf_loop callbacks' stacks are (the verifier's 512-byte bound on the chain).
+#[inline(never)]
+fn take_share(ifindex: u32, per_second: u32, burst: u32, query: bool) -> bool {
     let Some(buckets) = maps::rate_buckets(ifindex) else {
         // The map refused the entry: no limit rather than no events.
         return true;
     };
-    let due = if why == SlowPathReason::Query {
+    let due = if query {
         &mut buckets.queries_due_ns
     } else {
         &mut buckets.reports_due_ns
     };
     // SAFETY: helper without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
-    take(due, now, NS_PER_SECOND / rate, settings.report_burst)
+    take(due, now, NS_PER_SECOND / u64::from(per_second.max(1)), burst)
 }
 
 /// GCRA: `interval` ns per message, up to `burst` at once (at least one).
