@@ -624,6 +624,19 @@ mod tests {
             Params::derive(&robust, None, None).group_membership_interval
         );
         assert!(after > before);
+        // The budget of events: the default, then what a reload sets (0: no limit).
+        let budget = |maps: &KernelMaps| {
+            let s = maps.ifaces.get(&1, 0).expect("settings written");
+            (s.max_reports_per_second, s.report_burst)
+        };
+        assert_eq!(budget(&maps), (2000, 2000));
+        let unlimited = IgmpConfig {
+            max_reports_per_second: 0,
+            ..robust
+        };
+        ports.reconfigure(1, &unlimited, &maps, 0);
+        ports.sync_all_settings(&mut maps);
+        assert_eq!(budget(&maps), (0, 0));
     }
 
     #[test]
