@@ -58,7 +58,12 @@ fn take_share(ifindex: u32, per_second: u32, burst: u32, query: bool) -> bool {
     };
     // SAFETY: helper without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
-    take(due, now, NS_PER_SECOND / u64::from(per_second.max(1)), burst)
+    take(
+        due,
+        now,
+        NS_PER_SECOND / u64::from(per_second.max(1)),
+        burst,
+    )
 }
 
 /// GCRA: `interval` ns per message, up to `burst` at once (at least one).

@@ -321,7 +321,10 @@ mod tests {
     #[test]
     fn layouts_have_no_implicit_padding() {
         assert_eq!(size_of::<IfaceSettings>(), 32 + 8 * MAX_LINK_SUBNETS);
-        assert_eq!(core::mem::offset_of!(IfaceSettings, max_reports_per_second), 24);
+        assert_eq!(
+            core::mem::offset_of!(IfaceSettings, max_reports_per_second),
+            24
+        );
         assert_eq!(core::mem::offset_of!(IfaceSettings, subnets), 32);
         assert_eq!(size_of::<LinkSubnet>(), 8);
         assert_eq!(size_of::<MemberKey>(), 8);

@@ -212,30 +212,56 @@ fn a_flood_on_one_lan_is_held_to_its_budget_and_another_lan_still_joins() {
     let k = lab.start_mgm(&r, &[&budget_a, &rif_b], &flags);
     lab.set_router(&r);
 
-    let flood = spawn_v3_flood_mode(&flooder, "192.0.2.11", 10 * GROUPS, 5.0, 0, GROUPS, "exclude");
+    let flood = spawn_v3_flood_mode(
+        &flooder,
+        "192.0.2.11",
+        10 * GROUPS,
+        5.0,
+        0,
+        GROUPS,
+        "exclude",
+    );
     let mut host = lab.host(&joiner);
     host.cmd(&format!("join {G} 198.51.100.12"));
-    lab.wait_for("the joiner's group on LAN B", Duration::from_secs(5), || {
-        lab.group(k, &rif_b, G).is_some()
-    });
+    lab.wait_for(
+        "the joiner's group on LAN B",
+        Duration::from_secs(5),
+        || lab.group(k, &rif_b, G).is_some(),
+    );
     let out = flood.wait_with_output().expect("the flood ends");
     let said = String::from_utf8_lossy(&out.stdout);
     // "sent N in S s"
     let words: Vec<&str> = said.split_whitespace().collect();
-    let sent: u64 = words.get(1).and_then(|w| w.parse().ok()).expect("the flood's count");
-    let secs: f64 = words.get(3).and_then(|w| w.parse().ok()).expect("the flood's time");
+    let sent: u64 = words
+        .get(1)
+        .and_then(|w| w.parse().ok())
+        .expect("the flood's count");
+    let secs: f64 = words
+        .get(3)
+        .and_then(|w| w.parse().ok())
+        .expect("the flood's time");
     // Per CPU: the flooder may run on every CPU of the machine.
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     let through = cpus * (BUDGET + BUDGET * (secs.ceil() as u64 + 2));
-    let held_a = lab.groups(k).into_iter().filter(|g| g.interface == rif_a).count() as u64;
+    let held_a = lab
+        .groups(k)
+        .into_iter()
+        .filter(|g| g.interface == rif_a)
+        .count() as u64;
     let s = stats(&lab, k);
     eprintln!(
         "flood: {sent} reports in {secs} s; {held_a} groups held on LAN A (at most {through}); \
          events_rate_limited {}, events_ring_full {}",
         s["events_rate_limited"], s["events_ring_full"]
     );
-    assert!(sent > through, "the flood must exceed the budget to test it");
-    assert!(held_a <= through, "LAN A held to its budget: {held_a} > {through}");
+    assert!(
+        sent > through,
+        "the flood must exceed the budget to test it"
+    );
+    assert!(
+        held_a <= through,
+        "LAN A held to its budget: {held_a} > {through}"
+    );
     // Each flood report went up (at most `through`), was absorbed as the refresh of a group
     // held, or was held back and counted.
     assert!(
@@ -244,5 +270,8 @@ fn a_flood_on_one_lan_is_held_to_its_budget_and_another_lan_still_joins() {
         "the reports past the budget are counted"
     );
     assert!(s["events_rate_limited"] > 0);
-    assert!(lab.group(k, &rif_b, G).is_some(), "the joiner's group is still held");
+    assert!(
+        lab.group(k, &rif_b, G).is_some(),
+        "the joiner's group is still held"
+    );
 }

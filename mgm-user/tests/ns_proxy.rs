@@ -583,3 +583,39 @@ fn reports_fit_a_small_upstream_mtu() {
     std::thread::sleep(Duration::from_secs(7));
     assert_eq!(pl.upstream_groups().len(), 150);
 }
+
+/// Reports a neighbour sends on the upstream link (here the upstream router's own host stack,
+/// joining a group on that link) stay in the proxy's classifier: counted as
+/// `ignored_upstream_report`, never sent up to the daemon (which acts on queries only there),
+/// while the upstream querier's queries still reach it.
+#[test]
+fn a_neighbours_reports_on_the_upstream_stay_in_the_classifier() {
+    let mut pl = ProxyLab::new(&[], "");
+    let stats = |pl: &ProxyLab| -> mgm_user::control::api::StatsView {
+        mgm_user::control::client::request(
+            &pl.lab.daemon(pl.px).socket,
+            mgm_user::control::api::Request::ShowStats,
+        )
+        .expect("show stats")
+    };
+    let queries_before = stats(&pl)["rx_query_v3"];
+    let mut neighbour = pl.lab.host(&pl.up_ns.clone());
+    neighbour.cmd("ifaddr 198.51.100.1");
+    neighbour.cmd("join 239.30.0.1");
+    pl.lab
+        .wait_for("the neighbour's reports counted", WAIT, || {
+            stats(&pl)["ignored_upstream_report"] >= 1
+        });
+    pl.lab.wait_for("a query from upstream", WAIT, || {
+        stats(&pl)["rx_query_v3"] > queries_before
+    });
+    let view: Option<UpstreamView> = mgm_user::control::client::request(
+        &pl.lab.daemon(pl.px).socket,
+        mgm_user::control::api::Request::ShowUpstream,
+    )
+    .expect("show upstream");
+    assert!(
+        view.expect("a proxy").queries_heard > 0,
+        "queries still go up"
+    );
+}

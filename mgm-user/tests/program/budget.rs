@@ -33,7 +33,11 @@ fn reports_past_the_budget_are_counted_not_sent() {
     );
     assert_eq!(st.events_sent, sent);
     assert_eq!(st.events_rate_limited, 100 - sent);
-    assert_eq!((st.igmp_packets, st.rx_report_v2), (100, 100), "still counted as accepted");
+    assert_eq!(
+        (st.igmp_packets, st.rx_report_v2),
+        (100, 100),
+        "still counted as accepted"
+    );
     assert_eq!(st.events_ring_full, 0);
 
     // Leaves share the reports' budget: a flood of either cannot hide behind the other.
@@ -93,7 +97,10 @@ fn queries_pass_while_reports_are_limited() {
     assert!(queries_sent < 2 + refills_since(start));
     let st = fx.stats();
     assert_eq!(st.rx_query_v2, 21);
-    assert_eq!(st.events_rate_limited, 50 + 21 - reports_sent - queries_sent);
+    assert_eq!(
+        st.events_rate_limited,
+        50 + 21 - reports_sent - queries_sent
+    );
 }
 
 #[test]
