@@ -105,7 +105,10 @@ fn measure(f: &Flood, seconds: f64) -> Measured {
     let r = lab.netns("r");
     let h = lab.netns("h");
     let (rif, _) = lab.link((&r, "r", "192.0.2.1/24"), (&h, "h", "192.0.2.11/24"));
-    let k = lab.start_mgm(&r, &[&rif], f.daemon_args);
+    // The flood is to reach the daemon whole: no budget in the classifier.
+    let mut args = f.daemon_args.to_vec();
+    args.extend(["--max-reports-per-second", "0"]);
+    let k = lab.start_mgm(&r, &[&rif], &args);
     let pid = lab.daemon(k).child.id();
     let socket = lab.daemon(k).socket.clone();
     let stats = || client::request::<serde_json::Value>(&socket, Request::ShowStats);

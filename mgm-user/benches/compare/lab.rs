@@ -128,6 +128,8 @@ impl RouterLab {
                 let max = s.groups.to_string();
                 let mut all: Vec<&str> = vec!["-i", &self.ru, "-i", &self.rl, "--log", "warn"];
                 all.extend(["--max-groups", &max, "--max-groups-per-host", &max]);
+                // The daemon's work is compared, not the classifier's budget (the peers have none).
+                all.extend(["--max-reports-per-second", "0"]);
                 if s.slow_leave {
                     all.extend(["--last-member-query-interval", "10s"]);
                     all.extend(["--last-member-query-count", "2"]);

@@ -108,6 +108,9 @@ impl HandlerLab {
                 &max,
                 "--max-groups-per-host",
                 &max,
+                // The handler path's throughput is measured: every report reaches the daemon.
+                "--max-reports-per-second",
+                "0",
                 // What a daemon runs with: the lab's debug level logs every membership change.
                 "--log",
                 "info",

@@ -115,7 +115,15 @@ const UP_ARGS: &[&str] = &[
 ];
 /// Every mgm proxy run: as quiet as igmpproxy (warnings), and one host may hold the bench's
 /// 1 000 groups (the per-host guard is 512 by default; igmpproxy has none).
-const MGM_ARGS: &[&str] = &["--log", "warn", "--max-groups-per-host", "4096"];
+/// No budget in the classifier (igmpproxy has none): the floods reach the daemon whole.
+const MGM_ARGS: &[&str] = &[
+    "--log",
+    "warn",
+    "--max-groups-per-host",
+    "4096",
+    "--max-reports-per-second",
+    "0",
+];
 /// igmpproxy 0.3's last-member timers: 10 s × 2.
 const LMQ_AS_IGMPPROXY: &[&str] = &[
     "--last-member-query-interval",
