@@ -65,8 +65,8 @@ fn forwarding_resumes_after_a_restart_from_pinned_memberships() {
     );
 }
 
-/// Counters and the event ring pinned by an mgm version with another layout (here a one-counter
-/// MGM_STATS) are replaced at start, not a reason to refuse it; membership maps are kept.
+/// Counters, the event ring and the interface settings pinned by an mgm version with another
+/// layout (here a one-counter MGM_STATS and a shorter MGM_IFACES value) are replaced at start, not a reason to refuse it; membership maps are kept.
 #[test]
 fn counters_pinned_by_another_version_are_replaced() {
     let mut lab = Lab::new();
@@ -93,7 +93,37 @@ fn counters_pinned_by_another_version_are_replaced() {
                 "MGM_STATS",
             ]),
     );
+    // The interface settings of the version before the classifier's budget (56 bytes).
+    let old_ifaces = pins.join("MGM_IFACES");
+    common::run(
+        std::process::Command::new("bpftool")
+            .args(["map", "create"])
+            .arg(&old_ifaces)
+            .args([
+                "type",
+                "hash",
+                "key",
+                "4",
+                "value",
+                "56",
+                "entries",
+                "256",
+                "name",
+                "MGM_IFACES",
+            ]),
+    );
     let k = lab.start_mgm_pinned(&r, &[&ra], &[], pins.clone());
+    let dump = common::run(
+        std::process::Command::new("bpftool")
+            .args(["-j", "map", "show", "pinned"])
+            .arg(&old_ifaces),
+    );
+    let info: serde_json::Value = serde_json::from_str(&dump).expect("bpftool JSON");
+    assert_eq!(
+        info["bytes_value"],
+        std::mem::size_of::<mgm_common::IfaceSettings>(),
+        "the old MGM_IFACES is still pinned: {info}"
+    );
     let dump = common::run(
         std::process::Command::new("bpftool")
             .args(["-j", "map", "show", "pinned"])
