@@ -212,6 +212,19 @@ fn a_flood_on_one_lan_is_held_to_its_budget_and_another_lan_still_joins() {
     let k = lab.start_mgm(&r, &[&budget_a, &rif_b], &flags);
     lab.set_router(&r);
 
+    let budgets: Vec<(String, u32)> = lab
+        .interfaces(k)
+        .into_iter()
+        .map(|i| (i.interface, i.max_reports_per_second))
+        .collect();
+    assert!(
+        budgets.contains(&(rif_a.clone(), BUDGET as u32)),
+        "{budgets:?}"
+    );
+    assert!(
+        budgets.contains(&(rif_b.clone(), 2000)),
+        "the default: {budgets:?}"
+    );
     let flood = spawn_v3_flood_mode(
         &flooder,
         "192.0.2.11",

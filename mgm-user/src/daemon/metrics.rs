@@ -147,6 +147,7 @@ impl Daemon {
                     max_groups_per_host: cfg.max_groups_per_host.into(),
                     max_sources: cfg.max_sources.into(),
                     max_sources_total: cfg.max_sources_total.into(),
+                    max_reports_per_second: cfg.max_reports_per_second.into(),
                     refused_groups: r.refused_groups(),
                     refused_host_groups: r.refused_host_groups(),
                     refused_sources: r.refused_sources(),

@@ -50,6 +50,10 @@ pub struct InterfaceStats {
     pub max_groups_per_host: u64,
     pub max_sources: u64,
     pub max_sources_total: u64,
+    /// The classifier's budget of reports and leaves to the daemon (`max-reports-per-second`;
+    /// 0: none).
+    #[serde(default)]
+    pub max_reports_per_second: u64,
     /// Refusals, each as in `mgm show interfaces --json`.
     pub refused_groups: u64,
     pub refused_host_groups: u64,
@@ -109,6 +113,11 @@ pub struct InterfaceView {
     /// New sources ignored at the `max_sources_total` limit since start.
     #[serde(default)]
     pub refused_sources_total: u64,
+    /// The classifier's budget of reports and leaves sent up, per second and per CPU
+    /// (`max-reports-per-second`; 0: none). What it holds back is counted in `mgm show stats`
+    /// (`events_rate_limited`, all interfaces together).
+    #[serde(default)]
+    pub max_reports_per_second: u32,
     /// Records (v1/v2 reports and leaves, v3 group records) ignored whole since start because
     /// the group filters (`allow-groups`, `deny-groups`) refuse their group.
     #[serde(default)]

@@ -169,6 +169,7 @@ fn iface(name: &str) -> InterfaceView {
         source_count: 40,
         max_sources_total: 32768,
         refused_sources_total: 20,
+        max_reports_per_second: 2000,
         refused_filtered_groups: 4,
         refused_filtered_sources: 5,
         allow_groups: vec![],

@@ -104,6 +104,7 @@ fn limits(e: &mut DescriptorEncoder, ifs: &[InterfaceStats]) -> std::fmt::Result
                 ("max_groups_per_host", i.max_groups_per_host),
                 ("max_sources", i.max_sources),
                 ("max_sources_total", i.max_sources_total),
+                ("max_reports_per_second", i.max_reports_per_second),
             ]
             .map(|(limit, v)| ([("interface", i.interface.as_str()), ("limit", limit)], v))
         }),
