@@ -650,7 +650,15 @@ fn a_handler_that_stops_reading_is_disconnected_and_its_interface_released() {
     common::require_root();
     let mut fl = ForwardLab::new_with(
         ["", ",protocol=deaf", ""],
-        &["--max-groups", "60000", "--max-groups-per-host", "60000"],
+        // No budget in the classifier: the flood is to reach the daemon, and the handler.
+        &[
+            "--max-groups",
+            "60000",
+            "--max-groups-per-host",
+            "60000",
+            "--max-reports-per-second",
+            "0",
+        ],
     );
     let rb = fl.rb.clone();
     // Registers, then never reads a line.
