@@ -115,6 +115,9 @@ pub struct Ctx<'a> {
     pub max_sources: usize,
     /// Quick leave (module docs): what would start last-member queries takes effect at once.
     pub quick_leave: bool,
+    /// With quick leave, the group's tracked hosts (`tracking.rs`): what they still want is
+    /// kept. `None`: no host tracked.
+    pub hosts: Option<&'a crate::igmp::tracking::GroupHosts>,
 }
 
 impl Ctx<'_> {
@@ -126,6 +129,14 @@ impl Ctx<'_> {
     }
     fn may_query(&self) -> bool {
         self.querier && self.can_query_group
+    }
+    /// A tracked host is in EXCLUDE mode: quick leave keeps the group timer.
+    fn group_wanted(&self) -> bool {
+        self.hosts.is_some_and(|h| h.excluding(self.now))
+    }
+    /// A tracked host wants traffic from `s`: quick leave keeps its timer.
+    fn source_wanted(&self, s: Ipv4Addr) -> bool {
+        self.hosts.is_some_and(|h| h.wants(self.now, s))
     }
 }
 
