@@ -21,6 +21,7 @@ fn group(interface: &str) -> GroupView {
             forwarding: false,
             expires_in_ms: 0,
         }],
+        hosts: None,
     }
 }
 
