@@ -46,7 +46,8 @@ use std::net::Ipv4Addr;
 use mgm_common::igmp::RecordType;
 
 use super::compat::HostInput;
-use super::group::FilterMode;
+use super::config::Params;
+use super::group::{Ctx, FilterMode};
 use crate::dense_map::FastHashMap;
 
 /// Most hosts tracked for one group; past it the group falls back to the RFC queries.
@@ -85,6 +86,16 @@ pub struct Report {
     pub now: u64,
     pub gmi: u64,
     pub max_sources: usize,
+}
+
+impl Report {
+    pub fn new(now: u64, p: &Params, max_sources: usize) -> Report {
+        Report {
+            now,
+            gmi: p.group_membership_interval,
+            max_sources,
+        }
+    }
 }
 
 impl GroupHosts {
@@ -258,6 +269,15 @@ impl HostTracker {
     /// The tracked hosts of `group` when tracking is on.
     pub fn group(&self, group: Ipv4Addr) -> Option<&GroupHosts> {
         self.groups.get(&group)
+    }
+
+    /// What quick leave may do for `group` in `ctx`: keep what its tracked hosts want, or
+    /// nothing at all where tracking is not complete (the RFC's queries then).
+    pub fn decide<'a>(&'a self, group: Ipv4Addr, ctx: &mut Ctx<'a>) {
+        match self.groups.get(&group) {
+            Some(h) if !h.complete(ctx.now) => ctx.quick_leave = false,
+            h => ctx.hosts = h,
+        }
     }
 
     /// The router dropped `group`: its hosts go with it.

@@ -466,17 +466,9 @@ impl IgmpInterface {
         let (mut ctx, total_bound) = (self.ctx(now, &p), self.source_bound(group));
         ctx.max_sources = ctx.max_sources.min(total_bound);
         if self.tracking.enabled() {
-            let r = Report {
-                now,
-                gmi: p.group_membership_interval,
-                max_sources: ctx.max_sources,
-            };
-            self.tracking
-                .record(r, (group, existed), src, input, &sources);
-            match self.tracking.group(group) {
-                Some(h) if !h.complete(now) => ctx.quick_leave = false,
-                h => ctx.hosts = h,
-            }
+            let r = Report::new(now, &p, ctx.max_sources);
+            self.tracking.record(r, (group, existed), src, input, &sources);
+            self.tracking.decide(group, &mut ctx);
         }
         let iface_version = self.querier.version(now);
         let g = self
