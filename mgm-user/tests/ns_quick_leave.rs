@@ -4,7 +4,7 @@
 //! query (without quick leave the last-member queries would run first).
 //!
 //! Topology: `common/forward.rs` (source 192.0.2.10 on link A; both receivers on link B,
-//! 198.51.100.0/24, the quick-leave interface). Short IGMP timers (QI 2 s, LMQT 400 ms).
+//! 198.51.100.0/24, the quick-leave interface). Short IGMP timers (QI 2 s, GMI 5 s, LMQT 400 ms).
 mod common;
 #[path = "common/forward.rs"]
 mod forward;
@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 const G: &str = "239.7.7.8";
 const GA: Ipv4Addr = Ipv4Addr::new(239, 7, 7, 8);
 const PORT: u16 = 5008;
+/// Group membership interval with the short timers (`common::FAST`).
+const GMI: Duration = Duration::from_secs(5);
 
 /// The datagrams seen between `from` and `to` (CLOCK_MONOTONIC ns) and the longest silence
 /// between two of them (or at either end).
@@ -52,6 +54,17 @@ fn one_host_leaves_the_other_keeps_the_stream_then_the_last_leave_stops_it_at_on
             .and_then(|g| g.hosts)
             .is_some_and(|h| h == ["198.51.100.10", "198.51.100.11"])
     });
+    // A group membership interval (5 s) later both are still tracked: their answers to the
+    // general queries reach the daemon (the classifier would otherwise refresh the membership
+    // in the kernel without telling it, and the hosts would be forgotten).
+    std::thread::sleep(GMI + Duration::from_secs(1));
+    let hosts = fl.lab.group(k, &rb, G).and_then(|g| g.hosts);
+    assert_eq!(
+        hosts.as_deref(),
+        Some(&["198.51.100.10".to_string(), "198.51.100.11".to_string()][..]),
+        "a host forgotten while it answers the queries\n{}",
+        fl.diagnostics()
+    );
     let src = fl.source.clone();
     let mut s = fl.host(&src);
     s.cmd(&format!("send {G} {PORT} 3000 10"));
