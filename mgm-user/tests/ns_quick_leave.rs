@@ -114,7 +114,10 @@ fn one_host_leaves_the_other_keeps_the_stream_then_the_last_leave_stops_it_at_on
     std::thread::sleep(Duration::from_secs(1));
     let (n2, p2) = (on_b.count(), fl.mfe(G).map_or(0, |m| m.packets));
     assert!(p2 > p1 + 50, "the source stopped sending? {p1} -> {p2}");
-    assert_eq!(n2, n1, "the stream still reaches link B after the last leave");
+    assert_eq!(
+        n2, n1,
+        "the stream still reaches link B after the last leave"
+    );
     assert_eq!(
         queries.count(),
         0,

@@ -142,8 +142,7 @@ impl GroupHosts {
             }
             None => (FilterMode::Include, BTreeSet::new()),
         };
-        let Some((mode, set)) = next_state(input, mode, &mut set, sources).map(|m| (m, set))
-        else {
+        let Some((mode, set)) = next_state(input, mode, &mut set, sources).map(|m| (m, set)) else {
             return; // unknown record type: the host's state is unchanged
         };
         let gone = mode == FilterMode::Include && set.is_empty();
@@ -206,11 +205,13 @@ fn next_state(
             set.clone_from(b);
             Some(FilterMode::Exclude)
         }
-        (RecordType::AllowNew, FilterMode::Include) | (RecordType::BlockOld, FilterMode::Exclude) => {
+        (RecordType::AllowNew, FilterMode::Include)
+        | (RecordType::BlockOld, FilterMode::Exclude) => {
             set.extend(b.iter().copied());
             Some(mode)
         }
-        (RecordType::AllowNew, FilterMode::Exclude) | (RecordType::BlockOld, FilterMode::Include) => {
+        (RecordType::AllowNew, FilterMode::Exclude)
+        | (RecordType::BlockOld, FilterMode::Include) => {
             set.retain(|s| !b.contains(s));
             Some(mode)
         }

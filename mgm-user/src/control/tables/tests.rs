@@ -48,7 +48,10 @@ fn group_json_uses_the_documented_names() {
 fn tracked_hosts_show_in_json_and_as_a_count_only_on_quick_leave_interfaces() {
     let mut g = group("eth1");
     let v = serde_json::to_value(&g).unwrap();
-    assert!(v.get("hosts").is_none(), "no hosts key without quick leave: {v}");
+    assert!(
+        v.get("hosts").is_none(),
+        "no hosts key without quick leave: {v}"
+    );
     assert!(groups_table(std::slice::from_ref(&g)).contains(" 192.0.2.10 "));
     assert!(!groups_table(std::slice::from_ref(&g)).contains("tracked"));
     g.hosts = Some(vec!["192.0.2.10".into(), "192.0.2.11".into()]);

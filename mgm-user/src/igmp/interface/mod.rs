@@ -467,7 +467,8 @@ impl IgmpInterface {
         ctx.max_sources = ctx.max_sources.min(total_bound);
         if self.tracking.enabled() {
             let r = Report::new(now, &p, ctx.max_sources);
-            self.tracking.record(r, (group, existed), src, input, &sources);
+            self.tracking
+                .record(r, (group, existed), src, input, &sources);
             self.tracking.decide(group, &mut ctx);
         }
         let iface_version = self.querier.version(now);

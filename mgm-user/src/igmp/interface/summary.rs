@@ -73,8 +73,10 @@ impl IgmpInterface {
 
     /// With quick leave, the hosts tracked for `group` (none may be); `None` without.
     pub fn tracked_hosts(&self, group: Ipv4Addr, now: u64) -> Option<Vec<Ipv4Addr>> {
-        self.tracking
-            .enabled()
-            .then(|| self.tracking.group(group).map_or_else(Vec::new, |h| h.hosts(now)))
+        self.tracking.enabled().then(|| {
+            self.tracking
+                .group(group)
+                .map_or_else(Vec::new, |h| h.hosts(now))
+        })
     }
 }

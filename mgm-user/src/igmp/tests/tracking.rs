@@ -8,9 +8,11 @@ use crate::igmp::tracking::MAX_HOSTS_PER_GROUP;
 const T1: u64 = T0 + 10 * SEC;
 
 fn quick() -> Rig {
-    let mut cfg = IgmpConfig::default();
-    cfg.quick_leave = true;
-    Rig::with(cfg).0
+    Rig::with(IgmpConfig {
+        quick_leave: true,
+        ..IgmpConfig::default()
+    })
+    .0
 }
 
 fn host(i: u8) -> Ipv4Addr {
