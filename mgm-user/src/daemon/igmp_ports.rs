@@ -77,10 +77,12 @@ impl Port {
         (no_fast_path, accept_off_link): (bool, bool),
         maps: &mut KernelMaps,
     ) -> Result<()> {
+        // Quick leave tracks every host's reports (`igmp/tracking.rs`): none may stay in the
+        // classifier.
         let want = settings_for(
             &self.router.params(),
             (self.router.our_addr(), &self.subnets),
-            no_fast_path,
+            no_fast_path || self.router.config().quick_leave,
             accept_off_link,
         );
         if self.written != Some(want) {

@@ -37,14 +37,16 @@
 //!
 //! With [`Ctx::quick_leave`] (`IgmpConfig::quick_leave`, off by default), every "Send Q(G)" and
 //! "Send Q(G,X)" of the tables is replaced by what those last-member queries conclude when no
-//! one answers, at once and without a query: Q(G) becomes the group timer expiring now (EXCLUDE
-//! switches to INCLUDE with the sources that have running timers, none left: the group goes),
-//! Q(G,X) the timers of X's forwarded sources expiring now (INCLUDE deletes them, EXCLUDE moves
-//! them to Y). So a v2 leave or TO_IN({}) removes the group, BLOCK(B) stops B, TO_IN(B) keeps
-//! just B, and TO_EX(B) blocks B: the state becomes the reporting host's own. That is right
-//! only on a link with one host; with several, the others lose what they share with the
-//! leaving host until they report again (the next general query), which the RFC's
-//! last-member queries exist to prevent. It applies whether or not this router is the querier.
+//! one answers, at once and without a query, for what no tracked host still wants
+//! ([`Ctx::hosts`], `tracking.rs`: the interface tracks each host's own state): Q(G) becomes
+//! the group timer expiring now (EXCLUDE switches to INCLUDE with the sources that have running
+//! timers, none left: the group goes) unless a tracked host is in EXCLUDE mode; Q(G,X) the
+//! timers of X's forwarded sources expiring now (INCLUDE deletes them, EXCLUDE moves them to Y)
+//! except those a tracked host wants. With no other host tracked, a v2 leave or TO_IN({})
+//! removes the group, BLOCK(B) stops B, TO_IN(B) keeps just B, and TO_EX(B) blocks B: the state
+//! becomes the reporting host's own. Where tracking is not complete the interface turns quick
+//! leave off for the group (`tracking.rs`). It applies whether or not this router is the
+//! querier.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -115,6 +117,9 @@ pub struct Ctx<'a> {
     pub max_sources: usize,
     /// Quick leave (module docs): what would start last-member queries takes effect at once.
     pub quick_leave: bool,
+    /// With quick leave, the group's tracked hosts (`tracking.rs`): what they still want is
+    /// kept. `None`: no host tracked.
+    pub hosts: Option<&'a crate::igmp::tracking::GroupHosts>,
 }
 
 impl Ctx<'_> {
@@ -126,6 +131,14 @@ impl Ctx<'_> {
     }
     fn may_query(&self) -> bool {
         self.querier && self.can_query_group
+    }
+    /// A tracked host is in EXCLUDE mode: quick leave keeps the group timer.
+    fn group_wanted(&self) -> bool {
+        self.hosts.is_some_and(|h| h.excluding(self.now))
+    }
+    /// A tracked host wants traffic from `s`: quick leave keeps its timer.
+    fn source_wanted(&self, s: Ipv4Addr) -> bool {
+        self.hosts.is_some_and(|h| h.wants(self.now, s))
     }
 }
 

@@ -285,8 +285,9 @@ pub static SETTINGS: &[Setting] = &[
         name: "quick-leave",
         aliases: &[],
         help: "Act on leaves at once (v2 leave, TO_IN, BLOCK, TO_EX), without last-member \
-               queries: ONLY for a link with one host; with several, one host's leave cuts the \
-               others until they report again",
+               queries, for what no other host still wants: the router tracks each host's \
+               reports (every report then reaches the daemon); IGMPv1/v2 hosts that suppressed \
+               their reports are not known and can be cut until they report again",
         derived_default: "",
         kind: Kind::Switch {
             get: |c| c.quick_leave,

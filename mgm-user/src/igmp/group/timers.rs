@@ -14,17 +14,21 @@ use super::{Ctx, FilterMode, GroupQuery, GroupState};
 
 impl GroupState {
     /// The table's "Send Q(G)": the last-member queries, or with quick leave their outcome when
-    /// no one answers, at once: the group timer expires now.
+    /// no one answers, at once: the group timer expires now, unless a tracked host is in
+    /// EXCLUDE mode (then nothing happens and nothing is sent).
     pub(super) fn last_member_group(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
         if ctx.quick_leave {
-            self.expire_group_now();
+            if !ctx.group_wanted() {
+                self.expire_group_now();
+            }
         } else {
             self.send_group_query(ctx, out);
         }
     }
 
     /// The table's "Send Q(G,X)": the last-member queries, or with quick leave their outcome
-    /// when no one answers, at once: the timers of X's forwarded sources expire now.
+    /// when no one answers, at once: the timers of X's forwarded sources that no tracked host
+    /// wants expire now (the others stay as they are, and nothing is sent).
     pub(super) fn last_member_sources(
         &mut self,
         ctx: &Ctx,
@@ -32,7 +36,7 @@ impl GroupState {
         out: &mut Vec<GroupQuery>,
     ) {
         if ctx.quick_leave {
-            self.expire_sources_now(x);
+            self.expire_sources_now(x, |s| ctx.source_wanted(s));
         } else {
             self.send_source_query(ctx, x, out);
         }
@@ -54,9 +58,9 @@ impl GroupState {
 
     /// Quick leave: the timers of the sources of `x` that are forwarded expire now (§6.5:
     /// INCLUDE deletes the record, EXCLUDE moves it to Y).
-    fn expire_sources_now(&mut self, x: &BTreeSet<Ipv4Addr>) {
+    fn expire_sources_now(&mut self, x: &BTreeSet<Ipv4Addr>, wanted: impl Fn(Ipv4Addr) -> bool) {
         let include = self.mode == FilterMode::Include;
-        for s in x {
+        for s in x.iter().filter(|s| !wanted(**s)) {
             let Some(r) = self.sources.get_mut(s) else {
                 continue;
             };

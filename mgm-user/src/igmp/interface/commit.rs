@@ -58,6 +58,7 @@ impl IgmpInterface {
             g.set_told(want);
             if empty {
                 self.groups.remove(&group);
+                self.tracking.forget(group);
             } else {
                 let d = g.next_deadline();
                 if d != 0 && d != g.scheduled {

@@ -33,6 +33,7 @@ use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
 use super::group::{Ctx, GroupQuery, GroupState};
 use super::querier::{Querier, QuerierEvent};
+use super::tracking::{HostTracker, Report};
 use super::view::FastPathView;
 use crate::dense_map::{DenseMap, FastHashMap, FastHashSet};
 use deadlines::Deadlines;
@@ -72,6 +73,8 @@ pub struct IgmpInterface {
     /// Groups each host keeps alive (the last reporter of each group; `limits.rs`). Bounded by
     /// the groups held: each group counts for one host.
     hosts: FastHashMap<Ipv4Addr, u32>,
+    /// With quick leave, which host wants what of each group (`tracking.rs`); empty otherwise.
+    tracking: HostTracker,
     /// Source records of every group.
     source_total: usize,
     /// Reports for new groups ignored because the interface holds `max_groups` already.
@@ -125,6 +128,7 @@ impl IgmpInterface {
             dirty: Vec::new(),
             writes: Vec::new(),
             hosts: FastHashMap::default(),
+            tracking: HostTracker::default(),
             source_total: 0,
             refused_groups: 0,
             refused_host_groups: 0,
@@ -141,6 +145,7 @@ impl IgmpInterface {
             notice_limits: Default::default(),
         };
         me.querier.candidate = me.config.querier;
+        me.tracking.set_enabled(me.config.quick_leave, now);
         let p = me.params();
         let ev = me.querier.start(
             now,
@@ -340,6 +345,7 @@ impl IgmpInterface {
             can_query_group: self.querier.version(now) >= 2,
             max_sources: usize::try_from(self.config.max_sources).unwrap_or(usize::MAX),
             quick_leave: self.config.quick_leave,
+            hosts: None,
         }
     }
 
@@ -349,10 +355,12 @@ impl IgmpInterface {
             return;
         }
         let ifindex = self.ifindex;
+        // With quick leave every report reaches the daemon (the classifier's fast path is off).
+        let fast = !self.config.quick_leave;
         if let Some(g) = self.groups.get_mut(&group) {
             if let Some(w) = g
                 .written_member()
-                .filter(|w| !refreshable(view, ifindex, w))
+                .filter(|w| !(fast && refreshable(view, ifindex, w)))
             {
                 // The classifier leaves these entries alone (no fast path on the interface, or
                 // the group handed to the slow path): they hold what was written, counters
@@ -457,6 +465,12 @@ impl IgmpInterface {
         }
         let (mut ctx, total_bound) = (self.ctx(now, &p), self.source_bound(group));
         ctx.max_sources = ctx.max_sources.min(total_bound);
+        if self.tracking.enabled() {
+            let r = Report::new(now, &p, ctx.max_sources);
+            self.tracking
+                .record(r, (group, existed), src, input, &sources);
+            self.tracking.decide(group, &mut ctx);
+        }
         let iface_version = self.querier.version(now);
         let g = self
             .groups
@@ -487,6 +501,7 @@ impl IgmpInterface {
         if !existed && empty {
             // Nothing to keep (e.g. a leave or BLOCK for a group without state).
             self.groups.remove(&group);
+            self.tracking.forget(group);
             return;
         }
         self.dirty.push(group);

@@ -23,6 +23,7 @@ mod retransmit;
 mod rows;
 mod sources;
 mod timers;
+mod tracking;
 
 pub(super) const SEC: u64 = 1_000_000_000;
 pub(super) const MS: u64 = 1_000_000;
