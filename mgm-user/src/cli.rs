@@ -262,6 +262,9 @@ pub fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
 
 /// `--mfc-reconcile-interval`: 0 (off), or from 1 s to 1 day.
 pub fn parse_reconcile_interval(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
     let d = crate::settings::parse_duration_text(text)?;
     if !d.is_zero()
         && (d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(86_400))

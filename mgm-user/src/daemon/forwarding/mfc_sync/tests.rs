@@ -105,3 +105,17 @@ fn the_schedule() {
     s.set_interval(0, 2000);
     assert_eq!(s.next_deadline(), None, "0: off");
 }
+
+#[test]
+fn the_interval_setting() {
+    use std::time::Duration;
+    let parse = crate::cli::parse_reconcile_interval;
+    assert_eq!(parse("0"), Ok(Duration::ZERO), "off");
+    assert_eq!(parse("0s"), Ok(Duration::ZERO), "off");
+    assert_eq!(parse("60s"), Ok(Duration::from_secs(60)));
+    assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+    for bad in ["500ms", "25h", "-1s", "soon", ""] {
+        let e = parse(bad).unwrap_err();
+        assert!(e.starts_with(bad), "{bad}: {e}");
+    }
+}
