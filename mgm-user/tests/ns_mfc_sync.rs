@@ -58,12 +58,19 @@ fn stream_to_b(fl: &mut ForwardLab) -> (common::Host, common::Host) {
     let src = fl.source.clone();
     let mut s = fl.host(&src);
     s.cmd(&format!("send {G} {PORT} 3000 10"));
-    fl.wait_for("the receiver gets the stream", Duration::from_secs(3), || {
-        r.received_count() > 0
-    });
-    fl.wait_for("the kernel holds (S,G) to B", Duration::from_secs(2), || {
-        fl.kernel_mroute(G).is_some_and(|m| m.oifs == vec![rb.clone()])
-    });
+    fl.wait_for(
+        "the receiver gets the stream",
+        Duration::from_secs(3),
+        || r.received_count() > 0,
+    );
+    fl.wait_for(
+        "the kernel holds (S,G) to B",
+        Duration::from_secs(2),
+        || {
+            fl.kernel_mroute(G)
+                .is_some_and(|m| m.oifs == vec![rb.clone()])
+        },
+    );
     (r, s)
 }
 
@@ -82,13 +89,19 @@ fn a_running_streams_entry_deleted_behind_mgms_back_comes_back_as_a_desync() {
         counter(&fl, "mfc_desyncs") >= 1
     });
     let rb = fl.rb.clone();
-    fl.wait_for("the entry back in the kernel", Duration::from_secs(2), || {
-        fl.kernel_mroute(G)
-            .is_some_and(|m| m.oifs == vec![rb.clone()] && m.state == "resolved")
-    });
-    fl.wait_for("the stream back at the receiver", Duration::from_secs(3), || {
-        r.received_count() > received + 10
-    });
+    fl.wait_for(
+        "the entry back in the kernel",
+        Duration::from_secs(2),
+        || {
+            fl.kernel_mroute(G)
+                .is_some_and(|m| m.oifs == vec![rb.clone()] && m.state == "resolved")
+        },
+    );
+    fl.wait_for(
+        "the stream back at the receiver",
+        Duration::from_secs(3),
+        || r.received_count() > received + 10,
+    );
     assert!(
         fl.daemon_log().contains("kernel MFC out of step"),
         "{}",
@@ -113,25 +126,30 @@ fn the_reconcile_restores_a_changed_entry_and_deletes_one_not_mgms() {
     // one, so no upcall tells; and an entry mgm never made.
     mfc_netlink(&fl, &["set", SOURCE, G, &ra]);
     mfc_netlink(&fl, &["set", SOURCE, "239.7.7.8", &ra]);
-    fl.wait_for("the foreign entry in the kernel", Duration::from_secs(1), || {
-        fl.kernel_mroute("239.7.7.8").is_some()
-    });
+    fl.wait_for(
+        "the foreign entry in the kernel",
+        Duration::from_secs(1),
+        || fl.kernel_mroute("239.7.7.8").is_some(),
+    );
     let received = r.received_count();
     let rb = fl.rb.clone();
     fl.wait_for("both repaired", Duration::from_secs(5), || {
         counter(&fl, "mfc_repairs") >= 2
     });
     fl.wait_for("the entry as mgm has it", Duration::from_secs(2), || {
-        fl.kernel_mroute(G).is_some_and(|m| m.oifs == vec![rb.clone()])
+        fl.kernel_mroute(G)
+            .is_some_and(|m| m.oifs == vec![rb.clone()])
     });
     assert!(
         fl.kernel_mroute("239.7.7.8").is_none(),
         "{}",
         fl.diagnostics()
     );
-    fl.wait_for("the stream back at the receiver", Duration::from_secs(3), || {
-        r.received_count() > received + 10
-    });
+    fl.wait_for(
+        "the stream back at the receiver",
+        Duration::from_secs(3),
+        || r.received_count() > received + 10,
+    );
     assert_eq!(counter(&fl, "mfc_desyncs"), 0, "{}", fl.diagnostics());
     let log = fl.daemon_log();
     assert!(log.contains("kernel MFC repaired"), "{log}");

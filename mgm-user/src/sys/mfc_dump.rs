@@ -86,7 +86,10 @@ pub fn parse_dump(buf: &[u8], seq: u32, table: u32) -> Result<DumpPart> {
         match msg.payload {
             NetlinkPayload::Done(_) => part.done = true,
             NetlinkPayload::Error(e) => {
-                bail!("mfc dump: the kernel refused the dump (errno {})", -e.raw_code())
+                bail!(
+                    "mfc dump: the kernel refused the dump (errno {})",
+                    -e.raw_code()
+                )
             }
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
                 if let Some(m) = entry_of(&r, table) {
@@ -115,9 +118,7 @@ pub fn entry_of(r: &RouteMessage, table: u32) -> Option<KernelMfc> {
             RouteAttribute::Source(s) => source = address(s)?,
             RouteAttribute::Destination(g) => group = Some(address(g)?),
             RouteAttribute::Iif(i) => iif = Some(*i),
-            RouteAttribute::MultiPath(hops) => {
-                oifs.extend(hops.iter().map(|h| h.interface_index))
-            }
+            RouteAttribute::MultiPath(hops) => oifs.extend(hops.iter().map(|h| h.interface_index)),
             _ => {}
         }
     }

@@ -90,7 +90,11 @@ fn request_layout() {
     assert_eq!(u16::from_ne_bytes([b[4], b[5]]), RTM_GETROUTE);
     let flags = u16::from_ne_bytes([b[6], b[7]]);
     assert_eq!(flags, NLM_F_REQUEST | NLM_F_DUMP);
-    assert_eq!(u32::from_ne_bytes([b[8], b[9], b[10], b[11]]), 9, "sequence");
+    assert_eq!(
+        u32::from_ne_bytes([b[8], b[9], b[10], b[11]]),
+        9,
+        "sequence"
+    );
     assert_eq!(b[16], RTNL_FAMILY_IPMR, "rtm_family");
     assert_eq!(b[20], 253, "rtm_table");
 }
@@ -99,10 +103,22 @@ fn request_layout() {
 fn parses_resolved_entries_of_the_table() {
     let none = RouteFlags::empty();
     let rows: Vec<(&str, Vec<u8>, Vec<KernelMfc>)> = vec![
-        ("oifs sorted", entry(1, 253, Some(2), &[7, 3], none), vec![mfc(2, &[3, 7])]),
-        ("negative entry: no oif", entry(1, 253, Some(2), &[], none), vec![mfc(2, &[])]),
+        (
+            "oifs sorted",
+            entry(1, 253, Some(2), &[7, 3], none),
+            vec![mfc(2, &[3, 7])],
+        ),
+        (
+            "negative entry: no oif",
+            entry(1, 253, Some(2), &[], none),
+            vec![mfc(2, &[])],
+        ),
         ("another table", entry(1, 10, Some(2), &[3], none), vec![]),
-        ("unresolved", entry(1, 253, None, &[], RouteFlags::Unresolved), vec![]),
+        (
+            "unresolved",
+            entry(1, 253, None, &[], RouteFlags::Unresolved),
+            vec![],
+        ),
         ("no iif", entry(1, 253, None, &[3], none), vec![]),
         ("another dump", entry(2, 253, Some(2), &[3], none), vec![]),
     ];
@@ -121,7 +137,10 @@ fn a_datagram_holds_many_entries_then_the_end() {
     let p = parse_dump(&buf, 1, 253).unwrap();
     assert_eq!(p.entries, vec![mfc(2, &[3]), mfc(4, &[2, 3])]);
     assert!(p.done);
-    assert!(parse_dump(&done(2), 1, 253).is_ok_and(|p| !p.done), "another dump's end");
+    assert!(
+        parse_dump(&done(2), 1, 253).is_ok_and(|p| !p.done),
+        "another dump's end"
+    );
 }
 
 #[test]

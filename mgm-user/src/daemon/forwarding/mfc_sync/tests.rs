@@ -21,7 +21,12 @@ fn compare_row_by_row() {
     #[allow(clippy::type_complexity)]
     let rows: Vec<(&str, Vec<KernelMfc>, Vec<KernelMfc>, Vec<Repair>)> = vec![
         ("both empty", vec![], vec![], vec![]),
-        ("the same", vec![e(1, 1, 2, &[3])], vec![e(1, 1, 2, &[3])], vec![]),
+        (
+            "the same",
+            vec![e(1, 1, 2, &[3])],
+            vec![e(1, 1, 2, &[3])],
+            vec![],
+        ),
         (
             "the same, negative entry",
             vec![e(1, 1, 2, &[])],
@@ -93,7 +98,10 @@ fn a_large_table_in_step_needs_nothing() {
     kernel.reverse();
     assert!(compare(&mgm, &kernel).is_empty());
     kernel.pop();
-    assert_eq!(compare(&mgm, &kernel), vec![install(e(0, 0, 2, &[3, 4]), None)]);
+    assert_eq!(
+        compare(&mgm, &kernel),
+        vec![install(e(0, 0, 2, &[3, 4]), None)]
+    );
 }
 
 #[test]
