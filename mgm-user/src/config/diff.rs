@@ -156,7 +156,7 @@ pub fn route_text(r: &StaticRoute) -> String {
 /// The first key whose change needs a restart, as the error.
 fn needs_restart(old: &RunConfig, new: &RunConfig) -> Result<(), String> {
     let show = |v: &dyn std::fmt::Debug| format!("{v:?}");
-    let keys: [(&str, String, String); 11] = [
+    let keys: [(&str, String, String); 12] = [
         ("bpffs", show(&old.bpffs), show(&new.bpffs)),
         ("socket", show(&old.socket), show(&new.socket)),
         (
@@ -192,6 +192,11 @@ fn needs_restart(old: &RunConfig, new: &RunConfig) -> Result<(), String> {
         ),
         ("proxy-ssdp", show(&old.proxy_ssdp), show(&new.proxy_ssdp)),
         ("metrics", show(&old.metrics), show(&new.metrics)),
+        (
+            "mfc-reconcile-interval",
+            show(&old.mfc_reconcile_interval),
+            show(&new.mfc_reconcile_interval),
+        ),
     ];
     if let Some((key, a, b)) = keys.iter().find(|(_, a, b)| a != b) {
         return Err(format!(

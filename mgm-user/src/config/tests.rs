@@ -202,6 +202,9 @@ fn global_rows() -> &'static [(&'static str, &'static str, Check)] {
         ("handler-deadline", "\"250ms\"", |c| {
             c.handler_deadline == Duration::from_millis(250)
         }),
+        ("mfc-reconcile-interval", "\"0s\"", |c| {
+            c.mfc_reconcile_interval.is_zero()
+        }),
         ("metrics", "\"127.0.0.1:9600\"", |c| {
             c.metrics == Some("127.0.0.1:9600".parse().unwrap())
         }),

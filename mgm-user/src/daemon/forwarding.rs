@@ -15,12 +15,11 @@
 use super::igmp_ports::IgmpPorts;
 use super::names::InterfaceNames;
 use super::preflight::ManagedInterface;
-use crate::control::api::{MfeView, ProtocolView};
 use crate::igmp::Action;
 use crate::manager::igmp_bridge::{IgmpBridge, IgmpNotice, IgmpNotices};
 use crate::manager::{
-    local, ClientKind, ComponentId, IfKey, Manager, MfeCounters, MfeInfo, MgmEvent, NewPacket,
-    ProtocolHandle, ProtocolInfo, IGMP_PROTOCOL_ID,
+    local, ClientKind, ComponentId, IfKey, Manager, MfeCounters, MgmEvent, NewPacket,
+    ProtocolHandle, IGMP_PROTOCOL_ID,
 };
 use crate::manager::{ForwarderAction, MgmError, MgmResult};
 use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};
@@ -30,6 +29,10 @@ use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+
+mod mfc_sync;
+mod views;
+pub use mfc_sync::DEFAULT_RECONCILE_INTERVAL_S;
 
 /// The manager with its two built-in clients and the mroute socket it drives.
 pub(crate) struct Forwarding {
@@ -54,6 +57,8 @@ pub(crate) struct Forwarding {
     gone_counts: BTreeMap<String, MfeCounters>,
     /// Upcalls the kernel dropped (socket full), as last logged.
     upcall_drops_logged: u64,
+    /// Desyncs and the periodic reconcile with the kernel's MFC.
+    sync: mfc_sync::MfcSync,
 }
 
 impl Forwarding {
@@ -112,6 +117,7 @@ impl Forwarding {
             parked: Vec::new(),
             gone_counts: BTreeMap::new(),
             upcall_drops_logged: 0,
+            sync: mfc_sync::MfcSync::new(table),
         };
         for i in interfaces {
             shell.add_interface(i, now)?;
@@ -195,7 +201,7 @@ impl Forwarding {
     pub(crate) fn on_readable(&mut self, now: u64, budget: usize) -> Result<bool> {
         let mut buf = [0u8; 2048];
         for _ in 0..budget {
-            let Some((up, n)) = self.sock.recv_upcall(&mut buf)? else {
+            let Some((mut up, n)) = self.sock.recv_upcall(&mut buf)? else {
                 return Ok(true);
             };
             if up.kind == UpcallKind::WholePkt {
@@ -212,6 +218,7 @@ impl Forwarding {
                 );
                 continue;
             };
+            self.check_desync(&mut up, now);
             if let Err(e) = self.fib.request(up.source, now) {
                 // Cannot ask: judge it on the cached answer rather than lose it.
                 log::warn!("{e:#}");
@@ -321,9 +328,10 @@ impl Forwarding {
         self.fib.as_raw_fd()
     }
 
-    /// The next MFE deadline or FIB question to give up.
+    /// The next MFE deadline, FIB question to give up or reconcile.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        [self.mgr.next_deadline(), self.fib.next_deadline()]
+        let sync = self.sync.next_deadline();
+        [self.mgr.next_deadline(), self.fib.next_deadline(), sync]
             .into_iter()
             .flatten()
             .min()
@@ -336,6 +344,7 @@ impl Forwarding {
         let sock = &self.sock;
         self.mgr.on_deadline(now, |s, g| sock.counters(s, g).ok());
         self.settle(igmp, now);
+        self.reconcile_if_due(now);
     }
 
     /// A managed interface is gone: IGMP and `local` give it up, which deletes every MFE using it
@@ -504,55 +513,6 @@ impl Forwarding {
     /// The name of a (managed or recently removed) interface, `ifindex N` for others.
     pub(crate) fn interface_name(&self, iface: &IfKey) -> String {
         self.names.name(iface.ifindex)
-    }
-
-    pub(crate) fn mfe_view(&self, now: u64) -> Vec<MfeView> {
-        self.mfe_views(self.mgr.mfe_table(now))
-    }
-
-    /// MFEs as `mgm show mfe` rows, with fresh kernel counters.
-    pub(crate) fn mfe_views(&self, infos: Vec<MfeInfo>) -> Vec<MfeView> {
-        let sock = &self.sock;
-        infos
-            .into_iter()
-            .map(|m: MfeInfo| {
-                // Fresh kernel counters when the kernel has them.
-                let c = sock.counters(m.source, m.group).ok();
-                MfeView {
-                    source: m.source.to_string(),
-                    group: m.group.to_string(),
-                    iif: self.interface_name(&m.iif),
-                    oifs: m.oifs.iter().map(|o| self.interface_name(o)).collect(),
-                    packets: c.map_or(m.packets, |c| c.packets),
-                    bytes: c.map_or(m.bytes, |c| c.bytes),
-                    wrong_if: c.map_or(m.wrong_if, |c| c.wrong_if),
-                    expires_in_ms: m.expires_in_ms,
-                    timeout_s: m.timeout_s,
-                    up_time_ms: m.up_time_ms,
-                    upstream: m.upstream.to_string(),
-                    negative: m.negative,
-                    protocol: m.protocol,
-                }
-            })
-            .collect()
-    }
-
-    pub(crate) fn protocols_view(&self) -> Vec<ProtocolView> {
-        self.mgr
-            .protocols()
-            .into_iter()
-            .map(|p: ProtocolInfo| ProtocolView {
-                name: p.name,
-                kind: format!("{:?}", p.kind).to_lowercase(),
-                protocol_id: p.protocol_id,
-                component_id: p.component_id,
-                interfaces: p
-                    .interfaces
-                    .iter()
-                    .map(|i| self.interface_name(i))
-                    .collect(),
-            })
-            .collect()
     }
 
     /// Removes the MFC entries and VIFs this daemon made (nothing else), then MRT_DONE.

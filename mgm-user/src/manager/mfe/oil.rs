@@ -121,19 +121,27 @@ impl Manager {
 
     pub(super) fn push_set(&mut self, k: MfeKey) {
         let m = &self.st.mfes[&k];
-        let mut oifs: Vec<u32> = m
-            .oil
-            .iter()
-            .map(|i| i.ifindex)
-            .filter(|i| *i != m.iif.ifindex)
-            .collect();
-        oifs.dedup();
         self.actions.push(ForwarderAction::SetMfe {
             source: k.source,
             group: k.group,
             iif: m.iif.ifindex,
-            oifs,
+            oifs: kernel_oifs(m),
         });
+    }
+
+    /// Every MFE as the kernel should hold it, as its last `SetMfe` said: `SetMfe` actions in
+    /// walk order (for the daemon's periodic comparison with the kernel's MFC).
+    pub fn kernel_view(&self) -> Vec<ForwarderAction> {
+        self.st
+            .mfes
+            .iter()
+            .map(|(k, m)| ForwarderAction::SetMfe {
+                source: k.source,
+                group: k.group,
+                iif: m.iif.ifindex,
+                oifs: kernel_oifs(m),
+            })
+            .collect()
     }
 
     /// Removes an MFE: `DelMfe`, `mfe_delete`. No callback (MGM has none for deletions).
@@ -163,4 +171,17 @@ impl Manager {
             negative: m.rejected,
         });
     }
+}
+
+/// The outgoing interfaces of an MFE as the kernel gets them: ascending ifindexes, without the
+/// incoming one.
+fn kernel_oifs(m: &Mfe) -> Vec<u32> {
+    let mut oifs: Vec<u32> = m
+        .oil
+        .iter()
+        .map(|i| i.ifindex)
+        .filter(|i| *i != m.iif.ifindex)
+        .collect();
+    oifs.dedup();
+    oifs
 }
