@@ -289,7 +289,7 @@ impl Forwarding {
                     self.awaiting.push((*up, ifindex, header.to_vec(), since));
                 }
             }
-            Ok(NewPacket::Installed) => {}
+            Ok(NewPacket::Installed | NewPacket::Refused) => {}
             Err(e) => log::debug!(
                 "upcall {:?} for ({}, {}) on vif {}: {e}",
                 up.kind,
