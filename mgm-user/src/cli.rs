@@ -232,6 +232,11 @@ pub struct RunArgs {
     /// only the stream's first 4 packets and drops the rest, so keep it short [default: 100ms].
     #[arg(long, value_name = "D", value_parser = parse_deadline)]
     pub handler_deadline: Option<std::time::Duration>,
+    /// Most forwarding entries (MFEs) before a new one nobody wants is refused: the kernel drops
+    /// its packets, counted in daemon_mfes_refused. Entries with receivers are made past it.
+    /// 0: no bound [default: 16384].
+    #[arg(long, value_name = "N")]
+    pub max_mfes: Option<u32>,
     // IGMP settings for every interface: the flags come from the table in `settings`.
     #[command(flatten)]
     pub igmp: IgmpArgs,

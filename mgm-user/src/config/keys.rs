@@ -120,6 +120,7 @@ pub static GLOBAL_KEYS: &[GlobalKey] = &[
         true,
         Some(check_deadline),
     ),
+    key("max-mfes", ValueKind::Number, "16384", true, None),
     key(
         "metrics",
         ValueKind::Text,

@@ -86,6 +86,10 @@ pub fn resolve_with(args: &RunArgs, file: Option<&FileConfig>) -> Result<RunConf
         forward_upstream: args.forward_upstream || switch("forward-upstream"),
         proxy_ssdp: args.proxy_ssdp || switch("proxy-ssdp"),
         handler_deadline,
+        max_mfes: args
+            .max_mfes
+            .or(number("max-mfes"))
+            .unwrap_or(crate::manager::DEFAULT_MAX_MFES as u32),
         metrics,
         log: args
             .log

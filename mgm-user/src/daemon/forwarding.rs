@@ -391,6 +391,10 @@ impl Forwarding {
     pub(crate) fn mfc_count(&self) -> usize {
         self.sock.mfc_count()
     }
+    /// New MFEs nobody wanted, refused at `--max-mfes`.
+    pub(crate) fn mfes_refused(&self) -> u64 {
+        self.mgr.mfes_refused()
+    }
 
     /// The shared interface names.
     pub(crate) fn names(&self) -> &InterfaceNames {

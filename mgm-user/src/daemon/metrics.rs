@@ -105,6 +105,8 @@ pub(crate) struct Snapshot {
     pub(crate) mfes: u64,
     /// NOCACHE upcalls the kernel dropped: the mroute socket was full.
     pub(crate) upcalls_dropped: u64,
+    /// New MFEs nobody wanted, refused at `--max-mfes`.
+    pub(crate) mfes_refused: u64,
     /// The MFE counters by incoming interface name (every one that had an entry, the proxy's
     /// upstream and interfaces gone included).
     pub(crate) forwarded: BTreeMap<String, MfeCounters>,
@@ -176,6 +178,7 @@ impl Daemon {
             off_link_reports: igmp.off_link_reports,
             mfes: self.fwd.mfc_count() as u64,
             upcalls_dropped: self.fwd.upcall_drops()?,
+            mfes_refused: self.fwd.mfes_refused(),
             forwarded,
             events: self.event_counts.list(),
             handlers: h.count() as u64,
@@ -215,6 +218,7 @@ impl Snapshot {
             ("daemon_handler_overflows", self.handler_overflows),
             ("daemon_mfes", self.mfes),
             ("daemon_upcalls_dropped", self.upcalls_dropped),
+            ("daemon_mfes_refused", self.mfes_refused),
         ] {
             counters.insert(k.into(), v);
         }

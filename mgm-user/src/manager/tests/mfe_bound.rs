@@ -42,9 +42,7 @@ fn past_max_mfes_an_entry_nobody_wants_is_refused_and_one_somebody_wants_is_made
     // Still at the bound: another unwanted one is refused and counted.
     assert_eq!(h.pkt(S2, group(6), 1), Ok(NewPacket::Refused));
     assert_eq!((mfe_count(&h), h.m.mfes_refused()), (5, 2));
-    // One negative entry ages out: below the bound again, an unwanted entry is made... only
-    // once the table is under it (5 entries, bound 3: still refused). Raising the bound lets
-    // it in.
+    // A reload raises the bound: the unwanted entry gets in.
     h.m.set_max_mfes(6);
     assert_eq!(h.pkt(S2, group(6), 1), Ok(NewPacket::Installed));
     assert_eq!(h.m.mfes_refused(), 2);
