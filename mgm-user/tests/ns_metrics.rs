@@ -369,6 +369,7 @@ const FAMILIES: &[&str] = &[
     "mgm_daemon_off_link_reports_total",
     "mgm_daemon_upcalls_dropped_total",
     "mgm_mfes",
+    "mgm_mfes_refused_total",
     "mgm_forwarded_packets_total",
     "mgm_forwarded_bytes_total",
     "mgm_wrong_interface_packets_total",
