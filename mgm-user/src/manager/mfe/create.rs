@@ -185,11 +185,12 @@ impl Manager {
         self.mfes_refused += 1;
         if let Some(held) = self.refusal_log.allow(self.now) {
             log::warn!(
-                "({source}, {group}) not forwarded, nobody wants it and mgm holds {} \
-                 forwarding entries (max-mfes): refused ({held} more since the last notice, \
-                 {} in all; counted in daemon_mfes_refused)",
+                "forwarding entry ({source}, {group}) refused: nobody wants it and mgm holds {} \
+                 entries, the max-mfes bound ({held} more refused since the last notice, {} in \
+                 all: daemon_mfes_refused)",
                 self.st.mfes.len(),
                 self.mfes_refused
+            );
             );
         }
     }
