@@ -191,7 +191,6 @@ impl Manager {
                 self.st.mfes.len(),
                 self.mfes_refused
             );
-            );
         }
     }
 
