@@ -178,7 +178,9 @@ pub use callbacks::{
 pub use enumerate::EnumHandle;
 pub use error::{Invalid, MgmError, MgmResult};
 pub use events::{EventArgs, EventKind, MgmEvent};
-pub use mfe::{MfeInfo, NewPacket, StaticRouteInfo, MFE_DEADLINES_PER_CALL, REJECTED_MFE_TIMEOUT_S};
+pub use mfe::{
+    MfeInfo, NewPacket, StaticRouteInfo, MFE_DEADLINES_PER_CALL, REJECTED_MFE_TIMEOUT_S,
+};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
 pub use static_rpf::StaticRpf;

@@ -74,7 +74,13 @@ fn an_entry_nobody_wants_lives_a_short_time_after_its_last_packet() {
         bytes: 1000,
         wrong_if: 0,
     };
-    h.m.on_deadline(due, |_, g| Some(if g == G1 { busy } else { MfeCounters::default() }));
+    h.m.on_deadline(due, |_, g| {
+        Some(if g == G1 {
+            busy
+        } else {
+            MfeCounters::default()
+        })
+    });
     assert_eq!(
         h.m.take_actions(),
         vec![ForwarderAction::DelMfe {
