@@ -238,6 +238,11 @@ pub struct RunArgs {
     /// `0` turns the comparison off [default: 60s].
     #[arg(long, value_name = "D", value_parser = parse_reconcile_interval)]
     pub mfc_reconcile_interval: Option<std::time::Duration>,
+    /// Most forwarding entries (MFEs) before a new one nobody wants is refused: the kernel drops
+    /// its packets, counted in daemon_mfes_refused. Entries with receivers are made past it.
+    /// 0: no bound [default: 16384].
+    #[arg(long, value_name = "N")]
+    pub max_mfes: Option<u32>,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. `127.0.0.1:9578`,
     /// `[::1]:9578`, or `0.0.0.0:9578` for every address); no listener when absent. Anyone who can connect can
     /// read them: prefer a loopback or management address.

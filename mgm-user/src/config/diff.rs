@@ -22,6 +22,7 @@ pub struct ReloadPlan {
     /// Routes new or changed (adding replaces the route of the same (S,G)).
     pub routes_added: Vec<StaticRoute>,
     pub handler_deadline: Option<Duration>,
+    pub max_mfes: Option<u32>,
     /// The new log specification (`log`).
     pub log: Option<String>,
     /// One line per change, for the log and the answer to `mgm reload`.
@@ -46,6 +47,11 @@ pub fn plan(old: &RunConfig, new: &RunConfig) -> Result<ReloadPlan, String> {
             "handler-deadline {:?} -> {:?}",
             old.handler_deadline, new.handler_deadline
         ));
+    }
+    if old.max_mfes != new.max_mfes {
+        p.max_mfes = Some(new.max_mfes);
+        p.lines
+            .push(format!("max-mfes {} -> {}", old.max_mfes, new.max_mfes));
     }
     if old.log != new.log {
         p.log = Some(new.log.clone());

@@ -124,6 +124,7 @@ pub static GLOBAL_KEYS: &[GlobalKey] = &[
         true,
         Some(check_deadline),
     ),
+    key("max-mfes", ValueKind::Number, "16384", true, None),
     key(
         "mfc-reconcile-interval",
         ValueKind::Text,

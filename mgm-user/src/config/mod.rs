@@ -61,6 +61,8 @@ pub struct RunConfig {
     pub handler_deadline: Duration,
     /// `--mfc-reconcile-interval` (zero: off).
     pub mfc_reconcile_interval: Duration,
+    /// `--max-mfes` (0: no bound).
+    pub max_mfes: u32,
     pub metrics: Option<SocketAddr>,
     pub log: String,
     /// The file's static memberships (`mgm join` equivalents).

@@ -95,6 +95,10 @@ pub fn resolve_with(args: &RunArgs, file: Option<&FileConfig>) -> Result<RunConf
         proxy_ssdp: args.proxy_ssdp || switch("proxy-ssdp"),
         handler_deadline,
         mfc_reconcile_interval,
+        max_mfes: args
+            .max_mfes
+            .or(number("max-mfes"))
+            .unwrap_or(crate::manager::DEFAULT_MAX_MFES as u32),
         metrics,
         log: args
             .log

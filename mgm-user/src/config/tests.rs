@@ -194,6 +194,7 @@ fn global_rows() -> &'static [(&'static str, &'static str, Check)] {
             c.accept_off_link_reports
         }),
         ("mroute-table", "42", |c| c.mroute_table == Some(42)),
+        ("max-mfes", "300", |c| c.max_mfes == 300),
         ("upstream", "\"wan1\"", |c| {
             c.upstream.as_deref() == Some("wan1")
         }),

@@ -296,7 +296,7 @@ impl Forwarding {
                     self.awaiting.push((*up, ifindex, header.to_vec(), since));
                 }
             }
-            Ok(NewPacket::Installed) => {}
+            Ok(NewPacket::Installed | NewPacket::Refused) => {}
             Err(e) => log::debug!(
                 "upcall {:?} for ({}, {}) on vif {}: {e}",
                 up.kind,
@@ -399,6 +399,10 @@ impl Forwarding {
     /// MFC entries mgm holds in the kernel.
     pub(crate) fn mfc_count(&self) -> usize {
         self.sock.mfc_count()
+    }
+    /// New MFEs nobody wanted, refused at `--max-mfes`.
+    pub(crate) fn mfes_refused(&self) -> u64 {
+        self.mgr.mfes_refused()
     }
 
     /// The shared interface names.

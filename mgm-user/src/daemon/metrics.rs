@@ -111,6 +111,8 @@ pub(crate) struct Snapshot {
     pub(crate) mfc_repairs: u64,
     /// Batched map writes the kernel stopped early (the rest went one by one).
     pub(crate) map_write_fallbacks: u64,
+    /// New MFEs nobody wanted, refused at `--max-mfes`.
+    pub(crate) mfes_refused: u64,
     /// The MFE counters by incoming interface name (every one that had an entry, the proxy's
     /// upstream and interfaces gone included).
     pub(crate) forwarded: BTreeMap<String, MfeCounters>,
@@ -187,6 +189,7 @@ impl Daemon {
             mfc_repairs,
             map_write_fallbacks: self.maps.member_writes.fallbacks
                 + self.maps.source_writes.fallbacks,
+            mfes_refused: self.fwd.mfes_refused(),
             forwarded,
             events: self.event_counts.list(),
             handlers: h.count() as u64,
@@ -229,6 +232,7 @@ impl Snapshot {
             ("daemon_map_write_fallbacks", self.map_write_fallbacks),
             ("mfc_desyncs", self.mfc_desyncs),
             ("mfc_repairs", self.mfc_repairs),
+            ("daemon_mfes_refused", self.mfes_refused),
         ] {
             counters.insert(k.into(), v);
         }

@@ -88,6 +88,7 @@ impl Daemon {
             reload: super::reload::Reload::default(),
             actions: Vec::new(),
         };
+        daemon.fwd.manager().set_max_mfes(config.max_mfes as usize);
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
         if stale > 0 {

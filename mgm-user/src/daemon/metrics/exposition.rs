@@ -268,6 +268,13 @@ fn forwarding(e: &mut DescriptorEncoder, s: &Snapshot) -> std::fmt::Result {
         None,
         s.mfes,
     )?;
+    counter(
+        e,
+        "mgm_mfes_refused",
+        "New forwarding entries nobody wanted, refused at --max-mfes (the kernel dropped \
+         their packets; alert on it, and on mgm_mfes growing)",
+        s.mfes_refused,
+    )?;
     let by_iif = |f: fn(&MfeCounters) -> u64| {
         s.forwarded
             .iter()

@@ -94,11 +94,15 @@ impl Manager {
         }
     }
 
+    /// The prune alert of an entry nobody wants, offering it the negative lifetime; the
+    /// owner's answer (or, without an owner, the offer) is its lifetime from now.
     pub(super) fn mfe_prune_alert(&mut self, k: MfeKey) {
-        let Some((iif, mut t)) = self.st.mfes.get(&k).map(|m| (m.iif, m.timeout_s)) else {
+        let Some(iif) = self.st.mfes.get(&k).map(|m| m.iif) else {
             return;
         };
+        let mut t = self.st.cfg.negative_mfe_timeout_s;
         let Some(o) = self.st.routing_owner(iif) else {
+            self.schedule(k, self.now, t);
             return;
         };
         let sg = Sg::sg(k.source, k.group);
