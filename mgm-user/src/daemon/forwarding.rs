@@ -26,11 +26,13 @@ use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};
 use crate::sys::mroute::MrouteSocket;
 use crate::sys::upcall::{Upcall, UpcallKind};
 use anyhow::{Context, Result};
+use parked::Parked;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 mod mfc_sync;
+mod parked;
 mod views;
 pub use mfc_sync::DEFAULT_RECONCILE_INTERVAL_S;
 
@@ -50,8 +52,8 @@ pub(crate) struct Forwarding {
     /// NOCACHE upcalls whose MFE waits for an external handler's answer, with when they came.
     awaiting: Vec<(Upcall, u32, Vec<u8>, u64)>,
     fib: FibResolver,
-    /// Upcalls waiting for the FIB's answer about their source, in arrival order.
-    parked: Vec<(Upcall, u32, Vec<u8>)>,
+    /// Upcalls waiting for the FIB's answer about their source.
+    parked: Parked,
     /// What MFEs counted on interfaces that are gone, by name (`mgm_forwarded_*` keep growing
     /// when an interface comes back under a new ifindex).
     gone_counts: BTreeMap<String, MfeCounters>,
@@ -114,7 +116,7 @@ impl Forwarding {
             reserved,
             awaiting: Vec::new(),
             fib,
-            parked: Vec::new(),
+            parked: Parked::default(),
             gone_counts: BTreeMap::new(),
             upcall_drops_logged: 0,
             sync: mfc_sync::MfcSync::new(table),
@@ -269,11 +271,7 @@ impl Forwarding {
         if sources.is_empty() {
             return;
         }
-        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
-            .into_iter()
-            .partition(|(up, _, _)| sources.contains(&up.source));
-        self.parked = waiting;
-        for (up, ifindex, header) in ready {
+        for (up, ifindex, header) in self.parked.take(sources) {
             self.dispatch(&up, ifindex, &header, now);
             self.settle(igmp, now);
         }
@@ -352,7 +350,7 @@ impl Forwarding {
     pub(crate) fn remove_interface(&mut self, ifindex: u32, igmp: &IgmpPorts, now: u64) {
         // Packets that arrived on it and still wait for the FIB or a handler: nothing to build
         // for them now.
-        self.parked.retain(|(_, arrival, _)| *arrival != ifindex);
+        self.parked.drop_arrivals_on(ifindex);
         self.awaiting.retain(|(_, arrival, ..)| *arrival != ifindex);
         // IGMP first, then whoever routes there (`local`, or an external handler).
         let key = IfKey::new(ifindex);
