@@ -11,12 +11,25 @@
 //! Flags are bits of one byte. Nothing here changes what the group does: the accessors give
 //! the values an absent part stands for (0, none, empty).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use mgm_common::{MemberState, SourceState};
+use smallvec::SmallVec;
 
 use super::group::{Forwarding, GroupState, SourceRec};
+use super::source_set::SourceSet;
+
+/// A group's `MGM_SOURCES` entries as written, sorted by source without duplicates; the first
+/// inline (in [`Rare`], which a group with sources has anyway).
+pub(crate) type WrittenSources = SmallVec<[(Ipv4Addr, SourceState); 1]>;
+
+/// The entry written for `s`, if any.
+pub(crate) fn written_source(w: &[(Ipv4Addr, SourceState)], s: Ipv4Addr) -> Option<&SourceState> {
+    w.binary_search_by_key(&s, |(k, _)| *k)
+        .ok()
+        .map(|i| &w[i].1)
+}
 
 /// The source records of a group: a `BTreeMap` that allocates nothing while empty and gives
 /// its memory back when it empties. Reads go through `Deref` to the map; writes through the
@@ -28,8 +41,6 @@ use super::group::{Forwarding, GroupState, SourceRec};
 pub struct SourceMap(Option<Box<BTreeMap<Ipv4Addr, SourceRec>>>);
 
 static NO_SOURCE_RECORDS: BTreeMap<Ipv4Addr, SourceRec> = BTreeMap::new();
-static NO_WRITTEN_SOURCES: BTreeMap<Ipv4Addr, SourceState> = BTreeMap::new();
-static NO_SOURCES: BTreeSet<Ipv4Addr> = BTreeSet::new();
 
 impl std::ops::Deref for SourceMap {
     type Target = BTreeMap<Ipv4Addr, SourceRec>;
@@ -99,16 +110,20 @@ pub(crate) struct Rare {
     /// Next Q(G,S) retransmission, 0 = none.
     source_rexmit_at: u64,
     /// The group's `MGM_SOURCES` entries as written.
-    written_sources: BTreeMap<Ipv4Addr, SourceState>,
+    written_sources: WrittenSources,
     /// (S,G) joined, as told to the manager (INCLUDE mode sources).
-    told_include: BTreeSet<Ipv4Addr>,
+    told_include: SourceSet,
     /// Blocked sources, as told to the manager (EXCLUDE mode list Y).
-    told_blocked: BTreeSet<Ipv4Addr>,
+    told_blocked: SourceSet,
 }
 
 impl Rare {
-    pub(crate) fn written_sources_mut(&mut self) -> &mut BTreeMap<Ipv4Addr, SourceState> {
-        &mut self.written_sources
+    /// The entry written for `s`, to update in place.
+    pub(crate) fn written_source_mut(&mut self, s: Ipv4Addr) -> Option<&mut SourceState> {
+        let w = &mut self.written_sources;
+        w.binary_search_by_key(&s, |(k, _)| *k)
+            .ok()
+            .map(|i| &mut w[i].1)
     }
 }
 
@@ -123,16 +138,18 @@ const HELD: u8 = 4;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ForwardingRef<'a> {
     pub star: bool,
-    pub include: &'a BTreeSet<Ipv4Addr>,
-    pub blocked: &'a BTreeSet<Ipv4Addr>,
+    /// Sorted, as in a [`SourceSet`].
+    pub include: &'a [Ipv4Addr],
+    /// Sorted, as in a [`SourceSet`].
+    pub blocked: &'a [Ipv4Addr],
 }
 
 impl Forwarding {
     pub(crate) fn as_ref(&self) -> ForwardingRef<'_> {
         ForwardingRef {
             star: self.star,
-            include: &self.include,
-            blocked: &self.blocked,
+            include: self.include.as_slice(),
+            blocked: self.blocked.as_slice(),
         }
     }
 }
@@ -141,8 +158,8 @@ impl ForwardingRef<'static> {
     /// Nothing forwarded.
     pub(crate) const NONE: ForwardingRef<'static> = ForwardingRef {
         star: false,
-        include: &NO_SOURCES,
-        blocked: &NO_SOURCES,
+        include: &[],
+        blocked: &[],
     };
 }
 
@@ -220,13 +237,17 @@ impl GroupState {
     }
 
     /// The group's `MGM_SOURCES` entries as written.
-    pub(crate) fn written_sources(&self) -> &BTreeMap<Ipv4Addr, SourceState> {
-        self.rare
-            .as_ref()
-            .map_or(&NO_WRITTEN_SOURCES, |r| &r.written_sources)
+    pub(crate) fn written_sources(&self) -> &[(Ipv4Addr, SourceState)] {
+        self.rare.as_ref().map_or(&[], |r| &r.written_sources)
     }
-    pub(crate) fn set_written_sources(&mut self, w: BTreeMap<Ipv4Addr, SourceState>) {
-        self.set_rare(w, |r| &mut r.written_sources);
+    /// Sets the entries as written (sorted by source, without duplicates); the ones they
+    /// replace, for their buffer.
+    pub(crate) fn replace_written_sources(&mut self, w: WrittenSources) -> WrittenSources {
+        debug_assert!(w.windows(2).all(|p| p[0].0 < p[1].0), "not sorted");
+        if w.is_empty() && self.rare.is_none() {
+            return w;
+        }
+        std::mem::replace(&mut self.rare_mut().written_sources, w)
     }
 
     /// The §6.3 forwarding state as last told to the manager.
@@ -235,8 +256,8 @@ impl GroupState {
         match &self.rare {
             Some(r) => ForwardingRef {
                 star,
-                include: &r.told_include,
-                blocked: &r.told_blocked,
+                include: r.told_include.as_slice(),
+                blocked: r.told_blocked.as_slice(),
             },
             None => ForwardingRef {
                 star,

@@ -29,6 +29,7 @@ pub mod group;
 mod group_parts;
 pub mod interface;
 pub mod querier;
+pub mod source_set;
 pub mod view;
 
 #[cfg(test)]

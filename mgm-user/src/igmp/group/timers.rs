@@ -4,13 +4,12 @@
 //! expiries the fast path extended in the maps. The state and the §6.4 tables that call these
 //! are in `group.rs`.
 
-use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::maps::FILTER_MODE_EXCLUDE;
 use mgm_common::{MemberState, SourceState};
 
-use super::{Ctx, FilterMode, GroupQuery, GroupState};
+use super::{Ctx, FilterMode, GroupQuery, GroupState, SourceSet};
 
 impl GroupState {
     /// The table's "Send Q(G)": the last-member queries, or with quick leave their outcome when
@@ -28,7 +27,7 @@ impl GroupState {
     pub(super) fn last_member_sources(
         &mut self,
         ctx: &Ctx,
-        x: &BTreeSet<Ipv4Addr>,
+        x: &SourceSet,
         out: &mut Vec<GroupQuery>,
     ) {
         if ctx.quick_leave {
@@ -54,7 +53,7 @@ impl GroupState {
 
     /// Quick leave: the timers of the sources of `x` that are forwarded expire now (§6.5:
     /// INCLUDE deletes the record, EXCLUDE moves it to Y).
-    fn expire_sources_now(&mut self, x: &BTreeSet<Ipv4Addr>) {
+    fn expire_sources_now(&mut self, x: &SourceSet) {
         let include = self.mode == FilterMode::Include;
         for s in x {
             let Some(r) = self.sources.get_mut(s) else {
@@ -97,7 +96,7 @@ impl GroupState {
     /// "Send Q(G,X)" (§6.6.3.2), querier only: every source of X with a timer above LMQT gets
     /// LMQC retransmissions and its timer lowered to LMQT; then one transmission now and the
     /// rest every LMQI. Nothing is sent when no source of X qualifies.
-    fn send_source_query(&mut self, ctx: &Ctx, x: &BTreeSet<Ipv4Addr>, out: &mut Vec<GroupQuery>) {
+    fn send_source_query(&mut self, ctx: &Ctx, x: &SourceSet, out: &mut Vec<GroupQuery>) {
         if !ctx.may_query() || x.is_empty() {
             return;
         }
@@ -318,13 +317,12 @@ impl GroupState {
             w.v2_host_expires_ns = m.v2_host_expires_ns;
             adopted = true;
         }
-        let mut written_sources = self.rare.as_mut().map(|r| r.written_sources_mut());
         for (s, r) in self.sources.iter_mut() {
             if r.timer == 0 {
                 continue; // excluded sources are never refreshed by the fast path
             }
             if let Some(st) = source(*s) {
-                let mut ws = written_sources.as_mut().and_then(|w| w.get_mut(s));
+                let mut ws = self.rare.as_mut().and_then(|w| w.written_source_mut(*s));
                 if let Some(ws) = ws.as_mut() {
                     ws.fast_refreshes = st.fast_refreshes;
                 }

@@ -20,7 +20,7 @@ mod summary;
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
 pub use summary::{GroupSummary, SourceSummary};
 
-use std::collections::BTreeSet;
+use crate::igmp::source_set::SourceSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{IgmpMessage, QueryVersion};
@@ -69,6 +69,9 @@ pub struct IgmpInterface {
     /// The map writes of the current call, gathered in `commit` (the buffer is kept between
     /// calls).
     writes: Vec<Action>,
+    /// A group's source entries as they must be written, built here and swapped with the
+    /// group's (`commit.rs`): kept between calls, so a commit allocates nothing for it.
+    written_scratch: crate::igmp::group_parts::WrittenSources,
     /// Groups each host keeps alive (the last reporter of each group; `limits.rs`). Bounded by
     /// the groups held: each group counts for one host.
     hosts: FastHashMap<Ipv4Addr, u32>,
@@ -124,6 +127,7 @@ impl IgmpInterface {
             seen: FastHashMap::default(),
             dirty: Vec::new(),
             writes: Vec::new(),
+            written_scratch: Default::default(),
             hosts: FastHashMap::default(),
             source_total: 0,
             refused_groups: 0,
@@ -274,7 +278,7 @@ impl IgmpInterface {
                         src,
                         *group,
                         HostInput::V1Report,
-                        BTreeSet::new(),
+                        SourceSet::new(),
                         view,
                         out,
                     );
@@ -287,7 +291,7 @@ impl IgmpInterface {
                         src,
                         *group,
                         HostInput::V2Report,
-                        BTreeSet::new(),
+                        SourceSet::new(),
                         view,
                         out,
                     );
@@ -299,7 +303,7 @@ impl IgmpInterface {
                     src,
                     *group,
                     HostInput::V2Leave,
-                    BTreeSet::new(),
+                    SourceSet::new(),
                     view,
                     out,
                 );
@@ -432,7 +436,7 @@ impl IgmpInterface {
         src: Ipv4Addr,
         group: Ipv4Addr,
         input: HostInput,
-        sources: BTreeSet<Ipv4Addr>,
+        sources: SourceSet,
         view: &dyn FastPathView,
         out: &mut Vec<Action>,
     ) {
@@ -550,7 +554,7 @@ fn refreshable(view: &dyn FastPathView, ifindex: u32, written: &mgm_common::Memb
 /// Whether `input` makes state for a group that has none (INCLUDE({})): reports and EXCLUDE
 /// records do, INCLUDE-side records with sources do; leaves, BLOCK, TO_IN({}) and unknown
 /// records do not (RFC 3376 §6.4, rows 1, 5, 6, 8 from INCLUDE({})).
-fn creates_state(input: HostInput, sources: &BTreeSet<Ipv4Addr>) -> bool {
+fn creates_state(input: HostInput, sources: &SourceSet) -> bool {
     use mgm_common::igmp::RecordType;
     match input {
         HostInput::V1Report | HostInput::V2Report => true,
