@@ -102,6 +102,9 @@ pub enum GroupQuery {
     },
 }
 
+/// The queries one call of a group wants sent: at most a Q(G,S) pair and a Q(G), inline.
+pub type Queries = smallvec::SmallVec<[GroupQuery; 2]>;
+
 /// What the group is allowed to do in this call.
 #[derive(Clone, Copy, Debug)]
 pub struct Ctx<'a> {
@@ -264,7 +267,7 @@ impl GroupState {
         ctx: &Ctx,
         rtype: RecordType,
         b: &SourceSet,
-        out: &mut Vec<GroupQuery>,
+        out: &mut Queries,
     ) -> usize {
         let gmi = ctx.gmi();
         let mut refused = 0;

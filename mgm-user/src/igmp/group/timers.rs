@@ -9,12 +9,12 @@ use std::net::Ipv4Addr;
 use mgm_common::maps::FILTER_MODE_EXCLUDE;
 use mgm_common::{MemberState, SourceState};
 
-use super::{Ctx, FilterMode, GroupQuery, GroupState, SourceSet};
+use super::{Ctx, FilterMode, GroupQuery, GroupState, Queries, SourceSet};
 
 impl GroupState {
     /// The table's "Send Q(G)": the last-member queries, or with quick leave their outcome when
     /// no one answers, at once: the group timer expires now.
-    pub(super) fn last_member_group(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    pub(super) fn last_member_group(&mut self, ctx: &Ctx, out: &mut Queries) {
         if ctx.quick_leave {
             self.expire_group_now();
         } else {
@@ -28,7 +28,7 @@ impl GroupState {
         &mut self,
         ctx: &Ctx,
         x: &SourceSet,
-        out: &mut Vec<GroupQuery>,
+        out: &mut Queries,
     ) {
         if ctx.quick_leave {
             self.expire_sources_now(x);
@@ -81,7 +81,7 @@ impl GroupState {
 
     /// "Send Q(G)" (§6.6.3.1), querier only: lower GT to LMQT, send now, LMQC−1 more every LMQI.
     /// A repeated leave while a Q(G) cycle runs does not restart it.
-    fn send_group_query(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    fn send_group_query(&mut self, ctx: &Ctx, out: &mut Queries) {
         if !ctx.may_query() || self.mode != FilterMode::Exclude {
             return;
         }
@@ -96,7 +96,7 @@ impl GroupState {
     /// "Send Q(G,X)" (§6.6.3.2), querier only: every source of X with a timer above LMQT gets
     /// LMQC retransmissions and its timer lowered to LMQT; then one transmission now and the
     /// rest every LMQI. Nothing is sent when no source of X qualifies.
-    fn send_source_query(&mut self, ctx: &Ctx, x: &SourceSet, out: &mut Vec<GroupQuery>) {
+    fn send_source_query(&mut self, ctx: &Ctx, x: &SourceSet, out: &mut Queries) {
         if !ctx.may_query() || x.is_empty() {
             return;
         }
@@ -117,7 +117,7 @@ impl GroupState {
     }
 
     /// One Q(G) transmission; S=1 when the group timer is above LMQT (someone re-reported).
-    fn transmit_group(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    fn transmit_group(&mut self, ctx: &Ctx, out: &mut Queries) {
         let left = self.group_rexmit();
         if left == 0 {
             self.set_group_rexmit_at(0);
@@ -137,7 +137,7 @@ impl GroupState {
     /// One Q(G,S) transmission: an S=1 message with the sources that still have retransmissions
     /// and a timer above LMQT, an S=0 message with those at or below LMQT; empty ones are not
     /// sent. Each listed source's counter drops by one.
-    fn transmit_sources(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    fn transmit_sources(&mut self, ctx: &Ctx, out: &mut Queries) {
         let lmqt = ctx.lmqt();
         let mut suppressed = Vec::new();
         let mut plain = Vec::new();
@@ -207,7 +207,7 @@ impl GroupState {
     }
 
     /// Retransmissions due at `now` (querier only; otherwise they are cancelled).
-    pub fn run_retransmissions(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    pub fn run_retransmissions(&mut self, ctx: &Ctx, out: &mut Queries) {
         if !ctx.may_query() {
             if self.retransmitting() {
                 self.cancel_retransmissions();

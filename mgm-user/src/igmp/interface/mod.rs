@@ -31,7 +31,7 @@ use super::action::{Action, RouterNotice};
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
-use super::group::{Ctx, GroupQuery, GroupState};
+use super::group::{Ctx, GroupQuery, GroupState, Queries};
 use super::querier::{Querier, QuerierEvent};
 use super::view::FastPathView;
 use crate::dense_map::{DenseMap, FastHashMap, FastHashSet};
@@ -329,9 +329,14 @@ impl IgmpInterface {
     /// Handles everything due at or before `now`.
     pub fn on_deadline(&mut self, now: u64, view: &dyn FastPathView) -> Vec<Action> {
         let mut out = Vec::new();
-        self.run_due(now, view, &mut out);
-        self.commit(now, view, &mut out);
+        self.on_deadline_into(now, view, &mut out);
         out
+    }
+
+    /// As [`Self::on_deadline`], appending the actions to `out` (a buffer the shell keeps).
+    pub fn on_deadline_into(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
+        self.run_due(now, view, out);
+        self.commit(now, view, out);
     }
 
     // ---- internals ------------------------------------------------------------------------
@@ -416,7 +421,7 @@ impl IgmpInterface {
             self.adopt(group, view);
             let p = self.params();
             let ctx = self.ctx(now, &p);
-            let mut queries = Vec::new();
+            let mut queries = Queries::new();
             let g = self.groups.get_mut(&group).expect("checked above");
             g.scheduled = 0;
             let before = g.sources.len();
@@ -473,7 +478,7 @@ impl IgmpInterface {
             _ => {}
         }
         let compat = g.compat(now).min(iface_version);
-        let mut queries = Vec::new();
+        let mut queries = Queries::new();
         let mut refused = 0;
         if let Some((rt, srcs)) = translate(compat, input, sources) {
             refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
@@ -498,7 +503,7 @@ impl IgmpInterface {
     }
 
     /// Turns a group's queries into SendQuery actions in the version the interface runs.
-    fn group_queries(&self, now: u64, group: Ipv4Addr, qs: Vec<GroupQuery>, out: &mut Vec<Action>) {
+    fn group_queries(&self, now: u64, group: Ipv4Addr, qs: Queries, out: &mut Vec<Action>) {
         if qs.is_empty() {
             return;
         }
