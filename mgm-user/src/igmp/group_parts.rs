@@ -2,8 +2,8 @@
 //! IGMPv2 or IGMPv3 hosts, no last-member queries running) holds everything inline, in under
 //! 100 bytes; what only some groups need lives out of line and is allocated only while in use:
 //!
-//! - the source records ([`SourceMap`]: a B-tree behind a pointer, none while the group has no
-//!   source);
+//! - the source records ([`SourceMap`]: a sorted vector behind a pointer, the first record
+//!   inline in the box, none while the group has no source);
 //! - [`Rare`]: the IGMPv1 host-present timer, the last-member query retransmissions, and the
 //!   source entries written to the maps and the (S,G) forwarding told to the manager. It is
 //!   dropped again ([`GroupState::settle`]) once it holds nothing.
@@ -11,7 +11,6 @@
 //! Flags are bits of one byte. Nothing here changes what the group does: the accessors give
 //! the values an absent part stands for (0, none, empty).
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use mgm_common::{MemberState, SourceState};
@@ -31,56 +30,83 @@ pub(crate) fn written_source(w: &[(Ipv4Addr, SourceState)], s: Ipv4Addr) -> Opti
         .map(|i| &w[i].1)
 }
 
-/// The source records of a group: a `BTreeMap` that allocates nothing while empty and gives
-/// its memory back when it empties. Reads go through `Deref` to the map; writes through the
-/// methods below, which never allocate for nothing (removing from, or retaining in, an empty
-/// map).
-// Boxed on purpose: a pointer is 8 bytes in every group, an empty `BTreeMap` 24.
-#[allow(clippy::box_collection)]
+/// The source records of a group, sorted by source without duplicates, behind one pointer:
+/// none while the group has no source, one allocation for the first (inline in the box), a
+/// second buffer only beyond one source. Given back when it empties.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SourceMap(Option<Box<BTreeMap<Ipv4Addr, SourceRec>>>);
+pub struct SourceMap(Option<Box<SourceRecs>>);
 
-static NO_SOURCE_RECORDS: BTreeMap<Ipv4Addr, SourceRec> = BTreeMap::new();
-
-impl std::ops::Deref for SourceMap {
-    type Target = BTreeMap<Ipv4Addr, SourceRec>;
-    fn deref(&self) -> &Self::Target {
-        self.0.as_deref().unwrap_or(&NO_SOURCE_RECORDS)
-    }
-}
-
-impl<'a> IntoIterator for &'a SourceMap {
-    type Item = (&'a Ipv4Addr, &'a SourceRec);
-    type IntoIter = std::collections::btree_map::Iter<'a, Ipv4Addr, SourceRec>;
-    fn into_iter(self) -> Self::IntoIter {
-        (**self).iter()
-    }
-}
+type SourceRecs = SmallVec<[(Ipv4Addr, SourceRec); 1]>;
 
 impl SourceMap {
+    fn recs(&self) -> &[(Ipv4Addr, SourceRec)] {
+        self.0.as_deref().map_or(&[], |v| v.as_slice())
+    }
+
+    fn find(&self, s: &Ipv4Addr) -> Result<usize, usize> {
+        self.recs().binary_search_by_key(s, |(k, _)| *k)
+    }
+
     fn settle(&mut self) {
         if self.0.as_ref().is_some_and(|m| m.is_empty()) {
             self.0 = None;
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.recs().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs().is_empty()
+    }
+
+    pub fn get(&self, s: &Ipv4Addr) -> Option<&SourceRec> {
+        self.find(s).ok().map(|i| &self.recs()[i].1)
+    }
+
+    pub fn contains_key(&self, s: &Ipv4Addr) -> bool {
+        self.find(s).is_ok()
+    }
+
+    /// In ascending source order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Ipv4Addr, &SourceRec)> {
+        self.recs().iter().map(|(s, r)| (s, r))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Ipv4Addr> {
+        self.recs().iter().map(|(s, _)| s)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &SourceRec> {
+        self.recs().iter().map(|(_, r)| r)
+    }
+
     pub fn insert(&mut self, s: Ipv4Addr, r: SourceRec) -> Option<SourceRec> {
-        self.0.get_or_insert_with(Default::default).insert(s, r)
+        match self.find(&s) {
+            Ok(i) => self.0.as_mut().map(|v| std::mem::replace(&mut v[i].1, r)),
+            Err(i) => {
+                self.0.get_or_insert_with(Default::default).insert(i, (s, r));
+                None
+            }
+        }
     }
 
     pub fn get_mut(&mut self, s: &Ipv4Addr) -> Option<&mut SourceRec> {
-        self.0.as_mut()?.get_mut(s)
+        let i = self.find(s).ok()?;
+        self.0.as_mut().map(|v| &mut v[i].1)
     }
 
     pub fn remove(&mut self, s: &Ipv4Addr) -> Option<SourceRec> {
-        let r = self.0.as_mut()?.remove(s);
+        let i = self.find(s).ok()?;
+        let r = self.0.as_mut().map(|v| v.remove(i).1);
         self.settle();
         r
     }
 
-    pub fn retain(&mut self, f: impl FnMut(&Ipv4Addr, &mut SourceRec) -> bool) {
+    pub fn retain(&mut self, mut f: impl FnMut(&Ipv4Addr, &mut SourceRec) -> bool) {
         if let Some(m) = self.0.as_mut() {
-            m.retain(f);
+            m.retain(|(s, r)| f(s, r));
         }
         self.settle();
     }
@@ -90,11 +116,24 @@ impl SourceMap {
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Ipv4Addr, &mut SourceRec)> {
-        self.0.iter_mut().flat_map(|m| m.iter_mut())
+        self.0
+            .iter_mut()
+            .flat_map(|m| m.iter_mut().map(|(s, r)| (&*s, r)))
     }
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut SourceRec> {
-        self.0.iter_mut().flat_map(|m| m.values_mut())
+        self.0.iter_mut().flat_map(|m| m.iter_mut().map(|(_, r)| r))
+    }
+}
+
+impl<'a> IntoIterator for &'a SourceMap {
+    type Item = (&'a Ipv4Addr, &'a SourceRec);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Ipv4Addr, SourceRec)>,
+        fn(&'a (Ipv4Addr, SourceRec)) -> (&'a Ipv4Addr, &'a SourceRec),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.recs().iter().map(|(s, r)| (s, r))
     }
 }
 
@@ -309,6 +348,25 @@ mod tests {
         assert!(size_of::<GroupState>() <= 96, "{}", size_of::<GroupState>());
         assert_eq!(size_of::<SourceMap>(), 8);
         assert_eq!(size_of::<Option<Box<Rare>>>(), 8);
+    }
+
+    #[test]
+    fn source_records_stay_sorted_by_source_whatever_the_insertion_order() {
+        let rec = |timer| SourceRec { timer, rexmit: 0 };
+        let a = |i| Ipv4Addr::new(192, 0, 2, i);
+        let mut m = SourceMap::default();
+        for i in [9, 1, 200, 5, 3] {
+            assert_eq!(m.insert(a(i), rec(u64::from(i))), None);
+        }
+        assert_eq!(m.insert(a(5), rec(50)), Some(rec(5)), "a second insert replaces");
+        let keys: Vec<_> = m.keys().copied().collect();
+        assert_eq!(keys, [a(1), a(3), a(5), a(9), a(200)]);
+        assert_eq!(m.get(&a(5)), Some(&rec(50)));
+        assert_eq!(m.remove(&a(1)), Some(rec(1)));
+        assert_eq!(m.remove(&a(1)), None);
+        m.retain(|s, _| *s != a(200));
+        assert_eq!(m.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [a(3), a(5), a(9)]);
+        assert!(!m.contains_key(&a(200)) && m.contains_key(&a(9)));
     }
 
     #[test]
