@@ -29,7 +29,9 @@ pub fn translate(
     sources: SourceSet,
 ) -> Option<(RecordType, SourceSet)> {
     match input {
-        HostInput::V1Report | HostInput::V2Report => Some((RecordType::IsExclude, SourceSet::new())),
+        HostInput::V1Report | HostInput::V2Report => {
+            Some((RecordType::IsExclude, SourceSet::new()))
+        }
         HostInput::V2Leave => (compat >= 2).then(|| (RecordType::ToInclude, SourceSet::new())),
         HostInput::V3Record(rt) => match rt {
             RecordType::Unknown(_) => None,

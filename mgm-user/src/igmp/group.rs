@@ -54,8 +54,8 @@ use mgm_common::MemberState;
 
 use super::config::Params;
 use super::group_parts::Rare;
-use super::source_set::SourceSet;
 pub use super::group_parts::SourceMap;
+use super::source_set::SourceSet;
 
 mod timers;
 

@@ -86,7 +86,9 @@ impl SourceMap {
         match self.find(&s) {
             Ok(i) => self.0.as_mut().map(|v| std::mem::replace(&mut v[i].1, r)),
             Err(i) => {
-                self.0.get_or_insert_with(Default::default).insert(i, (s, r));
+                self.0
+                    .get_or_insert_with(Default::default)
+                    .insert(i, (s, r));
                 None
             }
         }
@@ -358,14 +360,21 @@ mod tests {
         for i in [9, 1, 200, 5, 3] {
             assert_eq!(m.insert(a(i), rec(u64::from(i))), None);
         }
-        assert_eq!(m.insert(a(5), rec(50)), Some(rec(5)), "a second insert replaces");
+        assert_eq!(
+            m.insert(a(5), rec(50)),
+            Some(rec(5)),
+            "a second insert replaces"
+        );
         let keys: Vec<_> = m.keys().copied().collect();
         assert_eq!(keys, [a(1), a(3), a(5), a(9), a(200)]);
         assert_eq!(m.get(&a(5)), Some(&rec(50)));
         assert_eq!(m.remove(&a(1)), Some(rec(1)));
         assert_eq!(m.remove(&a(1)), None);
         m.retain(|s, _| *s != a(200));
-        assert_eq!(m.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [a(3), a(5), a(9)]);
+        assert_eq!(
+            m.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            [a(3), a(5), a(9)]
+        );
         assert!(!m.contains_key(&a(200)) && m.contains_key(&a(9)));
     }
 

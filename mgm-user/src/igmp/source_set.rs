@@ -62,10 +62,7 @@ impl SourceSet {
     }
 
     /// The sources in both, in ascending order.
-    pub fn intersection<'a>(
-        &'a self,
-        other: &'a SourceSet,
-    ) -> impl Iterator<Item = &'a Ipv4Addr> {
+    pub fn intersection<'a>(&'a self, other: &'a SourceSet) -> impl Iterator<Item = &'a Ipv4Addr> {
         self.0.iter().filter(move |s| other.contains(s))
     }
 

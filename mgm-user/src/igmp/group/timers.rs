@@ -24,12 +24,7 @@ impl GroupState {
 
     /// The table's "Send Q(G,X)": the last-member queries, or with quick leave their outcome
     /// when no one answers, at once: the timers of X's forwarded sources expire now.
-    pub(super) fn last_member_sources(
-        &mut self,
-        ctx: &Ctx,
-        x: &SourceSet,
-        out: &mut Queries,
-    ) {
+    pub(super) fn last_member_sources(&mut self, ctx: &Ctx, x: &SourceSet, out: &mut Queries) {
         if ctx.quick_leave {
             self.expire_sources_now(x);
         } else {

@@ -12,8 +12,8 @@ use mgm_common::{MemberState, SourceState};
 use super::IgmpInterface;
 use crate::igmp::action::{Action, MembershipChange};
 use crate::igmp::group::{Forwarding, GroupState};
-use crate::igmp::source_set::sorted_difference;
 use crate::igmp::group_parts::{written_source, ForwardingRef, WrittenSources};
+use crate::igmp::source_set::sorted_difference;
 use crate::igmp::view::FastPathView;
 
 impl IgmpInterface {
