@@ -396,33 +396,20 @@ impl IgmpPorts {
     }
 
     /// Runs every interface's due timers.
-    pub(crate) fn on_deadline(&mut self, now: u64, maps: &KernelMaps) -> Vec<Action> {
-        let mut out = Vec::new();
-        let due: Vec<u32> = self
-            .ports
-            .iter()
-            .filter(|(_, p)| p.router.next_deadline().is_some_and(|d| d <= now))
-            .map(|(i, _)| *i)
-            .collect();
-        for ifindex in due {
-            let Some(port) = self.ports.get_mut(&ifindex) else {
-                continue;
-            };
-            let actions = port
-                .router
-                .on_deadline(now, &MapView(maps, !self.no_fast_path));
-            self.shrunk |= port.router.take_shrunk();
-            // A querier's timer may have expired, or an older version's.
-            self.settings_dirty = true;
-            out.extend(actions);
-        }
-        // A quiet interface tells the minute a flood ended with the next deadline of any.
+    pub(crate) fn on_deadline(&mut self, now: u64, maps: &KernelMaps, out: &mut Vec<Action>) {
+        let view = MapView(maps, !self.no_fast_path);
         for port in self.ports.values_mut() {
+            if port.router.next_deadline().is_some_and(|d| d <= now) {
+                port.router.on_deadline_into(now, &view, out);
+                self.shrunk |= port.router.take_shrunk();
+                // A querier's timer may have expired, or an older version's.
+                self.settings_dirty = true;
+            }
+            // A quiet interface tells the minute a flood ended with the next deadline of any.
             if let Some(s) = port.changes.flush(now) {
                 log::info!("{}: {s}", port.name);
             }
         }
-        out
     }
 
     /// New IGMP settings for a managed interface (a reload): returns what the new filters

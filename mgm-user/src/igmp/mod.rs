@@ -30,6 +30,7 @@ pub mod group;
 mod group_parts;
 pub mod interface;
 pub mod querier;
+pub mod source_set;
 pub mod tracking;
 pub mod view;
 

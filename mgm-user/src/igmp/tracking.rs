@@ -40,7 +40,7 @@
 //! so a v1/v2 host may stay unknown: a leave then cuts it as quick leave without tracking did,
 //! when the leaver is the only tracked host; a group another tracked host wants is kept.
 
-use std::collections::BTreeSet;
+use super::source_set::SourceSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::RecordType;
@@ -58,7 +58,7 @@ pub const MAX_HOSTS_PER_GROUP: usize = 64;
 struct TrackedHost {
     host: Ipv4Addr,
     mode: FilterMode,
-    sources: BTreeSet<Ipv4Addr>,
+    sources: SourceSet,
     expires: u64,
 }
 
@@ -126,13 +126,7 @@ impl GroupHosts {
     }
 
     /// Updates `host`'s state with one of its records (`sources` as the router accepted them).
-    pub fn record(
-        &mut self,
-        r: Report,
-        host: Ipv4Addr,
-        input: HostInput,
-        sources: &BTreeSet<Ipv4Addr>,
-    ) {
+    pub fn record(&mut self, r: Report, host: Ipv4Addr, input: HostInput, sources: &SourceSet) {
         self.hosts.retain(|h| h.expires > r.now);
         let at = self.hosts.iter().position(|h| h.host == host);
         let (mode, mut set) = match at {
@@ -140,7 +134,7 @@ impl GroupHosts {
                 let h = &mut self.hosts[i];
                 (h.mode, std::mem::take(&mut h.sources))
             }
-            None => (FilterMode::Include, BTreeSet::new()),
+            None => (FilterMode::Include, SourceSet::new()),
         };
         let Some((mode, set)) = next_state(input, mode, &mut set, sources).map(|m| (m, set)) else {
             return; // unknown record type: the host's state is unchanged
@@ -188,8 +182,8 @@ impl GroupHosts {
 fn next_state(
     input: HostInput,
     mode: FilterMode,
-    set: &mut BTreeSet<Ipv4Addr>,
-    b: &BTreeSet<Ipv4Addr>,
+    set: &mut SourceSet,
+    b: &SourceSet,
 ) -> Option<FilterMode> {
     let rt = match input {
         HostInput::V1Report | HostInput::V2Report => RecordType::IsExclude,
@@ -207,7 +201,9 @@ fn next_state(
         }
         (RecordType::AllowNew, FilterMode::Include)
         | (RecordType::BlockOld, FilterMode::Exclude) => {
-            set.extend(b.iter().copied());
+            for s in b {
+                set.insert(*s);
+            }
             Some(mode)
         }
         (RecordType::AllowNew, FilterMode::Exclude)
@@ -249,7 +245,7 @@ impl HostTracker {
         (group, existed): (Ipv4Addr, bool),
         host: Ipv4Addr,
         input: HostInput,
-        sources: &BTreeSet<Ipv4Addr>,
+        sources: &SourceSet,
     ) {
         let Some(since) = self.since else {
             return;

@@ -20,7 +20,7 @@ mod summary;
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
 pub use summary::{GroupSummary, SourceSummary};
 
-use std::collections::BTreeSet;
+use crate::igmp::source_set::SourceSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{IgmpMessage, QueryVersion};
@@ -31,7 +31,7 @@ use super::action::{Action, RouterNotice};
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
-use super::group::{Ctx, GroupQuery, GroupState};
+use super::group::{Ctx, GroupQuery, GroupState, Queries};
 use super::querier::{Querier, QuerierEvent};
 use super::tracking::{HostTracker, Report};
 use super::view::FastPathView;
@@ -70,6 +70,9 @@ pub struct IgmpInterface {
     /// The map writes of the current call, gathered in `commit` (the buffer is kept between
     /// calls).
     writes: Vec<Action>,
+    /// A group's source entries as they must be written, built here and swapped with the
+    /// group's (`commit.rs`): kept between calls, so a commit allocates nothing for it.
+    written_scratch: crate::igmp::group_parts::WrittenSources,
     /// Groups each host keeps alive (the last reporter of each group; `limits.rs`). Bounded by
     /// the groups held: each group counts for one host.
     hosts: FastHashMap<Ipv4Addr, u32>,
@@ -127,6 +130,7 @@ impl IgmpInterface {
             seen: FastHashMap::default(),
             dirty: Vec::new(),
             writes: Vec::new(),
+            written_scratch: Default::default(),
             hosts: FastHashMap::default(),
             tracking: HostTracker::default(),
             source_total: 0,
@@ -279,7 +283,7 @@ impl IgmpInterface {
                         src,
                         *group,
                         HostInput::V1Report,
-                        BTreeSet::new(),
+                        SourceSet::new(),
                         view,
                         out,
                     );
@@ -292,7 +296,7 @@ impl IgmpInterface {
                         src,
                         *group,
                         HostInput::V2Report,
-                        BTreeSet::new(),
+                        SourceSet::new(),
                         view,
                         out,
                     );
@@ -304,7 +308,7 @@ impl IgmpInterface {
                     src,
                     *group,
                     HostInput::V2Leave,
-                    BTreeSet::new(),
+                    SourceSet::new(),
                     view,
                     out,
                 );
@@ -330,9 +334,14 @@ impl IgmpInterface {
     /// Handles everything due at or before `now`.
     pub fn on_deadline(&mut self, now: u64, view: &dyn FastPathView) -> Vec<Action> {
         let mut out = Vec::new();
-        self.run_due(now, view, &mut out);
-        self.commit(now, view, &mut out);
+        self.on_deadline_into(now, view, &mut out);
         out
+    }
+
+    /// As [`Self::on_deadline`], appending the actions to `out` (a buffer the shell keeps).
+    pub fn on_deadline_into(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
+        self.run_due(now, view, out);
+        self.commit(now, view, out);
     }
 
     // ---- internals ------------------------------------------------------------------------
@@ -420,7 +429,7 @@ impl IgmpInterface {
             self.adopt(group, view);
             let p = self.params();
             let ctx = self.ctx(now, &p);
-            let mut queries = Vec::new();
+            let mut queries = Queries::new();
             let g = self.groups.get_mut(&group).expect("checked above");
             g.scheduled = 0;
             let before = g.sources.len();
@@ -440,7 +449,7 @@ impl IgmpInterface {
         src: Ipv4Addr,
         group: Ipv4Addr,
         input: HostInput,
-        sources: BTreeSet<Ipv4Addr>,
+        sources: SourceSet,
         view: &dyn FastPathView,
         out: &mut Vec<Action>,
     ) {
@@ -483,7 +492,7 @@ impl IgmpInterface {
             _ => {}
         }
         let compat = g.compat(now).min(iface_version);
-        let mut queries = Vec::new();
+        let mut queries = Queries::new();
         let mut refused = 0;
         if let Some((rt, srcs)) = translate(compat, input, sources) {
             refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
@@ -509,7 +518,7 @@ impl IgmpInterface {
     }
 
     /// Turns a group's queries into SendQuery actions in the version the interface runs.
-    fn group_queries(&self, now: u64, group: Ipv4Addr, qs: Vec<GroupQuery>, out: &mut Vec<Action>) {
+    fn group_queries(&self, now: u64, group: Ipv4Addr, qs: Queries, out: &mut Vec<Action>) {
         if qs.is_empty() {
             return;
         }
@@ -565,7 +574,7 @@ fn refreshable(view: &dyn FastPathView, ifindex: u32, written: &mgm_common::Memb
 /// Whether `input` makes state for a group that has none (INCLUDE({})): reports and EXCLUDE
 /// records do, INCLUDE-side records with sources do; leaves, BLOCK, TO_IN({}) and unknown
 /// records do not (RFC 3376 §6.4, rows 1, 5, 6, 8 from INCLUDE({})).
-fn creates_state(input: HostInput, sources: &BTreeSet<Ipv4Addr>) -> bool {
+fn creates_state(input: HostInput, sources: &SourceSet) -> bool {
     use mgm_common::igmp::RecordType;
     match input {
         HostInput::V1Report | HostInput::V2Report => true,
