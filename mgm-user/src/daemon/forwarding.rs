@@ -21,7 +21,7 @@ use crate::manager::{
     local, ClientKind, ComponentId, IfKey, Manager, MfeCounters, MgmEvent, NewPacket,
     ProtocolHandle, IGMP_PROTOCOL_ID,
 };
-use crate::manager::{ForwarderAction, MgmError, MgmResult};
+use crate::manager::{ForwarderAction, MgmResult};
 use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};
 use crate::sys::mroute::MrouteSocket;
 use crate::sys::upcall::{Upcall, UpcallKind};
@@ -527,6 +527,8 @@ impl Forwarding {
 
 /// Feeds one upcall to the manager: `NOCACHE` → [`Manager::new_packet`], `WRONGVIF` →
 /// [`Manager::wrong_interface`]. `header` is the upcall message (it is the packet's IP header).
+/// For the tests that drive the kernel's ipmr without the daemon loop.
+#[cfg(feature = "test-support")]
 pub fn dispatch_upcall(
     mgr: &mut Manager,
     sock: &MrouteSocket,
@@ -534,11 +536,13 @@ pub fn dispatch_upcall(
     header: &[u8],
     now: u64,
 ) -> MgmResult<()> {
-    let ifindex = sock.ifindex_of(u.vif).ok_or(MgmError::NotFound)?;
+    let ifindex = sock
+        .ifindex_of(u.vif)
+        .ok_or(crate::manager::MgmError::NotFound)?;
     dispatch_upcall_on(mgr, u, ifindex, header, now).map(|_| ())
 }
 
-/// [`dispatch_upcall`] for an upcall whose arrival interface was resolved when it came.
+/// Feeds one upcall, whose arrival interface was resolved when it came, to the manager.
 fn dispatch_upcall_on(
     mgr: &mut Manager,
     u: &Upcall,
