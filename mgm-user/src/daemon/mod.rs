@@ -5,6 +5,7 @@
 mod alarm;
 mod events;
 pub mod forwarding;
+mod group_views;
 mod handlers;
 mod hotplug;
 mod igmp_ports;
