@@ -10,6 +10,7 @@
 
 mod commit;
 mod deadlines;
+pub(crate) use deadlines::DUE_GROUPS_PER_CALL;
 mod filters;
 mod limits;
 mod queries;
@@ -416,30 +417,7 @@ impl IgmpInterface {
             .on_deadline(now, p.query_interval, p.startup_query_interval);
         self.querier_events(now, ev, out);
 
-        // Groups.
-        while let Some((t, group)) = self.heap.peek() {
-            if t > now {
-                break;
-            }
-            self.heap.pop();
-            let valid = self.groups.get(&group).is_some_and(|g| g.scheduled == t);
-            if !valid {
-                continue;
-            }
-            self.adopt(group, view);
-            let p = self.params();
-            let ctx = self.ctx(now, &p);
-            let mut queries = Queries::new();
-            let g = self.groups.get_mut(&group).expect("checked above");
-            g.scheduled = 0;
-            let before = g.sources.len();
-            if g.expire(now) {
-                g.run_retransmissions(&ctx, &mut queries);
-            }
-            self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
-            self.dirty.push(group);
-            self.group_queries(now, group, queries, out);
-        }
+        self.expire_due_groups(now, view, out);
     }
 
     #[allow(clippy::too_many_arguments)]
