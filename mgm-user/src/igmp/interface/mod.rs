@@ -10,6 +10,7 @@
 
 mod commit;
 mod deadlines;
+#[cfg(test)]
 pub(crate) use deadlines::DUE_GROUPS_PER_CALL;
 mod filters;
 mod limits;
