@@ -204,6 +204,9 @@ def prio(text):
     sys.exit('FAIL: no journal entry with ' + repr(text))
 assert prio('managing $RIF') == '6', 'managing: ' + prio('managing $RIF')
 assert prio('SIGHUP: nothing to reload') == '6'
+# ExecReload's own output (mgm reload's refusal, on its stderr) is in the journal too.
+assert any('nothing to reload: mgm runs from its command line alone' in e['MESSAGE']
+           and not e['MESSAGE'].startswith('SIGHUP') for e in entries), 'no refusal of mgm reload'
 assert prio('SIGTERM: shutting down') == '6'
 assert any(e['PRIORITY'] == '7' for e in entries), 'no debug entry'
 for e in entries:

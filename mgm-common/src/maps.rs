@@ -130,12 +130,16 @@ impl LinkSubnet {
     }
 }
 
+/// Most messages one interface may send up back to back: under half the smallest event ring
+/// (about 5 400 IGMPv2 reports), so that one link's burst never fills it for the others.
+pub const MAX_REPORT_BURST: u32 = 2000;
+
 impl IfaceSettings {
     /// Sets the budget of messages to the daemon: `per_second` (0: no limit), with a burst of
-    /// as many.
+    /// as many, at most [`MAX_REPORT_BURST`].
     pub fn set_report_budget(&mut self, per_second: u32) {
         self.max_reports_per_second = per_second;
-        self.report_burst = per_second;
+        self.report_burst = per_second.min(MAX_REPORT_BURST);
     }
 
     /// Whether a query from `src` is this router's own, heard back.

@@ -2,8 +2,11 @@
 //! `MRT_ADD_MFC` setsockopt per entry), in a throwaway network namespace with four veth
 //! interfaces as VIFs. Per run: install N (S,G) entries (OIL of 2 VIFs), replace them all with a
 //! different OIL (what a membership change does to each affected MFE), delete them all; the count
-//! in `/proc/net/ip_mr_cache` is checked after the install and after the delete. Median over 5
-//! runs. Needs root (CAP_NET_ADMIN, namespaces).
+//! in `/proc/net/ip_mr_cache` is checked after the install and after the delete. After the
+//! install, the whole table is read back once per run as the daemon's periodic reconcile reads
+//! it (`mgm_user::sys::mfc_dump::dump`: one rtnetlink dump, parsed). Median over 5 runs. Needs
+//! root (CAP_NET_ADMIN, namespaces).
+use mgm_user::sys::mfc_dump;
 use mgm_user::sys::mroute::MrouteSocket;
 use nix::sched::{setns, CloneFlags};
 use std::fs::File;
@@ -88,6 +91,7 @@ fn main() {
             sock.add_vif(v as u16, i).expect("add VIF");
         }
         let (mut add, mut upd, mut del) = (Vec::new(), Vec::new(), Vec::new());
+        let mut dump = Vec::new();
         for _ in 0..RUNS {
             let t = Instant::now();
             for g in 0..N {
@@ -96,6 +100,10 @@ fn main() {
             }
             add.push(N as f64 / t.elapsed().as_secs_f64());
             assert_eq!(mfc_count(), N as usize, "entries in /proc/net/ip_mr_cache");
+            let t = Instant::now();
+            let read = mfc_dump::dump(None).expect("dump the MFC");
+            dump.push(t.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(read.len(), N as usize, "entries in the dump");
             let t = Instant::now();
             for g in 0..N {
                 sock.set_mfc(SOURCE, group(g), ifindex[0], &ifindex[1..4])
@@ -110,10 +118,10 @@ fn main() {
             assert_eq!(mfc_count(), 0, "entries left after the delete");
         }
         sock.close().expect("close the mroute socket");
-        (add, upd, del)
+        (add, upd, del, dump)
     })
     .join();
-    let (mut add, mut upd, mut del) = match result {
+    let (mut add, mut upd, mut del, mut dump) = match result {
         Ok(r) => r,
         Err(_) => {
             eprintln!("mfc_install: the benchmark thread panicked");
@@ -131,4 +139,9 @@ fn main() {
             1e6 / m
         );
     }
+    let (m, lo, hi) = median(&mut dump);
+    println!(
+        "MFC dump (rtnetlink, parsed) of {N} entries: median {m:.1} ms (min {lo:.1}, max {hi:.1}; {RUNS} runs; {:.2} us/entry)",
+        m * 1e3 / f64::from(N)
+    );
 }

@@ -232,6 +232,17 @@ pub struct RunArgs {
     /// only the stream's first 4 packets and drops the rest, so keep it short [default: 100ms].
     #[arg(long, value_name = "D", value_parser = parse_deadline)]
     pub handler_deadline: Option<std::time::Duration>,
+    /// How often the kernel's multicast forwarding cache is compared with mgm's entries and
+    /// repaired: an entry missing or different is installed again as mgm has it, one mgm does
+    /// not have (on its table) is deleted; each repair is logged and counted (`mfc_repairs`).
+    /// `0` turns the comparison off [default: 60s].
+    #[arg(long, value_name = "D", value_parser = parse_reconcile_interval)]
+    pub mfc_reconcile_interval: Option<std::time::Duration>,
+    /// Most forwarding entries (MFEs) before a new one nobody wants is refused: the kernel drops
+    /// its packets, counted in daemon_mfes_refused. Entries with receivers are made past it.
+    /// 0: no bound [default: 16384].
+    #[arg(long, value_name = "N")]
+    pub max_mfes: Option<u32>,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. `127.0.0.1:9578`,
     /// `[::1]:9578`, or `0.0.0.0:9578` for every address); no listener when absent. Anyone who can connect can
     /// read them: prefer a loopback or management address.
@@ -251,6 +262,22 @@ pub fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
     let d = crate::settings::parse_duration_text(text)?;
     if d < std::time::Duration::from_millis(1) || d > std::time::Duration::from_secs(10) {
         return Err(format!("{text}: the deadline must be from 1ms to 10s"));
+    }
+    Ok(d)
+}
+
+/// `--mfc-reconcile-interval`: 0 (off), or from 1 s to 1 day.
+pub fn parse_reconcile_interval(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let d = crate::settings::parse_duration_text(text)?;
+    if !d.is_zero()
+        && (d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(86_400))
+    {
+        return Err(format!(
+            "{text}: the interval must be 0 (off) or from 1s to 24h"
+        ));
     }
     Ok(d)
 }

@@ -34,6 +34,10 @@ fn check_deadline(t: &str) -> Result<(), String> {
     crate::cli::parse_deadline(t).map(|_| ())
 }
 
+fn check_reconcile_interval(t: &str) -> Result<(), String> {
+    crate::cli::parse_reconcile_interval(t).map(|_| ())
+}
+
 fn check_metrics(t: &str) -> Result<(), String> {
     crate::cli::parse_metrics_addr(t).map(|_| ())
 }
@@ -119,6 +123,14 @@ pub static GLOBAL_KEYS: &[GlobalKey] = &[
         "\"100ms\"",
         true,
         Some(check_deadline),
+    ),
+    key("max-mfes", ValueKind::Number, "16384", true, None),
+    key(
+        "mfc-reconcile-interval",
+        ValueKind::Text,
+        "\"60s\"",
+        false,
+        Some(check_reconcile_interval),
     ),
     key(
         "metrics",

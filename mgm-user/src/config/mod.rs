@@ -59,6 +59,10 @@ pub struct RunConfig {
     pub forward_upstream: bool,
     pub proxy_ssdp: bool,
     pub handler_deadline: Duration,
+    /// `--mfc-reconcile-interval` (zero: off).
+    pub mfc_reconcile_interval: Duration,
+    /// `--max-mfes` (0: no bound).
+    pub max_mfes: u32,
     pub metrics: Option<SocketAddr>,
     pub log: String,
     /// The file's static memberships (`mgm join` equivalents).

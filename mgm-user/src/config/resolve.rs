@@ -53,6 +53,14 @@ pub fn resolve_with(args: &RunArgs, file: Option<&FileConfig>) -> Result<RunConf
         (None, Some(t)) => crate::cli::parse_deadline(&t).map_err(|e| anyhow!(e))?,
         (None, None) => std::time::Duration::from_millis(100),
     };
+    let mfc_reconcile_interval = match (args.mfc_reconcile_interval, text("mfc-reconcile-interval"))
+    {
+        (Some(d), _) => d,
+        (None, Some(t)) => crate::cli::parse_reconcile_interval(&t).map_err(|e| anyhow!(e))?,
+        (None, None) => {
+            std::time::Duration::from_secs(crate::daemon::forwarding::DEFAULT_RECONCILE_INTERVAL_S)
+        }
+    };
     let metrics = match (args.metrics, text("metrics")) {
         (Some(m), _) => Some(m),
         (None, Some(t)) => Some(crate::cli::parse_metrics_addr(&t).map_err(|e| anyhow!(e))?),
@@ -86,6 +94,11 @@ pub fn resolve_with(args: &RunArgs, file: Option<&FileConfig>) -> Result<RunConf
         forward_upstream: args.forward_upstream || switch("forward-upstream"),
         proxy_ssdp: args.proxy_ssdp || switch("proxy-ssdp"),
         handler_deadline,
+        mfc_reconcile_interval,
+        max_mfes: args
+            .max_mfes
+            .or(number("max-mfes"))
+            .unwrap_or(crate::manager::DEFAULT_MAX_MFES as u32),
         metrics,
         log: args
             .log

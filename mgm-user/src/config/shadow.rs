@@ -90,6 +90,8 @@ fn global_flag(args: &RunArgs, name: &str) -> Option<String> {
         "forward-upstream" => args.forward_upstream,
         "proxy-ssdp" => args.proxy_ssdp,
         "handler-deadline" => args.handler_deadline.is_some(),
+        "mfc-reconcile-interval" => args.mfc_reconcile_interval.is_some(),
+        "max-mfes" => args.max_mfes.is_some(),
         "metrics" => args.metrics.is_some(),
         "log" => return args.log.is_some().then(|| "--log (or MGM_LOG)".to_string()),
         _ => false,

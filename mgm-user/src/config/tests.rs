@@ -194,6 +194,7 @@ fn global_rows() -> &'static [(&'static str, &'static str, Check)] {
             c.accept_off_link_reports
         }),
         ("mroute-table", "42", |c| c.mroute_table == Some(42)),
+        ("max-mfes", "300", |c| c.max_mfes == 300),
         ("upstream", "\"wan1\"", |c| {
             c.upstream.as_deref() == Some("wan1")
         }),
@@ -201,6 +202,9 @@ fn global_rows() -> &'static [(&'static str, &'static str, Check)] {
         ("proxy-ssdp", "true", |c| c.proxy_ssdp),
         ("handler-deadline", "\"250ms\"", |c| {
             c.handler_deadline == Duration::from_millis(250)
+        }),
+        ("mfc-reconcile-interval", "\"0s\"", |c| {
+            c.mfc_reconcile_interval.is_zero()
         }),
         ("metrics", "\"127.0.0.1:9600\"", |c| {
             c.metrics == Some("127.0.0.1:9600".parse().unwrap())

@@ -281,6 +281,15 @@ fn aligned(cells: &[String; 7], widths: &[usize; 7]) -> String {
     line
 }
 
+/// The last reporter; on a quick-leave interface followed by how many hosts are tracked.
+fn reporter_cell(g: &GroupView) -> String {
+    let last = g.last_reporter.clone().unwrap_or_else(|| "-".into());
+    match &g.hosts {
+        Some(h) => format!("{last} ({} tracked)", h.len()),
+        None => last,
+    }
+}
+
 fn group_cells(g: &GroupView) -> [String; 7] {
     let sources = if g.sources.is_empty() {
         "-".to_string()
@@ -304,7 +313,7 @@ fn group_cells(g: &GroupView) -> [String; 7] {
         g.filter_mode.clone(),
         secs(g.expires_in_ms),
         format!("v{}", g.compat_version),
-        g.last_reporter.clone().unwrap_or_else(|| "-".into()),
+        reporter_cell(g),
         sources,
     ]
 }

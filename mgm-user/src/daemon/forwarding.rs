@@ -15,21 +15,26 @@
 use super::igmp_ports::IgmpPorts;
 use super::names::InterfaceNames;
 use super::preflight::ManagedInterface;
-use crate::control::api::{MfeView, ProtocolView};
 use crate::igmp::Action;
 use crate::manager::igmp_bridge::{IgmpBridge, IgmpNotice, IgmpNotices};
 use crate::manager::{
-    local, ClientKind, ComponentId, IfKey, Manager, MfeCounters, MfeInfo, MgmEvent, NewPacket,
-    ProtocolHandle, ProtocolInfo, IGMP_PROTOCOL_ID,
+    local, ClientKind, ComponentId, IfKey, Manager, MfeCounters, MgmEvent, NewPacket,
+    ProtocolHandle, IGMP_PROTOCOL_ID,
 };
-use crate::manager::{ForwarderAction, MgmError, MgmResult};
+use crate::manager::{ForwarderAction, MgmResult};
 use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};
 use crate::sys::mroute::MrouteSocket;
 use crate::sys::upcall::{Upcall, UpcallKind};
 use anyhow::{Context, Result};
+use parked::Parked;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+
+mod mfc_sync;
+mod parked;
+mod views;
+pub use mfc_sync::DEFAULT_RECONCILE_INTERVAL_S;
 
 /// The manager with its two built-in clients and the mroute socket it drives.
 pub(crate) struct Forwarding {
@@ -47,13 +52,15 @@ pub(crate) struct Forwarding {
     /// NOCACHE upcalls whose MFE waits for an external handler's answer, with when they came.
     awaiting: Vec<(Upcall, u32, Vec<u8>, u64)>,
     fib: FibResolver,
-    /// Upcalls waiting for the FIB's answer about their source, in arrival order.
-    parked: Vec<(Upcall, u32, Vec<u8>)>,
+    /// Upcalls waiting for the FIB's answer about their source.
+    parked: Parked,
     /// What MFEs counted on interfaces that are gone, by name (`mgm_forwarded_*` keep growing
     /// when an interface comes back under a new ifindex).
     gone_counts: BTreeMap<String, MfeCounters>,
     /// Upcalls the kernel dropped (socket full), as last logged.
     upcall_drops_logged: u64,
+    /// Desyncs and the periodic reconcile with the kernel's MFC.
+    sync: mfc_sync::MfcSync,
 }
 
 impl Forwarding {
@@ -109,9 +116,10 @@ impl Forwarding {
             reserved,
             awaiting: Vec::new(),
             fib,
-            parked: Vec::new(),
+            parked: Parked::default(),
             gone_counts: BTreeMap::new(),
             upcall_drops_logged: 0,
+            sync: mfc_sync::MfcSync::new(table),
         };
         for i in interfaces {
             shell.add_interface(i, now)?;
@@ -195,7 +203,7 @@ impl Forwarding {
     pub(crate) fn on_readable(&mut self, now: u64, budget: usize) -> Result<bool> {
         let mut buf = [0u8; 2048];
         for _ in 0..budget {
-            let Some((up, n)) = self.sock.recv_upcall(&mut buf)? else {
+            let Some((mut up, n)) = self.sock.recv_upcall(&mut buf)? else {
                 return Ok(true);
             };
             if up.kind == UpcallKind::WholePkt {
@@ -212,6 +220,7 @@ impl Forwarding {
                 );
                 continue;
             };
+            self.check_desync(&mut up, now);
             if let Err(e) = self.fib.request(up.source, now) {
                 // Cannot ask: judge it on the cached answer rather than lose it.
                 log::warn!("{e:#}");
@@ -262,11 +271,7 @@ impl Forwarding {
         if sources.is_empty() {
             return;
         }
-        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
-            .into_iter()
-            .partition(|(up, _, _)| sources.contains(&up.source));
-        self.parked = waiting;
-        for (up, ifindex, header) in ready {
+        for (up, ifindex, header) in self.parked.take(sources) {
             self.dispatch(&up, ifindex, &header, now);
             self.settle(igmp, now);
         }
@@ -289,7 +294,7 @@ impl Forwarding {
                     self.awaiting.push((*up, ifindex, header.to_vec(), since));
                 }
             }
-            Ok(NewPacket::Installed) => {}
+            Ok(NewPacket::Installed | NewPacket::Refused) => {}
             Err(e) => log::debug!(
                 "upcall {:?} for ({}, {}) on vif {}: {e}",
                 up.kind,
@@ -321,9 +326,10 @@ impl Forwarding {
         self.fib.as_raw_fd()
     }
 
-    /// The next MFE deadline or FIB question to give up.
+    /// The next MFE deadline, FIB question to give up or reconcile.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        [self.mgr.next_deadline(), self.fib.next_deadline()]
+        let sync = self.sync.next_deadline();
+        [self.mgr.next_deadline(), self.fib.next_deadline(), sync]
             .into_iter()
             .flatten()
             .min()
@@ -336,6 +342,7 @@ impl Forwarding {
         let sock = &self.sock;
         self.mgr.on_deadline(now, |s, g| sock.counters(s, g).ok());
         self.settle(igmp, now);
+        self.reconcile_if_due(now);
     }
 
     /// A managed interface is gone: IGMP and `local` give it up, which deletes every MFE using it
@@ -343,7 +350,7 @@ impl Forwarding {
     pub(crate) fn remove_interface(&mut self, ifindex: u32, igmp: &IgmpPorts, now: u64) {
         // Packets that arrived on it and still wait for the FIB or a handler: nothing to build
         // for them now.
-        self.parked.retain(|(_, arrival, _)| *arrival != ifindex);
+        self.parked.drop_arrivals_on(ifindex);
         self.awaiting.retain(|(_, arrival, ..)| *arrival != ifindex);
         // IGMP first, then whoever routes there (`local`, or an external handler).
         let key = IfKey::new(ifindex);
@@ -390,6 +397,10 @@ impl Forwarding {
     /// MFC entries mgm holds in the kernel.
     pub(crate) fn mfc_count(&self) -> usize {
         self.sock.mfc_count()
+    }
+    /// New MFEs nobody wanted, refused at `--max-mfes`.
+    pub(crate) fn mfes_refused(&self) -> u64 {
+        self.mgr.mfes_refused()
     }
 
     /// The shared interface names.
@@ -506,55 +517,6 @@ impl Forwarding {
         self.names.name(iface.ifindex)
     }
 
-    pub(crate) fn mfe_view(&self, now: u64) -> Vec<MfeView> {
-        self.mfe_views(self.mgr.mfe_table(now))
-    }
-
-    /// MFEs as `mgm show mfe` rows, with fresh kernel counters.
-    pub(crate) fn mfe_views(&self, infos: Vec<MfeInfo>) -> Vec<MfeView> {
-        let sock = &self.sock;
-        infos
-            .into_iter()
-            .map(|m: MfeInfo| {
-                // Fresh kernel counters when the kernel has them.
-                let c = sock.counters(m.source, m.group).ok();
-                MfeView {
-                    source: m.source.to_string(),
-                    group: m.group.to_string(),
-                    iif: self.interface_name(&m.iif),
-                    oifs: m.oifs.iter().map(|o| self.interface_name(o)).collect(),
-                    packets: c.map_or(m.packets, |c| c.packets),
-                    bytes: c.map_or(m.bytes, |c| c.bytes),
-                    wrong_if: c.map_or(m.wrong_if, |c| c.wrong_if),
-                    expires_in_ms: m.expires_in_ms,
-                    timeout_s: m.timeout_s,
-                    up_time_ms: m.up_time_ms,
-                    upstream: m.upstream.to_string(),
-                    negative: m.negative,
-                    protocol: m.protocol,
-                }
-            })
-            .collect()
-    }
-
-    pub(crate) fn protocols_view(&self) -> Vec<ProtocolView> {
-        self.mgr
-            .protocols()
-            .into_iter()
-            .map(|p: ProtocolInfo| ProtocolView {
-                name: p.name,
-                kind: format!("{:?}", p.kind).to_lowercase(),
-                protocol_id: p.protocol_id,
-                component_id: p.component_id,
-                interfaces: p
-                    .interfaces
-                    .iter()
-                    .map(|i| self.interface_name(i))
-                    .collect(),
-            })
-            .collect()
-    }
-
     /// Removes the MFC entries and VIFs this daemon made (nothing else), then MRT_DONE.
     pub(crate) fn shutdown(self) -> Result<()> {
         self.sock
@@ -565,6 +527,8 @@ impl Forwarding {
 
 /// Feeds one upcall to the manager: `NOCACHE` → [`Manager::new_packet`], `WRONGVIF` →
 /// [`Manager::wrong_interface`]. `header` is the upcall message (it is the packet's IP header).
+/// For the tests that drive the kernel's ipmr without the daemon loop.
+#[cfg(feature = "test-support")]
 pub fn dispatch_upcall(
     mgr: &mut Manager,
     sock: &MrouteSocket,
@@ -572,11 +536,13 @@ pub fn dispatch_upcall(
     header: &[u8],
     now: u64,
 ) -> MgmResult<()> {
-    let ifindex = sock.ifindex_of(u.vif).ok_or(MgmError::NotFound)?;
+    let ifindex = sock
+        .ifindex_of(u.vif)
+        .ok_or(crate::manager::MgmError::NotFound)?;
     dispatch_upcall_on(mgr, u, ifindex, header, now).map(|_| ())
 }
 
-/// [`dispatch_upcall`] for an upcall whose arrival interface was resolved when it came.
+/// Feeds one upcall, whose arrival interface was resolved when it came, to the manager.
 fn dispatch_upcall_on(
     mgr: &mut Manager,
     u: &Upcall,

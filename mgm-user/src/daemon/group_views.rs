@@ -266,6 +266,7 @@ fn group_view(
                 expires_in_ms: ms(s.expires_ns),
             })
             .collect(),
+        hosts: g.hosts.map(|h| h.iter().map(|a| a.to_string()).collect()),
     }
 }
 

@@ -77,10 +77,12 @@ impl Port {
         (no_fast_path, accept_off_link): (bool, bool),
         maps: &mut KernelMaps,
     ) -> Result<()> {
+        // Quick leave tracks every host's reports (`igmp/tracking.rs`): none may stay in the
+        // classifier.
         let mut want = settings_for(
             &self.router.params(),
             (self.router.our_addr(), &self.subnets),
-            no_fast_path,
+            no_fast_path || self.router.config().quick_leave,
             accept_off_link,
         );
         want.set_report_budget(self.router.config().max_reports_per_second);
@@ -395,33 +397,20 @@ impl IgmpPorts {
     }
 
     /// Runs every interface's due timers.
-    pub(crate) fn on_deadline(&mut self, now: u64, maps: &KernelMaps) -> Vec<Action> {
-        let mut out = Vec::new();
-        let due: Vec<u32> = self
-            .ports
-            .iter()
-            .filter(|(_, p)| p.router.next_deadline().is_some_and(|d| d <= now))
-            .map(|(i, _)| *i)
-            .collect();
-        for ifindex in due {
-            let Some(port) = self.ports.get_mut(&ifindex) else {
-                continue;
-            };
-            let actions = port
-                .router
-                .on_deadline(now, &MapView(maps, !self.no_fast_path));
-            self.shrunk |= port.router.take_shrunk();
-            // A querier's timer may have expired, or an older version's.
-            self.settings_dirty = true;
-            out.extend(actions);
-        }
-        // A quiet interface tells the minute a flood ended with the next deadline of any.
+    pub(crate) fn on_deadline(&mut self, now: u64, maps: &KernelMaps, out: &mut Vec<Action>) {
+        let view = MapView(maps, !self.no_fast_path);
         for port in self.ports.values_mut() {
+            if port.router.next_deadline().is_some_and(|d| d <= now) {
+                port.router.on_deadline_into(now, &view, out);
+                self.shrunk |= port.router.take_shrunk();
+                // A querier's timer may have expired, or an older version's.
+                self.settings_dirty = true;
+            }
+            // A quiet interface tells the minute a flood ended with the next deadline of any.
             if let Some(s) = port.changes.flush(now) {
                 log::info!("{}: {s}", port.name);
             }
         }
-        out
     }
 
     /// New IGMP settings for a managed interface (a reload): returns what the new filters
@@ -629,7 +618,7 @@ mod tests {
             let s = maps.ifaces.get(&1, 0).expect("settings written");
             (s.max_reports_per_second, s.report_burst)
         };
-        assert_eq!(budget(&maps), (2000, 2000));
+        assert_eq!(budget(&maps), (10_000, 2000));
         let unlimited = IgmpConfig {
             max_reports_per_second: 0,
             ..robust

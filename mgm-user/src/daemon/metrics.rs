@@ -105,6 +105,14 @@ pub(crate) struct Snapshot {
     pub(crate) mfes: u64,
     /// NOCACHE upcalls the kernel dropped: the mroute socket was full.
     pub(crate) upcalls_dropped: u64,
+    /// Upcalls for an (S,G) mgm held installed: the kernel had lost or changed the entry.
+    pub(crate) mfc_desyncs: u64,
+    /// Differences the periodic reconcile found in the kernel's MFC and repaired.
+    pub(crate) mfc_repairs: u64,
+    /// Batched map writes the kernel stopped early (the rest went one by one).
+    pub(crate) map_write_fallbacks: u64,
+    /// New MFEs nobody wanted, refused at `--max-mfes`.
+    pub(crate) mfes_refused: u64,
     /// The MFE counters by incoming interface name (every one that had an entry, the proxy's
     /// upstream and interfaces gone included).
     pub(crate) forwarded: BTreeMap<String, MfeCounters>,
@@ -164,6 +172,7 @@ impl Daemon {
             })
             .collect();
         let h = &self.handlers;
+        let (mfc_desyncs, mfc_repairs) = self.fwd.mfc_sync_counts();
         Ok(Snapshot {
             interfaces,
             classifier: mgm_common::IgmpStats::NAMES
@@ -177,6 +186,11 @@ impl Daemon {
             off_link_reports: igmp.off_link_reports,
             mfes: self.fwd.mfc_count() as u64,
             upcalls_dropped: self.fwd.upcall_drops()?,
+            mfc_desyncs,
+            mfc_repairs,
+            map_write_fallbacks: self.maps.member_writes.fallbacks
+                + self.maps.source_writes.fallbacks,
+            mfes_refused: self.fwd.mfes_refused(),
             forwarded,
             events: self.event_counts.list(),
             handlers: h.count() as u64,
@@ -216,6 +230,10 @@ impl Snapshot {
             ("daemon_handler_overflows", self.handler_overflows),
             ("daemon_mfes", self.mfes),
             ("daemon_upcalls_dropped", self.upcalls_dropped),
+            ("daemon_map_write_fallbacks", self.map_write_fallbacks),
+            ("mfc_desyncs", self.mfc_desyncs),
+            ("mfc_repairs", self.mfc_repairs),
+            ("daemon_mfes_refused", self.mfes_refused),
         ] {
             counters.insert(k.into(), v);
         }

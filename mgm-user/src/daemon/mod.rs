@@ -5,6 +5,7 @@
 mod alarm;
 mod events;
 pub mod forwarding;
+mod group_views;
 mod handlers;
 mod hotplug;
 mod igmp_ports;
@@ -159,13 +160,15 @@ fn start_daemon(
     let configs = config.igmp_configs();
     let interfaces = &checked.interfaces;
     // The mroute socket first: if another router owns the table, fail before touching anything.
-    let fwd = Forwarding::start(
+    let mut fwd = Forwarding::start(
         interfaces,
         config.reserved(),
         config.upstream.is_some(),
         config.mroute_table,
         monotonic_ns()?,
     )?;
+    let every = u64::try_from(config.mfc_reconcile_interval.as_nanos()).unwrap_or(u64::MAX);
+    fwd.set_reconcile_interval(every, monotonic_ns()?);
     // Sized for every listed interface, awaited ones included.
     let sizes = crate::sys::bpf::MapSizes::for_limits(&configs)?;
     let mut classifier = Classifier::load(&config.bpffs, sizes)?;

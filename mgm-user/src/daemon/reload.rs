@@ -188,6 +188,9 @@ impl Daemon {
             self.on_links(changes, now);
         }
         warnings.extend(self.add_file_statics(&plan.joins_added, &plan.routes_added, now));
+        if let Some(n) = plan.max_mfes {
+            self.fwd.manager().set_max_mfes(n as usize);
+        }
         if let Some(d) = plan.handler_deadline {
             self.handlers
                 .set_deadline_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));

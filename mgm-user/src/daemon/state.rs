@@ -88,6 +88,7 @@ impl Daemon {
             reload: super::reload::Reload::default(),
             actions: Vec::new(),
         };
+        daemon.fwd.manager().set_max_mfes(config.max_mfes as usize);
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
         if stale > 0 {
@@ -346,8 +347,15 @@ impl Daemon {
     /// The protocol deadline passed: IGMP timers, then MFE lifetimes.
     pub(crate) fn on_deadline(&mut self) -> Result<()> {
         let now = monotonic_ns()?;
-        let actions = self.igmp.on_deadline(now, &self.maps);
-        self.apply(actions, now);
+        // The buffer the ring's events use: a deadline allocates none.
+        let mut actions = std::mem::take(&mut self.actions);
+        self.igmp.on_deadline(now, &self.maps, &mut actions);
+        self.apply_all(&actions, now);
+        self.flush_map_writes();
+        actions.clear();
+        if actions.capacity() <= 64 {
+            self.actions = actions;
+        }
         self.fwd.on_deadline(&self.igmp, now);
         if let Some(up) = &mut self.upstream {
             up.on_deadline(now);

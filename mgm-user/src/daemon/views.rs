@@ -4,9 +4,6 @@ use super::state::Daemon;
 use crate::control::api::{Hello, Reply, Request, Response, StatsView};
 use crate::time::monotonic_ns;
 
-#[path = "group_views.rs"]
-mod groups;
-
 impl Daemon {
     /// The answer to one request that reads state (`hello`, `show …`).
     pub(crate) fn answer_show(&self, request: Request) -> Response {

@@ -1,8 +1,7 @@
 //! Older-version hosts (RFC 3376 §7.3.2): how v1/v2 messages and v3 records are read while a
 //! group is in IGMPv1 or IGMPv2 compatibility mode.
 
-use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use crate::igmp::source_set::SourceSet;
 
 use mgm_common::igmp::RecordType;
 
@@ -27,15 +26,17 @@ pub enum HostInput {
 pub fn translate(
     compat: u8,
     input: HostInput,
-    sources: BTreeSet<Ipv4Addr>,
-) -> Option<(RecordType, BTreeSet<Ipv4Addr>)> {
+    sources: SourceSet,
+) -> Option<(RecordType, SourceSet)> {
     match input {
-        HostInput::V1Report | HostInput::V2Report => Some((RecordType::IsExclude, BTreeSet::new())),
-        HostInput::V2Leave => (compat >= 2).then(|| (RecordType::ToInclude, BTreeSet::new())),
+        HostInput::V1Report | HostInput::V2Report => {
+            Some((RecordType::IsExclude, SourceSet::new()))
+        }
+        HostInput::V2Leave => (compat >= 2).then(|| (RecordType::ToInclude, SourceSet::new())),
         HostInput::V3Record(rt) => match rt {
             RecordType::Unknown(_) => None,
             RecordType::BlockOld if compat <= 2 => None,
-            RecordType::ToExclude if compat <= 2 => Some((RecordType::ToExclude, BTreeSet::new())),
+            RecordType::ToExclude if compat <= 2 => Some((RecordType::ToExclude, SourceSet::new())),
             RecordType::ToInclude if compat == 1 => None,
             rt => Some((rt, sources)),
         },
@@ -45,8 +46,9 @@ pub fn translate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
-    fn set(n: &[u8]) -> BTreeSet<Ipv4Addr> {
+    fn set(n: &[u8]) -> SourceSet {
         n.iter().map(|i| Ipv4Addr::new(192, 0, 2, *i)).collect()
     }
 

@@ -37,16 +37,17 @@
 //!
 //! With [`Ctx::quick_leave`] (`IgmpConfig::quick_leave`, off by default), every "Send Q(G)" and
 //! "Send Q(G,X)" of the tables is replaced by what those last-member queries conclude when no
-//! one answers, at once and without a query: Q(G) becomes the group timer expiring now (EXCLUDE
-//! switches to INCLUDE with the sources that have running timers, none left: the group goes),
-//! Q(G,X) the timers of X's forwarded sources expiring now (INCLUDE deletes them, EXCLUDE moves
-//! them to Y). So a v2 leave or TO_IN({}) removes the group, BLOCK(B) stops B, TO_IN(B) keeps
-//! just B, and TO_EX(B) blocks B: the state becomes the reporting host's own. That is right
-//! only on a link with one host; with several, the others lose what they share with the
-//! leaving host until they report again (the next general query), which the RFC's
-//! last-member queries exist to prevent. It applies whether or not this router is the querier.
+//! one answers, at once and without a query, for what no tracked host still wants
+//! ([`Ctx::hosts`], `tracking.rs`: the interface tracks each host's own state): Q(G) becomes
+//! the group timer expiring now (EXCLUDE switches to INCLUDE with the sources that have running
+//! timers, none left: the group goes) unless a tracked host is in EXCLUDE mode; Q(G,X) the
+//! timers of X's forwarded sources expiring now (INCLUDE deletes them, EXCLUDE moves them to Y)
+//! except those a tracked host wants. With no other host tracked, a v2 leave or TO_IN({})
+//! removes the group, BLOCK(B) stops B, TO_IN(B) keeps just B, and TO_EX(B) blocks B: the state
+//! becomes the reporting host's own. Where tracking is not complete the interface turns quick
+//! leave off for the group (`tracking.rs`). It applies whether or not this router is the
+//! querier.
 
-use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::RecordType;
@@ -56,6 +57,7 @@ use mgm_common::MemberState;
 use super::config::Params;
 use super::group_parts::Rare;
 pub use super::group_parts::SourceMap;
+use super::source_set::SourceSet;
 
 mod timers;
 
@@ -102,6 +104,9 @@ pub enum GroupQuery {
     },
 }
 
+/// The queries one call of a group wants sent: at most a Q(G,S) pair and a Q(G), inline.
+pub type Queries = smallvec::SmallVec<[GroupQuery; 2]>;
+
 /// What the group is allowed to do in this call.
 #[derive(Clone, Copy, Debug)]
 pub struct Ctx<'a> {
@@ -115,6 +120,9 @@ pub struct Ctx<'a> {
     pub max_sources: usize,
     /// Quick leave (module docs): what would start last-member queries takes effect at once.
     pub quick_leave: bool,
+    /// With quick leave, the group's tracked hosts (`tracking.rs`): what they still want is
+    /// kept. `None`: no host tracked.
+    pub hosts: Option<&'a crate::igmp::tracking::GroupHosts>,
 }
 
 impl Ctx<'_> {
@@ -127,6 +135,14 @@ impl Ctx<'_> {
     fn may_query(&self) -> bool {
         self.querier && self.can_query_group
     }
+    /// A tracked host is in EXCLUDE mode: quick leave keeps the group timer.
+    fn group_wanted(&self) -> bool {
+        self.hosts.is_some_and(|h| h.excluding(self.now))
+    }
+    /// A tracked host wants traffic from `s`: quick leave keeps its timer.
+    fn source_wanted(&self, s: Ipv4Addr) -> bool {
+        self.hosts.is_some_and(|h| h.wants(self.now, s))
+    }
 }
 
 /// The §6.3 forwarding state as last told to the manager.
@@ -135,9 +151,9 @@ pub struct Forwarding {
     /// (*,G) joined (EXCLUDE mode).
     pub star: bool,
     /// (S,G) joined (INCLUDE mode sources).
-    pub include: BTreeSet<Ipv4Addr>,
+    pub include: SourceSet,
     /// Blocked sources (EXCLUDE mode list Y).
-    pub blocked: BTreeSet<Ipv4Addr>,
+    pub blocked: SourceSet,
 }
 
 /// Router state of one group on one interface. Laid out for memory (`group_parts.rs`): what
@@ -199,7 +215,7 @@ impl GroupState {
     }
 
     /// Sources with a running timer (INCLUDE: A; EXCLUDE: X).
-    fn running(&self) -> BTreeSet<Ipv4Addr> {
+    fn running(&self) -> SourceSet {
         self.sources
             .iter()
             .filter(|(_, r)| r.timer != 0)
@@ -208,7 +224,7 @@ impl GroupState {
     }
 
     /// EXCLUDE mode list Y.
-    fn excluded(&self) -> BTreeSet<Ipv4Addr> {
+    fn excluded(&self) -> SourceSet {
         self.sources
             .iter()
             .filter(|(_, r)| r.timer == 0)
@@ -244,7 +260,7 @@ impl GroupState {
         true
     }
 
-    fn delete(&mut self, set: &BTreeSet<Ipv4Addr>) {
+    fn delete(&mut self, set: &SourceSet) {
         for s in set {
             self.sources.remove(s);
         }
@@ -263,12 +279,12 @@ impl GroupState {
         &mut self,
         ctx: &Ctx,
         rtype: RecordType,
-        b: &BTreeSet<Ipv4Addr>,
-        out: &mut Vec<GroupQuery>,
+        b: &SourceSet,
+        out: &mut Queries,
     ) -> usize {
         let gmi = ctx.gmi();
         let mut refused = 0;
-        // `b` is a BTreeSet: every loop below visits new sources in ascending address order.
+        // `b` is a sorted set: every loop below visits new sources in ascending address order.
         let mut count = |ok: bool| {
             if !ok {
                 refused += 1;
@@ -295,14 +311,14 @@ impl GroupState {
                 self.mode = FilterMode::Exclude;
                 self.group_timer = gmi;
                 if rtype == RecordType::ToExclude {
-                    let q: BTreeSet<_> = a.intersection(b).copied().collect();
+                    let q: SourceSet = a.intersection(b).copied().collect();
                     self.last_member_sources(ctx, &q, out);
                 }
             }
             // Row 6: INCLUDE(A) + BLOCK(B) -> INCLUDE(A); Send Q(G, A*B).
             (FilterMode::Include, RecordType::BlockOld) => {
                 let a = self.running();
-                let q: BTreeSet<_> = a.intersection(b).copied().collect();
+                let q: SourceSet = a.intersection(b).copied().collect();
                 self.last_member_sources(ctx, &q, out);
             }
             // Row 8: INCLUDE(A) + TO_IN(B) -> INCLUDE(A+B); (B)=GMI; Send Q(G, A-B).
@@ -311,7 +327,7 @@ impl GroupState {
                 for s in b {
                     count(self.set_timer(ctx, *s, gmi));
                 }
-                let q: BTreeSet<_> = a.difference(b).copied().collect();
+                let q: SourceSet = a.difference(b).copied().collect();
                 self.last_member_sources(ctx, &q, out);
             }
             // Row 3: EXCLUDE(X,Y) + IS_IN(A) -> EXCLUDE(X+A, Y-A); (A)=GMI.
@@ -331,7 +347,7 @@ impl GroupState {
                 } else {
                     self.group_timer
                 };
-                let stale: BTreeSet<_> = self
+                let stale: SourceSet = self
                     .sources
                     .keys()
                     .filter(|s| !b.contains(s))
@@ -346,7 +362,7 @@ impl GroupState {
                 self.group_timer = gmi;
                 if rtype == RecordType::ToExclude {
                     let y = self.excluded();
-                    let q: BTreeSet<_> = b.difference(&y).copied().collect();
+                    let q: SourceSet = b.difference(&y).copied().collect();
                     self.last_member_sources(ctx, &q, out);
                 }
             }
@@ -360,7 +376,7 @@ impl GroupState {
                     }
                 }
                 let y = self.excluded();
-                let q: BTreeSet<_> = b.difference(&y).copied().collect();
+                let q: SourceSet = b.difference(&y).copied().collect();
                 self.last_member_sources(ctx, &q, out);
             }
             // Row 12: EXCLUDE(X,Y) + TO_IN(A) -> EXCLUDE(X+A, Y-A); (A)=GMI;
@@ -370,7 +386,7 @@ impl GroupState {
                 for s in b {
                     count(self.set_timer(ctx, *s, gmi));
                 }
-                let q: BTreeSet<_> = x.difference(b).copied().collect();
+                let q: SourceSet = x.difference(b).copied().collect();
                 self.last_member_sources(ctx, &q, out);
                 self.last_member_group(ctx, out);
             }
@@ -410,11 +426,11 @@ impl GroupState {
             FilterMode::Include => Forwarding {
                 star: false,
                 include: self.sources.keys().copied().collect(),
-                blocked: BTreeSet::new(),
+                blocked: SourceSet::new(),
             },
             FilterMode::Exclude => Forwarding {
                 star: true,
-                include: BTreeSet::new(),
+                include: SourceSet::new(),
                 blocked: self.excluded(),
             },
         }

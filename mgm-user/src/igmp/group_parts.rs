@@ -2,8 +2,8 @@
 //! IGMPv2 or IGMPv3 hosts, no last-member queries running) holds everything inline, in under
 //! 100 bytes; what only some groups need lives out of line and is allocated only while in use:
 //!
-//! - the source records ([`SourceMap`]: a B-tree behind a pointer, none while the group has no
-//!   source);
+//! - the source records ([`SourceMap`]: a sorted vector behind a pointer, the first record
+//!   inline in the box, none while the group has no source);
 //! - [`Rare`]: the IGMPv1 host-present timer, the last-member query retransmissions, and the
 //!   source entries written to the maps and the (S,G) forwarding told to the manager. It is
 //!   dropped again ([`GroupState::settle`]) once it holds nothing.
@@ -11,65 +11,104 @@
 //! Flags are bits of one byte. Nothing here changes what the group does: the accessors give
 //! the values an absent part stands for (0, none, empty).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use mgm_common::{MemberState, SourceState};
+use smallvec::SmallVec;
 
 use super::group::{Forwarding, GroupState, SourceRec};
+use super::source_set::SourceSet;
 
-/// The source records of a group: a `BTreeMap` that allocates nothing while empty and gives
-/// its memory back when it empties. Reads go through `Deref` to the map; writes through the
-/// methods below, which never allocate for nothing (removing from, or retaining in, an empty
-/// map).
-// Boxed on purpose: a pointer is 8 bytes in every group, an empty `BTreeMap` 24.
-#[allow(clippy::box_collection)]
+/// A group's `MGM_SOURCES` entries as written, sorted by source without duplicates; the first
+/// inline (in [`Rare`], which a group with sources has anyway).
+pub(crate) type WrittenSources = SmallVec<[(Ipv4Addr, SourceState); 1]>;
+
+/// The entry written for `s`, if any.
+pub(crate) fn written_source(w: &[(Ipv4Addr, SourceState)], s: Ipv4Addr) -> Option<&SourceState> {
+    w.binary_search_by_key(&s, |(k, _)| *k)
+        .ok()
+        .map(|i| &w[i].1)
+}
+
+/// The source records of a group, sorted by source without duplicates, behind one pointer:
+/// none while the group has no source, one allocation for the first (inline in the box), a
+/// second buffer only beyond one source. Given back when it empties.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SourceMap(Option<Box<BTreeMap<Ipv4Addr, SourceRec>>>);
+pub struct SourceMap(Option<Box<SourceRecs>>);
 
-static NO_SOURCE_RECORDS: BTreeMap<Ipv4Addr, SourceRec> = BTreeMap::new();
-static NO_WRITTEN_SOURCES: BTreeMap<Ipv4Addr, SourceState> = BTreeMap::new();
-static NO_SOURCES: BTreeSet<Ipv4Addr> = BTreeSet::new();
-
-impl std::ops::Deref for SourceMap {
-    type Target = BTreeMap<Ipv4Addr, SourceRec>;
-    fn deref(&self) -> &Self::Target {
-        self.0.as_deref().unwrap_or(&NO_SOURCE_RECORDS)
-    }
-}
-
-impl<'a> IntoIterator for &'a SourceMap {
-    type Item = (&'a Ipv4Addr, &'a SourceRec);
-    type IntoIter = std::collections::btree_map::Iter<'a, Ipv4Addr, SourceRec>;
-    fn into_iter(self) -> Self::IntoIter {
-        (**self).iter()
-    }
-}
+type SourceRecs = SmallVec<[(Ipv4Addr, SourceRec); 1]>;
 
 impl SourceMap {
+    fn recs(&self) -> &[(Ipv4Addr, SourceRec)] {
+        self.0.as_deref().map_or(&[], |v| v.as_slice())
+    }
+
+    fn find(&self, s: &Ipv4Addr) -> Result<usize, usize> {
+        self.recs().binary_search_by_key(s, |(k, _)| *k)
+    }
+
     fn settle(&mut self) {
         if self.0.as_ref().is_some_and(|m| m.is_empty()) {
             self.0 = None;
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.recs().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs().is_empty()
+    }
+
+    pub fn get(&self, s: &Ipv4Addr) -> Option<&SourceRec> {
+        self.find(s).ok().map(|i| &self.recs()[i].1)
+    }
+
+    pub fn contains_key(&self, s: &Ipv4Addr) -> bool {
+        self.find(s).is_ok()
+    }
+
+    /// In ascending source order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Ipv4Addr, &SourceRec)> {
+        self.recs().iter().map(|(s, r)| (s, r))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Ipv4Addr> {
+        self.recs().iter().map(|(s, _)| s)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &SourceRec> {
+        self.recs().iter().map(|(_, r)| r)
+    }
+
     pub fn insert(&mut self, s: Ipv4Addr, r: SourceRec) -> Option<SourceRec> {
-        self.0.get_or_insert_with(Default::default).insert(s, r)
+        match self.find(&s) {
+            Ok(i) => self.0.as_mut().map(|v| std::mem::replace(&mut v[i].1, r)),
+            Err(i) => {
+                self.0
+                    .get_or_insert_with(Default::default)
+                    .insert(i, (s, r));
+                None
+            }
+        }
     }
 
     pub fn get_mut(&mut self, s: &Ipv4Addr) -> Option<&mut SourceRec> {
-        self.0.as_mut()?.get_mut(s)
+        let i = self.find(s).ok()?;
+        self.0.as_mut().map(|v| &mut v[i].1)
     }
 
     pub fn remove(&mut self, s: &Ipv4Addr) -> Option<SourceRec> {
-        let r = self.0.as_mut()?.remove(s);
+        let i = self.find(s).ok()?;
+        let r = self.0.as_mut().map(|v| v.remove(i).1);
         self.settle();
         r
     }
 
-    pub fn retain(&mut self, f: impl FnMut(&Ipv4Addr, &mut SourceRec) -> bool) {
+    pub fn retain(&mut self, mut f: impl FnMut(&Ipv4Addr, &mut SourceRec) -> bool) {
         if let Some(m) = self.0.as_mut() {
-            m.retain(f);
+            m.retain(|(s, r)| f(s, r));
         }
         self.settle();
     }
@@ -79,11 +118,24 @@ impl SourceMap {
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Ipv4Addr, &mut SourceRec)> {
-        self.0.iter_mut().flat_map(|m| m.iter_mut())
+        self.0
+            .iter_mut()
+            .flat_map(|m| m.iter_mut().map(|(s, r)| (&*s, r)))
     }
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut SourceRec> {
-        self.0.iter_mut().flat_map(|m| m.values_mut())
+        self.0.iter_mut().flat_map(|m| m.iter_mut().map(|(_, r)| r))
+    }
+}
+
+impl<'a> IntoIterator for &'a SourceMap {
+    type Item = (&'a Ipv4Addr, &'a SourceRec);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Ipv4Addr, SourceRec)>,
+        fn(&'a (Ipv4Addr, SourceRec)) -> (&'a Ipv4Addr, &'a SourceRec),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.recs().iter().map(|(s, r)| (s, r))
     }
 }
 
@@ -99,16 +151,20 @@ pub(crate) struct Rare {
     /// Next Q(G,S) retransmission, 0 = none.
     source_rexmit_at: u64,
     /// The group's `MGM_SOURCES` entries as written.
-    written_sources: BTreeMap<Ipv4Addr, SourceState>,
+    written_sources: WrittenSources,
     /// (S,G) joined, as told to the manager (INCLUDE mode sources).
-    told_include: BTreeSet<Ipv4Addr>,
+    told_include: SourceSet,
     /// Blocked sources, as told to the manager (EXCLUDE mode list Y).
-    told_blocked: BTreeSet<Ipv4Addr>,
+    told_blocked: SourceSet,
 }
 
 impl Rare {
-    pub(crate) fn written_sources_mut(&mut self) -> &mut BTreeMap<Ipv4Addr, SourceState> {
-        &mut self.written_sources
+    /// The entry written for `s`, to update in place.
+    pub(crate) fn written_source_mut(&mut self, s: Ipv4Addr) -> Option<&mut SourceState> {
+        let w = &mut self.written_sources;
+        w.binary_search_by_key(&s, |(k, _)| *k)
+            .ok()
+            .map(|i| &mut w[i].1)
     }
 }
 
@@ -123,16 +179,18 @@ const HELD: u8 = 4;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ForwardingRef<'a> {
     pub star: bool,
-    pub include: &'a BTreeSet<Ipv4Addr>,
-    pub blocked: &'a BTreeSet<Ipv4Addr>,
+    /// Sorted, as in a [`SourceSet`].
+    pub include: &'a [Ipv4Addr],
+    /// Sorted, as in a [`SourceSet`].
+    pub blocked: &'a [Ipv4Addr],
 }
 
 impl Forwarding {
     pub(crate) fn as_ref(&self) -> ForwardingRef<'_> {
         ForwardingRef {
             star: self.star,
-            include: &self.include,
-            blocked: &self.blocked,
+            include: self.include.as_slice(),
+            blocked: self.blocked.as_slice(),
         }
     }
 }
@@ -141,8 +199,8 @@ impl ForwardingRef<'static> {
     /// Nothing forwarded.
     pub(crate) const NONE: ForwardingRef<'static> = ForwardingRef {
         star: false,
-        include: &NO_SOURCES,
-        blocked: &NO_SOURCES,
+        include: &[],
+        blocked: &[],
     };
 }
 
@@ -220,13 +278,17 @@ impl GroupState {
     }
 
     /// The group's `MGM_SOURCES` entries as written.
-    pub(crate) fn written_sources(&self) -> &BTreeMap<Ipv4Addr, SourceState> {
-        self.rare
-            .as_ref()
-            .map_or(&NO_WRITTEN_SOURCES, |r| &r.written_sources)
+    pub(crate) fn written_sources(&self) -> &[(Ipv4Addr, SourceState)] {
+        self.rare.as_ref().map_or(&[], |r| &r.written_sources)
     }
-    pub(crate) fn set_written_sources(&mut self, w: BTreeMap<Ipv4Addr, SourceState>) {
-        self.set_rare(w, |r| &mut r.written_sources);
+    /// Sets the entries as written (sorted by source, without duplicates); the ones they
+    /// replace, for their buffer.
+    pub(crate) fn replace_written_sources(&mut self, w: WrittenSources) -> WrittenSources {
+        debug_assert!(w.windows(2).all(|p| p[0].0 < p[1].0), "not sorted");
+        if w.is_empty() && self.rare.is_none() {
+            return w;
+        }
+        std::mem::replace(&mut self.rare_mut().written_sources, w)
     }
 
     /// The §6.3 forwarding state as last told to the manager.
@@ -235,8 +297,8 @@ impl GroupState {
         match &self.rare {
             Some(r) => ForwardingRef {
                 star,
-                include: &r.told_include,
-                blocked: &r.told_blocked,
+                include: r.told_include.as_slice(),
+                blocked: r.told_blocked.as_slice(),
             },
             None => ForwardingRef {
                 star,
@@ -288,6 +350,32 @@ mod tests {
         assert!(size_of::<GroupState>() <= 96, "{}", size_of::<GroupState>());
         assert_eq!(size_of::<SourceMap>(), 8);
         assert_eq!(size_of::<Option<Box<Rare>>>(), 8);
+    }
+
+    #[test]
+    fn source_records_stay_sorted_by_source_whatever_the_insertion_order() {
+        let rec = |timer| SourceRec { timer, rexmit: 0 };
+        let a = |i| Ipv4Addr::new(192, 0, 2, i);
+        let mut m = SourceMap::default();
+        for i in [9, 1, 200, 5, 3] {
+            assert_eq!(m.insert(a(i), rec(u64::from(i))), None);
+        }
+        assert_eq!(
+            m.insert(a(5), rec(50)),
+            Some(rec(5)),
+            "a second insert replaces"
+        );
+        let keys: Vec<_> = m.keys().copied().collect();
+        assert_eq!(keys, [a(1), a(3), a(5), a(9), a(200)]);
+        assert_eq!(m.get(&a(5)), Some(&rec(50)));
+        assert_eq!(m.remove(&a(1)), Some(rec(1)));
+        assert_eq!(m.remove(&a(1)), None);
+        m.retain(|s, _| *s != a(200));
+        assert_eq!(
+            m.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            [a(3), a(5), a(9)]
+        );
+        assert!(!m.contains_key(&a(200)) && m.contains_key(&a(9)));
     }
 
     #[test]

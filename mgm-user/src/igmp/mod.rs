@@ -15,6 +15,7 @@
 //!   side effects, retransmissions and timer expiry; `group_parts`: its layout in memory (what
 //!   few groups need, out of line);
 //! - [`compat`]: §7.3.2 older-host translation;
+//! - [`tracking`]: explicit host tracking for quick leave (who wants what);
 //! - [`querier`]: election, general-query schedule, §7.3.1 older-querier presence;
 //! - [`interface`]: ties it together, deadline heap, map/membership diffs;
 //! - [`action`], [`view`]: the shell-facing types.
@@ -29,6 +30,8 @@ pub mod group;
 mod group_parts;
 pub mod interface;
 pub mod querier;
+pub mod source_set;
+pub mod tracking;
 pub mod view;
 
 #[cfg(test)]

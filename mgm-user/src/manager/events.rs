@@ -164,7 +164,7 @@ mod tests {
             }]
         );
 
-        // The receiver leaves: the OIL empties, the prune alert carries the MFE's lifetime.
+        // The receiver leaves: the OIL empties, the prune alert offers the negative lifetime.
         mgr.delete_membership(2, h, Sg::star_g(GRP), i2, MembershipFlags::JOIN_STATE)
             .unwrap();
         let ev = mgr.take_events();
@@ -180,7 +180,7 @@ mod tests {
         assert!(
             args_of(&ev, EventKind::PruneAlert).contains(&EventArgs::PruneAlert {
                 member_delete: false,
-                timeout_s: mgr.config().default_mfe_timeout_s,
+                timeout_s: mgr.config().negative_mfe_timeout_s,
             }),
             "{ev:?}"
         );

@@ -133,6 +133,22 @@
 //! non-empty (set while it is empty, it is a pruned-state lifetime too). 0 = never ages. When the
 //! deadline ([`Manager::next_deadline`]) passes, [`Manager::on_deadline`] reads the kernel
 //! counters: traffic since the last look extends the MFE by its timeout, else it is deleted.
+//! It handles at most [`MFE_DEADLINES_PER_CALL`] due entries a call; the rest stay due (the
+//! next deadline is in the past) for the next call, so a mass expiry does not hold the loop.
+//!
+//! An entry nobody wants (empty OIL) is offered [`ManagerConfig::negative_mfe_timeout_s`]
+//! (60 s, not MGM's 900 s) in its prune alert: without receivers the entry only keeps the
+//! kernel from upcalling every packet, and traffic still extends it like any lifetime.
+//!
+//! # MFE bound
+//! At [`ManagerConfig::max_mfes`] MFEs (every kind counts), a new packet whose entry would have
+//! an empty OIL is refused ([`NewPacket::Refused`], counted in [`Manager::mfes_refused`],
+//! logged at most once a minute): nothing is installed, the kernel keeps its unresolved entry
+//! (four packets at most) and drops it after 10 s, and the next packet after that asks again.
+//! An entry somebody wants is made past the bound: receivers come first; those entries are
+//! bounded by what receivers may join (the IGMP limits per interface, the routing protocols'
+//! memberships) times the sources that send to those groups. A receiver joining a refused
+//! (S,G) gets it at the next upcall, at most 10 s later.
 mod actions;
 mod blocks;
 mod callbacks;
@@ -162,7 +178,9 @@ pub use callbacks::{
 pub use enumerate::EnumHandle;
 pub use error::{Invalid, MgmError, MgmResult};
 pub use events::{EventArgs, EventKind, MgmEvent};
-pub use mfe::{MfeInfo, NewPacket, StaticRouteInfo, REJECTED_MFE_TIMEOUT_S};
+pub use mfe::{
+    MfeInfo, NewPacket, StaticRouteInfo, MFE_DEADLINES_PER_CALL, REJECTED_MFE_TIMEOUT_S,
+};
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
 pub use static_rpf::StaticRpf;
@@ -180,6 +198,12 @@ use registry::{Iface, Protocol};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 
+/// The default of [`ManagerConfig::max_mfes`] (`--max-mfes`).
+pub const DEFAULT_MAX_MFES: usize = 16_384;
+
+/// The default of [`ManagerConfig::negative_mfe_timeout_s`].
+pub const NEGATIVE_MFE_TIMEOUT_S: u32 = 60;
+
 /// Tunables.
 #[derive(Clone, Debug)]
 pub struct ManagerConfig {
@@ -189,6 +213,12 @@ pub struct ManagerConfig {
     pub record_events: bool,
     /// Most queued calls one operation may run before it is declared a loop.
     pub max_queued_calls: usize,
+    /// Most MFEs before a new one nobody wants (empty OIL) is refused (`--max-mfes`; 0: no
+    /// bound). Entries somebody wants are made past it: see "MFE bound" above.
+    pub max_mfes: usize,
+    /// The lifetime a prune alert offers an entry nobody wants (made with an empty OIL, or whose
+    /// OIL emptied); the protocol may answer another. Traffic extends it, as any lifetime.
+    pub negative_mfe_timeout_s: u32,
 }
 
 impl Default for ManagerConfig {
@@ -197,6 +227,8 @@ impl Default for ManagerConfig {
             default_mfe_timeout_s: 900,
             record_events: true,
             max_queued_calls: 1_000_000,
+            max_mfes: DEFAULT_MAX_MFES,
+            negative_mfe_timeout_s: NEGATIVE_MFE_TIMEOUT_S,
         }
     }
 }
@@ -248,6 +280,9 @@ pub struct Manager {
     now: u64,
     /// The membership table's capacity at the last [`Manager::shrink_tables`].
     members_capacity: usize,
+    /// New MFEs nobody wanted, refused at [`ManagerConfig::max_mfes`]; their log line.
+    mfes_refused: u64,
+    refusal_log: crate::time::RateLimit,
 }
 
 impl Manager {
@@ -280,6 +315,8 @@ impl Manager {
             errors: Vec::new(),
             now: 0,
             members_capacity: 0,
+            mfes_refused: 0,
+            refusal_log: crate::time::RateLimit::default(),
         }
     }
 
@@ -324,6 +361,14 @@ impl Manager {
     }
     pub fn config(&self) -> &ManagerConfig {
         &self.st.cfg
+    }
+    /// Sets [`ManagerConfig::max_mfes`] (a reload): entries already made stay.
+    pub fn set_max_mfes(&mut self, max: usize) {
+        self.st.cfg.max_mfes = max;
+    }
+    /// New MFEs refused at [`ManagerConfig::max_mfes`] since the start (`mfes_refused`).
+    pub fn mfes_refused(&self) -> u64 {
+        self.mfes_refused
     }
 
     // ---- plumbing --------------------------------------------------------------------------

@@ -273,8 +273,9 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         name: "max-reports-per-second",
         aliases: &[],
-        help: "Most reports and leaves per second (per CPU, with a burst of as many) the \
-               classifier sends up to the daemon from this interface, so that one link's flood \
+        help: "Most reports and leaves per second (per CPU, with a burst of as many, at most \
+               2000) the classifier sends up to the daemon from this interface, so that one \
+               link's flood \
                cannot crowd out the others' joins; further ones are passed on and counted \
                (`events_rate_limited` in `mgm show stats`). Queries have a budget of their own, \
                as large. Refreshes absorbed in the kernel never count. 0: no limit",
@@ -299,8 +300,9 @@ pub static SETTINGS: &[Setting] = &[
         name: "quick-leave",
         aliases: &[],
         help: "Act on leaves at once (v2 leave, TO_IN, BLOCK, TO_EX), without last-member \
-               queries: ONLY for a link with one host; with several, one host's leave cuts the \
-               others until they report again",
+               queries, for what no other host still wants: the router tracks each host's \
+               reports (every report then reaches the daemon); IGMPv1/v2 hosts that suppressed \
+               their reports are not known and can be cut until they report again",
         derived_default: "",
         kind: Kind::Switch {
             get: |c| c.quick_leave,
@@ -430,7 +432,7 @@ mod tests {
         assert_eq!(default("max-sources"), "1024");
         assert_eq!(default("max-groups-per-host"), "512");
         assert_eq!(default("max-sources-total"), "32768");
-        assert_eq!(default("max-reports-per-second"), "2000");
+        assert_eq!(default("max-reports-per-second"), "10000");
         assert_eq!(default("older-querier"), "warn");
         assert_eq!(default("quick-leave"), "off");
         assert_eq!(default("querier"), "on");

@@ -4,6 +4,8 @@
 //!
 //! - [`bpf`]: the igmp-ebpf classifier (embedded object, load, pin, attach, maps, ring buffer);
 //! - [`mroute`]: the ipmr control socket (`MRT_INIT`, VIFs, MFC, `SIOCGETSGCNT`, upcalls);
+//! - [`mfc_dump`]: the kernel's MFC as it is (rtnetlink dump of `RTNL_FAMILY_IPMR`), for the
+//!   periodic reconcile;
 //! - [`upcall`]: `struct igmpmsg` and the upcall-only socket filter (pure);
 //! - [`fib`]: RPF lookups through the FIB (rtnetlink `RTM_GETROUTE`), without blocking;
 //! - [`link`]: the kind of link an interface is (its device type), which picks its classifier;
@@ -20,6 +22,7 @@ pub(crate) mod igmp_frame;
 pub mod link;
 pub mod link_watch;
 pub mod memory;
+pub mod mfc_dump;
 pub mod mroute;
 pub(crate) mod query_sender;
 mod raw_socket;

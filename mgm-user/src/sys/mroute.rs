@@ -309,6 +309,16 @@ impl MrouteSocket {
         self.retired.remove(&ifindex)
     }
 
+    /// The parent VIF of an entry this socket installed.
+    pub fn parent_of(&self, source: Ipv4Addr, group: Ipv4Addr) -> Option<u16> {
+        self.mfcs.get(&(source, group)).map(|(parent, _)| *parent)
+    }
+
+    /// Forgets an entry the kernel no longer has (its counts went with it), without a syscall.
+    pub fn forget_mfc(&mut self, source: Ipv4Addr, group: Ipv4Addr) {
+        self.mfcs.remove(&(source, group));
+    }
+
     /// Number of MFC entries this socket holds in the kernel.
     pub fn mfc_count(&self) -> usize {
         self.mfcs.len()

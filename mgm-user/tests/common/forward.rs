@@ -512,6 +512,12 @@ impl Sniffer {
         Self::start_matching(ns, ifname, is_igmp_report)
     }
 
+    /// Counts group-specific IGMP queries (type 0x11 with a group address) arriving on the
+    /// interface.
+    pub(crate) fn start_group_queries(ns: &str, ifname: &str) -> Sniffer {
+        Self::start_matching(ns, ifname, is_group_query)
+    }
+
     fn start_matching(
         ns: &str,
         ifname: &str,
@@ -541,6 +547,15 @@ fn is_igmp_report(p: &[u8]) -> bool {
     }
     let ihl = usize::from(p[0] & 0x0f) * 4;
     p.len() > ihl && matches!(p[ihl], 0x12 | 0x16 | 0x17 | 0x22)
+}
+
+/// Whether an IPv4 packet is an IGMP query for one group (not a general query).
+fn is_group_query(p: &[u8]) -> bool {
+    if p.len() < 20 || p[0] >> 4 != 4 || p[9] != 2 {
+        return false;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    p.len() >= ihl + 8 && p[ihl] == 0x11 && p[ihl + 4..ihl + 8] != [0; 4]
 }
 
 /// Whether an IPv4 packet is UDP to `group:port`.

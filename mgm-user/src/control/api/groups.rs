@@ -68,6 +68,7 @@ mod tests {
             compat_version: 3,
             last_reporter: None,
             sources: vec![],
+            hosts: None,
         }
     }
 

@@ -219,6 +219,10 @@ pub struct GroupView {
     pub compat_version: u8,
     pub last_reporter: Option<String>,
     pub sources: Vec<SourceView>,
+    /// On a quick-leave interface, the hosts tracked for the group (explicit host tracking),
+    /// by address; absent elsewhere (added in version 2, compatibly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
 }
 
 /// `mgm show mfe` row.

@@ -21,6 +21,7 @@ fn group(interface: &str) -> GroupView {
             forwarding: false,
             expires_in_ms: 0,
         }],
+        hosts: None,
     }
 }
 
@@ -41,6 +42,27 @@ fn group_json_uses_the_documented_names() {
     }
     assert_eq!(v["sources"][0]["forwarding"], serde_json::json!(false));
     assert!(groups_table(&[g]).contains("198.51.100.1(block,0.0s)"));
+}
+
+#[test]
+fn tracked_hosts_show_in_json_and_as_a_count_only_on_quick_leave_interfaces() {
+    let mut g = group("eth1");
+    let v = serde_json::to_value(&g).unwrap();
+    assert!(
+        v.get("hosts").is_none(),
+        "no hosts key without quick leave: {v}"
+    );
+    assert!(groups_table(std::slice::from_ref(&g)).contains(" 192.0.2.10 "));
+    assert!(!groups_table(std::slice::from_ref(&g)).contains("tracked"));
+    g.hosts = Some(vec!["192.0.2.10".into(), "192.0.2.11".into()]);
+    let v = serde_json::to_value(&g).unwrap();
+    assert_eq!(v["hosts"], serde_json::json!(["192.0.2.10", "192.0.2.11"]));
+    assert!(groups_table(&[g.clone()]).contains("192.0.2.10 (2 tracked)"));
+    // An older daemon's rows (no key) still read.
+    let mut old = v;
+    old.as_object_mut().unwrap().remove("hosts");
+    let back: GroupView = serde_json::from_value(old).unwrap();
+    assert_eq!(back.hosts, None);
 }
 
 #[test]

@@ -236,6 +236,24 @@ fn daemon_counters(e: &mut DescriptorEncoder, s: &Snapshot) -> std::fmt::Result 
              a new (S,G) whose first packet was lost; should stay 0)",
             s.upcalls_dropped,
         ),
+        (
+            "mgm_daemon_map_write_fallbacks",
+            "Batched map writes the kernel stopped on an unexpected entry (the rest went one \
+             by one; each failed entry is counted in mgm_daemon_map_write_errors)",
+            s.map_write_fallbacks,
+        ),
+        (
+            "mgm_mfc_desyncs",
+            "Upcalls for an (S,G) whose entry mgm held installed: the kernel had lost or \
+             changed it (mgm installed it again; should stay 0)",
+            s.mfc_desyncs,
+        ),
+        (
+            "mgm_mfc_repairs",
+            "Differences between the kernel's MFC and mgm's entries that the periodic \
+             reconcile repaired (should stay 0)",
+            s.mfc_repairs,
+        ),
     ] {
         counter(e, name, help, v)?;
     }
@@ -250,6 +268,13 @@ fn forwarding(e: &mut DescriptorEncoder, s: &Snapshot) -> std::fmt::Result {
         "Multicast forwarding entries mgm holds in the kernel",
         None,
         s.mfes,
+    )?;
+    counter(
+        e,
+        "mgm_mfes_refused",
+        "New forwarding entries nobody wanted, refused at --max-mfes (the kernel dropped \
+         their packets; alert on it, and on mgm_mfes growing)",
+        s.mfes_refused,
     )?;
     let by_iif = |f: fn(&MfeCounters) -> u64| {
         s.forwarded

@@ -4,35 +4,33 @@
 //! expiries the fast path extended in the maps. The state and the §6.4 tables that call these
 //! are in `group.rs`.
 
-use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::maps::FILTER_MODE_EXCLUDE;
 use mgm_common::{MemberState, SourceState};
 
-use super::{Ctx, FilterMode, GroupQuery, GroupState};
+use super::{Ctx, FilterMode, GroupQuery, GroupState, Queries, SourceSet};
 
 impl GroupState {
     /// The table's "Send Q(G)": the last-member queries, or with quick leave their outcome when
-    /// no one answers, at once: the group timer expires now.
-    pub(super) fn last_member_group(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    /// no one answers, at once: the group timer expires now, unless a tracked host is in
+    /// EXCLUDE mode (then nothing happens and nothing is sent).
+    pub(super) fn last_member_group(&mut self, ctx: &Ctx, out: &mut Queries) {
         if ctx.quick_leave {
-            self.expire_group_now();
+            if !ctx.group_wanted() {
+                self.expire_group_now();
+            }
         } else {
             self.send_group_query(ctx, out);
         }
     }
 
     /// The table's "Send Q(G,X)": the last-member queries, or with quick leave their outcome
-    /// when no one answers, at once: the timers of X's forwarded sources expire now.
-    pub(super) fn last_member_sources(
-        &mut self,
-        ctx: &Ctx,
-        x: &BTreeSet<Ipv4Addr>,
-        out: &mut Vec<GroupQuery>,
-    ) {
+    /// when no one answers, at once: the timers of X's forwarded sources that no tracked host
+    /// wants expire now (the others stay as they are, and nothing is sent).
+    pub(super) fn last_member_sources(&mut self, ctx: &Ctx, x: &SourceSet, out: &mut Queries) {
         if ctx.quick_leave {
-            self.expire_sources_now(x);
+            self.expire_sources_now(x, |s| ctx.source_wanted(s));
         } else {
             self.send_source_query(ctx, x, out);
         }
@@ -54,9 +52,9 @@ impl GroupState {
 
     /// Quick leave: the timers of the sources of `x` that are forwarded expire now (§6.5:
     /// INCLUDE deletes the record, EXCLUDE moves it to Y).
-    fn expire_sources_now(&mut self, x: &BTreeSet<Ipv4Addr>) {
+    fn expire_sources_now(&mut self, x: &SourceSet, wanted: impl Fn(Ipv4Addr) -> bool) {
         let include = self.mode == FilterMode::Include;
-        for s in x {
+        for s in x.iter().filter(|s| !wanted(**s)) {
             let Some(r) = self.sources.get_mut(s) else {
                 continue;
             };
@@ -82,7 +80,7 @@ impl GroupState {
 
     /// "Send Q(G)" (§6.6.3.1), querier only: lower GT to LMQT, send now, LMQC−1 more every LMQI.
     /// A repeated leave while a Q(G) cycle runs does not restart it.
-    fn send_group_query(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    fn send_group_query(&mut self, ctx: &Ctx, out: &mut Queries) {
         if !ctx.may_query() || self.mode != FilterMode::Exclude {
             return;
         }
@@ -97,7 +95,7 @@ impl GroupState {
     /// "Send Q(G,X)" (§6.6.3.2), querier only: every source of X with a timer above LMQT gets
     /// LMQC retransmissions and its timer lowered to LMQT; then one transmission now and the
     /// rest every LMQI. Nothing is sent when no source of X qualifies.
-    fn send_source_query(&mut self, ctx: &Ctx, x: &BTreeSet<Ipv4Addr>, out: &mut Vec<GroupQuery>) {
+    fn send_source_query(&mut self, ctx: &Ctx, x: &SourceSet, out: &mut Queries) {
         if !ctx.may_query() || x.is_empty() {
             return;
         }
@@ -118,7 +116,7 @@ impl GroupState {
     }
 
     /// One Q(G) transmission; S=1 when the group timer is above LMQT (someone re-reported).
-    fn transmit_group(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    fn transmit_group(&mut self, ctx: &Ctx, out: &mut Queries) {
         let left = self.group_rexmit();
         if left == 0 {
             self.set_group_rexmit_at(0);
@@ -138,7 +136,7 @@ impl GroupState {
     /// One Q(G,S) transmission: an S=1 message with the sources that still have retransmissions
     /// and a timer above LMQT, an S=0 message with those at or below LMQT; empty ones are not
     /// sent. Each listed source's counter drops by one.
-    fn transmit_sources(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    fn transmit_sources(&mut self, ctx: &Ctx, out: &mut Queries) {
         let lmqt = ctx.lmqt();
         let mut suppressed = Vec::new();
         let mut plain = Vec::new();
@@ -208,7 +206,7 @@ impl GroupState {
     }
 
     /// Retransmissions due at `now` (querier only; otherwise they are cancelled).
-    pub fn run_retransmissions(&mut self, ctx: &Ctx, out: &mut Vec<GroupQuery>) {
+    pub fn run_retransmissions(&mut self, ctx: &Ctx, out: &mut Queries) {
         if !ctx.may_query() {
             if self.retransmitting() {
                 self.cancel_retransmissions();
@@ -318,13 +316,12 @@ impl GroupState {
             w.v2_host_expires_ns = m.v2_host_expires_ns;
             adopted = true;
         }
-        let mut written_sources = self.rare.as_mut().map(|r| r.written_sources_mut());
         for (s, r) in self.sources.iter_mut() {
             if r.timer == 0 {
                 continue; // excluded sources are never refreshed by the fast path
             }
             if let Some(st) = source(*s) {
-                let mut ws = written_sources.as_mut().and_then(|w| w.get_mut(s));
+                let mut ws = self.rare.as_mut().and_then(|w| w.written_source_mut(*s));
                 if let Some(ws) = ws.as_mut() {
                     ws.fast_refreshes = st.fast_refreshes;
                 }

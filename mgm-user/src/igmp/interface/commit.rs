@@ -5,7 +5,6 @@
 //! (`sys/bpf/loader.rs`), and a call that moves sources from one group to another stays within
 //! them at every step only when the space is freed before it is taken.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use mgm_common::{MemberState, SourceState};
@@ -13,7 +12,8 @@ use mgm_common::{MemberState, SourceState};
 use super::IgmpInterface;
 use crate::igmp::action::{Action, MembershipChange};
 use crate::igmp::group::{Forwarding, GroupState};
-use crate::igmp::group_parts::ForwardingRef;
+use crate::igmp::group_parts::{written_source, ForwardingRef, WrittenSources};
+use crate::igmp::source_set::sorted_difference;
 use crate::igmp::view::FastPathView;
 
 impl IgmpInterface {
@@ -29,6 +29,7 @@ impl IgmpInterface {
         // Buffers kept between calls: a report's call allocates nothing for them.
         let mut writes = std::mem::take(&mut self.writes);
         let mut dirty = std::mem::take(&mut self.dirty);
+        let mut scratch = std::mem::take(&mut self.written_scratch);
         // In address order, each once, as the deadlines and deltas have always come.
         dirty.sort_unstable();
         dirty.dedup();
@@ -47,7 +48,7 @@ impl IgmpInterface {
                     ifindex,
                 },
             };
-            write_sources(ifindex, g, empty, &mut w);
+            write_sources(ifindex, g, empty, &mut scratch, &mut w);
             write_member(ifindex, now, g, empty, &mut w);
             let want = if empty {
                 Forwarding::default()
@@ -58,6 +59,7 @@ impl IgmpInterface {
             g.set_told(want);
             if empty {
                 self.groups.remove(&group);
+                self.tracking.forget(group);
             } else {
                 let d = g.next_deadline();
                 if d != 0 && d != g.scheduled {
@@ -82,6 +84,7 @@ impl IgmpInterface {
         self.writes = writes;
         dirty.clear();
         self.dirty = dirty;
+        self.written_scratch = scratch;
         self.touched.clear();
         self.seen.clear();
         self.shrink_tables();
@@ -163,25 +166,56 @@ impl Refreshes<'_> {
 
 /// The group's `MGM_SOURCES` entries as they must be (none once the group is empty): deletes
 /// for records gone, writes for records new or changed (keeping the kernel's refresh count).
-fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes) {
+/// Built in `scratch`, which then holds the group's previous entries (for the next group).
+fn write_sources(
+    ifindex: u32,
+    g: &mut GroupState,
+    empty: bool,
+    scratch: &mut WrittenSources,
+    out: &mut Writes,
+) {
     let group = g.group;
-    let want: BTreeMap<Ipv4Addr, SourceState> = if empty {
-        BTreeMap::new()
-    } else {
-        g.sources
-            .iter()
-            .map(|(s, r)| {
-                let state = SourceState {
-                    expires_ns: r.timer,
-                    flags: 0,
-                    fast_refreshes: 0,
-                };
-                (*s, state)
-            })
-            .collect()
-    };
-    for s in g.written_sources().keys() {
-        if !want.contains_key(s) {
+    let old = g.written_sources();
+    scratch.clear();
+    if !empty {
+        // Both sorted by source: one walk builds what must be written.
+        for (s, r) in g.sources.iter() {
+            let mut st = SourceState {
+                expires_ns: r.timer,
+                flags: 0,
+                fast_refreshes: 0,
+            };
+            let known = written_source(old, *s);
+            match known {
+                // Unchanged: as written, the kernel's refresh counter included.
+                Some(w)
+                    if SourceState {
+                        fast_refreshes: 0,
+                        ..*w
+                    } == st =>
+                {
+                    st = *w
+                }
+                _ => {
+                    // A source never written has no entry the classifier could have refreshed
+                    // (it never creates one): nothing to read back.
+                    if known.is_some() {
+                        st.fast_refreshes = out.seen.source(group, *s);
+                    }
+                    out.writes.push(Action::WriteSource {
+                        ifindex,
+                        group,
+                        source: *s,
+                        state: st,
+                        new: known.is_none(),
+                    });
+                }
+            }
+            scratch.push((*s, st));
+        }
+    }
+    for (s, _) in old {
+        if empty || !g.sources.contains_key(s) {
             out.deletes.push(Action::DeleteSource {
                 ifindex,
                 group,
@@ -189,35 +223,9 @@ fn write_sources(ifindex: u32, g: &mut GroupState, empty: bool, out: &mut Writes
             });
         }
     }
-    let mut written = want;
-    for (s, st) in written.iter_mut() {
-        match g.written_sources().get(s) {
-            // Unchanged: as written, the kernel's refresh counter included.
-            Some(w)
-                if SourceState {
-                    fast_refreshes: 0,
-                    ..*w
-                } == *st =>
-            {
-                *st = *w
-            }
-            known => {
-                // A source never written has no entry the classifier could have refreshed (it
-                // never creates one): nothing to read back.
-                if known.is_some() {
-                    st.fast_refreshes = out.seen.source(group, *s);
-                }
-                out.writes.push(Action::WriteSource {
-                    ifindex,
-                    group,
-                    source: *s,
-                    state: *st,
-                    new: known.is_none(),
-                });
-            }
-        }
-    }
-    g.set_written_sources(written);
+    let mut previous = g.replace_written_sources(std::mem::take(scratch));
+    previous.clear();
+    *scratch = previous;
 }
 
 /// The group's `MGM_MEMBERS` entry as it must be: deleted once the group is empty, written when
@@ -271,22 +279,22 @@ fn membership_deltas(
         source,
         change,
     };
-    for s in new.blocked.difference(old.blocked) {
+    for s in sorted_difference(new.blocked, old.blocked) {
         out.push(m(Some(*s), MembershipChange::Block));
     }
     if new.star && !old.star {
         out.push(m(None, MembershipChange::Join));
     }
-    for s in new.include.difference(old.include) {
+    for s in sorted_difference(new.include, old.include) {
         out.push(m(Some(*s), MembershipChange::Join));
     }
-    for s in old.include.difference(new.include) {
+    for s in sorted_difference(old.include, new.include) {
         out.push(m(Some(*s), MembershipChange::Leave));
     }
     if old.star && !new.star {
         out.push(m(None, MembershipChange::Leave));
     }
-    for s in old.blocked.difference(new.blocked) {
+    for s in sorted_difference(old.blocked, new.blocked) {
         out.push(m(Some(*s), MembershipChange::Unblock));
     }
 }

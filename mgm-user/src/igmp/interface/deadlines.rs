@@ -4,12 +4,61 @@
 //! they exceed a quarter of the live ones, the heap is rebuilt from the groups (linear, so
 //! amortised constant per push). The heap grows by a quarter at a time, like the group table.
 
+use super::IgmpInterface;
+use crate::igmp::action::Action;
+use crate::igmp::group::Queries;
+use crate::igmp::FastPathView;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 
 /// Smallest growth step, and the stale entries always tolerated.
 const SLACK: usize = 64;
+
+/// Most groups whose deadline is handled in one call: the rest stay due, so the interface's
+/// next deadline is now and the daemon's loop comes back at once, after its other inputs (a
+/// mass expiry, 100 000 groups whose hosts went away together, does not hold the loop).
+pub(crate) const DUE_GROUPS_PER_CALL: usize = 1024;
+
+impl IgmpInterface {
+    /// The groups whose deadline has come, at most [`DUE_GROUPS_PER_CALL`]: their timers
+    /// expire (§6.2–§6.6), their retransmissions go out.
+    pub(super) fn expire_due_groups(
+        &mut self,
+        now: u64,
+        view: &dyn FastPathView,
+        out: &mut Vec<Action>,
+    ) {
+        let mut handled = 0;
+        while let Some((t, group)) = self.heap.peek() {
+            if t > now {
+                break;
+            }
+            let valid = self.groups.get(&group).is_some_and(|g| g.scheduled == t);
+            if valid && handled == DUE_GROUPS_PER_CALL {
+                break;
+            }
+            self.heap.pop();
+            if !valid {
+                continue;
+            }
+            handled += 1;
+            self.adopt(group, view);
+            let p = self.params();
+            let ctx = self.ctx(now, &p);
+            let mut queries = Queries::new();
+            let g = self.groups.get_mut(&group).expect("checked above");
+            g.scheduled = 0;
+            let before = g.sources.len();
+            if g.expire(now) {
+                g.run_retransmissions(&ctx, &mut queries);
+            }
+            self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
+            self.dirty.push(group);
+            self.group_queries(now, group, queries, out);
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 pub(super) struct Deadlines {

@@ -2,7 +2,7 @@
 //! any state is made: a refused group's record is ignored whole, refused sources are dropped
 //! from their record. Refusals are counted and told (rate-limited, like the limits).
 
-use std::collections::BTreeSet;
+use crate::igmp::source_set::SourceSet;
 use std::net::Ipv4Addr;
 
 use super::IgmpInterface;
@@ -28,9 +28,9 @@ impl IgmpInterface {
         now: u64,
         host: Ipv4Addr,
         group: Ipv4Addr,
-        mut sources: BTreeSet<Ipv4Addr>,
+        mut sources: SourceSet,
         out: &mut Vec<Action>,
-    ) -> Option<BTreeSet<Ipv4Addr>> {
+    ) -> Option<SourceSet> {
         if !self.config.group_filter.accepts(group) {
             self.refused_filtered_groups += 1;
             let notice = RouterNotice::Filtered(FilterNotice::Group { host, group });

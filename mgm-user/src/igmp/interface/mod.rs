@@ -10,6 +10,8 @@
 
 mod commit;
 mod deadlines;
+#[cfg(test)]
+pub(crate) use deadlines::DUE_GROUPS_PER_CALL;
 mod filters;
 mod limits;
 mod queries;
@@ -20,7 +22,7 @@ mod summary;
 pub use queries::MAX_ADOPTED_QUERY_INTERVAL_FACTOR;
 pub use summary::{GroupSummary, SourceSummary};
 
-use std::collections::BTreeSet;
+use crate::igmp::source_set::SourceSet;
 use std::net::Ipv4Addr;
 
 use mgm_common::igmp::{IgmpMessage, QueryVersion};
@@ -31,8 +33,9 @@ use super::action::{Action, RouterNotice};
 use super::compat::{translate, HostInput};
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
-use super::group::{Ctx, GroupQuery, GroupState};
+use super::group::{Ctx, GroupQuery, GroupState, Queries};
 use super::querier::{Querier, QuerierEvent};
+use super::tracking::{HostTracker, Report};
 use super::view::FastPathView;
 use crate::dense_map::{DenseMap, FastHashMap, FastHashSet};
 use deadlines::Deadlines;
@@ -69,9 +72,14 @@ pub struct IgmpInterface {
     /// The map writes of the current call, gathered in `commit` (the buffer is kept between
     /// calls).
     writes: Vec<Action>,
+    /// A group's source entries as they must be written, built here and swapped with the
+    /// group's (`commit.rs`): kept between calls, so a commit allocates nothing for it.
+    written_scratch: crate::igmp::group_parts::WrittenSources,
     /// Groups each host keeps alive (the last reporter of each group; `limits.rs`). Bounded by
     /// the groups held: each group counts for one host.
     hosts: FastHashMap<Ipv4Addr, u32>,
+    /// With quick leave, which host wants what of each group (`tracking.rs`); empty otherwise.
+    tracking: HostTracker,
     /// Source records of every group.
     source_total: usize,
     /// Reports for new groups ignored because the interface holds `max_groups` already.
@@ -124,7 +132,9 @@ impl IgmpInterface {
             seen: FastHashMap::default(),
             dirty: Vec::new(),
             writes: Vec::new(),
+            written_scratch: Default::default(),
             hosts: FastHashMap::default(),
+            tracking: HostTracker::default(),
             source_total: 0,
             refused_groups: 0,
             refused_host_groups: 0,
@@ -141,6 +151,7 @@ impl IgmpInterface {
             notice_limits: Default::default(),
         };
         me.querier.candidate = me.config.querier;
+        me.tracking.set_enabled(me.config.quick_leave, now);
         let p = me.params();
         let ev = me.querier.start(
             now,
@@ -274,7 +285,7 @@ impl IgmpInterface {
                         src,
                         *group,
                         HostInput::V1Report,
-                        BTreeSet::new(),
+                        SourceSet::new(),
                         view,
                         out,
                     );
@@ -287,7 +298,7 @@ impl IgmpInterface {
                         src,
                         *group,
                         HostInput::V2Report,
-                        BTreeSet::new(),
+                        SourceSet::new(),
                         view,
                         out,
                     );
@@ -299,7 +310,7 @@ impl IgmpInterface {
                     src,
                     *group,
                     HostInput::V2Leave,
-                    BTreeSet::new(),
+                    SourceSet::new(),
                     view,
                     out,
                 );
@@ -325,9 +336,14 @@ impl IgmpInterface {
     /// Handles everything due at or before `now`.
     pub fn on_deadline(&mut self, now: u64, view: &dyn FastPathView) -> Vec<Action> {
         let mut out = Vec::new();
-        self.run_due(now, view, &mut out);
-        self.commit(now, view, &mut out);
+        self.on_deadline_into(now, view, &mut out);
         out
+    }
+
+    /// As [`Self::on_deadline`], appending the actions to `out` (a buffer the shell keeps).
+    pub fn on_deadline_into(&mut self, now: u64, view: &dyn FastPathView, out: &mut Vec<Action>) {
+        self.run_due(now, view, out);
+        self.commit(now, view, out);
     }
 
     // ---- internals ------------------------------------------------------------------------
@@ -340,6 +356,7 @@ impl IgmpInterface {
             can_query_group: self.querier.version(now) >= 2,
             max_sources: usize::try_from(self.config.max_sources).unwrap_or(usize::MAX),
             quick_leave: self.config.quick_leave,
+            hosts: None,
         }
     }
 
@@ -349,10 +366,12 @@ impl IgmpInterface {
             return;
         }
         let ifindex = self.ifindex;
+        // With quick leave every report reaches the daemon (the classifier's fast path is off).
+        let fast = !self.config.quick_leave;
         if let Some(g) = self.groups.get_mut(&group) {
             if let Some(w) = g
                 .written_member()
-                .filter(|w| !refreshable(view, ifindex, w))
+                .filter(|w| !(fast && refreshable(view, ifindex, w)))
             {
                 // The classifier leaves these entries alone (no fast path on the interface, or
                 // the group handed to the slow path): they hold what was written, counters
@@ -399,30 +418,7 @@ impl IgmpInterface {
             .on_deadline(now, p.query_interval, p.startup_query_interval);
         self.querier_events(now, ev, out);
 
-        // Groups.
-        while let Some((t, group)) = self.heap.peek() {
-            if t > now {
-                break;
-            }
-            self.heap.pop();
-            let valid = self.groups.get(&group).is_some_and(|g| g.scheduled == t);
-            if !valid {
-                continue;
-            }
-            self.adopt(group, view);
-            let p = self.params();
-            let ctx = self.ctx(now, &p);
-            let mut queries = Vec::new();
-            let g = self.groups.get_mut(&group).expect("checked above");
-            g.scheduled = 0;
-            let before = g.sources.len();
-            if g.expire(now) {
-                g.run_retransmissions(&ctx, &mut queries);
-            }
-            self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
-            self.dirty.push(group);
-            self.group_queries(now, group, queries, out);
-        }
+        self.expire_due_groups(now, view, out);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -432,7 +428,7 @@ impl IgmpInterface {
         src: Ipv4Addr,
         group: Ipv4Addr,
         input: HostInput,
-        sources: BTreeSet<Ipv4Addr>,
+        sources: SourceSet,
         view: &dyn FastPathView,
         out: &mut Vec<Action>,
     ) {
@@ -457,6 +453,12 @@ impl IgmpInterface {
         }
         let (mut ctx, total_bound) = (self.ctx(now, &p), self.source_bound(group));
         ctx.max_sources = ctx.max_sources.min(total_bound);
+        if self.tracking.enabled() {
+            let r = Report::new(now, &p, ctx.max_sources);
+            self.tracking
+                .record(r, (group, existed), src, input, &sources);
+            self.tracking.decide(group, &mut ctx);
+        }
         let iface_version = self.querier.version(now);
         let g = self
             .groups
@@ -469,7 +471,7 @@ impl IgmpInterface {
             _ => {}
         }
         let compat = g.compat(now).min(iface_version);
-        let mut queries = Vec::new();
+        let mut queries = Queries::new();
         let mut refused = 0;
         if let Some((rt, srcs)) = translate(compat, input, sources) {
             refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
@@ -487,6 +489,7 @@ impl IgmpInterface {
         if !existed && empty {
             // Nothing to keep (e.g. a leave or BLOCK for a group without state).
             self.groups.remove(&group);
+            self.tracking.forget(group);
             return;
         }
         self.dirty.push(group);
@@ -494,7 +497,7 @@ impl IgmpInterface {
     }
 
     /// Turns a group's queries into SendQuery actions in the version the interface runs.
-    fn group_queries(&self, now: u64, group: Ipv4Addr, qs: Vec<GroupQuery>, out: &mut Vec<Action>) {
+    fn group_queries(&self, now: u64, group: Ipv4Addr, qs: Queries, out: &mut Vec<Action>) {
         if qs.is_empty() {
             return;
         }
@@ -550,7 +553,7 @@ fn refreshable(view: &dyn FastPathView, ifindex: u32, written: &mgm_common::Memb
 /// Whether `input` makes state for a group that has none (INCLUDE({})): reports and EXCLUDE
 /// records do, INCLUDE-side records with sources do; leaves, BLOCK, TO_IN({}) and unknown
 /// records do not (RFC 3376 §6.4, rows 1, 5, 6, 8 from INCLUDE({})).
-fn creates_state(input: HostInput, sources: &BTreeSet<Ipv4Addr>) -> bool {
+fn creates_state(input: HostInput, sources: &SourceSet) -> bool {
     use mgm_common::igmp::RecordType;
     match input {
         HostInput::V1Report | HostInput::V2Report => true,

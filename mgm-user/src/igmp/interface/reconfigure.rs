@@ -23,6 +23,7 @@ impl IgmpInterface {
     ) -> Vec<Action> {
         self.querier.configured_version = config.version.clamp(1, 3);
         self.config = config;
+        self.tracking.set_enabled(self.config.quick_leave, now);
         let mut out = Vec::new();
         let p = self.params();
         let ev = self.querier.set_candidate(

@@ -52,7 +52,10 @@ impl IgmpInterface {
         let mut g = GroupState::new(group);
         // As the kernel holds them, refresh counters included.
         g.set_written_member(Some(member));
-        g.set_written_sources(sources.iter().copied().collect());
+        let mut written: crate::igmp::group_parts::WrittenSources = sources.to_vec().into();
+        written.sort_unstable_by_key(|(s, _)| *s);
+        written.dedup_by_key(|(s, _)| *s);
+        g.replace_written_sources(written);
         // What the filters refuse now goes, as an untrackable group does (an earlier run may
         // have had other filters).
         if is_trackable_group(group) && self.config.group_filter.accepts(group) {

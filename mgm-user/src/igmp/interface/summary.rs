@@ -27,6 +27,9 @@ pub struct GroupSummary {
     pub v1_host_expires_ns: u64,
     pub v2_host_expires_ns: u64,
     pub sources: Vec<SourceSummary>,
+    /// With quick leave, the hosts tracked for the group (`tracking.rs`), by address; `None`
+    /// without quick leave.
+    pub hosts: Option<Vec<Ipv4Addr>>,
 }
 
 impl IgmpInterface {
@@ -64,6 +67,16 @@ impl IgmpInterface {
                     forwarding: r.timer != 0,
                 })
                 .collect(),
+            hosts: self.tracked_hosts(group, now),
+        })
+    }
+
+    /// With quick leave, the hosts tracked for `group` (none may be); `None` without.
+    pub fn tracked_hosts(&self, group: Ipv4Addr, now: u64) -> Option<Vec<Ipv4Addr>> {
+        self.tracking.enabled().then(|| {
+            self.tracking
+                .group(group)
+                .map_or_else(Vec::new, |h| h.hosts(now))
         })
     }
 }

@@ -116,6 +116,7 @@ fn summaries_for_show_groups() {
                         forwarding: false
                     },
                 ],
+                hosts: None,
             },
             GroupSummary {
                 group: G2,
@@ -130,6 +131,7 @@ fn summaries_for_show_groups() {
                     expires_ns: T0 + GMI,
                     forwarding: true
                 }],
+                hosts: None,
             },
         ]
     );

@@ -182,3 +182,36 @@ fn late_deadline_call_handles_everything_due() {
         "one general query, not one per missed interval"
     );
 }
+
+#[test]
+fn a_mass_expiry_is_handled_a_bounded_number_of_groups_per_call() {
+    use crate::igmp::interface::DUE_GROUPS_PER_CALL;
+    let mut r = Rig::querier();
+    let n = DUE_GROUPS_PER_CALL + 5;
+    for i in 0..n {
+        let group = Ipv4Addr::new(239, 3, (i / 250) as u8, 1 + (i % 250) as u8);
+        let host = Ipv4Addr::new(198, 51, 100, 1 + (i % 200) as u8);
+        r.v2_report(host, group);
+    }
+    let gone = |a: &[Action]| {
+        a.iter()
+            .filter(|x| matches!(x, Action::DeleteMember { .. }))
+            .count()
+    };
+    let due = T0 + GMI;
+    r.run_until(due - 1);
+    assert_eq!(r.iface.group_count(), n);
+    let a = r.iface.on_deadline(due, &r.view);
+    r.view.apply(&a);
+    assert_eq!(gone(&a), DUE_GROUPS_PER_CALL, "one call, one budget");
+    assert_eq!(
+        r.iface.next_deadline(),
+        Some(due),
+        "the rest still due: come back at once"
+    );
+    let a = r.iface.on_deadline(due, &r.view);
+    r.view.apply(&a);
+    assert_eq!(gone(&a), 5);
+    assert_eq!(r.iface.group_count(), 0);
+    r.check_invariants();
+}

@@ -16,6 +16,9 @@ pub enum NewPacket {
     /// A protocol's RPF or creation-alert answer is pending ([`RpfVerdict::Pending`],
     /// [`Answer::Pending`]): nothing is installed; offer the packet again when it is in.
     Pending,
+    /// Nobody wants the entry and the table is at [`crate::manager::ManagerConfig::max_mfes`]:
+    /// nothing is installed (the kernel drops its unresolved entry after 10 s).
+    Refused,
 }
 
 impl Manager {
@@ -149,9 +152,13 @@ impl Manager {
             return Ok(NewPacket::Pending);
         };
         mfe.vetoed.extend(vetoed);
-        // 4. Install.
+        // 4. Install, unless nobody wants it and the table is full.
         mfe.oil = self.compute_oil(k, &mfe);
         let empty = mfe.oil.is_empty();
+        if empty && self.at_mfe_bound() {
+            self.refuse_mfe(source, group);
+            return Ok(NewPacket::Refused);
+        }
         let timeout = mfe.timeout_s;
         self.st.mfes.insert(k, mfe);
         self.schedule(k, self.now, timeout);
@@ -166,6 +173,25 @@ impl Manager {
             self.mfe_join_alert(k);
         }
         Ok(NewPacket::Installed)
+    }
+
+    fn at_mfe_bound(&self) -> bool {
+        let max = self.st.cfg.max_mfes;
+        max > 0 && self.st.mfes.len() >= max
+    }
+
+    /// Counts a refused entry; logs the count at most once a minute.
+    fn refuse_mfe(&mut self, source: Ipv4Addr, group: Ipv4Addr) {
+        self.mfes_refused += 1;
+        if let Some(held) = self.refusal_log.allow(self.now) {
+            log::warn!(
+                "forwarding entry ({source}, {group}) refused: nobody wants it and mgm holds {} \
+                 entries, the max-mfes bound ({held} more refused since the last notice, {} in \
+                 all: daemon_mfes_refused)",
+                self.st.mfes.len(),
+                self.mfes_refused
+            );
+        }
     }
 
     /// RPF for a new MFE: the incoming interface and upstream neighbour from the FIB's `route`,

@@ -29,6 +29,10 @@ pub(crate) struct MfeKey {
 /// through an unmanaged interface): traffic does not extend it, so RPF runs again soon.
 pub const REJECTED_MFE_TIMEOUT_S: u32 = 15;
 
+/// Most due MFEs one [`Manager::on_deadline`] call handles (each costs a `SIOCGETSGCNT`, and a
+/// delete when idle): a mass expiry takes several turns of the loop, like `RING_BUDGET`.
+pub const MFE_DEADLINES_PER_CALL: usize = 256;
+
 #[derive(Debug, Clone)]
 pub(crate) struct Mfe {
     pub iif: IfKey,
@@ -152,9 +156,11 @@ impl Manager {
         self.st.timers.first().map(|(t, _)| *t)
     }
 
-    /// Handles every MFE deadline up to `now`. `read_counters` reads the kernel counters of an
-    /// MFE (`SIOCGETSGCNT`); traffic accepted on its incoming interface since the last look
-    /// extends the MFE, else it is deleted. Packets arriving on a wrong interface do not keep it
+    /// Handles the MFE deadlines up to `now`, at most [`MFE_DEADLINES_PER_CALL`] of them, earliest
+    /// first: the rest stay due ([`Self::next_deadline`] is then at or before `now`) for the next
+    /// call. `read_counters` reads the kernel counters of an MFE (`SIOCGETSGCNT`); traffic
+    /// accepted on its incoming interface since the last look extends the MFE, else it is
+    /// deleted. Packets arriving on a wrong interface do not keep it
     /// alive (the kernel counts them in `packets` too), and no traffic keeps an entry made
     /// without a usable route ([`REJECTED_MFE_TIMEOUT_S`]).
     pub fn on_deadline(
@@ -163,7 +169,10 @@ impl Manager {
         mut read_counters: impl FnMut(Ipv4Addr, Ipv4Addr) -> Option<MfeCounters>,
     ) {
         self.begin(now);
-        while let Some(&(t, k)) = self.st.timers.first() {
+        for _ in 0..MFE_DEADLINES_PER_CALL {
+            let Some(&(t, k)) = self.st.timers.first() else {
+                break;
+            };
             if t > now {
                 break;
             }

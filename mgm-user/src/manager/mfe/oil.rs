@@ -94,11 +94,15 @@ impl Manager {
         }
     }
 
+    /// The prune alert of an entry nobody wants, offering it the negative lifetime; the
+    /// owner's answer (or, without an owner, the offer) is its lifetime from now.
     pub(super) fn mfe_prune_alert(&mut self, k: MfeKey) {
-        let Some((iif, mut t)) = self.st.mfes.get(&k).map(|m| (m.iif, m.timeout_s)) else {
+        let Some(iif) = self.st.mfes.get(&k).map(|m| m.iif) else {
             return;
         };
+        let mut t = self.st.cfg.negative_mfe_timeout_s;
         let Some(o) = self.st.routing_owner(iif) else {
+            self.schedule(k, self.now, t);
             return;
         };
         let sg = Sg::sg(k.source, k.group);
@@ -121,19 +125,27 @@ impl Manager {
 
     pub(super) fn push_set(&mut self, k: MfeKey) {
         let m = &self.st.mfes[&k];
-        let mut oifs: Vec<u32> = m
-            .oil
-            .iter()
-            .map(|i| i.ifindex)
-            .filter(|i| *i != m.iif.ifindex)
-            .collect();
-        oifs.dedup();
         self.actions.push(ForwarderAction::SetMfe {
             source: k.source,
             group: k.group,
             iif: m.iif.ifindex,
-            oifs,
+            oifs: kernel_oifs(m),
         });
+    }
+
+    /// Every MFE as the kernel should hold it, as its last `SetMfe` said: `SetMfe` actions in
+    /// walk order (for the daemon's periodic comparison with the kernel's MFC).
+    pub fn kernel_view(&self) -> Vec<ForwarderAction> {
+        self.st
+            .mfes
+            .iter()
+            .map(|(k, m)| ForwarderAction::SetMfe {
+                source: k.source,
+                group: k.group,
+                iif: m.iif.ifindex,
+                oifs: kernel_oifs(m),
+            })
+            .collect()
     }
 
     /// Removes an MFE: `DelMfe`, `mfe_delete`. No callback (MGM has none for deletions).
@@ -163,4 +175,17 @@ impl Manager {
             negative: m.rejected,
         });
     }
+}
+
+/// The outgoing interfaces of an MFE as the kernel gets them: ascending ifindexes, without the
+/// incoming one.
+fn kernel_oifs(m: &Mfe) -> Vec<u32> {
+    let mut oifs: Vec<u32> = m
+        .oil
+        .iter()
+        .map(|i| i.ifindex)
+        .filter(|i| *i != m.iif.ifindex)
+        .collect();
+    oifs.dedup();
+    oifs
 }

@@ -11,6 +11,7 @@ mod creation_alert;
 mod enumeration;
 mod igmp_client;
 mod local_protocol;
+mod mfe_bound;
 mod mfe_lifetime;
 mod ownership;
 mod pending_answers;

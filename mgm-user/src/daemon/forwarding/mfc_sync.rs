@@ -1,0 +1,235 @@
+//! Keeping the kernel's MFC and the manager's MFEs the same when something else changed the
+//! kernel's side (an `MRT_ADD_MFC` that failed, entries the kernel dropped with a VIF, a
+//! netlink `RTM_DELROUTE` from another program, a bug):
+//!
+//! - **desyncs**: a NOCACHE upcall for an (S,G) mgm holds installed (the kernel has no entry),
+//!   or a WRONGVIF upcall from the VIF mgm installed as the entry's incoming one (the kernel's
+//!   entry has another): counted (`mfc_desyncs`), told (rate-limited), and the upcall goes to
+//!   the manager as a NOCACHE, which installs its MFE again;
+//! - **the periodic reconcile** (`--mfc-reconcile-interval`): the kernel's MFC dumped
+//!   ([`crate::sys::mfc_dump`]) and compared with the MFEs ([`compare`], pure): an entry
+//!   missing or different is installed as mgm has it, one mgm does not have is deleted;
+//!   each repair counted (`mfc_repairs`) and told (rate-limited).
+use super::Forwarding;
+use crate::manager::ForwarderAction;
+use crate::sys::mfc_dump::{self, KernelMfc};
+use crate::sys::mroute::MrouteSocket;
+use crate::sys::upcall::{Upcall, UpcallKind};
+use crate::time::RateLimit;
+use std::cmp::Ordering;
+
+/// The default of `--mfc-reconcile-interval`.
+pub const DEFAULT_RECONCILE_INTERVAL_S: u64 = 60;
+
+/// One difference between the two sides, and what repairs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Repair {
+    /// The kernel lacks the entry (`found: None`) or holds it otherwise: install mgm's.
+    Install {
+        want: KernelMfc,
+        found: Option<KernelMfc>,
+    },
+    /// An entry mgm does not have, on mgm's table: delete it.
+    Delete(KernelMfc),
+}
+
+/// What repairs `kernel` into `mgm` (each a list of entries, any order; one entry per (S,G)).
+pub(crate) fn compare(mgm: &[KernelMfc], kernel: &[KernelMfc]) -> Vec<Repair> {
+    let key = |m: &&KernelMfc| (m.source, m.group);
+    let mut ours: Vec<&KernelMfc> = mgm.iter().collect();
+    let mut theirs: Vec<&KernelMfc> = kernel.iter().collect();
+    ours.sort_unstable_by_key(key);
+    theirs.sort_unstable_by_key(key);
+    let (mut a, mut b) = (ours.into_iter().peekable(), theirs.into_iter().peekable());
+    let mut out = Vec::new();
+    loop {
+        let order = match (a.peek(), b.peek()) {
+            (None, None) => return out,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(x), Some(y)) => key(x).cmp(&key(y)),
+        };
+        match order {
+            Ordering::Less => out.extend(a.next().map(|w| Repair::Install {
+                want: w.clone(),
+                found: None,
+            })),
+            Ordering::Greater => out.extend(b.next().map(|k| Repair::Delete(k.clone()))),
+            Ordering::Equal => {
+                if let (Some(w), Some(k)) = (a.next(), b.next()) {
+                    if w.iif != k.iif || w.oifs != k.oifs {
+                        out.push(Repair::Install {
+                            want: w.clone(),
+                            found: Some(k.clone()),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The upcall `up` says the kernel lost or changed an entry mgm holds installed (`sock`'s
+/// record): a NOCACHE for it, or a WRONGVIF from its own incoming VIF.
+pub(crate) fn is_desync(sock: &MrouteSocket, up: &Upcall) -> bool {
+    let Some(parent) = sock.parent_of(up.source, up.group) else {
+        return false;
+    };
+    match up.kind {
+        UpcallKind::NoCache => true,
+        UpcallKind::WrongVif | UpcallKind::WrongVifWhole => parent == up.vif,
+        UpcallKind::WholePkt => false,
+    }
+}
+
+/// The counters and schedule of both.
+#[derive(Debug, Default)]
+pub(crate) struct MfcSync {
+    /// The ipmr table (`None`: the default one).
+    table: Option<u32>,
+    /// Between two reconciles (ns); 0: none.
+    interval_ns: u64,
+    /// When the next reconcile is due.
+    due: Option<u64>,
+    pub(crate) desyncs: u64,
+    pub(crate) repairs: u64,
+    desync_log: RateLimit,
+    repair_log: RateLimit,
+}
+
+impl MfcSync {
+    pub(crate) fn new(table: Option<u32>) -> Self {
+        MfcSync {
+            table,
+            ..Default::default()
+        }
+    }
+
+    /// Reconciles every `interval_ns` from `now` on; 0: never.
+    pub(crate) fn set_interval(&mut self, interval_ns: u64, now: u64) {
+        self.interval_ns = interval_ns;
+        self.due = (interval_ns > 0).then(|| now.saturating_add(interval_ns));
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.due
+    }
+}
+
+impl Forwarding {
+    /// Checks one upcall for a desync (see the module doc): counts and tells it, and turns it
+    /// into the NOCACHE that installs the MFE again.
+    pub(super) fn check_desync(&mut self, up: &mut Upcall, now: u64) {
+        if !is_desync(&self.sock, up) {
+            return;
+        }
+        self.sync.desyncs += 1;
+        if let Some(held) = self.sync.desync_log.allow(now) {
+            log::warn!(
+                "kernel MFC out of step: {:?} upcall for ({}, {}), which mgm holds installed \
+                 (the entry was removed or changed behind mgm's back): installing it again \
+                 ({} desyncs so far; {held} not logged since the last)",
+                up.kind,
+                up.source,
+                up.group,
+                self.sync.desyncs
+            );
+        }
+        if up.kind == UpcallKind::NoCache {
+            // The kernel's entry is gone with its counts: the new one counts from 0.
+            self.sock.forget_mfc(up.source, up.group);
+        }
+        up.kind = UpcallKind::NoCache;
+    }
+
+    /// `--mfc-reconcile-interval`.
+    pub(crate) fn set_reconcile_interval(&mut self, interval_ns: u64, now: u64) {
+        self.sync.set_interval(interval_ns, now);
+    }
+
+    /// Desyncs and repairs so far.
+    pub(crate) fn mfc_sync_counts(&self) -> (u64, u64) {
+        (self.sync.desyncs, self.sync.repairs)
+    }
+
+    /// The reconcile, when due at `now`.
+    pub(super) fn reconcile_if_due(&mut self, now: u64) {
+        if self.sync.due.is_some_and(|t| t <= now) {
+            self.sync.due = Some(now.saturating_add(self.sync.interval_ns));
+            self.reconcile(now);
+        }
+    }
+
+    /// Dumps the kernel's MFC, compares it with the MFEs and repairs the differences.
+    pub(crate) fn reconcile(&mut self, now: u64) {
+        let kernel = match mfc_dump::dump(self.sync.table) {
+            Ok(k) => k,
+            Err(e) => {
+                if self.sync.repair_log.allow(now).is_some() {
+                    log::warn!("{e:#}: the MFC is not compared with the kernel's this time");
+                }
+                return;
+            }
+        };
+        let mgm: Vec<KernelMfc> = self
+            .mgr
+            .kernel_view()
+            .into_iter()
+            .filter_map(|a| match a {
+                ForwarderAction::SetMfe {
+                    source,
+                    group,
+                    iif,
+                    oifs,
+                } => Some(KernelMfc {
+                    source,
+                    group,
+                    iif,
+                    oifs,
+                }),
+                _ => None,
+            })
+            .collect();
+        for r in compare(&mgm, &kernel) {
+            self.repair(r, now);
+        }
+    }
+
+    fn repair(&mut self, r: Repair, now: u64) {
+        let (what, done) = match &r {
+            Repair::Install { want, found } => {
+                if found.is_none() {
+                    self.sock.forget_mfc(want.source, want.group);
+                }
+                let done = self
+                    .sock
+                    .set_mfc(want.source, want.group, want.iif, &want.oifs);
+                let what = match found {
+                    None => format!("missing from the kernel: installed {want:?}"),
+                    Some(k) => format!("the kernel had {k:?}: installed {want:?}"),
+                };
+                (what, done)
+            }
+            Repair::Delete(k) => (
+                format!("not mgm's: deleted {k:?}"),
+                self.sock.del_mfc(k.source, k.group),
+            ),
+        };
+        if done.is_ok() {
+            self.sync.repairs += 1;
+        }
+        if let Some(held) = self.sync.repair_log.allow(now) {
+            match done {
+                Ok(()) => log::warn!(
+                    "kernel MFC repaired: {what} ({} repairs so far; {held} not logged since \
+                     the last)",
+                    self.sync.repairs
+                ),
+                Err(e) => log::warn!("kernel MFC repair failed ({what}): {e:#}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,129 @@
+//! The comparison of mgm's entries with the kernel's, row by row.
+
+use super::*;
+use std::net::Ipv4Addr;
+
+fn e(s: u8, g: u8, iif: u32, oifs: &[u32]) -> KernelMfc {
+    KernelMfc {
+        source: Ipv4Addr::new(192, 0, 2, s),
+        group: Ipv4Addr::new(239, 1, 1, g),
+        iif,
+        oifs: oifs.to_vec(),
+    }
+}
+
+fn install(want: KernelMfc, found: Option<KernelMfc>) -> Repair {
+    Repair::Install { want, found }
+}
+
+#[test]
+fn compare_row_by_row() {
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(&str, Vec<KernelMfc>, Vec<KernelMfc>, Vec<Repair>)> = vec![
+        ("both empty", vec![], vec![], vec![]),
+        (
+            "the same",
+            vec![e(1, 1, 2, &[3])],
+            vec![e(1, 1, 2, &[3])],
+            vec![],
+        ),
+        (
+            "the same, negative entry",
+            vec![e(1, 1, 2, &[])],
+            vec![e(1, 1, 2, &[])],
+            vec![],
+        ),
+        (
+            "missing from the kernel",
+            vec![e(1, 1, 2, &[3])],
+            vec![],
+            vec![install(e(1, 1, 2, &[3]), None)],
+        ),
+        (
+            "another incoming interface",
+            vec![e(1, 1, 2, &[3])],
+            vec![e(1, 1, 4, &[3])],
+            vec![install(e(1, 1, 2, &[3]), Some(e(1, 1, 4, &[3])))],
+        ),
+        (
+            "an outgoing interface more",
+            vec![e(1, 1, 2, &[3])],
+            vec![e(1, 1, 2, &[3, 4])],
+            vec![install(e(1, 1, 2, &[3]), Some(e(1, 1, 2, &[3, 4])))],
+        ),
+        (
+            "an outgoing interface less",
+            vec![e(1, 1, 2, &[3, 4])],
+            vec![e(1, 1, 2, &[3])],
+            vec![install(e(1, 1, 2, &[3, 4]), Some(e(1, 1, 2, &[3])))],
+        ),
+        (
+            "not mgm's",
+            vec![],
+            vec![e(1, 1, 2, &[3])],
+            vec![Repair::Delete(e(1, 1, 2, &[3]))],
+        ),
+        (
+            "same group, other source: one of each",
+            vec![e(1, 1, 2, &[3])],
+            vec![e(2, 1, 2, &[3])],
+            vec![
+                install(e(1, 1, 2, &[3]), None),
+                Repair::Delete(e(2, 1, 2, &[3])),
+            ],
+        ),
+        (
+            "any order in, (S,G) order out",
+            vec![e(3, 1, 2, &[3]), e(1, 2, 2, &[3]), e(2, 1, 2, &[3])],
+            vec![e(9, 9, 2, &[]), e(2, 1, 2, &[3]), e(1, 1, 2, &[])],
+            vec![
+                Repair::Delete(e(1, 1, 2, &[])),
+                install(e(1, 2, 2, &[3]), None),
+                install(e(3, 1, 2, &[3]), None),
+                Repair::Delete(e(9, 9, 2, &[])),
+            ],
+        ),
+    ];
+    for (what, mgm, kernel, want) in rows {
+        assert_eq!(compare(&mgm, &kernel), want, "{what}");
+    }
+}
+
+#[test]
+fn a_large_table_in_step_needs_nothing() {
+    let mgm: Vec<KernelMfc> = (0..=255u8)
+        .flat_map(|s| (0..=255u8).map(move |g| e(s, g, 2, &[3, 4])))
+        .collect();
+    let mut kernel = mgm.clone();
+    kernel.reverse();
+    assert!(compare(&mgm, &kernel).is_empty());
+    kernel.pop();
+    assert_eq!(
+        compare(&mgm, &kernel),
+        vec![install(e(0, 0, 2, &[3, 4]), None)]
+    );
+}
+
+#[test]
+fn the_schedule() {
+    let mut s = MfcSync::new(None);
+    assert_eq!(s.next_deadline(), None, "off until set");
+    s.set_interval(60, 1000);
+    assert_eq!(s.next_deadline(), Some(1060));
+    s.set_interval(0, 2000);
+    assert_eq!(s.next_deadline(), None, "0: off");
+}
+
+#[test]
+fn the_interval_setting() {
+    use std::time::Duration;
+    let parse = crate::cli::parse_reconcile_interval;
+    assert_eq!(parse("0"), Ok(Duration::ZERO), "off");
+    assert_eq!(parse("0s"), Ok(Duration::ZERO), "off");
+    assert_eq!(parse("60s"), Ok(Duration::from_secs(60)));
+    assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+    for bad in ["500ms", "25h", "-1s", "soon", ""] {
+        let e = parse(bad).unwrap_err();
+        assert!(e.starts_with(bad), "{bad}: {e}");
+    }
+}

@@ -1,0 +1,143 @@
+//! The MFE bound (`max_mfes`), the short life of entries nobody wants, and the per-call budget
+//! of MFE deadlines.
+use super::*;
+
+fn group(i: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(239, 0, 0, 0)) + i)
+}
+
+fn mfe_count(h: &H) -> usize {
+    h.m.mfe_table(h.now).len()
+}
+
+#[test]
+fn past_max_mfes_an_entry_nobody_wants_is_refused_and_one_somebody_wants_is_made() {
+    let mut h = H::new();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2]);
+    h.m.set_max_mfes(3);
+    // Three groups nobody wants, from one source: three negative entries.
+    for i in 1..=3 {
+        assert_eq!(h.pkt(S1, group(i), 1), Ok(NewPacket::Installed));
+    }
+    h.clear();
+    // The fourth: refused, nothing for the kernel, counted.
+    assert_eq!(h.pkt(S1, group(4), 1), Ok(NewPacket::Refused));
+    assert_eq!(h.m.take_actions(), vec![]);
+    assert_eq!(h.m.mfe(h.now, S1, group(4)), Err(MgmError::NotFound));
+    assert_eq!((mfe_count(&h), h.m.mfes_refused()), (3, 1));
+    // A packet of an entry already made is not refused (the kernel lost it: made again).
+    assert_eq!(h.pkt(S1, group(1), 1), Ok(NewPacket::Installed));
+    assert_eq!(h.m.take_actions(), vec![set(S1, group(1), 1, &[])]);
+    // A group somebody wants is made past the bound.
+    h.add(a, Sg::star_g(group(5)), 2).unwrap();
+    assert_eq!(h.pkt(S1, group(5), 1), Ok(NewPacket::Installed));
+    assert_eq!(h.oifs(S1, group(5)), vec![2]);
+    assert_eq!(mfe_count(&h), 4);
+    // A receiver joins the refused group: its next upcall (the kernel's unresolved entry gone)
+    // makes it, forwarding.
+    h.add(a, Sg::star_g(group(4)), 2).unwrap();
+    assert_eq!(h.pkt(S1, group(4), 1), Ok(NewPacket::Installed));
+    assert_eq!(h.oifs(S1, group(4)), vec![2]);
+    // Still at the bound: another unwanted one is refused and counted.
+    assert_eq!(h.pkt(S2, group(6), 1), Ok(NewPacket::Refused));
+    assert_eq!((mfe_count(&h), h.m.mfes_refused()), (5, 2));
+    // A reload raises the bound: the unwanted entry gets in.
+    h.m.set_max_mfes(6);
+    assert_eq!(h.pkt(S2, group(6), 1), Ok(NewPacket::Installed));
+    assert_eq!(h.m.mfes_refused(), 2);
+    // 0: no bound.
+    h.m.set_max_mfes(0);
+    for i in 7..=20 {
+        assert_eq!(h.pkt(S1, group(i), 1), Ok(NewPacket::Installed));
+    }
+    assert_eq!(h.m.mfes_refused(), 2);
+}
+
+#[test]
+fn an_entry_nobody_wants_lives_a_short_time_after_its_last_packet() {
+    let mut h = H::new();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2]);
+    let t0 = h.now;
+    h.pkt(S1, G1, 1).unwrap();
+    h.pkt(S1, G2, 1).unwrap();
+    let m = h.m.mfe(t0, S1, G1).unwrap();
+    assert!(m.negative);
+    assert_eq!(m.timeout_s, NEGATIVE_MFE_TIMEOUT_S);
+    let due = t0 + u64::from(NEGATIVE_MFE_TIMEOUT_S) * SEC;
+    assert_eq!(h.m.next_deadline(), Some(due));
+    h.clear();
+    // At the deadline G1 had traffic (extended), G2 none (deleted).
+    let busy = MfeCounters {
+        packets: 10,
+        bytes: 1000,
+        wrong_if: 0,
+    };
+    h.m.on_deadline(due, |_, g| {
+        Some(if g == G1 {
+            busy
+        } else {
+            MfeCounters::default()
+        })
+    });
+    assert_eq!(
+        h.m.take_actions(),
+        vec![ForwarderAction::DelMfe {
+            source: S1,
+            group: G2,
+            iif: 1
+        }]
+    );
+    assert_eq!(
+        h.m.next_deadline(),
+        Some(due + u64::from(NEGATIVE_MFE_TIMEOUT_S) * SEC)
+    );
+    // A receiver comes: a forwarding entry with MGM's lifetime, counted from now.
+    h.now = due + SEC;
+    h.add(a, Sg::star_g(G1), 2).unwrap();
+    let m = h.m.mfe(h.now, S1, G1).unwrap();
+    assert_eq!((m.negative, m.timeout_s), (false, 900));
+    assert_eq!(h.m.next_deadline(), Some(h.now + 900 * SEC));
+    // It leaves: the emptied entry gets the short life again.
+    h.now += SEC;
+    h.del(a, Sg::star_g(G1), 2).unwrap();
+    assert_eq!(
+        h.m.mfe(h.now, S1, G1).unwrap().timeout_s,
+        NEGATIVE_MFE_TIMEOUT_S
+    );
+}
+
+/// Rows: due entries → handled by the first call, by the second.
+#[test]
+fn on_deadline_handles_at_most_its_budget_per_call() {
+    let n = MFE_DEADLINES_PER_CALL;
+    for (due, first, second) in [(n + 5, n, 5), (n, n, 0), (3, 3, 0)] {
+        let mut h = H::new();
+        let (a, _) = h.routing("A");
+        h.take(a, &[1, 2]);
+        for i in 0..due {
+            h.pkt(S1, group(i as u32 + 1), 1).unwrap();
+        }
+        // One more, due later: never handled here.
+        h.now += SEC;
+        h.pkt(S2, G1, 1).unwrap();
+        h.clear();
+        let at = h.now + u64::from(NEGATIVE_MFE_TIMEOUT_S) * SEC - SEC;
+        let mut read = 0;
+        h.m.on_deadline(at, |_, _| {
+            read += 1;
+            None
+        });
+        assert_eq!((read, h.m.take_actions().len()), (first, first), "{due}");
+        assert_eq!(mfe_count(&h), due - first + 1, "{due}");
+        // The rest are still due: the loop's alarm fires again at once.
+        assert_eq!(h.m.next_deadline().is_some_and(|d| d <= at), second > 0);
+        let mut read = 0;
+        h.m.on_deadline(at, |_, _| {
+            read += 1;
+            None
+        });
+        assert_eq!((read, mfe_count(&h)), (second, 1), "{due}");
+    }
+}

@@ -1,0 +1,81 @@
+//! `--max-mfes` against a LAN host that sweeps groups (one datagram to each of many groups):
+//! past the bound the router makes no entry nobody wants (the kernel drops their packets after
+//! holding them unresolved for 10 s), counts the refusals in `mgm show stats`, and still makes
+//! the entry of a refused group a host then joins.
+//!
+//! Topology: `common/forward.rs` (router `r`, links A, B, C; the source host on A).
+mod common;
+#[path = "common/forward.rs"]
+mod forward;
+
+use forward::ForwardLab;
+use std::time::Duration;
+
+const MAX: usize = 5;
+const SWEEP: usize = 40;
+const PORT: u16 = 5011;
+const G0: &str = "239.9.0.1";
+/// The sweep's last group: refused.
+const REFUSED: &str = "239.9.0.40";
+
+/// Resolved entries in the kernel's MFC (`ip mroute show`; unresolved ones are the kernel's
+/// queue, not mgm's).
+fn resolved(fl: &ForwardLab) -> usize {
+    fl.kernel_mroutes()
+        .iter()
+        .filter(|m| m.state == "resolved")
+        .count()
+}
+
+fn refused(fl: &ForwardLab) -> u64 {
+    forward::mgm_json(&fl.socket(), &["show", "stats", "--json"])["daemon_mfes_refused"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_group_sweep_stops_at_max_mfes_and_a_joined_refused_group_still_forwards() {
+    let mut fl = ForwardLab::new_with(["", "", ""], &["--max-mfes", &MAX.to_string()]);
+    let rcv = fl.add_host('b', "rcv", 10);
+    let rb = fl.rb.clone();
+    let src = fl.source.clone();
+    let mut s = fl.host(&src);
+    s.cmd(&format!("sweep {G0} {SWEEP} {PORT}"));
+    // Nobody wants any of them: MAX entries, the rest refused and counted.
+    let mut most = 0;
+    fl.wait_for(
+        "the refusals of the groups past the bound",
+        Duration::from_secs(8),
+        || {
+            most = most.max(resolved(&fl));
+            refused(&fl) >= (SWEEP - MAX) as u64
+        },
+    );
+    most = most.max(resolved(&fl));
+    assert_eq!(most, MAX, "{}", fl.ip_mroute_text());
+    assert_eq!(fl.mfes().len(), MAX);
+    assert_eq!(refused(&fl), (SWEEP - MAX) as u64);
+    assert!(
+        fl.daemon_log().contains("max-mfes"),
+        "no refusal notice\n{}",
+        fl.daemon_log()
+    );
+    // A stream to a refused group, and a host joins it: its next upcall (once the kernel has
+    // dropped the unresolved entry, 10 s at most) makes a forwarding entry past the bound.
+    let mut r = fl.host(&rcv);
+    r.cmd(&format!("recv {PORT}"));
+    s.cmd(&format!("send {REFUSED} {PORT} 3000 10"));
+    r.cmd(&format!("join {REFUSED} {}", rcv.addr));
+    fl.wait_for(
+        "the receiver of a refused group gets the stream",
+        Duration::from_secs(20),
+        || r.received_count() > 0,
+    );
+    assert!(
+        fl.kernel_mroute(REFUSED)
+            .is_some_and(|m| m.oifs == vec![rb.clone()]),
+        "{}",
+        fl.ip_mroute_text()
+    );
+    assert_eq!(fl.mfes().len(), MAX + 1);
+}
