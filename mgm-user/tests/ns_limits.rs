@@ -222,7 +222,10 @@ fn a_flood_on_one_lan_is_held_to_its_budget_and_another_lan_still_joins() {
         "{budgets:?}"
     );
     assert!(
-        budgets.contains(&(rif_b.clone(), 2000)),
+        budgets.contains(&(
+            rif_b.clone(),
+            mgm_user::igmp::DEFAULT_MAX_REPORTS_PER_SECOND
+        )),
         "the default: {budgets:?}"
     );
     let flood = spawn_v3_flood_mode(
