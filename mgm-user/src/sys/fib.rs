@@ -9,14 +9,13 @@
 //! other end, [`CachedRpf`], is the manager's [`RpfLookup`]: it answers from the cache without
 //! any syscall. The daemon asks the FIB about a packet's source when its upcall arrives and
 //! hands the upcall to the manager once the answer is in (see `daemon::forwarding`).
+use super::rtnetlink;
 use crate::manager::{RpfLookup, RpfRoute};
 use anyhow::{anyhow, bail, Context, Result};
-use netlink_packet_core::{
-    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use netlink_sys::Socket;
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::Ipv4Addr;
@@ -36,22 +35,7 @@ pub(crate) fn getroute_request(seq: u32, dst: Ipv4Addr) -> NetlinkMessage<RouteN
     route
         .attributes
         .push(RouteAttribute::Destination(RouteAddress::Inet(dst)));
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST;
-    header.sequence_number = seq;
-    let mut msg = NetlinkMessage::new(
-        header,
-        NetlinkPayload::from(RouteNetlinkMessage::GetRoute(route)),
-    );
-    msg.finalize();
-    msg
-}
-
-/// [`getroute_request`] as bytes.
-fn encode(msg: &NetlinkMessage<RouteNetlinkMessage>) -> Vec<u8> {
-    let mut buf = vec![0u8; msg.buffer_len()];
-    msg.serialize(&mut buf);
-    buf
+    rtnetlink::get_route(route, NLM_F_REQUEST, seq)
 }
 
 /// The kernel's answer to one route request.
@@ -112,18 +96,10 @@ pub fn route_of(msg: &RouteMessage) -> Result<RpfRoute> {
 /// Every answer in one received datagram: (sequence number, the answer or why it is
 /// malformed). `Err` when the datagram's framing is broken.
 pub fn parse_replies(buf: &[u8]) -> Result<Vec<(u32, Result<RouteReply>)>> {
-    let mut out = Vec::new();
-    let mut off = 0;
-    while off < buf.len() {
-        let nl = NetlinkBuffer::new_checked(&buf[off..])
-            .map_err(|e| anyhow!("{e}"))
-            .context("rpf: malformed netlink message")?;
-        let len = nl.length() as usize;
-        out.push((nl.sequence_number(), reply_of(&buf[off..off + len])));
-        // The netlink header guarantees len >= 16, so this advances.
-        off += (len + 3) & !3;
-    }
-    Ok(out)
+    Ok(rtnetlink::messages(buf, "rpf")?
+        .into_iter()
+        .map(|(seq, msg)| (seq, reply_of(msg)))
+        .collect())
 }
 
 fn reply_of(msg: &[u8]) -> Result<RouteReply> {
@@ -257,10 +233,7 @@ pub struct FibResolver {
 
 impl FibResolver {
     pub fn new(cache: RouteCache) -> Result<Self> {
-        let mut sock = Socket::new(NETLINK_ROUTE).context("rpf: open rtnetlink socket")?;
-        sock.bind_auto().context("rpf: bind rtnetlink socket")?;
-        sock.connect(&SocketAddr::new(0, 0))
-            .context("rpf: connect rtnetlink socket to the kernel")?;
+        let sock = rtnetlink::kernel_socket("rpf")?;
         sock.set_non_blocking(true)
             .context("rpf: non-blocking rtnetlink socket")?;
         Ok(FibResolver {
@@ -317,7 +290,7 @@ impl FibResolver {
 
     fn send(&mut self, dst: Ipv4Addr, now: u64) -> Result<()> {
         self.seq = self.seq.wrapping_add(1);
-        let req = encode(&getroute_request(self.seq, dst));
+        let req = rtnetlink::encode(&getroute_request(self.seq, dst));
         self.sock
             .send(&req, 0)
             .with_context(|| format!("rpf: send RTM_GETROUTE for {dst}"))?;

@@ -8,13 +8,11 @@
 //! threshold below 255: its interface and the threshold), `RTA_TABLE`. Unresolved entries (a
 //! NOCACHE upcall waiting for its answer) carry `RTNH_F_UNRESOLVED` and no interfaces: they are
 //! left out.
+use super::rtnetlink;
 use anyhow::{anyhow, bail, Context, Result};
-use netlink_packet_core::{
-    NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use std::net::Ipv4Addr;
 use std::os::fd::AsFd;
 
@@ -44,15 +42,7 @@ pub fn dump_request(seq: u32, table: u32) -> NetlinkMessage<RouteNetlinkMessage>
     let mut route = RouteMessage::default();
     route.header.address_family = AddressFamily::from(RTNL_FAMILY_IPMR);
     route.header.table = u8::try_from(table).unwrap_or(0);
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header.sequence_number = seq;
-    let mut msg = NetlinkMessage::new(
-        header,
-        NetlinkPayload::from(RouteNetlinkMessage::GetRoute(route)),
-    );
-    msg.finalize();
-    msg
+    rtnetlink::get_route(route, NLM_F_REQUEST | NLM_F_DUMP, seq)
 }
 
 /// What one datagram of the dump held.
@@ -68,16 +58,8 @@ pub struct DumpPart {
 /// Messages of other dumps are skipped; an `NLMSG_ERROR` or broken framing is an error.
 pub fn parse_dump(buf: &[u8], seq: u32, table: u32) -> Result<DumpPart> {
     let mut part = DumpPart::default();
-    let mut off = 0;
-    while off < buf.len() {
-        let nl = NetlinkBuffer::new_checked(&buf[off..])
-            .map_err(|e| anyhow!("{e}"))
-            .context("mfc dump: malformed netlink message")?;
-        let len = nl.length() as usize;
-        let this = &buf[off..off + len];
-        // The netlink header guarantees len >= 16, so this advances.
-        off += (len + 3) & !3;
-        if nl.sequence_number() != seq {
+    for (msg_seq, this) in rtnetlink::messages(buf, "mfc dump")? {
+        if msg_seq != seq {
             continue;
         }
         let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(this)
@@ -145,11 +127,7 @@ fn address(a: &RouteAddress) -> Option<Ipv4Addr> {
 /// until the dump is complete (about 1 ms per 1000 entries), at most a second per datagram.
 pub fn dump(table: Option<u32>) -> Result<Vec<KernelMfc>> {
     let table = table.unwrap_or(DEFAULT_TABLE);
-    let mut sock = Socket::new(NETLINK_ROUTE).context("mfc dump: open rtnetlink socket")?;
-    sock.bind_auto()
-        .context("mfc dump: bind rtnetlink socket")?;
-    sock.connect(&SocketAddr::new(0, 0))
-        .context("mfc dump: connect rtnetlink socket to the kernel")?;
+    let sock = rtnetlink::kernel_socket("mfc dump")?;
     let timeout = libc::timeval {
         tv_sec: RECV_TIMEOUT_S,
         tv_usec: 0,
@@ -157,10 +135,7 @@ pub fn dump(table: Option<u32>) -> Result<Vec<KernelMfc>> {
     super::raw_socket::set_opt(sock.as_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &timeout)
         .context("mfc dump: receive timeout (SO_RCVTIMEO)")?;
     const SEQ: u32 = 1;
-    let req = dump_request(SEQ, table);
-    let mut bytes = vec![0u8; req.buffer_len()];
-    req.serialize(&mut bytes);
-    sock.send(&bytes, 0)
+    sock.send(&rtnetlink::encode(&dump_request(SEQ, table)), 0)
         .context("mfc dump: send RTM_GETROUTE (RTNL_FAMILY_IPMR)")?;
     let mut buf = vec![0u8; READ_BYTES];
     let mut out = Vec::new();

@@ -26,5 +26,6 @@ pub mod mfc_dump;
 pub mod mroute;
 pub(crate) mod query_sender;
 mod raw_socket;
+mod rtnetlink;
 pub mod sched;
 pub mod upcall;

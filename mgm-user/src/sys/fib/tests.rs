@@ -2,7 +2,8 @@
 //! answer of a datagram, truncated or garbage input), the cache (misses remembered, bounded).
 
 use super::*;
-use netlink_packet_core::ErrorMessage;
+use crate::sys::rtnetlink::encode;
+use netlink_packet_core::{ErrorMessage, NetlinkHeader};
 use netlink_packet_route::route::{RouteHeader, RouteScope, RouteType};
 use std::num::NonZeroI32;
 

@@ -2,7 +2,7 @@
 //! (unresolved, other tables, other dumps) left out, the end, errors, broken input.
 
 use super::*;
-use netlink_packet_core::{DoneMessage, ErrorMessage};
+use netlink_packet_core::{DoneMessage, ErrorMessage, NetlinkHeader};
 use netlink_packet_route::route::{RouteNextHop, RouteProtocol, RouteType};
 use std::num::NonZeroI32;
 
