@@ -17,7 +17,8 @@
 //!
 //! (a host not known is INCLUDE({}) before its record). Every report refreshes the host's entry
 //! to a Group Membership Interval from now; a host that stops reporting is forgotten then.
-//! Reports from 0.0.0.0 are one anonymous host.
+//! Reports from 0.0.0.0 (hosts with no address yet, RFC 3376 §4.2.13) cannot be told apart, so
+//! they are not recorded: see below.
 //!
 //! The group keeps its RFC state (`group.rs`); the hosts only decide what quick leave may cut
 //! (`group/timers.rs`): the group timer expires at once only when no tracked host is in
@@ -29,9 +30,9 @@
 //!
 //! A host the router has not heard from is not tracked. For a group, the router falls back to
 //! the RFC's last-member queries (quick leave off for that group) while:
-//! - more than [`MAX_HOSTS_PER_GROUP`] hosts report it, or one host's source list is longer
-//!   than the group's source limit (the host is not recorded): until a Group Membership
-//!   Interval after the last such report;
+//! - more than [`MAX_HOSTS_PER_GROUP`] hosts report it, one host's source list is longer
+//!   than the group's source limit, or a host reports it from 0.0.0.0 (the host is not
+//!   recorded): until a Group Membership Interval after the last such report;
 //! - the group was held before tracking started (a daemon restart restores groups from the
 //!   maps; quick leave switched on by a reload): until a Group Membership Interval after the
 //!   start, by when every host still interested has reported.
@@ -128,6 +129,11 @@ impl GroupHosts {
     /// Updates `host`'s state with one of its records (`sources` as the router accepted them).
     pub fn record(&mut self, r: Report, host: Ipv4Addr, input: HostInput, sources: &SourceSet) {
         self.hosts.retain(|h| h.expires > r.now);
+        if host.is_unspecified() {
+            // Any number of hosts may be behind 0.0.0.0: none of them can be tracked.
+            self.untrack(r.now.saturating_add(r.gmi));
+            return;
+        }
         let at = self.hosts.iter().position(|h| h.host == host);
         let (mode, mut set) = match at {
             Some(i) => {

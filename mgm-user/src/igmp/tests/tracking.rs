@@ -154,15 +154,36 @@ fn v2_hosts_a_leave_keeps_the_group_another_tracked_host_reported() {
 }
 
 #[test]
-fn anonymous_reports_count_as_one_host() {
+fn reports_from_0_0_0_0_are_not_tracked_and_the_group_gets_the_rfc_queries_for_a_gmi() {
+    // Any number of hosts with no address yet may be behind 0.0.0.0: one leaving says nothing
+    // about the others.
     let mut r = quick();
     let anon = Ipv4Addr::UNSPECIFIED;
+    r.report(anon, &[(IS_EX, G, &[])]); // host A
+    r.report(anon, &[(IS_EX, G, &[])]); // host B
+    assert_eq!(r.iface.tracked_hosts(G, r.now), Some(vec![]));
+    r.run_until(T1);
+    let a = r.report(anon, &[(TO_IN, G, &[])]); // A leaves
+    assert!(deltas(&a).is_empty(), "B may still want G: {a:?}");
+    assert_eq!(group_queries(&a).len(), 1, "Q(G), as without quick leave");
+    assert_eq!(r.group(G).group_timer, T1 + LMQT);
+
+    // A tracked host among anonymous ones: its leave is not enough either.
+    let mut r = quick();
     r.report(anon, &[(IS_EX, G, &[])]);
     r.report(H1, &[(IS_EX, G, &[])]);
-    assert_eq!(r.iface.tracked_hosts(G, r.now), Some(vec![anon, H1]));
+    assert_eq!(r.iface.tracked_hosts(G, r.now), Some(vec![H1]));
     let a = r.report(H1, &[(TO_IN, G, &[])]);
-    assert!(deltas(&a).is_empty());
-    let a = r.report(anon, &[(TO_IN, G, &[])]);
+    assert!(deltas(&a).is_empty(), "{a:?}");
+    assert_eq!(group_queries(&a).len(), 1);
+
+    // A GMI after the last anonymous report, tracking is complete again.
+    let mut r = quick();
+    r.report(anon, &[(IS_EX, G, &[])]);
+    r.run_until(T0 + GMI);
+    r.report(H1, &[(IS_EX, G, &[])]);
+    let a = r.report(H1, &[(TO_IN, G, &[])]);
+    assert!(queries(&a).is_empty(), "{a:?}");
     assert_eq!(deltas(&a), vec![(G, None, MembershipChange::Leave)]);
 }
 
