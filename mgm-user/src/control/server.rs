@@ -15,13 +15,11 @@
 //! socket's group (SO_PEERCRED, SO_PEERGROUPS); `--socket-read-group` may read only, and with
 //! it the socket is open to all and whoever is in neither group is refused at connect
 //! (`peer.rs`). Who sends state changes is logged at info, reads at debug.
-use super::api::{
-    Event, EventLine, GroupFilter, Request, RequestLine, Response, MAX_REQUEST_BYTES,
-};
+use super::api::{Event, EventLine, Request, RequestLine, Response, MAX_REQUEST_BYTES};
 use super::peer::{Access, Peer, SocketGroups};
 use super::slots::Slots;
 use super::socket_file;
-use super::stream::{ChunkReply, GroupCursor};
+use super::stream::{ChunkReply, Cursor, Streamed};
 use crate::time::{monotonic_ns, RateLimit};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -51,13 +49,13 @@ pub enum ControlInput {
     },
     /// The connection closed (its handler, if it registered, is gone).
     Closed { conn: u64 },
-    /// The next chunk of a streamed `show_groups` answer on `conn`: the rows after `after`
-    /// (from the first when `None`, with the response's head), sent on `reply`.
+    /// The next chunk of a streamed answer (`show_groups`, `show_mfe`) on `conn`: the rows
+    /// after `after` (from the first when `None`, with the response's head), sent on `reply`.
     Chunk {
         conn: Connection,
         id: Option<u64>,
-        filter: GroupFilter,
-        after: Option<GroupCursor>,
+        what: Streamed,
+        after: Option<Cursor>,
         reply: ChunkReply,
     },
 }
@@ -313,14 +311,9 @@ async fn handle(
             break Ok(());
         };
         let input = control_input(&conn, parsed);
-        if let ControlInput::Request {
-            id,
-            request: Request::ShowGroups(filter),
-            ..
-        } = input
-        {
+        if let Some((id, what)) = streamed(&input) {
             // Written in chunks the loop walks one at a time; the next request is read after.
-            super::stream::stream_groups(&conn, id, filter, &queries).await;
+            super::stream::stream_answer(&conn, id, what, &queries).await;
         } else if queries.send(input).await.is_err() {
             let _ = conn.respond(None, Response::<()>::error("daemon is shutting down"));
             break Ok(());
@@ -364,6 +357,23 @@ async fn first_request(
             out.line(&serde_json::to_string(&resp)?).await?;
             anyhow::bail!("{peer}: no request within {:?}", limits.request_timeout);
         }
+    }
+}
+
+/// The answers written in chunks: `show_groups` and `show_mfe`.
+fn streamed(input: &ControlInput) -> Option<(Option<u64>, Streamed)> {
+    match input {
+        ControlInput::Request {
+            id,
+            request: Request::ShowGroups(filter),
+            ..
+        } => Some((*id, Streamed::Groups(filter.clone()))),
+        ControlInput::Request {
+            id,
+            request: Request::ShowMfe,
+            ..
+        } => Some((*id, Streamed::Mfe)),
+        _ => None,
     }
 }
 

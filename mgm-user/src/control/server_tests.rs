@@ -1,7 +1,7 @@
 //! The server's limits, against real sockets: a runtime on its own thread serves, the test talks
 //! with blocking std sockets whose read timeout only bounds a failing test.
 use super::*;
-use crate::control::api::{Hello, Reply, PROTOCOL_VERSION};
+use crate::control::api::{GroupFilter, Hello, Reply, PROTOCOL_VERSION};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream as StdStream;
 
@@ -57,17 +57,26 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
 }
 
 /// The stand-in loop's answer to `show_groups`: rows 1, 2 and 3 (as numbers), one a chunk.
-fn stand_in_chunk(id: Option<u64>, after: Option<GroupCursor>) -> crate::control::stream::Chunk {
-    let last = after.map_or(0, |c| u32::from(c.group));
+fn stand_in_chunk(
+    id: Option<u64>,
+    after: Option<crate::control::stream::Cursor>,
+) -> crate::control::stream::Chunk {
+    use crate::control::stream::{Cursor, GroupCursor};
+    let last = match after {
+        Some(Cursor::Group(c)) => u32::from(c.group),
+        _ => 0,
+    };
     let row = last + 1;
     let mut text = match after {
         None => crate::control::api::groups::response_head(id),
         Some(_) => ",".into(),
     };
     text.push_str(&row.to_string());
-    let next = (row < 3).then(|| GroupCursor {
-        ifindex: 1,
-        group: std::net::Ipv4Addr::from(row),
+    let next = (row < 3).then(|| {
+        Cursor::Group(GroupCursor {
+            ifindex: 1,
+            group: std::net::Ipv4Addr::from(row),
+        })
     });
     if next.is_none() {
         text.push_str("]}\n");
