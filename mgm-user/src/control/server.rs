@@ -360,7 +360,7 @@ async fn first_request(
     }
 }
 
-/// The answers written in chunks: `show_groups` and `show_mfe`.
+/// The answers written in chunks: `show_groups`, `show_mfe` and `get_memberships`.
 fn streamed(input: &ControlInput) -> Option<(Option<u64>, Streamed)> {
     match input {
         ControlInput::Request {
@@ -373,6 +373,11 @@ fn streamed(input: &ControlInput) -> Option<(Option<u64>, Streamed)> {
             request: Request::ShowMfe,
             ..
         } => Some((*id, Streamed::Mfe)),
+        ControlInput::Request {
+            id,
+            request: Request::GetMemberships(filter),
+            ..
+        } => Some((*id, Streamed::Memberships(filter.clone()))),
         _ => None,
     }
 }
@@ -441,6 +446,7 @@ async fn write_lines(
     let mut batch = String::new();
     let mut written = Vec::new();
     let mut closing = false;
+    let mut lines = Interleave::default();
     loop {
         let first = if closing {
             match rx.try_recv() {
@@ -462,15 +468,14 @@ async fn write_lines(
         batch.clear();
         let mut next = Some(first);
         while let Some(out) = next {
-            match out {
-                Out::Line(l) => {
-                    batch.push_str(&l);
-                    batch.push('\n');
-                }
-                Out::Part(p, done) => {
-                    batch.push_str(&p);
-                    written.push(done);
-                }
+            if !lines.add(out, &mut batch, &mut written) {
+                log::warn!(
+                    "control: {OUTBOX_LINES} lines wait behind a client's streamed answer; \
+                     closing it"
+                );
+                let _ = w.shutdown().await;
+                let _ = gone.send(());
+                return;
             }
             next = if batch.len() < 256 * 1024 {
                 rx.try_recv().ok()
@@ -496,6 +501,50 @@ async fn write_lines(
     }
     let _ = w.shutdown().await;
     let _ = gone.send(());
+}
+
+/// A streamed answer's line is written in parts ([`super::stream`]) over several turns of the
+/// loop, and a handler session's callbacks may be queued meanwhile: whole lines queued while
+/// such a line is open wait for its end, so no line is cut, and go out right after it.
+#[derive(Default)]
+struct Interleave {
+    /// A part without the line's end was written last.
+    open: bool,
+    held: Vec<String>,
+}
+
+impl Interleave {
+    /// Adds `out` to `batch` (a part's waiter to `written`), or holds it; false when
+    /// [`OUTBOX_LINES`] are held: the client is not reading.
+    fn add(
+        &mut self,
+        out: Out,
+        batch: &mut String,
+        written: &mut Vec<oneshot::Sender<()>>,
+    ) -> bool {
+        match out {
+            Out::Line(l) if self.open => {
+                self.held.push(l);
+                return self.held.len() < OUTBOX_LINES;
+            }
+            Out::Line(l) => {
+                batch.push_str(&l);
+                batch.push('\n');
+            }
+            Out::Part(p, done) => {
+                batch.push_str(&p);
+                written.push(done);
+                self.open = !p.ends_with('\n');
+                if !self.open {
+                    for l in self.held.drain(..) {
+                        batch.push_str(&l);
+                        batch.push('\n');
+                    }
+                }
+            }
+        }
+        true
+    }
 }
 
 /// The `events` subscription: an empty response, then one line per event until the daemon

@@ -238,3 +238,33 @@ fn a_streamed_answer_is_one_line_in_order_with_the_other_responses() {
     .unwrap();
     assert_eq!(seen, [1, 2, 3]);
 }
+
+/// Lines queued while a streamed answer's line is open (a handler's callbacks between two of
+/// its chunks) wait for its end: no line is cut, and they follow it in their order.
+#[test]
+fn lines_queued_inside_a_streamed_line_follow_its_end() {
+    let mut lines = Interleave::default();
+    let mut batch = String::new();
+    let mut written = Vec::new();
+    let part = |t: &str| (Out::Part(t.into(), oneshot::channel().0));
+    for out in [
+        Out::Line("a".into()),
+        part("{\"data\":[1"),
+        Out::Line("cb1".into()),
+        part(",2"),
+        Out::Line("cb2".into()),
+        part("]}\n"),
+        Out::Line("b".into()),
+    ] {
+        assert!(lines.add(out, &mut batch, &mut written));
+    }
+    assert_eq!(batch, "a\n{\"data\":[1,2]}\ncb1\ncb2\nb\n");
+    assert_eq!(written.len(), 3);
+    // A client that reads nothing while its answer is open: past the outbox's size, closed.
+    let mut lines = Interleave::default();
+    assert!(lines.add(part("{"), &mut batch, &mut written));
+    let held = (0..OUTBOX_LINES)
+        .take_while(|_| lines.add(Out::Line("cb".into()), &mut batch, &mut written))
+        .count();
+    assert_eq!(held, OUTBOX_LINES - 1);
+}

@@ -6,6 +6,7 @@
 //! wait for the client, so neither side holds the whole answer, and a client that reads slowly
 //! slows the walk instead of filling memory.
 use super::api::groups::{response_head, RESPONSE_TAIL};
+use super::api::handler::{MembershipFilter, MembershipKey};
 use super::api::{GroupFilter, Response};
 use super::server::{Connection, ControlInput, Query};
 use serde::Serialize;
@@ -35,13 +36,18 @@ pub enum Streamed {
     Groups(GroupFilter),
     /// `show_mfe`.
     Mfe,
+    /// `get_memberships` and its filter.
+    Memberships(MembershipFilter),
 }
 
 /// Where the next chunk of a streamed answer starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
     Group(GroupCursor),
     Mfe(MfeCursor),
+    /// The last membership record written (records go in the walk order of
+    /// `get_first_membership`).
+    Membership(MembershipKey),
 }
 
 /// One piece of a streamed answer, as the loop returns it.
@@ -104,7 +110,7 @@ pub(crate) async fn stream_answer(
             conn: conn.clone(),
             id,
             what: what.clone(),
-            after,
+            after: after.take(),
             reply,
         };
         if queries.send(input).await.is_err() {

@@ -32,13 +32,12 @@ impl Wanted {
 
 impl Daemon {
     /// The chunk of the answer to `show_groups` after `after` (the first, with the response's
-    /// head, when `None`); `whole` answers everything in one chunk.
+    /// head, when `None`).
     pub(crate) fn groups_chunk(
         &self,
         id: Option<u64>,
         filter: &GroupFilter,
         after: Option<GroupCursor>,
-        whole: bool,
         now: u64,
     ) -> Chunk {
         let wanted = match (self.wanted_groups(filter), after) {
@@ -58,7 +57,7 @@ impl Daemon {
                 }
             }
         };
-        let budget = if whole { usize::MAX } else { CHUNK_BUDGET };
+        let budget = CHUNK_BUDGET;
         chunk(id, after, |each| {
             walk_groups(
                 self.ports(),
@@ -74,20 +73,23 @@ impl Daemon {
 
     /// The chunk of a streamed answer after `after`; a cursor of another answer ends it.
     pub(crate) fn chunk(
-        &self,
+        &mut self,
         id: Option<u64>,
         what: Streamed,
         after: Option<Cursor>,
-        whole: bool,
         now: u64,
     ) -> Chunk {
         match (what, after) {
-            (Streamed::Groups(f), None) => self.groups_chunk(id, &f, None, whole, now),
+            (Streamed::Groups(f), None) => self.groups_chunk(id, &f, None, now),
             (Streamed::Groups(f), Some(Cursor::Group(c))) => {
-                self.groups_chunk(id, &f, Some(c), whole, now)
+                self.groups_chunk(id, &f, Some(c), now)
             }
-            (Streamed::Mfe, None) => self.fwd.mfe_chunk(id, None, whole, now),
-            (Streamed::Mfe, Some(Cursor::Mfe(c))) => self.fwd.mfe_chunk(id, Some(c), whole, now),
+            (Streamed::Mfe, None) => self.fwd.mfe_chunk(id, None, now),
+            (Streamed::Mfe, Some(Cursor::Mfe(c))) => self.fwd.mfe_chunk(id, Some(c), now),
+            (Streamed::Memberships(f), None) => self.memberships_chunk(id, &f, None),
+            (Streamed::Memberships(f), Some(Cursor::Membership(k))) => {
+                self.memberships_chunk(id, &f, Some(k))
+            }
             (_, Some(_)) => Chunk {
                 text: format!("{RESPONSE_TAIL}\n"),
                 next: None,

@@ -16,16 +16,9 @@ pub(crate) const MFE_CHUNK_ROWS: usize = 1024;
 
 impl Forwarding {
     /// The chunk of the answer to `show_mfe` after `after` (the first, with the response's
-    /// head, when `None`); `whole` answers everything in one chunk.
-    pub(crate) fn mfe_chunk(
-        &self,
-        id: Option<u64>,
-        after: Option<MfeCursor>,
-        whole: bool,
-        now: u64,
-    ) -> Chunk {
-        let rows = if whole { usize::MAX } else { MFE_CHUNK_ROWS };
-        mfe_chunk(&self.mgr, id, after, rows, now, |infos| {
+    /// head, when `None`).
+    pub(crate) fn mfe_chunk(&self, id: Option<u64>, after: Option<MfeCursor>, now: u64) -> Chunk {
+        mfe_chunk(&self.mgr, id, after, MFE_CHUNK_ROWS, now, |infos| {
             self.mfe_views(infos)
         })
     }
