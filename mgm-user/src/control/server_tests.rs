@@ -246,7 +246,7 @@ fn lines_queued_inside_a_streamed_line_follow_its_end() {
     let mut lines = Interleave::default();
     let mut batch = String::new();
     let mut written = Vec::new();
-    let part = |t: &str| (Out::Part(t.into(), oneshot::channel().0));
+    let part = |t: &str| Out::Part(t.into(), oneshot::channel().0);
     for out in [
         Out::Line("a".into()),
         part("{\"data\":[1"),
