@@ -19,7 +19,7 @@ use super::api::{Event, EventLine, Request, RequestLine, Response, MAX_REQUEST_B
 use super::peer::{Access, Peer, SocketGroups};
 use super::slots::Slots;
 use super::socket_file;
-use super::stream::{ChunkReply, Cursor, Streamed};
+use super::stream::{ChunkReply, Cursor, Interleave, Streamed};
 use crate::time::{monotonic_ns, RateLimit};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -501,50 +501,6 @@ async fn write_lines(
     }
     let _ = w.shutdown().await;
     let _ = gone.send(());
-}
-
-/// A streamed answer's line is written in parts ([`super::stream`]) over several turns of the
-/// loop, and a handler session's callbacks may be queued meanwhile: whole lines queued while
-/// such a line is open wait for its end, so no line is cut, and go out right after it.
-#[derive(Default)]
-struct Interleave {
-    /// A part without the line's end was written last.
-    open: bool,
-    held: Vec<String>,
-}
-
-impl Interleave {
-    /// Adds `out` to `batch` (a part's waiter to `written`), or holds it; false when
-    /// [`OUTBOX_LINES`] are held: the client is not reading.
-    fn add(
-        &mut self,
-        out: Out,
-        batch: &mut String,
-        written: &mut Vec<oneshot::Sender<()>>,
-    ) -> bool {
-        match out {
-            Out::Line(l) if self.open => {
-                self.held.push(l);
-                return self.held.len() < OUTBOX_LINES;
-            }
-            Out::Line(l) => {
-                batch.push_str(&l);
-                batch.push('\n');
-            }
-            Out::Part(p, done) => {
-                batch.push_str(&p);
-                written.push(done);
-                self.open = !p.ends_with('\n');
-                if !self.open {
-                    for l in self.held.drain(..) {
-                        batch.push_str(&l);
-                        batch.push('\n');
-                    }
-                }
-            }
-        }
-        true
-    }
 }
 
 /// The `events` subscription: an empty response, then one line per event until the daemon

@@ -8,6 +8,7 @@
 use super::api::groups::{response_head, RESPONSE_TAIL};
 use super::api::handler::{MembershipFilter, MembershipKey};
 use super::api::{GroupFilter, Response};
+use super::connection::{Out, OUTBOX_LINES};
 use super::server::{Connection, ControlInput, Query};
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -137,5 +138,49 @@ pub(crate) async fn stream_answer(
             Some(next) => after = Some(next),
             None => return,
         }
+    }
+}
+
+/// A streamed answer's line is written in parts ([`super::stream`]) over several turns of the
+/// loop, and a handler session's callbacks may be queued meanwhile: whole lines queued while
+/// such a line is open wait for its end, so no line is cut, and go out right after it.
+#[derive(Default)]
+pub(crate) struct Interleave {
+    /// A part without the line's end was written last.
+    open: bool,
+    held: Vec<String>,
+}
+
+impl Interleave {
+    /// Adds `out` to `batch` (a part's waiter to `written`), or holds it; false when
+    /// [`OUTBOX_LINES`] are held: the client is not reading.
+    pub(crate) fn add(
+        &mut self,
+        out: Out,
+        batch: &mut String,
+        written: &mut Vec<oneshot::Sender<()>>,
+    ) -> bool {
+        match out {
+            Out::Line(l) if self.open => {
+                self.held.push(l);
+                return self.held.len() < OUTBOX_LINES;
+            }
+            Out::Line(l) => {
+                batch.push_str(&l);
+                batch.push('\n');
+            }
+            Out::Part(p, done) => {
+                batch.push_str(&p);
+                written.push(done);
+                self.open = !p.ends_with('\n');
+                if !self.open {
+                    for l in self.held.drain(..) {
+                        batch.push_str(&l);
+                        batch.push('\n');
+                    }
+                }
+            }
+        }
+        true
     }
 }

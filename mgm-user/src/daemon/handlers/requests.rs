@@ -41,7 +41,7 @@ impl Daemon {
                 reply,
             } => {
                 // A handler session's callbacks queued between chunks wait in the connection's
-                // writer for the answer's line to end (`control/server.rs`, `Interleave`).
+                // writer for the answer's line to end (`control/stream.rs`, `Interleave`).
                 let _ = (conn, reply.send(self.chunk(id, what, after, now)));
             }
             ControlInput::Request { conn, id, request } => {
