@@ -235,7 +235,7 @@ pub struct RunArgs {
     /// How often the kernel's multicast forwarding cache is compared with mgm's entries and
     /// repaired: an entry missing or different is installed again as mgm has it, one mgm does
     /// not have (on its table) is deleted; each repair is logged and counted (`mfc_repairs`).
-    /// `0` turns the comparison off [default: 60s].
+    /// `0` turns the comparison off; a reload applies a new value [default: 60s].
     #[arg(long, value_name = "D", value_parser = parse_reconcile_interval)]
     pub mfc_reconcile_interval: Option<std::time::Duration>,
     /// Most forwarding entries (MFEs) before a new one nobody wants is refused: the kernel drops

@@ -101,6 +101,9 @@ fn show(args: &ShowArgs) -> Result<()> {
     if filter != GroupFilter::default() {
         anyhow::bail!("--interface and --group filter `mgm show groups` only");
     }
+    if args.what == ShowWhat::Mfe {
+        return show_mfe(socket, args.json);
+    }
     let request = match args.what {
         ShowWhat::Interfaces => Request::ShowInterfaces,
         ShowWhat::Groups => Request::ShowGroups(filter),
@@ -120,7 +123,7 @@ fn show(args: &ShowArgs) -> Result<()> {
         }
         ShowWhat::Groups => tables::groups_table(&client::request::<Vec<_>>(socket, request)?),
         ShowWhat::Stats => tables::stats_table(&client::request(socket, request)?),
-        ShowWhat::Mfe => tables::mfe_table(&client::request::<Vec<_>>(socket, request)?),
+        ShowWhat::Mfe => unreachable!("streamed above"),
         ShowWhat::Upstream => tables::upstream_table(&client::request(socket, request)?),
         ShowWhat::Protocols => {
             tables::protocols_table(&client::request::<Vec<_>>(socket, request)?)
@@ -140,31 +143,51 @@ fn show_groups(socket: &std::path::Path, filter: GroupFilter, json: bool) -> Res
         emit(out).map(|()| out.clear())
     };
     let mut table = tables::GroupsTable::default();
-    let mut rows = 0usize;
     let request = Request::ShowGroups(filter);
     if json {
-        // Each row as it came (every key, in `serde_json`'s order), as the array printed it.
-        client::stream(socket, request, |row: serde_json::Value| {
-            out.push_str(if rows == 0 { "[\n" } else { ",\n" });
-            for (i, line) in serde_json::to_string_pretty(&row)?.lines().enumerate() {
-                out.push_str(if i == 0 { "  " } else { "\n  " });
-                out.push_str(line);
-            }
-            rows += 1;
-            flush(&mut out, 64 * 1024)
-        })?;
-    } else {
-        client::stream(socket, request, |row| {
-            out.push_str(&table.push(&row));
-            flush(&mut out, 64 * 1024)
-        })?;
+        return show_json(socket, request);
     }
-    match (json, rows) {
-        (true, 0) => out.push_str("[]\n"),
-        (true, _) => out.push_str("\n]\n"),
-        (false, _) => out.push_str(&table.finish()),
-    }
+    client::stream(socket, request, |row| {
+        out.push_str(&table.push(&row));
+        flush(&mut out, 64 * 1024)
+    })?;
+    out.push_str(&table.finish());
     flush(&mut out, 0)
+}
+
+/// `mgm show mfe`: the rows as the daemon streams them, then the table (its columns sized by
+/// every row); with `--json` as `show_groups`.
+fn show_mfe(socket: &std::path::Path, json: bool) -> Result<()> {
+    if json {
+        return show_json(socket, Request::ShowMfe);
+    }
+    let mut rows = Vec::new();
+    client::stream(socket, Request::ShowMfe, |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    emit(&tables::mfe_table(&rows))
+}
+
+/// A streamed answer with `--json`: one array, printed in pieces of about 64 KiB, each row as
+/// it came (every key, in `serde_json`'s order) as `serde_json` pretty-prints an array.
+fn show_json(socket: &std::path::Path, request: Request) -> Result<()> {
+    let mut out = String::new();
+    let mut rows = 0usize;
+    client::stream(socket, request, |row: serde_json::Value| {
+        out.push_str(if rows == 0 { "[\n" } else { ",\n" });
+        for (i, line) in serde_json::to_string_pretty(&row)?.lines().enumerate() {
+            out.push_str(if i == 0 { "  " } else { "\n  " });
+            out.push_str(line);
+        }
+        rows += 1;
+        if out.len() < 64 * 1024 {
+            return Ok(());
+        }
+        emit(&out).map(|()| out.clear())
+    })?;
+    out.push_str(if rows == 0 { "[]\n" } else { "\n]\n" });
+    emit(&out)
 }
 
 /// The packaging helpers (`cargo xtask dist`).

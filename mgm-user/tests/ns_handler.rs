@@ -611,6 +611,54 @@ fn the_rust_client_adds_memberships_and_walks_memberships_and_mfes() {
         .map(|v| v.group.unwrap().to_string())
         .collect();
     assert_eq!(groups, vec![G1.to_string(), G2.to_string(), GS.to_string()]);
+    // More records than one chunk of the streamed answer holds (4 096): the one-shot list,
+    // read as one line, is the page walk's, record for record.
+    for i in 0..4_500u32 {
+        let g = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(239, 20, 0, 1)) + i);
+        c.request::<Value>(Request::AddMembership(m(&g.to_string(), None, &rb)))
+            .unwrap();
+    }
+    let all: Vec<MembershipView> = c
+        .request(Request::GetMemberships(MembershipFilter::default()))
+        .unwrap();
+    let mut paged: Vec<MembershipView> = Vec::new();
+    let mut after = None;
+    loop {
+        let page: Page<MembershipView> = c
+            .request(match after.take() {
+                None => Request::GetFirstMembership { max: Some(1_000) },
+                Some(after) => Request::GetNextMembership {
+                    after,
+                    max: Some(1_000),
+                },
+            })
+            .unwrap();
+        paged.extend(page.entries);
+        if !page.more {
+            break;
+        }
+        let last = paged.last().unwrap();
+        after = Some(MembershipKey {
+            source: last.source,
+            group: last.group,
+            interface: last.interface.clone(),
+            protocol: last.protocol.clone(),
+        });
+    }
+    assert!(all.len() > 4_500, "{}", all.len());
+    assert_eq!(all, paged);
+    let mine: Vec<MembershipView> = c
+        .request(Request::GetMemberships(MembershipFilter {
+            protocol: Some("walker".into()),
+            ..MembershipFilter::default()
+        }))
+        .unwrap();
+    assert_eq!(mine.len(), 4_503);
+    for i in 0..4_500u32 {
+        let g = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(239, 20, 0, 1)) + i);
+        c.request::<Value>(Request::DeleteMembership(m(&g.to_string(), None, &rb)))
+            .unwrap();
+    }
     // A stream to GS: the MFE goes to rb because walker's membership says so.
     let rcv = fl.add_host('b', "rcv", 10);
     let sniff = Sniffer::start(&rcv.ns, &rcv.ifname, GS, PORT);

@@ -3,12 +3,19 @@
 //! holding them unresolved for 10 s), counts the refusals in `mgm show stats`, and still makes
 //! the entry of a refused group a host then joins.
 //!
+//! Then `mgm show mfe`, streamed by the daemon a chunk at a time, over more entries than one
+//! chunk holds (static routes, made through the control socket).
+//!
 //! Topology: `common/forward.rs` (router `r`, links A, B, C; the source host on A).
 mod common;
 #[path = "common/forward.rs"]
 mod forward;
 
 use forward::ForwardLab;
+use mgm_user::control::api::handler::StaticRouteArgs;
+use mgm_user::control::api::Request;
+use mgm_user::control::client;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 const MAX: usize = 5;
@@ -78,4 +85,56 @@ fn a_group_sweep_stops_at_max_mfes_and_a_joined_refused_group_still_forwards() {
         fl.ip_mroute_text()
     );
     assert_eq!(fl.mfes().len(), MAX + 1);
+}
+
+/// Static routes made: more than one chunk of `show_mfe` (1 024 entries).
+const ROUTES: u32 = 1_300;
+
+#[test]
+fn show_mfe_lists_more_entries_than_a_chunk_holds_once_each_in_order() {
+    let fl = ForwardLab::new_with(["", "", ""], &["--max-mfes", "2000"]);
+    let source: Ipv4Addr = forward::SOURCE.parse().unwrap();
+    let first = u32::from(Ipv4Addr::new(239, 10, 0, 1));
+    // Added from the last group down: the table's order is not the order of creation.
+    for i in (0..ROUTES).rev() {
+        let route = StaticRouteArgs {
+            source,
+            group: Ipv4Addr::from(first + i),
+            iif: fl.ra.clone(),
+            oifs: vec![fl.rb.clone()],
+        };
+        let _: serde_json::Value =
+            client::request(&fl.socket(), Request::StaticRouteAdd(route)).unwrap();
+    }
+    let rows = fl.mfes();
+    assert_eq!(rows.len(), ROUTES as usize);
+    let keys: Vec<(Ipv4Addr, Ipv4Addr)> = rows
+        .iter()
+        .map(|m| (m.group.parse().unwrap(), m.source.parse().unwrap()))
+        .collect();
+    let want: Vec<(Ipv4Addr, Ipv4Addr)> = (0..ROUTES)
+        .map(|i| (Ipv4Addr::from(first + i), source))
+        .collect();
+    assert_eq!(keys, want, "every entry once, by group then source");
+    assert!(rows
+        .iter()
+        .all(|m| m.iif == fl.ra && m.oifs == [fl.rb.clone()]));
+    // The table: a header and one line per entry.
+    let out = common::mgm_client(&fl.socket(), &["show", "mfe"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        ROUTES as usize + 1,
+        "{}",
+        &text[..400.min(text.len())]
+    );
+    assert!(lines[0].starts_with("SOURCE"), "{}", lines[0]);
+    assert!(lines[1].contains("239.10.0.1 "), "{}", lines[1]);
+    assert!(
+        lines[ROUTES as usize].contains("239.10.5.20 "),
+        "{}",
+        lines[ROUTES as usize]
+    );
 }

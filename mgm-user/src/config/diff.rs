@@ -23,6 +23,8 @@ pub struct ReloadPlan {
     pub routes_added: Vec<StaticRoute>,
     pub handler_deadline: Option<Duration>,
     pub max_mfes: Option<u32>,
+    /// The new `mfc-reconcile-interval` (0: off).
+    pub mfc_reconcile_interval: Option<Duration>,
     /// The new log specification (`log`).
     pub log: Option<String>,
     /// One line per change, for the log and the answer to `mgm reload`.
@@ -52,6 +54,13 @@ pub fn plan(old: &RunConfig, new: &RunConfig) -> Result<ReloadPlan, String> {
         p.max_mfes = Some(new.max_mfes);
         p.lines
             .push(format!("max-mfes {} -> {}", old.max_mfes, new.max_mfes));
+    }
+    if old.mfc_reconcile_interval != new.mfc_reconcile_interval {
+        p.mfc_reconcile_interval = Some(new.mfc_reconcile_interval);
+        p.lines.push(format!(
+            "mfc-reconcile-interval {:?} -> {:?}",
+            old.mfc_reconcile_interval, new.mfc_reconcile_interval
+        ));
     }
     if old.log != new.log {
         p.log = Some(new.log.clone());
@@ -162,7 +171,7 @@ pub fn route_text(r: &StaticRoute) -> String {
 /// The first key whose change needs a restart, as the error.
 fn needs_restart(old: &RunConfig, new: &RunConfig) -> Result<(), String> {
     let show = |v: &dyn std::fmt::Debug| format!("{v:?}");
-    let keys: [(&str, String, String); 12] = [
+    let keys: [(&str, String, String); 11] = [
         ("bpffs", show(&old.bpffs), show(&new.bpffs)),
         ("socket", show(&old.socket), show(&new.socket)),
         (
@@ -198,11 +207,6 @@ fn needs_restart(old: &RunConfig, new: &RunConfig) -> Result<(), String> {
         ),
         ("proxy-ssdp", show(&old.proxy_ssdp), show(&new.proxy_ssdp)),
         ("metrics", show(&old.metrics), show(&new.metrics)),
-        (
-            "mfc-reconcile-interval",
-            show(&old.mfc_reconcile_interval),
-            show(&new.mfc_reconcile_interval),
-        ),
     ];
     if let Some((key, a, b)) = keys.iter().find(|(_, a, b)| a != b) {
         return Err(format!(

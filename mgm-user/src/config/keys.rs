@@ -129,7 +129,7 @@ pub static GLOBAL_KEYS: &[GlobalKey] = &[
         "mfc-reconcile-interval",
         ValueKind::Text,
         "\"60s\"",
-        false,
+        true,
         Some(check_reconcile_interval),
     ),
     key(

@@ -447,6 +447,17 @@ fn a_reload_plan_lists_the_difference() {
     }
     let p = plan(&old, &ok(&FILE.replace("200ms", "300ms"))).unwrap();
     assert_eq!(p.handler_deadline, Some(Duration::from_millis(300)));
+    // The reconcile interval reloads: its new value goes to the plan, 0 (off) included.
+    let p = plan(
+        &old,
+        &ok(&FILE.replace(
+            "bpffs = \"/sys/fs/bpf/file\"",
+            "bpffs = \"/sys/fs/bpf/file\"\nmfc-reconcile-interval = \"0\"",
+        )),
+    )
+    .unwrap();
+    assert_eq!(p.mfc_reconcile_interval, Some(Duration::ZERO));
+    assert_eq!(p.lines, ["mfc-reconcile-interval 60s -> 0ns"]);
 }
 
 #[test]

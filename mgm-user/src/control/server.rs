@@ -15,13 +15,11 @@
 //! socket's group (SO_PEERCRED, SO_PEERGROUPS); `--socket-read-group` may read only, and with
 //! it the socket is open to all and whoever is in neither group is refused at connect
 //! (`peer.rs`). Who sends state changes is logged at info, reads at debug.
-use super::api::{
-    Event, EventLine, GroupFilter, Request, RequestLine, Response, MAX_REQUEST_BYTES,
-};
+use super::api::{Event, EventLine, Request, RequestLine, Response, MAX_REQUEST_BYTES};
 use super::peer::{Access, Peer, SocketGroups};
 use super::slots::Slots;
 use super::socket_file;
-use super::stream::{ChunkReply, GroupCursor};
+use super::stream::{ChunkReply, Cursor, Interleave, Streamed};
 use crate::time::{monotonic_ns, RateLimit};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -51,13 +49,13 @@ pub enum ControlInput {
     },
     /// The connection closed (its handler, if it registered, is gone).
     Closed { conn: u64 },
-    /// The next chunk of a streamed `show_groups` answer on `conn`: the rows after `after`
-    /// (from the first when `None`, with the response's head), sent on `reply`.
+    /// The next chunk of a streamed answer (`show_groups`, `show_mfe`) on `conn`: the rows
+    /// after `after` (from the first when `None`, with the response's head), sent on `reply`.
     Chunk {
         conn: Connection,
         id: Option<u64>,
-        filter: GroupFilter,
-        after: Option<GroupCursor>,
+        what: Streamed,
+        after: Option<Cursor>,
         reply: ChunkReply,
     },
 }
@@ -313,14 +311,9 @@ async fn handle(
             break Ok(());
         };
         let input = control_input(&conn, parsed);
-        if let ControlInput::Request {
-            id,
-            request: Request::ShowGroups(filter),
-            ..
-        } = input
-        {
+        if let Some((id, what)) = streamed(&input) {
             // Written in chunks the loop walks one at a time; the next request is read after.
-            super::stream::stream_groups(&conn, id, filter, &queries).await;
+            super::stream::stream_answer(&conn, id, what, &queries).await;
         } else if queries.send(input).await.is_err() {
             let _ = conn.respond(None, Response::<()>::error("daemon is shutting down"));
             break Ok(());
@@ -364,6 +357,28 @@ async fn first_request(
             out.line(&serde_json::to_string(&resp)?).await?;
             anyhow::bail!("{peer}: no request within {:?}", limits.request_timeout);
         }
+    }
+}
+
+/// The answers written in chunks: `show_groups`, `show_mfe` and `get_memberships`.
+fn streamed(input: &ControlInput) -> Option<(Option<u64>, Streamed)> {
+    match input {
+        ControlInput::Request {
+            id,
+            request: Request::ShowGroups(filter),
+            ..
+        } => Some((*id, Streamed::Groups(filter.clone()))),
+        ControlInput::Request {
+            id,
+            request: Request::ShowMfe,
+            ..
+        } => Some((*id, Streamed::Mfe)),
+        ControlInput::Request {
+            id,
+            request: Request::GetMemberships(filter),
+            ..
+        } => Some((*id, Streamed::Memberships(filter.clone()))),
+        _ => None,
     }
 }
 
@@ -431,6 +446,7 @@ async fn write_lines(
     let mut batch = String::new();
     let mut written = Vec::new();
     let mut closing = false;
+    let mut lines = Interleave::default();
     loop {
         let first = if closing {
             match rx.try_recv() {
@@ -452,15 +468,14 @@ async fn write_lines(
         batch.clear();
         let mut next = Some(first);
         while let Some(out) = next {
-            match out {
-                Out::Line(l) => {
-                    batch.push_str(&l);
-                    batch.push('\n');
-                }
-                Out::Part(p, done) => {
-                    batch.push_str(&p);
-                    written.push(done);
-                }
+            if !lines.add(out, &mut batch, &mut written) {
+                log::warn!(
+                    "control: {OUTBOX_LINES} lines wait behind a client's streamed answer; \
+                     closing it"
+                );
+                let _ = w.shutdown().await;
+                let _ = gone.send(());
+                return;
             }
             next = if batch.len() < 256 * 1024 {
                 rx.try_recv().ok()

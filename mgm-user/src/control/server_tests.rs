@@ -1,7 +1,7 @@
 //! The server's limits, against real sockets: a runtime on its own thread serves, the test talks
 //! with blocking std sockets whose read timeout only bounds a failing test.
 use super::*;
-use crate::control::api::{Hello, Reply, PROTOCOL_VERSION};
+use crate::control::api::{GroupFilter, Hello, Reply, PROTOCOL_VERSION};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream as StdStream;
 
@@ -57,17 +57,26 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
 }
 
 /// The stand-in loop's answer to `show_groups`: rows 1, 2 and 3 (as numbers), one a chunk.
-fn stand_in_chunk(id: Option<u64>, after: Option<GroupCursor>) -> crate::control::stream::Chunk {
-    let last = after.map_or(0, |c| u32::from(c.group));
+fn stand_in_chunk(
+    id: Option<u64>,
+    after: Option<crate::control::stream::Cursor>,
+) -> crate::control::stream::Chunk {
+    use crate::control::stream::{Cursor, GroupCursor};
+    let last = match after {
+        Some(Cursor::Group(c)) => u32::from(c.group),
+        _ => 0,
+    };
     let row = last + 1;
     let mut text = match after {
         None => crate::control::api::groups::response_head(id),
         Some(_) => ",".into(),
     };
     text.push_str(&row.to_string());
-    let next = (row < 3).then(|| GroupCursor {
-        ifindex: 1,
-        group: std::net::Ipv4Addr::from(row),
+    let next = (row < 3).then(|| {
+        Cursor::Group(GroupCursor {
+            ifindex: 1,
+            group: std::net::Ipv4Addr::from(row),
+        })
     });
     if next.is_none() {
         text.push_str("]}\n");
@@ -228,4 +237,34 @@ fn a_streamed_answer_is_one_line_in_order_with_the_other_responses() {
     )
     .unwrap();
     assert_eq!(seen, [1, 2, 3]);
+}
+
+/// Lines queued while a streamed answer's line is open (a handler's callbacks between two of
+/// its chunks) wait for its end: no line is cut, and they follow it in their order.
+#[test]
+fn lines_queued_inside_a_streamed_line_follow_its_end() {
+    let mut lines = Interleave::default();
+    let mut batch = String::new();
+    let mut written = Vec::new();
+    let part = |t: &str| Out::Part(t.into(), oneshot::channel().0);
+    for out in [
+        Out::Line("a".into()),
+        part("{\"data\":[1"),
+        Out::Line("cb1".into()),
+        part(",2"),
+        Out::Line("cb2".into()),
+        part("]}\n"),
+        Out::Line("b".into()),
+    ] {
+        assert!(lines.add(out, &mut batch, &mut written));
+    }
+    assert_eq!(batch, "a\n{\"data\":[1,2]}\ncb1\ncb2\nb\n");
+    assert_eq!(written.len(), 3);
+    // A client that reads nothing while its answer is open: past the outbox's size, closed.
+    let mut lines = Interleave::default();
+    assert!(lines.add(part("{"), &mut batch, &mut written));
+    let held = (0..OUTBOX_LINES)
+        .take_while(|_| lines.add(Out::Line("cb".into()), &mut batch, &mut written))
+        .count();
+    assert_eq!(held, OUTBOX_LINES - 1);
 }

@@ -1,11 +1,16 @@
-//! Answers written in pieces (`show_groups`, [`super::api::groups`]): the connection's task
+//! Answers written in pieces (`show_groups`, [`super::api::groups`], and `show_mfe`): the
+//! connection's task
 //! asks the daemon loop for one chunk at a time ([`ControlInput::Chunk`]), each ending at a
 //! cursor the next one starts after, and queues it for the client. The loop walks a bounded
 //! number of rows per chunk, so a large answer never holds it for long; at most two chunks
 //! wait for the client, so neither side holds the whole answer, and a client that reads slowly
 //! slows the walk instead of filling memory.
+use super::api::groups::{response_head, RESPONSE_TAIL};
+use super::api::handler::{MembershipFilter, MembershipKey};
 use super::api::{GroupFilter, Response};
+use super::connection::{Out, OUTBOX_LINES};
 use super::server::{Connection, ControlInput, Query};
+use serde::Serialize;
 use std::net::Ipv4Addr;
 use tokio::sync::{mpsc, oneshot};
 
@@ -17,24 +22,84 @@ pub struct GroupCursor {
     pub group: Ipv4Addr,
 }
 
+/// Where a walk of the MFEs stopped: the last entry written (entries go by group, then
+/// source, the manager's table order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MfeCursor {
+    pub group: Ipv4Addr,
+    pub source: Ipv4Addr,
+}
+
+/// The answers written in pieces, with what each needs to go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Streamed {
+    /// `show_groups` and its filter.
+    Groups(GroupFilter),
+    /// `show_mfe`.
+    Mfe,
+    /// `get_memberships` and its filter.
+    Memberships(MembershipFilter),
+}
+
+/// Where the next chunk of a streamed answer starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    Group(GroupCursor),
+    Mfe(MfeCursor),
+    /// The last membership record written (records go in the walk order of
+    /// `get_first_membership`).
+    Membership(MembershipKey),
+}
+
 /// One piece of a streamed answer, as the loop returns it.
 #[derive(Debug)]
 pub struct Chunk {
     /// Bytes of the response line (the last chunk ends with its newline).
     pub text: String,
     /// Where the next chunk starts; `None` when this one ends the answer.
-    pub next: Option<GroupCursor>,
+    pub next: Option<Cursor>,
+}
+
+/// One chunk of a response line: the head when it is the `first`, the rows `walk` hands over,
+/// comma-separated, and the tail when the walk says nothing is left (returns `None`).
+pub(crate) fn rows_chunk<R: Serialize, C>(
+    id: Option<u64>,
+    first: bool,
+    walk: impl FnOnce(&mut dyn FnMut(R)) -> Option<C>,
+) -> (String, Option<C>) {
+    let mut text = if first {
+        response_head(id)
+    } else {
+        String::new()
+    };
+    // Rows before this chunk's: it goes on after a comma.
+    let mut lead = first;
+    let next = walk(&mut |row| {
+        if !lead {
+            text.push(',');
+        }
+        lead = false;
+        // Plain strings and numbers: serializing cannot fail.
+        if let Ok(json) = serde_json::to_string(&row) {
+            text.push_str(&json);
+        }
+    });
+    if next.is_none() {
+        text.push_str(RESPONSE_TAIL);
+        text.push('\n');
+    }
+    (text, next)
 }
 
 /// The loop's answer to a [`ControlInput::Chunk`].
 pub type ChunkReply = oneshot::Sender<Chunk>;
 
-/// Streams the answer to `show_groups` on `conn`, chunk by chunk; returns when it is all queued
-/// (or the loop or the client went away, which the caller sees next).
-pub(crate) async fn stream_groups(
+/// Streams the answer `what` on `conn`, chunk by chunk; returns when it is all queued (or the
+/// loop or the client went away, which the caller sees next).
+pub(crate) async fn stream_answer(
     conn: &Connection,
     id: Option<u64>,
-    filter: GroupFilter,
+    what: Streamed,
     queries: &mpsc::Sender<Query>,
 ) {
     let mut after = None;
@@ -45,8 +110,8 @@ pub(crate) async fn stream_groups(
         let input = ControlInput::Chunk {
             conn: conn.clone(),
             id,
-            filter: filter.clone(),
-            after,
+            what: what.clone(),
+            after: after.take(),
             reply,
         };
         if queries.send(input).await.is_err() {
@@ -73,5 +138,49 @@ pub(crate) async fn stream_groups(
             Some(next) => after = Some(next),
             None => return,
         }
+    }
+}
+
+/// A streamed answer's line is written in parts ([`super::stream`]) over several turns of the
+/// loop, and a handler session's callbacks may be queued meanwhile: whole lines queued while
+/// such a line is open wait for its end, so no line is cut, and go out right after it.
+#[derive(Default)]
+pub(crate) struct Interleave {
+    /// A part without the line's end was written last.
+    open: bool,
+    held: Vec<String>,
+}
+
+impl Interleave {
+    /// Adds `out` to `batch` (a part's waiter to `written`), or holds it; false when
+    /// [`OUTBOX_LINES`] are held: the client is not reading.
+    pub(crate) fn add(
+        &mut self,
+        out: Out,
+        batch: &mut String,
+        written: &mut Vec<oneshot::Sender<()>>,
+    ) -> bool {
+        match out {
+            Out::Line(l) if self.open => {
+                self.held.push(l);
+                return self.held.len() < OUTBOX_LINES;
+            }
+            Out::Line(l) => {
+                batch.push_str(&l);
+                batch.push('\n');
+            }
+            Out::Part(p, done) => {
+                batch.push_str(&p);
+                written.push(done);
+                self.open = !p.ends_with('\n');
+                if !self.open {
+                    for l in self.held.drain(..) {
+                        batch.push_str(&l);
+                        batch.push('\n');
+                    }
+                }
+            }
+        }
+        true
     }
 }

@@ -34,6 +34,7 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 mod mfc_sync;
 mod parked;
 mod views;
+pub(crate) use mfc_sync::MfcDump;
 pub use mfc_sync::DEFAULT_RECONCILE_INTERVAL_S;
 
 /// The manager with its two built-in clients and the mroute socket it drives.
@@ -143,7 +144,9 @@ impl Forwarding {
 
     /// Applies pending kernel actions; the first error is returned, the others logged.
     fn sync_kernel(&mut self) -> Result<()> {
-        let mut errors = sync(&mut self.mgr, &mut self.sock).into_iter();
+        let actions = self.mgr.take_actions();
+        self.sync.touch(&actions);
+        let mut errors = self.sock.apply_all(&actions).into_iter();
         let first = errors.next();
         for e in errors {
             log::warn!("{e:#}");

@@ -3,9 +3,9 @@
 //! long nor make one 20 MB answer. Rows go by interface index, then group address; a chunk
 //! ends at a [`GroupCursor`] and the next one starts after it, so groups that come or go between
 //! chunks are listed or not, and no group is listed twice.
-use crate::control::api::groups::{response_head, RESPONSE_TAIL};
+use crate::control::api::groups::RESPONSE_TAIL;
 use crate::control::api::{GroupFilter, GroupView, Response, SourceView};
-use crate::control::stream::{Chunk, GroupCursor};
+use crate::control::stream::{rows_chunk, Chunk, Cursor, GroupCursor, Streamed};
 use crate::daemon::igmp_ports::MapView;
 use crate::daemon::state::Daemon;
 use crate::igmp::filter::MULTICAST;
@@ -32,13 +32,12 @@ impl Wanted {
 
 impl Daemon {
     /// The chunk of the answer to `show_groups` after `after` (the first, with the response's
-    /// head, when `None`); `whole` answers everything in one chunk.
+    /// head, when `None`).
     pub(crate) fn groups_chunk(
         &self,
         id: Option<u64>,
         filter: &GroupFilter,
         after: Option<GroupCursor>,
-        whole: bool,
         now: u64,
     ) -> Chunk {
         let wanted = match (self.wanted_groups(filter), after) {
@@ -58,7 +57,7 @@ impl Daemon {
                 }
             }
         };
-        let budget = if whole { usize::MAX } else { CHUNK_BUDGET };
+        let budget = CHUNK_BUDGET;
         chunk(id, after, |each| {
             walk_groups(
                 self.ports(),
@@ -70,6 +69,32 @@ impl Daemon {
                 each,
             )
         })
+    }
+
+    /// The chunk of a streamed answer after `after`; a cursor of another answer ends it.
+    pub(crate) fn chunk(
+        &mut self,
+        id: Option<u64>,
+        what: Streamed,
+        after: Option<Cursor>,
+        now: u64,
+    ) -> Chunk {
+        match (what, after) {
+            (Streamed::Groups(f), None) => self.groups_chunk(id, &f, None, now),
+            (Streamed::Groups(f), Some(Cursor::Group(c))) => {
+                self.groups_chunk(id, &f, Some(c), now)
+            }
+            (Streamed::Mfe, None) => self.fwd.mfe_chunk(id, None, now),
+            (Streamed::Mfe, Some(Cursor::Mfe(c))) => self.fwd.mfe_chunk(id, Some(c), now),
+            (Streamed::Memberships(f), None) => self.memberships_chunk(id, &f, None),
+            (Streamed::Memberships(f), Some(Cursor::Membership(k))) => {
+                self.memberships_chunk(id, &f, Some(k))
+            }
+            (_, Some(_)) => Chunk {
+                text: format!("{RESPONSE_TAIL}\n"),
+                next: None,
+            },
+        }
     }
 
     /// The managed interfaces in index order, as the walk reads them.
@@ -138,34 +163,17 @@ impl Daemon {
     }
 }
 
-/// One chunk of the response line: the head when it is the first (`after` is `None`), the rows
-/// `walk` hands over, comma-separated, and the tail when the walk says nothing is left.
+/// One chunk of the response line after `after` (the first, with the head, when `None`).
 fn chunk(
     id: Option<u64>,
     after: Option<GroupCursor>,
     walk: impl FnOnce(&mut dyn FnMut(GroupView)) -> Option<GroupCursor>,
 ) -> Chunk {
-    let mut text = match after {
-        None => response_head(id),
-        Some(_) => String::new(),
-    };
-    // Rows before this chunk's: it goes on after a comma.
-    let mut first = after.is_none();
-    let next = walk(&mut |row| {
-        if !first {
-            text.push(',');
-        }
-        first = false;
-        // Plain strings and numbers: serializing cannot fail.
-        if let Ok(json) = serde_json::to_string(&row) {
-            text.push_str(&json);
-        }
-    });
-    if next.is_none() {
-        text.push_str(RESPONSE_TAIL);
-        text.push('\n');
+    let (text, next) = rows_chunk(id, after.is_none(), walk);
+    Chunk {
+        text,
+        next: next.map(Cursor::Group),
     }
-    Chunk { text, next }
 }
 
 /// Hands `each` the rows `wanted` keeps after `after`, in order (`ports` in index order), until

@@ -236,8 +236,11 @@ fn the_chunks_make_the_one_response_line_of_the_whole_answer() {
         line.push_str(&c.text);
         pieces += 1;
         match c.next {
-            Some(n) => after = Some(n),
-            None => break,
+            Some(Cursor::Group(n)) => after = Some(n),
+            other => {
+                assert_eq!(other, None);
+                break;
+            }
         }
     }
     assert!(pieces >= 3, "{pieces}");

@@ -53,6 +53,7 @@ pub async fn run(config: RunConfig, args: RunArgs) -> Result<()> {
         links: watch_readable(LinkWatch::open()?).context("registering the link watch")?,
         queries: query_rx,
         metrics: checked.metrics.is_some().then_some(metrics_rx),
+        mfc_dumps: daemon.fwd.mfc_dumps(),
     };
     // An awaited interface that came between the look at start and the link watch's opening
     // sent its notifications to nobody: look once more, now that later ones are heard.
@@ -288,6 +289,8 @@ struct Inputs {
     queries: mpsc::Receiver<Query>,
     /// Scrapes of `--metrics` (none without it).
     metrics: Option<mpsc::Receiver<metrics::MetricsRequest>>,
+    /// The kernel's MFC, read by the reconcile's dump thread.
+    mfc_dumps: mpsc::UnboundedReceiver<forwarding::MfcDump>,
 }
 
 /// Work the loop does on classifier events in one wake-up, in [`event_cost`] units (about one
@@ -351,6 +354,7 @@ async fn event_loop(
                 tell_status(status, daemon);
             }
             Some(scrape) = next_scrape(&mut inputs.metrics) => daemon.on_metrics(scrape),
+            Some(dump) = inputs.mfc_dumps.recv() => daemon.fwd.on_mfc_dump(dump, monotonic_ns()?),
             () = &mut timer, if at.alarm.is_armed() => at.on_timer(daemon)?,
             guard = inputs.upcalls.readable() => {
                 at.busy += 1;

@@ -191,6 +191,11 @@ impl Daemon {
         if let Some(n) = plan.max_mfes {
             self.fwd.manager().set_max_mfes(n as usize);
         }
+        if let Some(d) = plan.mfc_reconcile_interval {
+            // The next comparison one new interval from now (a round under way finishes).
+            let every = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            self.fwd.set_reconcile_interval(every, now);
+        }
         if let Some(d) = plan.handler_deadline {
             self.handlers
                 .set_deadline_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));

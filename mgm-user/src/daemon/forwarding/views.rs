@@ -1,9 +1,29 @@
-//! The forwarding shell's `mgm show mfe` and `mgm show protocols` rows.
+//! The forwarding shell's `mgm show mfe` and `mgm show protocols` rows. `show_mfe` is walked
+//! a chunk at a time for the control server ([`crate::control::stream`]), as `show_groups` is:
+//! at the MFE bound (16 384 by default) the whole answer would hold the loop for one long
+//! turn and make one large buffer. Entries go in the manager's table order (group, then
+//! source); a chunk ends at an [`MfeCursor`] and the next starts after it, so an entry added
+//! or deleted between chunks is listed or not, and no other is skipped or listed twice.
 use super::Forwarding;
 use crate::control::api::{MfeView, ProtocolView};
-use crate::manager::{MfeInfo, ProtocolInfo};
+use crate::control::stream::{rows_chunk, Chunk, Cursor, MfeCursor};
+use crate::manager::{Manager, MfeInfo, ProtocolInfo};
+use serde::Serialize;
+
+/// Entries in one chunk of `show_mfe`: each row reads the kernel's counters (one ioctl), so
+/// about a millisecond of the loop; 16 chunks make the default bound's table.
+pub(crate) const MFE_CHUNK_ROWS: usize = 1024;
 
 impl Forwarding {
+    /// The chunk of the answer to `show_mfe` after `after` (the first, with the response's
+    /// head, when `None`).
+    pub(crate) fn mfe_chunk(&self, id: Option<u64>, after: Option<MfeCursor>, now: u64) -> Chunk {
+        mfe_chunk(&self.mgr, id, after, MFE_CHUNK_ROWS, now, |infos| {
+            self.mfe_views(infos)
+        })
+    }
+
+    /// Every MFE in one piece (the server streams `show_mfe` instead: [`Self::mfe_chunk`]).
     pub(crate) fn mfe_view(&self, now: u64) -> Vec<MfeView> {
         self.mfe_views(self.mgr.mfe_table(now))
     }
@@ -53,3 +73,36 @@ impl Forwarding {
             .collect()
     }
 }
+
+/// One chunk of `show_mfe`: at most `rows` entries of `mgr`'s table after `after`, made rows by
+/// `view` (the kernel's counters read in).
+pub(crate) fn mfe_chunk<R: Serialize>(
+    mgr: &Manager,
+    id: Option<u64>,
+    after: Option<MfeCursor>,
+    rows: usize,
+    now: u64,
+    view: impl FnOnce(Vec<MfeInfo>) -> Vec<R>,
+) -> Chunk {
+    let rows = rows.max(1);
+    let (text, next) = rows_chunk(id, after.is_none(), |each| {
+        let (infos, more) = match after {
+            None => mgr.mfe_first(now, rows),
+            Some(c) => mgr.mfe_next(now, c.source, c.group, rows),
+        };
+        let last = infos.last().map(|m| MfeCursor {
+            group: m.group,
+            source: m.source,
+        });
+        view(infos).into_iter().for_each(each);
+        last.filter(|_| more)
+    });
+    Chunk {
+        text,
+        next: next.map(Cursor::Mfe),
+    }
+}
+
+#[cfg(test)]
+#[path = "views_tests.rs"]
+mod tests;

@@ -36,13 +36,13 @@ impl Daemon {
             ControlInput::Chunk {
                 conn,
                 id,
-                filter,
+                what,
                 after,
                 reply,
             } => {
-                // A handler session's callbacks may come between chunks: it gets one.
-                let whole = self.handlers.session(&conn).is_some();
-                let _ = reply.send(self.groups_chunk(id, &filter, after, whole, now));
+                // A handler session's callbacks queued between chunks wait in the connection's
+                // writer for the answer's line to end (`control/stream.rs`, `Interleave`).
+                let _ = (conn, reply.send(self.chunk(id, what, after, now)));
             }
             ControlInput::Request { conn, id, request } => {
                 let outcome = self.carry_out(&conn, request, now);

@@ -5,8 +5,9 @@ use crate::control::api::handler::{
     MembershipFilter, MembershipKey, MembershipView, Page, DEFAULT_PAGE, MAX_PAGE,
 };
 use crate::control::api::Reply;
+use crate::control::stream::{rows_chunk, Chunk, Cursor};
 use crate::daemon::state::Daemon;
-use crate::manager::{IfKey, MembershipInfo};
+use crate::manager::IfKey;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::Ipv4Addr;
 
@@ -14,51 +15,66 @@ impl Daemon {
     /// The membership records matching `f`, in walk order: group, source (wildcards first),
     /// interface name, protocol name.
     pub(super) fn memberships(&mut self, f: &MembershipFilter) -> Vec<MembershipView> {
-        let all = self.fwd.manager().memberships();
-        let mut v: Vec<MembershipView> = all
-            .into_iter()
-            .map(|m| self.membership_view(m))
-            .filter(|m| {
-                f.interface.as_ref().is_none_or(|i| *i == m.interface)
-                    && f.source.is_none_or(|s| Some(s) == m.source)
-                    && f.group.is_none_or(|g| Some(g) == m.group)
-                    && f.protocol.as_ref().is_none_or(|p| *p == m.protocol)
-            })
-            .collect();
-        v.sort_by(|a, b| walk_key(a).cmp(&walk_key(b)));
-        v
-    }
-
-    fn membership_view(&self, m: MembershipInfo) -> MembershipView {
-        MembershipView {
-            source: m.sg.source,
-            group: m.sg.group,
-            interface: self.fwd.interface_name(&m.interface),
-            protocol: m.protocol,
-            effective: m.effective,
-        }
+        self.membership_walk(None, usize::MAX, f).0
     }
 
     /// One page of the membership walk: the `max` records that follow `after` in walk order.
-    /// Stateless (the key of the last record is the cursor) and O(records × log page) per
-    /// page: the records are visited borrowed and only the page's are kept (a bounded
-    /// max-heap), so a whole walk of a large table stays far from sorting everything per page.
     pub(super) fn membership_page(
         &mut self,
         after: Option<MembershipKey>,
         max: Option<usize>,
     ) -> Reply {
-        let n = page(max);
+        let every = MembershipFilter::default();
+        let (entries, more) = self.membership_walk(after.as_ref(), page(max), &every);
+        Reply::MembershipPage(Page { entries, more })
+    }
+
+    /// The chunk of the answer to `get_memberships` after `after` (the first, with the
+    /// response's head, when `None`): [`MEMBERSHIP_CHUNK`] records at most.
+    pub(crate) fn memberships_chunk(
+        &mut self,
+        id: Option<u64>,
+        f: &MembershipFilter,
+        after: Option<MembershipKey>,
+    ) -> Chunk {
+        let first = after.is_none();
+        let (rows, more) = self.membership_walk(after.as_ref(), MEMBERSHIP_CHUNK, f);
+        let last = rows.last().map(|m| MembershipKey {
+            source: m.source,
+            group: m.group,
+            interface: m.interface.clone(),
+            protocol: m.protocol.clone(),
+        });
+        let (text, next) = rows_chunk(id, first, |each| {
+            rows.into_iter().for_each(each);
+            last.filter(|_| more)
+        });
+        Chunk {
+            text,
+            next: next.map(Cursor::Membership),
+        }
+    }
+
+    /// At most `n` of the records matching `f` that follow `after` in walk order, and whether
+    /// more follow. Stateless (the key of the last record is the cursor) and O(records × log n):
+    /// the records are visited borrowed and only the `n` first are kept (a bounded max-heap),
+    /// so a whole walk of a large table stays far from sorting everything per page.
+    fn membership_walk(
+        &mut self,
+        after: Option<&MembershipKey>,
+        n: usize,
+        f: &MembershipFilter,
+    ) -> (Vec<MembershipView>, bool) {
+        let n = n.max(1);
         let names = self.interface_names();
-        let after = after
-            .as_ref()
-            .map(|k| (k.group, k.source, k.interface.as_str(), k.protocol.as_str()));
-        let mut kept: BinaryHeap<(WalkKey<'_>, bool)> = BinaryHeap::with_capacity(n + 1);
+        let after = after.map(|k| (k.group, k.source, k.interface.as_str(), k.protocol.as_str()));
+        let mut kept: BinaryHeap<(WalkKey<'_>, bool)> =
+            BinaryHeap::with_capacity(n.min(MEMBERSHIP_CHUNK) + 1);
         let mut following = 0usize;
         for (sg, iface, protocol, effective) in self.fwd.manager().membership_records() {
             let interface = names.get(&iface.ifindex).map_or("", String::as_str);
             let key = (sg.group, sg.source, interface, protocol);
-            if after.is_some_and(|a| key <= a) {
+            if after.is_some_and(|a| key <= a) || !keeps(f, key) {
                 continue;
             }
             following += 1;
@@ -80,10 +96,7 @@ impl Daemon {
                 },
             )
             .collect();
-        Reply::MembershipPage(Page {
-            more: following > entries.len(),
-            entries,
-        })
+        (entries, following > n)
     }
 
     /// The names of the interfaces that hold membership records, by ifindex.
@@ -99,12 +112,19 @@ impl Daemon {
     }
 }
 
+/// Records in one chunk of `get_memberships` (each chunk also visits every record once,
+/// borrowed, to find them).
+pub(crate) const MEMBERSHIP_CHUNK: usize = 4096;
+
 /// A record's place in membership walks: group, source, interface name, protocol name.
 type WalkKey<'a> = (Option<Ipv4Addr>, Option<Ipv4Addr>, &'a str, &'a str);
 
-/// The order of membership walks.
-fn walk_key(m: &MembershipView) -> WalkKey<'_> {
-    (m.group, m.source, m.interface.as_str(), m.protocol.as_str())
+/// Whether `f` keeps the record at `key` (each key given must match).
+fn keeps(f: &MembershipFilter, (group, source, interface, protocol): WalkKey<'_>) -> bool {
+    f.interface.as_deref().is_none_or(|i| i == interface)
+        && f.source.is_none_or(|s| Some(s) == source)
+        && f.group.is_none_or(|g| Some(g) == group)
+        && f.protocol.as_deref().is_none_or(|p| p == protocol)
 }
 
 /// A page size: [`DEFAULT_PAGE`] when absent, at most [`MAX_PAGE`].
