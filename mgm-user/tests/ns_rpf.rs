@@ -94,6 +94,16 @@ fn stream_follows_a_moved_route() {
         "MFE still on the old interface"
     );
     eprintln!("route moved -> stream back at the receiver in {took:?}");
+    // The WRONGVIFs the kernel queued while the entry still had the old incoming interface
+    // are not the kernel's MFC out of step with mgm's.
+    let stats: serde_json::Value =
+        client::request(&lab.daemon(k).socket, Request::ShowStats).expect("mgm show stats");
+    assert_eq!(
+        stats["mfc_desyncs"].as_u64(),
+        Some(0),
+        "a route move counted as a desync\n{}",
+        lab.daemon_log(k)
+    );
 }
 
 #[test]

@@ -145,7 +145,7 @@ impl Forwarding {
     /// Applies pending kernel actions; the first error is returned, the others logged.
     fn sync_kernel(&mut self) -> Result<()> {
         let actions = self.mgr.take_actions();
-        self.sync.touch(&actions);
+        self.sync.touch(&actions, &self.sock);
         let mut errors = self.sock.apply_all(&actions).into_iter();
         let first = errors.next();
         for e in errors {

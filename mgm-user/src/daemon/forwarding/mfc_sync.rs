@@ -22,6 +22,7 @@
 //! hold it before or after the change; the next round sees it settled), and the repairs go
 //! [`REPAIRS_PER_TURN`] a turn, the rest at the next, after the other inputs. One round at a
 //! time: a round still under way when the next is due lets that one pass.
+mod moves;
 mod round;
 
 use super::Forwarding;
@@ -30,6 +31,7 @@ use crate::sys::mfc_dump::{self, KernelMfc};
 use crate::sys::mroute::MrouteSocket;
 use crate::sys::upcall::{Upcall, UpcallKind};
 use crate::time::RateLimit;
+use moves::RecentMoves;
 use round::{Round, REPAIRS_PER_TURN};
 use std::cmp::Ordering;
 use tokio::sync::mpsc;
@@ -89,15 +91,17 @@ pub(crate) fn compare(mgm: &[KernelMfc], kernel: &[KernelMfc]) -> Vec<Repair> {
     }
 }
 
-/// The upcall `up` says the kernel lost or changed an entry mgm holds installed (`sock`'s
-/// record): a NOCACHE for it, or a WRONGVIF from its own incoming VIF.
-pub(crate) fn is_desync(sock: &MrouteSocket, up: &Upcall) -> bool {
-    let Some(parent) = sock.parent_of(up.source, up.group) else {
+/// The upcall `up` says the kernel lost or changed an entry mgm holds installed with incoming
+/// VIF `parent`: a NOCACHE for it, or a WRONGVIF from its own incoming VIF unless mgm moved
+/// the entry there lately (`moved_lately`: the upcall was queued before the move, see
+/// `moves.rs`).
+pub(crate) fn is_desync(parent: Option<u16>, up: &Upcall, moved_lately: bool) -> bool {
+    let Some(parent) = parent else {
         return false;
     };
     match up.kind {
         UpcallKind::NoCache => true,
-        UpcallKind::WrongVif | UpcallKind::WrongVifWhole => parent == up.vif,
+        UpcallKind::WrongVif | UpcallKind::WrongVifWhole => parent == up.vif && !moved_lately,
         UpcallKind::WholePkt => false,
     }
 }
@@ -119,6 +123,8 @@ pub(crate) struct MfcSync {
     round: Option<Round>,
     /// Where the dump thread hands its table (`None`: the dump is read in the loop).
     dumps: Option<mpsc::UnboundedSender<MfcDump>>,
+    /// Entries whose incoming VIF mgm moved lately.
+    moves: RecentMoves,
 }
 
 impl MfcSync {
@@ -141,10 +147,30 @@ impl MfcSync {
         [self.due, repairs].into_iter().flatten().min()
     }
 
-    /// mgm is applying `actions` to the kernel: a round under way leaves their (S,G)s alone.
-    pub(crate) fn touch(&mut self, actions: &[ForwarderAction]) {
+    /// mgm is applying `actions` to the kernel, where `sock` holds the entries as they are
+    /// before: a round under way leaves their (S,G)s alone, and the entries whose incoming VIF
+    /// moves are noted (the clock is read only when one does).
+    pub(crate) fn touch(&mut self, actions: &[ForwarderAction], sock: &MrouteSocket) {
         if let Some(r) = &mut self.round {
             r.touch(actions);
+        }
+        let mut now = None;
+        for a in actions {
+            let ForwarderAction::SetMfe {
+                source, group, iif, ..
+            } = a
+            else {
+                continue;
+            };
+            let moved = sock
+                .parent_of(*source, *group)
+                .is_some_and(|p| Some(p) != sock.vif_of(*iif));
+            if moved {
+                let Some(t) = *now.get_or_insert_with(|| crate::time::monotonic_ns().ok()) else {
+                    return;
+                };
+                self.moves.note(t, *source, *group);
+            }
         }
     }
 }
@@ -153,7 +179,11 @@ impl Forwarding {
     /// Checks one upcall for a desync (see the module doc): counts and tells it, and turns it
     /// into the NOCACHE that installs the MFE again.
     pub(super) fn check_desync(&mut self, up: &mut Upcall, now: u64) {
-        if !is_desync(&self.sock, up) {
+        let parent = self.sock.parent_of(up.source, up.group);
+        let moved = parent == Some(up.vif)
+            && !self.sync.moves.is_empty()
+            && self.sync.moves.moved_lately(now, up.source, up.group);
+        if !is_desync(parent, up, moved) {
             return;
         }
         self.sync.desyncs += 1;
