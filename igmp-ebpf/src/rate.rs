@@ -3,9 +3,14 @@
 //! message for the daemon past its interface's budget is passed on and counted
 //! (`events_rate_limited`) instead of sent up.
 //!
-//! Two buckets per interface: reports and leaves share one, queries have their own of the same
-//! size, so that a flood of reports never costs the querier's queries (nor a flood of queries a
-//! host's join). Fast-path refreshes never reach here: only what would go on the ring counts.
+//! Three buckets per interface, each of the same size: reports and leaves that name only groups
+//! the interface holds (a key in `MGM_MEMBERS`: members' state changes and leaves, and their
+//! answers to the router's group-specific queries), the other reports and leaves (new groups),
+//! and queries. A flood of reports for new groups then never holds back the members' own
+//! changes, nor the querier's queries; a flood of state changes for held groups is bounded by
+//! its own bucket. Fast-path refreshes never reach here: only what would go on the ring counts.
+//! What a bucket holds back is counted per interface here (`RateBuckets::rate_limited`, read by
+//! the daemon) and in total by `verdict::count` (`events_rate_limited`).
 //!
 //! Each bucket is a GCRA (the virtual-scheduling form of a token bucket): one deadline, the
 //! theoretical arrival time of the next message; a message is within the budget when that
@@ -18,20 +23,39 @@ use mgm_common::IfaceSettings;
 
 use crate::{maps, verdict::SlowPathReason};
 
-/// One interface's buckets on one CPU: the deadline of each (0 for a full bucket).
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub(crate) struct RateBuckets {
-    pub(crate) reports_due_ns: u64,
-    pub(crate) queries_due_ns: u64,
+/// Which of its interface's buckets a message going up is charged to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Bucket {
+    /// Reports and leaves naming a group the interface does not hold (or more records than
+    /// the classifier walks).
+    NewGroups = 0,
+    /// Reports and leaves naming only groups the interface holds.
+    KnownGroups = 1,
+    Queries = 2,
+}
+
+impl Bucket {
+    /// The bucket of a message sent up for `why`; `held`: every group it names is held on the
+    /// interface (`verdict::Tally::held`).
+    #[inline(always)]
+    pub(crate) fn of(why: SlowPathReason, held: bool) -> Self {
+        if why == SlowPathReason::Query {
+            Self::Queries
+        } else if held {
+            Self::KnownGroups
+        } else {
+            Self::NewGroups
+        }
+    }
 }
 
 const NS_PER_SECOND: u64 = 1_000_000_000;
 
-/// Whether a message going up for `why` is within the budget of interface `ifindex`; takes
-/// its share of the budget when it is.
+/// Whether a message going up is within `bucket` of interface `ifindex`; takes its share of
+/// the budget when it is, counts it held back when not.
 #[inline(always)]
-pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, why: SlowPathReason) -> bool {
+pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, bucket: Bucket) -> bool {
     if settings.max_reports_per_second == 0 {
         return true;
     }
@@ -39,31 +63,37 @@ pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, why: SlowPat
         ifindex,
         settings.max_reports_per_second,
         settings.report_burst,
-        why == SlowPathReason::Query,
+        bucket as u32,
     )
 }
 
 /// The bucket's part, a subprogram of its own: its stack is not added to the main program's,
 /// which the bpf_loop callbacks' stacks are (the verifier's 512-byte bound on the chain).
 #[inline(never)]
-fn take_share(ifindex: u32, per_second: u32, burst: u32, query: bool) -> bool {
+fn take_share(ifindex: u32, per_second: u32, burst: u32, bucket: u32) -> bool {
     let Some(buckets) = maps::rate_buckets(ifindex) else {
         // The map refused the entry: no limit rather than no events.
         return true;
     };
-    let due = if query {
+    let due = if bucket == Bucket::Queries as u32 {
         &mut buckets.queries_due_ns
+    } else if bucket == Bucket::KnownGroups as u32 {
+        &mut buckets.known_groups_due_ns
     } else {
-        &mut buckets.reports_due_ns
+        &mut buckets.new_groups_due_ns
     };
     // SAFETY: helper without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
-    take(
+    let within = take(
         due,
         now,
         NS_PER_SECOND / u64::from(per_second.max(1)),
         burst,
-    )
+    );
+    if !within {
+        buckets.rate_limited = buckets.rate_limited.wrapping_add(1);
+    }
+    within
 }
 
 /// GCRA: `interval` ns per message, up to `burst` at once (at least one).
