@@ -5,8 +5,8 @@ use mgm_common::{igmp::TYPE_V1_REPORT, MemberKey};
 use crate::{
     fastpath,
     igmp::Message,
-    maps,
     ipv4::is_multicast,
+    maps,
     verdict::{IgnoreReason, MessageType, SlowPathReason, Tally, Verdict},
 };
 

@@ -150,12 +150,18 @@ mod tests {
             )
         );
         assert_eq!(w.looked(3, "eth1", 40, 100, 3 * S), None, "no rise");
-        assert_eq!(w.looked(3, "eth1", 90, 100, 4 * S), None, "within the minute");
+        assert_eq!(
+            w.looked(3, "eth1", 90, 100, 4 * S),
+            None,
+            "within the minute"
+        );
         // Another interface has its own minute.
         let eth2 = w.looked(4, "eth2", 5, 100, 4 * S).expect("eth2's first");
         assert!(eth2.starts_with("eth2: 5 IGMP"), "{eth2}");
         // After the minute: everything since the last warning, the held-back rise included.
-        let again = w.looked(3, "eth1", 120, 100, 2 * S + MINUTE).expect("a minute later");
+        let again = w
+            .looked(3, "eth1", 120, 100, 2 * S + MINUTE)
+            .expect("a minute later");
         assert!(again.starts_with("eth1: 80 IGMP"), "{again}");
         assert!(again.contains("(120 so far)"), "{again}");
     }
@@ -164,9 +170,14 @@ mod tests {
     fn a_count_made_again_starts_over() {
         let mut w = BudgetWatch::new(0);
         assert!(w.looked(3, "eth1", 500, 10, S).is_some());
-        let w2 = w.looked(3, "eth1", 20, 10, S + MINUTE).expect("counted again");
+        let w2 = w
+            .looked(3, "eth1", 20, 10, S + MINUTE)
+            .expect("counted again");
         assert!(w2.starts_with("eth1: 20 IGMP"), "{w2}");
         w.retain(|i| i != 3);
-        assert!(w.looked(3, "eth1", 20, 10, S + MINUTE).is_some(), "forgotten");
+        assert!(
+            w.looked(3, "eth1", 20, 10, S + MINUTE).is_some(),
+            "forgotten"
+        );
     }
 }

@@ -11,8 +11,8 @@ pub(crate) use mgm_common::{
     event::{reason, EVENT_FLAG_ROUTER_ALERT, EVENT_FLAG_TRUNCATED, EVENT_FLAG_VLAN},
     maps::{
         ALL_PROGRAMS, FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, MAP_EVENTS, MAP_IFACES,
-        MAP_MEMBERS, MAP_RATE, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH, PROGRAM_NAME, PROGRAM_NAME_GRE,
-        PROGRAM_NAME_IP,
+        MAP_MEMBERS, MAP_RATE, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH, PROGRAM_NAME,
+        PROGRAM_NAME_GRE, PROGRAM_NAME_IP,
     },
     EventHeader, IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, RateBuckets,
     SourceKey, SourceState,
@@ -349,8 +349,7 @@ impl Fx {
     /// Messages `ifindex`'s buckets held back, over every CPU (`MGM_RATE`).
     pub(crate) fn rate_limited(&self, ifindex: u32) -> u64 {
         let rate: aya::maps::PerCpuHashMap<&MapData, u32, RateBuckets> =
-            aya::maps::PerCpuHashMap::try_from(self.ebpf.map(MAP_RATE).expect("MGM_RATE"))
-                .unwrap();
+            aya::maps::PerCpuHashMap::try_from(self.ebpf.map(MAP_RATE).expect("MGM_RATE")).unwrap();
         match rate.get(&ifindex, 0) {
             Ok(per_cpu) => per_cpu.iter().map(|b| b.rate_limited).sum(),
             Err(aya::maps::MapError::KeyNotFound) => 0,

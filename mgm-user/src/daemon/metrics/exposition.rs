@@ -142,8 +142,12 @@ fn limits(e: &mut DescriptorEncoder, ifs: &[InterfaceStats]) -> std::fmt::Result
         "mgm_interface_reports_rate_limited",
         "Reports and leaves past the interface's max_reports_per_second, passed on without \
          the daemon seeing them",
-        ifs.iter()
-            .map(|i| ([("interface", i.interface.as_str())], i.reports_rate_limited)),
+        ifs.iter().map(|i| {
+            (
+                [("interface", i.interface.as_str())],
+                i.reports_rate_limited,
+            )
+        }),
     )
 }
 
