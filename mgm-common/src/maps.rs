@@ -72,8 +72,9 @@ pub struct IfaceSettings {
     pub _pad: [u8; 1],
     /// The budget of reports and leaves sent to the daemon from this interface, per second and
     /// per CPU; 0: no limit. Past it they are passed on and counted (`events_rate_limited`).
-    /// Queries have a budget of their own, of the same size, so that a flood of reports cannot
-    /// make the classifier drop the querier's queries.
+    /// Reports and leaves naming only groups the interface holds have a budget of their own,
+    /// and so do queries, each of the same size, so that a flood of reports for new groups
+    /// cannot make the classifier drop the members' changes or the querier's queries.
     pub max_reports_per_second: u32,
     /// How many may go up at once after a quiet spell (the bucket's depth).
     pub report_burst: u32,
