@@ -96,13 +96,13 @@ pub(crate) fn handle(skb: *mut __sk_buff, l2: L2) -> Option<Outcome> {
     let verdict = match msg.msg_type() {
         TYPE_MEMBERSHIP_QUERY => query::query(&msg),
         TYPE_V1_REPORT | TYPE_V2_REPORT => v1v2::report(&msg, &mut tally),
-        TYPE_V2_LEAVE => v1v2::leave(&msg, &mut tally),
+        TYPE_V2_LEAVE => v1v2::leave(&msg),
         TYPE_V3_REPORT => v3::report(&msg, &mut tally),
         _ => Verdict::Ignored(IgnoreReason::UnknownType),
     };
     let delivery = match verdict {
         Verdict::SentUp(_, why) => {
-            let bucket = rate::Bucket::of(why, tally.held != 0);
+            let bucket = rate::Bucket::of(&msg, why);
             if rate::within_budget(msg.pkt.ifindex, msg.settings, bucket) {
                 Some(events::send(&msg, why))
             } else {

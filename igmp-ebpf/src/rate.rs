@@ -19,9 +19,9 @@
 //! n times the budget through.
 
 use aya_ebpf::helpers::bpf_ktime_get_ns;
-use mgm_common::IfaceSettings;
+use mgm_common::{igmp::TYPE_V3_REPORT, IfaceSettings, MemberKey};
 
-use crate::{maps, verdict::SlowPathReason};
+use crate::{igmp::Message, maps, verdict::SlowPathReason};
 
 /// Which of its interface's buckets a message going up is charged to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,16 +36,36 @@ pub(crate) enum Bucket {
 }
 
 impl Bucket {
-    /// The bucket of a message sent up for `why`; `held`: every group it names is held on the
-    /// interface (`verdict::Tally::held`).
+    /// The bucket of `msg`, going up for `why`. Decided here, just before the bucket is
+    /// taken, from the reason and (for a leave) one lookup, rather than carried from the
+    /// handlers: a flag carried through the pipeline doubles the states the verifier walks.
     #[inline(always)]
-    pub(crate) fn of(why: SlowPathReason, held: bool) -> Self {
-        if why == SlowPathReason::Query {
-            Self::Queries
-        } else if held {
-            Self::KnownGroups
-        } else {
-            Self::NewGroups
+    pub(crate) fn of(msg: &Message, why: SlowPathReason) -> Self {
+        match why {
+            SlowPathReason::Query => Self::Queries,
+            // A v3 report's reason is NEW_GROUP when any record's group is not held, TOO_LONG
+            // when not every record was walked.
+            SlowPathReason::NewGroup | SlowPathReason::TooLong => Self::NewGroups,
+            SlowPathReason::Leave => {
+                let key = MemberKey {
+                    ifindex: msg.pkt.ifindex,
+                    group: msg.group(),
+                };
+                if maps::member(key).is_some() {
+                    Self::KnownGroups
+                } else {
+                    Self::NewGroups
+                }
+            }
+            // The group's entry was found (for a v3 report: every record's), unless the report
+            // has no record at all.
+            SlowPathReason::StateChange | SlowPathReason::DaemonRequest => {
+                if msg.msg_type() == TYPE_V3_REPORT && msg.header[6] == 0 && msg.header[7] == 0 {
+                    Self::NewGroups
+                } else {
+                    Self::KnownGroups
+                }
+            }
         }
     }
 }

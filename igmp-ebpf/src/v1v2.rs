@@ -1,12 +1,11 @@
 //! IGMPv1 / IGMPv2 reports (RFC 1112, RFC 2236) and v2 leaves.
 
-use mgm_common::{igmp::TYPE_V1_REPORT, MemberKey};
+use mgm_common::igmp::TYPE_V1_REPORT;
 
 use crate::{
     fastpath,
     igmp::Message,
     ipv4::is_multicast,
-    maps,
     verdict::{IgnoreReason, MessageType, SlowPathReason, Tally, Verdict},
 };
 
@@ -34,26 +33,15 @@ pub(crate) fn report(msg: &Message, tally: &mut Tally) -> Verdict {
             tally.refreshed = 1;
             Verdict::Absorbed(message)
         }
-        Err(why) => {
-            // Any other reason: the group's entry was found.
-            tally.held = u32::from(why != SlowPathReason::NewGroup);
-            Verdict::SentUp(message, why)
-        }
+        Err(why) => Verdict::SentUp(message, why),
     }
 }
 
-/// Handler of a v2 leave: always for the daemon (it runs the last-member queries); noted held
-/// when the interface holds the group.
+/// Handler of a v2 leave: always for the daemon (it runs the last-member queries).
 #[inline(always)]
-pub(crate) fn leave(msg: &Message, tally: &mut Tally) -> Verdict {
-    let group = msg.group();
-    if !is_multicast(&group) {
+pub(crate) fn leave(msg: &Message) -> Verdict {
+    if !is_multicast(&msg.group()) {
         return Verdict::Ignored(IgnoreReason::GroupNotMulticast);
     }
-    let key = MemberKey {
-        ifindex: msg.pkt.ifindex,
-        group,
-    };
-    tally.held = u32::from(maps::member(key).is_some());
     Verdict::SentUp(MessageType::LeaveV2, SlowPathReason::Leave)
 }

@@ -53,13 +53,11 @@ pub(crate) fn report(msg: &Message, tally: &mut Tally) -> Verdict {
         return Verdict::SentUp(message, SlowPathReason::StateChange);
     }
     // Records beyond MAX_FAST_RECORDS are not walked; those within are still applied.
-    let (refreshed, why, unknown) = refresh_records(msg, nrec);
+    let (refreshed, why) = refresh_records(msg, nrec);
     tally.refreshed = refreshed;
     if nrec > MAX_FAST_RECORDS {
         return Verdict::SentUp(message, SlowPathReason::TooLong);
     }
-    // Every record walked: held when each one's group was found.
-    tally.held = u32::from(!unknown);
     match why {
         Some(why) => Verdict::SentUp(message, why),
         None => Verdict::Absorbed(message),
@@ -151,11 +149,10 @@ extern "C" fn check_step(_index: u64, ctx: *mut c_void) -> i64 {
 }
 
 /// Pass 2: applies the refreshes among the first `MAX_FAST_RECORDS` records of a validated
-/// report. Returns the records refreshed, the slow-path reason of the others (`None` when
-/// every walked record was a refresh), and whether a walked record names a group the
-/// interface does not hold.
+/// report. Returns the records refreshed, and the slow-path reason of the others (`None` when
+/// every walked record was a refresh).
 #[inline(always)]
-fn refresh_records(msg: &Message, nrec: u32) -> (u32, Option<SlowPathReason>, bool) {
+fn refresh_records(msg: &Message, nrec: u32) -> (u32, Option<SlowPathReason>) {
     // SAFETY: helper without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
     let mut walk = RecordWalk {
@@ -170,7 +167,6 @@ fn refresh_records(msg: &Message, nrec: u32) -> (u32, Option<SlowPathReason>, bo
         igmp_off: msg.pkt.igmp_off,
         pos: HEADER,
         refreshed: 0,
-        unknown: 0,
         why: None,
     };
     let n = if nrec > MAX_FAST_RECORDS {
@@ -188,7 +184,7 @@ fn refresh_records(msg: &Message, nrec: u32) -> (u32, Option<SlowPathReason>, bo
             0,
         )
     };
-    (walk.refreshed, walk.why, walk.unknown != 0)
+    (walk.refreshed, walk.why)
 }
 
 /// State of the walk over the records of a v3 report.
@@ -200,9 +196,9 @@ struct RecordWalk {
     pos: u32,
     /// Records applied in kernel.
     refreshed: u32,
-    /// Set when a record's group is not held on the interface.
-    unknown: u32,
-    /// First slow-path reason (TOO_LONG wins), `None` while every record was a refresh.
+    /// First slow-path reason (TOO_LONG wins, then NEW_GROUP: a report naming a group the
+    /// interface does not hold is charged to the new groups' budget), `None` while every
+    /// record was a refresh.
     why: Option<SlowPathReason>,
 }
 
@@ -224,10 +220,13 @@ extern "C" fn record_step(_index: u64, ctx: *mut c_void) -> i64 {
     match fastpath::refresh_record(&w.refresh, h[0], group, nsrc, sources) {
         Ok(()) => w.refreshed += 1,
         Err(why) => {
-            if why == SlowPathReason::NewGroup {
-                w.unknown = 1;
-            }
-            if w.why.is_none() || why == SlowPathReason::TooLong {
+            let outranks = match w.why {
+                None => true,
+                Some(SlowPathReason::TooLong) => false,
+                Some(SlowPathReason::NewGroup) => why == SlowPathReason::TooLong,
+                Some(_) => matches!(why, SlowPathReason::TooLong | SlowPathReason::NewGroup),
+            };
+            if outranks {
                 w.why = Some(why);
             }
         }

@@ -132,9 +132,6 @@ pub(crate) enum Verdict {
 pub(crate) struct Tally {
     pub(crate) records: u32,
     pub(crate) refreshed: u32,
-    /// 1 when every group the report or leave names is held on the interface (a key in
-    /// `MGM_MEMBERS`): it is charged to the known groups' budget (`rate::Bucket`).
-    pub(crate) held: u32,
 }
 
 /// Whether a message for the daemon made it onto `MGM_EVENTS`.

@@ -98,10 +98,11 @@ fn held_groups_go_up_while_new_groups_are_limited() {
     fx.run(&v3_frame(&[rec(TO_IN, G1, &[S1]), rec(TO_EX, G2, &[])]));
     fx.no_event();
     assert_eq!(fx.stats().events_rate_limited, limited + 1);
-    // So is a leave for a group not held.
+    // So is a leave for a group not held, and a report with no record.
     fx.run(&leave(G2));
+    fx.run(&v3_frame(&[]));
     fx.no_event();
-    assert_eq!(fx.rate_limited(LO), limited + 2);
+    assert_eq!(fx.rate_limited(LO), limited + 3);
 }
 
 #[test]
