@@ -101,10 +101,14 @@ pub(crate) fn handle(skb: *mut __sk_buff, l2: L2) -> Option<Outcome> {
         _ => Verdict::Ignored(IgnoreReason::UnknownType),
     };
     let delivery = match verdict {
-        Verdict::SentUp(_, why) if !rate::within_budget(msg.pkt.ifindex, msg.settings, why) => {
-            Some(Delivery::RateLimited)
+        Verdict::SentUp(_, why) => {
+            let bucket = rate::Bucket::of(&msg, why);
+            if rate::within_budget(msg.pkt.ifindex, msg.settings, bucket) {
+                Some(events::send(&msg, why))
+            } else {
+                Some(Delivery::RateLimited)
+            }
         }
-        Verdict::SentUp(_, why) => Some(events::send(&msg, why)),
         _ => None,
     };
     Some(Outcome {

@@ -3,7 +3,8 @@
 //!
 //! One writer per fact: the daemon writes `MGM_IFACES` and creates and deletes `MGM_MEMBERS` /
 //! `MGM_SOURCES` entries; the classifier extends expiries of existing entries (`fastpath`),
-//! counts in `MGM_STATS` (`verdict::count`) and sends on `MGM_EVENTS` (`events`).
+//! counts in `MGM_STATS` (`verdict::count`), sends on `MGM_EVENTS` (`events`) and keeps the
+//! budget buckets and their per-interface count in `MGM_RATE` (`rate`; the daemon only reads it).
 
 use aya_ebpf::{
     bindings::BPF_F_NO_PREALLOC,
@@ -12,10 +13,11 @@ use aya_ebpf::{
 };
 use mgm_common::{
     maps::{EVENTS_RING_BYTES, MAX_IFACES, MAX_MEMBERS, MAX_SOURCES},
-    EventHeader, IfaceSettings, IgmpStats, MemberKey, MemberState, SourceKey, SourceState,
+    EventHeader, IfaceSettings, IgmpStats, MemberKey, MemberState, RateBuckets, SourceKey,
+    SourceState,
 };
 
-use crate::{rate::RateBuckets, scratch::Scratch};
+use crate::scratch::Scratch;
 
 #[btf_map]
 pub(crate) static MGM_IFACES: HashMap<u32, IfaceSettings, { MAX_IFACES as usize }> = HashMap::new();
@@ -47,8 +49,8 @@ pub(crate) static MGM_STATS: PerCpuArray<IgmpStats, 1> = PerCpuArray::new();
 #[btf_map]
 pub(crate) static MGM_EVENTS: RingBuf<EventHeader, { EVENTS_RING_BYTES as usize }> = RingBuf::new();
 
-/// ifindex → this CPU's budget buckets (`rate`). Classifier-only and not pinned: a restart
-/// starts every interface with a full budget. LRU, four times `MAX_IFACES`, so that interfaces
+/// ifindex → this CPU's budget buckets (`rate`). Not pinned: a restart starts every interface
+/// with a full budget and a count of 0. The daemon reads the counts (`mgm show interfaces`). LRU, four times `MAX_IFACES`, so that interfaces
 /// gone never fill it.
 #[btf_map]
 pub(crate) static MGM_RATE: LruPerCpuHashMap<u32, RateBuckets, { 4 * MAX_IFACES as usize }> =
@@ -109,8 +111,10 @@ pub(crate) fn rate_buckets(ifindex: u32) -> Option<&'static mut RateBuckets> {
         return Some(unsafe { &mut *b });
     }
     let full = RateBuckets {
-        reports_due_ns: 0,
+        new_groups_due_ns: 0,
+        known_groups_due_ns: 0,
         queries_due_ns: 0,
+        rate_limited: 0,
     };
     MGM_RATE.insert(ifindex, full, 0).ok()?;
     let b = MGM_RATE.get_ptr_mut(ifindex)?;

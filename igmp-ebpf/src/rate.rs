@@ -3,9 +3,14 @@
 //! message for the daemon past its interface's budget is passed on and counted
 //! (`events_rate_limited`) instead of sent up.
 //!
-//! Two buckets per interface: reports and leaves share one, queries have their own of the same
-//! size, so that a flood of reports never costs the querier's queries (nor a flood of queries a
-//! host's join). Fast-path refreshes never reach here: only what would go on the ring counts.
+//! Three buckets per interface, each of the same size: reports and leaves that name only groups
+//! the interface holds (a key in `MGM_MEMBERS`: members' state changes and leaves, and their
+//! answers to the router's group-specific queries), the other reports and leaves (new groups),
+//! and queries. A flood of reports for new groups then never holds back the members' own
+//! changes, nor the querier's queries; a flood of state changes for held groups is bounded by
+//! its own bucket. Fast-path refreshes never reach here: only what would go on the ring counts.
+//! What a bucket holds back is counted per interface here (`RateBuckets::rate_limited`, read by
+//! the daemon) and in total by `verdict::count` (`events_rate_limited`).
 //!
 //! Each bucket is a GCRA (the virtual-scheduling form of a token bucket): one deadline, the
 //! theoretical arrival time of the next message; a message is within the budget when that
@@ -14,24 +19,63 @@
 //! n times the budget through.
 
 use aya_ebpf::helpers::bpf_ktime_get_ns;
-use mgm_common::IfaceSettings;
+use mgm_common::{igmp::TYPE_V3_REPORT, IfaceSettings, MemberKey};
 
-use crate::{maps, verdict::SlowPathReason};
+use crate::{igmp::Message, maps, verdict::SlowPathReason};
 
-/// One interface's buckets on one CPU: the deadline of each (0 for a full bucket).
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub(crate) struct RateBuckets {
-    pub(crate) reports_due_ns: u64,
-    pub(crate) queries_due_ns: u64,
+/// Which of its interface's buckets a message going up is charged to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Bucket {
+    /// Reports and leaves naming a group the interface does not hold (or more records than
+    /// the classifier walks).
+    NewGroups = 0,
+    /// Reports and leaves naming only groups the interface holds.
+    KnownGroups = 1,
+    Queries = 2,
+}
+
+impl Bucket {
+    /// The bucket of `msg`, going up for `why`. Decided here, just before the bucket is
+    /// taken, from the reason and (for a leave) one lookup, rather than carried from the
+    /// handlers: a flag carried through the pipeline doubles the states the verifier walks.
+    #[inline(always)]
+    pub(crate) fn of(msg: &Message, why: SlowPathReason) -> Self {
+        match why {
+            SlowPathReason::Query => Self::Queries,
+            // A v3 report's reason is NEW_GROUP when any record's group is not held, TOO_LONG
+            // when not every record was walked.
+            SlowPathReason::NewGroup | SlowPathReason::TooLong => Self::NewGroups,
+            SlowPathReason::Leave => {
+                let key = MemberKey {
+                    ifindex: msg.pkt.ifindex,
+                    group: msg.group(),
+                };
+                if maps::member(key).is_some() {
+                    Self::KnownGroups
+                } else {
+                    Self::NewGroups
+                }
+            }
+            // The group's entry was found (for a v3 report: every record's), unless the report
+            // has no record at all.
+            SlowPathReason::StateChange | SlowPathReason::DaemonRequest => {
+                if msg.msg_type() == TYPE_V3_REPORT && msg.header[6] == 0 && msg.header[7] == 0 {
+                    Self::NewGroups
+                } else {
+                    Self::KnownGroups
+                }
+            }
+        }
+    }
 }
 
 const NS_PER_SECOND: u64 = 1_000_000_000;
 
-/// Whether a message going up for `why` is within the budget of interface `ifindex`; takes
-/// its share of the budget when it is.
+/// Whether a message going up is within `bucket` of interface `ifindex`; takes its share of
+/// the budget when it is, counts it held back when not.
 #[inline(always)]
-pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, why: SlowPathReason) -> bool {
+pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, bucket: Bucket) -> bool {
     if settings.max_reports_per_second == 0 {
         return true;
     }
@@ -39,31 +83,37 @@ pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, why: SlowPat
         ifindex,
         settings.max_reports_per_second,
         settings.report_burst,
-        why == SlowPathReason::Query,
+        bucket as u32,
     )
 }
 
 /// The bucket's part, a subprogram of its own: its stack is not added to the main program's,
 /// which the bpf_loop callbacks' stacks are (the verifier's 512-byte bound on the chain).
 #[inline(never)]
-fn take_share(ifindex: u32, per_second: u32, burst: u32, query: bool) -> bool {
+fn take_share(ifindex: u32, per_second: u32, burst: u32, bucket: u32) -> bool {
     let Some(buckets) = maps::rate_buckets(ifindex) else {
         // The map refused the entry: no limit rather than no events.
         return true;
     };
-    let due = if query {
+    let due = if bucket == Bucket::Queries as u32 {
         &mut buckets.queries_due_ns
+    } else if bucket == Bucket::KnownGroups as u32 {
+        &mut buckets.known_groups_due_ns
     } else {
-        &mut buckets.reports_due_ns
+        &mut buckets.new_groups_due_ns
     };
     // SAFETY: helper without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
-    take(
+    let within = take(
         due,
         now,
         NS_PER_SECOND / u64::from(per_second.max(1)),
         burst,
-    )
+    );
+    if !within {
+        buckets.rate_limited = buckets.rate_limited.wrapping_add(1);
+    }
+    within
 }
 
 /// GCRA: `interval` ns per message, up to `burst` at once (at least one).

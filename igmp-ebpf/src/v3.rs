@@ -196,7 +196,9 @@ struct RecordWalk {
     pos: u32,
     /// Records applied in kernel.
     refreshed: u32,
-    /// First slow-path reason (TOO_LONG wins), `None` while every record was a refresh.
+    /// First slow-path reason (TOO_LONG wins, then NEW_GROUP: a report naming a group the
+    /// interface does not hold is charged to the new groups' budget), `None` while every
+    /// record was a refresh.
     why: Option<SlowPathReason>,
 }
 
@@ -218,7 +220,13 @@ extern "C" fn record_step(_index: u64, ctx: *mut c_void) -> i64 {
     match fastpath::refresh_record(&w.refresh, h[0], group, nsrc, sources) {
         Ok(()) => w.refreshed += 1,
         Err(why) => {
-            if w.why.is_none() || why == SlowPathReason::TooLong {
+            let outranks = match w.why {
+                None => true,
+                Some(SlowPathReason::TooLong) => false,
+                Some(SlowPathReason::NewGroup) => why == SlowPathReason::TooLong,
+                Some(_) => matches!(why, SlowPathReason::TooLong | SlowPathReason::NewGroup),
+            };
+            if outranks {
                 w.why = Some(why);
             }
         }

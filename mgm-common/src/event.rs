@@ -23,7 +23,8 @@ pub const EVENT_FLAG_TRUNCATED: u8 = 1 << 2;
 pub mod reason {
     /// A membership query (from us or from another router).
     pub const QUERY: u8 = 1;
-    /// A report for a group the maps do not hold on this interface.
+    /// A report for a group the maps do not hold on this interface (a v3 report: for at least
+    /// one, whatever its other records; only TOO_LONG goes before it).
     pub const NEW_GROUP: u8 = 2;
     /// A v2 leave.
     pub const LEAVE: u8 = 3;

@@ -12,5 +12,5 @@ pub mod maps;
 pub mod stats;
 
 pub use event::{EventHeader, IgmpEvent};
-pub use maps::{IfaceSettings, MemberKey, MemberState, SourceKey, SourceState};
+pub use maps::{IfaceSettings, MemberKey, MemberState, RateBuckets, SourceKey, SourceState};
 pub use stats::IgmpStats;

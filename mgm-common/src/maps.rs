@@ -14,6 +14,9 @@ pub const MAP_STATS: &str = "MGM_STATS";
 /// Ring buffer of records (an [`crate::EventHeader`] then the IGMP bytes, as long as the
 /// message: [`crate::IgmpEvent`] decodes them), classifier → daemon.
 pub const MAP_EVENTS: &str = "MGM_EVENTS";
+/// ifindex → [`RateBuckets`], per CPU: each interface's budget of messages to the daemon and
+/// what it held back. The classifier's own (not pinned); the daemon only reads it.
+pub const MAP_RATE: &str = "MGM_RATE";
 /// Every map the daemon pins, in pin order.
 pub const ALL_MAPS: [&str; 5] = [MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MAP_EVENTS];
 
@@ -69,8 +72,9 @@ pub struct IfaceSettings {
     pub _pad: [u8; 1],
     /// The budget of reports and leaves sent to the daemon from this interface, per second and
     /// per CPU; 0: no limit. Past it they are passed on and counted (`events_rate_limited`).
-    /// Queries have a budget of their own, of the same size, so that a flood of reports cannot
-    /// make the classifier drop the querier's queries.
+    /// Reports and leaves naming only groups the interface holds have a budget of their own,
+    /// and so do queries, each of the same size, so that a flood of reports for new groups
+    /// cannot make the classifier drop the members' changes or the querier's queries.
     pub max_reports_per_second: u32,
     /// How many may go up at once after a quiet spell (the bucket's depth).
     pub report_burst: u32,
@@ -231,6 +235,22 @@ pub struct SourceState {
     pub fast_refreshes: u32,
 }
 
+/// One interface's budget buckets on one CPU (`MGM_RATE`), written by the classifier only.
+/// Each bucket is the deadline of its next message (GCRA; 0: full). Three buckets, each of the
+/// interface's `max_reports_per_second`: reports and leaves naming only groups the interface
+/// holds (in `MGM_MEMBERS`: members' state changes, leaves, answers to the router's
+/// group-specific queries), the other reports and leaves (new groups), and queries.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateBuckets {
+    pub new_groups_due_ns: u64,
+    pub known_groups_due_ns: u64,
+    pub queries_due_ns: u64,
+    /// Messages held back past a bucket on this CPU (wraps; the classifier-wide total is
+    /// `events_rate_limited`). Starts at 0 when the entry is made (classifier loaded).
+    pub rate_limited: u64,
+}
+
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: all these are #[repr(C)] plain data with explicit padding and no invalid bit
@@ -248,6 +268,8 @@ mod pod {
     unsafe impl aya::Pod for super::SourceState {}
     // SAFETY: as above.
     unsafe impl aya::Pod for crate::IgmpStats {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::RateBuckets {}
 }
 
 #[cfg(test)]
@@ -335,6 +357,8 @@ mod tests {
         assert_eq!(size_of::<MemberState>(), 40);
         assert_eq!(size_of::<SourceKey>(), 12);
         assert_eq!(size_of::<SourceState>(), 16);
+        assert_eq!(size_of::<RateBuckets>(), 32);
+        assert_eq!(core::mem::offset_of!(RateBuckets, rate_limited), 24);
     }
 
     #[test]

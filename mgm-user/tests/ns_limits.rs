@@ -290,4 +290,50 @@ fn a_flood_on_one_lan_is_held_to_its_budget_and_another_lan_still_joins() {
         lab.group(k, &rif_b, G).is_some(),
         "the joiner's group is still held"
     );
+    flooding_lan_is_named(&lab, k, &mut host, &rif_a, &rif_b);
+}
+
+/// The warning's words after the interface and the count.
+const WARNED: &str = "IGMP reports and leaves over max-reports-per-second";
+
+/// Whether `log` has the budget's warning for interface `name`.
+fn warned(log: &str, name: &str) -> bool {
+    log.lines().any(|l| {
+        l.split_once(&format!("{name}: ")).is_some_and(|(_, rest)| {
+            rest.split_once(' ')
+                .is_some_and(|(_, w)| w.starts_with(WARNED))
+        })
+    })
+}
+
+/// After the flood on `rif_a`: `mgm show interfaces`, `mgm show stats` (the snapshot the
+/// metric `mgm_interface_reports_rate_limited_total` is encoded from) and the log name LAN A,
+/// with every report held back, and not LAN B.
+fn flooding_lan_is_named(lab: &Lab, k: usize, host: &mut common::Host, rif_a: &str, rif_b: &str) {
+    let s = stats(lab, k);
+    let total = s["events_rate_limited"];
+    let limited = |name: &str| {
+        let row = lab.interfaces(k).into_iter().find(|i| i.interface == name);
+        row.expect("a managed interface").reports_rate_limited
+    };
+    assert_eq!(limited(rif_a), total, "every one held back on LAN A");
+    assert_eq!(limited(rif_b), 0);
+    let per_if: Vec<(String, u64)> = s
+        .interfaces
+        .iter()
+        .map(|i| (i.interface.clone(), i.reports_rate_limited))
+        .collect();
+    assert!(
+        per_if.contains(&(rif_a.to_string(), total)) && per_if.contains(&(rif_b.to_string(), 0)),
+        "show stats: {per_if:?}"
+    );
+    // The daemon looks at most once a second while reports come: joins on LAN B keep them
+    // coming until it has looked.
+    let mut n = 0;
+    lab.wait_for("the warning naming LAN A", Duration::from_secs(10), || {
+        n += 1;
+        host.cmd(&format!("join 239.3.0.{n} 198.51.100.12"));
+        warned(&lab.daemon_log(k), rif_a)
+    });
+    assert!(!warned(&lab.daemon_log(k), rif_b), "LAN B did not flood");
 }

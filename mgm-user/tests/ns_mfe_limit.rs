@@ -1,7 +1,8 @@
 //! `--max-mfes` against a LAN host that sweeps groups (one datagram to each of many groups):
 //! past the bound the router makes no entry nobody wants (the kernel drops their packets after
 //! holding them unresolved for 10 s), counts the refusals in `mgm show stats`, and still makes
-//! the entry of a refused group a host then joins.
+//! the entry of a refused group a host then joins: at once, at the join (the refused (S,G)s are
+//! remembered), not at the kernel's next upcall.
 //!
 //! Then `mgm show mfe`, streamed by the daemon a chunk at a time, over more entries than one
 //! chunk holds (static routes, made through the control socket).
@@ -24,6 +25,8 @@ const PORT: u16 = 5011;
 const G0: &str = "239.9.0.1";
 /// The sweep's last group: refused.
 const REFUSED: &str = "239.9.0.40";
+/// Another refused group, joined without a stream.
+const REFUSED_QUIET: &str = "239.9.0.39";
 
 /// Resolved entries in the kernel's MFC (`ip mroute show`; unresolved ones are the kernel's
 /// queue, not mgm's).
@@ -67,9 +70,24 @@ fn a_group_sweep_stops_at_max_mfes_and_a_joined_refused_group_still_forwards() {
         "no refusal notice\n{}",
         fl.daemon_log()
     );
-    // A stream to a refused group, and a host joins it: its next upcall (once the kernel has
-    // dropped the unresolved entry, 10 s at most) makes a forwarding entry past the bound.
+    // A host joins a refused group: the entry is in the kernel as soon as the join is seen,
+    // forwarding to the host's link, past the bound.
     let mut r = fl.host(&rcv);
+    r.cmd(&format!("join {REFUSED_QUIET} {}", rcv.addr));
+    fl.wait_for(
+        "the join of a refused group",
+        Duration::from_secs(10),
+        || joined(&fl, REFUSED_QUIET, &rb),
+    );
+    assert!(
+        fl.kernel_mroute(REFUSED_QUIET)
+            .is_some_and(|m| m.state == "resolved" && m.oifs == vec![rb.clone()]),
+        "made at the join: {}",
+        fl.ip_mroute_text()
+    );
+    assert_eq!(fl.mfes().len(), MAX + 1);
+    assert_eq!(refused(&fl), (SWEEP - MAX) as u64, "no refusal more");
+    // A stream to a refused group, and a host joins it: it forwards past the bound.
     r.cmd(&format!("recv {PORT}"));
     s.cmd(&format!("send {REFUSED} {PORT} 3000 10"));
     r.cmd(&format!("join {REFUSED} {}", rcv.addr));
@@ -84,7 +102,16 @@ fn a_group_sweep_stops_at_max_mfes_and_a_joined_refused_group_still_forwards() {
         "{}",
         fl.ip_mroute_text()
     );
-    assert_eq!(fl.mfes().len(), MAX + 1);
+    assert_eq!(fl.mfes().len(), MAX + 2);
+}
+
+/// Whether `mgm show groups` holds `group` on `interface`.
+fn joined(fl: &ForwardLab, group: &str, interface: &str) -> bool {
+    let v = forward::mgm_json(&fl.socket(), &["show", "groups", "--json"]);
+    v.as_array().is_some_and(|rows| {
+        rows.iter()
+            .any(|g| g["group"] == group && g["interface"] == interface)
+    })
 }
 
 /// Static routes made: more than one chunk of `show_mfe` (1 024 entries).

@@ -60,9 +60,10 @@ pub fn interfaces_table(rows: &[InterfaceView]) -> String {
             "GROUPS",
             "REFUSED",
             "FILTERED",
+            "LIMITED",
             "timers (QI/QRI/LMQI x LMQC, RV)",
         ],
-        &[1, 7, 8, 9, 10],
+        &[1, 7, 8, 9, 10, 11],
     );
     for r in rows {
         t.add_row(interface_row(r));
@@ -133,6 +134,8 @@ fn interface_row(r: &InterfaceView) -> Vec<String> {
             "{}/{}",
             r.refused_filtered_groups, r.refused_filtered_sources
         )),
+        // Reports and leaves past the budget (max-reports-per-second), passed on unseen.
+        router_only(r.reports_rate_limited.to_string()),
         timers_text(r),
     ]
 }

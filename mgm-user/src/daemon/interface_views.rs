@@ -86,6 +86,7 @@ fn bare_row(name: &str, role: InterfaceRole, params: Option<&Params>) -> Interfa
         max_sources_total: 0,
         refused_sources_total: 0,
         max_reports_per_second: 0,
+        reports_rate_limited: 0,
         refused_filtered_groups: 0,
         refused_filtered_sources: 0,
         allow_groups: Vec::new(),
@@ -243,6 +244,7 @@ impl Daemon {
         row.max_sources_total = r.config().max_sources_total;
         row.refused_sources_total = r.refused_sources_total();
         row.max_reports_per_second = r.config().max_reports_per_second;
+        row.reports_rate_limited = self.rate_limited(ifindex);
         row.refused_filtered_groups = r.refused_filtered_groups();
         row.refused_filtered_sources = r.refused_filtered_sources();
         row.allow_groups = texts(&r.config().group_filter.allow);

@@ -15,6 +15,7 @@ mod names;
 pub mod preflight;
 mod proxy;
 mod reload;
+mod report_budget;
 mod ring_losses;
 mod service_status;
 mod state;
@@ -394,6 +395,7 @@ struct Turns {
     busy: u64,
     alarm: alarm::Alarm,
     losses: ring_losses::RingLosses,
+    budget: report_budget::BudgetWatch,
     trim: crate::sys::memory::TrimWhenQuiet,
 }
 
@@ -404,6 +406,9 @@ impl Turns {
             busy: 0,
             alarm: alarm::Alarm::new(monotonic_ns()?, tokio::time::Instant::now()),
             losses: ring_losses::RingLosses::new(ring_full_count(daemon).unwrap_or(0)),
+            budget: report_budget::BudgetWatch::new(
+                daemon.maps.stats().map_or(0, |s| s.events_rate_limited),
+            ),
             trim: Default::default(),
         })
     }
@@ -428,6 +433,10 @@ impl Turns {
             if let Some(warning) = counted.and_then(|n| self.losses.looked(n, now)) {
                 log::warn!("{warning}");
             }
+        }
+        let now = monotonic_ns()?;
+        if self.budget.due(now) {
+            daemon.warn_rate_limited(&mut self.budget, now);
         }
         Ok(())
     }

@@ -50,7 +50,8 @@ pub struct IgmpConfig {
     /// The interface's budget of reports and leaves the classifier sends to the daemon, per
     /// second and per CPU, with a burst of as many (default 2000; 0: no limit). Past it they
     /// are passed on and counted (`events_rate_limited`), so that a flood on one link cannot
-    /// fill the event ring all interfaces share. Queries have a budget of their own, as large.
+    /// fill the event ring all interfaces share. Reports and leaves naming only groups the
+    /// interface holds have a budget of their own, as large, and so do queries.
     pub max_reports_per_second: u32,
     /// What a query of an older IGMP version from another router does (RFC 3376 §7.3.1).
     pub older_querier: OlderQuerier,

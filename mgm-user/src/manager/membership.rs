@@ -235,6 +235,9 @@ impl Manager {
         if new_iface || self.st.wildcard_meets_blocks(sg, iface) {
             self.update_mfes_for(sg);
         }
+        if new_iface {
+            self.make_refused(sg);
+        }
         true
     }
 

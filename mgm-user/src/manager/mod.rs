@@ -147,8 +147,10 @@
 //! (four packets at most) and drops it after 10 s, and the next packet after that asks again.
 //! An entry somebody wants is made past the bound: receivers come first; those entries are
 //! bounded by what receivers may join (the IGMP limits per interface, the routing protocols'
-//! memberships) times the sources that send to those groups. A receiver joining a refused
-//! (S,G) gets it at the next upcall, at most 10 s later.
+//! memberships) times the sources that send to those groups. The last 256 refused (S,G)s are
+//! remembered (`mfe/refused.rs`): a receiver joining one's group on an interface makes the
+//! entry at the join, and the kernel forwards at once (its unresolved entry resolved), rather
+//! than at its next upcall, up to 10 s later.
 mod actions;
 mod blocks;
 mod callbacks;
@@ -283,6 +285,10 @@ pub struct Manager {
     /// New MFEs nobody wanted, refused at [`ManagerConfig::max_mfes`]; their log line.
     mfes_refused: u64,
     refusal_log: crate::time::RateLimit,
+    /// The (S,G)s refused lately, made at a join that wants them.
+    refused: mfe::refused::RefusedSgs,
+    /// While one of them is made again: when it was refused.
+    retrying_refused: Option<u64>,
 }
 
 impl Manager {
@@ -317,6 +323,8 @@ impl Manager {
             members_capacity: 0,
             mfes_refused: 0,
             refusal_log: crate::time::RateLimit::default(),
+            refused: mfe::refused::RefusedSgs::default(),
+            retrying_refused: None,
         }
     }
 

@@ -277,8 +277,10 @@ pub static SETTINGS: &[Setting] = &[
                2000) the classifier sends up to the daemon from this interface, so that one \
                link's flood \
                cannot crowd out the others' joins; further ones are passed on and counted \
-               (`events_rate_limited` in `mgm show stats`). Queries have a budget of their own, \
-               as large. Refreshes absorbed in the kernel never count. 0: no limit",
+               (LIMITED in `mgm show interfaces`, `events_rate_limited` in `mgm show stats`). \
+               Reports and leaves naming only groups the interface holds have a budget of \
+               their own, as large, and so do queries. Refreshes absorbed in the kernel never \
+               count. 0: no limit",
         derived_default: "",
         kind: Kind::Count {
             get: |c| Some(c.max_reports_per_second),

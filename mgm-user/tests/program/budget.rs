@@ -39,6 +39,12 @@ fn reports_past_the_budget_are_counted_not_sent() {
         "still counted as accepted"
     );
     assert_eq!(st.events_ring_full, 0);
+    assert_eq!(
+        fx.rate_limited(LO),
+        100 - sent,
+        "counted for the interface too"
+    );
+    assert_eq!(fx.rate_limited(LO + 1), 0, "and for no other");
 
     // Leaves share the reports' budget: a flood of either cannot hide behind the other.
     let leave = igmp8(TYPE_V2_LEAVE, 0, G1);
@@ -48,6 +54,74 @@ fn reports_past_the_budget_are_counted_not_sent() {
     assert!(sent + leaves_sent < 3 + refills_since(start));
     assert_eq!(st.rx_leave_v2, 10);
     assert_eq!(st.events_rate_limited, 110 - sent - leaves_sent);
+    assert_eq!(fx.rate_limited(LO), st.events_rate_limited);
+}
+
+fn leave(group: [u8; 4]) -> Vec<u8> {
+    ip_frame(&Ip::igmp(HOST, ALL_ROUTERS, igmp8(TYPE_V2_LEAVE, 0, group)))
+}
+
+/// Spends the new groups' bucket on reports for G2, which the interface does not
+/// hold: how many went up.
+fn spend_new_groups(fx: &mut Fx) -> u64 {
+    fx.run_repeat(&v2_report(G2), 50);
+    let sent = fx.events().len() as u64;
+    assert!(fx.stats().events_rate_limited > 0, "the bucket is spent");
+    sent
+}
+
+#[test]
+fn held_groups_go_up_while_new_groups_are_limited() {
+    let mut fx = fixture();
+    // A burst of three: the three held-group messages below fit in it.
+    budget(&mut fx, 3);
+    // G1 is held in v3 mode: a v2 report for it changes its state.
+    fx.add_member(G1, exclude_member(3));
+    spend_new_groups(&mut fx);
+    let limited = fx.stats().events_rate_limited;
+    // A member's leave, ...
+    fx.run(&leave(G1));
+    let ev = fx.one_event();
+    assert_eq!((ev.reason, &ev.igmp[4..8]), (reason::LEAVE, &G1[..]));
+    // ... its answer to the last-member query (the daemon marks the group slow path then), ...
+    let mut m = exclude_member(3);
+    m.flags = MEMBER_FLAG_SLOW_PATH;
+    fx.add_member(G1, m);
+    fx.run(&v3_frame(&[rec(IS_EX, G1, &[])]));
+    assert_eq!(fx.one_event().reason, reason::DAEMON_REQUEST);
+    fx.add_member(G1, exclude_member(3));
+    // ... and a state change of the group, all go up.
+    fx.run(&v2_report(G1));
+    assert_eq!(fx.one_event().reason, reason::STATE_CHANGE);
+    assert_eq!(fx.stats().events_rate_limited, limited);
+    // A report naming a held group and a new one is charged to the new groups.
+    fx.run(&v3_frame(&[rec(TO_IN, G1, &[S1]), rec(TO_EX, G2, &[])]));
+    fx.no_event();
+    assert_eq!(fx.stats().events_rate_limited, limited + 1);
+    // So is a leave for a group not held, and a report with no record.
+    fx.run(&leave(G2));
+    fx.run(&v3_frame(&[]));
+    fx.no_event();
+    assert_eq!(fx.rate_limited(LO), limited + 3);
+}
+
+#[test]
+fn a_flood_for_held_groups_is_bounded_by_its_own_bucket() {
+    let mut fx = fixture();
+    budget(&mut fx, 2);
+    fx.add_member(G1, exclude_member(2));
+    let start = monotonic_ns();
+    fx.run_repeat(&leave(G1), 50);
+    let sent = fx.events().len() as u64;
+    assert!(
+        (2..2 + refills_since(start)).contains(&sent),
+        "the burst goes up, then nothing: {sent} sent"
+    );
+    assert_eq!(fx.stats().events_rate_limited, 50 - sent);
+    assert_eq!(fx.rate_limited(LO), 50 - sent);
+    // The new groups' bucket is untouched: a join still goes up.
+    fx.run(&v2_report(G2));
+    assert_eq!(fx.one_event().reason, reason::NEW_GROUP);
 }
 
 #[test]

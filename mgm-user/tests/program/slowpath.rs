@@ -252,7 +252,8 @@ fn slow_path_mixed_report_applies_refreshes_and_goes_up() {
     ]);
     fx.run(&ip_frame(&Ip::igmp(HOST, V3_REPORTS, m.clone())));
     let ev = fx.one_event();
-    assert_event(&ev, reason::STATE_CHANGE, HOST, V3_REPORTS, &m);
+    // A record for a group not held: NEW_GROUP (the new groups' budget), not STATE_CHANGE.
+    assert_event(&ev, reason::NEW_GROUP, HOST, V3_REPORTS, &m);
     assert!(
         fx.member(G1).group_expires_ns >= t0 + GMI,
         "the refresh record was applied"

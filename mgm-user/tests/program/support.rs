@@ -11,11 +11,11 @@ pub(crate) use mgm_common::{
     event::{reason, EVENT_FLAG_ROUTER_ALERT, EVENT_FLAG_TRUNCATED, EVENT_FLAG_VLAN},
     maps::{
         ALL_PROGRAMS, FILTER_MODE_EXCLUDE, FILTER_MODE_INCLUDE, MAP_EVENTS, MAP_IFACES,
-        MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH, PROGRAM_NAME, PROGRAM_NAME_GRE,
-        PROGRAM_NAME_IP,
+        MAP_MEMBERS, MAP_RATE, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH, PROGRAM_NAME,
+        PROGRAM_NAME_GRE, PROGRAM_NAME_IP,
     },
-    EventHeader, IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, SourceKey,
-    SourceState,
+    EventHeader, IfaceSettings, IgmpEvent, IgmpStats, MemberKey, MemberState, RateBuckets,
+    SourceKey, SourceState,
 };
 
 pub(crate) const TCX_NEXT: u32 = -1i32 as u32;
@@ -334,8 +334,8 @@ impl Fx {
         let zero = PerCpuValues::try_from(vec![IgmpStats::default(); cpus]).unwrap();
         self.stats.set(0, zero, 0).unwrap();
         // Full budgets: the classifier's own map, emptied in place.
-        let rate: aya::maps::PerCpuHashMap<&mut MapData, u32, [u64; 2]> =
-            aya::maps::PerCpuHashMap::try_from(self.ebpf.map_mut("MGM_RATE").expect("MGM_RATE"))
+        let rate: aya::maps::PerCpuHashMap<&mut MapData, u32, RateBuckets> =
+            aya::maps::PerCpuHashMap::try_from(self.ebpf.map_mut(MAP_RATE).expect("MGM_RATE"))
                 .unwrap();
         let keys: Vec<u32> = rate.keys().map(|k| k.unwrap()).collect();
         let mut rate = rate;
@@ -344,6 +344,17 @@ impl Fx {
         }
         self.events();
         self.enable(LO);
+    }
+
+    /// Messages `ifindex`'s buckets held back, over every CPU (`MGM_RATE`).
+    pub(crate) fn rate_limited(&self, ifindex: u32) -> u64 {
+        let rate: aya::maps::PerCpuHashMap<&MapData, u32, RateBuckets> =
+            aya::maps::PerCpuHashMap::try_from(self.ebpf.map(MAP_RATE).expect("MGM_RATE")).unwrap();
+        match rate.get(&ifindex, 0) {
+            Ok(per_cpu) => per_cpu.iter().map(|b| b.rate_limited).sum(),
+            Err(aya::maps::MapError::KeyNotFound) => 0,
+            Err(e) => panic!("reading MGM_RATE: {e}"),
+        }
     }
 
     pub(crate) fn enable(&mut self, ifindex: u32) {

@@ -54,6 +54,10 @@ pub struct InterfaceStats {
     /// 0: none).
     #[serde(default)]
     pub max_reports_per_second: u64,
+    /// Reports and leaves that budget held back, passed on unseen by the daemon (since the
+    /// classifier was loaded).
+    #[serde(default)]
+    pub reports_rate_limited: u64,
     /// Refusals, each as in `mgm show interfaces --json`.
     pub refused_groups: u64,
     pub refused_host_groups: u64,
@@ -114,10 +118,13 @@ pub struct InterfaceView {
     #[serde(default)]
     pub refused_sources_total: u64,
     /// The classifier's budget of reports and leaves sent up, per second and per CPU
-    /// (`max-reports-per-second`; 0: none). What it holds back is counted in `mgm show stats`
-    /// (`events_rate_limited`, all interfaces together).
+    /// (`max-reports-per-second`; 0: none).
     #[serde(default)]
     pub max_reports_per_second: u32,
+    /// Reports and leaves that budget held back, passed on unseen by the daemon, since the
+    /// classifier was loaded (`events_rate_limited` in `mgm show stats` is every interface's).
+    #[serde(default)]
+    pub reports_rate_limited: u64,
     /// Records (v1/v2 reports and leaves, v3 group records) ignored whole since start because
     /// the group filters (`allow-groups`, `deny-groups`) refuse their group.
     #[serde(default)]

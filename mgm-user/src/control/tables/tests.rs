@@ -192,6 +192,7 @@ fn iface(name: &str) -> InterfaceView {
         max_sources_total: 32768,
         refused_sources_total: 20,
         max_reports_per_second: 2000,
+        reports_rate_limited: 6,
         refused_filtered_groups: 4,
         refused_filtered_sources: 5,
         allow_groups: vec![],
@@ -236,8 +237,9 @@ fn the_interface_table_counts_every_refusal() {
         "groups 1 + 2 per host, sources 10 + 20 in total: {line}"
     );
     assert_eq!(cells[10], "4/5", "filtered group records / sources: {line}");
+    assert_eq!(cells[11], "6", "held back by the report budget: {line}");
     let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header[9..11], ["REFUSED", "FILTERED"]);
+    assert_eq!(header[9..12], ["REFUSED", "FILTERED", "LIMITED"]);
 }
 
 #[test]
@@ -287,12 +289,12 @@ fn the_interface_table_says_what_each_interface_waits_for() {
         ["wg0", "-", "awaited:interface", "-", "-", "-"]
     );
     assert_eq!(
-        cells[1][6..11],
-        ["-", "-", "-", "-", "-"],
+        cells[1][6..12],
+        ["-", "-", "-", "-", "-", "-"],
         "no router: {text}"
     );
     assert_eq!(
-        cells[1][11], "125.0s/10.0s/1.0s",
+        cells[1][12], "125.0s/10.0s/1.0s",
         "the configured timers: {text}"
     );
     assert_eq!(cells[2][2..4], ["awaited:address", "up/up"], "{text}");
@@ -309,6 +311,7 @@ fn the_interface_table_says_what_each_interface_waits_for() {
             "-",
             "v3",
             "2",
+            "-",
             "-",
             "-",
             "-"

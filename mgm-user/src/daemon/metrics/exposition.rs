@@ -136,6 +136,18 @@ fn limits(e: &mut DescriptorEncoder, ifs: &[InterfaceStats]) -> std::fmt::Result
             ]
             .map(|(why, v)| ([("interface", i.interface.as_str()), ("reason", why)], v))
         }),
+    )?;
+    counters(
+        e,
+        "mgm_interface_reports_rate_limited",
+        "Reports and leaves past the interface's max_reports_per_second, passed on without \
+         the daemon seeing them",
+        ifs.iter().map(|i| {
+            (
+                [("interface", i.interface.as_str())],
+                i.reports_rate_limited,
+            )
+        }),
     )
 }
 

@@ -156,7 +156,7 @@ impl Manager {
         mfe.oil = self.compute_oil(k, &mfe);
         let empty = mfe.oil.is_empty();
         if empty && self.at_mfe_bound() {
-            self.refuse_mfe(source, group);
+            self.refuse_mfe(k, arrival_ifindex, header);
             return Ok(NewPacket::Refused);
         }
         let timeout = mfe.timeout_s;
@@ -180,8 +180,16 @@ impl Manager {
         max > 0 && self.st.mfes.len() >= max
     }
 
-    /// Counts a refused entry; logs the count at most once a minute.
-    fn refuse_mfe(&mut self, source: Ipv4Addr, group: Ipv4Addr) {
+    /// Notes a refused entry for a later join ([`super::refused`]), counts it and logs the
+    /// count at most once a minute. One made again at a join and refused again goes back on
+    /// the list as it was, not counted again.
+    fn refuse_mfe(&mut self, k: MfeKey, arrival_ifindex: u32, header: &[u8]) {
+        let MfeKey { source, group } = k;
+        if let Some(at_ns) = self.retrying_refused {
+            self.refused.push(k, arrival_ifindex, header, at_ns);
+            return;
+        }
+        self.refused.push(k, arrival_ifindex, header, self.now);
         self.mfes_refused += 1;
         if let Some(held) = self.refusal_log.allow(self.now) {
             log::warn!(

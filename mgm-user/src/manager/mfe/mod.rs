@@ -3,6 +3,7 @@
 mod create;
 pub use create::NewPacket;
 mod oil;
+pub(crate) mod refused;
 mod static_route;
 
 pub(crate) use static_route::StaticRoute;

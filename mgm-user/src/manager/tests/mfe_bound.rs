@@ -34,11 +34,17 @@ fn past_max_mfes_an_entry_nobody_wants_is_refused_and_one_somebody_wants_is_made
     assert_eq!(h.pkt(S1, group(5), 1), Ok(NewPacket::Installed));
     assert_eq!(h.oifs(S1, group(5)), vec![2]);
     assert_eq!(mfe_count(&h), 4);
-    // A receiver joins the refused group: its next upcall (the kernel's unresolved entry gone)
-    // makes it, forwarding.
+    // A receiver joins the refused group: the entry is made at the join, forwarding (the
+    // kernel's unresolved entry resolved at once), not at the kernel's next upcall.
+    h.clear();
     h.add(a, Sg::star_g(group(4)), 2).unwrap();
-    assert_eq!(h.pkt(S1, group(4), 1), Ok(NewPacket::Installed));
+    assert!(
+        h.m.take_actions().contains(&set(S1, group(4), 1, &[2])),
+        "made at the join"
+    );
     assert_eq!(h.oifs(S1, group(4)), vec![2]);
+    assert_eq!(h.m.refused_sgs(), vec![], "no longer waiting");
+    assert_eq!(h.pkt(S1, group(4), 1), Ok(NewPacket::Installed));
     // Still at the bound: another unwanted one is refused and counted.
     assert_eq!(h.pkt(S2, group(6), 1), Ok(NewPacket::Refused));
     assert_eq!((mfe_count(&h), h.m.mfes_refused()), (5, 2));
@@ -52,6 +58,57 @@ fn past_max_mfes_an_entry_nobody_wants_is_refused_and_one_somebody_wants_is_made
         assert_eq!(h.pkt(S1, group(i), 1), Ok(NewPacket::Installed));
     }
     assert_eq!(h.m.mfes_refused(), 2);
+}
+
+/// Rows: the join (its interface, its (S,G)) → whether the refused (S1, G1) arriving on 1 is
+/// made at it, and whether it is still remembered after.
+#[test]
+fn a_join_makes_the_refused_entries_it_wants() {
+    let s9 = Ipv4Addr::new(203, 0, 113, 9);
+    let rows: [(&str, Sg, u32, bool, bool); 5] = [
+        ("(*,G) on a receiver LAN", Sg::star_g(G1), 2, true, false),
+        ("(S,G) of the entry", Sg::sg(S1, G1), 2, true, false),
+        ("(S,G) of another source", Sg::sg(s9, G1), 2, false, true),
+        ("another group", Sg::star_g(G2), 2, false, true),
+        // Still nobody wants it (the join is on its incoming interface): refused again, kept,
+        // not counted again.
+        ("on the incoming interface", Sg::star_g(G1), 1, false, true),
+    ];
+    for (what, sg, on, made, kept) in rows {
+        let mut h = H::new();
+        let (a, _) = h.routing("A");
+        h.take(a, &[1, 2]);
+        h.m.set_max_mfes(1);
+        h.pkt(S2, G2, 1).unwrap();
+        assert_eq!(h.pkt(S1, G1, 1), Ok(NewPacket::Refused), "{what}");
+        h.clear();
+        h.add(a, sg, on).unwrap();
+        let actions = h.m.take_actions();
+        assert_eq!(
+            actions.contains(&set(S1, G1, 1, &[2])),
+            made,
+            "{what}: {actions:?}"
+        );
+        assert_eq!(h.m.mfe(h.now, S1, G1).is_ok(), made, "{what}");
+        assert_eq!(h.m.refused_sgs().contains(&(S1, G1)), kept, "{what}");
+        assert_eq!(h.m.mfes_refused(), 1, "{what}: a retry is no new refusal");
+    }
+}
+
+#[test]
+fn a_refusal_long_past_is_not_made_at_a_join() {
+    let mut h = H::new();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2]);
+    h.m.set_max_mfes(1);
+    h.pkt(S2, G2, 1).unwrap();
+    assert_eq!(h.pkt(S1, G1, 1), Ok(NewPacket::Refused));
+    // The source stopped: no refusal for longer than the kernel's upcalls would make.
+    h.now += crate::manager::mfe::refused::REFUSED_FRESH_NS + SEC;
+    h.clear();
+    h.add(a, Sg::star_g(G1), 2).unwrap();
+    assert_eq!(h.m.mfe(h.now, S1, G1), Err(MgmError::NotFound));
+    assert_eq!(h.m.refused_sgs(), vec![], "forgotten");
 }
 
 #[test]

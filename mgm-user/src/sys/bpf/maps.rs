@@ -1,10 +1,14 @@
 //! Typed access to the maps the daemon shares with the classifier.
 use super::write_queue::WriteQueue;
 use anyhow::{anyhow, Context, Error, Result};
-use aya::maps::{HashMap, MapData, MapError, PerCpuArray};
+use aya::maps::{HashMap, MapData, MapError, PerCpuArray, PerCpuHashMap};
 use aya::Ebpf;
-use mgm_common::maps::{MAP_IFACES, MAP_MEMBERS, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH};
-use mgm_common::{IfaceSettings, IgmpStats, MemberKey, MemberState, SourceKey, SourceState};
+use mgm_common::maps::{
+    MAP_IFACES, MAP_MEMBERS, MAP_RATE, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH,
+};
+use mgm_common::{
+    IfaceSettings, IgmpStats, MemberKey, MemberState, RateBuckets, SourceKey, SourceState,
+};
 
 pub struct KernelMaps {
     /// Whether the classifier refreshes entries (false with `--no-fast-path`): only then can
@@ -14,6 +18,8 @@ pub struct KernelMaps {
     pub members: HashMap<MapData, MemberKey, MemberState>,
     pub sources: HashMap<MapData, SourceKey, SourceState>,
     pub stats: PerCpuArray<MapData, IgmpStats>,
+    /// The classifier's budget buckets per interface; read for what they held back.
+    pub rate: PerCpuHashMap<MapData, u32, RateBuckets>,
     /// Member and source writes held back until [`Self::flush`] (one batch call per kind).
     pub member_writes: WriteQueue<MemberKey, MemberState>,
     pub source_writes: WriteQueue<SourceKey, SourceState>,
@@ -32,6 +38,7 @@ impl KernelMaps {
             members: HashMap::try_from(take(ebpf, MAP_MEMBERS)?).context(MAP_MEMBERS)?,
             sources: HashMap::try_from(take(ebpf, MAP_SOURCES)?).context(MAP_SOURCES)?,
             stats: PerCpuArray::try_from(take(ebpf, MAP_STATS)?).context(MAP_STATS)?,
+            rate: PerCpuHashMap::try_from(take(ebpf, MAP_RATE)?).context(MAP_RATE)?,
             member_writes: WriteQueue::new(MAP_MEMBERS),
             source_writes: WriteQueue::new(MAP_SOURCES),
         })
@@ -45,6 +52,16 @@ impl KernelMaps {
             total.accumulate(cpu);
         }
         Ok(total)
+    }
+
+    /// Reports and leaves the budget of interface `ifindex` held back, summed over every CPU
+    /// (0 before its first message: the classifier makes the entry then). One syscall.
+    pub fn rate_limited(&self, ifindex: u32) -> Result<u64> {
+        let per_cpu = absent_is_none(self.rate.get(&ifindex, 0)).context("reading MGM_RATE")?;
+        Ok(per_cpu.map_or(0, |cpus| {
+            cpus.iter()
+                .fold(0u64, |n, b| n.wrapping_add(b.rate_limited))
+        }))
     }
 
     /// The entry for `key` as written, queued writes included.
