@@ -180,6 +180,7 @@ pub use error::{Invalid, MgmError, MgmResult};
 pub use events::{EventArgs, EventKind, MgmEvent};
 pub use mfe::{
     MfeInfo, NewPacket, StaticRouteInfo, MFE_DEADLINES_PER_CALL, REJECTED_MFE_TIMEOUT_S,
+    WANTED_MFE_CEILING,
 };
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
@@ -280,9 +281,8 @@ pub struct Manager {
     now: u64,
     /// The membership table's capacity at the last [`Manager::shrink_tables`].
     members_capacity: usize,
-    /// New MFEs nobody wanted, refused at [`ManagerConfig::max_mfes`]; their log line.
-    mfes_refused: u64,
-    refusal_log: crate::time::RateLimit,
+    /// New MFEs refused by the MFE bound; their log lines.
+    refusals: mfe::MfeRefusals,
 }
 
 impl Manager {
@@ -315,8 +315,7 @@ impl Manager {
             errors: Vec::new(),
             now: 0,
             members_capacity: 0,
-            mfes_refused: 0,
-            refusal_log: crate::time::RateLimit::default(),
+            refusals: mfe::MfeRefusals::default(),
         }
     }
 
@@ -366,9 +365,15 @@ impl Manager {
     pub fn set_max_mfes(&mut self, max: usize) {
         self.st.cfg.max_mfes = max;
     }
-    /// New MFEs refused at [`ManagerConfig::max_mfes`] since the start (`mfes_refused`).
+    /// New MFEs nobody wanted (or whose packet came off the RPF interface), refused at
+    /// [`ManagerConfig::max_mfes`] since the start (`mfes_refused`).
     pub fn mfes_refused(&self) -> u64 {
-        self.mfes_refused
+        self.refusals.idle
+    }
+    /// New MFEs receivers wanted, refused at [`WANTED_MFE_CEILING`] × [`ManagerConfig::max_mfes`]
+    /// since the start (`wanted_mfes_refused`).
+    pub fn wanted_mfes_refused(&self) -> u64 {
+        self.refusals.wanted
     }
 
     // ---- plumbing --------------------------------------------------------------------------
