@@ -141,14 +141,27 @@
 //! kernel from upcalling every packet, and traffic still extends it like any lifetime.
 //!
 //! # MFE bound
-//! At [`ManagerConfig::max_mfes`] MFEs (every kind counts), a new packet whose entry would have
-//! an empty OIL is refused ([`NewPacket::Refused`], counted in [`Manager::mfes_refused`],
-//! logged at most once a minute): nothing is installed, the kernel keeps its unresolved entry
-//! (four packets at most) and drops it after 10 s, and the next packet after that asks again.
-//! An entry somebody wants is made past the bound: receivers come first; those entries are
-//! bounded by what receivers may join (the IGMP limits per interface, the routing protocols'
-//! memberships) times the sources that send to those groups. A receiver joining a refused
-//! (S,G) gets it at the next upcall, at most 10 s later.
+//! At [`ManagerConfig::max_mfes`] MFEs (every kind counts), a new entry that would forward
+//! nothing is refused ([`NewPacket::Refused`], counted in [`Manager::mfes_refused`], logged at
+//! most once a minute): one with an empty OIL, and one whose packet arrived on another
+//! interface than its RPF `iif` (the kernel drops that traffic as wrong-if, so the entry only
+//! holds memory and makes WRONGVIF upcalls). Nothing is installed, the kernel keeps its
+//! unresolved entry (four packets at most) and drops it after 10 s, and the next packet after
+//! that asks again. Below the bound such an off-route entry is made with the short
+//! [`ManagerConfig::negative_mfe_timeout_s`] lifetime whatever its OIL (wrong-if packets do not
+//! extend it; traffic on `iif` does, by that lifetime): a host that joins G and sends to G from
+//! many source addresses routed elsewhere gets nothing past the bound, and below it its entries
+//! go within a minute. A route that really moved to the arrival interface is still caught:
+//! [`Manager::wrong_interface`] rebuilds a made entry from the new route, and a refused one is
+//! made at its next upcall, on its RPF interface then.
+//!
+//! An entry somebody wants whose packet came on its RPF interface is made past the bound
+//! (receivers come first), up to a hard ceiling of [`WANTED_MFE_CEILING`] × `max_mfes`; past
+//! that it is refused too, counted apart ([`Manager::wanted_mfes_refused`], logged at most once
+//! a minute). The ceiling is what holds against a host that sends from many addresses of its
+//! own subnet towards groups with receivers on another link (those pass RPF): without it the
+//! wanted entries would be bounded by what receivers may join times sources the sender chooses.
+//! A receiver joining a refused (S,G) gets it at the next upcall, at most 10 s later.
 mod actions;
 mod blocks;
 mod callbacks;
@@ -214,8 +227,9 @@ pub struct ManagerConfig {
     pub record_events: bool,
     /// Most queued calls one operation may run before it is declared a loop.
     pub max_queued_calls: usize,
-    /// Most MFEs before a new one nobody wants (empty OIL) is refused (`--max-mfes`; 0: no
-    /// bound). Entries somebody wants are made past it: see "MFE bound" above.
+    /// Most MFEs before a new one that would forward nothing (empty OIL, or its packet off the
+    /// RPF interface) is refused (`--max-mfes`; 0: no bound). Entries somebody wants are made
+    /// past it up to [`WANTED_MFE_CEILING`] times it: see "MFE bound" above.
     pub max_mfes: usize,
     /// The lifetime a prune alert offers an entry nobody wants (made with an empty OIL, or whose
     /// OIL emptied); the protocol may answer another. Traffic extends it, as any lifetime.
