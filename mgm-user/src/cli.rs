@@ -238,9 +238,11 @@ pub struct RunArgs {
     /// `0` turns the comparison off; a reload applies a new value [default: 60s].
     #[arg(long, value_name = "D", value_parser = parse_reconcile_interval)]
     pub mfc_reconcile_interval: Option<std::time::Duration>,
-    /// Most forwarding entries (MFEs) before a new one nobody wants is refused: the kernel drops
-    /// its packets, counted in daemon_mfes_refused. Entries with receivers are made past it.
-    /// 0: no bound [default: 16384].
+    /// Most forwarding entries (MFEs) before a new one that would forward nothing (nobody wants
+    /// it, or its packet came on another interface than the route to its source) is refused:
+    /// the kernel drops its packets, counted in daemon_mfes_refused. Entries with receivers are
+    /// made past it, up to 4 times it (daemon_wanted_mfes_refused). 0: no bound
+    /// [default: 16384].
     #[arg(long, value_name = "N")]
     pub max_mfes: Option<u32>,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. `127.0.0.1:9578`,

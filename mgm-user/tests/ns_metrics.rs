@@ -373,6 +373,8 @@ const FAMILIES: &[&str] = &[
     "mgm_mfc_repairs_total",
     "mgm_mfes",
     "mgm_mfes_refused_total",
+    "mgm_wanted_mfes_refused_total",
+    "mgm_pending_upcalls_dropped_total",
     "mgm_forwarded_packets_total",
     "mgm_forwarded_bytes_total",
     "mgm_wrong_interface_packets_total",

@@ -26,11 +26,13 @@ use crate::sys::fib::{CachedRpf, FibResolver, RouteCache};
 use crate::sys::mroute::MrouteSocket;
 use crate::sys::upcall::{Upcall, UpcallKind};
 use anyhow::{Context, Result};
+use awaiting::Awaiting;
 use parked::Parked;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
+mod awaiting;
 mod mfc_sync;
 mod parked;
 mod views;
@@ -51,7 +53,7 @@ pub(crate) struct Forwarding {
     /// them.
     reserved: BTreeMap<String, String>,
     /// NOCACHE upcalls whose MFE waits for an external handler's answer, with when they came.
-    awaiting: Vec<(Upcall, u32, Vec<u8>, u64)>,
+    awaiting: Awaiting,
     fib: FibResolver,
     /// Upcalls waiting for the FIB's answer about their source.
     parked: Parked,
@@ -115,7 +117,7 @@ impl Forwarding {
             notices,
             names: InterfaceNames::default(),
             reserved,
-            awaiting: Vec::new(),
+            awaiting: Awaiting::default(),
             fib,
             parked: Parked::default(),
             gone_counts: BTreeMap::new(),
@@ -289,13 +291,8 @@ impl Forwarding {
     fn dispatch_since(&mut self, up: &Upcall, ifindex: u32, header: &[u8], now: u64, since: u64) {
         match dispatch_upcall_on(&mut self.mgr, up, ifindex, header, now) {
             Ok(NewPacket::Pending) => {
-                if !self
-                    .awaiting
-                    .iter()
-                    .any(|(u, ..)| (u.source, u.group) == (up.source, up.group))
-                {
-                    self.awaiting.push((*up, ifindex, header.to_vec(), since));
-                }
+                self.awaiting
+                    .wait((*up, ifindex, header.to_vec(), since), now);
             }
             Ok(NewPacket::Installed | NewPacket::Refused) => {}
             Err(e) => log::debug!(
@@ -354,7 +351,7 @@ impl Forwarding {
         // Packets that arrived on it and still wait for the FIB or a handler: nothing to build
         // for them now.
         self.parked.drop_arrivals_on(ifindex);
-        self.awaiting.retain(|(_, arrival, ..)| *arrival != ifindex);
+        self.awaiting.drop_arrivals_on(ifindex);
         // IGMP first, then whoever routes there (`local`, or an external handler).
         let key = IfKey::new(ifindex);
         let mut owners: Vec<(String, ProtocolHandle)> = vec![("igmp".into(), self.igmp)];
@@ -404,6 +401,16 @@ impl Forwarding {
     /// New MFEs nobody wanted, refused at `--max-mfes`.
     pub(crate) fn mfes_refused(&self) -> u64 {
         self.mgr.mfes_refused()
+    }
+
+    /// See [`Manager::wanted_mfes_refused`].
+    pub(crate) fn wanted_mfes_refused(&self) -> u64 {
+        self.mgr.wanted_mfes_refused()
+    }
+
+    /// Upcalls dropped because too many waited for a handler's answer.
+    pub(crate) fn pending_upcalls_dropped(&self) -> u64 {
+        self.awaiting.dropped()
     }
 
     /// The shared interface names.
@@ -487,14 +494,7 @@ impl Forwarding {
         igmp: &IgmpPorts,
         now: u64,
     ) {
-        const KERNEL_UNRESOLVED_NS: u64 = 10_000_000_000;
-        self.awaiting
-            .retain(|(_, _, _, t)| now.saturating_sub(*t) < KERNEL_UNRESOLVED_NS);
-        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting)
-            .into_iter()
-            .partition(|(up, ..)| sgs.is_none_or(|l| l.contains(&(up.source, up.group))));
-        self.awaiting = waiting;
-        for (up, ifindex, header, since) in ready {
+        for (up, ifindex, header, since) in self.awaiting.take(sgs, now) {
             self.dispatch_since(&up, ifindex, &header, now, since);
             self.settle(igmp, now);
         }

@@ -113,6 +113,10 @@ pub(crate) struct Snapshot {
     pub(crate) map_write_fallbacks: u64,
     /// New MFEs nobody wanted, refused at `--max-mfes`.
     pub(crate) mfes_refused: u64,
+    /// New MFEs receivers wanted, refused at the ceiling (4 × `--max-mfes`).
+    pub(crate) wanted_mfes_refused: u64,
+    /// NOCACHE upcalls dropped while too many waited for a handler's answer.
+    pub(crate) pending_upcalls_dropped: u64,
     /// The MFE counters by incoming interface name (every one that had an entry, the proxy's
     /// upstream and interfaces gone included).
     pub(crate) forwarded: BTreeMap<String, MfeCounters>,
@@ -192,6 +196,8 @@ impl Daemon {
             map_write_fallbacks: self.maps.member_writes.fallbacks
                 + self.maps.source_writes.fallbacks,
             mfes_refused: self.fwd.mfes_refused(),
+            wanted_mfes_refused: self.fwd.wanted_mfes_refused(),
+            pending_upcalls_dropped: self.fwd.pending_upcalls_dropped(),
             forwarded,
             events: self.event_counts.list(),
             handlers: h.count() as u64,
@@ -235,6 +241,11 @@ impl Snapshot {
             ("mfc_desyncs", self.mfc_desyncs),
             ("mfc_repairs", self.mfc_repairs),
             ("daemon_mfes_refused", self.mfes_refused),
+            ("daemon_wanted_mfes_refused", self.wanted_mfes_refused),
+            (
+                "daemon_pending_upcalls_dropped",
+                self.pending_upcalls_dropped,
+            ),
         ] {
             counters.insert(k.into(), v);
         }

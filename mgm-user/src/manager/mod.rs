@@ -141,16 +141,30 @@
 //! kernel from upcalling every packet, and traffic still extends it like any lifetime.
 //!
 //! # MFE bound
-//! At [`ManagerConfig::max_mfes`] MFEs (every kind counts), a new packet whose entry would have
-//! an empty OIL is refused ([`NewPacket::Refused`], counted in [`Manager::mfes_refused`],
-//! logged at most once a minute): nothing is installed, the kernel keeps its unresolved entry
-//! (four packets at most) and drops it after 10 s, and the next packet after that asks again.
-//! An entry somebody wants is made past the bound: receivers come first; those entries are
-//! bounded by what receivers may join (the IGMP limits per interface, the routing protocols'
-//! memberships) times the sources that send to those groups. The last 256 refused (S,G)s are
-//! remembered (`mfe/refused.rs`): a receiver joining one's group on an interface makes the
-//! entry at the join, and the kernel forwards at once (its unresolved entry resolved), rather
-//! than at its next upcall, up to 10 s later.
+//! At [`ManagerConfig::max_mfes`] MFEs (every kind counts), a new entry that would forward
+//! nothing is refused ([`NewPacket::Refused`], counted in [`Manager::mfes_refused`], logged at
+//! most once a minute): one with an empty OIL, and one whose packet arrived on another
+//! interface than its RPF `iif` (the kernel drops that traffic as wrong-if, so the entry only
+//! holds memory and makes WRONGVIF upcalls). Nothing is installed, the kernel keeps its
+//! unresolved entry (four packets at most) and drops it after 10 s, and the next packet after
+//! that asks again. Below the bound such an off-route entry is made with the short
+//! [`ManagerConfig::negative_mfe_timeout_s`] lifetime whatever its OIL (wrong-if packets do not
+//! extend it; traffic on `iif` does, by that lifetime): a host that joins G and sends to G from
+//! many source addresses routed elsewhere gets nothing past the bound, and below it its entries
+//! go within a minute. A route that really moved to the arrival interface is still caught:
+//! [`Manager::wrong_interface`] rebuilds a made entry from the new route, and a refused one is
+//! made at its next upcall, on its RPF interface then.
+//!
+//! An entry somebody wants whose packet came on its RPF interface is made past the bound
+//! (receivers come first), up to a hard ceiling of [`WANTED_MFE_CEILING`] × `max_mfes`; past
+//! that it is refused too, counted apart ([`Manager::wanted_mfes_refused`], logged at most once
+//! a minute). The ceiling is what holds against a host that sends from many addresses of its
+//! own subnet towards groups with receivers on another link (those pass RPF): without it the
+//! wanted entries would be bounded by what receivers may join times sources the sender chooses.
+//!
+//! The last 256 refused (S,G)s are remembered (`mfe/refused.rs`): a receiver joining one's
+//! group on an interface makes the entry at the join, and the kernel forwards at once (its
+//! unresolved entry resolved), rather than at its next upcall, up to 10 s later.
 mod actions;
 mod blocks;
 mod callbacks;
@@ -182,6 +196,7 @@ pub use error::{Invalid, MgmError, MgmResult};
 pub use events::{EventArgs, EventKind, MgmEvent};
 pub use mfe::{
     MfeInfo, NewPacket, StaticRouteInfo, MFE_DEADLINES_PER_CALL, REJECTED_MFE_TIMEOUT_S,
+    WANTED_MFE_CEILING,
 };
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
@@ -215,8 +230,9 @@ pub struct ManagerConfig {
     pub record_events: bool,
     /// Most queued calls one operation may run before it is declared a loop.
     pub max_queued_calls: usize,
-    /// Most MFEs before a new one nobody wants (empty OIL) is refused (`--max-mfes`; 0: no
-    /// bound). Entries somebody wants are made past it: see "MFE bound" above.
+    /// Most MFEs before a new one that would forward nothing (empty OIL, or its packet off the
+    /// RPF interface) is refused (`--max-mfes`; 0: no bound). Entries somebody wants are made
+    /// past it up to [`WANTED_MFE_CEILING`] times it: see "MFE bound" above.
     pub max_mfes: usize,
     /// The lifetime a prune alert offers an entry nobody wants (made with an empty OIL, or whose
     /// OIL emptied); the protocol may answer another. Traffic extends it, as any lifetime.
@@ -282,9 +298,8 @@ pub struct Manager {
     now: u64,
     /// The membership table's capacity at the last [`Manager::shrink_tables`].
     members_capacity: usize,
-    /// New MFEs nobody wanted, refused at [`ManagerConfig::max_mfes`]; their log line.
-    mfes_refused: u64,
-    refusal_log: crate::time::RateLimit,
+    /// New MFEs refused by the MFE bound; their log lines.
+    refusals: mfe::MfeRefusals,
     /// The (S,G)s refused lately, made at a join that wants them.
     refused: mfe::refused::RefusedSgs,
     /// While one of them is made again: when it was refused.
@@ -321,8 +336,7 @@ impl Manager {
             errors: Vec::new(),
             now: 0,
             members_capacity: 0,
-            mfes_refused: 0,
-            refusal_log: crate::time::RateLimit::default(),
+            refusals: mfe::MfeRefusals::default(),
             refused: mfe::refused::RefusedSgs::default(),
             retrying_refused: None,
         }
@@ -374,9 +388,15 @@ impl Manager {
     pub fn set_max_mfes(&mut self, max: usize) {
         self.st.cfg.max_mfes = max;
     }
-    /// New MFEs refused at [`ManagerConfig::max_mfes`] since the start (`mfes_refused`).
+    /// New MFEs nobody wanted (or whose packet came off the RPF interface), refused at
+    /// [`ManagerConfig::max_mfes`] since the start (`mfes_refused`).
     pub fn mfes_refused(&self) -> u64 {
-        self.mfes_refused
+        self.refusals.idle
+    }
+    /// New MFEs receivers wanted, refused at [`WANTED_MFE_CEILING`] × [`ManagerConfig::max_mfes`]
+    /// since the start (`wanted_mfes_refused`).
+    pub fn wanted_mfes_refused(&self) -> u64 {
+        self.refusals.wanted
     }
 
     // ---- plumbing --------------------------------------------------------------------------

@@ -288,6 +288,19 @@ fn forwarding(e: &mut DescriptorEncoder, s: &Snapshot) -> std::fmt::Result {
          their packets; alert on it, and on mgm_mfes growing)",
         s.mfes_refused,
     )?;
+    counter(
+        e,
+        "mgm_wanted_mfes_refused",
+        "New forwarding entries receivers wanted, refused at 4 x --max-mfes (those receivers \
+         miss the stream: raise --max-mfes if they are real)",
+        s.wanted_mfes_refused,
+    )?;
+    counter(
+        e,
+        "mgm_pending_upcalls_dropped",
+        "New (S,G) packets dropped while too many waited for a handler's answer",
+        s.pending_upcalls_dropped,
+    )?;
     let by_iif = |f: fn(&MfeCounters) -> u64| {
         s.forwarded
             .iter()

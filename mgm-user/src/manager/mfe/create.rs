@@ -16,9 +16,33 @@ pub enum NewPacket {
     /// A protocol's RPF or creation-alert answer is pending ([`RpfVerdict::Pending`],
     /// [`Answer::Pending`]): nothing is installed; offer the packet again when it is in.
     Pending,
-    /// Nobody wants the entry and the table is at [`crate::manager::ManagerConfig::max_mfes`]:
-    /// nothing is installed (the kernel drops its unresolved entry after 10 s).
+    /// The MFE bound refused the entry: nobody wants it (or its packet arrived off its RPF
+    /// interface) and the table is at [`crate::manager::ManagerConfig::max_mfes`], or the table
+    /// is at [`WANTED_MFE_CEILING`] times that. Nothing is installed (the kernel drops its
+    /// unresolved entry after 10 s).
     Refused,
+}
+
+/// The hard ceiling of the MFE table, in multiples of
+/// [`crate::manager::ManagerConfig::max_mfes`]: past it even an entry receivers want is refused.
+pub const WANTED_MFE_CEILING: usize = 4;
+
+/// Why the bound refused a new MFE.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Nobody wants it, or it forwards nothing (its packet came off the RPF interface).
+    Idle,
+    /// At the hard ceiling.
+    Wanted,
+}
+
+/// The MFE bound's refusals and their log lines.
+#[derive(Default)]
+pub(crate) struct MfeRefusals {
+    pub idle: u64,
+    pub wanted: u64,
+    idle_log: crate::time::RateLimit,
+    wanted_log: crate::time::RateLimit,
 }
 
 impl Manager {
@@ -152,12 +176,19 @@ impl Manager {
             return Ok(NewPacket::Pending);
         };
         mfe.vetoed.extend(vetoed);
-        // 4. Install, unless nobody wants it and the table is full.
+        // 4. Install, unless the bound refuses it (see "MFE bound" in the manager's doc).
         mfe.oil = self.compute_oil(k, &mfe);
         let empty = mfe.oil.is_empty();
-        if empty && self.at_mfe_bound() {
-            self.refuse_mfe(k, arrival_ifindex, header);
+        let misarrived = iif.ifindex != arrival_ifindex;
+        if let Some(why) = self.mfe_bound_refuses(empty || misarrived) {
+            self.refuse_mfe(k, arrival_ifindex, header, why);
             return Ok(NewPacket::Refused);
+        }
+        if misarrived {
+            // Its packet came on another interface than the RPF one: the kernel drops that
+            // traffic as wrong-if, so the entry forwards nothing yet. Short-lived like an
+            // unwanted one (wrong-if packets do not extend it; traffic on `iif` does).
+            mfe.timeout_s = self.st.cfg.negative_mfe_timeout_s;
         }
         let timeout = mfe.timeout_s;
         self.st.mfes.insert(k, mfe);
@@ -175,30 +206,59 @@ impl Manager {
         Ok(NewPacket::Installed)
     }
 
-    fn at_mfe_bound(&self) -> bool {
+    /// Why the bound refuses a new MFE now, if it does: `idle` (nobody wants it, or its packet
+    /// arrived off its RPF interface) at `max_mfes`; any at [`WANTED_MFE_CEILING`] × `max_mfes`.
+    fn mfe_bound_refuses(&self, idle: bool) -> Option<Refusal> {
         let max = self.st.cfg.max_mfes;
-        max > 0 && self.st.mfes.len() >= max
+        let n = self.st.mfes.len();
+        if max == 0 {
+            None
+        } else if idle && n >= max {
+            Some(Refusal::Idle)
+        } else if n >= max.saturating_mul(WANTED_MFE_CEILING) {
+            Some(Refusal::Wanted)
+        } else {
+            None
+        }
     }
 
     /// Notes a refused entry for a later join ([`super::refused`]), counts it and logs the
-    /// count at most once a minute. One made again at a join and refused again goes back on
-    /// the list as it was, not counted again.
-    fn refuse_mfe(&mut self, k: MfeKey, arrival_ifindex: u32, header: &[u8]) {
+    /// count at most once a minute (each kind on its own). One made again at a join and
+    /// refused again goes back on the list as it was, not counted again.
+    fn refuse_mfe(&mut self, k: MfeKey, arrival_ifindex: u32, header: &[u8], why: Refusal) {
         let MfeKey { source, group } = k;
         if let Some(at_ns) = self.retrying_refused {
             self.refused.push(k, arrival_ifindex, header, at_ns);
             return;
         }
         self.refused.push(k, arrival_ifindex, header, self.now);
-        self.mfes_refused += 1;
-        if let Some(held) = self.refusal_log.allow(self.now) {
-            log::warn!(
-                "forwarding entry ({source}, {group}) refused: nobody wants it and mgm holds {} \
-                 entries, the max-mfes bound ({held} more refused since the last notice, {} in \
-                 all: daemon_mfes_refused)",
-                self.st.mfes.len(),
-                self.mfes_refused
-            );
+        let n = self.st.mfes.len();
+        let r = &mut self.refusals;
+        match why {
+            Refusal::Idle => {
+                r.idle += 1;
+                if let Some(held) = r.idle_log.allow(self.now) {
+                    log::warn!(
+                        "forwarding entry ({source}, {group}) refused: nobody wants it (or its \
+                         packet came on another interface than the route towards {source}) and \
+                         mgm holds {n} entries, the max-mfes bound ({held} more refused since \
+                         the last notice, {} in all: daemon_mfes_refused)",
+                        r.idle
+                    );
+                }
+            }
+            Refusal::Wanted => {
+                r.wanted += 1;
+                if let Some(held) = r.wanted_log.allow(self.now) {
+                    log::warn!(
+                        "forwarding entry ({source}, {group}) refused although receivers want \
+                         it: mgm holds {n} entries, {WANTED_MFE_CEILING} x max-mfes ({held} \
+                         more refused since the last notice, {} in all: \
+                         daemon_wanted_mfes_refused); raise --max-mfes if these are real streams",
+                        r.wanted
+                    );
+                }
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! The MFE table: creation on a new packet (RPF → OIL → creation alert → install), OIL
 //! maintenance, lifetime, wrong-interface, get/first/next and statistics; static routes.
 mod create;
-pub use create::NewPacket;
+pub(crate) use create::MfeRefusals;
+pub use create::{NewPacket, WANTED_MFE_CEILING};
 mod oil;
 pub(crate) mod refused;
 mod static_route;

@@ -198,3 +198,147 @@ fn on_deadline_handles_at_most_its_budget_per_call() {
         assert_eq!((read, mfe_count(&h)), (second, 1), "{due}");
     }
 }
+
+/// Review 8 #1: one LAN host joins G and sends to G from many source addresses routed
+/// elsewhere. Each entry would forward nothing (its packets arrive off the RPF interface): past
+/// the bound they are refused like unwanted ones.
+#[test]
+fn many_sources_to_one_wanted_group_arriving_off_their_route_stay_within_max_mfes() {
+    let mut h = H::new();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2]);
+    h.m.set_max_mfes(10);
+    h.add(a, Sg::star_g(G1), 2).unwrap(); // the attacker's own join, on if2
+    for i in 1..=200u32 {
+        // sources routed via if1, arriving on if2
+        let s = Ipv4Addr::from(u32::from(Ipv4Addr::new(192, 0, 2, 0)) + i % 254 + 1);
+        let _ = h.pkt(s, G1, 2);
+    }
+    assert!(
+        mfe_count(&h) <= 10,
+        "{} MFEs with max_mfes 10",
+        mfe_count(&h)
+    );
+    assert_eq!((mfe_count(&h), h.m.mfes_refused()), (10, 190));
+    assert_eq!(h.m.wanted_mfes_refused(), 0);
+}
+
+/// Rows: (arrival interface, max_mfes, entries already made) → refused?, lifetime. The route
+/// towards S1 is via if1; a receiver of G1 on if3.
+#[test]
+fn an_entry_whose_packet_came_off_its_route_is_short_lived_and_refused_at_the_bound() {
+    let rows: [(u32, usize, u32, Option<u32>); 4] = [
+        (1, 0, 0, Some(900)),                    // on its route: forwarding lifetime
+        (2, 0, 0, Some(NEGATIVE_MFE_TIMEOUT_S)), // off it: the short one, even without a bound
+        (1, 1, 1, Some(900)),                    // wanted, on its route: made past the bound
+        (2, 1, 1, None),                         // off its route, at the bound: refused
+    ];
+    for (arrival, max, before, want) in rows {
+        let mut h = H::new();
+        let (a, _) = h.routing("A");
+        h.take(a, &[1, 2, 3]);
+        h.add(a, Sg::star_g(G1), 3).unwrap();
+        for i in 0..before {
+            h.pkt(S1, group(100 + i), 1).unwrap();
+        }
+        h.m.set_max_mfes(max);
+        let got = h.pkt(S1, G1, arrival).unwrap();
+        let row = (arrival, max, before);
+        match want {
+            Some(t) => {
+                assert_eq!(got, NewPacket::Installed, "{row:?}");
+                let m = h.m.mfe(h.now, S1, G1).unwrap();
+                assert_eq!(
+                    (m.iif, m.oifs, m.timeout_s),
+                    (ifk(1), vec![ifk(3)], t),
+                    "{row:?}"
+                );
+                if before == 0 {
+                    assert_eq!(
+                        h.m.next_deadline(),
+                        Some(h.now + u64::from(t) * SEC),
+                        "{row:?}"
+                    );
+                }
+            }
+            None => {
+                assert_eq!(got, NewPacket::Refused, "{row:?}");
+                assert_eq!(h.m.mfes_refused(), 1, "{row:?}");
+            }
+        }
+    }
+}
+
+/// A short-lived entry made off its route, or refused at the bound, does not hide a route that
+/// really moved to the arrival interface: the next upcall there makes the forwarding entry.
+#[test]
+fn a_route_moved_to_the_arrival_interface_still_rebuilds_an_entry_made_off_its_route() {
+    let via = |ifindex| {
+        StaticRpf::new().route(
+            Ipv4Addr::new(192, 0, 2, 0),
+            24,
+            ifindex,
+            Ipv4Addr::UNSPECIFIED,
+        )
+    };
+    // (max_mfes, entries already made): made short-lived, or refused.
+    for (max, before) in [(0, 0), (1, 1)] {
+        let routes = Arc::new(Mutex::new(via(1)));
+        let mut h = H::with_rpf(Box::new(MovableRpf(routes.clone())));
+        let (a, _) = h.routing("A");
+        h.take(a, &[1, 2, 3]);
+        h.add(a, Sg::star_g(G1), 3).unwrap();
+        for i in 0..before {
+            h.pkt(S2, group(100 + i), 1).unwrap();
+        }
+        h.m.set_max_mfes(max);
+        let first = h.pkt(S1, G1, 2).unwrap();
+        *routes.lock().unwrap() = via(2);
+        if first == NewPacket::Installed {
+            // The kernel holds the entry: the next packets on if2 are WRONGVIF upcalls.
+            assert_eq!(h.m.mfe(h.now, S1, G1).unwrap().iif, ifk(1));
+            h.m.wrong_interface(h.now, S1, G1, 2, &[]).unwrap();
+        } else {
+            // Nothing installed: the next packet after the unresolved entry is a NOCACHE again.
+            assert_eq!(first, NewPacket::Refused);
+            assert_eq!(h.pkt(S1, G1, 2), Ok(NewPacket::Installed));
+        }
+        let m = h.m.mfe(h.now, S1, G1).unwrap();
+        assert_eq!(
+            (m.iif, m.oifs, m.timeout_s),
+            (ifk(2), vec![ifk(3)], 900),
+            "max {max}"
+        );
+    }
+}
+
+/// Entries receivers want are made past `max_mfes`, up to the hard ceiling; past it they are
+/// refused and counted on their own.
+#[test]
+fn wanted_entries_stop_at_the_hard_ceiling() {
+    let mut h = H::new();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2]);
+    h.m.set_max_mfes(2);
+    let ceiling = 2 * WANTED_MFE_CEILING;
+    for i in 1..=20 {
+        h.add(a, Sg::star_g(group(i)), 2).unwrap();
+        let want = if (i as usize) <= ceiling {
+            NewPacket::Installed
+        } else {
+            NewPacket::Refused
+        };
+        assert_eq!(h.pkt(S1, group(i), 1), Ok(want), "group {i}");
+    }
+    assert_eq!(mfe_count(&h), ceiling);
+    assert_eq!(
+        (h.m.wanted_mfes_refused(), h.m.mfes_refused()),
+        (20 - ceiling as u64, 0)
+    );
+    // An unwanted one is refused too, counted as such.
+    assert_eq!(h.pkt(S1, group(50), 1), Ok(NewPacket::Refused));
+    assert_eq!(h.m.mfes_refused(), 1);
+    // No bound, no ceiling.
+    h.m.set_max_mfes(0);
+    assert_eq!(h.pkt(S1, group(20), 1), Ok(NewPacket::Installed));
+}
