@@ -9,8 +9,8 @@
 //! The LAN is a bridge without snooping, so `mon` sees every report and every forwarded datagram
 //! as they cross it, stamped by its kernel on receipt (`tests/common/wire.rs`).
 //!
-//! Two scenarios add to it while they run: a second receiver on the LAN (`two` .11,
-//! [`RouterLab::second_host`]; it joins nothing unless told) and a second LAN, 198.51.100.0/24
+//! Two scenarios add to it while they run: two more receivers on the LAN (`qa` .11 and `qb`
+//! .12, IGMPv3, [`RouterLab::pair`]; they join nothing unless told) and a second LAN, 198.51.100.0/24
 //! on router port `ra` with the flooding host `fa` .20 ([`RouterLab::flood_lan`]), taken off the
 //! router again by [`RouterLab::drop_flood_lan`]; the other scenarios' daemons never see either.
 #![allow(dead_code)]
@@ -79,8 +79,8 @@ pub(crate) struct RouterLab {
     pub(crate) mon: (String, String),
     /// The LAN's namespace (its bridge).
     lan: String,
-    /// The second receiver's namespace, once made.
-    two: Option<String>,
+    /// The two extra receivers: (namespace, address), once made.
+    pair: Vec<(String, &'static str)>,
     /// The second LAN: (router port, flooding host's namespace), while up.
     flood_lan: Option<(String, String)>,
     started: usize,
@@ -133,7 +133,7 @@ impl RouterLab {
             flood,
             mon,
             lan,
-            two: None,
+            pair: Vec::new(),
             flood_lan: None,
             started: 0,
         }
@@ -146,27 +146,31 @@ impl RouterLab {
         host
     }
 
-    /// A second receiver on the LAN (the kernel's IGMPv2 host, 203.0.113.11), made on first use.
-    pub(crate) fn second_host(&mut self) -> Host {
-        let ns = match &self.two {
-            Some(ns) => ns.clone(),
-            None => {
-                let ns = self.lab.netns("two");
+    /// Two more receivers on the LAN (the kernel's IGMPv3 hosts 203.0.113.11 and .12, made on
+    /// first use; fresh hosts, so no older querier of another scenario has put them in IGMPv2
+    /// compatibility, where a host that heard another's report sends no leave).
+    pub(crate) fn pair(&mut self) -> (Host, Host) {
+        if self.pair.is_empty() {
+            for (role, addr) in [("qa", "203.0.113.11"), ("qb", "203.0.113.12")] {
+                let ns = self.lab.netns(role);
+                let port = format!("h{role}");
                 self.lab
-                    .lan_port(&self.lan, (&ns, "htwo", "203.0.113.11/24"));
-                for set in [
-                    "net.ipv4.conf.all.force_igmp_version=2",
-                    "net.ipv4.igmp_max_memberships=4096",
-                ] {
-                    self.lab.ns(&ns, &["sysctl", "-qw", set]);
-                }
-                self.two = Some(ns.clone());
-                ns
+                    .lan_port(&self.lan, (&ns, &port, &format!("{addr}/24")));
+                self.lab.ns(
+                    &ns,
+                    &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=4096"],
+                );
+                self.pair.push((ns, addr));
             }
-        };
-        let mut host = self.lab.host(&ns);
-        host.cmd("ifaddr 203.0.113.11");
-        host
+        }
+        let mut hosts = self.pair.clone().into_iter().map(|(ns, addr)| {
+            let mut host = self.lab.host(&ns);
+            host.cmd(&format!("ifaddr {addr}"));
+            host
+        });
+        let a = hosts.next().expect("two hosts");
+        let b = hosts.next().expect("two hosts");
+        (a, b)
     }
 
     /// Brings up the second LAN (198.51.100.0/24: router port `ra` .1, flooding host `fa` .20);

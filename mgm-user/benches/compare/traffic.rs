@@ -24,6 +24,8 @@ pub(crate) fn enter(ns: &str) {
 pub(crate) struct Stream {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// The send time of every datagram (CLOCK_MONOTONIC ns, as its payload carries it).
+    sent: Arc<std::sync::Mutex<Vec<u64>>>,
 }
 
 impl Stream {
@@ -36,6 +38,8 @@ impl Stream {
     ) -> Stream {
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
+        let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = sent.clone();
         let ns = ns.to_string();
         let thread = std::thread::spawn(move || {
             enter(&ns);
@@ -46,8 +50,11 @@ impl Stream {
             while !s.load(Ordering::Relaxed) {
                 // The send time rides along (CLOCK_MONOTONIC, the same in every namespace): a
                 // capture tells the live stream from datagrams a kernel held and sent later.
-                let payload = format!("lab {i} {}", mono_ns());
-                let _ = sock.send_to(payload.as_bytes(), (group, port));
+                let at = mono_ns();
+                let payload = format!("lab {i} {at}");
+                if sock.send_to(payload.as_bytes(), (group, port)).is_ok() {
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(at);
+                }
                 i += 1;
                 next += interval;
                 let now = Instant::now();
@@ -61,7 +68,17 @@ impl Stream {
         Stream {
             stop,
             thread: Some(thread),
+            sent,
         }
+    }
+
+    /// The send times of the datagrams sent between `from` and `to` (CLOCK_MONOTONIC ns).
+    pub(crate) fn sent_between(&self, from: u64, to: u64) -> Vec<u64> {
+        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.iter()
+            .copied()
+            .filter(|&t| t >= from && t <= to)
+            .collect()
     }
 }
 
