@@ -8,6 +8,11 @@
 //! ```
 //! The LAN is a bridge without snooping, so `mon` sees every report and every forwarded datagram
 //! as they cross it, stamped by its kernel on receipt (`tests/common/wire.rs`).
+//!
+//! Two scenarios add to it while they run: two more receivers on the LAN (`qa` .11 and `qb`
+//! .12, IGMPv3, [`RouterLab::pair`]; they join nothing unless told) and a second LAN, 198.51.100.0/24
+//! on router port `ra` with the flooding host `fa` .20 ([`RouterLab::flood_lan`]), taken off the
+//! router again by [`RouterLab::drop_flood_lan`]; the other scenarios' daemons never see either.
 #![allow(dead_code)]
 
 use crate::common::{Host, Lab};
@@ -19,6 +24,8 @@ use std::time::{Duration, Instant};
 pub(crate) const SOURCE: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 pub(crate) const ROUTER_UP: &str = "192.0.2.1";
 pub(crate) const FLOOD_HOST: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 20);
+/// The flooding host of the second LAN ([`RouterLab::flood_lan`]).
+pub(crate) const FLOOD_LAN_HOST: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 20);
 /// The UDP port of the lab's streams.
 pub(crate) const PORT: u16 = 5040;
 
@@ -34,6 +41,16 @@ pub(crate) struct Settings {
     /// Room for this many groups (mgm's `--max-groups` and per-host limit; the kernel's
     /// memberships per socket for igmpproxy's upstream joins).
     pub(crate) groups: usize,
+    /// mgm with its defaults for the group limits and the report budget (`--max-groups`,
+    /// `--max-groups-per-host`, `--max-reports-per-second` 10 000) rather than the compare
+    /// settings (room for `groups`, no report budget).
+    pub(crate) mgm_defaults: bool,
+    /// Each daemon's nearest to quick leave: mgm `quick-leave=on` on the LAN, igmpproxy's
+    /// `quickleave`, pimd's shortest last-member queries (100 ms × 1: FRR 8.4 has no immediate
+    /// leave). Wins over `slow_leave`.
+    pub(crate) quick_leave: bool,
+    /// The daemon serves the second LAN too ([`RouterLab::flood_lan`] must be up).
+    pub(crate) flood_lan: bool,
 }
 
 impl Default for Settings {
@@ -42,6 +59,9 @@ impl Default for Settings {
             version: 2,
             slow_leave: false,
             groups: 4096,
+            mgm_defaults: false,
+            quick_leave: false,
+            flood_lan: false,
         }
     }
 }
@@ -57,6 +77,12 @@ pub(crate) struct RouterLab {
     pub(crate) flood: String,
     /// The listener: (namespace, interface).
     pub(crate) mon: (String, String),
+    /// The LAN's namespace (its bridge).
+    lan: String,
+    /// The two extra receivers: (namespace, address), once made.
+    pair: Vec<(String, &'static str)>,
+    /// The second LAN: (router port, flooding host's namespace), while up.
+    flood_lan: Option<(String, String)>,
     started: usize,
 }
 
@@ -106,6 +132,9 @@ impl RouterLab {
             h1,
             flood,
             mon,
+            lan,
+            pair: Vec::new(),
+            flood_lan: None,
             started: 0,
         }
     }
@@ -117,33 +146,103 @@ impl RouterLab {
         host
     }
 
+    /// Two more receivers on the LAN (the kernel's IGMPv3 hosts 203.0.113.11 and .12, made on
+    /// first use; fresh hosts, so no older querier of another scenario has put them in IGMPv2
+    /// compatibility, where a host that heard another's report sends no leave).
+    pub(crate) fn pair(&mut self) -> (Host, Host) {
+        if self.pair.is_empty() {
+            for (role, addr) in [("qa", "203.0.113.11"), ("qb", "203.0.113.12")] {
+                let ns = self.lab.netns(role);
+                let port = format!("h{role}");
+                self.lab
+                    .lan_port(&self.lan, (&ns, &port, &format!("{addr}/24")));
+                self.lab.ns(
+                    &ns,
+                    &["sysctl", "-qw", "net.ipv4.igmp_max_memberships=4096"],
+                );
+                self.pair.push((ns, addr));
+            }
+        }
+        let mut hosts = self.pair.clone().into_iter().map(|(ns, addr)| {
+            let mut host = self.lab.host(&ns);
+            host.cmd(&format!("ifaddr {addr}"));
+            host
+        });
+        let a = hosts.next().expect("two hosts");
+        let b = hosts.next().expect("two hosts");
+        (a, b)
+    }
+
+    /// Brings up the second LAN (198.51.100.0/24: router port `ra` .1, flooding host `fa` .20);
+    /// returns the flooding host's namespace.
+    pub(crate) fn flood_lan(&mut self) -> String {
+        if let Some((_, ns)) = &self.flood_lan {
+            return ns.clone();
+        }
+        let lan = self.lab.lan("la");
+        let ra = self.lab.lan_port(&lan, (&self.rt, "ra", "198.51.100.1/24"));
+        let ns = self.lab.netns("fa");
+        let host = format!("{FLOOD_LAN_HOST}/24");
+        self.lab.lan_port(&lan, (&ns, "hfa", &host));
+        self.flood_lan = Some((ra, ns.clone()));
+        ns
+    }
+
+    /// Takes the second LAN's port off the router (the namespaces go with the lab).
+    pub(crate) fn drop_flood_lan(&mut self) {
+        if let Some((ra, _)) = self.flood_lan.take() {
+            self.lab.ns(&self.rt, &["ip", "link", "del", &ra]);
+        }
+    }
+
+    /// The router's interfaces towards hosts: the LAN, and the second LAN when `s` asks for it.
+    fn lans(&self, s: Settings) -> Vec<String> {
+        let mut out = vec![self.rl.clone()];
+        if s.flood_lan {
+            let (ra, _) = self
+                .flood_lan
+                .as_ref()
+                .expect("flood_lan() before the daemon");
+            out.push(ra.clone());
+        }
+        out
+    }
+
     /// Starts `peer` in the router namespace.
     pub(crate) fn start(&mut self, peer: &Peer, s: Settings) -> Running {
         let n = self.started;
         self.started += 1;
         let tag = format!("{}-b{n}", self.lab.id);
         let dir = self.lab.dir.clone();
+        let lans = self.lans(s);
+        let lans: Vec<&str> = lans.iter().map(String::as_str).collect();
         match peer {
             Peer::Mgm { args, .. } => {
                 let max = s.groups.to_string();
-                let mut all: Vec<&str> = vec!["-i", &self.ru, "-i", &self.rl, "--log", "warn"];
-                all.extend(["--max-groups", &max, "--max-groups-per-host", &max]);
-                // The daemon's work is compared, not the classifier's budget (the peers have none).
-                all.extend(["--max-reports-per-second", "0"]);
-                if s.slow_leave {
+                let quick_lan = format!("{},quick-leave=on", self.rl);
+                let mut all: Vec<&str> = vec!["-i", &self.ru, "--log", "warn"];
+                all.extend(["-i", if s.quick_leave { &quick_lan } else { &self.rl }]);
+                all.extend(lans[1..].iter().flat_map(|l| ["-i", l]));
+                if !s.mgm_defaults {
+                    all.extend(["--max-groups", &max, "--max-groups-per-host", &max]);
+                    // The daemon's work is compared, not the classifier's budget (the peers have
+                    // none).
+                    all.extend(["--max-reports-per-second", "0"]);
+                }
+                if s.slow_leave && !s.quick_leave {
                     all.extend(["--last-member-query-interval", "10s"]);
                     all.extend(["--last-member-query-count", "2"]);
                 }
                 all.extend(args.iter().copied());
                 Running::Mgm(MgmDaemon::start(&self.rt, &dir, &tag, &all))
             }
-            Peer::Igmpproxy => Running::Igmpproxy(IgmpProxy::start(
+            Peer::Igmpproxy => Running::Igmpproxy(IgmpProxy::start_with(
                 &self.rt,
                 &dir,
                 &tag,
-                &self.ru,
-                "192.0.2.0/24",
-                &[&self.rl],
+                (&self.ru, "192.0.2.0/24"),
+                &lans,
+                s.quick_leave,
             )),
             Peer::Smcroute => Running::Smcroute(Smcroute::start(
                 &self.rt,
@@ -157,9 +256,13 @@ impl RouterLab {
                 &dir.join(format!("frr-{n}")),
                 ROUTER_UP,
                 &self.ru,
-                &self.rl,
+                &lans,
                 s.version,
-                if s.slow_leave { 100 } else { 10 },
+                match (s.quick_leave, s.slow_leave) {
+                    (true, _) => (1, 1),
+                    (false, true) => (100, 2),
+                    (false, false) => (10, 2),
+                },
             )),
         }
     }

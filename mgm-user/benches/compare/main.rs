@@ -36,13 +36,15 @@ fn main() {
         if report.quick { " (quick)" } else { "" }
     );
     let mut lab = lab::RouterLab::new();
-    let all: [(&str, Scenario); 6] = [
+    let all: [(&str, Scenario); 8] = [
         ("idle", scenarios::idle::run),
         ("refresh", scenarios::refresh::run),
         ("slow_path", scenarios::slow_path::run),
         ("reaction", scenarios::reaction::run),
         ("leave", scenarios::leave::run),
         ("scale", scenarios::scale::run),
+        ("quick_leave", scenarios::quick_leave::run),
+        ("flood", scenarios::flood::run),
     ];
     for (id, run) in all {
         if wanted(id) {

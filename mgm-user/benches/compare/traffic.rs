@@ -24,6 +24,8 @@ pub(crate) fn enter(ns: &str) {
 pub(crate) struct Stream {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// The send time of every datagram (CLOCK_MONOTONIC ns, as its payload carries it).
+    sent: Arc<std::sync::Mutex<Vec<u64>>>,
 }
 
 impl Stream {
@@ -36,6 +38,8 @@ impl Stream {
     ) -> Stream {
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
+        let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = sent.clone();
         let ns = ns.to_string();
         let thread = std::thread::spawn(move || {
             enter(&ns);
@@ -46,8 +50,11 @@ impl Stream {
             while !s.load(Ordering::Relaxed) {
                 // The send time rides along (CLOCK_MONOTONIC, the same in every namespace): a
                 // capture tells the live stream from datagrams a kernel held and sent later.
-                let payload = format!("lab {i} {}", mono_ns());
-                let _ = sock.send_to(payload.as_bytes(), (group, port));
+                let at = mono_ns();
+                let payload = format!("lab {i} {at}");
+                if sock.send_to(payload.as_bytes(), (group, port)).is_ok() {
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(at);
+                }
                 i += 1;
                 next += interval;
                 let now = Instant::now();
@@ -61,7 +68,17 @@ impl Stream {
         Stream {
             stop,
             thread: Some(thread),
+            sent,
         }
+    }
+
+    /// The send times of the datagrams sent between `from` and `to` (CLOCK_MONOTONIC ns).
+    pub(crate) fn sent_between(&self, from: u64, to: u64) -> Vec<u64> {
+        let sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.iter()
+            .copied()
+            .filter(|&t| t >= from && t <= to)
+            .collect()
     }
 }
 
@@ -156,45 +173,15 @@ pub(crate) fn send_messages(
     let ns = ns.to_string();
     std::thread::spawn(move || {
         enter(&ns);
-        // SAFETY: plain socket(2) call with constant arguments.
-        let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_IGMP) };
-        assert!(
-            raw >= 0,
-            "raw IGMP socket: {}",
-            std::io::Error::last_os_error()
-        );
-        // SAFETY: `raw` is a fresh descriptor nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        setsockopt_ip(&fd, libc::IP_OPTIONS, &[0x94u8, 4, 0, 0]);
-        setsockopt_ip(&fd, libc::IP_MULTICAST_TTL, &1i32);
-        setsockopt_ip(&fd, libc::IP_MULTICAST_LOOP, &0i32);
-        let ifaddr = libc::in_addr {
-            s_addr: u32::from(from).to_be(),
-        };
-        setsockopt_ip(&fd, libc::IP_MULTICAST_IF, &ifaddr);
+        let fd = igmp_socket(from);
         let start = Instant::now();
         let mut sent = 0usize;
         while sent < total {
             let due = ((start.elapsed().as_secs_f64() * rate) as usize + 1).min(total);
             while sent < due {
                 let (m, dst) = &msgs[sent % msgs.len()];
-                // SAFETY: zeroed sockaddr_in is a valid value; the fields are filled below.
-                let mut to: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-                to.sin_family = libc::AF_INET as u16;
-                to.sin_addr.s_addr = u32::from(*dst).to_be();
-                // SAFETY: `m` and `to` are live buffers of the sizes passed; the fd is valid.
-                let n = unsafe {
-                    libc::sendto(
-                        fd.as_raw_fd(),
-                        m.as_ptr().cast(),
-                        m.len(),
-                        0,
-                        (&to as *const libc::sockaddr_in).cast(),
-                        std::mem::size_of::<libc::sockaddr_in>() as u32,
-                    )
-                };
                 // A full socket buffer at a high rate: wait a little and send again.
-                if n != m.len() as isize {
+                if !send_to(&fd, m, *dst) {
                     std::thread::sleep(Duration::from_micros(50));
                     continue;
                 }
@@ -206,6 +193,113 @@ pub(crate) fn send_messages(
     })
     .join()
     .expect("report sender")
+}
+
+/// A flood of IGMPv2 reports from host `from` in namespace `ns`, each for a fresh pseudo-random
+/// group of 239.128.0.0/9 (`seed` picks the sequence), at `rate` per second (`None`: as fast as
+/// the sender thread can), until stopped.
+pub(crate) struct Flood {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<(usize, Duration)>>,
+}
+
+impl Flood {
+    pub(crate) fn start(ns: &str, from: Ipv4Addr, rate: Option<f64>, seed: u32) -> Flood {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let ns = ns.to_string();
+        let thread = std::thread::spawn(move || {
+            enter(&ns);
+            let fd = igmp_socket(from);
+            // xorshift32: a group per report, none of the lab's other groups (239.0–127.x).
+            let mut x = seed.max(1);
+            let start = Instant::now();
+            let mut sent = 0usize;
+            while !s.load(Ordering::Relaxed) {
+                let due = rate.map_or(sent + 64, |r| (start.elapsed().as_secs_f64() * r) as usize);
+                while sent < due {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    let g = Ipv4Addr::from(0xef80_0000 | (x & 0x007f_ffff));
+                    let (m, dst) = report(2, g);
+                    if send_to(&fd, &m, dst) {
+                        sent += 1;
+                    } else {
+                        // A full socket buffer: wait a little and send another.
+                        std::thread::sleep(Duration::from_micros(50));
+                    }
+                }
+                if rate.is_some() {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+            (sent, start.elapsed())
+        });
+        Flood {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the flood; returns the reports sent and over how long.
+    pub(crate) fn stop(mut self) -> (usize, Duration) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A raw IGMP socket sending from `from` (Router Alert, TTL 1, no loopback).
+fn igmp_socket(from: Ipv4Addr) -> OwnedFd {
+    // SAFETY: plain socket(2) call with constant arguments.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_IGMP) };
+    assert!(
+        raw >= 0,
+        "raw IGMP socket: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    setsockopt_ip(&fd, libc::IP_OPTIONS, &[0x94u8, 4, 0, 0]);
+    setsockopt_ip(&fd, libc::IP_MULTICAST_TTL, &1i32);
+    setsockopt_ip(&fd, libc::IP_MULTICAST_LOOP, &0i32);
+    let ifaddr = libc::in_addr {
+        s_addr: u32::from(from).to_be(),
+    };
+    setsockopt_ip(&fd, libc::IP_MULTICAST_IF, &ifaddr);
+    fd
+}
+
+/// Sends IGMP message `m` to `dst`; false when it did not go out whole.
+fn send_to(fd: &OwnedFd, m: &[u8], dst: Ipv4Addr) -> bool {
+    // SAFETY: zeroed sockaddr_in is a valid value; the fields are filled below.
+    let mut to: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    to.sin_family = libc::AF_INET as u16;
+    to.sin_addr.s_addr = u32::from(dst).to_be();
+    // SAFETY: `m` and `to` are live buffers of the sizes passed; the fd is valid.
+    let n = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            m.as_ptr().cast(),
+            m.len(),
+            0,
+            (&to as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        )
+    };
+    n == m.len() as isize
 }
 
 /// `count` groups of set `set`: 239.(50+set).x.y, 250 to a /24 (y in 1..=250).

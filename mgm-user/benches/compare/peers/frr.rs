@@ -15,29 +15,38 @@ pub(crate) struct Pimd {
 
 impl Pimd {
     /// Starts zebra and pimd in `ns`: `rp` an address of the router, `upstream` the source's side,
-    /// `lan` the hosts' with IGMP `version` and a last-member query interval of `lmqi_ds`
-    /// deciseconds (× 2). Returns once pimd runs IGMP on `lan` (15 s at most).
+    /// `lans` the hosts' (the first one is the LAN [`Self::groups_held`] counts) with IGMP
+    /// `version` and a last-member query interval of `lmq.0` deciseconds × `lmq.1` queries.
+    /// Returns once pimd runs IGMP on every LAN (15 s at most).
     pub(crate) fn start(
         ns: &str,
         dir: &Path,
         rp: &str,
         upstream: &str,
-        lan: &str,
+        lans: &[&str],
         version: u8,
-        lmqi_ds: u32,
+        lmq: (u32, u32),
     ) -> Pimd {
-        let conf = format!(
-            "hostname bench\nip pim rp {rp} 239.0.0.0/8\n\
-             interface {upstream}\n ip pim\n!\n\
-             interface {lan}\n ip pim\n ip igmp\n ip igmp version {version}\n \
-             ip igmp last-member-query-interval {lmqi_ds}\n ip igmp last-member-query-count 2\n!\n"
+        let (lmqi_ds, lmqc) = lmq;
+        let mut conf = format!(
+            "hostname bench\nip pim rp {rp} 239.0.0.0/8\ninterface {upstream}\n ip pim\n!\n"
         );
+        for lan in lans {
+            conf.push_str(&format!(
+                "interface {lan}\n ip pim\n ip igmp\n ip igmp version {version}\n \
+                 ip igmp last-member-query-interval {lmqi_ds}\n \
+                 ip igmp last-member-query-count {lmqc}\n!\n"
+            ));
+        }
         let daemons = FrrDaemons::start(ns, dir, &conf);
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let up = daemons
                 .vtysh("show ip igmp interface json")
-                .is_some_and(|v| v.get(lan).and_then(|i| i.get("querierIp")).is_some());
+                .is_some_and(|v| {
+                    lans.iter()
+                        .all(|l| v.get(l).and_then(|i| i.get("querierIp")).is_some())
+                });
             let pids: Vec<u32> = ["pimd", "zebra"]
                 .iter()
                 .filter_map(|d| daemons.pid(d))
@@ -45,13 +54,13 @@ impl Pimd {
             if up && pids.len() == 2 {
                 return Pimd {
                     daemons,
-                    lan: lan.to_string(),
+                    lan: lans[0].to_string(),
                     pids,
                 };
             }
             assert!(
                 Instant::now() < deadline,
-                "pimd did not run IGMP on {lan} in 15 s:\n{}",
+                "pimd did not run IGMP on {lans:?} in 15 s:\n{}",
                 daemons.log()
             );
             std::thread::sleep(Duration::from_millis(100));

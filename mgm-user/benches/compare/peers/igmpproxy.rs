@@ -27,10 +27,24 @@ impl IgmpProxy {
         altnet: &str,
         downstreams: &[&str],
     ) -> IgmpProxy {
+        Self::start_with(ns, dir, tag, (upstream, altnet), downstreams, false)
+    }
+
+    /// [`Self::start`], with its `quickleave` option when `quickleave` holds.
+    pub(crate) fn start_with(
+        ns: &str,
+        dir: &Path,
+        tag: &str,
+        (upstream, altnet): (&str, &str),
+        downstreams: &[&str],
+        quickleave: bool,
+    ) -> IgmpProxy {
         let conf = dir.join(format!("{tag}.conf"));
         let log = dir.join(format!("{tag}.log"));
-        let mut text =
-            format!("phyint {upstream} upstream ratelimit 0 threshold 1\n    altnet {altnet}\n");
+        let mut text = if quickleave { "quickleave\n" } else { "" }.to_string();
+        text.push_str(&format!(
+            "phyint {upstream} upstream ratelimit 0 threshold 1\n    altnet {altnet}\n"
+        ));
         for d in downstreams {
             text.push_str(&format!("phyint {d} downstream ratelimit 0 threshold 1\n"));
         }

@@ -1,8 +1,10 @@
 //! The scenarios, one module each. Every scenario declares itself, runs its daemons interleaved
 //! trial by trial (mgm, peer, mgm, peer …; one daemon at a time) and reports a figure per
 //! measure and daemon, or why a daemon cannot do that work.
+pub(crate) mod flood;
 pub(crate) mod idle;
 pub(crate) mod leave;
+pub(crate) mod quick_leave;
 pub(crate) mod reaction;
 pub(crate) mod refresh;
 pub(crate) mod scale;
