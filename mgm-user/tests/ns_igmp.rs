@@ -333,9 +333,9 @@ fn a_burst_of_leaves_draws_every_group_specific_query() {
         if !f.outgoing && p.len() >= ihl + 8 && p[9] == 2 && p[ihl] == 0x11 {
             let group = [p[ihl + 4], p[ihl + 5], p[ihl + 6], p[ihl + 7]];
             // Sent to the group it asks about, with the IP checksum right.
-            let sum = p[..ihl].chunks(2).fold(0u32, |s, w| {
-                s + u32::from(u16::from_be_bytes([w[0], w[1]]))
-            });
+            let sum = p[..ihl]
+                .chunks(2)
+                .fold(0u32, |s, w| s + u32::from(u16::from_be_bytes([w[0], w[1]])));
             let sum = (sum & 0xffff) + (sum >> 16);
             if group != [0; 4] && p[16..20] == group && sum & 0xffff == 0xffff {
                 kept.push(std::net::Ipv4Addr::from(group));
@@ -351,9 +351,11 @@ fn a_burst_of_leaves_draws_every_group_specific_query() {
         );
     };
     flood("join");
-    lab.wait_for("every group of the burst held", Duration::from_secs(10), || {
-        lab.groups(k).iter().filter(|g| g.interface == rif).count() == BURST
-    });
+    lab.wait_for(
+        "every group of the burst held",
+        Duration::from_secs(10),
+        || lab.groups(k).iter().filter(|g| g.interface == rif).count() == BURST,
+    );
     flood("leave");
     lab.wait_for(
         "every group gone after its last-member queries",
@@ -366,7 +368,12 @@ fn a_burst_of_leaves_draws_every_group_specific_query() {
     for g in &seen {
         *per_group.entry(*g).or_insert(0usize) += 1;
     }
-    assert_eq!(per_group.len(), BURST, "groups queried: {}", per_group.len());
+    assert_eq!(
+        per_group.len(),
+        BURST,
+        "groups queried: {}",
+        per_group.len()
+    );
     let off: Vec<_> = per_group.iter().filter(|(_, &n)| n != 2).collect();
     assert!(off.is_empty(), "groups not queried twice: {off:?}");
 }

@@ -112,10 +112,7 @@ impl QuerySender {
                         || anyhow::anyhow!("the kernel took none of the batch"),
                         anyhow::Error::new,
                     );
-                    failed(e.context(format!(
-                        "sending IGMP to {} on {}",
-                        batch[0].0, self.ifname
-                    )));
+                    failed(e.context(format!("sending IGMP to {} on {}", batch[0].0, self.ifname)));
                     1
                 }
             };
@@ -214,6 +211,7 @@ fn send_many<'a, A: Copy>(
     // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths); the
     // ones passed to the kernel are filled below.
     let mut iovs: [libc::iovec; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
     let mut msgs: [libc::mmsghdr; SEND_BATCH] = unsafe { std::mem::zeroed() };
     let mut n = 0;
     for (addr, packet) in packets.take(SEND_BATCH) {
@@ -299,10 +297,13 @@ mod tests {
     fn a_refused_packet_is_told_with_its_destination_and_the_rest_still_go() {
         let mut q = QuerySender::open("lo", 1, Ipv4Addr::LOCALHOST).expect("query socket on lo");
         // The raw socket refuses a packet whose IP header claims more bytes than it holds.
-        q.queue(Ipv4Addr::new(239, 1, 0, 1), &[0x11; 8]).expect("queued");
+        q.queue(Ipv4Addr::new(239, 1, 0, 1), &[0x11; 8])
+            .expect("queued");
         let bad = q.queued.bytes.len();
-        q.queue(Ipv4Addr::new(239, 1, 0, 2), &[0x11; 8]).expect("queued");
-        q.queue(Ipv4Addr::new(239, 1, 0, 3), &[0x11; 8]).expect("queued");
+        q.queue(Ipv4Addr::new(239, 1, 0, 2), &[0x11; 8])
+            .expect("queued");
+        q.queue(Ipv4Addr::new(239, 1, 0, 3), &[0x11; 8])
+            .expect("queued");
         // The second packet's header length: 60 bytes, of a 28-byte packet.
         q.queued.bytes[bad] = 0x4f;
         let mut failures = Vec::new();
