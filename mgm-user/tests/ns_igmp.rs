@@ -1,5 +1,7 @@
 //! The IGMP router side against real Linux hosts (timers shortened so each test runs in seconds).
 mod common;
+#[path = "common/packet.rs"]
+mod packet;
 
 use common::{Lab, FAST, LMQT, SLACK};
 use std::time::{Duration, Instant};
@@ -314,4 +316,64 @@ fn reports_from_off_link_sources_are_ignored_unless_accepted() {
             );
         }
     }
+}
+
+/// Groups of [`a_burst_of_leaves_draws_every_group_specific_query`].
+const BURST: usize = 300;
+
+#[test]
+fn a_burst_of_leaves_draws_every_group_specific_query() {
+    // The queries of the leaves the daemon reads in one batch go out together (one `sendmmsg`
+    // per interface): each group must still get its last-member queries, each its own packet.
+    let (lab, _lan, rif, hns, k) = lan_with_hosts(1);
+    let hif = format!("h0{}", lab.id);
+    let queries = packet::Capture::start("query capture", &hns[0], &hif, |f, kept| {
+        let p = f.packet;
+        let ihl = usize::from(p.first().copied().unwrap_or(0) & 0x0f) * 4;
+        if !f.outgoing && p.len() >= ihl + 8 && p[9] == 2 && p[ihl] == 0x11 {
+            let group = [p[ihl + 4], p[ihl + 5], p[ihl + 6], p[ihl + 7]];
+            // Sent to the group it asks about, with the IP checksum right.
+            let sum = p[..ihl]
+                .chunks(2)
+                .fold(0u32, |s, w| s + u32::from(u16::from_be_bytes([w[0], w[1]])));
+            let sum = (sum & 0xffff) + (sum >> 16);
+            if group != [0; 4] && p[16..20] == group && sum & 0xffff == 0xffff {
+                kept.push(std::net::Ipv4Addr::from(group));
+            }
+        }
+    });
+    let flood = |scenario: &str| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/report_flood.py");
+        let n = BURST.to_string();
+        lab.ns(
+            &hns[0],
+            &["python3", script, "192.0.2.11", scenario, &n, &n, "0"],
+        );
+    };
+    flood("join");
+    lab.wait_for(
+        "every group of the burst held",
+        Duration::from_secs(10),
+        || lab.groups(k).iter().filter(|g| g.interface == rif).count() == BURST,
+    );
+    flood("leave");
+    lab.wait_for(
+        "every group gone after its last-member queries",
+        LMQT + SLACK + Duration::from_secs(5),
+        || lab.groups(k).iter().all(|g| g.interface != rif),
+    );
+    // The last-member query count is the robustness variable (2 in FAST).
+    let seen = queries.kept().clone();
+    let mut per_group = std::collections::BTreeMap::new();
+    for g in &seen {
+        *per_group.entry(*g).or_insert(0usize) += 1;
+    }
+    assert_eq!(
+        per_group.len(),
+        BURST,
+        "groups queried: {}",
+        per_group.len()
+    );
+    let off: Vec<_> = per_group.iter().filter(|(_, &n)| n != 2).collect();
+    assert!(off.is_empty(), "groups not queried twice: {off:?}");
 }

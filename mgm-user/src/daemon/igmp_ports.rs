@@ -504,21 +504,16 @@ impl IgmpPorts {
         }
     }
 
-    /// Sends `query` out of `ifindex` to `dst`. A failed send is logged, not fatal: the next
-    /// retransmission retries.
-    pub(crate) fn send_query(&self, ifindex: u32, dst: Ipv4Addr, query: &QueryMessage) {
-        let Some(port) = self.ports.get(&ifindex) else {
+    /// Queues `query` out of `ifindex` to `dst`; [`Self::flush_queries`] sends it.
+    pub(crate) fn queue_query(&mut self, ifindex: u32, dst: Ipv4Addr, query: &QueryMessage) {
+        let Some(port) = self.ports.get_mut(&ifindex) else {
             return;
         };
-        // Encoded in place: a query allocates nothing.
+        // Encoded in place, queued in the sender's buffer: a query allocates nothing once the
+        // buffer has grown to a batch.
         query.for_each_packet(crate::igmp::MAX_SOURCES_PER_QUERY, |packet| {
-            if let Err(e) = port.sender.send(dst, packet) {
-                let mut limit = port.send_failures.get();
-                let now = crate::time::monotonic_ns().unwrap_or(0);
-                if let Some(held) = limit.allow(now) {
-                    log::warn!("{e:#}{}", more(held));
-                }
-                port.send_failures.set(limit);
+            if let Err(e) = port.sender.queue(dst, packet) {
+                port.send_failed(&e);
             }
         });
         log::debug!(
@@ -530,6 +525,37 @@ impl IgmpPorts {
             query.s_flag
         );
     }
+
+    /// Sends the queued queries of every interface, one `sendmmsg` per interface and 64
+    /// packets. A failed send is logged, not fatal: the next retransmission retries.
+    pub(crate) fn flush_queries(&mut self) {
+        for port in self.ports.values_mut() {
+            if port.sender.has_queued() {
+                let Port {
+                    sender,
+                    send_failures,
+                    ..
+                } = port;
+                sender.flush(&mut |e| log_send_failure(send_failures, &e));
+            }
+        }
+    }
+}
+
+impl Port {
+    fn send_failed(&self, e: &anyhow::Error) {
+        log_send_failure(&self.send_failures, e);
+    }
+}
+
+/// A failed query send, logged at most once a minute.
+fn log_send_failure(failures: &std::cell::Cell<RateLimit>, e: &anyhow::Error) {
+    let mut limit = failures.get();
+    let now = crate::time::monotonic_ns().unwrap_or(0);
+    if let Some(held) = limit.allow(now) {
+        log::warn!("{e:#}{}", more(held));
+    }
+    failures.set(limit);
 }
 
 /// Whether a report or leave from `src` may come from a host on a link with `subnets`: a host

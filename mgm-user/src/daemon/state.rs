@@ -137,7 +137,7 @@ impl Daemon {
     /// manager's events are published.
     pub(crate) fn apply(&mut self, actions: Vec<Action>, now: u64) {
         self.apply_all(&actions, now);
-        self.flush_map_writes();
+        self.flush_batch();
     }
 
     /// [`Self::apply`] on borrowed actions.
@@ -168,12 +168,7 @@ impl Daemon {
             }
         }
         self.igmp.sync_all_settings(&mut self.maps);
-        if actions
-            .iter()
-            .any(|a| matches!(a, Action::SendQuery { .. }))
-        {
-            self.flush_map_writes();
-        }
+        // Queued: they go out after the batch's map writes (`flush_batch`), together.
         for action in actions {
             if let Action::SendQuery {
                 ifindex,
@@ -181,7 +176,7 @@ impl Daemon {
                 query,
             } = action
             {
-                self.igmp.send_query(*ifindex, *dst, query);
+                self.igmp.queue_query(*ifindex, *dst, query);
             }
         }
         if deltas {
@@ -221,7 +216,7 @@ impl Daemon {
         }
     }
 
-    /// One map write of an IGMP action, queued: [`Self::flush_map_writes`] carries it out with
+    /// One map write of an IGMP action, queued: [`Self::flush_batch`] carries it out with
     /// the other writes of the batch (one `bpf` call per kind). A failed write is logged (the
     /// first, then every 1000th) and counted, never fatal: the router's state stays
     /// authoritative, the fast path cannot refresh the entry, so its reports take the slow path
@@ -256,12 +251,15 @@ impl Daemon {
         }
     }
 
-    /// Carries out the queued map writes: at the end of a ring batch, of an `apply`, and before
-    /// a query goes out. Between the loop's wake-ups the maps hold everything written.
-    pub(crate) fn flush_map_writes(&mut self) {
+    /// Carries out the queued map writes, then sends the queued queries: at the end of a ring
+    /// batch, of an `apply` and of the deadline's work. The writes go first: the lowered timer
+    /// and the slow-path flag must be in the map before a query can draw an answer. Between the
+    /// loop's wake-ups the maps hold everything written and every query has gone out.
+    pub(crate) fn flush_batch(&mut self) {
         let errors = &mut self.igmp.map_errors;
         self.maps
             .flush(&mut |e: anyhow::Error| map_write_failed(errors, &e));
+        self.igmp.flush_queries();
     }
 
     /// The proxy reports upstream what changed downstream.
@@ -326,7 +324,7 @@ impl Daemon {
             }
         }
         // The batch's map writes, together.
-        self.flush_map_writes();
+        self.flush_batch();
         Ok(drained)
     }
 
@@ -351,7 +349,7 @@ impl Daemon {
         let mut actions = std::mem::take(&mut self.actions);
         self.igmp.on_deadline(now, &self.maps, &mut actions);
         self.apply_all(&actions, now);
-        self.flush_map_writes();
+        self.flush_batch();
         actions.clear();
         if actions.capacity() <= 64 {
             self.actions = actions;
