@@ -170,6 +170,8 @@ pub fn report_cost(igmp_len: u32) -> u32 {
 /// buckets are per CPU (a flood the NIC spreads over n receive queues may take n times as
 /// much).
 pub const MAX_REPORT_BURST: u32 = 1000;
+// The bound above: 104 ring bytes a unit at most, one message of at most 15 400 bytes over.
+const _: () = assert!(MAX_REPORT_BURST * 104 + 15_400 < EVENTS_RING_BYTES / 2);
 
 impl IfaceSettings {
     /// Sets the budget of messages to the daemon: `per_second` units of a small report
@@ -415,5 +417,12 @@ mod tests {
             "a /31 has no network address"
         );
         assert!(!p2p.is_subnet_address([203, 0, 113, 5]));
+    }
+
+    #[test]
+    fn a_message_costs_one_unit_and_one_more_per_64_bytes_captured() {
+        // v2; one v3 record with 11 sources; with 12; 170 records; past what is captured.
+        let costs = [8, 60, 64, 1368, 1 << 20].map(report_cost);
+        assert_eq!(costs, [1, 1, 2, 22, 241]);
     }
 }
