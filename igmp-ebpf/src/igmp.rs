@@ -103,7 +103,7 @@ pub(crate) fn handle(skb: *mut __sk_buff, l2: L2) -> Option<Outcome> {
     let delivery = match verdict {
         Verdict::SentUp(_, why) => {
             let bucket = rate::Bucket::of(&msg, why);
-            if rate::within_budget(msg.pkt.ifindex, msg.settings, bucket) {
+            if rate::within_budget(msg.pkt.ifindex, msg.pkt.igmp_len, msg.settings, bucket) {
                 Some(events::send(&msg, why))
             } else {
                 Some(Delivery::RateLimited)

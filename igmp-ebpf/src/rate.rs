@@ -12,14 +12,22 @@
 //! What a bucket holds back is counted per interface here (`RateBuckets::rate_limited`, read by
 //! the daemon) and in total by `verdict::count` (`events_rate_limited`).
 //!
+//! The ring fills by bytes, so a message is charged by its size: [`report_cost`] units, one
+//! for a small report (a v2 message, a v3 report of one record with up to 11 sources) and one
+//! more per 64 bytes of IGMP message captured (22 for a 170-record v3 report filling a
+//! 1500-byte frame). The bound this puts on one interface's burst in ring bytes is stated at
+//! [`MAX_REPORT_BURST`](mgm_common::maps::MAX_REPORT_BURST).
+//!
 //! Each bucket is a GCRA (the virtual-scheduling form of a token bucket): one deadline, the
-//! theoretical arrival time of the next message; a message is within the budget when that
-//! deadline is at most `burst - 1` intervals ahead of now. The buckets are per CPU (no locks,
-//! no atomics): the budget holds per CPU, so a flood the NIC spreads over n queues gets up to
-//! n times the budget through.
+//! theoretical arrival time of the next unit; a message is within the budget when that
+//! deadline is at most `burst - 1` intervals ahead of now, and then pushes it `cost`
+//! intervals on (so a message larger than the whole burst still goes up after a quiet
+//! spell, and the burst overshoots by at most one message). The buckets are per CPU (no
+//! locks, no atomics): the budget holds per CPU, so a flood the NIC spreads over n queues gets
+//! up to n times the budget through.
 
 use aya_ebpf::helpers::bpf_ktime_get_ns;
-use mgm_common::{igmp::TYPE_V3_REPORT, IfaceSettings, MemberKey};
+use mgm_common::{igmp::TYPE_V3_REPORT, maps::report_cost, IfaceSettings, MemberKey};
 
 use crate::{igmp::Message, maps, verdict::SlowPathReason};
 
@@ -72,10 +80,15 @@ impl Bucket {
 
 const NS_PER_SECOND: u64 = 1_000_000_000;
 
-/// Whether a message going up is within `bucket` of interface `ifindex`; takes its share of
-/// the budget when it is, counts it held back when not.
+/// Whether a message of `igmp_len` bytes going up is within `bucket` of interface `ifindex`;
+/// takes its share of the budget (by its size) when it is, counts it held back when not.
 #[inline(always)]
-pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, bucket: Bucket) -> bool {
+pub(crate) fn within_budget(
+    ifindex: u32,
+    igmp_len: u32,
+    settings: &IfaceSettings,
+    bucket: Bucket,
+) -> bool {
     if settings.max_reports_per_second == 0 {
         return true;
     }
@@ -84,13 +97,14 @@ pub(crate) fn within_budget(ifindex: u32, settings: &IfaceSettings, bucket: Buck
         settings.max_reports_per_second,
         settings.report_burst,
         bucket as u32,
+        report_cost(igmp_len),
     )
 }
 
 /// The bucket's part, a subprogram of its own: its stack is not added to the main program's,
 /// which the bpf_loop callbacks' stacks are (the verifier's 512-byte bound on the chain).
 #[inline(never)]
-fn take_share(ifindex: u32, per_second: u32, burst: u32, bucket: u32) -> bool {
+fn take_share(ifindex: u32, per_second: u32, burst: u32, bucket: u32, cost: u32) -> bool {
     let Some(buckets) = maps::rate_buckets(ifindex) else {
         // The map refused the entry: no limit rather than no events.
         return true;
@@ -109,6 +123,7 @@ fn take_share(ifindex: u32, per_second: u32, burst: u32, bucket: u32) -> bool {
         now,
         NS_PER_SECOND / u64::from(per_second.max(1)),
         burst,
+        cost,
     );
     if !within {
         buckets.rate_limited = buckets.rate_limited.wrapping_add(1);
@@ -116,14 +131,15 @@ fn take_share(ifindex: u32, per_second: u32, burst: u32, bucket: u32) -> bool {
     within
 }
 
-/// GCRA: `interval` ns per message, up to `burst` at once (at least one).
+/// GCRA: `interval` ns per unit, up to `burst` units at once (at least one message), the
+/// message taking `cost` units.
 #[inline(always)]
-fn take(due: &mut u64, now: u64, interval: u64, burst: u32) -> bool {
+fn take(due: &mut u64, now: u64, interval: u64, burst: u32, cost: u32) -> bool {
     let tolerance = interval * u64::from(burst.saturating_sub(1));
     let next = if *due > now { *due } else { now };
     if next - now > tolerance {
         return false;
     }
-    *due = next + interval;
+    *due = next + interval * u64::from(cost);
     true
 }

@@ -3,6 +3,8 @@
 //! One writer per fact: the daemon creates and deletes `MGM_MEMBERS` / `MGM_SOURCES` entries;
 //! the classifier only extends the expiry of entries whose state makes a report a pure refresh.
 
+use crate::event::MAX_EVENT_IGMP_LEN;
+
 /// ifindex → [`IfaceSettings`].
 pub const MAP_IFACES: &str = "MGM_IFACES";
 /// [`MemberKey`] → [`MemberState`].
@@ -71,12 +73,13 @@ pub struct IfaceSettings {
     pub address: [u8; 4],
     pub _pad: [u8; 1],
     /// The budget of reports and leaves sent to the daemon from this interface, per second and
-    /// per CPU; 0: no limit. Past it they are passed on and counted (`events_rate_limited`).
+    /// per CPU, in units of a small report (a larger message costs more: [`report_cost`]);
+    /// 0: no limit. Past it they are passed on and counted (`events_rate_limited`).
     /// Reports and leaves naming only groups the interface holds have a budget of their own,
     /// and so do queries, each of the same size, so that a flood of reports for new groups
     /// cannot make the classifier drop the members' changes or the querier's queries.
     pub max_reports_per_second: u32,
-    /// How many may go up at once after a quiet spell (the bucket's depth).
+    /// How many units may go up at once after a quiet spell (the bucket's depth).
     pub report_burst: u32,
     /// The interface's subnets: reports and leaves from other sources (except 0.0.0.0) are
     /// ignored (RFC 2236 §9, RFC 3376 §9), as the daemon ignores them.
@@ -134,13 +137,45 @@ impl LinkSubnet {
     }
 }
 
-/// Most messages one interface may send up back to back: under half the smallest event ring
-/// (about 5 400 IGMPv2 reports), so that one link's burst never fills it for the others.
-pub const MAX_REPORT_BURST: u32 = 2000;
+/// Bytes of IGMP message captured that cost one more unit of the budget ([`report_cost`]).
+pub const REPORT_COST_BYTES: u32 = 64;
+
+/// What a message going up costs of its interface's budget, in units of a small report: the
+/// ring fills by bytes, so one unit, and one more per [`REPORT_COST_BYTES`] of the IGMP
+/// message captured. A v2 message (8 bytes) or a v3 report of one record with up to 11
+/// sources (at most 60 bytes) costs 1; a 170-record v3 report filling a 1500-byte frame
+/// (1 368 bytes) costs 22.
+#[inline(always)]
+pub fn report_cost(igmp_len: u32) -> u32 {
+    let captured = if igmp_len > MAX_EVENT_IGMP_LEN as u32 {
+        MAX_EVENT_IGMP_LEN as u32
+    } else {
+        igmp_len
+    };
+    1 + captured / REPORT_COST_BYTES
+}
+
+/// Most units ([`report_cost`]) one interface's bucket may send up back to back, per CPU:
+/// under half the smallest event ring ([`EVENTS_RING_BYTES`], 262 144 bytes) whatever the
+/// messages' sizes, so that one link's burst of reports (new groups, the usual flood) never
+/// fills it for the others. A ring record is 8 bytes of
+/// ring header, the 32-byte [`crate::EventHeader`] and the message rounded up to 8 bytes, so
+/// one unit stands for at most 104 ring bytes (a message of 57 to 63 bytes), 48 for a v2
+/// message, about 64 for a large message. The bucket lets a message through while it owes
+/// less than the burst, so a burst overshoots by at most one message (a record of at most
+/// 15 400 bytes): 1 000 units take at most 999 × 104 + 15 400 = 119 296 bytes, 46 % of the
+/// ring; 1 000 v2 reports take 48 000 bytes, and maximum-size reports from a 1500-byte MTU
+/// (1 476 IGMP bytes: cost 24, 1 516-byte records) 42 × 1 516 = 63 672, 24 %. Not bounded
+/// by this: the interface's three buckets (new groups, held groups, queries) together, and the
+/// buckets are per CPU (a flood the NIC spreads over n receive queues may take n times as
+/// much).
+pub const MAX_REPORT_BURST: u32 = 1000;
+// The bound above: 104 ring bytes a unit at most, one message of at most 15 400 bytes over.
+const _: () = assert!(MAX_REPORT_BURST * 104 + 15_400 < EVENTS_RING_BYTES / 2);
 
 impl IfaceSettings {
-    /// Sets the budget of messages to the daemon: `per_second` (0: no limit), with a burst of
-    /// as many, at most [`MAX_REPORT_BURST`].
+    /// Sets the budget of messages to the daemon: `per_second` units of a small report
+    /// ([`report_cost`]; 0: no limit), with a burst of as many, at most [`MAX_REPORT_BURST`].
     pub fn set_report_budget(&mut self, per_second: u32) {
         self.max_reports_per_second = per_second;
         self.report_burst = per_second.min(MAX_REPORT_BURST);
@@ -382,5 +417,12 @@ mod tests {
             "a /31 has no network address"
         );
         assert!(!p2p.is_subnet_address([203, 0, 113, 5]));
+    }
+
+    #[test]
+    fn a_message_costs_one_unit_and_one_more_per_64_bytes_captured() {
+        // v2; one v3 record with 11 sources; with 12; 170 records; past what is captured.
+        let costs = [8, 60, 64, 1368, 1 << 20].map(report_cost);
+        assert_eq!(costs, [1, 1, 2, 22, 241]);
     }
 }

@@ -432,6 +432,9 @@ impl Turns {
             let counted = ring_full_count(daemon).ok();
             if let Some(warning) = counted.and_then(|n| self.losses.looked(n, now)) {
                 log::warn!("{warning}");
+                // Any interface's reports may be among those lost.
+                let all: Vec<u32> = daemon.igmp.ports.keys().copied().collect();
+                daemon.reports_lost(all, now);
             }
         }
         let now = monotonic_ns()?;

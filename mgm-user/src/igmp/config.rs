@@ -48,7 +48,10 @@ pub struct IgmpConfig {
     /// `max_groups × max_sources` cannot exhaust memory or the shared `MGM_SOURCES`.
     pub max_sources_total: u32,
     /// The interface's budget of reports and leaves the classifier sends to the daemon, per
-    /// second and per CPU, with a burst of as many (default 2000; 0: no limit). Past it they
+    /// second and per CPU, in units of a small report (a v2 message, a v3 report of one
+    /// record with up to 11 sources; a larger report counts one more per 64 bytes, a
+    /// 170-record one 22: `mgm_common::maps::report_cost`), with a burst of as many, at most
+    /// 1000 (default 10 000; 0: no limit). Past it they
     /// are passed on and counted (`events_rate_limited`), so that a flood on one link cannot
     /// fill the event ring all interfaces share. Reports and leaves naming only groups the
     /// interface holds have a budget of their own, as large, and so do queries.
@@ -118,7 +121,8 @@ pub const DEFAULT_MAX_GROUPS_PER_HOST: u32 = 512;
 /// daemon and the event ring to the others, and far more state changes a second than a real
 /// LAN sends: 1 000 IPTV set-top boxes changing channel at once send about 4 000 (a leave and
 /// a join, each repeated), and refreshes absorbed in the kernel never count. The burst is at
-/// most `MAX_REPORT_BURST` (2 000, under half the smallest event ring).
+/// most `MAX_REPORT_BURST` (1 000 units of a small report, larger reports counting by size:
+/// under half the smallest event ring whatever the reports' sizes, per bucket and CPU).
 pub const DEFAULT_MAX_REPORTS_PER_SECOND: u32 = 10_000;
 
 /// Default [`IgmpConfig::max_sources_total`]: eight sources per group at the default

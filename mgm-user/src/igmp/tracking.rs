@@ -37,6 +37,12 @@
 //!   maps; quick leave switched on by a reload): until a Group Membership Interval after the
 //!   start, by when every host still interested has reported.
 //!
+//! and, for every group of the interface, while reports may have been lost before reaching
+//! the daemon: the classifier's budget (`max-reports-per-second`) held some of the
+//! interface's back, or the event ring was full (which may have lost any interface's): until
+//! a Group Membership Interval after the daemon saw it (`HostTracker::untrack_all`), by when
+//! every host still interested has reported again.
+//!
 //! IGMPv1/v2 hosts suppress their reports when they hear another host's report for the group,
 //! so a v1/v2 host may stay unknown: a leave then cuts it as quick leave without tracking did,
 //! when the leaver is the only tracked host; a group another tracked host wants is kept.
@@ -227,6 +233,8 @@ pub struct HostTracker {
     groups: FastHashMap<Ipv4Addr, GroupHosts>,
     /// When tracking started (quick leave on); `None`: off, nothing kept.
     since: Option<u64>,
+    /// No group's tracking is complete before this deadline (reports lost; 0: none).
+    untracked_until: u64,
 }
 
 impl HostTracker {
@@ -269,6 +277,14 @@ impl HostTracker {
         }
     }
 
+    /// Reports of the interface may have been lost before reaching the daemon: no group's
+    /// tracking is complete until `until` (at least), those held now and those to come.
+    pub fn untrack_all(&mut self, until: u64) {
+        if self.since.is_some() {
+            self.untracked_until = self.untracked_until.max(until);
+        }
+    }
+
     /// The tracked hosts of `group` when tracking is on.
     pub fn group(&self, group: Ipv4Addr) -> Option<&GroupHosts> {
         self.groups.get(&group)
@@ -278,6 +294,7 @@ impl HostTracker {
     /// nothing at all where tracking is not complete (the RFC's queries then).
     pub fn decide<'a>(&'a self, group: Ipv4Addr, ctx: &mut Ctx<'a>) {
         match self.groups.get(&group) {
+            _ if ctx.now < self.untracked_until => ctx.quick_leave = false,
             Some(h) if !h.complete(ctx.now) => ctx.quick_leave = false,
             h => ctx.hosts = h,
         }

@@ -274,8 +274,10 @@ pub static SETTINGS: &[Setting] = &[
         name: "max-reports-per-second",
         aliases: &[],
         help: "Most reports and leaves per second (per CPU, with a burst of as many, at most \
-               2000) the classifier sends up to the daemon from this interface, so that one \
-               link's flood \
+               1000) the classifier sends up to the daemon from this interface, counted in \
+               small reports: a v2 message or a v3 report of one record with up to 11 sources \
+               counts 1, a larger v3 report one more per 64 bytes (170 records: 22), so that \
+               a burst stays under half the event ring and one link's flood \
                cannot crowd out the others' joins; further ones are passed on and counted \
                (LIMITED in `mgm show interfaces`, `events_rate_limited` in `mgm show stats`). \
                Reports and leaves naming only groups the interface holds have a budget of \

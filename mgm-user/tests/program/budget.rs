@@ -1,7 +1,8 @@
 //! Each interface's budget of messages to the daemon (`max-reports-per-second`) and the
 //! upstream's queries-only flag: what goes past them is counted, not sent up.
 
-use mgm_common::maps::IFACE_FLAG_QUERIES_ONLY;
+use mgm_common::maps::{report_cost, EVENTS_RING_BYTES, IFACE_FLAG_QUERIES_ONLY};
+use mgm_user::igmp::DEFAULT_MAX_REPORTS_PER_SECOND;
 
 use super::support::*;
 
@@ -55,6 +56,68 @@ fn reports_past_the_budget_are_counted_not_sent() {
     assert_eq!(st.rx_leave_v2, 10);
     assert_eq!(st.events_rate_limited, 110 - sent - leaves_sent);
     assert_eq!(fx.rate_limited(LO), st.events_rate_limited);
+}
+
+/// A v3 report of 170 IS_EX records: 1 368 IGMP bytes, the most records a 1500-byte frame
+/// carries, and its IGMP length.
+fn largest_v3_report() -> (Vec<u8>, u32) {
+    let records: Vec<Rec> = (0..170u8)
+        .map(|i| rec(IS_EX, [239, 9, 0, i], &[]))
+        .collect();
+    (v3_frame(&records), 8 + 170 * 8)
+}
+
+#[test]
+fn large_reports_are_charged_by_size_so_one_links_burst_leaves_room_in_the_ring() {
+    let mut fx = fixture();
+    fx.enable_with(LO, |s| s.set_report_budget(DEFAULT_MAX_REPORTS_PER_SECOND));
+    let (frame, igmp_len) = largest_v3_report();
+    let cost = u64::from(report_cost(igmp_len));
+    assert_eq!(cost, 22);
+    // 400 of them are 560 KB of ring records: twice the smallest ring.
+    assert!(400 * (40 + u64::from(igmp_len)) > 2 * u64::from(EVENTS_RING_BYTES));
+    let start = monotonic_ns();
+    fx.run_repeat(&frame, 400);
+    // Units the budget (10 000 a second: one per 100 µs) refilled meanwhile.
+    let refilled = (monotonic_ns() - start) / 100_000;
+    let sent = fx.events().len() as u64;
+    let st = fx.stats();
+    assert_eq!(
+        st.events_ring_full, 0,
+        "one link's burst leaves room in the ring"
+    );
+    let most = (u64::from(mgm_common::maps::MAX_REPORT_BURST) + refilled).div_ceil(cost);
+    assert!(
+        (1..=most).contains(&sent),
+        "the burst in units of a small report: {sent} sent, at most {most}"
+    );
+    assert_eq!(st.events_sent, sent);
+    assert_eq!(st.events_rate_limited, 400 - sent, "the rest held back");
+    assert_eq!(fx.rate_limited(LO), 400 - sent);
+}
+
+#[test]
+fn small_reports_cost_one_and_a_report_larger_than_the_burst_still_goes_up() {
+    let mut fx = fixture();
+    budget(&mut fx, 3);
+    // One record with 11 sources: 60 bytes, one unit.
+    let sources: Vec<[u8; 4]> = (1..=11u8).map(|i| [192, 0, 2, i]).collect();
+    fx.run_repeat(&v3_frame(&[rec(IS_IN, G2, &sources)]), 3);
+    assert_eq!(
+        fx.events().len(),
+        3,
+        "three small reports fill a burst of three"
+    );
+    drop(fx);
+
+    let mut fx = fixture();
+    budget(&mut fx, 3);
+    let (frame, _) = largest_v3_report();
+    fx.run_repeat(&frame, 3);
+    let sent = fx.events().len() as u64;
+    // 22 units: the first goes up after a quiet spell, then the bucket owes 21 seconds.
+    assert_eq!(sent, 1, "one large report takes the whole burst");
+    assert_eq!(fx.stats().events_rate_limited, 2);
 }
 
 fn leave(group: [u8; 4]) -> Vec<u8> {

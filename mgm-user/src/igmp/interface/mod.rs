@@ -175,6 +175,14 @@ impl IgmpInterface {
     pub fn config(&self) -> &IgmpConfig {
         &self.config
     }
+    /// Reports from this link may have been lost before reaching the router (held back by the
+    /// classifier's budget, or a full event ring) at `now`: quick leave may not trust the
+    /// tracked hosts to be all the hosts for a Group Membership Interval (`tracking.rs`), so
+    /// leaves run the RFC's last-member queries meanwhile. Nothing without quick leave.
+    pub fn reports_lost(&mut self, now: u64) {
+        let gmi = self.params().group_membership_interval;
+        self.tracking.untrack_all(now.saturating_add(gmi));
+    }
     /// Timer values in effect (configured, or adopted from the querier while non-querier).
     pub fn params(&self) -> Params {
         Params::derive(

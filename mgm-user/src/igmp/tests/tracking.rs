@@ -238,3 +238,41 @@ fn groups_held_before_tracking_started_get_the_rfc_queries_for_a_gmi() {
     let a = r.report(H2, &[(TO_IN, G, &[])]);
     assert_eq!(deltas(&a), vec![(G, None, MembershipChange::Leave)]);
 }
+
+#[test]
+fn reports_lost_before_the_router_make_every_group_untracked_for_a_gmi() {
+    let mut r = quick();
+    r.report(H1, &[(IS_EX, G, &[])]);
+    r.run_until(T1);
+    // The classifier's budget held back some of the link's reports (or the ring was full):
+    // other hosts may want G unknown to the router.
+    r.iface.reports_lost(r.now);
+    // A group first heard after the loss is not complete either.
+    r.report(H2, &[(IS_EX, G2, &[])]);
+    let a = r.report(H1, &[(TO_IN, G, &[])]);
+    assert_eq!(group_queries(&a).len(), 1, "the RFC's Q(G): {a:?}");
+    assert!(deltas(&a).is_empty(), "G kept for its query: {a:?}");
+    assert!(r.group(G).retransmitting());
+    // H2 refreshes G2 within the GMI; past it, tracking is complete again.
+    r.run_until(T1 + GMI - SEC);
+    r.report(H2, &[(IS_EX, G2, &[])]);
+    r.run_until(T1 + GMI);
+    let a = r.report(H2, &[(TO_IN, G2, &[])]);
+    assert!(queries(&a).is_empty(), "quick leave again: {a:?}");
+    assert_eq!(deltas(&a), vec![(G2, None, MembershipChange::Leave)]);
+}
+
+#[test]
+fn a_later_loss_renews_the_gmi_and_an_earlier_one_does_not_shorten_it() {
+    let mut r = quick();
+    r.report(H1, &[(IS_EX, G, &[])]);
+    r.iface.reports_lost(T0);
+    r.run_until(T1);
+    // A later loss extends the window; an earlier deadline does not shorten it.
+    r.iface.reports_lost(r.now);
+    r.iface.reports_lost(T0);
+    r.run_until(T0 + GMI);
+    r.report(H1, &[(IS_EX, G, &[])]);
+    let a = r.report(H1, &[(TO_IN, G, &[])]);
+    assert_eq!(group_queries(&a).len(), 1, "T1 + GMI not reached: {a:?}");
+}
