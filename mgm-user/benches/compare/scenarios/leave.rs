@@ -12,9 +12,42 @@ use std::time::Duration;
 
 const ID: &str = "leave";
 /// The link has stopped when it saw no datagram of the stream for this long.
-const QUIET: Duration = Duration::from_millis(1000);
+pub(super) const QUIET: Duration = Duration::from_millis(1000);
 /// A leave after which the stream still flows this long counts as not acted on.
-const TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Whether `g`'s stream reaches the LAN (a datagram seen after `since`) within 10 s.
+pub(super) fn flowing(mon: &WireCapture, g: Ipv4Addr, since: u64) -> bool {
+    RouterLab::poll(Duration::from_secs(10), || {
+        mon.first(since, |s| s == Seen::Datagram(g)).is_some()
+    })
+}
+
+/// The stamp of the first leave of `g` on the wire after `since` (`since` if none in 5 s).
+pub(super) fn leave_on_wire(mon: &WireCapture, g: Ipv4Addr, since: u64) -> u64 {
+    let mut leave = None;
+    RouterLab::poll(Duration::from_secs(5), || {
+        leave = mon.first(since, |s| s == Seen::Leave(g));
+        leave.is_some()
+    });
+    leave.unwrap_or(since)
+}
+
+/// The leave at `leave` → the last datagram of `g` on the LAN in ms, once the link has been
+/// quiet for [`QUIET`]; `None` when the stream still flows [`TIMEOUT`] after the leave.
+pub(super) fn stream_stops(mon: &WireCapture, g: Ipv4Addr, leave: u64) -> Option<f64> {
+    loop {
+        let last = mon.last(|s| s == Seen::Datagram(g)).unwrap_or(0);
+        let now = mono_ns();
+        if now.saturating_sub(last.max(leave)) >= QUIET.as_nanos() as u64 {
+            return Some(last.saturating_sub(leave) as f64 / 1e6);
+        }
+        if now.saturating_sub(leave) > TIMEOUT.as_nanos() as u64 {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// One trial's span in ms; `None` when the stream still flowed after `TIMEOUT`.
 fn trial(lab: &mut RouterLab, mon: &WireCapture, p: &Peer, slow: bool, g: Ipv4Addr) -> Option<f64> {
@@ -30,11 +63,8 @@ fn trial(lab: &mut RouterLab, mon: &WireCapture, p: &Peer, slow: bool, g: Ipv4Ad
     std::thread::sleep(Duration::from_millis(300));
     h1.cmd(&format!("join {g}"));
     let t = mono_ns();
-    let flowing = RouterLab::poll(Duration::from_secs(10), || {
-        mon.first(t, |s| s == Seen::Datagram(g)).is_some()
-    });
     assert!(
-        flowing,
+        flowing(mon, g, t),
         "{}: {g} not forwarded after the join\n{}",
         p.label(),
         d.log()
@@ -43,23 +73,8 @@ fn trial(lab: &mut RouterLab, mon: &WireCapture, p: &Peer, slow: bool, g: Ipv4Ad
     mon.clear();
     let t = mono_ns();
     h1.cmd(&format!("leave {g}"));
-    let mut leave = None;
-    RouterLab::poll(Duration::from_secs(5), || {
-        leave = mon.first(t, |s| s == Seen::Leave(g));
-        leave.is_some()
-    });
-    let leave = leave.unwrap_or(t);
-    let out = loop {
-        let last = mon.last(|s| s == Seen::Datagram(g)).unwrap_or(0);
-        let now = mono_ns();
-        if now.saturating_sub(last.max(leave)) >= QUIET.as_nanos() as u64 {
-            break Some(last.saturating_sub(leave) as f64 / 1e6);
-        }
-        if now.saturating_sub(leave) > TIMEOUT.as_nanos() as u64 {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let leave = leave_on_wire(mon, g, t);
+    let out = stream_stops(mon, g, leave);
     drop(stream);
     drop(d);
     out

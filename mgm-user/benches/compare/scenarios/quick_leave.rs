@@ -3,6 +3,7 @@
 //! stamps never seen on the LAN) and the span from the last leave on the wire to the stream's last
 //! datagram on the LAN, each daemon with its nearest to quick leave, mgm also with RFC 3376's
 //! last-member queries.
+use super::leave::{flowing, leave_on_wire, stream_stops, QUIET, TIMEOUT};
 use super::{interleaved, Measure};
 use crate::lab::{RouterLab, Settings, PORT, SOURCE};
 use crate::peers::{Peer, MGM};
@@ -20,10 +21,6 @@ const MGM_QUICK: Peer = Peer::Mgm {
 };
 /// The stream's spacing: 1 000 datagrams/s.
 const STREAM_INTERVAL: Duration = Duration::from_millis(1);
-/// The link has stopped when it saw no datagram of the stream for this long.
-const QUIET: Duration = Duration::from_millis(1000);
-/// A last leave after which the stream still flows this long counts as not acted on.
-const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long the second host keeps the group after h1's leave: past the daemon's last-member
 /// queries (igmpproxy's are fixed at 10 s × 2) and 1 s more.
@@ -51,16 +48,6 @@ fn lost(sent: &[u64], seen: &std::collections::HashSet<u64>) -> (usize, f64) {
     (n, longest as f64 / 1e6)
 }
 
-/// The first leave of `g` on the wire at or after `since` (5 s at most; `since` if none).
-fn leave_on_wire(mon: &WireCapture, g: Ipv4Addr, since: u64) -> u64 {
-    let mut leave = None;
-    RouterLab::poll(Duration::from_secs(5), || {
-        leave = mon.first(since, |s| s == Seen::Leave(g));
-        leave.is_some()
-    });
-    leave.unwrap_or(since)
-}
-
 /// One trial: (datagrams lost after the first host's leave, the longest run of them in ms, the
 /// last leave → the last datagram in ms, `None` when it still flowed after `TIMEOUT`).
 type Trial = (usize, f64, Option<f64>);
@@ -78,11 +65,8 @@ fn trial(lab: &mut RouterLab, mon: &WireCapture, p: &Peer, g: Ipv4Addr) -> Trial
     h1.cmd(&format!("join {g}"));
     h2.cmd(&format!("join {g}"));
     let t = mono_ns();
-    let flowing = RouterLab::poll(Duration::from_secs(10), || {
-        mon.first(t, |s| s == Seen::Datagram(g)).is_some()
-    });
     assert!(
-        flowing,
+        flowing(mon, g, t),
         "{}: {g} not forwarded after the joins\n{}",
         p.label(),
         d.log()
@@ -108,17 +92,7 @@ fn trial(lab: &mut RouterLab, mon: &WireCapture, p: &Peer, g: Ipv4Addr) -> Trial
     let t = mono_ns();
     h2.cmd(&format!("leave {g}"));
     let leave = leave_on_wire(mon, g, t);
-    let stop = loop {
-        let last = mon.last(|s| s == Seen::Datagram(g)).unwrap_or(0);
-        let now = mono_ns();
-        if now.saturating_sub(last.max(leave)) >= QUIET.as_nanos() as u64 {
-            break Some(last.saturating_sub(leave) as f64 / 1e6);
-        }
-        if now.saturating_sub(leave) > TIMEOUT.as_nanos() as u64 {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let stop = stream_stops(mon, g, leave);
     drop(stream);
     drop(d);
     (n_lost, run, stop)
