@@ -1,16 +1,8 @@
 //! A reconcile round, row by row: what changes while the dump is read, repairs per turn.
 use super::round::{Round, REPAIRS_PER_TURN};
+use super::tests::e;
 use super::*;
 use std::net::Ipv4Addr;
-
-fn e(s: u8, g: u8, iif: u32, oifs: &[u32]) -> KernelMfc {
-    KernelMfc {
-        source: Ipv4Addr::new(192, 0, 2, s),
-        group: Ipv4Addr::new(239, 1, 1, g),
-        iif,
-        oifs: oifs.to_vec(),
-    }
-}
 
 fn set(m: &KernelMfc) -> ForwarderAction {
     ForwarderAction::SetMfe {

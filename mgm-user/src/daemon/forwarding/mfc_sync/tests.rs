@@ -3,7 +3,8 @@
 use super::*;
 use std::net::Ipv4Addr;
 
-fn e(s: u8, g: u8, iif: u32, oifs: &[u32]) -> KernelMfc {
+/// The entry (192.0.2.s, 239.1.1.g) in on `iif`, out on `oifs`.
+pub(super) fn e(s: u8, g: u8, iif: u32, oifs: &[u32]) -> KernelMfc {
     KernelMfc {
         source: Ipv4Addr::new(192, 0, 2, s),
         group: Ipv4Addr::new(239, 1, 1, g),
