@@ -10,6 +10,18 @@ fn mfe_count(h: &H) -> usize {
     h.m.mfe_table(h.now).len()
 }
 
+/// Protocol A owns if1–if3 and wants G1 on if3; `before` entries from `src` (other groups, in
+/// on if1) are made, then the bound is set to `max`.
+fn g1_wanted_on_if3(h: &mut H, src: Ipv4Addr, before: u32, max: usize) {
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2, 3]);
+    h.add(a, Sg::star_g(G1), 3).unwrap();
+    for i in 0..before {
+        h.pkt(src, group(100 + i), 1).unwrap();
+    }
+    h.m.set_max_mfes(max);
+}
+
 #[test]
 fn past_max_mfes_an_entry_nobody_wants_is_refused_and_one_somebody_wants_is_made() {
     let mut h = H::new();
@@ -235,13 +247,7 @@ fn an_entry_whose_packet_came_off_its_route_is_short_lived_and_refused_at_the_bo
     ];
     for (arrival, max, before, want) in rows {
         let mut h = H::new();
-        let (a, _) = h.routing("A");
-        h.take(a, &[1, 2, 3]);
-        h.add(a, Sg::star_g(G1), 3).unwrap();
-        for i in 0..before {
-            h.pkt(S1, group(100 + i), 1).unwrap();
-        }
-        h.m.set_max_mfes(max);
+        g1_wanted_on_if3(&mut h, S1, before, max);
         let got = h.pkt(S1, G1, arrival).unwrap();
         let row = (arrival, max, before);
         match want {
@@ -285,13 +291,7 @@ fn a_route_moved_to_the_arrival_interface_still_rebuilds_an_entry_made_off_its_r
     for (max, before) in [(0, 0), (1, 1)] {
         let routes = Arc::new(Mutex::new(via(1)));
         let mut h = H::with_rpf(Box::new(MovableRpf(routes.clone())));
-        let (a, _) = h.routing("A");
-        h.take(a, &[1, 2, 3]);
-        h.add(a, Sg::star_g(G1), 3).unwrap();
-        for i in 0..before {
-            h.pkt(S2, group(100 + i), 1).unwrap();
-        }
-        h.m.set_max_mfes(max);
+        g1_wanted_on_if3(&mut h, S2, before, max);
         let first = h.pkt(S1, G1, 2).unwrap();
         *routes.lock().unwrap() = via(2);
         if first == NewPacket::Installed {
