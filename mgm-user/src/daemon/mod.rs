@@ -427,8 +427,9 @@ impl Turns {
             guard.clear_ready();
         }
         self.ring_left = !emptied;
-        if self.losses.due(emptied, || monotonic_ns().unwrap_or(0)) {
-            let now = monotonic_ns()?;
+        // One clock read serves the ring-loss and the report-budget checks.
+        let now = monotonic_ns()?;
+        if self.losses.due(emptied, || now) {
             let counted = ring_full_count(daemon).ok();
             if let Some(warning) = counted.and_then(|n| self.losses.looked(n, now)) {
                 log::warn!("{warning}");
@@ -437,7 +438,6 @@ impl Turns {
                 daemon.reports_lost(all, now);
             }
         }
-        let now = monotonic_ns()?;
         if self.budget.due(now) {
             daemon.warn_rate_limited(&mut self.budget, now);
         }
