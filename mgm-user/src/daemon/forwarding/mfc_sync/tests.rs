@@ -128,3 +128,31 @@ fn the_interval_setting() {
         assert!(e.starts_with(bad), "{bad}: {e}");
     }
 }
+
+#[test]
+fn which_upcalls_are_desyncs_row_by_row() {
+    use crate::sys::upcall::{Upcall, UpcallKind::*};
+    let up = |kind, vif| Upcall {
+        kind,
+        vif,
+        source: Ipv4Addr::new(192, 0, 2, 1),
+        group: Ipv4Addr::new(239, 1, 1, 1),
+    };
+    // (installed with parent, upcall kind, arrival VIF, moved there lately) → desync?
+    let rows = [
+        (None, NoCache, 1, false, false),    // not installed: a new (S,G)
+        (Some(1), NoCache, 1, false, true),  // installed: the kernel lost it
+        (Some(1), WrongVif, 1, false, true), // from its own iif: the kernel's parent differs
+        (Some(1), WrongVifWhole, 1, false, true),
+        (Some(1), WrongVif, 1, true, false), // queued before mgm moved it there
+        (Some(1), WrongVif, 2, false, false), // a real wrong-interface packet
+        (Some(1), WholePkt, 1, false, false),
+    ];
+    for (parent, kind, vif, moved, want) in rows {
+        assert_eq!(
+            is_desync(parent, &up(kind, vif), moved),
+            want,
+            "{parent:?} {kind:?} vif {vif} moved {moved}"
+        );
+    }
+}
