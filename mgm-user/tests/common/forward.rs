@@ -512,6 +512,15 @@ impl Sniffer {
         Self::start_matching(ns, ifname, is_igmp_report)
     }
 
+    /// Counts the IGMP reports and leaves from `src` arriving on the interface. At a router's
+    /// interface, a report counted has reached its classifier: the capture tap runs just
+    /// before tc ingress, in the same pass.
+    pub(crate) fn start_igmp_reports_from(ns: &str, ifname: &str, src: Ipv4Addr) -> Sniffer {
+        Self::start_matching(ns, ifname, move |p| {
+            is_igmp_report(p) && p[12..16] == src.octets()
+        })
+    }
+
     /// Counts group-specific IGMP queries (type 0x11 with a group address) arriving on the
     /// interface.
     pub(crate) fn start_group_queries(ns: &str, ifname: &str) -> Sniffer {
