@@ -118,6 +118,17 @@ impl MrouteWatch {
             .copied()
     }
 
+    /// Every change to `group` at or after `since`, in arrival order.
+    pub(crate) fn changes(&self, group: Ipv4Addr, since: u64) -> Vec<MfcChange> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.ns >= since && c.group == group)
+            .copied()
+            .collect()
+    }
+
     pub(crate) fn clear(&self) {
         self.seen.lock().unwrap().clear();
     }

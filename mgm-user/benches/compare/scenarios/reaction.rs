@@ -3,11 +3,11 @@
 //! notification) and to the first forwarded datagram on the LAN, all taken outside the daemon.
 use super::{interleaved, Measure};
 use crate::lab::{RouterLab, Settings, PORT, SOURCE};
-use crate::mroute_watch::MrouteWatch;
+use crate::mroute_watch::{MfcChange, MrouteWatch};
 use crate::peers::{Peer, MGM};
 use crate::report::{Better, Report};
 use crate::traffic::{mono_ns, Stream};
-use crate::wire::{Seen, WireCapture};
+use crate::wire::{Seen, Stamped, WireCapture};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -47,6 +47,7 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     let mon = WireCapture::start(&lab.mon.0, &lab.mon.1, PORT);
     let watch = MrouteWatch::start(&lab.rt);
     let mut h1 = lab.host();
+    let detail = std::env::var_os("MGM_BENCH_REACTION_DETAIL").is_some();
     let runs = interleaved(&peers, rounds, |p, round| {
         let d = lab.start(p, Settings::default());
         std::thread::sleep(Duration::from_millis(500));
@@ -71,7 +72,12 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
                     // the datagrams the kernel queued on it (up to four, sent 300 ms before)
                     // forwarded by its MFC call: the live stream is what a receiver waits for.
                     out.2 = mon.first_sent_after(g, rep, rep).map(span);
-                    out.0.is_some() && out.1.is_some() && out.2.is_some()
+                    let seen = out.0.is_some() && out.1.is_some() && out.2.is_some();
+                    if seen && detail {
+                        let mfc = watch.changes(g, t);
+                        print_detail(p.label(), &mon.frames(), &stream, &mfc, g, rep);
+                    }
+                    seen
                 });
                 h1.cmd(&format!("leave {g}"));
                 drop(stream);
@@ -111,4 +117,43 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
             "static routes only: it does not react to reports (its routes are set beforehand)",
         );
     }
+}
+
+/// `MGM_BENCH_REACTION_DETAIL=1`: one line per join on stderr, µs after the report on the wire:
+/// every MFC notification for the group since the join (source, outgoing interfaces, when read),
+/// then the first datagram sent after the report (when it was sent, when
+/// it was on the LAN) and the datagrams sent after the report that were not forwarded (how many,
+/// the last one's send time): whether the first waited for the daemon or for the stream.
+fn print_detail(
+    label: &str,
+    frames: &[Stamped],
+    stream: &Stream,
+    mfc: &[MfcChange],
+    g: Ipv4Addr,
+    rep: u64,
+) {
+    let us = |t: u64| (t as f64 - rep as f64) / 1e3;
+    let ours = |f: &&Stamped| f.seen == Seen::Datagram(g) && f.sent_ns.is_some();
+    let Some(first) = frames
+        .iter()
+        .filter(ours)
+        .find(|f| f.ns >= rep && f.sent_ns.is_some_and(|t| t >= rep))
+    else {
+        return;
+    };
+    let sent = first.sent_ns.unwrap_or(0);
+    let before = stream.sent_between(rep, sent.saturating_sub(1));
+    let changes: Vec<String> = mfc
+        .iter()
+        .map(|c| format!("({}, {g}) {} oifs at {:.0}", c.source, c.oifs, us(c.ns)))
+        .collect();
+    eprintln!(
+        "  reaction detail {label} {g}: mfc {} | first live sent {:.0} on LAN {:.0} | \
+         {} sent after the report before it, the last at {:.0}",
+        changes.join(", "),
+        us(sent),
+        us(first.ns),
+        before.len(),
+        before.last().map_or(f64::NAN, |&t| us(t)),
+    );
 }
