@@ -230,8 +230,8 @@ impl Daemon {
                 ifindex,
                 group,
                 state,
-                new,
-            } => maps.queue_member(member_key(ifindex, group), (state, new), failed),
+                unrefreshed,
+            } => maps.queue_member(member_key(ifindex, group), (state, unrefreshed), failed),
             Action::DeleteMember { ifindex, group } => {
                 maps.queue_member_delete(member_key(ifindex, group), failed)
             }
@@ -240,8 +240,12 @@ impl Daemon {
                 group,
                 source,
                 state,
-                new,
-            } => maps.queue_source(source_key(ifindex, group, source), (state, new), failed),
+                unrefreshed,
+            } => maps.queue_source(
+                source_key(ifindex, group, source),
+                (state, unrefreshed),
+                failed,
+            ),
             Action::DeleteSource {
                 ifindex,
                 group,

@@ -34,25 +34,27 @@ pub enum Action {
         dst: Ipv4Addr,
         query: QueryMessage,
     },
-    /// Create or overwrite the `MGM_MEMBERS` entry {ifindex, group}. `new`: never written
-    /// before, so there is no entry the fast path could have refreshed (nothing to read back).
+    /// Create or overwrite the `MGM_MEMBERS` entry {ifindex, group}. `unrefreshed`: the fast
+    /// path cannot have refreshed the entry since the router last wrote it (never written, or
+    /// last written handing the group to the slow path, which the classifier leaves alone), so
+    /// it is written as it is, nothing read back.
     WriteMember {
         ifindex: u32,
         group: Ipv4Addr,
         state: MemberState,
-        new: bool,
+        unrefreshed: bool,
     },
     /// Delete the `MGM_MEMBERS` entry {ifindex, group} (its sources are deleted first by
     /// `DeleteSource` actions).
     DeleteMember { ifindex: u32, group: Ipv4Addr },
-    /// Create or overwrite the `MGM_SOURCES` entry {ifindex, group, source}. `new` as for
-    /// `WriteMember`.
+    /// Create or overwrite the `MGM_SOURCES` entry {ifindex, group, source}. `unrefreshed` as
+    /// for `WriteMember` (the classifier refreshes a source only through its group's entry).
     WriteSource {
         ifindex: u32,
         group: Ipv4Addr,
         source: Ipv4Addr,
         state: SourceState,
-        new: bool,
+        unrefreshed: bool,
     },
     /// Delete the `MGM_SOURCES` entry {ifindex, group, source}.
     DeleteSource {

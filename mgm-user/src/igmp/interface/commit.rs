@@ -175,6 +175,9 @@ fn write_sources(
     out: &mut Writes,
 ) {
     let group = g.group;
+    // The classifier refreshes a source only through its group's entry: none since the last
+    // write of a group handed to the slow path.
+    let unrefreshed = !may_be_refreshed(g.written_member());
     let old = g.written_sources();
     scratch.clear();
     if !empty {
@@ -207,7 +210,7 @@ fn write_sources(
                         group,
                         source: *s,
                         state: st,
-                        new: known.is_none(),
+                        unrefreshed: known.is_none() || unrefreshed,
                     });
                 }
             }
@@ -257,11 +260,20 @@ fn write_member(ifindex: u32, now: u64, g: &mut GroupState, empty: bool, out: &m
             ifindex,
             group,
             state,
-            new: g.written_member().is_none(),
+            unrefreshed: !may_be_refreshed(g.written_member()),
         });
         // As written, the kernel's refresh counter included.
         g.set_written_member(Some(state));
     }
+}
+
+/// Whether the classifier may have refreshed a group's entries since the router wrote its
+/// member entry as `written`: not when none was written (the classifier creates none), nor
+/// when it was written handing the group to the slow path (`MEMBER_FLAG_SLOW_PATH`: the
+/// classifier leaves the group's entries alone), so the group's next writes need no read of
+/// the kernel's (the write that ends the last-member queries of a leave, above all).
+fn may_be_refreshed(written: Option<MemberState>) -> bool {
+    written.is_some_and(|w| w.flags & mgm_common::maps::MEMBER_FLAG_SLOW_PATH == 0)
 }
 
 /// Emits the membership changes from `old` to `new`, ordered so that nothing unwanted is ever

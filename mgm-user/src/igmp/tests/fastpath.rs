@@ -303,23 +303,30 @@ fn new_groups_and_sources_are_not_read_back() {
         assert_eq!(n, if refreshes { 3 } else { 0 }, "{a:?}");
         assert!(
             a.iter().any(
-                |a| matches!(a, Action::WriteSource { source, new: true, .. } if *source == S3)
+                |a| matches!(a, Action::WriteSource { source, unrefreshed: true, .. } if *source == S3)
             ),
             "{a:?}"
         );
         assert!(
-            a.iter()
-                .all(|a| !matches!(a, Action::WriteMember { new: true, .. })),
+            a.iter().all(|a| !matches!(
+                a,
+                Action::WriteMember {
+                    unrefreshed: true,
+                    ..
+                }
+            )),
             "{a:?}"
         );
     }
 }
 
-/// The `new` flag of each map write, in order.
+/// The `unrefreshed` flag of each map write, in order.
 fn news(a: &[Action]) -> Vec<bool> {
     a.iter()
         .filter_map(|a| match a {
-            Action::WriteMember { new, .. } | Action::WriteSource { new, .. } => Some(*new),
+            Action::WriteMember { unrefreshed, .. } | Action::WriteSource { unrefreshed, .. } => {
+                Some(*unrefreshed)
+            }
             _ => None,
         })
         .collect()
@@ -352,4 +359,37 @@ fn a_group_handed_to_the_slow_path_is_not_read_back() {
     assert_eq!(back.len(), 1, "{a:?}");
     assert_eq!(back[0].fast_refreshes, 1);
     assert_eq!(back[0].group_expires_ns, r.now + GMI);
+}
+
+#[test]
+fn the_write_ending_the_last_member_queries_is_written_as_it_is() {
+    let mut r = Rig::querier();
+    r.v2_report(H1, G);
+    let leave = simple(igmp::TYPE_V2_LEAVE, 0, G);
+    let (a, _) = feed_counting(&mut r, true, H1, igmp::ALL_ROUTERS, &leave);
+    assert_eq!(
+        news(&a),
+        [false],
+        "the leave's write follows a refreshable one: {a:?}"
+    );
+    // The last query: the group goes back to the fast path (its flag cleared). The classifier
+    // left the entry alone since the leave's write, so the shell need not read and merge it.
+    let d = r.iface.next_deadline().expect("the second query is due");
+    r.now = d;
+    let view = CountingView {
+        maps: &r.view,
+        refreshes: true,
+        reads: std::cell::Cell::new(0),
+    };
+    let a = r.iface.on_deadline(d, &view);
+    assert_eq!(view.reads.get(), 0, "{a:?}");
+    r.view.apply(&a);
+    let back = member_writes(&a);
+    assert_eq!(back.len(), 1, "{a:?}");
+    assert_eq!(back[0].flags & mgm_common::maps::MEMBER_FLAG_SLOW_PATH, 0);
+    assert_eq!(news(&a), [true], "{a:?}");
+    // Back on the fast path: the expiry reads the entry (an answer may have refreshed it).
+    r.view.extend_group(G, r.now + GMI, H2);
+    let a = r.run_until(r.now + LMQT);
+    assert!(timed_deltas(&a).is_empty(), "{a:?}");
 }
