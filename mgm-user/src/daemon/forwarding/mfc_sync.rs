@@ -28,12 +28,12 @@ mod round;
 use super::Forwarding;
 use crate::manager::ForwarderAction;
 use crate::sys::mfc_dump::{self, KernelMfc};
-use crate::sys::mroute::MrouteSocket;
 use crate::sys::upcall::{Upcall, UpcallKind};
 use crate::time::RateLimit;
 use moves::RecentMoves;
 use round::{Round, REPAIRS_PER_TURN};
 use std::cmp::Ordering;
+use std::net::Ipv4Addr;
 use tokio::sync::mpsc;
 
 /// The kernel's MFC as the dump thread read it, for the loop.
@@ -147,30 +147,24 @@ impl MfcSync {
         [self.due, repairs].into_iter().flatten().min()
     }
 
-    /// mgm is applying `actions` to the kernel, where `sock` holds the entries as they are
-    /// before: a round under way leaves their (S,G)s alone, and the entries whose incoming VIF
-    /// moves are noted (the clock is read only when one does).
-    pub(crate) fn touch(&mut self, actions: &[ForwarderAction], sock: &MrouteSocket) {
+    /// mgm is applying `actions` to the kernel: a round under way leaves their (S,G)s alone.
+    pub(crate) fn touch(&mut self, actions: &[ForwarderAction]) {
         if let Some(r) = &mut self.round {
             r.touch(actions);
         }
-        let mut now = None;
-        for a in actions {
-            let ForwarderAction::SetMfe {
-                source, group, iif, ..
-            } = a
-            else {
-                continue;
-            };
-            let moved = sock
-                .parent_of(*source, *group)
-                .is_some_and(|p| Some(p) != sock.vif_of(*iif));
-            if moved {
-                let Some(t) = *now.get_or_insert_with(|| crate::time::monotonic_ns().ok()) else {
-                    return;
-                };
-                self.moves.note(t, *source, *group);
-            }
+    }
+
+    /// mgm moved these entries' incoming VIF (the socket's writes said so: no lookup of its
+    /// own): noted, stamped with one clock read, only when there are any.
+    pub(crate) fn moved(&mut self, moved: &[(Ipv4Addr, Ipv4Addr)]) {
+        if moved.is_empty() {
+            return;
+        }
+        let Ok(now) = crate::time::monotonic_ns() else {
+            return;
+        };
+        for &(source, group) in moved {
+            self.moves.note(now, source, group);
         }
     }
 }
@@ -321,7 +315,8 @@ impl Forwarding {
                 }
                 let done = self
                     .sock
-                    .set_mfc(want.source, want.group, want.iif, &want.oifs);
+                    .set_mfc(want.source, want.group, want.iif, &want.oifs)
+                    .map(|_| ());
                 let what = match found {
                     None => format!("missing from the kernel: installed {want:?}"),
                     Some(k) => format!("the kernel had {k:?}: installed {want:?}"),
