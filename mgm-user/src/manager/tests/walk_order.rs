@@ -52,8 +52,10 @@ fn the_walk_goes_by_group_then_source_and_starts_where_asked() {
         all[3..].to_vec()
     );
     // After the index is made: an (S,G) that comes is walked, one that goes is not.
-    m.add_membership(0, local, Sg::sg(S3, G1), ifk(3), J).unwrap();
-    m.delete_membership(0, local, Sg::star_g(G2), ifk(3), J).unwrap();
+    m.add_membership(0, local, Sg::sg(S3, G1), ifk(3), J)
+        .unwrap();
+    m.delete_membership(0, local, Sg::star_g(G2), ifk(3), J)
+        .unwrap();
     assert_eq!(
         walk(&mut m, Bound::Unbounded),
         vec![
@@ -70,7 +72,8 @@ fn the_walk_goes_by_group_then_source_and_starts_where_asked() {
 fn the_index_goes_after_more_churn_than_the_table_holds_and_comes_back() {
     let (mut m, local) = manager();
     assert!(!m.has_walk_order(), "no walk, no index");
-    m.add_membership(0, local, Sg::star_g(G1), ifk(1), J).unwrap();
+    m.add_membership(0, local, Sg::star_g(G1), ifk(1), J)
+        .unwrap();
     assert_eq!(walk(&mut m, Bound::Unbounded).len(), 1);
     assert!(m.has_walk_order());
     let group = |g: u32| Ipv4Addr::from(0xEF02_0000 | g);
