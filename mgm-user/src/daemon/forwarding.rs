@@ -147,8 +147,10 @@ impl Forwarding {
     /// Applies pending kernel actions; the first error is returned, the others logged.
     fn sync_kernel(&mut self) -> Result<()> {
         let actions = self.mgr.take_actions();
-        self.sync.touch(&actions, &self.sock);
-        let mut errors = self.sock.apply_all(&actions).into_iter();
+        self.sync.touch(&actions);
+        let applied = self.sock.apply_all(&actions);
+        self.sync.moved(&applied.moved);
+        let mut errors = applied.errors.into_iter();
         let first = errors.next();
         for e in errors {
             log::warn!("{e:#}");
@@ -565,5 +567,5 @@ fn dispatch_upcall_on(
 /// Applies the manager's pending kernel actions; returns the errors (each names its operation).
 pub fn sync(mgr: &mut Manager, sock: &mut MrouteSocket) -> Vec<anyhow::Error> {
     let actions: Vec<ForwarderAction> = mgr.take_actions();
-    sock.apply_all(&actions)
+    sock.apply_all(&actions).errors
 }

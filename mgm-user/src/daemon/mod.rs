@@ -19,6 +19,7 @@ mod report_budget;
 mod ring_losses;
 mod service_status;
 mod state;
+mod stats_looks;
 mod views;
 
 pub(crate) use handlers::check_name as check_protocol_name;
@@ -394,8 +395,7 @@ struct Turns {
     /// Ring batches and upcall rounds handled so far (the trim waits for a pause in them).
     busy: u64,
     alarm: alarm::Alarm,
-    losses: ring_losses::RingLosses,
-    budget: report_budget::BudgetWatch,
+    looks: stats_looks::StatsLooks,
     trim: crate::sys::memory::TrimWhenQuiet,
 }
 
@@ -405,10 +405,7 @@ impl Turns {
             ring_left: false,
             busy: 0,
             alarm: alarm::Alarm::new(monotonic_ns()?, tokio::time::Instant::now()),
-            losses: ring_losses::RingLosses::new(ring_full_count(daemon).unwrap_or(0)),
-            budget: report_budget::BudgetWatch::new(
-                daemon.maps.stats().map_or(0, |s| s.events_rate_limited),
-            ),
+            looks: stats_looks::StatsLooks::new(daemon.maps.stats().ok()),
             trim: Default::default(),
         })
     }
@@ -427,19 +424,20 @@ impl Turns {
             guard.clear_ready();
         }
         self.ring_left = !emptied;
-        // One clock read serves the ring-loss and the report-budget checks.
+        // One clock read and at most one MGM_STATS read serve the ring-loss and the
+        // report-budget looks.
         let now = monotonic_ns()?;
-        if self.losses.due(emptied, || now) {
-            let counted = ring_full_count(daemon).ok();
-            if let Some(warning) = counted.and_then(|n| self.losses.looked(n, now)) {
-                log::warn!("{warning}");
-                // Any interface's reports may be among those lost.
-                let all: Vec<u32> = daemon.igmp.ports.keys().copied().collect();
-                daemon.reports_lost(all, now);
-            }
+        let looked = self.looks.after_batch(emptied, now, || {
+            daemon.maps.stats().map_err(|e| log::debug!("{e:#}")).ok()
+        });
+        if let Some(warning) = looked.ring_loss {
+            log::warn!("{warning}");
+            // Any interface's reports may be among those lost.
+            let all: Vec<u32> = daemon.igmp.ports.keys().copied().collect();
+            daemon.reports_lost(all, now);
         }
-        if self.budget.due(now) {
-            daemon.warn_rate_limited(&mut self.budget, now);
+        if let Some(total) = looked.rate_limited_total {
+            daemon.warn_rate_limited(&mut self.looks.budget, total, now);
         }
         Ok(())
     }
@@ -486,11 +484,6 @@ fn ready_now(ring: &mut AsyncFd<aya::maps::RingBuf<aya::maps::MapData>>) -> Opti
         std::task::Poll::Ready(guard) => Some(guard),
         std::task::Poll::Pending => None,
     }
-}
-
-/// The classifier's count of messages the full ring refused.
-fn ring_full_count(daemon: &Daemon) -> Result<u64> {
-    daemon.maps.stats().map(|s| s.events_ring_full)
 }
 
 /// A file descriptor owned elsewhere (a socket inside [`Forwarding`]), for readiness only.

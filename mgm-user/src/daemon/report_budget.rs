@@ -2,8 +2,8 @@
 //! counts it per interface and CPU in `MGM_RATE` (`mgm show interfaces`, the
 //! `mgm_interface_reports_rate_limited_total` metric read it on demand); the daemon says in its
 //! log which interface floods. It looks while reports come (after a ring batch), at most once
-//! a second: one read of `MGM_STATS` for the total, and the interfaces' counts only when the
-//! total rose. Each interface's warning is rate-limited to one a minute ([`RateLimit`]), with
+//! a second: the total from `MGM_STATS` (one read shared with the ring-loss look,
+//! `stats_looks.rs`), and the interfaces' counts only when the total rose. Each interface's warning is rate-limited to one a minute ([`RateLimit`]), with
 //! what was held back since its last one. A flood the budget holds back still lets the budget
 //! through, so the daemon keeps waking, and looking, while it lasts; no timer of its own.
 //!
@@ -122,13 +122,10 @@ impl Daemon {
         }
     }
 
-    /// A look at the counters (`watch` said it is due): warns of the interfaces whose budget
-    /// held back reports since the last warning; those whose count rose lost reports.
-    pub(crate) fn warn_rate_limited(&mut self, watch: &mut BudgetWatch, now_ns: u64) {
-        let total = match self.maps.stats() {
-            Ok(s) => s.events_rate_limited,
-            Err(e) => return log::debug!("{e:#}"),
-        };
+    /// A look at the counters (`watch` said it is due; `total`: `events_rate_limited` as
+    /// read for it): warns of the interfaces whose budget held back reports since the last
+    /// warning; those whose count rose lost reports.
+    pub(crate) fn warn_rate_limited(&mut self, watch: &mut BudgetWatch, total: u64, now_ns: u64) {
         if !watch.total_rose(total) {
             return;
         }

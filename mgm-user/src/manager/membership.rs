@@ -185,6 +185,7 @@ impl Manager {
         } else {
             self.st.blocks_newly_covered(h, sg, iface)
         };
+        self.st.order_insert(sg);
         let m = self
             .st
             .members
@@ -252,7 +253,7 @@ impl Manager {
         };
         if !effective {
             if m.records.is_empty() {
-                self.st.members.remove(&sg);
+                self.st.remove_members(sg);
             }
             if notify {
                 if let Some(r) = self.st.routing_owner(iface).filter(|r| *r != h) {
@@ -265,7 +266,7 @@ impl Manager {
         let client_gone = !m.has_eff_client(h);
         let remaining = m.eff_clients();
         if m.records.is_empty() {
-            self.st.members.remove(&sg);
+            self.st.remove_members(sg);
         }
         if client_gone && notify {
             let recipients: Vec<ProtocolHandle> = match sg.source {

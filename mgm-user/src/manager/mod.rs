@@ -182,6 +182,7 @@ pub mod static_protocol;
 #[cfg(any(test, feature = "test-support"))]
 mod static_rpf;
 mod types;
+mod walk_order;
 
 #[cfg(test)]
 mod tests;
@@ -206,6 +207,7 @@ pub use types::{
     ProtocolId, Sg, SourceGroupEntry, IGMP_PROTOCOL_ID, LOCAL_PROTOCOL_ID, PROXY_PROTOCOL_ID,
     STATIC_PROTOCOL_ID,
 };
+pub use walk_order::WalkSg;
 
 use crate::dense_map::DenseMap;
 use actions::VifTable;
@@ -277,6 +279,8 @@ pub(crate) struct State {
     static_joins: BTreeSet<(IfKey, Sg, ProtocolHandle)>,
     /// Static routes, configured.
     static_routes: BTreeMap<MfeKey, StaticRoute>,
+    /// The membership records' order, while walks come (`walk_order.rs`).
+    walk_order: walk_order::WalkOrder,
 }
 
 /// Read-only view of the manager, for callbacks ([`CallbackContext::view`]) and for shells.
@@ -327,6 +331,7 @@ impl Manager {
                 next_enum: 1,
                 static_joins: BTreeSet::new(),
                 static_routes: BTreeMap::new(),
+                walk_order: Default::default(),
             },
             rpf,
             handlers: BTreeMap::new(),

@@ -117,6 +117,29 @@ impl AsFd for MrouteSocket {
     }
 }
 
+/// What [`MrouteSocket::set_mfc`] replaced: the entry's parent VIF before (`None`: it was
+/// new to this socket) and now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replaced {
+    pub parent: Option<u16>,
+    pub now: u16,
+}
+
+impl Replaced {
+    /// The write moved an installed entry to another incoming VIF.
+    pub fn moved(&self) -> bool {
+        self.parent.is_some_and(|p| p != self.now)
+    }
+}
+
+/// What [`MrouteSocket::apply_all`] did: the errors (every action is tried), and the (S,G)s
+/// whose installed entry's incoming VIF moved (the daemon stamps them: no clock here).
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub errors: Vec<anyhow::Error>,
+    pub moved: Vec<(Ipv4Addr, Ipv4Addr)>,
+}
+
 impl MrouteSocket {
     /// Opens the raw IGMP socket, selects `table` (`MRT_TABLE`, before `MRT_INIT`), becomes the
     /// multicast router (`MRT_INIT`), enables WRONGVIF upcalls (`MRT_ASSERT`) and attaches the
@@ -234,13 +257,14 @@ impl MrouteSocket {
     }
 
     /// `MRT_ADD_MFC` (add or replace): parent `iif`, TTL threshold 1 on `oifs`, 255 elsewhere.
+    /// What it replaced: the entry's parent VIF as this socket had installed it (`None`: new).
     pub fn set_mfc(
         &mut self,
         source: Ipv4Addr,
         group: Ipv4Addr,
         iif: u32,
         oifs: &[u32],
-    ) -> Result<()> {
+    ) -> Result<Replaced> {
         // The error's text only when there is an error: this is on the path of every join.
         let what = || format!("MRT_ADD_MFC ({source},{group})");
         let parent = self.vif_or(iif, what)?;
@@ -260,8 +284,9 @@ impl MrouteSocket {
         };
         // An entry that moves to another incoming interface keeps its kernel counters: what it
         // counted so far stays with the interface it arrived on.
-        let moved = match self.mfcs.get(&(source, group)) {
-            Some(&(old, base)) if old != parent => {
+        let before = self.mfcs.get(&(source, group)).copied();
+        let moved = match before {
+            Some((old, base)) if old != parent => {
                 Some((old, base, self.counters(source, group).ok()))
             }
             _ => None,
@@ -277,7 +302,10 @@ impl MrouteSocket {
             (None, None) => MfeCounters::default(),
         };
         self.mfcs.insert((source, group), (parent, base));
-        Ok(())
+        Ok(Replaced {
+            parent: before.map(|(old, _)| old),
+            now: parent,
+        })
     }
 
     /// Adds `counted` to what entries counted on the interface of VIF `parent`.
@@ -388,24 +416,43 @@ impl MrouteSocket {
         })
     }
 
-    /// Applies one manager action.
-    pub fn apply(&mut self, a: &ForwarderAction) -> Result<()> {
+    /// Applies one manager action: whether it moved an installed entry's incoming VIF.
+    pub fn apply(&mut self, a: &ForwarderAction) -> Result<bool> {
         match a {
-            ForwarderAction::AddVif { vif, ifindex } => self.add_vif(*vif, *ifindex),
-            ForwarderAction::DelVif { vif, ifindex } => self.del_vif(*vif, *ifindex),
+            ForwarderAction::AddVif { vif, ifindex } => {
+                self.add_vif(*vif, *ifindex).map(|()| false)
+            }
+            ForwarderAction::DelVif { vif, ifindex } => {
+                self.del_vif(*vif, *ifindex).map(|()| false)
+            }
             ForwarderAction::SetMfe {
                 source,
                 group,
                 iif,
                 oifs,
-            } => self.set_mfc(*source, *group, *iif, oifs),
-            ForwarderAction::DelMfe { source, group, .. } => self.del_mfc(*source, *group),
+            } => self.set_mfc(*source, *group, *iif, oifs).map(|r| r.moved()),
+            ForwarderAction::DelMfe { source, group, .. } => {
+                self.del_mfc(*source, *group).map(|()| false)
+            }
         }
     }
 
-    /// Applies actions in order; every one is tried, the errors are returned.
-    pub fn apply_all(&mut self, actions: &[ForwarderAction]) -> Vec<anyhow::Error> {
-        actions.iter().filter_map(|a| self.apply(a).err()).collect()
+    /// Applies actions in order; every one is tried: the errors, and the (S,G)s whose
+    /// installed incoming VIF moved.
+    pub fn apply_all(&mut self, actions: &[ForwarderAction]) -> Applied {
+        let mut applied = Applied::default();
+        for a in actions {
+            match self.apply(a) {
+                Err(e) => applied.errors.push(e),
+                Ok(true) => {
+                    if let ForwarderAction::SetMfe { source, group, .. } = a {
+                        applied.moved.push((*source, *group));
+                    }
+                }
+                Ok(false) => {}
+            }
+        }
+        applied
     }
 
     /// Upcalls the kernel could not queue since the socket was made (the receive buffer was
@@ -515,5 +562,29 @@ fn already_gone_is_ok(r: io::Result<()>) -> io::Result<()> {
             Ok(())
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Replaced;
+
+    #[test]
+    fn a_write_moved_the_entry_only_when_it_had_another_parent() {
+        let new = Replaced {
+            parent: None,
+            now: 1,
+        };
+        let same = Replaced {
+            parent: Some(1),
+            now: 1,
+        };
+        let moved = Replaced {
+            parent: Some(2),
+            now: 1,
+        };
+        assert!(!new.moved(), "a new entry did not move");
+        assert!(!same.moved(), "new OIFs, same incoming VIF");
+        assert!(moved.moved());
     }
 }

@@ -16,9 +16,11 @@
 //! 4 µs per entry on a loaded 2-vCPU VM, 0.1–0.4 s at 100 000 entries. Read from the loop,
 //! even a few datagrams a turn, that time would still be the loop's; on the thread it runs on
 //! the other core, and the thread does nothing else (it reads, parses and hands the table over
-//! a channel, a branch of the loop's select). The comparison and the repairs stay in the loop
-//! (`round.rs`, pure): the comparison is against the MFEs as mgm holds them when the dump is
-//! in, an (S,G) mgm changed in the kernel since the dump began is left alone (the dump may
+//! a channel, a branch of the loop's select), sorted by (group, source) there. The comparison
+//! and the repairs stay in the loop (`round.rs`, pure), each bounded per turn: the comparison
+//! walks the sorted dump and the manager's MFEs (kept in the same order) side by side,
+//! [`COMPARES_PER_TURN`] entries of each a turn, against the MFEs as mgm holds them at that
+//! turn; an (S,G) mgm changed in the kernel since the dump began is left alone (the dump may
 //! hold it before or after the change; the next round sees it settled), and the repairs go
 //! [`REPAIRS_PER_TURN`] a turn, the rest at the next, after the other inputs. One round at a
 //! time: a round still under way when the next is due lets that one pass.
@@ -28,12 +30,12 @@ mod round;
 use super::Forwarding;
 use crate::manager::ForwarderAction;
 use crate::sys::mfc_dump::{self, KernelMfc};
-use crate::sys::mroute::MrouteSocket;
 use crate::sys::upcall::{Upcall, UpcallKind};
 use crate::time::RateLimit;
 use moves::RecentMoves;
-use round::{Round, REPAIRS_PER_TURN};
+use round::{place, Round, COMPARES_PER_TURN, REPAIRS_PER_TURN};
 use std::cmp::Ordering;
+use std::net::Ipv4Addr;
 use tokio::sync::mpsc;
 
 /// The kernel's MFC as the dump thread read it, for the loop.
@@ -147,30 +149,24 @@ impl MfcSync {
         [self.due, repairs].into_iter().flatten().min()
     }
 
-    /// mgm is applying `actions` to the kernel, where `sock` holds the entries as they are
-    /// before: a round under way leaves their (S,G)s alone, and the entries whose incoming VIF
-    /// moves are noted (the clock is read only when one does).
-    pub(crate) fn touch(&mut self, actions: &[ForwarderAction], sock: &MrouteSocket) {
+    /// mgm is applying `actions` to the kernel: a round under way leaves their (S,G)s alone.
+    pub(crate) fn touch(&mut self, actions: &[ForwarderAction]) {
         if let Some(r) = &mut self.round {
             r.touch(actions);
         }
-        let mut now = None;
-        for a in actions {
-            let ForwarderAction::SetMfe {
-                source, group, iif, ..
-            } = a
-            else {
-                continue;
-            };
-            let moved = sock
-                .parent_of(*source, *group)
-                .is_some_and(|p| Some(p) != sock.vif_of(*iif));
-            if moved {
-                let Some(t) = *now.get_or_insert_with(|| crate::time::monotonic_ns().ok()) else {
-                    return;
-                };
-                self.moves.note(t, *source, *group);
-            }
+    }
+
+    /// mgm moved these entries' incoming VIF (the socket's writes said so: no lookup of its
+    /// own): noted, stamped with one clock read, only when there are any.
+    pub(crate) fn moved(&mut self, moved: &[(Ipv4Addr, Ipv4Addr)]) {
+        if moved.is_empty() {
+            return;
+        }
+        let Ok(now) = crate::time::monotonic_ns() else {
+            return;
+        };
+        for &(source, group) in moved {
+            self.moves.note(now, source, group);
         }
     }
 }
@@ -241,13 +237,13 @@ impl Forwarding {
         self.sync.round = Some(Round::dumping());
         let table = self.sync.table;
         let Some(tx) = self.sync.dumps.clone() else {
-            return self.on_mfc_dump(MfcDump(mfc_dump::dump(table)), now);
+            return self.on_mfc_dump(MfcDump(sorted_dump(table)), now);
         };
         let spawned = std::thread::Builder::new()
             .name("mgm-mfc-dump".into())
             .spawn(move || {
                 // The loop gone (shutdown): nobody waits for the table.
-                let _ = tx.send(MfcDump(mfc_dump::dump(table)));
+                let _ = tx.send(MfcDump(sorted_dump(table)));
             });
         if let Err(e) = spawned {
             let e = anyhow::Error::new(e).context("mfc dump: starting its thread");
@@ -270,40 +266,25 @@ impl Forwarding {
                 return;
             }
         };
-        let mgm = self.kernel_entries();
         if let Some(r) = &mut self.sync.round {
-            r.dumped(&mgm, &kernel, now);
+            r.dumped(kernel, now);
         }
         self.repair_turn(now);
     }
 
-    /// The MFEs as the kernel should hold them.
-    fn kernel_entries(&self) -> Vec<KernelMfc> {
-        self.mgr
-            .kernel_view()
-            .into_iter()
-            .filter_map(|a| match a {
-                ForwarderAction::SetMfe {
-                    source,
-                    group,
-                    iif,
-                    oifs,
-                } => Some(KernelMfc {
-                    source,
-                    group,
-                    iif,
-                    oifs,
-                }),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// At most [`REPAIRS_PER_TURN`] repairs of the round; the round ends with its last.
+    /// The next [`COMPARES_PER_TURN`] entries of the comparison, then at most
+    /// [`REPAIRS_PER_TURN`] repairs of the round; the round ends with its last.
     fn repair_turn(&mut self, now: u64) {
         let Some(round) = &mut self.sync.round else {
             return;
         };
+        let mgr = &self.mgr;
+        round.compare_turn(COMPARES_PER_TURN, |after, max| {
+            mgr.kernel_view_after(after, max)
+                .into_iter()
+                .filter_map(kernel_mfc)
+                .collect()
+        });
         let batch = round.next_repairs(REPAIRS_PER_TURN);
         if round.is_done() {
             self.sync.round = None;
@@ -321,7 +302,8 @@ impl Forwarding {
                 }
                 let done = self
                     .sock
-                    .set_mfc(want.source, want.group, want.iif, &want.oifs);
+                    .set_mfc(want.source, want.group, want.iif, &want.oifs)
+                    .map(|_| ());
                 let what = match found {
                     None => format!("missing from the kernel: installed {want:?}"),
                     Some(k) => format!("the kernel had {k:?}: installed {want:?}"),
@@ -346,6 +328,31 @@ impl Forwarding {
                 Err(e) => log::warn!("kernel MFC repair failed ({what}): {e:#}"),
             }
         }
+    }
+}
+
+/// The kernel's MFC, sorted by (group, source) for the comparison (on the dump thread).
+fn sorted_dump(table: Option<u32>) -> anyhow::Result<Vec<KernelMfc>> {
+    let mut kernel = mfc_dump::dump(table)?;
+    kernel.sort_unstable_by_key(place);
+    Ok(kernel)
+}
+
+/// An MFE as the kernel should hold it.
+fn kernel_mfc(a: ForwarderAction) -> Option<KernelMfc> {
+    match a {
+        ForwarderAction::SetMfe {
+            source,
+            group,
+            iif,
+            oifs,
+        } => Some(KernelMfc {
+            source,
+            group,
+            iif,
+            oifs,
+        }),
+        _ => None,
     }
 }
 

@@ -7,9 +7,10 @@ use crate::control::api::handler::{
 use crate::control::api::Reply;
 use crate::control::stream::{rows_chunk, Chunk, Cursor};
 use crate::daemon::state::Daemon;
-use crate::manager::IfKey;
-use std::collections::{BinaryHeap, HashMap};
+use crate::manager::{IfKey, ProtocolHandle, Sg, WalkSg};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::ops::Bound;
 
 impl Daemon {
     /// The membership records matching `f`, in walk order: group, source (wildcards first),
@@ -56,9 +57,10 @@ impl Daemon {
     }
 
     /// At most `n` of the records matching `f` that follow `after` in walk order, and whether
-    /// more follow. Stateless (the key of the last record is the cursor) and O(records × log n):
-    /// the records are visited borrowed and only the `n` first are kept (a bounded max-heap),
-    /// so a whole walk of a large table stays far from sorting everything per page.
+    /// more follow. Stateless (the key of the last record is the cursor); the manager's
+    /// ordered view (group, source) starts at the cursor's (S,G) in O(log N), and each (S,G)'s
+    /// few records are sorted by interface and protocol name here: a piece costs the records
+    /// it visits, not the table.
     fn membership_walk(
         &mut self,
         after: Option<&MembershipKey>,
@@ -66,54 +68,118 @@ impl Daemon {
         f: &MembershipFilter,
     ) -> (Vec<MembershipView>, bool) {
         let n = n.max(1);
-        let names = self.interface_names();
         let after = after.map(|k| (k.group, k.source, k.interface.as_str(), k.protocol.as_str()));
-        let mut kept: BinaryHeap<(WalkKey<'_>, bool)> =
-            BinaryHeap::with_capacity(n.min(MEMBERSHIP_CHUNK) + 1);
-        let mut following = 0usize;
-        for (sg, iface, protocol, effective) in self.fwd.manager().membership_records() {
-            let interface = names.get(&iface.ifindex).map_or("", String::as_str);
-            let key = (sg.group, sg.source, interface, protocol);
-            if after.is_some_and(|a| key <= a) || !keeps(f, key) {
-                continue;
-            }
-            following += 1;
-            kept.push((key, effective));
-            if kept.len() > n {
-                kept.pop();
+        let mut from = match after {
+            Some((g, s, ..)) => Bound::Included((g, s)),
+            None => Bound::Unbounded,
+        };
+        // A group given: its (S,G)s alone, from the first.
+        let only = f.group.map(Some);
+        if let Some(g) = only {
+            if bound_below(&from, (g, None)) {
+                from = Bound::Included((g, None));
             }
         }
-        let entries: Vec<MembershipView> = kept
-            .into_sorted_vec()
-            .into_iter()
-            .map(
-                |((group, source, interface, protocol), effective)| MembershipView {
-                    source,
-                    group,
-                    interface: interface.to_string(),
-                    protocol: protocol.to_string(),
-                    effective,
-                },
-            )
-            .collect();
-        (entries, following > n)
+        let mut names = Names::default();
+        let mut out: Vec<MembershipView> = Vec::new();
+        loop {
+            let batch = self.membership_batch(from, n.saturating_add(1) - out.len(), only);
+            let Some(&(last, ..)) = batch.last() else {
+                return (out, false);
+            };
+            from = Bound::Excluded((last.group, last.source));
+            for records in batch.chunk_by(|a, b| a.0 == b.0) {
+                let mut rows = names.rows(self, records);
+                rows.sort_unstable_by(|a, b| {
+                    (&a.interface, &a.protocol).cmp(&(&b.interface, &b.protocol))
+                });
+                for r in rows {
+                    let key = (r.group, r.source, r.interface.as_str(), r.protocol.as_str());
+                    if after.is_none_or(|a| key > a) && keeps(f, key) {
+                        out.push(r);
+                    }
+                }
+                if out.len() > n {
+                    out.truncate(n);
+                    return (out, true);
+                }
+            }
+        }
     }
 
-    /// The names of the interfaces that hold membership records, by ifindex.
-    fn interface_names(&mut self) -> HashMap<u32, String> {
-        let mut names: HashMap<u32, String> = HashMap::new();
-        for (_, iface, _, _) in self.fwd.manager().membership_records() {
-            names.entry(iface.ifindex).or_default();
+    /// The records of the (S,G)s from `from` on, whole (S,G)s until at least `want` records
+    /// (of group `only` alone, if given).
+    fn membership_batch(
+        &mut self,
+        from: Bound<WalkSg>,
+        want: usize,
+        only: Option<Option<Ipv4Addr>>,
+    ) -> Vec<(Sg, IfKey, ProtocolHandle, bool)> {
+        let mut batch: Vec<(Sg, IfKey, ProtocolHandle, bool)> = Vec::new();
+        for r in self.fwd.manager().ordered_membership_records(from) {
+            if only.is_some_and(|g| g != r.0.group) {
+                break;
+            }
+            if batch.len() >= want.max(BATCH) && batch.last().is_some_and(|l| l.0 != r.0) {
+                break;
+            }
+            batch.push(r);
         }
-        for (ifindex, name) in names.iter_mut() {
-            *name = self.fwd.interface_name(&IfKey::new(*ifindex));
-        }
-        names
+        batch
     }
 }
 
-/// Records in one chunk of `get_memberships` (each chunk also visits every record once,
-/// borrowed, to find them).
+/// The least records a walk takes from the manager at a time.
+const BATCH: usize = 256;
+
+/// Interface and protocol names, looked up once per walk.
+#[derive(Default)]
+struct Names {
+    interfaces: HashMap<u32, String>,
+    protocols: HashMap<ProtocolHandle, String>,
+}
+
+impl Names {
+    /// The rows of one (S,G)'s records.
+    fn rows(
+        &mut self,
+        d: &mut Daemon,
+        records: &[(Sg, IfKey, ProtocolHandle, bool)],
+    ) -> Vec<MembershipView> {
+        records
+            .iter()
+            .map(|&(sg, iface, h, effective)| MembershipView {
+                source: sg.source,
+                group: sg.group,
+                interface: self
+                    .interfaces
+                    .entry(iface.ifindex)
+                    .or_insert_with(|| d.fwd.interface_name(&iface))
+                    .clone(),
+                protocol: self
+                    .protocols
+                    .entry(h)
+                    .or_insert_with(|| {
+                        // The view's clock plays no part in a name.
+                        let view = d.fwd.manager().view(0);
+                        view.protocol_name(h).unwrap_or_default().to_string()
+                    })
+                    .clone(),
+                effective,
+            })
+            .collect()
+    }
+}
+
+/// Whether `from` starts the walk before `sg`.
+fn bound_below(from: &Bound<WalkSg>, sg: WalkSg) -> bool {
+    match from {
+        Bound::Unbounded => true,
+        Bound::Included(b) | Bound::Excluded(b) => *b < sg,
+    }
+}
+
+/// Records in one chunk of `get_memberships`.
 pub(crate) const MEMBERSHIP_CHUNK: usize = 4096;
 
 /// A record's place in membership walks: group, source, interface name, protocol name.

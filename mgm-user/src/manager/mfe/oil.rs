@@ -8,6 +8,7 @@ use crate::manager::events::{EventArgs, EventKind};
 use crate::manager::types::{IfKey, Sg};
 use crate::manager::Manager;
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 
 impl Manager {
     /// OIL of an MFE from memberships, blocks, vetoes and forward-state overrides; a static
@@ -139,6 +140,30 @@ impl Manager {
         self.st
             .mfes
             .iter()
+            .map(|(k, m)| ForwarderAction::SetMfe {
+                source: k.source,
+                group: k.group,
+                iif: m.iif.ifindex,
+                oifs: kernel_oifs(m),
+            })
+            .collect()
+    }
+
+    /// At most `max` MFEs after (group, source) `after` (`None`: from the first), as
+    /// [`Self::kernel_view`] gives them: a piece of the reconcile's comparison, O(log n + max).
+    pub fn kernel_view_after(
+        &self,
+        after: Option<(Ipv4Addr, Ipv4Addr)>,
+        max: usize,
+    ) -> Vec<ForwarderAction> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |(group, source)| {
+            Bound::Excluded(MfeKey { group, source })
+        });
+        self.st
+            .mfes
+            .range((from, Bound::Unbounded))
+            .take(max)
             .map(|(k, m)| ForwarderAction::SetMfe {
                 source: k.source,
                 group: k.group,

@@ -18,6 +18,7 @@ mod pending_answers;
 mod release;
 mod rpf;
 mod static_entries;
+mod walk_order;
 
 use super::igmp_bridge::{IgmpBridge, IgmpDelta, IgmpNotice, IgmpNotices};
 use super::local::register_local;

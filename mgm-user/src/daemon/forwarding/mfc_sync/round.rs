@@ -1,7 +1,10 @@
 //! One reconcile round, pure: from the dump's start to its last repair. The (S,G)s mgm changes
 //! in the kernel meanwhile are "touched": the dump may have read them before or after the
-//! change, so the round leaves them alone (the next round sees them settled). Repairs go a
-//! bounded number per turn of the loop.
+//! change, so the round leaves them alone (the next round sees them settled). The comparison
+//! and the repairs go a bounded number per turn of the loop: the kernel's entries come sorted
+//! by (group, source) from the dump thread, and each turn compares the next
+//! [`COMPARES_PER_TURN`] of them with mgm's entries of the same key range, read from the
+//! manager's ordered table as they are at that turn.
 use super::{compare, Repair};
 use crate::manager::ForwarderAction;
 use crate::sys::mfc_dump::KernelMfc;
@@ -12,8 +15,29 @@ use std::net::Ipv4Addr;
 /// microseconds); the rest wait for the next turn, after the other inputs.
 pub(crate) const REPAIRS_PER_TURN: usize = 256;
 
+/// Entries compared in one turn of the loop, on each side (a merge step and a copy each,
+/// well under a microsecond): 100 000 entries take 25 turns.
+pub(crate) const COMPARES_PER_TURN: usize = 4096;
+
 /// An (S,G).
 type Key = (Ipv4Addr, Ipv4Addr);
+
+/// An entry's place in the comparison: (group, source), the manager's table order.
+pub(crate) type Place = (Ipv4Addr, Ipv4Addr);
+
+/// An entry's place.
+pub(crate) fn place(m: &KernelMfc) -> Place {
+    (m.group, m.source)
+}
+
+/// The comparison under way: the kernel's entries sorted by place, the first not compared
+/// yet, and the place compared up to (`None`: the start).
+#[derive(Debug)]
+struct Comparing {
+    kernel: Vec<KernelMfc>,
+    next: usize,
+    upto: Option<Place>,
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct Round {
@@ -21,6 +45,8 @@ pub(crate) struct Round {
     touched: HashSet<Key>,
     /// The repairs left, once the dump is in (`None`: it is being read), and since when.
     repairs: Option<(VecDeque<Repair>, u64)>,
+    /// The comparison, while under way.
+    comparing: Option<Comparing>,
 }
 
 impl Round {
@@ -46,14 +72,55 @@ impl Round {
         }
     }
 
-    /// The dump is in (`kernel`), `mgm` is the table as mgm holds it now (at `now`): the
-    /// repairs, but none of a touched (S,G).
-    pub(crate) fn dumped(&mut self, mgm: &[KernelMfc], kernel: &[KernelMfc], now: u64) {
-        let repairs = compare(mgm, kernel)
-            .into_iter()
-            .filter(|r| !self.touched.contains(&key(r)))
-            .collect();
-        self.repairs = Some((repairs, now));
+    /// The dump is in at `now`: `kernel`, sorted by [`place`]. The comparison starts.
+    pub(crate) fn dumped(&mut self, kernel: Vec<KernelMfc>, now: u64) {
+        debug_assert!(kernel.is_sorted_by_key(place), "the dump thread sorts it");
+        self.repairs = Some((VecDeque::new(), now));
+        self.comparing = Some(Comparing {
+            kernel,
+            next: 0,
+            upto: None,
+        });
+    }
+
+    /// This turn's part of the comparison: at most `budget` entries of each side. `mgm`
+    /// gives mgm's entries after a place (`None`: from the start), in place order, at most
+    /// the number asked. The repairs found, none of a touched (S,G), join those left.
+    pub(crate) fn compare_turn(
+        &mut self,
+        budget: usize,
+        mgm: impl FnOnce(Option<Place>, usize) -> Vec<KernelMfc>,
+    ) {
+        let (Some(c), Some((left, _))) = (&mut self.comparing, &mut self.repairs) else {
+            return;
+        };
+        let budget = budget.max(1);
+        let ours = mgm(c.upto, budget);
+        let theirs = &c.kernel[c.next..(c.next + budget).min(c.kernel.len())];
+        // Up to where both sides are read whole: the nearer of their last places, unless a
+        // side ended.
+        let ours_end = (ours.len() < budget).then_some(None);
+        let theirs_end = (c.next + theirs.len() == c.kernel.len()).then_some(None);
+        let upto = [
+            ours_end.unwrap_or(ours.last().map(place)),
+            theirs_end.unwrap_or(theirs.last().map(place)),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let within = |m: &&KernelMfc| upto.is_none_or(|u| place(m) <= u);
+        let ours: Vec<KernelMfc> = ours.iter().filter(within).cloned().collect();
+        let theirs: Vec<KernelMfc> = theirs.iter().filter(within).cloned().collect();
+        c.next += theirs.len();
+        c.upto = upto;
+        left.extend(
+            compare(&ours, &theirs)
+                .into_iter()
+                .filter(|r| !self.touched.contains(&key(r))),
+        );
+        if upto.is_none() {
+            self.comparing = None;
+        }
     }
 
     /// The repairs of this turn: at most `budget` taken, those of an (S,G) touched since the
@@ -68,19 +135,21 @@ impl Round {
             .collect()
     }
 
-    /// When the repairs left are due (they are as soon as the comparison is made); `None`
-    /// while dumping or when none is left.
+    /// When the comparison's next turn or the repairs left are due (at once, from the dump's
+    /// arrival); `None` while dumping or when nothing is left.
     pub(crate) fn repairs_due(&self) -> Option<u64> {
-        self.repairs
-            .as_ref()
-            .and_then(|(left, since)| (!left.is_empty()).then_some(*since))
+        self.repairs.as_ref().and_then(|(left, since)| {
+            (!left.is_empty() || self.comparing.is_some()).then_some(*since)
+        })
     }
 
-    /// The dump is in and every repair made: the round is over.
+    /// The dump is in, compared, and every repair made: the round is over.
     pub(crate) fn is_done(&self) -> bool {
-        self.repairs
-            .as_ref()
-            .is_some_and(|(left, _)| left.is_empty())
+        self.comparing.is_none()
+            && self
+                .repairs
+                .as_ref()
+                .is_some_and(|(left, _)| left.is_empty())
     }
 }
 

@@ -1,5 +1,5 @@
 //! A reconcile round, row by row: what changes while the dump is read, repairs per turn.
-use super::round::{Round, REPAIRS_PER_TURN};
+use super::round::{place, Round, COMPARES_PER_TURN, REPAIRS_PER_TURN};
 use super::tests::e;
 use super::*;
 use std::net::Ipv4Addr;
@@ -21,11 +21,33 @@ fn del(m: &KernelMfc) -> ForwarderAction {
     }
 }
 
+/// The dump `kernel` is in, and mgm holds `mgm`.
+fn dumped(r: &mut Round, mgm: &[KernelMfc], kernel: &[KernelMfc], now: u64) -> Vec<KernelMfc> {
+    let mut kernel = kernel.to_vec();
+    kernel.sort_by_key(place);
+    r.dumped(kernel, now);
+    let mut mgm = mgm.to_vec();
+    mgm.sort_by_key(place);
+    mgm
+}
+
+/// One turn with mgm holding `mgm` (sorted by place): the comparison's part, then the repairs.
+fn turn(r: &mut Round, mgm: &[KernelMfc], compares: usize) -> Vec<Repair> {
+    r.compare_turn(compares, |after, max| {
+        mgm.iter()
+            .filter(|m| after.is_none_or(|a| place(m) > a))
+            .take(max)
+            .cloned()
+            .collect()
+    });
+    r.next_repairs(REPAIRS_PER_TURN)
+}
+
 /// Every repair of a round, turn by turn.
-fn all_repairs(r: &mut Round) -> Vec<Repair> {
+fn all_repairs(r: &mut Round, mgm: &[KernelMfc]) -> Vec<Repair> {
     let mut out = Vec::new();
     while !r.is_done() {
-        out.extend(r.next_repairs(REPAIRS_PER_TURN));
+        out.extend(turn(r, mgm, COMPARES_PER_TURN));
     }
     out
 }
@@ -82,8 +104,8 @@ fn what_mgm_changes_during_the_dump_is_not_repaired() {
         assert!(r.is_dumping() && !r.is_done(), "{what}");
         assert_eq!(r.repairs_due(), None, "{what}: nothing due while dumping");
         r.touch(&changed);
-        r.dumped(&mgm, &kernel, 7);
-        assert_eq!(all_repairs(&mut r).len(), repairs, "{what}");
+        let mgm = dumped(&mut r, &mgm, &kernel, 7);
+        assert_eq!(all_repairs(&mut r, &mgm).len(), repairs, "{what}");
         assert!(r.is_done(), "{what}");
     }
 }
@@ -92,10 +114,11 @@ fn what_mgm_changes_during_the_dump_is_not_repaired() {
 fn a_change_after_the_comparison_cancels_the_repair_still_waiting() {
     let mut r = Round::dumping();
     let mgm: Vec<KernelMfc> = (1..=3).map(|s| e(s, 1, 2, &[3])).collect();
-    r.dumped(&mgm, &[], 7);
+    let mgm = dumped(&mut r, &mgm, &[], 7);
+    r.compare_turn(COMPARES_PER_TURN, |_, _| mgm.clone());
     // (2, 1) is changed by mgm before its repair's turn: mgm's own write stands.
     r.touch(&[set(&e(2, 1, 2, &[4]))]);
-    let made: Vec<Ipv4Addr> = all_repairs(&mut r)
+    let made: Vec<Ipv4Addr> = all_repairs(&mut r, &mgm)
         .into_iter()
         .map(|x| match x {
             Repair::Install { want, .. } => want.source,
@@ -123,13 +146,57 @@ fn repairs_go_a_bounded_number_per_turn() {
             }
         })
         .collect();
-    r.dumped(&mgm, &[], 42);
+    let mgm = dumped(&mut r, &mgm, &[], 42);
     let mut turns = Vec::new();
     while !r.is_done() {
         // Due at once (the loop's alarm fires again after the other inputs) while any is left.
         assert_eq!(r.repairs_due(), Some(42));
-        turns.push(r.next_repairs(REPAIRS_PER_TURN).len());
+        turns.push(turn(&mut r, &mgm, COMPARES_PER_TURN).len());
     }
     assert_eq!(turns, [REPAIRS_PER_TURN, REPAIRS_PER_TURN, 10]);
     assert_eq!(r.repairs_due(), None);
+}
+
+#[test]
+fn the_comparison_goes_a_bounded_number_per_turn_and_finds_every_difference() {
+    // mgm: sources 0..100 of one group, some changed; the kernel: the same minus a few, plus
+    // a few of its own, so both sides run ahead of the other across the turns.
+    let mgm: Vec<KernelMfc> = (0..100).map(|s| e(s, 1, 2, &[3])).collect();
+    let mut kernel: Vec<KernelMfc> = mgm
+        .iter()
+        .filter(|m| m.source.octets()[3] % 7 != 0)
+        .cloned()
+        .collect();
+    kernel.extend((150..160).map(|s| e(s, 1, 2, &[3])));
+    kernel[5].oifs = vec![4];
+    let expected = compare(&mgm, &kernel);
+    let missing = mgm.iter().filter(|m| m.source.octets()[3] % 7 == 0).count();
+    assert_eq!(expected.len(), missing + 10 + 1);
+    for per_turn in [1, 3, 16, 4096] {
+        let mut r = Round::dumping();
+        let mgm = dumped(&mut r, &mgm, &kernel, 1);
+        let mut turns = 0;
+        let mut found = Vec::new();
+        while !r.is_done() {
+            let mut seen = 0;
+            r.compare_turn(per_turn, |after, max| {
+                let part: Vec<KernelMfc> = mgm
+                    .iter()
+                    .filter(|m| after.is_none_or(|a| place(m) > a))
+                    .take(max)
+                    .cloned()
+                    .collect();
+                seen = part.len();
+                part
+            });
+            assert!(seen <= per_turn, "at most {per_turn} of mgm's a turn");
+            found.extend(r.next_repairs(usize::MAX));
+            turns += 1;
+        }
+        assert_eq!(found.len(), expected.len(), "{per_turn} a turn");
+        for x in &expected {
+            assert!(found.contains(x), "{per_turn} a turn: {x:?}");
+        }
+        assert!(turns >= 110 / per_turn, "{per_turn} a turn: {turns} turns");
+    }
 }

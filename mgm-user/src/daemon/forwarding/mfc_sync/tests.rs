@@ -156,3 +156,18 @@ fn which_upcalls_are_desyncs_row_by_row() {
         );
     }
 }
+
+#[test]
+fn the_moves_the_socket_reports_are_noted_with_the_clock() {
+    let mut s = MfcSync::new(None);
+    let (src, g) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(239, 1, 1, 1));
+    s.moved(&[]);
+    assert!(
+        s.moves.is_empty(),
+        "no move, nothing noted (and no clock read)"
+    );
+    s.moved(&[(src, g)]);
+    let now = crate::time::monotonic_ns().expect("clock");
+    assert!(s.moves.moved_lately(now, src, g));
+    assert!(!s.moves.moved_lately(now, Ipv4Addr::new(192, 0, 2, 2), g));
+}
