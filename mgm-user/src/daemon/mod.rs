@@ -10,6 +10,7 @@ mod handlers;
 mod hotplug;
 mod igmp_ports;
 mod interface_views;
+mod lost_reports;
 mod metrics;
 mod names;
 pub mod preflight;
@@ -430,11 +431,10 @@ impl Turns {
         let looked = self.looks.after_batch(emptied, now, || {
             daemon.maps.stats().map_err(|e| log::debug!("{e:#}")).ok()
         });
+        // What quick leave's tracking makes of the losses is seen before the next leave
+        // (`lost_reports.rs`); these looks only tell the log.
         if let Some(warning) = looked.ring_loss {
             log::warn!("{warning}");
-            // Any interface's reports may be among those lost.
-            let all: Vec<u32> = daemon.igmp.ports.keys().copied().collect();
-            daemon.reports_lost(all, now);
         }
         if let Some(total) = looked.rate_limited_total {
             daemon.warn_rate_limited(&mut self.looks.budget, total, now);

@@ -3,14 +3,13 @@
 //! `mgm_interface_reports_rate_limited_total` metric read it on demand); the daemon says in its
 //! log which interface floods. It looks while reports come (after a ring batch), at most once
 //! a second: the total from `MGM_STATS` (one read shared with the ring-loss look,
-//! `stats_looks.rs`), and the interfaces' counts only when the total rose. Each interface's warning is rate-limited to one a minute ([`RateLimit`]), with
-//! what was held back since its last one. A flood the budget holds back still lets the budget
+//! `stats_looks.rs`), and the interfaces' counts only when the total rose. Each interface's
+//! warning is rate-limited to one a minute ([`RateLimit`]), with what was held back since its
+//! last one. A flood the budget holds back still lets the budget
 //! through, so the daemon keeps waking, and looking, while it lasts; no timer of its own.
 //!
-//! An interface whose count rose since the last look lost reports the daemon did not see; so
-//! did every interface when the event ring was full (`ring_losses.rs`): quick leave's host
-//! tracking there is not complete for a Group Membership Interval ([`Daemon::reports_lost`]),
-//! and leaves run the RFC's last-member queries meanwhile.
+//! What the held-back reports mean for quick leave's host tracking is seen before the next
+//! leave, not on this schedule (`lost_reports.rs`).
 
 use super::state::Daemon;
 use crate::time::RateLimit;
@@ -30,11 +29,10 @@ pub(crate) struct BudgetWatch {
     interfaces: HashMap<u32, Logged>,
 }
 
-/// One interface's count as last logged and as last seen, and its warnings' rate limit.
+/// One interface's count as last logged, and its warnings' rate limit.
 #[derive(Debug, Default)]
 struct Logged {
     count: u64,
-    seen: u64,
     limit: RateLimit,
 }
 
@@ -60,15 +58,6 @@ impl BudgetWatch {
     pub(crate) fn total_rose(&mut self, total: u64) -> bool {
         let rose = total != self.total;
         self.total = total;
-        rose
-    }
-
-    /// Interface `ifindex` has held back `count` so far: whether that rose since the last look
-    /// (reports were lost), warned of or not.
-    pub(crate) fn rose(&mut self, ifindex: u32, count: u64) -> bool {
-        let l = self.interfaces.entry(ifindex).or_default();
-        let rose = count != l.seen;
-        l.seen = count;
         rose
     }
 
@@ -112,37 +101,22 @@ impl Daemon {
         })
     }
 
-    /// Reports of interfaces `ifindexes` may have been lost before the daemon saw them, at
-    /// `now_ns`: their host tracking is not complete for a GMI (`IgmpInterface::reports_lost`).
-    pub(crate) fn reports_lost(&mut self, ifindexes: impl IntoIterator<Item = u32>, now_ns: u64) {
-        for ifindex in ifindexes {
-            if let Some(p) = self.igmp.ports.get_mut(&ifindex) {
-                p.router.reports_lost(now_ns);
-            }
-        }
-    }
-
     /// A look at the counters (`watch` said it is due; `total`: `events_rate_limited` as
     /// read for it): warns of the interfaces whose budget held back reports since the last
-    /// warning; those whose count rose lost reports.
+    /// warning.
     pub(crate) fn warn_rate_limited(&mut self, watch: &mut BudgetWatch, total: u64, now_ns: u64) {
         if !watch.total_rose(total) {
             return;
         }
         let ports = &self.igmp.ports;
         watch.retain(|ifindex| ports.contains_key(&ifindex));
-        let mut lost = Vec::new();
         for (ifindex, p) in ports {
             let count = self.rate_limited(*ifindex);
-            if watch.rose(*ifindex, count) {
-                lost.push(*ifindex);
-            }
             let budget = p.router.config().max_reports_per_second;
             if let Some(warning) = watch.looked(*ifindex, &p.name, count, budget, now_ns) {
                 log::warn!("{warning}");
             }
         }
-        self.reports_lost(lost, now_ns);
     }
 }
 
@@ -191,19 +165,6 @@ mod tests {
             .expect("a minute later");
         assert!(again.starts_with("eth1: 80 IGMP"), "{again}");
         assert!(again.contains("(120 so far)"), "{again}");
-    }
-
-    #[test]
-    fn every_rise_is_seen_as_lost_reports_even_when_the_warning_waits() {
-        let mut w = BudgetWatch::new(0);
-        assert!(!w.rose(3, 0), "nothing held back");
-        assert!(w.rose(3, 40));
-        assert!(w.looked(3, "eth1", 40, 100, S).is_some());
-        assert!(!w.rose(3, 40), "no rise");
-        assert!(w.rose(3, 90), "within the warning's minute, still lost");
-        assert_eq!(w.looked(3, "eth1", 90, 100, 2 * S), None);
-        assert!(w.rose(3, 5), "a count made again");
-        assert!(!w.rose(4, 0), "another interface has its own");
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub(crate) struct Daemon {
     pub(crate) event_counts: EventCounts,
     /// What a reload re-reads and diffs against.
     pub(crate) reload: super::reload::Reload,
+    /// The loss counters as last looked at before a message that may cut at once.
+    pub(crate) loss_marks: super::lost_reports::LossMarks,
     /// The actions of one classifier event, kept between events (a report allocates none).
     actions: Vec<Action>,
 }
@@ -86,8 +88,10 @@ impl Daemon {
             trim_wanted: false,
             event_counts: EventCounts::default(),
             reload: super::reload::Reload::default(),
+            loss_marks: super::lost_reports::LossMarks::default(),
             actions: Vec::new(),
         };
+        daemon.loss_marks = super::lost_reports::LossMarks::new(daemon.maps.stats().ok().as_ref());
         daemon.fwd.manager().set_max_mfes(config.max_mfes as usize);
         let managed: Vec<u32> = interfaces.iter().map(|(i, _)| i.ifindex).collect();
         let stale = daemon.maps.retain_interfaces(&managed)?;
@@ -298,6 +302,7 @@ impl Daemon {
         // One clock read per batch: the events of a batch arrived within it.
         let now = monotonic_ns()?;
         let mut drained = false;
+        let mut looked_for_losses = false;
         for _ in 0..BATCH {
             if spent >= budget {
                 break;
@@ -316,6 +321,15 @@ impl Daemon {
             if let Some(up) = self.upstream.as_mut().filter(|u| u.ifindex == ev.ifindex) {
                 up.on_igmp(ev.igmp_bytes(), now);
                 continue;
+            }
+            // Reports lost before this one are counted by now: seen before a leave trusts
+            // quick leave's tracking (`lost_reports.rs`).
+            if !looked_for_losses
+                && self.quick_leave_on(ev.ifindex)
+                && super::lost_reports::may_cut_at_once(ev.igmp_bytes())
+            {
+                looked_for_losses = true;
+                self.look_for_lost_reports(now);
             }
             let mut actions = std::mem::take(&mut self.actions);
             self.igmp.on_event(&ev, &self.maps, now, &mut actions);

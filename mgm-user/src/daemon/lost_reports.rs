@@ -1,0 +1,209 @@
+//! Reports the daemon never saw, noticed before they matter: quick leave cuts at once only
+//! what no tracked host wants (`igmp/tracking.rs`), so its tracking must not be taken as
+//! complete when reports of the link were lost on the way: held back by the link's report
+//! budget (the classifier's `MGM_RATE` count for the interface) or lost to a full event ring
+//! (`events_ring_full`, any interface's).
+//!
+//! The classifier counts a loss before it sends up any later message, and the daemon reads a
+//! batch of messages from the ring after they were sent. So one look at the counters, taken
+//! in a batch before its first message that may cut at once on a quick-leave interface
+//! ([`may_cut_at_once`]), sees every loss that came before any message of the batch: in
+//! order, with no schedule to wait for. An interface whose reports may have been lost has its
+//! tracking set aside for a Group Membership Interval ([`Daemon::reports_lost`]), so that
+//! leave gets the RFC's last-member queries. A look costs one read of `MGM_STATS`, and one
+//! of `MGM_RATE` per quick-leave interface only when the budgets' total rose.
+//!
+//! The warnings in the log (`report_budget.rs`, `ring_losses.rs`) are on their own schedule.
+
+use super::state::Daemon;
+use mgm_common::igmp::{parse_truncated, IgmpMessage, RecordType};
+use mgm_common::IgmpStats;
+use std::collections::HashMap;
+
+/// The loss counters as the last look saw them.
+#[derive(Debug, Default)]
+pub(crate) struct LossMarks {
+    ring_full: u64,
+    rate_limited: u64,
+    /// ifindex → its `MGM_RATE` count.
+    interfaces: HashMap<u32, u64>,
+}
+
+impl LossMarks {
+    /// Starts from the counters as they are (losses before the start are not news).
+    pub(crate) fn new(stats: Option<&IgmpStats>) -> Self {
+        Self {
+            ring_full: stats.map_or(0, |s| s.events_ring_full),
+            rate_limited: stats.map_or(0, |s| s.events_rate_limited),
+            interfaces: HashMap::new(),
+        }
+    }
+
+    /// The ring-full count read: whether it changed since the last look.
+    pub(crate) fn ring_lost(&mut self, ring_full: u64) -> bool {
+        std::mem::replace(&mut self.ring_full, ring_full) != ring_full
+    }
+
+    /// The budgets' total read: whether it changed (then each interface's count is read).
+    pub(crate) fn budget_held(&mut self, rate_limited: u64) -> bool {
+        std::mem::replace(&mut self.rate_limited, rate_limited) != rate_limited
+    }
+
+    /// Interface `ifindex`'s count read: whether it changed (a count made again counts too).
+    pub(crate) fn interface_held(&mut self, ifindex: u32, count: u64) -> bool {
+        self.interfaces.insert(ifindex, count).unwrap_or(0) != count
+    }
+}
+
+/// Whether an IGMP message may make quick leave cut at once: a v2 leave, or a v3 report with
+/// a record that makes the router query (TO_IN, TO_EX, BLOCK), or records the capture lost.
+pub(crate) fn may_cut_at_once(igmp: &[u8]) -> bool {
+    match parse_truncated(igmp) {
+        Ok(IgmpMessage::V2Leave { .. }) => true,
+        Ok(IgmpMessage::V3Report(r)) => {
+            r.lost_records() > 0
+                || r.records().any(|rec| {
+                    matches!(
+                        rec.record_type,
+                        RecordType::ToInclude | RecordType::ToExclude | RecordType::BlockOld
+                    )
+                })
+        }
+        // Reports that add, queries, and what the router ignores.
+        _ => false,
+    }
+}
+
+impl Daemon {
+    /// Reports of interfaces `ifindexes` may have been lost before the daemon saw them, at
+    /// `now_ns`: their host tracking is not complete for a GMI (`IgmpInterface::reports_lost`).
+    pub(crate) fn reports_lost(&mut self, ifindexes: impl IntoIterator<Item = u32>, now_ns: u64) {
+        for ifindex in ifindexes {
+            if let Some(p) = self.igmp.ports.get_mut(&ifindex) {
+                p.router.reports_lost(now_ns);
+            }
+        }
+    }
+
+    /// Whether a message of `ifindex` goes through quick leave's tracking.
+    pub(crate) fn quick_leave_on(&self, ifindex: u32) -> bool {
+        self.igmp
+            .ports
+            .get(&ifindex)
+            .is_some_and(|p| p.router.config().quick_leave)
+    }
+
+    /// The look before a batch's first message that may cut at once, at `now_ns`: the
+    /// quick-leave interfaces whose reports may have been lost since the last look stop
+    /// trusting their tracking (an unreadable counter: nothing found this time).
+    pub(crate) fn look_for_lost_reports(&mut self, now_ns: u64) {
+        let stats = match self.maps.stats() {
+            Ok(s) => s,
+            Err(e) => return log::debug!("{e:#}"),
+        };
+        let quick: Vec<u32> = self
+            .igmp
+            .ports
+            .iter()
+            .filter(|(_, p)| p.router.config().quick_leave)
+            .map(|(ifindex, _)| *ifindex)
+            .collect();
+        let ring_lost = self.loss_marks.ring_lost(stats.events_ring_full);
+        let lost = if self.loss_marks.budget_held(stats.events_rate_limited) {
+            let mut lost = Vec::new();
+            for ifindex in quick {
+                let count = self.rate_limited(ifindex);
+                // Every interface's mark moves, whether or not the ring lost events too.
+                if self.loss_marks.interface_held(ifindex, count) || ring_lost {
+                    lost.push(ifindex);
+                }
+            }
+            lost
+        } else if ring_lost {
+            quick
+        } else {
+            return;
+        };
+        self.reports_lost(lost, now_ns);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v2(kind: u8) -> Vec<u8> {
+        vec![kind, 0, 0, 0, 239, 1, 2, 3]
+    }
+
+    /// A v3 report of records `(type, sources)` for 239.1.2.3.
+    fn v3(records: &[(u8, u8)]) -> Vec<u8> {
+        let mut m = vec![0x22, 0, 0, 0, 0, 0, 0, records.len() as u8];
+        for (kind, sources) in records {
+            m.extend([*kind, 0, 0, *sources, 239, 1, 2, 3]);
+            for i in 0..*sources {
+                m.extend([192, 0, 2, 10 + i]);
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn leaves_and_the_records_that_make_the_router_query_may_cut() {
+        assert!(may_cut_at_once(&v2(0x17)), "v2 leave");
+        assert!(!may_cut_at_once(&v2(0x16)), "v2 report");
+        assert!(!may_cut_at_once(&v2(0x12)), "v1 report");
+        assert!(!may_cut_at_once(&v2(0x11)), "query");
+        for (kind, cuts) in [
+            (1, false),
+            (2, false),
+            (3, true),
+            (4, true),
+            (5, false),
+            (6, true),
+        ] {
+            assert_eq!(
+                may_cut_at_once(&v3(&[(kind, 1)])),
+                cuts,
+                "record type {kind}"
+            );
+        }
+        assert!(
+            may_cut_at_once(&v3(&[(5, 2), (1, 0), (3, 0)])),
+            "one cutting record among others"
+        );
+        assert!(!may_cut_at_once(&v3(&[])), "no record");
+        assert!(
+            !may_cut_at_once(&[0x17, 0]),
+            "too short: the router ignores it"
+        );
+        // A capture cut short: the records it lost are not known not to cut.
+        let mut cut = v3(&[(5, 1), (5, 1)]);
+        cut.truncate(8 + 12 + 4);
+        assert!(may_cut_at_once(&cut), "lost records");
+    }
+
+    #[test]
+    fn each_loss_is_found_once_from_the_counters_as_they_were_at_the_start() {
+        let start = IgmpStats {
+            events_ring_full: 5,
+            events_rate_limited: 7,
+            ..IgmpStats::default()
+        };
+        let mut m = LossMarks::new(Some(&start));
+        assert!(!m.ring_lost(5), "losses before the start are not news");
+        assert!(!m.budget_held(7));
+        assert!(m.ring_lost(6));
+        assert!(!m.ring_lost(6), "found once");
+        assert!(m.budget_held(9));
+        assert!(!m.budget_held(9));
+        assert!(
+            !m.interface_held(3, 0),
+            "an interface that held nothing back"
+        );
+        assert!(m.interface_held(3, 2));
+        assert!(!m.interface_held(3, 2));
+        assert!(m.interface_held(3, 1), "a count made again");
+        assert!(m.interface_held(4, 1), "each interface has its own");
+    }
+}
