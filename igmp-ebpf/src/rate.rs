@@ -3,11 +3,11 @@
 //! message for the daemon past its interface's budget is passed on and counted
 //! (`events_rate_limited`) instead of sent up.
 //!
-//! Three buckets per interface, each of the same size: reports and leaves that name only groups
-//! the interface holds (a key in `MGM_MEMBERS`: members' state changes and leaves, and their
-//! answers to the router's group-specific queries), the other reports and leaves (new groups),
-//! and queries. A flood of reports for new groups then never holds back the members' own
-//! changes, nor the querier's queries; a flood of state changes for held groups is bounded by
+//! Three buckets per interface: reports and leaves that name only groups the interface holds (a
+//! key in `MGM_MEMBERS`: members' state changes and leaves, and their answers to the router's
+//! group-specific queries), the other reports and leaves (new groups), and queries (a smaller
+//! burst: [`MAX_QUERY_BURST`](mgm_common::maps::MAX_QUERY_BURST)). A flood of reports for new
+//! groups then never holds back the members' own changes, nor the querier's queries; a flood of state changes for held groups is bounded by
 //! its own bucket. Fast-path refreshes never reach here: only what would go on the ring counts.
 //! What a bucket holds back is counted per interface here (`RateBuckets::rate_limited`, read by
 //! the daemon) and in total by `verdict::count` (`events_rate_limited`).
@@ -15,8 +15,8 @@
 //! The ring fills by bytes, so a message is charged by its size: [`report_cost`] units, one
 //! for a small report (a v2 message, a v3 report of one record with up to 11 sources) and one
 //! more per 64 bytes of IGMP message captured (22 for a 170-record v3 report filling a
-//! 1500-byte frame). The bound this puts on one interface's burst in ring bytes is stated at
-//! [`MAX_REPORT_BURST`](mgm_common::maps::MAX_REPORT_BURST).
+//! 1500-byte frame). The bound this puts on one interface's burst in ring bytes, its three
+//! buckets together, is stated at [`MAX_REPORT_BURST`](mgm_common::maps::MAX_REPORT_BURST).
 //!
 //! Each bucket is a GCRA (the virtual-scheduling form of a token bucket): one deadline, the
 //! theoretical arrival time of the next unit; a message is within the budget when that
@@ -27,7 +27,11 @@
 //! up to n times the budget through.
 
 use aya_ebpf::helpers::bpf_ktime_get_ns;
-use mgm_common::{igmp::TYPE_V3_REPORT, maps::report_cost, IfaceSettings, MemberKey};
+use mgm_common::{
+    igmp::TYPE_V3_REPORT,
+    maps::{report_cost, MAX_QUERY_BURST},
+    IfaceSettings, MemberKey,
+};
 
 use crate::{igmp::Message, maps, verdict::SlowPathReason};
 
@@ -109,12 +113,12 @@ fn take_share(ifindex: u32, per_second: u32, burst: u32, bucket: u32, cost: u32)
         // The map refused the entry: no limit rather than no events.
         return true;
     };
-    let due = if bucket == Bucket::Queries as u32 {
-        &mut buckets.queries_due_ns
+    let (due, burst) = if bucket == Bucket::Queries as u32 {
+        (&mut buckets.queries_due_ns, burst.min(MAX_QUERY_BURST))
     } else if bucket == Bucket::KnownGroups as u32 {
-        &mut buckets.known_groups_due_ns
+        (&mut buckets.known_groups_due_ns, burst)
     } else {
-        &mut buckets.new_groups_due_ns
+        (&mut buckets.new_groups_due_ns, burst)
     };
     // SAFETY: helper without arguments.
     let now = unsafe { bpf_ktime_get_ns() };

@@ -155,27 +155,35 @@ pub fn report_cost(igmp_len: u32) -> u32 {
     1 + captured / REPORT_COST_BYTES
 }
 
-/// Most units ([`report_cost`]) one interface's bucket may send up back to back, per CPU:
-/// under half the smallest event ring ([`EVENTS_RING_BYTES`], 262 144 bytes) whatever the
-/// messages' sizes, so that one link's burst of reports (new groups, the usual flood) never
-/// fills it for the others. A ring record is 8 bytes of
-/// ring header, the 32-byte [`crate::EventHeader`] and the message rounded up to 8 bytes, so
-/// one unit stands for at most 104 ring bytes (a message of 57 to 63 bytes), 48 for a v2
-/// message, about 64 for a large message. The bucket lets a message through while it owes
-/// less than the burst, so a burst overshoots by at most one message (a record of at most
-/// 15 400 bytes): 1 000 units take at most 999 × 104 + 15 400 = 119 296 bytes, 46 % of the
-/// ring; 1 000 v2 reports take 48 000 bytes, and maximum-size reports from a 1500-byte MTU
-/// (1 476 IGMP bytes: cost 24, 1 516-byte records) 42 × 1 516 = 63 672, 24 %. Not bounded
-/// by this: the interface's three buckets (new groups, held groups, queries) together, and the
-/// buckets are per CPU (a flood the NIC spreads over n receive queues may take n times as
-/// much).
-pub const MAX_REPORT_BURST: u32 = 1000;
-// The bound above: 104 ring bytes a unit at most, one message of at most 15 400 bytes over.
-const _: () = assert!(MAX_REPORT_BURST * 104 + 15_400 < EVENTS_RING_BYTES / 2);
+/// Most units ([`report_cost`]) one interface's reports bucket may send up back to back, per
+/// CPU. Each interface has three buckets (new groups, held groups, queries), all reachable by
+/// one host, so the bound is on their sum: the two reports buckets' bursts and the queries'
+/// ([`MAX_QUERY_BURST`]) together stay under half the smallest event ring
+/// ([`EVENTS_RING_BYTES`], 262 144 bytes) whatever the messages' sizes, so that one link's
+/// burst never fills it for the others. A ring record is 8 bytes of ring header, the 32-byte
+/// [`crate::EventHeader`] and the message rounded up to 8 bytes, so one unit stands for at most
+/// 104 ring bytes (a message of 57 to 63 bytes), 48 for a v2 message, about 64 for a large
+/// message. A bucket lets a message through while it owes less than its burst, so each
+/// overshoots by at most one message (a record of at most 15 400 bytes): 384 units take at
+/// most 383 × 104 + 15 400 = 55 232 bytes, the three buckets together 2 × 55 232 + 31 × 104 +
+/// 15 400 = 129 088 bytes, 49 % of the ring; 384 v2 reports take 18 432 bytes. Not bounded by
+/// this: the buckets are per CPU (a flood the NIC spreads over n receive queues may take n
+/// times as much).
+pub const MAX_REPORT_BURST: u32 = 384;
+/// Most units the queries bucket sends up back to back: a querier sends a handful of queries
+/// per query interval (a general query, group-specific ones repeated robustness times), so a
+/// small burst serves it and leaves the ring's room to the reports.
+pub const MAX_QUERY_BURST: u32 = 32;
+// The bound above: 104 ring bytes a unit at most, one message of at most 15 400 bytes over,
+// per bucket, for the three buckets of one interface together.
+const _: () = assert!(
+    2 * (MAX_REPORT_BURST * 104 + 15_400) + MAX_QUERY_BURST * 104 + 15_400 < EVENTS_RING_BYTES / 2
+);
 
 impl IfaceSettings {
     /// Sets the budget of messages to the daemon: `per_second` units of a small report
-    /// ([`report_cost`]; 0: no limit), with a burst of as many, at most [`MAX_REPORT_BURST`].
+    /// ([`report_cost`]; 0: no limit), with a burst of as many, at most [`MAX_REPORT_BURST`]
+    /// (the queries' bucket: at most [`MAX_QUERY_BURST`]).
     pub fn set_report_budget(&mut self, per_second: u32) {
         self.max_reports_per_second = per_second;
         self.report_burst = per_second.min(MAX_REPORT_BURST);

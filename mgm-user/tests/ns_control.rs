@@ -238,6 +238,87 @@ fn the_control_socket_answers_during_a_source_heavy_flood() {
     );
 }
 
+/// A client that writes requests back to back without waiting for the answers (a careless
+/// script, a monitoring user) does not hold back the daemon's other inputs: its general
+/// queries (every second here) still go out while the client runs. Counted by the host's
+/// answers to them, refreshes the classifier absorbs (`fast_path_refreshes`); without control
+/// input taking turns with the timer, none goes out until the client stops.
+#[test]
+fn a_client_pipelining_requests_does_not_stop_the_general_queries() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    const G: &str = "239.1.2.3";
+    let (mut lab, r, h, rif) = lab();
+    let k = lab.start_mgm(
+        &r,
+        &[&rif],
+        &[
+            "--query-interval",
+            "1s",
+            "--query-response-interval",
+            "500ms",
+        ],
+    );
+    let socket = lab.daemon(k).socket.clone();
+    let mut host = lab.host(&h);
+    host.cmd(&format!("join {G} 192.0.2.11"));
+    lab.wait_for("the group held", Duration::from_secs(10), || {
+        lab.group(k, &rif, G).is_some()
+    });
+    let refreshes = || {
+        client::request::<mgm_user::control::api::StatsView>(&socket, Request::ShowStats)
+            .expect("show stats")["fast_path_refreshes"]
+    };
+
+    let stream = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    let stop = Arc::new(AtomicBool::new(false));
+    let answers = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let (stream, answers) = (stream.try_clone().unwrap(), answers.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                if line.is_err() {
+                    break;
+                }
+                answers.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let writer = {
+        let (mut stream, stop) = (stream.try_clone().unwrap(), stop.clone());
+        std::thread::spawn(move || {
+            let requests = "{\"command\":\"show_interfaces\"}\n".repeat(64);
+            while !stop.load(Ordering::Relaxed) {
+                if stream.write_all(requests.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    // The client is under way: answers come.
+    lab.wait_for("the client's answers", Duration::from_secs(10), || {
+        answers.load(Ordering::Relaxed) > 1000
+    });
+    let before = refreshes();
+    let answered_before = answers.load(Ordering::Relaxed);
+    lab.wait_for(
+        "three general queries answered while the client pipelines",
+        Duration::from_secs(30),
+        || refreshes() >= before + 3,
+    );
+    let still_writing = !writer.is_finished();
+    stop.store(true, Ordering::Relaxed);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    writer.join().unwrap();
+    reader.join().unwrap();
+    assert!(still_writing, "the client wrote all along");
+    assert!(
+        answers.load(Ordering::Relaxed) > answered_before,
+        "the client was answered meanwhile"
+    );
+}
+
 use common::mgm_client as mgm;
 
 /// `mgm show groups ARGS --json`, parsed.

@@ -39,6 +39,9 @@ pub enum ControlInput {
         conn: Connection,
         id: Option<u64>,
         request: Request,
+        /// One of the connection's [`IN_FLIGHT`] places, given back when the loop drops the
+        /// input (handled).
+        place: InFlight,
     },
     /// A line the server refused (malformed, not allowed): answer `error` on `conn`, in turn
     /// with the other responses of the connection.
@@ -46,6 +49,7 @@ pub enum ControlInput {
         conn: Connection,
         id: Option<u64>,
         error: String,
+        place: InFlight,
     },
     /// The connection closed (its handler, if it registered, is gone).
     Closed { conn: u64 },
@@ -62,6 +66,15 @@ pub enum ControlInput {
 
 /// The control inputs as the daemon loop receives them.
 pub type Query = ControlInput;
+
+/// Most requests of one connection queued for the loop and not yet handled: a client that
+/// writes requests without waiting for the answers waits here (its socket fills) instead of
+/// filling the loop's queue ahead of the other clients.
+pub const IN_FLIGHT: usize = 8;
+
+/// A connection's place for one request in the loop's queue ([`IN_FLIGHT`]); `None` for inputs
+/// made elsewhere (tests).
+pub type InFlight = Option<tokio::sync::OwnedSemaphorePermit>;
 
 /// The event stream as the daemon publishes it: one [`EventLine`] per event, shared between
 /// subscribers; the channel is made at the first subscription.
@@ -306,11 +319,14 @@ async fn handle(
         gone_tx,
     ));
     let mut next = first;
+    let places = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let result = loop {
         let Some(parsed) = next else {
             break Ok(());
         };
-        let input = control_input(&conn, parsed);
+        // Waits while IN_FLIGHT of this connection's requests wait for the loop (never closed).
+        let place = places.clone().acquire_owned().await.ok();
+        let input = control_input(&conn, parsed, place);
         if let Some((id, what)) = streamed(&input) {
             // Written in chunks the loop walks one at a time; the next request is read after.
             super::stream::stream_answer(&conn, id, what, &queries).await;
@@ -387,28 +403,33 @@ fn streamed(input: &ControlInput) -> Option<(Option<u64>, Streamed)> {
 fn control_input(
     conn: &Connection,
     parsed: std::result::Result<RequestLine, String>,
+    place: InFlight,
 ) -> ControlInput {
     match parsed {
         Err(e) => ControlInput::Refused {
             conn: conn.clone(),
             id: None,
             error: format!("bad request: {e}"),
+            place,
         },
         Ok(RequestLine { id, request }) => match conn.peer.admit(&request) {
             Err(error) => ControlInput::Refused {
                 conn: conn.clone(),
                 id,
                 error,
+                place,
             },
             Ok(()) if request == Request::Events => ControlInput::Refused {
                 conn: conn.clone(),
                 id,
                 error: "events must be the first request of a connection".into(),
+                place,
             },
             Ok(()) => ControlInput::Request {
                 conn: conn.clone(),
                 id,
                 request,
+                place,
             },
         },
     }

@@ -27,7 +27,10 @@ fn start(tag: &str, limits: Limits) -> PathBuf {
             let etx = EventSender::new(8);
             tokio::spawn(async move {
                 while let Some(input) = qrx.recv().await {
-                    if let ControlInput::Refused { conn, id, error } = &input {
+                    if let ControlInput::Refused {
+                        conn, id, error, ..
+                    } = &input
+                    {
                         let _ = conn.respond(*id, Response::<()>::error(error.clone()));
                     }
                     if let ControlInput::Chunk {
@@ -267,4 +270,49 @@ fn lines_queued_inside_a_streamed_line_follow_its_end() {
         .take_while(|_| lines.add(Out::Line("cb".into()), &mut batch, &mut written))
         .count();
     assert_eq!(held, OUTBOX_LINES - 1);
+}
+
+/// A client that writes requests without reading the answers has at most [`IN_FLIGHT`] of them
+/// in the loop's queue: the server reads its next request only when the loop has handled one.
+#[test]
+fn a_pipelining_client_has_at_most_its_places_in_the_loops_queue() {
+    let dir = std::env::temp_dir().join(format!("mgm-srv-inflight-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("mgm.sock");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let p = path.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let server =
+                ControlServer::bind_with(&p, Default::default(), Limits::default()).unwrap();
+            let (qtx, mut qrx) = mpsc::channel::<Query>(1024);
+            tokio::spawn(server.serve(qtx, EventSender::new(8)));
+            ready_tx.send(()).unwrap();
+            // Holds every input (not handled), then lets the server run many turns.
+            let mut held = Vec::new();
+            while held.len() < IN_FLIGHT {
+                held.push(qrx.recv().await.unwrap());
+            }
+            for _ in 0..1000 {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::ZERO).await;
+            }
+            while let Ok(input) = qrx.try_recv() {
+                held.push(input);
+            }
+            seen_tx.send(held.len()).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    ready_rx.recv().unwrap();
+    let mut s = connect(&path);
+    s.write_all("{\"command\":\"hello\"}\n".repeat(50).as_bytes())
+        .unwrap();
+    let held = seen_rx.recv_timeout(GIVE_UP).unwrap();
+    assert_eq!(held, IN_FLIGHT, "the rest wait in the socket");
 }

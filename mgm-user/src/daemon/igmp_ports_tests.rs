@@ -77,7 +77,7 @@ fn settings_are_written_again_after_what_may_change_them() {
         let s = maps.ifaces.get(&1, 0).expect("settings written");
         (s.max_reports_per_second, s.report_burst)
     };
-    assert_eq!(budget(&maps), (10_000, 1000));
+    assert_eq!(budget(&maps), (10_000, mgm_common::maps::MAX_REPORT_BURST));
     let unlimited = IgmpConfig {
         max_reports_per_second: 0,
         ..robust

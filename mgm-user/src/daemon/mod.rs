@@ -318,6 +318,9 @@ pub(crate) fn event_cost(igmp: &[u8]) -> usize {
 /// ring clears its readiness, so the next select polls every other input before the ring can be
 /// ready again (after the driver's next turn). Either way every other input gets its turn
 /// between two batches; nothing is lost: the readiness stays set while events are left.
+/// Control input takes turns the same way: after one, the next select skips the control
+/// queries unless nothing else is ready ([`Turns::control_turn`]), so a client that pipelines
+/// requests cannot hold back timers, upcalls, FIB answers or link changes.
 ///
 /// The timer is one `Sleep` for the whole run, moved only when the earliest deadline moves
 /// ([`alarm::Alarm`]); the heap is trimmed on it too, once reports pause
@@ -339,6 +342,7 @@ async fn event_loop(
         if let Some(instant) = at.alarm.set(next.into_iter().flatten().min()) {
             timer.as_mut().reset(instant);
         }
+        let control_turn = at.control_turn();
         tokio::select! {
             biased;
             // Readable after the loop slept: the report that woke it goes first.
@@ -352,7 +356,9 @@ async fn event_loop(
                 daemon.on_sighup();
                 tell_status(status, daemon);
             }
-            Some(input) = inputs.queries.recv() => {
+            // Not twice in a row while other inputs are ready (see `Turns::control_turn`).
+            Some(input) = inputs.queries.recv(), if control_turn => {
+                at.control_last = true;
                 daemon.on_control(input);
                 tell_status(status, daemon);
             }
@@ -384,6 +390,8 @@ async fn event_loop(
                 r.context("event ring buffer")?;
                 at.on_ring(daemon, ready_now(&mut inputs.ring))?;
             }
+            // After a control input, nothing else was ready: control's turn again.
+            () = std::future::ready(()), if !control_turn => {}
         }
         at.after_input(daemon).await?;
     }
@@ -393,6 +401,8 @@ async fn event_loop(
 struct Turns {
     /// The last ring batch was cut by the budget: the other inputs go before the ring's next.
     ring_left: bool,
+    /// The last input was a control input: the other inputs go before the next one.
+    control_last: bool,
     /// Ring batches and upcall rounds handled so far (the trim waits for a pause in them).
     busy: u64,
     alarm: alarm::Alarm,
@@ -404,6 +414,7 @@ impl Turns {
     fn new(daemon: &Daemon) -> Result<Self> {
         Ok(Self {
             ring_left: false,
+            control_last: false,
             busy: 0,
             alarm: alarm::Alarm::new(monotonic_ns()?, tokio::time::Instant::now()),
             looks: stats_looks::StatsLooks::new(daemon.maps.stats().ok()),
@@ -440,6 +451,14 @@ impl Turns {
             daemon.warn_rate_limited(&mut self.looks.budget, total, now);
         }
         Ok(())
+    }
+
+    /// Whether control input may go in this turn's select: not right after another one (a
+    /// client that pipelines requests, or a chunked answer, keeps the queries ready), unless
+    /// nothing else is ready then. So control input takes turns with the timer, upcalls, FIB
+    /// answers and link changes, as the ring's cut batches do.
+    fn control_turn(&mut self) -> bool {
+        !std::mem::take(&mut self.control_last)
     }
 
     /// The timer fired: the heap's trim if it is due, the protocol deadlines.

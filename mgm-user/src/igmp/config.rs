@@ -121,8 +121,9 @@ pub const DEFAULT_MAX_GROUPS_PER_HOST: u32 = 512;
 /// daemon and the event ring to the others, and far more state changes a second than a real
 /// LAN sends: 1 000 IPTV set-top boxes changing channel at once send about 4 000 (a leave and
 /// a join, each repeated), and refreshes absorbed in the kernel never count. The burst is at
-/// most `MAX_REPORT_BURST` (1 000 units of a small report, larger reports counting by size:
-/// under half the smallest event ring whatever the reports' sizes, per bucket and CPU).
+/// most `MAX_REPORT_BURST` (384 units of a small report, larger reports counting by size; the
+/// interface's three buckets together under half the smallest event ring whatever the
+/// messages' sizes, per CPU).
 pub const DEFAULT_MAX_REPORTS_PER_SECOND: u32 = 10_000;
 
 /// Default [`IgmpConfig::max_sources_total`]: eight sources per group at the default

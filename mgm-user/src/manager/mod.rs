@@ -79,7 +79,10 @@
 //!   owner of the RPF interface towards S (if not the caller). Then, for every MFE whose OIL
 //!   changed (walk order): `mfe_update` (a `SetMfe` action), then `join_alert(member_update =
 //!   false)` to the incoming interface's owner if the OIL went from empty to non-empty, or
-//!   `prune_alert(member_delete = false, &mut timeout)` if it became empty.
+//!   `prune_alert(member_delete = false, &mut timeout)` if it became empty. Then, when the
+//!   interface is new to the `Sg`'s effective memberships, for each remembered (S,G) refused
+//!   at `--max-mfes` that it covers (oldest first), the **New packet** sequence below, inside
+//!   the add's call (before the caller's add returns).
 //! * **Delete membership**: the mirror: `local_leave` → R for a delegated IGMP membership or
 //!   static join;
 //!   else prune alerts (`member_delete = true`): (*,G)/(*,*): when one client remains → that

@@ -274,15 +274,15 @@ pub static SETTINGS: &[Setting] = &[
         name: "max-reports-per-second",
         aliases: &[],
         help: "Most reports and leaves per second (per CPU, with a burst of as many, at most \
-               1000) the classifier sends up to the daemon from this interface, counted in \
+               384) the classifier sends up to the daemon from this interface, counted in \
                small reports: a v2 message or a v3 report of one record with up to 11 sources \
-               counts 1, a larger v3 report one more per 64 bytes (170 records: 22), so that \
-               a burst stays under half the event ring and one link's flood \
-               cannot crowd out the others' joins; further ones are passed on and counted \
-               (LIMITED in `mgm show interfaces`, `events_rate_limited` in `mgm show stats`). \
-               Reports and leaves naming only groups the interface holds have a budget of \
-               their own, as large, and so do queries. Refreshes absorbed in the kernel never \
-               count. 0: no limit",
+               counts 1, a larger v3 report one more per 64 bytes (170 records: 22); further \
+               ones are passed on and counted (LIMITED in `mgm show interfaces`, \
+               `events_rate_limited` in `mgm show stats`). Reports and leaves naming only \
+               groups the interface holds have a budget of their own, as large, and so do \
+               queries (a burst of at most 32). The three bursts together stay under half the \
+               event ring, so one link's flood cannot crowd out the others' joins. Refreshes \
+               absorbed in the kernel never count. 0: no limit",
         derived_default: "",
         kind: Kind::Count {
             get: |c| Some(c.max_reports_per_second),

@@ -97,6 +97,33 @@ fn large_reports_are_charged_by_size_so_one_links_burst_leaves_room_in_the_ring(
 }
 
 #[test]
+fn one_links_three_buckets_together_leave_room_in_the_ring() {
+    let mut fx = fixture();
+    fx.enable_with(LO, |s| s.set_report_budget(DEFAULT_MAX_REPORTS_PER_SECOND));
+    fx.add_member(G1, exclude_member(3));
+    // Messages of 57 to 63 bytes: one unit each, the most ring bytes a unit stands for (104).
+    let s11: Vec<[u8; 4]> = (1..=11u8).map(|i| [192, 0, 2, 100 + i]).collect();
+    let s12: Vec<[u8; 4]> = (1..=12u8).map(|i| [192, 0, 2, 100 + i]).collect();
+    // One host fills every bucket of its interface: reports for a new group, state changes of
+    // a group it holds, and queries (60 bytes).
+    fx.run_repeat(&v3_frame(&[rec(IS_IN, G2, &s11)]), 1100);
+    fx.run_repeat(&v3_frame(&[rec(ALLOW, G1, &s11)]), 1100);
+    let q = query_v3([0; 4], &s12);
+    fx.run_repeat(&ip_frame(&Ip::igmp(ROUTER, ALL_SYSTEMS, q)), 1100);
+    let st = fx.stats();
+    assert_eq!(
+        st.events_ring_full, 0,
+        "one link's burst leaves room in the ring"
+    );
+    assert!(
+        st.events_sent * 104 < u64::from(EVENTS_RING_BYTES) / 2,
+        "under half the ring: {} sent",
+        st.events_sent
+    );
+    assert!(st.events_rate_limited > 0, "the rest held back");
+}
+
+#[test]
 fn small_reports_cost_one_and_a_report_larger_than_the_burst_still_goes_up() {
     let mut fx = fixture();
     budget(&mut fx, 3);

@@ -37,14 +37,21 @@ pub(super) struct Awaiting {
 
 impl Awaiting {
     /// The upcall waits for its (S,G)'s answer, unless one already does (kept, with its
-    /// arrival), it came too long ago, or too many wait (dropped, counted).
+    /// arrival), it came too long ago, or too many wait (dropped, counted). A kept one that came
+    /// too long ago (offered again, it went to the back of the queue with its first arrival
+    /// time, past which the front's expiry has not reached yet) gives way to the new one: the
+    /// kernel has dropped its packet, and the new upcall is the (S,G)'s next.
     pub(super) fn wait(&mut self, up: AwaitingUpcall, now: u64) {
         self.expire(now);
         let key = (up.0.source, up.0.group);
-        if self.by_sg.contains_key(&key) || now.saturating_sub(up.3) >= KERNEL_UNRESOLVED_NS {
+        if now.saturating_sub(up.3) >= KERNEL_UNRESOLVED_NS {
             return;
         }
-        if self.by_sg.len() >= MAX_AWAITING {
+        let replaces = match self.by_sg.get(&key) {
+            Some((_, kept)) if now.saturating_sub(kept.3) < KERNEL_UNRESOLVED_NS => return,
+            kept => kept.is_some(),
+        };
+        if !replaces && self.by_sg.len() >= MAX_AWAITING {
             self.drop_one(key, now);
             return;
         }

@@ -97,3 +97,30 @@ fn a_gone_interface_drops_what_arrived_on_it() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].1, 8);
 }
+
+#[test]
+fn a_fresh_upcall_replaces_a_stale_one_offered_again() {
+    let mut a = Awaiting::default();
+    a.wait(up(1, 1, 7, 0), 0);
+    a.wait(up(2, 1, 7, 5 * SEC), 5 * SEC);
+    // Offered again while still waiting: back of the queue, behind (2,1), with its first
+    // arrival time; the front's expiry does not reach it at 10 s.
+    let again = a.take(Some(&[sg(1, 1)]), 6 * SEC);
+    a.wait(again[0].clone(), 6 * SEC);
+    // Its kernel entry expired; the next packet of (1,1) upcalls afresh (header 99).
+    let mut fresh = up(1, 1, 7, 11 * SEC);
+    fresh.2 = vec![99];
+    a.wait(fresh, 11 * SEC);
+    assert_eq!(a.len(), 2, "one per (S,G)");
+    let got = a.take(Some(&[sg(1, 1)]), 12 * SEC);
+    assert_eq!(
+        got.len(),
+        1,
+        "the fresh upcall waits, not dropped for the stale one"
+    );
+    assert_eq!((got[0].2.clone(), got[0].3), (vec![99], 11 * SEC));
+    // The stale one's queue entry does not expire the fresh one.
+    a.wait(up(3, 1, 7, 11 * SEC), 11 * SEC);
+    a.wait(up(1, 1, 7, 12 * SEC), 12 * SEC);
+    assert_eq!(a.take(None, 20 * SEC).len(), 2);
+}

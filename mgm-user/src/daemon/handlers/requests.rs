@@ -30,7 +30,9 @@ impl Daemon {
         };
         match input {
             ControlInput::Closed { conn } => self.end_session(conn, "disconnected", now),
-            ControlInput::Refused { conn, id, error } => {
+            ControlInput::Refused {
+                conn, id, error, ..
+            } => {
                 let _ = conn.respond(id, Response::<()>::error(error));
             }
             ControlInput::Chunk {
@@ -44,7 +46,9 @@ impl Daemon {
                 // writer for the answer's line to end (`control/stream.rs`, `Interleave`).
                 let _ = (conn, reply.send(self.chunk(id, what, after, now)));
             }
-            ControlInput::Request { conn, id, request } => {
+            ControlInput::Request {
+                conn, id, request, ..
+            } => {
                 let outcome = self.carry_out(&conn, request, now);
                 let sent = match outcome {
                     None => Ok(()),

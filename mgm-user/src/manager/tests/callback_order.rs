@@ -149,3 +149,30 @@ fn callback_loop_is_cut() {
         "{errs:?}"
     );
 }
+
+/// An add on a new interface that covers a refused (S,G) (refused at `--max-mfes`) runs the
+/// New packet sequence for it inside the add, after the add's own alerts and MFE updates:
+/// the handler is asked `rpf` and `creation_alert` before its add returns.
+#[test]
+fn an_add_covering_a_refused_sg_runs_the_new_packet_sequence_after_its_own_alerts() {
+    let mut h = H::new();
+    let (r, _) = h.routing("R");
+    let (o, _) = h.routing("O");
+    h.take(r, &[1]);
+    h.take(o, &[2]);
+    h.m.set_max_mfes(1);
+    h.pkt(S2, G2, 1).unwrap();
+    assert_eq!(h.pkt(S1, G1, 1), Ok(NewPacket::Refused));
+    h.clear();
+    h.add(o, Sg::star_g(G1), 2).unwrap();
+    assert_eq!(
+        h.log(),
+        strs(&[
+            "R join (*,239.1.1.1) update=true",
+            "R rpf (192.0.2.10,239.1.1.1) arrival=if1 in=if1",
+            "O creation (192.0.2.10,239.1.1.1) in=if1 oifs=[if2]",
+            "R join (192.0.2.10,239.1.1.1) update=false",
+        ])
+    );
+    assert_eq!(h.m.take_actions(), vec![set(S1, G1, 1, &[2])]);
+}
