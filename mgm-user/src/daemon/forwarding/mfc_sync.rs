@@ -13,8 +13,9 @@
 //!
 //! The dump is read off the loop, on a thread of its own ([`MfcDump`]): reading it is the
 //! kernel walking its table into each datagram in the reader's `recvmsg` plus the parse, about
-//! 4 µs per entry on a loaded 2-vCPU VM, 0.1–0.4 s at 100 000 entries. Read from the loop,
-//! even a few datagrams a turn, that time would still be the loop's; on the thread it runs on
+//! 4 µs per entry on a loaded 2-vCPU VM, 0.1–0.4 s at 100 000 entries (extrapolated, not
+//! measured). Read from the loop, even a few datagrams a turn, that time would still be the
+//! loop's; on the thread it runs on
 //! the other core, and the thread does nothing else (it reads, parses and hands the table over
 //! a channel, a branch of the loop's select), sorted by (group, source) there. The comparison
 //! and the repairs stay in the loop (`round.rs`, pure), each bounded per turn: the comparison
