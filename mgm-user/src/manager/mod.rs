@@ -210,7 +210,7 @@ pub use types::{
 use crate::dense_map::DenseMap;
 use actions::VifTable;
 use membership::SgMembers;
-use mfe::{Mfe, MfeKey, StaticRoute};
+use mfe::{Mfe, MfeKey, StaticMfe};
 use registry::{Iface, Protocol};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
@@ -276,7 +276,7 @@ pub(crate) struct State {
     /// while the interface is managed.
     static_joins: BTreeSet<(IfKey, Sg, ProtocolHandle)>,
     /// Static routes, configured.
-    static_routes: BTreeMap<MfeKey, StaticRoute>,
+    static_routes: BTreeMap<MfeKey, StaticMfe>,
 }
 
 /// Read-only view of the manager, for callbacks ([`CallbackContext::view`]) and for shells.
