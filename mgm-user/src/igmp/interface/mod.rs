@@ -31,12 +31,12 @@ use mgm_common::maps::LinkSubnet;
 use mgm_common::SourceState;
 
 use super::action::{Action, RouterNotice};
-use super::compat::{translate, HostInput};
+use super::compat::HostInput;
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
 use super::group::{Ctx, GroupQuery, GroupState, Queries};
 use super::querier::{Querier, QuerierEvent};
-use super::tracking::{HostTracker, Report};
+use super::tracking::HostTracker;
 use super::view::FastPathView;
 use crate::dense_map::{DenseMap, FastHashMap, FastHashSet};
 use deadlines::Deadlines;
