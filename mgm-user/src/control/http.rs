@@ -4,9 +4,10 @@
 //! One request per connection (every response says `Connection: close`): a scraper asks once
 //! every few seconds, so keep-alive buys nothing. Anything but `GET /metrics` is answered 404,
 //! a request line that is not HTTP/1.x 400. Clients are bounded: at most
-//! [`Limits::max_connections`] at once (one more is answered 503 at once and closed), the
-//! request head must arrive within [`Limits::request_timeout`] and fit in
-//! [`Limits::max_head`], and the response must be read within [`Limits::write_timeout`].
+//! [`MetricsLimits::max_connections`] at once (one more is answered 503 at once and closed),
+//! the request head must arrive within [`MetricsLimits::request_timeout`] and fit in
+//! [`MetricsLimits::max_head`], and the response must be read within
+//! [`MetricsLimits::write_timeout`].
 //!
 //! The body comes from a `render` function given the format the client asked for (OpenMetrics
 //! when its `Accept` header names it, the Prometheus text format otherwise): it asks the
@@ -58,18 +59,18 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest request head (request line and headers) read.
 pub const MAX_HEAD: usize = 8 * 1024;
 
-/// What one client may hold.
+/// What the metrics listener lets its clients hold.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct MetricsLimits {
     pub max_connections: usize,
     pub request_timeout: Duration,
     pub write_timeout: Duration,
     pub max_head: usize,
 }
 
-impl Default for Limits {
+impl Default for MetricsLimits {
     fn default() -> Self {
-        Limits {
+        MetricsLimits {
             max_connections: MAX_CONNECTIONS,
             request_timeout: REQUEST_TIMEOUT,
             write_timeout: WRITE_TIMEOUT,
@@ -83,17 +84,17 @@ impl Default for Limits {
 pub struct MetricsListener {
     listener: std::net::TcpListener,
     addr: SocketAddr,
-    limits: Limits,
+    limits: MetricsLimits,
 }
 
 impl MetricsListener {
     /// Listens on `addr`; the error names the address and says why (in use, not an address of
     /// this host, privileged port).
     pub fn bind(addr: SocketAddr) -> Result<Self> {
-        Self::bind_with(addr, Limits::default())
+        Self::bind_with(addr, MetricsLimits::default())
     }
 
-    pub fn bind_with(addr: SocketAddr, limits: Limits) -> Result<Self> {
+    pub fn bind_with(addr: SocketAddr, limits: MetricsLimits) -> Result<Self> {
         let listener = std::net::TcpListener::bind(addr).map_err(|e| {
             let why = match e.raw_os_error() {
                 Some(libc::EADDRINUSE) => {
@@ -227,7 +228,11 @@ impl Drop for HttpThread {
 }
 
 /// One connection: read the head (bounded in time and size), answer, close.
-async fn handle(mut stream: TcpStream, render: &Render, limits: Limits) -> std::io::Result<()> {
+async fn handle(
+    mut stream: TcpStream,
+    render: &Render,
+    limits: MetricsLimits,
+) -> std::io::Result<()> {
     let head = tokio::time::timeout(
         limits.request_timeout,
         read_head(&mut stream, limits.max_head),
@@ -420,7 +425,7 @@ mod tests {
     }
 
     /// A listener on 127.0.0.1 (any port) whose body counts the scrapes.
-    fn start(limits: Limits) -> (HttpThread, SocketAddr) {
+    fn start(limits: MetricsLimits) -> (HttpThread, SocketAddr) {
         let l = MetricsListener::bind_with("127.0.0.1:0".parse().unwrap(), limits).unwrap();
         let addr = l.local_addr();
         let render: Render = Arc::new(|f: Format| {
@@ -445,7 +450,7 @@ mod tests {
 
     #[test]
     fn get_metrics_is_served_and_everything_else_is_404() {
-        let (t, addr) = start(Limits::default());
+        let (t, addr) = start(MetricsLimits::default());
         let r = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
         assert!(r.contains("Content-Type: text/plain; version=0.0.4"), "{r}");
@@ -477,10 +482,10 @@ mod tests {
 
     #[test]
     fn idle_clients_are_closed_and_bounded_in_number() {
-        let limits = Limits {
+        let limits = MetricsLimits {
             max_connections: 2,
             request_timeout: Duration::from_millis(300),
-            ..Limits::default()
+            ..MetricsLimits::default()
         };
         let (t, addr) = start(limits);
         let started = std::time::Instant::now();

@@ -6,6 +6,27 @@
 //! judges each connection by its credentials (`peer.rs`), refusing whoever is in neither group.
 //! An existing path is replaced only when it is a socket no daemon answers on (a crash's
 //! leftover); a regular file, a directory or a live daemon's socket is refused.
+//!
+//! Why 0666 with a read group, and not 0660 with a group set by `chown`: `connect(2)` on a
+//! Unix socket needs write permission on its file, and a file has one group. Two groups (full
+//! and read) cannot both be let in by the mode bits: the file's group admits one of them, and
+//! a directory around the socket can only narrow (a path's every directory must be searchable:
+//! the groups intersect, they do not unite). Only a POSIX ACL could name both, and whether one
+//! holds depends on the file system the socket lives on. So the file lets everyone connect and
+//! the daemon decides, which is safe because:
+//! - the credentials judged are the kernel's, taken when the client connects (`SO_PEERCRED`,
+//!   `SO_PEERGROUPS`): a client cannot choose them, and a connection handed to another process
+//!   keeps its connector's (as a member relaying for a stranger could with 0660 too);
+//! - a peer in neither group is turned away at accept, before anything it sends is read and
+//!   before it takes a connection slot: one error line written without waiting for it
+//!   (`try_write`), the refusal logged at most once a minute (`server.rs`);
+//! - a peer whose credentials cannot be read gets no access when a read group is set (`peer.rs`);
+//! - the socket is created owner-only (umask 0177 around `bind`) and opened only after its
+//!   group is set, so no one connects before the mode says so.
+//!
+//! What a stranger can still do is connect and be refused at once, over and over: the accept
+//! loop is the control server's own thread, not the daemon loop, and the listen backlog it
+//! could fill is as open to any member of either group.
 use anyhow::{bail, Context, Result};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{Gid, Group};
@@ -137,6 +158,20 @@ mod tests {
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert!(meta.file_type().is_socket());
         assert_eq!(meta.mode() & 0o7777, SOCKET_MODE);
+        assert_eq!(meta.gid(), Gid::current().as_raw());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn with_a_read_group_the_mode_is_0666_and_the_group_is_still_set() {
+        let d = temp_dir("open");
+        let path = d.join("mgm.sock");
+        let old = umask(Mode::from_bits_truncate(0o077));
+        let l = bind(&path, Some(Gid::current()), true);
+        umask(old);
+        let _l = l.unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o7777, SOCKET_MODE_OPEN);
         assert_eq!(meta.gid(), Gid::current().as_raw());
         std::fs::remove_dir_all(&d).unwrap();
     }

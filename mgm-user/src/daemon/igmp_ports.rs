@@ -1,7 +1,7 @@
 //! The IGMP ports: one IGMP router per managed interface with its query socket, subnets and
 //! classifier settings. Feeds them classifier events and deadlines and returns their
 //! [`Action`]s, which [`super::Daemon::apply`] carries out.
-use super::events::{log_changes, more, ChangeLog};
+use super::igmp_log::{log_changes, more, ChangeLog};
 use super::preflight::{ManagedInterface, Subnet};
 use crate::igmp::{Action, FastPathView, IgmpConfig, IgmpInterface, Params, QueryMessage};
 use crate::sys::bpf::KernelMaps;

@@ -8,6 +8,7 @@ pub mod forwarding;
 mod group_views;
 mod handlers;
 mod hotplug;
+mod igmp_log;
 mod igmp_ports;
 mod interface_views;
 mod lost_reports;

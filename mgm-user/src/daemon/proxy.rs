@@ -208,7 +208,7 @@ impl Upstream {
                 Err(e) => {
                     let now = crate::time::monotonic_ns().unwrap_or(0);
                     if let Some(more) = self.send_failures.allow(now) {
-                        log::warn!("{e:#}{}", super::events::more(more));
+                        log::warn!("{e:#}{}", super::igmp_log::more(more));
                     }
                 }
             }

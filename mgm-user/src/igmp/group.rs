@@ -147,7 +147,7 @@ impl Ctx<'_> {
 
 /// The §6.3 forwarding state as last told to the manager.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Forwarding {
+pub struct ForwardingState {
     /// (*,G) joined (EXCLUDE mode).
     pub star: bool,
     /// (S,G) joined (INCLUDE mode sources).
@@ -421,14 +421,14 @@ impl GroupState {
     }
 
     /// The §6.3 forwarding state.
-    pub fn forwarding(&self) -> Forwarding {
+    pub fn forwarding(&self) -> ForwardingState {
         match self.mode {
-            FilterMode::Include => Forwarding {
+            FilterMode::Include => ForwardingState {
                 star: false,
                 include: self.sources.keys().copied().collect(),
                 blocked: SourceSet::new(),
             },
-            FilterMode::Exclude => Forwarding {
+            FilterMode::Exclude => ForwardingState {
                 star: true,
                 include: SourceSet::new(),
                 blocked: self.excluded(),

@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use mgm_common::{MemberState, SourceState};
 use smallvec::SmallVec;
 
-use super::group::{Forwarding, GroupState, SourceRec};
+use super::group::{ForwardingState, GroupState, SourceRec};
 use super::source_set::SourceSet;
 
 /// A group's `MGM_SOURCES` entries as written, sorted by source without duplicates; the first
@@ -170,14 +170,14 @@ impl Rare {
 
 /// [`GroupState::bits`]: the `MGM_MEMBERS` entry was written ([`GroupState::written_member`]).
 const WRITTEN: u8 = 1;
-/// The manager was told (*,G) ([`Forwarding::star`]).
+/// The manager was told (*,G) ([`ForwardingState::star`]).
 const TOLD_STAR: u8 = 2;
 /// The group counts for a host in the per-host limit ([`GroupState::holder`]).
 const HELD: u8 = 4;
 
 /// The forwarding state a group last told the manager, borrowed.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct ForwardingRef<'a> {
+pub(crate) struct ForwardingStateRef<'a> {
     pub star: bool,
     /// Sorted, as in a [`SourceSet`].
     pub include: &'a [Ipv4Addr],
@@ -185,9 +185,9 @@ pub(crate) struct ForwardingRef<'a> {
     pub blocked: &'a [Ipv4Addr],
 }
 
-impl Forwarding {
-    pub(crate) fn as_ref(&self) -> ForwardingRef<'_> {
-        ForwardingRef {
+impl ForwardingState {
+    pub(crate) fn as_ref(&self) -> ForwardingStateRef<'_> {
+        ForwardingStateRef {
             star: self.star,
             include: self.include.as_slice(),
             blocked: self.blocked.as_slice(),
@@ -195,9 +195,9 @@ impl Forwarding {
     }
 }
 
-impl ForwardingRef<'static> {
+impl ForwardingStateRef<'static> {
     /// Nothing forwarded.
-    pub(crate) const NONE: ForwardingRef<'static> = ForwardingRef {
+    pub(crate) const NONE: ForwardingStateRef<'static> = ForwardingStateRef {
         star: false,
         include: &[],
         blocked: &[],
@@ -292,21 +292,21 @@ impl GroupState {
     }
 
     /// The §6.3 forwarding state as last told to the manager.
-    pub(crate) fn told(&self) -> ForwardingRef<'_> {
+    pub(crate) fn told(&self) -> ForwardingStateRef<'_> {
         let star = self.bits & TOLD_STAR != 0;
         match &self.rare {
-            Some(r) => ForwardingRef {
+            Some(r) => ForwardingStateRef {
                 star,
                 include: r.told_include.as_slice(),
                 blocked: r.told_blocked.as_slice(),
             },
-            None => ForwardingRef {
+            None => ForwardingStateRef {
                 star,
-                ..ForwardingRef::NONE
+                ..ForwardingStateRef::NONE
             },
         }
     }
-    pub(crate) fn set_told(&mut self, f: Forwarding) {
+    pub(crate) fn set_told(&mut self, f: ForwardingState) {
         if f.star {
             self.bits |= TOLD_STAR;
         } else {
@@ -383,9 +383,9 @@ mod tests {
         let mut g = GroupState::new(Ipv4Addr::new(239, 1, 1, 1));
         g.set_v1_host_timer(0);
         g.set_group_rexmit_at(0);
-        g.set_told(Forwarding {
+        g.set_told(ForwardingState {
             star: true,
-            ..Forwarding::default()
+            ..ForwardingState::default()
         });
         assert!(g.rare.is_none(), "zeros and a (*,G) need no allocation");
         assert!(g.told().star);

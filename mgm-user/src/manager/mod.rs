@@ -215,7 +215,7 @@ pub use walk_order::WalkSg;
 use crate::dense_map::DenseMap;
 use actions::VifTable;
 use membership::SgMembers;
-use mfe::{Mfe, MfeKey, StaticRoute};
+use mfe::{Mfe, MfeKey, StaticMfe};
 use registry::{Iface, Protocol};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
@@ -281,7 +281,7 @@ pub(crate) struct State {
     /// while the interface is managed.
     static_joins: BTreeSet<(IfKey, Sg, ProtocolHandle)>,
     /// Static routes, configured.
-    static_routes: BTreeMap<MfeKey, StaticRoute>,
+    static_routes: BTreeMap<MfeKey, StaticMfe>,
     /// The membership records' order, while walks come (`walk_order.rs`).
     walk_order: walk_order::WalkOrder,
 }

@@ -99,7 +99,7 @@ impl Daemon {
                         a.source,
                         a.group,
                         self.handlers.deadline_ns / 1_000_000,
-                        crate::daemon::events::more(more)
+                        crate::daemon::igmp_log::more(more)
                     );
                 }
                 if !matches!(a.question, Question::Prune(_)) {

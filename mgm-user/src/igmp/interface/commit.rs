@@ -11,8 +11,8 @@ use mgm_common::{MemberState, SourceState};
 
 use super::IgmpInterface;
 use crate::igmp::action::{Action, MembershipChange};
-use crate::igmp::group::{Forwarding, GroupState};
-use crate::igmp::group_parts::{written_source, ForwardingRef, WrittenSources};
+use crate::igmp::group::{ForwardingState, GroupState};
+use crate::igmp::group_parts::{written_source, ForwardingStateRef, WrittenSources};
 use crate::igmp::source_set::sorted_difference;
 use crate::igmp::view::FastPathView;
 
@@ -51,7 +51,7 @@ impl IgmpInterface {
             write_sources(ifindex, g, empty, &mut scratch, &mut w);
             write_member(ifindex, now, g, empty, &mut w);
             let want = if empty {
-                Forwarding::default()
+                ForwardingState::default()
             } else {
                 g.forwarding()
             };
@@ -101,7 +101,7 @@ impl IgmpInterface {
             membership_deltas(
                 self.ifindex,
                 g.group,
-                ForwardingRef::NONE,
+                ForwardingStateRef::NONE,
                 g.told(),
                 &mut out,
             );
@@ -119,7 +119,7 @@ impl IgmpInterface {
                 self.ifindex,
                 g.group,
                 g.told(),
-                ForwardingRef::NONE,
+                ForwardingStateRef::NONE,
                 &mut out,
             );
         }
@@ -281,8 +281,8 @@ fn may_be_refreshed(written: Option<MemberState>) -> bool {
 fn membership_deltas(
     ifindex: u32,
     group: Ipv4Addr,
-    old: ForwardingRef,
-    new: ForwardingRef,
+    old: ForwardingStateRef,
+    new: ForwardingStateRef,
     out: &mut Vec<Action>,
 ) {
     let m = |source, change| Action::Membership {

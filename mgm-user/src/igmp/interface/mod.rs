@@ -16,6 +16,7 @@ mod filters;
 mod limits;
 mod queries;
 mod reconfigure;
+mod records;
 mod restore;
 mod summary;
 
@@ -30,15 +31,16 @@ use mgm_common::maps::LinkSubnet;
 use mgm_common::SourceState;
 
 use super::action::{Action, RouterNotice};
-use super::compat::{translate, HostInput};
+use super::compat::HostInput;
 use super::config::{IgmpConfig, Params};
 use super::encode::QueryMessage;
 use super::group::{Ctx, GroupQuery, GroupState, Queries};
 use super::querier::{Querier, QuerierEvent};
-use super::tracking::{HostTracker, Report};
+use super::tracking::HostTracker;
 use super::view::FastPathView;
 use crate::dense_map::{DenseMap, FastHashMap, FastHashSet};
 use deadlines::Deadlines;
+use records::HostRecord;
 
 /// A group address the router keeps state for: multicast, outside 224.0.0.0/24 (link-local
 /// control groups such as 224.0.0.1 are never routed nor tracked).
@@ -290,10 +292,12 @@ impl IgmpInterface {
                 if *group == dst {
                     self.host_input(
                         now,
-                        src,
-                        *group,
-                        HostInput::V1Report,
-                        SourceSet::new(),
+                        HostRecord {
+                            host: src,
+                            group: *group,
+                            input: HostInput::V1Report,
+                            sources: SourceSet::new(),
+                        },
                         view,
                         out,
                     );
@@ -303,10 +307,12 @@ impl IgmpInterface {
                 if *group == dst {
                     self.host_input(
                         now,
-                        src,
-                        *group,
-                        HostInput::V2Report,
-                        SourceSet::new(),
+                        HostRecord {
+                            host: src,
+                            group: *group,
+                            input: HostInput::V2Report,
+                            sources: SourceSet::new(),
+                        },
                         view,
                         out,
                     );
@@ -315,10 +321,12 @@ impl IgmpInterface {
             IgmpMessage::V2Leave { group } => {
                 self.host_input(
                     now,
-                    src,
-                    *group,
-                    HostInput::V2Leave,
-                    SourceSet::new(),
+                    HostRecord {
+                        host: src,
+                        group: *group,
+                        input: HostInput::V2Leave,
+                        sources: SourceSet::new(),
+                    },
                     view,
                     out,
                 );
@@ -328,10 +336,12 @@ impl IgmpInterface {
                     let sources = rec.sources.filter(|s| is_valid_source(*s)).collect();
                     self.host_input(
                         now,
-                        src,
-                        rec.group,
-                        HostInput::V3Record(rec.record_type),
-                        sources,
+                        HostRecord {
+                            host: src,
+                            group: rec.group,
+                            input: HostInput::V3Record(rec.record_type),
+                            sources,
+                        },
                         view,
                         out,
                     );
@@ -429,81 +439,6 @@ impl IgmpInterface {
         self.expire_due_groups(now, view, out);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn host_input(
-        &mut self,
-        now: u64,
-        src: Ipv4Addr,
-        group: Ipv4Addr,
-        input: HostInput,
-        sources: SourceSet,
-        view: &dyn FastPathView,
-        out: &mut Vec<Action>,
-    ) {
-        if !is_trackable_group(group) {
-            return;
-        }
-        // The filters come before anything else: a refused group makes no state at all.
-        let Some(sources) = self.filter_record(now, src, group, sources, out) else {
-            return;
-        };
-        self.adopt(group, view);
-        let p = self.params();
-        let existed = self.groups.contains_key(&group);
-        if !existed {
-            // No state is INCLUDE({}): what leaves it so makes nothing to refuse.
-            if !creates_state(input, &sources) {
-                return;
-            }
-            if !self.may_create(now, src, group, out) {
-                return;
-            }
-        }
-        let (mut ctx, total_bound) = (self.ctx(now, &p), self.source_bound(group));
-        ctx.max_sources = ctx.max_sources.min(total_bound);
-        if self.tracking.enabled() {
-            let r = Report::new(now, &p, ctx.max_sources);
-            self.tracking
-                .record(r, (group, existed), src, input, &sources);
-            self.tracking.decide(group, &mut ctx);
-        }
-        let iface_version = self.querier.version(now);
-        let g = self
-            .groups
-            .get_or_insert_with(group, || GroupState::new(group));
-        let before = g.sources.len();
-        let ohpi = now.saturating_add(p.older_host_present_interval);
-        match input {
-            HostInput::V1Report => g.set_v1_host_timer(ohpi),
-            HostInput::V2Report => g.v2_host_timer = ohpi,
-            _ => {}
-        }
-        let compat = g.compat(now).min(iface_version);
-        let mut queries = Queries::new();
-        let mut refused = 0;
-        if let Some((rt, srcs)) = translate(compat, input, sources) {
-            refused = g.apply_record(&ctx, rt, &srcs, &mut queries);
-            if input != HostInput::V2Leave {
-                g.last_reporter = src;
-            }
-        }
-        self.source_total = (self.source_total + g.sources.len()).saturating_sub(before);
-        let empty = g.is_empty();
-        self.hold(group);
-        if refused > 0 {
-            let total = total_bound < self.config.max_sources as usize;
-            self.sources_refused(now, src, group, refused, total, out);
-        }
-        if !existed && empty {
-            // Nothing to keep (e.g. a leave or BLOCK for a group without state).
-            self.groups.remove(&group);
-            self.tracking.forget(group);
-            return;
-        }
-        self.dirty.push(group);
-        self.group_queries(now, group, queries, out);
-    }
-
     /// Turns a group's queries into SendQuery actions in the version the interface runs.
     fn group_queries(&self, now: u64, group: Ipv4Addr, qs: Queries, out: &mut Vec<Action>) {
         if qs.is_empty() {
@@ -556,22 +491,6 @@ impl IgmpInterface {
 /// path (`MEMBER_FLAG_SLOW_PATH`, last-member queries running).
 fn refreshable(view: &dyn FastPathView, ifindex: u32, written: &mgm_common::MemberState) -> bool {
     written.flags & mgm_common::maps::MEMBER_FLAG_SLOW_PATH == 0 && view.refreshes(ifindex)
-}
-
-/// Whether `input` makes state for a group that has none (INCLUDE({})): reports and EXCLUDE
-/// records do, INCLUDE-side records with sources do; leaves, BLOCK, TO_IN({}) and unknown
-/// records do not (RFC 3376 §6.4, rows 1, 5, 6, 8 from INCLUDE({})).
-fn creates_state(input: HostInput, sources: &SourceSet) -> bool {
-    use mgm_common::igmp::RecordType;
-    match input {
-        HostInput::V1Report | HostInput::V2Report => true,
-        HostInput::V2Leave => false,
-        HostInput::V3Record(RecordType::IsExclude | RecordType::ToExclude) => true,
-        HostInput::V3Record(
-            RecordType::IsInclude | RecordType::AllowNew | RecordType::ToInclude,
-        ) => !sources.is_empty(),
-        HostInput::V3Record(RecordType::BlockOld | RecordType::Unknown(_)) => false,
-    }
 }
 
 fn version_of(v: u8) -> QueryVersion {

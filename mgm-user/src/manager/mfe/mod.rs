@@ -7,7 +7,7 @@ mod oil;
 pub(crate) mod refused;
 mod static_route;
 
-pub(crate) use static_route::StaticRoute;
+pub(crate) use static_route::StaticMfe;
 pub use static_route::StaticRouteInfo;
 
 use super::events::EventArgs;

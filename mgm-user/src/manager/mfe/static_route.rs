@@ -23,9 +23,9 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-/// One configured static route.
+/// The manager's side of one static route (`mgm route` or the file): the MFE it stands for.
 #[derive(Clone, Debug)]
-pub(crate) struct StaticRoute {
+pub(crate) struct StaticMfe {
     /// The `static` client that added it.
     pub owner: ProtocolHandle,
     pub iif: IfKey,
@@ -163,7 +163,7 @@ impl Manager {
         }
         self.st.static_routes.insert(
             k,
-            StaticRoute {
+            StaticMfe {
                 owner: h,
                 iif,
                 oifs: oifs.iter().copied().collect(),

@@ -2,13 +2,14 @@
 use super::write_queue::WriteQueue;
 use anyhow::{anyhow, Context, Error, Result};
 use aya::maps::{HashMap, MapData, MapError, PerCpuArray, PerCpuHashMap};
-use aya::Ebpf;
+use aya::{Ebpf, Pod};
 use mgm_common::maps::{
     MAP_IFACES, MAP_MEMBERS, MAP_RATE, MAP_SOURCES, MAP_STATS, MEMBER_FLAG_SLOW_PATH,
 };
 use mgm_common::{
     IfaceSettings, IgmpStats, MemberKey, MemberState, RateBuckets, SourceKey, SourceState,
 };
+use std::hash::Hash;
 
 pub struct KernelMaps {
     /// Whether the classifier refreshes entries (false with `--no-fast-path`): only then can
@@ -85,17 +86,8 @@ impl KernelMaps {
     /// nothing can have refreshed it (no fast path, or an entry `new` to the kernel) or the
     /// write stands as it is (an entry handed to the slow path).
     pub fn write_member(&mut self, key: MemberKey, state: MemberState, new: bool) -> Result<()> {
-        let slow = state.flags & MEMBER_FLAG_SLOW_PATH != 0;
-        let how = how_to_write(self.fast_path && !slow, new);
-        write_merged(
-            &mut self.members,
-            how,
-            state,
-            merge_member,
-            |m| absent_is_none(m.get(&key, 0)),
-            |m, v, flags| m.insert(key, v, flags),
-        )
-        .context("writing MGM_MEMBERS")
+        let how = self.how_to_write_member(&state, new);
+        self.member_entries().write(key, state, how)
     }
 
     pub fn delete_member(&mut self, key: &MemberKey) -> Result<()> {
@@ -107,15 +99,7 @@ impl KernelMaps {
     /// nothing can have refreshed it (no fast path, or an entry `new` to the kernel).
     pub fn write_source(&mut self, key: SourceKey, state: SourceState, new: bool) -> Result<()> {
         let how = how_to_write(self.fast_path, new);
-        write_merged(
-            &mut self.sources,
-            how,
-            state,
-            merge_source,
-            |m| absent_is_none(m.get(&key, 0)),
-            |m, v, flags| m.insert(key, v, flags),
-        )
-        .context("writing MGM_SOURCES")
+        self.source_entries().write(key, state, how)
     }
 
     pub fn delete_source(&mut self, key: &SourceKey) -> Result<()> {
@@ -131,30 +115,13 @@ impl KernelMaps {
         (state, new): (MemberState, bool),
         failed: &mut dyn FnMut(Error),
     ) {
-        if self.member_writes.pending(&key).is_some() {
-            self.member_writes
-                .flush(&mut self.members, merge_member, failed);
-        }
-        let slow = state.flags & MEMBER_FLAG_SLOW_PATH != 0;
-        match how_to_write(self.fast_path && !slow, new) {
-            Write::Merge => {
-                if let Err(e) = self.write_member(key, state, new) {
-                    failed(e);
-                }
-            }
-            how => self
-                .member_writes
-                .push_write(key, state, how == Write::Create),
-        }
+        let how = self.how_to_write_member(&state, new);
+        self.member_entries().queue_write(key, state, how, failed);
     }
 
     /// [`Self::delete_member`], queued.
     pub fn queue_member_delete(&mut self, key: MemberKey, failed: &mut dyn FnMut(Error)) {
-        if self.member_writes.pending(&key).is_some() {
-            self.member_writes
-                .flush(&mut self.members, merge_member, failed);
-        }
-        self.member_writes.push_delete(key);
+        self.member_entries().queue_delete(key, failed);
     }
 
     /// [`Self::write_source`], queued as [`Self::queue_member`].
@@ -164,29 +131,37 @@ impl KernelMaps {
         (state, new): (SourceState, bool),
         failed: &mut dyn FnMut(Error),
     ) {
-        if self.source_writes.pending(&key).is_some() {
-            self.source_writes
-                .flush(&mut self.sources, merge_source, failed);
-        }
-        match how_to_write(self.fast_path, new) {
-            Write::Merge => {
-                if let Err(e) = self.write_source(key, state, new) {
-                    failed(e);
-                }
-            }
-            how => self
-                .source_writes
-                .push_write(key, state, how == Write::Create),
-        }
+        let how = how_to_write(self.fast_path, new);
+        self.source_entries().queue_write(key, state, how, failed);
     }
 
     /// [`Self::delete_source`], queued.
     pub fn queue_source_delete(&mut self, key: SourceKey, failed: &mut dyn FnMut(Error)) {
-        if self.source_writes.pending(&key).is_some() {
-            self.source_writes
-                .flush(&mut self.sources, merge_source, failed);
+        self.source_entries().queue_delete(key, failed);
+    }
+
+    /// A member entry is refreshed by the fast path unless it is handed to the slow path.
+    fn how_to_write_member(&self, state: &MemberState, new: bool) -> Write {
+        let slow = state.flags & MEMBER_FLAG_SLOW_PATH != 0;
+        how_to_write(self.fast_path && !slow, new)
+    }
+
+    fn member_entries(&mut self) -> Entries<'_, MemberKey, MemberState> {
+        Entries {
+            map: &mut self.members,
+            queue: &mut self.member_writes,
+            merge: merge_member,
+            name: MAP_MEMBERS,
         }
-        self.source_writes.push_delete(key);
+    }
+
+    fn source_entries(&mut self) -> Entries<'_, SourceKey, SourceState> {
+        Entries {
+            map: &mut self.sources,
+            queue: &mut self.source_writes,
+            merge: merge_source,
+            name: MAP_SOURCES,
+        }
     }
 
     /// Carries out the queued writes (members, then sources); each that fails goes to `failed`.
@@ -221,6 +196,57 @@ impl KernelMaps {
             self.delete_member(k)?;
         }
         Ok(members.len() + sources.len())
+    }
+}
+
+/// One kind of entry the router writes (member or source records): its map, its queue of
+/// held-back writes and how the router's value merges with the kernel's. The one path both
+/// kinds' writes take.
+struct Entries<'a, K, V> {
+    map: &'a mut HashMap<MapData, K, V>,
+    queue: &'a mut WriteQueue<K, V>,
+    merge: fn(V, V) -> V,
+    /// The map's name, for errors.
+    name: &'static str,
+}
+
+impl<K: Pod + Hash + Eq, V: Pod> Entries<'_, K, V> {
+    /// Writes `state` for `key` now, as `how` says.
+    fn write(&mut self, key: K, state: V, how: Write) -> Result<()> {
+        write_merged(
+            self.map,
+            how,
+            state,
+            self.merge,
+            |m| absent_is_none(m.get(&key, 0)),
+            |m, v, flags| m.insert(key, v, flags),
+        )
+        .with_context(|| format!("writing {}", self.name))
+    }
+
+    /// A write of a pending key writes the queue out first: one key's writes keep their order.
+    fn flush_if_pending(&mut self, key: &K, failed: &mut dyn FnMut(Error)) {
+        if self.queue.pending(key).is_some() {
+            self.queue.flush(self.map, self.merge, failed);
+        }
+    }
+
+    /// Queues a write that needs no read of the kernel's entry; a `Merge` is written now.
+    fn queue_write(&mut self, key: K, state: V, how: Write, failed: &mut dyn FnMut(Error)) {
+        self.flush_if_pending(&key, failed);
+        match how {
+            Write::Merge => {
+                if let Err(e) = self.write(key, state, how) {
+                    failed(e);
+                }
+            }
+            how => self.queue.push_write(key, state, how == Write::Create),
+        }
+    }
+
+    fn queue_delete(&mut self, key: K, failed: &mut dyn FnMut(Error)) {
+        self.flush_if_pending(&key, failed);
+        self.queue.push_delete(key);
     }
 }
 
