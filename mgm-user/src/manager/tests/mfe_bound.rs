@@ -461,6 +461,13 @@ fn the_count_per_incoming_interface_stays_in_step() {
         assert_eq!(h.pkt(on_link(i), G1, 1), Ok(want), "source {i}");
     }
     assert_counts_in_step(&h, "made again");
+    // A static route of (on_link(13), G1) in on if3: the dynamic entry on if1 gives way.
+    let st = crate::manager::static_protocol::register_static(&mut h.m).unwrap();
+    h.m.add_static_route(h.now, st, on_link(13), G1, ifk(3), &[ifk(2)])
+        .unwrap();
+    assert_eq!(h.m.mfe(h.now, on_link(13), G1).unwrap().iif, ifk(3));
+    assert_eq!(h.m.mfes_arriving_on(ifk(3)), 1);
+    assert_counts_in_step(&h, "static route");
     // Removed by its owner.
     h.m.remove_mfe(h.now, a, on_link(11), G1).unwrap();
     assert_counts_in_step(&h, "removed");
