@@ -221,7 +221,7 @@ impl Manager {
             Some(Refusal::Idle)
         } else if n >= max.saturating_mul(WANTED_MFE_CEILING) {
             Some(Refusal::Wanted)
-        } else if self.st.mfes_on(iif) >= self.mfe_share_limit() {
+        } else if self.st.mfes_on(iif) >= self.st.mfe_share_limit() {
             Some(Refusal::Share(iif))
         } else {
             None
@@ -232,10 +232,7 @@ impl Manager {
     /// `max_mfes` plus an even share of the headroom up to the ceiling over the managed
     /// interfaces (at least 1), so one LAN cannot take the whole ceiling from the others.
     pub fn mfe_share_limit(&self) -> usize {
-        let max = self.st.cfg.max_mfes;
-        let headroom = max.saturating_mul(WANTED_MFE_CEILING - 1);
-        let share = (headroom / self.st.ifaces.len().max(1)).max(1);
-        max.saturating_add(share)
+        self.st.mfe_share_limit()
     }
 
     /// Notes a refused entry for a later join ([`super::refused`]), counts it and logs the
@@ -249,13 +246,6 @@ impl Manager {
         }
         self.refused.push(k, arrival_ifindex, header, self.now);
         let n = self.st.mfes.len();
-        // The interface taking the headroom: the refused one's past its share, else the one
-        // holding the most entries.
-        let taker = match why {
-            Refusal::Share(i) => Some((i, self.st.mfes_on(i))),
-            _ => self.st.busiest_iif(),
-        };
-        let limit = self.mfe_share_limit();
         let r = &mut self.refusals;
         match why {
             Refusal::Idle => {
@@ -277,8 +267,15 @@ impl Manager {
                         Refusal::Share(_) => "its incoming interface's share",
                         _ => "the ceiling",
                     };
+                    // The interface taking the headroom: the refused one past its share, else
+                    // the one holding the most entries.
+                    let taker = match why {
+                        Refusal::Share(i) => Some((i, self.st.mfes_on(i))),
+                        _ => self.st.busiest_iif(),
+                    };
                     let (iif, on) =
                         taker.map_or(("none".to_string(), 0), |(i, c)| (i.to_string(), c));
+                    let limit = self.st.mfe_share_limit();
                     log::warn!(
                         "forwarding entry ({source}, {group}) refused although receivers want \
                          it, at {at}: mgm holds {n} entries ({WANTED_MFE_CEILING} x max-mfes at \

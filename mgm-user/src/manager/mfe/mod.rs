@@ -115,6 +115,14 @@ impl State {
         self.mfes_by_iif.get(&iif).copied().unwrap_or(0)
     }
 
+    /// See [`Manager::mfe_share_limit`].
+    pub(crate) fn mfe_share_limit(&self) -> usize {
+        let max = self.cfg.max_mfes;
+        let headroom = max.saturating_mul(WANTED_MFE_CEILING - 1);
+        let share = (headroom / self.ifaces.len().max(1)).max(1);
+        max.saturating_add(share)
+    }
+
     /// The incoming interface holding the most MFEs, with its count.
     pub(crate) fn busiest_iif(&self) -> Option<(IfKey, usize)> {
         self.mfes_by_iif
