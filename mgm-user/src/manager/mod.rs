@@ -164,6 +164,11 @@
 //! a minute). The ceiling is what holds against a host that sends from many addresses of its
 //! own subnet towards groups with receivers on another link (those pass RPF): without it the
 //! wanted entries would be bounded by what receivers may join times sources the sender chooses.
+//! The headroom above the bound is shared: past `max_mfes` a wanted entry is made only while its
+//! incoming interface holds fewer than [`Manager::mfe_share_limit`] entries (`max_mfes` plus
+//! the headroom, 3 × `max_mfes`, split evenly over the managed interfaces), so one LAN host
+//! cannot take the whole ceiling and refuse everyone's new streams; refused and logged (naming
+//! the interface taking the headroom) as at the ceiling.
 //!
 //! The last 256 refused (S,G)s are remembered (`mfe/refused.rs`): a receiver joining one's
 //! group on an interface makes the entry at the join, and the kernel forwards at once (its
@@ -274,6 +279,8 @@ pub(crate) struct State {
     /// (group, source, interface, protocol) blocks.
     blocked: BTreeSet<(Ipv4Addr, Ipv4Addr, IfKey, ProtocolHandle)>,
     mfes: BTreeMap<MfeKey, Mfe>,
+    /// How many MFEs each incoming interface holds (kept by `insert_mfe` / `remove_mfe`).
+    mfes_by_iif: BTreeMap<IfKey, usize>,
     timers: BTreeSet<(u64, MfeKey)>,
     enums: BTreeMap<u32, (ProtocolHandle, VecDeque<Sg>)>,
     next_enum: u32,
@@ -329,6 +336,7 @@ impl Manager {
                 members: DenseMap::new(),
                 blocked: BTreeSet::new(),
                 mfes: BTreeMap::new(),
+                mfes_by_iif: BTreeMap::new(),
                 timers: BTreeSet::new(),
                 enums: BTreeMap::new(),
                 next_enum: 1,
@@ -402,9 +410,13 @@ impl Manager {
         self.refusals.idle
     }
     /// New MFEs receivers wanted, refused at [`WANTED_MFE_CEILING`] × [`ManagerConfig::max_mfes`]
-    /// since the start (`wanted_mfes_refused`).
+    /// or past their incoming interface's share ([`Self::mfe_share_limit`]) since the start (`wanted_mfes_refused`).
     pub fn wanted_mfes_refused(&self) -> u64 {
         self.refusals.wanted
+    }
+    /// How many MFEs arrive on `iif` (past `max_mfes` bounded by [`Self::mfe_share_limit`]).
+    pub fn mfes_arriving_on(&self, iif: IfKey) -> usize {
+        self.st.mfes_on(iif)
     }
 
     // ---- plumbing --------------------------------------------------------------------------

@@ -34,6 +34,8 @@ enum Refusal {
     Idle,
     /// At the hard ceiling.
     Wanted,
+    /// Past `max_mfes`, its incoming interface holds its limit ([`Manager::mfe_share_limit`]).
+    Share(IfKey),
 }
 
 /// The MFE bound's refusals and their log lines.
@@ -180,7 +182,7 @@ impl Manager {
         mfe.oil = self.compute_oil(k, &mfe);
         let empty = mfe.oil.is_empty();
         let misarrived = iif.ifindex != arrival_ifindex;
-        if let Some(why) = self.mfe_bound_refuses(empty || misarrived) {
+        if let Some(why) = self.mfe_bound_refuses(empty || misarrived, iif) {
             self.refuse_mfe(k, arrival_ifindex, header, why);
             return Ok(NewPacket::Refused);
         }
@@ -191,7 +193,7 @@ impl Manager {
             mfe.timeout_s = self.st.cfg.negative_mfe_timeout_s;
         }
         let timeout = mfe.timeout_s;
-        self.st.mfes.insert(k, mfe);
+        self.st.insert_mfe(k, mfe);
         self.schedule(k, self.now, timeout);
         self.push_set(k);
         let owner = self.st.owner(iif);
@@ -206,20 +208,31 @@ impl Manager {
         Ok(NewPacket::Installed)
     }
 
-    /// Why the bound refuses a new MFE now, if it does: `idle` (nobody wants it, or its packet
-    /// arrived off its RPF interface) at `max_mfes`; any at [`WANTED_MFE_CEILING`] × `max_mfes`.
-    fn mfe_bound_refuses(&self, idle: bool) -> Option<Refusal> {
+    /// Why the bound refuses a new MFE on `iif` now, if it does: `idle` (nobody wants it, or
+    /// its packet arrived off its RPF interface) at `max_mfes`; a wanted one past `max_mfes`
+    /// when `iif` holds its limit ([`Self::mfe_share_limit`]); any at [`WANTED_MFE_CEILING`] ×
+    /// `max_mfes`.
+    fn mfe_bound_refuses(&self, idle: bool, iif: IfKey) -> Option<Refusal> {
         let max = self.st.cfg.max_mfes;
         let n = self.st.mfes.len();
-        if max == 0 {
+        if max == 0 || n < max {
             None
-        } else if idle && n >= max {
+        } else if idle {
             Some(Refusal::Idle)
         } else if n >= max.saturating_mul(WANTED_MFE_CEILING) {
             Some(Refusal::Wanted)
+        } else if self.st.mfes_on(iif) >= self.st.mfe_share_limit() {
+            Some(Refusal::Share(iif))
         } else {
             None
         }
+    }
+
+    /// The most MFEs one incoming interface may hold once the table is past `max_mfes`:
+    /// `max_mfes` plus an even share of the headroom up to the ceiling over the managed
+    /// interfaces (at least 1), so one LAN cannot take the whole ceiling from the others.
+    pub fn mfe_share_limit(&self) -> usize {
+        self.st.mfe_share_limit()
     }
 
     /// Notes a refused entry for a later join ([`super::refused`]), counts it and logs the
@@ -247,14 +260,29 @@ impl Manager {
                     );
                 }
             }
-            Refusal::Wanted => {
+            Refusal::Wanted | Refusal::Share(_) => {
                 r.wanted += 1;
                 if let Some(held) = r.wanted_log.allow(self.now) {
+                    let at = match why {
+                        Refusal::Share(_) => "its incoming interface's share",
+                        _ => "the ceiling",
+                    };
+                    // The interface taking the headroom: the refused one past its share, else
+                    // the one holding the most entries.
+                    let taker = match why {
+                        Refusal::Share(i) => Some((i, self.st.mfes_on(i))),
+                        _ => self.st.busiest_iif(),
+                    };
+                    let (iif, on) =
+                        taker.map_or(("none".to_string(), 0), |(i, c)| (i.to_string(), c));
+                    let limit = self.st.mfe_share_limit();
                     log::warn!(
                         "forwarding entry ({source}, {group}) refused although receivers want \
-                         it: mgm holds {n} entries, {WANTED_MFE_CEILING} x max-mfes ({held} \
-                         more refused since the last notice, {} in all: \
-                         daemon_wanted_mfes_refused); raise --max-mfes if these are real streams",
+                         it, at {at}: mgm holds {n} entries ({WANTED_MFE_CEILING} x max-mfes at \
+                         most), {on} of them arriving on {iif} (at most {limit} per incoming \
+                         interface past max-mfes) ({held} more refused since the last notice, \
+                         {} in all: daemon_wanted_mfes_refused); raise --max-mfes if these are \
+                         real streams",
                         r.wanted
                     );
                 }

@@ -12,7 +12,7 @@ pub use static_route::StaticRouteInfo;
 
 use super::events::EventArgs;
 use super::types::{IfKey, MfeCounters, ProtocolHandle};
-use super::{Invalid, Manager, ManagerView, MgmError, MgmResult};
+use super::{Invalid, Manager, ManagerView, MgmError, MgmResult, State};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -80,6 +80,56 @@ pub struct MfeInfo {
     pub packets: u64,
     pub bytes: u64,
     pub wrong_if: u64,
+}
+
+impl State {
+    /// Adds an MFE to the table, counting it on its incoming interface. Every MFE goes in
+    /// here (and out by [`Self::remove_mfe`]): an MFE's `iif` never changes in place (a route
+    /// move deletes the entry and makes it again), so the count follows the table.
+    pub(crate) fn insert_mfe(&mut self, k: MfeKey, m: Mfe) {
+        let iif = m.iif;
+        if let Some(old) = self.mfes.insert(k, m) {
+            self.uncount_mfe(old.iif);
+        }
+        *self.mfes_by_iif.entry(iif).or_default() += 1;
+    }
+
+    /// Takes an MFE out of the table and off its incoming interface's count.
+    pub(crate) fn remove_mfe(&mut self, k: MfeKey) -> Option<Mfe> {
+        let m = self.mfes.remove(&k)?;
+        self.uncount_mfe(m.iif);
+        Some(m)
+    }
+
+    fn uncount_mfe(&mut self, iif: IfKey) {
+        if let Some(n) = self.mfes_by_iif.get_mut(&iif) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.mfes_by_iif.remove(&iif);
+            }
+        }
+    }
+
+    /// How many MFEs arrive on `iif`.
+    pub(crate) fn mfes_on(&self, iif: IfKey) -> usize {
+        self.mfes_by_iif.get(&iif).copied().unwrap_or(0)
+    }
+
+    /// See [`Manager::mfe_share_limit`].
+    pub(crate) fn mfe_share_limit(&self) -> usize {
+        let max = self.cfg.max_mfes;
+        let headroom = max.saturating_mul(WANTED_MFE_CEILING - 1);
+        let share = (headroom / self.ifaces.len().max(1)).max(1);
+        max.saturating_add(share)
+    }
+
+    /// The incoming interface holding the most MFEs, with its count.
+    pub(crate) fn busiest_iif(&self) -> Option<(IfKey, usize)> {
+        self.mfes_by_iif
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(i, n)| (*i, *n))
+    }
 }
 
 impl<'a> ManagerView<'a> {

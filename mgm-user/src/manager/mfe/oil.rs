@@ -175,7 +175,7 @@ impl Manager {
 
     /// Removes an MFE: `DelMfe`, `mfe_delete`. No callback (MGM has none for deletions).
     pub(crate) fn delete_mfe(&mut self, k: MfeKey) {
-        let Some(m) = self.st.mfes.remove(&k) else {
+        let Some(m) = self.st.remove_mfe(k) else {
             return;
         };
         if let Some(t) = m.expires_ns {

@@ -205,7 +205,7 @@ impl Manager {
             r.installed = true;
         }
         let oil = self.st.static_oil(k).unwrap_or_default();
-        self.st.mfes.insert(
+        self.st.insert_mfe(
             k,
             Mfe {
                 iif,

@@ -313,22 +313,25 @@ fn a_route_moved_to_the_arrival_interface_still_rebuilds_an_entry_made_off_its_r
 }
 
 /// Entries receivers want are made past `max_mfes`, up to the hard ceiling; past it they are
-/// refused and counted on their own.
+/// refused and counted on their own. (They arrive on two interfaces, each within its share.)
 #[test]
 fn wanted_entries_stop_at_the_hard_ceiling() {
     let mut h = H::new();
     let (a, _) = h.routing("A");
-    h.take(a, &[1, 2]);
+    h.take(a, &[1, 2, 3]);
     h.m.set_max_mfes(2);
     let ceiling = 2 * WANTED_MFE_CEILING;
+    assert_eq!(h.m.mfe_share_limit(), 2 + 6 / 3);
+    let s3 = Ipv4Addr::new(203, 0, 113, 5); // via if2
     for i in 1..=20 {
-        h.add(a, Sg::star_g(group(i)), 2).unwrap();
+        h.add(a, Sg::star_g(group(i)), 3).unwrap();
         let want = if (i as usize) <= ceiling {
             NewPacket::Installed
         } else {
             NewPacket::Refused
         };
-        assert_eq!(h.pkt(S1, group(i), 1), Ok(want), "group {i}");
+        let (s, on) = if i % 2 == 1 { (S1, 1) } else { (s3, 2) };
+        assert_eq!(h.pkt(s, group(i), on), Ok(want), "group {i}");
     }
     assert_eq!(mfe_count(&h), ceiling);
     assert_eq!(
@@ -341,4 +344,143 @@ fn wanted_entries_stop_at_the_hard_ceiling() {
     // No bound, no ceiling.
     h.m.set_max_mfes(0);
     assert_eq!(h.pkt(S1, group(20), 1), Ok(NewPacket::Installed));
+}
+
+/// RPF of the share rows: 192.0.2.0/24 via if1 (the attacker's LAN), 203.0.113.0/24 via if2,
+/// 198.51.100.0/24 via if3.
+fn three_lans() -> H {
+    let rpf = StaticRpf::new()
+        .route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED)
+        .route(Ipv4Addr::new(203, 0, 113, 0), 24, 2, Ipv4Addr::UNSPECIFIED)
+        .route(Ipv4Addr::new(198, 51, 100, 0), 24, 3, Ipv4Addr::UNSPECIFIED);
+    H::with_rpf(Box::new(rpf))
+}
+
+fn on_link(i: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(Ipv4Addr::new(192, 0, 2, 0)) + i)
+}
+
+/// Every incoming interface's count equals the MFEs the table holds arriving on it.
+fn assert_counts_in_step(h: &H, what: &str) {
+    let table = h.m.mfe_table(h.now);
+    for i in 1..=3 {
+        let held = table.iter().filter(|m| m.iif == ifk(i)).count();
+        assert_eq!(h.m.mfes_arriving_on(ifk(i)), held, "{what}: if{i}");
+    }
+}
+
+/// Review 9 #4: one LAN host sends to a group with receivers elsewhere from many on-link
+/// addresses (they pass RPF). Past `max_mfes` its interface stops at its share of the headroom,
+/// and a new stream arriving on another interface is still made.
+#[test]
+fn one_lan_stops_at_its_share_and_another_lans_new_stream_is_made() {
+    let mut h = three_lans();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2, 3]);
+    h.m.set_max_mfes(10);
+    h.add(a, Sg::star_g(G1), 2).unwrap();
+    // max_mfes 10 + the headroom 30 over three managed interfaces.
+    let limit = 10 + 30 / 3;
+    assert_eq!(h.m.mfe_share_limit(), limit);
+    for i in 1..=40u32 {
+        let want = if i as usize <= limit {
+            NewPacket::Installed
+        } else {
+            NewPacket::Refused
+        };
+        assert_eq!(h.pkt(on_link(i), G1, 1), Ok(want), "source {i}");
+    }
+    assert_eq!(h.m.mfes_arriving_on(ifk(1)), limit);
+    assert_eq!(
+        (h.m.wanted_mfes_refused(), h.m.mfes_refused()),
+        (40 - limit as u64, 0)
+    );
+    // Another LAN's new stream with a receiver: made, not refused.
+    let s_other = Ipv4Addr::new(198, 51, 100, 7);
+    h.add(a, Sg::star_g(G2), 2).unwrap();
+    assert_eq!(h.pkt(s_other, G2, 3), Ok(NewPacket::Installed));
+    assert_eq!(h.oifs(s_other, G2), vec![2]);
+    // Below max_mfes nothing changes: one interface takes all of it.
+    let mut h = three_lans();
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2, 3]);
+    h.m.set_max_mfes(100);
+    h.add(a, Sg::star_g(G1), 2).unwrap();
+    for i in 1..=100u32 {
+        assert_eq!(h.pkt(on_link(i), G1, 1), Ok(NewPacket::Installed), "{i}");
+    }
+    assert_eq!(h.m.wanted_mfes_refused(), 0);
+}
+
+/// Rows of steps: the per-interface count follows the table when entries expire, are removed,
+/// move with their route, give way to a static route and go with their interface; an interface
+/// at its share gets room again as its entries go.
+#[test]
+fn the_count_per_incoming_interface_stays_in_step() {
+    let routes = Arc::new(Mutex::new(StaticRpf::new().route(
+        Ipv4Addr::new(192, 0, 2, 0),
+        24,
+        1,
+        Ipv4Addr::UNSPECIFIED,
+    )));
+    let mut h = H::with_rpf(Box::new(MovableRpf(routes.clone())));
+    let (a, _) = h.routing("A");
+    h.take(a, &[1, 2, 3]);
+    h.m.set_max_mfes(3);
+    let limit = h.m.mfe_share_limit();
+    assert_eq!(limit, 3 + 9 / 3);
+    h.add(a, Sg::star_g(G1), 3).unwrap();
+    for i in 1..=10u32 {
+        let _ = h.pkt(on_link(i), G1, 1);
+    }
+    assert_eq!(h.m.mfes_arriving_on(ifk(1)), limit);
+    assert_counts_in_step(&h, "made");
+    // Expiry: three go (no traffic), the rest had traffic.
+    let busy = MfeCounters {
+        packets: 5,
+        bytes: 500,
+        wrong_if: 0,
+    };
+    h.now += 900 * SEC;
+    h.m.on_deadline(h.now, |s, _| {
+        Some(if s <= on_link(3) {
+            MfeCounters::default()
+        } else {
+            busy
+        })
+    });
+    assert_eq!(h.m.mfes_arriving_on(ifk(1)), limit - 3);
+    assert_counts_in_step(&h, "expired");
+    // Room again on if1: three more are made, the fourth refused.
+    for i in 11..=14u32 {
+        let want = if i <= 13 {
+            NewPacket::Installed
+        } else {
+            NewPacket::Refused
+        };
+        assert_eq!(h.pkt(on_link(i), G1, 1), Ok(want), "source {i}");
+    }
+    assert_counts_in_step(&h, "made again");
+    // A static route of (on_link(13), G1) in on if3: the dynamic entry on if1 gives way.
+    let st = crate::manager::static_protocol::register_static(&mut h.m).unwrap();
+    h.m.add_static_route(h.now, st, on_link(13), G1, ifk(3), &[ifk(2)])
+        .unwrap();
+    assert_eq!(h.m.mfe(h.now, on_link(13), G1).unwrap().iif, ifk(3));
+    assert_eq!(h.m.mfes_arriving_on(ifk(3)), 1);
+    assert_counts_in_step(&h, "static route");
+    // Removed by its owner.
+    h.m.remove_mfe(h.now, a, on_link(11), G1).unwrap();
+    assert_counts_in_step(&h, "removed");
+    // The route towards on_link(12) moves to if2: the entry is made again arriving there.
+    *routes.lock().unwrap() = StaticRpf::new()
+        .route(Ipv4Addr::new(192, 0, 2, 12), 32, 2, Ipv4Addr::UNSPECIFIED)
+        .route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
+    h.m.wrong_interface(h.now, on_link(12), G1, 2, &[]).unwrap();
+    assert_eq!(h.m.mfe(h.now, on_link(12), G1).unwrap().iif, ifk(2));
+    assert_eq!(h.m.mfes_arriving_on(ifk(2)), 1);
+    assert_counts_in_step(&h, "route moved");
+    // The owner lets if2 go: its entries go with it.
+    h.m.release_interface_ownership(h.now, a, ifk(2)).unwrap();
+    assert_eq!(h.m.mfes_arriving_on(ifk(2)), 0);
+    assert_counts_in_step(&h, "interface released");
 }
