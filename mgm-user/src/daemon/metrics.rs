@@ -113,7 +113,8 @@ pub(crate) struct Snapshot {
     pub(crate) map_write_fallbacks: u64,
     /// New MFEs nobody wanted, refused at `--max-mfes`.
     pub(crate) mfes_refused: u64,
-    /// New MFEs receivers wanted, refused at the ceiling (4 × `--max-mfes`).
+    /// New MFEs receivers wanted, refused at the ceiling (4 × `--max-mfes`) or past
+    /// their incoming interface's share of it.
     pub(crate) wanted_mfes_refused: u64,
     /// NOCACHE upcalls dropped while too many waited for a handler's answer.
     pub(crate) pending_upcalls_dropped: u64,

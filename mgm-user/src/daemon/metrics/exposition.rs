@@ -291,8 +291,9 @@ fn forwarding(e: &mut DescriptorEncoder, s: &Snapshot) -> std::fmt::Result {
     counter(
         e,
         "mgm_wanted_mfes_refused",
-        "New forwarding entries receivers wanted, refused at 4 x --max-mfes (those receivers \
-         miss the stream: raise --max-mfes if they are real)",
+        "New forwarding entries receivers wanted, refused at 4 x --max-mfes or past their \
+         incoming interface's share of it (those receivers miss the stream: raise --max-mfes if \
+         they are real)",
         s.wanted_mfes_refused,
     )?;
     counter(
