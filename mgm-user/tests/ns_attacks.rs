@@ -7,6 +7,9 @@
 //!   route). The kernel's MFC holds at most `--max-mfes` of them, the rest are refused and
 //!   counted, a real stream from the source LAN still reaches a receiver on a third LAN, and the
 //!   daemon keeps answering.
+//! - **Many of its own addresses to a watched group**: each (S,G) is wanted and on its route,
+//!   so it is made past `--max-mfes`, but only up to the link's share of the headroom; a real
+//!   stream arriving on another link is still made.
 //! - **Quick leave after lost reports**: on a quick-leave interface with a small report budget,
 //!   a third host's flood holds back a receiver's join; the daemon sees its budget held reports
 //!   back and untracks the interface's groups, so when the only tracked receiver leaves the
@@ -161,6 +164,76 @@ fn many_sources_to_a_joined_group_stay_within_max_mfes_and_a_real_stream_still_f
     assert_eq!(stat(&fl, "daemon_wanted_mfes_refused"), 0);
     let made = fl.mfes().iter().filter(|m| m.group == ATTACKED).count();
     assert!(made <= MAX_MFES, "{made} entries of the attacked group");
+    stop(attack);
+}
+
+/// The group a receiver on link C watches, which the attacker on link B sends to.
+const WATCHED: &str = "239.20.0.3";
+const WATCHED_PORT: u16 = 5022;
+/// What one incoming interface may hold past `--max-mfes`: `max_mfes` + 3 × `max_mfes` shared
+/// over the lab's three managed links (`Manager::mfe_share_limit`).
+const SHARE: usize = MAX_MFES + 3 * MAX_MFES / 3;
+
+/// One LAN host sends to a group that has a receiver on another link, from 100 addresses of
+/// its own subnet: every (S,G) passes RPF and is wanted, so each is made past `--max-mfes`,
+/// but only up to link B's share of the headroom; the rest are refused as wanted entries. A
+/// real new stream arriving on link A is then still made (without the share link B took the
+/// whole ceiling, 4 × `--max-mfes`, and it was refused).
+#[test]
+fn one_lan_sending_from_many_of_its_addresses_holds_only_its_share_of_the_headroom() {
+    let mut fl = ForwardLab::new_with(["", "", ""], &["--max-mfes", &MAX_MFES.to_string()]);
+    let attacker = fl.add_host('b', "atk", 66);
+    let watcher = fl.add_host('c', "wat", 11);
+    let receiver = fl.add_host('c', "rcv", 10);
+    let (rc, k) = (fl.rc.clone(), fl.k);
+    let mut w = fl.host(&watcher);
+    w.cmd(&format!("join {WATCHED} {}", watcher.addr));
+    fl.wait_for("the watcher's join", Duration::from_secs(5), || {
+        fl.lab.group(k, &rc, WATCHED).is_some()
+    });
+    let attack = spawn_many_sources(
+        &attacker.ns,
+        &attacker.addr,
+        (WATCHED, WATCHED_PORT),
+        30.0,
+        &[ON_LINK],
+    );
+    let sample = |fl: &ForwardLab| {
+        let (_, watched) = resolved(fl, WATCHED);
+        assert!(
+            watched <= SHARE,
+            "link B holds {watched} entries of the watched group, its share is {SHARE}\n{}",
+            fl.ip_mroute_text()
+        );
+    };
+    fl.wait_for(
+        "the sources past link B's share refused as wanted entries",
+        Duration::from_secs(15),
+        || {
+            sample(&fl);
+            stat(&fl, "daemon_wanted_mfes_refused") >= (100 - SHARE) as u64
+        },
+    );
+    let mut r = fl.host(&receiver);
+    r.cmd(&format!("recv {REAL_PORT}"));
+    r.cmd(&format!("join {REAL} {}", receiver.addr));
+    let src = fl.source.clone();
+    let mut s = fl.host(&src);
+    s.cmd(&format!("send {REAL} {REAL_PORT} 0 20"));
+    fl.wait_for(
+        "the real stream from link A reaches link C",
+        Duration::from_secs(10),
+        || {
+            sample(&fl);
+            r.received_count() > 0
+        },
+    );
+    assert!(
+        fl.kernel_mroute(REAL)
+            .is_some_and(|m| m.state == "resolved" && m.oifs == vec![rc.clone()]),
+        "{}",
+        fl.ip_mroute_text()
+    );
     stop(attack);
 }
 
