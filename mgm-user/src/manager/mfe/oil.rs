@@ -137,16 +137,7 @@ impl Manager {
     /// Every MFE as the kernel should hold it, as its last `SetMfe` said: `SetMfe` actions in
     /// walk order (for the daemon's periodic comparison with the kernel's MFC).
     pub fn kernel_view(&self) -> Vec<ForwarderAction> {
-        self.st
-            .mfes
-            .iter()
-            .map(|(k, m)| ForwarderAction::SetMfe {
-                source: k.source,
-                group: k.group,
-                iif: m.iif.ifindex,
-                oifs: kernel_oifs(m),
-            })
-            .collect()
+        self.kernel_view_after(None, usize::MAX)
     }
 
     /// At most `max` MFEs after (group, source) `after` (`None`: from the first), as
