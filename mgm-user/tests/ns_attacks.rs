@@ -122,12 +122,7 @@ fn many_sources_to_a_joined_group_stay_within_max_mfes_and_a_real_stream_still_f
     );
     // During the attack, a receiver on link C joins a real stream from link A: wanted, made
     // past the bound.
-    let mut r = fl.host(&receiver);
-    r.cmd(&format!("recv {REAL_PORT}"));
-    r.cmd(&format!("join {REAL} {}", receiver.addr));
-    let src = fl.source.clone();
-    let mut s = fl.host(&src);
-    s.cmd(&format!("send {REAL} {REAL_PORT} 0 20"));
+    let (r, _source) = start_real_stream(&mut fl, &receiver);
     fl.wait_for(
         "the real stream reaches link C during the attack",
         Duration::from_secs(10),
@@ -214,12 +209,7 @@ fn one_lan_sending_from_many_of_its_addresses_holds_only_its_share_of_the_headro
             stat(&fl, "daemon_wanted_mfes_refused") >= (100 - SHARE) as u64
         },
     );
-    let mut r = fl.host(&receiver);
-    r.cmd(&format!("recv {REAL_PORT}"));
-    r.cmd(&format!("join {REAL} {}", receiver.addr));
-    let src = fl.source.clone();
-    let mut s = fl.host(&src);
-    s.cmd(&format!("send {REAL} {REAL_PORT} 0 20"));
+    let (r, _source) = start_real_stream(&mut fl, &receiver);
     fl.wait_for(
         "the real stream from link A reaches link C",
         Duration::from_secs(10),
@@ -235,6 +225,18 @@ fn one_lan_sending_from_many_of_its_addresses_holds_only_its_share_of_the_headro
         fl.ip_mroute_text()
     );
     stop(attack);
+}
+
+/// The legitimate stream: `receiver` (on link C) listens and joins [`REAL`], the source host
+/// on link A sends to it. The receiver's and the source's hosts, kept while the test runs.
+fn start_real_stream(fl: &mut ForwardLab, receiver: &HostEnd) -> (Host, Host) {
+    let mut r = fl.host(receiver);
+    r.cmd(&format!("recv {REAL_PORT}"));
+    r.cmd(&format!("join {REAL} {}", receiver.addr));
+    let src = fl.source.clone();
+    let mut s = fl.host(&src);
+    s.cmd(&format!("send {REAL} {REAL_PORT} 0 20"));
+    (r, s)
 }
 
 /// Ends a helper the test started (by its own handle) and reaps it.
