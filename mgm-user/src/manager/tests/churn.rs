@@ -7,15 +7,7 @@ fn churn_through_igmp_and_local_ends_where_it_started() {
     const IFACES: u32 = 4;
     const GROUPS: u32 = 50;
     const SOURCES: u8 = 2;
-    let rpf = StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
-    let mut m = Manager::with_config(
-        Box::new(rpf),
-        ManagerConfig {
-            record_events: false,
-            ..ManagerConfig::default()
-        },
-    );
-    let local = register_local(&mut m).unwrap();
+    let (mut m, local) = quiet_manager_with_local();
     let igmp = m
         .register(
             "igmp",

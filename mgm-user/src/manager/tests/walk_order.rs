@@ -4,15 +4,7 @@ use super::*;
 use std::ops::Bound;
 
 fn manager() -> (Manager, ProtocolHandle) {
-    let rpf = StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
-    let mut m = Manager::with_config(
-        Box::new(rpf),
-        ManagerConfig {
-            record_events: false,
-            ..ManagerConfig::default()
-        },
-    );
-    let local = register_local(&mut m).unwrap();
+    let (mut m, local) = quiet_manager_with_local();
     for i in 1..=3 {
         m.take_interface_ownership(0, local, ifk(i)).unwrap();
     }
