@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 use crate::common::{Host, Lab};
+use crate::peers::floor::FloorRouter;
 use crate::peers::{frr::Pimd, igmpproxy::IgmpProxy, mgm::MgmDaemon, smcroute::Smcroute};
 use crate::peers::{Peer, Running};
 use std::net::Ipv4Addr;
@@ -251,6 +252,13 @@ impl RouterLab {
                 &[&self.ru, &self.rl],
                 &[],
             )),
+            Peer::Floor => Running::Floor(FloorRouter::start(
+                &self.rt,
+                &dir,
+                &tag,
+                (&self.ru, &self.rl),
+                SOURCE,
+            )),
             Peer::Pimd => Running::Pimd(Pimd::start(
                 &self.rt,
                 &dir.join(format!("frr-{n}")),
@@ -274,6 +282,7 @@ impl RouterLab {
             Running::Igmpproxy(d) => Some(d.groups_joined(&self.ru)),
             Running::Pimd(d) => Some(d.groups_held()),
             Running::Smcroute(_) => None,
+            Running::Floor(d) => Some(d.entries()),
         }
     }
 

@@ -26,6 +26,10 @@ use report::Report;
 type Scenario = fn(&Report, &mut lab::RouterLab);
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(peers::floor::ARG) {
+        peers::floor::run(&args[1..]);
+    }
     common::require_root();
     let report = Report::from_env();
     let only = std::env::var("MGM_BENCH_ONLY").unwrap_or_default();

@@ -2,6 +2,7 @@
 //! runs at a time; each is stopped on drop.
 #![allow(dead_code)]
 
+pub(crate) mod floor;
 pub(crate) mod frr;
 pub(crate) mod igmpproxy;
 pub(crate) mod mgm;
@@ -21,6 +22,8 @@ pub(crate) enum Peer {
     Igmpproxy,
     Smcroute,
     Pimd,
+    /// The machine's bound, not a product: `floor.rs`.
+    Floor,
 }
 
 pub(crate) const MGM: Peer = Peer::Mgm {
@@ -39,6 +42,7 @@ impl Peer {
             Peer::Igmpproxy => "igmpproxy 0.3",
             Peer::Smcroute => "smcroute 2.5",
             Peer::Pimd => "FRR 8.4 pimd+zebra",
+            Peer::Floor => "floor (recv + MRT_ADD_MFC, nothing else)",
         }
     }
 
@@ -54,6 +58,7 @@ pub(crate) enum Running {
     Igmpproxy(igmpproxy::IgmpProxy),
     Smcroute(smcroute::Smcroute),
     Pimd(frr::Pimd),
+    Floor(floor::FloorRouter),
 }
 
 impl Running {
@@ -64,6 +69,7 @@ impl Running {
             Running::Igmpproxy(d) => vec![d.pid()],
             Running::Smcroute(d) => vec![d.pid()],
             Running::Pimd(d) => d.pids.clone(),
+            Running::Floor(d) => vec![d.pid()],
         }
     }
 
@@ -98,6 +104,7 @@ impl Running {
             Running::Igmpproxy(d) => d.log(),
             Running::Smcroute(d) => d.log(),
             Running::Pimd(d) => d.log(),
+            Running::Floor(d) => d.log(),
         }
     }
 }

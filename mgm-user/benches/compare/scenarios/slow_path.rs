@@ -34,12 +34,14 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
              fast. Figures: the daemon's CPU over the joins' burst and the 500 ms after it, per \
              join; over the leaves' burst and the {settle} s after it (last-member queries, the \
              groups' removal), per leave; the notes say how many groups it held after the joins \
-             when not all, or still held after the leaves.",
+             when not all, or still held after the leaves. The floor is a 100-line program \
+             that blocks in `recv` on its mroute socket and calls `MRT_ADD_MFC` for each report, \
+             nothing else (`peers/floor.rs`): no daemon woken by reports costs less here.",
             burst = burst_count(r),
             settle = LEAVES_SETTLE.as_secs(),
         ),
     );
-    let peers = [MGM, Peer::Igmpproxy, Peer::Pimd];
+    let peers = [MGM, Peer::Igmpproxy, Peer::Pimd, Peer::Floor];
     let mut set = 0;
     let runs = interleaved(&peers, trials, |p, _| {
         set += 1;
@@ -121,6 +123,10 @@ fn burst(r: &Report, lab: &mut RouterLab, peers: &[Peer], trials: usize) {
         let least = v.iter().map(|x| x.2).min().unwrap_or(0);
         let note = (least < count as u64).then(|| format!("held as few as {least} of {count}"));
         joins.report(r, p, v.iter().map(|x| x.0).collect(), None, note);
+        if *p == Peer::Floor {
+            leaves.na(r, p, "it ignores leaves");
+            continue;
+        }
         let most = v.iter().map(|x| x.3).max().unwrap_or(0);
         let note = (most > 0).then(|| format!("still held {most} of {count}"));
         leaves.report(r, p, v.iter().map(|x| x.1).collect(), None, note);
