@@ -38,7 +38,7 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
              time): igmpproxy leaves the source's kernel entry unresolved until the join, so its \
              MFC call has the kernel forward the datagrams queued on that entry (up to four, \
              sent 300 ms earlier); mgm installs the entry on the kernel's upcall (MGM's new \
-             packet), which drops them, and forwards from the live stream. The floor is a 100-line \
+             packet), which drops them, and forwards from the live stream. The floor is a 70-line \
              program that blocks in `recv` on its mroute socket and calls `MRT_ADD_MFC` for each \
              report, nothing else, leaving upcalls unanswered as igmpproxy does \
              (`peers/floor.rs`): no daemon woken by the report reacts faster here. {rounds} rounds of {per_round} joins per daemon, a fresh daemon per round, \

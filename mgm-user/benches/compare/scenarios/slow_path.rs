@@ -34,7 +34,7 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
              fast. Figures: the daemon's CPU over the joins' burst and the 500 ms after it, per \
              join; over the leaves' burst and the {settle} s after it (last-member queries, the \
              groups' removal), per leave; the notes say how many groups it held after the joins \
-             when not all, or still held after the leaves. The floor is a 100-line program \
+             when not all, or still held after the leaves. The floor is a 70-line program \
              that blocks in `recv` on its mroute socket and calls `MRT_ADD_MFC` for each report, \
              nothing else (`peers/floor.rs`): no daemon woken by reports costs less here.",
             burst = burst_count(r),
