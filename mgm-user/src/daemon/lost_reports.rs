@@ -16,6 +16,8 @@
 //! The warnings in the log (`report_budget.rs`, `ring_losses.rs`) are on their own schedule.
 
 use super::state::Daemon;
+use crate::sys::bpf::KernelMaps;
+use anyhow::Result;
 use mgm_common::igmp::{parse_truncated, IgmpMessage, RecordType};
 use mgm_common::IgmpStats;
 use std::collections::HashMap;
@@ -93,38 +95,63 @@ impl Daemon {
             .is_some_and(|p| p.router.config().quick_leave)
     }
 
-    /// The look before a batch's first message that may cut at once, at `now_ns`: the
-    /// quick-leave interfaces whose reports may have been lost since the last look stop
-    /// trusting their tracking (an unreadable counter: nothing found this time).
+    /// The look before a message that may cut at once, at `now_ns`: the quick-leave
+    /// interfaces whose reports may have been lost since the last look stop trusting their
+    /// tracking.
     pub(crate) fn look_for_lost_reports(&mut self, now_ns: u64) {
-        let stats = match self.maps.stats() {
+        let quick = self.igmp.quick_leave_ports();
+        let lost = self.loss_marks.look(&self.maps, &quick);
+        self.reports_lost(lost, now_ns);
+    }
+}
+
+/// Where a look reads the loss counters: the classifier's maps (a script in the tests).
+pub(crate) trait LossCounters {
+    /// `MGM_STATS`, summed over the CPUs.
+    fn stats(&self) -> Result<IgmpStats>;
+    /// What interface `ifindex`'s budget held back (`MGM_RATE`).
+    fn rate_limited(&self, ifindex: u32) -> Result<u64>;
+}
+
+impl LossCounters for KernelMaps {
+    fn stats(&self) -> Result<IgmpStats> {
+        KernelMaps::stats(self)
+    }
+    fn rate_limited(&self, ifindex: u32) -> Result<u64> {
+        KernelMaps::rate_limited(self, ifindex)
+    }
+}
+
+impl LossMarks {
+    /// A look at `counters` for the quick-leave interfaces `quick`: those whose reports may
+    /// have been lost since the last look (an unreadable counter: nothing found this time).
+    pub(crate) fn look(&mut self, counters: &impl LossCounters, quick: &[u32]) -> Vec<u32> {
+        let stats = match counters.stats() {
             Ok(s) => s,
-            Err(e) => return log::debug!("{e:#}"),
+            Err(e) => {
+                log::debug!("{e:#}");
+                return Vec::new();
+            }
         };
-        let quick: Vec<u32> = self
-            .igmp
-            .ports
-            .iter()
-            .filter(|(_, p)| p.router.config().quick_leave)
-            .map(|(ifindex, _)| *ifindex)
-            .collect();
-        let ring_lost = self.loss_marks.ring_lost(stats.events_ring_full);
-        let lost = if self.loss_marks.budget_held(stats.events_rate_limited) {
+        let ring_lost = self.ring_lost(stats.events_ring_full);
+        if self.budget_held(stats.events_rate_limited) {
             let mut lost = Vec::new();
-            for ifindex in quick {
-                let count = self.rate_limited(ifindex);
+            for &ifindex in quick {
+                let count = counters.rate_limited(ifindex).unwrap_or_else(|e| {
+                    log::debug!("{e:#}");
+                    0
+                });
                 // Every interface's mark moves, whether or not the ring lost events too.
-                if self.loss_marks.interface_held(ifindex, count) || ring_lost {
+                if self.interface_held(ifindex, count) || ring_lost {
                     lost.push(ifindex);
                 }
             }
             lost
         } else if ring_lost {
-            quick
+            quick.to_vec()
         } else {
-            return;
-        };
-        self.reports_lost(lost, now_ns);
+            Vec::new()
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod preflight;
 mod proxy;
 mod reload;
 mod report_budget;
+mod ring_batch;
 mod ring_losses;
 mod service_status;
 mod state;
