@@ -4,14 +4,23 @@
 //! budget (the classifier's `MGM_RATE` count for the interface) or lost to a full event ring
 //! (`events_ring_full`, any interface's).
 //!
-//! The classifier counts a loss before it sends up any later message, and the daemon reads a
-//! batch of messages from the ring after they were sent. So one look at the counters, taken
-//! in a batch before its first message that may cut at once on a quick-leave interface
-//! ([`may_cut_at_once`]), sees every loss that came before any message of the batch: in
-//! order, with no schedule to wait for. An interface whose reports may have been lost has its
-//! tracking set aside for a Group Membership Interval ([`Daemon::reports_lost`]), so that
-//! leave gets the RFC's last-member queries. A look costs one read of `MGM_STATS`, and one
-//! of `MGM_RATE` per quick-leave interface only when the budgets' total rose.
+//! The classifier counts a loss before it commits any later message to the ring, and the ring
+//! hands out records in order, none before an earlier one is committed. So a look at the
+//! counters taken once a message is read sees every loss that came before it, in order, with
+//! no schedule to wait for. The ring is read live, though: a batch (`ring_batch.rs`) may read
+//! records committed after an earlier look in it. So the look is taken before *each* message
+//! that may cut at once on a quick-leave interface ([`may_cut_at_once`]), not once a batch.
+//! An interface whose reports may have been lost has its tracking set aside for a Group
+//! Membership Interval ([`Daemon::reports_lost`]), so that leave gets the RFC's last-member
+//! queries.
+//!
+//! A look costs one read of `MGM_STATS` (one `bpf` syscall), and one of `MGM_RATE` per
+//! quick-leave interface only when the budgets' total rose. Looks come only with leaves and
+//! the v3 records that make the router query, on quick-leave interfaces, and those messages
+//! pass the interface's report budget. The other way, ending a batch at such a message read
+//! after a look and looking first in the next batch, costs as many looks in a flood of leaves
+//! (each would end a batch) and a turn of the loop each, and the record read would have to be
+//! kept across turns (the ring hands it out once): not cheaper.
 //!
 //! The warnings in the log (`report_budget.rs`, `ring_losses.rs`) are on their own schedule.
 

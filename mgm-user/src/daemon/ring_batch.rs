@@ -1,8 +1,9 @@
 //! One batch of classifier events read off the event ring: at most [`BATCH`] records costing
 //! at most a budget ([`super::event_cost`]), each handed to an [`EventTarget`] (the daemon),
 //! with a look at the loss counters before each message that may cut at once on a quick-leave
-//! interface (`lost_reports.rs` says why). The ring is read live: a record the classifier
-//! commits while the batch is read is part of it.
+//! interface (`lost_reports.rs` says why). The ring is read live (each read takes the
+//! producer's position anew): a record the classifier commits while the batch is read is part
+//! of it, so one look per batch would not do.
 
 use mgm_common::IgmpEvent;
 
@@ -47,7 +48,6 @@ pub(crate) fn read_batch(
     now: u64,
 ) -> bool {
     let mut spent = 0;
-    let mut looked_for_losses = false;
     for _ in 0..BATCH {
         if spent >= budget {
             return false;
@@ -63,12 +63,11 @@ pub(crate) fn read_batch(
         };
         spent += super::event_cost(ev.igmp_bytes());
         // Reports lost before this one are counted by now: seen before a leave trusts quick
-        // leave's tracking (`lost_reports.rs`).
-        if !looked_for_losses
-            && target.quick_leave_on(ev.ifindex)
+        // leave's tracking (`lost_reports.rs`). A look for each such message: a record read
+        // later in the batch may have been committed after an earlier look.
+        if target.quick_leave_on(ev.ifindex)
             && super::lost_reports::may_cut_at_once(ev.igmp_bytes())
         {
-            looked_for_losses = true;
             target.look_for_lost_reports(now);
         }
         let read = target.read_event(&ev, now);
@@ -78,4 +77,165 @@ pub(crate) fn read_batch(
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::lost_reports::{LossCounters, LossMarks};
+    use crate::igmp::{Action, IgmpConfig, IgmpInterface, MembershipChange, NoFastPath};
+    use mgm_common::igmp::{checksum, parse, TYPE_V2_LEAVE, TYPE_V2_REPORT};
+    use mgm_common::IgmpStats;
+    use std::cell::Cell;
+    use std::collections::VecDeque;
+    use std::net::Ipv4Addr;
+    use std::rc::Rc;
+
+    const LINK: u32 = 2;
+    const T0: u64 = 1_000_000_000_000;
+    const HOST: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+
+    fn g(last: u8) -> Ipv4Addr {
+        Ipv4Addr::new(239, 1, 1, last)
+    }
+
+    /// The record of a v2 message of `kind` for `group` from [`HOST`] on [`LINK`].
+    fn record(kind: u8, group: Ipv4Addr) -> Vec<u8> {
+        let mut igmp = [kind, 0, 0, 0, 0, 0, 0, 0];
+        igmp[4..].copy_from_slice(&group.octets());
+        let c = checksum(&igmp);
+        igmp[2..4].copy_from_slice(&c.to_be_bytes());
+        let dst = if kind == TYPE_V2_LEAVE {
+            Ipv4Addr::new(224, 0, 0, 2)
+        } else {
+            group
+        };
+        let mut r = Vec::new();
+        r.extend(T0.to_ne_bytes());
+        r.extend(LINK.to_ne_bytes());
+        r.extend(HOST.octets());
+        r.extend(dst.octets());
+        r.extend(8u16.to_ne_bytes()); // igmp_len
+        r.extend(8u16.to_ne_bytes()); // captured_len
+        r.extend([0; 2 + 1 + 1 + 4]); // vlan_id, flags, reason, padding
+        r.extend(igmp);
+        r
+    }
+
+    /// What the link's budget held back so far, as the classifier counts it.
+    #[derive(Clone, Default)]
+    struct Held(Rc<Cell<u64>>);
+
+    impl LossCounters for Held {
+        fn stats(&self) -> anyhow::Result<IgmpStats> {
+            Ok(IgmpStats {
+                events_rate_limited: self.0.get(),
+                ..IgmpStats::default()
+            })
+        }
+        fn rate_limited(&self, _ifindex: u32) -> anyhow::Result<u64> {
+            Ok(self.0.get())
+        }
+    }
+
+    /// A ring read live: each record comes with the count held back before it was committed,
+    /// which the classifier has counted by the time the record can be read.
+    struct LiveRing {
+        records: VecDeque<(u64, Vec<u8>)>,
+        held: Held,
+    }
+
+    impl Records for LiveRing {
+        type Record<'a> = Vec<u8>;
+        fn next_record(&mut self) -> Option<Vec<u8>> {
+            let (held, record) = self.records.pop_front()?;
+            self.held.0.set(held);
+            Some(record)
+        }
+    }
+
+    /// One quick-leave link: its router, the loss marks, the actions of each event.
+    struct QuickLink {
+        router: IgmpInterface,
+        marks: LossMarks,
+        held: Held,
+        actions: Vec<Action>,
+        done: Vec<Vec<Action>>,
+    }
+
+    impl EventTarget for QuickLink {
+        fn quick_leave_on(&self, ifindex: u32) -> bool {
+            ifindex == LINK
+        }
+        fn look_for_lost_reports(&mut self, now: u64) {
+            if !self.marks.look(&self.held, &[LINK]).is_empty() {
+                self.router.reports_lost(now);
+            }
+        }
+        fn read_event(&mut self, ev: &IgmpEvent<'_>, now: u64) -> bool {
+            let msg = parse(ev.igmp_bytes()).expect("a v2 message");
+            let addrs = (Ipv4Addr::from(ev.src_addr), Ipv4Addr::from(ev.dst_addr));
+            self.router
+                .on_message_into(now, addrs, &msg, &NoFastPath, &mut self.actions);
+            true
+        }
+        fn carry_out(&mut self, _now: u64) {
+            self.done.push(std::mem::take(&mut self.actions));
+        }
+    }
+
+    fn cut_at_once(actions: &[Action], group: Ipv4Addr) -> bool {
+        actions.iter().any(|a| {
+            matches!(a, Action::Membership { group: g, change: MembershipChange::Leave, .. }
+                if *g == group)
+        })
+    }
+
+    #[test]
+    fn a_loss_counted_within_a_batch_is_seen_before_the_next_leave() {
+        let quick = IgmpConfig {
+            quick_leave: true,
+            ..IgmpConfig::default()
+        };
+        let held = Held::default();
+        let mut link = QuickLink {
+            router: IgmpInterface::new(LINK, Ipv4Addr::new(192, 0, 2, 1), quick, T0).0,
+            marks: LossMarks::new(None),
+            held: held.clone(),
+            actions: Vec::new(),
+            done: Vec::new(),
+        };
+        // The host is the only one tracked on G1 and G2.
+        let mut ring = LiveRing {
+            records: [g(1), g(2)]
+                .map(|group| (0, record(TYPE_V2_REPORT, group)))
+                .into(),
+            held: held.clone(),
+        };
+        assert!(read_batch(&mut ring, &mut link, usize::MAX, T0));
+        link.done.clear();
+        // One batch: the host leaves G1; the budget then holds back another host's report (of
+        // G2, say); the host leaves G2, committed after the batch's first look.
+        ring.records = [
+            (0, record(TYPE_V2_LEAVE, g(1))),
+            (1, record(TYPE_V2_LEAVE, g(2))),
+        ]
+        .into();
+        let t1 = T0 + 1_000_000_000;
+        assert!(read_batch(&mut ring, &mut link, usize::MAX, t1));
+        let [first, second] = &link.done[..] else {
+            panic!("two events: {:?}", link.done);
+        };
+        assert!(cut_at_once(first, g(1)), "nothing lost yet: {first:?}");
+        assert!(
+            !cut_at_once(second, g(2)),
+            "a report was lost before the second leave: G2 is kept for its queries: {second:?}"
+        );
+        assert!(
+            second
+                .iter()
+                .any(|a| matches!(a, Action::SendQuery { query, .. } if query.group == g(2))),
+            "the RFC's Q(G2): {second:?}"
+        );
+    }
 }
