@@ -36,7 +36,7 @@ use std::collections::HashMap;
 pub(crate) struct LossMarks {
     ring_full: u64,
     rate_limited: u64,
-    /// ifindex → its `MGM_RATE` count.
+    /// ifindex → its `MGM_RATE` count, for the quick-leave interfaces of the last look.
     interfaces: HashMap<u32, u64>,
 }
 
@@ -142,6 +142,8 @@ impl LossMarks {
                 return Vec::new();
             }
         };
+        // Marks of interfaces gone, or no longer with quick leave, go.
+        self.interfaces.retain(|ifindex, _| quick.contains(ifindex));
         let ring_lost = self.ring_lost(stats.events_ring_full);
         if self.budget_held(stats.events_rate_limited) {
             let mut lost = Vec::new();
@@ -241,5 +243,36 @@ mod tests {
         assert!(!m.interface_held(3, 2));
         assert!(m.interface_held(3, 1), "a count made again");
         assert!(m.interface_held(4, 1), "each interface has its own");
+    }
+
+    /// Counters whose every read is a rise: the budgets' total and each interface's count.
+    struct Rising(std::cell::Cell<u64>);
+
+    impl LossCounters for Rising {
+        fn stats(&self) -> Result<IgmpStats> {
+            self.0.set(self.0.get() + 1);
+            Ok(IgmpStats {
+                events_rate_limited: self.0.get(),
+                ..IgmpStats::default()
+            })
+        }
+        fn rate_limited(&self, _ifindex: u32) -> Result<u64> {
+            Ok(self.0.get())
+        }
+    }
+
+    #[test]
+    fn the_marks_keep_only_the_quick_leave_interfaces_of_the_look() {
+        let counters = Rising(Default::default());
+        let mut m = LossMarks::new(None);
+        assert_eq!(m.look(&counters, &[3, 4]), vec![3, 4]);
+        // Interface 4 went (or quick leave went off on it); a link made again on each redial
+        // comes back with a new ifindex.
+        assert_eq!(m.look(&counters, &[3, 5]), vec![3, 5]);
+        let mut kept: Vec<u32> = m.interfaces.keys().copied().collect();
+        kept.sort_unstable();
+        assert_eq!(kept, vec![3, 5], "4 forgotten");
+        assert!(m.look(&counters, &[]).is_empty());
+        assert!(m.interfaces.is_empty());
     }
 }
