@@ -33,6 +33,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 mod awaiting;
+mod counters_cache;
 mod mfc_sync;
 mod parked;
 mod views;
@@ -60,6 +61,8 @@ pub(crate) struct Forwarding {
     /// What MFEs counted on interfaces that are gone, by name (`mgm_forwarded_*` keep growing
     /// when an interface comes back under a new ifindex).
     gone_counts: BTreeMap<String, MfeCounters>,
+    /// [`Self::counters_by_iif`]'s last read of the kernel's counters.
+    counters: std::cell::RefCell<counters_cache::CountersCache>,
     /// Upcalls the kernel dropped (socket full), as last logged.
     upcall_drops_logged: u64,
     /// Desyncs and the periodic reconcile with the kernel's MFC.
@@ -121,6 +124,7 @@ impl Forwarding {
             fib,
             parked: Parked::default(),
             gone_counts: BTreeMap::new(),
+            counters: Default::default(),
             upcall_drops_logged: 0,
             sync: mfc_sync::MfcSync::new(table),
         };
@@ -385,15 +389,18 @@ impl Forwarding {
     }
 
     /// What the MFEs counted, by the name of their incoming interface: the entries now in the
-    /// kernel and those deleted or moved since the start (each sum only grows). One
-    /// `SIOCGETSGCNT` per entry.
-    pub(crate) fn counters_by_iif(&self) -> BTreeMap<String, MfeCounters> {
-        let mut out = self.gone_counts.clone();
-        for (ifindex, c) in self.sock.counters_by_iif() {
-            let sum = out.entry(self.names.name(ifindex)).or_default();
-            *sum = crate::sys::mroute::add(*sum, c);
-        }
-        out
+    /// kernel and those deleted or moved since the start (each sum only grows), at `now`. Read
+    /// from the kernel (one `SIOCGETSGCNT` per entry) at most once a second, the last read
+    /// in between (`forwarding/counters_cache.rs`).
+    pub(crate) fn counters_by_iif(&self, now: u64) -> BTreeMap<String, MfeCounters> {
+        self.counters.borrow_mut().get(now, || {
+            let mut out = self.gone_counts.clone();
+            for (ifindex, c) in self.sock.counters_by_iif() {
+                let sum = out.entry(self.names.name(ifindex)).or_default();
+                *sum = crate::sys::mroute::add(*sum, c);
+            }
+            out
+        })
     }
 
     /// MFC entries mgm holds in the kernel.

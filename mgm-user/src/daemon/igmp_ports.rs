@@ -224,6 +224,15 @@ impl IgmpPorts {
             .collect()
     }
 
+    /// The interfaces with quick leave on.
+    pub(crate) fn quick_leave_ports(&self) -> Vec<u32> {
+        self.ports
+            .iter()
+            .filter(|(_, p)| p.router.config().quick_leave)
+            .map(|(ifindex, _)| *ifindex)
+            .collect()
+    }
+
     /// Whether an interface of that name is managed now.
     pub(crate) fn manages(&self, name: &str) -> bool {
         self.ports.values().any(|p| p.name == name)

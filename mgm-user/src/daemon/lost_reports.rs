@@ -4,18 +4,29 @@
 //! budget (the classifier's `MGM_RATE` count for the interface) or lost to a full event ring
 //! (`events_ring_full`, any interface's).
 //!
-//! The classifier counts a loss before it sends up any later message, and the daemon reads a
-//! batch of messages from the ring after they were sent. So one look at the counters, taken
-//! in a batch before its first message that may cut at once on a quick-leave interface
-//! ([`may_cut_at_once`]), sees every loss that came before any message of the batch: in
-//! order, with no schedule to wait for. An interface whose reports may have been lost has its
-//! tracking set aside for a Group Membership Interval ([`Daemon::reports_lost`]), so that
-//! leave gets the RFC's last-member queries. A look costs one read of `MGM_STATS`, and one
-//! of `MGM_RATE` per quick-leave interface only when the budgets' total rose.
+//! The classifier counts a loss before it commits any later message to the ring, and the ring
+//! hands out records in order, none before an earlier one is committed. So a look at the
+//! counters taken once a message is read sees every loss that came before it, in order, with
+//! no schedule to wait for. The ring is read live, though: a batch (`ring_batch.rs`) may read
+//! records committed after an earlier look in it. So the look is taken before *each* message
+//! that may cut at once on a quick-leave interface ([`may_cut_at_once`]), not once a batch.
+//! An interface whose reports may have been lost has its tracking set aside for a Group
+//! Membership Interval ([`Daemon::reports_lost`]), so that leave gets the RFC's last-member
+//! queries.
+//!
+//! A look costs one read of `MGM_STATS` (one `bpf` syscall), and one of `MGM_RATE` per
+//! quick-leave interface only when the budgets' total rose. Looks come only with leaves and
+//! the v3 records that make the router query, on quick-leave interfaces, and those messages
+//! pass the interface's report budget. The other way, ending a batch at such a message read
+//! after a look and looking first in the next batch, costs as many looks in a flood of leaves
+//! (each would end a batch) and a turn of the loop each, and the record read would have to be
+//! kept across turns (the ring hands it out once): not cheaper.
 //!
 //! The warnings in the log (`report_budget.rs`, `ring_losses.rs`) are on their own schedule.
 
 use super::state::Daemon;
+use crate::sys::bpf::KernelMaps;
+use anyhow::Result;
 use mgm_common::igmp::{parse_truncated, IgmpMessage, RecordType};
 use mgm_common::IgmpStats;
 use std::collections::HashMap;
@@ -25,7 +36,7 @@ use std::collections::HashMap;
 pub(crate) struct LossMarks {
     ring_full: u64,
     rate_limited: u64,
-    /// ifindex → its `MGM_RATE` count.
+    /// ifindex → its `MGM_RATE` count, for the quick-leave interfaces of the last look.
     interfaces: HashMap<u32, u64>,
 }
 
@@ -93,38 +104,65 @@ impl Daemon {
             .is_some_and(|p| p.router.config().quick_leave)
     }
 
-    /// The look before a batch's first message that may cut at once, at `now_ns`: the
-    /// quick-leave interfaces whose reports may have been lost since the last look stop
-    /// trusting their tracking (an unreadable counter: nothing found this time).
+    /// The look before a message that may cut at once, at `now_ns`: the quick-leave
+    /// interfaces whose reports may have been lost since the last look stop trusting their
+    /// tracking.
     pub(crate) fn look_for_lost_reports(&mut self, now_ns: u64) {
-        let stats = match self.maps.stats() {
+        let quick = self.igmp.quick_leave_ports();
+        let lost = self.loss_marks.look(&self.maps, &quick);
+        self.reports_lost(lost, now_ns);
+    }
+}
+
+/// Where a look reads the loss counters: the classifier's maps (a script in the tests).
+pub(crate) trait LossCounters {
+    /// `MGM_STATS`, summed over the CPUs.
+    fn stats(&self) -> Result<IgmpStats>;
+    /// What interface `ifindex`'s budget held back (`MGM_RATE`).
+    fn rate_limited(&self, ifindex: u32) -> Result<u64>;
+}
+
+impl LossCounters for KernelMaps {
+    fn stats(&self) -> Result<IgmpStats> {
+        KernelMaps::stats(self)
+    }
+    fn rate_limited(&self, ifindex: u32) -> Result<u64> {
+        KernelMaps::rate_limited(self, ifindex)
+    }
+}
+
+impl LossMarks {
+    /// A look at `counters` for the quick-leave interfaces `quick`: those whose reports may
+    /// have been lost since the last look (an unreadable counter: nothing found this time).
+    pub(crate) fn look(&mut self, counters: &impl LossCounters, quick: &[u32]) -> Vec<u32> {
+        let stats = match counters.stats() {
             Ok(s) => s,
-            Err(e) => return log::debug!("{e:#}"),
+            Err(e) => {
+                log::debug!("{e:#}");
+                return Vec::new();
+            }
         };
-        let quick: Vec<u32> = self
-            .igmp
-            .ports
-            .iter()
-            .filter(|(_, p)| p.router.config().quick_leave)
-            .map(|(ifindex, _)| *ifindex)
-            .collect();
-        let ring_lost = self.loss_marks.ring_lost(stats.events_ring_full);
-        let lost = if self.loss_marks.budget_held(stats.events_rate_limited) {
+        // Marks of interfaces gone, or no longer with quick leave, go.
+        self.interfaces.retain(|ifindex, _| quick.contains(ifindex));
+        let ring_lost = self.ring_lost(stats.events_ring_full);
+        if self.budget_held(stats.events_rate_limited) {
             let mut lost = Vec::new();
-            for ifindex in quick {
-                let count = self.rate_limited(ifindex);
+            for &ifindex in quick {
+                let count = counters.rate_limited(ifindex).unwrap_or_else(|e| {
+                    log::debug!("{e:#}");
+                    0
+                });
                 // Every interface's mark moves, whether or not the ring lost events too.
-                if self.loss_marks.interface_held(ifindex, count) || ring_lost {
+                if self.interface_held(ifindex, count) || ring_lost {
                     lost.push(ifindex);
                 }
             }
             lost
         } else if ring_lost {
-            quick
+            quick.to_vec()
         } else {
-            return;
-        };
-        self.reports_lost(lost, now_ns);
+            Vec::new()
+        }
     }
 }
 
@@ -205,5 +243,36 @@ mod tests {
         assert!(!m.interface_held(3, 2));
         assert!(m.interface_held(3, 1), "a count made again");
         assert!(m.interface_held(4, 1), "each interface has its own");
+    }
+
+    /// Counters whose every read is a rise: the budgets' total and each interface's count.
+    struct Rising(std::cell::Cell<u64>);
+
+    impl LossCounters for Rising {
+        fn stats(&self) -> Result<IgmpStats> {
+            self.0.set(self.0.get() + 1);
+            Ok(IgmpStats {
+                events_rate_limited: self.0.get(),
+                ..IgmpStats::default()
+            })
+        }
+        fn rate_limited(&self, _ifindex: u32) -> Result<u64> {
+            Ok(self.0.get())
+        }
+    }
+
+    #[test]
+    fn the_marks_keep_only_the_quick_leave_interfaces_of_the_look() {
+        let counters = Rising(Default::default());
+        let mut m = LossMarks::new(None);
+        assert_eq!(m.look(&counters, &[3, 4]), vec![3, 4]);
+        // Interface 4 went (or quick leave went off on it); a link made again on each redial
+        // comes back with a new ifindex.
+        assert_eq!(m.look(&counters, &[3, 5]), vec![3, 5]);
+        let mut kept: Vec<u32> = m.interfaces.keys().copied().collect();
+        kept.sort_unstable();
+        assert_eq!(kept, vec![3, 5], "4 forgotten");
+        assert!(m.look(&counters, &[]).is_empty());
+        assert!(m.interfaces.is_empty());
     }
 }

@@ -1,8 +1,11 @@
 //! `mgm run --metrics ADDR:PORT`: the daemon's figures for Prometheus, and `mgm show stats`.
 //!
 //! The loop owns the state and answers one question, [`Daemon::snapshot`]: plain numbers, made
-//! without waiting for anything (one read of the per-CPU `MGM_STATS`, one `SIOCGETSGCNT` per
-//! MFC entry, `/proc/self/statm`). The metrics listener ([`crate::control::http`], its own
+//! without waiting for anything (one read of the per-CPU `MGM_STATS`, the MFE counters by
+//! incoming interface, `/proc/self/statm`). The MFE counters cost one `SIOCGETSGCNT` per MFC
+//! entry: they are read at most once a second, a snapshot in between gets the last read
+//! (`forwarding/counters_cache.rs`). Scrapes take turns with the loop's other inputs, as
+//! control queries do (`ClientTurns` in `daemon/mod.rs`). The metrics listener ([`crate::control::http`], its own
 //! thread) sends a [`MetricsRequest`] per scrape through a channel, as the control server
 //! does, gets the [`Snapshot`] back on a oneshot, builds a `prometheus-client` registry from it
 //! and encodes it there: the loop never waits for a scraper, and the listener never touches
@@ -135,7 +138,7 @@ impl Daemon {
     pub(crate) fn snapshot(&self) -> Result<Snapshot> {
         let now = monotonic_ns()?;
         let stats = self.maps.stats()?;
-        let mut forwarded = self.fwd.counters_by_iif();
+        let mut forwarded = self.fwd.counters_by_iif(now);
         let igmp = &self.igmp;
         // Every managed interface has its series from the start, 0 until a stream comes.
         for p in igmp.ports.values() {

@@ -18,6 +18,7 @@ pub mod preflight;
 mod proxy;
 mod reload;
 mod report_budget;
+mod ring_batch;
 mod ring_losses;
 mod service_status;
 mod state;
@@ -319,9 +320,10 @@ pub(crate) fn event_cost(igmp: &[u8]) -> usize {
 /// ring clears its readiness, so the next select polls every other input before the ring can be
 /// ready again (after the driver's next turn). Either way every other input gets its turn
 /// between two batches; nothing is lost: the readiness stays set while events are left.
-/// Control input takes turns the same way: after one, the next select skips the control
-/// queries unless nothing else is ready ([`Turns::control_turn`]), so a client that pipelines
-/// requests cannot hold back timers, upcalls, FIB answers or link changes.
+/// Clients' input (control queries and `--metrics` scrapes) takes turns the same way: after
+/// one, the next select skips both unless nothing else is ready ([`ClientTurns`]), so a client
+/// that pipelines requests, or scrapers that keep the queue full, cannot hold back timers,
+/// upcalls, FIB answers or link changes.
 ///
 /// The timer is one `Sleep` for the whole run, moved only when the earliest deadline moves
 /// ([`alarm::Alarm`]); the heap is trimmed on it too, once reports pause
@@ -343,7 +345,7 @@ async fn event_loop(
         if let Some(instant) = at.alarm.set(next.into_iter().flatten().min()) {
             timer.as_mut().reset(instant);
         }
-        let control_turn = at.control_turn();
+        let gates = at.clients.gates();
         tokio::select! {
             biased;
             // Readable after the loop slept: the report that woke it goes first.
@@ -357,13 +359,16 @@ async fn event_loop(
                 daemon.on_sighup();
                 tell_status(status, daemon);
             }
-            // Not twice in a row while other inputs are ready (see `Turns::control_turn`).
-            Some(input) = inputs.queries.recv(), if control_turn => {
-                at.control_last = true;
+            // Not right after a client's input while other inputs are ready (`ClientTurns`).
+            Some(input) = inputs.queries.recv(), if gates.control => {
+                at.clients.took();
                 daemon.on_control(input);
                 tell_status(status, daemon);
             }
-            Some(scrape) = next_scrape(&mut inputs.metrics) => daemon.on_metrics(scrape),
+            Some(scrape) = next_scrape(&mut inputs.metrics), if gates.scrape => {
+                at.clients.took();
+                daemon.on_metrics(scrape);
+            }
             Some(dump) = inputs.mfc_dumps.recv() => daemon.fwd.on_mfc_dump(dump, monotonic_ns()?),
             () = &mut timer, if at.alarm.is_armed() => at.on_timer(daemon)?,
             guard = inputs.upcalls.readable() => {
@@ -391,10 +396,48 @@ async fn event_loop(
                 r.context("event ring buffer")?;
                 at.on_ring(daemon, ready_now(&mut inputs.ring))?;
             }
-            // After a control input, nothing else was ready: control's turn again.
-            () = std::future::ready(()), if !control_turn => {}
+            // After a client's input, nothing else was ready: the clients' turn again.
+            () = std::future::ready(()), if gates.wait_for_clients => {}
         }
         at.after_input(daemon).await?;
+    }
+}
+
+/// The turns of clients' input: control queries and `--metrics` scrapes. Not right after
+/// either (a client that pipelines requests, a chunked answer, or scrapers keep them ready),
+/// unless nothing else is ready then. So they take turns with the timer, upcalls, FIB answers
+/// and link changes, as the ring's cut batches do; control and scrapes count as one, or they
+/// would take every turn between them.
+#[derive(Debug, Default)]
+struct ClientTurns {
+    /// The last input was a client's.
+    last: bool,
+}
+
+/// Which of the select's client branches are on in one turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClientGates {
+    control: bool,
+    scrape: bool,
+    /// Both skipped: a branch that is always ready, last, so that the select ends (and the
+    /// next one takes the clients) when nothing else was ready.
+    wait_for_clients: bool,
+}
+
+impl ClientTurns {
+    /// This turn's gates.
+    fn gates(&mut self) -> ClientGates {
+        let on = !std::mem::take(&mut self.last);
+        ClientGates {
+            control: on,
+            scrape: on,
+            wait_for_clients: !on,
+        }
+    }
+
+    /// A client's input was taken.
+    fn took(&mut self) {
+        self.last = true;
     }
 }
 
@@ -402,8 +445,8 @@ async fn event_loop(
 struct Turns {
     /// The last ring batch was cut by the budget: the other inputs go before the ring's next.
     ring_left: bool,
-    /// The last input was a control input: the other inputs go before the next one.
-    control_last: bool,
+    /// Control queries and scrapes take turns with the other inputs.
+    clients: ClientTurns,
     /// Ring batches and upcall rounds handled so far (the trim waits for a pause in them).
     busy: u64,
     alarm: alarm::Alarm,
@@ -415,7 +458,7 @@ impl Turns {
     fn new(daemon: &Daemon) -> Result<Self> {
         Ok(Self {
             ring_left: false,
-            control_last: false,
+            clients: ClientTurns::default(),
             busy: 0,
             alarm: alarm::Alarm::new(monotonic_ns()?, tokio::time::Instant::now()),
             looks: stats_looks::StatsLooks::new(daemon.maps.stats().ok()),
@@ -452,14 +495,6 @@ impl Turns {
             daemon.warn_rate_limited(&mut self.looks.budget, total, now);
         }
         Ok(())
-    }
-
-    /// Whether control input may go in this turn's select: not right after another one (a
-    /// client that pipelines requests, or a chunked answer, keeps the queries ready), unless
-    /// nothing else is ready then. So control input takes turns with the timer, upcalls, FIB
-    /// answers and link changes, as the ring's cut batches do.
-    fn control_turn(&mut self) -> bool {
-        !std::mem::take(&mut self.control_last)
     }
 
     /// The timer fired: the heap's trim if it is due, the protocol deadlines.
@@ -532,5 +567,59 @@ async fn next_scrape(
     match scrapes {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inputs the tests keep ready, in the select's order.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Ready {
+        Control,
+        Scrape,
+        Timer,
+    }
+    use Ready::*;
+
+    /// One turn of the biased select with `ready` all ready: the first branch on, `None` for
+    /// the branch that waits for the clients' next turn.
+    fn select(clients: &mut ClientTurns, ready: &[Ready]) -> Option<Ready> {
+        let gates = clients.gates();
+        let taken = ready.iter().copied().find(|r| match r {
+            Control => gates.control,
+            Scrape => gates.scrape,
+            Timer => true,
+        });
+        match taken {
+            Some(Control | Scrape) => clients.took(),
+            Some(Timer) => {}
+            None => assert!(gates.wait_for_clients, "a select with no branch ready"),
+        }
+        taken
+    }
+
+    #[test]
+    fn a_due_timer_runs_within_a_turn_while_scrapes_are_always_queued() {
+        let mut clients = ClientTurns::default();
+        let taken: Vec<_> = (0..4)
+            .map(|_| select(&mut clients, &[Scrape, Timer]))
+            .collect();
+        assert_eq!(
+            taken,
+            [Some(Scrape), Some(Timer), Some(Scrape), Some(Timer)]
+        );
+        // Control queries and scrapes, both always queued, take turns as one.
+        let taken: Vec<_> = (0..4)
+            .map(|_| select(&mut clients, &[Control, Scrape, Timer]))
+            .collect();
+        assert_eq!(
+            taken,
+            [Some(Control), Some(Timer), Some(Control), Some(Timer)]
+        );
+        // Nothing else ready: a scrape, a turn that ends at once, the next scrape.
+        let taken: Vec<_> = (0..3).map(|_| select(&mut clients, &[Scrape])).collect();
+        assert_eq!(taken, [Some(Scrape), None, Some(Scrape)]);
     }
 }

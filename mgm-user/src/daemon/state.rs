@@ -8,6 +8,7 @@ use super::igmp_ports::IgmpPorts;
 use super::metrics::EventCounts;
 use super::preflight::ManagedInterface;
 use super::proxy::{Upstream, UpstreamWanted};
+use super::ring_batch::{read_batch, EventTarget, BATCH};
 use crate::config::RunConfig;
 use crate::control::server::EventSender;
 use crate::igmp::{Action, IgmpConfig};
@@ -16,10 +17,6 @@ use crate::time::monotonic_ns;
 use anyhow::Result;
 use aya::maps::{MapData, RingBuf};
 use mgm_common::{IgmpEvent, MemberKey, SourceKey};
-
-/// Most classifier events or kernel upcalls handled in one wake-up, so a flood on one input
-/// cannot starve timers, other interfaces, the control socket or signals.
-pub(crate) const BATCH: usize = 256;
 
 /// Everything `mgm run` holds while it runs.
 pub(crate) struct Daemon {
@@ -298,49 +295,7 @@ impl Daemon {
     /// Classifier events: up to [`BATCH`] of them costing up to `budget`
     /// ([`super::event_cost`]); true when the ring is empty.
     pub(crate) fn on_ring(&mut self, ring: &mut RingBuf<MapData>, budget: usize) -> Result<bool> {
-        let mut spent = 0;
-        // One clock read per batch: the events of a batch arrived within it.
-        let now = monotonic_ns()?;
-        let mut drained = false;
-        let mut looked_for_losses = false;
-        for _ in 0..BATCH {
-            if spent >= budget {
-                break;
-            }
-            let Some(item) = ring.next() else {
-                drained = true;
-                break;
-            };
-            // Records are as long as their message: the header, then the IGMP bytes, parsed in
-            // place (the record goes back to the ring once the router has read it).
-            let Some(ev) = IgmpEvent::from_bytes(&item) else {
-                log::warn!("short record on MGM_EVENTS ({} bytes); ignored", item.len());
-                continue;
-            };
-            spent += super::event_cost(ev.igmp_bytes());
-            if let Some(up) = self.upstream.as_mut().filter(|u| u.ifindex == ev.ifindex) {
-                up.on_igmp(ev.igmp_bytes(), now);
-                continue;
-            }
-            // Reports lost before this one are counted by now: seen before a leave trusts
-            // quick leave's tracking (`lost_reports.rs`).
-            if !looked_for_losses
-                && self.quick_leave_on(ev.ifindex)
-                && super::lost_reports::may_cut_at_once(ev.igmp_bytes())
-            {
-                looked_for_losses = true;
-                self.look_for_lost_reports(now);
-            }
-            let mut actions = std::mem::take(&mut self.actions);
-            self.igmp.on_event(&ev, &self.maps, now, &mut actions);
-            drop(item);
-            self.apply_all(&actions, now);
-            actions.clear();
-            // A storm's event (a query's replies, a long v3 report) may have grown it.
-            if actions.capacity() <= 64 {
-                self.actions = actions;
-            }
-        }
+        let drained = read_batch(ring, self, budget, monotonic_ns()?);
         // The batch's map writes, together.
         self.flush_batch();
         Ok(drained)
@@ -393,6 +348,36 @@ impl Daemon {
         let closed = self.fwd.shutdown();
         self.classifier.detach_all();
         closed
+    }
+}
+
+impl EventTarget for Daemon {
+    fn quick_leave_on(&self, ifindex: u32) -> bool {
+        Daemon::quick_leave_on(self, ifindex)
+    }
+
+    fn look_for_lost_reports(&mut self, now: u64) {
+        Daemon::look_for_lost_reports(self, now);
+    }
+
+    /// The upstream's events go to the proxy's host; the others to their IGMP router.
+    fn read_event(&mut self, ev: &IgmpEvent<'_>, now: u64) -> bool {
+        if let Some(up) = self.upstream.as_mut().filter(|u| u.ifindex == ev.ifindex) {
+            up.on_igmp(ev.igmp_bytes(), now);
+            return false;
+        }
+        self.igmp.on_event(ev, &self.maps, now, &mut self.actions);
+        true
+    }
+
+    fn carry_out(&mut self, now: u64) {
+        let mut actions = std::mem::take(&mut self.actions);
+        self.apply_all(&actions, now);
+        actions.clear();
+        // A storm's event (a query's replies, a long v3 report) may have grown it.
+        if actions.capacity() <= 64 {
+            self.actions = actions;
+        }
     }
 }
 
