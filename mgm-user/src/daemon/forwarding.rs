@@ -487,6 +487,11 @@ impl Forwarding {
         &mut self.mgr
     }
 
+    /// The manager, with the interface names that name its interface keys.
+    pub(crate) fn manager_and_names(&mut self) -> (&mut Manager, &InterfaceNames) {
+        (&mut self.mgr, &self.names)
+    }
+
     /// Offers again the packets whose MFE waited for a handler's answer about one of `sgs`
     /// (every waiting one when `sgs` is `None`); the ones still waiting stay parked. Packets
     /// that waited longer than the kernel keeps an unresolved entry are dropped.
