@@ -34,6 +34,10 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 mod awaiting;
 mod mfc_sync;
+/// For the benches (`membership_walk`): one turn of the reconcile's comparison, as the loop
+/// takes it.
+#[cfg(feature = "test-support")]
+pub use mfc_sync::{compare_turn, Round, COMPARES_PER_TURN};
 mod parked;
 mod views;
 pub(crate) use mfc_sync::MfcDump;
