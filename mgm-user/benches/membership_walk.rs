@@ -1,37 +1,32 @@
-//! A whole `get_memberships` answer of 100 000 records walked the way the daemon writes it,
-//! in chunks of 4 096 (each resumes after the last record of the one before): how long the
-//! manager's part of the walk takes. Pure, no kernel, no root; run in release
-//! (`cargo bench -p mgm-user --bench membership_walk`). Each way runs 5 times; the median,
-//! min and max are printed.
+//! The daemon's own walks over large tables, timed per turn of the loop: pure, no kernel, no
+//! root; run in release (`cargo bench -p mgm-user --bench membership_walk`). Each way runs 5
+//! times; the median, min and max are printed.
 //!
-//! - `every record per chunk` (the walk before round 9): each chunk visits every record and
-//!   keeps the 4 096 first after the cursor in a bounded heap: N²/4 096 visits for an answer.
-//! - `ordered view`: each chunk starts at the cursor in the manager's ordered view
-//!   (`Manager::ordered_membership_records`) and visits its own records: N for an answer, plus
-//!   the view's making at the first chunk.
-//!
-//! Interface and protocol names (the same work in both) are left out.
-//!
-//! Also the loop's part of the MFC reconcile's comparison at 100 000 MFEs, one turn:
-//! - `whole table in one turn` (before round 9): mgm's MFEs copied (`kernel_view`) and both
-//!   sides sorted, the kernel's dump being a copy of the same table;
-//! - `one turn of 4 096`: the next 4 096 MFEs from the middle (`kernel_view_after`) and the
-//!   same slice of the dump (already sorted on the dump thread), sorted as the merge does.
+//! - `get_memberships`: a whole answer of 100 000 records (50 000 (*,G)s on two interfaces)
+//!   written chunk by chunk by the daemon's walk (`daemon::membership_walk::chunk`: the
+//!   manager's ordered view from each chunk's cursor, names, filter, rows, the chunk's JSON
+//!   text), unfiltered and with a filter no record matches (each chunk then ends on its
+//!   visits); the whole answer, and its longest chunk (the longest the loop is held by one).
+//!   The ordered view is made at the first chunk of each run (a fresh table).
+//! - the MFC reconcile's comparison at 100 000 MFEs, the kernel's dump a copy of mgm's table:
+//!   a whole round of the loop's turns (`daemon::forwarding::compare_turn` with
+//!   `COMPARES_PER_TURN` = 4 096 entries a side), its longest turn, and the whole table in one
+//!   turn for comparison.
+use mgm_user::control::api::handler::MembershipFilter;
+use mgm_user::control::stream::Cursor;
+use mgm_user::daemon::forwarding::{compare_turn, Round, COMPARES_PER_TURN};
+use mgm_user::daemon::membership_walk::{chunk, CHUNK_VISITS, MEMBERSHIP_CHUNK};
 use mgm_user::manager::local::register_local;
 use mgm_user::manager::{
     ForwarderAction, IfKey, Manager, ManagerConfig, MembershipFlags, Sg, StaticRpf,
 };
-use std::collections::BinaryHeap;
+use mgm_user::sys::mfc_dump::KernelMfc;
 use std::net::Ipv4Addr;
-use std::ops::Bound;
 use std::time::{Duration, Instant};
 
 const GROUPS: u32 = 50_000;
 const IFACES: u32 = 2;
-const CHUNK: usize = 4096;
 const RUNS: usize = 5;
-
-type Key = (Option<Ipv4Addr>, Option<Ipv4Addr>, u32, u32);
 
 fn table() -> Manager {
     let rpf = StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
@@ -58,75 +53,75 @@ fn table() -> Manager {
     m
 }
 
-/// The walk before: every record visited per chunk, the first `CHUNK` after `after` kept.
-fn every_record(m: &mut Manager) -> usize {
-    let mut after: Option<Key> = None;
-    let mut total = 0;
+fn name(ifindex: u32) -> String {
+    format!("eth{ifindex}")
+}
+
+/// The times of a whole run and of its longest turn.
+struct Run {
+    whole: Duration,
+    longest: Duration,
+    turns: usize,
+}
+
+/// A whole `get_memberships` answer with `f`, chunk by chunk; the bytes written.
+fn answer(m: &mut Manager, f: &MembershipFilter) -> (Run, usize) {
+    let mut bytes = 0;
+    let mut after = None;
+    let mut run = Run {
+        whole: Duration::ZERO,
+        longest: Duration::ZERO,
+        turns: 0,
+    };
     loop {
-        let mut kept: BinaryHeap<Key> = BinaryHeap::with_capacity(CHUNK + 1);
-        let mut following = 0usize;
-        for (sg, iface, _, _) in m.membership_records() {
-            let key = (sg.group, sg.source, iface.ifindex, 0);
-            if after.is_some_and(|a| key <= a) {
-                continue;
-            }
-            following += 1;
-            kept.push(key);
-            if kept.len() > CHUNK {
-                kept.pop();
-            }
-        }
-        let rows = kept.into_sorted_vec();
-        total += rows.len();
-        after = rows.last().copied();
-        if following <= CHUNK {
-            return total;
+        let t = Instant::now();
+        let (c, _visited) = chunk(m, &name, Some(1), f, after.as_ref());
+        let took = t.elapsed();
+        run.whole += took;
+        run.longest = run.longest.max(took);
+        run.turns += 1;
+        bytes += c.text.len();
+        match c.next {
+            Some(Cursor::Membership(next)) => after = Some(next),
+            _ => return (run, bytes),
         }
     }
 }
 
-/// The walk now: each chunk from its cursor in the ordered view.
-fn ordered(m: &mut Manager) -> usize {
-    let mut from = Bound::Unbounded;
-    let mut total = 0;
-    loop {
-        let mut rows = 0;
-        let mut last = None;
-        for (sg, iface, h, _) in m.ordered_membership_records(from) {
-            if rows >= CHUNK && last.is_some_and(|l: Sg| l != sg) {
-                break;
-            }
-            std::hint::black_box((iface, h));
-            rows += 1;
-            last = Some(sg);
-        }
-        total += rows;
-        match last {
-            Some(l) if rows >= CHUNK => from = Bound::Excluded((l.group, l.source)),
-            _ => return total,
-        }
-    }
+fn report(name: &str, what: &str, mut runs: Vec<Run>) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let turns = runs[0].turns;
+    runs.sort_by_key(|r| r.whole);
+    let whole: Vec<f64> = runs.iter().map(|r| ms(r.whole)).collect();
+    let mut longest: Vec<f64> = runs.iter().map(|r| ms(r.longest)).collect();
+    longest.sort_by(f64::total_cmp);
+    println!(
+        "{name:<30} {what} in {turns} turns: median {:.2} ms (min {:.2}, max {:.2}); longest turn \
+         median {:.2} ms (min {:.2}, max {:.2})",
+        whole[RUNS / 2],
+        whole[0],
+        whole[RUNS - 1],
+        longest[RUNS / 2],
+        longest[0],
+        longest[RUNS - 1]
+    );
 }
 
-fn bench(name: &str, walk: fn(&mut Manager) -> usize) {
-    let mut times = Vec::new();
+fn bench_answer(label: &str, f: &MembershipFilter, rows_expected: bool) {
+    let mut runs = Vec::new();
     for _ in 0..RUNS {
         // A fresh table each run: the ordered view's making is part of the answer.
         let mut m = table();
-        let t = Instant::now();
-        let n = walk(&mut m);
-        times.push(t.elapsed());
-        assert_eq!(n, (GROUPS * IFACES) as usize, "{name}: every record once");
+        let (run, bytes) = answer(&mut m, f);
+        let records = (GROUPS * IFACES) as usize;
+        assert_eq!(
+            bytes > records * 50,
+            rows_expected,
+            "{label}: every record listed, or none ({bytes} bytes)"
+        );
+        runs.push(run);
     }
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "{name:<24} {} records in chunks of {CHUNK}: median {:.1} ms (min {:.1}, max {:.1})",
-        GROUPS * IFACES,
-        ms(times[RUNS / 2]),
-        ms(times[0]),
-        ms(times[RUNS - 1])
-    );
+    report(label, &format!("{} records", GROUPS * IFACES), runs);
 }
 
 const MFES: u32 = 100_000;
@@ -153,10 +148,10 @@ fn mfe_table() -> Manager {
     m
 }
 
-type Entry = (Ipv4Addr, Ipv4Addr, u32, Vec<u32>);
-
-fn entries(actions: Vec<ForwarderAction>) -> Vec<Entry> {
-    actions
+/// The kernel's side: mgm's table as the dump thread hands it over, sorted by (group, source).
+fn dump(m: &Manager) -> Vec<KernelMfc> {
+    let mut kernel: Vec<KernelMfc> = m
+        .kernel_view()
         .into_iter()
         .filter_map(|a| match a {
             ForwarderAction::SetMfe {
@@ -164,52 +159,65 @@ fn entries(actions: Vec<ForwarderAction>) -> Vec<Entry> {
                 group,
                 iif,
                 oifs,
-            } => Some((source, group, iif, oifs)),
+            } => Some(KernelMfc {
+                source,
+                group,
+                iif,
+                oifs,
+            }),
             _ => None,
         })
-        .collect()
+        .collect();
+    kernel.sort_unstable_by_key(|k| (k.group, k.source));
+    kernel
 }
 
-fn compare_turn(name: &str, m: &Manager, dump: &[Entry], turn: impl Fn(&Manager, &[Entry])) {
-    let mut times = Vec::new();
+/// A whole round of the comparison, `budget` entries a side per turn.
+fn bench_round(label: &str, m: &Manager, kernel: &[KernelMfc], budget: usize) {
+    let mut runs = Vec::new();
     for _ in 0..RUNS {
-        let t = Instant::now();
-        turn(m, dump);
-        times.push(t.elapsed());
+        let mut round = Round::dumping();
+        round.dumped(kernel.to_vec(), 0);
+        let mut run = Run {
+            whole: Duration::ZERO,
+            longest: Duration::ZERO,
+            turns: 0,
+        };
+        // The dump is mgm's own table: nothing to repair, the round ends with the comparison.
+        while !round.is_done() && run.turns <= MFES as usize {
+            let t = Instant::now();
+            compare_turn(&mut round, m, budget);
+            let took = t.elapsed();
+            run.whole += took;
+            run.longest = run.longest.max(took);
+            run.turns += 1;
+        }
+        assert!(round.is_done(), "{label}: no repair found");
+        runs.push(run);
     }
-    times.sort();
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!(
-        "{name:<24} {MFES} MFEs: median {:.0} µs (min {:.0}, max {:.0})",
-        us(times[RUNS / 2]),
-        us(times[0]),
-        us(times[RUNS - 1])
-    );
+    report(label, &format!("{MFES} MFEs"), runs);
 }
 
 fn main() {
     if cfg!(debug_assertions) {
         eprintln!("note: debug build; figures are meaningful only from `cargo bench` (release)");
     }
-    bench("every record per chunk", every_record);
-    bench("ordered view", ordered);
+    println!(
+        "get_memberships chunks: {MEMBERSHIP_CHUNK} records listed, {CHUNK_VISITS} visited at most"
+    );
+    bench_answer(
+        "get_memberships, every record",
+        &MembershipFilter::default(),
+        true,
+    );
+    let nothing = MembershipFilter {
+        interface: Some("nosuch0".into()),
+        ..MembershipFilter::default()
+    };
+    bench_answer("get_memberships, no match", &nothing, false);
     let m = mfe_table();
-    let dump = entries(m.kernel_view());
-    assert_eq!(dump.len(), MFES as usize, "every MFE made");
-    compare_turn("whole table in one turn", &m, &dump, |m, dump| {
-        let mut ours = entries(m.kernel_view());
-        let mut theirs: Vec<&Entry> = dump.iter().collect();
-        ours.sort_unstable_by_key(|e| (e.0, e.1));
-        theirs.sort_unstable_by_key(|e| (e.0, e.1));
-        std::hint::black_box((ours, theirs));
-    });
-    compare_turn("one turn of 4 096", &m, &dump, |m, dump| {
-        let mid = &dump[dump.len() / 2];
-        let mut ours = entries(m.kernel_view_after(Some((mid.1, mid.0)), CHUNK));
-        let at = dump.len() / 2 + 1;
-        let mut theirs: Vec<&Entry> = dump[at..at + CHUNK].iter().collect();
-        ours.sort_unstable_by_key(|e| (e.0, e.1));
-        theirs.sort_unstable_by_key(|e| (e.0, e.1));
-        std::hint::black_box((ours, theirs));
-    });
+    let kernel = dump(&m);
+    assert_eq!(kernel.len(), MFES as usize, "every MFE made");
+    bench_round("reconcile, turns of 4 096", &m, &kernel, COMPARES_PER_TURN);
+    bench_round("reconcile, one whole turn", &m, &kernel, MFES as usize);
 }

@@ -508,8 +508,8 @@ fn an_unprivileged_user_cannot_register() {
 #[test]
 fn the_rust_client_adds_memberships_and_walks_memberships_and_mfes() {
     use mgm_user::control::api::handler::{
-        HandlerKind, MembershipArgs, MembershipFilter, MembershipKey, MembershipView, MfeKeyArgs,
-        Page, RegisterArgs,
+        HandlerKind, MembershipArgs, MembershipFilter, MembershipView, MfeKeyArgs, Page,
+        RegisterArgs,
     };
     use mgm_user::control::api::{MfeView, Request};
     use mgm_user::control::handler_client::HandlerClient;
@@ -586,12 +586,7 @@ fn the_rust_client_adds_memberships_and_walks_memberships_and_mfes() {
         let last = page.entries.last().unwrap();
         page = c
             .request(Request::GetNextMembership {
-                after: MembershipKey {
-                    source: last.source,
-                    group: last.group,
-                    interface: last.interface.clone(),
-                    protocol: last.protocol.clone(),
-                },
+                after: last.key(),
                 max: Some(1),
             })
             .unwrap();
@@ -638,12 +633,7 @@ fn the_rust_client_adds_memberships_and_walks_memberships_and_mfes() {
             break;
         }
         let last = paged.last().unwrap();
-        after = Some(MembershipKey {
-            source: last.source,
-            group: last.group,
-            interface: last.interface.clone(),
-            protocol: last.protocol.clone(),
-        });
+        after = Some(last.key());
     }
     assert!(all.len() > 4_500, "{}", all.len());
     assert_eq!(all, paged);

@@ -30,6 +30,17 @@ pub struct MfeCursor {
     pub source: Ipv4Addr,
 }
 
+/// Where a walk of the membership records stopped: the last record visited, listed or not
+/// (records go in the walk order of `get_first_membership`). A filtered walk visits a bounded
+/// number of records per chunk, so a chunk may list fewer records than it could, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipCursor {
+    /// The next chunk starts after this record.
+    pub after: MembershipKey,
+    /// Whether an earlier chunk listed a record (the next one follows a comma).
+    pub listed: bool,
+}
+
 /// The answers written in pieces, with what each needs to go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Streamed {
@@ -46,9 +57,7 @@ pub enum Streamed {
 pub enum Cursor {
     Group(GroupCursor),
     Mfe(MfeCursor),
-    /// The last membership record written (records go in the walk order of
-    /// `get_first_membership`).
-    Membership(MembershipKey),
+    Membership(MembershipCursor),
 }
 
 /// One piece of a streamed answer, as the loop returns it.
@@ -61,10 +70,12 @@ pub struct Chunk {
 }
 
 /// One chunk of a response line: the head when it is the `first`, the rows `walk` hands over,
-/// comma-separated, and the tail when the walk says nothing is left (returns `None`).
+/// comma-separated (after one when earlier chunks `listed` rows), and the tail when the walk
+/// says nothing is left (returns `None`).
 pub(crate) fn rows_chunk<R: Serialize, C>(
     id: Option<u64>,
     first: bool,
+    listed: bool,
     walk: impl FnOnce(&mut dyn FnMut(R)) -> Option<C>,
 ) -> (String, Option<C>) {
     let mut text = if first {
@@ -72,8 +83,8 @@ pub(crate) fn rows_chunk<R: Serialize, C>(
     } else {
         String::new()
     };
-    // Rows before this chunk's: it goes on after a comma.
-    let mut lead = first;
+    // No row yet in the line: the next one goes without a comma.
+    let mut lead = !listed;
     let next = walk(&mut |row| {
         if !lead {
             text.push(',');

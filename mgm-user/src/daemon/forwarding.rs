@@ -35,6 +35,10 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 mod awaiting;
 mod counters_cache;
 mod mfc_sync;
+/// For the benches (`membership_walk`): one turn of the reconcile's comparison, as the loop
+/// takes it.
+#[cfg(feature = "test-support")]
+pub use mfc_sync::{compare_turn, Round, COMPARES_PER_TURN};
 mod parked;
 mod views;
 pub(crate) use mfc_sync::MfcDump;
@@ -492,6 +496,11 @@ impl Forwarding {
     /// The manager, for the external handlers' requests ([`Self::settle`] afterwards).
     pub(crate) fn manager(&mut self) -> &mut Manager {
         &mut self.mgr
+    }
+
+    /// The manager, with the interface names that name its interface keys.
+    pub(crate) fn manager_and_names(&mut self) -> (&mut Manager, &InterfaceNames) {
+        (&mut self.mgr, &self.names)
     }
 
     /// Offers again the packets whose MFE waited for a handler's answer about one of `sgs`

@@ -87,8 +87,8 @@ impl Daemon {
             (Streamed::Mfe, None) => self.fwd.mfe_chunk(id, None, now),
             (Streamed::Mfe, Some(Cursor::Mfe(c))) => self.fwd.mfe_chunk(id, Some(c), now),
             (Streamed::Memberships(f), None) => self.memberships_chunk(id, &f, None),
-            (Streamed::Memberships(f), Some(Cursor::Membership(k))) => {
-                self.memberships_chunk(id, &f, Some(k))
+            (Streamed::Memberships(f), Some(Cursor::Membership(c))) => {
+                self.memberships_chunk(id, &f, Some(c))
             }
             (_, Some(_)) => Chunk {
                 text: format!("{RESPONSE_TAIL}\n"),
@@ -169,7 +169,7 @@ fn chunk(
     after: Option<GroupCursor>,
     walk: impl FnOnce(&mut dyn FnMut(GroupView)) -> Option<GroupCursor>,
 ) -> Chunk {
-    let (text, next) = rows_chunk(id, after.is_none(), walk);
+    let (text, next) = rows_chunk(id, after.is_none(), after.is_some(), walk);
     Chunk {
         text,
         next: next.map(Cursor::Group),

@@ -12,6 +12,11 @@ mod igmp_log;
 mod igmp_ports;
 mod interface_views;
 mod lost_reports;
+#[cfg(not(feature = "test-support"))]
+mod membership_walk;
+/// Public for the benches (`membership_walk`), which time the daemon's own walk.
+#[cfg(feature = "test-support")]
+pub mod membership_walk;
 mod metrics;
 mod names;
 pub mod preflight;

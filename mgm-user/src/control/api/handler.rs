@@ -87,16 +87,34 @@ pub struct MembershipFilter {
 }
 
 /// One membership record (`get_memberships`, `get_first_membership`, `get_next_membership`).
-/// Records are ordered by group, source, interface, protocol (wildcards first).
+/// Records are ordered by group, source, interface, next hop, protocol (wildcards and no next
+/// hop first).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct MembershipView {
     pub source: Option<Ipv4Addr>,
     pub group: Option<Ipv4Addr>,
     pub interface: String,
+    /// The neighbour on an NBMA interface the record is for; absent on broadcast and
+    /// point-to-point interfaces (next hop 0.0.0.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_hop: Option<Ipv4Addr>,
     pub protocol: String,
     /// Feeds OILs; false for IGMP's records on an interface a routing protocol owns (they reach
     /// that protocol as `local_join`).
     pub effective: bool,
+}
+
+impl MembershipView {
+    /// The record's place in walks: the `after` of the page that follows it.
+    pub fn key(&self) -> MembershipKey {
+        MembershipKey {
+            source: self.source,
+            group: self.group,
+            interface: self.interface.clone(),
+            next_hop: self.next_hop,
+            protocol: self.protocol.clone(),
+        }
+    }
 }
 
 /// The key a walk continues after (the last record of the previous page).
@@ -105,6 +123,9 @@ pub struct MembershipKey {
     pub source: Option<Ipv4Addr>,
     pub group: Option<Ipv4Addr>,
     pub interface: String,
+    /// The record's next hop (absent: none, as in [`MembershipView`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_hop: Option<Ipv4Addr>,
     pub protocol: String,
 }
 

@@ -29,12 +29,13 @@ mod moves;
 mod round;
 
 use super::Forwarding;
-use crate::manager::ForwarderAction;
+use crate::manager::{ForwarderAction, Manager};
 use crate::sys::mfc_dump::{self, KernelMfc};
 use crate::sys::upcall::{Upcall, UpcallKind};
 use crate::time::RateLimit;
 use moves::RecentMoves;
-use round::{place, Round, COMPARES_PER_TURN, REPAIRS_PER_TURN};
+use round::{place, REPAIRS_PER_TURN};
+pub use round::{Round, COMPARES_PER_TURN};
 use std::cmp::Ordering;
 use std::net::Ipv4Addr;
 use tokio::sync::mpsc;
@@ -279,13 +280,7 @@ impl Forwarding {
         let Some(round) = &mut self.sync.round else {
             return;
         };
-        let mgr = &self.mgr;
-        round.compare_turn(COMPARES_PER_TURN, |after, max| {
-            mgr.kernel_view_after(after, max)
-                .into_iter()
-                .filter_map(kernel_mfc)
-                .collect()
-        });
+        compare_turn(round, &self.mgr, COMPARES_PER_TURN);
         let batch = round.next_repairs(REPAIRS_PER_TURN);
         if round.is_done() {
             self.sync.round = None;
@@ -330,6 +325,17 @@ impl Forwarding {
             }
         }
     }
+}
+
+/// One turn of `round`'s comparison: at most `budget` entries of each side (the loop's turn:
+/// [`COMPARES_PER_TURN`]), mgm's read from `mgr` as it holds them now.
+pub fn compare_turn(round: &mut Round, mgr: &Manager, budget: usize) {
+    round.compare_turn(budget, |after, max| {
+        mgr.kernel_view_after(after, max)
+            .into_iter()
+            .filter_map(kernel_mfc)
+            .collect()
+    });
 }
 
 /// The kernel's MFC, sorted by (group, source) for the comparison (on the dump thread).

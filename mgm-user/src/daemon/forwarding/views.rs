@@ -85,7 +85,7 @@ pub(crate) fn mfe_chunk<R: Serialize>(
     view: impl FnOnce(Vec<MfeInfo>) -> Vec<R>,
 ) -> Chunk {
     let rows = rows.max(1);
-    let (text, next) = rows_chunk(id, after.is_none(), |each| {
+    let (text, next) = rows_chunk(id, after.is_none(), after.is_some(), |each| {
         let (infos, more) = match after {
             None => mgr.mfe_first(now, rows),
             Some(c) => mgr.mfe_next(now, c.source, c.group, rows),

@@ -17,7 +17,7 @@ pub(crate) const REPAIRS_PER_TURN: usize = 256;
 
 /// Entries compared in one turn of the loop, on each side (a merge step and a copy each,
 /// well under a microsecond): 100 000 entries take 25 turns.
-pub(crate) const COMPARES_PER_TURN: usize = 4096;
+pub const COMPARES_PER_TURN: usize = 4096;
 
 /// An (S,G).
 type Key = (Ipv4Addr, Ipv4Addr);
@@ -40,7 +40,7 @@ struct Comparing {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Round {
+pub struct Round {
     /// The (S,G)s mgm changed in the kernel since the dump began.
     touched: HashSet<Key>,
     /// The repairs left, once the dump is in (`None`: it is being read), and since when.
@@ -51,7 +51,7 @@ pub(crate) struct Round {
 
 impl Round {
     /// A round whose dump is being read.
-    pub(crate) fn dumping() -> Self {
+    pub fn dumping() -> Self {
         Round::default()
     }
 
@@ -73,7 +73,7 @@ impl Round {
     }
 
     /// The dump is in at `now`: `kernel`, sorted by [`place`]. The comparison starts.
-    pub(crate) fn dumped(&mut self, kernel: Vec<KernelMfc>, now: u64) {
+    pub fn dumped(&mut self, kernel: Vec<KernelMfc>, now: u64) {
         debug_assert!(kernel.is_sorted_by_key(place), "the dump thread sorts it");
         self.repairs = Some((VecDeque::new(), now));
         self.comparing = Some(Comparing {
@@ -86,7 +86,7 @@ impl Round {
     /// This turn's part of the comparison: at most `budget` entries of each side. `mgm`
     /// gives mgm's entries after a place (`None`: from the start), in place order, at most
     /// the number asked. The repairs found, none of a touched (S,G), join those left.
-    pub(crate) fn compare_turn(
+    pub fn compare_turn(
         &mut self,
         budget: usize,
         mgm: impl FnOnce(Option<Place>, usize) -> Vec<KernelMfc>,
@@ -144,7 +144,7 @@ impl Round {
     }
 
     /// The dump is in, compared, and every repair made: the round is over.
-    pub(crate) fn is_done(&self) -> bool {
+    pub fn is_done(&self) -> bool {
         self.comparing.is_none()
             && self
                 .repairs
