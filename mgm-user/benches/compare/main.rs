@@ -12,6 +12,7 @@ mod common;
 #[path = "../../tests/common/wire.rs"]
 mod wire;
 
+mod classifier_time;
 mod lab;
 mod mroute_watch;
 mod peers;

@@ -3,7 +3,8 @@
 //! for handler sessions, callbacks) comes through the connection's outbox in the order the
 //! loop wrote it. Event subscribers get a broadcast receiver. The daemon runs the server on
 //! its own thread ([`ControlServer::spawn_thread`]): accepting and reading never waits for the
-//! loop, which answers queued requests before classifier work.
+//! loop, which takes queued requests in turns with its other inputs, the classifier's event
+//! ring among them (a bounded batch of events, then a turn for whatever else is ready).
 //!
 //! A connection must send its first request within [`Limits::request_timeout`]; it may then
 //! send more (handlers do; `mgm show` sends one and closes). Each line must be read within

@@ -35,7 +35,9 @@
 //! (3) a group(-and-source) query and nothing pending for the group: the group timer, with the
 //! queried sources; (4) something pending and a group query, or a pending group query: one group
 //! response at the earlier time, no source list; (5) else the source lists are united, at the
-//! earlier time. When it fires: a general response is IS_IN / IS_EX of every group; a group
+//! earlier time. A source list longer than one record of a report carries (365 sources at the
+//! default [`HostConfig::max_report_len`]) is given up for the group answer of (4), a superset
+//! of it. When it fires: a general response is IS_IN / IS_EX of every group; a group
 //! response IS_IN / IS_EX of that group; a group-and-source response IS_IN(A∩B) in INCLUDE(B),
 //! IS_IN(A−B) in EXCLUDE(B), nothing when empty. Groups without state are not reported; a group
 //! answer due together with the general response is left to it (it carries the whole state).
@@ -75,7 +77,9 @@ use std::net::Ipv4Addr;
 use mgm_common::igmp::{Query, QueryVersion, RecordType, ALL_ROUTERS, ALL_V3_ROUTERS};
 
 use super::merge::Filter;
-use super::report::{encode_v3, v1_report, v2_leave, v2_report, ReportRecord, MAX_REPORT_LEN};
+use super::report::{
+    encode_v3, sources_per_record, v1_report, v2_leave, v2_report, ReportRecord, MAX_REPORT_LEN,
+};
 use super::rng::{Jitter, SplitMix64};
 
 const SEC: u64 = 1_000_000_000;
@@ -336,8 +340,8 @@ impl<R: Jitter> UpstreamHost<R> {
         let Some(entry) = self.groups.get_mut(&query.group) else {
             return;
         };
-        match &mut entry.answer {
-            None => entry.answer = Some(Answer { at, sources }), // rule 3
+        let answer = match &mut entry.answer {
+            None => entry.answer.insert(Answer { at, sources }), // rule 3
             Some(a) => {
                 a.at = a.at.min(at);
                 if sources.is_empty() || a.sources.is_empty() {
@@ -345,7 +349,13 @@ impl<R: Jitter> UpstreamHost<R> {
                 } else {
                     a.sources.extend(sources); // rule 5
                 }
+                a
             }
+        };
+        // More sources than one record carries: the group answer, the superset rule 4 gives, so
+        // that queries cannot grow a pending answer (and the answer's reports) without bound.
+        if answer.sources.len() > sources_per_record(self.cfg.max_report_len) {
+            answer.sources.clear();
         }
     }
 

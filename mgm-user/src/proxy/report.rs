@@ -14,7 +14,12 @@ use mgm_common::igmp::{
 pub const MAX_REPORT_LEN: usize = 1500 - 24;
 
 /// Most sources one group record carries in a [`MAX_REPORT_LEN`] report: (1476 − 8 − 8) / 4.
-pub const MAX_SOURCES_PER_RECORD: usize = (MAX_REPORT_LEN - HEADER_LEN - RECORD_HEADER_LEN) / 4;
+pub const MAX_SOURCES_PER_RECORD: usize = sources_per_record(MAX_REPORT_LEN);
+
+/// Most sources one group record carries in a report of at most `max_len` bytes.
+pub const fn sources_per_record(max_len: usize) -> usize {
+    max_len.saturating_sub(HEADER_LEN + RECORD_HEADER_LEN) / 4
+}
 
 /// One group record of a v3 report, before encoding.
 #[derive(Clone, Debug, PartialEq, Eq)]

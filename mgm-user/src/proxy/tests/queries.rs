@@ -146,6 +146,46 @@ fn source_queries_for_a_group_are_united() {
     );
 }
 
+/// `n` sources of 198.51.100.0/24 and then 192.0.2.0/24, from the `from`-th on.
+fn many_sources(from: usize, n: usize) -> Vec<Ipv4Addr> {
+    (from..from + n)
+        .map(|i| {
+            let net = if i < 256 { [198, 51, 100] } else { [192, 0, 2] };
+            Ipv4Addr::new(net[0], net[1], net[2], (i % 256) as u8)
+        })
+        .collect()
+}
+
+#[test]
+fn united_source_lists_stop_at_what_one_record_carries() {
+    // Rule 5 up to the sources one record of a full report carries (365): past them the pending
+    // answer becomes the group's (rule 4's superset), so a querier cannot grow it without bound.
+    let mut r = members();
+    let (a, b) = (many_sources(0, 200), many_sources(200, 165));
+    r.delays(&[800 * MS, 200 * MS]);
+    r.query(&v3_query(G, &a, 10));
+    r.query(&v3_query(G, &b, 10));
+    let mut all: Vec<Ipv4Addr> = a.iter().chain(&b).copied().collect();
+    all.sort();
+    assert_eq!(
+        r.settle(),
+        vec![(T0 + 200 * MS, v3(&[rec(IS_IN, G, &all)]))],
+        "365 sources: still the source answer, IS_IN(A-B) in one record"
+    );
+
+    let mut r = members();
+    let c = many_sources(365, 1);
+    r.delays(&[800 * MS, 200 * MS, 500 * MS]);
+    r.query(&v3_query(G, &a, 10));
+    r.query(&v3_query(G, &b, 10));
+    r.query(&v3_query(G, &c, 10));
+    assert_eq!(
+        r.settle(),
+        vec![(T0 + 200 * MS, v3(&[rec(IS_EX, G, &[S1])]))],
+        "366 sources: the group answer"
+    );
+}
+
 #[test]
 fn a_sooner_general_response_covers_group_queries() {
     let mut r = members();
