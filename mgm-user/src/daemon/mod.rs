@@ -318,9 +318,9 @@ pub(crate) fn event_cost(igmp: &[u8]) -> usize {
 /// (leaves to the manager, MFC/VIF removal, detach) follows in either case.
 ///
 /// The select is biased, and the ring goes first when the loop wakes: the report that woke it
-/// is read (one batch, at most [`RING_BUDGET`]) before the other branches are polled. Then
-/// signals, control queries, timers and kernel inputs, before classifier events, the one input
-/// a LAN host can flood: a batch cut by the budget (events left) is followed by a yield (the
+/// is read (one batch, at most [`RING_BUDGET`]) before the other branches are polled. After
+/// that batch, signals, control queries, timers and kernel inputs come before more classifier
+/// events, the one input a LAN host can flood: a batch cut by the budget (events left) is followed by a yield (the
 /// control server's tasks run) and by a select with the ring last. A batch that empties the
 /// ring clears its readiness, so the next select polls every other input before the ring can be
 /// ready again (after the driver's next turn). Either way every other input gets its turn
