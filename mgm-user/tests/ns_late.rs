@@ -4,6 +4,7 @@
 //!   join is seen), and managed again when it is deleted and re-created with a new ifindex.
 //! - X exists without an IPv4 address at start: managed once it has one; dropped when it loses
 //!   it, managed again (with the new address) when it gets one back, as over a PPP redial.
+//!   Re-addressed while managed (a new primary address, another subnet) it keeps its groups.
 //! - `mgm show interfaces` lists every listed interface and the upstream: awaited ones with
 //!   what they wait for, attached ones, and each link's state (no carrier, down).
 //! - L3 links: a tun pair joined by a relay (a point-to-point link without link-layer header, as
@@ -283,14 +284,58 @@ fn an_interface_is_managed_once_it_has_an_address_and_while_it_has_one() {
         has_group(&lab, k, &rb, "239.8.2.2")
     });
 
-    // Another address in another subnet: the router starts over with both subnets.
-    lab.ns(&r, &["ip", "addr", "add", "203.0.113.1/24", "dev", &rb]);
-    lab.wait_for("the new subnet taken", WAIT, || {
-        lab.daemon_log(k).contains(&format!(
-            "interface {rb} (ifindex {}): its IPv4 addresses changed",
-            ifindex(&lab, &r, &rb)
-        )) && managed(&lab, k).len() == 1
+    // The host goes silent (its end down): what the router holds from now on is what it kept.
+    let silence = |on: bool| {
+        lab.ns(
+            &h,
+            &["ip", "link", "set", &hb, if on { "down" } else { "up" }],
+        );
+    };
+    let readdressed = || {
+        lab.daemon_log(k)
+            .matches(&format!(
+                "interface {rb} (ifindex {}): its IPv4 addresses changed",
+                ifindex(&lab, &r, &rb)
+            ))
+            .count()
+    };
+    // Re-addressed in the same subnet: a second address (a secondary, a VRRP address) changes
+    // nothing; the first one removed, the second is the primary. The groups stay.
+    silence(true);
+    lab.ns(
+        &r,
+        &[
+            "sysctl",
+            "-qw",
+            &format!("net.ipv4.conf.{rb}.promote_secondaries=1"),
+        ],
+    );
+    lab.ns(&r, &["ip", "addr", "add", "198.51.100.3/24", "dev", &rb]);
+    lab.ns(&r, &["ip", "addr", "del", "198.51.100.2/24", "dev", &rb]);
+    lab.wait_for("the new primary address taken", WAIT, || {
+        managed(&lab, k).first().map(|m| m.2.as_str()) == Some("198.51.100.3")
     });
+    assert!(
+        has_group(&lab, k, &rb, "239.8.2.2"),
+        "a re-addressed interface keeps its groups"
+    );
+    assert_eq!(readdressed(), 1, "one change: the primary address");
+    silence(false);
+    lab.wait_for("the host heard again", WAIT, || {
+        row(&lab, k, &rb).oper_state == OperState::Up
+    });
+
+    // Another address in another subnet: taken beside the first, the groups stay.
+    silence(true);
+    let before = readdressed();
+    lab.ns(&r, &["ip", "addr", "add", "203.0.113.1/24", "dev", &rb]);
+    lab.wait_for("the new subnet taken", WAIT, || readdressed() > before);
+    assert!(
+        has_group(&lab, k, &rb, "239.8.2.2"),
+        "a new subnet keeps the groups"
+    );
+    assert_eq!(managed(&lab, k)[0].2, "198.51.100.3");
+    silence(false);
     host.cmd("join 239.8.2.3 198.51.100.10");
     lab.wait_for("a join after the new subnet", WAIT, || {
         has_group(&lab, k, &rb, "239.8.2.3")

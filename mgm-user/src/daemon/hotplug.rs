@@ -7,9 +7,14 @@
 //! - A managed interface that is deleted (or whose name now belongs to another ifindex: renamed,
 //!   re-created, a delete notification lost) is dropped everywhere at once, and awaited again.
 //! - A managed interface that loses its last IPv4 address is dropped the same way, and managed
-//!   again when it has one; one whose addresses change (a PPP redial with a new address) is
-//!   dropped and managed again with the new ones at once: its router's address and subnets (the
-//!   querier election, the source of its queries, where its hosts are) are the interface's.
+//!   again when it has one.
+//! - A managed interface whose addresses change stays managed and keeps its groups: its router
+//!   takes the new ones in place. Its primary address is the router's own (the source of its
+//!   queries, its identity in the querier election); its subnets are where its hosts are. A
+//!   second address in a subnet already there (a secondary, a VRRP address) changes nothing.
+//! - A managed interface set administratively down stays managed, as its VIF does in the
+//!   kernel: its queries fail while it is down, its groups age as on a silent link, and it goes
+//!   on where it was when it is up again.
 //!
 //! - Static joins follow their interface: the file's `[[join]]`s and `mgm join`'s are made when
 //!   it is managed, withdrawn when it is gone, and made again when it is back. `mgm join`'s wait
@@ -17,7 +22,7 @@
 //! - The file's `[[route]]`s wait the same way for all their interfaces.
 //!
 //! Every change the link watch reports re-reads the listed interfaces (one `getifaddrs`).
-use super::preflight::{self, Interfaces, ManagedInterface, Presence};
+use super::preflight::{self, AddressChange, Interfaces, ManagedInterface, Presence};
 use super::state::Daemon;
 use crate::config::StaticJoin;
 use crate::igmp::IgmpConfig;
@@ -27,11 +32,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// At most one "cannot be managed" warning per interface per this long.
 const WARN_EVERY_NS: u64 = 60_000_000_000;
 
-/// The interfaces of the command line, the ones managed now as they were when managing them
-/// started, and when each was last reported unmanageable.
+/// The interfaces of the command line, the ones managed now as mgm last took them, and when
+/// each was last reported unmanageable.
 pub(crate) struct Hotplug {
     wanted: Vec<(String, IgmpConfig)>,
-    /// ifindex → the interface as it was when managing it started (address, subnets, kind).
+    /// ifindex → the interface as mgm last took it (address, subnets, kind).
     current: BTreeMap<u32, ManagedInterface>,
     /// Names managed at least once in this run.
     seen: HashSet<String>,
@@ -126,8 +131,6 @@ pub(crate) enum Stop {
     Gone,
     /// No IPv4 address left.
     NoAddress,
-    /// Its addresses changed: managed again at once with the new ones.
-    Readdressed(ManagedInterface),
 }
 
 impl Daemon {
@@ -149,6 +152,7 @@ impl Daemon {
         } else {
             None
         };
+        let mut readdressed = Vec::new();
         if let Some(interfaces) = &interfaces {
             for (ifindex, name) in self.igmp.managed() {
                 if drops.iter().any(|(i, _)| *i == ifindex) {
@@ -156,10 +160,11 @@ impl Daemon {
                 }
                 let why = match interfaces.resolve(&name) {
                     Ok(Presence::Ready(found)) if found.ifindex == ifindex => {
-                        match self.hotplug.current.get(&ifindex) {
-                            Some(was) if !was.same_addresses(&found) => Stop::Readdressed(found),
-                            _ => continue,
+                        let was = self.hotplug.current.get(&ifindex);
+                        if let Some(change) = was.and_then(|w| found.address_change(w)) {
+                            readdressed.push((found, change));
                         }
+                        continue;
                     }
                     Ok(Presence::NoAddress { ifindex: i }) if i == ifindex => Stop::NoAddress,
                     // Unreadable for a moment: the next change looks again.
@@ -172,6 +177,9 @@ impl Daemon {
         }
         for (ifindex, why) in drops {
             self.drop_interface(ifindex, why, now);
+        }
+        for (iface, change) in readdressed {
+            self.take_new_addresses(iface, change);
         }
         if let Some(interfaces) = &interfaces {
             self.add_ready(interfaces, now);
@@ -205,11 +213,6 @@ impl Daemon {
                 "interface {name} (ifindex {ifindex}) has no IPv4 address any more: IGMP and \
                  forwarding stopped on it until it has one"
             ),
-            Stop::Readdressed(new) => log::info!(
-                "interface {name} (ifindex {ifindex}): its IPv4 addresses changed (now {}): IGMP \
-                 starts over on it",
-                new.address
-            ),
         }
         if matches!(why, Stop::Gone) {
             // Its ifindex is dead: static joins keyed by it would never apply again.
@@ -223,6 +226,31 @@ impl Daemon {
         self.publish(Vec::new());
         self.fwd.forget_name(ifindex);
         self.hotplug.current.remove(&ifindex);
+    }
+
+    /// The addresses of a managed interface changed (`iface`: as it is now): its router takes
+    /// them in place, its groups and forwarding stay.
+    fn take_new_addresses(&mut self, iface: ManagedInterface, change: AddressChange) {
+        let subnets: Vec<String> = iface
+            .subnets
+            .iter()
+            .map(|s| format!("{}/{}", std::net::Ipv4Addr::from(s.network), s.prefix_len))
+            .collect();
+        log::info!(
+            "interface {} (ifindex {}): its IPv4 addresses changed ({} {}, subnets {}): taken \
+             in place, its groups kept",
+            iface.name,
+            iface.ifindex,
+            match change {
+                AddressChange::Primary => "its address now",
+                AddressChange::Subnets => "its address still",
+            },
+            iface.address,
+            subnets.join(" ")
+        );
+        self.igmp.readdress(&iface);
+        self.igmp.sync_all_settings(&mut self.maps);
+        self.hotplug.current.insert(iface.ifindex, iface);
     }
 
     /// Manages the listed interfaces that are ready (there, up, with an IPv4 address) and not

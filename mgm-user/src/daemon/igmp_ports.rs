@@ -216,6 +216,22 @@ impl IgmpPorts {
         Ok(actions)
     }
 
+    /// The addresses of a managed interface changed (`iface`: as it is now). Its router takes
+    /// them in place and keeps its groups: our address (the source of its queries, its
+    /// identity in the querier election, our own queries the classifier keeps) and the link's
+    /// subnets (where its hosts and routers are). The settings follow with the next
+    /// [`Self::sync_all_settings`].
+    pub(crate) fn readdress(&mut self, iface: &ManagedInterface) {
+        let Some(port) = self.ports.get_mut(&iface.ifindex) else {
+            return;
+        };
+        port.router.set_our_addr(iface.address);
+        port.router.set_link_subnets(&iface.subnets);
+        port.sender.set_source(iface.address);
+        port.subnets = iface.subnets.clone();
+        self.settings_dirty = true;
+    }
+
     /// The managed interfaces: (ifindex, name).
     pub(crate) fn managed(&self) -> Vec<(u32, String)> {
         self.ports

@@ -100,3 +100,38 @@ fn reports_come_from_host_addresses_of_the_link() {
     assert!(from_link_host(&p2p, Ipv4Addr::new(203, 0, 113, 4)));
     assert!(from_link_host(&p2p, Ipv4Addr::new(203, 0, 113, 5)));
 }
+
+#[test]
+fn a_readdressed_port_tells_the_classifier_its_new_address_and_subnets() {
+    let lo = ManagedInterface {
+        name: "lo".into(),
+        ifindex: 1,
+        address: Ipv4Addr::LOCALHOST,
+        subnets: vec![subnet(Ipv4Addr::LOCALHOST, 8)],
+        link: crate::sys::link::LinkKind::L3,
+    };
+    let (_ebpf, mut maps) = kernel_maps();
+    let mut ports = IgmpPorts::new(false, false);
+    ports
+        .add_interface(&lo, &IgmpConfig::default(), &mut maps, 0)
+        .expect("port on lo");
+    let moved = ManagedInterface {
+        address: Ipv4Addr::new(127, 0, 0, 2),
+        subnets: vec![
+            subnet(Ipv4Addr::LOCALHOST, 8),
+            subnet(Ipv4Addr::new(192, 0, 2, 1), 24),
+        ],
+        ..lo
+    };
+    ports.readdress(&moved);
+    ports.sync_all_settings(&mut maps);
+    let s = maps.ifaces.get(&1, 0).expect("settings written");
+    assert_eq!(s.address, [127, 0, 0, 2]);
+    assert_eq!(
+        &s.subnets[..usize::from(s.subnet_count)],
+        &moved.subnets[..]
+    );
+    let port = &ports.ports[&1];
+    assert_eq!(port.router.our_addr(), moved.address);
+    assert!(from_link_host(&port.subnets, Ipv4Addr::new(192, 0, 2, 10)));
+}

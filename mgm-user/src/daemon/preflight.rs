@@ -22,15 +22,28 @@ pub struct ManagedInterface {
     pub link: LinkKind,
 }
 
+/// How an interface's IPv4 addresses differ from what they were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressChange {
+    /// The same primary address, other subnets (an address added or removed beside it: a
+    /// secondary, a VRRP or keepalived address, another subnet).
+    Subnets,
+    /// Another primary address (a PPP redial, a re-addressed LAN): the router's own address.
+    Primary,
+}
+
 impl ManagedInterface {
-    /// Whether `other` has the same primary address and subnets (in any order).
-    pub fn same_addresses(&self, other: &ManagedInterface) -> bool {
+    /// How the addresses of `self` differ from `was`'s; `None` when the primary address and the
+    /// subnets (compared as sets) are the same.
+    pub fn address_change(&self, was: &ManagedInterface) -> Option<AddressChange> {
+        if self.address != was.address {
+            return Some(AddressChange::Primary);
+        }
         let key = |s: &Subnet| (s.network, s.prefix_len);
-        let mut a: Vec<_> = self.subnets.iter().map(key).collect();
-        let mut b: Vec<_> = other.subnets.iter().map(key).collect();
-        a.sort_unstable();
-        b.sort_unstable();
-        self.address == other.address && a == b
+        let set = |i: &ManagedInterface| -> std::collections::BTreeSet<_> {
+            i.subnets.iter().map(key).collect()
+        };
+        (set(self) != set(was)).then_some(AddressChange::Subnets)
     }
 }
 
@@ -176,7 +189,7 @@ pub fn resolve_interfaces(names: &[String]) -> Result<(Vec<ManagedInterface>, Ve
 }
 
 /// The IPv4 subnets of `name` (each address with its netmask) and, on point-to-point links, the
-/// peer as a /32.
+/// peer as a /32: each once, in the order of the addresses.
 fn subnets_of(addrs: &[nix::ifaddrs::InterfaceAddress], name: &str) -> Vec<Subnet> {
     addrs
         .iter()
@@ -204,7 +217,14 @@ fn subnets_of(addrs: &[nix::ifaddrs::InterfaceAddress], name: &str) -> Vec<Subne
             let own = ip.zip(len).map(|(ip, len)| subnet(ip, len));
             own.into_iter().chain(peer.map(|p| subnet(p, 32)))
         })
-        .collect()
+        .fold(Vec::new(), |mut subnets, s| {
+            // A second address in a subnet already listed (a secondary, a VRRP address) adds
+            // no subnet.
+            if !subnets.contains(&s) {
+                subnets.push(s);
+            }
+            subnets
+        })
 }
 
 const CAP_NET_ADMIN: u32 = 12;
@@ -436,11 +456,67 @@ mod tests {
         };
         let a = subnet(Ipv4Addr::new(203, 0, 113, 1), 32);
         let b = subnet(Ipv4Addr::new(203, 0, 113, 2), 32);
-        assert!(iface(vec![a, b]).same_addresses(&iface(vec![b, a])));
-        assert!(!iface(vec![a]).same_addresses(&iface(vec![a, b])));
+        assert_eq!(iface(vec![a, b]).address_change(&iface(vec![b, a])), None);
+        assert_eq!(
+            iface(vec![a, b]).address_change(&iface(vec![a])),
+            Some(AddressChange::Subnets)
+        );
         let mut other = iface(vec![a]);
         other.address = Ipv4Addr::new(203, 0, 113, 9);
-        assert!(!iface(vec![a]).same_addresses(&other));
+        assert_eq!(
+            other.address_change(&iface(vec![a])),
+            Some(AddressChange::Primary)
+        );
+    }
+
+    /// One address of `name`, as `getifaddrs` lists it.
+    fn ifaddr(name: &str, addr: [u8; 4], prefix_len: u8) -> nix::ifaddrs::InterfaceAddress {
+        let v4 = |a: Ipv4Addr| {
+            nix::sys::socket::SockaddrStorage::from(std::net::SocketAddrV4::new(a, 0))
+        };
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(prefix_len))
+            .unwrap_or(0);
+        nix::ifaddrs::InterfaceAddress {
+            interface_name: name.into(),
+            flags: nix::net::if_::InterfaceFlags::IFF_UP,
+            address: Some(v4(Ipv4Addr::from(addr))),
+            netmask: Some(v4(Ipv4Addr::from(mask))),
+            broadcast: None,
+            destination: None,
+        }
+    }
+
+    #[test]
+    fn a_second_address_in_the_same_subnet_is_the_same_subnet_list() {
+        let lan = |addrs: &[([u8; 4], u8)]| ManagedInterface {
+            name: "eth1".into(),
+            ifindex: 3,
+            address: Ipv4Addr::new(192, 0, 2, 1),
+            subnets: subnets_of(
+                &addrs
+                    .iter()
+                    .map(|&(a, len)| ifaddr("eth1", a, len))
+                    .collect::<Vec<_>>(),
+                "eth1",
+            ),
+            link: LinkKind::Ethernet,
+        };
+        let one = lan(&[([192, 0, 2, 1], 24)]);
+        // A VRRP address in the same /24, and one as a /32 host route.
+        let vrrp = lan(&[([192, 0, 2, 1], 24), ([192, 0, 2, 254], 24)]);
+        assert_eq!(vrrp.subnets, one.subnets);
+        assert_eq!(vrrp.address_change(&one), None);
+        let vip = lan(&[([192, 0, 2, 1], 24), ([192, 0, 2, 253], 32)]);
+        assert_eq!(vip.address_change(&one), Some(AddressChange::Subnets));
+        let other = lan(&[([192, 0, 2, 1], 24), ([198, 51, 100, 1], 24)]);
+        assert_eq!(
+            other.subnets,
+            [
+                subnet(Ipv4Addr::new(192, 0, 2, 0), 24),
+                subnet(Ipv4Addr::new(198, 51, 100, 0), 24)
+            ]
+        );
     }
 
     #[test]

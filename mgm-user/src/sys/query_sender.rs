@@ -76,6 +76,11 @@ impl QuerySender {
         })
     }
 
+    /// The source address of the queries queued from now on (the interface was re-addressed).
+    pub(crate) fn set_source(&mut self, src: Ipv4Addr) {
+        self.src = src;
+    }
+
     /// Queues one IGMP message to `dst` on this interface, for [`Self::flush`]; refuses one too
     /// long for IPv4.
     pub(crate) fn queue(&mut self, dst: Ipv4Addr, igmp: &[u8]) -> Result<()> {

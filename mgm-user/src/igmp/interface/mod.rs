@@ -231,6 +231,15 @@ impl IgmpInterface {
     pub fn set_link_subnets(&mut self, subnets: &[LinkSubnet]) {
         self.subnets = subnets.to_vec();
     }
+    /// Our address changed (the interface was re-addressed): the source of our queries and our
+    /// identity in the querier election from now on. The groups, their timers and running
+    /// queries stay. The election settles by itself (RFC 3376 §6.6.2): a router whose address
+    /// is now lower than ours takes over when its Other Querier Present timer runs out (our
+    /// queries no longer elect us there) and elects it here; a querier whose address is now
+    /// higher than ours no longer elects itself here, so we take over when ours runs out.
+    pub fn set_our_addr(&mut self, addr: Ipv4Addr) {
+        self.querier.our_addr = addr;
+    }
     /// Queries ignored because their source cannot be a router on this link.
     pub fn foreign_queries(&self) -> u64 {
         self.foreign_queries

@@ -444,3 +444,29 @@ fn turning_the_querier_role_off_stops_the_queries_and_on_starts_them() {
     assert!(r.iface.is_querier());
     assert_eq!(queries(&a).len(), 1, "{a:?}");
 }
+
+#[test]
+fn a_readdressed_router_keeps_its_groups_and_elects_by_its_new_address() {
+    let mut r = Rig::querier();
+    r.rec(IS_EX, G, &[]);
+    r.run_until(T1);
+    let timer = r.group(G).group_timer;
+    // Re-addressed above HIGHER_ROUTER: that router's query now elects it.
+    let new = Ipv4Addr::new(192, 0, 2, 30);
+    r.iface.set_our_addr(new);
+    assert_eq!(r.iface.our_addr(), new);
+    assert_eq!(r.iface.querier_address(), Some(new));
+    assert_eq!(r.group(G).group_timer, timer, "the group kept as it was");
+    r.query_v3(
+        HIGHER_ROUTER,
+        Ipv4Addr::UNSPECIFIED,
+        false,
+        &[],
+        100,
+        2,
+        125,
+    );
+    assert!(!r.iface.is_querier());
+    assert_eq!(r.iface.querier_address(), Some(HIGHER_ROUTER));
+    assert_eq!(r.iface.group_count(), 1);
+}
