@@ -3,7 +3,8 @@
 //! reaped between runs; stopped (SIGTERM, then SIGKILL) on drop, its pins removed.
 #![allow(dead_code)]
 
-use crate::procs::NsDaemon;
+use crate::procs::{bpf_maps, NsDaemon};
+use aya::maps::MapInfo;
 use mgm_user::control::{api::Request, client};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,29 @@ impl MgmDaemon {
         self.stats()
             .and_then(|s| s["counters"][name].as_u64().or_else(|| s[name].as_u64()))
             .unwrap_or(0)
+    }
+
+    /// Its BPF maps by name (the classifier's: `MGM_MEMBERS`, `MGM_SOURCES`, the event ring …)
+    /// and the kernel memory each uses now, in bytes (`procs::bpf_maps`): memory no VmRSS
+    /// counts. Panics when `MGM_MEMBERS` is not among them: a reading without it would charge
+    /// mgm nothing for its groups.
+    pub(crate) fn kernel_maps(&self) -> Vec<(String, u64)> {
+        let maps: Vec<(String, u64)> = bpf_maps(self.pid())
+            .into_iter()
+            .map(|m| {
+                let name = MapInfo::from_id(m.id)
+                    .ok()
+                    .and_then(|i| i.name_as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("map {}", m.id));
+                (name, m.memlock)
+            })
+            .collect();
+        assert!(
+            maps.iter().any(|(n, _)| n == "MGM_MEMBERS"),
+            "mgm (pid {}) holds no MGM_MEMBERS map: {maps:?}",
+            self.pid()
+        );
+        maps
     }
 
     /// The groups held on `ifname` (`mgm show stats`).
