@@ -32,8 +32,8 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
              reports for {burst} new groups as fast as it can (back to back: many reach the \
              daemon in one wake-up), then, once it holds them, their {burst} IGMPv2 leaves as \
              fast. Figures: the daemon's CPU over the joins' burst and the 500 ms after it, per \
-             report sent; over the leaves' burst and the {settle} s after it (last-member \
-             queries, the groups' removal), per leave sent; the notes say how many groups it held after the joins \
+             report; over the leaves' burst and the {settle} s after it (last-member queries, the \
+             groups' removal), per leave; the notes say how many groups it held after the joins \
              when not all, or still held after the leaves. The floor is a 100-line program \
              that blocks in `recv` on its mroute socket and calls `MRT_ADD_MFC` for each report, \
              nothing else (`peers/floor.rs`): no daemon woken by reports costs less here.",
