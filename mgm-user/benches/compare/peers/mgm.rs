@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use crate::procs::{bpf_maps, NsDaemon};
-use aya::maps::MapInfo;
+use aya::maps::{MapInfo, MapType};
 use mgm_user::control::{api::Request, client};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -63,21 +63,24 @@ impl MgmDaemon {
             .unwrap_or(0)
     }
 
-    /// Its BPF maps by name (the classifier's: `MGM_MEMBERS`, `MGM_SOURCES`, the event ring …)
-    /// and the kernel memory each uses now, in bytes (`procs::bpf_maps`): memory no VmRSS
-    /// counts. Panics when `MGM_MEMBERS` is not among them: a reading without it would charge
-    /// mgm nothing for its groups.
+    /// Its BPF maps that live in kernel memory only, by name (`MGM_MEMBERS`, `MGM_SOURCES`,
+    /// `MGM_IFACES` …), and the memory each uses now, in bytes (`procs::bpf_maps`): memory no
+    /// VmRSS counts. The event ring is left out: the daemon maps it, so its pages are in the
+    /// daemon's VmRSS already. Panics when `MGM_MEMBERS` is not among them: a reading without it
+    /// would charge mgm nothing for its groups.
     pub(crate) fn kernel_maps(&self) -> Vec<(String, u64)> {
-        let maps: Vec<(String, u64)> = bpf_maps(self.pid())
-            .into_iter()
-            .map(|m| {
-                let name = MapInfo::from_id(m.id)
-                    .ok()
-                    .and_then(|i| i.name_as_str().map(str::to_string))
-                    .unwrap_or_else(|| format!("map {}", m.id));
-                (name, m.memlock)
-            })
-            .collect();
+        let mut maps = Vec::new();
+        for m in bpf_maps(self.pid()) {
+            let info = MapInfo::from_id(m.id).ok();
+            if info.as_ref().and_then(|i| i.map_type().ok()) == Some(MapType::RingBuf) {
+                continue;
+            }
+            let name = info
+                .as_ref()
+                .and_then(|i| i.name_as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("map {}", m.id));
+            maps.push((name, m.memlock));
+        }
         assert!(
             maps.iter().any(|(n, _)| n == "MGM_MEMBERS"),
             "mgm (pid {}) holds no MGM_MEMBERS map: {maps:?}",

@@ -87,8 +87,8 @@ impl Running {
         self.pids().into_iter().map(process_rss_kib).sum()
     }
 
-    /// Its BPF maps by name and the kernel memory each uses, bytes (`MgmDaemon::kernel_maps`);
-    /// `None` for a daemon without any.
+    /// Its BPF maps outside its VmRSS, by name, and the kernel memory each uses, bytes
+    /// (`MgmDaemon::kernel_maps`); `None` for a daemon without any.
     pub(crate) fn kernel_maps(&self) -> Option<Vec<(String, u64)>> {
         match self {
             Running::Mgm(d) => Some(d.kernel_maps()),

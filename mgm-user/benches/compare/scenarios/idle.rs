@@ -20,8 +20,9 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
             "Each daemon started alone on the router's two interfaces (source side and LAN), no \
              host joined; after {settle} s to settle, its CPU time (all threads; FRR: pimd and \
              zebra together) over {quiet} s and its resident set (VmRSS) at the end; for mgm \
-             also its BPF maps' kernel memory (`memlock` in `/proc/PID/fdinfo`: the event ring, \
-             the interface, member and source maps …), which no VmRSS counts. A fresh daemon per \
+             also its BPF maps' kernel memory (`memlock` in `/proc/PID/fdinfo`: the interface, \
+             member and source maps …), which no VmRSS counts (the event ring is not in it: the \
+             daemon maps the ring, so its VmRSS holds it). A fresh daemon per \
              trial. The {quiet} s window, {settle} s after the start, holds none of mgm's \
              periodic work: its second start-up query comes at 31 s, the MFC comparison with the \
              kernel every 60 s, general queries every 125 s; a daemon on a 1 s timer (igmpproxy) \

@@ -139,13 +139,14 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
              divided by the reports of that round (one per group offered, held or not: the note \
              says how many it held after that round). Then its resident memory (VmRSS), mgm's \
              kernel map memory (its BPF maps' `memlock` in `/proc/PID/fdinfo`: the copy of each \
-             group and source in `MGM_MEMBERS` and `MGM_SOURCES`, the event ring and the rest, \
-             memory no VmRSS counts) and the two together (the peers keep their group state in \
-             their VmRSS; the kernel's own multicast state, MFC entries and igmpproxy's upstream \
-             memberships, is counted for no daemon), and its CPU over {} s holding them with \
-             nothing sent: a window too short for mgm's periodic work (the MFC comparison with \
-             the kernel every 60 s, general queries every 125 s), so mgm's figure there is what \
-             it does between those, not its average. mgm runs with `--max-groups` and \
+             group and source in `MGM_MEMBERS` and `MGM_SOURCES` and the smaller maps, memory no \
+             VmRSS counts; not the event ring, which the daemon maps, so its VmRSS holds it) and \
+             the two together (the peers keep their group state in their VmRSS; the kernel's own \
+             multicast state, MFC entries and igmpproxy's upstream memberships, is counted for \
+             no daemon), and its CPU over {} s holding them with nothing sent: a window too \
+             short for mgm's periodic work (the MFC comparison with the kernel every 60 s, \
+             general queries every 125 s), so mgm's figure there is what it does between those, \
+             not its average. mgm runs with `--max-groups` and \
              `--max-groups-per-host` at the count plus 10 %. The largest count runs for a peer \
              only if it held every group of the smaller one.",
             quiet.as_secs_f64()
