@@ -1,5 +1,5 @@
 //! Daemons as processes: starting one in a namespace and stopping it, and what /proc says about
-//! its CPU and its namespace's raw sockets (shared by `compare` and `proxy_lab`).
+//! its CPU, its BPF maps and its namespace's raw sockets (shared by `compare` and `proxy_lab`).
 #![allow(dead_code)]
 
 use crate::common::process::stop_child;
@@ -103,6 +103,55 @@ pub(crate) fn raw_drops(pid: u32) -> u64 {
         .skip(1)
         .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
         .sum()
+}
+
+/// A BPF map a process holds open, as the kernel accounts it (`/proc/PID/fdinfo/FD`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct HeldMap {
+    /// The kernel's id of the map (`map_id`).
+    pub(crate) id: u32,
+    /// `memlock`: since Linux 6.4 the kernel memory the map uses now (a hash map without
+    /// preallocation: its buckets and the elements it holds), not counted in the VmRSS of any
+    /// process.
+    pub(crate) memlock: u64,
+}
+
+/// The BPF maps `pid` holds open, each once however many descriptors it has for it.
+pub(crate) fn bpf_maps(pid: u32) -> Vec<HeldMap> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let mut maps = std::collections::BTreeMap::new();
+    for fd in fds.filter_map(|f| f.ok()) {
+        let is_map =
+            std::fs::read_link(fd.path()).is_ok_and(|t| t == Path::new("anon_inode:bpf-map"));
+        if !is_map {
+            continue;
+        }
+        let info = format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy());
+        if let Some(m) = std::fs::read_to_string(info)
+            .ok()
+            .as_deref()
+            .and_then(held_map)
+        {
+            maps.insert(m.id, m);
+        }
+    }
+    maps.into_values().collect()
+}
+
+/// `map_id` and `memlock` of a map's fdinfo.
+fn held_map(fdinfo: &str) -> Option<HeldMap> {
+    let field = |name: &str| {
+        fdinfo
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Some(HeldMap {
+        id: u32::try_from(field("map_id")?).ok()?,
+        memlock: field("memlock")?,
+    })
 }
 
 /// Waits until `ready` holds for a daemon just started as `child` (polled every 20 ms); panics

@@ -53,17 +53,35 @@ fn cell(s: &Summary) -> String {
     }
 }
 
-/// mgm's median over the peer's, and what it means for a measure that improves `better`.
+/// mgm's median over the peer's, and what it means for a measure that improves `better`. A
+/// median of 0 (nothing measured, e.g. no CPU in a window) is no multiple of anything: the cell
+/// says which is 0 and who is ahead, not "0×".
 fn ratio_cell(mgm: Option<Summary>, peer: Option<Summary>, better: Better) -> String {
+    let (Some(m), Some(p)) = (mgm, peer) else {
+        return "–".into();
+    };
+    // The verdict when mgm's figure is the lower one.
+    let lower_wins = better == Better::Lower;
+    let verdict = |mgm_lower: bool| {
+        if mgm_lower == lower_wins {
+            "mgm ahead"
+        } else {
+            "mgm behind"
+        }
+    };
+    match (m.median == 0.0, p.median == 0.0) {
+        (true, true) => return "both 0 (even)".into(),
+        (true, false) => return format!("no ratio: mgm's is 0 ({})", verdict(true)),
+        (false, true) => return format!("no ratio: the peer's is 0 ({})", verdict(false)),
+        (false, false) => {}
+    }
     let Some(r) = ratio(mgm, peer) else {
         return "–".into();
     };
     let verdict = if (0.95..=1.05).contains(&r) {
         "even"
-    } else if (r < 1.0) == (better == Better::Lower) {
-        "mgm ahead"
     } else {
-        "mgm behind"
+        verdict(r < 1.0)
     };
     format!("{}× ({verdict})", num(r))
 }
@@ -222,8 +240,8 @@ pub(crate) fn render(results: &Results, run: &RunInfo) -> String {
     let _ = writeln!(
         out,
         "Each figure: median (min–max, n = trials). A ratio column is mgm's median divided by the \
-         peer's; the verdict reads it the way the measure improves. \"n/a\" says why a peer \
-         cannot do that work.\n"
+         peer's; the verdict reads it the way the measure improves. A median of 0 gets no ratio: \
+         the cell says which one is 0. \"n/a\" says why a peer cannot do that work.\n"
     );
     let _ = writeln!(out, "## Machine and load\n");
     let _ = writeln!(
@@ -364,7 +382,46 @@ mod tests {
             "4.20× (mgm behind)"
         );
         assert_eq!(ratio_cell(s(1.0), s(1.02), Better::Lower), "0.980× (even)");
-        assert_eq!(ratio_cell(s(1.0), s(0.0), Better::Lower), "–");
+        assert_eq!(ratio_cell(s(1.0), None, Better::Lower), "–");
+    }
+
+    #[test]
+    fn a_zero_median_gets_no_ratio_but_says_which_is_zero() {
+        // Not "0×": a median of 0 (nothing measured in the window) is no multiple of anything.
+        let s = |v: f64| summary(&[v]);
+        assert_eq!(
+            ratio_cell(s(0.0), s(0.051), Better::Lower),
+            "no ratio: mgm's is 0 (mgm ahead)"
+        );
+        assert_eq!(
+            ratio_cell(s(0.0), s(3.0), Better::Higher),
+            "no ratio: mgm's is 0 (mgm behind)"
+        );
+        assert_eq!(
+            ratio_cell(s(0.2), s(0.0), Better::Lower),
+            "no ratio: the peer's is 0 (mgm behind)"
+        );
+        assert_eq!(ratio_cell(s(0.0), s(0.0), Better::Lower), "both 0 (even)");
+        let md = |mgm: &str| {
+            let mut r = Results::default();
+            r.parse(
+                &format!(
+                    r#"{{"kind":"scenario","id":"s","title":"S","setup":""}}
+{{"kind":"figure","scenario":"s","measure":"cpu","daemon":"mgm","peer":false,"unit":"ms","better":"lower","values":[{mgm}]}}
+{{"kind":"figure","scenario":"s","measure":"cpu","daemon":"pimd","peer":true,"unit":"ms","better":"lower","values":[0.05]}}
+"#
+                ),
+                "t",
+            )
+            .unwrap();
+            render(&r, &info())
+        };
+        let zero = md("0");
+        assert!(
+            zero.contains("| 0 (n=1) | 0.050 (n=1) | no ratio: mgm's is 0 (mgm ahead) |"),
+            "{zero}"
+        );
+        assert!(!zero.contains("0×"), "{zero}");
     }
 
     #[test]

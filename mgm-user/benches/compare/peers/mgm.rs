@@ -3,7 +3,8 @@
 //! reaped between runs; stopped (SIGTERM, then SIGKILL) on drop, its pins removed.
 #![allow(dead_code)]
 
-use crate::procs::NsDaemon;
+use crate::procs::{bpf_maps, NsDaemon};
+use aya::maps::{MapInfo, MapType};
 use mgm_user::control::{api::Request, client};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,32 @@ impl MgmDaemon {
         self.stats()
             .and_then(|s| s["counters"][name].as_u64().or_else(|| s[name].as_u64()))
             .unwrap_or(0)
+    }
+
+    /// Its BPF maps that live in kernel memory only, by name (`MGM_MEMBERS`, `MGM_SOURCES`,
+    /// `MGM_IFACES` …), and the memory each uses now, in bytes (`procs::bpf_maps`): memory no
+    /// VmRSS counts. The event ring is left out: the daemon maps it, so its pages are in the
+    /// daemon's VmRSS already. Panics when `MGM_MEMBERS` is not among them: a reading without it
+    /// would charge mgm nothing for its groups.
+    pub(crate) fn kernel_maps(&self) -> Vec<(String, u64)> {
+        let mut maps = Vec::new();
+        for m in bpf_maps(self.pid()) {
+            let info = MapInfo::from_id(m.id).ok();
+            if info.as_ref().and_then(|i| i.map_type().ok()) == Some(MapType::RingBuf) {
+                continue;
+            }
+            let name = info
+                .as_ref()
+                .and_then(|i| i.name_as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("map {}", m.id));
+            maps.push((name, m.memlock));
+        }
+        assert!(
+            maps.iter().any(|(n, _)| n == "MGM_MEMBERS"),
+            "mgm (pid {}) holds no MGM_MEMBERS map: {maps:?}",
+            self.pid()
+        );
+        maps
     }
 
     /// The groups held on `ifname` (`mgm show stats`).

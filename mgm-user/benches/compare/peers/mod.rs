@@ -87,6 +87,15 @@ impl Running {
         self.pids().into_iter().map(process_rss_kib).sum()
     }
 
+    /// Its BPF maps outside its VmRSS, by name, and the kernel memory each uses, bytes
+    /// (`MgmDaemon::kernel_maps`); `None` for a daemon without any.
+    pub(crate) fn kernel_maps(&self) -> Option<Vec<(String, u64)>> {
+        match self {
+            Running::Mgm(d) => Some(d.kernel_maps()),
+            _ => None,
+        }
+    }
+
     /// Reports lost so far: dropped on the raw sockets of its namespace, and for mgm also those
     /// its event ring could not take.
     pub(crate) fn dropped(&self) -> u64 {

@@ -94,6 +94,32 @@ pub(crate) fn join_all(
     rate: f64,
     rounds: usize,
 ) -> (u64, Option<std::time::Duration>, f64) {
+    let j = join_rounds(lab, d, version, groups, rate, rounds);
+    (j.held, j.took, j.first_round_cpu_ms)
+}
+
+/// What [`join_rounds`] saw.
+pub(crate) struct Joined {
+    /// Groups held at the end.
+    pub(crate) held: u64,
+    /// Groups held once the first round was sent and the daemon had up to 3 s more (the reports
+    /// its first-round CPU was spent on).
+    pub(crate) held_after_first_round: u64,
+    /// From the first report until all were held; `None` if they never were.
+    pub(crate) took: Option<std::time::Duration>,
+    /// The daemon's CPU time over the first round and the 500 ms after it, ms.
+    pub(crate) first_round_cpu_ms: f64,
+}
+
+/// [`join_all`], with the groups held after the first round too.
+pub(crate) fn join_rounds(
+    lab: &crate::lab::RouterLab,
+    d: &crate::peers::Running,
+    version: u8,
+    groups: &[std::net::Ipv4Addr],
+    rate: f64,
+    rounds: usize,
+) -> Joined {
     use crate::lab::FLOOD_HOST;
     use crate::traffic::send_reports;
     use std::time::{Duration, Instant};
@@ -101,21 +127,38 @@ pub(crate) fn join_all(
     let c0 = d.cpu_ns();
     let mut cpu_ms = None;
     let mut held = 0;
+    let mut held_after_first_round = None;
+    let want = groups.len() as u64;
     for _ in 0..rounds {
         send_reports(&lab.flood, FLOOD_HOST, version, groups, groups.len(), rate);
         if cpu_ms.is_none() {
             std::thread::sleep(Duration::from_millis(500));
             cpu_ms = Some((d.cpu_ns() - c0) as f64 / 1e6);
         }
-        let want = groups.len() as u64;
         let settle = Instant::now();
+        let mut took = None;
         while settle.elapsed() < Duration::from_secs(3) {
             held = lab.groups_held(d).unwrap_or(0);
             if held >= want {
-                return (held, Some(start.elapsed()), cpu_ms.unwrap_or(0.0));
+                took = Some(start.elapsed());
+                break;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        let first = *held_after_first_round.get_or_insert(held);
+        if took.is_some() {
+            return Joined {
+                held,
+                held_after_first_round: first,
+                took,
+                first_round_cpu_ms: cpu_ms.unwrap_or(0.0),
+            };
+        }
     }
-    (held, None, cpu_ms.unwrap_or(0.0))
+    Joined {
+        held,
+        held_after_first_round: held_after_first_round.unwrap_or(held),
+        took: None,
+        first_round_cpu_ms: cpu_ms.unwrap_or(0.0),
+    }
 }

@@ -32,7 +32,7 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
              reports for {burst} new groups as fast as it can (back to back: many reach the \
              daemon in one wake-up), then, once it holds them, their {burst} IGMPv2 leaves as \
              fast. Figures: the daemon's CPU over the joins' burst and the 500 ms after it, per \
-             join; over the leaves' burst and the {settle} s after it (last-member queries, the \
+             report; over the leaves' burst and the {settle} s after it (last-member queries, the \
              groups' removal), per leave; the notes say how many groups it held after the joins \
              when not all, or still held after the leaves. The floor is a 70-line program \
              that blocks in `recv` on its mroute socket and calls `MRT_ADD_MFC` for each report, \
@@ -58,7 +58,7 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
     });
     let m = Measure {
         scenario: ID,
-        name: "daemon CPU per new-group join (IGMPv2)",
+        name: "daemon CPU per new-group report sent (IGMPv2)",
         unit: "µs",
         better: Better::Lower,
     };
@@ -117,8 +117,8 @@ fn burst(r: &Report, lab: &mut RouterLab, peers: &[Peer], trials: usize) {
         unit: "µs",
         better: Better::Lower,
     };
-    let joins = measure("daemon CPU per new-group join, burst (IGMPv2)");
-    let leaves = measure("daemon CPU per leave, burst (IGMPv2)");
+    let joins = measure("daemon CPU per new-group report sent, burst (IGMPv2)");
+    let leaves = measure("daemon CPU per leave sent, burst (IGMPv2)");
     for (p, v) in peers.iter().zip(&runs) {
         let least = v.iter().map(|x| x.2).min().unwrap_or(0);
         let note = (least < count as u64).then(|| format!("held as few as {least} of {count}"));

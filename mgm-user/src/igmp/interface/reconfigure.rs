@@ -1,10 +1,10 @@
 //! New settings for a running router (a reload of the configuration file): the timers, counts
 //! and limits apply from the next time each is used; the version to the next query; the
 //! querier role at once (off: no more queries; on: a start-up query when no querier is heard); the
-//! filters at once: groups the group filters now refuse are dropped, and sources the source
-//! filters now refuse stop being forwarded (dropped from INCLUDE, blocked in EXCLUDE), as if
-//! the router had never accepted them. Nothing else changes: the other groups keep their
-//! state, timers and forwarding.
+//! filters at once: groups the group filters now refuse are dropped, and so are the records of
+//! sources the source filters now refuse, in both modes, as if the router had never accepted
+//! them (as a restart does): no longer forwarded in INCLUDE, no longer blocked in EXCLUDE.
+//! Nothing else changes: the other groups keep their state, timers and forwarding.
 
 use super::IgmpInterface;
 use crate::igmp::action::Action;
@@ -42,27 +42,12 @@ impl IgmpInterface {
                 self.dirty.push(g.group);
                 continue;
             }
-            let refused: Vec<_> = g
-                .sources
-                .keys()
-                .copied()
-                .filter(|s| !self.config.source_filter.accepts(*s))
-                .collect();
-            for s in &refused {
-                match g.mode {
-                    FilterMode::Include => {
-                        g.sources.remove(s);
-                    }
-                    // Blocked: moved to the excluded sources (timer not running).
-                    FilterMode::Exclude => {
-                        if let Some(r) = g.sources.get_mut(s) {
-                            r.timer = 0;
-                            r.rexmit = 0;
-                        }
-                    }
-                }
-            }
-            if !refused.is_empty() {
+            // A refused source keeps no record in either mode, as at input and on a restart:
+            // in INCLUDE it is no longer forwarded, in EXCLUDE the (*,G) join forwards it.
+            let before = g.sources.len();
+            g.sources
+                .retain(|s, _| self.config.source_filter.accepts(*s));
+            if g.sources.len() != before {
                 self.dirty.push(g.group);
             }
         }

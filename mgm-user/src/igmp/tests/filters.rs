@@ -178,26 +178,24 @@ fn filtered_groups_take_no_room_from_the_limits() {
     );
 }
 
-#[test]
-fn a_group_in_the_maps_that_the_filters_now_refuse_is_dropped_on_restore() {
-    // An earlier run without filters leaves G2 (EXCLUDE) and G (INCLUDE {S1}) in the maps.
-    let mut old = Rig::querier();
-    old.v2_report(H1, G2);
-    old.rec(IS_IN, G, &[S1]);
-    let members = old.view.members.borrow().clone();
-    let sources = old.view.sources.borrow().clone();
-    let mut cfg = IgmpConfig::default();
-    cfg.group_filter.deny = prefixes(&["239.0.0.0/8"]);
-    let (iface, _) = IgmpInterface::new(IFINDEX, US, cfg, T1);
+/// A daemon restart: a router started with `cfg` at `now` over a copy of `maps` that re-adopts
+/// every group found there; the router and all it did.
+fn restarted(maps: &MapView, cfg: IgmpConfig, now: u64) -> (Rig, Vec<Action>) {
+    let (iface, _) = IgmpInterface::new(IFINDEX, US, cfg, now);
+    let members = maps.members.borrow().clone();
+    let sources = maps.sources.borrow().clone();
     let mut r = Rig {
         iface,
-        view: MapView::default(),
-        now: T1,
+        view: MapView {
+            members: RefCell::new(members.clone()),
+            sources: RefCell::new(sources.clone()),
+        },
+        now,
     };
-    *r.view.members.borrow_mut() = members.clone();
-    *r.view.sources.borrow_mut() = sources.clone();
+    let mut groups: Vec<Ipv4Addr> = members.keys().map(|(_, g)| *g).collect();
+    groups.sort();
     let mut all = Vec::new();
-    for g in [G, G2] {
+    for g in groups {
         let srcs: Vec<(Ipv4Addr, SourceState)> = sources
             .iter()
             .filter(|((_, gg, _), _)| *gg == g)
@@ -210,6 +208,18 @@ fn a_group_in_the_maps_that_the_filters_now_refuse_is_dropped_on_restore() {
         all.extend(a);
     }
     r.check_invariants();
+    (r, all)
+}
+
+#[test]
+fn a_group_in_the_maps_that_the_filters_now_refuse_is_dropped_on_restore() {
+    // An earlier run without filters leaves G2 (EXCLUDE) and G (INCLUDE {S1}) in the maps.
+    let mut old = Rig::querier();
+    old.v2_report(H1, G2);
+    old.rec(IS_IN, G, &[S1]);
+    let mut cfg = IgmpConfig::default();
+    cfg.group_filter.deny = prefixes(&["239.0.0.0/8"]);
+    let (r, all) = restarted(&old.view, cfg, T1);
     assert!(all.contains(&Action::DeleteMember {
         ifindex: IFINDEX,
         group: G2
@@ -559,12 +569,15 @@ fn reconfigured_filters_drop_what_they_now_refuse_and_nothing_else() {
     r.v2_report(H1, SSDP);
     r.v2_report(H1, G2);
     r.rec(IS_IN, G, &[S1, S2]);
-    r.rec(IS_EX, G3, &[S3]);
+    r.rec(IS_EX, G3, &[S3, S5]);
     r.rec(ALLOW, G3, &[S1]);
+    assert_eq!(r.xy(G3), (vec![S1], vec![S3, S5]));
     let mut cfg = r.iface.config().clone();
     cfg.group_filter.deny = prefixes(&["239.255.0.0/16"]);
-    cfg.source_filter.deny = prefixes(&["203.0.113.1/32"]);
+    cfg.source_filter.deny = prefixes(&["203.0.113.1/32", "203.0.113.5/32"]);
     cfg.query_interval = std::time::Duration::from_secs(60);
+    // A restart with the same settings over the same maps, to compare with.
+    let (mut restart, _) = restarted(&r.view, cfg.clone(), r.now);
     let a = r.iface.reconfigure(cfg, r.now, &r.view);
     r.view.apply(&a);
     let mut d = deltas(&a);
@@ -574,8 +587,9 @@ fn reconfigured_filters_drop_what_they_now_refuse_and_nothing_else() {
         (SSDP, None, MembershipChange::Leave),
         // S1, now refused: no longer forwarded in INCLUDE...
         (G, Some(S1), MembershipChange::Leave),
-        // ...and blocked in EXCLUDE.
-        (G3, Some(S1), MembershipChange::Block),
+        // ...and its record dropped in EXCLUDE, where the (*,G) join forwards it still (no
+        // delta); S5's record dropped likewise: no longer blocked.
+        (G3, Some(S5), MembershipChange::Unblock),
     ];
     want.sort_by_key(|x| format!("{x:?}"));
     assert_eq!(d, want);
@@ -583,12 +597,28 @@ fn reconfigured_filters_drop_what_they_now_refuse_and_nothing_else() {
     assert!(r.view.member_of(SSDP).is_none(), "map entry deleted");
     assert!(r.has_group(G2), "an accepted group stays");
     assert_eq!(r.source_list(G), vec![S2]);
-    assert_eq!(r.xy(G3), (vec![], vec![S1, S3]));
+    assert_eq!(r.xy(G3), (vec![], vec![S3]));
+    assert!(r.view.source_of(G3, S1).is_none() && r.view.source_of(G3, S5).is_none());
     assert_eq!(
         r.iface.config().query_interval,
         std::time::Duration::from_secs(60)
     );
     r.check_invariants();
+    // One rule: the state a restart gives, and a host's next current-state report (S5 dropped
+    // from it) changes neither.
+    assert_eq!(
+        r.iface.summaries(r.now),
+        restart.iface.summaries(restart.now)
+    );
+    for rig in [&mut r, &mut restart] {
+        let a = rig.rec(IS_EX, G3, &[S3, S5]);
+        assert!(deltas(&a).is_empty(), "{a:?}");
+        assert_eq!(rig.xy(G3), (vec![], vec![S3]));
+    }
+    assert_eq!(
+        r.iface.summaries(r.now),
+        restart.iface.summaries(restart.now)
+    );
     // The same settings again: nothing to do.
     let cfg = r.iface.config().clone();
     assert!(changes(&r.iface.reconfigure(cfg, r.now, &r.view)).is_empty());
