@@ -2,6 +2,7 @@
 //! classifier settings. Feeds them classifier events and deadlines and returns their
 //! [`Action`]s, which [`super::Daemon::apply`] carries out.
 use super::igmp_log::{log_changes, more, ChangeLog};
+use super::pinned::pair_by_group;
 use super::preflight::{ManagedInterface, Subnet};
 use crate::igmp::{Action, FastPathView, IgmpConfig, IgmpInterface, Params, QueryMessage};
 use crate::sys::bpf::KernelMaps;
@@ -261,25 +262,25 @@ impl IgmpPorts {
             port.name,
             members.len()
         );
+        let paired = pair_by_group(members, sources, |(k, _)| k.group, |(k, _)| k.group);
         let mut actions = Vec::new();
-        for (key, member) in members {
-            let group = Ipv4Addr::from(key.group);
-            let srcs: Vec<(Ipv4Addr, SourceState)> = sources
+        for ((key, member), entries) in paired.groups {
+            let srcs: Vec<(Ipv4Addr, SourceState)> = entries
                 .iter()
-                .filter(|(k, _)| k.group == key.group)
                 .map(|(k, v)| (Ipv4Addr::from(k.source), *v))
                 .collect();
             actions.extend(port.router.restore_group(
                 now,
-                group,
+                Ipv4Addr::from(key.group),
                 member,
                 &srcs,
                 &MapView(maps, !self.no_fast_path),
             ));
         }
         self.shrunk |= port.router.take_shrunk();
-        // Source entries whose group entry is gone are orphans: remove them.
-        for (k, _) in &sources {
+        // Source entries whose group entry is gone are orphans: remove them (checked again
+        // against the map, which only this daemon writes).
+        for (k, _) in &paired.orphans {
             if maps
                 .member(&MemberKey {
                     ifindex,

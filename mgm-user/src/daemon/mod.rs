@@ -14,6 +14,7 @@ mod interface_views;
 mod lost_reports;
 mod metrics;
 mod names;
+mod pinned;
 pub mod preflight;
 mod proxy;
 mod reload;
