@@ -320,7 +320,7 @@ fn reports_from_off_link_sources_are_ignored_unless_accepted() {
 
 /// A group-and-source query longer than one packet reaches the hosts of a 1400-byte link in
 /// pieces that fit it: 400 sources go out as 341 + 59 (at 1500 bytes a piece, 366, would not
-/// leave the router's end at all).
+/// leave the router's end at all); and again once the link's MTU is lowered to 1280.
 #[test]
 fn a_long_source_query_reaches_a_small_mtu_link_in_pieces() {
     let mut lab = Lab::new();
@@ -360,30 +360,51 @@ fn a_long_source_query_reaches_a_small_mtu_link_in_pieces() {
             ],
         );
     };
-    // 239.1.0.1 in INCLUDE mode with 400 sources, one ALLOW each; then a leave: Q(G, A).
-    flood("allow", "400");
-    lab.wait_for("the group's 400 sources", Duration::from_secs(10), || {
-        lab.group(k, &rif, "239.1.0.1")
-            .is_some_and(|g| g.sources.len() == 400)
-    });
-    flood("to_in", "1");
-    let queried_sources = || {
+    // 239.1.0.1 in INCLUDE mode with 400 sources, one ALLOW each; then a leave: Q(G, A), whose
+    // pieces must fit `mtu`.
+    let leave_after_400_sources = |mtu: usize| {
+        let before = queried.kept().len();
+        flood("allow", "400");
+        lab.wait_for("the group's 400 sources", Duration::from_secs(10), || {
+            lab.group(k, &rif, "239.1.0.1")
+                .is_some_and(|g| g.sources.len() == 400)
+        });
+        flood("to_in", "1");
+        let queried_sources = || {
+            let seen = queried.kept();
+            let all: std::collections::BTreeSet<[u8; 4]> = seen[before..]
+                .iter()
+                .flat_map(|(_, s)| s.iter().copied())
+                .collect();
+            all.len()
+        };
+        lab.wait_for("every source queried", LMQT + SLACK, || {
+            queried_sources() == 400
+        });
         let seen = queried.kept();
-        let all: std::collections::BTreeSet<[u8; 4]> =
-            seen.iter().flat_map(|(_, s)| s.iter().copied()).collect();
-        all.len()
+        assert!(
+            seen[before..].iter().all(|(len, _)| *len <= mtu),
+            "{:?}",
+            seen[before..]
+                .iter()
+                .map(|(len, s)| (len, s.len()))
+                .collect::<Vec<_>>()
+        );
+        lab.wait_for("the group gone", LMQT + SLACK, || {
+            lab.group(k, &rif, "239.1.0.1").is_none()
+        });
     };
-    lab.wait_for("every source queried", LMQT + SLACK, || {
-        queried_sources() == 400
-    });
-    let seen = queried.kept();
-    assert!(
-        seen.iter().all(|(len, _)| *len <= 1400),
-        "{:?}",
-        seen.iter()
-            .map(|(len, s)| (len, s.len()))
-            .collect::<Vec<_>>()
+    leave_after_400_sources(1400);
+    // The link's MTU changes while the router runs: the next query follows it (311 + 89).
+    for (ns, dev) in [(&r, &rif), (&h, &hif)] {
+        lab.ns(ns, &["ip", "link", "set", dev, "mtu", "1280"]);
+    }
+    lab.wait_for(
+        "the router reads the new MTU",
+        Duration::from_secs(5),
+        || lab.daemon_log(k).contains("MTU 1280"),
     );
+    leave_after_400_sources(1280);
 }
 
 /// Groups of [`a_burst_of_leaves_draws_every_group_specific_query`].
