@@ -221,12 +221,13 @@ impl IgmpPorts {
         Ok(actions)
     }
 
-    /// Reads every port's link MTU again (a link changed): the queries follow it.
+    /// Reads every port's link MTU again (a link changed): the queries follow it. A link whose
+    /// MTU cannot be read (going away: the link watch tells) keeps the one it had.
     pub(crate) fn follow_mtus(&mut self) {
         let mtus: Vec<(u32, u32)> = self
             .ports
             .iter()
-            .map(|(i, p)| (*i, link_mtu(&p.name)))
+            .filter_map(|(i, p)| Some((*i, crate::sys::link::mtu(&p.name).ok()?)))
             .collect();
         for (ifindex, mtu) in mtus {
             self.set_mtu(ifindex, mtu);
@@ -580,8 +581,8 @@ impl Port {
     }
 }
 
-/// The MTU of the link `name`; 1500 when it cannot be read (a link going away: the link watch
-/// tells). Queries are sized by it: see [`crate::igmp::sources_per_query`].
+/// The MTU of the link `name` as a port starts; 1500 when it cannot be read (a link going away:
+/// the link watch tells). Queries are sized by it: see [`crate::igmp::sources_per_query`].
 fn link_mtu(name: &str) -> u32 {
     crate::sys::link::mtu(name).unwrap_or_else(|e| {
         log::debug!("{e:#}; queries sized for 1500");
