@@ -10,6 +10,7 @@ in turn (message i is about group i % GROUPS, and its source 203.0.113.x / 198.5
   leave    IGMPv2 leaves (to 224.0.0.2)
   allow    IGMPv3 reports, one ALLOW_NEW_SOURCES record with one source
   block    IGMPv3 reports, one BLOCK_OLD_SOURCES record with one source
+  to_in    IGMPv3 reports, one CHANGE_TO_INCLUDE_MODE record with no source (a leave)
 Router Alert set, TTL 1. Prints "sent N in S s" at the end.
 """
 import socket
@@ -46,6 +47,9 @@ def message(scenario, i, ngroups):
         return sealed(struct.pack("!BBH4s", 0x16, 0, 0, g)), group
     if scenario == "leave":
         return sealed(struct.pack("!BBH4s", 0x17, 0, 0, g)), "224.0.0.2"
+    if scenario == "to_in":
+        record = struct.pack("!BBH4s", 3, 0, 0, g)
+        return sealed(struct.pack("!BBHHH", 0x22, 0, 0, 0, 1) + record), "224.0.0.22"
     record_type = {"allow": 5, "block": 6}[scenario]
     src = socket.inet_aton(source_address(i // ngroups))
     record = struct.pack("!BBH4s4s", record_type, 0, 1, g, src)

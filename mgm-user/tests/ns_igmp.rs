@@ -318,6 +318,95 @@ fn reports_from_off_link_sources_are_ignored_unless_accepted() {
     }
 }
 
+/// A group-and-source query longer than one packet reaches the hosts of a 1400-byte link in
+/// pieces that fit it: 400 sources go out as 341 + 59 (at 1500 bytes a piece, 366, would not
+/// leave the router's end at all); and again once the link's MTU is lowered to 1280.
+#[test]
+fn a_long_source_query_reaches_a_small_mtu_link_in_pieces() {
+    let mut lab = Lab::new();
+    let lan = lab.lan("lan");
+    let r = lab.netns("r");
+    let h = lab.netns("h");
+    let rif = lab.lan_port(&lan, (&r, "r", "192.0.2.1/24"));
+    let hif = lab.lan_port(&lan, (&h, "h", "192.0.2.11/24"));
+    for (ns, dev) in [(&r, &rif), (&h, &hif)] {
+        lab.ns(ns, &["ip", "link", "set", dev, "mtu", "1400"]);
+    }
+    let k = lab.start_mgm(&r, &[&rif], FAST);
+    lab.set_router(&r);
+    let queried = packet::Capture::start("query capture", &h, &hif, |f, kept| {
+        let p = f.packet;
+        let ihl = usize::from(p.first().copied().unwrap_or(0) & 0x0f) * 4;
+        if !f.outgoing && p.len() >= ihl + 12 && p[9] == 2 && p[ihl] == 0x11 {
+            let sources: Vec<[u8; 4]> = p[ihl + 12..]
+                .chunks_exact(4)
+                .map(|s| [s[0], s[1], s[2], s[3]])
+                .collect();
+            kept.push((p.len(), sources));
+        }
+    });
+    let flood = |scenario: &str, count: &str| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/report_flood.py");
+        lab.ns(
+            &h,
+            &[
+                "python3",
+                script,
+                "192.0.2.11",
+                scenario,
+                count,
+                "1",
+                "2000",
+            ],
+        );
+    };
+    // 239.1.0.1 in INCLUDE mode with 400 sources, one ALLOW each; then a leave: Q(G, A), whose
+    // pieces must fit `mtu`.
+    let leave_after_400_sources = |mtu: usize| {
+        let before = queried.kept().len();
+        flood("allow", "400");
+        lab.wait_for("the group's 400 sources", Duration::from_secs(10), || {
+            lab.group(k, &rif, "239.1.0.1")
+                .is_some_and(|g| g.sources.len() == 400)
+        });
+        flood("to_in", "1");
+        let queried_sources = || {
+            let seen = queried.kept();
+            let all: std::collections::BTreeSet<[u8; 4]> = seen[before..]
+                .iter()
+                .flat_map(|(_, s)| s.iter().copied())
+                .collect();
+            all.len()
+        };
+        lab.wait_for("every source queried", LMQT + SLACK, || {
+            queried_sources() == 400
+        });
+        let seen = queried.kept();
+        assert!(
+            seen[before..].iter().all(|(len, _)| *len <= mtu),
+            "{:?}",
+            seen[before..]
+                .iter()
+                .map(|(len, s)| (len, s.len()))
+                .collect::<Vec<_>>()
+        );
+        lab.wait_for("the group gone", LMQT + SLACK, || {
+            lab.group(k, &rif, "239.1.0.1").is_none()
+        });
+    };
+    leave_after_400_sources(1400);
+    // The link's MTU changes while the router runs: the next query follows it (311 + 89).
+    for (ns, dev) in [(&r, &rif), (&h, &hif)] {
+        lab.ns(ns, &["ip", "link", "set", dev, "mtu", "1280"]);
+    }
+    lab.wait_for(
+        "the router reads the new MTU",
+        Duration::from_secs(5),
+        || lab.daemon_log(k).contains("MTU 1280"),
+    );
+    leave_after_400_sources(1280);
+}
+
 /// Groups of [`a_burst_of_leaves_draws_every_group_specific_query`].
 const BURST: usize = 300;
 

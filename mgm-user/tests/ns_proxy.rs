@@ -66,6 +66,8 @@ struct ProxyLab {
     up: usize,
     px: usize,
     uu: String,
+    /// The proxy's upstream interface.
+    pu: String,
     d1: String,
     d2: String,
     /// The LAN namespace of d2 (to connect d2 again after deleting it).
@@ -175,6 +177,7 @@ impl ProxyLab {
             up: upk,
             px: pxk,
             uu,
+            pu,
             d1,
             d2,
             l2,
@@ -580,6 +583,32 @@ fn reports_fit_a_small_upstream_mtu() {
         pl.upstream_groups().len() == 150
     });
     // And they stay: the answers to the general queries fit the link too.
+    std::thread::sleep(Duration::from_secs(7));
+    assert_eq!(pl.upstream_groups().len(), 150);
+}
+
+#[test]
+fn reports_follow_an_upstream_mtu_change() {
+    // The upstream link goes from 1500 to 576 bytes while the proxy runs: the answers to the
+    // general queries (150 records: 1 208 bytes in one report at 1500) must come in three.
+    let mut pl = ProxyLab::new(&[], "");
+    for (ns, dev) in [
+        (pl.up_ns.clone(), pl.uu.clone()),
+        (pl.px_ns.clone(), pl.pu.clone()),
+    ] {
+        pl.lab.ns(&ns, &["ip", "link", "set", &dev, "mtu", "576"]);
+    }
+    pl.lab.wait_for("the proxy reads the new MTU", WAIT, || {
+        pl.lab.daemon_log(pl.px).contains("MTU 576")
+    });
+    let mut h = pl.host(&pl.h2.clone());
+    for i in 0..150 {
+        h.cmd(&format!("join {}", group(1100 + i)));
+    }
+    pl.lab.wait_for("every group upstream", WAIT, || {
+        pl.upstream_groups().len() == 150
+    });
+    // And they stay: the answers to the general queries fit the link as it is now.
     std::thread::sleep(Duration::from_secs(7));
     assert_eq!(pl.upstream_groups().len(), 150);
 }

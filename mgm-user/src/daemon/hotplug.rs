@@ -181,6 +181,13 @@ impl Daemon {
         for (iface, change) in readdressed {
             self.take_new_addresses(iface, change);
         }
+        if changes.changed {
+            // A link's MTU may have changed: the queries and the proxy's reports follow it.
+            self.igmp.follow_mtus();
+            if let Some(up) = self.upstream.as_mut() {
+                up.follow_mtu();
+            }
+        }
         if let Some(interfaces) = &interfaces {
             self.add_ready(interfaces, now);
             self.check_upstream(interfaces, &changes.removed, now);

@@ -2,6 +2,7 @@
 //! classifier settings. Feeds them classifier events and deadlines and returns their
 //! [`Action`]s, which [`super::Daemon::apply`] carries out.
 use super::igmp_log::{log_changes, more, ChangeLog};
+use super::pinned::pair_by_group;
 use super::preflight::{ManagedInterface, Subnet};
 use crate::igmp::{Action, FastPathView, IgmpConfig, IgmpInterface, Params, QueryMessage};
 use crate::sys::bpf::KernelMaps;
@@ -58,6 +59,8 @@ pub(crate) struct Port {
     pub(crate) name: String,
     pub(crate) router: IgmpInterface,
     sender: QuerySender,
+    /// The link's MTU as last read (at start and at each link change).
+    mtu: u32,
     /// Where this link's hosts are (reports from elsewhere are ignored, RFC 2236 §9).
     subnets: Vec<Subnet>,
     /// Settings last written to MGM_IFACES.
@@ -197,6 +200,7 @@ impl IgmpPorts {
         now: u64,
     ) -> Result<Vec<Action>> {
         let sender = QuerySender::open(&iface.name, iface.ifindex, iface.address)?;
+        let mtu = link_mtu(&iface.name);
         let (mut router, actions) =
             IgmpInterface::new(iface.ifindex, iface.address, cfg.clone(), now);
         router.set_link_subnets(&iface.subnets);
@@ -206,6 +210,7 @@ impl IgmpPorts {
                 name: iface.name.clone(),
                 router,
                 sender,
+                mtu,
                 subnets: iface.subnets.clone(),
                 written: None,
                 changes: ChangeLog::default(),
@@ -230,6 +235,33 @@ impl IgmpPorts {
         port.sender.set_source(iface.address);
         port.subnets = iface.subnets.clone();
         self.settings_dirty = true;
+    }
+
+    /// Reads every port's link MTU again (a link changed): the queries follow it. A link whose
+    /// MTU cannot be read (going away: the link watch tells) keeps the one it had.
+    pub(crate) fn follow_mtus(&mut self) {
+        let mtus: Vec<(u32, u32)> = self
+            .ports
+            .iter()
+            .filter_map(|(i, p)| Some((*i, crate::sys::link::mtu(&p.name).ok()?)))
+            .collect();
+        for (ifindex, mtu) in mtus {
+            self.set_mtu(ifindex, mtu);
+        }
+    }
+
+    /// The link MTU of `ifindex` is `mtu` now: its queries are split to fit it.
+    pub(crate) fn set_mtu(&mut self, ifindex: u32, mtu: u32) {
+        if let Some(port) = self.ports.get_mut(&ifindex) {
+            if port.mtu != mtu {
+                log::info!(
+                    "{}: MTU {mtu}: a group-and-source query carries at most {} sources",
+                    port.name,
+                    crate::igmp::sources_per_query(mtu)
+                );
+                port.mtu = mtu;
+            }
+        }
     }
 
     /// The managed interfaces: (ifindex, name).
@@ -286,25 +318,25 @@ impl IgmpPorts {
             port.name,
             members.len()
         );
+        let paired = pair_by_group(members, sources, |(k, _)| k.group, |(k, _)| k.group);
         let mut actions = Vec::new();
-        for (key, member) in members {
-            let group = Ipv4Addr::from(key.group);
-            let srcs: Vec<(Ipv4Addr, SourceState)> = sources
+        for ((key, member), entries) in paired.groups {
+            let srcs: Vec<(Ipv4Addr, SourceState)> = entries
                 .iter()
-                .filter(|(k, _)| k.group == key.group)
                 .map(|(k, v)| (Ipv4Addr::from(k.source), *v))
                 .collect();
             actions.extend(port.router.restore_group(
                 now,
-                group,
+                Ipv4Addr::from(key.group),
                 member,
                 &srcs,
                 &MapView(maps, !self.no_fast_path),
             ));
         }
         self.shrunk |= port.router.take_shrunk();
-        // Source entries whose group entry is gone are orphans: remove them.
-        for (k, _) in &sources {
+        // Source entries whose group entry is gone are orphans: remove them (checked again
+        // against the map, which only this daemon writes).
+        for (k, _) in &paired.orphans {
             if maps
                 .member(&MemberKey {
                     ifindex,
@@ -536,7 +568,8 @@ impl IgmpPorts {
         };
         // Encoded in place, queued in the sender's buffer: a query allocates nothing once the
         // buffer has grown to a batch.
-        query.for_each_packet(crate::igmp::MAX_SOURCES_PER_QUERY, |packet| {
+        let max_sources = crate::igmp::sources_per_query(port.mtu);
+        query.for_each_packet(max_sources, |packet| {
             if let Err(e) = port.sender.queue(dst, packet) {
                 port.send_failed(&e);
             }
@@ -571,6 +604,15 @@ impl Port {
     fn send_failed(&self, e: &anyhow::Error) {
         log_send_failure(&self.send_failures, e);
     }
+}
+
+/// The MTU of the link `name` as a port starts; 1500 when it cannot be read (a link going away:
+/// the link watch tells). Queries are sized by it: see [`crate::igmp::sources_per_query`].
+fn link_mtu(name: &str) -> u32 {
+    crate::sys::link::mtu(name).unwrap_or_else(|e| {
+        log::debug!("{e:#}; queries sized for 1500");
+        1500
+    })
 }
 
 /// A failed query send, logged at most once a minute.

@@ -25,16 +25,20 @@ fn kernel_maps() -> (aya::Ebpf, KernelMaps) {
     (ebpf, maps)
 }
 
-#[test]
-fn settings_are_written_again_after_what_may_change_them() {
-    // A port on the loopback (its query socket needs CAP_NET_RAW: the tests run as root).
-    let lo = ManagedInterface {
+/// A port on the loopback (its query socket needs CAP_NET_RAW: the tests run as root).
+fn loopback() -> ManagedInterface {
+    ManagedInterface {
         name: "lo".into(),
         ifindex: 1,
         address: Ipv4Addr::LOCALHOST,
         subnets: vec![subnet(Ipv4Addr::LOCALHOST, 8)],
         link: crate::sys::link::LinkKind::L3,
-    };
+    }
+}
+
+#[test]
+fn settings_are_written_again_after_what_may_change_them() {
+    let lo = loopback();
     let (_ebpf, mut maps) = kernel_maps();
     let mut ports = IgmpPorts::new(false, false);
     let cfg = IgmpConfig::default();
@@ -134,4 +138,43 @@ fn a_readdressed_port_tells_the_classifier_its_new_address_and_subnets() {
     let port = &ports.ports[&1];
     assert_eq!(port.router.our_addr(), moved.address);
     assert!(from_link_host(&port.subnets, Ipv4Addr::new(192, 0, 2, 10)));
+}
+
+#[test]
+fn queries_are_split_for_the_link_mtu() {
+    let (_ebpf, mut maps) = kernel_maps();
+    let mut ports = IgmpPorts::new(false, false);
+    ports
+        .add_interface(&loopback(), &IgmpConfig::default(), &mut maps, 0)
+        .expect("port on lo");
+    let query = QueryMessage {
+        version: mgm_common::igmp::QueryVersion::V3,
+        group: Ipv4Addr::new(239, 1, 2, 3),
+        sources: (0..400u32)
+            .map(|i| Ipv4Addr::from(0xc633_6400 + i))
+            .collect(),
+        s_flag: false,
+        max_resp_tenths: 10,
+        qrv: 2,
+        qqic_secs: 125,
+    };
+    let queued = |ports: &mut IgmpPorts| {
+        ports.queue_query(1, query.group, &query);
+        let port = ports.ports.get_mut(&1).expect("port");
+        port.sender.take_queued_lengths()
+    };
+    // A WireGuard link: 346 sources a packet (24 + 12 + 4 × 346 = 1420).
+    ports.set_mtu(1, 1420);
+    let lengths = queued(&mut ports);
+    assert_eq!(lengths, vec![1420, 24 + 12 + 4 * 54], "{lengths:?}");
+    // The link's MTU changes: the next query follows it.
+    ports.set_mtu(1, 1280);
+    let lengths = queued(&mut ports);
+    assert!(lengths.iter().all(|&l| l <= 1280), "{lengths:?}");
+    assert_eq!(lengths.iter().sum::<usize>(), 2 * 36 + 4 * 400);
+    // Below the IPv4 minimum it is taken as 576.
+    ports.set_mtu(1, 400);
+    let lengths = queued(&mut ports);
+    assert!(lengths.iter().all(|&l| l <= 576), "{lengths:?}");
+    assert_eq!(lengths.len(), 3);
 }

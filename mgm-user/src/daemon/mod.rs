@@ -19,6 +19,7 @@ mod membership_walk;
 pub mod membership_walk;
 mod metrics;
 mod names;
+mod pinned;
 pub mod preflight;
 mod proxy;
 mod reload;

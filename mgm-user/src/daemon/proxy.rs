@@ -50,16 +50,11 @@ impl Upstream {
     ) -> Result<Self> {
         let sender = QuerySender::open(name, ifindex, addr)
             .with_context(|| format!("the upstream interface {name}"))?;
-        // Reports fit the link: its MTU less the IPv4 header with Router Alert (an oversized
-        // raw send fails whole, e.g. on PPPoE's 1492 or WireGuard's 1420).
-        let mtu = crate::sys::link::mtu(name).unwrap_or(1500);
         let cfg = HostConfig {
             robustness,
             unsolicited_report_interval_ns: 1_000_000_000,
             max_version: 3,
-            max_report_len: (mtu as usize)
-                .saturating_sub(crate::sys::igmp_frame::IP_HEADER_LEN)
-                .clamp(64, crate::proxy::report::MAX_REPORT_LEN),
+            max_report_len: report_len(crate::sys::link::mtu(name).unwrap_or(1500)),
         };
         Ok(Upstream {
             ifindex,
@@ -73,6 +68,25 @@ impl Upstream {
             reports_sent: 0,
             queries_heard: 0,
         })
+    }
+
+    /// Reads the upstream link's MTU again (a link changed): the reports follow it.
+    pub(crate) fn follow_mtu(&mut self) {
+        if let Ok(mtu) = crate::sys::link::mtu(&self.name) {
+            self.set_mtu(mtu);
+        }
+    }
+
+    /// The upstream link's MTU is `mtu` now: the next reports fit it.
+    pub(crate) fn set_mtu(&mut self, mtu: u32) {
+        let len = report_len(mtu);
+        if self.host.config().max_report_len != len {
+            log::info!(
+                "upstream {}: MTU {mtu}: reports of at most {len} bytes",
+                self.name
+            );
+            self.host.set_max_report_len(len);
+        }
     }
 
     /// What the classifier needs upstream: enabled, queries only (the neighbours' reports
@@ -336,4 +350,13 @@ impl Daemon {
             }
         }
     }
+}
+
+/// The longest report on a link of MTU `mtu`: the MTU less the IPv4 header with Router Alert
+/// (an oversized raw send fails whole, e.g. on PPPoE's 1492 or WireGuard's 1420), at most a
+/// 1500-byte MTU's.
+fn report_len(mtu: u32) -> usize {
+    (mtu as usize)
+        .saturating_sub(crate::sys::igmp_frame::IP_HEADER_LEN)
+        .clamp(64, crate::proxy::report::MAX_REPORT_LEN)
 }

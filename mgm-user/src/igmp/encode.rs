@@ -11,6 +11,20 @@ use mgm_common::igmp::{
 /// Router Alert) − 12 (query header) = 1464 bytes = 366 addresses.
 pub const MAX_SOURCES_PER_QUERY: usize = 366;
 
+/// The smallest MTU a query is sized for: the datagram every IPv4 host takes (RFC 791). A link
+/// that reports less is taken to have this one.
+pub const MIN_QUERY_MTU: u32 = 576;
+
+/// The IPv4 header with Router Alert and the v3 query header before the sources.
+const QUERY_OVERHEAD: u32 = 24 + 12;
+
+/// Most sources one v3 query carries on a link of MTU `mtu`: (MTU − 24 − 12) / 4, the MTU
+/// taken between [`MIN_QUERY_MTU`] (135 sources) and 1500 ([`MAX_SOURCES_PER_QUERY`]; a larger
+/// MTU still gets 1500-byte queries, as the proxy's reports).
+pub fn sources_per_query(mtu: u32) -> usize {
+    ((mtu.clamp(MIN_QUERY_MTU, 1500) - QUERY_OVERHEAD) / 4) as usize
+}
+
 /// One query packet being encoded: inline up to 64 bytes (a v3 query of 13 sources).
 type Packet = smallvec::SmallVec<[u8; 64]>;
 
@@ -110,6 +124,21 @@ mod tests {
     use mgm_common::igmp::{parse_strict, IgmpMessage};
 
     const G: Ipv4Addr = Ipv4Addr::new(232, 1, 1, 1);
+
+    #[test]
+    fn a_query_fits_the_link_mtu() {
+        assert_eq!(sources_per_query(1500), MAX_SOURCES_PER_QUERY);
+        assert_eq!(sources_per_query(9000), MAX_SOURCES_PER_QUERY);
+        assert_eq!(sources_per_query(1420), 346); // WireGuard
+        assert_eq!(sources_per_query(1492), 364); // PPPoE
+        assert_eq!(sources_per_query(576), 135);
+        assert_eq!(sources_per_query(300), 135, "below 576 is taken as 576");
+        assert_eq!(sources_per_query(0), 135);
+        for mtu in [576, 1280, 1400, 1420, 1450, 1492, 1500] {
+            assert!(24 + 12 + 4 * sources_per_query(mtu) <= mtu as usize);
+            assert!(24 + 12 + 4 * (sources_per_query(mtu) + 1) > mtu as usize);
+        }
+    }
 
     fn msg(version: QueryVersion) -> QueryMessage {
         QueryMessage {

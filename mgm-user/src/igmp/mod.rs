@@ -40,7 +40,7 @@ mod tests;
 pub use action::{Action, FilterNotice, MembershipChange, RouterNotice};
 pub use config::{ConfigError, IgmpConfig, OlderQuerier, Params, DEFAULT_MAX_REPORTS_PER_SECOND};
 pub use duration::format_duration;
-pub use encode::{QueryMessage, MAX_SOURCES_PER_QUERY};
+pub use encode::{sources_per_query, QueryMessage, MAX_SOURCES_PER_QUERY};
 pub use filter::{AddressFilter, Prefix, PrefixError, PrefixRange};
 pub use group::{FilterMode, GroupState, SourceRec};
 pub use interface::{

@@ -206,6 +206,11 @@ impl<R: Jitter> UpstreamHost<R> {
         &self.cfg
     }
 
+    /// The upstream link's MTU changed: the reports from now on are at most `len` bytes.
+    pub fn set_max_report_len(&mut self, len: usize) {
+        self.cfg.max_report_len = len;
+    }
+
     /// The merged wish for `group` changed (`Filter::none()` = leave): state-change report(s) now,
     /// retransmissions scheduled, pending changes merged (module docs). The same wish again, a
     /// link-local or non-multicast group: nothing.

@@ -95,6 +95,21 @@ impl QuerySender {
         Ok(())
     }
 
+    /// The lengths of the queued packets, IPv4 header included, taken out of the queue unsent.
+    #[cfg(test)]
+    pub(crate) fn take_queued_lengths(&mut self) -> Vec<usize> {
+        let q = std::mem::take(&mut self.queued);
+        let mut start = 0;
+        q.packets
+            .iter()
+            .map(|&(_, end)| {
+                let len = end - start;
+                start = end;
+                len
+            })
+            .collect()
+    }
+
     /// Whether packets wait for [`Self::flush`].
     pub(crate) fn has_queued(&self) -> bool {
         !self.queued.packets.is_empty()
