@@ -18,7 +18,8 @@ use mgm_user::daemon::forwarding::{compare_turn, Round, COMPARES_PER_TURN};
 use mgm_user::daemon::membership_walk::{chunk, CHUNK_VISITS, MEMBERSHIP_CHUNK};
 use mgm_user::manager::local::register_local;
 use mgm_user::manager::{
-    ForwarderAction, IfKey, Manager, ManagerConfig, MembershipFlags, Sg, StaticRpf,
+    quiet_manager_with_local, ForwarderAction, IfKey, Manager, ManagerConfig, MembershipFlags, Sg,
+    StaticRpf,
 };
 use mgm_user::sys::mfc_dump::KernelMfc;
 use std::net::Ipv4Addr;
@@ -29,15 +30,7 @@ const IFACES: u32 = 2;
 const RUNS: usize = 5;
 
 fn table() -> Manager {
-    let rpf = StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
-    let mut m = Manager::with_config(
-        Box::new(rpf),
-        ManagerConfig {
-            record_events: false,
-            ..ManagerConfig::default()
-        },
-    );
-    let local = register_local(&mut m).expect("local");
+    let (mut m, local) = quiet_manager_with_local();
     for i in 1..=IFACES {
         m.take_interface_ownership(0, local, IfKey::new(i))
             .expect("take interface");

@@ -1,7 +1,7 @@
 use super::*;
 use crate::control::api::groups::{response_head, RESPONSE_TAIL};
 use crate::manager::local::register_local;
-use crate::manager::{ManagerConfig, MembershipFlags, StaticRpf};
+use crate::manager::{quiet_manager_with_local, ManagerConfig, MembershipFlags, StaticRpf};
 
 fn name(ifindex: u32) -> String {
     format!("eth{ifindex}")
@@ -10,15 +10,7 @@ fn name(ifindex: u32) -> String {
 /// `groups` (*,G)s joined by `local` on interfaces 1 and 2, and the last `late` of them on
 /// interface 3 too.
 fn table(groups: u32, late: u32) -> Manager {
-    let rpf = StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
-    let mut m = Manager::with_config(
-        Box::new(rpf),
-        ManagerConfig {
-            record_events: false,
-            ..ManagerConfig::default()
-        },
-    );
-    let local = register_local(&mut m).unwrap();
+    let (mut m, local) = quiet_manager_with_local();
     for i in 1..=3 {
         m.take_interface_ownership(0, local, IfKey::new(i)).unwrap();
     }

@@ -184,6 +184,8 @@ pub mod local;
 mod membership;
 mod mfe;
 mod ownership;
+#[cfg(any(test, feature = "test-support"))]
+mod quiet;
 mod registry;
 mod small_map;
 pub mod static_protocol;
@@ -207,6 +209,8 @@ pub use mfe::{
     MfeInfo, NewPacket, StaticRouteInfo, MFE_DEADLINES_PER_CALL, REJECTED_MFE_TIMEOUT_S,
     WANTED_MFE_CEILING,
 };
+#[cfg(any(test, feature = "test-support"))]
+pub use quiet::quiet_manager_with_local;
 pub use registry::{InterfaceInfo, MembershipInfo, ProtocolInfo};
 #[cfg(any(test, feature = "test-support"))]
 pub use static_rpf::StaticRpf;

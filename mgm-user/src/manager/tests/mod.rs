@@ -37,21 +37,6 @@ fn ifk(i: u32) -> IfKey {
     IfKey::new(i)
 }
 
-/// A manager with `local` registered, 192.0.2.0/24 routed to interface 1 and no event log
-/// (the large-table tests).
-fn quiet_manager_with_local() -> (Manager, ProtocolHandle) {
-    let rpf = StaticRpf::new().route(Ipv4Addr::new(192, 0, 2, 0), 24, 1, Ipv4Addr::UNSPECIFIED);
-    let mut m = Manager::with_config(
-        Box::new(rpf),
-        ManagerConfig {
-            record_events: false,
-            ..ManagerConfig::default()
-        },
-    );
-    let local = register_local(&mut m).unwrap();
-    (m, local)
-}
-
 /// What a recording handler does besides recording.
 #[derive(Default)]
 struct Behaviour {
