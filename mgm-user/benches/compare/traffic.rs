@@ -124,7 +124,8 @@ pub(crate) fn report(version: u8, group: Ipv4Addr) -> (Vec<u8>, Ipv4Addr) {
     (m, dst)
 }
 
-fn setsockopt_ip<T>(fd: &OwnedFd, opt: i32, v: &T) {
+/// `setsockopt(IPPROTO_IP, opt, v)`.
+pub(crate) fn try_setsockopt_ip<T>(fd: &OwnedFd, opt: i32, v: &T) -> std::io::Result<()> {
     // SAFETY: `v` is a live value of the size passed; the fd is valid.
     let r = unsafe {
         libc::setsockopt(
@@ -135,11 +136,17 @@ fn setsockopt_ip<T>(fd: &OwnedFd, opt: i32, v: &T) {
             std::mem::size_of::<T>() as u32,
         )
     };
-    assert!(
-        r == 0,
-        "setsockopt {opt}: {}",
-        std::io::Error::last_os_error()
-    );
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+fn setsockopt_ip<T>(fd: &OwnedFd, opt: i32, v: &T) {
+    if let Err(e) = try_setsockopt_ip(fd, opt, v) {
+        panic!("setsockopt {opt}: {e}");
+    }
 }
 
 /// Sends `total` reports (`version` 2 or 3) from host `from` in namespace `ns`, for `groups` in
@@ -265,8 +272,8 @@ impl Drop for Flood {
     }
 }
 
-/// A raw IGMP socket sending from `from` (Router Alert, TTL 1, no loopback).
-fn igmp_socket(from: Ipv4Addr) -> OwnedFd {
+/// A raw IGMP socket (panics when it cannot be made).
+pub(crate) fn raw_igmp_socket() -> OwnedFd {
     // SAFETY: plain socket(2) call with constant arguments.
     let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_IGMP) };
     assert!(
@@ -275,7 +282,12 @@ fn igmp_socket(from: Ipv4Addr) -> OwnedFd {
         std::io::Error::last_os_error()
     );
     // SAFETY: `raw` is a fresh descriptor nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    unsafe { OwnedFd::from_raw_fd(raw) }
+}
+
+/// A raw IGMP socket sending from `from` (Router Alert, TTL 1, no loopback).
+fn igmp_socket(from: Ipv4Addr) -> OwnedFd {
+    let fd = raw_igmp_socket();
     setsockopt_ip(&fd, libc::IP_OPTIONS, &[0x94u8, 4, 0, 0]);
     setsockopt_ip(&fd, libc::IP_MULTICAST_TTL, &1i32);
     setsockopt_ip(&fd, libc::IP_MULTICAST_LOOP, &0i32);

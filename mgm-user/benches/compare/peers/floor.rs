@@ -9,9 +9,10 @@
 #![allow(dead_code)]
 
 use crate::procs::NsDaemon;
+use crate::traffic::{raw_igmp_socket, try_setsockopt_ip};
 use std::ffi::OsString;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration;
 
@@ -98,24 +99,6 @@ struct MfcCtl {
     expire: i32,
 }
 
-fn set<T>(fd: &OwnedFd, opt: libc::c_int, v: &T) -> std::io::Result<()> {
-    // SAFETY: `v` is a live value of the size passed, the layout the kernel reads for `opt`.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::IPPROTO_IP,
-            opt,
-            (v as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
 fn ifindex(name: &str) -> u32 {
     let c = std::ffi::CString::new(name).expect("interface name");
     // SAFETY: a NUL-terminated name that lives for the call.
@@ -130,16 +113,8 @@ pub(crate) fn run(args: &[String]) -> ! {
         panic!("usage: compare {ARG} UP LAN SOURCE");
     };
     let source: Ipv4Addr = source.parse().expect("SOURCE address");
-    // SAFETY: plain socket(2); the descriptor is owned at once.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_IGMP) };
-    assert!(
-        fd >= 0,
-        "raw IGMP socket: {}",
-        std::io::Error::last_os_error()
-    );
-    // SAFETY: a fresh descriptor nobody else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-    set(&sock, MRT_INIT, &1i32).expect("MRT_INIT");
+    let sock = raw_igmp_socket();
+    try_setsockopt_ip(&sock, MRT_INIT, &1i32).expect("MRT_INIT");
     for (vif, name) in [up, lan].into_iter().enumerate() {
         let ctl = VifCtl {
             vifi: vif as u16,
@@ -149,7 +124,7 @@ pub(crate) fn run(args: &[String]) -> ! {
             ifindex: ifindex(name) as i32,
             remote: 0,
         };
-        set(&sock, MRT_ADD_VIF, &ctl).expect("MRT_ADD_VIF");
+        try_setsockopt_ip(&sock, MRT_ADD_VIF, &ctl).expect("MRT_ADD_VIF");
     }
     let mut buf = [0u8; 2048];
     loop {
@@ -179,7 +154,7 @@ pub(crate) fn run(args: &[String]) -> ! {
             wrong_if: 0,
             expire: 0,
         };
-        if let Err(e) = set(&sock, MRT_ADD_MFC, &mfc) {
+        if let Err(e) = try_setsockopt_ip(&sock, MRT_ADD_MFC, &mfc) {
             eprintln!("MRT_ADD_MFC: {e}");
         }
     }

@@ -82,22 +82,6 @@ impl Measure<'_> {
     }
 }
 
-/// Joins `groups` from the flood host: a report per group at `rate`, round after round until the
-/// daemon holds them all or `rounds` rounds went out. Returns the groups held, the time from the
-/// first report until all were held (`None` if they never were) and the daemon's CPU time over the
-/// first round and the 500 ms after it, in ms (no query to the daemon meanwhile).
-pub(crate) fn join_all(
-    lab: &crate::lab::RouterLab,
-    d: &crate::peers::Running,
-    version: u8,
-    groups: &[std::net::Ipv4Addr],
-    rate: f64,
-    rounds: usize,
-) -> (u64, Option<std::time::Duration>, f64) {
-    let j = join_rounds(lab, d, version, groups, rate, rounds);
-    (j.held, j.took, j.first_round_cpu_ms)
-}
-
 /// What [`join_rounds`] saw.
 pub(crate) struct Joined {
     /// Groups held at the end.
@@ -111,7 +95,9 @@ pub(crate) struct Joined {
     pub(crate) first_round_cpu_ms: f64,
 }
 
-/// [`join_all`], with the groups held after the first round too.
+/// Joins `groups` from the flood host: a report per group at `rate`, round after round until the
+/// daemon holds them all or `rounds` rounds went out. No query to the daemon meanwhile: [`Joined`]
+/// says what it saw.
 pub(crate) fn join_rounds(
     lab: &crate::lab::RouterLab,
     d: &crate::peers::Running,

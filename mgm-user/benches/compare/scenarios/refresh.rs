@@ -3,7 +3,7 @@
 //! the kernel (the sender's softirq, not the daemon), so mgm is charged its daemon's CPU and its
 //! classifier's run time (the kernel's BPF statistics); `mgm --no-fast-path` shows what the
 //! daemon's own path costs.
-use super::{interleaved, join_all, Measure};
+use super::{interleaved, join_rounds, Measure};
 use crate::classifier_time::{ClassifierRuns, RunTimeStats};
 use crate::lab::{RouterLab, Settings, FLOOD_HOST};
 use crate::peers::{Peer, Running, MGM, MGM_SLOW};
@@ -67,7 +67,7 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
             };
             let d = lab.start(p, settings);
             let gs = groups(set % 150, count);
-            let (held, _, _) = join_all(lab, &d, version, &gs, 1000.0, 10);
+            let held = join_rounds(lab, &d, version, &gs, 1000.0, 10).held;
             if held < count as u64 {
                 eprintln!(
                     "  {}: holds {held} of {count} groups before the refresh",

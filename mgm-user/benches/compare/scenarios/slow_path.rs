@@ -1,7 +1,7 @@
 //! Slow path: every report a state change (a join of a group the daemon does not hold yet, or
 //! the leave of one it holds), so every daemon, mgm included, handles each one itself; CPU per
 //! report, paced (each report its own wake-up) and in a burst (as fast as the sender can).
-use super::{interleaved, join_all, Measure};
+use super::{interleaved, join_rounds, Measure};
 use crate::lab::{RouterLab, Settings, FLOOD_HOST};
 use crate::peers::{Peer, MGM};
 use crate::report::{Better, Report};
@@ -53,7 +53,8 @@ pub(crate) fn run(r: &Report, lab: &mut RouterLab) {
             },
         );
         let gs = groups(set, count);
-        let (held, _, cpu_ms) = join_all(lab, &d, 2, &gs, rate, 1);
+        let j = join_rounds(lab, &d, 2, &gs, rate, 1);
+        let (held, cpu_ms) = (j.held, j.first_round_cpu_ms);
         (cpu_ms * 1e3 / count as f64, held)
     });
     let m = Measure {
