@@ -200,7 +200,7 @@ impl IgmpPorts {
         now: u64,
     ) -> Result<Vec<Action>> {
         let sender = QuerySender::open(&iface.name, iface.ifindex, iface.address)?;
-        let mtu = link_mtu(&iface.name);
+        let mtu = links::link_mtu(&iface.name);
         let (mut router, actions) =
             IgmpInterface::new(iface.ifindex, iface.address, cfg.clone(), now);
         router.set_link_subnets(&iface.subnets);
@@ -219,49 +219,6 @@ impl IgmpPorts {
         );
         self.sync_settings(iface.ifindex, maps)?;
         Ok(actions)
-    }
-
-    /// The addresses of a managed interface changed (`iface`: as it is now). Its router takes
-    /// them in place and keeps its groups: our address (the source of its queries, its
-    /// identity in the querier election, our own queries the classifier keeps) and the link's
-    /// subnets (where its hosts and routers are). The settings follow with the next
-    /// [`Self::sync_all_settings`].
-    pub(crate) fn readdress(&mut self, iface: &ManagedInterface) {
-        let Some(port) = self.ports.get_mut(&iface.ifindex) else {
-            return;
-        };
-        port.router.set_our_addr(iface.address);
-        port.router.set_link_subnets(&iface.subnets);
-        port.sender.set_source(iface.address);
-        port.subnets = iface.subnets.clone();
-        self.settings_dirty = true;
-    }
-
-    /// Reads every port's link MTU again (a link changed): the queries follow it. A link whose
-    /// MTU cannot be read (going away: the link watch tells) keeps the one it had.
-    pub(crate) fn follow_mtus(&mut self) {
-        let mtus: Vec<(u32, u32)> = self
-            .ports
-            .iter()
-            .filter_map(|(i, p)| Some((*i, crate::sys::link::mtu(&p.name).ok()?)))
-            .collect();
-        for (ifindex, mtu) in mtus {
-            self.set_mtu(ifindex, mtu);
-        }
-    }
-
-    /// The link MTU of `ifindex` is `mtu` now: its queries are split to fit it.
-    pub(crate) fn set_mtu(&mut self, ifindex: u32, mtu: u32) {
-        if let Some(port) = self.ports.get_mut(&ifindex) {
-            if port.mtu != mtu {
-                log::info!(
-                    "{}: MTU {mtu}: a group-and-source query carries at most {} sources",
-                    port.name,
-                    crate::igmp::sources_per_query(mtu)
-                );
-                port.mtu = mtu;
-            }
-        }
     }
 
     /// The managed interfaces: (ifindex, name).
@@ -606,15 +563,6 @@ impl Port {
     }
 }
 
-/// The MTU of the link `name` as a port starts; 1500 when it cannot be read (a link going away:
-/// the link watch tells). Queries are sized by it: see [`crate::igmp::sources_per_query`].
-fn link_mtu(name: &str) -> u32 {
-    crate::sys::link::mtu(name).unwrap_or_else(|e| {
-        log::debug!("{e:#}; queries sized for 1500");
-        1500
-    })
-}
-
 /// A failed query send, logged at most once a minute.
 fn log_send_failure(failures: &std::cell::Cell<RateLimit>, e: &anyhow::Error) {
     let mut limit = failures.get();
@@ -631,6 +579,9 @@ fn log_send_failure(failures: &std::cell::Cell<RateLimit>, e: &anyhow::Error) {
 fn from_link_host(subnets: &[super::preflight::Subnet], src: Ipv4Addr) -> bool {
     src.is_unspecified() || subnets.iter().any(|s| s.has_host(src.octets()))
 }
+
+#[path = "igmp_ports_links.rs"]
+mod links;
 
 #[cfg(test)]
 #[path = "igmp_ports_tests.rs"]
